@@ -1,0 +1,66 @@
+import { MetaD2AException, validationError } from './errors';
+import type { Rng } from './rng';
+
+/** The features of one class: `count` rows of `dim` float32 values, row-major. */
+export interface ClassFeatures {
+  readonly label: string;
+  readonly count: number;
+  readonly data: Float32Array;
+}
+
+/**
+ * A dataset as MetaD2A consumes it (spec §1.2): per-class sets of feature vectors
+ * (512-d ResNet-18 features in the paper), in a fixed class order.
+ */
+export interface FeatureSet {
+  readonly name: string;
+  readonly dim: number;
+  readonly classes: readonly ClassFeatures[];
+}
+
+/** How a set-encoder input `[B, C*n, d]` is laid out: C classes of n rows each, class-contiguous. */
+export interface SetLayout {
+  readonly classes: number;
+  readonly perClass: number;
+}
+
+/** Throws a clear error unless every class has `dim`-wide rows and at least `perClass` of them. */
+export function checkFeatureSet(fs: FeatureSet, perClass: number): void {
+  if (fs.classes.length === 0) throw new MetaD2AException(validationError({ source: fs.name, field: 'classes', expected: 'at least one class', got: '0' }));
+  fs.classes.forEach((c, i) => {
+    if (c.data.length !== c.count * fs.dim) {
+      throw new MetaD2AException(validationError({ source: fs.name, field: `class ${i} (${c.label})`, expected: `${c.count}×${fs.dim} = ${c.count * fs.dim} values`, got: String(c.data.length) }));
+    }
+    if (c.count < perClass) {
+      throw new MetaD2AException(validationError({ source: fs.name, field: `class ${i} (${c.label})`, expected: `at least ${perClass} samples`, got: String(c.count) }));
+    }
+  });
+}
+
+/**
+ * Draw `perClass` rows of every class without replacement (a permutation, then its first
+ * `perClass`, spec §1.3), class after class: the `[C*perClass, dim]` input of a set encoder.
+ */
+export function drawClassSamples(fs: FeatureSet, perClass: number, rng: Rng): Float32Array {
+  checkFeatureSet(fs, perClass);
+  const d = fs.dim;
+  const out = new Float32Array(fs.classes.length * perClass * d);
+  let o = 0;
+  for (const c of fs.classes) {
+    const idx = rng.permutation(c.count);
+    for (let k = 0; k < perClass; k++) {
+      const r = idx[k]!;
+      out.set(c.data.subarray(r * d, (r + 1) * d), o);
+      o += d;
+    }
+  }
+  return out;
+}
+
+/** `batch` independent draws of {@link drawClassSamples}, stacked: `[batch, C*perClass, dim]`. */
+export function drawDatasetBatch(fs: FeatureSet, perClass: number, batch: number, rng: Rng): { data: Float32Array; shape: [number, number, number]; layout: SetLayout } {
+  const one = fs.classes.length * perClass * fs.dim;
+  const data = new Float32Array(batch * one);
+  for (let b = 0; b < batch; b++) data.set(drawClassSamples(fs, perClass, rng), b * one);
+  return { data, shape: [batch, fs.classes.length * perClass, fs.dim], layout: { classes: fs.classes.length, perClass } };
+}

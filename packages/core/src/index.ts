@@ -1,0 +1,17 @@
+/**
+ * @metad2a/core — the contracts every MetaD2A package shares.
+ *
+ * Graph types, the SearchSpace / SetEncoder / GraphGenerator / PerfPredictor interfaces and their
+ * registries, feature sets and their resampling, the seeded RNG, tensor-backend selection, the
+ * checkpoint format, atomic file writes and tagged errors. Nothing here knows a search space by name.
+ */
+export * from './errors';
+export * from './graph';
+export * from './rng';
+export * from './registry';
+export * from './search-space';
+export * from './features';
+export * from './models';
+export * from './backend';
+export * from './checkpoint';
+export * from './atomic-file';

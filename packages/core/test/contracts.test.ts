@@ -1,0 +1,85 @@
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  Rng,
+  drawClassSamples,
+  drawDatasetBatch,
+  graphConfig,
+  graphKey,
+  inLists,
+  isAcyclic,
+  outLists,
+  Registry,
+  searchSpaces,
+  setEncoders,
+  unwrap,
+  parseError,
+  type ArchGraph,
+  type FeatureSet,
+} from '../src';
+
+describe('graphs', () => {
+  const nb201Canonical: ArchGraph = {
+    types: [0, 5, 5, 5, 3, 5, 5, 1],
+    edges: [[1, 2], [0, 1], [2, 3], [3, 4], [1, 3], [4, 5], [5, 6], [1, 5], [2, 6], [3, 6], [6, 7]],
+  };
+  it('in/out lists follow the edge set (spec §9 item 3)', () => {
+    expect(inLists(nb201Canonical)).toEqual([[], [0], [1], [1, 2], [3], [1, 4], [2, 3, 5], [6]]);
+    expect(outLists(nb201Canonical)[1]).toEqual([2, 3, 5]);
+    expect(isAcyclic(nb201Canonical)).toBe(true);
+    expect(isAcyclic({ types: [0, 2, 1], edges: [[0, 1], [1, 2], [2, 1]] })).toBe(false);
+    expect(isAcyclic({ types: [0, 1], edges: [[0, 5]] })).toBe(false);
+  });
+  it('graphKey ignores edge order', () => {
+    const shuffled = { ...nb201Canonical, edges: [...nb201Canonical.edges].reverse() };
+    expect(graphKey(shuffled)).toBe(graphKey(nb201Canonical));
+  });
+  it('graphConfig validates', () => {
+    expect(graphConfig(7, 8)).toEqual({ nvt: 7, maxN: 8, startType: 0, endType: 1 });
+    expect(() => graphConfig(2, 8)).toThrow(/nvt/);
+  });
+});
+
+describe('registries', () => {
+  it('lookup by name, with the known names in the error', () => {
+    const r = new Registry<number>('thing');
+    r.register('a', 1, { description: 'first' });
+    r.register('b', 2);
+    expect(r.get('a')).toBe(1);
+    const miss = r.lookup('c');
+    expect(E.isLeft(miss) && miss.left.message).toBe('thing registry: c: expected one of: a, b, got "c"');
+    expect(() => r.register('a', 3)).toThrow(/already registered/);
+    r.register('a', 3, { replace: true });
+    expect(r.get('a')).toBe(3);
+    expect(() => r.register('Bad Name', 1)).toThrow(/lower-case/);
+    expect(searchSpaces.kind).toBe('search space');
+    expect(setEncoders.kind).toBe('set encoder');
+  });
+  it('unwrap throws the tagged error', () => {
+    expect(() => unwrap(E.left(parseError({ source: 'arch string', field: 'position 3', expected: "'|'", got: "'x'" })))).toThrow("arch string: position 3: expected '|', got 'x'");
+  });
+});
+
+describe('feature sets', () => {
+  const fs: FeatureSet = {
+    name: 'toy',
+    dim: 2,
+    classes: [
+      { label: 'a', count: 3, data: new Float32Array([0, 0, 1, 1, 2, 2]) },
+      { label: 'b', count: 4, data: new Float32Array([10, 10, 11, 11, 12, 12, 13, 13]) },
+    ],
+  };
+  it('draws n rows per class without replacement, class-contiguous, seeded', () => {
+    const x = drawClassSamples(fs, 2, new Rng(1));
+    expect(x.length).toBe(2 * 2 * 2);
+    const rows = [0, 1, 2, 3].map((i) => x[2 * i]!);
+    expect(rows[0]! < 3 && rows[1]! < 3 && rows[0] !== rows[1]).toBe(true);
+    expect(rows[2]! >= 10 && rows[3]! >= 10 && rows[2] !== rows[3]).toBe(true);
+    expect(Array.from(drawClassSamples(fs, 2, new Rng(1)))).toEqual(Array.from(x));
+    const b = drawDatasetBatch(fs, 3, 4, new Rng(2));
+    expect(b.shape).toEqual([4, 6, 2]);
+    expect(b.layout).toEqual({ classes: 2, perClass: 3 });
+  });
+  it('a class with too few samples is a clear error', () => {
+    expect(() => drawClassSamples(fs, 4, new Rng(1))).toThrow('toy: class 0 (a): expected at least 4 samples, got 3');
+  });
+});

@@ -1,0 +1,15 @@
+/**
+ * @metad2a/layers — tfjs building blocks with PyTorch semantics and PyTorch parameter names:
+ * a named parameter store, `Linear`, `GRUCell`, PyTorch-default initialisation, and the
+ * `Adam` / `SGD` update rules of torch.optim (with state that checkpoints can hold).
+ *
+ * Importing this package registers tfjs-core's gradient functions (the `@tensorflow/tfjs`
+ * umbrella does that too, but we depend on tfjs-core alone).
+ */
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+
+export { ParameterStore, joinName } from './parameter-store';
+export { Linear } from './linear';
+export { GRUCell } from './gru-cell';
+export { uniformInit, linearInit, xavierUniformInit } from './init';
+export { Adam, SGD, type OptimizerState } from './optimizers';

@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkNamedShapes, MetaD2AException, type ExpectOptions, type NamedArray, type NamedArrays } from '@metad2a/core';
+
+let storeCounter = 0;
+
+/** `prefix.leaf`, or `leaf` alone when the prefix is empty (a bare module, as in a one-module state_dict). */
+export function joinName(prefix: string, leaf: string): string {
+  return prefix === '' ? leaf : `${prefix}.${leaf}`;
+}
+
+/**
+ * The trainable parameters of a model under their official (PyTorch state_dict) names and
+ * shapes. Values are tf.Variables; their tfjs names are made unique per store, so two models
+ * with the same parameter names can live side by side.
+ */
+export class ParameterStore {
+  private readonly vars = new Map<string, tf.Variable>();
+  private readonly byTfName = new Map<string, string>();
+  private readonly uid = `ps${++storeCounter}`;
+
+  /** Create a parameter from its initial values (PyTorch layout). */
+  add(name: string, shape: readonly number[], init: Float32Array): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`ParameterStore: parameter '${name}' defined twice`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (init.length !== n) throw new Error(`ParameterStore: '${name}' expects ${n} initial values for [${shape.join(', ')}], got ${init.length}`);
+    const tfName = `${this.uid}/${name}`;
+    const v = tf.variable(tf.tensor(init, [...shape], 'float32'), true, tfName);
+    this.vars.set(name, v);
+    this.byTfName.set(tfName, name);
+    return v;
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`ParameterStore: no parameter '${name}'`);
+    return v;
+  }
+
+  has(name: string): boolean {
+    return this.vars.has(name);
+  }
+
+  /** All parameters by official name, in creation order. */
+  entries(): ReadonlyMap<string, tf.Variable> {
+    return this.vars;
+  }
+
+  names(): string[] {
+    return [...this.vars.keys()];
+  }
+
+  /** Total number of scalar parameters. */
+  count(): number {
+    let n = 0;
+    for (const v of this.vars.values()) n += v.size;
+    return n;
+  }
+
+  /** Names and shapes, as checkpoints and loaders expect them. */
+  shapes(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [k, v] of this.vars) out[k] = [...v.shape];
+    return out;
+  }
+
+  /**
+   * Copy values in by name. Every parameter must be present with its exact shape; names in
+   * `values` that the store does not have are an error unless allowed (`allowExtra`). All
+   * problems are reported at once, by name, in one CheckpointMismatch error; nothing is
+   * assigned unless everything matches.
+   */
+  load(values: NamedArrays, opts: ExpectOptions & { source?: string } = {}): void {
+    const mismatch = checkNamedShapes(values, this.shapes(), opts.source ?? 'parameters', opts);
+    if (mismatch) throw new MetaD2AException(mismatch);
+    for (const [k, v] of this.vars) {
+      const a = values[k]!;
+      v.assign(tf.tensor(a.data, [...a.shape], 'float32'));
+    }
+  }
+
+  /** Snapshot of every value as plain arrays (PyTorch layout). */
+  toNamedArrays(): Record<string, NamedArray> {
+    const out: Record<string, NamedArray> = {};
+    for (const [k, v] of this.vars) out[k] = { shape: [...v.shape], data: v.dataSync() as Float32Array };
+    return out;
+  }
+
+  /**
+   * Value and gradient of a scalar loss with respect to the given parameters (default: all).
+   * Gradients are keyed by official name; parameters the loss does not reach get no entry.
+   * The caller owns (and must dispose) the returned tensors.
+   */
+  valueAndGrads(loss: () => tf.Scalar, names?: readonly string[]): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    const list = (names ?? this.names()).map((n) => this.get(n));
+    const { value, grads } = tf.variableGrads(loss, list);
+    const out = new Map<string, tf.Tensor>();
+    for (const [tfName, g] of Object.entries(grads)) {
+      const name = this.byTfName.get(tfName);
+      if (name === undefined) g.dispose();
+      else out.set(name, g);
+    }
+    return { value, grads: out };
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+    this.byTfName.clear();
+  }
+}

@@ -1,0 +1,135 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { Rng, isMetaD2AException } from '@metad2a/core';
+import { GoldenFixture, checkTensor } from '@metad2a/fixtures';
+import { Adam, GRUCell, Linear, ParameterStore, SGD } from '../src';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('GRUCell', () => {
+  it('reproduces the spec §2.3 golden value and the gru-golden fixture', () => {
+    const fx = GoldenFixture.load('gru-golden');
+    for (const p of ['toy', 'rand']) {
+      const x = fx.tensor(`input.${p}.x`);
+      const h = fx.tensor(`input.${p}.h`);
+      const store = new ParameterStore();
+      const cell = new GRUCell(store, '', x.shape[1]!, h.shape[1]!, new Rng(0));
+      store.load(fx.params(`${p}.`));
+      const out = tf.tidy(() => cell.apply(tf.tensor2d(x.data, x.shape as [number, number]), tf.tensor2d(h.data, h.shape as [number, number])));
+      const c = checkTensor(fx, `expected.${p}.h_next`, out.dataSync());
+      expect(c.message).toMatch(/<=/);
+      if (p === 'toy') {
+        const v = out.dataSync();
+        expect(v[0]).toBeCloseTo(0.588733, 6);
+        expect(v[1]).toBeCloseTo(-0.011016, 6);
+      }
+      out.dispose();
+      store.dispose();
+    }
+  });
+});
+
+describe('Linear and ParameterStore', () => {
+  it('uses PyTorch layout [out, in] and default init bounds', () => {
+    const store = new ParameterStore();
+    const lin = new Linear(store, 'fc', 4, 3, new Rng(1));
+    expect(store.shapes()).toEqual({ 'fc.weight': [3, 4], 'fc.bias': [3] });
+    const w = lin.weight.dataSync();
+    expect(Math.max(...Array.from(w).map(Math.abs))).toBeLessThanOrEqual(0.5);
+    store.load({ 'fc.weight': { shape: [3, 4], data: new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1]) }, 'fc.bias': { shape: [3], data: new Float32Array([0, 1, 2]) } });
+    const y = tf.tidy(() => lin.apply(tf.tensor2d([[1, 2, 3, 4]])));
+    expect(Array.from(y.dataSync())).toEqual([1, 3, 12]);
+    const y3 = tf.tidy(() => lin.apply(tf.ones([2, 5, 4]) as tf.Tensor3D));
+    expect(y3.shape).toEqual([2, 5, 3]);
+    tf.dispose([y, y3]);
+    store.dispose();
+  });
+
+  it('two stores with the same names coexist; load reports every mismatch and assigns nothing', () => {
+    const a = new ParameterStore();
+    const b = new ParameterStore();
+    new Linear(a, 'fc', 2, 2, new Rng(1));
+    new Linear(b, 'fc', 2, 2, new Rng(2));
+    const before = a.get('fc.weight').dataSync().slice();
+    let err: unknown;
+    try {
+      a.load({ 'fc.weight': { shape: [2, 2], data: new Float32Array(4) }, 'fc.extra': { shape: [1], data: new Float32Array(1) } }, { source: 'ckpt.pt' });
+    } catch (e) {
+      err = e;
+    }
+    expect(isMetaD2AException(err, 'CheckpointMismatch')).toBe(true);
+    expect((err as Error).message).toContain('missing: fc.bias [2]');
+    expect((err as Error).message).toContain('unexpected: fc.extra [1]');
+    expect(Array.from(a.get('fc.weight').dataSync())).toEqual(Array.from(before));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('valueAndGrads returns gradients by official name and leaks nothing', () => {
+    const store = new ParameterStore();
+    const lin = new Linear(store, 'fc', 3, 1, new Rng(3));
+    const x = tf.tensor2d([[1, 2, 3]]);
+    const n0 = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) {
+      const { value, grads } = store.valueAndGrads(() => tf.sum(lin.apply(x)) as tf.Scalar);
+      expect(Array.from(grads.get('fc.weight')!.dataSync())).toEqual([1, 2, 3]);
+      expect(Array.from(grads.get('fc.bias')!.dataSync())).toEqual([1]);
+      value.dispose();
+      for (const g of grads.values()) g.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(n0);
+    x.dispose();
+    store.dispose();
+  });
+});
+
+describe('optimizers (torch.optim semantics)', () => {
+  it('Adam: two steps match the closed form; state round-trips', () => {
+    const store = new ParameterStore();
+    store.add('p', [2], new Float32Array([1, -1]));
+    const opt = new Adam(store.entries(), { lr: 0.1 });
+    const g1 = tf.tensor1d([0.5, -2]);
+    const g2 = tf.tensor1d([1, 1]);
+    opt.apply(new Map([['p', g1]]));
+    // step 1: m̂ = g, v̂ = g², update = lr·g/(|g|+eps) ≈ lr·sign(g)
+    expect(store.get('p').dataSync()[0]).toBeCloseTo(1 - 0.1, 6);
+    expect(store.get('p').dataSync()[1]).toBeCloseTo(-1 + 0.1, 6);
+    const saved = opt.state();
+    opt.apply(new Map([['p', g2]]));
+    const m = [0.9 * 0.1 * 0.5 + 0.1 * 1, 0.9 * 0.1 * -2 + 0.1 * 1];
+    const v = [0.999 * 0.001 * 0.25 + 0.001 * 1, 0.999 * 0.001 * 4 + 0.001 * 1];
+    const bc1 = 1 - 0.81;
+    const bc2 = 1 - 0.999 ** 2;
+    const expected = [0.9, -0.9].map((p, i) => p - (0.1 * (m[i]! / bc1)) / (Math.sqrt(v[i]!) / Math.sqrt(bc2) + 1e-8));
+    expect(store.get('p').dataSync()[0]).toBeCloseTo(expected[0]!, 5);
+    expect(store.get('p').dataSync()[1]).toBeCloseTo(expected[1]!, 5);
+    // resume from the saved state gives the same second step
+    store.get('p').assign(tf.tensor1d([0.9, -0.9]));
+    const opt2 = new Adam(store.entries(), { lr: 0.1 });
+    opt2.loadState(saved);
+    opt2.apply(new Map([['p', g2]]));
+    expect(store.get('p').dataSync()[0]).toBeCloseTo(expected[0]!, 5);
+    tf.dispose([g1, g2]);
+    opt.dispose();
+    opt2.dispose();
+    store.dispose();
+  });
+
+  it('SGD: Nesterov momentum with weight decay', () => {
+    const store = new ParameterStore();
+    store.add('p', [1], new Float32Array([1]));
+    const opt = new SGD(store.entries(), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.5 });
+    const g = tf.tensor1d([2]);
+    opt.apply(new Map([['p', g]]));
+    // g' = 2 + 0.5·1 = 2.5; b = 2.5; step = g' + 0.9 b = 4.75; p = 1 − 0.475
+    expect(store.get('p').dataSync()[0]).toBeCloseTo(0.525, 6);
+    opt.apply(new Map([['p', g]]));
+    // g' = 2 + 0.2625 = 2.2625; b = 0.9·2.5 + 2.2625 = 4.5125; step = 2.2625 + 4.06125 = 6.32375
+    expect(store.get('p').dataSync()[0]).toBeCloseTo(0.525 - 0.632375, 5);
+    g.dispose();
+    opt.dispose();
+    store.dispose();
+  });
+});
