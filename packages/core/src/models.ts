@@ -33,6 +33,15 @@ export interface SetEncoder extends HasParameters {
   encode(x: Tensor3D, layout: SetLayout): Tensor2D;
 }
 
+/**
+ * Where a component registers its parameters. `ParameterStore` of `@metad2a/layers` implements
+ * it; a model that contains an encoder passes its own store so that one store (one optimizer,
+ * one checkpoint) holds every parameter under its official name.
+ */
+export interface ParameterSink {
+  add(name: string, shape: readonly number[], init: Float32Array): Variable;
+}
+
 export interface SetEncoderOptions {
   /** Feature width d of the input rows (512 for ResNet-18 features). */
   readonly inputDim: number;
@@ -45,6 +54,8 @@ export interface SetEncoderOptions {
   readonly rng: Rng;
   /** Prefix of parameter names (MetaD2A: none, names start with `intra_setpool.`). */
   readonly prefix?: string;
+  /** Register parameters in this store (the containing model's) instead of a private one. */
+  readonly store?: ParameterSink;
 }
 
 export type SetEncoderFactory = (opts: SetEncoderOptions) => SetEncoder;

@@ -11,5 +11,6 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 export { ParameterStore, joinName } from './parameter-store';
 export { Linear } from './linear';
 export { GRUCell } from './gru-cell';
+export { GatedSum } from './gated-sum';
 export { uniformInit, linearInit, xavierUniformInit } from './init';
 export { Adam, SGD, type OptimizerState } from './optimizers';

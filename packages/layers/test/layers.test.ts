@@ -133,3 +133,24 @@ describe('optimizers (torch.optim semantics)', () => {
     store.dispose();
   });
 });
+
+describe('GatedSum', () => {
+  it('sums σ(gate(m)) ⊙ mapper(m) over real neighbours only', async () => {
+    const { GatedSum } = await import('../src');
+    const store = new ParameterStore();
+    const gs = new GatedSum(store, 'decoding_gate.0', 'decoding_mapper.0', 2, 1, new Rng(0));
+    expect(store.shapes()).toEqual({ 'decoding_gate.0.weight': [1, 2], 'decoding_gate.0.bias': [1], 'decoding_mapper.0.weight': [1, 2] });
+    store.load({
+      'decoding_gate.0.weight': { shape: [1, 2], data: new Float32Array([0, 0]) },
+      'decoding_gate.0.bias': { shape: [1], data: new Float32Array([0]) },
+      'decoding_mapper.0.weight': { shape: [1, 2], data: new Float32Array([1, 2]) },
+    });
+    const m = tf.tensor3d([[[1, 1], [2, 0], [5, 5]]]);
+    const mask = tf.tensor2d([[1, 1, 0]]);
+    const out = gs.apply(m, mask);
+    // σ(0) = 0.5: 0.5·3 + 0.5·2 = 2.5 (third message masked out)
+    expect(out.dataSync()[0]).toBeCloseTo(2.5, 6);
+    tf.dispose([m, mask, out]);
+    store.dispose();
+  });
+});
