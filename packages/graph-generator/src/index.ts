@@ -1,6 +1,9 @@
 /**
- * @metad2a/graph-generator — The dataset-conditioned D-VAE graph generator of MetaD2A.
- *
- * Not implemented yet (issue #5): this package exports nothing so far.
+ * @metad2a/graph-generator — MetaD2A's dataset-conditioned D-VAE graph generator (spec §2.2–§2.4):
+ * set encoder → (mu, logvar) → z → a batched D-VAE decoder, with the official teacher-forced
+ * loss, stochastic / deterministic decoding and `generate` (resample, decode, keep valid and
+ * unique architectures). Driven only by a search space's `GraphConfig`.
  */
-export {};
+export { GraphDecoder, toGraphBatch, type DecoderDims, type GraphBatch, type TeacherForcedPass } from './decoder';
+export { decodeBatch, type DecodeTrace, type DecoderWeights, type DecodeMode } from './sampling';
+export { GeneratorModel, KL_WEIGHT, EPS_SCALE, deadParameterNames, type GeneratorModelOptions, type GeneratorLossDetails } from './model';
