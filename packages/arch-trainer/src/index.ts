@@ -1,6 +1,7 @@
 /**
- * @metad2a/arch-trainer — Build and train NAS-Bench-201 networks in tfjs, and build meta-databases of measured accuracies.
- *
- * Not implemented yet (issue #12): this package exports nothing so far.
+ * @metad2a/arch-trainer — build and train NAS-Bench-201 networks in tfjs, and build
+ * meta-databases of measured (task, architecture, accuracy) records.
  */
-export {};
+export { NB201_OPS, NB201_EDGE_SOURCES, NB201_EDGE_TARGETS, parseCell, cellToString, type Nb201Op, type Nb201Cell } from './cell';
+export { BufferStore } from './buffers';
+export { TinyNetwork, BN_EPS, BN_MOMENTUM, type TinyNetworkConfig, type ForwardMode, type StatUpdate } from './network';

@@ -1,0 +1,294 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MetaD2AException, Rng, checkNamedShapes, validationError, type NamedArray, type NamedArrays } from '@metad2a/core';
+import { Linear, ParameterStore, joinName, uniformInit } from '@metad2a/layers';
+import { BufferStore } from './buffers';
+import { NB201_EDGE_SOURCES, NB201_EDGE_TARGETS, cellToString, parseCell, type Nb201Cell, type Nb201Op } from './cell';
+
+/** Shape options of the NB201 macro network (spec §3.7). */
+export interface TinyNetworkConfig {
+  /** Cell string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. */
+  readonly arch: string;
+  /** Channels of the first stage (official 16); stages use C, 2C, 4C. */
+  readonly C: number;
+  /** Cells per stage (official 5). */
+  readonly N: number;
+  readonly numClasses: number;
+  /** Input channels (official 3; MNIST is replicated to 3). */
+  readonly inChannels?: number;
+}
+
+/** BatchNorm momentum and epsilon of PyTorch's `nn.BatchNorm2d` defaults. */
+export const BN_MOMENTUM = 0.1;
+export const BN_EPS = 1e-5;
+
+/** How a forward pass runs. In training mode BatchNorm uses batch statistics and queues running-stat updates. */
+export interface ForwardMode {
+  readonly training: boolean;
+  /**
+   * Training mode only: BatchNorm pushes its pending running-stat updates here (kept tensors);
+   * apply them with {@link TinyNetwork.applyStatUpdates} after the step (outside gradient tapes).
+   */
+  readonly statUpdates?: StatUpdate[];
+}
+
+export interface StatUpdate {
+  readonly prefix: string;
+  readonly mean: tf.Tensor1D;
+  /** Unbiased batch variance (PyTorch updates running_var with it). */
+  readonly varUnbiased: tf.Tensor1D;
+}
+
+/** `nn.BatchNorm2d(C)` over NHWC: weight/bias trainable, running_mean/var as buffers. */
+class BatchNorm {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+
+  constructor(store: ParameterStore, buffers: BufferStore, readonly prefix: string, readonly channels: number) {
+    this.weight = store.add(joinName(prefix, 'weight'), [channels], new Float32Array(channels).fill(1));
+    this.bias = store.add(joinName(prefix, 'bias'), [channels], new Float32Array(channels));
+    this.runningMean = buffers.add(joinName(prefix, 'running_mean'), [channels], new Float32Array(channels));
+    this.runningVar = buffers.add(joinName(prefix, 'running_var'), [channels], new Float32Array(channels).fill(1));
+  }
+
+  apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    if (!mode.training) {
+      const scale = tf.div(this.weight, tf.sqrt(tf.add(this.runningVar, BN_EPS)));
+      const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
+      return tf.add(tf.mul(x, scale), shift);
+    }
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    if (mode.statUpdates) {
+      const n = x.shape[0] * x.shape[1] * x.shape[2];
+      const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+      mode.statUpdates.push({ prefix: this.prefix, mean: tf.keep(tf.clone(mean)) as tf.Tensor1D, varUnbiased: tf.keep(tf.clone(unbiased)) as tf.Tensor1D });
+    }
+    const scale = tf.div(this.weight, tf.sqrt(tf.add(variance, BN_EPS)));
+    return tf.add(tf.mul(tf.sub(x, mean), scale), this.bias);
+  }
+}
+
+type Padding = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** `nn.Conv2d(in, out, k, stride, pad, bias=False)`; weight stored in PyTorch layout [out, in, kh, kw]. */
+class Conv {
+  readonly weight: tf.Variable;
+  constructor(
+    store: ParameterStore,
+    name: string,
+    readonly inC: number,
+    readonly outC: number,
+    readonly k: number,
+    readonly stride: number,
+    rng: Rng,
+  ) {
+    // PyTorch default init (kaiming_uniform with a = √5): U(−1/√fan_in, 1/√fan_in).
+    const fanIn = inC * k * k;
+    this.weight = store.add(joinName(name, 'weight'), [outC, inC, k, k], uniformInit(rng, outC * fanIn, 1 / Math.sqrt(fanIn)));
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const filter = tf.transpose(this.weight, [2, 3, 1, 0]) as tf.Tensor4D;
+    // PyTorch pads (k−1)/2 on every side; tfjs 'same' pads asymmetrically when stride > 1.
+    const p = (this.k - 1) / 2;
+    const pad: Padding = this.stride === 1 ? (p === 0 ? 'valid' : 'same') : [[0, 0], [p, p], [p, p], [0, 0]];
+    return tf.conv2d(x, filter, this.stride, pad);
+  }
+}
+
+/** NB201 `ReLUConvBN`: parameters `<prefix>.op.1.weight` (conv) and `<prefix>.op.2.*` (BN). */
+class ReluConvBn {
+  readonly conv: Conv;
+  readonly bn: BatchNorm;
+  constructor(store: ParameterStore, buffers: BufferStore, prefix: string, inC: number, outC: number, k: number, stride: number, rng: Rng) {
+    this.conv = new Conv(store, joinName(prefix, 'op.1'), inC, outC, k, stride, rng);
+    this.bn = new BatchNorm(store, buffers, joinName(prefix, 'op.2'), outC);
+  }
+  apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    return this.bn.apply(this.conv.apply(tf.relu(x)), mode);
+  }
+}
+
+type EdgeOp = { kind: 'none' } | { kind: 'skip' } | { kind: 'pool' } | { kind: 'conv'; m: ReluConvBn };
+
+/** NB201 `InferCell`: node_j = Σ_{i<j} op_{i→j}(node_i); edge k lives at `<prefix>.layers.<k>`. */
+class InferCell {
+  readonly edges: EdgeOp[];
+  constructor(store: ParameterStore, buffers: BufferStore, prefix: string, cell: Nb201Cell, C: number, rng: Rng) {
+    this.edges = cell.ops.map((op: Nb201Op, k): EdgeOp => {
+      const p = joinName(prefix, `layers.${k}`);
+      switch (op) {
+        case 'none':
+          return { kind: 'none' };
+        case 'skip_connect':
+          return { kind: 'skip' };
+        case 'avg_pool_3x3':
+          return { kind: 'pool' };
+        case 'nor_conv_1x1':
+          return { kind: 'conv', m: new ReluConvBn(store, buffers, p, C, C, 1, 1, rng) };
+        case 'nor_conv_3x3':
+          return { kind: 'conv', m: new ReluConvBn(store, buffers, p, C, C, 3, 1, rng) };
+      }
+    });
+  }
+
+  apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    const nodes: tf.Tensor4D[] = [x];
+    for (let j = 1; j <= 3; j++) {
+      let sum: tf.Tensor4D | undefined;
+      this.edges.forEach((e, k) => {
+        if (NB201_EDGE_TARGETS[k] !== j) return;
+        const src = nodes[NB201_EDGE_SOURCES[k]]!;
+        let y: tf.Tensor4D | undefined;
+        switch (e.kind) {
+          case 'none':
+            y = undefined; // x · 0 contributes nothing (and no gradient)
+            break;
+          case 'skip':
+            y = src;
+            break;
+          case 'pool':
+            // AvgPool2d(3, 1, 1, count_include_pad=False): tfjs 'same' averages over valid pixels only.
+            y = tf.avgPool(src, 3, 1, 'same');
+            break;
+          case 'conv':
+            y = e.m.apply(src, mode);
+            break;
+        }
+        if (y !== undefined) sum = sum === undefined ? y : (tf.add(sum, y) as tf.Tensor4D);
+      });
+      nodes.push(sum ?? tf.zerosLike(x));
+    }
+    return nodes[3]!;
+  }
+}
+
+/** NB201 `ResNetBasicblock(in, out, stride 2)`: conv_a, conv_b, shortcut AvgPool(2,2) → Conv1×1 at `downsample.1`. */
+class ReductionBlock {
+  readonly convA: ReluConvBn;
+  readonly convB: ReluConvBn;
+  readonly down: Conv;
+  constructor(store: ParameterStore, buffers: BufferStore, prefix: string, inC: number, outC: number, rng: Rng) {
+    this.convA = new ReluConvBn(store, buffers, joinName(prefix, 'conv_a'), inC, outC, 3, 2, rng);
+    this.convB = new ReluConvBn(store, buffers, joinName(prefix, 'conv_b'), outC, outC, 3, 1, rng);
+    this.down = new Conv(store, joinName(prefix, 'downsample.1'), inC, outC, 1, 1, rng);
+  }
+  apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    const y = this.convB.apply(this.convA.apply(x, mode), mode);
+    const r = this.down.apply(tf.avgPool(x, 2, 2, 'valid'));
+    return tf.add(y, r);
+  }
+}
+
+const isRunningStat = (name: string): boolean => name.endsWith('.running_mean') || name.endsWith('.running_var');
+
+/**
+ * The NAS-Bench-201 macro network (`TinyNetwork`, spec §3.7) for any cell: stem Conv3×3+BN,
+ * N cells at C, reduction to 2C, N cells, reduction to 4C, N cells, BN+ReLU, global average
+ * pooling, Linear. Inputs are NHWC float32. Trainable parameters live in `store` and BatchNorm
+ * running statistics in `buffers`, all under the official PyTorch `state_dict` names and shapes
+ * (conv kernels [out, in, kh, kw]; they are transposed to tfjs' [kh, kw, in, out] in the forward
+ * pass), so an official state_dict loads as it is.
+ */
+export class TinyNetwork {
+  readonly config: Required<TinyNetworkConfig>;
+  readonly cell: Nb201Cell;
+  readonly store = new ParameterStore();
+  readonly buffers = new BufferStore();
+  private readonly stemConv: Conv;
+  private readonly stemBn: BatchNorm;
+  private readonly blocks: Array<InferCell | ReductionBlock> = [];
+  private readonly lastBn: BatchNorm;
+  private readonly classifier: Linear;
+
+  constructor(config: TinyNetworkConfig, rng: Rng = new Rng(0)) {
+    const cfg = { inChannels: 3, ...config };
+    for (const k of ['C', 'N', 'numClasses', 'inChannels'] as const) {
+      const v = cfg[k];
+      if (!Number.isInteger(v) || v < (k === 'N' ? 0 : 1)) {
+        throw new MetaD2AException(validationError({ source: 'TinyNetwork config', field: k, expected: k === 'N' ? 'an integer ≥ 0' : 'a positive integer', got: String(v) }));
+      }
+    }
+    this.cell = parseCell(cfg.arch);
+    this.config = { ...cfg, arch: cellToString(this.cell) };
+    const { C, N, numClasses, inChannels } = cfg;
+    this.stemConv = new Conv(this.store, 'stem.0', inChannels, C, 3, 1, rng);
+    this.stemBn = new BatchNorm(this.store, this.buffers, 'stem.1', C);
+    const widths = [C, 2 * C, 4 * C];
+    let idx = 0;
+    for (let s = 0; s < 3; s++) {
+      if (s > 0) this.blocks.push(new ReductionBlock(this.store, this.buffers, `cells.${idx++}`, widths[s - 1]!, widths[s]!, rng));
+      for (let i = 0; i < N; i++) this.blocks.push(new InferCell(this.store, this.buffers, `cells.${idx++}`, this.cell, widths[s]!, rng));
+    }
+    this.lastBn = new BatchNorm(this.store, this.buffers, 'lastact.0', 4 * C);
+    this.classifier = new Linear(this.store, 'classifier', 4 * C, numClasses, rng);
+  }
+
+  /** Pooled features [B, 4C] and logits [B, classes] of an NHWC batch. */
+  forward(x: tf.Tensor4D, mode: ForwardMode = { training: false }): { features: tf.Tensor2D; logits: tf.Tensor2D } {
+    if (x.rank !== 4 || x.shape[3] !== this.config.inChannels) {
+      throw new MetaD2AException(validationError({ source: 'TinyNetwork input', expected: `NHWC [B, H, W, ${this.config.inChannels}]`, got: `[${x.shape.join(', ')}]` }));
+    }
+    return tf.tidy(() => {
+      let h = this.stemBn.apply(this.stemConv.apply(x), mode);
+      for (const b of this.blocks) h = b.apply(h, mode);
+      h = tf.relu(this.lastBn.apply(h, mode));
+      const features = tf.mean(h, [1, 2]) as tf.Tensor2D;
+      const logits = this.classifier.apply(features);
+      return { features, logits };
+    });
+  }
+
+  /** Apply queued running-stat updates (PyTorch: r ← (1−m)·r + m·batch, unbiased variance) and dispose them. */
+  applyStatUpdates(updates: StatUpdate[]): void {
+    for (const u of updates) {
+      const rm = this.buffers.get(joinName(u.prefix, 'running_mean'));
+      const rv = this.buffers.get(joinName(u.prefix, 'running_var'));
+      tf.tidy(() => {
+        rm.assign(tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(u.mean, BN_MOMENTUM)));
+        rv.assign(tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(u.varUnbiased, BN_MOMENTUM)));
+      });
+      u.mean.dispose();
+      u.varUnbiased.dispose();
+    }
+    updates.length = 0;
+  }
+
+  /** Number of trainable scalars (buffers excluded, as PyTorch counts parameters). */
+  parameterCount(): number {
+    return this.store.count();
+  }
+
+  /** Names and shapes of the full state_dict (parameters and running statistics; `num_batches_tracked` omitted). */
+  stateShapes(): Record<string, number[]> {
+    return { ...this.store.shapes(), ...this.buffers.shapes() };
+  }
+
+  /** The state_dict as plain arrays (PyTorch names and layouts). */
+  stateDict(): Record<string, NamedArray> {
+    return { ...this.store.toNamedArrays(), ...this.buffers.toNamedArrays() };
+  }
+
+  /**
+   * Load a state_dict (PyTorch names and layouts). Every mismatch is reported at once; integer
+   * `num_batches_tracked` entries are ignored; nothing is assigned unless everything matches.
+   */
+  loadStateDict(values: NamedArrays, source = 'state_dict'): void {
+    const extras = Object.keys(values).filter((k) => k.endsWith('.num_batches_tracked'));
+    const mismatch = checkNamedShapes(values, this.stateShapes(), source, { allowExtra: extras });
+    if (mismatch) throw new MetaD2AException(mismatch);
+    const params: Record<string, NamedArray> = {};
+    for (const [k, v] of Object.entries(values)) if (!isRunningStat(k) && this.store.has(k)) params[k] = v;
+    this.store.load(params, { source });
+    for (const [k, v] of this.buffers.entries()) {
+      const a = values[k]!;
+      tf.tidy(() => v.assign(tf.tensor(a.data, [...a.shape], 'float32')));
+    }
+  }
+
+  dispose(): void {
+    this.store.dispose();
+    this.buffers.dispose();
+  }
+}
