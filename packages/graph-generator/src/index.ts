@@ -7,3 +7,4 @@
 export { GraphDecoder, toGraphBatch, type DecoderDims, type GraphBatch, type TeacherForcedPass } from './decoder';
 export { decodeBatch, type DecodeTrace, type DecoderWeights, type DecodeMode } from './sampling';
 export { GeneratorModel, KL_WEIGHT, EPS_SCALE, deadParameterNames, type GeneratorModelOptions, type GeneratorLossDetails } from './model';
+export { generateArchitectures, type GenerateOptions, type GenerateResult, type GenerateProgress } from './generate';

@@ -7,6 +7,7 @@ import {
   validationError,
   type ArchGraph,
   type DecodeOptions,
+  type FeatureSet,
   type GeneratorLoss,
   type GraphConfig,
   type GraphGenerator,
@@ -17,7 +18,9 @@ import {
   type SetLayout,
 } from '@metad2a/core';
 import { GRUCell, Linear, ParameterStore } from '@metad2a/layers';
+import '@metad2a/set-encoder'; // registers `set-transformer` (the default encoder) in core's setEncoders
 import { GraphDecoder, toGraphBatch } from './decoder';
+import { generateArchitectures, type GenerateOptions, type GenerateResult } from './generate';
 import { decodeBatch, type DecodeTrace, type DecoderWeights } from './sampling';
 
 /** KL weight β of the official loss (spec §2.4, §8 item 10). */
@@ -151,7 +154,13 @@ export class GeneratorModel implements GraphGenerator {
   }
 
   dispose(): void {
+    this.setEncoder.dispose(); // the encoder's parameters live in this.store; it releases only what it owns privately
     this.store.dispose();
+  }
+
+  /** Meta-test generation of n unique valid architectures for a dataset (see {@link generateArchitectures}). */
+  generate<A>(dataset: FeatureSet, n: number, opts: GenerateOptions<A>): GenerateResult<A> {
+    return generateArchitectures(this, dataset, n, opts);
   }
 
   /** Set encoding → mu = fc1(v), logvar = fc2(v), both `[B, nz]`. */

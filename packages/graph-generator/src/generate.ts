@@ -1,0 +1,122 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  MetaD2AException,
+  Rng,
+  checkFeatureSet,
+  drawDatasetBatch,
+  makeError,
+  validationError,
+  type ArchGraph,
+  type FeatureSet,
+  type SearchSpace,
+} from '@metad2a/core';
+import type { GeneratorModel } from './model';
+import { decodeBatch } from './sampling';
+
+export interface GenerateOptions<A> {
+  /** The space whose validity rules and string form decide which graphs are kept. */
+  readonly space: SearchSpace<A>;
+  /** Seed of the resampling and of the stochastic decoding. */
+  readonly seed: number | string;
+  /** Independently resampled datasets (= graphs decoded) per batch; official NB201: 100. */
+  readonly batchSize?: number;
+  /** Feature rows drawn per class (official: 20). */
+  readonly perClass?: number;
+  /** Give up after decoding this many graphs (default 1,000 · n). */
+  readonly maxAttempts?: number;
+  /** Called after every batch (progress). */
+  readonly onBatch?: (p: GenerateProgress) => void;
+}
+
+export interface GenerateProgress {
+  /** Graphs decoded so far. */
+  readonly attempts: number;
+  /** Of which valid in the space. */
+  readonly valid: number;
+  /** Unique valid architectures so far. */
+  readonly unique: number;
+  readonly batches: number;
+}
+
+export interface GenerateResult<A> extends GenerateProgress {
+  /** n unique valid architectures, in first-seen order. */
+  readonly architectures: A[];
+  /** Their `space.format` strings (the de-duplication keys), same order. */
+  readonly strings: string[];
+  /** The decoded graphs they came from, same order. */
+  readonly graphs: ArchGraph[];
+  /** Wall time from the first resample until n unique valid architectures existed (spec §3.6 "generator time"). */
+  readonly elapsedMs: number;
+}
+
+/**
+ * Meta-test generation (spec §3.6 step 1, §8 items 15–16): per batch, resample the dataset
+ * `batchSize` times independently (perClass rows of every class), encode, take z = mu, decode one
+ * graph per resample stochastically, drop graphs the space rejects, de-duplicate by
+ * `space.format` keeping first-seen order, and stop as soon as n unique valid architectures
+ * exist (the rest of the batch is abandoned). Unlike the official loop, which never ends when a
+ * model cannot produce n, it throws a ValidationError after `maxAttempts` decoded graphs.
+ */
+export function generateArchitectures<A>(model: GeneratorModel, dataset: FeatureSet, n: number, opts: GenerateOptions<A>): GenerateResult<A> {
+  const { space } = opts;
+  const batchSize = opts.batchSize ?? 100;
+  const perClass = opts.perClass ?? 20;
+  const maxAttempts = opts.maxAttempts ?? 1000 * n;
+  const src = 'generate';
+  if (!Number.isInteger(n) || n < 1) throw new MetaD2AException(validationError({ source: src, field: 'n', expected: 'a positive integer', got: String(n) }));
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new MetaD2AException(validationError({ source: src, field: 'batchSize', expected: 'a positive integer', got: String(batchSize) }));
+  const cfg = model.graphConfig;
+  if (space.graphConfig.nvt !== cfg.nvt || space.graphConfig.maxN !== cfg.maxN) {
+    throw new MetaD2AException(validationError({ source: src, field: `space ${space.name}`, expected: `graphs with nvt ${cfg.nvt} and maxN ${cfg.maxN} (the model's)`, got: `nvt ${space.graphConfig.nvt}, maxN ${space.graphConfig.maxN}` }));
+  }
+  if (dataset.dim !== model.inputDim) {
+    throw new MetaD2AException(makeError('ShapeMismatch', { source: dataset.name, field: 'dim', expected: String(model.inputDim), got: String(dataset.dim) }));
+  }
+  checkFeatureSet(dataset, perClass);
+  const root = new Rng(opts.seed);
+  const dataRng = root.fork();
+  const decodeRng = root.fork();
+  const weights = model.decoderWeights();
+  const seen = new Set<string>();
+  const architectures: A[] = [];
+  const strings: string[] = [];
+  const graphs: ArchGraph[] = [];
+  let attempts = 0;
+  let valid = 0;
+  let batches = 0;
+  const t0 = performance.now();
+  while (strings.length < n) {
+    if (attempts >= maxAttempts) {
+      throw new MetaD2AException(validationError({
+        source: src,
+        field: 'maxAttempts',
+        expected: `${n} unique valid ${space.name} architectures within ${maxAttempts} decoded graphs`,
+        got: `${strings.length} unique of ${valid} valid after ${attempts} graphs (the model cannot produce enough distinct valid graphs; raise maxAttempts or ask for fewer)`,
+      }));
+    }
+    const bs = Math.min(batchSize, maxAttempts - attempts);
+    const draw = drawDatasetBatch(dataset, perClass, bs, dataRng);
+    const mu = tf.tidy(() => model.encodeDataset(tf.tensor3d(draw.data, draw.shape), draw.layout).mu);
+    const z = mu.dataSync() as Float32Array;
+    mu.dispose();
+    const decoded = decodeBatch(weights, cfg, z, bs, { stochastic: true, rng: decodeRng }).graphs;
+    batches++;
+    for (const g of decoded) {
+      attempts++;
+      if (!space.isValid(g)) continue;
+      const arch = space.decode(g);
+      if (E.isLeft(arch)) continue;
+      valid++;
+      const key = space.format(arch.right);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      architectures.push(arch.right);
+      strings.push(key);
+      graphs.push(g);
+      if (strings.length === n) break;
+    }
+    opts.onBatch?.({ attempts, valid, unique: strings.length, batches });
+  }
+  return { architectures, strings, graphs, attempts, valid, unique: strings.length, batches, elapsedMs: performance.now() - t0 };
+}
