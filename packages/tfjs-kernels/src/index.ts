@@ -1,6 +1,10 @@
 /**
- * @metad2a/tfjs-kernels — Fast CPU kernels for tfjs: gradient kernels for wasm and a native (Node-API) backend.
- *
- * Not implemented yet (issue #11): this package exports nothing so far.
+ * @metad2a/tfjs-kernels — fast CPU kernels for tfjs through its kernel registry:
+ * - `registerNativeBackend()`: the `native` backend (cpu backend storage + a compiled Node-API
+ *   addon for GEMM, convolutions, depthwise convolutions, average pooling and their gradients);
+ *   `@metad2a/core`'s `initBackend` calls it.
  */
-export {};
+export { registerNativeBackend, nativeInfo, setNativeThreads, NATIVE_BACKEND_NAME } from './native/backend';
+export type { NativeRegistration } from './native/backend';
+export { loadAddon, addonPath } from './addon';
+export type { NativeAddon, AddonLoad } from './addon';

@@ -1,0 +1,171 @@
+// Node-API bindings: every function takes Float32Arrays (zero copy, the tfjs cpu backend's own
+// storage) plus integer geometry, checks every length, and computes synchronously.
+#include <napi.h>
+
+#include <string>
+
+#include "kernels.h"
+
+namespace {
+
+struct F32 {
+  float* data;
+  size_t length;
+};
+
+F32 f32(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a Float32Array");
+  auto a = info[i].As<Napi::Float32Array>();
+  return {a.Data(), a.ElementLength()};
+}
+
+int64_t num(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsNumber())
+    throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a number");
+  return info[i].As<Napi::Number>().Int64Value();
+}
+
+void need(const Napi::Env& env, const F32& a, int64_t n, const char* what) {
+  if (n < 0 || a.length < (size_t)n)
+    throw Napi::RangeError::New(env, std::string(what) + ": array has " + std::to_string(a.length) +
+                                         " elements, needs " + std::to_string(n));
+}
+
+mk::ConvGeom geom(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(info.Env(), "geometry: expected an Int32Array");
+  auto a = info[i].As<Napi::Int32Array>();
+  if (a.ElementLength() != 15) throw Napi::RangeError::New(info.Env(), "geometry: expected 15 integers");
+  const int32_t* v = a.Data();
+  mk::ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  if (g.N < 0 || g.H < 0 || g.W < 0 || g.C <= 0 || g.Ho < 0 || g.Wo < 0 || g.Co <= 0 || g.kh <= 0 || g.kw <= 0 ||
+      g.sh <= 0 || g.sw <= 0 || g.dh <= 0 || g.dw <= 0)
+    throw Napi::RangeError::New(info.Env(), "geometry: invalid convolution geometry");
+  return g;
+}
+
+inline int64_t in_size(const mk::ConvGeom& g) { return (int64_t)g.N * g.H * g.W * g.C; }
+inline int64_t out_size(const mk::ConvGeom& g) { return (int64_t)g.N * g.Ho * g.Wo * g.Co; }
+
+// matmul(a, b, out, batch, aStride, bStride, M, N, K, transA, transB)
+Napi::Value MatMul(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 a = f32(info, 0, "a"), b = f32(info, 1, "b"), c = f32(info, 2, "out");
+  const int64_t batch = num(info, 3, "batch"), sa = num(info, 4, "aStride"), sb = num(info, 5, "bStride");
+  const int M = (int)num(info, 6, "M"), N = (int)num(info, 7, "N"), K = (int)num(info, 8, "K");
+  const bool ta = info[9].ToBoolean(), tb = info[10].ToBoolean();
+  if (batch < 0 || M < 0 || N < 0 || K < 0 || sa < 0 || sb < 0) throw Napi::RangeError::New(env, "matmul: negative size");
+  need(env, a, batch > 0 ? (batch - 1) * sa + (int64_t)M * K : 0, "matmul a");
+  need(env, b, batch > 0 ? (batch - 1) * sb + (int64_t)K * N : 0, "matmul b");
+  need(env, c, batch * M * N, "matmul out");
+  const int lda = ta ? M : K, ldb = tb ? K : N;
+  const double per = (double)M * N * K;
+  if (batch > 1 && per < 4.0e6) {
+    mk::parallel_for(batch, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i)
+        mk::sgemm_st(ta, tb, M, N, K, a.data + i * sa, lda, b.data + i * sb, ldb, c.data + i * M * N, N, false);
+    }, std::max<int64_t>(1, (int64_t)(262144.0 / std::max(1.0, per))));
+  } else {
+    for (int64_t i = 0; i < batch; ++i)
+      mk::sgemm(ta, tb, M, N, K, a.data + i * sa, lda, b.data + i * sb, ldb, c.data + i * M * N, N, false);
+  }
+  return env.Undefined();
+}
+
+// biasActivation(y, rows, cols, bias | null, act, alpha)
+Napi::Value BiasActivation(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 y = f32(info, 0, "y");
+  const int64_t rows = num(info, 1, "rows");
+  const int cols = (int)num(info, 2, "cols");
+  need(env, y, rows * cols, "biasActivation y");
+  const float* bias = nullptr;
+  int biasLen = 0;
+  if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
+    F32 bb = f32(info, 3, "bias");
+    biasLen = (int)bb.length;
+    if (biasLen != 1 && biasLen != cols) throw Napi::RangeError::New(env, "biasActivation: bias must have 1 or cols elements");
+    bias = bb.data;
+  }
+  const int act = (int)num(info, 4, "activation");
+  const float alpha = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().FloatValue() : 0.f;
+  mk::bias_activation(y.data, rows, cols, bias, biasLen, act, alpha);
+  return env.Undefined();
+}
+
+#define CONV_BINDING(NAME, FN, IN0, IN0SIZE, IN1, IN1SIZE, OUTSIZE)                 \
+  Napi::Value NAME(const Napi::CallbackInfo& info) {                                 \
+    auto env = info.Env();                                                           \
+    F32 p = f32(info, 0, #IN0), q = f32(info, 1, #IN1), o = f32(info, 2, "out");     \
+    mk::ConvGeom g = geom(info, 3);                                                  \
+    need(env, p, IN0SIZE, #NAME " " #IN0);                                           \
+    need(env, q, IN1SIZE, #NAME " " #IN1);                                           \
+    need(env, o, OUTSIZE, #NAME " out");                                             \
+    mk::FN(g, p.data, q.data, o.data);                                               \
+    return env.Undefined();                                                          \
+  }
+
+#define FILTER_SIZE ((int64_t)g.kh * g.kw * g.C * g.Co)
+#define DW_FILTER_SIZE ((int64_t)g.kh * g.kw * g.Co)
+CONV_BINDING(Conv2D, conv2d, x, in_size(g), w, FILTER_SIZE, out_size(g))
+CONV_BINDING(Conv2DBackpropInput, conv2d_backprop_input, dy, out_size(g), w, FILTER_SIZE, in_size(g))
+CONV_BINDING(Conv2DBackpropFilter, conv2d_backprop_filter, x, in_size(g), dy, out_size(g), FILTER_SIZE)
+CONV_BINDING(Depthwise, depthwise_conv2d, x, in_size(g), w, DW_FILTER_SIZE, out_size(g))
+CONV_BINDING(DepthwiseBackpropInput, depthwise_backprop_input, dy, out_size(g), w, DW_FILTER_SIZE, in_size(g))
+CONV_BINDING(DepthwiseBackpropFilter, depthwise_backprop_filter, x, in_size(g), dy, out_size(g), DW_FILTER_SIZE)
+
+Napi::Value AvgPool(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 x = f32(info, 0, "x"), y = f32(info, 1, "out");
+  mk::ConvGeom g = geom(info, 2);
+  need(env, x, in_size(g), "avgPool x");
+  need(env, y, (int64_t)g.N * g.Ho * g.Wo * g.C, "avgPool out");
+  mk::avg_pool(g, x.data, y.data);
+  return env.Undefined();
+}
+
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 dy = f32(info, 0, "dy"), dx = f32(info, 1, "out");
+  mk::ConvGeom g = geom(info, 2);
+  need(env, dy, (int64_t)g.N * g.Ho * g.Wo * g.C, "avgPoolGrad dy");
+  need(env, dx, in_size(g), "avgPoolGrad out");
+  mk::avg_pool_grad(g, dy.data, dx.data);
+  return env.Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto o = Napi::Object::New(env);
+  o.Set("gemm", mk::gemm_impl());
+  o.Set("threads", mk::num_threads());
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  mk::set_num_threads((int)num(info, 0, "threads"));
+  return Napi::Number::New(info.Env(), mk::num_threads());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("matmul", Napi::Function::New(env, MatMul));
+  exports.Set("biasActivation", Napi::Function::New(env, BiasActivation));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2D));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
+  exports.Set("depthwiseConv2d", Napi::Function::New(env, Depthwise));
+  exports.Set("depthwiseBackpropInput", Napi::Function::New(env, DepthwiseBackpropInput));
+  exports.Set("depthwiseBackpropFilter", Napi::Function::New(env, DepthwiseBackpropFilter));
+  exports.Set("avgPool", Napi::Function::New(env, AvgPool));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(metad2a_kernels, Init)

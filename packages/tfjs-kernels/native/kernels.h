@@ -1,0 +1,54 @@
+// Float32 CPU kernels behind the `native` tfjs backend. All tensors are dense row-major
+// (tfjs layout: NHWC activations, HWIO conv filters, HW(C·M) depthwise filters).
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace mk {
+
+/** Number of worker threads used by parallel kernels (default: hardware concurrency, env METAD2A_THREADS). */
+int num_threads();
+void set_num_threads(int n);
+
+/** Run fn(begin, end) over [0, n) split into at most num_threads() contiguous ranges. */
+void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_per_thread = 1);
+
+/** Which GEMM implementation was compiled in ("openblas" or "builtin-<isa>"). */
+const char* gemm_impl();
+
+/**
+ * C[M,N] (+)= op(A)[M,K] · op(B)[K,N]; op(A) = A or Aᵀ (A stored [K,M] when transposed).
+ * `accumulate` adds to C instead of overwriting it. Single-threaded.
+ */
+void sgemm_st(bool transA, bool transB, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+              int ldc, bool accumulate);
+/** Same contract, using all threads when the problem is large enough. */
+void sgemm(bool transA, bool transB, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+           int ldc, bool accumulate);
+
+/** Activation codes shared with the TypeScript side. */
+enum Activation { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_SIGMOID = 3, ACT_LEAKYRELU = 4, ACT_ELU = 5 };
+/** y[r, c] = act(y[r, c] + bias[c]) (bias may be null; biasLen 1 broadcasts one value). */
+void bias_activation(float* y, int64_t rows, int cols, const float* bias, int biasLen, int act, float alpha);
+
+/** Geometry of a 2-D convolution / pooling window over NHWC data. */
+struct ConvGeom {
+  int N, H, W, C;        // input
+  int Ho, Wo, Co;        // output (Co: conv output channels; depthwise: C·multiplier; pooling: C)
+  int kh, kw, sh, sw, dh, dw, padTop, padLeft;
+};
+
+void conv2d(const ConvGeom& g, const float* x, const float* w, float* y);
+void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
+
+void depthwise_conv2d(const ConvGeom& g, const float* x, const float* w, float* y);
+void depthwise_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void depthwise_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
+
+/** Average pooling that divides by the number of in-bounds window pixels (tfjs / count_include_pad=False). */
+void avg_pool(const ConvGeom& g, const float* x, float* y);
+/** Exact gradient of avg_pool (each output's share divided by its own in-bounds count). */
+void avg_pool_grad(const ConvGeom& g, const float* dy, float* dx);
+
+}  // namespace mk

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// Builds the native kernels addon (build/Release/metad2a_kernels.node) with the system C++
+// compiler: Node-API headers from the local Node installation, node-addon-api from npm,
+// -O3 -march=native (the addon is built on the machine that runs it). Links OpenBLAS when its
+// headers and library are present (Debian: libopenblas-dev) unless METAD2A_BLAS=off.
+// Runs at `npm install` (package script `install`); a failure is reported but never fails the
+// install: the package then falls back to wasm/cpu with one warning at runtime.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const pkgDir = path.resolve(__dirname, '..');
+const outDir = path.join(pkgDir, 'build', 'Release');
+const outFile = path.join(outDir, 'metad2a_kernels.node');
+const sources = ['addon.cc', 'gemm.cc', 'conv.cc'].map((f) => path.join(pkgDir, 'native', f));
+const quiet = process.argv.includes('--quiet');
+const log = (msg) => {
+  if (!quiet) console.log(`[@metad2a/tfjs-kernels] ${msg}`);
+};
+
+function nodeHeaders() {
+  const candidates = [
+    process.env.npm_config_nodedir && path.join(process.env.npm_config_nodedir, 'include', 'node'),
+    path.resolve(path.dirname(process.execPath), '..', 'include', 'node'),
+    '/usr/include/node',
+    '/usr/local/include/node',
+  ].filter(Boolean);
+  const found = candidates.find((d) => fs.existsSync(path.join(d, 'node_api.h')));
+  if (!found) throw new Error(`Node-API headers (node_api.h) not found in ${candidates.join(', ')}`);
+  return found;
+}
+
+function addonApiHeaders() {
+  try {
+    return path.dirname(require.resolve('node-addon-api/napi.h', { paths: [pkgDir] }));
+  } catch {
+    return require('node-addon-api').include_dir.replace(/"/g, '');
+  }
+}
+
+const cxx = process.env.CXX || 'g++';
+
+function compiles(args) {
+  const r = spawnSync(cxx, args, { encoding: 'utf8' });
+  return { ok: r.status === 0, stderr: (r.stderr || '') + (r.error ? String(r.error) : '') };
+}
+
+function detectOpenBlas(tmp) {
+  if ((process.env.METAD2A_BLAS || '').toLowerCase() === 'off') return null;
+  const src = path.join(tmp, 'blas_probe.cc');
+  fs.writeFileSync(
+    src,
+    '#include <cblas.h>\nextern "C" void openblas_set_num_threads(int);\n' +
+      'int main(){float a=1,b=2,c=0;openblas_set_num_threads(1);' +
+      'cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1.f,&a,1,&b,1,0.f,&c,1);return c==2.f?0:1;}\n',
+  );
+  for (const inc of [[], ['-I/usr/include/openblas'], ['-I/usr/include/x86_64-linux-gnu/openblas-pthread']]) {
+    const exe = path.join(tmp, 'blas_probe');
+    if (compiles([src, ...inc, '-o', exe, '-lopenblas']).ok && spawnSync(exe).status === 0) return { cflags: inc, libs: ['-lopenblas'] };
+  }
+  return null;
+}
+
+function main() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metad2a-kernels-'));
+  try {
+    const napiInc = nodeHeaders();
+    const naaInc = addonApiHeaders();
+    const blas = detectOpenBlas(tmp);
+    const base = ['-O3', '-std=c++17', '-fPIC', '-shared', '-pthread', '-fexceptions', '-DNAPI_CPP_EXCEPTIONS', '-DNAPI_VERSION=8',
+      `-I${napiInc}`, `-I${naaInc}`, ...(blas ? ['-DMK_USE_OPENBLAS', ...blas.cflags] : [])];
+    const tmpOut = path.join(tmp, 'metad2a_kernels.node');
+    const libs = blas ? blas.libs : [];
+    let arch = ['-march=native'];
+    let r = compiles([...base, ...arch, ...sources, '-o', tmpOut, ...libs]);
+    if (!r.ok) {
+      log(`build with -march=native failed, retrying portable: ${r.stderr.split('\n')[0]}`);
+      arch = [];
+      r = compiles([...base, ...sources, '-o', tmpOut, ...libs]);
+    }
+    if (!r.ok) throw new Error(`${cxx} failed:\n${r.stderr.slice(0, 4000)}`);
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.copyFileSync(tmpOut, `${outFile}.tmp`);
+    fs.renameSync(`${outFile}.tmp`, outFile);
+    fs.writeFileSync(
+      path.join(outDir, 'build-info.json'),
+      JSON.stringify({ blas: blas ? 'openblas' : 'builtin', flags: [...arch], compiler: cxx, node: process.version }, null, 2) + '\n',
+    );
+    log(`built ${path.relative(pkgDir, outFile)} (${blas ? 'OpenBLAS' : 'built-in GEMM'}${arch.length ? ', -march=native' : ''})`);
+    return 0;
+  } catch (err) {
+    console.warn(`[@metad2a/tfjs-kernels] native addon NOT built: ${err.message}`);
+    console.warn('[@metad2a/tfjs-kernels] everything still works on the wasm/cpu backends; run `npm run build:addon -w @metad2a/tfjs-kernels` to retry.');
+    return 1;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+process.exit(main());

@@ -1,0 +1,55 @@
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+/** The functions of the compiled addon (`native/addon.cc`); all arrays are used in place. */
+export interface NativeAddon {
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, batch: number, aStride: number, bStride: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
+  biasActivation(y: Float32Array, rows: number, cols: number, bias: Float32Array | null, activation: number, alpha: number): void;
+  conv2d(x: Float32Array, w: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  depthwiseConv2d(x: Float32Array, w: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  depthwiseBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  avgPool(x: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  avgPoolGrad(dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  info(): { gemm: string; threads: number };
+  setThreads(n: number): number;
+}
+
+export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+
+/** The package root: this file lives in `src/` (sources) or `dist/` (build), one level below it. */
+function packageRoot(): string {
+  return path.resolve(__dirname, '..');
+}
+
+/** Where the addon is looked for: `METAD2A_KERNELS_ADDON` if set, else `build/Release/metad2a_kernels.node`. */
+export function addonPath(): string {
+  return process.env.METAD2A_KERNELS_ADDON || path.join(packageRoot(), 'build', 'Release', 'metad2a_kernels.node');
+}
+
+let cached: AddonLoad | undefined;
+
+/** Load the compiled addon once; never throws (the reason says how to build it). */
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  const file = addonPath();
+  if (!fs.existsSync(file)) {
+    cached = {
+      ok: false,
+      reason: `native addon not built (${file} missing; run \`npm run build:addon -w @metad2a/tfjs-kernels\`, needs g++)`,
+    };
+    return cached;
+  }
+  try {
+    const req = createRequire(path.join(packageRoot(), 'package.json'));
+    const addon = req(file) as NativeAddon;
+    if (typeof addon.matmul !== 'function') throw new Error('not the metad2a kernels addon');
+    cached = { ok: true, addon, path: file };
+  } catch (err) {
+    cached = { ok: false, reason: `native addon at ${file} failed to load: ${String((err as Error).message ?? err).split('\n')[0]}` };
+  }
+  return cached;
+}

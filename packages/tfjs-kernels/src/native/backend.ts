@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadAddon } from '../addon';
+import { nativeKernelConfigs } from './kernels';
+
+/** The name the native backend is registered under in tfjs. */
+export const NATIVE_BACKEND_NAME = 'native';
+
+export type NativeRegistration = { ok: true; tfName: string } | { ok: false; reason: string };
+
+let registered: NativeRegistration | undefined;
+let warned = false;
+
+/**
+ * Register the `native` tfjs backend: a `MathBackendCPU` (same typed-array storage) with every
+ * cpu kernel, and the GEMM / convolution / pooling kernels replaced by the compiled addon.
+ * Idempotent. When the addon is missing or fails to load it returns `{ ok: false, reason }` and
+ * prints one warning; nothing is registered and the other backends keep working.
+ */
+export function registerNativeBackend(): NativeRegistration {
+  if (registered?.ok && tf.findBackendFactory(NATIVE_BACKEND_NAME)) return registered;
+  const loaded = loadAddon();
+  if (!loaded.ok) {
+    if (!warned && !process.env.METAD2A_QUIET_NATIVE) {
+      warned = true;
+      console.warn(`[@metad2a/tfjs-kernels] native backend unavailable: ${loaded.reason}; using wasm/cpu instead.`);
+    }
+    registered = { ok: false, reason: loaded.reason };
+    return registered;
+  }
+  const addon = loaded.addon;
+  const cpuKernels = tf.getKernelsForBackend('cpu');
+  const byName = new Map(cpuKernels.map((k) => [k.kernelName, k] as const));
+  const replaced = nativeKernelConfigs(addon, NATIVE_BACKEND_NAME, (name) => byName.get(name));
+  const replacedNames = new Set(replaced.map((k) => k.kernelName));
+  if (!tf.findBackendFactory(NATIVE_BACKEND_NAME)) {
+    tf.registerBackend(
+      NATIVE_BACKEND_NAME,
+      () => {
+        const b = new MathBackendCPU();
+        // MathBackendCPU prints an "install tfjs-node" hint on first use; this backend is the answer to it
+        (b as unknown as { firstUse: boolean }).firstUse = false;
+        return b;
+      },
+      0,
+    );
+  }
+  for (const k of cpuKernels) {
+    if (!replacedNames.has(k.kernelName) && !tf.getKernel(k.kernelName, NATIVE_BACKEND_NAME)) {
+      tf.registerKernel({ ...k, backendName: NATIVE_BACKEND_NAME });
+    }
+  }
+  for (const k of replaced) {
+    if (tf.getKernel(k.kernelName, NATIVE_BACKEND_NAME)) tf.unregisterKernel(k.kernelName, NATIVE_BACKEND_NAME);
+    tf.registerKernel(k);
+  }
+  registered = { ok: true, tfName: NATIVE_BACKEND_NAME };
+  return registered;
+}
+
+/** What the loaded addon is built with (`gemm`: `openblas` or `builtin-<isa>`, `threads`), or null. */
+export function nativeInfo(): { gemm: string; threads: number; path: string } | null {
+  const loaded = loadAddon();
+  return loaded.ok ? { ...loaded.addon.info(), path: loaded.path } : null;
+}
+
+/** Threads the native kernels use (default: all cores, or env `METAD2A_THREADS`). */
+export function setNativeThreads(n: number): number | null {
+  const loaded = loadAddon();
+  return loaded.ok ? loaded.addon.setThreads(n) : null;
+}

@@ -1,0 +1,207 @@
+/**
+ * The native backend against the cpu backend: every replaced kernel, forward and gradient, on
+ * random shapes (odd sizes, batch 1, transposes, strides 1/2, same/valid, 1×1…7×7, dilation).
+ * The addon must build on any machine with g++ (CI has one): a missing addon FAILS this suite.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { Rng, initBackend } from '@metad2a/core';
+import { NATIVE_BACKEND_NAME, loadAddon, nativeInfo, registerNativeBackend } from '../src';
+
+const rng = new Rng(1234);
+function randn(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+
+/** Run `fn` on a backend with fresh tensors made from plain arrays; returns plain arrays. */
+function on(backend: string, fn: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
+  tf.setBackend(backend);
+  const out = tf.tidy(() => {
+    const r = fn();
+    return Array.isArray(r) ? r : [r];
+  });
+  const vals = out.map((t) => t.dataSync() as Float32Array);
+  out.forEach((t) => t.dispose());
+  return vals;
+}
+
+function expectClose(actual: Float32Array[], expected: Float32Array[], what: string): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((a, i) => {
+    const e = expected[i]!;
+    expect(a.length).toBe(e.length);
+    let scale = 1e-6;
+    for (let j = 0; j < e.length; j++) scale = Math.max(scale, Math.abs(e[j]!));
+    let worst = 0;
+    for (let j = 0; j < e.length; j++) worst = Math.max(worst, Math.abs(a[j]! - e[j]!));
+    if (worst > 1e-5 * scale + 1e-6) throw new Error(`${what} output ${i}: max |native - cpu| = ${worst} (scale ${scale})`);
+  });
+}
+
+/** Same computation on cpu and native (forward value(s) then gradients wrt every input). */
+function compare(what: string, shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor): void {
+  const data = shapes.map((s) => randn(s.reduce((a, b) => a * b, 1)));
+  const run = (backend: string): Float32Array[] =>
+    on(backend, () => {
+      const xs = shapes.map((s, i) => tf.tensor(data[i]!, s));
+      const y = f(...xs);
+      const r = tf.randomUniform(y.shape, -1, 1, 'float32', 7); // same seed on both backends
+      const grads = tf.grads((...as: tf.Tensor[]) => tf.sum(tf.mul(f(...as), r)))(xs);
+      return [y, ...grads];
+    });
+  expectClose(run(NATIVE_BACKEND_NAME), run('cpu'), what);
+}
+
+beforeAll(() => {
+  const r = registerNativeBackend();
+  if (!r.ok) throw new Error(`native addon did not build or load — ${r.reason}`);
+});
+
+describe('native backend', () => {
+  it('is built and registered, and core initBackend picks it', async () => {
+    expect(loadAddon().ok).toBe(true);
+    expect(nativeInfo()!.threads).toBeGreaterThanOrEqual(1);
+    expect(nativeInfo()!.gemm).toMatch(/^(openblas|builtin-(avx512|avx2|generic))$/);
+    const choice = await initBackend({ prefer: 'native', load: async () => ({ registerNativeBackend }) });
+    expect(choice.tfName).toBe('native');
+    expect(tf.getBackend()).toBe('native');
+    // every cpu kernel is available on native
+    const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName).sort();
+    const nat = new Set(tf.getKernelsForBackend(NATIVE_BACKEND_NAME).map((k) => k.kernelName));
+    expect(cpu.filter((k) => !nat.has(k))).toEqual([]);
+  });
+
+  it('matMul / batchMatMul: transposes, odd sizes, batch broadcast', () => {
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[1, 1], [1, 1], false, false],
+      [[7, 13], [13, 5], false, false],
+      [[13, 7], [13, 5], true, false],
+      [[7, 13], [5, 13], false, true],
+      [[13, 7], [5, 13], true, true],
+      [[70, 129], [129, 33], false, false],
+      [[3, 17, 9], [3, 9, 31], false, false],
+      [[2, 3, 5, 4], [2, 3, 4, 6], false, false],
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      compare(`matMul ${sa}×${sb} tA=${ta} tB=${tb}`, [sa, sb], (a, b) => tf.matMul(a!, b!, ta, tb));
+    }
+    // batch broadcast (forward only: tfjs's own BatchMatMul gradient rejects broadcast batches)
+    const [a, b] = [randn(3 * 9 * 17), randn(31 * 9)];
+    const f = (): tf.Tensor => tf.matMul(tf.tensor3d(a, [3, 9, 17]), tf.tensor3d(b, [1, 31, 9]), true, true);
+    expectClose(on(NATIVE_BACKEND_NAME, f), on('cpu', f), 'matMul broadcast batch');
+    const [c, d] = [randn(200 * 64), randn(64 * 56)];
+    const g = (): tf.Tensor => tf.matMul(tf.tensor3d(c, [1, 200, 64]), tf.tensor2d(d, [64, 56]));
+    expectClose(on(NATIVE_BACKEND_NAME, g), on('cpu', g), 'matMul rank 3 × rank 2');
+  });
+
+  it('matMul on a large problem (multi-threaded path) matches cpu', () => {
+    compare('matMul 300×257×190', [[300, 257], [257, 190]], (a, b) => tf.matMul(a!, b!));
+  });
+
+  it('fused matMul with bias and activations', () => {
+    for (const activation of ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu'] as const) {
+      const data = [randn(9 * 11), randn(11 * 6), randn(6)];
+      const f = (): tf.Tensor =>
+        tf.fused.matMul({ a: tf.tensor(data[0]!, [9, 11]), b: tf.tensor(data[1]!, [11, 6]), bias: tf.tensor(data[2]!, [6]), activation, leakyreluAlpha: 0.3 });
+      expectClose(on(NATIVE_BACKEND_NAME, f), on('cpu', f), `fused matMul ${activation}`);
+    }
+  });
+
+  it('conv2d forward and both gradients: kernel sizes, strides, padding, odd shapes, batch 1', () => {
+    const cases: { x: number[]; k: number; co: number; s: number; pad: 'same' | 'valid' }[] = [
+      { x: [1, 5, 5, 1], k: 1, co: 1, s: 1, pad: 'valid' },
+      { x: [2, 7, 6, 3], k: 1, co: 5, s: 1, pad: 'same' },
+      { x: [2, 7, 6, 3], k: 1, co: 5, s: 2, pad: 'valid' },
+      { x: [1, 9, 8, 4], k: 3, co: 6, s: 1, pad: 'same' },
+      { x: [3, 9, 11, 5], k: 3, co: 7, s: 2, pad: 'same' },
+      { x: [2, 10, 9, 3], k: 3, co: 4, s: 2, pad: 'valid' },
+      { x: [2, 11, 11, 3], k: 5, co: 17, s: 1, pad: 'same' },
+      { x: [1, 12, 13, 2], k: 5, co: 3, s: 2, pad: 'valid' },
+      { x: [2, 15, 14, 3], k: 7, co: 8, s: 2, pad: 'same' },
+      { x: [3, 8, 8, 16], k: 3, co: 33, s: 1, pad: 'same' },
+    ];
+    for (const c of cases) {
+      compare(`conv2d x=${c.x} k=${c.k} s=${c.s} ${c.pad}`, [c.x, [c.k, c.k, c.x[3]!, c.co]], (x, w) =>
+        tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad),
+      );
+    }
+  });
+
+  it('conv2d with dilation and explicit padding (forward)', () => {
+    const data = [randn(2 * 11 * 10 * 3), randn(3 * 3 * 3 * 4)];
+    const f = (dil: number, pad: 'same' | [[0, 0], [1, 2], [0, 1], [0, 0]]) => (): tf.Tensor =>
+      tf.conv2d(tf.tensor4d(data[0]!, [2, 11, 10, 3]), tf.tensor4d(data[1]!, [3, 3, 3, 4]), 1, pad, 'NHWC', dil);
+    expectClose(on(NATIVE_BACKEND_NAME, f(2, 'same')), on('cpu', f(2, 'same')), 'conv2d dilation 2');
+    const explicit: [[0, 0], [1, 2], [0, 1], [0, 0]] = [[0, 0], [1, 2], [0, 1], [0, 0]];
+    expectClose(on(NATIVE_BACKEND_NAME, f(1, explicit)), on('cpu', f(1, explicit)), 'conv2d explicit pad');
+  });
+
+  it('fused conv2d with bias and relu', () => {
+    const data = [randn(2 * 8 * 8 * 3), randn(3 * 3 * 3 * 5), randn(5)];
+    const f = (): tf.Tensor =>
+      tf.fused.conv2d({ x: tf.tensor4d(data[0]!, [2, 8, 8, 3]), filter: tf.tensor4d(data[1]!, [3, 3, 3, 5]), strides: 1, pad: 'same', bias: tf.tensor1d(data[2]!), activation: 'relu' });
+    expectClose(on(NATIVE_BACKEND_NAME, f), on('cpu', f), 'fused conv2d relu');
+  });
+
+  it('depthwise conv2d forward and gradients (multiplier 1 and 2, strides, padding)', () => {
+    const cases: { x: number[]; k: number; m: number; s: number; pad: 'same' | 'valid' }[] = [
+      { x: [1, 7, 7, 3], k: 3, m: 1, s: 1, pad: 'same' },
+      { x: [2, 9, 8, 4], k: 3, m: 2, s: 2, pad: 'same' },
+      { x: [2, 11, 10, 5], k: 5, m: 1, s: 2, pad: 'valid' },
+      { x: [1, 13, 13, 2], k: 7, m: 1, s: 1, pad: 'same' },
+      { x: [2, 6, 6, 3], k: 1, m: 3, s: 1, pad: 'valid' },
+    ];
+    for (const c of cases) {
+      compare(`depthwise x=${c.x} k=${c.k} m=${c.m} s=${c.s} ${c.pad}`, [c.x, [c.k, c.k, c.x[3]!, c.m]], (x, w) =>
+        tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad),
+      );
+    }
+  });
+
+  it('avgPool forward (same/valid) and gradient (valid) match cpu', () => {
+    compare('avgPool 3x3 s1 valid', [[2, 7, 8, 3]], (x) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'valid'));
+    compare('avgPool 2x2 s2 valid', [[1, 8, 9, 4]], (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'));
+    for (const s of [1, 2]) {
+      const data = randn(2 * 7 * 9 * 3);
+      const f = (): tf.Tensor => tf.avgPool(tf.tensor4d(data, [2, 7, 9, 3]), 3, s as 1, 'same');
+      expectClose(on(NATIVE_BACKEND_NAME, f), on('cpu', f), `avgPool 3x3 s${s} same`);
+    }
+  });
+
+  it('avgPool gradient with same padding is the exact adjoint of the forward (count excludes padding)', () => {
+    // <avgPool(x), r> = <x, grad> for every x, r since avgPool is linear. tfjs-cpu's AvgPoolGrad
+    // divides by the full window size instead, which is not the gradient of its own forward.
+    for (const s of [1, 2]) {
+      const [x, r] = [randn(2 * 7 * 9 * 3), randn(2 * 7 * 9 * 3)];
+      const [y, g] = on(NATIVE_BACKEND_NAME, () => {
+        const xt = tf.tensor4d(x, [2, 7, 9, 3]);
+        const pooled = tf.avgPool(xt, 3, s as 1, 'same');
+        const rt = tf.tensor(r.subarray(0, pooled.size), pooled.shape);
+        const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, 3, s as 1, 'same'), rt)))(xt);
+        return [tf.sum(tf.mul(pooled, rt)), tf.sum(tf.mul(xt, grad))];
+      });
+      expect(Math.abs(y![0]! - g![0]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(y![0]!)));
+    }
+  });
+
+  it('does not leak tensors', () => {
+    tf.setBackend(NATIVE_BACKEND_NAME);
+    const before = tf.memory().numTensors;
+    const x = tf.randomNormal([2, 8, 8, 3]);
+    const w = tf.randomNormal([3, 3, 3, 4]);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')))([x, w]);
+    g.forEach((t) => t.dispose());
+    tf.dispose([x, w]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('rejects wrong-sized arrays instead of reading out of bounds', () => {
+    const addon = loadAddon();
+    if (!addon.ok) throw new Error(addon.reason);
+    expect(() => addon.addon.matmul(new Float32Array(3), new Float32Array(4), new Float32Array(4), 1, 0, 0, 2, 2, 2, false, false)).toThrow(/needs 4/);
+    expect(() => addon.addon.conv2d(new Float32Array(3), new Float32Array(4), new Float32Array(4), new Int32Array(3))).toThrow(/15 integers/);
+  });
+});
