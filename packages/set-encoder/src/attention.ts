@@ -1,0 +1,127 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { dense } from './dense';
+import type { Rng } from '@metad2a/core';
+import { Linear, joinName, xavierUniformInit, type ParameterStore } from '@metad2a/layers';
+import { LayerNorm } from './layer-norm';
+
+/**
+ * Multihead attention block of the Set Transformer, exactly as MetaD2A's `MAB` (spec §2.1):
+ *   Q' = fc_q(Q), K' = fc_k(K), V' = fc_v(K); heads = contiguous feature chunks of width d_V/h;
+ *   O_h = Q'_h + softmax(Q'_h K'_hᵀ / √d_V) V'_h   (scale: the FULL width d_V; residual: projected queries);
+ *   O = concat_h O_h;  [O = ln0(O)];  out = O + ReLU(fc_o(O));  [out = ln1(out)].
+ * Parameters `<name>.fc_q/fc_k/fc_v/fc_o.{weight,bias}` (+ `ln0`, `ln1` with layer norm).
+ */
+export class MultiheadAttentionBlock {
+  readonly fcQ: Linear;
+  readonly fcK: Linear;
+  readonly fcV: Linear;
+  readonly fcO: Linear;
+  readonly ln0?: LayerNorm;
+  readonly ln1?: LayerNorm;
+
+  constructor(
+    store: ParameterStore,
+    readonly name: string,
+    readonly dimQ: number,
+    readonly dimK: number,
+    readonly dimV: number,
+    readonly heads: number,
+    rng: Rng,
+    opts: { layerNorm?: boolean } = {},
+  ) {
+    if (!Number.isInteger(heads) || heads < 1 || dimV % heads !== 0) {
+      throw new RangeError(`MAB ${name || '(root)'}: d_V = ${dimV} must be a multiple of heads = ${heads}`);
+    }
+    // Same creation order as the PyTorch module: fc_q, fc_k, fc_v, (ln0, ln1), fc_o.
+    this.fcQ = new Linear(store, joinName(name, 'fc_q'), dimQ, dimV, rng);
+    this.fcK = new Linear(store, joinName(name, 'fc_k'), dimK, dimV, rng);
+    this.fcV = new Linear(store, joinName(name, 'fc_v'), dimK, dimV, rng);
+    if (opts.layerNorm) {
+      this.ln0 = new LayerNorm(store, joinName(name, 'ln0'), dimV);
+      this.ln1 = new LayerNorm(store, joinName(name, 'ln1'), dimV);
+    }
+    this.fcO = new Linear(store, joinName(name, 'fc_o'), dimV, dimV, rng);
+  }
+
+  /** Q `[B, nq, d_Q]`, K `[B, nk, d_K]` → `[B, nq, d_V]`. */
+  apply(q: tf.Tensor3D, k: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [b, nq] = q.shape;
+      const nk = k.shape[1];
+      const h = this.heads;
+      const w = this.dimV / h;
+      const qp = dense(this.fcQ, q);
+      const kp = dense(this.fcK, k);
+      const vp = dense(this.fcV, k);
+      // [B, n, d_V] → [B·h, n, w], head j = features [j·w, (j+1)·w)
+      const split = (t: tf.Tensor3D, n: number): tf.Tensor3D =>
+        h === 1 ? t : (tf.reshape(tf.transpose(tf.reshape(t, [b, n, h, w]), [0, 2, 1, 3]), [b * h, n, w]) as tf.Tensor3D);
+      const qh = split(qp, nq);
+      const kh = split(kp, nk);
+      const vh = split(vp, nk);
+      const scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(this.dimV));
+      const att = tf.softmax(scores, -1);
+      const oh = tf.add(qh, tf.matMul(att, vh)) as tf.Tensor3D;
+      let o = h === 1 ? oh : (tf.reshape(tf.transpose(tf.reshape(oh, [b, h, nq, w]), [0, 2, 1, 3]), [b, nq, this.dimV]) as tf.Tensor3D);
+      if (this.ln0) o = this.ln0.apply(o);
+      let out = tf.add(o, tf.relu(dense(this.fcO, o))) as tf.Tensor3D;
+      if (this.ln1) out = this.ln1.apply(out);
+      return out;
+    });
+  }
+}
+
+/** Set attention block: `MAB(X, X)` (parameters `<name>.mab.*`). */
+export class SetAttentionBlock {
+  readonly mab: MultiheadAttentionBlock;
+  constructor(store: ParameterStore, name: string, dimIn: number, dimOut: number, heads: number, rng: Rng, opts: { layerNorm?: boolean } = {}) {
+    this.mab = new MultiheadAttentionBlock(store, joinName(name, 'mab'), dimIn, dimIn, dimOut, heads, rng, opts);
+  }
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    return this.mab.apply(x, x);
+  }
+}
+
+/** A learned `[1, k, d]` tensor with PyTorch's Xavier-uniform init (fan_in = k·d, fan_out = d). */
+function seedTensor(store: ParameterStore, name: string, k: number, d: number, rng: Rng): tf.Variable {
+  return store.add(name, [1, k, d], xavierUniformInit(rng, k * d, k * d, d));
+}
+
+/**
+ * Induced set attention block: `H = MAB0(I, X)`, `out = MAB1(X, H)` with m learned inducing
+ * points `I [1, m, d_out]` (parameters `<name>.I`, `<name>.mab0.*`, `<name>.mab1.*`). Cost linear in the set size.
+ */
+export class InducedSetAttentionBlock {
+  readonly inducing: tf.Variable;
+  readonly mab0: MultiheadAttentionBlock;
+  readonly mab1: MultiheadAttentionBlock;
+  constructor(store: ParameterStore, name: string, dimIn: number, dimOut: number, heads: number, numInducing: number, rng: Rng, opts: { layerNorm?: boolean } = {}) {
+    this.inducing = seedTensor(store, joinName(name, 'I'), numInducing, dimOut, rng);
+    this.mab0 = new MultiheadAttentionBlock(store, joinName(name, 'mab0'), dimOut, dimIn, dimOut, heads, rng, opts);
+    this.mab1 = new MultiheadAttentionBlock(store, joinName(name, 'mab1'), dimIn, dimOut, dimOut, heads, rng, opts);
+  }
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const b = x.shape[0];
+      const ind = tf.tile(this.inducing, [b, 1, 1]) as tf.Tensor3D;
+      return this.mab1.apply(x, this.mab0.apply(ind, x));
+    });
+  }
+}
+
+/** Pooling by multihead attention: `MAB(S, X)` with k learned seeds `S [1, k, d]` (parameters `<name>.S`, `<name>.mab.*`). */
+export class PoolingByAttention {
+  readonly seeds: tf.Variable;
+  readonly mab: MultiheadAttentionBlock;
+  constructor(store: ParameterStore, name: string, dim: number, heads: number, numSeeds: number, rng: Rng, opts: { layerNorm?: boolean } = {}) {
+    this.seeds = seedTensor(store, joinName(name, 'S'), numSeeds, dim, rng);
+    this.mab = new MultiheadAttentionBlock(store, joinName(name, 'mab'), dim, dim, dim, heads, rng, opts);
+  }
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const b = x.shape[0];
+      const s = b === 1 ? (this.seeds as unknown as tf.Tensor3D) : (tf.tile(this.seeds, [b, 1, 1]) as tf.Tensor3D);
+      return this.mab.apply(s, x);
+    });
+  }
+}
