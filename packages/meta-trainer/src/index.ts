@@ -1,6 +1,21 @@
 /**
- * @metad2a/meta-trainer — The meta-database (SQLite) and the meta-training loops of generator and predictor.
- *
- * Not implemented yet (issue #8): this package exports nothing so far.
+ * @metad2a/meta-trainer — the meta-database (SQLite) and the meta-training loops of the
+ * generator and the predictor.
  */
-export {};
+export { MetaDatabase } from './database/meta-database';
+export type {
+  DatasetInput,
+  DatasetInfo,
+  ClassFeaturesInput,
+  TaskInput,
+  TaskInfo,
+  ArchitectureInfo,
+  RecordInput,
+  MetaRecord,
+  RecordFilter,
+  SplitInput,
+  Split,
+  DatabaseCounts,
+  OpenOptions,
+} from './database/meta-database';
+export { SCHEMA_VERSION, MIGRATIONS, type Migration } from './database/schema';
