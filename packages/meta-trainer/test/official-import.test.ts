@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MetaDatabase, OFFICIAL_NB201, exportCsv, exportJson, importOfficialNb201PredictorDb, recordsCsv, splitNormalisation, type MetaDatabaseDump } from '../src';
+
+describe('official NB201 predictor database import', () => {
+  let db: MetaDatabase;
+  let report: ReturnType<typeof importOfficialNb201PredictorDb>;
+  beforeAll(() => {
+    db = MetaDatabase.inMemory();
+    report = importOfficialNb201PredictorDb(db, { importedAt: '2026-11-28T00:00:00.000Z' });
+  });
+  afterAll(() => db.close());
+
+  test('4,630 records, 3,031 tasks, 1,553 architectures', () => {
+    expect(report).toMatchObject({ records: 4630, tasks: 3031, architectures: 1553, split: { train: 4230, valid: 400 } });
+    expect(db.counts()).toMatchObject({ records: 4630, tasks: 3031, architectures: 1553, datasets: 1, classFeatures: 0, splits: 1 });
+  });
+
+  test('the official split: the first 400 of the permutation are validation, in order', () => {
+    const s = db.split(OFFICIAL_NB201.split);
+    // predictor_idx starts 3495, 357, 3034 (0-based rows); record id = row + 1
+    expect(s.valid.slice(0, 3)).toEqual([3496, 358, 3035]);
+    expect(s.valid).toHaveLength(400);
+    expect(s.train).toHaveLength(4230);
+    expect(new Set([...s.train, ...s.valid]).size).toBe(4630);
+  });
+
+  test('normalisation over the 4,230 training records: μ = 71.5715, σ = 6.6932 (unbiased)', () => {
+    const n = splitNormalisation(db, OFFICIAL_NB201.split);
+    expect(n.mean).toBeCloseTo(71.5715, 4);
+    expect(n.std).toBeCloseTo(6.6932, 4);
+  });
+
+  test('first row, 0-based class ids, and the plain "no features" warning', () => {
+    const r = db.recordsById([1])[0]!;
+    expect(r).toMatchObject({ task: 'nb201-official/task-3890', space: 'nb201', accuracy: 74.8, metric: OFFICIAL_NB201.metric });
+    expect(r.arch).toBe('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
+    expect((r.extra as { nb201Index: number }).nb201Index).toBe(9930);
+    // task 0 of task_classes.json starts with the 1-based ids 338, 238, 328: stored 0-based
+    expect(db.task('nb201-official/task-0').classIds.slice(0, 3)).toEqual([337, 237, 327]);
+    const t = db.task('nb201-official/task-3890');
+    expect(t.classIds).toHaveLength(20);
+    expect(Math.min(...t.classIds)).toBeGreaterThanOrEqual(0);
+    expect(report.tasksWithoutFeatures).toBe(3031);
+    expect(report.warnings[0]).toMatch(/3031 of 3031 imported tasks have no image features.*imgnet32bylabel\.pt.*refuses/);
+    expect(() => db.taskFeatureSet(t)).toThrow(/task nb201-official\/task-3890: expected features for every class .*got 20 of 20 classes without features/);
+  });
+
+  test('importing twice is refused', () => {
+    expect(() => importOfficialNb201PredictorDb(db)).toThrow(/already imported/);
+    expect(db.counts().records).toBe(4630);
+  });
+
+  test('JSON and CSV exports hold every record and the split', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-exp-'));
+    exportJson(db, path.join(dir, 'db.json'));
+    const dump = JSON.parse(fs.readFileSync(path.join(dir, 'db.json'), 'utf8')) as MetaDatabaseDump;
+    expect(dump.records).toHaveLength(4630);
+    expect(dump.tasks).toHaveLength(3031);
+    expect(dump.splits[OFFICIAL_NB201.split]!.valid).toHaveLength(400);
+    exportCsv(db, path.join(dir, 'db.csv'), { split: OFFICIAL_NB201.split });
+    const lines = fs.readFileSync(path.join(dir, 'db.csv'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(4631);
+    expect(lines[0]).toBe('id,task,dataset,class_ids,space,arch,accuracy,metric,how,created_at,split_part');
+    expect(lines.filter((l) => l.endsWith(',valid'))).toHaveLength(400);
+    expect(recordsCsv(db, { task: 'nb201-official/task-3890' }).trim().split('\n').length).toBeGreaterThan(1);
+  });
+});
