@@ -1,6 +1,11 @@
 /**
- * @metad2a/perf-predictor — The MetaD2A meta-performance predictor: dataset + graph encoding to accuracy, with fast candidate ranking.
- *
- * Not implemented yet (issue #6): this package exports nothing so far.
+ * @metad2a/perf-predictor — MetaD2A's meta-performance predictor (spec §2.5): dataset embedding
+ * (two-level set encoder) + bidirectional D-VAE graph embedding → normalised accuracy, exact to
+ * the official numbers, with batched candidate ranking (`PredictorModel.rank`) and the
+ * correlation metrics used for model selection.
  */
-export {};
+export { PredictorModel, PREDICTOR_DEAD_PARAMS, type PredictorOptions, type RankOptions, type RankedCandidate } from './model';
+export { BidirectionalGraphEncoder, type GraphEncoding } from './graph-encoder';
+export { planDirection, checkGraphs, type DirectionPlan, type StepPlan, type NeighbourRef, type Direction } from './graph-plan';
+export { pearson, spearman, kendallTau, averageRanks } from './metrics';
+export { NB201_PREDICTOR_NORMALISATION, normalisationFrom, normaliseAccuracy, denormaliseScore } from './normalisation';

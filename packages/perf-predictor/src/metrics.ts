@@ -1,0 +1,78 @@
+/**
+ * Correlation metrics for predicted vs true accuracies (model selection uses Pearson, spec §3.5).
+ * Plain float64 code; every function needs two equally long arrays of at least two values.
+ */
+
+function checkPair(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  if (a.length !== b.length) throw new RangeError(`${what}: arrays differ in length (${a.length} vs ${b.length})`);
+  if (a.length < 2) throw new RangeError(`${what}: needs at least 2 pairs, got ${a.length}`);
+}
+
+/** Pearson's r (NaN when either input is constant). */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b, 'pearson');
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i]! - ma;
+    const db = b[i]! - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** Ranks 1..n, ties get the average of the ranks they span (as scipy.stats.rankdata). */
+export function averageRanks(a: ArrayLike<number>): Float64Array {
+  const n = a.length;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((i, j) => a[i]! - a[j]!);
+  const r = new Float64Array(n);
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    while (j + 1 < n && a[idx[j + 1]!] === a[idx[i]!]) j++;
+    const avg = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) r[idx[k]!] = avg;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman's ρ: Pearson's r of the average ranks. */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b, 'spearman');
+  return pearson(averageRanks(a), averageRanks(b));
+}
+
+/** Kendall's τ-b (tie-corrected, as scipy.stats.kendalltau's default); O(n²). */
+export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b, 'kendallTau');
+  const n = a.length;
+  let concordant = 0;
+  let discordant = 0;
+  let tiesA = 0;
+  let tiesB = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const da = Math.sign(a[i]! - a[j]!);
+      const db = Math.sign(b[i]! - b[j]!);
+      if (da === 0 && db === 0) continue;
+      if (da === 0) tiesA++;
+      else if (db === 0) tiesB++;
+      else if (da === db) concordant++;
+      else discordant++;
+    }
+  }
+  return (concordant - discordant) / Math.sqrt((concordant + discordant + tiesA) * (concordant + discordant + tiesB));
+}

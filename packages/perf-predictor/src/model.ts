@@ -1,0 +1,267 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  Rng,
+  drawDatasetBatch,
+  graphKey,
+  MetaD2AException,
+  validationError,
+  type AccuracyNormalisation,
+  type ArchGraph,
+  type FeatureSet,
+  type GraphConfig,
+  type NamedArrays,
+  type PerfPredictor,
+  type SetEncoder,
+  type SetLayout,
+} from '@metad2a/core';
+import { Linear, ParameterStore } from '@metad2a/layers';
+import { createSetEncoder } from '@metad2a/set-encoder';
+import { BidirectionalGraphEncoder, type GraphEncoding } from './graph-encoder';
+import { NB201_PREDICTOR_NORMALISATION, denormaliseScore, normaliseAccuracy } from './normalisation';
+
+/** Parameters of the official PredictorModel that no forward pass uses (spec §2.6). */
+export const PREDICTOR_DEAD_PARAMS = ['fc2.weight', 'fc2.bias', 'hv_unify.0.weight', 'hv_unify.0.bias', 'set_fc.0.weight', 'set_fc.0.bias'] as const;
+
+export interface PredictorOptions {
+  readonly graphConfig: GraphConfig;
+  /** GRU hidden size of the graph encoder and hidden width of the head (official: 512). */
+  readonly hs?: number;
+  /** Width of the dataset and graph embeddings (official: 56). */
+  readonly nz?: number;
+  /** Feature width of the dataset rows (ResNet-18: 512). */
+  readonly inputDim?: number;
+  readonly heads?: number;
+  /** Set encoder by registry name (default `set-transformer`, MetaD2A's). */
+  readonly setEncoder?: string;
+  readonly rng: Rng;
+  /** Target normalisation from the training split (default: the public NB201 database's). */
+  readonly normalisation?: AccuracyNormalisation;
+  /** Also create the dead parameters (fc2, hv_unify, set_fc), so that exported state dicts are complete. */
+  readonly includeDeadParameters?: boolean;
+}
+
+export interface RankOptions {
+  /** Resampled copies of the dataset each candidate is scored on; the scores are averaged (spec §3.6: 10). */
+  readonly resamples?: number;
+  /** Seed (or generator) of the resampling. */
+  readonly seed?: number | string;
+  readonly rng?: Rng;
+  /** Samples per class (spec: 20). */
+  readonly perClass?: number;
+  /** Keys of the candidates (default: `graphKey`), used by the graph-embedding cache and returned. */
+  readonly keys?: readonly string[];
+  /** Reuse graph embeddings computed by earlier calls with the same keys (see {@link PredictorModel.clearGraphCache}). */
+  readonly cache?: boolean;
+  /** Graphs encoded per batch (memory bound); default 2048. */
+  readonly graphBatch?: number;
+}
+
+export interface RankedCandidate {
+  /** Position in the input list. */
+  readonly index: number;
+  readonly key: string;
+  readonly graph: ArchGraph;
+  /** Mean normalised score over the resamples. */
+  readonly score: number;
+  /** The score turned back into an accuracy (%) with the model's normalisation. */
+  readonly accuracy: number;
+}
+
+/**
+ * MetaD2A's meta-performance predictor (spec §2.5): a set encoder for the dataset (`D`, nz), a
+ * bidirectional D-VAE graph encoder (`G = fc1(hg)`, nz), and the head
+ * `pred_fc = Linear(2nz → hs) → tanh → Linear(hs → 1)` on `[D; G]` (dataset first). Parameters
+ * under the official state_dict names in {@link store}.
+ */
+export class PredictorModel implements PerfPredictor {
+  readonly store = new ParameterStore();
+  readonly graphConfig: GraphConfig;
+  readonly hs: number;
+  readonly nz: number;
+  readonly inputDim: number;
+  normalisation: AccuracyNormalisation;
+  readonly setEncoder: SetEncoder;
+  readonly graphEncoder: BidirectionalGraphEncoder;
+  readonly fc1: Linear;
+  readonly predFc0: Linear;
+  readonly predFc2: Linear;
+  private readonly graphCache = new Map<string, Float32Array>();
+
+  constructor(opts: PredictorOptions) {
+    this.graphConfig = opts.graphConfig;
+    this.hs = opts.hs ?? 512;
+    this.nz = opts.nz ?? 56;
+    this.inputDim = opts.inputDim ?? 512;
+    this.normalisation = opts.normalisation ?? NB201_PREDICTOR_NORMALISATION;
+    const rng = opts.rng;
+    this.setEncoder = createSetEncoder(opts.setEncoder ?? 'set-transformer', { inputDim: this.inputDim, hiddenDim: this.nz, outputDim: this.nz, heads: opts.heads ?? 4, rng, store: this.store });
+    this.graphEncoder = new BidirectionalGraphEncoder(this.store, this.graphConfig, this.hs, rng);
+    this.fc1 = new Linear(this.store, 'fc1', this.hs, this.nz, rng);
+    this.predFc0 = new Linear(this.store, 'pred_fc.0', 2 * this.nz, this.hs, rng);
+    this.predFc2 = new Linear(this.store, 'pred_fc.2', this.hs, 1, rng);
+    if (opts.includeDeadParameters) {
+      new Linear(this.store, 'fc2', this.hs, this.nz, rng);
+      new Linear(this.store, 'hv_unify.0', 2 * this.hs, this.hs, rng);
+      new Linear(this.store, 'set_fc.0', this.inputDim, this.nz, rng);
+    }
+  }
+
+  /** `[B, C·n, d]` → D `[B, nz]`. */
+  encodeDataset(x: tf.Tensor3D, layout: SetLayout): tf.Tensor2D {
+    return this.setEncoder.encode(x, layout);
+  }
+
+  /** Graphs → G `[N, nz]`, all graphs in one batched pass. */
+  encodeGraphs(graphs: readonly ArchGraph[]): tf.Tensor2D {
+    return tf.tidy(() => this.graphHead(this.graphEncoder.encode(graphs).hg));
+  }
+
+  /** G, hg and the per-vertex states `[N, maxN, hs]` (for inspection and golden tests). */
+  encodeGraphsDetailed(graphs: readonly ArchGraph[]): GraphEncoding & { G: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const e = this.graphEncoder.encode(graphs, { states: true });
+      return { ...e, G: this.graphHead(e.hg) };
+    });
+  }
+
+  private graphHead(hg: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.add(tf.matMul(hg, tf.transpose(this.fc1.weight) as tf.Tensor2D), this.fc1.bias!) as tf.Tensor2D);
+  }
+
+  /** `pred_fc([D; G])`: D `[B, nz]`, G `[B, nz]` → `[B, 1]`. */
+  head(datasetEmbedding: tf.Tensor2D, graphEmbedding: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const x = tf.concat([datasetEmbedding, graphEmbedding], 1) as tf.Tensor2D;
+      const h = tf.tanh(tf.add(tf.matMul(x, tf.transpose(this.predFc0.weight) as tf.Tensor2D), this.predFc0.bias!)) as tf.Tensor2D;
+      return tf.add(tf.matMul(h, tf.transpose(this.predFc2.weight) as tf.Tensor2D), this.predFc2.bias!) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * Scores of every (dataset, graph) pair: D `[K, nz]`, G `[N, nz]` → `[K, N]`. The first head
+   * layer is split into its dataset and graph halves, so each half is multiplied once.
+   */
+  scorePairs(datasetEmbeddings: tf.Tensor2D, graphEmbeddings: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [K] = datasetEmbeddings.shape;
+      const [N] = graphEmbeddings.shape;
+      const w0 = this.predFc0.weight;
+      const a = tf.add(tf.matMul(datasetEmbeddings, tf.transpose(tf.slice(w0, [0, 0], [this.hs, this.nz])) as tf.Tensor2D), this.predFc0.bias!); // [K, hs]
+      const b = tf.matMul(graphEmbeddings, tf.transpose(tf.slice(w0, [0, this.nz], [this.hs, this.nz])) as tf.Tensor2D); // [N, hs]
+      const h = tf.tanh(tf.add(tf.reshape(a, [K, 1, this.hs]), tf.reshape(b, [1, N, this.hs])));
+      const y = tf.matMul(tf.reshape(h, [K * N, this.hs]) as tf.Tensor2D, tf.transpose(this.predFc2.weight) as tf.Tensor2D);
+      return tf.reshape(tf.add(y, this.predFc2.bias!), [K, N]) as tf.Tensor2D;
+    });
+  }
+
+  /** `head(encodeDataset(x), encodeGraphs(graphs))`, one graph per dataset row → `[B, 1]`. */
+  predict(x: tf.Tensor3D, layout: SetLayout, graphs: readonly ArchGraph[]): tf.Tensor2D {
+    if (graphs.length !== x.shape[0]) {
+      throw new MetaD2AException(validationError({ source: 'PredictorModel.predict', field: 'graphs', expected: `one graph per dataset row (${x.shape[0]})`, got: String(graphs.length) }));
+    }
+    return tf.tidy(() => this.head(this.encodeDataset(x, layout), this.encodeGraphs(graphs)));
+  }
+
+  /** Summed squared error against normalised targets `[B, 1]` (spec §2.5: `MSELoss(reduction='sum')`). */
+  loss(x: tf.Tensor3D, layout: SetLayout, graphs: readonly ArchGraph[], targets: tf.Tensor2D): tf.Scalar {
+    return tf.tidy(() => tf.sum(tf.square(tf.sub(this.predict(x, layout, graphs), targets))) as tf.Scalar);
+  }
+
+  /** acc (%) → normalised target, with this model's normalisation. */
+  normalise(acc: number): number {
+    return normaliseAccuracy(acc, this.normalisation);
+  }
+
+  /** Normalised score → accuracy (%). */
+  denormalise(score: number): number {
+    return denormaliseScore(score, this.normalisation);
+  }
+
+  /**
+   * Rank candidate architectures for a dataset (spec §3.6 step 2): draw `resamples` copies of the
+   * dataset (`perClass` rows per class), encode them once; encode every candidate graph once,
+   * all candidates batched together; score all resamples × candidates pairs; sort by the mean
+   * score, descending (ties keep the input order).
+   */
+  rank(dataset: FeatureSet, candidates: readonly ArchGraph[], opts: RankOptions = {}): RankedCandidate[] {
+    const K = opts.resamples ?? 10;
+    const perClass = opts.perClass ?? 20;
+    if (!Number.isInteger(K) || K < 1) throw new MetaD2AException(validationError({ source: 'rank', field: 'resamples', expected: 'a positive integer', got: String(K) }));
+    const keys = opts.keys ?? candidates.map(graphKey);
+    if (keys.length !== candidates.length) throw new MetaD2AException(validationError({ source: 'rank', field: 'keys', expected: `${candidates.length} keys (one per candidate)`, got: String(keys.length) }));
+    if (dataset.dim !== this.inputDim) throw new MetaD2AException(validationError({ source: `rank: dataset ${dataset.name}`, field: 'dim', expected: String(this.inputDim), got: String(dataset.dim) }));
+    if (candidates.length === 0) return [];
+    const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+    const batch = drawDatasetBatch(dataset, perClass, K, rng);
+    const g = this.graphEmbeddings(candidates, keys, opts);
+    const mean = tf.tidy(() => {
+      const x = tf.tensor3d(batch.data, batch.shape);
+      const d = this.encodeDataset(x, batch.layout);
+      return tf.mean(this.scorePairs(d, g), 0);
+    });
+    g.dispose();
+    const scores = mean.dataSync() as Float32Array;
+    mean.dispose();
+    const order = Array.from(candidates, (_, i) => i).sort((i, j) => scores[j]! - scores[i]! || i - j);
+    return order.map((i) => ({ index: i, key: keys[i]!, graph: candidates[i]!, score: scores[i]!, accuracy: this.denormalise(scores[i]!) }));
+  }
+
+  /** G `[N, nz]` for ranking: chunked, and through the cache when asked. */
+  private graphEmbeddings(graphs: readonly ArchGraph[], keys: readonly string[], opts: RankOptions): tf.Tensor2D {
+    const chunk = opts.graphBatch ?? 2048;
+    const encodeRows = (gs: readonly ArchGraph[]): Float32Array => {
+      const out = new Float32Array(gs.length * this.nz);
+      for (let s = 0; s < gs.length; s += chunk) {
+        const t = this.encodeGraphs(gs.slice(s, s + chunk));
+        out.set(t.dataSync() as Float32Array, s * this.nz);
+        t.dispose();
+      }
+      return out;
+    };
+    if (!opts.cache) {
+      if (graphs.length <= chunk) return this.encodeGraphs(graphs);
+      return tf.tensor2d(encodeRows(graphs), [graphs.length, this.nz]);
+    }
+    const missing: number[] = [];
+    const seen = new Set<string>();
+    keys.forEach((k, i) => {
+      if (!this.graphCache.has(k) && !seen.has(k)) {
+        seen.add(k);
+        missing.push(i);
+      }
+    });
+    if (missing.length > 0) {
+      const rows = encodeRows(missing.map((i) => graphs[i]!));
+      missing.forEach((i, r) => this.graphCache.set(keys[i]!, rows.slice(r * this.nz, (r + 1) * this.nz)));
+    }
+    const all = new Float32Array(graphs.length * this.nz);
+    keys.forEach((k, i) => all.set(this.graphCache.get(k)!, i * this.nz));
+    return tf.tensor2d(all, [graphs.length, this.nz]);
+  }
+
+  /** Number of graph embeddings in the cache. */
+  get graphCacheSize(): number {
+    return this.graphCache.size;
+  }
+
+  /** Forget cached graph embeddings (needed after the weights change, e.g. a training step). */
+  clearGraphCache(): void {
+    this.graphCache.clear();
+  }
+
+  parameters(): ReadonlyMap<string, tf.Variable> {
+    return this.store.entries();
+  }
+
+  /** Load official state_dict values; the dead parameters (spec §2.6) are accepted and ignored. */
+  loadParameters(values: NamedArrays, opts: { allowExtra?: boolean | readonly string[] } = {}): void {
+    const extra = opts.allowExtra === true ? true : [...PREDICTOR_DEAD_PARAMS, ...(opts.allowExtra || [])];
+    this.store.load(values, { allowExtra: extra, source: 'predictor parameters' });
+    this.graphCache.clear();
+  }
+
+  dispose(): void {
+    this.store.dispose();
+    this.graphCache.clear();
+  }
+}
