@@ -8,3 +8,5 @@ export { registerNativeBackend, nativeInfo, setNativeThreads, NATIVE_BACKEND_NAM
 export type { NativeRegistration } from './native/backend';
 export { loadAddon, addonPath } from './addon';
 export type { NativeAddon, AddonLoad } from './addon';
+export { registerTrainingKernels } from './wasm/training-kernels';
+export type { TrainingKernelsReport } from './wasm/training-kernels';
