@@ -202,4 +202,13 @@ describe('MBv3 cost and accuracy oracle', () => {
     }
     expect(() => oracle.predict(tv[0] as unknown as Mbv3Config, 100)).toThrow(/resolution: expected an integer 112\.\.239/);
   });
+  test('matches the predictor outputs stored with 100 HELP OFA configs (resolutions 128..224)', () => {
+    const rows = JSON.parse(fs.readFileSync(path.join(__dirname, 'data', 'help-ofa-archs-every-50th.json'), 'utf8')) as { ks: number[]; e: number[]; d: number[]; r: number; ofa_pred_acc: number }[];
+    expect(rows.length).toBe(100);
+    const oracle = mbv3AccuracyOracle();
+    let worst = 0;
+    for (const r of rows) worst = Math.max(worst, Math.abs(oracle.predict(unwrap(mbv3ConfigFrom({ ks: r.ks, e: r.e, d: r.d })), r.r) - r.ofa_pred_acc));
+    expect(worst).toBeLessThan(1e-6); // stored with 6 decimals
+    expect(new Set(rows.map((r) => r.r)).size).toBeGreaterThan(10);
+  });
 });
