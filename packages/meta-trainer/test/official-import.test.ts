@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MetaDatabase, OFFICIAL_NB201, exportCsv, exportJson, importOfficialNb201PredictorDb, recordsCsv, splitNormalisation, type MetaDatabaseDump } from '../src';
+import { MetaDatabase, OFFICIAL_NB201, exportCsv, exportJson, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt, recordsCsv, splitNormalisation, type MetaDatabaseDump } from '../src';
 
 describe('official NB201 predictor database import', () => {
   let db: MetaDatabase;
@@ -65,5 +65,20 @@ describe('official NB201 predictor database import', () => {
     expect(lines[0]).toBe('id,task,dataset,class_ids,space,arch,accuracy,metric,how,created_at,split_part');
     expect(lines.filter((l) => l.endsWith(',valid'))).toHaveLength(400);
     expect(recordsCsv(db, { task: 'nb201-official/task-3890' }).trim().split('\n').length).toBeGreaterThan(1);
+  });
+
+  test('the .pt route (via @metad2a/torch-io) gives the same records, tasks and split as the CSV route', () => {
+    const pt = MetaDatabase.inMemory();
+    const rep = importOfficialNb201PredictorPt(pt, path.join(__dirname, 'data/official-pt'));
+    expect(rep).toMatchObject({ records: 4630, tasks: 3031, architectures: 1553, split: { train: 4230, valid: 400 } });
+    const a = db.records();
+    const b = pt.records();
+    expect(b.map((r) => [r.task, r.arch])).toEqual(a.map((r) => [r.task, r.arch]));
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]!.accuracy - b[i]!.accuracy));
+    expect(maxDiff).toBeLessThan(1e-5); // the CSV holds 6 decimals
+    expect(pt.split(OFFICIAL_NB201.split)).toEqual(db.split(OFFICIAL_NB201.split));
+    expect(pt.tasks().map((t) => t.classIds)).toEqual(db.tasks().map((t) => t.classIds));
+    pt.close();
   });
 });

@@ -40,15 +40,16 @@ function readMaybeGz(dir: string, name: string): string {
   throw new MetaD2AException(parseError({ source: dir, field: name, expected: `${name} or ${name}.gz in the directory`, got: 'neither exists' }));
 }
 
+/** One record of the official database (a CSV row, or a record of the `.pt` file). */
 interface OfficialRow {
   row: number;
   task: number;
-  nb201Index: number;
   arch: string;
   acc: number;
-  flopsNorm: number;
-  paramsNorm: number;
-  latencyNorm: number;
+  nb201Index?: number;
+  flopsNorm?: number;
+  paramsNorm?: number;
+  latencyNorm?: number;
 }
 
 const HEADER = 'row,task,nb201_index,arch_str,acc,flops_norm,params_norm,latency_norm';
@@ -166,7 +167,7 @@ export function importOfficialNb201Rows(
           metric: OFFICIAL_NB201.metric,
           how: opts.how ?? OFFICIAL_NB201.how,
           createdAt: importedAt,
-          extra: { row: r.row, nb201Index: r.nb201Index, flopsNorm: r.flopsNorm, paramsNorm: r.paramsNorm, latencyNorm: r.latencyNorm },
+          extra: { row: r.row, nb201Index: r.nb201Index, flopsNorm: r.flopsNorm, paramsNorm: r.paramsNorm, latencyNorm: r.latencyNorm }, // undefined fields are dropped by JSON
         }),
       ),
     );
