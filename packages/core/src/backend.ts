@@ -36,6 +36,8 @@ export interface InitBackendOptions {
 export interface NativeBackendModule {
   /** Registers the backend under `tfName` with tfjs; returns false (with a reason) if its addon cannot load. */
   registerNativeBackend(): { ok: true; tfName: string } | { ok: false; reason: string };
+  /** Optional: registers the training kernels a backend lacks (wasm: conv / depthwise gradients; exact AvgPoolGrad). */
+  registerTrainingKernels?(backend: 'wasm' | 'cpu'): unknown;
 }
 
 const NATIVE_MODULE = '@metad2a/tfjs-kernels';
@@ -94,13 +96,25 @@ async function activate(name: BackendName, load: (m: string) => Promise<unknown>
     })
     .with('wasm', async () => {
       await tryModules(['@tensorflow/tfjs-backend-wasm']);
+      await addTrainingKernels('wasm', load);
       return setOrThrow('wasm');
     })
     .with('cpu', async () => {
       await tryModules(['@tensorflow/tfjs-backend-cpu']);
+      await addTrainingKernels('cpu', load);
       return setOrThrow('cpu');
     })
     .exhaustive();
+}
+
+/** When `@metad2a/tfjs-kernels` is installed, let it add the gradient kernels `backend` lacks (optional; never fails). */
+async function addTrainingKernels(backend: 'wasm' | 'cpu', load: (m: string) => Promise<unknown>): Promise<void> {
+  try {
+    const mod = (await load(NATIVE_MODULE)) as Partial<NativeBackendModule>;
+    mod.registerTrainingKernels?.(backend);
+  } catch {
+    // the kernels package is optional: without it wasm runs inference, cpu trains with tfjs's kernels
+  }
 }
 
 let current: BackendChoice | undefined;

@@ -2,10 +2,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend, isMetaD2AException } from '../src';
 
 const realImport = (m: string): Promise<unknown> => import(m);
+const notFound = (m: string): Promise<unknown> => Promise.reject(Object.assign(new Error(`Cannot find module '${m}'`), { code: 'MODULE_NOT_FOUND' }));
+/** The loader of an install without @metad2a/tfjs-kernels. */
+const withoutKernels = (m: string): Promise<unknown> => (m === '@metad2a/tfjs-kernels' ? notFound(m) : realImport(m));
 
 describe('initBackend', () => {
-  it('falls back past tensorflow and native to wasm here, and reports why', async () => {
+  it('picks the native backend when @metad2a/tfjs-kernels and its addon are there', async () => {
     const choice = await initBackend({ env: {} });
+    expect(choice.name).toBe('native');
+    expect(tf.getBackend()).toBe('native');
+    expect(describeBackend(choice)).toMatch(/^backend: native \(auto; skipped tensorflow/);
+  });
+
+  it('falls back past tensorflow and native to wasm without them, and reports why', async () => {
+    const choice = await initBackend({ env: {}, load: withoutKernels });
     expect(choice.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(choice.chosenBy).toBe('auto');
@@ -15,7 +25,7 @@ describe('initBackend', () => {
   });
 
   it('falls back to cpu when wasm cannot load', async () => {
-    const load = (m: string): Promise<unknown> => (m.includes('wasm') ? Promise.reject(Object.assign(new Error('x'), { code: 'MODULE_NOT_FOUND' })) : realImport(m));
+    const load = (m: string): Promise<unknown> => (m.includes('wasm') ? notFound(m) : withoutKernels(m));
     const choice = await initBackend({ env: {}, load });
     expect(choice.name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
