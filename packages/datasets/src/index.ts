@@ -1,6 +1,30 @@
 /**
- * @metad2a/datasets — Dataset readers and feature extraction: from real images to the set encoder's class-contiguous input.
+ * @metad2a/datasets — from real images (or precomputed features) to the set encoder's input.
  *
- * Not implemented yet (issue #9): this package exports nothing so far.
+ * Readers (IDX, CIFAR binary, image folders, .npy, feature files), the paper's preprocessing,
+ * feature extractors chosen by name, an on-disk feature cache, built-in data sets
+ * (`builtin:mnist`, `builtin:fashion-mnist`, `builtin:digits`), `resolveDataset` for any of these
+ * references, `sampleDataset` for a `[C*n, dim]` set-encoder input, and meta-learning tasks.
  */
-export {};
+export * from './images';
+export * from './readers/npy';
+export * from './readers/idx';
+export * from './readers/cifar';
+export * from './readers/image-folder';
+export * from './preprocess';
+export * from './extractor';
+export * from './builtin';
+import { featureExtractors } from './extractor';
+import { randomConvFactory } from './extractors/random-conv';
+export { createRandomConv, randomFilters, RANDOM_CONV_DEFAULTS, type RandomConvConfig } from './extractors/random-conv';
+
+featureExtractors.register('random-conv', randomConvFactory, { description: 'built-in: 16 fixed random 5×5 filters, two-sided ReLU, 4×4-grid average pooling → 512-d (offline, seeded)' });
+export * from './readers/npy-dataset';
+export * from './readers/feature-file';
+export * from './progress';
+export * from './extract';
+export * from './resolve';
+export * from './tasks';
+export { createIdentityExtractor } from './extractors/identity';
+import { identityFactory } from './extractors/identity';
+featureExtractors.register('identity', identityFactory, { description: 'precomputed features pass through; images give their flattened preprocessed pixels (3,072-d)' });

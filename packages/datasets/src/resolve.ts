@@ -1,0 +1,143 @@
+/**
+ * Dataset references → sources → feature sets → set-encoder inputs.
+ *
+ * A reference is a string (what a CLI `--dataset` takes) or a typed {@link DatasetSpec}:
+ * - `builtin:mnist`, `builtin:fashion-mnist`, `builtin:digits` (shipped, see `builtin.ts`);
+ * - a folder: CIFAR binary (`data_batch_1..5.bin` → CIFAR-10, `train.bin` → CIFAR-100) or else
+ *   an image folder with one sub-folder per class;
+ * - `*.features.json` (our feature format), `*.pt` (`*bylabel.pt`, spec §1.2), `*.npy`
+ *   (+ `*.labels.npy`), `*.bin` (CIFAR records), `*images-idx3-ubyte[.gz]` (+ its labels file).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { match } from 'ts-pattern';
+import { MetaD2AException, Rng, drawClassSamples, fail, type FeatureSet, type SetLayout } from '@metad2a/core';
+import { readFeatureSet as readByLabelPt } from '@metad2a/torch-io';
+import { builtinDataset } from './builtin';
+import { extractFeatures, type ExtractOptions } from './extract';
+import { createExtractor, type ExtractorOptions, type FeatureExtractor } from './extractor';
+import type { DatasetSource } from './images';
+import { preprocessingFor, type NormalisationName, type Preprocessing } from './preprocess';
+import { cifarFilesIn, readCifarBinary, type CifarVariant } from './readers/cifar';
+import { readFeatureFile } from './readers/feature-file';
+import { idxLabelsPathFor, readIdxImages } from './readers/idx';
+import { readImageFolder } from './readers/image-folder';
+import { readNpyDataset } from './readers/npy-dataset';
+import { fileFingerprint } from './readers/fingerprint';
+
+/** A dataset reference with its kind spelled out. */
+export type DatasetSpec =
+  | { readonly kind: 'builtin'; readonly name: string }
+  | { readonly kind: 'image-folder'; readonly root: string }
+  | { readonly kind: 'idx'; readonly images: string; readonly labels: string; readonly classNames?: readonly string[] }
+  | { readonly kind: 'cifar'; readonly files: readonly string[]; readonly variant?: CifarVariant; readonly labels?: 'fine' | 'coarse' }
+  | { readonly kind: 'npy'; readonly data: string; readonly labels?: string }
+  | { readonly kind: 'bylabel-pt'; readonly file: string }
+  | { readonly kind: 'feature-file'; readonly manifest: string };
+
+export type DatasetRef = string | DatasetSpec;
+
+const FORMS = 'builtin:<mnist|fashion-mnist|digits>, an image folder (one sub-folder per class), a CIFAR binary folder or .bin file, an IDX images file (*images-idx3-ubyte[.gz]), a .npy file, a *bylabel.pt file, or a *.features.json file';
+
+/** Turn a string reference into a {@link DatasetSpec} (checking that paths exist). */
+export function parseDatasetRef(ref: string): DatasetSpec {
+  if (ref.startsWith('builtin:')) return { kind: 'builtin', name: ref.slice('builtin:'.length) };
+  if (!fs.existsSync(ref)) return fail('NotFound', { source: 'dataset reference', field: ref, expected: FORMS, got: 'no such file or folder' });
+  if (fs.statSync(ref).isDirectory()) {
+    const cifar = cifarFilesIn(ref);
+    return cifar ? { kind: 'cifar', files: cifar.files, variant: cifar.variant } : { kind: 'image-folder', root: ref };
+  }
+  const base = path.basename(ref);
+  if (base.endsWith('.features.json')) return { kind: 'feature-file', manifest: ref };
+  if (base.endsWith('.pt')) return { kind: 'bylabel-pt', file: ref };
+  if (base.endsWith('.npy')) return { kind: 'npy', data: ref };
+  if (base.endsWith('.bin')) return { kind: 'cifar', files: [ref] };
+  if (/images-idx3-ubyte/.test(base)) return { kind: 'idx', images: ref, labels: idxLabelsPathFor(ref)! };
+  return fail('Unsupported', { source: 'dataset reference', field: ref, expected: FORMS, got: `a file named ${JSON.stringify(base)}` });
+}
+
+/** Open a dataset reference: images to extract features from, or precomputed features. */
+export function resolveDataset(ref: DatasetRef): DatasetSource {
+  const spec = typeof ref === 'string' ? parseDatasetRef(ref) : ref;
+  return match(spec)
+    .with({ kind: 'builtin' }, (s): DatasetSource => {
+      const b = builtinDataset(s.name);
+      return { ...b.load(), normalisation: b.normalisation };
+    })
+    .with({ kind: 'image-folder' }, (s): DatasetSource => readImageFolder(s.root))
+    .with({ kind: 'idx' }, (s): DatasetSource => readIdxImages(s.images, s.labels, { classNames: s.classNames }))
+    .with({ kind: 'cifar' }, (s): DatasetSource => {
+      const ds = readCifarBinary(s.files, { variant: s.variant, labels: s.labels });
+      const variant = s.variant ?? (ds.fingerprint.startsWith('cifar:cifar10:') ? 'cifar10' : 'cifar100');
+      return { ...ds, image: ds.image, normalisation: variant };
+    })
+    .with({ kind: 'npy' }, (s): DatasetSource => readNpyDataset(s.data, s.labels))
+    .with({ kind: 'bylabel-pt' }, (s): DatasetSource => {
+      const r = readByLabelPt(s.file, { name: path.basename(s.file) });
+      if (E.isLeft(r)) throw new MetaD2AException(r.left);
+      return { kind: 'features', name: r.right.name, featureSet: r.right, fingerprint: `pt:${fileFingerprint(s.file)}` };
+    })
+    .with({ kind: 'feature-file' }, (s): DatasetSource => readFeatureFile(s.manifest))
+    .exhaustive();
+}
+
+export interface LoadOptions extends Partial<Omit<ExtractOptions, 'preprocessing'>> {
+  /** Extractor name (default `random-conv`) or an extractor instance. Ignored for feature sources unless it is not `identity`. */
+  readonly extractor?: string | FeatureExtractor;
+  readonly extractorOptions?: ExtractorOptions;
+  /** Normalisation constants (default: the data set's own when known, else `imagenet`). */
+  readonly normalisation?: NormalisationName;
+  /** Full preprocessing (beats `normalisation`). */
+  readonly preprocessing?: Preprocessing;
+}
+
+/** The feature set of a dataset reference: read (features) or extracted with the feature cache (images). */
+export async function loadFeatureSet(ref: DatasetRef | DatasetSource, opts: LoadOptions = {}): Promise<FeatureSet> {
+  const src = typeof ref === 'object' && (ref.kind === 'images' || ref.kind === 'features') ? (ref as DatasetSource) : resolveDataset(ref as DatasetRef);
+  if (src.kind === 'features') {
+    const name = typeof opts.extractor === 'string' ? opts.extractor : opts.extractor?.name;
+    if (name !== undefined && name !== 'identity') {
+      fail('ValidationError', { source: src.name, field: 'extractor', expected: "'identity' (the data set holds precomputed features)", got: JSON.stringify(name) });
+    }
+    const fsx = src.featureSet;
+    if (opts.maxPerClass === undefined) return fsx;
+    return { ...fsx, classes: fsx.classes.map((c) => ({ ...c, count: Math.min(c.count, opts.maxPerClass!), data: c.data.subarray(0, Math.min(c.count, opts.maxPerClass!) * fsx.dim) })) };
+  }
+  const owned = typeof opts.extractor !== 'object';
+  const extractor = typeof opts.extractor === 'object' ? opts.extractor : await createExtractor(opts.extractor ?? 'random-conv', opts.extractorOptions);
+  try {
+    const preprocessing = opts.preprocessing ?? preprocessingFor(opts.normalisation ?? src.normalisation ?? 'imagenet', extractor.inputSize);
+    return await extractFeatures(src, extractor, { ...opts, preprocessing });
+  } finally {
+    if (owned) extractor.dispose();
+  }
+}
+
+export interface SampleOptions extends LoadOptions {
+  /** Rows drawn per class (spec §1.3: 20). */
+  readonly perClass?: number;
+  /** Seed of the draw (or pass `rng`). */
+  readonly seed?: number;
+  readonly rng?: Rng;
+}
+
+export interface DatasetSample {
+  /** `[C·perClass, dim]`, class-contiguous (the set encoder's input). */
+  readonly data: Float32Array;
+  readonly shape: [number, number];
+  readonly layout: SetLayout;
+  readonly featureSet: FeatureSet;
+}
+
+/**
+ * One call from a reference to a set-encoder input: resolve, extract (cached), draw `perClass`
+ * rows of every class without replacement (spec §1.3). `sampleDataset('builtin:fashion-mnist',
+ * { perClass: 20, seed: 0 })` gives `[200, 512]`.
+ */
+export async function sampleDataset(ref: DatasetRef | DatasetSource, opts: SampleOptions = {}): Promise<DatasetSample> {
+  const perClass = opts.perClass ?? 20;
+  const featureSet = await loadFeatureSet(ref, opts);
+  const data = drawClassSamples(featureSet, perClass, opts.rng ?? new Rng(opts.seed ?? 0));
+  return { data, shape: [featureSet.classes.length * perClass, featureSet.dim], layout: { classes: featureSet.classes.length, perClass }, featureSet };
+}
