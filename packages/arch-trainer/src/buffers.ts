@@ -10,7 +10,7 @@ export class BufferStore {
 
   add(name: string, shape: readonly number[], init: Float32Array): tf.Variable {
     if (this.vars.has(name)) throw new Error(`BufferStore: buffer '${name}' defined twice`);
-    const v = tf.variable(tf.tensor(init, [...shape], 'float32'), false);
+    const v = tf.tidy(() => tf.variable(tf.tensor(init, [...shape], 'float32'), false));
     this.vars.set(name, v);
     return v;
   }

@@ -1,0 +1,49 @@
+import { MetaD2AException, notFound } from '@metad2a/core';
+
+/** Everything that decides how an architecture is trained and evaluated (spec §3.7 for the official one). */
+export interface TrainRecipe {
+  readonly name: string;
+  /** Network width (channels of the first stage) and cells per stage. */
+  readonly C: number;
+  readonly N: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Initial learning rate; the cosine schedule sets lr_e = lr/2 · (1 + cos(π e / epochs)) once per epoch. */
+  readonly lr: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  /** Images are resized (bilinear) to inputSize × inputSize when they differ; undefined keeps them as they are. */
+  readonly inputSize?: number;
+  /** Replicate single-channel images to 3 channels (the official MNIST pipeline); else the stem takes the data's channels. */
+  readonly grayTo3: boolean;
+  readonly evalBatchSize: number;
+}
+
+/**
+ * Recipes by name.
+ * - `official`: spec §3.7 (C 16, N 5, 32×32, SGD 0.1 Nesterov 0.9, wd 5e-4, batch 256, 200 epochs, cosine).
+ * - `official-mnist`: the same with 50 epochs (the official MNIST budget).
+ * - `reduced`: a REDUCED budget for building meta-databases on a CPU (C 8, N 1, 16×16, 5 epochs,
+ *   batch 64). Its accuracies are not NB201 accuracies; they only rank architectures on a task.
+ * - `tiny`: an even smaller budget (C 4, N 1, 8×8, 3 epochs, batch 32) for smoke tests and
+ *   databases built in minutes.
+ */
+export const RECIPES: Readonly<Record<string, TrainRecipe>> = {
+  official: { name: 'official', C: 16, N: 5, epochs: 200, batchSize: 256, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 32, grayTo3: true, evalBatchSize: 512 },
+  'official-mnist': { name: 'official-mnist', C: 16, N: 5, epochs: 50, batchSize: 256, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 32, grayTo3: true, evalBatchSize: 512 },
+  reduced: { name: 'reduced', C: 8, N: 1, epochs: 5, batchSize: 64, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 16, grayTo3: false, evalBatchSize: 256 },
+  tiny: { name: 'tiny', C: 4, N: 1, epochs: 3, batchSize: 32, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 8, grayTo3: false, evalBatchSize: 256 },
+};
+
+/** A recipe by name, or a named recipe with fields overridden. */
+export function getRecipe(name: string, overrides: Partial<Omit<TrainRecipe, 'name'>> = {}): TrainRecipe {
+  const r = RECIPES[name];
+  if (!r) throw new MetaD2AException(notFound({ source: 'recipe', expected: `one of ${Object.keys(RECIPES).join(', ')}`, got: JSON.stringify(name) }));
+  return Object.keys(overrides).length === 0 ? r : { ...r, ...overrides, name: `${name}+${Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(',')}` };
+}
+
+/** The learning rate of epoch e (0-based) under the per-epoch cosine schedule to 0 (spec §3.7). */
+export function cosineLr(baseLr: number, epoch: number, epochs: number): number {
+  return 0.5 * baseLr * (1 + Math.cos((Math.PI * epoch) / epochs));
+}

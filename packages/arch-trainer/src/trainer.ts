@@ -1,0 +1,175 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MetaD2AException, Rng, validationError } from '@metad2a/core';
+import { SGD } from '@metad2a/layers';
+import { validateDataset, type ImageDataset } from './dataset';
+import { TinyNetwork, type StatUpdate } from './network';
+import { cosineLr, type TrainRecipe } from './recipe';
+
+/** What a progress callback sees (once per training step and once per evaluation). */
+export interface TrainProgress {
+  readonly phase: 'train' | 'eval';
+  /** 0-based epoch. */
+  readonly epoch: number;
+  readonly epochs: number;
+  /** Steps done so far over the whole run, and the total. */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** Mean training loss of the current epoch so far. */
+  readonly loss: number;
+  readonly lr: number;
+  readonly elapsedMs: number;
+  /** Estimated time left for training (linear in steps). */
+  readonly etaMs: number;
+}
+
+export interface TrainArchitectureOptions {
+  /** Cell string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. */
+  readonly arch: string;
+  readonly train: ImageDataset;
+  /** Evaluated once after the last epoch (accuracy on this split is the result). */
+  readonly test: ImageDataset;
+  readonly recipe: TrainRecipe;
+  /** Seeds the initialisation and the batch order. */
+  readonly seed: number;
+  readonly onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainResult {
+  /** Top-1 accuracy on `test` after the last epoch, in [0, 1]. */
+  readonly accuracy: number;
+  /** Mean training loss of the last epoch. */
+  readonly finalTrainLoss: number;
+  readonly steps: number;
+  readonly trainMs: number;
+  /** The trained network (caller disposes it; save it with `saveNetwork`). */
+  readonly network: TinyNetwork;
+}
+
+/** Network input preparation of a recipe: gray → 3 channels when asked, bilinear resize when the size differs. */
+export function prepareBatch(x: tf.Tensor4D, recipe: TrainRecipe): tf.Tensor4D {
+  return tf.tidy(() => {
+    let y = x;
+    if (recipe.grayTo3 && y.shape[3] === 1) y = tf.tile(y, [1, 1, 1, 3]);
+    const s = recipe.inputSize;
+    if (s !== undefined && (y.shape[1] !== s || y.shape[2] !== s)) y = tf.image.resizeBilinear(y, [s, s]);
+    return y;
+  });
+}
+
+/** The network input channels a recipe gives for a dataset. */
+export function networkChannels(d: ImageDataset, recipe: TrainRecipe): number {
+  return recipe.grayTo3 && d.shape[3] === 1 ? 3 : d.shape[3];
+}
+
+function batchTensors(d: ImageDataset, rows: readonly number[], recipe: TrainRecipe): { x: tf.Tensor4D; y: tf.Tensor1D } {
+  const [, h, w, c] = d.shape;
+  const per = h * w * c;
+  const buf = new Float32Array(rows.length * per);
+  const lab = new Int32Array(rows.length);
+  rows.forEach((r, i) => {
+    buf.set(d.images.subarray(r * per, (r + 1) * per), i * per);
+    lab[i] = d.labels[r]!;
+  });
+  const raw = tf.tensor4d(buf, [rows.length, h, w, c]);
+  const x = prepareBatch(raw, recipe);
+  if (x !== raw) raw.dispose();
+  return { x, y: tf.tensor1d(lab, 'int32') };
+}
+
+/** Mean softmax cross-entropy of logits [B, K] against integer labels [B]. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits);
+    const onehot = tf.oneHot(labels, logits.shape[1]);
+    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), 1))) as tf.Scalar;
+  });
+}
+
+/** Top-1 accuracy of a network (eval-mode BatchNorm) on a dataset, in batches. */
+export function evaluate(net: TinyNetwork, data: ImageDataset, recipe: TrainRecipe): { accuracy: number; loss: number } {
+  validateDataset(data, 'evaluation dataset');
+  const n = data.shape[0];
+  let correct = 0;
+  let lossSum = 0;
+  for (let s = 0; s < n; s += recipe.evalBatchSize) {
+    const rows = Array.from({ length: Math.min(recipe.evalBatchSize, n - s) }, (_, i) => s + i);
+    const { x, y } = batchTensors(data, rows, recipe);
+    const [c, l] = tf.tidy(() => {
+      const { logits } = net.forward(x);
+      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
+      return [hit, tf.mul(crossEntropy(logits, y), rows.length)];
+    });
+    correct += c!.dataSync()[0]!;
+    lossSum += l!.dataSync()[0]!;
+    tf.dispose([x, y, c!, l!]);
+  }
+  return { accuracy: correct / n, loss: lossSum / n };
+}
+
+/**
+ * Train an NB201 cell from scratch with a recipe (spec §3.7: SGD with Nesterov momentum, weight
+ * decay on every parameter, cosine learning rate set once per epoch, cross-entropy, train-mode
+ * BatchNorm with running statistics), then evaluate on `test`. The last batch of an epoch may be
+ * smaller (PyTorch DataLoader, drop_last = False). Deterministic for a given seed and backend.
+ */
+export async function trainArchitecture(opts: TrainArchitectureOptions): Promise<TrainResult> {
+  const { train, test, recipe } = opts;
+  validateDataset(train, 'training dataset');
+  validateDataset(test, 'test dataset');
+  if (train.numClasses !== test.numClasses) {
+    throw new MetaD2AException(validationError({ source: 'trainArchitecture', field: 'test.numClasses', expected: `${train.numClasses} (as train)`, got: String(test.numClasses) }));
+  }
+  for (const k of ['epochs', 'batchSize', 'evalBatchSize'] as const) {
+    if (!Number.isInteger(recipe[k]) || recipe[k] < 1) throw new MetaD2AException(validationError({ source: `recipe ${recipe.name}`, field: k, expected: 'a positive integer', got: String(recipe[k]) }));
+  }
+  const rng = new Rng(opts.seed);
+  const initRng = rng.fork();
+  const orderRng = rng.fork();
+  const net = new TinyNetwork({ arch: opts.arch, C: recipe.C, N: recipe.N, numClasses: train.numClasses, inChannels: networkChannels(train, recipe) }, initRng);
+  const sgd = new SGD(net.store.entries(), { lr: recipe.lr, momentum: recipe.momentum, nesterov: recipe.nesterov, weightDecay: recipe.weightDecay });
+  const n = train.shape[0];
+  const stepsPerEpoch = Math.ceil(n / recipe.batchSize);
+  const totalSteps = stepsPerEpoch * recipe.epochs;
+  const t0 = Date.now();
+  let step = 0;
+  let epochLoss = 0;
+  try {
+    for (let epoch = 0; epoch < recipe.epochs; epoch++) {
+      sgd.lr = cosineLr(recipe.lr, epoch, recipe.epochs);
+      const order = orderRng.permutation(n);
+      let lossSum = 0;
+      let seen = 0;
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        const rows = order.slice(b * recipe.batchSize, (b + 1) * recipe.batchSize);
+        const { x, y } = batchTensors(train, rows, recipe);
+        const updates: StatUpdate[] = [];
+        const { value, grads } = net.store.valueAndGrads(() => crossEntropy(net.forward(x, { training: true, statUpdates: updates }).logits, y));
+        sgd.apply(grads);
+        net.applyStatUpdates(updates);
+        const loss = value.dataSync()[0]!;
+        tf.dispose([x, y, value, ...grads.values()]);
+        if (!Number.isFinite(loss)) {
+          throw new MetaD2AException(validationError({ source: `training ${opts.arch}`, field: `epoch ${epoch} step ${b}`, expected: 'a finite loss', got: String(loss) }));
+        }
+        lossSum += loss * rows.length;
+        seen += rows.length;
+        step++;
+        epochLoss = lossSum / seen;
+        if (opts.onProgress) {
+          const elapsedMs = Date.now() - t0;
+          opts.onProgress({ phase: 'train', epoch, epochs: recipe.epochs, step, totalSteps, loss: epochLoss, lr: sgd.lr, elapsedMs, etaMs: (elapsedMs / step) * (totalSteps - step) });
+        }
+        if (b % 8 === 7) await new Promise((r) => setImmediate(r)); // let timers and signals run
+      }
+    }
+  } catch (err) {
+    sgd.dispose();
+    net.dispose();
+    throw err;
+  }
+  sgd.dispose();
+  const trainMs = Date.now() - t0;
+  const { accuracy } = evaluate(net, test, recipe);
+  opts.onProgress?.({ phase: 'eval', epoch: recipe.epochs - 1, epochs: recipe.epochs, step, totalSteps, loss: epochLoss, lr: sgd.lr, elapsedMs: Date.now() - t0, etaMs: 0 });
+  return { accuracy, finalTrainLoss: epochLoss, steps: step, trainMs, network: net };
+}
