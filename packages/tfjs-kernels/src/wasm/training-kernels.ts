@@ -9,6 +9,7 @@ import {
   AvgPoolGrad,
   Conv2D,
   Conv2DBackpropFilter,
+  Conv2DBackpropInput,
   DepthwiseConv2dNative,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
@@ -152,6 +153,32 @@ function conv2dBackpropFilter(backendName: string) {
 }
 
 /**
+ * dx = transposed convolution, as ONE wasm Conv2D: zero-dilate dy by the stride, then a stride-1
+ * convolution (forward dilation kept) with the filter flipped in space and its in/out channels
+ * swapped. (wasm's own Conv2DBackpropInput is a scalar loop, ~10x slower.)
+ */
+function conv2dBackpropInput(backendName: string) {
+  return (args: { inputs: Record<string, TensorInfo>; attrs?: NamedAttrMap; backend: KernelBackend }): TensorInfo =>
+    withRunner(backendName, args.backend, (r) => {
+      const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+      const attrs = args.attrs ?? {};
+      const inputShape = attrs.inputShape as number[];
+      const info = convInfo(inputShape, filter.shape, attrs, false);
+      const { inHeight: H, inWidth: W, filterHeight: kh, filterWidth: kw, dilationHeight: dh, dilationWidth: dw } = info;
+      const dyD = dilateSpatial(r, dy, info.strideHeight, info.strideWidth);
+      const [, HD, WD] = dyD.shape as [number, number, number, number];
+      const ptop = (kh - 1) * dh - info.padInfo.top;
+      const pleft = (kw - 1) * dw - info.padInfo.left;
+      const pbottom = H - HD + info.padInfo.top;
+      const pright = W - WD + info.padInfo.left;
+      if (ptop < 0 || pleft < 0 || pbottom < 0 || pright < 0) throw new Error('conv2d input gradient: unsupported padding geometry');
+      const f = r.transpose(r.run(Reverse, { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]); // [kh, kw, Co, Ci]
+      const pad = [[0, 0], [ptop, pbottom], [pleft, pright], [0, 0]];
+      return r.run(Conv2D, { x: dyD, filter: f }, { strides: [1, 1], pad, dilations: [dh, dw], dataFormat: 'NHWC', dimRoundingMode: undefined as unknown as string });
+    });
+}
+
+/**
  * dx = transposed depthwise conv: zero-dilate dy by the stride, then a stride-1 depthwise conv
  * with the spatially flipped filter (per output channel c·M+q), then sum the M multipliers.
  */
@@ -262,13 +289,16 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu' = 'wasm'): T
   const add = (kernelName: string, kernelFunc: KernelConfig['kernelFunc']): void => {
     const key = `${backendName}:${kernelName}`;
     if (done.has(key)) return;
-    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ kernelName, backendName, kernelFunc });
+    const previous = tf.getKernel(kernelName, backendName);
+    if (previous) tf.unregisterKernel(kernelName, backendName);
+    // keep the replaced kernel's setup (a wrapped kernel calls it; wasm sets its C bindings up there)
+    tf.registerKernel({ kernelName, backendName, kernelFunc, setupFunc: previous?.setupFunc, disposeFunc: previous?.disposeFunc });
     done.add(key);
     registered.push(key);
   };
   if (backendName === 'wasm') {
     if (!tf.getKernel(Conv2D, 'wasm')) throw new Error('registerTrainingKernels(wasm): import @tensorflow/tfjs-backend-wasm first');
+    add(Conv2DBackpropInput, conv2dBackpropInput('wasm') as KernelConfig['kernelFunc']);
     if (!tf.getKernel(Conv2DBackpropFilter, 'wasm') || done.has(`wasm:${Conv2DBackpropFilter}`)) add(Conv2DBackpropFilter, conv2dBackpropFilter('wasm') as KernelConfig['kernelFunc']);
     if (!tf.getKernel(DepthwiseConv2dNativeBackpropInput, 'wasm') || done.has(`wasm:${DepthwiseConv2dNativeBackpropInput}`)) add(DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInput('wasm') as KernelConfig['kernelFunc']);
     if (!tf.getKernel(DepthwiseConv2dNativeBackpropFilter, 'wasm') || done.has(`wasm:${DepthwiseConv2dNativeBackpropFilter}`)) add(DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilter('wasm') as KernelConfig['kernelFunc']);
