@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import type { NamedArray } from '@metad2a/core';
+import { readStateDictSync } from '@metad2a/torch-io';
 import type { FixtureTarget, RunOptions } from './handler';
 
 /**
@@ -7,6 +9,8 @@ import type { FixtureTarget, RunOptions } from './handler';
  */
 export async function paramsFor(target: FixtureTarget & { kind: 'folder' }, prefix: string, opts: RunOptions): Promise<Record<string, NamedArray>> {
   if (!opts.weightsFromPt) return target.fixture.params(prefix);
-  throw new Error('--weights-from-pt: the .pt reader (@metad2a/torch-io) is not implemented yet');
+  // Same names as fixture.params(prefix): that model's entries, prefix stripped; the int64
+  // BatchNorm `num_batches_tracked` buffers (not in tensors.bin, unused in eval) are skipped.
+  return readStateDictSync(path.join(target.path, 'state_dict.pt'), { prefix, integerTensors: 'skip' });
 }
 
