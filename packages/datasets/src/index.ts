@@ -28,3 +28,7 @@ export * from './tasks';
 export { createIdentityExtractor } from './extractors/identity';
 import { identityFactory } from './extractors/identity';
 featureExtractors.register('identity', identityFactory, { description: 'precomputed features pass through; images give their flattened preprocessed pixels (3,072-d)' });
+export { fileLoadHandler, fileSaveHandler, readTfjsModelFiles } from './tfjs-files';
+export { createTfjsModelExtractor, tfjsModelKind } from './extractors/tfjs-model';
+import { createTfjsModelExtractor } from './extractors/tfjs-model';
+featureExtractors.register('tfjs-model', createTfjsModelExtractor, { description: 'your tfjs model.json (Layers or Graph), features from outputLayer or the model output' });
