@@ -23,3 +23,36 @@ export { importOfficialNb201PredictorDb, importOfficialNb201Rows, OFFICIAL_NB201
 export { importOfficialNb201PredictorPt } from './io/nb201-official-pt';
 export { dumpMetaDatabase, exportJson, exportCsv, recordsCsv, type MetaDatabaseDump } from './io/export';
 export { accuracyNormalisation, splitNormalisation, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
+export {
+  trainingItems,
+  drawBatch,
+  batchesOf,
+  selectGeneratorPairs,
+  GraphResolver,
+  DEFAULT_GENERATOR_PAIRS,
+  type TrainingItem,
+  type BatchGroup,
+  type GeneratorPairs,
+} from './data/pipeline';
+export { ReduceLROnPlateau, type PlateauOptions, type PlateauState } from './training/plateau';
+export { JsonLinesLog, ProgressBar, type TrainingEvent } from './training/progress';
+export {
+  runMetaTraining,
+  META_TRAIN_DEFAULTS,
+  RUN_FILES,
+  CHECKPOINT_FORMAT,
+  type MetaTrainOptions,
+  type MetaTrainResult,
+  type EpochSummary,
+  type LoopSpec,
+} from './training/loop';
+export {
+  metaTrainGenerator,
+  metaTrainPredictor,
+  loadTrainedParameters,
+  type TrainableModel,
+  type TrainableGenerator,
+  type TrainablePredictor,
+  type GeneratorTrainOptions,
+  type PredictorTrainOptions,
+} from './training/trainers';

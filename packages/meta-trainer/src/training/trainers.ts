@@ -1,0 +1,186 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MetaD2AException, loadCheckpointSync, unwrap, validationError, type AccuracyNormalisation, type GraphGenerator, type PerfPredictor, type Rng } from '@metad2a/core';
+import type { ParameterStore } from '@metad2a/layers';
+import { pearson, spearman } from '@metad2a/perf-predictor';
+import type { MetaDatabase } from '../database/meta-database';
+import { splitNormalisation } from '../data/normalisation';
+import { DEFAULT_GENERATOR_PAIRS, GraphResolver, batchesOf, drawBatch, selectGeneratorPairs, trainingItems, type BatchGroup, type GeneratorPairs, type TrainingItem } from '../data/pipeline';
+import { META_TRAIN_DEFAULTS, RUN_FILES, runMetaTraining, type LoopSpec, type MetaTrainOptions, type MetaTrainResult } from './loop';
+
+/** A model the loop can train: its parameters live in one `ParameterStore`. */
+export interface TrainableModel {
+  readonly store: ParameterStore;
+  /** Parameters that receive gradients (default: all), e.g. without the official dead parameters. */
+  usedParameterNames?(): string[];
+}
+
+export type TrainableGenerator = GraphGenerator & TrainableModel;
+export type TrainablePredictor = PerfPredictor & TrainableModel;
+
+export interface GeneratorTrainOptions extends MetaTrainOptions {
+  /** Which (task, architecture) pairs the generator learns from (default: the best record of each task). */
+  readonly pairs?: GeneratorPairs;
+}
+
+export type PredictorTrainOptions = MetaTrainOptions;
+
+function tensorOf(g: BatchGroup): tf.Tensor3D {
+  return tf.tensor3d(g.x, [...g.shape]);
+}
+
+function trainableNames(m: TrainableModel): string[] {
+  return m.usedParameterNames ? m.usedParameterNames() : m.store.names();
+}
+
+function splitParts(db: MetaDatabase, split: string): { train: ReturnType<MetaDatabase['recordsById']>; valid: ReturnType<MetaDatabase['recordsById']> } {
+  const s = db.split(split);
+  return { train: db.recordsById(s.train), valid: db.recordsById(s.valid) };
+}
+
+/** Check a predictor's normalisation against the split's (they must agree, or targets and scores disagree). */
+function checkNormalisation(model: PerfPredictor, n: AccuracyNormalisation, split: string): void {
+  const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+  if (!close(model.normalisation.mean, n.mean) || !close(model.normalisation.std, n.std)) {
+    throw new MetaD2AException(
+      validationError({
+        source: 'metaTrainPredictor',
+        field: 'model.normalisation',
+        expected: `the normalisation of split ${split}'s training records (mean ${n.mean}, std ${n.std}); build the model with { normalisation: splitNormalisation(db, '${split}') }`,
+        got: `mean ${model.normalisation.mean}, std ${model.normalisation.std}`,
+      }),
+    );
+  }
+}
+
+/**
+ * Meta-train a generator (spec §3.4): teacher-forced loss (recon + 0.005·KL, summed over the
+ * batch) of the chosen (task, architecture) pairs, Adam, ReduceLROnPlateau on the training
+ * loss; validation (z = mu) reports the mean loss per item each epoch. Checkpoints every
+ * `checkpointEvery` epochs (`ckpt_<epoch>.ckpt`; official meta-test: epoch 400 for NB201, 120 for MBv3).
+ */
+export function metaTrainGenerator(db: MetaDatabase, model: TrainableGenerator, opts: GeneratorTrainOptions): MetaTrainResult {
+  const resolver = new GraphResolver(opts.spaces);
+  const rule = opts.pairs ?? DEFAULT_GENERATOR_PAIRS;
+  const parts = splitParts(db, opts.split);
+  const perClass = opts.perClass ?? META_TRAIN_DEFAULTS.perClass;
+  const train = trainingItems(db, selectGeneratorPairs(parts.train, rule), { resolver, perClass });
+  const valid = trainingItems(db, selectGeneratorPairs(parts.valid, rule), { resolver, perClass });
+  checkGraphConfig(model.graphConfig, train, resolver);
+  const spec: LoopSpec = {
+    kind: 'generator',
+    store: model.store,
+    trainable: trainableNames(model),
+    train,
+    valid,
+    batchLoss: (groups, rng) => {
+      let total: tf.Scalar | undefined;
+      for (const g of groups) {
+        const x = tensorOf(g);
+        const l = model.loss(x, g.layout, g.graphs, { training: true, rng }).loss;
+        total = total ? (tf.add(total, l) as tf.Scalar) : l;
+      }
+      return total!;
+    },
+    validate: (items, rng) => {
+      let loss = 0;
+      let recon = 0;
+      let kld = 0;
+      for (const batch of batchesOf(items, opts.batchSize ?? META_TRAIN_DEFAULTS.batchSize)) {
+        for (const g of drawBatch(batch, perClass, rng)) {
+          const v = tf.tidy(() => {
+            const r = model.loss(tensorOf(g), g.layout, g.graphs, { training: false });
+            return tf.stack([r.loss, r.recon, r.kld]);
+          });
+          const [a, b, c] = v.dataSync();
+          v.dispose();
+          loss += a!;
+          recon += b!;
+          kld += c!;
+        }
+      }
+      const n = items.length;
+      return { metrics: { loss: loss / n, recon: recon / n, kld: kld / n } };
+    },
+    meta: { pairs: rule, split: opts.split, graphConfig: model.graphConfig, latentDim: model.latentDim },
+  };
+  return runMetaTraining(spec, opts);
+}
+
+/**
+ * Meta-train a predictor (spec §3.5): summed squared error between `predict` and the normalised
+ * accuracy ((acc − μ)/σ)/100 (μ, σ of the split's training records; the model must have been
+ * built with that normalisation), Adam, ReduceLROnPlateau on the training loss. After every
+ * epoch the validation Pearson correlation is computed and `ckpt_max_corr.ckpt` is saved
+ * whenever it improves (meta-test loads that one).
+ */
+export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, opts: PredictorTrainOptions): MetaTrainResult {
+  const resolver = new GraphResolver(opts.spaces);
+  const normalisation = splitNormalisation(db, opts.split);
+  checkNormalisation(model, normalisation, opts.split);
+  const parts = splitParts(db, opts.split);
+  const perClass = opts.perClass ?? META_TRAIN_DEFAULTS.perClass;
+  const train = trainingItems(db, parts.train, { normalisation, resolver, perClass });
+  const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass });
+  checkGraphConfig(model.graphConfig, train, resolver);
+  const spec: LoopSpec = {
+    kind: 'predictor',
+    store: model.store,
+    trainable: trainableNames(model),
+    train,
+    valid,
+    batchLoss: (groups) => {
+      let total: tf.Scalar | undefined;
+      for (const g of groups) {
+        const y = model.predict(tensorOf(g), g.layout, g.graphs);
+        const l = tf.sum(tf.square(tf.sub(y, tf.tensor2d(g.targets, [g.targets.length, 1])))) as tf.Scalar;
+        total = total ? (tf.add(total, l) as tf.Scalar) : l;
+      }
+      return total!;
+    },
+    validate: (items, rng) => {
+      const pred = new Float64Array(items.length);
+      let pos = 0;
+      for (const batch of batchesOf(items, opts.batchSize ?? META_TRAIN_DEFAULTS.batchSize)) {
+        for (const g of drawBatch(batch, perClass, rng)) {
+          const y = tf.tidy(() => model.predict(tensorOf(g), g.layout, g.graphs));
+          const v = y.dataSync();
+          y.dispose();
+          g.positions.forEach((p, j) => (pred[pos + p] = v[j]!));
+        }
+        pos += batch.length;
+      }
+      const target = Float64Array.from(items, (it) => it.target);
+      let sse = 0;
+      for (let i = 0; i < items.length; i++) sse += (pred[i]! - target[i]!) ** 2;
+      const r = items.length >= 2 ? pearson(pred, target) : Number.NaN;
+      const rho = items.length >= 2 ? spearman(pred, target) : Number.NaN;
+      return { metrics: { loss: sse / items.length, pearson: r, spearman: rho }, score: r };
+    },
+    bestCheckpoint: RUN_FILES.maxCorr,
+    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig },
+  };
+  return runMetaTraining(spec, opts);
+}
+
+function checkGraphConfig(cfg: { nvt: number; maxN: number }, items: readonly TrainingItem[], resolver: GraphResolver): void {
+  const spaces = new Set(items.map((i) => i.record.space));
+  for (const s of spaces) {
+    const sc = resolver.space(s).graphConfig;
+    if (sc.nvt !== cfg.nvt || sc.maxN !== cfg.maxN) {
+      throw new MetaD2AException(validationError({ source: 'meta-training', field: `records of space ${s}`, expected: `a model for graphs with nvt ${sc.nvt}, maxN ${sc.maxN}`, got: `a model with nvt ${cfg.nvt}, maxN ${cfg.maxN}` }));
+    }
+  }
+}
+
+/**
+ * Load the weights of a meta-training checkpoint (`ckpt_<epoch>.ckpt`, `ckpt_max_corr.ckpt`,
+ * `last.ckpt`) into a model; the optimizer slots in the file are ignored. Returns the checkpoint's meta.
+ */
+export function loadTrainedParameters(model: { loadParameters: GraphGenerator['loadParameters'] }, file: string): Readonly<Record<string, unknown>> {
+  const ckpt = unwrap(loadCheckpointSync(file));
+  const params = Object.fromEntries(Object.entries(ckpt.tensors).filter(([k]) => !k.startsWith('adam.')));
+  model.loadParameters(params);
+  return ckpt.meta;
+}
+
+export type { Rng };
