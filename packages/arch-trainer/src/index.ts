@@ -9,3 +9,15 @@ export { validateDataset, selectRows, type ImageDataset } from './dataset';
 export { RECIPES, getRecipe, cosineLr, type TrainRecipe } from './recipe';
 export { trainArchitecture, evaluate, crossEntropy, prepareBatch, networkChannels, type TrainArchitectureOptions, type TrainResult, type TrainProgress } from './trainer';
 export { saveNetwork, loadNetwork, SAVED_NETWORK_FORMAT, type SavedNetworkMeta } from './saved-network';
+export {
+  buildDatabase,
+  sampleTasks,
+  sampleArchitectures,
+  taskData,
+  recipeMetric,
+  type TaskPlan,
+  type TaskSamplingOptions,
+  type BuildDatabaseOptions,
+  type BuildProgress,
+  type BuildSummary,
+} from './database-builder';

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend, isMetaD2AException } from '@metad2a/core';
 import { GoldenFixture, checkTensor } from '@metad2a/fixtures';
+import * as E from 'fp-ts/lib/Either.js';
+import { nb201Cost, parseNb201 } from '@metad2a/search-spaces';
 import { TinyNetwork, cellToString, parseCell } from '../src';
 
 beforeAll(async () => {
@@ -42,6 +44,21 @@ describe('TinyNetwork', () => {
     for (const [arch, n] of counts) {
       const net = new TinyNetwork({ arch, C: 16, N: 5, numClasses: 10 }, new Rng(1));
       expect(net.parameterCount()).toBe(n);
+      net.dispose();
+    }
+  });
+
+  it('agrees with the analytic parameter count of @metad2a/search-spaces for other shapes', () => {
+    const cases: Array<[string, number, number, number, number]> = [
+      [CIFAR_OPT, 4, 1, 3, 1],
+      ['|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|', 8, 2, 7, 3],
+      [ALL_NONE, 6, 3, 2, 3],
+    ];
+    for (const [arch, C, N, classes, inC] of cases) {
+      const net = new TinyNetwork({ arch, C, N, numClasses: classes, inChannels: inC }, new Rng(2));
+      const cell = parseNb201(arch);
+      if (E.isLeft(cell)) throw new Error(cell.left.message);
+      expect(net.parameterCount()).toBe(nb201Cost(cell.right, { channels: C, cellsPerStage: N, classes, inputChannels: inC }).params);
       net.dispose();
     }
   });

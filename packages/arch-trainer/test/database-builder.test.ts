@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { initBackend } from '@metad2a/core';
+import { MetaDatabase } from '@metad2a/meta-trainer';
+import { canonicalKey, nb201Cost, parseNb201 } from '@metad2a/search-spaces';
+import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures, sampleTasks, type BuildProgress } from '../src';
+
+// training runs on the native backend of @metad2a/tfjs-kernels when it is built, else on cpu (slow)
+beforeAll(async () => {
+  try {
+    await initBackend({ prefer: 'native' });
+  } catch {
+    await initBackend({ prefer: 'cpu' });
+  }
+});
+
+const cell = (s: string) => (parseNb201(s) as E.Right<ReturnType<typeof parseNb201> extends E.Either<unknown, infer A> ? A : never>).right;
+
+describe('sampling', () => {
+  it('samples distinct, seeded class-subset tasks, round robin over datasets', () => {
+    const counts: Record<string, number> = { a: 10, b: 6 };
+    const opts = { datasets: ['a', 'b'], numTasks: 12, classesPerTask: [2, 5] as const, seed: 3 };
+    const t = sampleTasks(opts, (r) => counts[r]!);
+    expect(t).toHaveLength(12);
+    expect(new Set(t.map((x) => x.name)).size).toBe(12);
+    t.forEach((x, i) => {
+      expect(x.dataset).toBe(i % 2 === 0 ? 'a' : 'b');
+      expect(x.classIds.length).toBeGreaterThanOrEqual(2);
+      expect(x.classIds.length).toBeLessThanOrEqual(5);
+      expect([...x.classIds].sort((p, q) => p - q)).toEqual(x.classIds);
+      expect(new Set(x.classIds).size).toBe(x.classIds.length);
+      expect(Math.max(...x.classIds)).toBeLessThan(counts[x.dataset]!);
+      expect(x.name).toBe(`${x.dataset}/${x.classIds.join('-')}`);
+    });
+    expect(sampleTasks(opts, (r) => counts[r]!)).toEqual(t);
+    expect(sampleTasks({ ...opts, seed: 4 }, (r) => counts[r]!)).not.toEqual(t);
+    expect(() => sampleTasks({ ...opts, numTasks: 100, classesPerTask: 9 }, (r) => counts[r]!)).toThrow(/at least 9 classes/);
+  });
+
+  it('samples architectures stratified by size: distinct computations spanning small to large nets', () => {
+    const recipe = getRecipe('reduced');
+    const a = sampleArchitectures(20, recipe, 1);
+    expect(a).toHaveLength(20);
+    expect(new Set(a.map((s) => canonicalKey(cell(s)))).size).toBe(20);
+    expect(sampleArchitectures(20, recipe, 1)).toEqual(a);
+    const params = a.map((s) => nb201Cost(cell(s), { channels: recipe.C, cellsPerStage: recipe.N }).params).sort((x, y) => x - y);
+    const none = nb201Cost(cell('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'), { channels: recipe.C, cellsPerStage: recipe.N }).params;
+    const conv = nb201Cost(cell('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'), { channels: recipe.C, cellsPerStage: recipe.N }).params;
+    // the smallest stratum holds parameter-free cells, the largest the conv-heavy ones
+    expect(params[0]).toBe(none);
+    expect(params[19]).toBeGreaterThan(none + 0.8 * (conv - none));
+  });
+});
+
+describe('buildDatabase', () => {
+  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'arch-db-'));
+  const base = { datasets: ['builtin:digits'], numTasks: 2, classesPerTask: 3, trainPerClass: 12, testPerClass: 6, archs: 2, seed: 11 };
+  const recipeSpec = { base: 'tiny', overrides: { epochs: 1, batchSize: 12 } };
+  const recipe = getRecipe(recipeSpec.base, recipeSpec.overrides);
+
+  it('resumes after its process is killed: skips finished pairs, loses none, duplicates none', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'meta.sqlite');
+    const root = path.join(__dirname, '../../..');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/build-db.ts'), JSON.stringify({ ...base, db: file, recipe: recipeSpec })], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    let reported = 0;
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const m = [...d.toString().matchAll(/trained (\d+)/g)];
+        if (m.length) reported = Number(m[m.length - 1]![1]);
+        if (reported >= 1 && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('exit', (code, signal) => (signal === 'SIGKILL' && reported >= 1 ? resolve() : reject(new Error(`builder exited ${code}/${signal} after ${reported} pairs: ${stderr}`))));
+    }).finally(() => clearTimeout(guard));
+
+    let db = MetaDatabase.open(file);
+    const before = db.records();
+    db.close();
+    expect(before.length).toBeGreaterThanOrEqual(reported);
+    expect(before.length).toBeLessThan(4);
+
+    const progress: BuildProgress[] = [];
+    const summary = await buildDatabase({ ...base, db: file, recipe, onProgress: (p) => progress.push(p) });
+    expect(summary.skipped).toBe(before.length);
+    expect(summary.trained).toBe(4 - before.length);
+    expect(progress.at(-1)!.done).toBe(4);
+    expect(progress.at(-1)!.etaMs).toBe(0);
+
+    db = MetaDatabase.open(file);
+    expect(db.integrityProblems()).toEqual([]);
+    const after = db.records({ metric: recipeMetric(recipe) });
+    // every pair exactly once; the records written before the kill are untouched
+    expect(after).toHaveLength(4);
+    expect(new Set(after.map((r) => `${r.task}|${r.arch}`)).size).toBe(4);
+    for (const r of before) expect(after.find((x) => x.id === r.id)).toEqual(r);
+    expect(new Set(after.map((r) => r.task))).toEqual(new Set(summary.tasks.map((t) => t.name)));
+    expect(new Set(after.map((r) => r.arch))).toEqual(new Set(summary.archs));
+    for (const r of after) {
+      expect(r.space).toBe('nb201');
+      expect(r.accuracy).toBeGreaterThanOrEqual(0);
+      expect(r.accuracy).toBeLessThanOrEqual(100);
+      expect((r.recipe as { name: string }).name).toBe(recipe.name);
+    }
+    // digits tasks have 3 classes: 6 test images each → accuracies are multiples of 100/18
+    for (const r of after) expect(Math.abs(((r.accuracy * 18) / 100) - Math.round((r.accuracy * 18) / 100))).toBeLessThan(1e-6);
+    db.close();
+
+    // a third run has nothing left to do
+    const again = await buildDatabase({ ...base, db: file, recipe });
+    expect([again.trained, again.skipped]).toEqual([0, 4]);
+  }, 240_000);
+});
