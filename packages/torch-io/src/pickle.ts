@@ -158,7 +158,10 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
   let protocol = 0;
   const stack: PyValue[] = [];
   const marks: number[] = [];
-  const memo = new Map<number, PyValue>();
+  // Memo indices are dense (0, 1, 2, ...) in practice: an array, with a Map for out-of-order ones.
+  const memo: PyValue[] = [];
+  const bigMemo = new Map<number, PyValue>();
+  let memoCount = 0;
 
   const ctx: UnpickleContext = {
     source,
@@ -231,12 +234,42 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
     return stack.splice(m);
   };
   const memoGet = (i: number): PyValue => {
-    const v = memo.get(i);
+    const v = i < memo.length ? memo[i] : bigMemo.get(i);
     if (v === undefined) err(`memo entry ${i}`, 'an unset memo index');
     return v;
   };
   const memoPut = (i: number): void => {
-    memo.set(i, top());
+    if (!Number.isSafeInteger(i) || i < 0) err('a non-negative memo index', String(i));
+    const v = top();
+    if (i < memo.length) memo[i] = v;
+    else if (i === memo.length && bigMemo.has(i)) {
+      bigMemo.delete(i);
+      memo.push(v);
+    } else if (i === memo.length) {
+      if (!bigMemo.has(i)) memoCount++;
+      memo.push(v);
+    } else {
+      // an index beyond the dense range (pickles number their memo entries 0, 1, 2, ...)
+      if (!bigMemo.has(i)) memoCount++;
+      bigMemo.set(i, v);
+    }
+  };
+  /** UTF-8 text of the next n bytes; a fast path for short ASCII strings (most keys). */
+  const text = (n: number): string => {
+    need(n);
+    if (n <= 32) {
+      let ascii = true;
+      for (let i = pos; i < pos + n; i++) if (bytes[i]! >= 0x80) ascii = false;
+      if (ascii) {
+        let out = '';
+        for (let i = pos; i < pos + n; i++) out += String.fromCharCode(bytes[i]!);
+        pos += n;
+        return out;
+      }
+    }
+    const s = utf8.decode(bytes.subarray(pos, pos + n));
+    pos += n;
+    return s;
   };
   const parseIntLine = (s: string): number | bigint => {
     const t = s.trim().replace(/L$/, '');
@@ -391,13 +424,13 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
         break;
       // ---- strings and bytes
       case 0x58: // BINUNICODE 'X'
-        stack.push(utf8.decode(take(u32())));
+        stack.push(text(u32()));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(utf8.decode(take(u8())));
+        stack.push(text(u8()));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(utf8.decode(take(u64())));
+        stack.push(text(u64()));
         break;
       case 0x56: // UNICODE 'V'
         stack.push(decodeRawUnicodeEscape(line(), ctx));
@@ -533,7 +566,7 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
         memoPut(u32());
         break;
       case 0x94: // MEMOIZE
-        memoPut(memo.size);
+        memoPut(memoCount);
         break;
       // ---- globals, objects
       case 0x63: {

@@ -71,6 +71,12 @@ describe('pickle VM', () => {
     expect(errorOf(() => run([0x80, 2, 0x82, 1, 0x2e])).error._tag).toBe('Unsupported');
   });
 
+  test('memo indices out of order, overwritten, and far beyond the dense range', () => {
+    // 'a' LONG_BINPUT 100000, 'b' BINPUT 0, 'c' BINPUT 0 (overwrite), then MARK GET 100000, GET 0, LIST
+    const v = run([0x80, 2, 0x8c, 1, 0x61, 0x72, 0xa0, 0x86, 0x01, 0x00, 0x30, 0x8c, 1, 0x62, 0x71, 0, 0x30, 0x8c, 1, 0x63, 0x71, 0, 0x30, 0x28, 0x6a, 0xa0, 0x86, 0x01, 0x00, 0x68, 0, 0x6c, 0x2e]);
+    expect(v).toEqual(['a', 'c']);
+  });
+
   test('a self-referencing list (memo cycle) decodes without recursion', () => {
     // [] PUT 0, GET 0, APPEND → l = [l]
     const v = run([0x80, 2, 0x5d, 0x71, 0, 0x68, 0, 0x61, 0x2e]) as PyValue[];
