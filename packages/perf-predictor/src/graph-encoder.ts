@@ -12,6 +12,20 @@ export interface GraphEncoding {
   readonly hBackward?: tf.Tensor3D;
 }
 
+/**
+ * `tf.gather(x, rows)` along axis 0. Under a gradient tape on a backend without the kernel of
+ * gather's gradient (`UnsortedSegmentSum`, missing in tfjs-backend-wasm 4.22) it multiplies by a
+ * one-hot selection matrix instead, whose gradient is a matMul.
+ */
+export function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
+  const recording = ((tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth ?? 0) > 0;
+  if (!recording || tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined) return tf.gather(x, rows) as tf.Tensor2D;
+  const n = x.shape[0];
+  const sel = new Float32Array(rows.length * n);
+  rows.forEach((r, i) => (sel[i * n + r] = 1));
+  return tf.tidy(() => tf.matMul(tf.tensor2d(sel, [rows.length, n]), x) as tf.Tensor2D);
+}
+
 /** x·Wᵀ with an explicit transpose (tfjs wasm's transposeB matMul is slow on large inputs). */
 const t = (w: tf.Tensor): tf.Tensor2D => tf.transpose(w) as tf.Tensor2D;
 
@@ -60,14 +74,14 @@ export class BidirectionalGraphEncoder {
     return tf.tidy(() => {
       const sf = this.run(fwd, this.gruForward, this.aggForward);
       const sb = this.run(bwd, this.gruBackward, this.aggBackward);
-      const cat = tf.concat([tf.gather(sf, lastRows), tf.gather(sb, firstRows)], 1) as tf.Tensor2D;
+      const cat = tf.concat([gatherRows(sf, lastRows), gatherRows(sb, firstRows)], 1) as tf.Tensor2D;
       const hg = tf.add(tf.matMul(cat, t(this.hgUnify.weight)), this.hgUnify.bias!) as tf.Tensor2D;
       if (!opts.states) return { hg };
       const perVertex = (s: tf.Tensor2D, plan: DirectionPlan): tf.Tensor3D => {
         // row totalStates of the padded matrix is zeros (absent vertices)
         const padded = tf.concat([s, tf.zeros([1, this.hs])], 0);
         const rows = Int32Array.from(plan.stateRow, (r) => (r < 0 ? plan.totalStates : r));
-        return tf.reshape(tf.gather(padded, rows), [N, maxN, this.hs]) as tf.Tensor3D;
+        return tf.reshape(gatherRows(padded as tf.Tensor2D, rows), [N, maxN, this.hs]) as tf.Tensor3D;
       };
       return { hg, hForward: perVertex(sf, fwd), hBackward: perVertex(sb, bwd) };
     });
@@ -76,48 +90,73 @@ export class BidirectionalGraphEncoder {
   /** All distinct states of one direction, concatenated in visiting order: `[totalStates, hs]`. */
   private run(plan: DirectionPlan, gru: GRUCell, agg: GatedSum): tf.Tensor2D {
     const H = this.hs;
-    const maxN = this.config.maxN;
-    // Per-call weight views (inside the caller's tidy; gradients flow through them).
-    const rows = (w: tf.Tensor, k: number): tf.Tensor => tf.slice(w, [k * H, 0], [H, w.shape[1]!]);
-    const bias = (b: tf.Tensor, k: number): tf.Tensor => tf.slice(b, [k * H], [H]);
-    // input part: onehot(type) · W_ihᵀ + b_ih = row `type` of (W_ihᵀ + b_ih), per gate
-    const gi = [0, 1, 2].map((k) => tf.add(t(rows(gru.weightIh, k)), bias(gru.biasIh, k)));
-    const whh = [0, 1, 2].map((k) => t(rows(gru.weightHh, k)));
-    const bhh = [0, 1, 2].map((k) => bias(gru.biasHh, k));
-    // message of vertex u: σ(h_u·Wg_hᵀ + b_g + Wg[:, H+u]) ⊙ (h_u·Wm_hᵀ + Wm[:, H+u])
-    const wg = agg.gate.weight;
-    const wm = agg.mapper.weight;
-    const wgH = t(tf.slice(wg, [0, 0], [H, H]));
-    const wmH = t(tf.slice(wm, [0, 0], [H, H]));
-    const gateRows = tf.add(t(tf.slice(wg, [0, H], [H, maxN])), agg.gate.bias!); // [maxN, H]
-    const mapRows = t(tf.slice(wm, [0, H], [H, maxN])); // [maxN, H]
+    const { nvt, maxN } = this.config;
+    // Per-call weight layouts (inside the caller's tidy; gradients flow through them). Biases are
+    // folded into the matMuls through constant columns, so that no op broadcasts:
+    //   GRU:      X = [h_in | onehot(type) | 1]  (width H + nvt + 1)
+    //   messages: M = [h_u | onehot(u) | 1]      (width H + maxN + 1), i.e. the official [h_u; onehot(u)] plus a bias column
+    const rows = (w: tf.Tensor, k: number): tf.Tensor2D => tf.slice(w, [k * H, 0], [H, w.shape[1]!]) as tf.Tensor2D;
+    const bias = (b: tf.Tensor, k: number): tf.Tensor2D => tf.reshape(tf.slice(b, [k * H], [H]), [1, H]) as tf.Tensor2D;
+    const whhT = [0, 1, 2].map((k) => t(rows(gru.weightHh, k))); // [H, H]
+    const wihT = [0, 1, 2].map((k) => t(rows(gru.weightIh, k))); // [nvt, H]
+    const bihk = [0, 1, 2].map((k) => bias(gru.biasIh, k));
+    const bhhk = [0, 1, 2].map((k) => bias(gru.biasHh, k));
+    // r, z: input and hidden parts add before the sigmoid, so both biases go in one row
+    const inRZ = [0, 1].map((k) => tf.concat([wihT[k]!, tf.add(bihk[k]!, bhhk[k]!)], 0) as tf.Tensor2D); // [nvt+1, H]
+    const fullRZ = [0, 1].map((k) => tf.concat([whhT[k]!, inRZ[k]!], 0) as tf.Tensor2D); // [H+nvt+1, H]
+    // n: W_in x + b_in + r ⊙ (W_hn h + b_hn)
+    const inN = tf.concat([wihT[2]!, bihk[2]!], 0) as tf.Tensor2D; // [nvt+1, H]
+    const hidN = tf.concat([whhT[2]!, tf.zeros([nvt, H]), bhhk[2]!], 0) as tf.Tensor2D; // [H+nvt+1, H]
+    const hidNEmpty = tf.concat([tf.zeros([nvt, H]), bhhk[2]!], 0) as tf.Tensor2D; // h_in = 0: only b_hn
+    const gateW = tf.concat([t(agg.gate.weight), tf.reshape(agg.gate.bias!, [1, H])], 0) as tf.Tensor2D; // [H+maxN+1, H]
+    const mapW = tf.concat([t(agg.mapper.weight), tf.zeros([1, H])], 0) as tf.Tensor2D;
 
     const states: tf.Tensor2D[] = [];
-    const messages = new Map<number, tf.Tensor2D>();
+    const messages = new Map<number, { rows: tf.Tensor2D; padded?: tf.Tensor2D }>();
     for (const step of plan.steps) {
+      const U = step.size;
+      // [onehot(type) | 1] and [onehot(v) | 1], built on the host
+      const typeCols = new Float32Array(U * (nvt + 1));
+      for (let i = 0; i < U; i++) {
+        typeCols[i * (nvt + 1) + step.types[i]!] = 1;
+        typeCols[i * (nvt + 1) + nvt] = 1;
+      }
       // one tidy per step: only the state and the message outlive it (the gradient tape keeps what it needs)
-      const [h, msg] = tf.tidy(() => {
-        const types = tf.tensor1d(step.types, 'int32');
+      const kept = tf.tidy(() => {
+        const c = tf.tensor2d(typeCols, [U, nvt + 1]);
         let hin: tf.Tensor2D | undefined;
         for (const nb of step.neighbours) {
-          let m = messages.get(nb.u)!;
-          if (!nb.identity) m = tf.gather(m, nb.index);
-          if (nb.mask) m = tf.mul(m, tf.tensor2d(nb.mask, [step.size, 1]));
+          const src = messages.get(nb.u)!;
+          const m = nb.identity ? src.rows : gatherRows(src.padded!, nb.index);
           hin = hin ? (tf.add(hin, m) as tf.Tensor2D) : m;
         }
-        const g = (k: number): tf.Tensor => tf.gather(gi[k]!, types);
-        const gh = (k: number): tf.Tensor => (hin ? tf.add(tf.matMul(hin, whh[k]!), bhh[k]!) : bhh[k]!);
-        const r = tf.sigmoid(tf.add(g(0), gh(0)));
-        const z = tf.sigmoid(tf.add(g(1), gh(1)));
-        const n = tf.tanh(tf.add(g(2), tf.mul(r, gh(2))));
-        const hv = (hin ? tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, hin)) : tf.mul(tf.sub(1, z), n)) as tf.Tensor2D;
-        if (!step.sendsMessage) return [hv];
-        const gate = tf.sigmoid(tf.add(tf.matMul(hv, wgH), tf.slice(gateRows, [step.v, 0], [1, H])));
-        const mapped = tf.add(tf.matMul(hv, wmH), tf.slice(mapRows, [step.v, 0], [1, H]));
-        return [hv, tf.mul(gate, mapped) as tf.Tensor2D];
+        let hv: tf.Tensor2D;
+        const gin = tf.matMul(c, inN);
+        if (hin) {
+          const x = tf.concat([hin, c], 1) as tf.Tensor2D;
+          const r = tf.sigmoid(tf.matMul(x, fullRZ[0]!));
+          const z = tf.sigmoid(tf.matMul(x, fullRZ[1]!));
+          const n = tf.tanh(tf.add(gin, tf.mul(r, tf.matMul(x, hidN))));
+          hv = tf.add(n, tf.mul(z, tf.sub(hin, n))) as tf.Tensor2D; // (1 − z) ⊙ n + z ⊙ h_in
+        } else {
+          const r = tf.sigmoid(tf.matMul(c, inRZ[0]!));
+          const z = tf.sigmoid(tf.matMul(c, inRZ[1]!));
+          const n = tf.tanh(tf.add(gin, tf.mul(r, tf.matMul(c, hidNEmpty))));
+          hv = tf.sub(n, tf.mul(z, n)) as tf.Tensor2D;
+        }
+        if (!step.sendsMessage) return { h: hv };
+        const vCols = new Float32Array(U * (maxN + 1));
+        for (let i = 0; i < U; i++) {
+          vCols[i * (maxN + 1) + step.v] = 1;
+          vCols[i * (maxN + 1) + maxN] = 1;
+        }
+        const mIn = tf.concat([hv, tf.tensor2d(vCols, [U, maxN + 1])], 1) as tf.Tensor2D;
+        const msg = tf.mul(tf.sigmoid(tf.matMul(mIn, gateW)), tf.matMul(mIn, mapW)) as tf.Tensor2D;
+        const padded = step.messageGathered ? (tf.concat([msg, tf.zeros([1, H])], 0) as tf.Tensor2D) : undefined;
+        return padded ? { h: hv, msg, padded } : { h: hv, msg };
       });
-      states.push(h!);
-      if (msg) messages.set(step.v, msg as tf.Tensor2D);
+      states.push(kept.h);
+      if (kept.msg) messages.set(step.v, { rows: kept.msg, padded: kept.padded });
     }
     return (states.length === 1 ? states[0]! : tf.concat(states, 0)) as tf.Tensor2D;
   }

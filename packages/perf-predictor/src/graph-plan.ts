@@ -6,10 +6,11 @@ export type Direction = 'forward' | 'backward';
 /** One neighbour vertex id u of a step, for every distinct state computed at that step. */
 export interface NeighbourRef {
   readonly u: number;
-  /** For each distinct state of this step: the index of u's state among the distinct states of u's step. */
+  /**
+   * For each distinct state of this step: the index of u's state among the distinct states of
+   * u's step, or that step's size (a zero row) where the state does not have u as a neighbour.
+   */
   readonly index: Int32Array;
-  /** 1 where the state really has u as a neighbour, 0 where it does not; absent when all do. */
-  readonly mask?: Float32Array;
   /** True when `index` is 0..n−1 over all states of u's step (no gather needed). */
   readonly identity: boolean;
 }
@@ -24,6 +25,8 @@ export interface StepPlan {
   readonly neighbours: readonly NeighbourRef[];
   /** Whether some later step reads this vertex's message. */
   readonly sendsMessage: boolean;
+  /** Whether some later step gathers rows of this vertex's message (so it keeps a zero row at the end for absent neighbours). */
+  readonly messageGathered: boolean;
 }
 
 /**
@@ -98,26 +101,24 @@ export function planDirection(graphs: readonly ArchGraph[], maxN: number, direct
   }
   const readers = new Set<number>();
   for (let g = 0; g < N; g++) for (const l of nbrs[g]!) for (const u of l) readers.add(u);
-  const steps: StepPlan[] = raw.map(({ v, types, reps }) => {
+  const gathered = new Set<number>();
+  const steps0 = raw.map(({ v, types, reps }) => {
     const us = new Set<number>();
     for (const g of reps) for (const u of nbrs[g]![v]!) us.add(u);
     const neighbours: NeighbourRef[] = [...us]
       .sort((a, b) => a - b)
       .map((u) => {
         const index = new Int32Array(reps.length);
-        const mask = new Float32Array(reps.length);
-        let all = true;
         reps.forEach((g, k) => {
-          const has = nbrs[g]![v]!.includes(u);
-          index[k] = has ? local[g * maxN + u]! : 0;
-          mask[k] = has ? 1 : 0;
-          if (!has) all = false;
+          index[k] = nbrs[g]![v]!.includes(u) ? local[g * maxN + u]! : stepSize[u]!;
         });
-        const identity = all && reps.length === stepSize[u] && index.every((x, k) => x === k);
-        return all ? { u, index, identity } : { u, index, mask, identity: false };
+        const identity = reps.length === stepSize[u] && index.every((x, k) => x === k);
+        return { u, index, identity };
       });
+    for (const nb of neighbours) if (!nb.identity) gathered.add(nb.u);
     return { v, size: reps.length, types: Int32Array.from(types), neighbours, sendsMessage: readers.has(v) };
   });
+  const steps: StepPlan[] = steps0.map((s) => ({ ...s, messageGathered: gathered.has(s.v) }));
   const offsets = new Int32Array(maxN);
   let total = 0;
   for (const s of steps) {

@@ -1,0 +1,140 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, drawDatasetBatch, graphConfig, graphKey, initBackend, isMetaD2AException, type ArchGraph, type FeatureSet } from '@metad2a/core';
+import { GoldenFixture, checkTensor } from '@metad2a/fixtures';
+import { readStateDictSync } from '@metad2a/torch-io';
+import * as path from 'node:path';
+import { PredictorModel, planDirection } from '../src';
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'cpu' });
+});
+
+const NB201_EDGES: [number, number][] = [[1, 2], [0, 1], [2, 3], [3, 4], [1, 3], [4, 5], [5, 6], [1, 5], [2, 6], [3, 6], [6, 7]];
+const nb201 = (ops: number[]): ArchGraph => ({ types: [0, ...ops.map((o) => o + 2), 1], edges: NB201_EDGES });
+
+function candidates(): ArchGraph[] {
+  const rng = new Rng(3);
+  const out: ArchGraph[] = [];
+  for (let i = 0; i < 14; i++) out.push(nb201(Array.from({ length: 6 }, () => rng.int(5))));
+  out.push(out[2]!); // a duplicate
+  out.push({ types: [0, 3, 4, 5, 1], edges: [[0, 1], [1, 2], [0, 3], [2, 4], [3, 4]] }); // fewer vertices, other edges
+  out.push({ types: [0, 2, 6, 4, 5, 3, 2, 1], edges: [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6], [6, 7], [0, 7], [2, 5]] });
+  return out;
+}
+
+function toyDataset(): FeatureSet {
+  const rng = new Rng(9);
+  return { name: 'toy', dim: 16, classes: Array.from({ length: 4 }, (_, c) => ({ label: `c${c}`, count: 25, data: rng.uniformArray(25 * 16, -1 + c * 0.2, 1) })) };
+}
+
+const smallModel = (): PredictorModel => new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21) });
+
+describe('rank', () => {
+  it('equals the naive per-candidate computation (predict on K copies of the graph, mean) for the same resamples', () => {
+    const model = smallModel();
+    const dataset = toyDataset();
+    const cands = candidates();
+    const ranked = model.rank(dataset, cands, { resamples: 5, seed: 77 });
+    expect(ranked.length).toBe(cands.length);
+    const batch = drawDatasetBatch(dataset, 20, 5, new Rng(77));
+    const x = tf.tensor3d(batch.data, batch.shape);
+    const naive = cands.map((g) => {
+      const y = model.predict(x, batch.layout, Array(5).fill(g));
+      const m = tf.mean(y);
+      const v = m.dataSync()[0]!;
+      tf.dispose([y, m]);
+      return v;
+    });
+    for (const r of ranked) {
+      expect(Math.abs(r.score - naive[r.index]!)).toBeLessThan(1e-6);
+      expect(r.accuracy).toBeCloseTo(r.score * 100 * 6.6932 + 71.5715, 4);
+      expect(r.key).toBe(graphKey(cands[r.index]!));
+    }
+    for (let i = 1; i < ranked.length; i++) expect(ranked[i - 1]!.score).toBeGreaterThanOrEqual(ranked[i]!.score);
+    // the duplicate scores exactly like its original
+    const byIndex = new Map(ranked.map((r) => [r.index, r.score]));
+    expect(byIndex.get(14)).toBe(byIndex.get(2));
+    // the same seed gives the same ranking; another seed other scores
+    expect(model.rank(dataset, cands, { resamples: 5, seed: 77 }).map((r) => r.score)).toEqual(ranked.map((r) => r.score));
+    expect(model.rank(dataset, cands, { resamples: 5, seed: 78 })[0]!.score).not.toBe(ranked[0]!.score);
+    x.dispose();
+    model.dispose();
+  });
+
+  it('batched, de-duplicated graph encoding equals encoding each graph alone', () => {
+    const model = smallModel();
+    const cands = candidates();
+    const all = model.encodeGraphs(cands).arraySync();
+    cands.forEach((g, i) => {
+      const one = model.encodeGraphs([g]);
+      const v = one.dataSync();
+      for (let k = 0; k < 8; k++) expect(Math.abs(v[k]! - all[i]![k]!)).toBeLessThan(1e-6);
+      one.dispose();
+    });
+    // the plan shares states: all 14+1 NB201 graphs have the same START state, so step 0 has one state
+    const fwd = planDirection(cands, 8, 'forward');
+    expect(fwd.steps[0]!.size).toBe(1);
+    expect(fwd.steps[1]!.size).toBeLessThanOrEqual(5);
+    model.dispose();
+  });
+
+  it('caches graph embeddings by key, clears the cache on load, and does not leak tensors', () => {
+    const model = smallModel();
+    const dataset = toyDataset();
+    const cands = candidates();
+    const first = model.rank(dataset, cands, { resamples: 3, seed: 1, cache: true });
+    expect(model.graphCacheSize).toBe(new Set(cands.map(graphKey)).size);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const again = model.rank(dataset, cands, { resamples: 3, seed: 1, cache: true });
+      expect(again.map((r) => r.index)).toEqual(first.map((r) => r.index));
+      model.rank(dataset, cands.slice(0, 5), { resamples: 2, seed: 2 });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const values: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [k, v] of model.parameters()) values[k] = { shape: [...v.shape], data: v.dataSync() as Float32Array };
+    model.loadParameters(values);
+    expect(model.graphCacheSize).toBe(0);
+    model.dispose();
+  });
+
+  it('rejects bad candidates and options with clear errors', () => {
+    const model = smallModel();
+    const dataset = toyDataset();
+    expect(() => model.rank(dataset, [{ types: [0, 9, 1], edges: [[0, 1], [1, 2]] }])).toThrow(/graph 0 vertex 1 type: expected an integer in \[0, 7\), got 9/);
+    expect(() => model.rank(dataset, [{ types: [0, 2, 1], edges: [[1, 0]] }])).toThrow(/topological/);
+    expect(() => model.rank(dataset, [nb201([1, 1, 1, 1, 1, 1])], { resamples: 0 })).toThrow(/resamples/);
+    try {
+      model.rank({ ...dataset, dim: 8, classes: dataset.classes.map((c) => ({ ...c, data: c.data.subarray(0, c.count * 8) })) }, [nb201([0, 0, 0, 0, 0, 0])]);
+    } catch (e) {
+      expect(isMetaD2AException(e, 'ValidationError')).toBe(true);
+    }
+    model.dispose();
+  });
+});
+
+describe('pred-nb201-full (official size, hs 512; weights from state_dict.pt through @metad2a/torch-io)', () => {
+  it('D, G and yhat match', () => {
+    const fx = GoldenFixture.load('pred-nb201-full');
+    const params = readStateDictSync(path.join(fx.dir, 'state_dict.pt'));
+    const model = new PredictorModel({ graphConfig: graphConfig(7, 8), rng: new Rng(1) });
+    model.loadParameters(params);
+    expect([...model.parameters().values()].reduce((a, v) => a + v.size, 0)).toBe(3438105);
+    const graphs = (fx.manifest.graphs as { types: number[]; edges: [number, number][] }[]).map((g) => ({ types: g.types, edges: g.edges }));
+    const X = fx.tensor('input.X');
+    const x = tf.tensor3d(X.data, X.shape as [number, number, number]);
+    const d = model.encodeDataset(x, { classes: 3, perClass: 20 });
+    const g = model.encodeGraphs(graphs);
+    const y = model.head(d, g);
+    expect(checkTensor(fx, 'expected.D', d.dataSync()).message).toMatch(/<=/);
+    expect(checkTensor(fx, 'expected.G', g.dataSync()).message).toMatch(/<=/);
+    expect(checkTensor(fx, 'expected.yhat', y.dataSync()).message).toMatch(/<=/);
+    tf.dispose([x, d, g, y]);
+    model.dispose();
+    // with the dead parameters created, the model holds exactly the official 4,020,361
+    const full = new PredictorModel({ graphConfig: graphConfig(7, 8), rng: new Rng(1), includeDeadParameters: true });
+    expect([...full.parameters().values()].reduce((a, v) => a + v.size, 0)).toBe(4020361);
+    full.loadParameters(params);
+    full.dispose();
+  });
+});
