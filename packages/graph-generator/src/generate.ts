@@ -12,7 +12,7 @@ import {
   type SearchSpace,
 } from '@metad2a/core';
 import type { GeneratorModel } from './model';
-import { decodeBatch } from './sampling';
+import { decodeBatch, prepareDecoderWeights } from './sampling';
 
 export interface GenerateOptions<A> {
   /** The space whose validity rules and string form decide which graphs are kept. */
@@ -77,7 +77,7 @@ export function generateArchitectures<A>(model: GeneratorModel, dataset: Feature
   const root = new Rng(opts.seed);
   const dataRng = root.fork();
   const decodeRng = root.fork();
-  const weights = model.decoderWeights();
+  const weights = prepareDecoderWeights(model.decoderWeights(), cfg);
   const seen = new Set<string>();
   const architectures: A[] = [];
   const strings: string[] = [];

@@ -36,13 +36,83 @@ export interface DecodeTrace {
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-/** y[o] = b[o] + Σ_i W[o, i] x[i] (W row-major [out, in], x at offset xo). */
-function affine(W: Float32Array, b: Float32Array | null, x: ArrayLike<number>, xo: number, out: Float64Array, nOut: number, nIn: number): void {
+/**
+ * The decoder's weights re-laid out for the sampling loops: float64, the blocks that act on a
+ * state separated from the ones that act on one-hots (a one-hot times a matrix is a column).
+ */
+export interface PreparedDecoderWeights {
+  readonly hs: number;
+  readonly nz: number;
+  readonly nvt: number;
+  readonly maxN: number;
+  readonly fc3W: Float64Array; // [hs, nz]
+  readonly fc3B: Float64Array;
+  /** GRU input part per type: bih + W_ih[:, type], `[nvt, 3hs]`. */
+  readonly giByType: Float64Array;
+  readonly whh: Float64Array; // [3hs, hs]
+  readonly bhh: Float64Array;
+  readonly av0W: Float64Array; // [2hs, hs]
+  readonly av0B: Float64Array;
+  readonly av2W: Float64Array; // [nvt, 2hs]
+  readonly av2B: Float64Array;
+  /** add_edge.0 weight split by input half: `[4hs, hs]` each. */
+  readonly aeOld: Float64Array;
+  readonly aeNew: Float64Array;
+  readonly ae0B: Float64Array;
+  readonly ae2W: Float64Array; // [4hs]
+  readonly ae2B: number;
+  /** decoding gate / mapper on the state part `[hs, hs]`, and per vertex id: bias + column `[maxN, hs]`. */
+  readonly gateH: Float64Array;
+  readonly gateByVid: Float64Array;
+  readonly mapH: Float64Array;
+  readonly mapByVid: Float64Array;
+}
+
+/** Re-lay the weights for {@link decodeBatch} (do it once when decoding many batches). */
+export function prepareDecoderWeights(w: DecoderWeights, cfg: GraphConfig): PreparedDecoderWeights {
+  const { hs, nz } = w;
+  const { nvt, maxN } = cfg;
+  const h3 = 3 * hs;
+  const e4 = 4 * hs;
+  const vs = hs + maxN;
+  const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);
+  const giByType = new Float64Array(nvt * h3);
+  for (let t = 0; t < nvt; t++) for (let j = 0; j < h3; j++) giByType[t * h3 + j] = w.bih[j]! + w.wih[j * nvt + t]!;
+  const aeOld = new Float64Array(e4 * hs);
+  const aeNew = new Float64Array(e4 * hs);
+  for (let o = 0; o < e4; o++) {
+    for (let i = 0; i < hs; i++) {
+      aeOld[o * hs + i] = w.ae0W[o * 2 * hs + i]!;
+      aeNew[o * hs + i] = w.ae0W[o * 2 * hs + hs + i]!;
+    }
+  }
+  const split = (W: Float32Array, b: Float32Array | null): [Float64Array, Float64Array] => {
+    const h = new Float64Array(hs * hs);
+    const byVid = new Float64Array(maxN * hs);
+    for (let o = 0; o < hs; o++) {
+      for (let i = 0; i < hs; i++) h[o * hs + i] = W[o * vs + i]!;
+      for (let v = 0; v < maxN; v++) byVid[v * hs + o] = (b ? b[o]! : 0) + W[o * vs + hs + v]!;
+    }
+    return [h, byVid];
+  };
+  const [gateH, gateByVid] = split(w.gateW, w.gateB);
+  const [mapH, mapByVid] = split(w.mapW, null);
+  return {
+    hs, nz, nvt, maxN,
+    fc3W: f64(w.fc3W), fc3B: f64(w.fc3B), giByType, whh: f64(w.whh), bhh: f64(w.bhh),
+    av0W: f64(w.av0W), av0B: f64(w.av0B), av2W: f64(w.av2W), av2B: f64(w.av2B),
+    aeOld, aeNew, ae0B: f64(w.ae0B), ae2W: f64(w.ae2W), ae2B: w.ae2B[0]!,
+    gateH, gateByVid, mapH, mapByVid,
+  };
+}
+
+/** out[oo + o] = (b ? b[bo + o] : 0) + Σ_i W[o, i] x[xo + i], W row-major `[nOut, nIn]`. */
+function affine(W: Float64Array, b: Float64Array | null, bo: number, x: Float64Array, xo: number, out: Float64Array, oo: number, nOut: number, nIn: number): void {
   for (let o = 0; o < nOut; o++) {
-    let s = b ? b[o]! : 0;
+    let s = b === null ? 0 : b[bo + o]!;
     const r = o * nIn;
     for (let i = 0; i < nIn; i++) s += W[r + i]! * x[xo + i]!;
-    out[o] = s;
+    out[oo + o] = s;
   }
 }
 
@@ -50,10 +120,12 @@ function affine(W: Float32Array, b: Float32Array | null, x: ArrayLike<number>, x
  * Graph decoding (spec §2.4 "Stochastic decoding", §8 items 13–14), the whole batch at once:
  * every step handles all B graphs, finished graphs are skipped. Plain float64 arithmetic on the
  * float32 weights: at hs = 56 the per-op overhead of a tensor library would dominate, and the
- * memoryless state (§2.3) allows caching — a vertex's gated message and its half of add_edge's
- * first layer are computed once when it is final, and the new vertex's state is recomputed (from
- * scratch, out of its type and current predecessors) only when an edge was actually added, since
- * an unchanged predecessor set gives the same state.
+ * memoryless state (§2.3) allows caching. The state of the new vertex is always recomputed from
+ * scratch out of its type and current predecessors (GRU(onehot(type), Σ gated messages)); what is
+ * cached are per-vertex terms that are linear in a final vertex's values — its gated message and
+ * W_hh times it (so the GRU's hidden part is a running sum), and its half of add_edge's first
+ * layer — and the recomputation is skipped when no edge was added, since an unchanged
+ * predecessor set gives the same state.
  *
  * Types: argmax, or a draw from softmax(add_vertex) with `rng`; the last position is forced END.
  * Edges vi→idx for vi = idx−1 … 0: p > 0.5, or `rng.uniform() < p`. A new END vertex receives an
@@ -62,17 +134,18 @@ function affine(W: Float32Array, b: Float32Array | null, x: ArrayLike<number>, x
  * Random draws, in order: per step, one per unfinished graph for the type (graphs in batch
  * order, not at the forced END), then per vi (descending) one per graph still deciding.
  */
-export function decodeBatch(w: DecoderWeights, cfg: GraphConfig, z: Float32Array, B: number, mode: DecodeMode): DecodeTrace {
+export function decodeBatch(weights: DecoderWeights | PreparedDecoderWeights, cfg: GraphConfig, z: Float32Array, B: number, mode: DecodeMode): DecodeTrace {
+  const w = 'giByType' in weights && weights.maxN === cfg.maxN && weights.nvt === cfg.nvt ? weights : prepareDecoderWeights(weights as DecoderWeights, cfg);
   const { nvt, maxN, startType, endType } = cfg;
   const hs = w.hs;
   const nz = w.nz;
-  const vs = hs + maxN;
   const h3 = 3 * hs;
   const e4 = 4 * hs;
-  // per graph, per vertex caches
-  const H = new Float64Array(B * maxN * hs); // final states
-  const MSG = new Float64Array(B * maxN * hs); // gated messages
-  const EA = new Float64Array(B * maxN * e4); // add_edge.0 weight[:, :hs] · h_u
+  // per graph, per final vertex: state, gated message, W_hh·message, add_edge's old-vertex half
+  const H = new Float64Array(B * maxN * hs);
+  const MSG = new Float64Array(B * maxN * hs);
+  const GH = new Float64Array(B * maxN * h3);
+  const EA = new Float64Array(B * maxN * e4);
   const types: number[][] = Array.from({ length: B }, () => [startType]);
   const edges: Edge[][] = Array.from({ length: B }, () => []);
   const outDeg = new Int32Array(B * maxN);
@@ -80,76 +153,55 @@ export function decodeBatch(w: DecoderWeights, cfg: GraphConfig, z: Float32Array
   const typeLogits = new Float32Array(B * Math.max(0, maxN - 2) * nvt).fill(NaN);
   const edgeProbs = new Float32Array(B * maxN * maxN).fill(-1);
 
-  const tmp3 = new Float64Array(h3);
-  const gi = new Float64Array(h3);
+  const gh = new Float64Array(h3);
   const hidden2 = new Float64Array(2 * hs);
   const logits = new Float64Array(nvt);
-  const m = new Float64Array(vs);
   const g = new Float64Array(hs);
   const mp = new Float64Array(hs);
-  const hin = new Float64Array(hs);
+  const tmp = new Float64Array(hs);
   const hNew = new Float64Array(hs);
-  const eb = new Float64Array(e4);
 
-  /** h' = GRUCell(onehot(type), hin) into out. */
-  const gru = (type: number, hIn: Float64Array, out: Float64Array, oo: number): void => {
-    for (let j = 0; j < h3; j++) gi[j] = w.wih[j * nvt + type]! + w.bih[j]!;
-    affine(w.whh, w.bhh, hIn, 0, tmp3, h3, hs);
+  /** hNew = GRUCell(onehot(type), hin) given gh = W_hh·hin + b_hh. */
+  const gru = (type: number, hin: Float64Array, ho: number): void => {
+    const gi = w.giByType;
+    const to = type * h3;
     for (let j = 0; j < hs; j++) {
-      const r = sigmoid(gi[j]! + tmp3[j]!);
-      const zz = sigmoid(gi[hs + j]! + tmp3[hs + j]!);
-      const n = Math.tanh(gi[2 * hs + j]! + r * tmp3[2 * hs + j]!);
-      out[oo + j] = (1 - zz) * n + zz * hIn[j]!;
+      const r = sigmoid(gi[to + j]! + gh[j]!);
+      const zz = sigmoid(gi[to + hs + j]! + gh[hs + j]!);
+      const n = Math.tanh(gi[to + 2 * hs + j]! + r * gh[2 * hs + j]!);
+      hNew[j] = (1 - zz) * n + zz * hin[ho + j]!;
     }
   };
-  /** Cache vertex v of graph b as final: state, gated message, its add_edge half. */
-  const finalize = (b: number, v: number, h: Float64Array): void => {
+  /** Cache vertex v of graph b (state in hNew) as final. */
+  const finalize = (b: number, v: number): void => {
     const base = (b * maxN + v) * hs;
-    for (let j = 0; j < hs; j++) {
-      H[base + j] = h[j]!;
-      m[j] = h[j]!;
-    }
-    m.fill(0, hs);
-    m[hs + v] = 1;
-    affine(w.gateW, w.gateB, m, 0, g, hs, vs);
-    affine(w.mapW, null, m, 0, mp, hs, vs);
+    H.set(hNew, base);
+    affine(w.gateH, w.gateByVid, v * hs, hNew, 0, g, 0, hs, hs);
+    affine(w.mapH, w.mapByVid, v * hs, hNew, 0, mp, 0, hs, hs);
     for (let j = 0; j < hs; j++) MSG[base + j] = sigmoid(g[j]!) * mp[j]!;
-    const eo = (b * maxN + v) * e4;
-    const n2 = 2 * hs;
-    for (let o = 0; o < e4; o++) {
-      let s = 0;
-      const r = o * n2;
-      for (let i = 0; i < hs; i++) s += w.ae0W[r + i]! * h[i]!;
-      EA[eo + o] = s;
-    }
-  };
-  /** eb = add_edge.0 bias + weight[:, hs:] · hNew. */
-  const edgeHalf = (): void => {
-    const n2 = 2 * hs;
-    for (let o = 0; o < e4; o++) {
-      let s = w.ae0B[o]!;
-      const r = o * n2 + hs;
-      for (let i = 0; i < hs; i++) s += w.ae0W[r + i]! * hNew[i]!;
-      eb[o] = s;
-    }
+    affine(w.whh, null, 0, MSG, base, GH, (b * maxN + v) * h3, h3, hs);
+    affine(w.aeOld, null, 0, hNew, 0, EA, (b * maxN + v) * e4, e4, hs);
   };
 
   // vertex 0: START, with H_in := H0 = tanh(fc3(z))
   const zRow = new Float64Array(nz);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < nz; i++) zRow[i] = z[b * nz + i]!;
-    affine(w.fc3W, w.fc3B, zRow, 0, hin, hs, nz);
-    for (let j = 0; j < hs; j++) hin[j] = Math.tanh(hin[j]!);
-    gru(startType, hin, hNew, 0);
-    finalize(b, 0, hNew);
+    affine(w.fc3W, w.fc3B, 0, zRow, 0, tmp, 0, hs, nz);
+    for (let j = 0; j < hs; j++) tmp[j] = Math.tanh(tmp[j]!);
+    affine(w.whh, w.bhh, 0, tmp, 0, gh, 0, h3, hs);
+    gru(startType, tmp, 0);
+    finalize(b, 0);
   }
 
-  // per-graph new-vertex state while its edges are decided
+  // per graph, the new vertex while its edges are decided: state, H_in, W_hh·H_in + b_hh, add_edge half
   const NEW = new Float64Array(B * hs);
   const NEWHIN = new Float64Array(B * hs);
+  const NEWGH = new Float64Array(B * h3);
   const EB = new Float64Array(B * e4);
   const newType = new Int32Array(B);
   const deciding = new Uint8Array(B);
+  const zeros = new Float64Array(hs);
 
   for (let idx = 1; idx < maxN; idx++) {
     // 1. types
@@ -159,13 +211,9 @@ export function decodeBatch(w: DecoderWeights, cfg: GraphConfig, z: Float32Array
       if (idx === maxN - 1) t = endType;
       else {
         const base = (b * maxN + idx - 1) * hs;
-        for (let o = 0; o < 2 * hs; o++) {
-          let s = w.av0B[o]!;
-          const r = o * hs;
-          for (let i = 0; i < hs; i++) s += w.av0W[r + i]! * H[base + i]!;
-          hidden2[o] = s > 0 ? s : 0;
-        }
-        affine(w.av2W, w.av2B, hidden2, 0, logits, nvt, 2 * hs);
+        affine(w.av0W, w.av0B, 0, H, base, hidden2, 0, 2 * hs, hs);
+        for (let o = 0; o < 2 * hs; o++) if (hidden2[o]! < 0) hidden2[o] = 0;
+        affine(w.av2W, w.av2B, 0, hidden2, 0, logits, 0, nvt, 2 * hs);
         const lo = (b * (maxN - 2) + idx - 1) * nvt;
         for (let k = 0; k < nvt; k++) typeLogits[lo + k] = logits[k]!;
         if (mode.stochastic) {
@@ -180,11 +228,8 @@ export function decodeBatch(w: DecoderWeights, cfg: GraphConfig, z: Float32Array
       }
       newType[b] = t;
       types[b]!.push(t);
-      // 2. the new vertex, no predecessors yet (H_in = 0)
-      hin.fill(0);
-      gru(t, hin, hNew, 0);
       if (t === endType) {
-        // 3a. END: every other vertex of out-degree 0 gets an edge to it; the graph is done
+        // 2a. END: every other vertex of out-degree 0 gets an edge to it; the graph is done
         for (let v = 0; v < idx; v++) {
           if (outDeg[b * maxN + v] === 0) {
             edges[b]!.push([v, idx]);
@@ -192,22 +237,24 @@ export function decodeBatch(w: DecoderWeights, cfg: GraphConfig, z: Float32Array
           }
         }
         finished[b] = 1;
-        deciding[b] = 0;
         continue;
       }
+      // 2b. the new vertex, no predecessors yet (H_in = 0, so W_hh·H_in + b_hh = b_hh)
       deciding[b] = 1;
+      gh.set(w.bhh);
+      gru(t, zeros, 0);
       NEW.set(hNew, b * hs);
       NEWHIN.fill(0, b * hs, (b + 1) * hs);
-      edgeHalf();
-      EB.set(eb, b * e4);
+      NEWGH.set(w.bhh, b * h3);
+      affine(w.aeNew, w.ae0B, 0, hNew, 0, EB, b * e4, e4, hs);
     }
-    // 3b. edges vi → idx, vi = idx−1 … 0, all deciding graphs together
+    // 3. edges vi → idx, vi = idx−1 … 0, all deciding graphs together
     for (let vi = idx - 1; vi >= 0; vi--) {
       for (let b = 0; b < B; b++) {
         if (!deciding[b]) continue;
         const ea = (b * maxN + vi) * e4;
         const ebo = b * e4;
-        let s = w.ae2B[0]!;
+        let s = w.ae2B;
         for (let o = 0; o < e4; o++) {
           const a = EA[ea + o]! + EB[ebo + o]!;
           if (a > 0) s += w.ae2W[o]! * a;
@@ -218,19 +265,20 @@ export function decodeBatch(w: DecoderWeights, cfg: GraphConfig, z: Float32Array
         if (!add) continue;
         edges[b]!.push([vi, idx]);
         outDeg[b * maxN + vi]++;
-        // re-encode the new vertex from scratch out of its type and current predecessors
+        // re-encode the new vertex from scratch: H_in and W_hh·H_in gain vi's (cached) terms
         const mo = (b * maxN + vi) * hs;
-        for (let j = 0; j < hs; j++) hin[j] = NEWHIN[b * hs + j]! + MSG[mo + j]!;
-        NEWHIN.set(hin, b * hs);
-        gru(newType[b]!, hin, hNew, 0);
+        for (let j = 0; j < hs; j++) NEWHIN[b * hs + j] += MSG[mo + j]!;
+        const go = (b * maxN + vi) * h3;
+        for (let j = 0; j < h3; j++) gh[j] = NEWGH[b * h3 + j] += GH[go + j]!;
+        gru(newType[b]!, NEWHIN, b * hs);
         NEW.set(hNew, b * hs);
-        edgeHalf();
-        EB.set(eb, b * e4);
+        affine(w.aeNew, w.ae0B, 0, hNew, 0, EB, ebo, e4, hs);
       }
     }
     for (let b = 0; b < B; b++) {
       if (!deciding[b]) continue;
-      finalize(b, idx, NEW.subarray(b * hs, (b + 1) * hs));
+      hNew.set(NEW.subarray(b * hs, (b + 1) * hs));
+      finalize(b, idx);
       deciding[b] = 0;
     }
   }

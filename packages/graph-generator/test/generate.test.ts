@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, graphConfig, initBackend, isMetaD2AException, type FeatureSet } from '@metad2a/core';
+import { GoldenFixture } from '@metad2a/fixtures';
+import { mbv3, nb201, type Nb201Cell } from '@metad2a/search-spaces';
+import { GeneratorModel, decodeBatch } from '../src';
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'wasm' }); // the set encoder of 16 batches × [100, 60, 512] is ~80× slower on the cpu backend
+});
+
+/** The fixture's inputs as a dataset: class c = rows 20c..20c+19 of every batch row (4 × 20 = 80 per class). */
+function fixtureDataset(fx: GoldenFixture): FeatureSet {
+  const X = fx.tensor('input.X');
+  const [B, rows, d] = X.shape as [number, number, number];
+  const C = (fx.manifest.config as { classes: number }).classes;
+  const per = rows / C;
+  return {
+    name: `${fx.name} input.X`,
+    dim: d,
+    classes: Array.from({ length: C }, (_, c) => {
+      const data = new Float32Array(B * per * d);
+      for (let b = 0; b < B; b++) data.set(X.data.subarray((b * rows + c * per) * d, (b * rows + (c + 1) * per) * d), b * per * d);
+      return { label: `class ${c}`, count: B * per, data };
+    }),
+  };
+}
+
+describe('generate (NB201, fixture weights)', () => {
+  let model: GeneratorModel;
+  let dataset: FeatureSet;
+  beforeAll(() => {
+    const fx = GoldenFixture.load('gen-nb201');
+    model = new GeneratorModel({ graphConfig: graphConfig(7, 8), seed: 0 });
+    model.loadParameters(fx.params());
+    dataset = fixtureDataset(fx);
+  });
+  afterAll(() => model.dispose());
+
+  it('returns 500 unique valid architectures, reproducibly from the seed', () => {
+    const before = tf.memory().numTensors;
+    const t0 = performance.now();
+    const a = model.generate(dataset, 500, { space: nb201, seed: 42 });
+    const ms = performance.now() - t0;
+    console.log(`generate 500: ${ms.toFixed(0)} ms, ${a.batches} batches, ${a.attempts} graphs, ${a.valid} valid`);
+    expect(a.strings).toHaveLength(500);
+    expect(new Set(a.strings).size).toBe(500);
+    a.graphs.forEach((g, i) => {
+      expect(nb201.isValid(g)).toBe(true);
+      expect(nb201.format(a.architectures[i] as Nb201Cell)).toBe(a.strings[i]);
+    });
+    expect(a.valid).toBeLessThanOrEqual(a.attempts);
+    expect(tf.memory().numTensors).toBe(before);
+    const b = model.generate(dataset, 500, { space: nb201, seed: 42 });
+    expect(b.strings).toEqual(a.strings);
+    const c = model.generate(dataset, 50, { space: nb201, seed: 43 });
+    expect(c.strings).not.toEqual(a.strings.slice(0, 50));
+  });
+
+  it('stops with a clear error when the attempts run out, and rejects a space of other graphs', () => {
+    let err: unknown;
+    try {
+      model.generate(dataset, 500, { space: nb201, seed: 1, maxAttempts: 150 });
+    } catch (e) {
+      err = e;
+    }
+    expect(isMetaD2AException(err, 'ValidationError')).toBe(true);
+    expect((err as Error).message).toMatch(/500 unique valid nb201 architectures within 150 decoded graphs.*after 150 graphs/);
+    expect(() => model.generate(dataset, 5, { space: mbv3, seed: 1 })).toThrow(/nvt 7 and maxN 8/);
+  });
+
+  it('decodes a whole batch stochastically: seeded, at most maxN vertices, END last when complete, edges forward', () => {
+    const w = model.decoderWeights();
+    const z = new Float32Array(64 * 56).map((_, i) => Math.sin(i) * 0.7);
+    const a = decodeBatch(w, model.graphConfig, z, 64, { stochastic: true, rng: new Rng(5) });
+    const b = decodeBatch(w, model.graphConfig, z, 64, { stochastic: true, rng: new Rng(5) });
+    expect(b.graphs).toEqual(a.graphs);
+    for (const g of a.graphs) {
+      expect(g.types.length).toBeLessThanOrEqual(8);
+      expect(g.types[0]).toBe(0);
+      expect(g.types[g.types.length - 1]).toBe(1); // complete, or ended early by a sampled END
+      expect(g.types.slice(1, -1)).not.toContain(1);
+      for (const [s, t] of g.edges) expect(s).toBeLessThan(t);
+      // every vertex but END has a successor: END collected the dangling ones
+      const out = new Set(g.edges.map(([s]) => s));
+      for (let v = 0; v < g.types.length - 1; v++) expect(out.has(v)).toBe(true);
+    }
+    // the batch decode equals decoding each graph on its own with the draws it would see
+    const det = decodeBatch(w, model.graphConfig, z, 64, { stochastic: false });
+    for (let i = 0; i < 64; i += 9) {
+      const one = decodeBatch(w, model.graphConfig, z.subarray(i * 56, (i + 1) * 56), 1, { stochastic: false });
+      expect(one.graphs[0]).toEqual(det.graphs[i]);
+    }
+  });
+});
