@@ -1,6 +1,6 @@
 /**
- * @metad2a/cli — The metad2a command-line tool.
- *
- * Not implemented yet (issue #10): this package exports nothing so far.
+ * @metad2a/cli — the `metad2a` command. Thin: every sub-command parses and validates its
+ * arguments, calls a package API, and prints. `runCli(argv, io)` runs it in-process (tests).
  */
-export {};
+export { buildProgram, runCli } from './program';
+export { CliUsageError, EXIT_OK, EXIT_FAILURE, EXIT_USAGE, processIo, type CliIo } from './io';

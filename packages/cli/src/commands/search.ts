@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
+import { loadFeatureSet } from '@metad2a/datasets';
+import { formatSearchReport, loadSearchModel, runSearch, searchReportJson } from '@metad2a/search';
+import { CliUsageError, type CliIo } from '../io';
+import { intInRange, oneOf, positiveNumber } from '../options';
+import { ProgressBar } from '../progress-bar';
+import { BACKEND_CHOICES, defaultModelDir } from '../shared';
+
+interface SearchFlags {
+  dataset: string;
+  space: 'nb201' | 'mbv3';
+  model?: string;
+  candidates: number;
+  top: number;
+  resamples: number;
+  seed: number;
+  json?: boolean;
+  flopsMax?: number;
+  paramsMax?: number;
+  backend?: BackendName;
+  extractor?: string;
+}
+
+export function registerSearch(program: Command, io: CliIo): void {
+  program
+    .command('search')
+    .description('search architectures for a dataset: generate candidates, rank them with the predictor, print the top-k')
+    .requiredOption('--dataset <ref>', 'builtin:<mnist|fashion-mnist|digits>, an image folder, a CIFAR binary folder, IDX, .npy, *bylabel.pt or *.features.json')
+    .option('--space <name>', 'search space: nb201 or mbv3', oneOf('--space', ['nb201', 'mbv3'] as const), 'nb201')
+    .option('--model <dir>', 'model directory (model.json + generator.ckpt + predictor.ckpt); default: the embedded default model')
+    .option('--candidates <n>', 'unique valid candidates to generate', intInRange('--candidates', 1, 100000), 500)
+    .option('--top <k>', 'how many of the ranking to print', intInRange('--top', 1, 100000), 5)
+    .option('--resamples <n>', 'resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
+    .option('--seed <s>', 'seed of the whole search', intInRange('--seed', 0), 0)
+    .option('--flops-max <M>', 'keep candidates with at most this many MFLOPs', positiveNumber('--flops-max'))
+    .option('--params-max <M>', 'keep candidates with at most this many million parameters', positiveNumber('--params-max'))
+    .option('--extractor <name>', 'feature extractor for image datasets (default random-conv; identity for precomputed features)')
+    .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
+    .option('--json', 'print one JSON document instead of the table')
+    .action(async (flags: SearchFlags) => {
+      const modelDir = flags.model ?? defaultModelDir(flags.space);
+      if (!modelDir) {
+        throw new CliUsageError(
+          `no model given: pass --model <dir> (a model directory; 'metad2a convert-official' turns official MetaD2A checkpoints into one, 'metad2a meta-train' trains one). No embedded default model exists yet for space '${flags.space}'.`,
+        );
+      }
+      const backend = await initBackend({ prefer: flags.backend });
+      const backendLine = describeBackend(backend);
+      if (!flags.json) io.stdout.write(`${backendLine}\n`);
+      const model = loadSearchModel(modelDir);
+      try {
+        if (model.manifest.space !== flags.space) {
+          throw new CliUsageError(`--space ${flags.space} does not match the model in ${modelDir}, which is for space '${model.manifest.space}'`);
+        }
+        const tf0 = performance.now();
+        const features = await loadFeatureSet(flags.dataset, { extractor: flags.extractor });
+        const featuresSeconds = (performance.now() - tf0) / 1000;
+        const bar = new ProgressBar(io.stderr, 'generating', flags.candidates);
+        const result = runSearch(model, features, {
+          candidates: flags.candidates,
+          top: flags.top,
+          resamples: flags.resamples,
+          seed: flags.seed,
+          constraints: { flopsMaxM: flags.flopsMax, paramsMaxM: flags.paramsMax },
+          onGenerate: (p) => bar.update(p.unique, `${p.attempts} decoded`),
+        });
+        bar.done();
+        if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(result, { featuresSeconds }), backendChoice: backend, model: modelDir })}\n`);
+        else io.stdout.write(`${formatSearchReport(result, { featuresSeconds, backendLine: `model: ${modelDir}` })}\n`);
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,72 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fixturesRoot } from '@metad2a/fixtures';
+import { runCli, type CliIo } from '../src';
+
+function capture(): { io: CliIo; out: () => string; err: () => string } {
+  const o = new PassThrough();
+  const e = new PassThrough();
+  let so = '';
+  let se = '';
+  o.on('data', (d) => (so += d));
+  e.on('data', (d) => (se += d));
+  return { io: { stdout: o, stderr: e, env: {}, cwd: process.cwd() }, out: () => so, err: () => se };
+}
+
+const fx = (...p: string[]): string => path.join(fixturesRoot(), ...p);
+
+describe('metad2a CLI', () => {
+  it('--help lists the commands and exits 0', async () => {
+    const c = capture();
+    expect(await runCli(['--help'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/search \[options\]/);
+    expect(c.out()).toMatch(/convert-official \[options\]/);
+  });
+
+  it.each([
+    [['search'], /required option '--dataset <ref>' not specified/],
+    [['search', '--dataset', 'builtin:digits', '--candidates', '0'], /--candidates must be between 1 and 100000, got 0/],
+    [['search', '--dataset', 'builtin:digits', '--top', 'five'], /--top must be an integer, got 'five'/],
+    [['search', '--dataset', 'builtin:digits', '--space', 'darts'], /--space must be one of nb201, mbv3, got 'darts'/],
+    [['search', '--dataset', 'builtin:digits', '--flops-max', '-1'], /--flops-max must be a positive number/],
+    [['search', '--dataset', 'builtin:digits', '--backend', 'gpu'], /--backend must be one of tensorflow, native, wasm, cpu/],
+    [['search', '--dataset', 'builtin:digits'], /no model given: pass --model <dir>/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('bad usage %j exits 2 with a clear message', async (argv, msg) => {
+    const c = capture();
+    expect(await runCli(argv, c.io)).toBe(2);
+    expect(c.err()).toMatch(msg);
+  });
+
+  it('a missing model directory or dataset fails with exit 1 and names it', async () => {
+    const c = capture();
+    expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', '/nonexistent/model', '--backend', 'cpu'], c.io)).toBe(1);
+    expect(c.err()).toMatch(/\/nonexistent\/model: model\.json: expected a model directory/);
+  });
+
+  it('convert-official, then search with --json: a deterministic, complete report', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-'));
+    const conv = capture();
+    // the hs-64 predictor fixture stands in for an official hs-512 checkpoint
+    expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir], conv.io)).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(['generator.ckpt', 'model.json', 'predictor.ckpt']);
+    const bad = capture();
+    expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--space', 'mbv3', '--backend', 'wasm'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/--space mbv3 does not match the model/);
+    const args = ['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '20', '--resamples', '3', '--top', '3', '--seed', '5', '--backend', 'wasm', '--json'];
+    const a = capture();
+    expect(await runCli(args, a.io)).toBe(0);
+    const doc = JSON.parse(a.out().trim().split('\n').pop()!);
+    expect(doc.backend).toBe('wasm');
+    expect(doc.seed).toBe(5);
+    expect(doc.top).toHaveLength(3);
+    expect(doc.ranking).toHaveLength(20);
+    expect(doc.dataset).toEqual({ name: 'builtin:digits', classes: 10, dim: 512 });
+    for (const k of ['features', 'generation', 'setEncoding', 'graphEncoding', 'scoring', 'ranking', 'search']) expect(typeof doc.timings[k]).toBe('number');
+    const b = capture();
+    expect(await runCli(args, b.io)).toBe(0);
+    expect(JSON.parse(b.out().trim().split('\n').pop()!).ranking.map((x: { arch: string }) => x.arch)).toEqual(doc.ranking.map((x: { arch: string }) => x.arch));
+  });
+});

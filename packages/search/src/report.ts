@@ -1,0 +1,52 @@
+import { match } from 'ts-pattern';
+import type { SearchCandidate, SearchResult } from './search';
+
+const f = (x: number | undefined, digits: number): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]): string => cells.map((x, c) => (c === cells.length - 1 ? x : x.padEnd(widths[c]!))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function candidateRow(c: SearchCandidate): string[] {
+  const base = [String(c.rank), f(c.predictedAccuracy, 2), f(c.cost?.mflops, 2), f(c.cost?.mparams, 3)];
+  return match(c.facts)
+    .with({ kind: 'nb201' }, (x) => [...base, f(x.cifar10, 2), f(x.cifar100, 2), f(x.imagenet16_120, 2), String(x.index), c.arch])
+    .with({ kind: 'mbv3' }, (x) => [...base, f(x.oracleTop1, 2), c.arch])
+    .with({ kind: 'none' }, () => [...base, c.arch])
+    .exhaustive();
+}
+
+function candidateHeader(c: SearchCandidate | undefined): string[] {
+  const base = ['#', 'pred.acc', 'MFLOPs', 'Mparams'];
+  if (!c) return [...base, 'architecture'];
+  return match(c.facts)
+    .with({ kind: 'nb201' }, () => [...base, 'C10 test', 'C100 test', 'IN16 test', 'NB201 idx', 'architecture'])
+    .with({ kind: 'mbv3' }, () => [...base, 'OFA oracle top-1', 'architecture'])
+    .with({ kind: 'none' }, () => [...base, 'architecture'])
+    .exhaustive();
+}
+
+/** The human-readable report of a search: settings, top-k table, phase timings. */
+export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: number; backendLine?: string } = {}): string {
+  const t = r.timings;
+  const lines = [
+    extra.backendLine ?? `backend: ${r.backend}`,
+    `dataset: ${r.dataset.name} (${r.dataset.classes} classes, ${r.dataset.dim}-d features)  space: ${r.space}  seed: ${r.seed}`,
+    `candidates: ${r.generation.unique} unique valid of ${r.generation.attempts} decoded (${r.generation.valid} valid, ${r.generation.batches} batches); ${r.settings.resamples} resamples × ${r.settings.perClass} per class` +
+      (r.settings.constraints.flopsMaxM !== undefined || r.settings.constraints.paramsMaxM !== undefined
+        ? `; constraints: ${r.settings.constraints.flopsMaxM !== undefined ? `≤ ${r.settings.constraints.flopsMaxM} MFLOPs ` : ''}${r.settings.constraints.paramsMaxM !== undefined ? `≤ ${r.settings.constraints.paramsMaxM} M params` : ''}`
+        : ''),
+    '',
+    table(candidateHeader(r.top[0]), r.top.map(candidateRow)),
+    '',
+    `time: ${extra.featuresSeconds !== undefined ? `features ${extra.featuresSeconds.toFixed(2)} s, ` : ''}generation ${t.generation.toFixed(2)} s, set encoding ${t.setEncoding.toFixed(3)} s, graph encoding ${t.graphEncoding.toFixed(3)} s, scoring ${t.scoring.toFixed(3)} s; search (generation + ranking) ${t.search.toFixed(2)} s`,
+  ];
+  return lines.join('\n');
+}
+
+/** The machine-readable form (`--json`): everything in the result, plus feature time. */
+export function searchReportJson(r: SearchResult, extra: { featuresSeconds?: number } = {}): Record<string, unknown> {
+  return { ...r, timings: { ...r.timings, features: extra.featuresSeconds } };
+}

@@ -1,0 +1,93 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/lib/Either.js';
+import { Rng, initBackend } from '@metad2a/core';
+import { nb201, nb201Cost, nb201Table, parseNb201 } from '@metad2a/search-spaces';
+import { loadSearchModel, parseModelManifest, runSearch, saveSearchModel, formatSearchReport, searchReportJson } from '../src';
+import { fixtureNb201Model, syntheticFeatures } from './fixture-model';
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'wasm' });
+});
+
+describe('runSearch on the official fixture weights (NB201)', () => {
+  let model: ReturnType<typeof fixtureNb201Model>;
+  const data = syntheticFeatures(5, 30, 1);
+  beforeAll(() => {
+    model = fixtureNb201Model();
+  });
+  afterAll(() => model.dispose());
+
+  it('returns exactly N unique valid candidates, ranked, with NB201 facts, deterministically for a seed', () => {
+    const n0 = tf.memory().numTensors;
+    const a = runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 7, batchSize: 50 });
+    expect(tf.memory().numTensors).toBe(n0);
+    expect(a.ranking).toHaveLength(40);
+    expect(new Set(a.ranking.map((c) => c.arch)).size).toBe(40);
+    for (const c of a.ranking) expect(E.isRight(parseNb201(c.arch))).toBe(true);
+    expect(a.top.map((c) => c.rank)).toEqual([1, 2, 3, 4, 5]);
+    for (let i = 1; i < a.ranking.length; i++) expect(a.ranking[i - 1]!.score).toBeGreaterThanOrEqual(a.ranking[i]!.score);
+    const best = a.top[0]!;
+    const cell = E.getOrElseW(() => { throw new Error('bad arch'); })(parseNb201(best.arch));
+    const rec = nb201Table().record(cell);
+    expect(best.facts).toEqual({ kind: 'nb201', index: rec.index, cifar10: rec.datasets.cifar10.testAccuracy, cifar100: rec.datasets.cifar100.testAccuracy, imagenet16_120: rec.datasets['imagenet16-120'].testAccuracy });
+    expect(best.cost!.mparams).toBeCloseTo(nb201Cost(cell, { classes: 5 }).params / 1e6, 9);
+    expect(best.predictedAccuracy).toBeCloseTo(71.5715 + 100 * 6.6932 * best.score, 3);
+    const b = runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 7, batchSize: 50 });
+    expect(b.ranking.map((c) => [c.arch, c.score])).toEqual(a.ranking.map((c) => [c.arch, c.score]));
+    const c = runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 8, batchSize: 50 });
+    expect(c.ranking.map((x) => x.arch)).not.toEqual(a.ranking.map((x) => x.arch));
+  });
+
+  it('ranks exactly as the predictor ranks the same resamples of the canonical graphs', () => {
+    const r = runSearch(model, data, { candidates: 30, resamples: 3, seed: 3, batchSize: 30 });
+    const archs = r.ranking.map((c) => c.arch);
+    const graphs = archs.map((s) => nb201.encode(E.getOrElseW(() => { throw new Error(s); })(parseNb201(s))));
+    const naive = model.predictor.rank(data, graphs, { resamples: 3, rng: new Rng('3/rank'), keys: archs });
+    expect(naive.map((x) => x.key)).toEqual(archs);
+    naive.forEach((x, i) => expect(r.ranking[i]!.score).toBeCloseTo(x.score, 5));
+  });
+
+  it('constraints keep only candidates under the FLOPs / params budget', () => {
+    const r = runSearch(model, data, { candidates: 20, resamples: 2, seed: 1, constraints: { flopsMaxM: 60 } });
+    expect(r.ranking).toHaveLength(20);
+    for (const c of r.ranking) expect(c.cost!.mflops).toBeLessThanOrEqual(60);
+    const text = formatSearchReport(r);
+    expect(text).toContain('constraints: ≤ 60 MFLOPs');
+    expect(text).toMatch(/C10 test\s+C100 test/);
+    const json = searchReportJson(r, { featuresSeconds: 0.5 }) as { timings: { features: number } };
+    expect(json.timings.features).toBe(0.5);
+  });
+
+  it('bad options get clear errors', () => {
+    expect(() => runSearch(model, data, { candidates: 0 })).toThrow('search options: candidates: expected a positive integer, got 0');
+    expect(() => runSearch(model, syntheticFeatures(2, 10, 1), { candidates: 3 })).toThrow(/class 0 \(class0\): expected at least 20 samples, got 10/);
+  });
+});
+
+describe('model directories', () => {
+  it('save → load gives the same search', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
+    const model = fixtureNb201Model();
+    saveSearchModel(dir, { space: 'nb201', generator: model.generator, generatorConfig: model.manifest.generator.config, predictor: model.predictor, predictorConfig: model.manifest.predictor.config, provenance: { test: true } });
+    expect(fs.readdirSync(dir).sort()).toEqual(['generator.ckpt', 'model.json', 'predictor.ckpt']);
+    const loaded = loadSearchModel(dir);
+    const data = syntheticFeatures(3, 25, 2);
+    const a = runSearch(model, data, { candidates: 10, resamples: 2, seed: 4 });
+    const b = runSearch(loaded, data, { candidates: 10, resamples: 2, seed: 4 });
+    expect(b.ranking.map((c) => [c.arch, c.score])).toEqual(a.ranking.map((c) => [c.arch, c.score]));
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('a bad directory or manifest is named precisely', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
+    expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected a model directory/);
+    const bad = parseModelManifest({ format: 'metad2a-model/1', space: 'nb201', generator: { checkpoint: 'g.ckpt', config: { hs: 56, nz: 56, inputDim: 512, heads: 0, setEncoder: 'set-transformer' } } }, 'x/model.json');
+    expect(E.isLeft(bad) && bad.left.message).toBe('x/model.json: generator.config.heads: expected a positive integer, got 0');
+    fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "metad2a-model/1", "space": "nb201"');
+    expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected JSON/);
+  });
+});
