@@ -1,0 +1,115 @@
+/**
+ * A small dependency-free SVG line plot: one line per series, an optional shaded band (e.g. a
+ * confidence interval), axes with ticks, a legend. Used for accuracy-vs-evaluations plots.
+ */
+import { fail } from '@metad2a/core';
+
+export interface PlotSeries {
+  readonly label: string;
+  readonly x: readonly number[];
+  readonly y: readonly number[];
+  /** Optional band: [lower, upper] per point. */
+  readonly band?: readonly (readonly [number, number])[];
+  /** CSS colour; default from a fixed palette. */
+  readonly color?: string;
+}
+
+export interface LinePlotOptions {
+  readonly title?: string;
+  readonly xLabel?: string;
+  readonly yLabel?: string;
+  readonly width?: number;
+  readonly height?: number;
+  /** Horizontal reference line (e.g. the benchmark optimum) with its label. */
+  readonly reference?: { readonly y: number; readonly label: string };
+  readonly xLog?: boolean;
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const fmt = (v: number): string => (Math.round(v * 100) / 100).toString();
+
+/** "Nice" tick values covering [lo, hi] (1, 2, 5 × 10^k steps). */
+export function niceTicks(lo: number, hi: number, target = 6): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / target;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.round(v / step) * step);
+  return out;
+}
+
+/** Render the series as an SVG document (a string). */
+export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOptions = {}): string {
+  if (series.length === 0) fail('ValidationError', { source: 'renderLinePlot', field: 'series', expected: 'at least one series', got: 'none' });
+  for (const s of series) {
+    if (s.x.length !== s.y.length || (s.band && s.band.length !== s.x.length)) {
+      fail('ValidationError', { source: 'renderLinePlot', field: `series ${s.label}`, expected: 'x, y (and band) of equal length', got: `${s.x.length}, ${s.y.length}${s.band ? `, ${s.band.length}` : ''}` });
+    }
+  }
+  const W = opts.width ?? 720;
+  const H = opts.height ?? 440;
+  const m = { left: 64, right: 200, top: opts.title ? 36 : 16, bottom: 48 };
+  const finite = (v: number): boolean => Number.isFinite(v);
+  const xs = series.flatMap((s) => s.x).filter(finite);
+  const ys = series.flatMap((s) => [...s.y, ...(s.band ?? []).flat()]).filter(finite);
+  if (opts.reference) ys.push(opts.reference.y);
+  if (xs.length === 0 || ys.length === 0) fail('ValidationError', { source: 'renderLinePlot', field: 'series', expected: 'finite values', got: 'none' });
+  const xLog = opts.xLog === true && xs.every((v) => v > 0);
+  const tx = (v: number): number => (xLog ? Math.log10(v) : v);
+  let x0 = Math.min(...xs.map(tx));
+  let x1 = Math.max(...xs.map(tx));
+  if (x1 === x0) x1 = x0 + 1;
+  let y0 = Math.min(...ys);
+  let y1 = Math.max(...ys);
+  const pad = (y1 - y0) * 0.05 || 0.5;
+  y0 -= pad;
+  y1 += pad;
+  const px = (v: number): number => m.left + ((tx(v) - x0) / (x1 - x0)) * (W - m.left - m.right);
+  const py = (v: number): number => H - m.bottom - ((v - y0) / (y1 - y0)) * (H - m.top - m.bottom);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`);
+  if (opts.title) parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`);
+  // axes and ticks
+  const xTicks = xLog ? niceTicks(x0, x1, 5).filter((t) => Number.isInteger(t)).map((t) => 10 ** t) : niceTicks(x0, x1);
+  for (const t of xTicks) {
+    const X = fmt(px(t));
+    parts.push(`<line x1="${X}" y1="${m.top}" x2="${X}" y2="${H - m.bottom}" stroke="#eee"/>`);
+    parts.push(`<text x="${X}" y="${H - m.bottom + 16}" text-anchor="middle">${esc(fmt(t))}</text>`);
+  }
+  for (const t of niceTicks(y0, y1)) {
+    const Y = fmt(py(t));
+    parts.push(`<line x1="${m.left}" y1="${Y}" x2="${W - m.right}" y2="${Y}" stroke="#eee"/>`);
+    parts.push(`<text x="${m.left - 6}" y="${Y}" text-anchor="end" dominant-baseline="middle">${esc(fmt(t))}</text>`);
+  }
+  parts.push(`<line x1="${m.left}" y1="${H - m.bottom}" x2="${W - m.right}" y2="${H - m.bottom}" stroke="black"/>`);
+  parts.push(`<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${H - m.bottom}" stroke="black"/>`);
+  if (opts.xLabel) parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 10}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
+  if (opts.yLabel) parts.push(`<text x="16" y="${(m.top + H - m.bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.top + H - m.bottom) / 2})">${esc(opts.yLabel)}</text>`);
+  if (opts.reference) {
+    const Y = fmt(py(opts.reference.y));
+    parts.push(`<line x1="${m.left}" y1="${Y}" x2="${W - m.right}" y2="${Y}" stroke="#555" stroke-dasharray="6 4"/>`);
+    parts.push(`<text x="${W - m.right + 6}" y="${Y}" dominant-baseline="middle" fill="#555">${esc(opts.reference.label)}</text>`);
+  }
+  series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length]!;
+    const pts = s.x.map((x, j) => [x, s.y[j]!] as const).filter(([x, y]) => finite(x) && finite(y));
+    if (s.band) {
+      const b = s.x.map((x, j) => [x, s.band![j]![0], s.band![j]![1]] as const).filter(([x, lo, hi]) => finite(x) && finite(lo) && finite(hi));
+      if (b.length > 1) {
+        const upper = b.map(([x, , hi]) => `${fmt(px(x))},${fmt(py(hi))}`);
+        const lower = b.map(([x, lo]) => `${fmt(px(x))},${fmt(py(lo))}`).reverse();
+        parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`);
+      }
+    }
+    if (pts.length > 0) parts.push(`<polyline points="${pts.map(([x, y]) => `${fmt(px(x))},${fmt(py(y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    const ly = m.top + 10 + i * 20;
+    parts.push(`<line x1="${W - m.right + 10}" y1="${ly + (opts.reference ? 20 : 0)}" x2="${W - m.right + 34}" y2="${ly + (opts.reference ? 20 : 0)}" stroke="${color}" stroke-width="3"/>`);
+    parts.push(`<text x="${W - m.right + 40}" y="${ly + (opts.reference ? 20 : 0)}" dominant-baseline="middle">${esc(s.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

@@ -1,0 +1,27 @@
+/** Test support: the fixture weights (untrained, official sizes; predictor hs 64) and small synthetic features. */
+import { Rng, type FeatureSet } from '@metad2a/core';
+import { GoldenFixture } from '@metad2a/fixtures';
+import { GeneratorModel } from '@metad2a/graph-generator';
+import { PredictorModel } from '@metad2a/perf-predictor';
+import { MBV3_GRAPH_CONFIG, NB201_GRAPH_CONFIG } from '@metad2a/search-spaces';
+
+export function syntheticFeatures(classes: number, rows = 25, seed = 1): FeatureSet {
+  const rng = new Rng(seed);
+  return { name: `synthetic-${classes}`, dim: 512, classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: rows, data: rng.uniformArray(rows * 512, -1 + 0.1 * c, 1) })) };
+}
+
+export function fixtureNb201Models(): { generator: GeneratorModel; predictor: PredictorModel } {
+  const generator = new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, seed: 0 });
+  generator.loadParameters(GoldenFixture.load('gen-nb201').params());
+  const predictor = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 64, rng: new Rng(0) });
+  predictor.loadParameters(GoldenFixture.load('pred-nb201').params());
+  return { generator, predictor };
+}
+
+export function fixtureMbv3Models(): { generator: GeneratorModel; predictor: PredictorModel } {
+  const generator = new GeneratorModel({ graphConfig: MBV3_GRAPH_CONFIG, seed: 0 });
+  generator.loadParameters(GoldenFixture.load('gen-mbv3').params());
+  const predictor = new PredictorModel({ graphConfig: MBV3_GRAPH_CONFIG, hs: 64, rng: new Rng(0) });
+  predictor.loadParameters(GoldenFixture.load('pred-mbv3').params());
+  return { generator, predictor };
+}
