@@ -4,10 +4,10 @@
  * system-info pickles, the object pickle, the storage-key list, then every storage as an int64
  * element count followed by its bytes). gzip-compressed copies of either are accepted too.
  */
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import { MetaD2AException, fail, ioError, makeError, type MetaD2AError } from '@metad2a/core';
+import { readFileBytes } from './file-bytes';
 import { BUILTIN_REDUCERS, type Reducer, type UnpickleContext, unpickle } from './pickle';
 import { NdArray, NpDType, PyGlobal, PyObject, PyTuple, type PyValue, type TensorData, type TorchDType, TorchStorage, TorchTensor, describeValue, isDict } from './values';
 import { looksLikeZip, openZip } from './zip';
@@ -433,7 +433,7 @@ export function decodePt(bytes: Uint8Array, opts: DecodeOptions = {}): E.Either<
 export function readPt(path: string, opts: Omit<DecodeOptions, 'source'> = {}): E.Either<MetaD2AError, PtContents> {
   let bytes: Uint8Array;
   try {
-    bytes = fs.readFileSync(path);
+    bytes = readFileBytes(path);
   } catch (err) {
     return E.left(ioError({ source: path, expected: 'a readable file', got: (err as Error).message, cause: err }));
   }

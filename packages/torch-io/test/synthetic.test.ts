@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { drawClassSamples, Rng } from '@metad2a/core';
 import { PyDict, PySet, PyTuple, TorchTensor, decodePtSync, featureSetFromByLabel, readFeatureSet, readPtSync, stateDictToNamedArrays } from '../src';
+import { readFileBytes } from '../src/file-bytes';
 import { DATA } from './helpers';
 
 const dir = path.join(DATA, 'synthetic');
@@ -103,4 +104,11 @@ describe('*bylabel.pt → FeatureSet', () => {
     expect(() => featureSetFromByLabel(root, { keys: [5] })).toThrow(/class 5/);
     expect(() => featureSetFromByLabel(new PyDict(false))).toThrow(/at least one class/);
   });
+});
+
+test('large files are read in chunks (simulated with a tiny limit): same bytes, same decode', () => {
+  const file = path.join(dir, 'variety_legacy.pt');
+  const chunked = readFileBytes(file, 1000, 10);
+  expect(Buffer.from(chunked).equals(fs.readFileSync(file))).toBe(true);
+  expect(decodePtSync(chunked).tensors.length).toBe(readPtSync(file).tensors.length);
 });
