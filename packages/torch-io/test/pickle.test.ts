@@ -1,5 +1,5 @@
 import { MetaD2AException, isMetaD2AException } from '@metad2a/core';
-import { PyDict, PyGlobal, PyObject, PySet, PyTuple, decodePtSync, unpickle, type PyValue } from '../src';
+import { PyDict, PyGlobal, PyObject, PySet, PyTuple, TorchStorage, TorchTensor, archGraphFromIGraph, decodePtSync, unpickle, type PyValue } from '../src';
 import { Pk, f32bytes, zipStored } from './helpers';
 
 const run = (bytes: Uint8Array | number[]): PyValue => unpickle(Uint8Array.from(bytes), 0, { source: 'test' }).value;
@@ -160,5 +160,33 @@ describe('tensor rebuild checks (hand-made zip files)', () => {
     expect(d.ordered).toBe(true);
     expect(d.get('w')).toBe(r.tensors[0]);
     expect(isMetaD2AException(errorOf(() => decodePtSync(file(pk.bytes().slice(0, -1), six))))).toBe(true);
+  });
+});
+
+describe('igraph.Graph → ArchGraph', () => {
+  const graph = (n: number, edges: [number, number][], types: PyValue[]): PyObject => {
+    const vattrs = new PyDict(false);
+    vattrs.entries.set('type', types);
+    return new PyObject(new PyGlobal('igraph', 'Graph'), new PyTuple([n, edges.map((e) => new PyTuple(e)), true, new PyDict(false), vattrs, new PyDict(false)]), 'reduce');
+  };
+  const scalar = (v: number): TorchTensor => {
+    const t = new TorchTensor('float32', [], false, { storage: new TorchStorage('float32', '0', 1, 'cpu'), offset: 0, stride: [] });
+    t.data = Float32Array.of(v);
+    return t;
+  };
+
+  test('types from ints or 0-d float tensors (MBv3 files), edges in insertion order', () => {
+    expect(archGraphFromIGraph(graph(3, [[1, 2], [0, 1]], [0, scalar(7), 1]), 'g')).toEqual({ types: [0, 7, 1], edges: [[1, 2], [0, 1]] });
+  });
+
+  test.each([
+    ['a non-integral type', graph(2, [[0, 1]], [0, scalar(1.5)]), /vertex type/],
+    ['an edge out of range', graph(2, [[0, 2]], [0, 1]), /igraph edge 0/],
+    ['too few types', graph(3, [], [0, 1]), /3 types/],
+    ['another class', new PyObject(new PyGlobal('networkx', 'DiGraph'), new PyTuple([]), 'reduce'), /igraph\.Graph/],
+  ])('%s is a named ParseError', (_n, v, message) => {
+    const e = errorOf(() => archGraphFromIGraph(v, 'g'));
+    expect(e.error._tag).toBe('ParseError');
+    expect(e.message).toMatch(message);
   });
 });
