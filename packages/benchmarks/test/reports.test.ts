@@ -1,0 +1,66 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { OFFICIAL_CPU_ANCHORS, buildSpeedReport, niceTicks, numericLeaves, parseBenchOutput, readBenchOutput, renderLinePlot, speedMarkdown, writeReport } from '../src';
+
+describe('SVG line plot', () => {
+  it('draws one polyline per series with the right number of points, a band, escaped labels', () => {
+    const svg = renderLinePlot(
+      [
+        { label: 'a <b>', x: [1, 2, 3], y: [1, 2, 4], band: [[0, 2], [1, 3], [3, 5]] },
+        { label: 'c', x: [1, 2, 3], y: [2, NaN, 3] },
+      ],
+      { title: 'T & t', xLabel: 'x', yLabel: 'y', reference: { y: 5, label: 'max' } },
+    );
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    const lines = [...svg.matchAll(/<polyline points="([^"]*)"/g)].map((m) => m[1]!.split(' ').length);
+    expect(lines).toEqual([3, 2]); // NaN point dropped
+    expect(svg.match(/<polygon /g)).toHaveLength(1);
+    expect(svg).toContain('a &lt;b&gt;');
+    expect(svg).toContain('T &amp; t');
+    expect(svg).not.toContain('NaN');
+    expect(() => renderLinePlot([{ label: 'bad', x: [1, 2], y: [1] }])).toThrow(/equal length/);
+  });
+  it('nice ticks', () => {
+    expect(niceTicks(0, 10, 5)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(93.1, 94.4, 6)).toEqual([93.5, 94]);
+    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(70.05, 73.6, 8)).toEqual([70.5, 71, 71.5, 72, 72.5, 73, 73.5]);
+  });
+});
+
+describe('speed report', () => {
+  it('matches explicit anchors and known paths, computes speed-ups, lists the rest', () => {
+    const search = parseBenchOutput('search', 'progress…\n{"benchmark":"search","anchors":{"nb201.search.cifar10.total":7,"nb201.search.cifar10.generate":1.7},"candidates":500}\n', 'test');
+    const kernels = parseBenchOutput('kernels', JSON.stringify({ gemm512_gflops: { native: 115, wasm: 25 }, rows: [{ ms: 2 }] }), 'test');
+    const r = buildSpeedReport([search, kernels]);
+    const row = (id: string) => r.rows.find((x) => x.anchor.id === id)!;
+    expect(row('nb201.search.cifar10.total')).toMatchObject({ ours: 7, speedup: 5, foundAt: 'search: anchors.nb201.search.cifar10.total' });
+    expect(row('nb201.search.cifar10.generate').speedup).toBeCloseTo(2, 12);
+    expect(row('kernels.matmul512')).toMatchObject({ ours: 115, foundAt: 'kernels: gemm512_gflops.native' });
+    expect(row('kernels.matmul512').speedup).toBeCloseTo(0.5, 12);
+    expect(row('train.tinynet.c16n5.32px.b256.allconv3').ours).toBeNull();
+    expect(r.rows).toHaveLength(OFFICIAL_CPU_ANCHORS.length);
+    expect(r.other.find((o) => o.bench === 'kernels')!.values).toEqual([['gemm512_gflops.wasm', 25], ['rows.0.ms', 2]]);
+    const md = speedMarkdown(r);
+    expect(md).toContain('| NB201: whole search, CIFAR-10 shape | ~35 s | 7.000 s | 5.00× |');
+    expect(md).toContain('not measured');
+  });
+  it('reads saved outputs and reports bad ones clearly', () => {
+    expect(numericLeaves({ a: 1, b: [2, { c: 3 }], d: 'x', e: null })).toEqual([['a', 1], ['b.0', 2], ['b.1.c', 3]]);
+    expect(() => parseBenchOutput('train', 'no json here', 'out.txt')).toThrow(/JSON object on its last line/);
+    expect(() => readBenchOutput('train', '/nonexistent/train.json')).toThrow(/nonexistent/);
+  });
+});
+
+describe('writeReport', () => {
+  it('writes .md, .json and .svg side by side', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+    const files = writeReport(dir, 'nb201', { markdown: '# x\n', json: { a: 1 }, svg: '<svg/>' });
+    expect(files.map((f) => path.basename(f))).toEqual(['nb201.md', 'nb201.json', 'nb201.svg']);
+    expect(JSON.parse(fs.readFileSync(files[1]!, 'utf8'))).toEqual({ a: 1 });
+    expect(fs.readdirSync(dir).sort()).toEqual(['nb201.json', 'nb201.md', 'nb201.svg']);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
