@@ -29,6 +29,8 @@ export interface DecodeOptions {
   readonly verifyCrc?: boolean;
   /** Largest tensor accepted, in elements (default 2^30); larger ones are an error, not an allocation. */
   readonly maxTensorElements?: number;
+  /** Largest tensor accepted that has more elements than its storage (an `expand`ed view; default 2^24). */
+  readonly maxExpandedElements?: number;
 }
 
 interface StorageInfo {
@@ -254,7 +256,7 @@ function storageLoader(storages: Map<string, TorchStorage>, legacy: boolean) {
 }
 
 /** Fill every tensor's data from its storage: bounds checked, non-contiguous layouts copied to row-major. */
-function materialise(tensors: readonly TorchTensor[], little: boolean, source: string): void {
+function materialise(tensors: readonly TorchTensor[], little: boolean, source: string, maxExpanded: number): void {
   const decoded = new Map<TorchStorage, TensorData>();
   const storageValues = (s: TorchStorage): { data: TensorData; base: number } => {
     const root = s.view?.root ?? s;
@@ -277,6 +279,10 @@ function materialise(tensors: readonly TorchTensor[], little: boolean, source: s
     }
     let maxIndex = offset;
     for (let k = 0; k < shape.length; k++) maxIndex += (shape[k]! - 1) * stride[k]!;
+    if (n > storage.numel && n > maxExpanded) {
+      // Only zero / overlapping strides make a tensor larger than its storage (`expand`): cap it.
+      fail('ParseError', { source, field: `tensor ${ti} (${t.dtype} [${shape.join(', ')}])`, expected: `at most ${maxExpanded} elements for a tensor larger than its storage (${storage.numel})`, got: `${n} (absurd size)` });
+    }
     if (!Number.isSafeInteger(maxIndex) || maxIndex >= storage.numel) {
       fail('ParseError', {
         source,
@@ -344,7 +350,7 @@ function decodeZip(bytes: Uint8Array, source: string, opts: DecodeOptions): PtCo
     if (data.length < need) fail('ParseError', { source, field: name, expected: `${need} bytes (${s.numel} × ${s.dtype})`, got: `${data.length} (storage too short)` });
     s.bytes = data;
   }
-  materialise(tensors, little, source);
+  materialise(tensors, little, source, opts.maxExpandedElements ?? 2 ** 24);
   return { format: 'zip', root: value, protocol, byteOrder: little ? 'little' : 'big', tensors };
 }
 
@@ -379,7 +385,7 @@ function decodeLegacy(bytes: Uint8Array, source: string, opts: DecodeOptions): P
     pos += nb;
   }
   for (const s of storages.values()) if (!s.bytes) fail('ParseError', { source, field: `storage ${s.key}`, expected: 'its data after the pickle', got: 'not listed in the storage keys' });
-  materialise(tensors, little, source);
+  materialise(tensors, little, source, opts.maxExpandedElements ?? 2 ** 24);
   return { format: 'legacy', root: main.value, protocol: main.protocol, byteOrder: little ? 'little' : 'big', tensors };
 }
 
@@ -390,7 +396,8 @@ export function plainBytes(b: Uint8Array): Uint8Array {
 
 function gunzip(bytes: Uint8Array, source: string): Uint8Array {
   try {
-    return zlib.gunzipSync(bytes);
+    const out = zlib.gunzipSync(bytes, { maxOutputLength: Math.min(2 ** 32 - 1, 1032 * bytes.length + (1 << 20)) });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (err) {
     return fail('ParseError', { source, field: 'gzip stream', expected: 'valid gzip data', got: (err as Error).message });
   }

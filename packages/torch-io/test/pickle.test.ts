@@ -110,12 +110,28 @@ describe('tensor rebuild checks (hand-made zip files)', () => {
     ['negative size', 6, 0, [-1], [1], /non-negative integer sizes/],
     ['rank mismatch of size and stride', 6, 0, [2, 3], [1], /strides/],
     ['an absurd size', 6, 0, [1 << 20, 1 << 20], [0, 0], /absurd size/],
+    ['an absurd expanded view of a small storage', 6, 0, [1 << 13, 1 << 12], [0, 0], /larger than its storage/],
   ])('%s is a named ParseError', (_n, numel, offset, size, stride, message) => {
     const pk = new Pk().proto(2).tensor(numel as number, offset as number, size as number[], stride as number[]).stop();
     const e = errorOf(() => decodePtSync(file(pk.bytes(), six), { source: 'x.pt' }));
     expect(e.error._tag).toBe('ParseError');
     expect(e.message).toMatch(message as RegExp);
     expect(e.message).toContain('x.pt');
+  });
+
+  test('a small expanded view (stride 0) is allowed and copied', () => {
+    const pk = new Pk().proto(2).tensor(6, 2, [2, 3], [0, 1]).stop();
+    expect(Array.from(decodePtSync(file(pk.bytes(), six)).tensors[0]!.data as Float32Array)).toEqual([2, 3, 4, 2, 3, 4]);
+  });
+
+  test('a deflated entry claiming an impossible size is a named error', () => {
+    const pk = new Pk().proto(2).tensor(6, 0, [6], [1]).stop();
+    const z = Buffer.from(file(pk.bytes(), six));
+    // mark the first central directory entry as deflated with a huge uncompressed size
+    const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    z.writeUInt16LE(8, cd + 10);
+    z.writeUInt32LE(0xfffffff0, cd + 24);
+    expect(errorOf(() => decodePtSync(z)).message).toMatch(/absurd size/);
   });
 
   test('a storage shorter than declared is a named error', () => {
