@@ -22,6 +22,8 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
   let result: Nb201ProtocolResult;
 
   it('CIFAR rule: best NB201 test accuracy among the top N, mean ± CI over runs, time = generation + ranking', () => {
+    // warm-up: the models build cached weight layouts on first use (kept on purpose)
+    runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'warm-up', candidates: 1, runs: 1, resamples: 1, batchSize: 4 });
     const before = tf.memory().numTensors;
     result = runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'fixture (untrained)', candidates: 12, runs: 3, resamples: 2, topN: 4, batchSize: 20, seed: 5 });
     expect(tf.memory().numTensors).toBe(before);
