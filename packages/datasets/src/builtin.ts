@@ -29,6 +29,7 @@ export interface BuiltinDataset {
   readonly description: string;
   /** The normalisation constants its images take (see `NORMALISATION`). */
   readonly normalisation: NormalisationName;
+  /** Its images (`normalisation` set). */
   load(): ImageDataset;
 }
 
@@ -58,17 +59,19 @@ export function readDigitsCsv(file: string): ImageDataset {
     size: lines.length,
     fingerprint: `digits:${file}:${fs.statSync(file).size}`,
     image: (i: number): RawImage => ({ width: 8, height: 8, channels: 1, data: pixels.subarray(i * 64, (i + 1) * 64) }),
+    normalisation: 'digits',
   };
 }
 
-const idx = (dir: string, name: string, classNames: readonly string[]): ImageDataset => {
+const idx = (dir: 'mnist' | 'fashion-mnist', classNames: readonly string[]): ImageDataset => {
   const d = path.join(builtinDataDir(), dir);
-  return readIdxImages(path.join(d, 't10k-images-idx3-ubyte.gz'), path.join(d, 't10k-labels-idx1-ubyte.gz'), { classNames, name });
+  const ds = readIdxImages(path.join(d, 't10k-images-idx3-ubyte.gz'), path.join(d, 't10k-labels-idx1-ubyte.gz'), { classNames, name: `builtin:${dir}` });
+  return { ...ds, normalisation: dir };
 };
 
 export const BUILTIN_DATASETS: readonly BuiltinDataset[] = [
-  { name: 'mnist', description: 'MNIST test split: 10,000 28×28 grey digits', normalisation: 'mnist', load: () => idx('mnist', 'builtin:mnist', DIGIT_CLASSES) },
-  { name: 'fashion-mnist', description: 'Fashion-MNIST test split: 10,000 28×28 grey garments, 1,000 per class', normalisation: 'fashion-mnist', load: () => idx('fashion-mnist', 'builtin:fashion-mnist', FASHION_MNIST_CLASSES) },
+  { name: 'mnist', description: 'MNIST test split: 10,000 28×28 grey digits', normalisation: 'mnist', load: () => idx('mnist', DIGIT_CLASSES) },
+  { name: 'fashion-mnist', description: 'Fashion-MNIST test split: 10,000 28×28 grey garments, 1,000 per class', normalisation: 'fashion-mnist', load: () => idx('fashion-mnist', FASHION_MNIST_CLASSES) },
   { name: 'digits', description: 'sklearn/UCI digits: 1,797 8×8 grey digits', normalisation: 'digits', load: () => readDigitsCsv(path.join(builtinDataDir(), 'digits', 'digits.csv.gz')) },
 ];
 
@@ -78,7 +81,7 @@ export function builtinDataset(name: string): BuiltinDataset {
   return b;
 }
 
-/** The images of a built-in data set (`mnist`, `fashion-mnist`, `digits`). */
+/** The images of a built-in data set (`mnist`, `fashion-mnist`, `digits`), with their normalisation name. */
 export function builtinImages(name: string): ImageDataset {
   return builtinDataset(name).load();
 }

@@ -61,17 +61,10 @@ export function parseDatasetRef(ref: string): DatasetSpec {
 export function resolveDataset(ref: DatasetRef): DatasetSource {
   const spec = typeof ref === 'string' ? parseDatasetRef(ref) : ref;
   return match(spec)
-    .with({ kind: 'builtin' }, (s): DatasetSource => {
-      const b = builtinDataset(s.name);
-      return { ...b.load(), normalisation: b.normalisation };
-    })
+    .with({ kind: 'builtin' }, (s): DatasetSource => builtinDataset(s.name).load())
     .with({ kind: 'image-folder' }, (s): DatasetSource => readImageFolder(s.root))
     .with({ kind: 'idx' }, (s): DatasetSource => readIdxImages(s.images, s.labels, { classNames: s.classNames }))
-    .with({ kind: 'cifar' }, (s): DatasetSource => {
-      const ds = readCifarBinary(s.files, { variant: s.variant, labels: s.labels });
-      const variant = s.variant ?? (ds.fingerprint.startsWith('cifar:cifar10:') ? 'cifar10' : 'cifar100');
-      return { ...ds, image: ds.image, normalisation: variant };
-    })
+    .with({ kind: 'cifar' }, (s): DatasetSource => readCifarBinary(s.files, { variant: s.variant, labels: s.labels }))
     .with({ kind: 'npy' }, (s): DatasetSource => readNpyDataset(s.data, s.labels))
     .with({ kind: 'bylabel-pt' }, (s): DatasetSource => {
       const r = readByLabelPt(s.file, { name: path.basename(s.file) });

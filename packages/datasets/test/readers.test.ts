@@ -91,6 +91,7 @@ describe('IDX', () => {
     expect([im.width, im.height, im.channels]).toEqual([28, 28, 1]);
     expect(indicesByClass(ds).map((i) => i.length)).toEqual([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     expect(ds.labels[0]).toBe(7); // the first MNIST test digit is a 7
+    expect(ds.normalisation).toBe('mnist');
     const f = builtinImages('fashion-mnist');
     expect(indicesByClass(f).map((i) => i.length)).toEqual(Array(10).fill(1000));
     expect(f.classNames[9]).toBe('Ankle boot');

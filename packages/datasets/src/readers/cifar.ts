@@ -104,6 +104,7 @@ export function readCifarBinary(files: readonly string[], opts: CifarOptions = {
     labels: Int32Array.from(labels),
     size: labels.length,
     fingerprint: `cifar:${variant}:${which}:${files.map(fileFingerprint).join(':')}`,
+    normalisation: variant,
     image(i: number): RawImage {
       const { file, offset } = where[i]!;
       const planes = Buffer.alloc(PIXELS);
