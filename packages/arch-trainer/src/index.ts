@@ -21,3 +21,4 @@ export {
   type BuildProgress,
   type BuildSummary,
 } from './database-builder';
+export { databaseStats, spearman, averageRanks, type AccuracyRecord, type DatabaseStats } from './database-stats';

@@ -94,14 +94,20 @@ export function evaluate(net: TinyNetwork, data: ImageDataset, recipe: TrainReci
   for (let s = 0; s < n; s += recipe.evalBatchSize) {
     const rows = Array.from({ length: Math.min(recipe.evalBatchSize, n - s) }, (_, i) => s + i);
     const { x, y } = batchTensors(data, rows, recipe);
-    const [c, l] = tf.tidy(() => {
+    const [logits, l] = tf.tidy(() => {
       const { logits } = net.forward(x);
-      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-      return [hit, tf.mul(crossEntropy(logits, y), rows.length)];
+      return [logits, tf.mul(crossEntropy(logits, y), rows.length)];
     });
-    correct += c!.dataSync()[0]!;
+    // top-1 in JS (first maximum wins, as torch.argmax)
+    const z = logits!.dataSync();
+    const k = data.numClasses;
+    rows.forEach((r, i) => {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (z[i * k + j]! > z[i * k + best]!) best = j;
+      if (best === data.labels[r]) correct++;
+    });
     lossSum += l!.dataSync()[0]!;
-    tf.dispose([x, y, c!, l!]);
+    tf.dispose([x, y, logits!, l!]);
   }
   return { accuracy: correct / n, loss: lossSum / n };
 }

@@ -1,0 +1,107 @@
+/** A record as the statistics need it (a `MetaRecord` of `@metad2a/meta-trainer` fits). */
+export interface AccuracyRecord {
+  readonly task: string;
+  readonly arch: string;
+  /** Percent. */
+  readonly accuracy: number;
+}
+
+/** Ranks 1..n with ties given their average rank. */
+export function averageRanks(values: readonly number[]): number[] {
+  const idx = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const ranks = new Array<number>(values.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && values[idx[j + 1]!] === values[idx[i]!]) j++;
+    const r = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) ranks[idx[k]!] = r;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+/** Spearman's rank correlation (Pearson on average ranks); NaN when either side is constant or n < 2. */
+export function spearman(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) throw new Error(`spearman: ${a.length} vs ${b.length} values`);
+  if (a.length < 2) return NaN;
+  const ra = averageRanks(a);
+  const rb = averageRanks(b);
+  const mean = (x: number[]) => x.reduce((s, v) => s + v, 0) / x.length;
+  const ma = mean(ra);
+  const mb = mean(rb);
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < ra.length; i++) {
+    sab += (ra[i]! - ma) * (rb[i]! - mb);
+    saa += (ra[i]! - ma) ** 2;
+    sbb += (rb[i]! - mb) ** 2;
+  }
+  return saa === 0 || sbb === 0 ? NaN : sab / Math.sqrt(saa * sbb);
+}
+
+export interface DatabaseStats {
+  readonly tasks: number;
+  readonly archs: number;
+  readonly records: number;
+  /** Mean over tasks of the accuracy range (max − min over architectures), percent points. */
+  readonly meanRange: number;
+  /** Mean over tasks of the standard deviation over architectures (population), percent points. */
+  readonly meanStd: number;
+  /** Mean Spearman ρ between the accuracies of the same architectures on two tasks, over task pairs in the same group (e.g. the same dataset); NaN pairs are left out. */
+  readonly rankAgreementWithinGroup: number;
+  readonly pairsWithinGroup: number;
+  /** The same over task pairs from different groups. */
+  readonly rankAgreementAcrossGroups: number;
+  readonly pairsAcrossGroups: number;
+}
+
+/**
+ * Spread and cross-task rank agreement of a database: how much accuracies differ between
+ * architectures on a task, and whether two tasks order the same architectures alike. `group`
+ * names a task's family (default: the part of its name before the last '/', the dataset for
+ * tasks made by the database builder).
+ */
+export function databaseStats(records: readonly AccuracyRecord[], group: (task: string) => string = (t) => t.slice(0, Math.max(0, t.lastIndexOf('/')))): DatabaseStats {
+  const byTask = new Map<string, Map<string, number>>();
+  const archs = new Set<string>();
+  for (const r of records) {
+    let m = byTask.get(r.task);
+    if (!m) byTask.set(r.task, (m = new Map()));
+    m.set(r.arch, r.accuracy);
+    archs.add(r.arch);
+  }
+  let rangeSum = 0;
+  let stdSum = 0;
+  for (const m of byTask.values()) {
+    const v = [...m.values()];
+    const mean = v.reduce((s, x) => s + x, 0) / v.length;
+    rangeSum += Math.max(...v) - Math.min(...v);
+    stdSum += Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
+  }
+  const names = [...byTask.keys()];
+  const within: number[] = [];
+  const across: number[] = [];
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const a = byTask.get(names[i]!)!;
+      const b = byTask.get(names[j]!)!;
+      const common = [...a.keys()].filter((k) => b.has(k));
+      const rho = spearman(common.map((k) => a.get(k)!), common.map((k) => b.get(k)!));
+      if (Number.isNaN(rho)) continue;
+      (group(names[i]!) === group(names[j]!) ? within : across).push(rho);
+    }
+  }
+  const avg = (x: number[]) => (x.length ? x.reduce((s, v) => s + v, 0) / x.length : NaN);
+  return {
+    tasks: byTask.size,
+    archs: archs.size,
+    records: records.length,
+    meanRange: byTask.size ? rangeSum / byTask.size : NaN,
+    meanStd: byTask.size ? stdSum / byTask.size : NaN,
+    rankAgreementWithinGroup: avg(within),
+    pairsWithinGroup: within.length,
+    rankAgreementAcrossGroups: avg(across),
+    pairsAcrossGroups: across.length,
+  };
+}
