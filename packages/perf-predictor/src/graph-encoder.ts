@@ -1,7 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ArchGraph, GraphConfig, Rng } from '@metad2a/core';
 import { GRUCell, GatedSum, Linear, type ParameterStore } from '@metad2a/layers';
-import { checkGraphs, planDirection, type DirectionPlan } from './graph-plan';
+import { checkGraphs, planDirection, type Direction, type DirectionPlan } from './graph-plan';
+
+/** Weight layouts of one direction (see {@link BidirectionalGraphEncoder}). */
+interface DerivedWeights {
+  readonly inRZ: tf.Tensor2D[];
+  readonly fullRZ: tf.Tensor2D[];
+  readonly inN: tf.Tensor2D;
+  readonly hidN: tf.Tensor2D;
+  readonly hidNEmpty: tf.Tensor2D;
+  readonly gateW: tf.Tensor2D;
+  readonly mapW: tf.Tensor2D;
+}
+
+function disposeDerived(w: DerivedWeights): void {
+  tf.dispose([w.inN, w.hidN, w.hidNEmpty, w.gateW, w.mapW, ...w.inRZ, ...w.fullRZ]);
+}
 
 /** Output of {@link BidirectionalGraphEncoder.encode}. */
 export interface GraphEncoding {
@@ -12,14 +27,21 @@ export interface GraphEncoding {
   readonly hBackward?: tf.Tensor3D;
 }
 
+/** True while a gradient tape records (inside `tf.grad`, `tf.variableGrads`, ...). */
+function recordingGradients(): boolean {
+  return ((tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth ?? 0) > 0;
+}
+
 /**
- * `tf.gather(x, rows)` along axis 0. Under a gradient tape on a backend without the kernel of
- * gather's gradient (`UnsortedSegmentSum`, missing in tfjs-backend-wasm 4.22) it multiplies by a
- * one-hot selection matrix instead, whose gradient is a matMul.
+ * `tf.gather(x, rows)` along axis 0, or the same rows selected by a one-hot matMul: on the
+ * `native` backend (fast GEMM, but tfjs-cpu's slow generic gather), and under a gradient tape on
+ * backends without the kernel of gather's gradient (`UnsortedSegmentSum`, missing in
+ * tfjs-backend-wasm 4.22), where the matMul's gradient is used instead.
  */
 export function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
-  const recording = ((tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth ?? 0) > 0;
-  if (!recording || tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined) return tf.gather(x, rows) as tf.Tensor2D;
+  const backend = tf.getBackend();
+  const viaMatMul = backend === 'native' || (recordingGradients() && tf.getKernel('UnsortedSegmentSum', backend) === undefined);
+  if (!viaMatMul) return tf.gather(x, rows) as tf.Tensor2D;
   const n = x.shape[0];
   const sel = new Float32Array(rows.length * n);
   rows.forEach((r, i) => (sel[i * n + r] = 1));
@@ -47,6 +69,8 @@ export class BidirectionalGraphEncoder {
   readonly aggForward: GatedSum;
   readonly aggBackward: GatedSum;
   readonly hgUnify: Linear;
+  private readonly cache = new Map<Direction, { sources: object[]; weights: DerivedWeights }>();
+  private hgCache?: { source: object; value: tf.Tensor2D };
 
   constructor(
     store: ParameterStore,
@@ -75,7 +99,7 @@ export class BidirectionalGraphEncoder {
       const sf = this.run(fwd, this.gruForward, this.aggForward);
       const sb = this.run(bwd, this.gruBackward, this.aggBackward);
       const cat = tf.concat([gatherRows(sf, lastRows), gatherRows(sb, firstRows)], 1) as tf.Tensor2D;
-      const hg = tf.add(tf.matMul(cat, t(this.hgUnify.weight)), this.hgUnify.bias!) as tf.Tensor2D;
+      const hg = tf.add(tf.matMul(cat, this.hgUnifyT()), this.hgUnify.bias!) as tf.Tensor2D;
       if (!opts.states) return { hg };
       const perVertex = (s: tf.Tensor2D, plan: DirectionPlan): tf.Tensor3D => {
         // row totalStates of the padded matrix is zeros (absent vertices)
@@ -87,29 +111,71 @@ export class BidirectionalGraphEncoder {
     });
   }
 
+  /**
+   * The weight layouts of one direction's recurrence, derived from the parameters. Outside a
+   * gradient tape they are cached between calls and rebuilt when a parameter is reassigned
+   * (`Variable.assign` gives it a new data id); under a tape they are built in the caller's scope.
+   */
+  private derivedWeights(direction: Direction, gru: GRUCell, agg: GatedSum): DerivedWeights {
+    const H = this.hs;
+    const { nvt } = this.config;
+    const build = (): DerivedWeights => {
+      const rows = (w: tf.Tensor, k: number): tf.Tensor2D => tf.slice(w, [k * H, 0], [H, w.shape[1]!]) as tf.Tensor2D;
+      const bias = (b: tf.Tensor, k: number): tf.Tensor2D => tf.reshape(tf.slice(b, [k * H], [H]), [1, H]) as tf.Tensor2D;
+      const whhT = [0, 1, 2].map((k) => t(rows(gru.weightHh, k))); // [H, H]
+      const wihT = [0, 1, 2].map((k) => t(rows(gru.weightIh, k))); // [nvt, H]
+      const bihk = [0, 1, 2].map((k) => bias(gru.biasIh, k));
+      const bhhk = [0, 1, 2].map((k) => bias(gru.biasHh, k));
+      // r, z: input and hidden parts add before the sigmoid, so both biases go in one row
+      const inRZ = [0, 1].map((k) => tf.concat([wihT[k]!, tf.add(bihk[k]!, bhhk[k]!)], 0) as tf.Tensor2D); // [nvt+1, H]
+      const fullRZ = [0, 1].map((k) => tf.concat([whhT[k]!, inRZ[k]!], 0) as tf.Tensor2D); // [H+nvt+1, H]
+      // n: W_in x + b_in + r ⊙ (W_hn h + b_hn)
+      const inN = tf.concat([wihT[2]!, bihk[2]!], 0) as tf.Tensor2D; // [nvt+1, H]
+      const hidN = tf.concat([whhT[2]!, tf.zeros([nvt, H]), bhhk[2]!], 0) as tf.Tensor2D; // [H+nvt+1, H]
+      const hidNEmpty = tf.concat([tf.zeros([nvt, H]), bhhk[2]!], 0) as tf.Tensor2D; // h_in = 0: only b_hn
+      const gateW = tf.concat([t(agg.gate.weight), tf.reshape(agg.gate.bias!, [1, H])], 0) as tf.Tensor2D; // [H+maxN+1, H]
+      const mapW = tf.concat([t(agg.mapper.weight), tf.zeros([1, H])], 0) as tf.Tensor2D;
+      return { inRZ, fullRZ, inN, hidN, hidNEmpty, gateW, mapW };
+    };
+    if (recordingGradients()) return build();
+    const sources = [gru.weightIh, gru.weightHh, gru.biasIh, gru.biasHh, agg.gate.weight, agg.gate.bias!, agg.mapper.weight].map((v) => (v as unknown as { dataId: object }).dataId);
+    const cached = this.cache.get(direction);
+    if (cached && cached.sources.every((d, i) => d === sources[i])) return cached.weights;
+    if (cached) disposeDerived(cached.weights);
+    const weights = tf.tidy(() => build() as unknown as tf.TensorContainer) as unknown as DerivedWeights;
+    for (const x of [weights.inN, weights.hidN, weights.hidNEmpty, weights.gateW, weights.mapW, ...weights.inRZ, ...weights.fullRZ]) tf.keep(x);
+    this.cache.set(direction, { sources, weights });
+    return weights;
+  }
+
+  /** `hg_unify` weight transposed, cached like {@link derivedWeights}. */
+  private hgUnifyT(): tf.Tensor2D {
+    const w = this.hgUnify.weight;
+    if (recordingGradients()) return t(w);
+    const id = (w as unknown as { dataId: object }).dataId;
+    if (this.hgCache?.source === id) return this.hgCache.value;
+    this.hgCache?.value.dispose();
+    const value = tf.keep(tf.tidy(() => t(w)));
+    this.hgCache = { source: id, value };
+    return value;
+  }
+
+  /** Release the cached weight layouts. */
+  dispose(): void {
+    for (const c of this.cache.values()) disposeDerived(c.weights);
+    this.cache.clear();
+    this.hgCache?.value.dispose();
+    this.hgCache = undefined;
+  }
+
   /** All distinct states of one direction, concatenated in visiting order: `[totalStates, hs]`. */
   private run(plan: DirectionPlan, gru: GRUCell, agg: GatedSum): tf.Tensor2D {
     const H = this.hs;
     const { nvt, maxN } = this.config;
-    // Per-call weight layouts (inside the caller's tidy; gradients flow through them). Biases are
-    // folded into the matMuls through constant columns, so that no op broadcasts:
+    // Biases are folded into the matMuls through constant columns, so that no op broadcasts:
     //   GRU:      X = [h_in | onehot(type) | 1]  (width H + nvt + 1)
     //   messages: M = [h_u | onehot(u) | 1]      (width H + maxN + 1), i.e. the official [h_u; onehot(u)] plus a bias column
-    const rows = (w: tf.Tensor, k: number): tf.Tensor2D => tf.slice(w, [k * H, 0], [H, w.shape[1]!]) as tf.Tensor2D;
-    const bias = (b: tf.Tensor, k: number): tf.Tensor2D => tf.reshape(tf.slice(b, [k * H], [H]), [1, H]) as tf.Tensor2D;
-    const whhT = [0, 1, 2].map((k) => t(rows(gru.weightHh, k))); // [H, H]
-    const wihT = [0, 1, 2].map((k) => t(rows(gru.weightIh, k))); // [nvt, H]
-    const bihk = [0, 1, 2].map((k) => bias(gru.biasIh, k));
-    const bhhk = [0, 1, 2].map((k) => bias(gru.biasHh, k));
-    // r, z: input and hidden parts add before the sigmoid, so both biases go in one row
-    const inRZ = [0, 1].map((k) => tf.concat([wihT[k]!, tf.add(bihk[k]!, bhhk[k]!)], 0) as tf.Tensor2D); // [nvt+1, H]
-    const fullRZ = [0, 1].map((k) => tf.concat([whhT[k]!, inRZ[k]!], 0) as tf.Tensor2D); // [H+nvt+1, H]
-    // n: W_in x + b_in + r ⊙ (W_hn h + b_hn)
-    const inN = tf.concat([wihT[2]!, bihk[2]!], 0) as tf.Tensor2D; // [nvt+1, H]
-    const hidN = tf.concat([whhT[2]!, tf.zeros([nvt, H]), bhhk[2]!], 0) as tf.Tensor2D; // [H+nvt+1, H]
-    const hidNEmpty = tf.concat([tf.zeros([nvt, H]), bhhk[2]!], 0) as tf.Tensor2D; // h_in = 0: only b_hn
-    const gateW = tf.concat([t(agg.gate.weight), tf.reshape(agg.gate.bias!, [1, H])], 0) as tf.Tensor2D; // [H+maxN+1, H]
-    const mapW = tf.concat([t(agg.mapper.weight), tf.zeros([1, H])], 0) as tf.Tensor2D;
+    const { inRZ, fullRZ, inN, hidN, hidNEmpty, gateW, mapW } = this.derivedWeights(plan.direction, gru, agg);
 
     const states: tf.Tensor2D[] = [];
     const messages = new Map<number, { rows: tf.Tensor2D; padded?: tf.Tensor2D }>();

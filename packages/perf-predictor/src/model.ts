@@ -139,18 +139,23 @@ export class PredictorModel implements PerfPredictor {
 
   /**
    * Scores of every (dataset, graph) pair: D `[K, nz]`, G `[N, nz]` → `[K, N]`. The first head
-   * layer is split into its dataset and graph halves, so each half is multiplied once.
+   * layer is split into its dataset and graph halves; the dataset half (with the bias) becomes a
+   * constant column block per resample, so one matMul `[G | 1] · [[W_g, …, W_g]; [a_1, …, a_K]]`
+   * gives every pre-activation without broadcasting ops.
    */
   scorePairs(datasetEmbeddings: tf.Tensor2D, graphEmbeddings: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const [K] = datasetEmbeddings.shape;
       const [N] = graphEmbeddings.shape;
+      const hs = this.hs;
       const w0 = this.predFc0.weight;
-      const a = tf.add(tf.matMul(datasetEmbeddings, tf.transpose(tf.slice(w0, [0, 0], [this.hs, this.nz])) as tf.Tensor2D), this.predFc0.bias!); // [K, hs]
-      const b = tf.matMul(graphEmbeddings, tf.transpose(tf.slice(w0, [0, this.nz], [this.hs, this.nz])) as tf.Tensor2D); // [N, hs]
-      const h = tf.tanh(tf.add(tf.reshape(a, [K, 1, this.hs]), tf.reshape(b, [1, N, this.hs])));
-      const y = tf.matMul(tf.reshape(h, [K * N, this.hs]) as tf.Tensor2D, tf.transpose(this.predFc2.weight) as tf.Tensor2D);
-      return tf.reshape(tf.add(y, this.predFc2.bias!), [K, N]) as tf.Tensor2D;
+      const a = tf.add(tf.matMul(datasetEmbeddings, tf.transpose(tf.slice(w0, [0, 0], [hs, this.nz])) as tf.Tensor2D), this.predFc0.bias!); // [K, hs]
+      const wgT = tf.transpose(tf.slice(w0, [0, this.nz], [hs, this.nz])) as tf.Tensor2D; // [nz, hs]
+      const wAug = tf.concat([K === 1 ? wgT : tf.tile(wgT, [1, K]), tf.reshape(a, [1, K * hs])], 0) as tf.Tensor2D; // [nz+1, K·hs]
+      const gAug = tf.concat([graphEmbeddings, tf.ones([N, 1])], 1) as tf.Tensor2D; // [N, nz+1]
+      const h = tf.tanh(tf.matMul(gAug, wAug)); // [N, K·hs]: block k = resample k
+      const y = tf.matMul(tf.reshape(h, [N * K, hs]) as tf.Tensor2D, tf.transpose(this.predFc2.weight) as tf.Tensor2D); // [N·K, 1]
+      return tf.transpose(tf.add(tf.reshape(y, [N, K]), tf.reshape(this.predFc2.bias!, [1, 1]))) as tf.Tensor2D;
     });
   }
 
@@ -261,6 +266,7 @@ export class PredictorModel implements PerfPredictor {
   }
 
   dispose(): void {
+    this.graphEncoder.dispose();
     this.store.dispose();
     this.graphCache.clear();
   }
