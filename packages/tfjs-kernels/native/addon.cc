@@ -137,6 +137,62 @@ Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// binary(op, a, b, out, geometry Int32Array [rank, shape…, aStride…, bStride…])
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const int op = (int)num(info, 0, "op");
+  F32 a = f32(info, 1, "a"), b = f32(info, 2, "b"), o = f32(info, 3, "out");
+  if (info.Length() <= 4 || !info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "binary geometry: expected an Int32Array");
+  auto gv = info[4].As<Napi::Int32Array>();
+  const int32_t* v = gv.Data();
+  const int rank = gv.ElementLength() > 0 ? v[0] : -1;
+  if (rank < 1 || rank > mk::kMaxRank || gv.ElementLength() != (size_t)(1 + 3 * rank))
+    throw Napi::RangeError::New(env, "binary geometry: bad rank");
+  mk::BroadcastGeom g;
+  g.rank = rank;
+  int64_t size = 1, maxA = 0, maxB = 0;
+  for (int d = 0; d < rank; ++d) {
+    g.shape[d] = v[1 + d];
+    g.aStride[d] = v[1 + rank + d];
+    g.bStride[d] = v[1 + 2 * rank + d];
+    if (g.shape[d] < 0 || g.aStride[d] < 0 || g.bStride[d] < 0) throw Napi::RangeError::New(env, "binary geometry: negative");
+    size *= g.shape[d];
+    maxA += (g.shape[d] - 1) * g.aStride[d];
+    maxB += (g.shape[d] - 1) * g.bStride[d];
+  }
+  if (size == 0) return env.Undefined();
+  need(env, a, maxA + 1, "binary a");
+  need(env, b, maxB + 1, "binary b");
+  need(env, o, size, "binary out");
+  mk::binary_op(op, g, a.data, b.data, o.data);
+  return env.Undefined();
+}
+
+// unary(op, x, out, alpha)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const int op = (int)num(info, 0, "op");
+  F32 x = f32(info, 1, "x"), y = f32(info, 2, "out");
+  need(env, y, (int64_t)x.length, "unary out");
+  const float alpha = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().FloatValue() : 0.f;
+  mk::unary_op(op, x.data, y.data, (int64_t)x.length, alpha);
+  return env.Undefined();
+}
+
+// reduce(op, x, out, k1, r, k2)
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const int op = (int)num(info, 0, "op");
+  F32 x = f32(info, 1, "x"), o = f32(info, 2, "out");
+  const int64_t k1 = num(info, 3, "k1"), r = num(info, 4, "r"), k2 = num(info, 5, "k2");
+  if (k1 < 0 || r < 0 || k2 < 0) throw Napi::RangeError::New(env, "reduce: negative size");
+  need(env, x, k1 * r * k2, "reduce x");
+  need(env, o, k1 * k2, "reduce out");
+  mk::reduce_op(op, x.data, o.data, k1, r, k2);
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto o = Napi::Object::New(env);
@@ -161,6 +217,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("depthwiseBackpropFilter", Napi::Function::New(env, DepthwiseBackpropFilter));
   exports.Set("avgPool", Napi::Function::New(env, AvgPool));
   exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -51,4 +51,20 @@ void avg_pool(const ConvGeom& g, const float* x, float* y);
 /** Exact gradient of avg_pool (each output's share divided by its own in-bounds count). */
 void avg_pool_grad(const ConvGeom& g, const float* dy, float* dx);
 
+/** Broadcast geometry of a binary op: output shape, and per-dim input strides (0 = broadcast). */
+constexpr int kMaxRank = 8;
+struct BroadcastGeom {
+  int rank;
+  int64_t shape[kMaxRank];
+  int64_t aStride[kMaxRank];
+  int64_t bStride[kMaxRank];
+};
+enum BinaryOp { BIN_ADD = 0, BIN_SUB = 1, BIN_MUL = 2, BIN_DIV = 3, BIN_MAX = 4, BIN_MIN = 5, BIN_SQDIFF = 6 };
+enum UnaryOp { UN_RELU = 0, UN_STEP = 1, UN_NEG = 2, UN_SQUARE = 3, UN_SQRT = 4, UN_RSQRT = 5, UN_EXP = 6, UN_LOG = 7, UN_RELU6 = 8 };
+enum ReduceOp { RED_SUM = 0, RED_MEAN = 1, RED_MAX = 2 };
+void binary_op(int op, const BroadcastGeom& g, const float* a, const float* b, float* out);
+void unary_op(int op, const float* x, float* y, int64_t n, float alpha);
+/** out[i, j] = reduce over t of x[i, t, j] for x viewed as [k1, r, k2]. */
+void reduce_op(int op, const float* x, float* out, int64_t k1, int64_t r, int64_t k2);
+
 }  // namespace mk

@@ -14,6 +14,9 @@ export interface NativeAddon {
   depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
   avgPool(x: Float32Array, out: Float32Array, geometry: Int32Array): void;
   avgPoolGrad(dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, k1: number, r: number, k2: number): void;
   info(): { gemm: string; threads: number };
   setThreads(n: number): number;
 }

@@ -187,6 +187,62 @@ describe('native backend', () => {
     }
   });
 
+  it('broadcasting binary ops (same shape, scalar, channel, outer, both sides) forward and gradient', () => {
+    const pairs: [number[], number[]][] = [
+      [[3, 5, 7], [3, 5, 7]],
+      [[4, 6, 5, 3], [3]],
+      [[3], [4, 6, 5, 3]],
+      [[4, 6, 5, 3], [1, 1, 1, 3]],
+      [[2, 3, 4], [2, 1, 4]],
+      [[2, 1, 4], [1, 3, 1]],
+      [[5, 4], []],
+      [[], [5, 4]],
+      [[1], [1]],
+    ];
+    const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+      ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', (a, b) => tf.div(a, tf.add(tf.abs(b), 0.5))],
+      ['maximum', tf.maximum], ['minimum', tf.minimum], ['squaredDifference', tf.squaredDifference],
+    ];
+    for (const [sa, sb] of pairs) {
+      for (const [name, op] of ops) {
+        // tfjs's own Maximum/Minimum/SquaredDifference gradients do not reduce broadcast dims: forward only there
+        if (['maximum', 'minimum', 'squaredDifference'].includes(name) && sa.join() !== sb.join()) {
+          const [a, b] = [randn(sa.reduce((x, y) => x * y, 1)), randn(sb.reduce((x, y) => x * y, 1))];
+          const f = (): tf.Tensor => op(tf.tensor(a, sa), tf.tensor(b, sb));
+          expectClose(on(NATIVE_BACKEND_NAME, f), on('cpu', f), `${name} ${sa} ${sb}`);
+        } else {
+          compare(`${name} ${sa} ${sb}`, [sa, sb], op);
+        }
+      }
+    }
+  });
+
+  it('unary ops forward and gradient', () => {
+    const ops: [string, (x: tf.Tensor) => tf.Tensor][] = [
+      ['relu', tf.relu], ['relu6', (x) => tf.relu6(tf.mul(x, 4))], ['neg', tf.neg], ['square', tf.square],
+      ['sqrt', (x) => tf.sqrt(tf.add(tf.abs(x), 0.1))], ['rsqrt', (x) => tf.rsqrt(tf.add(tf.abs(x), 0.1))],
+      ['exp', tf.exp], ['log', (x) => tf.log(tf.add(tf.abs(x), 0.1))], ['step', (x) => tf.step(x, 0.3)],
+    ];
+    for (const [name, op] of ops) compare(`${name}`, [[7, 33, 5]], op);
+  });
+
+  it('sum / mean / max over axes (contiguous and scattered, keepDims) forward and gradient', () => {
+    const cases: [number[], number | number[], boolean][] = [
+      [[6, 7, 5, 3], [0, 1, 2], false],
+      [[6, 7, 5, 3], [1, 2], true],
+      [[6, 7, 5, 3], 3, false],
+      [[6, 7, 5, 3], [0, 2], false],
+      [[6, 1, 5], [1], false],
+      [[40000], 0, false],
+      [[9, 11], [0, 1], true],
+    ];
+    for (const [shape, axis, keepDims] of cases) {
+      compare(`sum ${shape} ${axis}`, [shape], (x) => tf.sum(x, axis, keepDims));
+      compare(`mean ${shape} ${axis}`, [shape], (x) => tf.mean(x, axis, keepDims));
+      compare(`max ${shape} ${axis}`, [shape], (x) => tf.max(x, axis, keepDims));
+    }
+  });
+
   it('does not leak tensors', () => {
     tf.setBackend(NATIVE_BACKEND_NAME);
     const before = tf.memory().numTensors;

@@ -24,6 +24,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
+import { elementwiseKernelConfigs, f32 } from './elementwise';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type Inputs = Record<string, TensorInfo | undefined>;
@@ -35,8 +36,10 @@ function values(backend: MathBackendCPU, t: TensorInfo): Float32Array {
   return backend.data.get(t.dataId).values as Float32Array;
 }
 
+let storageBackend: MathBackendCPU | undefined;
+/** Every given tensor is float32 stored in a Float32Array (checked on the backend of the current call). */
 function allFloat32(...ts: (TensorInfo | undefined)[]): boolean {
-  return ts.every((t) => t === undefined || t.dtype === 'float32');
+  return ts.every((t) => t === undefined || (storageBackend !== undefined && f32(storageBackend, t) !== null));
 }
 
 /** Geometry array of `ConvGeom` (native/kernels.h) from a tfjs conv / pool info. */
@@ -54,6 +57,7 @@ type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => Te
 /** A kernel that tries `impl` and falls back to the cpu backend's kernel when `impl` returns null. */
 function withFallback(kernelName: string, backendName: string, cpu: KernelConfig | undefined, impl: Impl): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
+    storageBackend = args.backend as MathBackendCPU;
     const r = impl(args.inputs as Inputs, args.attrs ?? {}, args.backend as MathBackendCPU);
     if (r !== null) return r;
     if (!cpu) throw new Error(`native backend: no fallback for ${kernelName}`);
@@ -133,6 +137,7 @@ function convInfo(x: TensorInfo, filterShape: number[], attrs: NamedAttrMap, dep
 export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpuKernel: (name: string) => KernelConfig | undefined): KernelConfig[] {
   const k = (name: string, impl: Impl): KernelConfig => withFallback(name, backendName, cpuKernel(name), impl);
   return [
+    ...elementwiseKernelConfigs(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     k(_FusedMatMul, (inputs, attrs, backend) => {
       const { a, b, bias, preluActivationWeights } = inputs;

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench:train -- [--json] [--backends native,wasm] [--steps N] [--skip-full]`: training
+ * images/s of the NB201 network (`TinyNetwork` of @metad2a/arch-trainer: SGD with Nesterov
+ * momentum 0.9, weight decay 5e-4, BatchNorm in training mode, cross-entropy; random data):
+ * - full: C=16, N=5, 32×32, batch 256, every edge nor_conv_3x3 (official PyTorch here: ~88 img/s)
+ * - reduced: C=8, N=1, 16×16, batch 64, every edge nor_conv_3x3 (PyTorch: ~915–1,660 img/s)
+ * per backend, one warm-up step then timed steps. The last `--json` line is one object with
+ * `backend` (the default backend's name), `full_img_s`, `reduced_img_s` and `per_backend`.
+ * The machine may be shared: figures are ±30%. Never a test.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { Rng, initBackend } from '@metad2a/core';
+import { SGD } from '@metad2a/layers';
+import { TinyNetwork, type StatUpdate } from '@metad2a/arch-trainer';
+
+const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
+
+interface Config {
+  name: 'full' | 'reduced';
+  C: number;
+  N: number;
+  hw: number;
+  batch: number;
+  steps: number;
+}
+
+function arg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Images per second of `steps` timed SGD steps after one warm-up step. */
+function trainImgPerSec(cfg: Config): number {
+  const rng = new Rng(0);
+  const net = new TinyNetwork({ arch: ALL_CONV, C: cfg.C, N: cfg.N, numClasses: 10 }, rng);
+  const sgd = new SGD(net.store.entries(), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+  const xData = new Float32Array(cfg.batch * cfg.hw * cfg.hw * 3);
+  for (let i = 0; i < xData.length; i++) xData[i] = rng.normal();
+  const labels = Int32Array.from({ length: cfg.batch }, () => rng.int(10));
+  const x = tf.tensor4d(xData, [cfg.batch, cfg.hw, cfg.hw, 3]);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
+  const step = (): void => {
+    const updates: StatUpdate[] = [];
+    const { value, grads } = net.store.valueAndGrads(() =>
+      tf.losses.softmaxCrossEntropy(y, net.forward(x, { training: true, statUpdates: updates }).logits) as tf.Scalar,
+    );
+    sgd.apply(grads);
+    net.applyStatUpdates(updates);
+    value.dataSync();
+    tf.dispose([value, ...grads.values()]);
+  };
+  step(); // warm-up
+  const t0 = performance.now();
+  for (let s = 0; s < cfg.steps; s++) step();
+  const secs = (performance.now() - t0) / 1000;
+  tf.dispose([x, y]);
+  sgd.dispose();
+  net.dispose();
+  return (cfg.batch * cfg.steps) / secs;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const steps = Number(arg(args, 'steps') ?? 3);
+  const def = await initBackend({}); // the default backend (also registers training kernels)
+  const backends = (arg(args, 'backends') ?? [def.tfName, ...['native', 'wasm'].filter((b) => b !== def.tfName)].join(',')).split(',');
+  const configs: Config[] = [
+    { name: 'full', C: 16, N: 5, hw: 32, batch: 256, steps: Math.max(1, Math.ceil(steps / 2)) },
+    { name: 'reduced', C: 8, N: 1, hw: 16, batch: 64, steps: steps * 4 },
+  ];
+  const perBackend: Record<string, Record<string, number | string>> = {};
+  for (const backend of backends) {
+    try {
+      await initBackend({ prefer: backend as 'native' });
+    } catch (err) {
+      perBackend[backend] = { error: (err as Error).message.split('\n')[0]! };
+      continue;
+    }
+    perBackend[backend] = {};
+    for (const cfg of configs) {
+      if (cfg.name === 'full' && (args.includes('--skip-full') || backend === 'cpu')) continue;
+      try {
+        const ips = trainImgPerSec(cfg);
+        perBackend[backend]![`${cfg.name}_img_s`] = Math.round(ips * 10) / 10;
+        if (!json) console.log(`${backend.padEnd(7)} ${cfg.name.padEnd(8)} C=${cfg.C} N=${cfg.N} ${cfg.hw}x${cfg.hw} batch ${cfg.batch}: ${ips.toFixed(1)} img/s (${cfg.steps} steps)`);
+      } catch (err) {
+        perBackend[backend]![`${cfg.name}_error`] = (err as Error).message.split('\n')[0]!;
+        if (!json) console.log(`${backend.padEnd(7)} ${cfg.name.padEnd(8)} failed: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+  const main = perBackend[def.tfName] ?? {};
+  const summary = {
+    benchmark: 'train',
+    network: 'NB201 TinyNetwork, all nor_conv_3x3 cell, SGD nesterov, random data',
+    backend: def.tfName,
+    full_img_s: main.full_img_s ?? null,
+    reduced_img_s: main.reduced_img_s ?? null,
+    pytorch_reference_img_s: { full: 88, reduced: '915-1660' },
+    note: 'shared 2-core machine, figures ±30%',
+    per_backend: perBackend,
+  };
+  console.log(json ? JSON.stringify(summary) : `summary: ${JSON.stringify(summary)}`);
+}
