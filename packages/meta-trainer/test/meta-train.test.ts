@@ -1,0 +1,113 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, initBackend, type GraphConfig } from '@metad2a/core';
+import { GeneratorModel } from '@metad2a/graph-generator';
+import { PredictorModel } from '@metad2a/perf-predictor';
+import { NB201_GRAPH_CONFIG } from '@metad2a/search-spaces';
+import { RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, type MetaDatabase, type TrainingEvent } from '../src';
+import { TOY, addToyMbv3Records, buildToyDb } from './helpers/toy-db';
+
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-mt-'));
+const gen = (seed: number, cfg: GraphConfig = NB201_GRAPH_CONFIG): GeneratorModel => new GeneratorModel({ graphConfig: cfg, hs: 8, nz: 8, inputDim: TOY.dim, seed });
+const small = { perClass: 5, batchSize: 16, progress: 'never' as const };
+
+function weights(m: { store: { toNamedArrays(): Record<string, { data: Float32Array }> } }): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(m.store.toNamedArrays()).map(([k, v]) => [k, Array.from(v.data)]));
+}
+
+describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () => {
+  let db: MetaDatabase;
+  beforeAll(async () => {
+    await initBackend({ prefer: 'wasm' });
+    db = buildToyDb({ tasks: 30, validTasks: 6 });
+  });
+  afterAll(() => db.close());
+
+  test('predictor: training loss falls and validation Pearson rises over the first epochs; ckpt_max_corr is saved', () => {
+    const dir = tmp();
+    const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(1), normalisation: splitNormalisation(db, TOY.split) });
+    const events: TrainingEvent[] = [];
+    const res = metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 8, lr: 2e-3, batchSize: 8, runDir: dir, checkpointEvery: 3, onEvent: (e) => events.push(e) });
+    const h = res.history;
+    expect(h).toHaveLength(8);
+    expect(res.steps).toBe(8 * Math.ceil(96 / 8));
+    // the loss falls by two orders of magnitude (to about the targets' variance, 1e-4) ...
+    expect(h[7]!.trainLoss).toBeLessThan(0.01 * h[0]!.trainLoss);
+    // ... and the validation Pearson (unseen tasks) rises epoch after epoch (measured on wasm: −0.41 → 0.25)
+    const r = h.map((e) => e.valid!.pearson!);
+    expect(r[7]!).toBeGreaterThan(r[0]! + 0.5);
+    expect(r[7]!).toBeGreaterThan(0.15);
+    for (let e = 2; e < 8; e++) expect(r[e]!).toBeGreaterThan(r[e - 2]!);
+    expect(res.best!.score).toBe(Math.max(...h.map((e) => e.valid!.pearson!)));
+    for (const f of [RUN_FILES.last, RUN_FILES.maxCorr, 'ckpt_3.ckpt', 'ckpt_6.ckpt', RUN_FILES.log]) expect(fs.existsSync(path.join(dir, f))).toBe(true);
+    // the JSON-lines log holds the same events as the callback
+    const lines = fs.readFileSync(path.join(dir, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainingEvent);
+    expect(lines.map((l) => l.event)).toEqual(events.map((e) => e.event));
+    expect(lines.filter((l) => l.event === 'step')).toHaveLength(res.steps);
+    expect(lines.filter((l) => l.event === 'epoch').map((l) => l.valid)).toEqual(h.map((e) => e.valid));
+    // ckpt_max_corr loads into a fresh model and reproduces the best epoch's weights
+    const again = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(99), normalisation: model.normalisation });
+    const meta = loadTrainedParameters(again, path.join(dir, RUN_FILES.maxCorr));
+    expect(meta.epoch).toBe(res.best!.epoch);
+    if (res.best!.epoch === 8) expect(weights(again)).toEqual(weights(model));
+    again.dispose();
+    model.dispose();
+  });
+
+  test('predictor refuses a model built with another normalisation', () => {
+    const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 8, nz: 8, inputDim: TOY.dim, rng: new Rng(1) });
+    expect(() => metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 1 })).toThrow(/model.normalisation: expected the normalisation of split toy's training records/);
+    model.dispose();
+  });
+
+  test('generator: the teacher-forced loss falls over the first epochs; no tensor leak per step', () => {
+    const model = gen(1);
+    const before = tf.memory().numTensors;
+    metaTrainGenerator(db, model, { ...small, split: TOY.split, epochs: 1, maxSteps: 1, validate: false });
+    const leakShort = tf.memory().numTensors - before;
+    const mid = tf.memory().numTensors;
+    const res = metaTrainGenerator(db, model, { ...small, split: TOY.split, epochs: 4, lr: 3e-3, pairs: { kind: 'best-per-task' } });
+    // what stays behind does not grow with steps or epochs (it is per optimizer, see README)
+    expect(tf.memory().numTensors - mid).toBe(leakShort);
+    const h = res.history;
+    expect(res.steps).toBe(4 * Math.ceil(24 / 16)); // one (best) record per training task
+    expect(h[3]!.trainLoss).toBeLessThan(h[0]!.trainLoss - 1);
+    expect(h[3]!.valid!.loss!).toBeLessThan(h[0]!.valid!.loss!);
+    model.dispose();
+  });
+
+  test('resume: k steps straight = k/2 steps, stop, restart from last.ckpt, k/2 steps (identical weights)', () => {
+    const k = 4; // crosses an epoch boundary (2 batches per epoch)
+    const opts = { ...small, split: TOY.split, epochs: 10, lr: 1e-3 };
+    const a = gen(5);
+    const ra = metaTrainGenerator(db, a, { ...opts, runDir: tmp(), maxSteps: k });
+    expect(ra).toMatchObject({ steps: k, stopped: true, epochs: 2 });
+    const dir = tmp();
+    const b1 = gen(5);
+    expect(metaTrainGenerator(db, b1, { ...opts, runDir: dir, maxSteps: k / 2 }).steps).toBe(k / 2);
+    b1.dispose();
+    const b2 = gen(77); // other initial weights: everything must come from the checkpoint
+    const rb = metaTrainGenerator(db, b2, { ...opts, runDir: dir, maxSteps: k, resume: true });
+    expect(rb.steps).toBe(k);
+    expect(weights(b2)).toEqual(weights(a));
+    expect(rb.history).toEqual(ra.history.map((e) => ({ ...e, seconds: expect.any(Number) })));
+    const log = fs.readFileSync(path.join(dir, RUN_FILES.log), 'utf8');
+    expect(log).toMatch(/"event":"resume"/);
+    a.dispose();
+    b2.dispose();
+  });
+
+  test('MobileNetV3 space: the same loop trains a generator on 22-vertex graphs', () => {
+    addToyMbv3Records(db);
+    const model = gen(2, { nvt: 29, maxN: 22, startType: 0, endType: 1 });
+    const res = metaTrainGenerator(db, model, { ...small, split: 'toy-mbv3', epochs: 1, pairs: { kind: 'all' }, batchSize: 8, validate: false });
+    expect(res.steps).toBe(3); // 24 training tasks, batches of 8
+    // initial loss ≈ 21·ln 29 + 231·ln 2 ≈ 231 nats per graph (spec §9 item 16)
+    expect(res.history[0]!.trainLoss).toBeGreaterThan(150);
+    expect(res.history[0]!.trainLoss).toBeLessThan(300);
+    expect(() => metaTrainGenerator(db, gen(3), { ...small, split: 'toy-mbv3', epochs: 1 })).toThrow(/records of space mbv3: expected a model for graphs with nvt 29, maxN 22, got a model with nvt 7, maxN 8/);
+    model.dispose();
+  });
+});
