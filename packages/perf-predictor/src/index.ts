@@ -4,7 +4,7 @@
  * the official numbers, with batched candidate ranking (`PredictorModel.rank`) and the
  * correlation metrics used for model selection.
  */
-export { PredictorModel, PREDICTOR_DEAD_PARAMS, type PredictorOptions, type RankOptions, type RankedCandidate } from './model';
+export { PredictorModel, PREDICTOR_DEAD_PARAMS, type PredictorOptions, type PredictorConfig, type RankOptions, type RankedCandidate } from './model';
 export { BidirectionalGraphEncoder, type GraphEncoding } from './graph-encoder';
 export { planDirection, checkGraphs, type DirectionPlan, type StepPlan, type NeighbourRef, type Direction } from './graph-plan';
 export { pearson, spearman, kendallTau, averageRanks } from './metrics';

@@ -4,6 +4,10 @@ import {
   drawDatasetBatch,
   graphKey,
   MetaD2AException,
+  graphConfig as makeGraphConfig,
+  loadCheckpointSync,
+  saveCheckpointSync,
+  unwrap,
   validationError,
   type AccuracyNormalisation,
   type ArchGraph,
@@ -38,6 +42,17 @@ export interface PredictorOptions {
   readonly normalisation?: AccuracyNormalisation;
   /** Also create the dead parameters (fc2, hv_unify, set_fc), so that exported state dicts are complete. */
   readonly includeDeadParameters?: boolean;
+}
+
+/** What {@link PredictorModel.saveCheckpoint} records besides the tensors (enough to rebuild the model). */
+export interface PredictorConfig {
+  readonly nvt: number;
+  readonly maxN: number;
+  readonly hs: number;
+  readonly nz: number;
+  readonly inputDim: number;
+  readonly heads: number;
+  readonly setEncoder: string;
 }
 
 export interface RankOptions {
@@ -85,6 +100,8 @@ export class PredictorModel implements PerfPredictor {
   readonly fc1: Linear;
   readonly predFc0: Linear;
   readonly predFc2: Linear;
+  readonly heads: number;
+  readonly setEncoderName: string;
   private readonly graphCache = new Map<string, Float32Array>();
 
   constructor(opts: PredictorOptions) {
@@ -94,7 +111,9 @@ export class PredictorModel implements PerfPredictor {
     this.inputDim = opts.inputDim ?? 512;
     this.normalisation = opts.normalisation ?? NB201_PREDICTOR_NORMALISATION;
     const rng = opts.rng;
-    this.setEncoder = createSetEncoder(opts.setEncoder ?? 'set-transformer', { inputDim: this.inputDim, hiddenDim: this.nz, outputDim: this.nz, heads: opts.heads ?? 4, rng, store: this.store });
+    this.heads = opts.heads ?? 4;
+    this.setEncoderName = opts.setEncoder ?? 'set-transformer';
+    this.setEncoder = createSetEncoder(this.setEncoderName, { inputDim: this.inputDim, hiddenDim: this.nz, outputDim: this.nz, heads: this.heads, rng, store: this.store });
     this.graphEncoder = new BidirectionalGraphEncoder(this.store, this.graphConfig, this.hs, rng);
     this.fc1 = new Linear(this.store, 'fc1', this.hs, this.nz, rng);
     this.predFc0 = new Linear(this.store, 'pred_fc.0', 2 * this.nz, this.hs, rng);
@@ -256,6 +275,42 @@ export class PredictorModel implements PerfPredictor {
 
   parameters(): ReadonlyMap<string, tf.Variable> {
     return this.store.entries();
+  }
+
+  /** The sizes that rebuild this model. */
+  config(): PredictorConfig {
+    return { nvt: this.graphConfig.nvt, maxN: this.graphConfig.maxN, hs: this.hs, nz: this.nz, inputDim: this.inputDim, heads: this.heads, setEncoder: this.setEncoderName };
+  }
+
+  /**
+   * Write the parameters (official names), the config and the accuracy normalisation to a core
+   * checkpoint file (atomically); `meta` adds anything JSON (epoch, metrics, ...).
+   */
+  saveCheckpoint(file: string, meta: Record<string, unknown> = {}): void {
+    saveCheckpointSync(file, { meta: { ...meta, kind: 'metad2a-predictor', config: this.config(), normalisation: this.normalisation }, tensors: this.store.toNamedArrays() });
+  }
+
+  /** Rebuild a model from {@link saveCheckpoint}'s file (optimizer slots, named `<slot>/<param>`, are skipped). */
+  static loadCheckpoint(file: string): PredictorModel {
+    const ck = unwrap(loadCheckpointSync(file));
+    const cfg = ck.meta.config as Partial<PredictorConfig> | undefined;
+    const norm = ck.meta.normalisation as AccuracyNormalisation | undefined;
+    const num = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
+    if (ck.meta.kind !== 'metad2a-predictor' || !cfg || ![cfg.nvt, cfg.maxN, cfg.hs, cfg.nz, cfg.inputDim, cfg.heads].every(num) || typeof cfg.setEncoder !== 'string') {
+      throw new MetaD2AException(validationError({ source: file, field: 'meta.config', expected: 'a metad2a-predictor checkpoint with config {nvt, maxN, hs, nz, inputDim, heads, setEncoder}', got: JSON.stringify(ck.meta.config ?? null) }));
+    }
+    if (!norm || typeof norm.mean !== 'number' || !(norm.std > 0)) {
+      throw new MetaD2AException(validationError({ source: file, field: 'meta.normalisation', expected: '{mean, std > 0}', got: JSON.stringify(norm ?? null) }));
+    }
+    const model = new PredictorModel({ graphConfig: makeGraphConfig(cfg.nvt!, cfg.maxN!), hs: cfg.hs, nz: cfg.nz, inputDim: cfg.inputDim, heads: cfg.heads, setEncoder: cfg.setEncoder, rng: new Rng(0), normalisation: { mean: norm.mean, std: norm.std } });
+    const tensors = Object.fromEntries(Object.entries(ck.tensors).filter(([k]) => !k.includes('/')));
+    try {
+      model.loadParameters(tensors);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
   }
 
   /** Load official state_dict values; the dead parameters (spec §2.6) are accepted and ignored. */
