@@ -17,3 +17,4 @@ export {
   type MetaDatabaseSources,
 } from './adapters/meta-database';
 export { ofaAccuracyPredictorWeights, OFA_ACC_PREDICTOR_SHAPES } from './adapters/ofa-predictor';
+export { outline, type OutlineOptions } from './outline';

@@ -412,7 +412,11 @@ export function decodePtSync(input: Uint8Array, opts: DecodeOptions = {}): PtCon
   // A Node Buffer's slice() shares memory; work on a plain Uint8Array view so that slice() copies.
   const bytes = plainBytes(input);
   try {
-    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return decodePtSync(gunzip(bytes, source), { ...opts, source });
+    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      const inner = gunzip(bytes, source);
+      if (inner.length >= 2 && inner[0] === 0x1f && inner[1] === 0x8b) fail('Unsupported', { source, field: 'gzip stream', expected: 'one level of gzip compression', got: 'gzip inside gzip' });
+      return decodePtSync(inner, { ...opts, source });
+    }
     if (looksLikeZip(bytes)) return decodeZip(bytes, source, opts);
     if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] === 0x02) return decodeLegacy(bytes, source, opts);
     if (bytes.length >= 262 && new TextDecoder('latin1').decode(bytes.subarray(257, 262)) === 'ustar') {

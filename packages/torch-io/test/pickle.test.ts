@@ -1,6 +1,9 @@
 import { MetaD2AException, isMetaD2AException } from '@metad2a/core';
-import { PyDict, PyGlobal, PyObject, PySet, PyTuple, TorchStorage, TorchTensor, archGraphFromIGraph, decodePtSync, unpickle, type PyValue } from '../src';
-import { Pk, f32bytes, zipStored } from './helpers';
+import { PyDict, PyGlobal, PyObject, PySet, PyTuple, TorchStorage, TorchTensor, archGraphFromIGraph, decodePtSync, outline, unpickle, type PyValue } from '../src';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { FIXTURES, Pk, f32bytes, zipStored } from './helpers';
 
 const run = (bytes: Uint8Array | number[]): PyValue => unpickle(Uint8Array.from(bytes), 0, { source: 'test' }).value;
 function errorOf(f: () => unknown): MetaD2AException {
@@ -204,5 +207,19 @@ describe('igraph.Graph → ArchGraph', () => {
     const e = errorOf(() => archGraphFromIGraph(v, 'g'));
     expect(e.error._tag).toBe('ParseError');
     expect(e.message).toMatch(message);
+  });
+});
+
+describe('outline', () => {
+  test('a bounded, readable outline of a file, cycles marked', () => {
+    const r = decodePtSync(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'gru-golden', 'state_dict.pt'))));
+    expect(outline(r.root, { maxDepth: 1, maxItems: 2 }).split('\n')).toEqual(['OrderedDict (8 keys)', '  toy.weight_ih: tensor float32 [6, 2]', '  toy.weight_hh: tensor float32 [6, 2]', '  … 6 more']);
+    const cyclic = run([0x80, 2, 0x5d, 0x71, 0, 0x68, 0, 0x61, 0x2e]);
+    expect(outline(cyclic).split('\n')).toEqual(['list (1 items)', '  [0] list (1 items)', '    (cycle)']);
+  });
+
+  test('gzip inside gzip is refused', () => {
+    const twice = zlib.gzipSync(zlib.gzipSync(Buffer.from([0x80, 2, 0x4e, 0x2e])));
+    expect(errorOf(() => decodePtSync(twice)).error._tag).toBe('Unsupported');
   });
 });
