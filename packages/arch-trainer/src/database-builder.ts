@@ -106,18 +106,44 @@ export function taskData(images: RawImageDataset, task: TaskPlan, opts: { trainP
     pick.slice(0, opts.trainPerClass).forEach((r) => trainRows.push([r, label]));
     pick.slice(opts.trainPerClass).forEach((r) => testRows.push([r, label]));
   });
-  const prep = preprocessingFor(images.normalisation ?? 'imagenet', opts.inputSize);
-  const per = opts.inputSize * opts.inputSize * 3;
-  const build = (rows: Array<[number, number]>): ImageDataset => {
-    const data = new Float32Array(rows.length * per);
-    const labels = new Int32Array(rows.length);
-    rows.forEach(([r, y], i) => {
-      preprocessInto(images.image(r), prep, data, i * per);
-      labels[i] = y;
-    });
-    return { images: data, shape: [rows.length, opts.inputSize, opts.inputSize, 3], labels, numClasses: task.classIds.length };
-  };
-  return { train: build(trainRows), test: build(testRows) };
+  const k = task.classIds.length;
+  return { train: preprocessRows(images, trainRows, opts.inputSize, k), test: preprocessRows(images, testRows, opts.inputSize, k) };
+}
+
+/**
+ * A whole image dataset (all classes) as train/test tensors for `trainArchitecture`: per class, a
+ * seeded `testFraction` of the images (at least one) is held out; `maxPerClass` caps the images
+ * used per class. Preprocessed as the paper (resize to `inputSize`, grey → RGB, normalisation).
+ */
+export function splitImages(ref: string, opts: { inputSize: number; testFraction?: number; maxPerClass?: number; seed: number }): { train: ImageDataset; test: ImageDataset; classNames: readonly string[] } {
+  const images = openImages(ref);
+  const frac = opts.testFraction ?? 0.2;
+  if (!(frac > 0 && frac < 1)) invalid('splitImages', 'testFraction', 'a number in (0, 1)', String(frac));
+  const byClass = indicesByClass(images);
+  const rng = new Rng(`${opts.seed}|${ref}`);
+  const trainRows: Array<[number, number]> = [];
+  const testRows: Array<[number, number]> = [];
+  byClass.forEach((pool, label) => {
+    if (pool.length < 2) invalid('splitImages', `${ref} class ${label}`, 'at least 2 images', String(pool.length));
+    const pick = rng.permutation(pool.length).slice(0, opts.maxPerClass ?? pool.length).map((i) => pool[i]!);
+    const nTest = Math.max(1, Math.round(frac * pick.length));
+    pick.slice(0, nTest).forEach((r) => testRows.push([r, label]));
+    pick.slice(nTest).forEach((r) => trainRows.push([r, label]));
+  });
+  const k = images.classNames.length;
+  return { train: preprocessRows(images, trainRows, opts.inputSize, k), test: preprocessRows(images, testRows, opts.inputSize, k), classNames: images.classNames };
+}
+
+function preprocessRows(images: RawImageDataset, rows: ReadonlyArray<readonly [number, number]>, size: number, numClasses: number): ImageDataset {
+  const prep = preprocessingFor(images.normalisation ?? 'imagenet', size);
+  const per = size * size * 3;
+  const data = new Float32Array(rows.length * per);
+  const labels = new Int32Array(rows.length);
+  rows.forEach(([r, y], i) => {
+    preprocessInto(images.image(r), prep, data, i * per);
+    labels[i] = y;
+  });
+  return { images: data, shape: [rows.length, size, size, 3], labels, numClasses };
 }
 
 export interface BuildDatabaseOptions {

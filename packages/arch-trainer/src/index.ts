@@ -14,6 +14,7 @@ export {
   sampleTasks,
   sampleArchitectures,
   taskData,
+  splitImages,
   recipeMetric,
   type TaskPlan,
   type TaskSamplingOptions,

@@ -6,7 +6,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { initBackend } from '@metad2a/core';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { canonicalKey, nb201Cost, parseNb201 } from '@metad2a/search-spaces';
-import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures, sampleTasks, type BuildProgress } from '../src';
+import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures, sampleTasks, splitImages, taskData, type BuildProgress } from '../src';
+import { resolveDataset, type ImageDataset as RawImages } from '@metad2a/datasets';
 
 // training runs on the native backend of @metad2a/tfjs-kernels when it is built, else on cpu (slow)
 beforeAll(async () => {
@@ -52,6 +53,23 @@ describe('sampling', () => {
     // the smallest stratum holds parameter-free cells, the largest the conv-heavy ones
     expect(params[0]).toBe(none);
     expect(params[19]).toBeGreaterThan(none + 0.8 * (conv - none));
+  });
+});
+
+describe('task data', () => {
+  it('splits real images per class, preprocessed to the recipe size with 3 channels', () => {
+    const s = splitImages('builtin:digits', { inputSize: 8, testFraction: 0.2, maxPerClass: 20, seed: 1 });
+    expect(s.classNames).toHaveLength(10);
+    expect(s.train.shape).toEqual([160, 8, 8, 3]);
+    expect(s.test.shape).toEqual([40, 8, 8, 3]);
+    const count = (l: ArrayLike<number>) => Array.from({ length: 10 }, (_, k) => Array.from(l).filter((y) => y === k).length);
+    expect(count(s.test.labels)).toEqual(new Array(10).fill(4));
+    expect(count(s.train.labels)).toEqual(new Array(10).fill(16));
+    const t = taskData(resolveDataset('builtin:digits') as RawImages, { name: 'd/2-5-7', dataset: 'builtin:digits', classIds: [2, 5, 7] }, { trainPerClass: 5, testPerClass: 3, inputSize: 16, seed: 1 });
+    expect(t.train.shape).toEqual([15, 16, 16, 3]);
+    expect(Array.from(t.test.labels)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    expect(t.test.numClasses).toBe(3);
+    expect(() => taskData(resolveDataset('builtin:digits') as RawImages, { name: 'd/0-1', dataset: 'builtin:digits', classIds: [0, 1] }, { trainPerClass: 500, testPerClass: 3, inputSize: 8, seed: 1 })).toThrow(/at least 503 images/);
   });
 });
 
