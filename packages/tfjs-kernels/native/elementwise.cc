@@ -32,7 +32,7 @@ void binary_impl(const BroadcastGeom& g, const float* a, const float* b, float* 
   const int64_t inner = g.shape[r - 1];
   int64_t outer = 1;
   for (int d = 0; d < r - 1; ++d) outer *= g.shape[d];
-  const int64_t minRows = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, inner));
+  const int64_t minRows = std::max<int64_t>(1, 131072 / std::max<int64_t>(1, inner));
   parallel_for(outer, [&](int64_t b0, int64_t b1) {
     int64_t idx[kMaxRank] = {0};
     // unravel b0 over dims [0, r-1)
@@ -75,7 +75,7 @@ template <typename F>
 static void unary_impl(const float* x, float* y, int64_t n, F f) {
   parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
-  }, 32768);
+  }, 131072);
 }
 
 void unary_op(int op, const float* x, float* y, int64_t n, float alpha) {

@@ -84,6 +84,15 @@ function main() {
     fs.mkdirSync(outDir, { recursive: true });
     fs.copyFileSync(tmpOut, `${outFile}.tmp`);
     fs.renameSync(`${outFile}.tmp`, outFile);
+    // with OpenBLAS, also build the built-in GEMM variant so the tests can check both paths
+    const builtinFile = path.join(outDir, 'metad2a_kernels_builtin.node');
+    fs.rmSync(builtinFile, { force: true });
+    if (blas) {
+      const baseNoBlas = base.filter((f) => f !== '-DMK_USE_OPENBLAS' && !blas.cflags.includes(f));
+      const rb = compiles([...baseNoBlas, ...arch, ...sources, '-o', path.join(tmp, 'builtin.node')]);
+      if (rb.ok) fs.copyFileSync(path.join(tmp, 'builtin.node'), builtinFile);
+      else log(`built-in GEMM variant not built: ${rb.stderr.split('\n')[0]}`);
+    }
     fs.writeFileSync(
       path.join(outDir, 'build-info.json'),
       JSON.stringify({ blas: blas ? 'openblas' : 'builtin', flags: [...arch], compiler: cxx, node: process.version }, null, 2) + '\n',
