@@ -5,7 +5,7 @@
  *
  *   npx tsx packages/graph-generator/examples/generate.ts
  */
-import { Rng, initBackend, describeBackend, type FeatureSet } from '@metad2a/core';
+import { Rng, initBackend, describeBackend, type AnySearchSpace, type FeatureSet } from '@metad2a/core';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { mbv3, nb201 } from '@metad2a/search-spaces';
 import { GeneratorModel } from '@metad2a/graph-generator';
@@ -17,9 +17,10 @@ function randomDataset(classes: number, seed: number): FeatureSet {
 }
 
 async function main(): Promise<void> {
-  console.log(describeBackend(await initBackend()));
-  const dataset = randomDataset(10, 1);
-  for (const [fixture, space, n] of [['gen-nb201', nb201, 100], ['gen-mbv3', mbv3, 5]] as const) {
+  console.log(describeBackend(await initBackend({ prefer: 'wasm' })));
+  const dataset = randomDataset(5, 1);
+  const runs: [string, AnySearchSpace, number][] = [['gen-nb201', nb201, 100], ['gen-mbv3', mbv3, 2]];
+  for (const [fixture, space, n] of runs) {
     const model = new GeneratorModel({ graphConfig: space.graphConfig, seed: 0 });
     model.loadParameters(GoldenFixture.load(fixture).params()); // official state_dict names
     const t0 = performance.now();
