@@ -90,9 +90,9 @@ export function mbv3Markdown(r: Mbv3BenchmarkResult): string {
   lines.push(`| Dataset | Candidates | FLOPs bound | Selected: MFLOPs | Selected: OFA-oracle acc. (%) | Random at same budget: oracle acc. (%) | Selected beats | Search time (s) | Weights |`);
   lines.push('|---|---|---|---|---|---|---|---|---|');
   const beaten = r.runs.reduce((a, x) => a + x.random.beatenFraction, 0) / r.runs.length;
-  lines.push(`| ${r.dataset.name} (${r.dataset.classes} classes) | ${r.settings.candidates} (${r.candidateSource}) | ${r.settings.flopsBound ?? 'none (selected FLOPs)'} | ${ci(r.summary.selectedMflops, 1)} | ${ci(r.summary.selectedAccuracy)} | ${ci(r.summary.randomAccuracy)} (${r.settings.randomSubnets} subnets/run) | ${(100 * beaten).toFixed(0)}% of random | ${ci(r.summary.searchS, 1)} | ${r.weights} |`);
+  lines.push(`| ${r.dataset.name} (${r.dataset.classes} classes) | ${r.settings.candidates} (${r.candidateSource}) | ${r.settings.flopsBound ?? 'none (selected FLOPs)'} | ${ci(r.summary.selectedMflops, 1)} | ${ci(r.summary.selectedAccuracy)} | ${ci(r.summary.randomAccuracy)} (${r.settings.randomSubnets} subnets/run, pooled; mean MFLOPs ${num(r.runs.reduce((a, x) => a + x.random.mflops.mean, 0) / r.runs.length, 1)}) | ${(100 * beaten).toFixed(0)}% of random | ${ci(r.summary.searchS, 1)} | ${r.weights} |`);
   lines.push('');
-  lines.push(`The oracle is OFA's pretrained ImageNet accuracy predictor at ${r.settings.resolution}px (an estimate, not a trained-and-measured accuracy). ${r.settings.runs} run(s), ${r.settings.resamples} resamples. Measured on: ${describeMachine(r.machine)}.`);
+  lines.push(`± over runs for the selected subnet, over the random subnets for random. The oracle is OFA's pretrained ImageNet accuracy predictor at ${r.settings.resolution}px (an estimate, not a trained-and-measured accuracy). ${r.settings.runs} run(s), ${r.settings.resamples} resamples. Measured on: ${describeMachine(r.machine)}.`);
   return lines.join('\n') + '\n';
 }
 
@@ -120,11 +120,16 @@ export function speedMarkdown(r: SpeedReport): string {
   return lines.join('\n') + '\n';
 }
 
-/** Write `<dir>/<name>.md`, `.json` and (if given) `.svg` atomically; returns the paths written. */
+/** JSON text with every non-integer number rounded to `digits` significant digits (smaller files, same information). */
+export function resultJson(value: unknown, digits = 7): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(digits)) : v), 1) + '\n';
+}
+
+/** Write `<dir>/<name>.md`, `.json` (see {@link resultJson}) and (if given) `.svg` atomically; returns the paths written. */
 export function writeReport(dir: string, name: string, parts: { markdown: string; json: unknown; svg?: string }): string[] {
   const out = [path.join(dir, `${name}.md`), path.join(dir, `${name}.json`)];
   writeFileAtomicSync(out[0]!, parts.markdown);
-  writeFileAtomicSync(out[1]!, JSON.stringify(parts.json, null, 2) + '\n');
+  writeFileAtomicSync(out[1]!, resultJson(parts.json));
   if (parts.svg !== undefined) {
     const svg = path.join(dir, `${name}.svg`);
     writeFileAtomicSync(svg, parts.svg);

@@ -35,6 +35,7 @@ describe('MBv3 benchmark, tiny setting (fixture predictor hs 64)', () => {
     expect(run.random.budgetMflops).toBe(bound);
     expect(run.random.mflops.max).toBeLessThanOrEqual(bound);
     expect(run.random.accuracy.n).toBe(20);
+    expect(r.summary.randomAccuracy).toEqual(run.random.accuracy); // one run: pooled = that run's subnets
     expect(run.random.drawn).toBeGreaterThanOrEqual(20);
     expect(run.random.beatenFraction).toBeGreaterThanOrEqual(0);
     expect(run.random.beatenFraction).toBeLessThanOrEqual(1);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OFFICIAL_CPU_ANCHORS, buildSpeedReport, niceTicks, numericLeaves, parseBenchOutput, readBenchOutput, renderLinePlot, speedMarkdown, writeReport } from '../src';
+import { OFFICIAL_CPU_ANCHORS, buildSpeedReport, resultJson, niceTicks, numericLeaves, parseBenchOutput, readBenchOutput, renderLinePlot, speedMarkdown, writeReport } from '../src';
 
 describe('SVG line plot', () => {
   it('draws one polyline per series with the right number of points, a band, escaped labels', () => {
@@ -62,5 +62,8 @@ describe('writeReport', () => {
     expect(JSON.parse(fs.readFileSync(files[1]!, 'utf8'))).toEqual({ a: 1 });
     expect(fs.readdirSync(dir).sort()).toEqual(['nb201.json', 'nb201.md', 'nb201.svg']);
     fs.rmSync(dir, { recursive: true });
+  });
+  it('rounds non-integers to 7 significant digits in the JSON, keeps integers and strings', () => {
+    expect(JSON.parse(resultJson({ a: 93.123456789, b: 15625, c: 'x', d: [1e-12 / 3], e: null }))).toEqual({ a: 93.12346, b: 15625, c: 'x', d: [3.333333e-13], e: null });
   });
 });
