@@ -23,6 +23,12 @@ export interface GenerateOptions<A> {
   readonly batchSize?: number;
   /** Feature rows drawn per class (official: 20). */
   readonly perClass?: number;
+  /**
+   * `independent` (NB201 meta-test, spec §3.6): one graph per resample, `batchSize` graphs per batch.
+   * `pooled` (MBv3 meta-test, spec §4.6, §8 item 16): the `batchSize` resamples are pooled into one
+   * set of `batchSize`·C classes, giving one z and one graph per iteration.
+   */
+  readonly resampling?: 'independent' | 'pooled';
   /** Give up after decoding this many graphs (default 1,000 · n). */
   readonly maxAttempts?: number;
   /** Called after every batch (progress). */
@@ -51,9 +57,9 @@ export interface GenerateResult<A> extends GenerateProgress {
 }
 
 /**
- * Meta-test generation (spec §3.6 step 1, §8 items 15–16): per batch, resample the dataset
+ * Meta-test generation (spec §3.6 step 1, §4.6, §8 items 15–16): per batch, resample the dataset
  * `batchSize` times independently (perClass rows of every class), encode, take z = mu, decode one
- * graph per resample stochastically, drop graphs the space rejects, de-duplicate by
+ * graph per resample stochastically (or, `resampling: 'pooled'`, one graph from the pooled set), drop graphs the space rejects, de-duplicate by
  * `space.format` keeping first-seen order, and stop as soon as n unique valid architectures
  * exist (the rest of the batch is abandoned). Unlike the official loop, which never ends when a
  * model cannot produce n, it throws a ValidationError after `maxAttempts` decoded graphs.
@@ -95,12 +101,16 @@ export function generateArchitectures<A>(model: GeneratorModel, dataset: Feature
         got: `${strings.length} unique of ${valid} valid after ${attempts} graphs (the model cannot produce enough distinct valid graphs; raise maxAttempts or ask for fewer)`,
       }));
     }
-    const bs = Math.min(batchSize, maxAttempts - attempts);
+    const pooled = opts.resampling === 'pooled';
+    const bs = pooled ? batchSize : Math.min(batchSize, maxAttempts - attempts);
     const draw = drawDatasetBatch(dataset, perClass, bs, dataRng);
-    const mu = tf.tidy(() => model.encodeDataset(tf.tensor3d(draw.data, draw.shape), draw.layout).mu);
+    const [shape, layout] = pooled
+      ? ([[1, bs * draw.shape[1], draw.shape[2]], { classes: bs * draw.layout.classes, perClass }] as const)
+      : ([draw.shape, draw.layout] as const);
+    const mu = tf.tidy(() => model.encodeDataset(tf.tensor3d(draw.data, [...shape] as [number, number, number]), layout).mu);
     const z = mu.dataSync() as Float32Array;
     mu.dispose();
-    const decoded = decodeBatch(weights, cfg, z, bs, { stochastic: true, rng: decodeRng }).graphs;
+    const decoded = decodeBatch(weights, cfg, z, pooled ? 1 : bs, { stochastic: true, rng: decodeRng }).graphs;
     batches++;
     for (const g of decoded) {
       attempts++;

@@ -68,6 +68,16 @@ describe('generate (NB201, fixture weights)', () => {
     expect(() => model.generate(dataset, 5, { space: mbv3, seed: 1 })).toThrow(/nvt 7 and maxN 8/);
   });
 
+  it('pools the resamples into one set per graph in the MBv3 protocol (resampling: pooled)', () => {
+    const seen: number[] = [];
+    const r = model.generate(dataset, 3, { space: nb201, seed: 9, batchSize: 10, resampling: 'pooled', onBatch: (p) => seen.push(p.attempts) });
+    expect(r.strings).toHaveLength(3);
+    expect(new Set(r.strings).size).toBe(3);
+    expect(r.attempts).toBe(r.batches); // one graph per iteration
+    expect(seen).toEqual(Array.from({ length: r.batches }, (_, i) => i + 1));
+    expect(model.generate(dataset, 3, { space: nb201, seed: 9, batchSize: 10, resampling: 'pooled' }).strings).toEqual(r.strings);
+  });
+
   it('decodes a whole batch stochastically: seeded, at most maxN vertices, END last when complete, edges forward', () => {
     const w = model.decoderWeights();
     const z = new Float32Array(64 * 56).map((_, i) => Math.sin(i) * 0.7);
