@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { dense } from './dense';
+import { dense, recordingGradients, softmaxLastAxis } from './dense';
 import type { Rng } from '@metad2a/core';
 import { Linear, joinName, xavierUniformInit, type ParameterStore } from '@metad2a/layers';
 import { LayerNorm } from './layer-norm';
@@ -46,28 +46,62 @@ export class MultiheadAttentionBlock {
   /** Q `[B, nq, d_Q]`, K `[B, nk, d_K]` → `[B, nq, d_V]`. */
   apply(q: tf.Tensor3D, k: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const [b, nq] = q.shape;
-      const nk = k.shape[1];
-      const h = this.heads;
-      const w = this.dimV / h;
-      const qp = dense(this.fcQ, q);
-      const kp = dense(this.fcK, k);
-      const vp = dense(this.fcV, k);
-      // [B, n, d_V] → [B·h, n, w], head j = features [j·w, (j+1)·w)
-      const split = (t: tf.Tensor3D, n: number): tf.Tensor3D =>
-        h === 1 ? t : (tf.reshape(tf.transpose(tf.reshape(t, [b, n, h, w]), [0, 2, 1, 3]), [b * h, n, w]) as tf.Tensor3D);
-      const qh = split(qp, nq);
-      const kh = split(kp, nk);
-      const vh = split(vp, nk);
-      const scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(this.dimV));
-      const att = tf.softmax(scores, -1);
-      const oh = tf.add(qh, tf.matMul(att, vh)) as tf.Tensor3D;
-      let o = h === 1 ? oh : (tf.reshape(tf.transpose(tf.reshape(oh, [b, h, nq, w]), [0, 2, 1, 3]), [b, nq, this.dimV]) as tf.Tensor3D);
-      if (this.ln0) o = this.ln0.apply(o);
-      let out = tf.add(o, tf.relu(dense(this.fcO, o))) as tf.Tensor3D;
-      if (this.ln1) out = this.ln1.apply(out);
-      return out;
+      // head-major needs a batch-broadcasting matMul, whose gradient tfjs 4.22 does not reduce: not under a tape
+      const o0 = tf.getBackend() === 'wasm' || this.heads === 1 || recordingGradients() ? this.attendTransposing(q, k) : this.attendHeadMajor(q, k);
+      const o = this.ln0 ? this.ln0.apply(o0) : o0;
+      const out = tf.add(o, tf.relu(dense(this.fcO, o))) as tf.Tensor3D;
+      return this.ln1 ? this.ln1.apply(out) : out;
     });
+  }
+
+  /** `concat_h (Q'_h + softmax(Q'_h K'_hᵀ/√d_V) V'_h)` with the heads split and merged by transposes (fast on wasm). */
+  private attendTransposing(q: tf.Tensor3D, k: tf.Tensor3D): tf.Tensor3D {
+    const [b, nq] = q.shape;
+    const nk = k.shape[1];
+    const h = this.heads;
+    const w = this.dimV / h;
+    const qp = dense(this.fcQ, q);
+    const kp = dense(this.fcK, k);
+    const vp = dense(this.fcV, k);
+    // [B, n, d_V] → [B·h, n, w], head j = features [j·w, (j+1)·w)
+    const split = (t: tf.Tensor3D, n: number): tf.Tensor3D =>
+      h === 1 ? t : (tf.reshape(tf.transpose(tf.reshape(t, [b, n, h, w]), [0, 2, 1, 3]), [b * h, n, w]) as tf.Tensor3D);
+    const qh = split(qp, nq);
+    const kh = split(kp, nk);
+    const vh = split(vp, nk);
+    const scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(this.dimV));
+    const att = softmaxLastAxis(scores as tf.Tensor3D);
+    const oh = tf.add(qh, tf.matMul(att, vh)) as tf.Tensor3D;
+    return h === 1 ? oh : (tf.reshape(tf.transpose(tf.reshape(oh, [b, h, nq, w]), [0, 2, 1, 3]), [b, nq, this.dimV]) as tf.Tensor3D);
+  }
+
+  /**
+   * The same attention without transposing activations (tfjs-cpu's transpose kernel is slow): the
+   * projections are computed head-major, `[1, B·n, d+1] · [h, w, d+1]ᵀ → [h, B·n, w]` (bias as a
+   * weight column against a ones column; the 1/√d_V scale folded into fc_k), and the heads are
+   * merged by one concat along the feature axis.
+   */
+  private attendHeadMajor(q: tf.Tensor3D, k: tf.Tensor3D): tf.Tensor3D {
+    const [b, nq, dq] = q.shape;
+    const [, nk, dk] = k.shape;
+    const h = this.heads;
+    const w = this.dimV / h;
+    const withOnes = (x: tf.Tensor3D, n: number, d: number): tf.Tensor3D =>
+      tf.reshape(tf.concat([tf.reshape(x, [b * n, d]), tf.ones([b * n, 1])], 1), [1, b * n, d + 1]) as tf.Tensor3D;
+    const headWeights = (lin: Linear, d: number, scale = 1): tf.Tensor3D => {
+      const wb = tf.concat([lin.weight, tf.reshape(lin.bias!, [this.dimV, 1])], 1);
+      return tf.reshape(scale === 1 ? wb : tf.mul(wb, scale), [h, w, d + 1]) as tf.Tensor3D;
+    };
+    const qa = withOnes(q, nq, dq);
+    const ka = q === k ? qa : withOnes(k, nk, dk);
+    // [h, B·n, w] → [h·B, n, w] (batch index j·B + i: head j of set i)
+    const qh = tf.reshape(tf.matMul(qa, headWeights(this.fcQ, dq), false, true), [h * b, nq, w]) as tf.Tensor3D;
+    const kh = tf.reshape(tf.matMul(ka, headWeights(this.fcK, dk, 1 / Math.sqrt(this.dimV)), false, true), [h * b, nk, w]) as tf.Tensor3D;
+    const vh = tf.reshape(tf.matMul(ka, headWeights(this.fcV, dk), false, true), [h * b, nk, w]) as tf.Tensor3D;
+    const att = softmaxLastAxis(tf.matMul(qh, kh, false, true));
+    const oh = tf.reshape(tf.add(qh, tf.matMul(att, vh)), [h, b * nq * w]);
+    const heads = tf.split(oh, h, 0).map((x) => tf.reshape(x, [b * nq, w]));
+    return tf.reshape(tf.concat(heads, 1), [b, nq, this.dimV]) as tf.Tensor3D;
   }
 }
 

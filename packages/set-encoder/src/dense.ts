@@ -2,17 +2,41 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Linear } from '@metad2a/layers';
 
 /**
- * `lin.apply(x)` computed as `x · transpose(W) + b` with an explicit transpose of the (small)
- * weight: the tfjs wasm backend's matMul with `transposeB` is several times slower than a plain
- * matMul on large inputs (measured here: 1.4 s vs 0.18 s for [20000, 512]·[512, 56]).
+ * `lin.apply(x)` = `x · Wᵀ + b`. On the wasm backend with an explicit transpose of the (small)
+ * weight: its matMul with `transposeB` is several times slower than a plain matMul on large
+ * inputs (measured here: 1.4 s vs 0.18 s for [20000, 512]·[512, 56]); elsewhere with `transposeB`
+ * (the native GEMM reads Wᵀ in place, while tfjs-cpu's generic transpose kernel is slow).
  */
 export function dense<T extends tf.Tensor2D | tf.Tensor3D>(lin: Linear, x: T): T {
   return tf.tidy(() => {
-    const wt = tf.transpose(lin.weight) as tf.Tensor2D;
+    const explicit = tf.getBackend() === 'wasm';
     const shape: number[] = [...x.shape];
     const x2 = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, shape[shape.length - 1]!]) as tf.Tensor2D);
-    let y: tf.Tensor = tf.matMul(x2, wt);
+    let y: tf.Tensor = explicit ? tf.matMul(x2, tf.transpose(lin.weight) as tf.Tensor2D) : tf.matMul(x2, lin.weight as tf.Tensor2D, false, true);
     if (lin.bias) y = tf.add(y, lin.bias);
     return (x.rank === 2 ? y : tf.reshape(y, [shape[0]!, shape[1]!, lin.outFeatures])) as T;
   });
+}
+
+/**
+ * Softmax over the last axis of `[M, a, b]`. On wasm `tf.softmax`; elsewhere the same
+ * `exp(s − max) / Σ exp(s − max)` with the row max and row sum spread over the row by matMuls, so
+ * that no op broadcasts (tfjs-cpu's softmax and broadcasting kernels are slow; its element-wise
+ * kernels on equal shapes and the native GEMM are fast).
+ */
+export function softmaxLastAxis(s: tf.Tensor3D): tf.Tensor3D {
+  if (tf.getBackend() === 'wasm') return tf.softmax(s, -1);
+  return tf.tidy(() => {
+    const [m, a, b] = s.shape;
+    const s2 = tf.reshape(s, [m * a, b]) as tf.Tensor2D;
+    const rowMax = tf.matMul(tf.max(s2, 1, true) as tf.Tensor2D, tf.ones([1, b]) as tf.Tensor2D);
+    const e = tf.exp(tf.sub(s2, rowMax)) as tf.Tensor2D;
+    const rowSum = tf.matMul(e, tf.ones([b, b]) as tf.Tensor2D);
+    return tf.reshape(tf.div(e, rowSum), [m, a, b]) as tf.Tensor3D;
+  });
+}
+
+/** True while a gradient tape records (inside `tf.grad`, `tf.variableGrads`, ...). */
+export function recordingGradients(): boolean {
+  return ((tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth ?? 0) > 0;
 }
