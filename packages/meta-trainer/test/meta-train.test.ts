@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, initBackend, type GraphConfig } from '@metad2a/core';
+import { Rng, initBackend, loadCheckpointSync, unwrap, type GraphConfig } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { NB201_GRAPH_CONFIG } from '@metad2a/search-spaces';
@@ -97,6 +98,39 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     expect(log).toMatch(/"event":"resume"/);
     a.dispose();
     b2.dispose();
+  });
+
+  test('resume after SIGKILL: a run killed in a child process continues to the same weights as a straight run', async () => {
+    const dir = tmp();
+    const root = path.join(__dirname, '../../..');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/train-child.ts'), dir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 100000);
+    let killedAt = 0;
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const m = [...d.toString().matchAll(/checkpoint (\d+)/g)];
+        if (m.length && killedAt === 0 && Number(m[m.length - 1]![1]) >= 2) {
+          killedAt = Number(m[m.length - 1]![1]);
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('exit', (code, signal) => (signal === 'SIGKILL' && killedAt > 0 ? resolve() : reject(new Error(`trainer exited with ${code}/${signal}: ${stderr}`))));
+    }).finally(() => clearTimeout(guard));
+    // the child may have written a later checkpoint between its message and the kill: read it
+    const saved = unwrap(loadCheckpointSync(path.join(dir, RUN_FILES.last))).meta.step as number;
+    expect(saved).toBeGreaterThanOrEqual(killedAt);
+    const k = saved + 3;
+    const opts = { ...small, split: TOY.split, epochs: 50, lr: 1e-3 };
+    const resumed = gen(77);
+    const rr = metaTrainGenerator(db, resumed, { ...opts, runDir: dir, maxSteps: k, resume: true });
+    expect(rr.steps).toBe(k);
+    const straight = gen(5);
+    metaTrainGenerator(db, straight, { ...opts, runDir: tmp(), maxSteps: k });
+    expect(weights(resumed)).toEqual(weights(straight));
+    resumed.dispose();
+    straight.dispose();
   });
 
   test('MobileNetV3 space: the same loop trains a generator on 22-vertex graphs', () => {
