@@ -193,6 +193,47 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// softmax(x, out, rows, cols)
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 x = f32(info, 0, "x"), o = f32(info, 1, "out");
+  const int64_t rows = num(info, 2, "rows"), cols = num(info, 3, "cols");
+  if (rows < 0 || cols <= 0) throw Napi::RangeError::New(env, "softmax: bad size");
+  need(env, x, rows * cols, "softmax x");
+  need(env, o, rows * cols, "softmax out");
+  mk::softmax_rows(x.data, o.data, rows, cols);
+  return env.Undefined();
+}
+
+// transpose(x, out, shape Int32Array, perm Int32Array)
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 x = f32(info, 0, "x"), o = f32(info, 1, "out");
+  for (size_t i : {2u, 3u})
+    if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw Napi::TypeError::New(env, "transpose: shape and perm must be Int32Arrays");
+  auto sh = info[2].As<Napi::Int32Array>();
+  auto pe = info[3].As<Napi::Int32Array>();
+  const int rank = (int)sh.ElementLength();
+  if (rank < 1 || rank > mk::kMaxRank || pe.ElementLength() != (size_t)rank) throw Napi::RangeError::New(env, "transpose: bad rank");
+  int64_t shape[mk::kMaxRank];
+  int perm[mk::kMaxRank];
+  bool seen[mk::kMaxRank] = {false};
+  int64_t size = 1;
+  for (int d = 0; d < rank; ++d) {
+    shape[d] = sh.Data()[d];
+    perm[d] = pe.Data()[d];
+    if (shape[d] < 0 || perm[d] < 0 || perm[d] >= rank || seen[perm[d]]) throw Napi::RangeError::New(env, "transpose: bad shape or perm");
+    seen[perm[d]] = true;
+    size *= shape[d];
+  }
+  if (size == 0) return env.Undefined();
+  need(env, x, size, "transpose x");
+  need(env, o, size, "transpose out");
+  mk::transpose(x.data, o.data, rank, shape, perm);
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto o = Napi::Object::New(env);
@@ -220,6 +261,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

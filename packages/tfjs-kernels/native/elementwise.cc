@@ -89,6 +89,8 @@ void unary_op(int op, const float* x, float* y, int64_t n, float alpha) {
     case UN_EXP: return unary_impl(x, y, n, [](float v) { return std::exp(v); });
     case UN_LOG: return unary_impl(x, y, n, [](float v) { return std::log(v); });
     case UN_RELU6: return unary_impl(x, y, n, [](float v) { return std::isnan(v) ? v : std::min(6.f, std::max(0.f, v)); });
+    case UN_SIGMOID: return unary_impl(x, y, n, [](float v) { return 1.f / (1.f + std::exp(-v)); });
+    case UN_TANH: return unary_impl(x, y, n, [](float v) { return std::tanh(v); });
     default: return;
   }
 }
@@ -123,6 +125,63 @@ void reduce_op(int op, const float* x, float* out, int64_t k1, int64_t r, int64_
       for (int64_t j = 0; j < k2; ++j) out[i * k2 + j] = (float)(op == RED_MAX ? acc[j] : acc[j] * scale);
     }
   }, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, r * k2)));
+}
+
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* in = x + r * cols;
+      float* out = y + r * cols;
+      float m = -INFINITY;
+      for (int64_t c = 0; c < cols; ++c) m = std::max(m, in[c]);
+      double s = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        out[c] = std::exp(in[c] - m);
+        s += out[c];
+      }
+      const float inv = (float)(1.0 / s);
+      for (int64_t c = 0; c < cols; ++c) out[c] *= inv;
+    }
+  }, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, cols)));
+}
+
+void transpose(const float* x, float* y, int rank, const int64_t* inShape, const int* perm) {
+  int64_t inStride[kMaxRank], outShape[kMaxRank], srcStride[kMaxRank];
+  int64_t acc = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    inStride[d] = acc;
+    acc *= inShape[d];
+  }
+  for (int d = 0; d < rank; ++d) {
+    outShape[d] = inShape[perm[d]];
+    srcStride[d] = inStride[perm[d]];
+  }
+  const int64_t inner = outShape[rank - 1];
+  const int64_t sInner = srcStride[rank - 1];
+  int64_t outer = 1;
+  for (int d = 0; d < rank - 1; ++d) outer *= outShape[d];
+  parallel_for(outer, [&](int64_t b0, int64_t b1) {
+    int64_t idx[kMaxRank] = {0};
+    int64_t rem = b0;
+    for (int d = rank - 2; d >= 0; --d) {
+      idx[d] = rem % outShape[d];
+      rem /= outShape[d];
+    }
+    for (int64_t row = b0; row < b1; ++row) {
+      int64_t src = 0;
+      for (int d = 0; d < rank - 1; ++d) src += idx[d] * srcStride[d];
+      float* o = y + row * inner;
+      const float* in = x + src;
+      if (sInner == 1)
+        std::memcpy(o, in, sizeof(float) * inner);
+      else
+        for (int64_t i = 0; i < inner; ++i) o[i] = in[i * sInner];
+      for (int d = rank - 2; d >= 0; --d) {
+        if (++idx[d] < outShape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }, std::max<int64_t>(1, 131072 / std::max<int64_t>(1, inner)));
 }
 
 }  // namespace mk

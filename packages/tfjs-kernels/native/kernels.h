@@ -60,11 +60,15 @@ struct BroadcastGeom {
   int64_t bStride[kMaxRank];
 };
 enum BinaryOp { BIN_ADD = 0, BIN_SUB = 1, BIN_MUL = 2, BIN_DIV = 3, BIN_MAX = 4, BIN_MIN = 5, BIN_SQDIFF = 6 };
-enum UnaryOp { UN_RELU = 0, UN_STEP = 1, UN_NEG = 2, UN_SQUARE = 3, UN_SQRT = 4, UN_RSQRT = 5, UN_EXP = 6, UN_LOG = 7, UN_RELU6 = 8 };
+enum UnaryOp { UN_RELU = 0, UN_STEP = 1, UN_NEG = 2, UN_SQUARE = 3, UN_SQRT = 4, UN_RSQRT = 5, UN_EXP = 6, UN_LOG = 7, UN_RELU6 = 8, UN_SIGMOID = 9, UN_TANH = 10 };
 enum ReduceOp { RED_SUM = 0, RED_MEAN = 1, RED_MAX = 2 };
 void binary_op(int op, const BroadcastGeom& g, const float* a, const float* b, float* out);
 void unary_op(int op, const float* x, float* y, int64_t n, float alpha);
 /** out[i, j] = reduce over t of x[i, t, j] for x viewed as [k1, r, k2]. */
 void reduce_op(int op, const float* x, float* out, int64_t k1, int64_t r, int64_t k2);
+/** Row-wise softmax of x viewed as [rows, cols]. */
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols);
+/** y = x transposed by perm (y.shape[d] = x.shape[perm[d]]). */
+void transpose(const float* x, float* y, int rank, const int64_t* inShape, const int* perm);
 
 }  // namespace mk

@@ -17,6 +17,8 @@ export interface NativeAddon {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, k1: number, r: number, k2: number): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
   info(): { gemm: string; threads: number };
   setThreads(n: number): number;
 }

@@ -222,8 +222,18 @@ describe('native backend', () => {
       ['relu', tf.relu], ['relu6', (x) => tf.relu6(tf.mul(x, 4))], ['neg', tf.neg], ['square', tf.square],
       ['sqrt', (x) => tf.sqrt(tf.add(tf.abs(x), 0.1))], ['rsqrt', (x) => tf.rsqrt(tf.add(tf.abs(x), 0.1))],
       ['exp', tf.exp], ['log', (x) => tf.log(tf.add(tf.abs(x), 0.1))], ['step', (x) => tf.step(x, 0.3)],
+      ['sigmoid', tf.sigmoid], ['tanh', tf.tanh], ['softmax', (x) => tf.softmax(x)],
+      ['transpose 201', (x) => tf.transpose(x, [2, 0, 1])], ['transpose 021', (x) => tf.transpose(x, [0, 2, 1])],
     ];
     for (const [name, op] of ops) compare(`${name}`, [[7, 33, 5]], op);
+  });
+
+  it('concat along every axis, several inputs, forward and gradient', () => {
+    for (const axis of [0, 1, 2]) {
+      const shapes = [[3, 4, 5], [3, 4, 5], [3, 4, 5]].map((s, i) => s.map((n, d) => (d === axis ? n + i : n)));
+      compare(`concat axis ${axis}`, shapes, (a, b, c) => tf.concat([a!, b!, c!], axis));
+    }
+    compare('concat 1-D', [[7], [1], [4]], (a, b, c) => tf.concat([a!, b!, c!]));
   });
 
   it('sum / mean / max over axes (contiguous and scattered, keepDims) forward and gradient', () => {

@@ -5,6 +5,11 @@
  */
 import {
   Add,
+  Concat,
+  Sigmoid,
+  Softmax,
+  Tanh,
+  Transpose,
   Exp,
   Log,
   Max,
@@ -37,7 +42,7 @@ type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => Te
 export type KernelMaker = (name: string, impl: Impl) => KernelConfig;
 
 const BINARY: [string, number][] = [[Add, 0], [Sub, 1], [Multiply, 2], [RealDiv, 3], [Maximum, 4], [Minimum, 5], [SquaredDifference, 6]];
-const UNARY: [string, number][] = [[Relu, 0], [Step, 1], [Neg, 2], [Square, 3], [Sqrt, 4], [Rsqrt, 5], [Exp, 6], [Log, 7], [Relu6, 8]];
+const UNARY: [string, number][] = [[Relu, 0], [Step, 1], [Neg, 2], [Square, 3], [Sqrt, 4], [Rsqrt, 5], [Exp, 6], [Log, 7], [Relu6, 8], [Sigmoid, 9], [Tanh, 10]];
 const REDUCE: [string, number][] = [[Sum, 0], [Mean, 1], [Max, 2]];
 
 /** The tensor's storage when it is float32 in a Float32Array (the cpu Cast of bool keeps a Uint8Array), else null. */
@@ -146,5 +151,51 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
       return backend.makeTensorInfo(shape, 'float32', out);
     }),
   );
-  return [...binaries, ...unaries, ...reductions];
+  const softmax = k(Softmax, (inputs, attrs, backend) => {
+    const { logits } = inputs;
+    const xv = f32(backend, logits);
+    if (!logits || !xv) return null;
+    const rank = logits.shape.length;
+    const dim = util.parseAxisParam(attrs.dim as number, logits.shape)[0];
+    if (rank === 0 || dim !== rank - 1) return null;
+    const cols = logits.shape[rank - 1]!;
+    const size = util.sizeFromShape(logits.shape);
+    const out = new Float32Array(size);
+    if (size > 0) addon.softmax(xv, out, size / cols, cols);
+    return backend.makeTensorInfo(logits.shape, 'float32', out);
+  });
+  const transpose = k(Transpose, (inputs, attrs, backend) => {
+    const { x } = inputs;
+    const xv = f32(backend, x);
+    if (!x || !xv || x.shape.length === 0 || x.shape.length > 8) return null;
+    const perm = attrs.perm as number[];
+    const outShape = perm.map((p) => x.shape[p]!);
+    const out = new Float32Array(xv.length);
+    if (xv.length > 0) addon.transpose(xv, out, Int32Array.from(x.shape), Int32Array.from(perm));
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  });
+  const concat = k(Concat, (inputs, attrs, backend) => {
+    const list = Object.values(inputs).filter((t): t is TensorInfo => t !== undefined);
+    if (list.length === 0) return null;
+    const vals = list.map((t) => f32(backend, t));
+    if (vals.some((v) => v === null)) return null;
+    const axis = util.parseAxisParam(attrs.axis as number, list[0]!.shape)[0]!;
+    const outShape = backend_util.computeOutShape(list.map((t) => t.shape), axis);
+    const outer = util.sizeFromShape(outShape.slice(0, axis));
+    const out = new Float32Array(util.sizeFromShape(outShape));
+    const inners = list.map((t) => util.sizeFromShape(t.shape.slice(axis)));
+    const rowLen = inners.reduce((a, b) => a + b, 0);
+    let col = 0;
+    list.forEach((_, i) => {
+      const v = vals[i]!;
+      const inner = inners[i]!;
+      if (inner > 0) {
+        if (outer === 1) out.set(v, col);
+        else for (let o = 0; o < outer; o++) out.set(v.subarray(o * inner, (o + 1) * inner), o * rowLen + col);
+      }
+      col += inner;
+    });
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  });
+  return [...binaries, ...unaries, ...reductions, softmax, transpose, concat];
 }
