@@ -48,6 +48,8 @@ export interface DatabaseStats {
   readonly meanRange: number;
   /** Mean over tasks of the standard deviation over architectures (population), percent points. */
   readonly meanStd: number;
+  /** Range (max − min) of the architectures' mean accuracies over tasks, percent points. */
+  readonly archMeanRange: number;
   /** Mean Spearman ρ between the accuracies of the same architectures on two tasks, over task pairs in the same group (e.g. the same dataset); NaN pairs are left out. */
   readonly rankAgreementWithinGroup: number;
   readonly pairsWithinGroup: number;
@@ -79,6 +81,9 @@ export function databaseStats(records: readonly AccuracyRecord[], group: (task: 
     rangeSum += Math.max(...v) - Math.min(...v);
     stdSum += Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
   }
+  const perArch = new Map<string, number[]>();
+  for (const m of byTask.values()) for (const [a, v] of m) (perArch.get(a) ?? perArch.set(a, []).get(a)!).push(v);
+  const archMeans = [...perArch.values()].map((v) => v.reduce((p, q) => p + q, 0) / v.length);
   const names = [...byTask.keys()];
   const within: number[] = [];
   const across: number[] = [];
@@ -99,6 +104,7 @@ export function databaseStats(records: readonly AccuracyRecord[], group: (task: 
     records: records.length,
     meanRange: byTask.size ? rangeSum / byTask.size : NaN,
     meanStd: byTask.size ? stdSum / byTask.size : NaN,
+    archMeanRange: archMeans.length ? Math.max(...archMeans) - Math.min(...archMeans) : NaN,
     rankAgreementWithinGroup: avg(within),
     pairsWithinGroup: within.length,
     rankAgreementAcrossGroups: avg(across),

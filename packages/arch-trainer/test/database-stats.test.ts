@@ -24,6 +24,8 @@ describe('database statistics', () => {
       return Math.sqrt(v.reduce((p, q) => p + (q - m) ** 2, 0) / v.length);
     };
     expect(s.meanStd).toBeCloseTo((std([50, 60, 90]) + std([40, 70, 80]) + std([90, 60, 50])) / 3, 12);
+    // arch means: x 60, y 63.33, z 73.33
+    expect(s.archMeanRange).toBeCloseTo(220 / 3 - 60, 12);
     expect([s.pairsWithinGroup, s.pairsAcrossGroups]).toEqual([1, 2]);
     expect(s.rankAgreementWithinGroup).toBeCloseTo(1, 12);
     expect(s.rankAgreementAcrossGroups).toBeCloseTo(-1, 12);
