@@ -17,8 +17,8 @@ export interface FeatureExtractor {
   /** Side of the square images it takes (32 for the paper's ResNet-18 at CIFAR scale). */
   readonly inputSize: number;
   /**
-   * Features of `batch` preprocessed images packed as `[batch, inputSize, inputSize, 3]`.
-   * `undefined` for the identity extractor of precomputed features, which takes no images.
+   * Features `[batch, dim]` of `batch` preprocessed images packed as `[batch, inputSize, inputSize, 3]`.
+   * (Precomputed features never reach an extractor: `loadFeatureSet` returns them as they are.)
    */
   extract(images: Float32Array, batch: number): Promise<Float32Array>;
   /** Free tensors / models it holds. */
