@@ -11,7 +11,7 @@
  *   nb201     --dataset cifar10 [--classes 10] [--candidates 500] [--runs 10] [--resamples 10] [--top 30]
  *   baselines --lookup cifar10 [--budget 200] [--runs 20] [--select valid|test] [--methods random,rea,predictor-exhaustive,metad2a] [--cells N]
  *   mbv3      [--dataset cifar10] [--classes 10] [--candidates 50] [--bound 300] [--random 100]   (candidates: random subnets unless --generator)
- *   speed     [--from a.json,b.json] [--run kernels,search,train,meta-train] [--args "--quick"]
+ *   speed     [--from a.json,b.json] [--run "kernels:--quick,search:--runs 1,train,meta-train"] [--args="--common args"]
  * Common: --seed N, --out DIR, --backend native|wasm|cpu, --name NAME (output basename).
  */
 import * as path from 'node:path';
@@ -46,6 +46,11 @@ function flags(args: string[]): Map<string, string> {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (!a.startsWith('--')) continue;
+    const eq = a.indexOf('=');
+    if (eq > 0) {
+      m.set(a.slice(2, eq), a.slice(eq + 1)); // --args=--quick (a value that itself starts with --)
+      continue;
+    }
     const next = args[i + 1];
     if (next === undefined || next.startsWith('--')) m.set(a.slice(2), 'true');
     else {
@@ -174,13 +179,16 @@ export async function run(args: string[]): Promise<void> {
     const outputs: BenchOutput[] = [];
     for (const file of (f.get('from') ?? '').split(',').filter(Boolean)) outputs.push(readBenchOutput(path.basename(file).replace(/\.json$/, ''), file));
     const extra = (f.get('args') ?? '').split(' ').filter(Boolean);
-    for (const name of (f.get('run') ?? '').split(',').filter(Boolean)) {
+    for (const item of (f.get('run') ?? '').split(',').filter(Boolean)) {
+      // name or name:args (e.g. "search:--runs 1 --only cifar10")
+      const [name = '', own = ''] = item.split(':');
+      const args = [...extra, ...own.split(' ').filter(Boolean)];
       if (!fs.existsSync(path.join(REPO, 'tools', 'bench', `${name}.ts`))) {
         log(`tools/bench/${name}.ts does not exist (yet): skipped`);
         continue;
       }
       log(`running ${name} …`);
-      outputs.push(runBenchScript(REPO, name, extra));
+      outputs.push(runBenchScript(REPO, name, args));
     }
     const r = buildSpeedReport(outputs);
     const files = writeReport(out, f.get('name') ?? 'speed', { markdown: speedMarkdown(r), json: { ...r, inputs: outputs } });
