@@ -4,8 +4,19 @@ import * as zlib from 'node:zlib';
 import { MetaD2AException, parseError } from '@metad2a/core';
 import type { MetaDatabase, RecordInput } from '../database/meta-database';
 
+/** The package's `data/nb201-official` folder, found from the sources (`src/io/`) or the build (`dist/`). */
+function shippedDataDir(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, 'data', 'nb201-official');
+    if (fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  return path.join(__dirname, '..', '..', 'data', 'nb201-official');
+}
+
 /** Directory of the official NB201 predictor database shipped with this package (`data/nb201-official`). */
-export const OFFICIAL_NB201_DIR = path.join(__dirname, '..', '..', 'data', 'nb201-official');
+export const OFFICIAL_NB201_DIR = shippedDataDir();
 
 /** Names the importer gives to what it creates. */
 export const OFFICIAL_NB201 = {
