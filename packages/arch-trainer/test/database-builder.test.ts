@@ -79,6 +79,18 @@ describe('buildDatabase', () => {
   const recipeSpec = { base: 'tiny', overrides: { epochs: 1, batchSize: 12 } };
   const recipe = getRecipe(recipeSpec.base, recipeSpec.overrides);
 
+  it('stops cleanly on an aborted signal, with the plan (datasets, tasks) already stored', async () => {
+    const file = path.join(tmp(), 'meta.sqlite');
+    const ac = new AbortController();
+    ac.abort();
+    const r = await buildDatabase({ ...base, db: file, recipe, signal: ac.signal });
+    expect([r.aborted, r.trained, r.skipped]).toEqual([true, 0, 0]);
+    const db = MetaDatabase.open(file);
+    expect(db.tasks().map((t) => t.name).sort()).toEqual(r.tasks.map((t) => t.name).sort());
+    expect(db.records()).toHaveLength(0);
+    db.close();
+  });
+
   it('resumes after its process is killed: skips finished pairs, loses none, duplicates none', async () => {
     const dir = tmp();
     const file = path.join(dir, 'meta.sqlite');
