@@ -21,6 +21,7 @@ export type {
 export { SCHEMA_VERSION, MIGRATIONS, type Migration } from './database/schema';
 export { importOfficialNb201PredictorDb, importOfficialNb201Rows, OFFICIAL_NB201, OFFICIAL_NB201_DIR, type OfficialImportReport, type OfficialRow } from './io/nb201-official';
 export { importOfficialNb201PredictorPt } from './io/nb201-official-pt';
+export { importByLabelFeatures, type ByLabelImportOptions } from './io/bylabel';
 export { dumpMetaDatabase, exportJson, exportCsv, recordsCsv, type MetaDatabaseDump } from './io/export';
 export { accuracyNormalisation, splitNormalisation, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
 export {

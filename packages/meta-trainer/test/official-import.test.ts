@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MetaDatabase, OFFICIAL_NB201, exportCsv, exportJson, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt, recordsCsv, splitNormalisation, type MetaDatabaseDump } from '../src';
+import { MetaDatabase, OFFICIAL_NB201, exportCsv, exportJson, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt, importByLabelFeatures, recordsCsv, splitNormalisation, type MetaDatabaseDump } from '../src';
 
 describe('official NB201 predictor database import', () => {
   let db: MetaDatabase;
@@ -80,5 +80,27 @@ describe('official NB201 predictor database import', () => {
     expect(pt.split(OFFICIAL_NB201.split)).toEqual(db.split(OFFICIAL_NB201.split));
     expect(pt.tasks().map((t) => t.classIds)).toEqual(db.tasks().map((t) => t.classIds));
     pt.close();
+  });
+
+  test('*bylabel.pt feature files import as per-class features (via @metad2a/torch-io)', () => {
+    const fdb = MetaDatabase.inMemory();
+    const file = path.join(__dirname, 'data/tinybylabel.pt');
+    expect(importByLabelFeatures(fdb, file, { dataset: 'tiny', labels: ['a', 'b', 'c'] })).toBe(3);
+    const expected = JSON.parse(fs.readFileSync(path.join(__dirname, 'data/tinybylabel.json'), 'utf8')) as Record<string, { shape: number[]; values: number[] }>;
+    expect(fdb.dataset('tiny')).toMatchObject({ numClasses: 3, featureDim: 8, classesWithFeatures: 3 });
+    for (const k of ['0', '1', '2']) {
+      const c = fdb.classFeatures('tiny', Number(k));
+      expect([c.count, c.data.length / c.count]).toEqual(expected[k]!.shape);
+      expect(Array.from(c.data)).toEqual(Array.from(Float32Array.from(expected[k]!.values)));
+    }
+    fdb.addTask({ name: 'tiny/all', dataset: 'tiny', classIds: [2, 0, 1] });
+    expect(fdb.taskFeatureSet(fdb.task('tiny/all')).classes.map((c) => [c.label, c.count])).toEqual([
+      ['c', 20],
+      ['a', 21],
+      ['b', 25],
+    ]);
+    // features for the official ImageNet32 dataset must match its definition (1,000 classes of 512)
+    expect(() => importByLabelFeatures(db, file, { dataset: 'imagenet32' })).toThrow(/imagenet32: expected the stored definition \(1000 classes, dim 512\)/);
+    fdb.close();
   });
 });
