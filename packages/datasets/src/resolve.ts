@@ -6,7 +6,8 @@
  * - a folder: CIFAR binary (`data_batch_1..5.bin` → CIFAR-10, `train.bin` → CIFAR-100) or else
  *   an image folder with one sub-folder per class;
  * - `*.features.json` (our feature format), `*.pt` (`*bylabel.pt`, spec §1.2), `*.npy`
- *   (+ `*.labels.npy`), `*.bin` (CIFAR records), `*images-idx3-ubyte[.gz]` (+ its labels file).
+ *   (+ `*.labels.npy`), `*.bin` (CIFAR records), `*images-idx3-ubyte[.gz]` (+ its labels file);
+ * - comma-separated files: `a.bin,b.bin` (CIFAR), `x.npy,y.npy`, `images,labels` (IDX).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -43,6 +44,7 @@ const FORMS = 'builtin:<mnist|fashion-mnist|digits>, an image folder (one sub-fo
 /** Turn a string reference into a {@link DatasetSpec} (checking that paths exist). */
 export function parseDatasetRef(ref: string): DatasetSpec {
   if (ref.startsWith('builtin:')) return { kind: 'builtin', name: ref.slice('builtin:'.length) };
+  if (ref.includes(',') && !fs.existsSync(ref)) return parseFileList(ref);
   if (!fs.existsSync(ref)) return fail('NotFound', { source: 'dataset reference', field: ref, expected: FORMS, got: 'no such file or folder' });
   if (fs.statSync(ref).isDirectory()) {
     const cifar = cifarFilesIn(ref);
@@ -55,6 +57,17 @@ export function parseDatasetRef(ref: string): DatasetSpec {
   if (base.endsWith('.bin')) return { kind: 'cifar', files: [ref] };
   if (/images-idx3-ubyte/.test(base)) return { kind: 'idx', images: ref, labels: idxLabelsPathFor(ref)! };
   return fail('Unsupported', { source: 'dataset reference', field: ref, expected: FORMS, got: `a file named ${JSON.stringify(base)}` });
+}
+
+/** `a,b[,…]`: CIFAR `.bin` files, `images.npy,labels.npy`, or an IDX `images,labels` pair. */
+function parseFileList(ref: string): DatasetSpec {
+  const parts = ref.split(',').map((p) => p.trim());
+  const missing = parts.filter((p) => !fs.existsSync(p));
+  if (missing.length > 0) return fail('NotFound', { source: 'dataset reference', field: ref, expected: 'comma-separated files that exist', got: `missing ${missing.join(', ')}` });
+  if (parts.every((p) => p.endsWith('.bin'))) return { kind: 'cifar', files: parts };
+  if (parts.length === 2 && parts.every((p) => p.endsWith('.npy'))) return { kind: 'npy', data: parts[0]!, labels: parts[1]! };
+  if (parts.length === 2 && parts.every((p) => !p.endsWith('.npy') && !p.endsWith('.bin'))) return { kind: 'idx', images: parts[0]!, labels: parts[1]! };
+  return fail('Unsupported', { source: 'dataset reference', field: ref, expected: 'a,b,… .bin files (CIFAR), data.npy,labels.npy, or images,labels (IDX)', got: `${parts.length} files` });
 }
 
 /** Open a dataset reference: images to extract features from, or precomputed features. */

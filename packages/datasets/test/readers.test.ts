@@ -71,6 +71,9 @@ describe('npy', () => {
     expect(Array.from(ds.image(1).data)).toEqual([12, 15, 18, 21]);
     fs.writeFileSync(path.join(dir, 'f.npy'), encodeNpy(Float32Array.from([1, 2, 3, 4, 5, 6]), [3, 2]));
     fs.writeFileSync(path.join(dir, 'f_labels.npy'), encodeNpy(Uint8Array.from([1, 0, 1]), [3]));
+    const viaPair = resolveDataset(`${path.join(dir, 'f.npy')},${path.join(dir, 'f_labels.npy')}`);
+    expect(viaPair.kind).toBe('features');
+    expect(messageOf(() => resolveDataset(`${path.join(dir, 'f.npy')},${path.join(dir, 'x.labels.npy')},${path.join(dir, 'x.npy')}`))).toMatch(/expected a,b,… \.bin files/);
     const fsrc = readNpyDataset(path.join(dir, 'f.npy'));
     if (fsrc.kind !== 'features') throw new Error('expected features');
     expect(fsrc.featureSet.classes.map((c) => [c.label, c.count, Array.from(c.data)])).toEqual([
@@ -105,6 +108,9 @@ describe('IDX', () => {
     if (src.kind !== 'images') throw new Error('expected images');
     expect(src.classNames).toEqual(['0', '1', '2']);
     expect(Array.from(src.image(2).data)).toEqual([8, 9, 10, 11]);
+    const pair = resolveDataset(`${path.join(dir, 'tiny-images-idx3-ubyte')},${path.join(dir, 'tiny-labels-idx1-ubyte.gz')}`);
+    expect(pair.kind === 'images' && Array.from(pair.labels)).toEqual([2, 0, 2]);
+    expect(messageOf(() => resolveDataset(`${path.join(dir, 'tiny-images-idx3-ubyte')},${path.join(dir, 'nope')}`))).toMatch(/expected comma-separated files that exist, got missing .*nope/);
     const i32 = parseIdx(idxBytes([2], Uint8Array.from([0, 0, 1, 0, 0xff, 0xff, 0xff, 0xfe]), 0x0c));
     expect(Array.from(i32.data)).toEqual([256, -2]);
   });
@@ -146,6 +152,8 @@ describe('CIFAR binary', () => {
     expect([im.width, im.height, im.channels]).toEqual([32, 32, 3]);
     expect(Array.from(im.data.subarray(0, 6))).toEqual([0, 50, 100, 1, 51, 101]);
     expect(Array.from(ds.image(2).data.subarray(3, 6))).toEqual([0, 1, 2]);
+    const listed = resolveDataset(`${f2},${f1}`);
+    expect(listed.kind === 'images' && Array.from(listed.labels)).toEqual([0, 3, 9]);
     const viaRef = resolveDataset(dir);
     expect(viaRef.kind === 'images' && viaRef.size).toBe(3);
     expect(viaRef.kind === 'images' && viaRef.normalisation).toBe('cifar10');
