@@ -1,7 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { MetaD2AException } from '@metad2a/core';
+import { registerBench } from './commands/bench';
 import { registerConvertOfficial } from './commands/convert-official';
+import { registerDb } from './commands/db';
+import { registerMetaTrain } from './commands/meta-train';
 import { registerSearch } from './commands/search';
+import { registerTrainArch } from './commands/train-arch';
 import { CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo, type CliIo } from './io';
 
 /** The `metad2a` command with every sub-command registered (nothing runs until `parseAsync`). */
@@ -14,7 +18,15 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   registerSearch(program, io);
   registerConvertOfficial(program, io);
-  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  registerMetaTrain(program, io);
+  registerDb(program, io);
+  registerTrainArch(program, io);
+  registerBench(program, io);
+  const configure = (c: Command): void => {
+    c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    c.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   return program;
 }
 

@@ -1,11 +1,14 @@
 import { BACKEND_NAMES, type BackendName } from '@metad2a/core';
+import { defaultModelDir as shippedModelDir } from '@metad2a/default-model';
 
 export const BACKEND_CHOICES: readonly BackendName[] = BACKEND_NAMES;
 
 /**
- * The model directory used when `--model` is not given: the embedded default of a space, where
- * one ships with the CLI. None ships yet (the embedded-default issue adds it).
+ * The model directory used when `--model` is not given: the embedded default of the space from
+ * `@metad2a/default-model`, or undefined where none ships (the CLI then asks for --model).
+ * `METAD2A_DEFAULT_MODEL=none` disables it (tests use this to check the message).
  */
-export function defaultModelDir(_space: 'nb201' | 'mbv3'): string | undefined {
-  return undefined;
+export function defaultModelDir(space: 'nb201' | 'mbv3', env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  if (env.METAD2A_DEFAULT_MODEL === 'none') return undefined;
+  return shippedModelDir(space);
 }

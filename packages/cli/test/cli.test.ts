@@ -12,7 +12,7 @@ function capture(): { io: CliIo; out: () => string; err: () => string } {
   let se = '';
   o.on('data', (d) => (so += d));
   e.on('data', (d) => (se += d));
-  return { io: { stdout: o, stderr: e, env: {}, cwd: process.cwd() }, out: () => so, err: () => se };
+  return { io: { stdout: o, stderr: e, env: { METAD2A_DEFAULT_MODEL: 'none' }, cwd: process.cwd() }, out: () => so, err: () => se };
 }
 
 const fx = (...p: string[]): string => path.join(fixturesRoot(), ...p);
@@ -23,6 +23,37 @@ describe('metad2a CLI', () => {
     expect(await runCli(['--help'], c.io)).toBe(0);
     expect(c.out()).toMatch(/search \[options\]/);
     expect(c.out()).toMatch(/convert-official \[options\]/);
+    for (const cmd of ['meta-train', 'db', 'train-arch', 'bench']) expect(c.out()).toContain(cmd);
+  });
+
+  it('db import-official, stats and export work on the shipped official database', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-db-'));
+    const file = path.join(dir, 'meta.sqlite');
+    const a = capture();
+    expect(await runCli(['db', 'import-official', '--db', file], a.io)).toBe(0);
+    expect(a.out()).toMatch(/4630|4,630/);
+    expect(a.out()).toMatch(/no image features/);
+    const b = capture();
+    expect(await runCli(['db', 'stats', '--db', file], b.io)).toBe(0);
+    const stats = JSON.parse(b.out());
+    expect(stats.counts.records).toBe(4630);
+    expect(stats.counts.tasks).toBe(3031);
+    const c = capture();
+    expect(await runCli(['db', 'export', '--db', file, '--format', 'csv', '--out', path.join(dir, 'r.csv')], c.io)).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'r.csv'), 'utf8').trim().split('\n')).toHaveLength(4631);
+  });
+
+  it.each([
+    [['db', 'stats', '--db', '/nonexistent.sqlite'], /--db \/nonexistent\.sqlite: no such file/],
+    [['db', 'build', '--db', 'x.sqlite', '--classes', 'four'], /--classes must be N or MIN-MAX/],
+    [['meta-train', '--db', '/nonexistent.sqlite', '--split', 'x', '--out', 'y'], /--db \/nonexistent\.sqlite: no such file/],
+    [['train-arch', '--dataset', 'builtin:digits'], /required option '--arch <cell>'/],
+    [['bench', 'cifar', '--dataset', 'builtin:digits'], /<name> must be one of nb201, nb201-baselines, mbv3/],
+    [['bench', 'nb201', '--dataset', 'builtin:digits'], /give --model <dir>, or --generator <ckpt\.pt> and --predictor <ckpt\.pt>/],
+  ])('bad usage %j of the other commands exits 2', async (argv, msg) => {
+    const c = capture();
+    expect(await runCli(argv, c.io)).toBe(2);
+    expect(c.err()).toMatch(msg);
   });
 
   it.each([

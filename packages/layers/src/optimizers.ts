@@ -22,7 +22,9 @@ function writeSlots(slots: Map<string, tf.Variable>, prefix: string, tensors: Re
     const p = params.get(name);
     if (!p) throw new Error(`optimizer state: slot '${key}' names no parameter`);
     if (p.shape.join(',') !== a.shape.join(',')) throw new Error(`optimizer state: slot '${key}' has shape [${a.shape}], parameter has [${p.shape}]`);
-    slots.set(name, tf.variable(tf.tensor(a.data, [...a.shape]), false));
+    const t = tf.tensor(a.data, [...a.shape]);
+    slots.set(name, tf.variable(t, false));
+    t.dispose();
   }
 }
 
@@ -63,8 +65,10 @@ export class Adam {
       const p = this.params.get(name);
       if (!p) throw new Error(`Adam: gradient for unknown parameter '${name}'`);
       if (!this.m.has(name)) {
-        this.m.set(name, tf.variable(tf.zerosLike(p), false));
-        this.v.set(name, tf.variable(tf.zerosLike(p), false));
+        const z = tf.zerosLike(p);
+        this.m.set(name, tf.variable(z, false));
+        this.v.set(name, tf.variable(z, false));
+        z.dispose();
       }
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
@@ -139,7 +143,7 @@ export class SGD {
         if (this.momentum !== 0) {
           let b = this.buf.get(name);
           if (!b) {
-            b = tf.variable(tf.clone(g), false);
+            b = tf.variable(g, false); // copies g (tidy disposes nothing the variable keeps)
             this.buf.set(name, b);
           } else {
             b.assign(tf.add(tf.mul(b, this.momentum), g));

@@ -24,7 +24,9 @@ export class ParameterStore {
     const n = shape.reduce((a, b) => a * b, 1);
     if (init.length !== n) throw new Error(`ParameterStore: '${name}' expects ${n} initial values for [${shape.join(', ')}], got ${init.length}`);
     const tfName = `${this.uid}/${name}`;
-    const v = tf.variable(tf.tensor(init, [...shape], 'float32'), true, tfName);
+    const initial = tf.tensor(init, [...shape], 'float32');
+    const v = tf.variable(initial, true, tfName);
+    initial.dispose(); // the variable holds its own copy
     this.vars.set(name, v);
     this.byTfName.set(tfName, name);
     return v;
@@ -74,7 +76,9 @@ export class ParameterStore {
     if (mismatch) throw new MetaD2AException(mismatch);
     for (const [k, v] of this.vars) {
       const a = values[k]!;
-      v.assign(tf.tensor(a.data, [...a.shape], 'float32'));
+      const t = tf.tensor(a.data, [...a.shape], 'float32');
+      v.assign(t);
+      t.dispose();
     }
   }
 

@@ -154,3 +154,33 @@ describe('GatedSum', () => {
     store.dispose();
   });
 });
+
+describe('no tensor leaks', () => {
+  it('creating, loading, training and disposing a model leaves no tensor behind', () => {
+    const n0 = tf.memory().numTensors;
+    const store = new ParameterStore();
+    const rng = new Rng(1);
+    const cell = new GRUCell(store, 'g', 3, 4, rng);
+    const lin = new Linear(store, 'fc', 4, 1, rng);
+    expect(tf.memory().numTensors).toBe(n0 + store.names().length);
+    store.load(store.toNamedArrays());
+    const opt = new Adam(store.entries(), { lr: 0.01 });
+    const sgd = new SGD(store.entries(), { lr: 0.01, momentum: 0.9 });
+    const x = tf.ones([2, 3]) as tf.Tensor2D;
+    const h = tf.zeros([2, 4]) as tf.Tensor2D;
+    for (let i = 0; i < 3; i++) {
+      const { value, grads } = store.valueAndGrads(() => tf.sum(lin.apply(cell.apply(x, h))) as tf.Scalar);
+      opt.apply(grads);
+      sgd.apply(grads);
+      value.dispose();
+      for (const g of grads.values()) g.dispose();
+    }
+    const st = opt.state();
+    opt.loadState(st);
+    tf.dispose([x, h]);
+    opt.dispose();
+    sgd.dispose();
+    store.dispose();
+    expect(tf.memory().numTensors).toBe(n0);
+  });
+});

@@ -39,10 +39,10 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
     .option('--json', 'print one JSON document instead of the table')
     .action(async (flags: SearchFlags) => {
-      const modelDir = flags.model ?? defaultModelDir(flags.space);
+      const modelDir = flags.model ?? defaultModelDir(flags.space, io.env);
       if (!modelDir) {
         throw new CliUsageError(
-          `no model given: pass --model <dir> (a model directory; 'metad2a convert-official' turns official MetaD2A checkpoints into one, 'metad2a meta-train' trains one). No embedded default model exists yet for space '${flags.space}'.`,
+          `no model given: pass --model <dir> (a model directory; 'metad2a convert-official' turns official MetaD2A checkpoints into one, 'metad2a meta-train' trains one). No embedded default model ships for space '${flags.space}'.`,
         );
       }
       const backend = await initBackend({ prefer: flags.backend });
