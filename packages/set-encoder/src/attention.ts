@@ -77,27 +77,26 @@ export class MultiheadAttentionBlock {
 
   /**
    * The same attention without transposing activations (tfjs-cpu's transpose kernel is slow): the
-   * projections are computed head-major, `[1, B·n, d+1] · [h, w, d+1]ᵀ → [h, B·n, w]` (bias as a
-   * weight column against a ones column; the 1/√d_V scale folded into fc_k), and the heads are
-   * merged by one concat along the feature axis.
+   * projections are computed head-major, `[1, B·n, d] · [h, w, d]ᵀ → [h, B·n, w]` (the 1/√d_V
+   * scale folded into fc_k), and the heads are merged by one concat along the feature axis.
    */
   private attendHeadMajor(q: tf.Tensor3D, k: tf.Tensor3D): tf.Tensor3D {
     const [b, nq, dq] = q.shape;
     const [, nk, dk] = k.shape;
     const h = this.heads;
     const w = this.dimV / h;
-    const withOnes = (x: tf.Tensor3D, n: number, d: number): tf.Tensor3D =>
-      tf.reshape(tf.concat([tf.reshape(x, [b * n, d]), tf.ones([b * n, 1])], 1), [1, b * n, d + 1]) as tf.Tensor3D;
-    const headWeights = (lin: Linear, d: number, scale = 1): tf.Tensor3D => {
-      const wb = tf.concat([lin.weight, tf.reshape(lin.bias!, [this.dimV, 1])], 1);
-      return tf.reshape(scale === 1 ? wb : tf.mul(wb, scale), [h, w, d + 1]) as tf.Tensor3D;
+    // x `[B, n, d]` → `[h·B, n, w]` (batch index j·B + i: head j of set i); bias added through a
+    // K = 1 matMul of a ones column, so that no op broadcasts and x is not copied
+    const project = (x: tf.Tensor3D, n: number, d: number, lin: Linear, scale = 1): tf.Tensor3D => {
+      const wt = tf.reshape(scale === 1 ? lin.weight : tf.mul(lin.weight, scale), [h, w, d]) as tf.Tensor3D;
+      const bt = tf.reshape(scale === 1 ? lin.bias! : tf.mul(lin.bias!, scale), [h, 1, w]) as tf.Tensor3D;
+      const y = tf.matMul(tf.reshape(x, [1, b * n, d]) as tf.Tensor3D, wt, false, true);
+      const bias = tf.matMul(tf.ones([1, b * n, 1]) as tf.Tensor3D, bt);
+      return tf.reshape(tf.add(y, bias), [h * b, n, w]) as tf.Tensor3D;
     };
-    const qa = withOnes(q, nq, dq);
-    const ka = q === k ? qa : withOnes(k, nk, dk);
-    // [h, B·n, w] → [h·B, n, w] (batch index j·B + i: head j of set i)
-    const qh = tf.reshape(tf.matMul(qa, headWeights(this.fcQ, dq), false, true), [h * b, nq, w]) as tf.Tensor3D;
-    const kh = tf.reshape(tf.matMul(ka, headWeights(this.fcK, dk, 1 / Math.sqrt(this.dimV)), false, true), [h * b, nk, w]) as tf.Tensor3D;
-    const vh = tf.reshape(tf.matMul(ka, headWeights(this.fcV, dk), false, true), [h * b, nk, w]) as tf.Tensor3D;
+    const qh = project(q, nq, dq, this.fcQ);
+    const kh = project(k, nk, dk, this.fcK, 1 / Math.sqrt(this.dimV));
+    const vh = project(k, nk, dk, this.fcV);
     const att = softmaxLastAxis(tf.matMul(qh, kh, false, true));
     const oh = tf.reshape(tf.add(qh, tf.matMul(att, vh)), [h, b * nq * w]);
     const heads = tf.split(oh, h, 0).map((x) => tf.reshape(x, [b * nq, w]));
