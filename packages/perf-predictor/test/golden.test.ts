@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, graphConfig, initBackend, type ArchGraph } from '@metad2a/core';
 import { GoldenFixture, checkTensor } from '@metad2a/fixtures';
+import * as path from 'node:path';
+import { readStateDictSync } from '@metad2a/torch-io';
 import { PREDICTOR_DEAD_PARAMS, PredictorModel } from '../src';
 
+// wasm: 5x faster here than tfjs-cpu for these sizes; rank.test.ts covers the cpu backend (gather and its gradient)
 beforeAll(async () => {
-  await initBackend({ prefer: 'cpu' });
+  await initBackend({ prefer: 'wasm' });
 });
 
 interface FixtureGraph {
@@ -72,5 +75,31 @@ describe.each(['pred-nb201', 'pred-mbv3'])('%s golden', (name) => {
     expect(fx.manifest.dead_params).toEqual([...PREDICTOR_DEAD_PARAMS]);
     tf.dispose([x, y, value, ...grads.values()]);
     model.dispose();
+  });
+});
+
+describe('pred-nb201-full (official size, hs 512; weights from state_dict.pt through @metad2a/torch-io)', () => {
+  it('D, G and yhat match', () => {
+    const fx = GoldenFixture.load('pred-nb201-full');
+    const params = readStateDictSync(path.join(fx.dir, 'state_dict.pt'));
+    const model = new PredictorModel({ graphConfig: graphConfig(7, 8), rng: new Rng(1) });
+    model.loadParameters(params);
+    expect([...model.parameters().values()].reduce((a, v) => a + v.size, 0)).toBe(3438105);
+    const graphs = (fx.manifest.graphs as { types: number[]; edges: [number, number][] }[]).map((g) => ({ types: g.types, edges: g.edges }));
+    const X = fx.tensor('input.X');
+    const x = tf.tensor3d(X.data, X.shape as [number, number, number]);
+    const d = model.encodeDataset(x, { classes: 3, perClass: 20 });
+    const g = model.encodeGraphs(graphs);
+    const y = model.head(d, g);
+    expect(checkTensor(fx, 'expected.D', d.dataSync()).message).toMatch(/<=/);
+    expect(checkTensor(fx, 'expected.G', g.dataSync()).message).toMatch(/<=/);
+    expect(checkTensor(fx, 'expected.yhat', y.dataSync()).message).toMatch(/<=/);
+    tf.dispose([x, d, g, y]);
+    model.dispose();
+    // with the dead parameters created, the model holds exactly the official 4,020,361
+    const full = new PredictorModel({ graphConfig: graphConfig(7, 8), rng: new Rng(1), includeDeadParameters: true });
+    expect([...full.parameters().values()].reduce((a, v) => a + v.size, 0)).toBe(4020361);
+    full.loadParameters(params);
+    full.dispose();
   });
 });
