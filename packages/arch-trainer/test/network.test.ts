@@ -19,7 +19,7 @@ describe('cell strings', () => {
     expect(c.ops).toEqual(['nor_conv_3x3', 'nor_conv_3x3', 'nor_conv_3x3', 'skip_connect', 'nor_conv_3x3', 'nor_conv_3x3']);
     expect(cellToString(c)).toBe(CIFAR_OPT);
   });
-  it('reject malformed strings with a ValidationError naming the position', () => {
+  it('reject malformed strings with a ParseError naming the position (search-spaces parser)', () => {
     for (const bad of ['', '|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|', '|none~1|+|none~0|none~1|+|none~0|none~1|none~2|', '|none~0|+|none~0|+|none~0|none~1|none~2|']) {
       let err: unknown;
       try {
@@ -27,9 +27,9 @@ describe('cell strings', () => {
       } catch (e) {
         err = e;
       }
-      expect(isMetaD2AException(err, 'ValidationError')).toBe(true);
+      expect(isMetaD2AException(err, 'ParseError')).toBe(true);
     }
-    expect(() => parseCell('|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|')).toThrow(/node 1 edge 0/);
+    expect(() => parseCell('|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|')).toThrow(/at position 1 \(node 1, input from node 0\): expected an operation/);
   });
 });
 
