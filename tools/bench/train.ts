@@ -84,7 +84,7 @@ export async function run(args: string[]): Promise<void> {
       try {
         const ips = trainImgPerSec(cfg);
         perBackend[backend]![`${cfg.name}_img_s`] = Math.round(ips * 10) / 10;
-        if (!json) console.log(`${backend.padEnd(7)} ${cfg.name.padEnd(8)} C=${cfg.C} N=${cfg.N} ${cfg.hw}x${cfg.hw} batch ${cfg.batch}: ${ips.toFixed(1)} img/s (${cfg.steps} steps)`);
+        (json ? console.error : console.log)(`${backend.padEnd(7)} ${cfg.name.padEnd(8)} C=${cfg.C} N=${cfg.N} ${cfg.hw}x${cfg.hw} batch ${cfg.batch}: ${ips.toFixed(1)} img/s (${cfg.steps} steps)`);
       } catch (err) {
         perBackend[backend]![`${cfg.name}_error`] = (err as Error).message.split('\n')[0]!;
         if (!json) console.log(`${backend.padEnd(7)} ${cfg.name.padEnd(8)} failed: ${(err as Error).message.split('\n')[0]}`);

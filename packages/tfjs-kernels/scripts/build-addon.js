@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Builds the native kernels addon (build/Release/metad2a_kernels.node) with the system C++
 // compiler: Node-API headers from the local Node installation, node-addon-api from npm,
-// -O3 -march=native (the addon is built on the machine that runs it). Links OpenBLAS when its
-// headers and library are present (Debian: libopenblas-dev) unless METAD2A_BLAS=off.
+// -O3 -march=native (the addon is built on the machine that runs it). When OpenBLAS's headers
+// and library are present (Debian: libopenblas-dev) an OpenBLAS variant is built too (see below).
 // Runs at `npm install` (package script `install`); a failure is reported but never fails the
 // install: the package then falls back to wasm/cpu with one warning at runtime.
 'use strict';
@@ -68,36 +68,47 @@ function main() {
   try {
     const napiInc = nodeHeaders();
     const naaInc = addonApiHeaders();
-    const blas = detectOpenBlas(tmp);
+    // METAD2A_BLAS: auto (default: built-in GEMM as the addon, OpenBLAS variant beside it when
+    // present), openblas (OpenBLAS as the addon when present), off (no OpenBLAS at all).
+    // The built-in GEMM is the default because it measured faster than Debian's OpenBLAS here.
+    const mode = (process.env.METAD2A_BLAS || 'auto').toLowerCase();
+    const blas = mode === 'off' ? null : detectOpenBlas(tmp);
     const base = ['-O3', '-std=c++17', '-fPIC', '-shared', '-pthread', '-fexceptions', '-DNAPI_CPP_EXCEPTIONS', '-DNAPI_VERSION=8',
-      `-I${napiInc}`, `-I${naaInc}`, ...(blas ? ['-DMK_USE_OPENBLAS', ...blas.cflags] : [])];
-    const tmpOut = path.join(tmp, 'metad2a_kernels.node');
-    const libs = blas ? blas.libs : [];
+      `-I${napiInc}`, `-I${naaInc}`];
+    const withBlas = blas ? ['-DMK_USE_OPENBLAS', ...blas.cflags] : [];
+    const mainUsesBlas = Boolean(blas) && mode === 'openblas';
     let arch = ['-march=native'];
-    let r = compiles([...base, ...arch, ...sources, '-o', tmpOut, ...libs]);
+    const build = (flags, libs, out) => compiles([...base, ...flags, ...arch, ...sources, '-o', out, ...libs]);
+    const tmpOut = path.join(tmp, 'metad2a_kernels.node');
+    let r = build(mainUsesBlas ? withBlas : [], mainUsesBlas ? blas.libs : [], tmpOut);
     if (!r.ok) {
       log(`build with -march=native failed, retrying portable: ${r.stderr.split('\n')[0]}`);
       arch = [];
-      r = compiles([...base, ...sources, '-o', tmpOut, ...libs]);
+      r = build(mainUsesBlas ? withBlas : [], mainUsesBlas ? blas.libs : [], tmpOut);
     }
     if (!r.ok) throw new Error(`${cxx} failed:\n${r.stderr.slice(0, 4000)}`);
     fs.mkdirSync(outDir, { recursive: true });
     fs.copyFileSync(tmpOut, `${outFile}.tmp`);
     fs.renameSync(`${outFile}.tmp`, outFile);
-    // with OpenBLAS, also build the built-in GEMM variant so the tests can check both paths
-    const builtinFile = path.join(outDir, 'metad2a_kernels_builtin.node');
-    fs.rmSync(builtinFile, { force: true });
+    // the other GEMM variant, built beside the addon so the tests check both paths
+    const variants = [mainUsesBlas ? 'openblas' : 'builtin'];
+    for (const v of ['builtin', 'openblas']) fs.rmSync(path.join(outDir, `metad2a_kernels_${v}.node`), { force: true });
     if (blas) {
-      const baseNoBlas = base.filter((f) => f !== '-DMK_USE_OPENBLAS' && !blas.cflags.includes(f));
-      const rb = compiles([...baseNoBlas, ...arch, ...sources, '-o', path.join(tmp, 'builtin.node')]);
-      if (rb.ok) fs.copyFileSync(path.join(tmp, 'builtin.node'), builtinFile);
-      else log(`built-in GEMM variant not built: ${rb.stderr.split('\n')[0]}`);
+      const other = mainUsesBlas ? 'builtin' : 'openblas';
+      const otherOut = path.join(tmp, `${other}.node`);
+      const rb = other === 'openblas' ? build(withBlas, blas.libs, otherOut) : build([], [], otherOut);
+      if (rb.ok) {
+        fs.copyFileSync(otherOut, path.join(outDir, `metad2a_kernels_${other}.node`));
+        variants.push(other);
+      } else {
+        log(`${other} variant not built: ${rb.stderr.split('\n')[0]}`);
+      }
     }
     fs.writeFileSync(
       path.join(outDir, 'build-info.json'),
-      JSON.stringify({ blas: blas ? 'openblas' : 'builtin', flags: [...arch], compiler: cxx, node: process.version }, null, 2) + '\n',
+      JSON.stringify({ blas: mainUsesBlas ? 'openblas' : 'builtin', variants, flags: [...arch], compiler: cxx, node: process.version }, null, 2) + '\n',
     );
-    log(`built ${path.relative(pkgDir, outFile)} (${blas ? 'OpenBLAS' : 'built-in GEMM'}${arch.length ? ', -march=native' : ''})`);
+    log(`built ${path.relative(pkgDir, outFile)} (${mainUsesBlas ? 'OpenBLAS' : 'built-in GEMM'}${arch.length ? ', -march=native' : ''}; variants: ${variants.join(', ')})`);
     return 0;
   } catch (err) {
     console.warn(`[@metad2a/tfjs-kernels] native addon NOT built: ${err.message}`);
