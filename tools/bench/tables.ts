@@ -67,7 +67,7 @@ const DATASET_CLASSES: Record<string, number> = { cifar10: 10, cifar100: 100, mn
 function syntheticFeatures(name: string, classes: number, seed: number): FeatureSet {
   const rng = new Rng(`synthetic/${name}/${seed}`);
   return {
-    name: `synthetic ${name}-shape (${classes} classes)`,
+    name: `synthetic ${name}-shape`,
     dim: 512,
     classes: Array.from({ length: classes }, (_, c) => {
       const mean = rng.normalArray(512, 0, 1);

@@ -23,6 +23,9 @@ export interface LinePlotOptions {
   /** Horizontal reference line (e.g. the benchmark optimum) with its label. */
   readonly reference?: { readonly y: number; readonly label: string };
   readonly xLog?: boolean;
+  /** Fixed y range (values outside are clipped to the plot area). */
+  readonly yMin?: number;
+  readonly yMax?: number;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
@@ -66,13 +69,15 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
   let y0 = Math.min(...ys);
   let y1 = Math.max(...ys);
   const pad = (y1 - y0) * 0.05 || 0.5;
-  y0 -= pad;
-  y1 += pad;
+  y0 = opts.yMin ?? y0 - pad;
+  y1 = opts.yMax ?? y1 + pad;
+  if (!(y1 > y0)) fail('ValidationError', { source: 'renderLinePlot', field: 'yMin/yMax', expected: 'yMin < yMax', got: `${y0}, ${y1}` });
   const px = (v: number): number => m.left + ((tx(v) - x0) / (x1 - x0)) * (W - m.left - m.right);
   const py = (v: number): number => H - m.bottom - ((v - y0) / (y1 - y0)) * (H - m.top - m.bottom);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<defs><clipPath id="plot-area"><rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}"/></clipPath></defs>`);
   if (opts.title) parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`);
   // axes and ticks
   const xTicks = xLog ? niceTicks(x0, x1, 5).filter((t) => Number.isInteger(t)).map((t) => 10 ** t) : niceTicks(x0, x1);
@@ -103,10 +108,10 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
       if (b.length > 1) {
         const upper = b.map(([x, , hi]) => `${fmt(px(x))},${fmt(py(hi))}`);
         const lower = b.map(([x, lo]) => `${fmt(px(x))},${fmt(py(lo))}`).reverse();
-        parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`);
+        parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none" clip-path="url(#plot-area)"/>`);
       }
     }
-    if (pts.length > 0) parts.push(`<polyline points="${pts.map(([x, y]) => `${fmt(px(x))},${fmt(py(y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    if (pts.length > 0) parts.push(`<polyline points="${pts.map(([x, y]) => `${fmt(px(x))},${fmt(py(y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2" clip-path="url(#plot-area)"/>`);
     const ly = m.top + 10 + i * 20;
     parts.push(`<line x1="${W - m.right + 10}" y1="${ly + (opts.reference ? 20 : 0)}" x2="${W - m.right + 34}" y2="${ly + (opts.reference ? 20 : 0)}" stroke="${color}" stroke-width="3"/>`);
     parts.push(`<text x="${W - m.right + 40}" y="${ly + (opts.reference ? 20 : 0)}" dominant-baseline="middle">${esc(s.label)}</text>`);
