@@ -9,8 +9,10 @@ import { graphConfig, initBackend, Rng, type ArchGraph } from '@metad2a/core';
 import { GoldenFixture, checkTensor } from '@metad2a/fixtures';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
-import { readStateDictSync } from '../src';
-import { FIXTURES } from './helpers';
+import { readStateDictSync } from '@metad2a/torch-io';
+import { fixturesRoot } from '@metad2a/fixtures';
+
+const FIXTURES = fixturesRoot();
 
 type Cfg = { hs: number; nz: number; nvt: number; max_n: number; heads: number; classes: number; num_sample: number; acc_normalisation: { mean: number; std: number } };
 const graphsOf = (list: unknown): ArchGraph[] => (list as { types: number[]; edges: [number, number][] }[]).map((g) => ({ types: g.types, edges: g.edges }));
