@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail } from '@metad2a/core';
+import { machineInfo, type MachineInfo } from './environment';
 
 export interface SpeedAnchor {
   readonly id: string;
@@ -75,6 +76,8 @@ export interface SpeedReport {
   readonly rows: readonly SpeedRow[];
   /** Every other numeric field, per benchmark: `[path, value]`. */
   readonly other: readonly { readonly bench: string; readonly source: string; readonly values: readonly (readonly [string, number])[] }[];
+  /** The machine when the report was built (the benchmarks ran just before, on the same one unless read from files). */
+  readonly machine: MachineInfo;
 }
 
 /** Numeric leaves of a JSON value as `[dot.path, value]` (arrays by index). */
@@ -146,5 +149,5 @@ export function buildSpeedReport(outputs: readonly BenchOutput[], anchors: reado
     return { anchor, ours: null, foundAt: null, speedup: null };
   });
   const other = outputs.map((o) => ({ bench: o.name, source: o.source, values: numericLeaves(o.json).filter(([p]) => !used.get(o.name)?.has(p)) }));
-  return { benchmark: 'speed', rows, other };
+  return { benchmark: 'speed', rows, other, machine: machineInfo() };
 }
