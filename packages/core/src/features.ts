@@ -64,3 +64,38 @@ export function drawDatasetBatch(fs: FeatureSet, perClass: number, batch: number
   for (let b = 0; b < batch; b++) data.set(drawClassSamples(fs, perClass, rng), b * one);
   return { data, shape: [batch, fs.classes.length * perClass, fs.dim], layout: { classes: fs.classes.length, perClass } };
 }
+
+/**
+ * The rows {@link drawDatasetBatch} would draw, as indices instead of copies: `batch·C·perClass`
+ * global row numbers (class c's row r is `offset(c) + r`, offsets = cumulative class counts), in
+ * the same order and consuming `rng` exactly as `drawDatasetBatch` does — so that row i of
+ * `drawDatasetBatch(fs, perClass, batch, rng).data` is global row `rows[i]` of the same draw.
+ */
+export function drawDatasetRows(fs: FeatureSet, perClass: number, batch: number, rng: Rng): { rows: Int32Array; shape: [number, number, number]; layout: SetLayout } {
+  checkFeatureSet(fs, perClass);
+  const classes = fs.classes.length;
+  const rows = new Int32Array(batch * classes * perClass);
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    let offset = 0;
+    for (const c of fs.classes) {
+      const idx = rng.permutation(c.count);
+      for (let k = 0; k < perClass; k++) rows[o++] = offset + idx[k]!;
+      offset += c.count;
+    }
+  }
+  return { rows, shape: [batch, classes * perClass, fs.dim], layout: { classes, perClass } };
+}
+
+/** Global feature row `row` (numbered as in {@link drawDatasetRows}) of `fs`, copied into `out` at `at`. */
+export function copyFeatureRow(fs: FeatureSet, row: number, out: Float32Array, at: number): void {
+  let r = row;
+  for (const c of fs.classes) {
+    if (r < c.count) {
+      out.set(c.data.subarray(r * fs.dim, (r + 1) * fs.dim), at);
+      return;
+    }
+    r -= c.count;
+  }
+  throw new RangeError(`feature row ${row} out of range for ${fs.name}`);
+}

@@ -3,6 +3,8 @@ import {
   Rng,
   drawClassSamples,
   drawDatasetBatch,
+  drawDatasetRows,
+  copyFeatureRow,
   graphConfig,
   graphKey,
   inLists,
@@ -78,6 +80,20 @@ describe('feature sets', () => {
     const b = drawDatasetBatch(fs, 3, 4, new Rng(2));
     expect(b.shape).toEqual([4, 6, 2]);
     expect(b.layout).toEqual({ classes: 2, perClass: 3 });
+  });
+  it('drawDatasetRows names the rows drawDatasetBatch copies, consuming the rng alike', () => {
+    const rngA = new Rng(7);
+    const rngB = new Rng(7);
+    const b = drawDatasetBatch(fs, 3, 4, rngA);
+    const r = drawDatasetRows(fs, 3, 4, rngB);
+    expect(r.shape).toEqual(b.shape);
+    expect(r.layout).toEqual(b.layout);
+    expect(r.rows).toHaveLength(4 * 2 * 3);
+    const copied = new Float32Array(r.rows.length * 2);
+    r.rows.forEach((row, i) => copyFeatureRow(fs, row, copied, 2 * i));
+    expect(Array.from(copied)).toEqual(Array.from(b.data));
+    expect(rngB.uniform()).toBe(rngA.uniform());
+    expect(() => copyFeatureRow(fs, 7, copied, 0)).toThrow(/row 7 out of range/);
   });
   it('a class with too few samples is a clear error', () => {
     expect(() => drawClassSamples(fs, 4, new Rng(1))).toThrow('toy: class 0 (a): expected at least 4 samples, got 3');

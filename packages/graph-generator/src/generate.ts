@@ -4,7 +4,9 @@ import {
   MetaD2AException,
   Rng,
   checkFeatureSet,
+  copyFeatureRow,
   drawDatasetBatch,
+  drawDatasetRows,
   makeError,
   validationError,
   type ArchGraph,
@@ -31,6 +33,12 @@ export interface GenerateOptions<A> {
   readonly resampling?: 'independent' | 'pooled';
   /** Give up after decoding this many graphs (default 1,000 · n). */
   readonly maxAttempts?: number;
+  /**
+   * Project each distinct feature row through the set encoder's first SAB once per call and gather
+   * the projections for every resample (default true; equal to the plain encoding up to float32
+   * rounding). `false`: encode every resampled dataset from its raw rows, as the official code.
+   */
+  readonly projectionCache?: boolean;
   /** Called after every batch (progress). */
   readonly onBatch?: (p: GenerateProgress) => void;
 }
@@ -91,6 +99,9 @@ export function generateArchitectures<A>(model: GeneratorModel, dataset: Feature
   let attempts = 0;
   let valid = 0;
   let batches = 0;
+  // first-SAB projections of the feature rows, cached across batches (spec §7.2); rows → cache slots
+  const proj = opts.projectionCache === false ? undefined : model.rowProjections();
+  const slotOf = new Int32Array(dataset.classes.reduce((a, c) => a + c.count, 0)).fill(-1);
   const t0 = performance.now();
   while (strings.length < n) {
     if (attempts >= maxAttempts) {
@@ -103,11 +114,34 @@ export function generateArchitectures<A>(model: GeneratorModel, dataset: Feature
     }
     const pooled = opts.resampling === 'pooled';
     const bs = pooled ? batchSize : Math.min(batchSize, maxAttempts - attempts);
-    const draw = drawDatasetBatch(dataset, perClass, bs, dataRng);
-    const [shape, layout] = pooled
-      ? ([[1, bs * draw.shape[1], draw.shape[2]], { classes: bs * draw.layout.classes, perClass }] as const)
-      : ([draw.shape, draw.layout] as const);
-    const mu = tf.tidy(() => model.encodeDataset(tf.tensor3d(draw.data, [...shape] as [number, number, number]), layout).mu);
+    let mu: tf.Tensor2D;
+    if (proj) {
+      // same draw as drawDatasetBatch; each distinct row's first-SAB projections computed once per search
+      const draw = drawDatasetRows(dataset, perClass, bs, dataRng);
+      let fresh = 0;
+      for (const r of draw.rows) if (slotOf[r] === -1) slotOf[r] = -2 - fresh++;
+      if (fresh > 0) {
+        const rows = new Float32Array(fresh * dataset.dim);
+        const first = proj.rows;
+        for (let r = 0; r < slotOf.length; r++) {
+          if (slotOf[r]! <= -2) {
+            const i = -2 - slotOf[r]!;
+            copyFeatureRow(dataset, r, rows, i * dataset.dim);
+            slotOf[r] = first + i;
+          }
+        }
+        proj.append(rows, fresh);
+      }
+      const slots = draw.rows.map((r) => slotOf[r]!);
+      const layout = pooled ? { classes: bs * draw.layout.classes, perClass } : draw.layout;
+      mu = model.encodeDatasetRows(proj, slots, pooled ? 1 : bs, layout);
+    } else {
+      const draw = drawDatasetBatch(dataset, perClass, bs, dataRng);
+      const [shape, layout] = pooled
+        ? ([[1, bs * draw.shape[1], draw.shape[2]], { classes: bs * draw.layout.classes, perClass }] as const)
+        : ([draw.shape, draw.layout] as const);
+      mu = tf.tidy(() => model.encodeDataset(tf.tensor3d(draw.data, [...shape] as [number, number, number]), layout).mu);
+    }
     const z = mu.dataSync() as Float32Array;
     mu.dispose();
     const decoded = decodeBatch(weights, cfg, z, pooled ? 1 : bs, { stochastic: true, rng: decodeRng }).graphs;

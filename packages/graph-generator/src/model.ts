@@ -18,7 +18,7 @@ import {
   type SetLayout,
 } from '@metad2a/core';
 import { GRUCell, Linear, ParameterStore } from '@metad2a/layers';
-import '@metad2a/set-encoder'; // registers `set-transformer` (the default encoder) in core's setEncoders
+import { SetTransformerEncoder, type RowProjections } from '@metad2a/set-encoder'; // also registers `set-transformer` (the default encoder) in core's setEncoders
 import { GraphDecoder, toGraphBatch } from './decoder';
 import { generateArchitectures, type GenerateOptions, type GenerateResult } from './generate';
 import { decodeBatch, type DecodeTrace, type DecoderWeights } from './sampling';
@@ -169,6 +169,21 @@ export class GeneratorModel implements GraphGenerator {
       const v = this.setEncoder.encode(x, layout);
       return { mu: this.fc1.apply(v), logvar: this.fc2.apply(v) };
     }) as LatentPosterior;
+  }
+
+  /**
+   * A cache of per-row projections for {@link encodeDatasetRows}, or undefined when the set encoder
+   * has none (only the Set Transformer with SABs has).
+   */
+  rowProjections(initialCapacity?: number): RowProjections | undefined {
+    return this.setEncoder instanceof SetTransformerEncoder ? this.setEncoder.rowProjections(initialCapacity) : undefined;
+  }
+
+  /** `encodeDataset(x, layout).mu` for x given as projected row slots (see `SetTransformerEncoder.encodeProjected`): `[B, nz]`. */
+  encodeDatasetRows(proj: RowProjections, slots: Int32Array, batch: number, layout: SetLayout): tf.Tensor2D {
+    if (!(this.setEncoder instanceof SetTransformerEncoder)) throw new Error('GeneratorModel.encodeDatasetRows: the set encoder has no row projections');
+    const enc = this.setEncoder;
+    return tf.tidy(() => this.fc1.apply(enc.encodeProjected(proj, slots, batch, layout)));
   }
 
   /** z = mu (evaluation) or mu + 0.01·ε·exp(logvar/2), ε ~ N(0, I) from `rng` (training). */

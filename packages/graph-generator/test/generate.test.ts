@@ -56,6 +56,15 @@ describe('generate (NB201, fixture weights)', () => {
     expect(c.strings).not.toEqual(a.strings.slice(0, 50));
   });
 
+  it('gives the same candidates with and without the projection cache of the first SAB', () => {
+    const before = tf.memory().numTensors;
+    const cached = model.generate(dataset, 60, { space: nb201, seed: 5, batchSize: 20 });
+    const plain = model.generate(dataset, 60, { space: nb201, seed: 5, batchSize: 20, projectionCache: false });
+    expect(cached.strings).toEqual(plain.strings);
+    expect(cached.attempts).toBe(plain.attempts);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('stops with a clear error when the attempts run out, and rejects a space of other graphs', () => {
     let err: unknown;
     try {

@@ -48,9 +48,36 @@ export class MultiheadAttentionBlock {
     return tf.tidy(() => {
       // head-major needs a batch-broadcasting matMul, whose gradient tfjs 4.22 does not reduce: not under a tape
       const o0 = tf.getBackend() === 'wasm' || this.heads === 1 || recordingGradients() ? this.attendTransposing(q, k) : this.attendHeadMajor(q, k);
-      const o = this.ln0 ? this.ln0.apply(o0) : o0;
-      const out = tf.add(o, tf.relu(dense(this.fcO, o))) as tf.Tensor3D;
-      return this.ln1 ? this.ln1.apply(out) : out;
+      return this.finish(o0);
+    });
+  }
+
+  /** `[ln0] → O + ReLU(fc_o(O)) → [ln1]`, the part after the attention. */
+  private finish(o0: tf.Tensor3D): tf.Tensor3D {
+    const o = this.ln0 ? this.ln0.apply(o0) : o0;
+    const out = tf.add(o, tf.relu(dense(this.fcO, o))) as tf.Tensor3D;
+    return this.ln1 ? this.ln1.apply(out) : out;
+  }
+
+  /**
+   * Self-attention `MAB(X, X)` from precomputed head-major projections of X's rows (see
+   * {@link RowProjections}): `qh`, `kh` (already scaled by 1/√d_V), `vh` all `[h·B, n, w]`, batch
+   * index j·B + i = head j of set i → `[B, n, d_V]`. Equal to `apply(X, X)` up to float32 rounding.
+   */
+  applyProjected(qh: tf.Tensor3D, kh: tf.Tensor3D, vh: tf.Tensor3D, b: number, n: number): tf.Tensor3D {
+    return tf.tidy(() => {
+      const h = this.heads;
+      const w = this.dimV / h;
+      const att = softmaxLastAxis(tf.matMul(qh, kh, false, true));
+      const oh = tf.add(qh, tf.matMul(att, vh));
+      let o0: tf.Tensor3D;
+      if (h === 1) o0 = tf.reshape(oh, [b, n, this.dimV]) as tf.Tensor3D;
+      else if (tf.getBackend() === 'wasm') o0 = tf.reshape(tf.transpose(tf.reshape(oh, [h, b * n, w]), [1, 0, 2]), [b, n, this.dimV]) as tf.Tensor3D;
+      else {
+        const heads = tf.split(tf.reshape(oh, [h, b * n * w]), h, 0).map((x) => tf.reshape(x, [b * n, w]));
+        o0 = tf.reshape(tf.concat(heads, 1), [b, n, this.dimV]) as tf.Tensor3D;
+      }
+      return this.finish(o0);
     });
   }
 
@@ -156,5 +183,94 @@ export class PoolingByAttention {
       const s = b === 1 ? (this.seeds as unknown as tf.Tensor3D) : (tf.tile(this.seeds, [b, 1, 1]) as tf.Tensor3D);
       return this.mab.apply(s, x);
     });
+  }
+}
+
+/**
+ * A growing cache of the per-row projections fc_q/fc_k/fc_v of feature rows for a
+ * {@link MultiheadAttentionBlock} used as a SAB (queries = keys = X). These maps act row by row,
+ * so when many sets are drawn from one pool of rows (resampled datasets, spec §7.2), each distinct
+ * row is projected once and every batch's Q/K/V are gathered by row copies. Stored head-major
+ * `[h, capacity, w]` in plain Float32Arrays (keys already scaled by 1/√d_V).
+ */
+export class RowProjections {
+  private q: Float32Array;
+  private k: Float32Array;
+  private v: Float32Array;
+  private capacity: number;
+  /** Rows projected so far (slots 0..rows-1). */
+  rows = 0;
+  readonly heads: number;
+  readonly width: number;
+
+  constructor(readonly mab: MultiheadAttentionBlock, initialCapacity = 1024) {
+    this.heads = mab.heads;
+    this.width = mab.dimV / mab.heads;
+    this.capacity = Math.max(1, initialCapacity);
+    const size = this.heads * this.capacity * this.width;
+    this.q = new Float32Array(size);
+    this.k = new Float32Array(size);
+    this.v = new Float32Array(size);
+  }
+
+  /** Projects `count` rows (`data` row-major `[count, d_K]`) into the next slots; returns the first new slot. */
+  append(data: Float32Array, count: number): number {
+    const first = this.rows;
+    if (count === 0) return first;
+    const need = first + count;
+    if (need > this.capacity) this.grow(Math.max(need, 2 * this.capacity));
+    const { heads: h, width: w, mab } = this;
+    const [qd, kd, vd] = tf.tidy(() => {
+      const x = tf.tensor2d(data, [count, mab.dimK]);
+      const scale = 1 / Math.sqrt(mab.dimV);
+      return [dense(mab.fcQ, x), tf.mul(dense(mab.fcK, x), scale), dense(mab.fcV, x)];
+    }).map((t) => {
+      const a = t.dataSync() as Float32Array;
+      t.dispose();
+      return a;
+    }) as [Float32Array, Float32Array, Float32Array];
+    // row-major [count, h·w] → head-major slots
+    for (const [src, dst] of [[qd, this.q], [kd, this.k], [vd, this.v]] as const) {
+      for (let r = 0; r < count; r++) {
+        for (let j = 0; j < h; j++) dst.set(src.subarray(r * h * w + j * w, r * h * w + (j + 1) * w), (j * this.capacity + first + r) * w);
+      }
+    }
+    this.rows = need;
+    return first;
+  }
+
+  private grow(capacity: number): void {
+    const { heads: h, width: w } = this;
+    const move = (old: Float32Array): Float32Array => {
+      const a = new Float32Array(h * capacity * w);
+      for (let j = 0; j < h; j++) a.set(old.subarray(j * this.capacity * w, (j * this.capacity + this.rows) * w), j * capacity * w);
+      return a;
+    };
+    this.q = move(this.q);
+    this.k = move(this.k);
+    this.v = move(this.v);
+    this.capacity = capacity;
+  }
+
+  /** Q/K/V `[h·B, n, w]` of B sets of n rows each, the sets' rows being `slots` (length B·n, set-contiguous). */
+  gather(slots: Int32Array, b: number, n: number): { qh: tf.Tensor3D; kh: tf.Tensor3D; vh: tf.Tensor3D } {
+    if (slots.length !== b * n) throw new RangeError(`RowProjections.gather: ${slots.length} slots for ${b} sets of ${n}`);
+    const { heads: h, width: w, capacity } = this;
+    const m = b * n;
+    const pick = (src: Float32Array): tf.Tensor3D => {
+      const out = new Float32Array(h * m * w);
+      for (let j = 0; j < h; j++) {
+        const base = j * capacity;
+        for (let i = 0; i < m; i++) {
+          const s = slots[i]!;
+          if (s < 0 || s >= this.rows) throw new RangeError(`RowProjections.gather: slot ${s} not projected (${this.rows} rows)`);
+          const from = (base + s) * w;
+          const to = (j * m + i) * w;
+          for (let t = 0; t < w; t++) out[to + t] = src[from + t]!;
+        }
+      }
+      return tf.tensor3d(out, [h * b, n, w]);
+    };
+    return { qh: pick(this.q), kh: pick(this.k), vh: pick(this.v) };
   }
 }

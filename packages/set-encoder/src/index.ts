@@ -4,7 +4,7 @@
  * (`isab`, `deepsets`) behind core's `SetEncoder` interface. Importing the package registers
  * the encoders in core's `setEncoders` registry.
  */
-export { MultiheadAttentionBlock, SetAttentionBlock, InducedSetAttentionBlock, PoolingByAttention } from './attention';
+export { MultiheadAttentionBlock, SetAttentionBlock, InducedSetAttentionBlock, PoolingByAttention, RowProjections } from './attention';
 export { LayerNorm } from './layer-norm';
 export { SetPool, type SetPoolOptions, type SetPoolBlocks } from './set-pool';
 export { SetTransformerEncoder, type SetTransformerOptions } from './set-transformer';

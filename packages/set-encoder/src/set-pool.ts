@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dense } from './dense';
 import type { Rng } from '@metad2a/core';
 import { Linear, joinName, type ParameterStore } from '@metad2a/layers';
-import { InducedSetAttentionBlock, PoolingByAttention, SetAttentionBlock } from './attention';
+import { InducedSetAttentionBlock, PoolingByAttention, RowProjections, SetAttentionBlock } from './attention';
 
 /** Which attention blocks the encoder part of a {@link SetPool} stacks: MetaD2A uses `sab`. */
 export type SetPoolBlocks = 'sab' | 'isab';
@@ -47,6 +47,27 @@ export class SetPool {
     return tf.tidy(() => {
       let h = x;
       for (const b of this.enc) h = b.apply(h);
+      return dense(this.out, this.pma.apply(h));
+    });
+  }
+
+  /** The projection cache of the first block (a SAB only; undefined with ISABs). */
+  rowProjections(initialCapacity?: number): RowProjections | undefined {
+    const first = this.enc[0]!;
+    return first instanceof SetAttentionBlock ? new RowProjections(first.mab, initialCapacity) : undefined;
+  }
+
+  /**
+   * `apply(x)` for N sets of n rows whose first-block projections are cached in `proj`
+   * (`slots`: the N·n rows, set-contiguous). Same numbers up to float32 rounding.
+   */
+  applyProjected(proj: RowProjections, slots: Int32Array, sets: number, n: number): tf.Tensor3D {
+    const first = this.enc[0]!;
+    if (!(first instanceof SetAttentionBlock) || proj.mab !== first.mab) throw new Error(`SetPool ${this.name}: projections of another block`);
+    return tf.tidy(() => {
+      const { qh, kh, vh } = proj.gather(slots, sets, n);
+      let h = first.mab.applyProjected(qh, kh, vh, sets, n);
+      for (const b of this.enc.slice(1)) h = b.apply(h);
       return dense(this.out, this.pma.apply(h));
     });
   }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedArrays, SetEncoder, SetEncoderOptions, SetLayout } from '@metad2a/core';
+import { MetaD2AException, shapeMismatch, type NamedArrays, type SetEncoder, type SetEncoderOptions, type SetLayout } from '@metad2a/core';
+import type { RowProjections } from './attention';
 import { checkSetInput } from './layout';
 import { OwnedParameters } from './parameters';
 import { SetPool, type SetPoolBlocks } from './set-pool';
@@ -56,6 +57,32 @@ export class SetTransformerEncoder implements SetEncoder {
     return tf.tidy(() => {
       const protos = this.encodeClasses(x, layout);
       return tf.reshape(this.inter.apply(protos), [x.shape[0], this.outputDim]) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * A cache of the per-row projections of the intra-class pool's first SAB (undefined with
+   * `blocks: 'isab'`), for {@link encodeProjected}: resampled datasets drawn from one pool of
+   * feature rows then project each distinct row once instead of once per draw (spec §7.2).
+   * The cache follows the current parameter values at projection time; make a new one after
+   * changing parameters.
+   */
+  rowProjections(initialCapacity?: number): RowProjections | undefined {
+    return this.intra.rowProjections(initialCapacity);
+  }
+
+  /**
+   * `encode(x, layout)` where x's `[B, C·n]` rows are the cached rows `slots` (length B·C·n, in
+   * x's row order): `[B, outputDim]`, equal up to float32 rounding.
+   */
+  encodeProjected(proj: RowProjections, slots: Int32Array, batch: number, layout: SetLayout): tf.Tensor2D {
+    const { classes, perClass } = layout;
+    if (slots.length !== batch * classes * perClass) {
+      throw new MetaD2AException(shapeMismatch({ source: `${this.kind} encoder`, field: 'slots', expected: `${batch} × ${classes} × ${perClass} = ${batch * classes * perClass} rows`, got: String(slots.length) }));
+    }
+    return tf.tidy(() => {
+      const protos = tf.reshape(this.intra.applyProjected(proj, slots, batch * classes, perClass), [batch, classes, this.hiddenDim]) as tf.Tensor3D;
+      return tf.reshape(this.inter.apply(protos), [batch, this.outputDim]) as tf.Tensor2D;
     });
   }
 

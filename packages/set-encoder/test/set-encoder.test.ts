@@ -192,3 +192,31 @@ describe('swappable encoders', () => {
     tf.dispose([x, y]);
   });
 });
+
+describe('SetTransformerEncoder.encodeProjected (first-SAB projection cache)', () => {
+  it('equals encode(x) up to float32 rounding, rows gathered from a shared pool', () => {
+    const rng = new Rng(3);
+    const enc = new SetTransformerEncoder({ inputDim: 12, hiddenDim: 8, outputDim: 8, heads: 4, rng });
+    const pool = Float32Array.from(rng.normalArray(30 * 12));
+    const proj = enc.rowProjections(4)!; // small capacity: exercises growth
+    expect(proj.append(pool.subarray(0, 10 * 12), 10)).toBe(0);
+    expect(proj.append(pool.subarray(10 * 12), 20)).toBe(10);
+    const layout = { classes: 3, perClass: 5 };
+    const slots = Int32Array.from({ length: 2 * 15 }, () => rng.int(30));
+    const x = new Float32Array(slots.length * 12);
+    slots.forEach((s, i) => x.set(pool.subarray(s * 12, (s + 1) * 12), i * 12));
+    const before = tf.memory().numTensors;
+    const a = tf.tidy(() => enc.encode(tf.tensor3d(x, [2, 15, 12]), layout));
+    const b = enc.encodeProjected(proj, slots, 2, layout);
+    const av = a.dataSync();
+    const bv = b.dataSync();
+    expect(bv).toHaveLength(16);
+    av.forEach((v, i) => expect(Math.abs(v - bv[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(v))));
+    tf.dispose([a, b]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => enc.encodeProjected(proj, slots.subarray(1), 2, layout)).toThrow(/30 rows/);
+    expect(() => proj.gather(Int32Array.from([31]), 1, 1)).toThrow(/slot 31 not projected/);
+    expect(new SetTransformerEncoder({ inputDim: 12, hiddenDim: 8, outputDim: 8, heads: 4, rng, blocks: 'isab' }).rowProjections()).toBeUndefined();
+    enc.dispose();
+  });
+});
