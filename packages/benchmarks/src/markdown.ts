@@ -13,7 +13,7 @@ import type { SpeedReport } from './speed-report';
 import { formatMeanCI, type MeanCI } from './stats';
 import { renderLinePlot } from './svg-plot';
 
-const ci = (c: MeanCI | null, digits = 2): string => (c ? formatMeanCI(c, digits) : 'not measured');
+const ci = (c: MeanCI | null, digits = 2): string => (c ? (c.n === 1 ? `${c.mean.toFixed(digits)} (n = 1, no CI)` : formatMeanCI(c, digits)) : 'not measured');
 const num = (v: number, digits = 2): string => v.toFixed(digits);
 
 /**
