@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { dense, recordingGradients, softmaxLastAxis } from './dense';
+import { dense, jsInference, recordingGradients, softmaxLastAxis } from './dense';
 import type { Rng } from '@metad2a/core';
 import { Linear, joinName, xavierUniformInit, type ParameterStore } from '@metad2a/layers';
 import { LayerNorm } from './layer-norm';
@@ -72,6 +72,7 @@ export class MultiheadAttentionBlock {
       const oh = tf.add(qh, tf.matMul(att, vh));
       let o0: tf.Tensor3D;
       if (h === 1) o0 = tf.reshape(oh, [b, n, this.dimV]) as tf.Tensor3D;
+      else if (jsInference()) o0 = mergeHeadsJs(oh, h, b, n, w);
       else if (tf.getBackend() === 'wasm') o0 = tf.reshape(tf.transpose(tf.reshape(oh, [h, b * n, w]), [1, 0, 2]), [b, n, this.dimV]) as tf.Tensor3D;
       else {
         const heads = tf.split(tf.reshape(oh, [h, b * n * w]), h, 0).map((x) => tf.reshape(x, [b * n, w]));
@@ -273,4 +274,19 @@ export class RowProjections {
     };
     return { qh: pick(this.q), kh: pick(this.k), vh: pick(this.v) };
   }
+}
+
+/** Head-major `[h·B, n, w]` (batch j·B + i = head j of set i) → `[B, n, h·w]` by row copies (inference only). */
+function mergeHeadsJs(oh: tf.Tensor, h: number, b: number, n: number, w: number): tf.Tensor3D {
+  const src = oh.dataSync() as Float32Array;
+  const m = b * n;
+  const out = new Float32Array(m * h * w);
+  for (let j = 0; j < h; j++) {
+    for (let i = 0; i < m; i++) {
+      const from = (j * m + i) * w;
+      const to = (i * h + j) * w;
+      for (let t = 0; t < w; t++) out[to + t] = src[from + t]!;
+    }
+  }
+  return tf.tensor3d(out, [b, n, h * w]);
 }
