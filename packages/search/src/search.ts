@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, currentBackend, drawDatasetBatch, fail, type FeatureSet } from '@metad2a/core';
+import { Rng, copyFeatureRow, currentBackend, drawDatasetBatch, drawDatasetRows, fail, type FeatureSet, type SetEncoder, type SetLayout } from '@metad2a/core';
 import { generateArchitectures, type GenerateProgress } from '@metad2a/graph-generator';
 import { constrainedSpace, describerFor, type CandidateCost, type CandidateFacts, type Constraints } from './candidate-info';
 import type { SearchModel } from './model-dir';
@@ -100,8 +100,7 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
 
   // Ranking (spec §3.6 step 2), each piece computed once.
   const scored = gen.architectures.map((a, i) => describer.scoredGraph(a, gen.graphs[i]!));
-  const draw = drawDatasetBatch(dataset, perClass, resamples, new Rng(`${seed}/rank`));
-  const D = tf.tidy(() => predictor.encodeDataset(tf.tensor3d(draw.data, draw.shape), draw.layout));
+  const D = encodeResamples(predictor, dataset, perClass, resamples, new Rng(`${seed}/rank`));
   D.dataSync();
   const t2 = performance.now();
   const G = predictor.encodeGraphs(scored);
@@ -133,4 +132,35 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
     ranking,
     top: ranking.slice(0, top),
   };
+}
+
+/** What `SetTransformerEncoder` of @metad2a/set-encoder offers beyond core's `SetEncoder`: the first-SAB row-projection cache. */
+interface RowProjectingEncoder extends SetEncoder {
+  rowProjections(initialCapacity?: number): { readonly rows: number; append(data: Float32Array, count: number): number } | undefined;
+  encodeProjected(proj: NonNullable<ReturnType<RowProjectingEncoder['rowProjections']>>, slots: Int32Array, batch: number, layout: SetLayout): tf.Tensor2D;
+}
+
+const projecting = (e: SetEncoder): e is RowProjectingEncoder =>
+  typeof (e as Partial<RowProjectingEncoder>).rowProjections === 'function' && typeof (e as Partial<RowProjectingEncoder>).encodeProjected === 'function';
+
+/**
+ * The predictor's D `[resamples, nz]` of `resamples` resampled datasets (one draw, as
+ * `drawDatasetBatch`). With a Set Transformer encoder, each distinct drawn feature row goes through
+ * the first SAB's projections once (resamples share most rows; spec §7.2), equal up to float32 rounding.
+ */
+function encodeResamples(predictor: SearchModel['predictor'], dataset: FeatureSet, perClass: number, resamples: number, rng: Rng): tf.Tensor2D {
+  const enc = predictor.setEncoder;
+  const proj = projecting(enc) ? enc.rowProjections() : undefined;
+  if (!proj || !projecting(enc)) {
+    const draw = drawDatasetBatch(dataset, perClass, resamples, rng);
+    return tf.tidy(() => predictor.encodeDataset(tf.tensor3d(draw.data, draw.shape), draw.layout));
+  }
+  const draw = drawDatasetRows(dataset, perClass, resamples, rng);
+  const slotOf = new Map<number, number>();
+  for (const r of draw.rows) if (!slotOf.has(r)) slotOf.set(r, slotOf.size);
+  const rows = new Float32Array(slotOf.size * dataset.dim);
+  for (const [r, slot] of slotOf) copyFeatureRow(dataset, r, rows, slot * dataset.dim);
+  proj.append(rows, slotOf.size);
+  const slots = draw.rows.map((r) => slotOf.get(r)!);
+  return enc.encodeProjected(proj, slots, resamples, draw.layout);
 }
