@@ -119,6 +119,7 @@ export class MultiheadAttentionBlock {
       const wt = tf.reshape(scale === 1 ? lin.weight : tf.mul(lin.weight, scale), [h, w, d]) as tf.Tensor3D;
       const bt = tf.reshape(scale === 1 ? lin.bias! : tf.mul(lin.bias!, scale), [h, 1, w]) as tf.Tensor3D;
       const y = tf.matMul(tf.reshape(x, [1, b * n, d]) as tf.Tensor3D, wt, false, true);
+      if (jsInference()) return addHeadBiasJs(y, bt, h, b, n, w);
       const bias = tf.matMul(tf.ones([1, b * n, 1]) as tf.Tensor3D, bt);
       return tf.reshape(tf.add(y, bias), [h * b, n, w]) as tf.Tensor3D;
     };
@@ -289,4 +290,18 @@ function mergeHeadsJs(oh: tf.Tensor, h: number, b: number, n: number, w: number)
     }
   }
   return tf.tensor3d(out, [b, n, h * w]);
+}
+
+/** `y [h, B·n, w]` + head j's bias `bt [h, 1, w]` on every row of head j → `[h·B, n, w]` (inference only). */
+function addHeadBiasJs(y: tf.Tensor, bt: tf.Tensor, h: number, b: number, n: number, w: number): tf.Tensor3D {
+  const a = Float32Array.from(y.dataSync() as Float32Array);
+  const bias = bt.dataSync() as Float32Array;
+  const m = b * n;
+  for (let j = 0; j < h; j++) {
+    for (let i = 0; i < m; i++) {
+      const o = (j * m + i) * w;
+      for (let t = 0; t < w; t++) a[o + t]! += bias[j * w + t]!;
+    }
+  }
+  return tf.tensor3d(a, [h * b, n, w]);
 }
