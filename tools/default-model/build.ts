@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng, initBackend, describeBackend, writeFileAtomicSync } from '@metad2a/core';
-import { buildDatabase, getRecipe, recipeMetric } from '@metad2a/arch-trainer';
+import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures } from '@metad2a/arch-trainer';
 import { loadFeatureSet } from '@metad2a/datasets';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation } from '@metad2a/meta-trainer';
@@ -28,7 +28,9 @@ import { nb201 } from '@metad2a/search-spaces';
 export const DATASETS = ['builtin:mnist', 'builtin:fashion-mnist', 'builtin:digits'] as const;
 export const HELD_OUT_DATASET = 'builtin:digits';
 export const RECIPE = getRecipe("tiny", { epochs: 4, inputSize: 16 });
-export const DB_PLAN = { numTasks: 24, classesPerTask: [4, 6] as [number, number], trainPerClass: 40, testPerClass: 40, archs: 16, seed: 2026 };
+export const DB_PLAN = { numTasks: 24, classesPerTask: [4, 6] as [number, number], trainPerClass: 40, testPerClass: 40, seed: 2026 };
+/** The cells trained on every task: the first 10 of a 16-stratum size-stratified sample (the sample order interleaves sizes). */
+export const ARCHS = sampleArchitectures(16, RECIPE, DB_PLAN.seed).slice(0, 10);
 export const PREDICTOR_HS = 128;
 const SEED = 2026;
 
@@ -42,10 +44,10 @@ const OUT = path.resolve(__dirname, '../../packages/default-model/models/nb201')
 const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 async function phaseDb(): Promise<void> {
-  log(`db: ${DB_PLAN.numTasks} tasks × ${DB_PLAN.archs} cells, recipe ${JSON.stringify(RECIPE)}`);
-  const s = await buildDatabase({ db: DB, datasets: DATASETS, ...DB_PLAN, recipe: RECIPE, onProgress: (p) => { if (p.done % 20 === 0 || p.done === p.total) log(`db ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} eta ${(p.etaMs / 60000).toFixed(1)} min`); } });
+  log(`db: ${DB_PLAN.numTasks} tasks × ${ARCHS.length} cells, recipe ${JSON.stringify(RECIPE)}`);
+  const s = await buildDatabase({ db: DB, datasets: DATASETS, ...DB_PLAN, archs: ARCHS, recipe: RECIPE, onProgress: (p) => { if (p.done % 20 === 0 || p.done === p.total) log(`db ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} eta ${(p.etaMs / 60000).toFixed(1)} min`); } });
   log(`db: trained ${s.trained}, skipped ${s.skipped}, wall ${(s.wallMs / 1000).toFixed(0)} s`);
-  writeFileAtomicSync(path.join(WORK, 'db-summary.json'), JSON.stringify({ trained: s.trained, skipped: s.skipped, wallSeconds: s.wallMs / 1000, metric: s.metric, recipe: RECIPE, plan: DB_PLAN }, null, 2));
+  writeFileAtomicSync(path.join(WORK, 'db-summary.json'), JSON.stringify({ trained: s.trained, skipped: s.skipped, wallSeconds: s.wallMs / 1000, metric: s.metric, recipe: RECIPE, plan: DB_PLAN, archs: ARCHS }, null, 2));
 }
 
 async function phaseFeatures(): Promise<void> {
@@ -85,12 +87,12 @@ function phaseTrain(): void {
   try {
     const norm = splitNormalisation(db, 'default');
     const predictor = new PredictorModel({ graphConfig: nb201.graphConfig, hs: PREDICTOR_HS, rng: new Rng(SEED), normalisation: norm });
-    const pr = metaTrainPredictor(db, predictor, { split: 'default', epochs: 40, batchSize: 32, seed: SEED, runDir: path.join(WORK, 'predictor-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'predictor-run', 'last.ckpt')), progress: 'never', onEvent: (e) => { if ((e as { type?: string }).type === 'epoch') log(`predictor ${JSON.stringify(e)}`); } });
+    const pr = metaTrainPredictor(db, predictor, { split: 'default', epochs: 120, batchSize: 32, lr: 1e-3, plateau: { patience: 30 }, seed: SEED, runDir: path.join(WORK, 'predictor-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'predictor-run', 'last.ckpt')), progress: 'never', onEvent: (e) => { if ((e as { type?: string }).type === 'epoch') log(`predictor ${JSON.stringify(e)}`); } });
     log(`predictor: ${JSON.stringify({ best: pr.best, epochs: pr.epochs })}`);
     const best = path.join(WORK, 'predictor-run', RUN_FILES.maxCorr);
     if (fs.existsSync(best)) loadTrainedParameters(predictor, best);
     const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, seed: SEED });
-    const gr = metaTrainGenerator(db, generator, { split: 'default', epochs: 150, batchSize: 32, seed: SEED, runDir: path.join(WORK, 'generator-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'generator-run', 'last.ckpt')), progress: 'never', validate: false });
+    const gr = metaTrainGenerator(db, generator, { split: 'default', epochs: 400, batchSize: 32, lr: 1e-3, plateau: { patience: 30 }, seed: SEED, runDir: path.join(WORK, 'generator-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'generator-run', 'last.ckpt')), progress: 'never', validate: false });
     log(`generator: ${JSON.stringify({ epochs: gr.epochs, last: gr.history[gr.history.length - 1] })}`);
     saveSearchModel(path.join(WORK, 'model'), { space: 'nb201', generator, generatorConfig: DEFAULT_GENERATOR_CONFIG, predictor, predictorConfig: { hs: PREDICTOR_HS, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' }, provenance: { builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET } });
     generator.dispose();

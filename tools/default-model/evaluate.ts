@@ -112,6 +112,21 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
     fs.copyFileSync(evalFile, path.join(OUT, 'evaluation.json'));
     const dbSummary = path.join(WORK, 'db-summary.json');
     if (fs.existsSync(dbSummary)) fs.copyFileSync(dbSummary, path.join(OUT, 'database.json'));
+    writeFileAtomicSync(path.join(OUT, 'EVALUATION.md'), evaluationMarkdown(JSON.parse(fs.readFileSync(evalFile, 'utf8'))));
     log(`ship: wrote ${OUT}`);
   }
+}
+
+/** The evaluation as a markdown table (written beside the model and quoted in the package README). */
+export function evaluationMarkdown(ev: { rows: TaskEvaluation[]; mean: Record<string, number>; tasks: number; heldOutDataset: string }): string {
+  const f = (x: number): string => x.toFixed(1);
+  const lines = [
+    `Held-out tasks: every task of \`${ev.heldOutDataset}\` (${ev.tasks} tasks; the data set was never seen in meta-training). Test accuracy (%) after training with the database recipe.`,
+    '',
+    '| task | classes | MetaD2A top-1 | MetaD2A best of top-5 | random cells (mean of 3) | database best | database mean | predictor Spearman |',
+    '|---|---|---|---|---|---|---|---|',
+    ...ev.rows.map((r) => `| ${r.task} | ${r.classes} | ${f(r.metad2aTop1)} | ${f(r.metad2aBestOfTop5)} | ${f(r.randomMean)} | ${f(r.databaseBest)} | ${f(r.databaseMean)} | ${r.predictorSpearman.toFixed(2)} |`),
+    `| **mean** | | **${f(ev.mean.metad2aTop1!)}** | **${f(ev.mean.metad2aBestOfTop5!)}** | **${f(ev.mean.randomMean!)}** | **${f(ev.mean.databaseBest!)}** | **${f(ev.mean.databaseMean!)}** | **${ev.mean.predictorSpearman!.toFixed(2)}** |`,
+  ];
+  return `${lines.join('\n')}\n`;
 }
