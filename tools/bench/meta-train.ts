@@ -67,7 +67,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(`predictor (hs 512): warm-up ${t[0]!.toFixed(2)} s, then ${t.slice(1).map((x) => x.toFixed(2)).join(', ')} s/step (median ${median(t.slice(1)).toFixed(2)} s)`);
     m.dispose();
   }
-  console.log('official PyTorch on this kind of CPU (shared/anchors.md): 0.63 s/step for each');
+  console.log('official PyTorch on this kind of CPU (docs/official-cpu-anchors.md): 0.63 s/step for each');
   if (args.includes('--json')) console.log(JSON.stringify(out));
   db.close();
 }

@@ -6,7 +6,7 @@
  * 10 resamples × 20 rows per class, 512-d features. Weights: the official-code golden fixtures
  * gen-nb201 (official size) and pred-nb201-full (hs 512, read from its state_dict.pt); features:
  * synthetic, 40 rows per class. Reports the median wall time of generation + ranking (the paper's
- * search time) and its ratio to the official PyTorch code on this CPU (../shared/anchors.md:
+ * search time) and its ratio to the official PyTorch code on this CPU (docs/official-cpu-anchors.md:
  * ~35 s and ~131 s). With --json the last line is one JSON object.
  */
 import * as path from 'node:path';

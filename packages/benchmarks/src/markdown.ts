@@ -112,7 +112,7 @@ export function speedMarkdown(r: SpeedReport): string {
     lines.push(`| ${row.anchor.workload} | ${row.anchor.officialText} | ${ours} | ${sp} | ${row.foundAt ?? `tools/bench/${row.anchor.bench}.ts`} |`);
   }
   lines.push('');
-  lines.push(`Official figures: /work/shared/anchors.md (PyTorch 1.13 CPU, 2 threads; ±30%, shared machine). Speed-up > 1 means ours is faster. Report built on: ${describeMachine(r.machine)}.`);
+  lines.push(`Official figures: docs/official-cpu-anchors.md (PyTorch 1.13 CPU, 2 threads; ±30%, shared machine). Speed-up > 1 means ours is faster. Report built on: ${describeMachine(r.machine)}.`);
   for (const o of r.other) {
     if (o.values.length === 0) continue;
     lines.push('');

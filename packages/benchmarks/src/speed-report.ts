@@ -2,7 +2,7 @@
  * One speed report from the repository's speed benchmarks (`tools/bench/search.ts`, `train.ts`,
  * `meta-train.ts`, `kernels.ts`, …: each prints one JSON object as its last line with `--json`)
  * beside the official PyTorch CPU figures measured on the same kind of 2-core machine
- * (`/work/shared/anchors.md`, copied into {@link OFFICIAL_CPU_ANCHORS}).
+ * (`docs/official-cpu-anchors.md`, copied into {@link OFFICIAL_CPU_ANCHORS}).
  *
  * How a benchmark's JSON is matched to an anchor: an `anchors` object at its top level,
  * `{ "<anchor id>": value }` in the anchor's unit, is used first; otherwise the anchor's known

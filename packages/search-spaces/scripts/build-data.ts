@@ -2,7 +2,7 @@
  * Rebuilds the compact data files in `packages/search-spaces/data/` from the source files
  * described in `data/SOURCE.md`. Not needed at run time: the outputs are committed.
  *
- *   npx tsx packages/search-spaces/scripts/build-data.ts /work/shared/data
+ *   npx tsx packages/search-spaces/scripts/build-data.ts <folder holding nb201/, nb201-latency/, ofa-mbv3/ (the raw data snapshot)>
  *
  * Outputs (gzip of the packed-arrays container of src/packed-arrays.ts):
  *   nb201-200ep.bin.gz        15,625 rows: ops code, seeds, 6 accuracies, params, FLOPs, train time
@@ -17,7 +17,11 @@ import { encodePackedArrays, type PackedArraySpec } from '../src/packed-arrays';
 import { nb201Cost } from '../src/nb201/cost';
 import { nb201FromCode } from '../src/nb201/cell';
 
-const src = process.argv[2] ?? '/work/shared/data';
+const src = process.argv[2];
+if (!src || !fs.existsSync(path.join(src, 'nb201'))) {
+  console.error('usage: npx tsx packages/search-spaces/scripts/build-data.ts <raw data folder with nb201/, nb201-latency/, ofa-mbv3/>');
+  process.exit(2);
+}
 const out = path.resolve(__dirname, '..', 'data');
 
 function readCsv(file: string): { header: string[]; rows: string[][] } {
