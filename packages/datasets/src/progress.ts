@@ -1,5 +1,5 @@
 /** A one-line progress bar on a TTY stream; silent elsewhere (logs, CI, pipes). */
-export type ProgressCallback = (done: number, total: number) => void;
+export type ProgressCallback = (done: number, total: number, info?: string) => void;
 
 export interface ProgressStream {
   readonly isTTY?: boolean;
@@ -14,7 +14,7 @@ export function ttyProgressBar(label: string, stream: ProgressStream = process.s
   if (!stream.isTTY) return undefined;
   const t0 = Date.now();
   let last = 0;
-  return (done, total) => {
+  return (done, total, info) => {
     const now = Date.now();
     if (done < total && now - last < 100) return;
     last = now;
@@ -22,6 +22,6 @@ export function ttyProgressBar(label: string, stream: ProgressStream = process.s
     const filled = Math.round(frac * width);
     const secs = (now - t0) / 1000;
     const eta = done > 0 ? (secs * (total - done)) / done : 0;
-    stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${(frac * 100).toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(1)}s${done >= total ? '\n' : ''}`);
+    stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${(frac * 100).toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(1)}s${info ? ` ${info}` : ''}${done >= total ? '\n' : ''}`);
   };
 }

@@ -5,7 +5,7 @@ import { buildDatabase, databaseStats, getRecipe, RECIPES, recipeMetric } from '
 import { MetaDatabase, exportCsv, exportJson, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
-import { ProgressBar, formatSeconds } from '../progress-bar';
+import { ttyProgressBar } from '@metad2a/datasets';
 
 function classRange(v: string): number | [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(v.trim());
@@ -33,7 +33,7 @@ export function registerDb(program: Command, io: CliIo): void {
       const recipe = getRecipe(f.recipe, f.epochs !== undefined ? { epochs: f.epochs } : {});
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
-      let bar: ProgressBar | undefined;
+      const bar = ttyProgressBar('training', io.stderr);
       const s = await buildDatabase({
         db: f.db,
         datasets: f.datasets.split(',').map((x) => x.trim()).filter(Boolean),
@@ -45,15 +45,13 @@ export function registerDb(program: Command, io: CliIo): void {
         recipe,
         seed: f.seed,
         onProgress: (p) => {
-          bar ??= new ProgressBar(io.stderr, 'training', p.total);
-          bar.update(p.done, p.accuracy !== undefined ? `${p.accuracy.toFixed(1)}% ${p.task}` : 'skipped');
+          bar?.(p.done, p.total, p.accuracy !== undefined ? `${p.accuracy.toFixed(1)}% ${p.task}` : 'skipped');
         },
       });
-      bar?.done();
       const d = MetaDatabase.open(f.db, { readonly: true });
       const stats = databaseStats(d.records({ metric: recipeMetric(recipe) }));
       d.close();
-      io.stdout.write(`trained ${s.trained} pairs, skipped ${s.skipped} already recorded, wall ${formatSeconds(s.wallMs / 1000)}\n${JSON.stringify(stats, null, 2)}\n`);
+      io.stdout.write(`trained ${s.trained} pairs, skipped ${s.skipped} already recorded, wall ${(s.wallMs / 1000).toFixed(1)} s\n${JSON.stringify(stats, null, 2)}\n`);
     });
 
   db.command('import-official')

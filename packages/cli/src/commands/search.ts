@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
-import { loadFeatureSet } from '@metad2a/datasets';
+import { loadFeatureSet, ttyProgressBar } from '@metad2a/datasets';
 import { formatSearchReport, loadSearchModel, runSearch, searchReportJson } from '@metad2a/search';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf, positiveNumber } from '../options';
-import { ProgressBar } from '../progress-bar';
 import { BACKEND_CHOICES, defaultModelDir } from '../shared';
 
 interface SearchFlags {
@@ -56,16 +55,15 @@ export function registerSearch(program: Command, io: CliIo): void {
         const tf0 = performance.now();
         const features = await loadFeatureSet(flags.dataset, { extractor: flags.extractor });
         const featuresSeconds = (performance.now() - tf0) / 1000;
-        const bar = new ProgressBar(io.stderr, 'generating', flags.candidates);
+        const bar = ttyProgressBar('generating', io.stderr);
         const result = runSearch(model, features, {
           candidates: flags.candidates,
           top: flags.top,
           resamples: flags.resamples,
           seed: flags.seed,
           constraints: { flopsMaxM: flags.flopsMax, paramsMaxM: flags.paramsMax },
-          onGenerate: (p) => bar.update(p.unique, `${p.attempts} decoded`),
+          onGenerate: (p) => bar?.(p.unique, flags.candidates, `${p.attempts} decoded`),
         });
-        bar.done();
         if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(result, { featuresSeconds }), backendChoice: backend, model: modelDir })}\n`);
         else io.stdout.write(`${formatSearchReport(result, { featuresSeconds, backendLine: `model: ${modelDir}` })}\n`);
       } finally {

@@ -3,7 +3,7 @@ import { describeBackend, initBackend } from '@metad2a/core';
 import { RECIPES, getRecipe, saveNetwork, splitImages, trainArchitecture } from '@metad2a/arch-trainer';
 import type { CliIo } from '../io';
 import { intInRange } from '../options';
-import { ProgressBar } from '../progress-bar';
+import { ttyProgressBar } from '@metad2a/datasets';
 
 export function registerTrainArch(program: Command, io: CliIo): void {
   program
@@ -21,7 +21,7 @@ export function registerTrainArch(program: Command, io: CliIo): void {
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
       const { train, test } = splitImages(f.dataset, { inputSize: recipe.inputSize ?? 32, maxPerClass: f.maxPerClass, seed: f.seed });
-      let bar: ProgressBar | undefined;
+      const bar = ttyProgressBar('training', io.stderr);
       const r = await trainArchitecture({
         arch: f.arch,
         train,
@@ -29,11 +29,9 @@ export function registerTrainArch(program: Command, io: CliIo): void {
         recipe,
         seed: f.seed,
         onProgress: (p) => {
-          bar ??= new ProgressBar(io.stderr, 'training', p.totalSteps);
-          bar.update(p.step, `epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(3)} lr ${p.lr.toFixed(4)}`);
+          bar?.(p.step, p.totalSteps, `epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(3)} lr ${p.lr.toFixed(4)}`);
         },
       });
-      bar?.done();
       if (f.out) saveNetwork(f.out, r.network, { recipe, info: { arch: f.arch, dataset: f.dataset, accuracy: r.accuracy } });
       r.network.dispose();
       io.stdout.write(`${JSON.stringify({ arch: f.arch, dataset: f.dataset, recipe: recipe.name, testAccuracy: 100 * r.accuracy, trainImages: train.shape[0], testImages: test.shape[0], saved: f.out ?? null })}\n`);
