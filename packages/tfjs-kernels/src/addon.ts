@@ -19,7 +19,7 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, out: Float32Array, k1: number, r: number, k2: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
-  info(): { gemm: string; threads: number };
+  info(): { gemm: string; threads: number; mallocTuned: boolean };
   setThreads(n: number): number;
 }
 

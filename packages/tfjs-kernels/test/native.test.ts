@@ -64,6 +64,7 @@ describe('native backend', () => {
   it('is built and registered, and core initBackend picks it', async () => {
     expect(loadAddon().ok).toBe(true);
     expect(nativeInfo()!.threads).toBeGreaterThanOrEqual(1);
+    expect(nativeInfo()!.mallocTuned).toBe(process.platform === "linux" && process.env.METAD2A_MALLOC_TUNE !== "off");
     expect(nativeInfo()!.gemm).toMatch(/^(openblas|builtin-(avx512|avx2|generic))$/);
     const choice = await initBackend({ prefer: 'native', load: async () => ({ registerNativeBackend }) });
     expect(choice.tfName).toBe('native');

@@ -58,8 +58,8 @@ export function registerNativeBackend(): NativeRegistration {
   return registered;
 }
 
-/** What the loaded addon is built with (`gemm`: `openblas` or `builtin-<isa>`, `threads`), or null. */
-export function nativeInfo(): { gemm: string; threads: number; path: string } | null {
+/** What the loaded addon is built with (`gemm`: `openblas` or `builtin-<isa>`, `threads`, `mallocTuned`: glibc keeps big buffers in the heap, see METAD2A_MALLOC_TUNE), or null. */
+export function nativeInfo(): { gemm: string; threads: number; mallocTuned: boolean; path: string } | null {
   const loaded = loadAddon();
   return loaded.ok ? { ...loaded.addon.info(), path: loaded.path } : null;
 }
