@@ -242,6 +242,41 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
 bool g_malloc_tuned = false;
 bool tune_malloc_state() { return g_malloc_tuned; }
 
+// batchNormTrain(x, gamma, beta, y, mean, variance, M, C, eps)
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 x = f32(info, 0, "x"), gamma = f32(info, 1, "gamma"), beta = f32(info, 2, "beta"), y = f32(info, 3, "y"),
+      mean = f32(info, 4, "mean"), var = f32(info, 5, "variance");
+  const int64_t M = num(info, 6, "M"), C = num(info, 7, "C");
+  if (M < 0 || C <= 0 || C > (int64_t)1 << 30) throw Napi::RangeError::New(env, "batchNormTrain: invalid size");
+  const double eps = info[8].As<Napi::Number>().DoubleValue();
+  need(env, x, M * C, "batchNormTrain x");
+  need(env, y, M * C, "batchNormTrain y");
+  for (const F32* a : {&gamma, &beta, &mean, &var}) need(env, *a, C, "batchNormTrain per-channel array");
+  mk::batchnorm_train(x.data, gamma.data, beta.data, (float)eps, M, (int)C, y.data, mean.data, var.data);
+  return env.Undefined();
+}
+
+// batchNormTrainGrad(dy, x, gamma, mean, variance, dmean|null, dvariance|null, dx, dgamma, dbeta, M, C, eps)
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 dy = f32(info, 0, "dy"), x = f32(info, 1, "x"), gamma = f32(info, 2, "gamma"), mean = f32(info, 3, "mean"),
+      var = f32(info, 4, "variance");
+  const bool hasDmean = !info[5].IsNull() && !info[5].IsUndefined(), hasDvar = !info[6].IsNull() && !info[6].IsUndefined();
+  F32 dmean = hasDmean ? f32(info, 5, "dmean") : F32{nullptr, 0}, dvar = hasDvar ? f32(info, 6, "dvariance") : F32{nullptr, 0};
+  F32 dx = f32(info, 7, "dx"), dgamma = f32(info, 8, "dgamma"), dbeta = f32(info, 9, "dbeta");
+  const int64_t M = num(info, 10, "M"), C = num(info, 11, "C");
+  if (M < 0 || C <= 0 || C > (int64_t)1 << 30) throw Napi::RangeError::New(env, "batchNormTrainGrad: invalid size");
+  const double eps = info[12].As<Napi::Number>().DoubleValue();
+  for (const F32* a : {&dy, &x, &dx}) need(env, *a, M * C, "batchNormTrainGrad [M, C] array");
+  for (const F32* a : {&gamma, &mean, &var, &dgamma, &dbeta}) need(env, *a, C, "batchNormTrainGrad per-channel array");
+  if (hasDmean) need(env, dmean, C, "batchNormTrainGrad dmean");
+  if (hasDvar) need(env, dvar, C, "batchNormTrainGrad dvariance");
+  mk::batchnorm_train_grad(dy.data, x.data, gamma.data, mean.data, var.data, dmean.data, dvar.data, (float)eps, M,
+                           (int)C, dx.data, dgamma.data, dbeta.data);
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto o = Napi::Object::New(env);
@@ -291,6 +326,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -71,4 +71,15 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols);
 /** y = x transposed by perm (y.shape[d] = x.shape[perm[d]]). */
 void transpose(const float* x, float* y, int rank, const int64_t* inShape, const int* perm);
 
+/**
+ * Training-mode batch normalisation of x viewed as [M, C] (channels last): mean / biased variance
+ * per channel, y = (x − mean)·γ/√(var + eps) + β.
+ */
+void batchnorm_train(const float* x, const float* gamma, const float* beta, float eps, int64_t M, int C, float* y,
+                     float* mean, float* var);
+/** Gradient of batchnorm_train w.r.t. x, γ, β given dy and the gradients of its mean / variance outputs (null = 0). */
+void batchnorm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* var,
+                          const float* dmean, const float* dvar, float eps, int64_t M, int C, float* dx, float* dgamma,
+                          float* dbeta);
+
 }  // namespace mk

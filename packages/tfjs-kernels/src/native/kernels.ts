@@ -24,6 +24,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
+import { batchNormKernelConfigs } from './batchnorm';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -52,7 +53,7 @@ export function geometry(info: Conv2DInfo): Int32Array {
   ]);
 }
 
-type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => TensorInfo | null;
+type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => TensorInfo | TensorInfo[] | null;
 
 /** A kernel that tries `impl` and falls back to the cpu backend's kernel when `impl` returns null. */
 function withFallback(kernelName: string, backendName: string, cpu: KernelConfig | undefined, impl: Impl): KernelConfig {
@@ -138,6 +139,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
   const k = (name: string, impl: Impl): KernelConfig => withFallback(name, backendName, cpuKernel(name), impl);
   return [
     ...elementwiseKernelConfigs(addon, k),
+    ...batchNormKernelConfigs(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     k(_FusedMatMul, (inputs, attrs, backend) => {
       const { a, b, bias, preluActivationWeights } = inputs;
