@@ -71,4 +71,14 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols);
 /** y = x transposed by perm (y.shape[d] = x.shape[perm[d]]). */
 void transpose(const float* x, float* y, int rank, const int64_t* inShape, const int* perm);
 
+/** dst[dstOffset + Σ i_d·dstStride_d] = src[srcOffset + Σ i_d·srcStride_d] for every index i < shape. */
+struct StridedGeom {
+  int rank;
+  int64_t shape[kMaxRank];
+  int64_t srcStride[kMaxRank];
+  int64_t dstStride[kMaxRank];
+  int64_t srcOffset, dstOffset;
+};
+void strided_copy(const float* src, float* dst, const StridedGeom& g);
+
 }  // namespace mk

@@ -19,6 +19,8 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, out: Float32Array, k1: number, r: number, k2: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  /** `dst[dstOffset + Σ i·dstStride] = src[srcOffset + Σ i·srcStride]`; geometry `[rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset]`. */
+  stridedCopy(src: Float32Array, dst: Float32Array, geometry: Int32Array): void;
   info(): { gemm: string; threads: number; mallocTuned: boolean };
   setThreads(n: number): number;
 }

@@ -24,6 +24,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
+import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -138,6 +139,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
   const k = (name: string, impl: Impl): KernelConfig => withFallback(name, backendName, cpuKernel(name), impl);
   return [
     ...elementwiseKernelConfigs(addon, k),
+    ...copyKernelConfigs(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     k(_FusedMatMul, (inputs, attrs, backend) => {
       const { a, b, bias, preluActivationWeights } = inputs;
