@@ -239,6 +239,39 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// stridedCopy(src, dst, geometry Int32Array [rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset])
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 src = f32(info, 0, "src"), dst = f32(info, 1, "dst");
+  if (info.Length() <= 2 || !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "stridedCopy geometry: expected an Int32Array");
+  auto gv = info[2].As<Napi::Int32Array>();
+  const int32_t* v = gv.Data();
+  const int rank = gv.ElementLength() > 0 ? v[0] : -1;
+  if (rank < 1 || rank > mk::kMaxRank || gv.ElementLength() != (size_t)(3 + 3 * rank))
+    throw Napi::RangeError::New(env, "stridedCopy geometry: bad rank");
+  mk::StridedGeom g;
+  g.rank = rank;
+  g.srcOffset = v[1 + 3 * rank];
+  g.dstOffset = v[2 + 3 * rank];
+  int64_t size = 1, maxS = g.srcOffset, maxD = g.dstOffset;
+  for (int d = 0; d < rank; ++d) {
+    g.shape[d] = v[1 + d];
+    g.srcStride[d] = v[1 + rank + d];
+    g.dstStride[d] = v[1 + 2 * rank + d];
+    if (g.shape[d] < 0 || g.srcStride[d] < 0 || g.dstStride[d] < 0) throw Napi::RangeError::New(env, "stridedCopy geometry: negative");
+    size *= g.shape[d];
+    maxS += (g.shape[d] - 1) * g.srcStride[d];
+    maxD += (g.shape[d] - 1) * g.dstStride[d];
+  }
+  if (g.srcOffset < 0 || g.dstOffset < 0) throw Napi::RangeError::New(env, "stridedCopy geometry: negative offset");
+  if (size == 0) return env.Undefined();
+  need(env, src, maxS + 1, "stridedCopy src");
+  need(env, dst, maxD + 1, "stridedCopy dst");
+  mk::strided_copy(src.data, dst.data, g);
+  return env.Undefined();
+}
+
 bool g_malloc_tuned = false;
 bool tune_malloc_state() { return g_malloc_tuned; }
 
@@ -328,6 +361,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -82,4 +82,14 @@ void batchnorm_train_grad(const float* dy, const float* x, const float* gamma, c
                           const float* dmean, const float* dvar, float eps, int64_t M, int C, float* dx, float* dgamma,
                           float* dbeta);
 
+/** dst[dstOffset + Σ i_d·dstStride_d] = src[srcOffset + Σ i_d·srcStride_d] for every index i < shape. */
+struct StridedGeom {
+  int rank;
+  int64_t shape[kMaxRank];
+  int64_t srcStride[kMaxRank];
+  int64_t dstStride[kMaxRank];
+  int64_t srcOffset, dstOffset;
+};
+void strided_copy(const float* src, float* dst, const StridedGeom& g);
+
 }  // namespace mk

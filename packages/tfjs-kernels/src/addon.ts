@@ -21,6 +21,8 @@ export interface NativeAddon {
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, m: number, c: number, epsilon: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, epsilon: number): void;
+  /** `dst[dstOffset + Σ i·dstStride] = src[srcOffset + Σ i·srcStride]`; geometry `[rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset]`. */
+  stridedCopy(src: Float32Array, dst: Float32Array, geometry: Int32Array): void;
   info(): { gemm: string; threads: number; mallocTuned: boolean };
   setThreads(n: number): number;
 }

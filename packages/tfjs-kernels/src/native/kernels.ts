@@ -25,6 +25,7 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
 import { batchNormKernelConfigs } from './batchnorm';
+import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -140,6 +141,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
   return [
     ...elementwiseKernelConfigs(addon, k),
     ...batchNormKernelConfigs(addon, k),
+    ...copyKernelConfigs(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     k(_FusedMatMul, (inputs, attrs, backend) => {
       const { a, b, bias, preluActivationWeights } = inputs;
