@@ -24,6 +24,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
+import { adamKernelConfig } from './adam-kernel';
 import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
@@ -140,6 +141,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
   return [
     ...elementwiseKernelConfigs(addon, k),
     ...copyKernelConfigs(addon, k),
+    adamKernelConfig(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     k(_FusedMatMul, (inputs, attrs, backend) => {
       const { a, b, bias, preluActivationWeights } = inputs;
