@@ -15,3 +15,4 @@ export * from './models';
 export * from './backend';
 export * from './checkpoint';
 export * from './atomic-file';
+export * from './fused-kernels';

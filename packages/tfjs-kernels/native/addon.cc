@@ -272,6 +272,19 @@ Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// adamUpdate(p, m, v, g, pOut, mOut, vOut, scalars Float32Array [β1, 1−β1, β2, 1−β2, √bc2, ε, stepSize])
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 p = f32(info, 0, "p"), m = f32(info, 1, "m"), v = f32(info, 2, "v"), g = f32(info, 3, "g");
+  F32 po = f32(info, 4, "pOut"), mo = f32(info, 5, "mOut"), vo = f32(info, 6, "vOut"), sc = f32(info, 7, "scalars");
+  const int64_t n = (int64_t)p.length;
+  for (const F32* a : {&m, &v, &g, &po, &mo, &vo}) need(env, *a, n, "adamUpdate");
+  need(env, sc, 7, "adamUpdate scalars");
+  const mk::AdamScalars s{sc.data[0], sc.data[1], sc.data[2], sc.data[3], sc.data[4], sc.data[5], sc.data[6]};
+  mk::adam_update(p.data, m.data, v.data, g.data, po.data, mo.data, vo.data, n, s);
+  return env.Undefined();
+}
+
 bool g_malloc_tuned = false;
 bool tune_malloc_state() { return g_malloc_tuned; }
 
@@ -362,6 +375,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -92,4 +92,12 @@ struct StridedGeom {
 };
 void strided_copy(const float* src, float* dst, const StridedGeom& g);
 
+/** The float32 scalars of one Adam step (see native/adam.cc). */
+struct AdamScalars {
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2, sqrtBc2, eps, stepSize;
+};
+/** One fused Adam update of n elements (outputs may not alias inputs). */
+void adam_update(const float* p, const float* m, const float* v, const float* g, float* pOut, float* mOut, float* vOut,
+                 int64_t n, const AdamScalars& s);
+
 }  // namespace mk

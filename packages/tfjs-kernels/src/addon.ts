@@ -23,6 +23,8 @@ export interface NativeAddon {
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, epsilon: number): void;
   /** `dst[dstOffset + Σ i·dstStride] = src[srcOffset + Σ i·srcStride]`; geometry `[rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset]`. */
   stridedCopy(src: Float32Array, dst: Float32Array, geometry: Int32Array): void;
+  /** One fused Adam step into pOut/mOut/vOut; scalars `[β1, 1−β1, β2, 1−β2, √bc2, ε, stepSize]` (float32). */
+  adamUpdate(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, scalars: Float32Array): void;
   info(): { gemm: string; threads: number; mallocTuned: boolean };
   setThreads(n: number): number;
 }

@@ -24,6 +24,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
+import { adamKernelConfig } from './adam-kernel';
 import { batchNormKernelConfigs } from './batchnorm';
 import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
@@ -142,6 +143,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     ...elementwiseKernelConfigs(addon, k),
     ...batchNormKernelConfigs(addon, k),
     ...copyKernelConfigs(addon, k),
+    adamKernelConfig(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     k(_FusedMatMul, (inputs, attrs, backend) => {
       const { a, b, bias, preluActivationWeights } = inputs;
