@@ -13,3 +13,18 @@
  * each operation rounded to float32 in that order (as the composite tfjs ops do).
  */
 export const ADAM_UPDATE_KERNEL = 'MetaD2AAdamUpdate';
+
+/**
+ * Training-mode batch normalisation over every axis but the last (channels-last).
+ * Inputs `{ x, gamma, beta }` (float32; gamma, beta [C]); attr `{ epsilon }`; outputs
+ * `[y, mean, variance]`: per-channel batch mean and biased variance [C],
+ * y = (x − mean)·(γ / √(variance + ε)) + β. `@metad2a/layers`' `batchNormTrain` registers its gradient.
+ */
+export const BATCH_NORM_TRAIN_KERNEL = 'MetaD2ABatchNormTrain';
+
+/**
+ * Gradient of `BATCH_NORM_TRAIN_KERNEL` w.r.t. x, γ, β. Inputs `{ dy, x, gamma, mean, variance,
+ * dmean, dvariance }` (the last two: gradients reaching the mean / variance outputs, [C]); attr
+ * `{ epsilon }`; outputs `[dx, dgamma, dbeta]`.
+ */
+export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'MetaD2ABatchNormTrainGrad';

@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '@metad2a/core';
 
 /**
- * Custom kernel names of fused training-mode batch normalisation. A backend that registers them
+ * Fused kernel names (contracts in `@metad2a/core`'s fused-kernels). A backend that registers them
  * (the `native` backend of `@metad2a/tfjs-kernels`) runs `batchNormTrain` as two passes forward
  * and two backward; on any other backend the op is the composite tfjs graph.
- * - `MetaD2ABatchNormTrain` {x, gamma, beta}, attr `epsilon` → [y, mean, variance];
- * - `MetaD2ABatchNormTrainGrad` {dy, x, gamma, mean, variance, dmean, dvariance}, attr `epsilon` → [dx, dgamma, dbeta].
  */
-export const BATCH_NORM_TRAIN = 'MetaD2ABatchNormTrain';
-export const BATCH_NORM_TRAIN_GRAD = 'MetaD2ABatchNormTrainGrad';
+export const BATCH_NORM_TRAIN = BATCH_NORM_TRAIN_KERNEL;
+export const BATCH_NORM_TRAIN_GRAD = BATCH_NORM_TRAIN_GRAD_KERNEL;
 
 export interface BatchNormTrainResult<R extends tf.Rank> {
   /** (x − mean)·γ/√(variance + ε) + β. */

@@ -4,15 +4,13 @@
  * - `MetaD2ABatchNormTrain` {x, gamma, beta}, attr epsilon → [y, mean, variance] (channels = last
  *   axis, biased variance);
  * - `MetaD2ABatchNormTrainGrad` {dy, x, gamma, mean, variance, dmean?, dvariance?} → [dx, dgamma, dbeta].
- * The op and its registered gradient (and the composite fallback of other backends) live in
- * `@metad2a/layers`; these names must match its `BATCH_NORM_TRAIN` / `BATCH_NORM_TRAIN_GRAD`.
+ * Names and contracts: `@metad2a/core`'s fused-kernels; the op, its registered gradient and the
+ * composite fallback of other backends: `@metad2a/layers`' `batchNormTrain`.
  */
+import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '@metad2a/core';
 import { util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
 import { f32, type KernelMaker } from './elementwise';
-
-export const BATCH_NORM_TRAIN_KERNEL = 'MetaD2ABatchNormTrain';
-export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'MetaD2ABatchNormTrainGrad';
 
 /** [M, C] view of a channels-last tensor, or null when the per-channel arrays do not have C elements. */
 function rowsAndChannels(x: TensorInfo, ...perChannel: (Float32Array | null)[]): [number, number] | null {
