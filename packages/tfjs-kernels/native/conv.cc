@@ -95,6 +95,7 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
   const int64_t rows = (int64_t)g.N * g.Ho * g.Wo;
   const int K = g.kh * g.kw * g.C;
   const bool pw = is_pointwise(g);
+  if (!pw && conv2d_backprop_filter_direct_applies(g)) return conv2d_backprop_filter_direct(g, x, dy, dw);
   const int64_t chunk = chunk_rows(K);
   const int T = num_threads();
   // one partial dW per thread range, summed at the end
