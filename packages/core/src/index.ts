@@ -13,5 +13,6 @@ export * from './search-space';
 export * from './features';
 export * from './models';
 export * from './backend';
+export * from './fused-kernels';
 export * from './checkpoint';
 export * from './atomic-file';

@@ -254,6 +254,11 @@ export class RowProjections {
     this.capacity = capacity;
   }
 
+  /** The whole caches as 1-D tensors `[heads · capacity · width]` (sharing this cache's arrays on CPU-storage backends) and the capacity. */
+  cacheTensors(): { q: tf.Tensor1D; k: tf.Tensor1D; v: tf.Tensor1D; capacity: number } {
+    return { q: tf.tensor1d(this.q), k: tf.tensor1d(this.k), v: tf.tensor1d(this.v), capacity: this.capacity };
+  }
+
   /** Q/K/V `[h·B, n, w]` of B sets of n rows each, the sets' rows being `slots` (length B·n, set-contiguous). */
   gather(slots: Int32Array, b: number, n: number): { qh: tf.Tensor3D; kh: tf.Tensor3D; vh: tf.Tensor3D } {
     if (slots.length !== b * n) throw new RangeError(`RowProjections.gather: ${slots.length} slots for ${b} sets of ${n}`);

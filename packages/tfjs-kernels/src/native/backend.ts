@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { loadAddon } from '../addon';
+import { registerGraphDecodeKernel, type GraphDecodeRequest, type GraphDecodeResult } from '@metad2a/core';
+import { loadAddon, type NativeAddon } from '../addon';
 import { nativeKernelConfigs } from './kernels';
 
 /** The name the native backend is registered under in tfjs. */
@@ -54,8 +55,24 @@ export function registerNativeBackend(): NativeRegistration {
     if (tf.getKernel(k.kernelName, NATIVE_BACKEND_NAME)) tf.unregisterKernel(k.kernelName, NATIVE_BACKEND_NAME);
     tf.registerKernel(k);
   }
+  registerGraphDecodeKernel(NATIVE_BACKEND_NAME, (req) => nativeGraphDecode(addon, req));
   registered = { ok: true, tfName: NATIVE_BACKEND_NAME };
   return registered;
+}
+
+/** The graph decoding kernel (core's `GraphDecodeKernel` contract) on the addon. */
+function nativeGraphDecode(addon: NativeAddon, req: GraphDecodeRequest): GraphDecodeResult {
+  const { batch: B, maxN, nvt } = req;
+  const out: GraphDecodeResult = {
+    types: new Int32Array(B * maxN),
+    edges: new Int32Array(B * ((maxN * (maxN - 1)) / 2) * 2),
+    edgeCounts: new Int32Array(B),
+    typeLogits: new Float32Array(B * Math.max(0, maxN - 2) * nvt),
+    edgeProbs: new Float32Array(B * maxN * maxN),
+  };
+  const rng = req.rngState ?? new Uint32Array(4);
+  addon.decodeGraphs(req.weights, [nvt, maxN, req.startType, req.endType, B, req.rngState ? 1 : 0], req.z, rng, out.types, out.edges, out.edgeCounts, out.typeLogits, out.edgeProbs);
+  return out;
 }
 
 /** What the loaded addon is built with (`gemm`: `openblas` or `builtin-<isa>`, `threads`, `mallocTuned`: glibc keeps big buffers in the heap, see METAD2A_MALLOC_TUNE), or null. */

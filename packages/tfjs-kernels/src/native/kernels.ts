@@ -23,6 +23,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { SET_POOL_PROJECTED_WEIGHTS, SetPoolProjected, type SetPoolProjectedAttrs } from '@metad2a/core';
 import type { NativeAddon } from '../addon';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
@@ -139,6 +140,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
   return [
     ...elementwiseKernelConfigs(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
+    setPoolProjectedKernel(addon, backendName),
     k(_FusedMatMul, (inputs, attrs, backend) => {
       const { a, b, bias, preluActivationWeights } = inputs;
       const activation = (attrs.activation as string | undefined) ?? 'linear';
@@ -240,4 +242,32 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       return backend.makeTensorInfo(input.shape, 'float32', out);
     }),
   ];
+}
+
+/** The fused SetPool inference of `@metad2a/core`'s contract ({@link SetPoolProjected}); no cpu fallback (callers check for the kernel). */
+function setPoolProjectedKernel(addon: NativeAddon, backendName: string): KernelConfig {
+  return {
+    kernelName: SetPoolProjected,
+    backendName,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as MathBackendCPU;
+      const a = attrs as unknown as SetPoolProjectedAttrs;
+      const arr = (name: string): Float32Array => {
+        const t = (inputs as Inputs)[name];
+        if (!t || t.dtype !== 'float32') throw new TypeError(`${SetPoolProjected}: input ${name} must be a float32 tensor`);
+        return values(b, t);
+      };
+      const slots = (inputs as Inputs).slots;
+      if (!slots || slots.dtype !== 'int32') throw new TypeError(`${SetPoolProjected}: input slots must be an int32 tensor`);
+      const out = new Float32Array(a.sets * a.numOutputs * a.outDim);
+      addon.setPoolProjected(
+        arr('q'), arr('k'), arr('v'),
+        b.data.get(slots.dataId).values as Int32Array,
+        SET_POOL_PROJECTED_WEIGHTS.map(arr),
+        [a.heads, a.dim, a.numOutputs, a.outDim, a.perSet, a.sets, a.capacity, a.rows],
+        out,
+      );
+      return b.makeTensorInfo([a.sets, a.numOutputs, a.outDim], 'float32', out);
+    },
+  };
 }
