@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaD2AException, Rng, checkNamedShapes, validationError, type NamedArray, type NamedArrays } from '@metad2a/core';
-import { Linear, ParameterStore, joinName, uniformInit } from '@metad2a/layers';
+import { Linear, ParameterStore, batchNormTrain, joinName, uniformInit } from '@metad2a/layers';
 import { BufferStore } from './buffers';
 import { NB201_EDGE_SOURCES, NB201_EDGE_TARGETS, cellToString, parseCell, type Nb201Cell, type Nb201Op } from './cell';
 
@@ -58,14 +58,14 @@ class BatchNorm {
       const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
       return tf.add(tf.mul(x, scale), shift);
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    // fused kernel where the backend has one (native), else the composite tfjs graph
+    const { y, mean, variance } = batchNormTrain(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, BN_EPS);
     if (mode.statUpdates) {
       const n = x.shape[0] * x.shape[1] * x.shape[2];
       const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
       mode.statUpdates.push({ prefix: this.prefix, mean: tf.keep(tf.clone(mean)) as tf.Tensor1D, varUnbiased: tf.keep(tf.clone(unbiased)) as tf.Tensor1D });
     }
-    const scale = tf.div(this.weight, tf.sqrt(tf.add(variance, BN_EPS)));
-    return tf.add(tf.mul(tf.sub(x, mean), scale), this.bias);
+    return y;
   }
 }
 
@@ -106,7 +106,11 @@ class ReluConvBn {
     this.bn = new BatchNorm(store, buffers, joinName(prefix, 'op.2'), outC);
   }
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
-    return this.bn.apply(this.conv.apply(tf.relu(x)), mode);
+    return this.applyToActivated(tf.relu(x), mode);
+  }
+  /** The module on an input that is already ReLU'd (cells share one ReLU per node among its conv edges). */
+  applyToActivated(relu: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    return this.bn.apply(this.conv.apply(relu), mode);
   }
 }
 
@@ -135,6 +139,13 @@ class InferCell {
 
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
     const nodes: tf.Tensor4D[] = [x];
+    // relu(node_i) computed once for all conv edges leaving node i (same values as one per edge)
+    const activated = new Map<number, tf.Tensor4D>();
+    const reluOf = (i: number): tf.Tensor4D => {
+      let r = activated.get(i);
+      if (!r) activated.set(i, (r = tf.relu(nodes[i]!)));
+      return r;
+    };
     for (let j = 1; j <= 3; j++) {
       let sum: tf.Tensor4D | undefined;
       this.edges.forEach((e, k) => {
@@ -153,7 +164,7 @@ class InferCell {
             y = tf.avgPool(src, 3, 1, 'same');
             break;
           case 'conv':
-            y = e.m.apply(src, mode);
+            y = e.m.applyToActivated(reluOf(NB201_EDGE_SOURCES[k]!), mode);
             break;
         }
         if (y !== undefined) sum = sum === undefined ? y : (tf.add(sum, y) as tf.Tensor4D);

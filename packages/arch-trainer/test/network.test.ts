@@ -121,3 +121,43 @@ describe('TinyNetwork', () => {
     net.dispose();
   });
 });
+
+describe('training step on the native backend', () => {
+  afterAll(async () => {
+    await initBackend({ prefer: 'cpu' });
+  });
+
+  it('gives the cpu loss, gradients and running statistics (fused BatchNorm, shared ReLUs)', async () => {
+    const rng = new Rng(21);
+    const x = rng.uniformArray(3 * 8 * 8 * 3, -1, 1);
+    const labels = [0, 2, 1];
+    const step = (): { loss: number; grads: Record<string, Float32Array>; stats: Record<string, Float32Array> } => {
+      const net = new TinyNetwork({ arch: CIFAR_OPT, C: 4, N: 1, numClasses: 3 }, new Rng(5));
+      const updates: import('../src').StatUpdate[] = [];
+      const xt = tf.tensor4d(x, [3, 8, 8, 3]);
+      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 3));
+      const { value, grads } = net.store.valueAndGrads(() => tf.losses.softmaxCrossEntropy(y, net.forward(xt, { training: true, statUpdates: updates }).logits) as tf.Scalar);
+      net.applyStatUpdates(updates);
+      const out = { loss: value.dataSync()[0]!, grads: Object.fromEntries([...grads].map(([k, g]) => [k, g.dataSync() as Float32Array])), stats: Object.fromEntries([...net.buffers.entries()].map(([k, v]) => [k, v.dataSync() as Float32Array])) };
+      tf.dispose([xt, y, value, ...grads.values()]);
+      net.dispose();
+      return out;
+    };
+    await initBackend({ prefer: 'cpu' });
+    const expected = step();
+    await initBackend({ prefer: 'native' });
+    const before = tf.memory().numTensors;
+    const actual = step();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(actual.loss).toBeCloseTo(expected.loss, 5);
+    for (const group of ['grads', 'stats'] as const) {
+      expect(Object.keys(actual[group]).sort()).toEqual(Object.keys(expected[group]).sort());
+      for (const [k, e] of Object.entries(expected[group])) {
+        const a = actual[group][k]!;
+        const scale = Math.max(1e-3, ...Array.from(e, Math.abs));
+        const worst = Math.max(...Array.from(e, (v, i) => Math.abs(a[i]! - v)));
+        if (!(worst <= 1e-4 * scale)) throw new Error(`${group} ${k}: max |native - cpu| ${worst} (scale ${scale})`);
+      }
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedArray } from '@metad2a/core';
+import { ADAM_UPDATE_KERNEL, type NamedArray } from '@metad2a/core';
 
 /** Optimizer state as plain values, for checkpoints (`tensors` keys are `<slot>/<param name>`). */
 export interface OptimizerState {
@@ -61,6 +61,8 @@ export class Adam {
     const bc2 = 1 - Math.pow(this.beta2, this.t);
     const stepSize = this.lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
+    // a backend with the fused kernel (native) updates each parameter in one pass
+    const fused = tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) !== undefined;
     for (const [name, g] of grads) {
       const p = this.params.get(name);
       if (!p) throw new Error(`Adam: gradient for unknown parameter '${name}'`);
@@ -72,6 +74,15 @@ export class Adam {
       }
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
+      if (fused && g.dtype === 'float32') {
+        const attrs = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, stepSize, sqrtBc2 };
+        const [p1, m1, v1] = tf.engine().runKernel(ADAM_UPDATE_KERNEL, { param: p, m, v, grad: g }, attrs) as tf.Tensor[];
+        m.assign(m1!);
+        v.assign(v1!);
+        p.assign(p1!);
+        tf.dispose([p1!, m1!, v1!]);
+        continue;
+      }
       tf.tidy(() => {
         const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
         const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));

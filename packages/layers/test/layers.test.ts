@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { Rng, isMetaD2AException } from '@metad2a/core';
+import { ADAM_UPDATE_KERNEL, Rng, initBackend, isMetaD2AException } from '@metad2a/core';
 import { GoldenFixture, checkTensor } from '@metad2a/fixtures';
 import { Adam, GRUCell, Linear, ParameterStore, SGD } from '../src';
 
@@ -115,6 +115,51 @@ describe('optimizers (torch.optim semantics)', () => {
     opt.dispose();
     opt2.dispose();
     store.dispose();
+  });
+
+  it('Adam: the native fused kernel matches the composite ops on cpu, step by step, without leaks', async () => {
+    await initBackend({ prefer: 'native' }); // the addon must build wherever the tests run (see tfjs-kernels)
+    expect(tf.getKernel(ADAM_UPDATE_KERNEL, 'native')).toBeDefined();
+    const rng = new Rng(11);
+    const shapes: number[][] = [[7, 13], [1], [3, 1, 5], [40000]];
+    const init = shapes.map((s) => rng.normalArray(s.reduce((a, b) => a * b, 1)));
+    const grads = [0, 1, 2].map((step) =>
+      shapes.map((s) => {
+        const g = rng.normalArray(s.reduce((a, b) => a * b, 1)).map((x, i) => (i % 5 === 0 ? 0 : x * 10 ** (step - 2)));
+        return Float32Array.from(g);
+      }),
+    );
+    const run = async (backend: string): Promise<Float32Array[][]> => {
+      await tf.setBackend(backend);
+      const store = new ParameterStore();
+      shapes.forEach((s, i) => store.add(`p${i}`, s, Float32Array.from(init[i]!)));
+      const opt = new Adam(store.entries(), { lr: 0.003, betas: [0.8, 0.99] });
+      const before = tf.memory().numTensors;
+      const out: Float32Array[][] = [];
+      for (const gs of grads) {
+        const gmap = new Map(gs.map((g, i) => [`p${i}`, tf.tensor(g, shapes[i]!)] as const));
+        opt.apply(gmap);
+        gmap.forEach((t) => t.dispose());
+        out.push(shapes.map((_, i) => store.get(`p${i}`).dataSync() as Float32Array));
+      }
+      const st = opt.state();
+      out.push(Object.keys(st.tensors).sort().map((k) => st.tensors[k]!.data as Float32Array));
+      expect(tf.memory().numTensors).toBe(before + 2 * shapes.length); // the m and v slots only
+      opt.dispose();
+      store.dispose();
+      return out;
+    };
+    const native = await run('native');
+    const cpu = await run('cpu');
+    native.forEach((step, s) =>
+      step.forEach((a, i) => {
+        const e = cpu[s]![i]!;
+        let worst = 0;
+        for (let j = 0; j < e.length; j++) worst = Math.max(worst, Math.abs(a[j]! - e[j]!) / Math.max(1e-6, Math.abs(e[j]!)));
+        if (worst > 1e-6) throw new Error(`step ${s} tensor ${i}: relative difference ${worst}`);
+      }),
+    );
+    await tf.setBackend('cpu');
   });
 
   it('SGD: Nesterov momentum with weight decay', () => {

@@ -22,11 +22,14 @@ export function dense<T extends tf.Tensor2D | tf.Tensor3D>(lin: Linear, x: T): T
  * Softmax over the last axis of `[M, a, b]`. On wasm `tf.softmax`; elsewhere the same
  * `exp(s − max) / Σ exp(s − max)` with the row max and row sum spread over the row by matMuls, so
  * that no op broadcasts (tfjs-cpu's softmax and broadcasting kernels are slow; its element-wise
- * kernels on equal shapes and the native GEMM are fast).
+ * kernels on equal shapes and the native GEMM are fast); on `native` `tf.softmax` (native kernels).
  */
 export function softmaxLastAxis(s: tf.Tensor3D): tf.Tensor3D {
   if (tf.getBackend() === 'wasm') return tf.softmax(s, -1);
   if (jsInference()) return softmaxRowsJs(s);
+  // native: Softmax, and every kernel of its gradient (dy·y − Σ(dy·y)·y), are native; the
+  // composite's gradient goes through Max's (Equal + a bool Cast), which fall back to tfjs-cpu
+  if (tf.getBackend() === 'native') return tf.softmax(s, -1);
   return tf.tidy(() => {
     const [m, a, b] = s.shape;
     const s2 = tf.reshape(s, [m * a, b]) as tf.Tensor2D;

@@ -359,8 +359,89 @@ Napi::Value DecodeGraphs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// stridedCopy(src, dst, geometry Int32Array [rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset])
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 src = f32(info, 0, "src"), dst = f32(info, 1, "dst");
+  if (info.Length() <= 2 || !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "stridedCopy geometry: expected an Int32Array");
+  auto gv = info[2].As<Napi::Int32Array>();
+  const int32_t* v = gv.Data();
+  const int rank = gv.ElementLength() > 0 ? v[0] : -1;
+  if (rank < 1 || rank > mk::kMaxRank || gv.ElementLength() != (size_t)(3 + 3 * rank))
+    throw Napi::RangeError::New(env, "stridedCopy geometry: bad rank");
+  mk::StridedGeom g;
+  g.rank = rank;
+  g.srcOffset = v[1 + 3 * rank];
+  g.dstOffset = v[2 + 3 * rank];
+  int64_t size = 1, maxS = g.srcOffset, maxD = g.dstOffset;
+  for (int d = 0; d < rank; ++d) {
+    g.shape[d] = v[1 + d];
+    g.srcStride[d] = v[1 + rank + d];
+    g.dstStride[d] = v[1 + 2 * rank + d];
+    if (g.shape[d] < 0 || g.srcStride[d] < 0 || g.dstStride[d] < 0) throw Napi::RangeError::New(env, "stridedCopy geometry: negative");
+    size *= g.shape[d];
+    maxS += (g.shape[d] - 1) * g.srcStride[d];
+    maxD += (g.shape[d] - 1) * g.dstStride[d];
+  }
+  if (g.srcOffset < 0 || g.dstOffset < 0) throw Napi::RangeError::New(env, "stridedCopy geometry: negative offset");
+  if (size == 0) return env.Undefined();
+  need(env, src, maxS + 1, "stridedCopy src");
+  need(env, dst, maxD + 1, "stridedCopy dst");
+  mk::strided_copy(src.data, dst.data, g);
+  return env.Undefined();
+}
+
+// adamUpdate(p, m, v, g, pOut, mOut, vOut, scalars Float32Array [β1, 1−β1, β2, 1−β2, √bc2, ε, stepSize])
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 p = f32(info, 0, "p"), m = f32(info, 1, "m"), v = f32(info, 2, "v"), g = f32(info, 3, "g");
+  F32 po = f32(info, 4, "pOut"), mo = f32(info, 5, "mOut"), vo = f32(info, 6, "vOut"), sc = f32(info, 7, "scalars");
+  const int64_t n = (int64_t)p.length;
+  for (const F32* a : {&m, &v, &g, &po, &mo, &vo}) need(env, *a, n, "adamUpdate");
+  need(env, sc, 7, "adamUpdate scalars");
+  const mk::AdamScalars s{sc.data[0], sc.data[1], sc.data[2], sc.data[3], sc.data[4], sc.data[5], sc.data[6]};
+  mk::adam_update(p.data, m.data, v.data, g.data, po.data, mo.data, vo.data, n, s);
+  return env.Undefined();
+}
+
 bool g_malloc_tuned = false;
 bool tune_malloc_state() { return g_malloc_tuned; }
+
+// batchNormTrain(x, gamma, beta, y, mean, variance, M, C, eps)
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 x = f32(info, 0, "x"), gamma = f32(info, 1, "gamma"), beta = f32(info, 2, "beta"), y = f32(info, 3, "y"),
+      mean = f32(info, 4, "mean"), var = f32(info, 5, "variance");
+  const int64_t M = num(info, 6, "M"), C = num(info, 7, "C");
+  if (M < 0 || C <= 0 || C > (int64_t)1 << 30) throw Napi::RangeError::New(env, "batchNormTrain: invalid size");
+  const double eps = info[8].As<Napi::Number>().DoubleValue();
+  need(env, x, M * C, "batchNormTrain x");
+  need(env, y, M * C, "batchNormTrain y");
+  for (const F32* a : {&gamma, &beta, &mean, &var}) need(env, *a, C, "batchNormTrain per-channel array");
+  mk::batchnorm_train(x.data, gamma.data, beta.data, (float)eps, M, (int)C, y.data, mean.data, var.data);
+  return env.Undefined();
+}
+
+// batchNormTrainGrad(dy, x, gamma, mean, variance, dmean|null, dvariance|null, dx, dgamma, dbeta, M, C, eps)
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 dy = f32(info, 0, "dy"), x = f32(info, 1, "x"), gamma = f32(info, 2, "gamma"), mean = f32(info, 3, "mean"),
+      var = f32(info, 4, "variance");
+  const bool hasDmean = !info[5].IsNull() && !info[5].IsUndefined(), hasDvar = !info[6].IsNull() && !info[6].IsUndefined();
+  F32 dmean = hasDmean ? f32(info, 5, "dmean") : F32{nullptr, 0}, dvar = hasDvar ? f32(info, 6, "dvariance") : F32{nullptr, 0};
+  F32 dx = f32(info, 7, "dx"), dgamma = f32(info, 8, "dgamma"), dbeta = f32(info, 9, "dbeta");
+  const int64_t M = num(info, 10, "M"), C = num(info, 11, "C");
+  if (M < 0 || C <= 0 || C > (int64_t)1 << 30) throw Napi::RangeError::New(env, "batchNormTrainGrad: invalid size");
+  const double eps = info[12].As<Napi::Number>().DoubleValue();
+  for (const F32* a : {&dy, &x, &dx}) need(env, *a, M * C, "batchNormTrainGrad [M, C] array");
+  for (const F32* a : {&gamma, &mean, &var, &dgamma, &dbeta}) need(env, *a, C, "batchNormTrainGrad per-channel array");
+  if (hasDmean) need(env, dmean, C, "batchNormTrainGrad dmean");
+  if (hasDvar) need(env, dvar, C, "batchNormTrainGrad dvariance");
+  mk::batchnorm_train_grad(dy.data, x.data, gamma.data, mean.data, var.data, dmean.data, dvar.data, (float)eps, M,
+                           (int)C, dx.data, dgamma.data, dbeta.data);
+  return env.Undefined();
+}
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -413,6 +494,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("setPoolProjected", Napi::Function::New(env, SetPoolProjected));
   exports.Set("decodeGraphs", Napi::Function::New(env, DecodeGraphs));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

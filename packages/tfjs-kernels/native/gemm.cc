@@ -40,22 +40,7 @@ void set_num_threads(int n) {
 #endif
 }
 
-void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_per_thread) {
-  if (n <= 0) return;
-  int64_t T = std::min<int64_t>(num_threads(), std::max<int64_t>(1, n / std::max<int64_t>(1, min_per_thread)));
-  if (T <= 1) {
-    fn(0, n);
-    return;
-  }
-  std::vector<std::thread> workers;
-  workers.reserve(T - 1);
-  for (int64_t t = 1; t < T; ++t) {
-    int64_t b = n * t / T, e = n * (t + 1) / T;
-    workers.emplace_back([&fn, b, e] { fn(b, e); });
-  }
-  fn(0, n / T);
-  for (auto& w : workers) w.join();
-}
+// parallel_for: native/thread-pool.cc
 
 #if defined(__AVX512F__)
 #define MK_ISA "avx512"

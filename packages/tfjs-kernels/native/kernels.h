@@ -113,5 +113,33 @@ struct DecodeGeom {
  */
 void decode_graphs(const DecoderWeights64& w, const DecodeGeom& g, const float* z, uint32_t* rngState, int32_t* types,
                    int32_t* edges, int32_t* edgeCounts, float* typeLogits, float* edgeProbs);
+/**
+ * Training-mode batch normalisation of x viewed as [M, C] (channels last): mean / biased variance
+ * per channel, y = (x − mean)·γ/√(var + eps) + β.
+ */
+void batchnorm_train(const float* x, const float* gamma, const float* beta, float eps, int64_t M, int C, float* y,
+                     float* mean, float* var);
+/** Gradient of batchnorm_train w.r.t. x, γ, β given dy and the gradients of its mean / variance outputs (null = 0). */
+void batchnorm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* var,
+                          const float* dmean, const float* dvar, float eps, int64_t M, int C, float* dx, float* dgamma,
+                          float* dbeta);
+
+/** dst[dstOffset + Σ i_d·dstStride_d] = src[srcOffset + Σ i_d·srcStride_d] for every index i < shape. */
+struct StridedGeom {
+  int rank;
+  int64_t shape[kMaxRank];
+  int64_t srcStride[kMaxRank];
+  int64_t dstStride[kMaxRank];
+  int64_t srcOffset, dstOffset;
+};
+void strided_copy(const float* src, float* dst, const StridedGeom& g);
+
+/** The float32 scalars of one Adam step (see native/adam.cc). */
+struct AdamScalars {
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2, sqrtBc2, eps, stepSize;
+};
+/** One fused Adam update of n elements (outputs may not alias inputs). */
+void adam_update(const float* p, const float* m, const float* v, const float* g, float* pOut, float* mOut, float* vOut,
+                 int64_t n, const AdamScalars& s);
 
 }  // namespace mk

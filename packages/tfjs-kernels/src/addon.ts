@@ -24,6 +24,12 @@ export interface NativeAddon {
   setPoolProjected(q: Float32Array, k: Float32Array, v: Float32Array, slots: Int32Array, weights: Float32Array[], geometry: number[], out: Float32Array): void;
   /** Batched graph decoding (native/graph-decode.cc); geometry [nvt, maxN, startType, endType, batch, stochastic 0/1]. */
   decodeGraphs(weights: GraphDecodeWeights, geometry: number[], z: Float32Array, rngState: Uint32Array, types: Int32Array, edges: Int32Array, edgeCounts: Int32Array, typeLogits: Float32Array, edgeProbs: Float32Array): void;
+  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, m: number, c: number, epsilon: number): void;
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, epsilon: number): void;
+  /** `dst[dstOffset + Σ i·dstStride] = src[srcOffset + Σ i·srcStride]`; geometry `[rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset]`. */
+  stridedCopy(src: Float32Array, dst: Float32Array, geometry: Int32Array): void;
+  /** One fused Adam step into pOut/mOut/vOut; scalars `[β1, 1−β1, β2, 1−β2, √bc2, ε, stepSize]` (float32). */
+  adamUpdate(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, scalars: Float32Array): void;
   info(): { gemm: string; threads: number; mallocTuned: boolean };
   setThreads(n: number): number;
 }

@@ -25,6 +25,9 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SET_POOL_PROJECTED_WEIGHTS, SetPoolProjected, type SetPoolProjectedAttrs } from '@metad2a/core';
 import type { NativeAddon } from '../addon';
+import { adamKernelConfig } from './adam-kernel';
+import { batchNormKernelConfigs } from './batchnorm';
+import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -53,7 +56,7 @@ export function geometry(info: Conv2DInfo): Int32Array {
   ]);
 }
 
-type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => TensorInfo | null;
+type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => TensorInfo | TensorInfo[] | null;
 
 /** A kernel that tries `impl` and falls back to the cpu backend's kernel when `impl` returns null. */
 function withFallback(kernelName: string, backendName: string, cpu: KernelConfig | undefined, impl: Impl): KernelConfig {
@@ -139,6 +142,9 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
   const k = (name: string, impl: Impl): KernelConfig => withFallback(name, backendName, cpuKernel(name), impl);
   return [
     ...elementwiseKernelConfigs(addon, k),
+    ...batchNormKernelConfigs(addon, k),
+    ...copyKernelConfigs(addon, k),
+    adamKernelConfig(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     setPoolProjectedKernel(addon, backendName),
     k(_FusedMatMul, (inputs, attrs, backend) => {

@@ -1,0 +1,65 @@
+/**
+ * Fused training-mode batch normalisation kernels (`native/batchnorm.cc`) under the custom kernel
+ * names that `@metad2a/layers`' `batchNormTrain` op runs when the active backend has them:
+ * - `MetaD2ABatchNormTrain` {x, gamma, beta}, attr epsilon → [y, mean, variance] (channels = last
+ *   axis, biased variance);
+ * - `MetaD2ABatchNormTrainGrad` {dy, x, gamma, mean, variance, dmean?, dvariance?} → [dx, dgamma, dbeta].
+ * Names and contracts: `@metad2a/core`'s fused-kernels; the op, its registered gradient and the
+ * composite fallback of other backends: `@metad2a/layers`' `batchNormTrain`.
+ */
+import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '@metad2a/core';
+import { util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { NativeAddon } from '../addon';
+import { f32, type KernelMaker } from './elementwise';
+
+/** [M, C] view of a channels-last tensor, or null when the per-channel arrays do not have C elements. */
+function rowsAndChannels(x: TensorInfo, ...perChannel: (Float32Array | null)[]): [number, number] | null {
+  if (x.shape.length === 0) return null;
+  const c = x.shape[x.shape.length - 1]!;
+  if (c === 0 || perChannel.some((a) => a !== null && a.length !== c)) return null;
+  return [util.sizeFromShape(x.shape) / c, c];
+}
+
+export function batchNormKernelConfigs(addon: NativeAddon, k: KernelMaker): KernelConfig[] {
+  return [
+    k(BATCH_NORM_TRAIN_KERNEL, (inputs, attrs, backend) => {
+      const { x, gamma, beta } = inputs;
+      const xv = f32(backend, x);
+      const gv = f32(backend, gamma);
+      const bv = f32(backend, beta);
+      if (!x || !xv || !gv || !bv) return null;
+      const mc = rowsAndChannels(x, gv, bv);
+      if (!mc) return null;
+      const [m, c] = mc;
+      const y = new Float32Array(m * c);
+      const mean = new Float32Array(c);
+      const variance = new Float32Array(c);
+      addon.batchNormTrain(xv, gv, bv, y, mean, variance, m, c, Number(attrs.epsilon));
+      return [
+        backend.makeTensorInfo(x.shape, 'float32', y),
+        backend.makeTensorInfo([c], 'float32', mean),
+        backend.makeTensorInfo([c], 'float32', variance),
+      ];
+    }),
+    k(BATCH_NORM_TRAIN_GRAD_KERNEL, (inputs, attrs, backend) => {
+      const { dy, x, gamma, mean, variance, dmean, dvariance } = inputs;
+      const [dyv, xv, gv, mv, vv] = [dy, x, gamma, mean, variance].map((t) => f32(backend, t));
+      const dmv = dmean ? f32(backend, dmean) : null;
+      const dvv = dvariance ? f32(backend, dvariance) : null;
+      if (!dy || !x || !dyv || !xv || !gv || !mv || !vv || (dmean && !dmv) || (dvariance && !dvv)) return null;
+      if (!util.arraysEqual(dy.shape, x.shape)) return null;
+      const mc = rowsAndChannels(x, gv, mv, vv, dmv, dvv);
+      if (!mc) return null;
+      const [m, c] = mc;
+      const dx = new Float32Array(m * c);
+      const dgamma = new Float32Array(c);
+      const dbeta = new Float32Array(c);
+      addon.batchNormTrainGrad(dyv, xv, gv, mv, vv, dmv, dvv, dx, dgamma, dbeta, m, c, Number(attrs.epsilon));
+      return [
+        backend.makeTensorInfo(x.shape, 'float32', dx),
+        backend.makeTensorInfo([c], 'float32', dgamma),
+        backend.makeTensorInfo([c], 'float32', dbeta),
+      ];
+    }),
+  ];
+}
