@@ -25,6 +25,7 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
 import { adamKernelConfig } from './adam-kernel';
+import { outputBuffers } from './buffer-pool';
 import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
@@ -107,7 +108,7 @@ function matMulImpl(addon: NativeAddon, inputs: Inputs, attrs: NamedAttrMap, bac
   const transposeB = Boolean(attrs.transposeB);
   const p = planMatMul(a, b, transposeA, transposeB);
   if (!p) return null;
-  const out = new Float32Array(p.batch * p.m * p.n);
+  const out = outputBuffers.take(p.batch * p.m * p.n, false);
   addon.matmul(values(backend, a), values(backend, b), out, p.batch, p.aStride, p.bStride, p.m, p.n, p.k, transposeA, transposeB);
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }
@@ -161,7 +162,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!x || !filter || !allFloat32(x, filter)) return null;
       const info = convInfo(x, filter.shape, attrs, false, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -173,7 +174,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!info) return null;
       const biasValues = epilogueBias(backend, bias, info.outChannels);
       if (biasValues === undefined) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info));
       addon.biasActivation(out, out.length / info.outChannels, info.outChannels, biasValues, ACTIVATIONS[activation]!, Number(attrs.leakyreluAlpha ?? 0.2));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
@@ -184,7 +185,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const inputShape = attrs.inputShape as number[];
       const info = convInfo({ ...dy, shape: inputShape }, filter.shape, attrs, false);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(inputShape));
+      const out = outputBuffers.take(util.sizeFromShape(inputShape));
       addon.conv2dBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     }),
@@ -194,7 +195,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const filterShape = attrs.filterShape as number[];
       const info = convInfo(x, filterShape, attrs, false);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(filterShape));
+      const out = outputBuffers.take(util.sizeFromShape(filterShape));
       addon.conv2dBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     }),
@@ -203,7 +204,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!x || !filter || !allFloat32(x, filter)) return null;
       const info = convInfo(x, filter.shape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.depthwiseConv2d(values(backend, x), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -213,7 +214,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const inputShape = attrs.inputShape as number[];
       const info = convInfo({ ...dy, shape: inputShape }, filter.shape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(inputShape));
+      const out = outputBuffers.take(util.sizeFromShape(inputShape));
       addon.depthwiseBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     }),
@@ -223,7 +224,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const filterShape = attrs.filterShape as number[];
       const info = convInfo(x, filterShape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(filterShape));
+      const out = outputBuffers.take(util.sizeFromShape(filterShape));
       addon.depthwiseBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     }),
@@ -231,7 +232,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const { x } = inputs;
       if (!x || !allFloat32(x)) return null;
       const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.avgPool(values(backend, x), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -239,7 +240,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const { dy, input } = inputs;
       if (!dy || !input || !allFloat32(dy, input)) return null;
       const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same');
-      const out = new Float32Array(util.sizeFromShape(input.shape));
+      const out = outputBuffers.take(util.sizeFromShape(input.shape));
       addon.avgPoolGrad(values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(input.shape, 'float32', out);
     }),
