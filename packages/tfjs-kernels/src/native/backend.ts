@@ -2,12 +2,40 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { registerGraphDecodeKernel, type GraphDecodeRequest, type GraphDecodeResult } from '@metad2a/core';
 import { loadAddon, type NativeAddon } from '../addon';
+import { outputBuffers } from './buffer-pool';
 import { nativeKernelConfigs } from './kernels';
 
 /** The name the native backend is registered under in tfjs. */
 export const NATIVE_BACKEND_NAME = 'native';
 
 export type NativeRegistration = { ok: true; tfName: string } | { ok: false; reason: string };
+
+type DataId = Parameters<MathBackendCPU['readSync']>[0];
+
+/**
+ * The cpu backend's storage with the kernel output buffers recycled through `outputBuffers`
+ * (see buffer-pool.ts): every data write, read-out and release is reported to the pool.
+ */
+class NativeBackend extends MathBackendCPU {
+  override write(values: Parameters<MathBackendCPU['write']>[0], shape: number[], dtype: tf.DataType): DataId {
+    const id = super.write(values, shape, dtype);
+    outputBuffers.written(values);
+    return id;
+  }
+
+  override readSync(dataId: DataId): ReturnType<MathBackendCPU['readSync']> {
+    const v = super.readSync(dataId);
+    outputBuffers.escape(this.data.get(dataId)?.values);
+    return v;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId)!.values : undefined;
+    const r = super.disposeData(dataId, force);
+    if (values !== undefined && !this.data.has(dataId)) outputBuffers.released(values);
+    return r;
+  }
+}
 
 let registered: NativeRegistration | undefined;
 let warned = false;
@@ -38,7 +66,7 @@ export function registerNativeBackend(): NativeRegistration {
     tf.registerBackend(
       NATIVE_BACKEND_NAME,
       () => {
-        const b = new MathBackendCPU();
+        const b = new NativeBackend();
         // MathBackendCPU prints an "install tfjs-node" hint on first use; this backend is the answer to it
         (b as unknown as { firstUse: boolean }).firstUse = false;
         return b;

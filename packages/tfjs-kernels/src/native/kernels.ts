@@ -27,6 +27,7 @@ import { SET_POOL_PROJECTED_WEIGHTS, SetPoolProjected, type SetPoolProjectedAttr
 import type { NativeAddon } from '../addon';
 import { adamKernelConfig } from './adam-kernel';
 import { batchNormKernelConfigs } from './batchnorm';
+import { outputBuffers } from './buffer-pool';
 import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
@@ -109,7 +110,7 @@ function matMulImpl(addon: NativeAddon, inputs: Inputs, attrs: NamedAttrMap, bac
   const transposeB = Boolean(attrs.transposeB);
   const p = planMatMul(a, b, transposeA, transposeB);
   if (!p) return null;
-  const out = new Float32Array(p.batch * p.m * p.n);
+  const out = outputBuffers.take(p.batch * p.m * p.n, false);
   addon.matmul(values(backend, a), values(backend, b), out, p.batch, p.aStride, p.bStride, p.m, p.n, p.k, transposeA, transposeB);
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }
@@ -165,7 +166,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!x || !filter || !allFloat32(x, filter)) return null;
       const info = convInfo(x, filter.shape, attrs, false, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -177,7 +178,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!info) return null;
       const biasValues = epilogueBias(backend, bias, info.outChannels);
       if (biasValues === undefined) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info));
       addon.biasActivation(out, out.length / info.outChannels, info.outChannels, biasValues, ACTIVATIONS[activation]!, Number(attrs.leakyreluAlpha ?? 0.2));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
@@ -188,7 +189,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const inputShape = attrs.inputShape as number[];
       const info = convInfo({ ...dy, shape: inputShape }, filter.shape, attrs, false);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(inputShape));
+      const out = outputBuffers.take(util.sizeFromShape(inputShape));
       addon.conv2dBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     }),
@@ -198,7 +199,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const filterShape = attrs.filterShape as number[];
       const info = convInfo(x, filterShape, attrs, false);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(filterShape));
+      const out = outputBuffers.take(util.sizeFromShape(filterShape));
       addon.conv2dBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     }),
@@ -207,7 +208,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!x || !filter || !allFloat32(x, filter)) return null;
       const info = convInfo(x, filter.shape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.depthwiseConv2d(values(backend, x), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -217,7 +218,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const inputShape = attrs.inputShape as number[];
       const info = convInfo({ ...dy, shape: inputShape }, filter.shape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(inputShape));
+      const out = outputBuffers.take(util.sizeFromShape(inputShape));
       addon.depthwiseBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     }),
@@ -227,7 +228,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const filterShape = attrs.filterShape as number[];
       const info = convInfo(x, filterShape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(filterShape));
+      const out = outputBuffers.take(util.sizeFromShape(filterShape));
       addon.depthwiseBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     }),
@@ -235,7 +236,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const { x } = inputs;
       if (!x || !allFloat32(x)) return null;
       const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.avgPool(values(backend, x), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -243,7 +244,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const { dy, input } = inputs;
       if (!dy || !input || !allFloat32(dy, input)) return null;
       const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same');
-      const out = new Float32Array(util.sizeFromShape(input.shape));
+      const out = outputBuffers.take(util.sizeFromShape(input.shape));
       addon.avgPoolGrad(values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(input.shape, 'float32', out);
     }),
