@@ -1,8 +1,9 @@
 /**
- * Names and contracts of the fused kernels that MetaD2A's models call through the tfjs kernel
- * registry. A backend may register them (the `native` backend of `@metad2a/tfjs-kernels` does);
- * callers check `tf.getKernel(name, tf.getBackend())` and otherwise compute the same thing with
- * tfjs ops.
+ * Fused kernels: MetaD2A-specific tfjs kernels that a backend may register (through tfjs's kernel
+ * registry, `tf.registerKernel`) to replace a whole sub-graph of small ops. Model code asks
+ * `tf.getKernel(name, tf.getBackend())` and falls back to its composite tfjs ops when the current
+ * backend has none. This module is the contract between the model packages (callers) and the
+ * backends (`@metad2a/tfjs-kernels` registers them for `native`); neither depends on the other.
  */
 
 /**
@@ -28,3 +29,115 @@ export const BATCH_NORM_TRAIN_KERNEL = 'MetaD2ABatchNormTrain';
  * `{ epsilon }`; outputs `[dx, dgamma, dbeta]`.
  */
 export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'MetaD2ABatchNormTrainGrad';
+
+/**
+ * Inference of MetaD2A's `SetPool` (sabPF: SAB → SAB → PMA → Linear, no layer norm; spec §2.1)
+ * over many sets whose first-SAB projections fc_q/fc_k/fc_v are cached per feature row.
+ *
+ * Inputs (tensors, float32 unless said): `q`, `k`, `v` — the caches, head-major
+ * `[heads · capacity · dim/heads]` (k already multiplied by 1/√dim); `slots` (int32, `[sets · perSet]`,
+ * the cache rows of each set, set-contiguous); then the weights named in
+ * {@link SET_POOL_PROJECTED_WEIGHTS} in PyTorch layout (`w [out, in]`, `b [out]`, `seeds [numOutputs, dim]`).
+ * Attributes: {@link SetPoolProjectedAttrs}. Output: `[sets, numOutputs, outDim]`.
+ */
+export const SetPoolProjected = 'MetaD2ASetPoolProjected';
+
+/** The weight inputs of {@link SetPoolProjected}, in the order the native addon takes them. */
+export const SET_POOL_PROJECTED_WEIGHTS = [
+  'sab1O_w', 'sab1O_b',
+  'sab2Q_w', 'sab2Q_b', 'sab2K_w', 'sab2K_b', 'sab2V_w', 'sab2V_b', 'sab2O_w', 'sab2O_b',
+  'seeds',
+  'pmaQ_w', 'pmaQ_b', 'pmaK_w', 'pmaK_b', 'pmaV_w', 'pmaV_b', 'pmaO_w', 'pmaO_b',
+  'out_w', 'out_b',
+] as const;
+
+export type SetPoolProjectedWeight = (typeof SET_POOL_PROJECTED_WEIGHTS)[number];
+
+export interface SetPoolProjectedAttrs {
+  readonly heads: number;
+  /** Width of every attention block (d_V = hidden dim). */
+  readonly dim: number;
+  /** PMA seeds k. */
+  readonly numOutputs: number;
+  readonly outDim: number;
+  /** Rows per set. */
+  readonly perSet: number;
+  readonly sets: number;
+  /** Rows the caches have room for (their second axis). */
+  readonly capacity: number;
+  /** Rows filled (valid slots are 0..rows-1). */
+  readonly rows: number;
+}
+
+/**
+ * The graph decoder's weights re-laid out for sampling (float64; produced by
+ * `prepareDecoderWeights` of @metad2a/graph-generator, which documents each block).
+ */
+export interface GraphDecodeWeights {
+  readonly hs: number;
+  readonly nz: number;
+  readonly fc3W: Float64Array;
+  readonly fc3B: Float64Array;
+  readonly giByType: Float64Array;
+  readonly whh: Float64Array;
+  readonly bhh: Float64Array;
+  readonly av0W: Float64Array;
+  readonly av0B: Float64Array;
+  readonly av2W: Float64Array;
+  readonly av2B: Float64Array;
+  readonly aeOld: Float64Array;
+  readonly aeNew: Float64Array;
+  readonly ae0B: Float64Array;
+  readonly ae2W: Float64Array;
+  readonly ae2B: number;
+  readonly gateH: Float64Array;
+  readonly gateByVid: Float64Array;
+  readonly mapH: Float64Array;
+  readonly mapByVid: Float64Array;
+}
+
+/** One batched decode: what `decodeBatch` of @metad2a/graph-generator computes, as flat arrays. */
+export interface GraphDecodeRequest {
+  readonly weights: GraphDecodeWeights;
+  readonly nvt: number;
+  readonly maxN: number;
+  readonly startType: number;
+  readonly endType: number;
+  readonly batch: number;
+  /** z `[batch, nz]`. */
+  readonly z: Float32Array;
+  /** Stochastic decoding draws from this xoshiro128** state (advanced in place); deterministic when absent. */
+  readonly rngState?: Uint32Array;
+}
+
+export interface GraphDecodeResult {
+  /** `[batch, maxN]`, −1 after a graph's last vertex. */
+  readonly types: Int32Array;
+  /** `[batch, maxN(maxN−1)/2, 2]`, each graph's edges in insertion order. */
+  readonly edges: Int32Array;
+  /** `[batch]` edges of each graph. */
+  readonly edgeCounts: Int32Array;
+  /** `[batch, maxN−2, nvt]`, NaN where no type was decided. */
+  readonly typeLogits: Float32Array;
+  /** `[batch, maxN, maxN]`, −1 where no edge was decided. */
+  readonly edgeProbs: Float32Array;
+}
+
+/**
+ * A backend's implementation of the batched graph decoding (a plain loop over small vectors, not a
+ * tensor op, so it is registered here rather than in tfjs's kernel registry). It must give the
+ * same graphs and draws as the TypeScript `decodeBatch`.
+ */
+export type GraphDecodeKernel = (req: GraphDecodeRequest) => GraphDecodeResult;
+
+const graphDecodeKernels = new Map<string, GraphDecodeKernel>();
+
+/** Register the graph decoding kernel of the tfjs backend `backendName` (replaces an earlier one). */
+export function registerGraphDecodeKernel(backendName: string, kernel: GraphDecodeKernel): void {
+  graphDecodeKernels.set(backendName, kernel);
+}
+
+/** The graph decoding kernel registered for `backendName`, if any. */
+export function getGraphDecodeKernel(backendName: string): GraphDecodeKernel | undefined {
+  return graphDecodeKernels.get(backendName);
+}

@@ -13,6 +13,7 @@ export * from './search-space';
 export * from './features';
 export * from './models';
 export * from './backend';
+export * from './fused-kernels';
 export * from './checkpoint';
 export * from './atomic-file';
 export * from './fused-kernels';

@@ -64,6 +64,12 @@ export class Rng {
     return { algorithm: 'xoshiro128**', s: [this.s0, this.s1, this.s2, this.s3] };
   }
 
+  /** Continue from `state` (e.g. after a native kernel advanced a copy of this generator's state). */
+  setState(state: RngState): void {
+    const r = Rng.fromState(state);
+    [this.s0, this.s1, this.s2, this.s3] = [r.s0, r.s1, r.s2, r.s3];
+  }
+
   /** A copy with the same state (the copy and the original then give the same stream). */
   clone(): Rng {
     return Rng.fromState(this.state());

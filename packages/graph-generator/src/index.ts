@@ -5,6 +5,6 @@
  * unique architectures). Driven only by a search space's `GraphConfig`.
  */
 export { GraphDecoder, toGraphBatch, type DecoderDims, type GraphBatch, type TeacherForcedPass } from './decoder';
-export { decodeBatch, prepareDecoderWeights, type DecodeTrace, type DecoderWeights, type PreparedDecoderWeights, type DecodeMode } from './sampling';
+export { decodeBatch, prepareDecoderWeights, type DecodeOptions, type DecodeTrace, type DecoderWeights, type PreparedDecoderWeights, type DecodeMode } from './sampling';
 export { GeneratorModel, KL_WEIGHT, EPS_SCALE, deadParameterNames, type GeneratorModelOptions, type GeneratorLossDetails } from './model';
 export { generateArchitectures, type GenerateOptions, type GenerateResult, type GenerateProgress } from './generate';

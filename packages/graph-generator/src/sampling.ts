@@ -1,4 +1,5 @@
-import type { ArchGraph, Edge, GraphConfig, Rng } from '@metad2a/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { getGraphDecodeKernel, type ArchGraph, type Edge, type GraphConfig, type GraphDecodeWeights, type Rng } from '@metad2a/core';
 
 /** The decoder's parameters as plain float32 arrays (PyTorch layout), read once per decode call. */
 export interface DecoderWeights {
@@ -25,6 +26,15 @@ export interface DecoderWeights {
 
 export type DecodeMode = { readonly stochastic: false } | { readonly stochastic: true; readonly rng: Rng };
 
+export interface DecodeOptions {
+  /**
+   * `auto` (default): the current tfjs backend's graph decoding kernel when it registers one
+   * (`@metad2a/tfjs-kernels` does for `native`: same algorithm and draws, compiled), else this
+   * TypeScript loop; `js`: always this loop.
+   */
+  readonly implementation?: 'auto' | 'js';
+}
+
 /** Decoded graphs plus what the decoder saw while deciding (for inspection and golden tests). */
 export interface DecodeTrace {
   readonly graphs: ArchGraph[];
@@ -40,7 +50,7 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
  * The decoder's weights re-laid out for the sampling loops: float64, the blocks that act on a
  * state separated from the ones that act on one-hots (a one-hot times a matrix is a column).
  */
-export interface PreparedDecoderWeights {
+export interface PreparedDecoderWeights extends GraphDecodeWeights {
   readonly hs: number;
   readonly nz: number;
   readonly nvt: number;
@@ -134,8 +144,10 @@ function affine(W: Float64Array, b: Float64Array | null, bo: number, x: Float64A
  * Random draws, in order: per step, one per unfinished graph for the type (graphs in batch
  * order, not at the forced END), then per vi (descending) one per graph still deciding.
  */
-export function decodeBatch(weights: DecoderWeights | PreparedDecoderWeights, cfg: GraphConfig, z: Float32Array, B: number, mode: DecodeMode): DecodeTrace {
+export function decodeBatch(weights: DecoderWeights | PreparedDecoderWeights, cfg: GraphConfig, z: Float32Array, B: number, mode: DecodeMode, opts: DecodeOptions = {}): DecodeTrace {
   const w = 'giByType' in weights && weights.maxN === cfg.maxN && weights.nvt === cfg.nvt ? weights : prepareDecoderWeights(weights as DecoderWeights, cfg);
+  const kernel = (opts.implementation ?? 'auto') === 'auto' ? getGraphDecodeKernel(tf.getBackend()) : undefined;
+  if (kernel) return decodeWithKernel(kernel, w, cfg, z, B, mode);
   const { nvt, maxN, startType, endType } = cfg;
   const hs = w.hs;
   const nz = w.nz;
@@ -283,4 +295,25 @@ export function decodeBatch(weights: DecoderWeights | PreparedDecoderWeights, cf
     }
   }
   return { graphs: types.map((t, b) => ({ types: t, edges: edges[b]! })), typeLogits, edgeProbs };
+}
+
+/** {@link decodeBatch} on a backend's kernel (core's `GraphDecodeKernel`), the rng advanced as the loop would. */
+function decodeWithKernel(kernel: NonNullable<ReturnType<typeof getGraphDecodeKernel>>, w: PreparedDecoderWeights, cfg: GraphConfig, z: Float32Array, B: number, mode: DecodeMode): DecodeTrace {
+  const rngState = mode.stochastic ? Uint32Array.from(mode.rng.state().s) : undefined;
+  const r = kernel({ weights: w, nvt: cfg.nvt, maxN: cfg.maxN, startType: cfg.startType, endType: cfg.endType, batch: B, z: z.length === B * w.nz ? z : z.subarray(0, B * w.nz), rngState });
+  if (mode.stochastic) mode.rng.setState({ algorithm: 'xoshiro128**', s: [rngState![0]!, rngState![1]!, rngState![2]!, rngState![3]!] });
+  const maxE = (cfg.maxN * (cfg.maxN - 1)) / 2;
+  const graphs: ArchGraph[] = [];
+  for (let b = 0; b < B; b++) {
+    const types: number[] = [];
+    for (let i = 0; i < cfg.maxN; i++) {
+      const t = r.types[b * cfg.maxN + i]!;
+      if (t < 0) break;
+      types.push(t);
+    }
+    const edges: Edge[] = [];
+    for (let e = 0; e < r.edgeCounts[b]!; e++) edges.push([r.edges[(b * maxE + e) * 2]!, r.edges[(b * maxE + e) * 2 + 1]!]);
+    graphs.push({ types, edges });
+  }
+  return { graphs, typeLogits: r.typeLogits, edgeProbs: r.edgeProbs };
 }

@@ -164,11 +164,19 @@ export class InducedSetAttentionBlock {
   }
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const b = x.shape[0];
-      const ind = tf.tile(this.inducing, [b, 1, 1]) as tf.Tensor3D;
+      const ind = repeatOverBatch(this.inducing, x.shape[0]);
       return this.mab1.apply(x, this.mab0.apply(ind, x));
     });
   }
+}
+
+/**
+ * A learned `[1, k, d]` tensor repeated over a batch of b: `[b, k, d]`. By a broadcasting add to
+ * zeros rather than `tf.tile`, whose tfjs gradient is one slice and one add per batch row (1280
+ * kernels per step for the 640 class sets of a meta-training batch); this one's is a single sum.
+ */
+function repeatOverBatch(t: tf.Tensor, b: number): tf.Tensor3D {
+  return tf.add(tf.zeros([b, 1, 1]), t) as tf.Tensor3D;
 }
 
 /** Pooling by multihead attention: `MAB(S, X)` with k learned seeds `S [1, k, d]` (parameters `<name>.S`, `<name>.mab.*`). */
@@ -182,7 +190,7 @@ export class PoolingByAttention {
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const b = x.shape[0];
-      const s = b === 1 ? (this.seeds as unknown as tf.Tensor3D) : (tf.tile(this.seeds, [b, 1, 1]) as tf.Tensor3D);
+      const s = b === 1 ? (this.seeds as unknown as tf.Tensor3D) : repeatOverBatch(this.seeds, b);
       return this.mab.apply(s, x);
     });
   }
@@ -252,6 +260,11 @@ export class RowProjections {
     this.k = move(this.k);
     this.v = move(this.v);
     this.capacity = capacity;
+  }
+
+  /** The whole caches as 1-D tensors `[heads · capacity · width]` (sharing this cache's arrays on CPU-storage backends) and the capacity. */
+  cacheTensors(): { q: tf.Tensor1D; k: tf.Tensor1D; v: tf.Tensor1D; capacity: number } {
+    return { q: tf.tensor1d(this.q), k: tf.tensor1d(this.k), v: tf.tensor1d(this.v), capacity: this.capacity };
   }
 
   /** Q/K/V `[h·B, n, w]` of B sets of n rows each, the sets' rows being `slots` (length B·n, set-contiguous). */

@@ -239,6 +239,126 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setPoolProjected(q, k, v, slots: Int32Array, weights: Float32Array[21], geom: number[8], out)
+// weights: sab1 fc_o w,b; sab2 fc_q,fc_k,fc_v,fc_o w,b; PMA seeds; PMA fc_q,fc_k,fc_v,fc_o w,b; out w,b.
+// geom: heads, dim, numOutputs, outDim, perSet, sets, capacity, rows (slots must lie in [0, rows)).
+Napi::Value SetPoolProjected(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 q = f32(info, 0, "setPoolProjected q"), k = f32(info, 1, "setPoolProjected k"), v = f32(info, 2, "setPoolProjected v");
+  if (info.Length() <= 3 || !info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "setPoolProjected slots: expected an Int32Array");
+  auto slots = info[3].As<Napi::Int32Array>();
+  if (info.Length() <= 5 || !info[4].IsArray() || !info[5].IsArray())
+    throw Napi::TypeError::New(env, "setPoolProjected: expected weights and geometry arrays");
+  auto wa = info[4].As<Napi::Array>();
+  auto ga = info[5].As<Napi::Array>();
+  if (ga.Length() != 8) throw Napi::RangeError::New(env, "setPoolProjected geometry: expected 8 integers");
+  int64_t gv[8];
+  for (uint32_t i = 0; i < 8; ++i) {
+    Napi::Value x = ga[i];
+    if (!x.IsNumber()) throw Napi::TypeError::New(env, "setPoolProjected geometry: expected numbers");
+    gv[i] = x.As<Napi::Number>().Int64Value();
+  }
+  mk::SetPoolGeom g{(int)gv[0], (int)gv[1], (int)gv[2], (int)gv[3], (int)gv[4], gv[5], gv[6]};
+  const int64_t rows = gv[7];
+  if (g.heads <= 0 || g.dim <= 0 || g.dim % g.heads != 0 || g.numOutputs <= 0 || g.outDim <= 0 || g.perSet <= 0 || g.sets < 0 ||
+      g.capacity < rows || rows < 0)
+    throw Napi::RangeError::New(env, "setPoolProjected geometry: invalid");
+  const int64_t d = g.dim;
+  const int64_t sizes[21] = {d * d, d, d * d, d, d * d, d, d * d, d, d * d, d, g.numOutputs * d,
+                             d * d, d, d * d, d, d * d, d, d * d, d, g.outDim * d, g.outDim};
+  if (wa.Length() != 21) throw Napi::RangeError::New(env, "setPoolProjected weights: expected 21 arrays");
+  const float* p[21];
+  for (uint32_t i = 0; i < 21; ++i) {
+    Napi::Value x = wa[i];
+    if (!x.IsTypedArray() || x.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(env, "setPoolProjected weights[" + std::to_string(i) + "]: expected a Float32Array");
+    auto a = x.As<Napi::Float32Array>();
+    if ((int64_t)a.ElementLength() != sizes[i])
+      throw Napi::RangeError::New(env, "setPoolProjected weights[" + std::to_string(i) + "]: " + std::to_string(a.ElementLength()) +
+                                           " elements, expected " + std::to_string(sizes[i]));
+    p[i] = a.Data();
+  }
+  need(env, q, g.capacity * d, "setPoolProjected q");
+  need(env, k, g.capacity * d, "setPoolProjected k");
+  need(env, v, g.capacity * d, "setPoolProjected v");
+  if ((int64_t)slots.ElementLength() != g.sets * g.perSet)
+    throw Napi::RangeError::New(env, "setPoolProjected slots: " + std::to_string(slots.ElementLength()) + " elements, expected sets x perSet = " +
+                                         std::to_string(g.sets * g.perSet));
+  const int32_t* sl = slots.Data();
+  for (int64_t i = 0; i < g.sets * g.perSet; ++i)
+    if (sl[i] < 0 || sl[i] >= rows)
+      throw Napi::RangeError::New(env, "setPoolProjected slots[" + std::to_string(i) + "] = " + std::to_string(sl[i]) + ": not in [0, " +
+                                           std::to_string(rows) + ")");
+  F32 o = f32(info, 6, "setPoolProjected out");
+  need(env, o, g.sets * g.numOutputs * g.outDim, "setPoolProjected out");
+  mk::SetPoolWeights w{{p[0], p[1]}, {p[2], p[3]}, {p[4], p[5]}, {p[6], p[7]}, {p[8], p[9]}, p[10],
+                       {p[11], p[12]}, {p[13], p[14]}, {p[15], p[16]}, {p[17], p[18]}, {p[19], p[20]}};
+  mk::set_pool_projected(w, g, q.data, k.data, v.data, sl, o.data);
+  return env.Undefined();
+}
+
+// decodeGraphs(weights: {name: Float64Array, hs, nz, ae2B}, geom: number[6], z: Float32Array, rngState: Uint32Array(4),
+//              types: Int32Array, edges: Int32Array, edgeCounts: Int32Array, typeLogits: Float32Array, edgeProbs: Float32Array)
+// geom: nvt, maxN, startType, endType, batch, stochastic (0/1).
+Napi::Value DecodeGraphs(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 9 || !info[0].IsObject() || !info[1].IsArray()) throw Napi::TypeError::New(env, "decodeGraphs: expected (weights, geometry, z, rngState, types, edges, edgeCounts, typeLogits, edgeProbs)");
+  auto wo = info[0].As<Napi::Object>();
+  auto ga = info[1].As<Napi::Array>();
+  if (ga.Length() != 6) throw Napi::RangeError::New(env, "decodeGraphs geometry: expected 6 integers");
+  int64_t gv[6];
+  for (uint32_t i = 0; i < 6; ++i) {
+    Napi::Value x = ga[i];
+    if (!x.IsNumber()) throw Napi::TypeError::New(env, "decodeGraphs geometry: expected numbers");
+    gv[i] = x.As<Napi::Number>().Int64Value();
+  }
+  mk::DecodeGeom g{(int)gv[0], (int)gv[1], (int)gv[2], (int)gv[3], (int)gv[4], gv[5] != 0};
+  auto intField = [&](const char* name) -> int64_t {
+    Napi::Value x = wo.Get(name);
+    if (!x.IsNumber()) throw Napi::TypeError::New(env, std::string("decodeGraphs weights.") + name + ": expected a number");
+    return x.As<Napi::Number>().Int64Value();
+  };
+  const int hs = (int)intField("hs"), nz = (int)intField("nz");
+  if (g.nvt < 3 || g.maxN < 2 || g.batch < 0 || hs <= 0 || nz <= 0 || g.startType < 0 || g.startType >= g.nvt || g.endType < 0 || g.endType >= g.nvt)
+    throw Napi::RangeError::New(env, "decodeGraphs geometry: invalid");
+  auto f64 = [&](const char* name, int64_t n) -> const double* {
+    Napi::Value x = wo.Get(name);
+    if (!x.IsTypedArray() || x.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw Napi::TypeError::New(env, std::string("decodeGraphs weights.") + name + ": expected a Float64Array");
+    auto a = x.As<Napi::Float64Array>();
+    if ((int64_t)a.ElementLength() != n)
+      throw Napi::RangeError::New(env, std::string("decodeGraphs weights.") + name + ": " + std::to_string(a.ElementLength()) + " elements, expected " + std::to_string(n));
+    return a.Data();
+  };
+  const int64_t h = hs, h3 = 3 * h, e4 = 4 * h, nvt = g.nvt, maxN = g.maxN;
+  Napi::Value ae2B = wo.Get("ae2B");
+  if (!ae2B.IsNumber()) throw Napi::TypeError::New(env, "decodeGraphs weights.ae2B: expected a number");
+  mk::DecoderWeights64 w{hs, nz, f64("fc3W", h * nz), f64("fc3B", h), f64("giByType", nvt * h3), f64("whh", h3 * h), f64("bhh", h3),
+                         f64("av0W", 2 * h * h), f64("av0B", 2 * h), f64("av2W", nvt * 2 * h), f64("av2B", nvt), f64("aeOld", e4 * h),
+                         f64("aeNew", e4 * h), f64("ae0B", e4), f64("ae2W", e4), ae2B.As<Napi::Number>().DoubleValue(),
+                         f64("gateH", h * h), f64("gateByVid", maxN * h), f64("mapH", h * h), f64("mapByVid", maxN * h)};
+  F32 z = f32(info, 2, "decodeGraphs z");
+  need(env, z, (int64_t)g.batch * nz, "decodeGraphs z");
+  auto typed = [&](size_t i, napi_typedarray_type type, int64_t n, const char* what) -> void* {
+    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type)
+      throw Napi::TypeError::New(env, std::string("decodeGraphs ") + what + ": wrong typed array type");
+    auto a = info[i].As<Napi::TypedArray>();
+    if ((int64_t)a.ElementLength() != n)
+      throw Napi::RangeError::New(env, std::string("decodeGraphs ") + what + ": " + std::to_string(a.ElementLength()) + " elements, expected " + std::to_string(n));
+    return static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  };
+  const int64_t B = g.batch;
+  auto* rng = static_cast<uint32_t*>(typed(3, napi_uint32_array, 4, "rngState"));
+  auto* types = static_cast<int32_t*>(typed(4, napi_int32_array, B * maxN, "types"));
+  auto* edges = static_cast<int32_t*>(typed(5, napi_int32_array, B * (maxN * (maxN - 1) / 2) * 2, "edges"));
+  auto* counts = static_cast<int32_t*>(typed(6, napi_int32_array, B, "edgeCounts"));
+  auto* logits = static_cast<float*>(typed(7, napi_float32_array, B * std::max<int64_t>(0, maxN - 2) * nvt, "typeLogits"));
+  auto* probs = static_cast<float*>(typed(8, napi_float32_array, B * maxN * maxN, "edgeProbs"));
+  mk::decode_graphs(w, g, z.data, rng, types, edges, counts, logits, probs);
+  return env.Undefined();
+}
+
 // stridedCopy(src, dst, geometry Int32Array [rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset])
 Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -372,6 +492,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("setPoolProjected", Napi::Function::New(env, SetPoolProjected));
+  exports.Set("decodeGraphs", Napi::Function::New(env, DecodeGraphs));
   exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));

@@ -81,6 +81,48 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols);
 /** y = x transposed by perm (y.shape[d] = x.shape[perm[d]]). */
 void transpose(const float* x, float* y, int rank, const int64_t* inShape, const int* perm);
 
+/** A PyTorch Linear: w [out, in] row-major, b [out] (may be null). */
+struct LinearWeights {
+  const float* w;
+  const float* b;
+};
+/** Weights of MetaD2A's SetPool (sabPF, no layer norm) after the first SAB's fc_q/fc_k/fc_v. */
+struct SetPoolWeights {
+  LinearWeights sab1O, sab2Q, sab2K, sab2V, sab2O;
+  const float* seeds;  // PMA seeds [numOutputs, dim]
+  LinearWeights pmaQ, pmaK, pmaV, pmaO, out;
+};
+struct SetPoolGeom {
+  int heads, dim, numOutputs, outDim, perSet;
+  int64_t sets, capacity;
+};
+/**
+ * Inference of SetPool over `sets` sets of `perSet` rows whose first-SAB projections are cached
+ * head-major [heads, capacity, dim/heads] in qc, kc (already times 1/sqrt(dim)) and vc; set s's
+ * rows are the cache slots slots[s*perSet ...]. out: [sets, numOutputs, outDim]. Slots must be valid.
+ */
+void set_pool_projected(const SetPoolWeights& w, const SetPoolGeom& g, const float* qc, const float* kc, const float* vc,
+                        const int32_t* slots, float* out);
+
+/** The graph decoder's weights as prepared by @metad2a/graph-generator's `prepareDecoderWeights` (float64). */
+struct DecoderWeights64 {
+  int hs, nz;
+  const double *fc3W, *fc3B, *giByType, *whh, *bhh, *av0W, *av0B, *av2W, *av2B, *aeOld, *aeNew, *ae0B, *ae2W;
+  double ae2B;
+  const double *gateH, *gateByVid, *mapH, *mapByVid;
+};
+struct DecodeGeom {
+  int nvt, maxN, startType, endType, batch;
+  bool stochastic;
+};
+/**
+ * Decode `batch` graphs from z [batch, nz] (graph-generator's `decodeBatch`, same draws from the
+ * xoshiro128** state `rngState`, which is advanced in place). Outputs: types [batch, maxN] (-1
+ * after a graph's end), edges [batch, maxN(maxN-1)/2, 2] in insertion order with edgeCounts [batch],
+ * typeLogits [batch, maxN-2, nvt] (NaN where not decided), edgeProbs [batch, maxN, maxN] (-1 where none).
+ */
+void decode_graphs(const DecoderWeights64& w, const DecodeGeom& g, const float* z, uint32_t* rngState, int32_t* types,
+                   int32_t* edges, int32_t* edgeCounts, float* typeLogits, float* edgeProbs);
 /**
  * Training-mode batch normalisation of x viewed as [M, C] (channels last): mean / biased variance
  * per channel, y = (x − mean)·γ/√(var + eps) + β.

@@ -1,3 +1,4 @@
+import type { GraphDecodeWeights } from '@metad2a/core';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -19,6 +20,10 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, out: Float32Array, k1: number, r: number, k2: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  /** Fused SetPool inference (native/setpool.cc); weights in `SET_POOL_PROJECTED_WEIGHTS` order; geometry [heads, dim, numOutputs, outDim, perSet, sets, capacity, rows]. */
+  setPoolProjected(q: Float32Array, k: Float32Array, v: Float32Array, slots: Int32Array, weights: Float32Array[], geometry: number[], out: Float32Array): void;
+  /** Batched graph decoding (native/graph-decode.cc); geometry [nvt, maxN, startType, endType, batch, stochastic 0/1]. */
+  decodeGraphs(weights: GraphDecodeWeights, geometry: number[], z: Float32Array, rngState: Uint32Array, types: Int32Array, edges: Int32Array, edgeCounts: Int32Array, typeLogits: Float32Array, edgeProbs: Float32Array): void;
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, m: number, c: number, epsilon: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, epsilon: number): void;
   /** `dst[dstOffset + Σ i·dstStride] = src[srcOffset + Σ i·srcStride]`; geometry `[rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset]`. */

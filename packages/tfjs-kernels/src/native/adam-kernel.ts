@@ -5,6 +5,7 @@
 import { ADAM_UPDATE_KERNEL } from '@metad2a/core';
 import { util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
+import { outputBuffers } from './buffer-pool';
 import { f32, type KernelMaker } from './elementwise';
 
 export function adamKernelConfig(addon: NativeAddon, k: KernelMaker): KernelConfig {
@@ -19,7 +20,7 @@ export function adamKernelConfig(addon: NativeAddon, k: KernelMaker): KernelConf
       if (!util.arraysEqual(t.shape, param.shape)) throw new Error(`${ADAM_UPDATE_KERNEL}: shapes [${t.shape}] and [${param.shape}] differ`);
     }
     const n = pv.length;
-    const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+    const out = [outputBuffers.take(n, false), outputBuffers.take(n, false), outputBuffers.take(n, false)] as const;
     const beta1 = Number(attrs.beta1);
     const beta2 = Number(attrs.beta2);
     // the composite multiplies by the JS numbers β1, 1 − β1, ... as float32 scalar tensors

@@ -1,12 +1,41 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { loadAddon } from '../addon';
+import { registerGraphDecodeKernel, type GraphDecodeRequest, type GraphDecodeResult } from '@metad2a/core';
+import { loadAddon, type NativeAddon } from '../addon';
+import { outputBuffers } from './buffer-pool';
 import { nativeKernelConfigs } from './kernels';
 
 /** The name the native backend is registered under in tfjs. */
 export const NATIVE_BACKEND_NAME = 'native';
 
 export type NativeRegistration = { ok: true; tfName: string } | { ok: false; reason: string };
+
+type DataId = Parameters<MathBackendCPU['readSync']>[0];
+
+/**
+ * The cpu backend's storage with the kernel output buffers recycled through `outputBuffers`
+ * (see buffer-pool.ts): every data write, read-out and release is reported to the pool.
+ */
+class NativeBackend extends MathBackendCPU {
+  override write(values: Parameters<MathBackendCPU['write']>[0], shape: number[], dtype: tf.DataType): DataId {
+    const id = super.write(values, shape, dtype);
+    outputBuffers.written(values);
+    return id;
+  }
+
+  override readSync(dataId: DataId): ReturnType<MathBackendCPU['readSync']> {
+    const v = super.readSync(dataId);
+    outputBuffers.escape(this.data.get(dataId)?.values);
+    return v;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId)!.values : undefined;
+    const r = super.disposeData(dataId, force);
+    if (values !== undefined && !this.data.has(dataId)) outputBuffers.released(values);
+    return r;
+  }
+}
 
 let registered: NativeRegistration | undefined;
 let warned = false;
@@ -37,7 +66,7 @@ export function registerNativeBackend(): NativeRegistration {
     tf.registerBackend(
       NATIVE_BACKEND_NAME,
       () => {
-        const b = new MathBackendCPU();
+        const b = new NativeBackend();
         // MathBackendCPU prints an "install tfjs-node" hint on first use; this backend is the answer to it
         (b as unknown as { firstUse: boolean }).firstUse = false;
         return b;
@@ -54,8 +83,24 @@ export function registerNativeBackend(): NativeRegistration {
     if (tf.getKernel(k.kernelName, NATIVE_BACKEND_NAME)) tf.unregisterKernel(k.kernelName, NATIVE_BACKEND_NAME);
     tf.registerKernel(k);
   }
+  registerGraphDecodeKernel(NATIVE_BACKEND_NAME, (req) => nativeGraphDecode(addon, req));
   registered = { ok: true, tfName: NATIVE_BACKEND_NAME };
   return registered;
+}
+
+/** The graph decoding kernel (core's `GraphDecodeKernel` contract) on the addon. */
+function nativeGraphDecode(addon: NativeAddon, req: GraphDecodeRequest): GraphDecodeResult {
+  const { batch: B, maxN, nvt } = req;
+  const out: GraphDecodeResult = {
+    types: new Int32Array(B * maxN),
+    edges: new Int32Array(B * ((maxN * (maxN - 1)) / 2) * 2),
+    edgeCounts: new Int32Array(B),
+    typeLogits: new Float32Array(B * Math.max(0, maxN - 2) * nvt),
+    edgeProbs: new Float32Array(B * maxN * maxN),
+  };
+  const rng = req.rngState ?? new Uint32Array(4);
+  addon.decodeGraphs(req.weights, [nvt, maxN, req.startType, req.endType, B, req.rngState ? 1 : 0], req.z, rng, out.types, out.edges, out.edgeCounts, out.typeLogits, out.edgeProbs);
+  return out;
 }
 
 /** What the loaded addon is built with (`gemm`: `openblas` or `builtin-<isa>`, `threads`, `mallocTuned`: glibc keeps big buffers in the heap, see METAD2A_MALLOC_TUNE), or null. */

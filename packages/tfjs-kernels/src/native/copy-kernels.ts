@@ -7,6 +7,7 @@
 import { PadV2, Slice, SplitV, Tile, Unpack, slice_util, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
+import { outputBuffers } from './buffer-pool';
 import { f32, type KernelMaker } from './elementwise';
 
 /** Row-major strides of a shape. */
@@ -50,10 +51,14 @@ function sliceValues(addon: NativeAddon, xv: Float32Array, shape: readonly numbe
   const strides = stridesOf(shape);
   const offset = begin.reduce((acc, b, d) => acc + b * strides[d]!, 0);
   if (n === 0) return new Float32Array(0);
-  if (slice_util.isSliceContinous(shape as number[], begin as number[], size as number[])) return xv.slice(offset, offset + n);
+  if (slice_util.isSliceContinous(shape as number[], begin as number[], size as number[])) {
+    const out = outputBuffers.take(n, false);
+    out.set(xv.subarray(offset, offset + n));
+    return out;
+  }
   const g = stridedGeometry(size, strides, stridesOf(size), offset, 0);
   if (!g) return null;
-  const out = new Float32Array(n);
+  const out = outputBuffers.take(n, false);
   addon.stridedCopy(xv, out, g);
   return out;
 }
@@ -125,7 +130,7 @@ export function copyKernelConfigs(addon: NativeAddon, k: KernelMaker): KernelCon
     if (!x || !xv) return null;
     const paddings = attrs.paddings as [number, number][];
     const outShape = x.shape.map((n, d) => paddings[d]![0] + n + paddings[d]![1]);
-    const out = new Float32Array(util.sizeFromShape(outShape));
+    const out = outputBuffers.take(util.sizeFromShape(outShape));
     const value = Number(attrs.constantValue ?? 0);
     if (value !== 0) out.fill(value);
     if (xv.length > 0) {
@@ -143,7 +148,7 @@ export function copyKernelConfigs(addon: NativeAddon, k: KernelMaker): KernelCon
     if (!x || !xv) return null;
     const reps = attrs.reps as number[];
     const outShape = x.shape.map((n, d) => n * reps[d]!);
-    const out = new Float32Array(util.sizeFromShape(outShape));
+    const out = outputBuffers.take(util.sizeFromShape(outShape), false);
     if (out.length === 0) return make(backend, outShape, out);
     // out viewed as [r0, n0, r1, n1, …]: source strides [0, s0, 0, s1, …]
     const src = stridesOf(x.shape);

@@ -36,6 +36,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
+import { outputBuffers } from './buffer-pool';
 
 type Inputs = Record<string, TensorInfo | undefined>;
 type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => TensorInfo | TensorInfo[] | null;
@@ -120,7 +121,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
       if (!a || !b || !av || !bv) return null;
       const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
       const size = util.sizeFromShape(outShape);
-      const out = new Float32Array(size);
+      const out = outputBuffers.take(size, false);
       if (size > 0) addon.binary(op, av, bv, out, broadcastGeometry(outShape, a.shape, b.shape));
       return backend.makeTensorInfo(outShape, 'float32', out);
     }),
@@ -130,7 +131,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
       const { x } = inputs;
       const xv = f32(backend, x);
       if (!x || !xv) return null;
-      const out = new Float32Array(util.sizeFromShape(x.shape));
+      const out = outputBuffers.take(util.sizeFromShape(x.shape), false);
       addon.unary(op, xv, out, Number(attrs.alpha ?? 0));
       return backend.makeTensorInfo(x.shape, 'float32', out);
     }),
@@ -144,7 +145,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
       const block = reductionBlock(x.shape, axes);
       if (!block) return null;
       const [k1, r, k2] = block;
-      const out = new Float32Array(k1 * k2);
+      const out = outputBuffers.take(k1 * k2, false);
       addon.reduce(op, xv, out, k1, r, k2);
       const [kept] = backend_util.computeOutAndReduceShapes(x.shape, axes);
       const shape = attrs.keepDims ? backend_util.expandShapeToKeepDim(kept, axes) : kept;
@@ -160,7 +161,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
     if (rank === 0 || dim !== rank - 1) return null;
     const cols = logits.shape[rank - 1]!;
     const size = util.sizeFromShape(logits.shape);
-    const out = new Float32Array(size);
+    const out = outputBuffers.take(size, false);
     if (size > 0) addon.softmax(xv, out, size / cols, cols);
     return backend.makeTensorInfo(logits.shape, 'float32', out);
   });
@@ -170,7 +171,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
     if (!x || !xv || x.shape.length === 0 || x.shape.length > 8) return null;
     const perm = attrs.perm as number[];
     const outShape = perm.map((p) => x.shape[p]!);
-    const out = new Float32Array(xv.length);
+    const out = outputBuffers.take(xv.length, false);
     if (xv.length > 0) addon.transpose(xv, out, Int32Array.from(x.shape), Int32Array.from(perm));
     return backend.makeTensorInfo(outShape, 'float32', out);
   });
@@ -182,7 +183,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
     const axis = util.parseAxisParam(attrs.axis as number, list[0]!.shape)[0]!;
     const outShape = backend_util.computeOutShape(list.map((t) => t.shape), axis);
     const outer = util.sizeFromShape(outShape.slice(0, axis));
-    const out = new Float32Array(util.sizeFromShape(outShape));
+    const out = outputBuffers.take(util.sizeFromShape(outShape), false);
     const inners = list.map((t) => util.sizeFromShape(t.shape.slice(axis)));
     const rowLen = inners.reduce((a, b) => a + b, 0);
     let col = 0;

@@ -23,9 +23,11 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { SET_POOL_PROJECTED_WEIGHTS, SetPoolProjected, type SetPoolProjectedAttrs } from '@metad2a/core';
 import type { NativeAddon } from '../addon';
 import { adamKernelConfig } from './adam-kernel';
 import { batchNormKernelConfigs } from './batchnorm';
+import { outputBuffers } from './buffer-pool';
 import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 
@@ -108,7 +110,7 @@ function matMulImpl(addon: NativeAddon, inputs: Inputs, attrs: NamedAttrMap, bac
   const transposeB = Boolean(attrs.transposeB);
   const p = planMatMul(a, b, transposeA, transposeB);
   if (!p) return null;
-  const out = new Float32Array(p.batch * p.m * p.n);
+  const out = outputBuffers.take(p.batch * p.m * p.n, false);
   addon.matmul(values(backend, a), values(backend, b), out, p.batch, p.aStride, p.bStride, p.m, p.n, p.k, transposeA, transposeB);
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }
@@ -145,6 +147,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     ...copyKernelConfigs(addon, k),
     adamKernelConfig(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
+    setPoolProjectedKernel(addon, backendName),
     k(_FusedMatMul, (inputs, attrs, backend) => {
       const { a, b, bias, preluActivationWeights } = inputs;
       const activation = (attrs.activation as string | undefined) ?? 'linear';
@@ -163,7 +166,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!x || !filter || !allFloat32(x, filter)) return null;
       const info = convInfo(x, filter.shape, attrs, false, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -175,7 +178,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!info) return null;
       const biasValues = epilogueBias(backend, bias, info.outChannels);
       if (biasValues === undefined) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info));
       addon.biasActivation(out, out.length / info.outChannels, info.outChannels, biasValues, ACTIVATIONS[activation]!, Number(attrs.leakyreluAlpha ?? 0.2));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
@@ -186,7 +189,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const inputShape = attrs.inputShape as number[];
       const info = convInfo({ ...dy, shape: inputShape }, filter.shape, attrs, false);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(inputShape));
+      const out = outputBuffers.take(util.sizeFromShape(inputShape));
       addon.conv2dBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     }),
@@ -196,7 +199,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const filterShape = attrs.filterShape as number[];
       const info = convInfo(x, filterShape, attrs, false);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(filterShape));
+      const out = outputBuffers.take(util.sizeFromShape(filterShape));
       addon.conv2dBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     }),
@@ -205,7 +208,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       if (!x || !filter || !allFloat32(x, filter)) return null;
       const info = convInfo(x, filter.shape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.depthwiseConv2d(values(backend, x), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -215,7 +218,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const inputShape = attrs.inputShape as number[];
       const info = convInfo({ ...dy, shape: inputShape }, filter.shape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(inputShape));
+      const out = outputBuffers.take(util.sizeFromShape(inputShape));
       addon.depthwiseBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     }),
@@ -225,7 +228,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const filterShape = attrs.filterShape as number[];
       const info = convInfo(x, filterShape, attrs, true, attrs.dilations);
       if (!info) return null;
-      const out = new Float32Array(util.sizeFromShape(filterShape));
+      const out = outputBuffers.take(util.sizeFromShape(filterShape));
       addon.depthwiseBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     }),
@@ -233,7 +236,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const { x } = inputs;
       if (!x || !allFloat32(x)) return null;
       const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
-      const out = new Float32Array(util.sizeFromShape(info.outShape));
+      const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.avgPool(values(backend, x), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -241,9 +244,37 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const { dy, input } = inputs;
       if (!dy || !input || !allFloat32(dy, input)) return null;
       const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same');
-      const out = new Float32Array(util.sizeFromShape(input.shape));
+      const out = outputBuffers.take(util.sizeFromShape(input.shape));
       addon.avgPoolGrad(values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(input.shape, 'float32', out);
     }),
   ];
+}
+
+/** The fused SetPool inference of `@metad2a/core`'s contract ({@link SetPoolProjected}); no cpu fallback (callers check for the kernel). */
+function setPoolProjectedKernel(addon: NativeAddon, backendName: string): KernelConfig {
+  return {
+    kernelName: SetPoolProjected,
+    backendName,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as MathBackendCPU;
+      const a = attrs as unknown as SetPoolProjectedAttrs;
+      const arr = (name: string): Float32Array => {
+        const t = (inputs as Inputs)[name];
+        if (!t || t.dtype !== 'float32') throw new TypeError(`${SetPoolProjected}: input ${name} must be a float32 tensor`);
+        return values(b, t);
+      };
+      const slots = (inputs as Inputs).slots;
+      if (!slots || slots.dtype !== 'int32') throw new TypeError(`${SetPoolProjected}: input slots must be an int32 tensor`);
+      const out = new Float32Array(a.sets * a.numOutputs * a.outDim);
+      addon.setPoolProjected(
+        arr('q'), arr('k'), arr('v'),
+        b.data.get(slots.dataId).values as Int32Array,
+        SET_POOL_PROJECTED_WEIGHTS.map(arr),
+        [a.heads, a.dim, a.numOutputs, a.outDim, a.perSet, a.sets, a.capacity, a.rows],
+        out,
+      );
+      return b.makeTensorInfo([a.sets, a.numOutputs, a.outDim], 'float32', out);
+    },
+  };
 }
