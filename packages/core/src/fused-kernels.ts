@@ -141,3 +141,12 @@ export function registerGraphDecodeKernel(backendName: string, kernel: GraphDeco
 export function getGraphDecodeKernel(backendName: string): GraphDecodeKernel | undefined {
   return graphDecodeKernels.get(backendName);
 }
+
+/**
+ * One `torch.optim.SGD` step of one parameter after the first (momentum buffer present, dampening 0).
+ * Inputs `{ param, buf, grad }` (float32, same shape); attrs `{ lr, momentum, weightDecay, nesterov }`;
+ * outputs `[param', buf']`: g' = g + param·weightDecay (skipped when 0), buf' = buf·μ + g',
+ * d = g' + buf'·μ (Nesterov) or buf', param' = param − d·lr, each operation rounded to float32 in
+ * that order (as the composite tfjs ops do).
+ */
+export const SGD_UPDATE_KERNEL = 'MetaD2ASgdUpdate';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM_UPDATE_KERNEL, type NamedArray } from '@metad2a/core';
+import { ADAM_UPDATE_KERNEL, SGD_UPDATE_KERNEL, type NamedArray } from '@metad2a/core';
 
 /** Optimizer state as plain values, for checkpoints (`tensors` keys are `<slot>/<param name>`). */
 export interface OptimizerState {
@@ -145,9 +145,21 @@ export class SGD {
 
   apply(grads: ReadonlyMap<string, tf.Tensor>, opts: { noDecay?: ReadonlySet<string> } = {}): void {
     this.t += 1;
+    // a backend with the fused kernel (native) updates each parameter in one pass once its buffer exists
+    const fused = this.momentum !== 0 && tf.getKernel(SGD_UPDATE_KERNEL, tf.getBackend()) !== undefined;
     for (const [name, g0] of grads) {
       const p = this.params.get(name);
       if (!p) throw new Error(`SGD: gradient for unknown parameter '${name}'`);
+      const buf = this.buf.get(name);
+      if (fused && buf && g0.dtype === 'float32') {
+        const weightDecay = opts.noDecay?.has(name) ? 0 : this.weightDecay;
+        const attrs = { lr: this.lr, momentum: this.momentum, weightDecay, nesterov: this.nesterov };
+        const [p1, b1] = tf.engine().runKernel(SGD_UPDATE_KERNEL, { param: p, buf, grad: g0 }, attrs) as tf.Tensor[];
+        buf.assign(b1!);
+        p.assign(p1!);
+        tf.dispose([p1!, b1!]);
+        continue;
+      }
       tf.tidy(() => {
         let g: tf.Tensor = g0;
         if (this.weightDecay !== 0 && !opts.noDecay?.has(name)) g = tf.add(g, tf.mul(p, this.weightDecay));

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { ADAM_UPDATE_KERNEL, Rng, initBackend, isMetaD2AException } from '@metad2a/core';
+import { ADAM_UPDATE_KERNEL, Rng, SGD_UPDATE_KERNEL, initBackend, isMetaD2AException } from '@metad2a/core';
 import { GoldenFixture, checkTensor } from '@metad2a/fixtures';
 import { Adam, GRUCell, Linear, ParameterStore, SGD } from '../src';
 
@@ -159,6 +159,48 @@ describe('optimizers (torch.optim semantics)', () => {
         if (worst > 1e-6) throw new Error(`step ${s} tensor ${i}: relative difference ${worst}`);
       }),
     );
+    await tf.setBackend('cpu');
+  });
+
+  it('SGD: the native fused kernel matches the composite ops on cpu (Nesterov or not, decay skipped per name), without leaks', async () => {
+    await initBackend({ prefer: 'native' });
+    expect(tf.getKernel(SGD_UPDATE_KERNEL, 'native')).toBeDefined();
+    const rng = new Rng(12);
+    const shapes: number[][] = [[7, 13], [1], [3, 1, 5], [40000]];
+    const init = shapes.map((s) => rng.normalArray(s.reduce((a, b) => a * b, 1)));
+    const grads = [0, 1, 2, 3].map(() => shapes.map((s) => Float32Array.from(rng.normalArray(s.reduce((a, b) => a * b, 1)))));
+    const run = async (backend: string, nesterov: boolean): Promise<Float32Array[][]> => {
+      await tf.setBackend(backend);
+      const store = new ParameterStore();
+      shapes.forEach((s, i) => store.add(`p${i}`, s, Float32Array.from(init[i]!)));
+      const opt = new SGD(store.entries(), { lr: 0.07, momentum: 0.9, nesterov, weightDecay: 5e-4 });
+      const before = tf.memory().numTensors;
+      const out: Float32Array[][] = [];
+      for (const gs of grads) {
+        const gmap = new Map(gs.map((g, i) => [`p${i}`, tf.tensor(g, shapes[i]!)] as const));
+        opt.apply(gmap, { noDecay: new Set(['p1']) });
+        gmap.forEach((t) => t.dispose());
+        out.push(shapes.map((_, i) => store.get(`p${i}`).dataSync() as Float32Array));
+      }
+      const st = opt.state();
+      out.push(Object.keys(st.tensors).sort().map((k) => st.tensors[k]!.data as Float32Array));
+      expect(tf.memory().numTensors).toBe(before + shapes.length); // the momentum buffers only
+      opt.dispose();
+      store.dispose();
+      return out;
+    };
+    for (const nesterov of [true, false]) {
+      const native = await run('native', nesterov);
+      const cpu = await run('cpu', nesterov);
+      native.forEach((step, s) =>
+        step.forEach((a, i) => {
+          const e = cpu[s]![i]!;
+          let worst = 0;
+          for (let j = 0; j < e.length; j++) worst = Math.max(worst, Math.abs(a[j]! - e[j]!) / Math.max(1e-6, Math.abs(e[j]!)));
+          if (worst > 1e-6) throw new Error(`nesterov ${nesterov} step ${s} tensor ${i}: relative difference ${worst}`);
+        }),
+      );
+    }
     await tf.setBackend('cpu');
   });
 

@@ -405,6 +405,19 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// sgdUpdate(p, buf, g, pOut, bufOut, scalars Float32Array [lr, μ, wd], nesterov)
+Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 p = f32(info, 0, "p"), b = f32(info, 1, "buf"), g = f32(info, 2, "g"), po = f32(info, 3, "pOut"),
+      bo = f32(info, 4, "bufOut"), sc = f32(info, 5, "scalars");
+  const int64_t n = (int64_t)p.length;
+  for (const F32* a : {&b, &g, &po, &bo}) need(env, *a, n, "sgdUpdate");
+  need(env, sc, 3, "sgdUpdate scalars");
+  const mk::SgdScalars s{sc.data[0], sc.data[1], sc.data[2], info.Length() > 6 && info[6].ToBoolean().Value()};
+  mk::sgd_update(p.data, b.data, g.data, po.data, bo.data, n, s);
+  return env.Undefined();
+}
+
 bool g_malloc_tuned = false;
 bool tune_malloc_state() { return g_malloc_tuned; }
 
@@ -494,6 +507,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("setPoolProjected", Napi::Function::New(env, SetPoolProjected));
   exports.Set("decodeGraphs", Napi::Function::New(env, DecodeGraphs));
+  exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));

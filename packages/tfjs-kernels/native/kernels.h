@@ -152,4 +152,11 @@ struct AdamScalars {
 void adam_update(const float* p, const float* m, const float* v, const float* g, float* pOut, float* mOut, float* vOut,
                  int64_t n, const AdamScalars& s);
 
+struct SgdScalars {
+  float lr, momentum, weightDecay;
+  bool nesterov;
+};
+/** One fused SGD-with-momentum update of n elements (sgd.cc; outputs may not alias inputs). */
+void sgd_update(const float* p, const float* b, const float* g, float* pOut, float* bOut, int64_t n, const SgdScalars& s);
+
 }  // namespace mk

@@ -24,6 +24,7 @@ export interface NativeAddon {
   setPoolProjected(q: Float32Array, k: Float32Array, v: Float32Array, slots: Int32Array, weights: Float32Array[], geometry: number[], out: Float32Array): void;
   /** Batched graph decoding (native/graph-decode.cc); geometry [nvt, maxN, startType, endType, batch, stochastic 0/1]. */
   decodeGraphs(weights: GraphDecodeWeights, geometry: number[], z: Float32Array, rngState: Uint32Array, types: Int32Array, edges: Int32Array, edgeCounts: Int32Array, typeLogits: Float32Array, edgeProbs: Float32Array): void;
+  sgdUpdate(p: Float32Array, buf: Float32Array, g: Float32Array, pOut: Float32Array, bufOut: Float32Array, scalars: Float32Array, nesterov: boolean): void;
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, m: number, c: number, epsilon: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, epsilon: number): void;
   /** `dst[dstOffset + Σ i·dstStride] = src[srcOffset + Σ i·srcStride]`; geometry `[rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset]`. */

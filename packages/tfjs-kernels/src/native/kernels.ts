@@ -30,6 +30,7 @@ import { batchNormKernelConfigs } from './batchnorm';
 import { outputBuffers } from './buffer-pool';
 import { copyKernelConfigs } from './copy-kernels';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
+import { sgdKernelConfig } from './sgd-kernel';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type Inputs = Record<string, TensorInfo | undefined>;
@@ -146,6 +147,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     ...batchNormKernelConfigs(addon, k),
     ...copyKernelConfigs(addon, k),
     adamKernelConfig(addon, k),
+    sgdKernelConfig(addon, k),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     setPoolProjectedKernel(addon, backendName),
     k(_FusedMatMul, (inputs, attrs, backend) => {
