@@ -79,6 +79,7 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, float* y) {
     sgemm(false, false, (int)rows, g.Co, g.C, x, g.C, w, g.Co, y, g.Co, false);
     return;
   }
+  if (conv2d_direct_applies(g)) return conv2d_direct(g, x, w, y);
   const int64_t chunk = chunk_rows(K);
   parallel_for(rows, [&](int64_t b, int64_t e) {
     Floats col((size_t)std::min(chunk, e - b) * K);
@@ -94,6 +95,7 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
   const int64_t rows = (int64_t)g.N * g.Ho * g.Wo;
   const int K = g.kh * g.kw * g.C;
   const bool pw = is_pointwise(g);
+  if (!pw && conv2d_backprop_filter_direct_applies(g)) return conv2d_backprop_filter_direct(g, x, dy, dw);
   const int64_t chunk = chunk_rows(K);
   const int T = num_threads();
   // one partial dW per thread range, summed at the end
@@ -132,6 +134,7 @@ void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, f
     sgemm(false, true, (int)rows, g.C, g.Co, dy, g.Co, w, g.Co, dx, g.C, false);
     return;
   }
+  if (conv2d_backprop_input_direct_applies(g)) return conv2d_backprop_input_direct(g, dy, w, dx);
   std::memset(dx, 0, sizeof(float) * (size_t)g.N * g.H * g.W * g.C);
   const int64_t chunk = chunk_rows(K);
   const int64_t hw = (int64_t)g.Ho * g.Wo;

@@ -74,7 +74,9 @@ void binary_op(int op, const BroadcastGeom& g, const float* a, const float* b, f
 template <typename F>
 static void unary_impl(const float* x, float* y, int64_t n, F f) {
   parallel_for(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
+    // a local copy: stores to y cannot alias its captures (a captured alpha otherwise blocks vectorisation)
+    const F local = f;
+    for (int64_t i = b; i < e; ++i) y[i] = local(x[i]);
   }, 131072);
 }
 

@@ -42,6 +42,16 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, float* y);
 void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
 
+/** Direct (no im2col) convolution when Co is a multiple of the vector width and dilation is 1 (conv_direct.cc). */
+bool conv2d_direct_applies(const ConvGeom& g);
+void conv2d_direct(const ConvGeom& g, const float* x, const float* w, float* y);
+/** Input gradient of a stride-1, dilation-1 convolution with C a multiple of the vector width, as a direct convolution. */
+bool conv2d_backprop_input_direct_applies(const ConvGeom& g);
+void conv2d_backprop_input_direct(const ConvGeom& g, const float* dy, const float* w, float* dx);
+/** Filter gradient by direct accumulation (Co a multiple of the vector width, dilation 1). */
+bool conv2d_backprop_filter_direct_applies(const ConvGeom& g);
+void conv2d_backprop_filter_direct(const ConvGeom& g, const float* x, const float* dy, float* dw);
+
 void depthwise_conv2d(const ConvGeom& g, const float* x, const float* w, float* y);
 void depthwise_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void depthwise_backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);

@@ -123,6 +123,13 @@ describe('native backend', () => {
       { x: [1, 12, 13, 2], k: 5, co: 3, s: 2, pad: 'valid' },
       { x: [2, 15, 14, 3], k: 7, co: 8, s: 2, pad: 'same' },
       { x: [3, 8, 8, 16], k: 3, co: 33, s: 1, pad: 'same' },
+      // direct convolution (Co, and for the input gradient C, multiples of the vector width): full
+      // and partial pixel tiles, valid / same, stride 2, 1×1 stride 2, 5×5
+      { x: [2, 9, 13, 16], k: 3, co: 16, s: 1, pad: 'same' },
+      { x: [1, 7, 30, 32], k: 3, co: 32, s: 1, pad: 'valid' },
+      { x: [3, 9, 11, 5], k: 3, co: 16, s: 2, pad: 'same' },
+      { x: [1, 5, 25, 3], k: 1, co: 16, s: 2, pad: 'valid' },
+      { x: [2, 6, 7, 16], k: 5, co: 48, s: 1, pad: 'same' },
     ];
     for (const c of cases) {
       compare(`conv2d x=${c.x} k=${c.k} s=${c.s} ${c.pad}`, [c.x, [c.k, c.k, c.x[3]!, c.co]], (x, w) =>
@@ -138,6 +145,10 @@ describe('native backend', () => {
     expectClose(on(NATIVE_BACKEND_NAME, f(2, 'same')), on('cpu', f(2, 'same')), 'conv2d dilation 2');
     const explicit: [[0, 0], [1, 2], [0, 1], [0, 0]] = [[0, 0], [1, 2], [0, 1], [0, 0]];
     expectClose(on(NATIVE_BACKEND_NAME, f(1, explicit)), on('cpu', f(1, explicit)), 'conv2d explicit pad');
+    // asymmetric explicit padding through the direct convolution and its input gradient
+    compare('conv2d explicit pad, 16 channels', [[2, 11, 10, 16], [3, 3, 16, 16]], (x, w) =>
+      tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, explicit),
+    );
   });
 
   it('fused conv2d with bias and relu', () => {
