@@ -18,7 +18,7 @@ function arg(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-function benchDb(rng: Rng): MetaDatabase {
+export function benchDb(rng: Rng): MetaDatabase {
   const db = MetaDatabase.inMemory();
   db.addDataset({ name: 'random', source: 'random features (benchmark)', numClasses: 40, featureDim: 512 });
   db.addFeatureSet('random', { name: 'random', dim: 512, classes: Array.from({ length: 40 }, (_, c) => ({ label: `c${c}`, count: 25, data: rng.normalArray(25 * 512) })) });

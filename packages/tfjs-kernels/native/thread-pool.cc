@@ -1,8 +1,10 @@
 // parallel_for on a persistent pool of worker threads. Spawning std::threads on every call (as
 // before) cost tens of microseconds per call, and a meta-training step makes thousands of small
 // parallel calls. Workers sleep on a condition variable between calls (no spinning: the machine is
-// shared); the calling thread runs the first chunk itself. Calls from inside a worker, or while
-// another call is in flight, run inline.
+// shared). The range is cut into a few chunks per thread that the calling thread and the workers
+// claim from an atomic counter, so when a worker is slow to wake (a loaded machine) the calling
+// thread runs its chunks instead of waiting for it; it waits only for chunks already started.
+// Calls from inside a worker, or while another call is in flight, run inline.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -18,66 +20,78 @@ namespace {
 
 thread_local bool t_in_worker = false;
 
+struct Job {
+  const std::function<void(int64_t, int64_t)>* fn;
+  int64_t n;
+  int chunks;
+  std::atomic<int> next{0};
+  int active = 0;    // workers inside the job (guarded by the pool mutex)
+  bool open = true;  // false once the caller has claimed every chunk (guarded by the pool mutex)
+
+  void claim_all() {
+    for (;;) {
+      const int c = next.fetch_add(1, std::memory_order_relaxed);
+      if (c >= chunks) return;
+      (*fn)(n * c / chunks, n * (c + 1) / chunks);
+    }
+  }
+};
+
 class ThreadPool {
  public:
-  // Runs fn over [0, n) in T contiguous chunks, chunk 0 on the calling thread.
   void run(int64_t n, int T, const std::function<void(int64_t, int64_t)>& fn) {
     ensure_workers(T - 1);
+    Job job;
+    job.fn = &fn;
+    job.n = n;
+    job.chunks = (int)std::min<int64_t>(n, 4 * (int64_t)T);
     {
       std::lock_guard<std::mutex> lk(mu_);
-      fn_ = &fn;
-      n_ = n;
-      chunks_ = T;
-      pending_ = T - 1;
+      current_ = &job;
       ++generation_;
     }
     work_cv_.notify_all();
-    fn(0, n / T);
+    job.claim_all();
     std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [&] { return pending_ == 0; });
-    fn_ = nullptr;
+    job.open = false;
+    current_ = nullptr;
+    done_cv_.wait(lk, [&] { return job.active == 0; });
   }
 
  private:
   void ensure_workers(int count) {
     while ((int)workers_ < count) {
-      const int id = (int)workers_++;
+      ++workers_;
       uint64_t start;
       {
         std::lock_guard<std::mutex> lk(mu_);
-        start = generation_;  // the worker takes part from the next call on, even if it starts late
+        start = generation_;
       }
-      std::thread([this, id, start] { loop(id, start); }).detach();  // the pool lives until the process exits
+      std::thread([this, start] { loop(start); }).detach();  // the pool lives until the process exits
     }
   }
 
-  void loop(int id, uint64_t seen) {
+  void loop(uint64_t seen) {
     t_in_worker = true;
     for (;;) {
-      const std::function<void(int64_t, int64_t)>* fn;
-      int64_t b, e;
+      Job* job;
       {
         std::unique_lock<std::mutex> lk(mu_);
         work_cv_.wait(lk, [&] { return generation_ != seen; });
         seen = generation_;
-        const int chunk = id + 1;
-        if (chunk >= chunks_) continue;
-        fn = fn_;
-        b = n_ * chunk / chunks_;
-        e = n_ * (chunk + 1) / chunks_;
+        job = current_;
+        if (!job || !job->open) continue;  // woke too late: the caller did it all
+        ++job->active;
       }
-      (*fn)(b, e);
+      job->claim_all();
       std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (--job->active == 0) done_cv_.notify_all();
     }
   }
 
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
-  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
-  int64_t n_ = 0;
-  int chunks_ = 0;
-  int pending_ = 0;
+  Job* current_ = nullptr;
   uint64_t generation_ = 0;
   size_t workers_ = 0;
 };
