@@ -10,6 +10,7 @@
 import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '@metad2a/core';
 import { util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
+import { outputBuffers } from './buffer-pool';
 import { f32, type KernelMaker } from './elementwise';
 
 /** [M, C] view of a channels-last tensor, or null when the per-channel arrays do not have C elements. */
@@ -31,9 +32,9 @@ export function batchNormKernelConfigs(addon: NativeAddon, k: KernelMaker): Kern
       const mc = rowsAndChannels(x, gv, bv);
       if (!mc) return null;
       const [m, c] = mc;
-      const y = new Float32Array(m * c);
-      const mean = new Float32Array(c);
-      const variance = new Float32Array(c);
+      const y = outputBuffers.take(m * c, false);
+      const mean = outputBuffers.take(c, false);
+      const variance = outputBuffers.take(c, false);
       addon.batchNormTrain(xv, gv, bv, y, mean, variance, m, c, Number(attrs.epsilon));
       return [
         backend.makeTensorInfo(x.shape, 'float32', y),
@@ -51,9 +52,9 @@ export function batchNormKernelConfigs(addon: NativeAddon, k: KernelMaker): Kern
       const mc = rowsAndChannels(x, gv, mv, vv, dmv, dvv);
       if (!mc) return null;
       const [m, c] = mc;
-      const dx = new Float32Array(m * c);
-      const dgamma = new Float32Array(c);
-      const dbeta = new Float32Array(c);
+      const dx = outputBuffers.take(m * c, false);
+      const dgamma = outputBuffers.take(c, false);
+      const dbeta = outputBuffers.take(c, false);
       addon.batchNormTrainGrad(dyv, xv, gv, mv, vv, dmv, dvv, dx, dgamma, dbeta, m, c, Number(attrs.epsilon));
       return [
         backend.makeTensorInfo(x.shape, 'float32', dx),

@@ -5,6 +5,7 @@
 import { SGD_UPDATE_KERNEL } from '@metad2a/core';
 import { util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
+import { outputBuffers } from './buffer-pool';
 import { f32, type KernelMaker } from './elementwise';
 
 export function sgdKernelConfig(addon: NativeAddon, k: KernelMaker): KernelConfig {
@@ -18,7 +19,7 @@ export function sgdKernelConfig(addon: NativeAddon, k: KernelMaker): KernelConfi
       if (!util.arraysEqual(t.shape, param.shape)) throw new Error(`${SGD_UPDATE_KERNEL}: shapes [${t.shape}] and [${param.shape}] differ`);
     }
     const n = pv.length;
-    const out = [new Float32Array(n), new Float32Array(n)] as const;
+    const out = [outputBuffers.take(n, false), outputBuffers.take(n, false)] as const;
     // the composite multiplies by the JS numbers lr, μ, wd as float32 scalar tensors
     const scalars = Float32Array.from([Number(attrs.lr), Number(attrs.momentum), Number(attrs.weightDecay)]);
     addon.sgdUpdate(pv, bv, gv, out[0], out[1], scalars, Boolean(attrs.nesterov));
