@@ -9,24 +9,11 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { Rng } from '@metad2a/core';
 import { NATIVE_BACKEND_NAME, loadAddon, registerNativeBackend } from '../src';
 import { stridedGeometry } from '../src/native/copy-kernels';
+import { onBackend, randn as randnFrom } from './backend-comparison';
 
 const rng = new Rng(4321);
-function randn(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
-
-function on(backend: string, fn: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
-  tf.setBackend(backend);
-  const out = tf.tidy(() => {
-    const r = fn();
-    return Array.isArray(r) ? r : [r];
-  });
-  const vals = out.map((t) => t.dataSync() as Float32Array);
-  out.forEach((t) => t.dispose());
-  return vals;
-}
+const randn = (n: number): Float32Array => randnFrom(rng, n);
+const on = onBackend;
 
 /** Same computation on cpu and native, forward outputs then gradients wrt every input; copies must agree exactly. */
 function compare(what: string, shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): void {

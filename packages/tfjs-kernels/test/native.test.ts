@@ -8,25 +8,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { Rng, initBackend } from '@metad2a/core';
 import { NATIVE_BACKEND_NAME, loadAddon, nativeInfo, registerNativeBackend } from '../src';
+import { onBackend, randn as randnFrom } from './backend-comparison';
 
 const rng = new Rng(1234);
-function randn(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
-
-/** Run `fn` on a backend with fresh tensors made from plain arrays; returns plain arrays. */
-function on(backend: string, fn: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
-  tf.setBackend(backend);
-  const out = tf.tidy(() => {
-    const r = fn();
-    return Array.isArray(r) ? r : [r];
-  });
-  const vals = out.map((t) => t.dataSync() as Float32Array);
-  out.forEach((t) => t.dispose());
-  return vals;
-}
+const randn = (n: number): Float32Array => randnFrom(rng, n);
+const on = onBackend;
 
 function expectClose(actual: Float32Array[], expected: Float32Array[], what: string): void {
   expect(actual.length).toBe(expected.length);
