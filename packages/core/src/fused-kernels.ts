@@ -16,6 +16,15 @@
 export const ADAM_UPDATE_KERNEL = 'MetaD2AAdamUpdate';
 
 /**
+ * One `torch.optim.SGD` step of one parameter after the first (momentum buffer present, dampening 0).
+ * Inputs `{ param, buf, grad }` (float32, same shape); attrs `{ lr, momentum, weightDecay, nesterov }`;
+ * outputs `[param', buf']`: g' = g + param·weightDecay (skipped when 0), buf' = buf·μ + g',
+ * d = g' + buf'·μ (Nesterov) or buf', param' = param − d·lr, each operation rounded to float32 in
+ * that order (as the composite tfjs ops do).
+ */
+export const SGD_UPDATE_KERNEL = 'MetaD2ASgdUpdate';
+
+/**
  * Training-mode batch normalisation over every axis but the last (channels-last).
  * Inputs `{ x, gamma, beta }` (float32; gamma, beta [C]); attr `{ epsilon }`; outputs
  * `[y, mean, variance]`: per-channel batch mean and biased variance [C],
@@ -40,9 +49,9 @@ export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'MetaD2ABatchNormTrainGrad';
  * {@link SET_POOL_PROJECTED_WEIGHTS} in PyTorch layout (`w [out, in]`, `b [out]`, `seeds [numOutputs, dim]`).
  * Attributes: {@link SetPoolProjectedAttrs}. Output: `[sets, numOutputs, outDim]`.
  */
-export const SetPoolProjected = 'MetaD2ASetPoolProjected';
+export const SET_POOL_PROJECTED_KERNEL = 'MetaD2ASetPoolProjected';
 
-/** The weight inputs of {@link SetPoolProjected}, in the order the native addon takes them. */
+/** The weight inputs of {@link SET_POOL_PROJECTED_KERNEL}, in the order the native addon takes them. */
 export const SET_POOL_PROJECTED_WEIGHTS = [
   'sab1O_w', 'sab1O_b',
   'sab2Q_w', 'sab2Q_b', 'sab2K_w', 'sab2K_b', 'sab2V_w', 'sab2V_b', 'sab2O_w', 'sab2O_b',
@@ -141,12 +150,3 @@ export function registerGraphDecodeKernel(backendName: string, kernel: GraphDeco
 export function getGraphDecodeKernel(backendName: string): GraphDecodeKernel | undefined {
   return graphDecodeKernels.get(backendName);
 }
-
-/**
- * One `torch.optim.SGD` step of one parameter after the first (momentum buffer present, dampening 0).
- * Inputs `{ param, buf, grad }` (float32, same shape); attrs `{ lr, momentum, weightDecay, nesterov }`;
- * outputs `[param', buf']`: g' = g + param·weightDecay (skipped when 0), buf' = buf·μ + g',
- * d = g' + buf'·μ (Nesterov) or buf', param' = param − d·lr, each operation rounded to float32 in
- * that order (as the composite tfjs ops do).
- */
-export const SGD_UPDATE_KERNEL = 'MetaD2ASgdUpdate';

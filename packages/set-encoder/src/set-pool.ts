@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dense, recordingGradients } from './dense';
-import { SET_POOL_PROJECTED_WEIGHTS, SetPoolProjected, type Rng, type SetPoolProjectedAttrs, type SetPoolProjectedWeight } from '@metad2a/core';
+import { SET_POOL_PROJECTED_WEIGHTS, SET_POOL_PROJECTED_KERNEL, type Rng, type SetPoolProjectedAttrs, type SetPoolProjectedWeight } from '@metad2a/core';
 import { Linear, joinName, type ParameterStore } from '@metad2a/layers';
 import { InducedSetAttentionBlock, PoolingByAttention, RowProjections, SetAttentionBlock } from './attention';
 
@@ -81,16 +81,16 @@ export class SetPool {
   }
 
   /**
-   * Whether this call can use the backend's fused `SetPoolProjected` kernel: outside a gradient
+   * Whether this call can use the backend's fused `SET_POOL_PROJECTED_KERNEL` kernel: outside a gradient
    * tape, on a backend that registers it, and for what it covers (SAB → SAB → PMA → Linear, no layer norm).
    */
   private fusedAvailable(): boolean {
     const [a, b] = this.enc;
     const fusable = a instanceof SetAttentionBlock && b instanceof SetAttentionBlock && !a.mab.ln0 && !b.mab.ln0 && !this.pma.mab.ln0 && this.out.bias !== undefined;
-    return fusable && !recordingGradients() && tf.getKernel(SetPoolProjected, tf.getBackend()) !== undefined;
+    return fusable && !recordingGradients() && tf.getKernel(SET_POOL_PROJECTED_KERNEL, tf.getBackend()) !== undefined;
   }
 
-  /** {@link applyProjected} through the backend's fused `SetPoolProjected` kernel (`@metad2a/core` contract). */
+  /** {@link applyProjected} through the backend's fused `SET_POOL_PROJECTED_KERNEL` kernel (`@metad2a/core` contract). */
   private applyFused(proj: RowProjections, slots: Int32Array, sets: number, n: number): tf.Tensor3D {
     const sab1 = (this.enc[0] as SetAttentionBlock).mab;
     const sab2 = (this.enc[1] as SetAttentionBlock).mab;
@@ -113,7 +113,7 @@ export class SetPool {
       };
       const inputs: tf.NamedTensorMap = { q: caches.q, k: caches.k, v: caches.v, slots: slotTensor };
       for (const name of SET_POOL_PROJECTED_WEIGHTS) inputs[name] = w[name];
-      return tf.engine().runKernel(SetPoolProjected, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+      return tf.engine().runKernel(SET_POOL_PROJECTED_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
     } finally {
       tf.dispose([caches.q, caches.k, caches.v, slotTensor]);
     }

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { Rng, SetPoolProjected } from '@metad2a/core';
+import { Rng, SET_POOL_PROJECTED_KERNEL } from '@metad2a/core';
 import { ParameterStore } from '@metad2a/layers';
 import { registerNativeBackend } from '@metad2a/tfjs-kernels';
 import { SetPool, SetTransformerEncoder } from '../src';
 
-// The native backend's fused SetPool kernel (core contract `SetPoolProjected`) against the composite
+// The native backend's fused SetPool kernel (core contract `SET_POOL_PROJECTED_KERNEL`) against the composite
 // tfjs ops on the cpu backend, on the same parameters and rows.
 const native = registerNativeBackend();
 
@@ -18,11 +18,11 @@ function onBackend<T>(name: string, f: () => T): T {
   return f();
 }
 
-describe('fused SetPoolProjected kernel (native backend)', () => {
+describe('fused SET_POOL_PROJECTED_KERNEL kernel (native backend)', () => {
   it('the native backend is available (the addon is built at npm install)', () => {
     expect(native).toEqual({ ok: true, tfName: 'native' });
-    expect(tf.getKernel(SetPoolProjected, 'native')).toBeDefined();
-    expect(tf.getKernel(SetPoolProjected, 'cpu')).toBeUndefined();
+    expect(tf.getKernel(SET_POOL_PROJECTED_KERNEL, 'native')).toBeDefined();
+    expect(tf.getKernel(SET_POOL_PROJECTED_KERNEL, 'cpu')).toBeUndefined();
   });
 
   const cases = [
@@ -74,7 +74,7 @@ describe('fused SetPoolProjected kernel (native backend)', () => {
       const spy = jest.spyOn(tf.engine(), 'runKernel');
       const y = enc.encodeProjected(proj, slots, 2, layout);
       // intra-class pool on the cached rows, inter-class pool on freshly projected prototypes
-      expect(spy.mock.calls.filter(([name]) => name === SetPoolProjected)).toHaveLength(2);
+      expect(spy.mock.calls.filter(([name]) => name === SET_POOL_PROJECTED_KERNEL)).toHaveLength(2);
       spy.mockRestore();
       const v = y.dataSync().slice();
       y.dispose();

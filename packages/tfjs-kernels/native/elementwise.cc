@@ -35,12 +35,7 @@ void binary_impl(const BroadcastGeom& g, const float* a, const float* b, float* 
   const int64_t minRows = std::max<int64_t>(1, 131072 / std::max<int64_t>(1, inner));
   parallel_for(outer, [&](int64_t b0, int64_t b1) {
     int64_t idx[kMaxRank] = {0};
-    // unravel b0 over dims [0, r-1)
-    int64_t rem = b0;
-    for (int d = r - 2; d >= 0; --d) {
-      idx[d] = rem % g.shape[d];
-      rem /= g.shape[d];
-    }
+    unravel_index(b0, g.shape, r - 1, idx);
     for (int64_t row = b0; row < b1; ++row) {
       int64_t oa = 0, ob = 0;
       for (int d = 0; d < r - 1; ++d) {
@@ -48,10 +43,7 @@ void binary_impl(const BroadcastGeom& g, const float* a, const float* b, float* 
         ob += idx[d] * g.bStride[d];
       }
       inner_loop(out + row * inner, a + oa, b + ob, inner, g.aStride[r - 1], g.bStride[r - 1], f);
-      for (int d = r - 2; d >= 0; --d) {
-        if (++idx[d] < g.shape[d]) break;
-        idx[d] = 0;
-      }
+      next_index(g.shape, r - 1, idx);
     }
   }, minRows);
 }
@@ -147,43 +139,26 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
   }, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, cols)));
 }
 
+// A transpose is a strided copy: y in row-major order, read from x with x's strides permuted.
 void transpose(const float* x, float* y, int rank, const int64_t* inShape, const int* perm) {
-  int64_t inStride[kMaxRank], outShape[kMaxRank], srcStride[kMaxRank];
+  int64_t inStride[kMaxRank];
   int64_t acc = 1;
   for (int d = rank - 1; d >= 0; --d) {
     inStride[d] = acc;
     acc *= inShape[d];
   }
+  StridedGeom g{};
+  g.rank = rank;
   for (int d = 0; d < rank; ++d) {
-    outShape[d] = inShape[perm[d]];
-    srcStride[d] = inStride[perm[d]];
+    g.shape[d] = inShape[perm[d]];
+    g.srcStride[d] = inStride[perm[d]];
   }
-  const int64_t inner = outShape[rank - 1];
-  const int64_t sInner = srcStride[rank - 1];
-  int64_t outer = 1;
-  for (int d = 0; d < rank - 1; ++d) outer *= outShape[d];
-  parallel_for(outer, [&](int64_t b0, int64_t b1) {
-    int64_t idx[kMaxRank] = {0};
-    int64_t rem = b0;
-    for (int d = rank - 2; d >= 0; --d) {
-      idx[d] = rem % outShape[d];
-      rem /= outShape[d];
-    }
-    for (int64_t row = b0; row < b1; ++row) {
-      int64_t src = 0;
-      for (int d = 0; d < rank - 1; ++d) src += idx[d] * srcStride[d];
-      float* o = y + row * inner;
-      const float* in = x + src;
-      if (sInner == 1)
-        std::memcpy(o, in, sizeof(float) * inner);
-      else
-        for (int64_t i = 0; i < inner; ++i) o[i] = in[i * sInner];
-      for (int d = rank - 2; d >= 0; --d) {
-        if (++idx[d] < outShape[d]) break;
-        idx[d] = 0;
-      }
-    }
-  }, std::max<int64_t>(1, 131072 / std::max<int64_t>(1, inner)));
+  acc = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    g.dstStride[d] = acc;
+    acc *= g.shape[d];
+  }
+  strided_copy(x, y, g);
 }
 
 }  // namespace mk

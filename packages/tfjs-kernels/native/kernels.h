@@ -69,6 +69,20 @@ struct BroadcastGeom {
   int64_t aStride[kMaxRank];
   int64_t bStride[kMaxRank];
 };
+/** idx[0..dims) = the row-major multi-index of `flat` over shape[0..dims). */
+inline void unravel_index(int64_t flat, const int64_t* shape, int dims, int64_t* idx) {
+  for (int d = dims - 1; d >= 0; --d) {
+    idx[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+}
+/** Step the multi-index idx[0..dims) to the next row-major position (odometer). */
+inline void next_index(const int64_t* shape, int dims, int64_t* idx) {
+  for (int d = dims - 1; d >= 0; --d) {
+    if (++idx[d] < shape[d]) return;
+    idx[d] = 0;
+  }
+}
 enum BinaryOp { BIN_ADD = 0, BIN_SUB = 1, BIN_MUL = 2, BIN_DIV = 3, BIN_MAX = 4, BIN_MIN = 5, BIN_SQDIFF = 6 };
 enum UnaryOp { UN_RELU = 0, UN_STEP = 1, UN_NEG = 2, UN_SQUARE = 3, UN_SQRT = 4, UN_RSQRT = 5, UN_EXP = 6, UN_LOG = 7, UN_RELU6 = 8, UN_SIGMOID = 9, UN_TANH = 10 };
 enum ReduceOp { RED_SUM = 0, RED_MEAN = 1, RED_MAX = 2 };

@@ -16,11 +16,7 @@ void strided_copy(const float* src, float* dst, const StridedGeom& g) {
   for (int d = 0; d < r - 1; ++d) outer *= g.shape[d];
   auto rows = [&](int64_t b0, int64_t b1) {
     int64_t idx[kMaxRank] = {0};
-    int64_t rem = b0;
-    for (int d = r - 2; d >= 0; --d) {
-      idx[d] = rem % g.shape[d];
-      rem /= g.shape[d];
-    }
+    unravel_index(b0, g.shape, r - 1, idx);
     for (int64_t row = b0; row < b1; ++row) {
       int64_t s = g.srcOffset, t = g.dstOffset;
       for (int d = 0; d < r - 1; ++d) {
@@ -33,10 +29,7 @@ void strided_copy(const float* src, float* dst, const StridedGeom& g) {
         std::memcpy(o, in, sizeof(float) * inner);
       else
         for (int64_t i = 0; i < inner; ++i) o[i * dIn] = in[i * sIn];
-      for (int d = r - 2; d >= 0; --d) {
-        if (++idx[d] < g.shape[d]) break;
-        idx[d] = 0;
-      }
+      next_index(g.shape, r - 1, idx);
     }
   };
   if (outer * inner < 65536)

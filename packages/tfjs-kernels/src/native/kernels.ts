@@ -23,7 +23,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { SET_POOL_PROJECTED_WEIGHTS, SetPoolProjected, type SetPoolProjectedAttrs } from '@metad2a/core';
+import { SET_POOL_PROJECTED_WEIGHTS, SET_POOL_PROJECTED_KERNEL, type SetPoolProjectedAttrs } from '@metad2a/core';
 import type { NativeAddon } from '../addon';
 import { adamKernelConfig } from './adam-kernel';
 import { batchNormKernelConfigs } from './batchnorm';
@@ -253,22 +253,22 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
   ];
 }
 
-/** The fused SetPool inference of `@metad2a/core`'s contract ({@link SetPoolProjected}); no cpu fallback (callers check for the kernel). */
+/** The fused SetPool inference of `@metad2a/core`'s contract ({@link SET_POOL_PROJECTED_KERNEL}); no cpu fallback (callers check for the kernel). */
 function setPoolProjectedKernel(addon: NativeAddon, backendName: string): KernelConfig {
   return {
-    kernelName: SetPoolProjected,
+    kernelName: SET_POOL_PROJECTED_KERNEL,
     backendName,
     kernelFunc: ({ inputs, attrs, backend }) => {
       const b = backend as MathBackendCPU;
       const a = attrs as unknown as SetPoolProjectedAttrs;
       const arr = (name: string): Float32Array => {
         const t = (inputs as Inputs)[name];
-        if (!t || t.dtype !== 'float32') throw new TypeError(`${SetPoolProjected}: input ${name} must be a float32 tensor`);
+        if (!t || t.dtype !== 'float32') throw new TypeError(`${SET_POOL_PROJECTED_KERNEL}: input ${name} must be a float32 tensor`);
         return values(b, t);
       };
       const slots = (inputs as Inputs).slots;
-      if (!slots || slots.dtype !== 'int32') throw new TypeError(`${SetPoolProjected}: input slots must be an int32 tensor`);
-      const out = new Float32Array(a.sets * a.numOutputs * a.outDim);
+      if (!slots || slots.dtype !== 'int32') throw new TypeError(`${SET_POOL_PROJECTED_KERNEL}: input slots must be an int32 tensor`);
+      const out = outputBuffers.take(a.sets * a.numOutputs * a.outDim, false); // every element is written
       addon.setPoolProjected(
         arr('q'), arr('k'), arr('v'),
         b.data.get(slots.dataId).values as Int32Array,
