@@ -9,6 +9,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
 import { outputBuffers } from './buffer-pool';
 import { f32, type KernelMaker } from './elementwise';
+import { mergedLoopDims } from './merged-dims';
 
 /** Row-major strides of a shape. */
 function stridesOf(shape: readonly number[]): number[] {
@@ -27,19 +28,7 @@ function stridesOf(shape: readonly number[]): number[] {
  * becomes one memcpy). Null when more than 8 dims remain or an offset does not fit an int32.
  */
 export function stridedGeometry(shape: readonly number[], srcStride: readonly number[], dstStride: readonly number[], srcOffset: number, dstOffset: number): Int32Array | null {
-  const dims: { n: number; s: number; d: number }[] = [];
-  shape.forEach((n, i) => {
-    if (n === 1) return;
-    const cur = { n, s: srcStride[i]!, d: dstStride[i]! };
-    const prev = dims[dims.length - 1];
-    if (prev && prev.s === cur.s * cur.n && prev.d === cur.d * cur.n) {
-      prev.n *= cur.n;
-      prev.s = cur.s;
-      prev.d = cur.d;
-    } else {
-      dims.push(cur);
-    }
-  });
+  const dims = mergedLoopDims(shape, srcStride, dstStride).map(({ n, a, b }) => ({ n, s: a, d: b }));
   if (dims.length === 0) dims.push({ n: 1, s: 1, d: 1 });
   if (dims.length > 8 || srcOffset > 0x7fffffff || dstOffset > 0x7fffffff || dims.some((x) => x.n * Math.max(x.s, x.d) > 0x7fffffff)) return null;
   return Int32Array.from([dims.length, ...dims.map((x) => x.n), ...dims.map((x) => x.s), ...dims.map((x) => x.d), srcOffset, dstOffset]);

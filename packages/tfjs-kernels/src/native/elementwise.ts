@@ -37,6 +37,7 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
 import { outputBuffers } from './buffer-pool';
+import { mergedLoopDims } from './merged-dims';
 
 type Inputs = Record<string, TensorInfo | undefined>;
 type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => TensorInfo | TensorInfo[] | null;
@@ -72,19 +73,7 @@ export function broadcastGeometry(outShape: number[], aShape: number[], bShape: 
   };
   const as = stridesOf(aShape);
   const bs = stridesOf(bShape);
-  const dims: { n: number; a: number; b: number }[] = [];
-  for (let d = 0; d < R; d++) {
-    if (outShape[d] === 1) continue;
-    const cur = { n: outShape[d]!, a: as[d]!, b: bs[d]! };
-    const prev = dims[dims.length - 1];
-    if (prev && prev.a === cur.a * cur.n && prev.b === cur.b * cur.n) {
-      prev.n *= cur.n;
-      prev.a = cur.a;
-      prev.b = cur.b;
-    } else {
-      dims.push(cur);
-    }
-  }
+  const dims = mergedLoopDims(outShape, as, bs);
   if (dims.length === 0) dims.push({ n: 1, a: 0, b: 0 });
   return Int32Array.from([dims.length, ...dims.map((d) => d.n), ...dims.map((d) => d.a), ...dims.map((d) => d.b)]);
 }
