@@ -10,6 +10,8 @@ export interface CollectorOptions {
   /** Lock of a result being written (short: a write takes milliseconds); a killed collector's result is taken again after it. */
   readonly lockMs?: number;
   readonly stalledIntervalMs?: number;
+  /** Redis did not answer (the client keeps reconnecting; called again only when the message changes). */
+  readonly onConnectionError?: (message: string) => void;
 }
 
 export interface Collector {
@@ -45,7 +47,11 @@ export async function startCollector(l: QueueLocation, db: MetaDatabase, opts: C
     },
     { connection: connectionOptions(l), prefix: KEY_PREFIX, concurrency: 1, lockDuration: opts.lockMs ?? 30_000, stalledInterval: opts.stalledIntervalMs ?? 15_000, maxStalledCount: 10, name: `collector:${process.pid}` },
   );
-  worker.on('error', () => undefined); // connection errors: ioredis reconnects, BullMQ resumes
+  let lastConnectionError = '';
+  worker.on('error', (err: Error) => {
+    // connection errors: ioredis reconnects and BullMQ resumes; say so once per distinct message
+    if (err.message !== lastConnectionError) opts.onConnectionError?.((lastConnectionError = err.message));
+  });
   await worker.waitUntilReady();
   return {
     counts: () => ({ inserted, existing }),

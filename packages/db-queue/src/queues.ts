@@ -38,6 +38,9 @@ export async function openQueues(l: QueueLocation): Promise<BuildQueues> {
   await checkReachable(l);
   const train = new Queue<PairJobData, PairResult>(l.name, { connection: connectionOptions(l), prefix: KEY_PREFIX });
   const results = new Queue<PairResult, { inserted: boolean }>(resultsQueueName(l), { connection: connectionOptions(l), prefix: KEY_PREFIX });
+  // connection errors surface as failed calls of the commands that use these queues
+  train.on('error', () => undefined);
+  results.on('error', () => undefined);
   await Promise.all([train.waitUntilReady(), results.waitUntilReady()]);
   return {
     location: l,

@@ -37,7 +37,9 @@ export type WorkerEvent =
   | { readonly kind: 'started'; readonly task: string; readonly arch: string; readonly jobId: string; readonly attempt: number }
   | { readonly kind: 'trained'; readonly task: string; readonly arch: string; readonly jobId: string; readonly accuracy: number; readonly trainMs: number }
   | { readonly kind: 'failed'; readonly task: string; readonly arch: string; readonly jobId: string; readonly error: string; readonly willRetry: boolean }
-  | { readonly kind: 'refused'; readonly task: string; readonly arch: string; readonly jobId: string; readonly dataset: string; readonly jobVersion: string; readonly ownVersion: string };
+  | { readonly kind: 'refused'; readonly task: string; readonly arch: string; readonly jobId: string; readonly dataset: string; readonly jobVersion: string; readonly ownVersion: string }
+  /** Redis did not answer (the clients keep reconnecting; the message repeats only when it changes). */
+  | { readonly kind: 'connection'; readonly error: string };
 
 export interface PairWorker {
   /** Resolves when the worker has stopped: after {@link close}, or after it refused a job (see `refusal`). */
@@ -46,6 +48,8 @@ export interface PairWorker {
   refusal(): Extract<WorkerEvent, { kind: 'refused' }> | undefined;
   /** Stop taking jobs; the jobs in progress finish first. */
   close(): Promise<void>;
+  /** Stop now, without waiting for the jobs in progress or for Redis (their locks expire and the queue gives them to other workers). */
+  forceClose(): Promise<void>;
 }
 
 /**
@@ -102,7 +106,15 @@ export async function startPairWorker(l: QueueLocation, opts: PairWorkerOptions)
     if (!job || err instanceof WaitingError || err.name === 'WaitingError') return;
     opts.onEvent?.({ kind: 'failed', task: job.data.key.task, arch: job.data.key.arch, jobId: job.id!, error: err.message, willRetry: job.attemptsMade < (job.opts.attempts ?? 1) });
   });
-  worker.on('error', () => undefined); // connection errors: ioredis reconnects, BullMQ resumes
+  // connection errors: ioredis reconnects and BullMQ resumes; say so once per distinct message
+  let lastConnectionError = '';
+  const onError = (err: Error) => {
+    if (err.message === lastConnectionError) return;
+    lastConnectionError = err.message;
+    opts.onEvent?.({ kind: 'connection', error: err.message });
+  };
+  worker.on('error', onError);
+  results.on('error', onError);
   await worker.waitUntilReady();
   const stopped = new Promise<void>((resolve) => worker!.once('closed', () => resolve()));
   return {
@@ -111,6 +123,9 @@ export async function startPairWorker(l: QueueLocation, opts: PairWorkerOptions)
     close: async () => {
       await worker!.close();
       await results.close();
+    },
+    forceClose: async () => {
+      await Promise.race([Promise.all([worker!.close(true), results.disconnect()]), new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }

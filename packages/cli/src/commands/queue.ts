@@ -31,14 +31,20 @@ export function queueLocation(url: string, name: string): QueueLocation {
 
 export const queueNameOption = ['--queue-name <name>', `name of the build's queues on the server (builds sharing one Redis database need their own)`, DEFAULT_QUEUE_NAME] as const;
 
-/** Run `work` until SIGINT/SIGTERM (then `stop`), with the handlers removed afterwards. */
-async function untilSignal<T>(work: (stopRequested: Promise<void>) => Promise<T>): Promise<T> {
-  let onSignal: () => void = () => undefined;
-  const stopRequested = new Promise<void>((resolve) => (onSignal = resolve));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+/**
+ * Run `work` with SIGINT/SIGTERM turned into promises: `first` resolves at the first signal (stop
+ * gracefully), `second` at the next one (stop now). The handlers are removed afterwards.
+ */
+async function withSignals<T>(work: (first: Promise<void>, second: Promise<void>) => Promise<T>): Promise<T> {
+  const resolvers: Array<() => void> = [];
+  const first = new Promise<void>((r) => resolvers.push(r));
+  const second = new Promise<void>((r) => resolvers.push(r));
+  let n = 0;
+  const onSignal = () => resolvers[Math.min(n++, 1)]!();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    return await work(stopRequested);
+    return await work(first, second);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -79,12 +85,12 @@ export async function runQueuedBuild(io: CliIo, dbFile: string, loc: QueueLocati
     const ids = new Set(keys.map(pairJobId));
     const recordedCount = () => keys.filter((k) => db.hasRecord(k)).length;
     let reported = -1;
-    const collector = await startCollector(loc, db, opts.collectLockMs !== undefined ? collectorLock(opts.collectLockMs) : {});
+    const collector = await startCollector(loc, db, { ...(opts.collectLockMs !== undefined ? collectorLock(opts.collectLockMs) : {}), onConnectionError: (m) => io.stderr.write(`queue ${describeLocation(loc)}: ${m} (reconnecting)\n`) });
     let deadPlanned: QueueStatus['deadLetters'] = [];
     let recorded = 0;
     let interrupted = false;
     try {
-      await untilSignal(async (stop) => {
+      await withSignals(async (stop) => {
         void stop.then(() => (interrupted = true));
         for (;;) {
           recorded = recordedCount();
@@ -144,13 +150,20 @@ export function registerQueueCommands(program: Command, db: Command, io: CliIo, 
           if (e.kind === 'started') io.stdout.write(`started ${e.task} ${e.arch} (attempt ${e.attempt})\n`);
           else if (e.kind === 'trained') io.stdout.write(`trained ${++trained}: ${e.task} ${e.arch} ${e.accuracy.toFixed(2)}% in ${(e.trainMs / 1000).toFixed(1)} s\n`);
           else if (e.kind === 'failed') io.stdout.write(`failed ${++failed}: ${e.task} ${e.arch}: ${e.error}${e.willRetry ? ' (will be retried)' : ' (dead-lettered)'}\n`);
+          else if (e.kind === 'connection') io.stderr.write(`queue ${describeLocation(loc)}: ${e.error} (reconnecting)\n`);
         },
       });
       io.stderr.write(`worker on ${describeLocation(loc)}, concurrency ${f.concurrency}\n`);
-      await untilSignal(async (stop) => {
+      const forced = await withSignals(async (stop, now) => {
         await Promise.race([stop, w.stopped]);
-        await w.close();
+        if (!w.refusal()) io.stderr.write('stopping: the pairs in progress finish first (signal again to stop at once; they then go back to the queue when their lock expires)\n');
+        return Promise.race([w.close().then(() => false), now.then(() => true)]);
       });
+      if (forced) {
+        await w.forceClose();
+        io.stdout.write(`worker stopped at once: ${trained} pairs trained, ${failed} failures; the pairs it had taken go back to the queue when their lock expires\n`);
+        return;
+      }
       const r = w.refusal();
       if (r) {
         throw new MetaD2AException(
@@ -177,9 +190,9 @@ export function registerQueueCommands(program: Command, db: Command, io: CliIo, 
       const d = MetaDatabase.open(f.db);
       try {
         const q = await openQueues(loc);
-        const collector = await startCollector(loc, d, collectorLock(f.collectLockSeconds * 1000));
+        const collector = await startCollector(loc, d, { ...collectorLock(f.collectLockSeconds * 1000), onConnectionError: (m) => io.stderr.write(`queue ${describeLocation(loc)}: ${m} (reconnecting)\n`) });
         try {
-          await untilSignal(async (stop) => {
+          await withSignals(async (stop) => {
             let stopped = false;
             void stop.then(() => (stopped = true));
             while (!stopped) {

@@ -14,7 +14,7 @@ void startPairWorker(loc.right, {
   lockMs: 1500,
   stalledIntervalMs: 500,
   name: 'slow-worker',
-  onEvent: (e) => process.stdout.write(`${e.kind} ${e.task}\n`),
+  onEvent: (e) => process.stdout.write(`${e.kind} ${'task' in e ? e.task : e.error}\n`),
   trainPair: async (job) => {
     await new Promise((r) => setTimeout(r, Number(process.argv[3])));
     return trainedPairOf(job);
