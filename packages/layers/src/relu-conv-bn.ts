@@ -34,7 +34,8 @@ export function reluConvBnTrainComposite(x: tf.Tensor4D, filter: tf.Tensor4D, ga
     const a = opts.relu ? tf.relu(x) : x;
     const p = opts.pad;
     const conv = tf.conv2d(a, tf.transpose(filter, [2, 3, 1, 0]) as tf.Tensor4D, opts.stride, [[0, 0], [p, p], [p, p], [0, 0]]);
-    return batchNormTrain(conv, gamma, beta, opts.epsilon);
+    const { y, mean, variance } = batchNormTrain(conv, gamma, beta, opts.epsilon);
+    return { y, mean, variance };
   });
 }
 
