@@ -35,6 +35,8 @@ function plan(x: TensorInfo, filter: TensorInfo, attrs: NamedAttrMap): Plan | nu
 }
 
 export function reluConvBnKernelConfigs(addon: NativeAddon, k: KernelMaker): KernelConfig[] {
+  // an addon built before these kernels existed (a stale build/): the op runs its composite graph
+  if (typeof addon.reluConvBnTrain !== 'function' || typeof addon.reluConvBnTrainGrad !== 'function') return [];
   return [
     k(RELU_CONV_BN_TRAIN_KERNEL, (inputs, attrs, backend) => {
       const { x, filter, gamma, beta } = inputs;
