@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { match, P } from 'ts-pattern';
 import { fail, type AnySearchSpace, type ArchGraph, type SearchSpace } from '@metad2a/core';
-import { mbv3AccuracyOracle, mbv3Cost, nb201Cost, nb201Table, type Mbv3Config, type Nb201Cell } from '@metad2a/search-spaces';
+import { mbv3AccuracyOracle, mbv3Cost, mbv3FeasibleBound, nb201Cost, nb201FeasibleCount, nb201Table, type FeasibleCount, type Mbv3Config, type Nb201Cell } from '@metad2a/search-spaces';
 
 /** Size of a candidate network, in the units the paper reports. */
 export interface CandidateCost {
@@ -31,6 +31,8 @@ export interface SpaceDescriber {
   facts(arch: unknown): CandidateFacts;
   /** The graph the predictor scores: NB201 scores the canonical encoding, MBv3 the decoded graph (spec §8 item 17). */
   scoredGraph(arch: unknown, decoded: ArchGraph): ArchGraph;
+  /** How many distinct architectures satisfy the constraints (exact or an upper bound), where the space knows. */
+  feasible(constraints: Constraints, classes: number): FeasibleCount | undefined;
 }
 
 /** What the search reports and constrains for each space (closed over the spaces we know). */
@@ -49,6 +51,7 @@ export function describerFor(space: AnySearchSpace): SpaceDescriber {
           return { kind: 'nb201', index: r.index, cifar10: r.datasets.cifar10.testAccuracy, cifar100: r.datasets.cifar100.testAccuracy, imagenet16_120: r.datasets['imagenet16-120'].testAccuracy };
         },
         scoredGraph: (arch) => space.encode(arch),
+        feasible: (c, classes) => nb201FeasibleCount({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, classes }),
       };
     })
     .with('mbv3', (): SpaceDescriber => {
@@ -61,9 +64,10 @@ export function describerFor(space: AnySearchSpace): SpaceDescriber {
         },
         facts: (arch) => ({ kind: 'mbv3', oracleTop1: 100 * oracle.predict(arch as Mbv3Config) }),
         scoredGraph: (_arch, decoded) => decoded,
+        feasible: (c) => mbv3FeasibleBound({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM }),
       };
     })
-    .with(P.string, (): SpaceDescriber => ({ hasCost: false, cost: () => undefined, facts: () => ({ kind: 'none' }), scoredGraph: (arch) => space.encode(arch) }))
+    .with(P.string, (): SpaceDescriber => ({ hasCost: false, cost: () => undefined, facts: () => ({ kind: 'none' }), scoredGraph: (arch) => space.encode(arch), feasible: () => undefined }))
     .exhaustive();
 }
 
@@ -101,4 +105,26 @@ export function constrainedSpace<A>(space: SearchSpace<A>, describer: SpaceDescr
       return E.isRight(a) && fits(a.right);
     },
   };
+}
+
+/** "≤ 0.5 MFLOPs, ≤ 1 M params" (empty without constraints). */
+export function describeConstraints(c: Constraints): string {
+  return [c.flopsMaxM !== undefined ? `≤ ${c.flopsMaxM} MFLOPs` : '', c.paramsMaxM !== undefined ? `≤ ${c.paramsMaxM} M params` : ''].filter((x) => x !== '').join(', ');
+}
+
+/**
+ * Fail at once when fewer than `candidates` distinct architectures can satisfy the constraints
+ * (rather than decoding for hours): the message gives the achievable number.
+ */
+export function checkFeasible(spaceName: string, describer: SpaceDescriber, constraints: Constraints, classes: number, candidates: number): void {
+  const f = describer.feasible(constraints, classes);
+  if (f === undefined || f.count >= BigInt(candidates)) return;
+  const limits = describeConstraints(constraints);
+  const cheapest = f.count === 0n && limits !== '' ? `; the cheapest has ${f.minMflops.toFixed(2)} MFLOPs and ${f.minMparams.toFixed(3)} M params` : '';
+  fail('ValidationError', {
+    source: 'search',
+    field: 'candidates',
+    expected: `at most ${f.count} (${f.exact ? 'exactly' : 'at most'} ${f.count} distinct ${spaceName} architectures${limits !== '' ? ` satisfy ${limits}` : ' exist'}${cheapest})`,
+    got: String(candidates),
+  });
 }

@@ -41,6 +41,7 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
     '',
     table(candidateHeader(r.top[0]), r.top.map(candidateRow)),
     '',
+    ...r.warnings.map((w) => `warning: ${w}`),
     `time: ${extra.featuresSeconds !== undefined ? `features ${extra.featuresSeconds.toFixed(2)} s, ` : ''}generation ${t.generation.toFixed(2)} s, set encoding ${t.setEncoding.toFixed(3)} s, graph encoding ${t.graphEncoding.toFixed(3)} s, scoring ${t.scoring.toFixed(3)} s; search (generation + ranking) ${t.search.toFixed(2)} s`,
   ];
   return lines.join('\n');

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, copyFeatureRow, currentBackend, drawDatasetBatch, drawDatasetRows, fail, type FeatureSet, type SetEncoder, type SetLayout } from '@metad2a/core';
 import { generateArchitectures, type GenerateProgress } from '@metad2a/graph-generator';
-import { constrainedSpace, describerFor, type CandidateCost, type CandidateFacts, type Constraints } from './candidate-info';
+import { checkFeasible, constrainedSpace, describerFor, type CandidateCost, type CandidateFacts, type Constraints } from './candidate-info';
 import type { SearchModel } from './model-dir';
 
 export interface SearchOptions {
@@ -35,6 +35,8 @@ export interface SearchCandidate {
   readonly predictedAccuracy: number;
   readonly cost?: CandidateCost;
   readonly facts: CandidateFacts;
+  /** The predicted accuracy is outside [0, 100] % (a predictor whose normalisation does not fit the data). */
+  readonly outOfRange: boolean;
 }
 
 /** Wall seconds of each phase. */
@@ -65,6 +67,8 @@ export interface SearchResult {
   readonly ranking: readonly SearchCandidate[];
   /** The first `top` of the ranking. */
   readonly top: readonly SearchCandidate[];
+  /** Things the user should know about the result (e.g. predictions outside [0, 100] %). */
+  readonly warnings: readonly string[];
 }
 
 const posInt = (field: string, v: number): number => {
@@ -91,7 +95,9 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
   const constraints = opts.constraints ?? {};
   const { space, generator, predictor } = model;
   const classes = dataset.classes.length;
+  checkDataset(dataset);
   const describer = describerFor(space);
+  checkFeasible(space.name, describer, constraints, classes, candidates);
   const genSpace = constrainedSpace(space, describer, constraints, classes);
 
   const t0 = performance.now();
@@ -119,7 +125,10 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
     predictedAccuracy: predictor.denormalise(scores[i]!),
     cost: describer.cost(gen.architectures[i], classes),
     facts: describer.facts(gen.architectures[i]),
+    outOfRange: !(predictor.denormalise(scores[i]!) >= 0 && predictor.denormalise(scores[i]!) <= 100),
   }));
+  const outside = ranking.filter((c) => c.outOfRange).length;
+  const warnings = outside > 0 ? [`${outside} of ${ranking.length} predicted accuracies are outside [0, 100] % (the predictor's normalisation, mean ${predictor.normalisation.mean} std ${predictor.normalisation.std}, does not fit this data set); the ranking is kept, the values are not accuracies`] : [];
   const s = (a: number, b: number): number => (b - a) / 1000;
   return {
     space: space.name,
@@ -131,7 +140,19 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
     timings: { generation: s(t0, t1), setEncoding: s(t1, t2), graphEncoding: s(t2, t3), scoring: s(t3, t4), ranking: s(t1, t4), search: s(t0, t4) },
     ranking,
     top: ranking.slice(0, top),
+    warnings,
   };
+}
+
+/** A data set a search can rank for: at least 2 classes (a 1-class "classification" has no meaning for the predictor), finite values. */
+function checkDataset(dataset: FeatureSet): void {
+  if (dataset.classes.length < 2) fail('ValidationError', { source: dataset.name, field: 'classes', expected: 'at least 2 classes', got: String(dataset.classes.length) });
+  dataset.classes.forEach((c, ci) => {
+    const d = c.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i]!)) fail('ValidationError', { source: dataset.name, field: `class ${ci} (${c.label}) row ${Math.floor(i / dataset.dim)}`, expected: 'finite feature values', got: String(d[i]) });
+    }
+  });
 }
 
 /** What `SetTransformerEncoder` of @metad2a/set-encoder offers beyond core's `SetEncoder`: the first-SAB row-projection cache. */
