@@ -5,10 +5,9 @@
  * are counted against what the other stages leave at their cheapest). A search that asks for
  * more candidates than this can fail at once instead of decoding for hours.
  */
-import { fail } from '@metad2a/core';
-import { MBV3_DEPTHS, MBV3_EXPANDS, MBV3_KERNELS, MBV3_SLOTS_PER_STAGE, MBV3_STAGES } from './mbv3/config';
+import { fail, type FeasibleCount } from '@metad2a/core';
+import { MBV3_DEPTHS, MBV3_EXPANDS, MBV3_KERNELS, MBV3_SLOTS, MBV3_SLOTS_PER_STAGE, MBV3_STAGES } from './mbv3/config';
 import { mbv3CostModel, type Mbv3PartCost } from './mbv3/cost';
-import { MBV3_SIZE } from './mbv3/space';
 import { NB201_SIZE, type Nb201Cell } from './nb201/cell';
 import { nb201Cost } from './nb201/cost';
 
@@ -21,16 +20,6 @@ export interface CostLimits {
   readonly classes?: number;
 }
 
-export interface FeasibleCount {
-  /** Distinct architectures (distinct `format` strings) within the limits: exact, or an upper bound. */
-  readonly count: bigint;
-  readonly exact: boolean;
-  /** Size of the whole space. */
-  readonly total: bigint;
-  /** The cheapest architecture's MFLOPs and million parameters (what a limit must at least allow). */
-  readonly minMflops: number;
-  readonly minMparams: number;
-}
 
 function checkLimits(l: CostLimits, space: string): void {
   for (const [field, v] of [['maxMflops', l.maxMflops], ['maxMparams', l.maxMparams]] as const) {
@@ -117,7 +106,8 @@ export function mbv3FeasibleBound(limits: CostLimits = {}): FeasibleCount {
   const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
   const minMflops = (model.base.flops + sum(minF)) / 1e6;
   const minMparams = (model.base.params + sum(minP)) / 1e6;
-  const total = MBV3_SIZE;
+  // 9²⁰·3⁵ (MBV3_SIZE; not imported: the space object imports this module)
+  const total = BigInt(MBV3_KERNELS.length * MBV3_EXPANDS.length) ** BigInt(MBV3_SLOTS) * BigInt(MBV3_DEPTHS.length) ** BigInt(MBV3_STAGES);
   const F = limits.maxMflops === undefined ? Infinity : limits.maxMflops * 1e6;
   const Pm = limits.maxMparams === undefined ? Infinity : limits.maxMparams * 1e6;
   if (model.base.flops + sum(maxF) <= F && model.base.params + sum(maxP) <= Pm) return { count: total, exact: true, total, minMflops, minMparams };

@@ -88,7 +88,7 @@ export { mbv3Cost, mbv3CostModel, makeDivisible, type Mbv3Cost, type Mbv3CostOpt
 export { Mbv3AccuracyOracle, mbv3AccuracyOracle, mbv3OracleFeatures, MBV3_ORACLE_FEATURES } from './mbv3/accuracy-oracle';
 export { mbv3, MBV3_SIZE } from './mbv3/space';
 
-export { nb201FeasibleCount, mbv3FeasibleBound, type CostLimits, type FeasibleCount } from './feasible';
+export { nb201FeasibleCount, mbv3FeasibleBound, type CostLimits } from './feasible';
 export { isValidDag, dagRuleViolation } from './dag-rules';
 export { registerSearchSpaces } from './register';
 export { dataDir } from './packed-arrays';

@@ -76,3 +76,14 @@ describe('MBv3: an upper bound on the configs within limits', () => {
     expect(BigInt(Math.floor(lower * 1e6)) * MBV3_SIZE / 1_000_000n).toBeLessThanOrEqual(r.count);
   });
 });
+
+describe('the spaces carry the capability', () => {
+  test('nb201 / mbv3 countFeasible; a constrained view drops it (its filter is unknown to the base count)', async () => {
+    const { nb201, mbv3 } = await import('../src');
+    const { constrainSearchSpace } = await import('@metad2a/core');
+    expect(nb201.countFeasible!({ flopsMaxM: 100 }, { classes: 10 }).count).toBe(14080n);
+    expect(nb201.countFeasible!({}, { classes: 10 }).count).toBe(15625n);
+    expect(mbv3.countFeasible!({ flopsMaxM: 100 }, { classes: 10 })).toMatchObject({ count: 0n, exact: true });
+    expect(constrainSearchSpace(nb201, { flopsMaxM: 100 }, 10).countFeasible).toBeUndefined();
+  });
+});
