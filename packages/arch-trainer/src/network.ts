@@ -29,6 +29,14 @@ export interface ForwardMode {
    * apply them with {@link TinyNetwork.applyStatUpdates} after the step (outside gradient tapes).
    */
   readonly statUpdates?: StatUpdate[];
+  /**
+   * Called with the input of every ReLU module of the official network (each conv edge owns its
+   * ReLU, so a node feeding two conv edges is reported twice; then `lastact`'s ReLU), e.g. for
+   * NASWOT's activation codes. The tensor is disposed after the forward pass.
+   */
+  readonly onReluInput?: (x: tf.Tensor4D) => void;
+  /** BatchNorm layers act as the identity (the BN-free network of synflow). */
+  readonly withoutBatchNorm?: boolean;
 }
 
 export interface StatUpdate {
@@ -53,6 +61,7 @@ class BatchNorm {
   }
 
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    if (mode.withoutBatchNorm) return x;
     if (!mode.training) {
       const scale = tf.div(this.weight, tf.sqrt(tf.add(this.runningVar, BN_EPS)));
       const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
@@ -106,6 +115,7 @@ class ReluConvBn {
     this.bn = new BatchNorm(store, buffers, joinName(prefix, 'op.2'), outC);
   }
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    mode.onReluInput?.(x);
     return this.applyToActivated(tf.relu(x), mode);
   }
   /** The module on an input that is already ReLU'd (cells share one ReLU per node among its conv edges). */
@@ -164,6 +174,7 @@ class InferCell {
             y = tf.avgPool(src, 3, 1, 'same');
             break;
           case 'conv':
+            mode.onReluInput?.(src);
             y = e.m.applyToActivated(reluOf(NB201_EDGE_SOURCES[k]!), mode);
             break;
         }
@@ -244,7 +255,9 @@ export class TinyNetwork {
     return tf.tidy(() => {
       let h = this.stemBn.apply(this.stemConv.apply(x), mode);
       for (const b of this.blocks) h = b.apply(h, mode);
-      h = tf.relu(this.lastBn.apply(h, mode));
+      h = this.lastBn.apply(h, mode);
+      mode.onReluInput?.(h);
+      h = tf.relu(h);
       const features = tf.mean(h, [1, 2]) as tf.Tensor2D;
       const logits = this.classifier.apply(features);
       return { features, logits };
