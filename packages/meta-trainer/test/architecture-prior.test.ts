@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, initBackend, loadCheckpointSync, unwrap } from '@metad2a/core';
-import { PredictorModel, spearman } from '@metad2a/perf-predictor';
+import { Rng, initBackend, loadCheckpointSync, spearman, unwrap } from '@metad2a/core';
+import { PredictorModel } from '@metad2a/perf-predictor';
 import { NB201_GRAPH_CONFIG, canonicalKey, nb201, nb201Table } from '@metad2a/search-spaces';
 import {
   PRIOR_SOURCES,

@@ -6,6 +6,7 @@ import {
   loadCheckpointSync,
   makeError,
   saveCheckpointSync,
+  spearman,
   validationError,
   type AccuracyNormalisation,
   type ArchGraph,
@@ -13,7 +14,6 @@ import {
   type PerfPredictor,
 } from '@metad2a/core';
 import { Adam } from '@metad2a/layers';
-import { spearman } from '@metad2a/perf-predictor';
 import { NB201_DATASETS, canonicalKey, nb201, nb201Table, type Nb201Dataset } from '@metad2a/search-spaces';
 import { MetaDatabase } from '../database/meta-database';
 import { OFFICIAL_NB201, importOfficialNb201PredictorDb } from '../io/nb201-official';
