@@ -18,3 +18,4 @@ export * from './fused-kernels';
 export * from './checkpoint';
 export * from './atomic-file';
 export * from './statistics';
+export * from './zero-cost-proxy';

@@ -72,6 +72,8 @@ export class PredictorModel implements PerfPredictor {
   readonly predFc2: Linear;
   readonly heads: number;
   readonly setEncoderName: string;
+  /** Parameters of the dataset side (the set encoder); every other live parameter belongs to the graph side and the head. */
+  readonly datasetParameterNames: readonly string[];
 
   constructor(opts: PredictorOptions) {
     this.graphConfig = opts.graphConfig;
@@ -83,6 +85,7 @@ export class PredictorModel implements PerfPredictor {
     this.heads = opts.heads ?? 4;
     this.setEncoderName = opts.setEncoder ?? 'set-transformer';
     this.setEncoder = createSetEncoder(this.setEncoderName, { inputDim: this.inputDim, hiddenDim: this.nz, outputDim: this.nz, heads: this.heads, rng, store: this.store });
+    this.datasetParameterNames = this.store.names();
     this.graphEncoder = new BidirectionalGraphEncoder(this.store, this.graphConfig, this.hs, rng);
     this.fc1 = new Linear(this.store, 'fc1', this.hs, this.nz, rng);
     this.predFc0 = new Linear(this.store, 'pred_fc.0', 2 * this.nz, this.hs, rng);
@@ -177,6 +180,15 @@ export class PredictorModel implements PerfPredictor {
 
   parameters(): ReadonlyMap<string, tf.Variable> {
     return this.store.entries();
+  }
+
+  /**
+   * The graph encoder, `fc1` and the head `pred_fc` (no set encoder, no dead parameters): what an
+   * architecture-only prior can pre-train, since it needs no image features.
+   */
+  graphSideParameterNames(): string[] {
+    const skip = new Set<string>([...this.datasetParameterNames, ...PREDICTOR_DEAD_PARAMS]);
+    return this.store.names().filter((n) => !skip.has(n));
   }
 
   /** The sizes that rebuild this model. */

@@ -4,6 +4,7 @@ import type { ParameterStore } from '@metad2a/layers';
 import type { MetaDatabase } from '../database/meta-database';
 import { splitNormalisation } from '../data/normalisation';
 import { DEFAULT_GENERATOR_PAIRS, GraphResolver, batchesOf, drawBatch, selectGeneratorPairs, trainingItems, type BatchGroup, type GeneratorPairs, type TrainingItem } from '../data/pipeline';
+import { loadArchitecturePrior, type PriorTrainable } from '../prior/architecture-prior';
 import { META_TRAIN_DEFAULTS, RUN_FILES, runMetaTraining, type LoopSpec, type MetaTrainOptions, type MetaTrainResult } from './loop';
 
 /** A model the loop can train: its parameters live in one `ParameterStore`. */
@@ -21,7 +22,14 @@ export interface GeneratorTrainOptions extends MetaTrainOptions {
   readonly pairs?: GeneratorPairs;
 }
 
-export type PredictorTrainOptions = MetaTrainOptions;
+export interface PredictorTrainOptions extends MetaTrainOptions {
+  /**
+   * An architecture prior (`saveArchitecturePrior`'s file) whose graph side and head start the
+   * run (the set encoder keeps its initial values); ignored when resuming (the run's own
+   * checkpoint holds everything).
+   */
+  readonly prior?: string;
+}
 
 function tensorOf(g: BatchGroup): tf.Tensor3D {
   return tf.tensor3d(g.x, [...g.shape]);
@@ -121,6 +129,13 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
   const train = trainingItems(db, parts.train, { normalisation, resolver, perClass });
   const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass });
   checkGraphConfig(model.graphConfig, train, resolver);
+  if (opts.prior !== undefined && !opts.resume) {
+    const m = model as Partial<PriorTrainable>;
+    if (typeof m.graphSideParameterNames !== 'function' || typeof m.loadParameters !== 'function') {
+      throw new MetaD2AException(validationError({ source: 'metaTrainPredictor', field: 'prior', expected: 'a predictor that names its graph-side parameters (PredictorModel)', got: 'a model without graphSideParameterNames()' }));
+    }
+    loadArchitecturePrior(model as PriorTrainable, opts.prior);
+  }
   const spec: LoopSpec = {
     kind: 'predictor',
     store: model.store,
@@ -155,7 +170,7 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
       return { metrics: { loss: sse / items.length, pearson: r, spearman: rho }, score: r };
     },
     bestCheckpoint: RUN_FILES.maxCorr,
-    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig },
+    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig, ...(opts.prior !== undefined ? { prior: opts.prior } : {}) },
   };
   return runMetaTraining(spec, opts);
 }
