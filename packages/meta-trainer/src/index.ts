@@ -58,3 +58,19 @@ export {
   type GeneratorTrainOptions,
   type PredictorTrainOptions,
 } from './training/trainers';
+export {
+  PRIOR_SOURCES,
+  PRIOR_CHECKPOINT_KIND,
+  architecturePriorSamples,
+  splitPriorSamples,
+  pretrainArchitecturePrior,
+  priorScores,
+  saveArchitecturePrior,
+  loadArchitecturePrior,
+  type PriorSource,
+  type PriorSample,
+  type PriorTrainable,
+  type PriorTrainOptions,
+  type PriorEpoch,
+  type ArchitecturePrior,
+} from './prior/architecture-prior';

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, loadCheckpointSync, unwrap, validationError, type AccuracyNormalisation, type GraphGenerator, type PerfPredictor, type Rng } from '@metad2a/core';
+import { MetaD2AException, loadCheckpointSync, pearson, spearman, unwrap, validationError, type AccuracyNormalisation, type GraphGenerator, type PerfPredictor, type Rng } from '@metad2a/core';
 import type { ParameterStore } from '@metad2a/layers';
-import { pearson, spearman } from '@metad2a/perf-predictor';
 import type { MetaDatabase } from '../database/meta-database';
 import { splitNormalisation } from '../data/normalisation';
 import { DEFAULT_GENERATOR_PAIRS, GraphResolver, batchesOf, drawBatch, selectGeneratorPairs, trainingItems, type BatchGroup, type GeneratorPairs, type TrainingItem } from '../data/pipeline';
+import { loadArchitecturePrior, type PriorTrainable } from '../prior/architecture-prior';
 import { META_TRAIN_DEFAULTS, RUN_FILES, runMetaTraining, type LoopSpec, type MetaTrainOptions, type MetaTrainResult } from './loop';
 
 /** A model the loop can train: its parameters live in one `ParameterStore`. */
@@ -22,7 +22,14 @@ export interface GeneratorTrainOptions extends MetaTrainOptions {
   readonly pairs?: GeneratorPairs;
 }
 
-export type PredictorTrainOptions = MetaTrainOptions;
+export interface PredictorTrainOptions extends MetaTrainOptions {
+  /**
+   * An architecture prior (`saveArchitecturePrior`'s file) whose graph side and head start the
+   * run (the set encoder keeps its initial values); ignored when resuming (the run's own
+   * checkpoint holds everything).
+   */
+  readonly prior?: string;
+}
 
 function tensorOf(g: BatchGroup): tf.Tensor3D {
   return tf.tensor3d(g.x, [...g.shape]);
@@ -122,6 +129,13 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
   const train = trainingItems(db, parts.train, { normalisation, resolver, perClass });
   const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass });
   checkGraphConfig(model.graphConfig, train, resolver);
+  if (opts.prior !== undefined && !opts.resume) {
+    const m = model as Partial<PriorTrainable>;
+    if (typeof m.graphSideParameterNames !== 'function' || typeof m.loadParameters !== 'function') {
+      throw new MetaD2AException(validationError({ source: 'metaTrainPredictor', field: 'prior', expected: 'a predictor that names its graph-side parameters (PredictorModel)', got: 'a model without graphSideParameterNames()' }));
+    }
+    loadArchitecturePrior(model as PriorTrainable, opts.prior);
+  }
   const spec: LoopSpec = {
     kind: 'predictor',
     store: model.store,
@@ -131,8 +145,7 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
     batchLoss: (groups) => {
       let total: tf.Scalar | undefined;
       for (const g of groups) {
-        const y = model.predict(tensorOf(g), g.layout, g.graphs);
-        const l = tf.sum(tf.square(tf.sub(y, tf.tensor2d(g.targets, [g.targets.length, 1])))) as tf.Scalar;
+        const l = model.loss(tensorOf(g), g.layout, g.graphs, tf.tensor2d(g.targets, [g.targets.length, 1]));
         total = total ? (tf.add(total, l) as tf.Scalar) : l;
       }
       return total!;
@@ -152,12 +165,12 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
       const target = Float64Array.from(items, (it) => it.target);
       let sse = 0;
       for (let i = 0; i < items.length; i++) sse += (pred[i]! - target[i]!) ** 2;
-      const r = items.length >= 2 ? pearson(pred, target) : Number.NaN;
-      const rho = items.length >= 2 ? spearman(pred, target) : Number.NaN;
+      const r = pearson(pred, target);
+      const rho = spearman(pred, target);
       return { metrics: { loss: sse / items.length, pearson: r, spearman: rho }, score: r };
     },
     bestCheckpoint: RUN_FILES.maxCorr,
-    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig },
+    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig, ...(opts.prior !== undefined ? { prior: opts.prior } : {}) },
   };
   return runMetaTraining(spec, opts);
 }
