@@ -30,6 +30,18 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+/** A fresh queue and database for one test, and what closes them (after the given workers and collectors). */
+async function setUp() {
+  const l = location();
+  const q = await openQueues(l);
+  const db = tmpDb();
+  const tearDown = async (...running: { close(): Promise<void> }[]) => {
+    for (const r of running) await r.close();
+    await q.close();
+    db.close();
+  };
+  return { l, q, db, tearDown };
+}
 const isRecordedIn = (db: MetaDatabase) => (k: { task: string; space: string; arch: string; metric: string }) => db.hasRecord(k);
 
 describe('queue URLs', () => {
@@ -69,9 +81,7 @@ describe('a distributed build on a real redis-server', () => {
   });
 
   it('two workers and a collector: every pair recorded once; planning again queues nothing; status counts', async () => {
-    const l = location();
-    const q = await openQueues(l);
-    const db = tmpDb();
+    const { l, q, db, tearDown } = await setUp();
     const jobs = pairJobs(3, 4);
     expect(await enqueuePairs(q, jobs, isRecordedIn(db))).toEqual({ planned: 12, recorded: 0, queued: 12, alreadyQueued: 0, retried: 0 });
     expect(await enqueuePairs(q, [...jobs, jobs[0]!], isRecordedIn(db))).toEqual({ planned: 12, recorded: 0, queued: 0, alreadyQueued: 12, retried: 0 });
@@ -100,16 +110,11 @@ describe('a distributed build on a real redis-server', () => {
     expect(s.etaMs).toBe(0);
     // everything is recorded now: a re-plan finds it in the database
     expect(await enqueuePairs(q, jobs, isRecordedIn(db))).toMatchObject({ recorded: 12, queued: 0 });
-    await Promise.all(workers.map((w) => w.close()));
-    await collector.close();
-    await q.close();
-    db.close();
+    await tearDown(...workers, collector);
   });
 
   it('a pair that keeps failing is retried with backoff, then dead-lettered with its error; a re-plan retries it', async () => {
-    const l = location();
-    const q = await openQueues(l);
-    const db = tmpDb();
+    const { l, q, db, tearDown } = await setUp();
     const jobs = pairJobs(1, 3);
     await enqueuePairs(q, jobs, isRecordedIn(db), { attempts: 3, backoffMs: 200 });
     const starts: number[] = [];
@@ -136,16 +141,11 @@ describe('a distributed build on a real redis-server', () => {
     expect(await enqueuePairs(q, jobs, isRecordedIn(db), { attempts: 3, backoffMs: 200 })).toEqual({ planned: 3, recorded: 2, queued: 0, alreadyQueued: 0, retried: 1 });
     await until('3 records', () => db.counts().records === 3);
     expect((await queueStatus(q)).deadLetters).toEqual([]);
-    await worker.close();
-    await collector.close();
-    await q.close();
-    db.close();
+    await tearDown(worker, collector);
   });
 
   it('a worker whose data source has another version puts the job back and stops; a matching worker trains it', async () => {
-    const l = location();
-    const q = await openQueues(l);
-    const db = tmpDb();
+    const { l, q, db, tearDown } = await setUp();
     await enqueuePairs(q, pairJobs(1, 2, 'glyphs-3'), isRecordedIn(db));
     let trainedByStale = 0;
     const stale = await startPairWorker(l, { sourceVersion: () => 'glyphs-2', trainPair: async (job) => (trainedByStale++, trainedPairOf(job)) });
@@ -156,16 +156,11 @@ describe('a distributed build on a real redis-server', () => {
     const good = await startPairWorker(l, { sourceVersion: () => 'glyphs-3', trainPair: async (job) => trainedPairOf(job) });
     const collector = await startCollector(l, db);
     await until('2 records', () => db.counts().records === 2);
-    await good.close();
-    await collector.close();
-    await q.close();
-    db.close();
+    await tearDown(good, collector);
   });
 
   it('a worker killed with SIGKILL mid-pair: its job stalls and another worker trains it', async () => {
-    const l = location();
-    const q = await openQueues(l);
-    const db = tmpDb();
+    const { l, q, db, tearDown } = await setUp();
     await enqueuePairs(q, pairJobs(1, 1), isRecordedIn(db));
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/slow-worker.ts'), redis.url, '60000', l.name], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
@@ -183,9 +178,6 @@ describe('a distributed build on a real redis-server', () => {
     expect(events.filter((e) => e.kind === 'started')).toEqual([expect.objectContaining({ attempt: 1 })]);
     const done = (await q.results.getCompleted(0, -1)).map((j) => j.data.worker);
     expect(done).toEqual(['rescuer']);
-    await rescuer.close();
-    await collector.close();
-    await q.close();
-    db.close();
+    await tearDown(rescuer, collector);
   }, 30_000);
 });
