@@ -20,7 +20,7 @@ import { Rng, initBackend, describeBackend, writeFileAtomicSync } from '@metad2a
 import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures } from '@metad2a/arch-trainer';
 import { loadFeatureSet } from '@metad2a/datasets';
 import { GeneratorModel } from '@metad2a/graph-generator';
-import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation } from '@metad2a/meta-trainer';
+import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, splitPredictionTarget } from '@metad2a/meta-trainer';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { DEFAULT_GENERATOR_CONFIG, saveSearchModel } from '@metad2a/search';
 import { nb201 } from '@metad2a/search-spaces';
@@ -94,7 +94,7 @@ function phaseTrain(): void {
     const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, seed: SEED });
     const gr = metaTrainGenerator(db, generator, { split: 'default', epochs: 400, batchSize: 32, lr: 1e-3, plateau: { patience: 30 }, seed: SEED, runDir: path.join(WORK, 'generator-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'generator-run', 'last.ckpt')), progress: 'never', validate: false });
     log(`generator: ${JSON.stringify({ epochs: gr.epochs, last: gr.history[gr.history.length - 1] })}`);
-    saveSearchModel(path.join(WORK, 'model'), { space: 'nb201', generator, generatorConfig: DEFAULT_GENERATOR_CONFIG, predictor, predictorConfig: { hs: PREDICTOR_HS, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' }, provenance: { builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET } });
+    saveSearchModel(path.join(WORK, 'model'), { space: 'nb201', generator, generatorConfig: DEFAULT_GENERATOR_CONFIG, predictor, predictorConfig: { hs: PREDICTOR_HS, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' }, predicts: splitPredictionTarget(db, 'default'), provenance: { builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET } });
     generator.dispose();
     predictor.dispose();
   } finally {

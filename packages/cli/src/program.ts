@@ -4,6 +4,7 @@ import { registerBench } from './commands/bench';
 import { registerConvertOfficial } from './commands/convert-official';
 import { registerDb } from './commands/db';
 import { registerMetaTrain } from './commands/meta-train';
+import { registerRank } from './commands/rank';
 import { registerSearch } from './commands/search';
 import { registerTrainArch } from './commands/train-arch';
 import { CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo, type CliIo } from './io';
@@ -17,6 +18,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   registerSearch(program, io);
+  registerRank(program, io);
   registerConvertOfficial(program, io);
   registerMetaTrain(program, io);
   registerDb(program, io);
