@@ -4,6 +4,7 @@ import { registerBench } from './commands/bench';
 import { registerConvertOfficial } from './commands/convert-official';
 import { registerDb } from './commands/db';
 import { registerMetaTrain } from './commands/meta-train';
+import { registerPrior } from './commands/prior';
 import { registerRank } from './commands/rank';
 import { registerSearch } from './commands/search';
 import { registerTrainArch } from './commands/train-arch';
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerRank(program, io);
   registerConvertOfficial(program, io);
   registerMetaTrain(program, io);
+  registerPrior(program, io);
   registerDb(program, io);
   registerTrainArch(program, io);
   registerBench(program, io);

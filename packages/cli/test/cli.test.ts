@@ -133,4 +133,19 @@ describe('metad2a CLI', () => {
     expect(await runCli(['rank', '--dataset', 'builtin:digits', '--archs', file, '--model', dir, '--rerank', 'naswot', '--rerank-weight', '2'], w.io)).toBe(2);
     expect(w.err()).toMatch(/--rerank-weight 2: expected a number in \[0, 1\]/);
   });
+
+  it('prior writes a prior checkpoint that names its sources; bad sources are usage errors', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-prior-'));
+    const out = path.join(dir, 'prior.ckpt');
+    const c = capture();
+    expect(await runCli(['prior', '--out', out, '--predictor-hs', '8', '--epochs', '1', '--batch-size', '512', '--sources', 'nb201:cifar10', '--held-out', '0.9', '--backend', 'wasm'], c.io)).toBe(0);
+    const doc = JSON.parse(c.out().trim().split('\n').pop()!);
+    expect(doc.sources).toEqual(['nb201:cifar10']);
+    expect(doc.trainSamples + doc.heldOutSamples).toBe(15625);
+    expect(doc.last.heldOutSpearman['nb201:cifar10']).toEqual(expect.any(Number));
+    expect(fs.existsSync(out)).toBe(true);
+    const bad = capture();
+    expect(await runCli(['prior', '--out', out, '--sources', 'nb201:svhn'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/--sources: 'nb201:svhn' is not one of nb201:cifar10/);
+  });
 });
