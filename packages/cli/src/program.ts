@@ -15,6 +15,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command('metad2a')
     .description('MetaD2A in TypeScript: rapid neural architecture search by generating graphs from datasets')
     .version('0.1.0')
+    .option('--debug', 'print the stack trace of an error (also METAD2A_DEBUG=1); accepted anywhere on the command line')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
@@ -40,23 +41,48 @@ export function buildProgram(io: CliIo = processIo()): Command {
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const program = buildProgram(io);
+  // --debug may follow a sub-command too; commander only knows it before one
+  const debug = argv.includes('--debug') || io.env.METAD2A_DEBUG === '1';
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'user' });
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version exit with code 0; usage errors were already printed by commander
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
     }
-    if (err instanceof CliUsageError) {
-      io.stderr.write(`error: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof MetaD2AException) {
-      io.stderr.write(`error: ${err.message}\n`);
-      return EXIT_FAILURE;
-    }
-    io.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return EXIT_FAILURE;
+    reportError(io.stderr, err, debug);
+    return err instanceof CliUsageError ? EXIT_USAGE : EXIT_FAILURE;
   }
+}
+
+/**
+ * One line per error: the message of a usage or named error, or of an unexpected one with a hint;
+ * with `debug`, the stack trace follows.
+ */
+export function reportError(stderr: NodeJS.WritableStream, err: unknown, debug: boolean): void {
+  const known = err instanceof CliUsageError || err instanceof MetaD2AException;
+  const message = err instanceof Error ? err.message : String(err);
+  const line = known ? `error: ${message}` : `error: ${message} (an unexpected error; run with --debug for the stack trace)`;
+  const stack = debug && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+  try {
+    stderr.write(`${line}${stack}\n`);
+  } catch {
+    // stderr itself is gone: nothing left to tell
+  }
+}
+
+/**
+ * Process-wide handlers for errors outside a command's promise (a callback, an unhandled
+ * rejection): one line, exit code 1. Installed before any backend loads, they run before the
+ * handlers tfjs-backend-wasm's Emscripten module adds (which rethrow, so Node would print a line
+ * of minified source before the message).
+ */
+export function installFatalHandlers(stderr: NodeJS.WritableStream, debug: boolean): void {
+  const fatal = (err: unknown): void => {
+    reportError(stderr, err, debug);
+    process.exit(EXIT_FAILURE);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
 }

@@ -51,7 +51,10 @@ export {
 export {
   metaTrainGenerator,
   metaTrainPredictor,
+  metaTrainModels,
   loadTrainedParameters,
+  type MetaTrainModelsOptions,
+  type PhaseResult,
   type TrainableModel,
   type TrainableGenerator,
   type TrainablePredictor,

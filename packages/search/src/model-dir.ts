@@ -82,14 +82,25 @@ export function predictionTarget(manifest: ModelManifest): string {
 export const DEFAULT_GENERATOR_CONFIG: GeneratorConfig = { hs: 56, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
 export const DEFAULT_PREDICTOR_CONFIG: PredictorConfig = { hs: 512, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
 
-function positiveInt(src: string, field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new MetaD2AException(parseError({ source: src, field, expected: 'a positive integer', got: JSON.stringify(v) }));
+/** Bounds of the size fields: beyond them a model cannot be built (typed arrays, memory), so they are refused by name. */
+const MAX_WIDTH = 65536;
+const MAX_HEADS = 64;
+
+function intIn(src: string, field: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new MetaD2AException(parseError({ source: src, field, expected: `an integer in [1, ${max}]`, got: JSON.stringify(v) }));
   return v;
 }
 
 function str(src: string, field: string, v: unknown): string {
   if (typeof v !== 'string' || v === '') throw new MetaD2AException(parseError({ source: src, field, expected: 'a non-empty string', got: JSON.stringify(v) }));
   return v;
+}
+
+/** A checkpoint named in model.json: a plain file name inside the model directory. */
+function fileName(src: string, field: string, v: unknown): string {
+  const s = str(src, field, v);
+  if (s.includes('/') || s.includes('\\') || s === '.' || s === '..') throw new MetaD2AException(parseError({ source: src, field, expected: 'a file name inside the model directory', got: JSON.stringify(s) }));
+  return s;
 }
 
 /** Validate a parsed model.json (every field checked, errors name the field). */
@@ -100,19 +111,20 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
     if (!m || typeof m !== 'object') throw new MetaD2AException(parseError({ source, expected: 'a JSON object', got: typeof json }));
     if (m.format !== MODEL_FORMAT) throw new MetaD2AException(parseError({ source, field: 'format', expected: `'${MODEL_FORMAT}'`, got: JSON.stringify(m.format) }));
     const space = str(source, 'space', m.space);
+    if (!searchSpaces.has(space)) throw new MetaD2AException(parseError({ source, field: 'space', expected: `a registered search space (${searchSpaces.names().join(', ')})`, got: JSON.stringify(space) }));
     const cfg = (field: string, c: any): GeneratorConfig => ({
-      hs: positiveInt(source, `${field}.hs`, c?.hs),
-      nz: positiveInt(source, `${field}.nz`, c?.nz),
-      inputDim: positiveInt(source, `${field}.inputDim`, c?.inputDim),
-      heads: positiveInt(source, `${field}.heads`, c?.heads),
+      hs: intIn(source, `${field}.hs`, c?.hs, MAX_WIDTH),
+      nz: intIn(source, `${field}.nz`, c?.nz, MAX_WIDTH),
+      inputDim: intIn(source, `${field}.inputDim`, c?.inputDim, MAX_WIDTH),
+      heads: intIn(source, `${field}.heads`, c?.heads, MAX_HEADS),
       setEncoder: str(source, `${field}.setEncoder`, c?.setEncoder),
     });
-    const generator = { checkpoint: str(source, 'generator.checkpoint', m.generator?.checkpoint), config: cfg('generator.config', m.generator?.config) };
-    const predictorCheckpoint = str(source, 'predictor.checkpoint', m.predictor?.checkpoint);
+    const generator = { checkpoint: fileName(source, 'generator.checkpoint', m.generator?.checkpoint), config: cfg('generator.config', m.generator?.config) };
+    const predictorCheckpoint = fileName(source, 'predictor.checkpoint', m.predictor?.checkpoint);
     const predictorConfig = cfg('predictor.config', m.predictor?.config);
     const norm = m.predictor?.normalisation;
-    if (!norm || typeof norm.mean !== 'number' || typeof norm.std !== 'number' || !(norm.std > 0)) {
-      throw new MetaD2AException(parseError({ source, field: 'predictor.normalisation', expected: '{mean: number, std: number > 0}', got: JSON.stringify(norm) }));
+    if (!norm || !Number.isFinite(norm.mean) || !Number.isFinite(norm.std) || !(norm.std > 0) || Math.abs(norm.mean) > 1e6 || norm.std > 1e6) {
+      throw new MetaD2AException(parseError({ source, field: 'predictor.normalisation', expected: '{mean: a finite number, std: a finite number > 0} (|mean|, std ≤ 10⁶)', got: JSON.stringify(norm) }));
     }
     const predicts = m.predictor?.predicts;
     if (predicts !== undefined && (typeof predicts !== 'string' || predicts.trim() === '')) {

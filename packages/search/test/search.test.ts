@@ -91,7 +91,7 @@ describe('model directories', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
     expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected a model directory/);
     const bad = parseModelManifest({ format: 'metad2a-model/1', space: 'nb201', generator: { checkpoint: 'g.ckpt', config: { hs: 56, nz: 56, inputDim: 512, heads: 0, setEncoder: 'set-transformer' } } }, 'x/model.json');
-    expect(E.isLeft(bad) && bad.left.message).toBe('x/model.json: generator.config.heads: expected a positive integer, got 0');
+    expect(E.isLeft(bad) && bad.left.message).toBe('x/model.json: generator.config.heads: expected an integer in [1, 64], got 0');
     fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "metad2a-model/1", "space": "nb201"');
     expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected JSON/);
   });

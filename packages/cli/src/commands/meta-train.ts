@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Rng, describeBackend, initBackend, searchSpaces } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
-import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, splitPredictionTarget, type GeneratorPairs } from '@metad2a/meta-trainer';
+import { MetaDatabase, metaTrainModels, splitNormalisation, splitPredictionTarget, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { DEFAULT_GENERATOR_CONFIG, DEFAULT_PREDICTOR_CONFIG, saveSearchModel } from '@metad2a/search';
 import '@metad2a/search-spaces';
@@ -50,7 +50,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
     .option('--predictor-hs <n>', 'predictor hidden size (official 512)', intInRange('--predictor-hs', 1, 65536), 512)
     .option('--batch-size <n>', 'items per optimizer step', intInRange('--batch-size', 1), 32)
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 333)
-    .option('--resume', 'continue the runs in <out>/runs exactly where they stopped')
+    .option('--resume', 'continue the runs in <out>/runs exactly where they stopped, per phase: a finished phase is skipped, an interrupted one resumes, one not begun starts')
     .option('--prior <file>', "start the predictor's graph side and head from an architecture prior ('metad2a prior' writes one)")
     .option('--generator-pairs <rule>', 'which records the generator learns from: best:<k> per task, top:<fraction> of each task, min:<accuracy>, all', generatorPairs, { kind: 'best-per-task', count: 1 } as GeneratorPairs)
     .action(async (f: MetaTrainFlags) => {
@@ -65,12 +65,19 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
         const predictor = new PredictorModel({ graphConfig: space.graphConfig, hs: f.predictorHs, rng: new Rng(f.seed), normalisation: splitNormalisation(db, f.split) });
         const generator = new GeneratorModel({ graphConfig: space.graphConfig, seed: f.seed });
         try {
-          const common = { split: f.split, batchSize: f.batchSize, seed: f.seed, resume: f.resume, progress: 'auto' as const };
-          const pr = metaTrainPredictor(db, predictor, { ...common, epochs: f.epochs, runDir: path.join(runs, 'predictor'), ...(f.prior !== undefined ? { prior: f.prior } : {}) });
-          // keep the predictor of the best validation Pearson (spec §3.5), not the last epoch's
-          const best = path.join(runs, 'predictor', RUN_FILES.maxCorr);
-          if (fs.existsSync(best)) loadTrainedParameters(predictor, best);
-          const gr = metaTrainGenerator(db, generator, { ...common, epochs: f.generatorEpochs ?? f.epochs, runDir: path.join(runs, 'generator'), pairs: f.generatorPairs });
+          // per phase: with --resume a finished phase is skipped, an interrupted one resumes, one not begun starts
+          const { predictor: pp, generator: gp } = metaTrainModels(db, {
+            predictor,
+            generator,
+            runsDir: runs,
+            predictorEpochs: f.epochs,
+            generatorEpochs: f.generatorEpochs ?? f.epochs,
+            resume: f.resume,
+            options: { split: f.split, batchSize: f.batchSize, seed: f.seed, progress: 'auto', pairs: f.generatorPairs, ...(f.prior !== undefined ? { prior: f.prior } : {}) },
+            onPhase: (model, phase) => io.stderr.write(`${model}: ${phase === 'started' ? 'starting' : phase === 'resumed' ? 'resuming from its last checkpoint' : 'already complete, skipped'}\n`),
+          });
+          const pr = pp.result;
+          const gr = gp.result;
           saveSearchModel(f.out, {
             space: f.space,
             generator,
