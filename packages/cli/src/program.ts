@@ -1,5 +1,7 @@
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { MetaD2AException } from '@metad2a/core';
+import { MetaD2AException, fail } from '@metad2a/core';
 import { registerBench } from './commands/bench';
 import { registerConvertOfficial } from './commands/convert-official';
 import { registerDb } from './commands/db';
@@ -16,7 +18,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option('--debug', 'print the stack trace of an error (also METAD2A_DEBUG=1); accepted anywhere on the command line')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .option('--register <module>', "import a module first that registers search spaces, set encoders, model settings or backends in @metad2a/core's registries (repeatable; before the command)");
   registerSearch(program, io);
   registerConvertOfficial(program, io);
   registerMetaTrain(program, io);
@@ -36,11 +39,14 @@ export function buildProgram(io: CliIo = processIo()): Command {
  * 0 success, 1 the work failed (bad file, impossible request), 2 bad usage. Never calls process.exit.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io);
   // --debug may follow a sub-command too; commander only knows it before one
   const debug = argv.includes('--debug') || io.env.METAD2A_DEBUG === '1';
   try {
-    await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'user' });
+    // registrations first: the commands' choices (e.g. --space) come from the registries
+    const { modules, rest } = splitRegistrations(argv.filter((a) => a !== '--debug'));
+    for (const m of modules) await importRegistration(m, io.cwd);
+    const program = buildProgram(io);
+    await program.parseAsync(rest, { from: 'user' });
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -49,6 +55,39 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     }
     reportError(io.stderr, err, debug);
     return err instanceof CliUsageError ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
+
+/** `--register <module>` pairs (anywhere before `--`) and the remaining arguments. */
+function splitRegistrations(argv: readonly string[]): { modules: string[]; rest: string[] } {
+  const modules: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--register') {
+      const m = argv[++i];
+      if (m === undefined || m.startsWith('-')) throw new CliUsageError('--register needs a module (a file path or a package name)');
+      modules.push(m);
+    } else if (a.startsWith('--register=')) modules.push(a.slice('--register='.length));
+    else rest.push(a);
+  }
+  return { modules, rest };
+}
+
+/** Import a registration module: a path (relative to the working directory) or a package name. */
+async function importRegistration(spec: string, cwd: string): Promise<void> {
+  const isPath = spec.startsWith('.') || path.isAbsolute(spec);
+  const target = isPath ? path.resolve(cwd, spec) : spec;
+  try {
+    // a plain absolute path imports in ESM and CommonJS builds alike (file URLs only where paths are not URLs)
+    await import(isPath && process.platform === 'win32' ? pathToFileURL(target).href : target);
+  } catch (err) {
+    if (err instanceof MetaD2AException) throw err;
+    fail('NotFound', { source: '--register', field: spec, expected: 'a module that can be imported (a .js/.ts file or an installed package)', got: String((err as Error)?.message ?? err).split('\n')[0] });
   }
 }
 

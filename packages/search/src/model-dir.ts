@@ -11,8 +11,11 @@ import {
   searchSpaces,
   writeFileAtomicSync,
   type AccuracyNormalisation,
+  modelSpecs,
   namedArraysOf,
   type AnySearchSpace,
+  type GeneratorSpec,
+  type PredictorSpec,
   type GraphGenerator,
   type MetaD2AError,
   type NamedArrays,
@@ -21,6 +24,7 @@ import {
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import '@metad2a/search-spaces'; // registers nb201 and mbv3
+import './model-specs'; // registers nb201-official, mbv3-official, nb201-default
 
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
@@ -31,21 +35,8 @@ import '@metad2a/search-spaces'; // registers nb201 and mbv3
  */
 export const MODEL_FORMAT = 'metad2a-model/1';
 
-export interface GeneratorConfig {
-  readonly hs: number;
-  readonly nz: number;
-  readonly inputDim: number;
-  readonly heads: number;
-  readonly setEncoder: string;
-}
-
-export interface PredictorConfig {
-  readonly hs: number;
-  readonly nz: number;
-  readonly inputDim: number;
-  readonly heads: number;
-  readonly setEncoder: string;
-}
+export type GeneratorConfig = GeneratorSpec;
+export type PredictorConfig = PredictorSpec;
 
 export interface ModelManifest {
   readonly format: typeof MODEL_FORMAT;
@@ -68,8 +59,26 @@ export interface SearchModel {
   dispose(): void;
 }
 
-export const DEFAULT_GENERATOR_CONFIG: GeneratorConfig = { hs: 56, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
-export const DEFAULT_PREDICTOR_CONFIG: PredictorConfig = { hs: 512, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
+/**
+ * The manifest of a model directory for a registered model setting (`modelSpecs`, e.g.
+ * `nb201-official`): its space and sizes, the predictor's hidden size and normalisation where the
+ * caller gives them (the setting's normalisation otherwise; a setting without one needs it given).
+ */
+export function manifestFromSpec(
+  specName: string,
+  opts: { predictorHs?: number; normalisation?: AccuracyNormalisation; provenance?: Record<string, unknown>; checkpoints?: { generator: string; predictor: string } } = {},
+): ModelManifest {
+  const spec = modelSpecs.get(specName);
+  const normalisation = opts.normalisation ?? spec.normalisation;
+  if (!normalisation) fail('ValidationError', { source: `model spec ${specName}`, field: 'normalisation', expected: "the predictor's accuracy normalisation (this setting fixes none)", got: 'none given' });
+  return {
+    format: MODEL_FORMAT,
+    space: spec.space,
+    generator: { checkpoint: opts.checkpoints?.generator ?? 'generator.ckpt', config: spec.generator },
+    predictor: { checkpoint: opts.checkpoints?.predictor ?? 'predictor.ckpt', config: { ...spec.predictor, hs: opts.predictorHs ?? spec.predictor.hs }, normalisation },
+    provenance: { spec: specName, ...opts.provenance },
+  };
+}
 
 /** Bounds of the size fields: beyond them a model cannot be built (typed arrays, memory), so they are refused by name. */
 const MAX_WIDTH = 65536;
