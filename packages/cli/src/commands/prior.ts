@@ -48,7 +48,8 @@ export function registerPrior(program: Command, io: CliIo): void {
       io.stderr.write(`${describeBackend(await initBackend({ prefer: f.backend }))}\n`);
       const all = architecturePriorSamples(sources ? { sources } : {});
       const { train, heldOut } = splitPriorSamples(all, { heldOutFraction: f.heldOut, seed: f.seed });
-      const predictor = new PredictorModel({ graphConfig: searchSpaces.get('nb201').graphConfig, hs: f.predictorHs, rng: new Rng(f.seed) });
+      // the model's own normalisation is unused: the prior normalises each source's accuracies itself
+      const predictor = new PredictorModel({ graphConfig: searchSpaces.get('nb201').graphConfig, hs: f.predictorHs, rng: new Rng(f.seed), normalisation: { mean: 0, std: 1 } });
       try {
         const prior = pretrainArchitecturePrior(predictor, train, {
           epochs: f.epochs,
