@@ -12,6 +12,7 @@ export * from './registry';
 export * from './search-space';
 export * from './features';
 export * from './models';
+export * from './model-specs';
 export * from './backend';
 export * from './fused-kernels';
 export * from './checkpoint';

@@ -15,6 +15,7 @@ import {
   priorScores,
   saveArchitecturePrior,
   splitNormalisation,
+  splitPredictionTarget,
   splitPriorSamples,
   type MetaDatabase,
   type PriorSample,
@@ -63,7 +64,7 @@ describe('architecture prior', () => {
     const heldCells = new Set([...new Set(heldOut.map((x) => x.arch))].slice(0, 300));
     const tr = train.filter((x) => trainCells.has(x.arch));
     const ho = heldOut.filter((x) => heldCells.has(x.arch));
-    const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 32, nz: 8, inputDim: TOY.dim, rng: new Rng(2) });
+    const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 32, nz: 8, inputDim: TOY.dim, rng: new Rng(2), normalisation: { mean: 70, std: 5 } });
     const setNames = [...model.datasetParameterNames];
     expect(setNames.length).toBeGreaterThan(0);
     expect(model.graphSideParameterNames().some((n) => setNames.includes(n))).toBe(false);
@@ -91,14 +92,14 @@ describe('architecture prior', () => {
 
     const file = path.join(tmp(), 'prior.ckpt');
     saveArchitecturePrior(file, model, prior, { note: 'test' });
-    const fresh = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 32, nz: 8, inputDim: TOY.dim, rng: new Rng(9) });
+    const fresh = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 32, nz: 8, inputDim: TOY.dim, rng: new Rng(9), normalisation: { mean: 70, std: 5 } });
     const freshSet = values(fresh, setNames);
     const loaded = loadArchitecturePrior(fresh, file);
     expect(values(fresh, fresh.graphSideParameterNames())).toEqual(values(model, model.graphSideParameterNames()));
     expect(values(fresh, setNames)).toEqual(freshSet);
     expect(Array.from(priorScores(fresh, loaded, 'nb201:cifar10', hoC10.map((x) => x.arch)))).toEqual(Array.from(scores));
     expect(loaded.normalisations['nb201:cifar10']!.mean).toBeCloseTo(prior.normalisations['nb201:cifar10']!.mean, 10);
-    const wide = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(9) });
+    const wide = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(9), normalisation: { mean: 70, std: 5 } });
     expect(() => loadArchitecturePrior(wide, file)).toThrow(/meta\.hs.*16/);
     expect(() => priorScores(model, prior, 'nb201:imagenet16-120', [])).toThrow(/nb201:cifar10, nb201:cifar100/);
     [model, fresh, wide].forEach((m) => m.dispose());
@@ -114,7 +115,7 @@ describe('architecture prior', () => {
     test('the run starts from the prior graph side; its own set encoder', () => {
       const dir = tmp();
       const norm = splitNormalisation(db, TOY.split);
-      const src = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(4) });
+      const src = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(4), normalisation: { mean: 70, std: 5 } });
       const samples = all.filter((x) => x.source === 'nb201:cifar10').slice(0, 64);
       const prior = pretrainArchitecturePrior(src, samples, { epochs: 1, batchSize: 32, seed: 1 });
       const file = path.join(dir, 'prior.ckpt');
@@ -131,5 +132,16 @@ describe('architecture prior', () => {
       src.dispose();
       model.dispose();
     });
+  });
+});
+
+describe('what a predictor trained on a split predicts', () => {
+  test('the metrics and recipes of the split training records', () => {
+    const db = buildToyDb({ tasks: 4, validTasks: 1 });
+    const text = splitPredictionTarget(db, TOY.split);
+    const recs = db.recordsById(db.split(TOY.split).train);
+    expect(text).toContain(`${recs[0]!.metric}`);
+    expect(text).toContain(`the ${recs.length} training records of split ${TOY.split}`);
+    db.close();
   });
 });
