@@ -81,6 +81,18 @@ export function readmeExample(readme: string): { lang: 'ts' | 'sh'; code: string
   return sh ? { lang: 'sh', code: sh.code } : undefined;
 }
 
+/**
+ * What the README tells a user to install: the packages of its first `npm install ...` line in
+ * a sh block (workspace packages as their tarballs, anything else as `name@version` from npm),
+ * or the package alone when there is no such line. It must include the package itself.
+ */
+export function readmeInstall(readme: string, self: string): string[] {
+  const shBlocks = [...readme.matchAll(/^```(?:sh|bash)[^\n]*\n([\s\S]*?)^```\s*$/gm)].map((m) => m[1]!);
+  const line = shBlocks.flatMap((b) => b.split('\n')).map((l) => /^\s*npm (?:install|i) ([^#]+)/.exec(l)).find(Boolean);
+  const names = line ? line[1]!.trim().split(/\s+/).filter((x) => !x.startsWith('-')) : [self];
+  return names.includes(self) ? names : [self, ...names];
+}
+
 /** Every @metad2a package reachable from `name` through dependencies and optionalDependencies. */
 function closure(name: string, byName: Map<string, Pkg>): string[] {
   const seen = new Set<string>();
@@ -123,7 +135,10 @@ function main(): number {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'metad2a-packed-'));
   const tarDir = path.join(work, 'tarballs');
   fs.mkdirSync(tarDir);
-  const needed = new Set(selected.flatMap((p) => closure(p.name, byName)));
+  // the packages the selected READMEs install, and everything they depend on
+  const needed = new Set(
+    selected.flatMap((p) => readmeInstall(fs.readFileSync(path.join(p.dir, 'README.md'), 'utf8'), p.name).filter((n) => byName.has(n)).flatMap((n) => closure(n, byName))),
+  );
   const packed = JSON.parse(
     must(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tarDir, ...[...needed].flatMap((n) => ['-w', n])], { cwd: root, env }), 'npm pack'),
   ) as { name: string; filename: string; files: { path: string }[] }[];
@@ -147,10 +162,16 @@ function main(): number {
     }
     const dir = path.join(work, pkg.name.replace(/^@metad2a\//, ''));
     fs.mkdirSync(dir);
-    fs.writeFileSync(
-      path.join(dir, 'package.json'),
-      JSON.stringify({ name: `example-${path.basename(dir)}`, private: true, type: 'module', dependencies: { [pkg.name]: `file:${tarball.get(pkg.name)}` }, overrides }, null, 2),
-    );
+    const dependencies: Record<string, string> = {};
+    for (const spec of readmeInstall(fs.readFileSync(path.join(pkg.dir, 'README.md'), 'utf8'), pkg.name)) {
+      const at = spec.lastIndexOf('@');
+      const [name, version] = at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, undefined];
+      if (tarball.has(name)) dependencies[name] = `file:${tarball.get(name)}`;
+      else if (byName.has(name)) problems.push(`${pkg.name}: README installs ${name}, which is not packed`);
+      else if (!version) problems.push(`${pkg.name}: README installs ${name} without a version (tfjs must match the 4.22.0 the packages use)`);
+      else dependencies[name] = version;
+    }
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `example-${path.basename(dir)}`, private: true, type: 'module', dependencies, overrides }, null, 2));
     const inst = run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, env, timeoutMs: 300_000 });
     if (inst.status !== 0) {
       problems.push(`${pkg.name}: npm install failed:\n${inst.stderr.slice(-3000)}`);
@@ -165,7 +186,7 @@ function main(): number {
     const sqlite = path.join(dir, 'node_modules', 'better-sqlite3');
     if (fs.existsSync(sqlite)) fs.cpSync(sqliteBuild, path.join(sqlite, 'build'), { recursive: true });
     const file = path.join(dir, example.lang === 'ts' ? 'example.mts' : 'example.sh');
-    fs.writeFileSync(file, example.code);
+    fs.writeFileSync(file, example.lang === 'sh' ? example.code.split('\n').filter((l) => !/^\s*npm (install|i) /.test(l)).join('\n') : example.code);
     examples.push({ pkg, dir, file, lang: example.lang });
   }
   const tInstalled = Date.now();

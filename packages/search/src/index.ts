@@ -19,4 +19,5 @@ export {
 } from './model-dir';
 export { runSearch, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
 export { describerFor, constrainedSpace, type CandidateCost, type CandidateFacts, type Constraints, type SpaceDescriber } from './candidate-info';
-export { formatSearchReport, searchReportJson } from './report';
+export { formatSearchReport, searchReportJson, SEARCH_JSON_SCHEMA_VERSION } from './report';
+export { SEARCH_IMAGES_PER_CLASS } from './images-per-class';

@@ -59,8 +59,12 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     const text = formatSearchReport(r);
     expect(text).toContain('constraints: ≤ 60 MFLOPs');
     expect(text).toMatch(/C10 test\s+C100 test/);
-    const json = searchReportJson(r, { featuresSeconds: 0.5 }) as { timings: { features: number } };
-    expect(json.timings.features).toBe(0.5);
+    const json = searchReportJson(r, { featuresSeconds: 0.5 }) as { schemaVersion: number; timings: Record<string, number>; top: unknown[]; ranking?: unknown[] };
+    expect(json.schemaVersion).toBe(1);
+    expect(json.timings).toEqual({ featuresSeconds: 0.5, generationSeconds: r.timings.generation, setEncodingSeconds: r.timings.setEncoding, graphEncodingSeconds: r.timings.graphEncoding, scoringSeconds: r.timings.scoring, rankingSeconds: r.timings.ranking, searchSeconds: r.timings.search });
+    expect(json.top).toEqual(r.top);
+    expect(json.ranking).toBeUndefined();
+    expect((searchReportJson(r, { all: true }) as { ranking: unknown[] }).ranking).toEqual(r.ranking);
   });
 
   it('bad options get clear errors', () => {

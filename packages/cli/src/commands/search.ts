@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
 import { loadFeatureSet, ttyProgressBar } from '@metad2a/datasets';
-import { formatSearchReport, loadSearchModel, runSearch, searchReportJson } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchModel, runSearch, searchReportJson } from '@metad2a/search';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf, positiveNumber } from '../options';
 import { BACKEND_CHOICES, defaultModelDir } from '../shared';
@@ -15,11 +15,15 @@ interface SearchFlags {
   resamples: number;
   seed: number;
   json?: boolean;
+  all?: boolean;
   flopsMax?: number;
   paramsMax?: number;
   backend?: BackendName;
   extractor?: string;
+  imagesPerClass: number | 'all';
 }
+
+const imagesPerClass = (v: string): number | 'all' => (v === 'all' ? 'all' : intInRange('--images-per-class', 1)(v));
 
 export function registerSearch(program: Command, io: CliIo): void {
   program
@@ -34,9 +38,11 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--seed <s>', 'seed of the whole search', intInRange('--seed', 0), 0)
     .option('--flops-max <M>', 'keep candidates with at most this many MFLOPs', positiveNumber('--flops-max'))
     .option('--params-max <M>', 'keep candidates with at most this many million parameters', positiveNumber('--params-max'))
+    .option('--images-per-class <n|all>', `image datasets: extract features of at most n images per class (the first n of each class); the predictor draws ${SEARCH_IMAGES_PER_CLASS / 20} resamples × 20 of them by default`, imagesPerClass, SEARCH_IMAGES_PER_CLASS)
     .option('--extractor <name>', 'feature extractor for image datasets (default random-conv; identity for precomputed features)')
     .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
-    .option('--json', 'print one JSON document instead of the table')
+    .option('--json', 'print one JSON document (schemaVersion 1) on stdout and nothing else: the top k, timings in seconds')
+    .option('--all', 'with --json: every ranked candidate as well (`ranking`), not only the top k')
     .action(async (flags: SearchFlags) => {
       const modelDir = flags.model ?? defaultModelDir(flags.space, io.env);
       if (!modelDir) {
@@ -53,7 +59,7 @@ export function registerSearch(program: Command, io: CliIo): void {
           throw new CliUsageError(`--space ${flags.space} does not match the model in ${modelDir}, which is for space '${model.manifest.space}'`);
         }
         const tf0 = performance.now();
-        const features = await loadFeatureSet(flags.dataset, { extractor: flags.extractor });
+        const features = await loadFeatureSet(flags.dataset, { extractor: flags.extractor, maxPerClass: flags.imagesPerClass === 'all' ? undefined : flags.imagesPerClass });
         const featuresSeconds = (performance.now() - tf0) / 1000;
         const bar = ttyProgressBar('generating', io.stderr);
         const result = runSearch(model, features, {
@@ -64,7 +70,7 @@ export function registerSearch(program: Command, io: CliIo): void {
           constraints: { flopsMaxM: flags.flopsMax, paramsMaxM: flags.paramsMax },
           onGenerate: (p) => bar?.(p.unique, flags.candidates, `${p.attempts} decoded`),
         });
-        if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(result, { featuresSeconds }), backendChoice: backend, model: modelDir })}\n`);
+        if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(result, { featuresSeconds, all: flags.all }), backendChoice: backend, model: modelDir })}\n`);
         else io.stdout.write(`${formatSearchReport(result, { featuresSeconds, backendLine: `model: ${modelDir}` })}\n`);
       } finally {
         model.dispose();
