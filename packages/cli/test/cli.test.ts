@@ -82,7 +82,7 @@ describe('metad2a CLI', () => {
     const conv = capture();
     // the hs-64 predictor fixture stands in for an official hs-512 checkpoint
     expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir], conv.io)).toBe(0);
-    expect(fs.readdirSync(dir).sort()).toEqual(['generator.ckpt', 'model.json', 'predictor.ckpt']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['generator.safetensors', 'model.json', 'predictor.safetensors']);
     const bad = capture();
     expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--space', 'mbv3', '--backend', 'wasm'], bad.io)).toBe(2);
     expect(bad.err()).toMatch(/--space mbv3 does not match the model/);

@@ -23,8 +23,8 @@ import '@metad2a/search-spaces'; // registers nb201 and mbv3
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
  *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation}, provenance }
- *   <dir>/generator.ckpt  generator parameters, official state_dict names (core checkpoint format)
- *   <dir>/predictor.ckpt  predictor parameters, official state_dict names
+ *   <dir>/generator.safetensors  generator parameters, official state_dict names (safetensors, the @metad2a/core checkpoint format)
+ *   <dir>/predictor.safetensors  predictor parameters, official state_dict names
  */
 export const MODEL_FORMAT = 'metad2a-model/1';
 
@@ -156,7 +156,7 @@ export function buildSearchModel(manifest: ModelManifest, weights: { generator: 
 export function loadSearchModel(dir: string): SearchModel {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
-    fail('NotFound', { source: dir, field: 'model.json', expected: `a model directory (${MODEL_FORMAT}: model.json, generator.ckpt, predictor.ckpt; see 'metad2a convert-official')`, got: 'no model.json' });
+    fail('NotFound', { source: dir, field: 'model.json', expected: `a model directory (${MODEL_FORMAT}: model.json, generator.safetensors, predictor.safetensors; see 'metad2a convert-official')`, got: 'no model.json' });
   }
   let json: unknown;
   try {
@@ -184,12 +184,12 @@ export function saveSearchModel(
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
     space: parts.space,
-    generator: { checkpoint: 'generator.ckpt', config: parts.generatorConfig },
-    predictor: { checkpoint: 'predictor.ckpt', config: parts.predictorConfig, normalisation: parts.predictor.normalisation },
+    generator: { checkpoint: 'generator.safetensors', config: parts.generatorConfig },
+    predictor: { checkpoint: 'predictor.safetensors', config: parts.predictorConfig, normalisation: parts.predictor.normalisation },
     provenance: parts.provenance ?? {},
   };
-  saveCheckpointSync(path.join(dir, 'generator.ckpt'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: parts.generator.store.toNamedArrays() });
-  saveCheckpointSync(path.join(dir, 'predictor.ckpt'), { meta: { role: 'predictor', config: parts.predictorConfig }, tensors: parts.predictor.store.toNamedArrays() });
+  saveCheckpointSync(path.join(dir, 'generator.safetensors'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: parts.generator.store.toNamedArrays() });
+  saveCheckpointSync(path.join(dir, 'predictor.safetensors'), { meta: { role: 'predictor', config: parts.predictorConfig }, tensors: parts.predictor.store.toNamedArrays() });
   writeFileAtomicSync(path.join(dir, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

@@ -78,7 +78,7 @@ describe('model directories', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
     const model = fixtureNb201Model();
     saveSearchModel(dir, { space: 'nb201', generator: model.generator, generatorConfig: model.manifest.generator.config, predictor: model.predictor, predictorConfig: model.manifest.predictor.config, provenance: { test: true } });
-    expect(fs.readdirSync(dir).sort()).toEqual(['generator.ckpt', 'model.json', 'predictor.ckpt']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['generator.safetensors', 'model.json', 'predictor.safetensors']);
     const loaded = loadSearchModel(dir);
     const data = syntheticFeatures(3, 25, 2);
     const a = runSearch(model, data, { candidates: 10, resamples: 2, seed: 4 });

@@ -39,8 +39,8 @@ export function registerConvertOfficial(program: Command, io: CliIo): void {
         {
           format: MODEL_FORMAT,
           space: flags.space,
-          generator: { checkpoint: 'generator.ckpt', config: generatorConfig },
-          predictor: { checkpoint: 'predictor.ckpt', config: predictorConfig, normalisation: { mean, std } },
+          generator: { checkpoint: 'generator.safetensors', config: generatorConfig },
+          predictor: { checkpoint: 'predictor.safetensors', config: predictorConfig, normalisation: { mean, std } },
           provenance: {},
         },
         { generator: readStateDictSync(flags.generator, { integerTensors: 'skip' }), predictor: readStateDictSync(flags.predictor, { integerTensors: 'skip' }) },
@@ -57,6 +57,6 @@ export function registerConvertOfficial(program: Command, io: CliIo): void {
       } finally {
         model.dispose();
       }
-      io.stdout.write(`wrote ${flags.out} (model.json, generator.ckpt, predictor.ckpt) for space ${flags.space}\n`);
+      io.stdout.write(`wrote ${flags.out} (model.json, generator.safetensors, predictor.safetensors) for space ${flags.space}\n`);
     });
 }

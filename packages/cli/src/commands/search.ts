@@ -31,7 +31,7 @@ export function registerSearch(program: Command, io: CliIo): void {
     .description('search architectures for a dataset: generate candidates, rank them with the predictor, print the top-k')
     .requiredOption('--dataset <ref>', 'builtin:<mnist|fashion-mnist|digits>, an image folder, a CIFAR binary folder, IDX, .npy, *bylabel.pt or *.features.json')
     .option('--space <name>', 'search space: nb201 or mbv3', oneOf('--space', ['nb201', 'mbv3'] as const), 'nb201')
-    .option('--model <dir>', 'model directory (model.json + generator.ckpt + predictor.ckpt); default: the embedded default model')
+    .option('--model <dir>', 'model directory (model.json + generator.safetensors + predictor.safetensors); default: the embedded default model')
     .option('--candidates <n>', 'unique valid candidates to generate', intInRange('--candidates', 1, 100000), 500)
     .option('--top <k>', 'how many of the ranking to print', intInRange('--top', 1, 100000), 5)
     .option('--resamples <n>', 'resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
