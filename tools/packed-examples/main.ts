@@ -180,8 +180,13 @@ function main(): number {
     const kernels = path.join(dir, 'node_modules', '@metad2a', 'tfjs-kernels');
     if (fs.existsSync(kernels)) {
       // the package's own install script, as npm would run it: it must compile nothing
+      // (no compiler reachable, and the package's files must be unchanged afterwards)
+      const listing = (): string => (fs.readdirSync(kernels, { recursive: true }) as string[]).sort().join('\n');
+      const before = listing();
       const r = run('npm', ['rebuild', '@metad2a/tfjs-kernels', '--foreground-scripts'], { cwd: dir, env: { ...env, CXX: '/nonexistent-compiler' } });
-      if (r.status !== 0 || fs.existsSync(path.join(kernels, 'build'))) problems.push(`${pkg.name}: installing @metad2a/tfjs-kernels compiled or failed:\n${r.stdout}${r.stderr}`);
+      if (r.status !== 0 || !/prebuilt binaries present .*nothing to compile/.test(r.stdout + r.stderr) || listing() !== before) {
+        problems.push(`${pkg.name}: installing @metad2a/tfjs-kernels from its tarball did not find its prebuilt binaries:\n${r.stdout}${r.stderr}`);
+      }
     }
     const sqlite = path.join(dir, 'node_modules', 'better-sqlite3');
     if (fs.existsSync(sqlite)) fs.cpSync(sqliteBuild, path.join(sqlite, 'build'), { recursive: true });
