@@ -22,4 +22,4 @@ export {
   type BuildProgress,
   type BuildSummary,
 } from './database-builder';
-export { databaseStats, spearman, averageRanks, type AccuracyRecord, type DatabaseStats } from './database-stats';
+export { databaseStats, type AccuracyRecord, type DatabaseStats } from './database-stats';

@@ -16,4 +16,4 @@ export * from './backend';
 export * from './fused-kernels';
 export * from './checkpoint';
 export * from './atomic-file';
-export * from './fused-kernels';
+export * from './statistics';
