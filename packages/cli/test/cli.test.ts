@@ -60,7 +60,7 @@ describe('metad2a CLI', () => {
     [['search'], /required option '--dataset <ref>' not specified/],
     [['search', '--dataset', 'builtin:digits', '--candidates', '0'], /--candidates must be between 1 and 100000, got 0/],
     [['search', '--dataset', 'builtin:digits', '--top', 'five'], /--top must be an integer, got 'five'/],
-    [['search', '--dataset', 'builtin:digits', '--space', 'darts'], /--space must be one of nb201, mbv3, got 'darts'/],
+    [['search', '--dataset', 'builtin:digits', '--space', 'darts'], /--space must be one of mbv3, nb201, got 'darts'/],
     [['search', '--dataset', 'builtin:digits', '--flops-max', '-1'], /--flops-max must be a positive number/],
     [['search', '--dataset', 'builtin:digits', '--backend', 'gpu'], /--backend must be one of tensorflow, native, wasm, cpu/],
     [['search', '--dataset', 'builtin:digits'], /no model given: pass --model <dir>/],

@@ -8,8 +8,7 @@
  */
 export {
   MODEL_FORMAT,
-  DEFAULT_GENERATOR_CONFIG,
-  DEFAULT_PREDICTOR_CONFIG,
+  manifestFromSpec,
   loadSearchModel,
   saveSearchModel,
   buildSearchModel,
@@ -22,5 +21,6 @@ export {
 export { generateCandidates, type GenerateOptions, type GenerateResult, type GenerateProgress, type ProjectionUse } from './generate';
 export { rankCandidates, scoreGraphs, candidatePool, GraphEmbeddingCache, type CandidatePool, type RankOptions, type RankResult, type RankedCandidate, type GraphScores } from './rank';
 export { runSearch, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
+export { METAD2A_MODEL_SPECS, registerModelSpecs } from './model-specs';
 export { formatSearchReport, searchReportJson, SEARCH_JSON_SCHEMA_VERSION } from './report';
 export { SEARCH_IMAGES_PER_CLASS } from './images-per-class';

@@ -11,8 +11,11 @@ import {
   searchSpaces,
   writeFileAtomicSync,
   type AccuracyNormalisation,
+  modelSpecs,
   namedArraysOf,
   type AnySearchSpace,
+  type GeneratorSpec,
+  type PredictorSpec,
   type GraphGenerator,
   type MetaD2AError,
   type NamedArrays,
@@ -21,6 +24,7 @@ import {
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import '@metad2a/search-spaces'; // registers nb201 and mbv3
+import './model-specs'; // registers nb201-official, mbv3-official, nb201-default
 
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
@@ -31,21 +35,8 @@ import '@metad2a/search-spaces'; // registers nb201 and mbv3
  */
 export const MODEL_FORMAT = 'metad2a-model/1';
 
-export interface GeneratorConfig {
-  readonly hs: number;
-  readonly nz: number;
-  readonly inputDim: number;
-  readonly heads: number;
-  readonly setEncoder: string;
-}
-
-export interface PredictorConfig {
-  readonly hs: number;
-  readonly nz: number;
-  readonly inputDim: number;
-  readonly heads: number;
-  readonly setEncoder: string;
-}
+export type GeneratorConfig = GeneratorSpec;
+export type PredictorConfig = PredictorSpec;
 
 export interface ModelManifest {
   readonly format: typeof MODEL_FORMAT;
@@ -68,17 +59,46 @@ export interface SearchModel {
   dispose(): void;
 }
 
-export const DEFAULT_GENERATOR_CONFIG: GeneratorConfig = { hs: 56, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
-export const DEFAULT_PREDICTOR_CONFIG: PredictorConfig = { hs: 512, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
+/**
+ * The manifest of a model directory for a registered model setting (`modelSpecs`, e.g.
+ * `nb201-official`): its space and sizes, the predictor's hidden size and normalisation where the
+ * caller gives them (the setting's normalisation otherwise; a setting without one needs it given).
+ */
+export function manifestFromSpec(
+  specName: string,
+  opts: { predictorHs?: number; normalisation?: AccuracyNormalisation; provenance?: Record<string, unknown>; checkpoints?: { generator: string; predictor: string } } = {},
+): ModelManifest {
+  const spec = modelSpecs.get(specName);
+  const normalisation = opts.normalisation ?? spec.normalisation;
+  if (!normalisation) fail('ValidationError', { source: `model spec ${specName}`, field: 'normalisation', expected: "the predictor's accuracy normalisation (this setting fixes none)", got: 'none given' });
+  return {
+    format: MODEL_FORMAT,
+    space: spec.space,
+    generator: { checkpoint: opts.checkpoints?.generator ?? 'generator.safetensors', config: spec.generator },
+    predictor: { checkpoint: opts.checkpoints?.predictor ?? 'predictor.safetensors', config: { ...spec.predictor, hs: opts.predictorHs ?? spec.predictor.hs }, normalisation },
+    provenance: { spec: specName, ...opts.provenance },
+  };
+}
 
-function positiveInt(src: string, field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new MetaD2AException(parseError({ source: src, field, expected: 'a positive integer', got: JSON.stringify(v) }));
+/** Bounds of the size fields: beyond them a model cannot be built (typed arrays, memory), so they are refused by name. */
+const MAX_WIDTH = 65536;
+const MAX_HEADS = 64;
+
+function intIn(src: string, field: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new MetaD2AException(parseError({ source: src, field, expected: `an integer in [1, ${max}]`, got: JSON.stringify(v) }));
   return v;
 }
 
 function str(src: string, field: string, v: unknown): string {
   if (typeof v !== 'string' || v === '') throw new MetaD2AException(parseError({ source: src, field, expected: 'a non-empty string', got: JSON.stringify(v) }));
   return v;
+}
+
+/** A checkpoint named in model.json: a plain file name inside the model directory. */
+function fileName(src: string, field: string, v: unknown): string {
+  const s = str(src, field, v);
+  if (s.includes('/') || s.includes('\\') || s === '.' || s === '..') throw new MetaD2AException(parseError({ source: src, field, expected: 'a file name inside the model directory', got: JSON.stringify(s) }));
+  return s;
 }
 
 /** Validate a parsed model.json (every field checked, errors name the field). */
@@ -89,19 +109,20 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
     if (!m || typeof m !== 'object') throw new MetaD2AException(parseError({ source, expected: 'a JSON object', got: typeof json }));
     if (m.format !== MODEL_FORMAT) throw new MetaD2AException(parseError({ source, field: 'format', expected: `'${MODEL_FORMAT}'`, got: JSON.stringify(m.format) }));
     const space = str(source, 'space', m.space);
+    if (!searchSpaces.has(space)) throw new MetaD2AException(parseError({ source, field: 'space', expected: `a registered search space (${searchSpaces.names().join(', ')})`, got: JSON.stringify(space) }));
     const cfg = (field: string, c: any): GeneratorConfig => ({
-      hs: positiveInt(source, `${field}.hs`, c?.hs),
-      nz: positiveInt(source, `${field}.nz`, c?.nz),
-      inputDim: positiveInt(source, `${field}.inputDim`, c?.inputDim),
-      heads: positiveInt(source, `${field}.heads`, c?.heads),
+      hs: intIn(source, `${field}.hs`, c?.hs, MAX_WIDTH),
+      nz: intIn(source, `${field}.nz`, c?.nz, MAX_WIDTH),
+      inputDim: intIn(source, `${field}.inputDim`, c?.inputDim, MAX_WIDTH),
+      heads: intIn(source, `${field}.heads`, c?.heads, MAX_HEADS),
       setEncoder: str(source, `${field}.setEncoder`, c?.setEncoder),
     });
-    const generator = { checkpoint: str(source, 'generator.checkpoint', m.generator?.checkpoint), config: cfg('generator.config', m.generator?.config) };
-    const predictorCheckpoint = str(source, 'predictor.checkpoint', m.predictor?.checkpoint);
+    const generator = { checkpoint: fileName(source, 'generator.checkpoint', m.generator?.checkpoint), config: cfg('generator.config', m.generator?.config) };
+    const predictorCheckpoint = fileName(source, 'predictor.checkpoint', m.predictor?.checkpoint);
     const predictorConfig = cfg('predictor.config', m.predictor?.config);
     const norm = m.predictor?.normalisation;
-    if (!norm || typeof norm.mean !== 'number' || typeof norm.std !== 'number' || !(norm.std > 0)) {
-      throw new MetaD2AException(parseError({ source, field: 'predictor.normalisation', expected: '{mean: number, std: number > 0}', got: JSON.stringify(norm) }));
+    if (!norm || !Number.isFinite(norm.mean) || !Number.isFinite(norm.std) || !(norm.std > 0) || Math.abs(norm.mean) > 1e6 || norm.std > 1e6) {
+      throw new MetaD2AException(parseError({ source, field: 'predictor.normalisation', expected: '{mean: a finite number, std: a finite number > 0} (|mean|, std ≤ 10⁶)', got: JSON.stringify(norm) }));
     }
     return E.right({
       format: MODEL_FORMAT,

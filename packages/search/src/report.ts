@@ -47,6 +47,7 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
     table(candidateHeader(r.top[0], columns), r.top.map((c) => candidateRow(c, columns))),
     '',
     ...(r.fastPath ? [`slower path: ${[r.fastPath.generation && `generation: ${r.fastPath.generation}`, r.fastPath.ranking && `ranking: ${r.fastPath.ranking}`].filter(Boolean).join('; ')}`] : []),
+    ...r.warnings.map((w) => `warning: ${w}`),
     `time: ${extra.featuresSeconds !== undefined ? `features ${extra.featuresSeconds.toFixed(2)} s, ` : ''}generation ${t.generation.toFixed(2)} s, set encoding ${t.setEncoding.toFixed(3)} s, graph encoding ${t.graphEncoding.toFixed(3)} s, scoring ${t.scoring.toFixed(3)} s; search (generation + ranking) ${t.search.toFixed(2)} s`,
   ];
   return lines.join('\n');

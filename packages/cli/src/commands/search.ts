@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
+import { describeBackend, initBackend, searchSpaces, type BackendName } from '@metad2a/core';
 import { loadFeatureSet, ttyProgressBar } from '@metad2a/datasets';
 import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchModel, runSearch, searchReportJson } from '@metad2a/search';
 import { CliUsageError, type CliIo } from '../io';
@@ -8,7 +8,7 @@ import { BACKEND_CHOICES, defaultModelDir } from '../shared';
 
 interface SearchFlags {
   dataset: string;
-  space: 'nb201' | 'mbv3';
+  space: string;
   model?: string;
   candidates: number;
   top: number;
@@ -30,7 +30,7 @@ export function registerSearch(program: Command, io: CliIo): void {
     .command('search')
     .description('search architectures for a dataset: generate candidates, rank them with the predictor, print the top-k')
     .requiredOption('--dataset <ref>', 'builtin:<mnist|fashion-mnist|digits>, an image folder, a CIFAR binary folder, IDX, .npy, *bylabel.pt or *.features.json')
-    .option('--space <name>', 'search space: nb201 or mbv3', oneOf('--space', ['nb201', 'mbv3'] as const), 'nb201')
+    .option('--space <name>', `search space: ${searchSpaces.names().join(', ')} (registered; --register adds more)`, oneOf('--space', searchSpaces.names()), 'nb201')
     .option('--model <dir>', 'model directory (model.json + generator.safetensors + predictor.safetensors); default: the embedded default model')
     .option('--candidates <n>', 'unique valid candidates to generate', intInRange('--candidates', 1, 100000), 500)
     .option('--top <k>', 'how many of the ranking to print', intInRange('--top', 1, 100000), 5)
