@@ -110,7 +110,7 @@ describe('metad2a CLI', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-rank-'));
     expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir], capture().io)).toBe(0);
     const s = capture();
-    expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '12', '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--json'], s.io)).toBe(0);
+    expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '12', '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--json', '--all'], s.io)).toBe(0);
     const searched: { arch: string; score: number }[] = JSON.parse(s.out().trim().split('\n').pop()!).ranking;
     // five of the searched cells, in another order, with comments and blank lines
     const pick = [searched[9]!, searched[2]!, searched[11]!, searched[0]!, searched[5]!];
