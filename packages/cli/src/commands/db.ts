@@ -6,6 +6,9 @@ import { MetaDatabase, exportCsv, exportJson, importOfficialNb201PredictorDb, im
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { ttyProgressBar } from '@metad2a/datasets';
+import { MetaD2AException, makeError } from '@metad2a/core';
+import { planQueuedBuild, trainQueuedPair, dataSourceVersion } from './build-pairs';
+import { DEFAULT_RETRY, queueLocation, queueNameOption, registerQueueCommands, retryOptions, runQueuedBuild } from './queue';
 
 function classRange(v: string): number | [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(v.trim());
@@ -29,8 +32,29 @@ export function registerDb(program: Command, io: CliIo): void {
     .option('--train-per-class <n>', 'training images per class', intInRange('--train-per-class', 1), 40)
     .option('--test-per-class <n>', 'test images per class', intInRange('--test-per-class', 1), 30)
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 0)
-    .action(async (f: { db: string; datasets: string; tasks: number; classes: string; archs: number; recipe: string; epochs?: number; trainPerClass: number; testPerClass: number; seed: number }) => {
+    .option('--queue <url>', 'distribute the training: queue the pairs on redis://HOST:PORT/DB for `metad2a worker` processes and collect their results here')
+    .option(...queueNameOption)
+    .option('--attempts <n>', 'with --queue: tries per pair before it is dead-lettered', intInRange('--attempts', 1, 100), DEFAULT_RETRY.attempts)
+    .option('--backoff-seconds <s>', 'with --queue: wait before the first retry (doubling each retry)', intInRange('--backoff-seconds', 0, 86_400), DEFAULT_RETRY.backoffMs / 1000)
+    .option('--collect-lock-seconds <s>', 'with --queue: a result whose collector died is collected again after this long', intInRange('--collect-lock-seconds', 1, 3600), 30)
+    .action(async (f: { db: string; datasets: string; tasks: number; classes: string; archs: number; recipe: string; epochs?: number; trainPerClass: number; testPerClass: number; seed: number; queue?: string; queueName: string; attempts: number; backoffSeconds: number; collectLockSeconds: number }) => {
       const recipe = getRecipe(f.recipe, f.epochs !== undefined ? { epochs: f.epochs } : {});
+      if (f.queue !== undefined) {
+        const loc = queueLocation(f.queue, f.queueName);
+        const build = planQueuedBuild({
+          datasets: f.datasets.split(',').map((x) => x.trim()).filter(Boolean),
+          numTasks: f.tasks,
+          classesPerTask: classRange(f.classes),
+          archs: f.archs,
+          trainPerClass: f.trainPerClass,
+          testPerClass: f.testPerClass,
+          recipe,
+          seed: f.seed,
+        });
+        const r = await runQueuedBuild(io, f.db, loc, build, { retry: retryOptions(f.attempts, f.backoffSeconds), collectLockMs: f.collectLockSeconds * 1000 });
+        if (r.missing > 0) throw new MetaD2AException(makeError('NotFound', { source: f.db, field: 'records', expected: `all ${build.jobs.length} planned pairs`, got: `${r.recorded} (${r.missing} missing, listed above)` }));
+        return;
+      }
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
       const bar = ttyProgressBar('training', io.stderr);
@@ -53,6 +77,8 @@ export function registerDb(program: Command, io: CliIo): void {
       d.close();
       io.stdout.write(`trained ${s.trained} pairs, skipped ${s.skipped} already recorded, wall ${(s.wallMs / 1000).toFixed(1)} s\n${JSON.stringify(stats, null, 2)}\n`);
     });
+
+  registerQueueCommands(program, db, io, trainQueuedPair, dataSourceVersion);
 
   db.command('import-official')
     .description("import MetaD2A's official NB201 predictor database (4,630 records over 3,031 tasks; tasks have no image features)")
