@@ -65,15 +65,11 @@ export interface SearchModel {
   dispose(): void;
 }
 
-<<<<<<< HEAD
 /** What a model's predicted accuracy is, for a report: its manifest's `predicts`, else a plain warning. */
 export function predictionTarget(manifest: ModelManifest): string {
   return manifest.predictor.predicts ?? 'an accuracy on an unknown scale (the model does not say which metric and training recipe its records had)';
 }
 
-export const DEFAULT_GENERATOR_CONFIG: GeneratorConfig = { hs: 56, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
-export const DEFAULT_PREDICTOR_CONFIG: PredictorConfig = { hs: 512, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
-=======
 /**
  * The manifest of a model directory for a registered model setting (`modelSpecs`, e.g.
  * `nb201-official`): its space and sizes, the predictor's hidden size and normalisation where the
@@ -94,7 +90,6 @@ export function manifestFromSpec(
     provenance: { spec: specName, ...opts.provenance },
   };
 }
->>>>>>> main
 
 /** Bounds of the size fields: beyond them a model cannot be built (typed arrays, memory), so they are refused by name. */
 const MAX_WIDTH = 65536;

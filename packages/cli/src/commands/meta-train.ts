@@ -87,14 +87,9 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             generator,
             generatorConfig: spec.generator,
             predictor,
-<<<<<<< HEAD
-            predictorConfig: { ...DEFAULT_PREDICTOR_CONFIG, hs: f.predictorHs },
+            predictorConfig,
             predicts: splitPredictionTarget(db, f.split),
             provenance: { metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed, prior: f.prior ?? null, generatorPairs: f.generatorPairs }, at: new Date().toISOString() },
-=======
-            predictorConfig,
-            provenance: { metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed }, at: new Date().toISOString() },
->>>>>>> main
           });
           io.stdout.write(`${JSON.stringify({ out: f.out, predictor: { best: pr.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`);
         } finally {
