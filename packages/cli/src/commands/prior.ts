@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Rng, describeBackend, initBackend, modelSpecs, searchSpaces, type BackendName } from '@metad2a/core';
+import { Rng, describeBackend, initBackend, searchSpaces, type BackendName } from '@metad2a/core';
 import { PRIOR_SOURCES, architecturePriorSamples, pretrainArchitecturePrior, saveArchitecturePrior, splitPriorSamples, type PriorSource } from '@metad2a/meta-trainer';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { CliUsageError, type CliIo } from '../io';
@@ -48,8 +48,8 @@ export function registerPrior(program: Command, io: CliIo): void {
       io.stderr.write(`${describeBackend(await initBackend({ prefer: f.backend }))}\n`);
       const all = architecturePriorSamples(sources ? { sources } : {});
       const { train, heldOut } = splitPriorSamples(all, { heldOutFraction: f.heldOut, seed: f.seed });
-      // the prior normalises per source; the model's own normalisation (the official setting's) does not enter it
-      const predictor = new PredictorModel({ graphConfig: searchSpaces.get('nb201').graphConfig, hs: f.predictorHs, rng: new Rng(f.seed), normalisation: modelSpecs.get('nb201-official').normalisation! });
+      // the model's own normalisation is unused: the prior normalises each source's accuracies itself
+      const predictor = new PredictorModel({ graphConfig: searchSpaces.get('nb201').graphConfig, hs: f.predictorHs, rng: new Rng(f.seed), normalisation: { mean: 0, std: 1 } });
       try {
         const prior = pretrainArchitecturePrior(predictor, train, {
           epochs: f.epochs,
