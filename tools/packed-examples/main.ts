@@ -45,7 +45,13 @@ function parseArgs(argv: string[]): Args {
 interface Pkg {
   name: string;
   dir: string;
-  json: Record<string, any>;
+  json: {
+    name: string;
+    private?: boolean;
+    scripts?: Record<string, string>;
+    dependencies?: Record<string, string>;
+    optionalDependencies?: Record<string, string>;
+  };
 }
 
 function workspacePackages(): Pkg[] {
@@ -54,8 +60,8 @@ function workspacePackages(): Pkg[] {
     .readdirSync(dir)
     .filter((d) => fs.existsSync(path.join(dir, d, 'package.json')))
     .map((d) => {
-      const json = JSON.parse(fs.readFileSync(path.join(dir, d, 'package.json'), 'utf8'));
-      return { name: json.name as string, dir: path.join(dir, d), json };
+      const json = JSON.parse(fs.readFileSync(path.join(dir, d, 'package.json'), 'utf8')) as Pkg['json'];
+      return { name: json.name, dir: path.join(dir, d), json };
     })
     .filter((p) => !p.json.private)
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -88,8 +94,16 @@ export function readmeExample(readme: string): { lang: 'ts' | 'sh'; code: string
  */
 export function readmeInstall(readme: string, self: string): string[] {
   const shBlocks = [...readme.matchAll(/^```(?:sh|bash)[^\n]*\n([\s\S]*?)^```\s*$/gm)].map((m) => m[1]!);
-  const line = shBlocks.flatMap((b) => b.split('\n')).map((l) => /^\s*npm (?:install|i) ([^#]+)/.exec(l)).find(Boolean);
-  const names = line ? line[1]!.trim().split(/\s+/).filter((x) => !x.startsWith('-')) : [self];
+  const line = shBlocks
+    .flatMap((b) => b.split('\n'))
+    .map((l) => /^\s*npm (?:install|i) ([^#]+)/.exec(l))
+    .find(Boolean);
+  const names = line
+    ? line[1]!
+        .trim()
+        .split(/\s+/)
+        .filter((x) => !x.startsWith('-'))
+    : [self];
   return names.includes(self) ? names : [self, ...names];
 }
 
@@ -137,7 +151,11 @@ function main(): number {
   fs.mkdirSync(tarDir);
   // the packages the selected READMEs install, and everything they depend on
   const needed = new Set(
-    selected.flatMap((p) => (fs.existsSync(path.join(p.dir, 'README.md')) ? readmeInstall(fs.readFileSync(path.join(p.dir, 'README.md'), 'utf8'), p.name) : [p.name]).filter((n) => byName.has(n)).flatMap((n) => closure(n, byName))),
+    selected.flatMap((p) =>
+      (fs.existsSync(path.join(p.dir, 'README.md')) ? readmeInstall(fs.readFileSync(path.join(p.dir, 'README.md'), 'utf8'), p.name) : [p.name])
+        .filter((n) => byName.has(n))
+        .flatMap((n) => closure(n, byName)),
+    ),
   );
   const packed = JSON.parse(
     must(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tarDir, ...[...needed].flatMap((n) => ['-w', n])], { cwd: root, env }), 'npm pack'),
@@ -196,7 +214,15 @@ function main(): number {
     const sqlite = path.join(dir, 'node_modules', 'better-sqlite3');
     if (fs.existsSync(sqlite)) fs.cpSync(sqliteBuild, path.join(sqlite, 'build'), { recursive: true });
     const file = path.join(dir, example.lang === 'ts' ? 'example.mts' : 'example.sh');
-    fs.writeFileSync(file, example.lang === 'sh' ? example.code.split('\n').filter((l) => !/^\s*npm (install|i) /.test(l)).join('\n') : example.code);
+    fs.writeFileSync(
+      file,
+      example.lang === 'sh'
+        ? example.code
+            .split('\n')
+            .filter((l) => !/^\s*npm (install|i) /.test(l))
+            .join('\n')
+        : example.code,
+    );
     examples.push({ pkg, dir, file, lang: example.lang });
   }
   const tInstalled = Date.now();
@@ -207,7 +233,16 @@ function main(): number {
     fs.writeFileSync(
       path.join(work, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')] },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [path.join(root, 'node_modules', '@types')],
+        },
         files: tsExamples.map((e) => e.file),
       }),
     );
@@ -222,7 +257,11 @@ function main(): number {
     const r =
       e.lang === 'ts'
         ? run(tsx, [e.file], { cwd: e.dir, env, timeoutMs: 300_000 })
-        : run('bash', ['-euo', 'pipefail', e.file], { cwd: e.dir, env: { ...env, PATH: `${path.join(e.dir, 'node_modules', '.bin')}${path.delimiter}${env.PATH}` }, timeoutMs: 300_000 });
+        : run('bash', ['-euo', 'pipefail', e.file], {
+            cwd: e.dir,
+            env: { ...env, PATH: `${path.join(e.dir, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}` },
+            timeoutMs: 300_000,
+          });
     const secs = ((Date.now() - t) / 1000).toFixed(1);
     if (r.status === 0) console.log(`ok   ${e.pkg.name} (${secs} s)`);
     else {

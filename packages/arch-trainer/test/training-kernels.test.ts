@@ -12,7 +12,9 @@ describe('training needs convolution gradients', () => {
       err = e;
     }
     expect(isMetaD2AException(err, 'BackendError')).toBe(true);
-    expect((err as Error).message).toMatch(/backend 'no-grads': training kernels: expected gradient kernels Conv2DBackpropFilter, Conv2DBackpropInput, AvgPoolGrad to train a network, got missing Conv2DBackpropFilter, Conv2DBackpropInput, AvgPoolGrad\. Fix: install @metad2a\/tfjs-kernels/);
+    expect((err as Error).message).toMatch(
+      /backend 'no-grads': training kernels: expected gradient kernels Conv2DBackpropFilter, Conv2DBackpropInput, AvgPoolGrad to train a network, got missing Conv2DBackpropFilter, Conv2DBackpropInput, AvgPoolGrad\. Fix: install @metad2a\/tfjs-kernels/,
+    );
   });
 
   it('cpu has every one of them', () => {

@@ -42,8 +42,10 @@ const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b
 
 function validateShape(name: string, a: NamedArray, source: string): void {
   if (!(a.data instanceof Float32Array)) throw new MetaD2AException(parseError({ source, field: name, expected: 'a Float32Array', got: Object.prototype.toString.call(a.data) }));
-  if (!a.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new MetaD2AException(shapeMismatch({ source, field: name, expected: 'non-negative integer dimensions', got: JSON.stringify(a.shape) }));
-  if (numel(a.shape) !== a.data.length) throw new MetaD2AException(shapeMismatch({ source, field: name, expected: `${numel(a.shape)} values for shape [${a.shape.join(', ')}]`, got: `${a.data.length}` }));
+  if (!a.shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw new MetaD2AException(shapeMismatch({ source, field: name, expected: 'non-negative integer dimensions', got: JSON.stringify(a.shape) }));
+  if (numel(a.shape) !== a.data.length)
+    throw new MetaD2AException(shapeMismatch({ source, field: name, expected: `${numel(a.shape)} values for shape [${a.shape.join(', ')}]`, got: `${a.data.length}` }));
 }
 
 /** The NonFiniteValues error for the first tensor holding NaN or ±Infinity, if any. */
@@ -57,7 +59,12 @@ function nonFinite(name: string, data: Float32Array, source: string): MetaD2AErr
     }
   }
   if (count === 0) return undefined;
-  return makeError('NonFiniteValues', { source, field: name, expected: 'finite float32 weights', got: `${count} NaN/Infinity value${count > 1 ? 's' : ''} (first at flat index ${first}: ${data[first]})` });
+  return makeError('NonFiniteValues', {
+    source,
+    field: name,
+    expected: 'finite float32 weights',
+    got: `${count} NaN/Infinity value${count > 1 ? 's' : ''} (first at flat index ${first}: ${data[first]})`,
+  });
 }
 
 const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -86,7 +93,8 @@ export function saveCheckpointSync(file: string, ckpt: Checkpoint): void {
   const hash = crypto.createHash('sha256');
   let offset = 0;
   for (const name of names) {
-    if (name === '__metadata__') throw new MetaD2AException(validationError({ source: file, field: name, expected: 'a tensor name other than __metadata__ (reserved by safetensors)', got: name }));
+    if (name === '__metadata__')
+      throw new MetaD2AException(validationError({ source: file, field: name, expected: 'a tensor name other than __metadata__ (reserved by safetensors)', got: name }));
     const a = ckpt.tensors[name]!;
     validateShape(name, a, file);
     const bad = nonFinite(name, a.data, file);
@@ -123,7 +131,14 @@ function parseSafetensors(b: Buffer, source: string): E.Either<MetaD2AError, Che
   if (b.byteLength < 10) return E.left(parseError({ source, field: 'header', expected: 'a safetensors file (8-byte header length + JSON header)', got: `${b.byteLength} bytes` }));
   const hlen = b.readBigUInt64LE(0);
   if (hlen > BigInt(Math.min(MAX_HEADER_BYTES, b.byteLength - 8))) {
-    return E.left(parseError({ source, field: 'header length', expected: `a safetensors file (header length at most ${Math.min(MAX_HEADER_BYTES, b.byteLength - 8)} bytes)`, got: String(hlen) }));
+    return E.left(
+      parseError({
+        source,
+        field: 'header length',
+        expected: `a safetensors file (header length at most ${Math.min(MAX_HEADER_BYTES, b.byteLength - 8)} bytes)`,
+        got: String(hlen),
+      }),
+    );
   }
   const dataStart = 8 + Number(hlen);
   let header: Record<string, unknown>;
@@ -149,12 +164,20 @@ function parseSafetensors(b: Buffer, source: string): E.Either<MetaD2AError, Che
     if (t.dtype !== 'F32') return E.left(unsupported({ source, field: `${field}.dtype`, expected: 'F32 (float32) tensors', got: JSON.stringify(t.dtype) }));
     const shape = t.shape as unknown[];
     const [begin, end] = t.data_offsets as unknown[];
-    if (!shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) return E.left(parseError({ source, field: `${field}.shape`, expected: 'non-negative integer dimensions', got: JSON.stringify(shape) }));
+    if (!shape.every((d) => Number.isInteger(d) && (d as number) >= 0))
+      return E.left(parseError({ source, field: `${field}.shape`, expected: 'non-negative integer dimensions', got: JSON.stringify(shape) }));
     if (!Number.isInteger(begin) || !Number.isInteger(end) || (begin as number) < 0 || (end as number) < (begin as number) || (end as number) > dataBytes) {
       return E.left(parseError({ source, field: `${field}.data_offsets`, expected: `0 ≤ begin ≤ end ≤ ${dataBytes} (the data section)`, got: JSON.stringify(t.data_offsets) }));
     }
     if ((end as number) - (begin as number) !== numel(shape as number[]) * 4) {
-      return E.left(shapeMismatch({ source, field, expected: `${numel(shape as number[]) * 4} bytes for F32 shape [${shape.join(', ')}]`, got: `${(end as number) - (begin as number)} bytes` }));
+      return E.left(
+        shapeMismatch({
+          source,
+          field,
+          expected: `${numel(shape as number[]) * 4} bytes for F32 shape [${shape.join(', ')}]`,
+          got: `${(end as number) - (begin as number)} bytes`,
+        }),
+      );
     }
     spans.push({ name, begin: begin as number, end: end as number, shape: shape as number[] });
   }
@@ -162,13 +185,17 @@ function parseSafetensors(b: Buffer, source: string): E.Either<MetaD2AError, Che
   const sorted = [...spans].sort((x, y) => x.begin - y.begin || x.end - y.end);
   let at = 0;
   for (const s of sorted) {
-    if (s.begin !== at) return E.left(parseError({ source, field: `header.${s.name}.data_offsets`, expected: `to start at byte ${at} (tensors cover the data without holes or overlaps)`, got: String(s.begin) }));
+    if (s.begin !== at)
+      return E.left(
+        parseError({ source, field: `header.${s.name}.data_offsets`, expected: `to start at byte ${at} (tensors cover the data without holes or overlaps)`, got: String(s.begin) }),
+      );
     at = s.end;
   }
   if (at !== dataBytes) return E.left(parseError({ source, field: 'data', expected: `${at} bytes of tensor data`, got: `${dataBytes} bytes` }));
   if (typeof metadata.sha256 === 'string') {
     const digest = crypto.createHash('sha256').update(b.subarray(dataStart)).digest('hex');
-    if (digest !== metadata.sha256) return E.left(makeError('IntegrityError', { source, field: '__metadata__.sha256', expected: metadata.sha256, got: `${digest} (the file is corrupted or was modified)` }));
+    if (digest !== metadata.sha256)
+      return E.left(makeError('IntegrityError', { source, field: '__metadata__.sha256', expected: metadata.sha256, got: `${digest} (the file is corrupted or was modified)` }));
   }
   let meta: Record<string, unknown> = {};
   if (typeof metadata.meta === 'string') {
@@ -203,7 +230,8 @@ function parseLegacyCheckpoint(b: Buffer, source: string): E.Either<MetaD2AError
   } catch (err) {
     return E.left(parseError({ source, field: 'header', expected: 'JSON', got: (err as Error).message }));
   }
-  if (!header || typeof header !== 'object' || !Array.isArray(header.tensors)) return E.left(parseError({ source, field: 'header.tensors', expected: 'an array', got: typeof header?.tensors }));
+  if (!header || typeof header !== 'object' || !Array.isArray(header.tensors))
+    return E.left(parseError({ source, field: 'header.tensors', expected: 'an array', got: typeof header?.tensors }));
   const dataStart = 16 + hlen + ((8 - ((16 + hlen) % 8)) % 8);
   const tensors: Record<string, NamedArray> = {};
   for (const [i, t] of header.tensors.entries()) {
@@ -238,17 +266,13 @@ export interface ExpectOptions {
  * Compare named arrays with the names and shapes a model expects. Returns undefined when they
  * match, else one CheckpointMismatch error listing every missing, unexpected and mis-shaped name.
  */
-export function checkNamedShapes(
-  actual: NamedArrays,
-  expected: Readonly<Record<string, readonly number[]>>,
-  source: string,
-  opts: ExpectOptions = {},
-): MetaD2AError | undefined {
+export function checkNamedShapes(actual: NamedArrays, expected: Readonly<Record<string, readonly number[]>>, source: string, opts: ExpectOptions = {}): MetaD2AError | undefined {
   const details: string[] = [];
   for (const [name, shape] of Object.entries(expected)) {
     const a = actual[name];
     if (!a) details.push(`missing: ${name} [${shape.join(', ')}]`);
-    else if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) details.push(`shape of ${name}: expected [${shape.join(', ')}], got [${a.shape.join(', ')}]`);
+    else if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i]))
+      details.push(`shape of ${name}: expected [${shape.join(', ')}], got [${a.shape.join(', ')}]`);
   }
   const allow = opts.allowExtra;
   for (const name of Object.keys(actual)) {
@@ -257,7 +281,12 @@ export function checkNamedShapes(
     if (!allowed) details.push(`unexpected: ${name} [${actual[name]!.shape.join(', ')}]`);
   }
   if (details.length === 0) return undefined;
-  return makeError('CheckpointMismatch', { source, expected: 'the parameter names and shapes of the model', got: `${details.length} mismatch${details.length > 1 ? 'es' : ''}`, details });
+  return makeError('CheckpointMismatch', {
+    source,
+    expected: 'the parameter names and shapes of the model',
+    got: `${details.length} mismatch${details.length > 1 ? 'es' : ''}`,
+    details,
+  });
 }
 
 /** Read and parse a checkpoint; with `expect`, names and shapes are checked too. */

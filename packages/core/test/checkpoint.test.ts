@@ -93,9 +93,9 @@ describe('checkpoints', () => {
  */
 function specReader(bytes: Buffer): { metadata: Record<string, string>; tensors: Record<string, { dtype: string; shape: number[]; values: number[] }>; dataStart: number } {
   const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, any>;
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   const dataStart = 8 + n;
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const metadata = (header.__metadata__ ?? {}) as unknown as Record<string, string>;
   delete header.__metadata__;
   const tensors: Record<string, { dtype: string; shape: number[]; values: number[] }> = {};
   const covered: [number, number][] = [];

@@ -10,7 +10,8 @@ import type { ImageDataset } from './images';
 export function selectImages(ds: ImageDataset, indices: readonly number[]): ImageDataset {
   const idx = Int32Array.from(indices);
   for (let k = 0; k < idx.length; k++) {
-    if (!Number.isInteger(indices[k]) || idx[k]! < 0 || idx[k]! >= ds.size) fail('ValidationError', { source: ds.name, field: `image index ${k}`, expected: `an integer in 0..${ds.size - 1}`, got: String(indices[k]) });
+    if (!Number.isInteger(indices[k]) || idx[k]! < 0 || idx[k]! >= ds.size)
+      fail('ValidationError', { source: ds.name, field: `image index ${k}`, expected: `an integer in 0..${ds.size - 1}`, got: String(indices[k]) });
   }
   const digest = crypto.createHash('sha256').update(new Uint8Array(idx.buffer)).digest('hex').slice(0, 16);
   return {

@@ -13,7 +13,15 @@ function source(): MetaDatabase {
   db.addTask({ name: 'digits/0-1', dataset: 'digits', classIds: [0, 1] });
   db.addTask({ name: 'digits/3-5-7', dataset: 'digits', classIds: [3, 5, 7] });
   // provenance text with every character RFC 4180 quotes: comma, double quote, CR/LF line breaks
-  db.addRecord({ task: 'digits/0-1', space: 'nb201', arch: ARCH_A, accuracy: 97.25, metric: 'top1-test', how: 'trained:arch-trainer, recipe "tiny"\r\nsecond line', createdAt: '2026-12-05T10:00:00.000Z' });
+  db.addRecord({
+    task: 'digits/0-1',
+    space: 'nb201',
+    arch: ARCH_A,
+    accuracy: 97.25,
+    metric: 'top1-test',
+    how: 'trained:arch-trainer, recipe "tiny"\r\nsecond line',
+    createdAt: '2026-12-05T10:00:00.000Z',
+  });
   db.addRecord({ task: 'digits/3-5-7', space: 'nb201', arch: ARCH_B, accuracy: 33.5, metric: 'top1-test', how: 'plain', createdAt: '2026-12-05T10:00:01.000Z' });
   db.addRecord({ task: 'digits/3-5-7', space: 'nb201', arch: ARCH_B, accuracy: 34.75, metric: 'top1-test', how: 'plain', replicate: 1, createdAt: '2026-12-05T10:00:02.000Z' });
   return db;
@@ -30,7 +38,8 @@ describe('CSV import (csv-parse) reads the project’s own RFC 4180 export', () 
     const r = importRecordsCsv(b, file);
     expect(r.tasks).toBe(2);
     expect(r.records.map((w) => w.inserted)).toEqual([true, true, true]);
-    const strip = (db: MetaDatabase) => db.records().map(({ task, arch, accuracy, metric, how, createdAt, replicate }) => ({ task, arch, accuracy, metric, how, createdAt, replicate }));
+    const strip = (db: MetaDatabase) =>
+      db.records().map(({ task, arch, accuracy, metric, how, createdAt, replicate }) => ({ task, arch, accuracy, metric, how, createdAt, replicate }));
     expect(strip(b)).toEqual(strip(a));
     expect(b.task('digits/3-5-7').classIds).toEqual([3, 5, 7]);
     // importing again changes nothing (records are keyed by task, arch, metric, replicate)

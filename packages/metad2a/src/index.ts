@@ -41,7 +41,12 @@ export async function search(dataset: DatasetRef | FeatureSet, opts: QuickSearch
   const modelDir = opts.model ?? defaultModelDir(space);
   if (!modelDir) {
     throw new MetaD2AException(
-      validationError({ source: 'search options', field: 'model', expected: `a model directory (no embedded default model ships for space '${space}'; 'metad2a convert-official' or 'metad2a meta-train' make one)`, got: 'none' }),
+      validationError({
+        source: 'search options',
+        field: 'model',
+        expected: `a model directory (no embedded default model ships for space '${space}'; 'metad2a convert-official' or 'metad2a meta-train' make one)`,
+        got: 'none',
+      }),
     );
   }
   const backendChoice = currentBackend() ?? (await initBackend({ prefer: opts.backend }));
@@ -63,7 +68,8 @@ export async function search(dataset: DatasetRef | FeatureSet, opts: QuickSearch
 function imagesPerClass(n: number | 'all' | undefined): number | undefined {
   if (n === 'all') return undefined;
   if (n === undefined) return SEARCH_IMAGES_PER_CLASS;
-  if (!Number.isInteger(n) || n < 1) throw new MetaD2AException(validationError({ source: 'search options', field: 'imagesPerClass', expected: "a positive integer or 'all'", got: String(n) }));
+  if (!Number.isInteger(n) || n < 1)
+    throw new MetaD2AException(validationError({ source: 'search options', field: 'imagesPerClass', expected: "a positive integer or 'all'", got: String(n) }));
   return n;
 }
 

@@ -34,7 +34,12 @@ function vectorRegisters(file: string): { ymm: number; zmm: number; vex: number 
   it('exist for every level and are up to date with native/', () => {
     const info = JSON.parse(fs.readFileSync(path.join(platformDir, 'build-info.json'), 'utf8'));
     expect(Object.keys(info.levels).sort()).toEqual(['x86-64', 'x86-64-v3', 'x86-64-v4']);
-    expect(info.sources).toEqual(fs.readdirSync(path.join(pkgDir, 'native')).filter((f) => f.endsWith('.cc')).sort());
+    expect(info.sources).toEqual(
+      fs
+        .readdirSync(path.join(pkgDir, 'native'))
+        .filter((f) => f.endsWith('.cc'))
+        .sort(),
+    );
     for (const flags of Object.values(info.levels) as string[][]) expect(flags).not.toContain('-march=native');
   });
 

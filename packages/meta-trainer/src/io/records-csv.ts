@@ -19,7 +19,10 @@ export function readCsvRows(text: string, source: string, required: readonly str
   if (rows.length === 0) throw new MetaD2AException(parseError({ source, field: 'header', expected: required.join(','), got: 'an empty file' }));
   const header = rows[0]!;
   const missing = required.filter((c) => !header.includes(c));
-  if (missing.length) throw new MetaD2AException(parseError({ source, field: 'header', expected: `the columns ${required.join(', ')}`, got: `missing ${missing.join(', ')} in ${JSON.stringify(header.join(','))}` }));
+  if (missing.length)
+    throw new MetaD2AException(
+      parseError({ source, field: 'header', expected: `the columns ${required.join(', ')}`, got: `missing ${missing.join(', ')} in ${JSON.stringify(header.join(','))}` }),
+    );
   return rows.slice(1).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]!])));
 }
 
@@ -55,7 +58,13 @@ export function importRecordsCsv(db: MetaDatabase, file: string): RecordsCsvImpo
   };
   const tasks = new Map<string, { dataset: string; classIds: number[] }>();
   const records: RecordInput[] = rows.map((row, i) => {
-    const classIds = row.class_ids!.trim() === '' ? [] : row.class_ids!.trim().split(/\s+/).map((c) => num({ class_ids: c }, i, 'class_ids', true));
+    const classIds =
+      row.class_ids!.trim() === ''
+        ? []
+        : row
+            .class_ids!.trim()
+            .split(/\s+/)
+            .map((c) => num({ class_ids: c }, i, 'class_ids', true));
     tasks.set(row.task!, { dataset: row.dataset!, classIds });
     return {
       task: row.task!,
