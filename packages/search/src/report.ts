@@ -43,6 +43,7 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
       (r.settings.constraints.flopsMaxM !== undefined || r.settings.constraints.paramsMaxM !== undefined
         ? `; constraints: ${r.settings.constraints.flopsMaxM !== undefined ? `≤ ${r.settings.constraints.flopsMaxM} MFLOPs ` : ''}${r.settings.constraints.paramsMaxM !== undefined ? `≤ ${r.settings.constraints.paramsMaxM} M params` : ''}`
         : ''),
+    `pred.acc = predicted ${r.predicts}`,
     '',
     table(candidateHeader(r.top[0], columns), r.top.map((c) => candidateRow(c, columns))),
     '',
@@ -53,7 +54,52 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
   return lines.join('\n');
 }
 
-/** The machine-readable form (`--json`): everything in the result, plus feature time. */
-export function searchReportJson(r: SearchResult, extra: { featuresSeconds?: number } = {}): Record<string, unknown> {
-  return { ...r, timings: { ...r.timings, features: extra.featuresSeconds } };
+/** The report of a given shortlist ranked by the predictor (`metad2a rank`): what pred.acc is, then every candidate. */
+export function formatRankReport(r: { readonly space: string; readonly predicts: string; readonly dataset: { readonly name: string; readonly classes: number; readonly dim: number }; readonly resamples: number; readonly seed: number; readonly ranking: readonly (SearchCandidate & { readonly proxyScore?: number })[]; readonly rerank?: { readonly proxy: string; readonly top: number; readonly weight: number; readonly seconds: number } }, extra: { backendLine?: string; factColumns?: readonly FactColumn[] } = {}): string {
+  const columns = extra.factColumns ?? factColumnsOf(r.space);
+  const proxyCol = r.rerank !== undefined;
+  const header = [...candidateHeader(r.ranking[0], columns)];
+  if (proxyCol) header.splice(2, 0, r.rerank!.proxy);
+  const rows = r.ranking.map((c) => {
+    const row = candidateRow(c, columns);
+    if (proxyCol) row.splice(2, 0, c.proxyScore === undefined ? '-' : f(c.proxyScore, 3));
+    return row;
+  });
+  return [
+    ...(extra.backendLine ? [extra.backendLine] : []),
+    `dataset: ${r.dataset.name} (${r.dataset.classes} classes, ${r.dataset.dim}-d features)  space: ${r.space}  ${r.ranking.length} given architectures, ${r.resamples} resamples, seed ${r.seed}`,
+    `pred.acc = predicted ${r.predicts}`,
+    ...(r.rerank ? [`re-ranked: the first ${r.rerank.top} by (1 − ${r.rerank.weight})·predictor rank + ${r.rerank.weight}·${r.rerank.proxy} rank (${r.rerank.proxy}: ${r.rerank.seconds.toFixed(2)} s)`] : []),
+    '',
+    table(header, rows),
+  ].join('\n');
+}
+
+/** Version of the JSON document of {@link searchReportJson}; bumped on any incompatible change. */
+export const SEARCH_JSON_SCHEMA_VERSION = 1;
+
+/**
+ * The machine-readable form (`--json`), schema version 1: `schemaVersion`, `space`, `dataset`,
+ * `seed`, `backend`, `settings`, `generation`, `timings` (every field in seconds, the unit in its
+ * name: `featuresSeconds`, `generationSeconds`, …), `top` (the first k candidates; accuracies in
+ * percent, `cost.mflops` / `cost.mparams` in millions) and, only with `all`, `ranking` (every
+ * candidate, best first).
+ */
+export function searchReportJson(r: SearchResult, extra: { featuresSeconds?: number; all?: boolean } = {}): Record<string, unknown> {
+  const { timings: t, top, ranking, ...rest } = r;
+  return {
+    schemaVersion: SEARCH_JSON_SCHEMA_VERSION,
+    ...rest,
+    timings: {
+      ...(extra.featuresSeconds !== undefined ? { featuresSeconds: extra.featuresSeconds } : {}),
+      generationSeconds: t.generation,
+      setEncodingSeconds: t.setEncoding,
+      graphEncodingSeconds: t.graphEncoding,
+      scoringSeconds: t.scoring,
+      rankingSeconds: t.ranking,
+      searchSeconds: t.search,
+    },
+    top,
+    ...(extra.all ? { ranking } : {}),
+  };
 }
