@@ -6,21 +6,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { Rng } from '@metad2a/core';
 import { writeFeatureFile } from '@metad2a/datasets';
 import { fixturesRoot } from '@metad2a/fixtures';
-import { runCli, type CliIo } from '../src';
+import { runCli } from '../src';
+import { capture } from './capture';
 
-function capture(stdout?: NodeJS.WritableStream): { io: CliIo; out: () => string; err: () => string } {
-  const o = new PassThrough();
-  const e = new PassThrough();
-  let so = '';
-  let se = '';
-  o.on('data', (d) => (so += d));
-  e.on('data', (d) => (se += d));
-  return { io: { stdout: stdout ?? o, stderr: e, env: { METAD2A_DEFAULT_MODEL: 'none' }, cwd: process.cwd() }, out: () => so, err: () => se };
-}
 const fx = (...p: string[]): string => path.join(fixturesRoot(), ...p);
 const STACK_LINE = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
