@@ -113,6 +113,10 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
     facts: space.facts?.(c.arch) ?? NO_FACTS,
     outOfRange: !(c.predictedAccuracy >= 0 && c.predictedAccuracy <= 100),
   }));
+  const nonFinite = ranking.filter((c) => !Number.isFinite(c.score)).length;
+  if (nonFinite > 0) {
+    fail('ValidationError', { source: 'search', field: 'predictor scores', expected: 'finite scores', got: `${nonFinite} of ${ranking.length} candidates NaN or infinite (the predictor's weights or the features hold NaN/Inf)` });
+  }
   const outside = ranking.filter((c) => c.outOfRange).length;
   const norm = predictor.normalisation;
   const warnings =
