@@ -20,7 +20,7 @@ import { Rng, initBackend, describeBackend, modelSpecs, writeFileAtomicSync } fr
 import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures } from '@metad2a/arch-trainer';
 import { loadFeatureSet } from '@metad2a/datasets';
 import { GeneratorModel } from '@metad2a/graph-generator';
-import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation } from '@metad2a/meta-trainer';
+import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, splitPredictionTarget } from '@metad2a/meta-trainer';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { saveSearchModel } from '@metad2a/search';
 import { nb201 } from '@metad2a/search-spaces';
@@ -96,7 +96,7 @@ function phaseTrain(): void {
     const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, ...spec.generator, seed: SEED });
     const gr = metaTrainGenerator(db, generator, { split: 'default', epochs: 400, batchSize: 32, lr: 1e-3, plateau: { patience: 30 }, seed: SEED, runDir: path.join(WORK, 'generator-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'generator-run', 'last.ckpt')), progress: 'never', validate: false });
     log(`generator: ${JSON.stringify({ epochs: gr.epochs, last: gr.history[gr.history.length - 1] })}`);
-    saveSearchModel(path.join(WORK, 'model'), { space: 'nb201', generator, generatorConfig: spec.generator, predictor, predictorConfig: spec.predictor, provenance: { spec: DEFAULT_MODEL_SPEC, builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET } });
+    saveSearchModel(path.join(WORK, 'model'), { space: 'nb201', generator, generatorConfig: spec.generator, predictor, predictorConfig: spec.predictor, predicts: splitPredictionTarget(db, 'default'), provenance: { spec: DEFAULT_MODEL_SPEC, builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET } });
     generator.dispose();
     predictor.dispose();
   } finally {

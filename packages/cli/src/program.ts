@@ -6,6 +6,8 @@ import { registerBench } from './commands/bench';
 import { registerConvertOfficial } from './commands/convert-official';
 import { registerDb } from './commands/db';
 import { registerMetaTrain } from './commands/meta-train';
+import { registerPrior } from './commands/prior';
+import { registerRank } from './commands/rank';
 import { registerSearch } from './commands/search';
 import { registerTrainArch } from './commands/train-arch';
 import { CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo, type CliIo } from './io';
@@ -21,8 +23,10 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .option('--register <module>', "import a module first that registers search spaces, set encoders, model settings or backends in @metad2a/core's registries (repeatable; before the command)");
   registerSearch(program, io);
+  registerRank(program, io);
   registerConvertOfficial(program, io);
   registerMetaTrain(program, io);
+  registerPrior(program, io);
   registerDb(program, io);
   registerTrainArch(program, io);
   registerBench(program, io);

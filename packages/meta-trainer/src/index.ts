@@ -24,7 +24,7 @@ export { importOfficialNb201PredictorDb, importOfficialNb201Rows, OFFICIAL_NB201
 export { importOfficialNb201PredictorPt } from './io/nb201-official-pt';
 export { importByLabelFeatures, type ByLabelImportOptions } from './io/bylabel';
 export { dumpMetaDatabase, exportJson, exportCsv, recordsCsv, type MetaDatabaseDump } from './io/export';
-export { accuracyNormalisation, splitNormalisation, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
+export { accuracyNormalisation, splitNormalisation, splitPredictionTarget, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
 export {
   trainingItems,
   drawBatch,

@@ -15,6 +15,7 @@ import {
   priorScores,
   saveArchitecturePrior,
   splitNormalisation,
+  splitPredictionTarget,
   splitPriorSamples,
   type MetaDatabase,
   type PriorSample,
@@ -131,5 +132,16 @@ describe('architecture prior', () => {
       src.dispose();
       model.dispose();
     });
+  });
+});
+
+describe('what a predictor trained on a split predicts', () => {
+  test('the metrics and recipes of the split training records', () => {
+    const db = buildToyDb({ tasks: 4, validTasks: 1 });
+    const text = splitPredictionTarget(db, TOY.split);
+    const recs = db.recordsById(db.split(TOY.split).train);
+    expect(text).toContain(`${recs[0]!.metric}`);
+    expect(text).toContain(`the ${recs.length} training records of split ${TOY.split}`);
+    db.close();
   });
 });

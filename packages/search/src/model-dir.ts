@@ -29,7 +29,7 @@ import './model-specs'; // registers nb201-official, mbv3-official, nb201-defaul
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
- *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation}, provenance }
+ *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?}, provenance }
  *   <dir>/generator.ckpt  generator parameters, official state_dict names (core checkpoint format)
  *   <dir>/predictor.ckpt  predictor parameters, official state_dict names
  */
@@ -43,7 +43,13 @@ export interface ModelManifest {
   /** Registry name of the search space (`nb201`, `mbv3`, or a user's). */
   readonly space: string;
   readonly generator: { readonly checkpoint: string; readonly config: GeneratorConfig };
-  readonly predictor: { readonly checkpoint: string; readonly config: PredictorConfig; readonly normalisation: AccuracyNormalisation };
+  readonly predictor: {
+    readonly checkpoint: string;
+    readonly config: PredictorConfig;
+    readonly normalisation: AccuracyNormalisation;
+    /** What its accuracies are: the metric and training recipe of the records it was meta-trained on (absent in older manifests). */
+    readonly predicts?: string;
+  };
   /** Where the weights come from (official checkpoint, meta-training run, ...): free-form JSON. */
   readonly provenance: Readonly<Record<string, unknown>>;
 }
@@ -57,6 +63,11 @@ export interface SearchModel {
   /** The directory it was loaded from, if any. */
   readonly dir?: string;
   dispose(): void;
+}
+
+/** What a model's predicted accuracy is, for a report: its manifest's `predicts`, else a plain warning. */
+export function predictionTarget(manifest: ModelManifest): string {
+  return manifest.predictor.predicts ?? 'an accuracy on an unknown scale (the model does not say which metric and training recipe its records had)';
 }
 
 /**
@@ -104,12 +115,13 @@ function fileName(src: string, field: string, v: unknown): string {
 /** Validate a parsed model.json (every field checked, errors name the field). */
 export function parseModelManifest(json: unknown, source: string): E.Either<MetaD2AError, ModelManifest> {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; every field is checked below
     const m = json as Record<string, any>;
     if (!m || typeof m !== 'object') throw new MetaD2AException(parseError({ source, expected: 'a JSON object', got: typeof json }));
     if (m.format !== MODEL_FORMAT) throw new MetaD2AException(parseError({ source, field: 'format', expected: `'${MODEL_FORMAT}'`, got: JSON.stringify(m.format) }));
     const space = str(source, 'space', m.space);
     if (!searchSpaces.has(space)) throw new MetaD2AException(parseError({ source, field: 'space', expected: `a registered search space (${searchSpaces.names().join(', ')})`, got: JSON.stringify(space) }));
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; every field is checked
     const cfg = (field: string, c: any): GeneratorConfig => ({
       hs: intIn(source, `${field}.hs`, c?.hs, MAX_WIDTH),
       nz: intIn(source, `${field}.nz`, c?.nz, MAX_WIDTH),
@@ -124,11 +136,15 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
     if (!norm || !Number.isFinite(norm.mean) || !Number.isFinite(norm.std) || !(norm.std > 0) || Math.abs(norm.mean) > 1e6 || norm.std > 1e6) {
       throw new MetaD2AException(parseError({ source, field: 'predictor.normalisation', expected: '{mean: a finite number, std: a finite number > 0} (|mean|, std ≤ 10⁶)', got: JSON.stringify(norm) }));
     }
+    const predicts = m.predictor?.predicts;
+    if (predicts !== undefined && (typeof predicts !== 'string' || predicts.trim() === '')) {
+      throw new MetaD2AException(parseError({ source, field: 'predictor.predicts', expected: 'a non-empty string (the metric and recipe its accuracies are) or no field', got: JSON.stringify(predicts) }));
+    }
     return E.right({
       format: MODEL_FORMAT,
       space,
       generator,
-      predictor: { checkpoint: predictorCheckpoint, config: predictorConfig, normalisation: { mean: norm.mean, std: norm.std } },
+      predictor: { checkpoint: predictorCheckpoint, config: predictorConfig, normalisation: { mean: norm.mean, std: norm.std }, ...(predicts !== undefined ? { predicts } : {}) },
       provenance: typeof m.provenance === 'object' && m.provenance !== null ? m.provenance : {},
     });
   } catch (err) {
@@ -202,14 +218,14 @@ export function loadSearchModel(dir: string): SearchModel {
 /** Write a model directory (atomically per file). */
 export function saveSearchModel(
   dir: string,
-  parts: { space: string; generator: GraphGenerator; generatorConfig: GeneratorConfig; predictor: PerfPredictor; predictorConfig: PredictorConfig; provenance?: Record<string, unknown> },
+  parts: { space: string; generator: GraphGenerator; generatorConfig: GeneratorConfig; predictor: PerfPredictor; predictorConfig: PredictorConfig; provenance?: Record<string, unknown>; predicts?: string },
 ): ModelManifest {
   fs.mkdirSync(dir, { recursive: true });
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
     space: parts.space,
     generator: { checkpoint: 'generator.ckpt', config: parts.generatorConfig },
-    predictor: { checkpoint: 'predictor.ckpt', config: parts.predictorConfig, normalisation: parts.predictor.normalisation },
+    predictor: { checkpoint: 'predictor.ckpt', config: parts.predictorConfig, normalisation: parts.predictor.normalisation, ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}) },
     provenance: parts.provenance ?? {},
   };
   saveCheckpointSync(path.join(dir, 'generator.ckpt'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });

@@ -1,8 +1,8 @@
-import { NO_FACTS, constrainSearchSpace, currentBackend, fail, type AnySearchSpace, type BenchmarkFacts, type CandidateCost, type Constraints, type FeatureSet } from '@metad2a/core';
+import { NO_FACTS, constrainSearchSpace, currentBackend, fail, type AnySearchSpace, type BenchmarkFacts, type CandidateCost, type Constraints, type FeatureSet, type SearchSpace } from '@metad2a/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { generateCandidates, type GenerateProgress, type ProjectionUse } from './generate';
-import type { SearchModel } from './model-dir';
-import { rankCandidates } from './rank';
+import { predictionTarget, type SearchModel } from './model-dir';
+import { rankCandidates, type RankedCandidate } from './rank';
 
 export interface SearchOptions {
   /** Unique valid candidates to generate (official: 500; 50 for small datasets). */
@@ -58,6 +58,8 @@ export interface SearchTimings {
 
 export interface SearchResult {
   readonly space: string;
+  /** What `predictedAccuracy` is (the model's `predicts`: metric and training recipe of its records). */
+  readonly predicts: string;
   readonly dataset: { readonly name: string; readonly classes: number; readonly dim: number };
   readonly seed: number;
   readonly backend: string;
@@ -72,6 +74,19 @@ export interface SearchResult {
   readonly fastPath?: { readonly generation?: string; readonly ranking?: string };
   /** Things the user should know about the result (e.g. predictions outside [0, 100] %). */
   readonly warnings: readonly string[];
+}
+
+/** A ranking with each candidate's cost (for `classes` classes) and the space's benchmark facts. */
+export function describeCandidates<A>(space: SearchSpace<A>, ranking: readonly RankedCandidate<A>[], classes: number): SearchCandidate[] {
+  return ranking.map((c) => ({
+    rank: c.rank,
+    arch: c.key,
+    score: c.score,
+    predictedAccuracy: c.predictedAccuracy,
+    cost: space.cost?.(c.arch, { classes }),
+    facts: space.facts?.(c.arch) ?? NO_FACTS,
+    outOfRange: !(c.predictedAccuracy >= 0 && c.predictedAccuracy <= 100),
+  }));
 }
 
 const posInt = (field: string, v: number): number => {
@@ -104,15 +119,7 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
   const gen = generateCandidates(generator, dataset, candidates, { space: genSpace, seed, batchSize, perClass, maxAttempts: opts.maxAttempts, onBatch: opts.onGenerate });
   const generation = gen.elapsedMs / 1000;
   const ranked = rankCandidates(predictor, dataset, gen, { resamples, perClass, seed: `${seed}/rank` });
-  const ranking: SearchCandidate[] = ranked.ranking.map((c) => ({
-    rank: c.rank,
-    arch: c.key,
-    score: c.score,
-    predictedAccuracy: c.predictedAccuracy,
-    cost: space.cost?.(c.arch, { classes }),
-    facts: space.facts?.(c.arch) ?? NO_FACTS,
-    outOfRange: !(c.predictedAccuracy >= 0 && c.predictedAccuracy <= 100),
-  }));
+  const ranking = describeCandidates(space, ranked.ranking, classes);
   const nonFinite = ranking.filter((c) => !Number.isFinite(c.score)).length;
   if (nonFinite > 0) {
     fail('ValidationError', { source: 'search', field: 'predictor scores', expected: 'finite scores', got: `${nonFinite} of ${ranking.length} candidates NaN or infinite (the predictor's weights or the features hold NaN/Inf)` });
@@ -129,6 +136,7 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
   const fastPath = gen.projection.used && ranked.projection.used ? undefined : { generation: slow(gen.projection), ranking: slow(ranked.projection) };
   return {
     space: space.name,
+    predicts: predictionTarget(model.manifest),
     dataset: { name: dataset.name, classes, dim: dataset.dim },
     seed,
     backend: currentBackend()?.name ?? tf.getBackend(),

@@ -3,7 +3,7 @@
  * linear in time or stopped by a named budget error.
  */
 import * as zlib from 'node:zlib';
-import { PySet, decodePtSync, unpickle, type PyValue } from '../src';
+import { type PySet, decodePtSync, unpickle, type PyValue } from '../src';
 import { Pk, errorOf, f32bytes, zipStored } from './helpers';
 
 const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Rng, describeBackend, initBackend, modelSpecs, searchSpaces } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
-import { MetaDatabase, metaTrainModels, splitNormalisation } from '@metad2a/meta-trainer';
+import { MetaDatabase, metaTrainModels, splitNormalisation, splitPredictionTarget, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { saveSearchModel } from '@metad2a/search';
 import '@metad2a/search-spaces';
@@ -23,6 +23,19 @@ interface MetaTrainFlags {
   seed: number;
   resume?: boolean;
   backend?: string;
+  prior?: string;
+  generatorPairs: GeneratorPairs;
+}
+
+/** `best:<k>` | `top:<fraction>` | `min:<accuracy>` | `all` → the generator's pair rule. */
+function generatorPairs(v: string): GeneratorPairs {
+  const [kind, arg] = v.split(':');
+  const x = Number(arg);
+  if (kind === 'all' && arg === undefined) return { kind: 'all' };
+  if (kind === 'best' && Number.isInteger(x) && x >= 1) return { kind: 'best-per-task', count: x };
+  if (kind === 'top' && x > 0 && x <= 1) return { kind: 'top-fraction-per-task', fraction: x };
+  if (kind === 'min' && Number.isFinite(x)) return { kind: 'min-accuracy', accuracy: x };
+  throw new CliUsageError(`--generator-pairs ${v}: expected best:<k ≥ 1>, top:<fraction in (0, 1]>, min:<accuracy %> or all`);
 }
 
 export function registerMetaTrain(program: Command, io: CliIo): void {
@@ -39,8 +52,11 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
     .option('--batch-size <n>', 'items per optimizer step', intInRange('--batch-size', 1), 32)
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 333)
     .option('--resume', 'continue the runs in <out>/runs exactly where they stopped, per phase: a finished phase is skipped, an interrupted one resumes, one not begun starts')
+    .option('--prior <file>', "start the predictor's graph side and head from an architecture prior ('metad2a prior' writes one)")
+    .option('--generator-pairs <rule>', 'which records the generator learns from: best:<k> per task, top:<fraction> of each task, min:<accuracy>, all', generatorPairs, { kind: 'best-per-task', count: 1 } as GeneratorPairs)
     .action(async (f: MetaTrainFlags) => {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
+      if (f.prior !== undefined && !fs.existsSync(f.prior)) throw new CliUsageError(`--prior ${f.prior}: no such file`);
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
       const space = searchSpaces.get(f.space);
@@ -61,7 +77,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             predictorEpochs: f.epochs,
             generatorEpochs: f.generatorEpochs ?? f.epochs,
             resume: f.resume,
-            options: { split: f.split, batchSize: f.batchSize, seed: f.seed, progress: 'auto' },
+            options: { split: f.split, batchSize: f.batchSize, seed: f.seed, progress: 'auto', pairs: f.generatorPairs, ...(f.prior !== undefined ? { prior: f.prior } : {}) },
             onPhase: (model, phase) => io.stderr.write(`${model}: ${phase === 'started' ? 'starting' : phase === 'resumed' ? 'resuming from its last checkpoint' : 'already complete, skipped'}\n`),
           });
           const pr = pp.result;
@@ -72,7 +88,8 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             generatorConfig: spec.generator,
             predictor,
             predictorConfig,
-            provenance: { metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed }, at: new Date().toISOString() },
+            predicts: splitPredictionTarget(db, f.split),
+            provenance: { metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed, prior: f.prior ?? null, generatorPairs: f.generatorPairs }, at: new Date().toISOString() },
           });
           io.stdout.write(`${JSON.stringify({ out: f.out, predictor: { best: pr.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`);
         } finally {
