@@ -109,16 +109,15 @@ describe('careless input at the command line: exit 1, one named line', () => {
   test('a checkpoint whose data bytes are overwritten with NaN: exit 1 with a named error, not null scores', async () => {
     const bad = path.join(dir, 'nan-model');
     fs.cpSync(model, bad, { recursive: true });
-    const ckpt = path.join(bad, 'predictor.ckpt');
+    const ckpt = path.join(bad, JSON.parse(fs.readFileSync(path.join(bad, 'model.json'), 'utf8')).predictor.checkpoint);
     const b = fs.readFileSync(ckpt);
-    // core checkpoint layout: 16-byte preamble, JSON header of length H, padding to 8, then float32 data
-    const dataStart = Math.ceil((16 + b.readUInt32LE(12)) / 8) * 8;
+    // safetensors layout: uint64 header length N, N bytes of JSON, then the float32 data
+    const dataStart = 8 + Number(b.readBigUInt64LE(0));
     b.fill(0xff, dataStart); // 0xffffffff is a NaN at any alignment
     fs.writeFileSync(ckpt, b);
     const c = capture();
     expect(await runCli(['search', '--model', bad, '--backend', 'wasm', '--dataset', features('ok', 3), '--candidates', '5', '--resamples', '1'], c.io)).toBe(1);
-    // caught by the search's score check, or by a checkpoint loader that verifies its data
-    expect(c.err()).toMatch(/predictor scores: expected finite scores, got 5 of 5 candidates NaN or infinite|predictor\.ckpt.*(checksum|NaN|finite)/);
+    expect(c.err()).toMatch(/predictor\.safetensors: .*(sha256|NaN|finite)/); // the checkpoint loader (issue #21) verifies its SHA-256
     expect(c.err()).not.toMatch(STACK_LINE);
   }, 120_000);
 
