@@ -63,7 +63,7 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
   if (xs.length === 0 || ys.length === 0) fail('ValidationError', { source: 'renderLinePlot', field: 'series', expected: 'finite values', got: 'none' });
   const xLog = opts.xLog === true && xs.every((v) => v > 0);
   const tx = (v: number): number => (xLog ? Math.log10(v) : v);
-  let x0 = Math.min(...xs.map(tx));
+  const x0 = Math.min(...xs.map(tx));
   let x1 = Math.max(...xs.map(tx));
   if (x1 === x0) x1 = x0 + 1;
   let y0 = Math.min(...ys);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { writeFileAtomicSync } from './atomic-file';
-import { MetaD2AError, MetaD2AException, ioError, makeError, parseError, shapeMismatch } from './errors';
+import { type MetaD2AError, MetaD2AException, ioError, makeError, parseError, shapeMismatch } from './errors';
 import type { NamedArray, NamedArrays } from './models';
 
 /**

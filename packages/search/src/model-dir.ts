@@ -115,12 +115,13 @@ function fileName(src: string, field: string, v: unknown): string {
 /** Validate a parsed model.json (every field checked, errors name the field). */
 export function parseModelManifest(json: unknown, source: string): E.Either<MetaD2AError, ModelManifest> {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; every field is checked below
     const m = json as Record<string, any>;
     if (!m || typeof m !== 'object') throw new MetaD2AException(parseError({ source, expected: 'a JSON object', got: typeof json }));
     if (m.format !== MODEL_FORMAT) throw new MetaD2AException(parseError({ source, field: 'format', expected: `'${MODEL_FORMAT}'`, got: JSON.stringify(m.format) }));
     const space = str(source, 'space', m.space);
     if (!searchSpaces.has(space)) throw new MetaD2AException(parseError({ source, field: 'space', expected: `a registered search space (${searchSpaces.names().join(', ')})`, got: JSON.stringify(space) }));
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; every field is checked
     const cfg = (field: string, c: any): GeneratorConfig => ({
       hs: intIn(source, `${field}.hs`, c?.hs, MAX_WIDTH),
       nz: intIn(source, `${field}.nz`, c?.nz, MAX_WIDTH),
