@@ -1,4 +1,4 @@
-import { MetaD2AException, isMetaD2AException } from '@metad2a/core';
+import { isMetaD2AException } from '@metad2a/core';
 import { PyDict, PyGlobal, PyObject, type PySet, PyTuple, TorchStorage, TorchTensor, archGraphFromIGraph, decodePtSync, outline, unpickle, type PyValue } from '../src';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
