@@ -109,7 +109,8 @@ describe('metad2a db build --queue with two workers', () => {
     const local = metad2a(['db', 'build', '--db', 'local.sqlite', ...plan], dir);
     const q = ['--queue', redis.url, '--queue-name', 'cli-test'];
     const build = ['db', 'build', '--db', 'queued.sqlite', ...plan, ...q, '--attempts', '2', '--backoff-seconds', '1', '--collect-lock-seconds', '2'];
-    const worker = ['worker', ...q, '--lock-seconds', '5', '--stalled-check-seconds', '1'];
+    // a lock long enough that a live worker on a loaded machine keeps it; a killed one's pair is back within ~11 s
+    const worker = ['worker', ...q, '--lock-seconds', '10', '--stalled-check-seconds', '1'];
 
     let collector = metad2a(build, dir);
     await until('the plan to be queued', () => /8 queued now/.test(collector.err), [collector]);
