@@ -17,3 +17,4 @@ export * from './fused-kernels';
 export * from './checkpoint';
 export * from './atomic-file';
 export * from './fused-kernels';
+export { defaultCacheDir } from './cache-dir';

@@ -32,3 +32,6 @@ export { fileLoadHandler, fileSaveHandler, readTfjsModelFiles } from './tfjs-fil
 export { createTfjsModelExtractor, tfjsModelKind } from './extractors/tfjs-model';
 import { createTfjsModelExtractor } from './extractors/tfjs-model';
 featureExtractors.register('tfjs-model', createTfjsModelExtractor, { description: 'your tfjs model.json (Layers or Graph), features from outputLayer or the model output' });
+export { taskSources, taskSource, GENERATED_PER_CLASS, type TaskSource, type SourceSplit } from './sources/task-sources';
+export { TEXTURE_CLASSES, COLOUR_BLOB_CLASSES, SHAPE_CLASSES, PROCEDURAL_IMAGE_SIZE } from './sources/procedural';
+export { GLYPH_IMAGE_SIZE } from './sources/glyph-source';
