@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- predictor-rank [--candidates 500] [--resamples 10] [--classes 10] [--hs 512] [--backend B] [--reps 3] [--json]`
  *
- * Times `PredictorModel.rank` on the NB201 meta-test workload (spec §3.6 step 2): N random
+ * Times the search's ranking stage (`scoreGraphs` of `@metad2a/search`) on the NB201 meta-test workload (spec §3.6 step 2): N random
  * canonical NB201 cells, K resampled copies of a synthetic dataset of C classes × 50 rows of 512
  * features, official sizes (hs 512, nz 56). Reports the median of `reps` runs after one warm-up,
  * and the split between graph encoding, dataset encoding and the head.
@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, drawDatasetBatch, graphConfig, initBackend, describeBackend, type ArchGraph, type BackendName, type FeatureSet } from '@metad2a/core';
 import { PredictorModel } from '@metad2a/perf-predictor';
+import { scoreGraphs } from '@metad2a/search';
 
 const NB201_EDGES: [number, number][] = [[1, 2], [0, 1], [2, 3], [3, 4], [1, 3], [4, 5], [5, 6], [1, 5], [2, 6], [3, 6], [6, 7]];
 
@@ -39,13 +40,13 @@ export async function run(args: string[]): Promise<void> {
   }
   const dataset: FeatureSet = { name: 'synthetic', dim: 512, classes: Array.from({ length: C }, (_, c) => ({ label: String(c), count: 50, data: rng.uniformArray(50 * 512, -1, 1) })) };
   const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs, rng: new Rng(2) });
-  model.rank(dataset, cands, { resamples: K, seed: 0 }); // warm-up
+  scoreGraphs(model, dataset, cands, { resamples: K, seed: 0 }); // warm-up
   const total: number[] = [];
   const graphs: number[] = [];
   const data: number[] = [];
   for (let r = 0; r < reps; r++) {
     let t0 = performance.now();
-    model.rank(dataset, cands, { resamples: K, seed: r });
+    scoreGraphs(model, dataset, cands, { resamples: K, seed: r });
     total.push(performance.now() - t0);
     t0 = performance.now();
     const g = model.encodeGraphs(cands);

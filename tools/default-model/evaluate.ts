@@ -5,12 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { Rng, seedToU32, writeFileAtomicSync } from '@metad2a/core';
+import { Rng, seedToU32, spearman, writeFileAtomicSync } from '@metad2a/core';
 import { recipeMetric, taskData, trainArchitecture } from '@metad2a/arch-trainer';
 import { resolveDataset } from '@metad2a/datasets';
 import { MetaDatabase, type TaskInfo } from '@metad2a/meta-trainer';
-import { spearman } from '@metad2a/perf-predictor';
-import { loadSearchModel, runSearch } from '@metad2a/search';
+import { loadSearchModel, runSearch, scoreGraphs } from '@metad2a/search';
 import { formatNb201, nb201, parseNb201, sampleNb201 } from '@metad2a/search-spaces';
 import { DB, DB_PLAN, HELD_OUT_DATASET, OUT, RECIPE, WORK, log } from './build';
 
@@ -69,9 +68,8 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
       for (let i = 0; i < EVAL.randomCells; i++) randomAcc.push(await accuracyOf(formatNb201(sampleNb201(rng))));
       const dbAcc = records.map((r) => r.accuracy);
       const graphs = records.map((r) => nb201.encode(E.getOrElseW(() => { throw new Error(r.arch); })(parseNb201(r.arch))));
-      const ranked = model.predictor.rank(featureSet, graphs, { resamples: EVAL.resamples, seed: EVAL.seed, keys: records.map((r) => r.arch) });
-      const score = new Map(ranked.map((x) => [x.key, x.score]));
-      const rho = spearman(records.map((r) => score.get(r.arch)!), dbAcc);
+      const { scores } = scoreGraphs(model.predictor, featureSet, graphs, { resamples: EVAL.resamples, seed: EVAL.seed });
+      const rho = spearman(scores, dbAcc);
       const row: TaskEvaluation = {
         task: task.name,
         classes: task.classIds.length,

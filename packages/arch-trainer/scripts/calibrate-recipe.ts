@@ -10,9 +10,9 @@
  *   recipe-spec: `<name>` or `<name>:epochs=10,C=8,…`, per-class counts as `train=60,test=40`.
  */
 import * as fs from 'node:fs';
-import { initBackend } from '@metad2a/core';
+import { initBackend, spearman } from '@metad2a/core';
 import { resolveDataset, type ImageDataset as RawImages } from '@metad2a/datasets';
-import { getRecipe, sampleArchitectures, spearman, taskData, trainArchitecture, type TaskPlan } from '../src/index';
+import { getRecipe, sampleArchitectures, taskData, trainArchitecture, type TaskPlan } from '../src/index';
 
 const [out, spec = 'reduced', cellsArg = '20', classesArg = '10'] = process.argv.slice(2).filter((a) => a !== '--summary');
 if (!out) {

@@ -1,43 +1,11 @@
+import { spearman } from '@metad2a/core';
+
 /** A record as the statistics need it (a `MetaRecord` of `@metad2a/meta-trainer` fits). */
 export interface AccuracyRecord {
   readonly task: string;
   readonly arch: string;
   /** Percent. */
   readonly accuracy: number;
-}
-
-/** Ranks 1..n with ties given their average rank. */
-export function averageRanks(values: readonly number[]): number[] {
-  const idx = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
-  const ranks = new Array<number>(values.length);
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j + 1 < idx.length && values[idx[j + 1]!] === values[idx[i]!]) j++;
-    const r = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) ranks[idx[k]!] = r;
-    i = j + 1;
-  }
-  return ranks;
-}
-
-/** Spearman's rank correlation (Pearson on average ranks); NaN when either side is constant or n < 2. */
-export function spearman(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new Error(`spearman: ${a.length} vs ${b.length} values`);
-  if (a.length < 2) return NaN;
-  const ra = averageRanks(a);
-  const rb = averageRanks(b);
-  const mean = (x: number[]) => x.reduce((s, v) => s + v, 0) / x.length;
-  const ma = mean(ra);
-  const mb = mean(rb);
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < ra.length; i++) {
-    sab += (ra[i]! - ma) * (rb[i]! - mb);
-    saa += (ra[i]! - ma) ** 2;
-    sbb += (rb[i]! - mb) ** 2;
-  }
-  return saa === 0 || sbb === 0 ? NaN : sab / Math.sqrt(saa * sbb);
 }
 
 export interface DatabaseStats {

@@ -28,5 +28,5 @@ export {
   type BuildPlan,
   type PlannedPair,
 } from './database-builder';
-export { databaseStats, spearman, averageRanks, type AccuracyRecord, type DatabaseStats } from './database-stats';
+export { databaseStats, type AccuracyRecord, type DatabaseStats } from './database-stats';
 export { BUILD_PLANS, buildPlanOptions, type NamedBuildPlan } from './database-plans';

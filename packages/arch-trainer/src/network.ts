@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaD2AException, Rng, checkNamedShapes, validationError, type NamedArray, type NamedArrays } from '@metad2a/core';
-import { Linear, ParameterStore, batchNormTrain, joinName, uniformInit } from '@metad2a/layers';
+import { Linear, ParameterStore, batchNormTrain, joinName, reluConvBnTrain, uniformInit, type BatchNormTrainResult } from '@metad2a/layers';
 import { BufferStore } from './buffers';
 import { NB201_EDGE_SOURCES, NB201_EDGE_TARGETS, cellToString, parseCell, type Nb201Cell, type Nb201Op } from './cell';
 
@@ -33,9 +33,11 @@ export interface ForwardMode {
 
 export interface StatUpdate {
   readonly prefix: string;
+  /** Batch mean and biased batch variance (kept tensors, disposed by applyStatUpdates). */
   readonly mean: tf.Tensor1D;
-  /** Unbiased batch variance (PyTorch updates running_var with it). */
-  readonly varUnbiased: tf.Tensor1D;
+  readonly variance: tf.Tensor1D;
+  /** Values per channel the statistics were taken over (N·H·W); PyTorch updates running_var with the unbiased variance. */
+  readonly count: number;
 }
 
 /** `nn.BatchNorm2d(C)` over NHWC: weight/bias trainable, running_mean/var as buffers. */
@@ -59,13 +61,16 @@ class BatchNorm {
       return tf.add(tf.mul(x, scale), shift);
     }
     // fused kernel where the backend has one (native), else the composite tfjs graph
-    const { y, mean, variance } = batchNormTrain(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, BN_EPS);
+    return this.recordStats(batchNormTrain(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, BN_EPS), mode);
+  }
+
+  /** Queue the batch statistics of a training-mode result for the running-stat update; returns y. */
+  recordStats(r: BatchNormTrainResult<tf.Rank.R4>, mode: ForwardMode): tf.Tensor4D {
     if (mode.statUpdates) {
-      const n = x.shape[0] * x.shape[1] * x.shape[2];
-      const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-      mode.statUpdates.push({ prefix: this.prefix, mean: tf.keep(tf.clone(mean)) as tf.Tensor1D, varUnbiased: tf.keep(tf.clone(unbiased)) as tf.Tensor1D });
+      const count = r.y.shape[0] * r.y.shape[1] * r.y.shape[2];
+      mode.statUpdates.push({ prefix: this.prefix, mean: tf.keep(r.mean), variance: tf.keep(r.variance), count });
     }
-    return y;
+    return r.y;
   }
 }
 
@@ -88,6 +93,11 @@ class Conv {
     this.weight = store.add(joinName(name, 'weight'), [outC, inC, k, k], uniformInit(rng, outC * fanIn, 1 / Math.sqrt(fanIn)));
   }
 
+  /** PyTorch's padding (k−1)/2 on every side. */
+  get pad(): number {
+    return (this.k - 1) / 2;
+  }
+
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const filter = tf.transpose(this.weight, [2, 3, 1, 0]) as tf.Tensor4D;
     // PyTorch pads (k−1)/2 on every side; tfjs 'same' pads asymmetrically when stride > 1.
@@ -106,12 +116,19 @@ class ReluConvBn {
     this.bn = new BatchNorm(store, buffers, joinName(prefix, 'op.2'), outC);
   }
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    if (mode.training) return convBnTrain(this.conv, this.bn, x, true, mode);
     return this.applyToActivated(tf.relu(x), mode);
   }
-  /** The module on an input that is already ReLU'd (cells share one ReLU per node among its conv edges). */
+  /** Inference on an input that is already ReLU'd (cells share one ReLU per node among its conv edges). */
   applyToActivated(relu: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
     return this.bn.apply(this.conv.apply(relu), mode);
   }
+}
+
+/** Training-mode [ReLU →] Conv → BN as one fused op (one kernel each way on `native`), statistics queued. */
+function convBnTrain(conv: Conv, bn: BatchNorm, x: tf.Tensor4D, relu: boolean, mode: ForwardMode): tf.Tensor4D {
+  const r = reluConvBnTrain(x, conv.weight as tf.Tensor4D, bn.weight as tf.Tensor1D, bn.bias as tf.Tensor1D, { stride: conv.stride, pad: conv.pad, relu, epsilon: BN_EPS });
+  return bn.recordStats(r, mode);
 }
 
 type EdgeOp = { kind: 'none' } | { kind: 'skip' } | { kind: 'pool' } | { kind: 'conv'; m: ReluConvBn };
@@ -164,7 +181,8 @@ class InferCell {
             y = tf.avgPool(src, 3, 1, 'same');
             break;
           case 'conv':
-            y = e.m.applyToActivated(reluOf(NB201_EDGE_SOURCES[k]!), mode);
+            // training: the fused op applies its own ReLU (PyTorch's per-edge ReLU, same values)
+            y = mode.training ? e.m.apply(src, mode) : e.m.applyToActivated(reluOf(NB201_EDGE_SOURCES[k]!), mode);
             break;
         }
         if (y !== undefined) sum = sum === undefined ? y : (tf.add(sum, y) as tf.Tensor4D);
@@ -242,7 +260,7 @@ export class TinyNetwork {
       throw new MetaD2AException(validationError({ source: 'TinyNetwork input', expected: `NHWC [B, H, W, ${this.config.inChannels}]`, got: `[${x.shape.join(', ')}]` }));
     }
     return tf.tidy(() => {
-      let h = this.stemBn.apply(this.stemConv.apply(x), mode);
+      let h = mode.training ? convBnTrain(this.stemConv, this.stemBn, x, false, mode) : this.stemBn.apply(this.stemConv.apply(x), mode);
       for (const b of this.blocks) h = b.apply(h, mode);
       h = tf.relu(this.lastBn.apply(h, mode));
       const features = tf.mean(h, [1, 2]) as tf.Tensor2D;
@@ -251,17 +269,37 @@ export class TinyNetwork {
     });
   }
 
-  /** Apply queued running-stat updates (PyTorch: r ← (1−m)·r + m·batch, unbiased variance) and dispose them. */
+  /**
+   * Apply queued running-stat updates (PyTorch: r ← (1−m)·r + m·batch, unbiased variance) and
+   * dispose them. Computed on the host in float32 (each product and sum rounded as the tfjs ops
+   * r·(1−m) + batch·m would round it): a few channels per layer, where tensor ops cost ~12 kernel
+   * launches per layer and step.
+   */
   applyStatUpdates(updates: StatUpdate[]): void {
+    const f = Math.fround;
+    const keep = f(1 - BN_MOMENTUM);
+    const mom = f(BN_MOMENTUM);
     for (const u of updates) {
       const rm = this.buffers.get(joinName(u.prefix, 'running_mean'));
       const rv = this.buffers.get(joinName(u.prefix, 'running_var'));
+      const mean = u.mean.dataSync();
+      const variance = u.variance.dataSync();
+      const unbias = f(u.count / (u.count - 1));
+      const oldMean = rm.dataSync();
+      const oldVar = rv.dataSync();
+      const newMean = new Float32Array(mean.length);
+      const newVar = new Float32Array(mean.length);
+      for (let c = 0; c < mean.length; c++) {
+        const v = u.count > 1 ? f(variance[c]! * unbias) : variance[c]!;
+        newMean[c] = f(oldMean[c]! * keep) + f(mean[c]! * mom);
+        newVar[c] = f(oldVar[c]! * keep) + f(v * mom);
+      }
       tf.tidy(() => {
-        rm.assign(tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(u.mean, BN_MOMENTUM)));
-        rv.assign(tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(u.varUnbiased, BN_MOMENTUM)));
+        rm.assign(tf.tensor1d(newMean));
+        rv.assign(tf.tensor1d(newVar));
       });
       u.mean.dispose();
-      u.varUnbiased.dispose();
+      u.variance.dispose();
     }
     updates.length = 0;
   }

@@ -7,24 +7,23 @@
  *
  * Deviation (documented): the official MBv3 meta-test pools 100 resamples into one set and scores
  * each decoded graph once on that pooled input (spec §4.6, §8 item 16); here candidates come from
- * the batched `generateArchitectures` and are ranked by `PredictorModel.rank` averaged over
+ * the search's batched `generateCandidates` and are ranked by its `rankCandidates` averaged over
  * `resamples` resampled datasets, the NB201 way, which is far cheaper on a CPU.
  */
-import { Rng, fail, type FeatureSet } from '@metad2a/core';
-import { generateArchitectures, type GeneratorModel } from '@metad2a/graph-generator';
-import type { PredictorModel } from '@metad2a/perf-predictor';
+import { Rng, fail, type FeatureSet, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
+import { candidatePool, generateCandidates, rankCandidates, type CandidatePool } from '@metad2a/search';
 import { formatMbv3, mbv3, mbv3AccuracyOracle, mbv3Cost, type Mbv3AccuracyOracle, type Mbv3Config } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
 import { meanCI, type MeanCI } from './stats';
 
 export interface Mbv3BenchmarkOptions {
-  readonly predictor: PredictorModel;
+  readonly predictor: PerfPredictor;
   readonly dataset: FeatureSet;
   readonly datasetName: string;
   /** What the weights are; printed with the result. */
   readonly weights: string;
   /** Candidates come from this generator … */
-  readonly generator?: GeneratorModel;
+  readonly generator?: GraphGenerator;
   /** … or are given (e.g. to exercise the ranking and evaluation with a generator that cannot yet produce valid subnets). */
   readonly candidateConfigs?: readonly Mbv3Config[];
   /** Unique valid candidates per run (official: 200). */
@@ -109,23 +108,18 @@ export function runMbv3Benchmark(opts: Mbv3BenchmarkOptions): Mbv3BenchmarkResul
   const records: Mbv3RunRecord[] = [];
   const pooled: number[] = [];
   for (let r = 0; r < runs; r++) {
-    let configs: readonly Mbv3Config[];
-    let graphs;
-    let keys: string[];
+    let pool: CandidatePool<Mbv3Config>;
     let generationS = 0;
     if (opts.generator) {
-      const gen = generateArchitectures(opts.generator, opts.dataset, candidates, { space: mbv3, seed: `${seed}/run${r}/generate`, batchSize: opts.batchSize, maxAttempts: opts.maxAttempts });
-      configs = gen.architectures as Mbv3Config[];
-      graphs = gen.graphs; // MBv3 scores the decoded graph itself (spec §8 item 17)
-      keys = gen.strings;
+      const gen = generateCandidates(opts.generator, opts.dataset, candidates, { space: mbv3, seed: `${seed}/run${r}/generate`, batchSize: opts.batchSize, maxAttempts: opts.maxAttempts });
+      pool = gen; // MBv3 ranks the decoded graph itself (spec §8 item 17): the space's choice
       generationS = gen.elapsedMs / 1000;
     } else {
-      configs = opts.candidateConfigs!;
-      graphs = configs.map((c) => mbv3.encode(c));
-      keys = configs.map((c) => formatMbv3(c));
+      pool = candidatePool(mbv3, opts.candidateConfigs!);
     }
+    const configs = pool.architectures;
     const t0 = performance.now();
-    const ranked = opts.predictor.rank(opts.dataset, graphs, { resamples, seed: `${seed}/run${r}/rank`, keys });
+    const ranked = rankCandidates(opts.predictor, opts.dataset, pool, { resamples, seed: `${seed}/run${r}/rank` }).ranking;
     const rankingS = (performance.now() - t0) / 1000;
     let rank = 0;
     let pick: (typeof ranked)[number] | undefined;
@@ -140,7 +134,7 @@ export function runMbv3Benchmark(opts: Mbv3BenchmarkOptions): Mbv3BenchmarkResul
       const least = Math.min(...configs.map((c) => mbv3Cost(c, { resolution }).mflops));
       fail('ValidationError', { source: 'mbv3 benchmark', field: 'flopsBound', expected: `a bound some candidate meets (the smallest has ${least.toFixed(1)} MFLOPs)`, got: String(opts.flopsBound) });
     }
-    const selected = { ...describe(configs[pick.index]!), rank, predictedAccuracy: pick.accuracy };
+    const selected = { ...describe(configs[pick.index]!), rank, predictedAccuracy: pick.predictedAccuracy };
     const budget = opts.flopsBound ?? selected.mflops;
     const rng = new Rng(`${seed}/run${r}/random`);
     const accepted: Mbv3Subnet[] = [];

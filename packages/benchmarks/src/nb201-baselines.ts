@@ -6,9 +6,8 @@
  * evaluated, best by the selection split (default: NB201 validation accuracy, as in the NB201
  * paper's protocol; `select: 'test'` is the oracle rule of MetaD2A's CIFAR numbers).
  */
-import { Rng, fail, type FeatureSet } from '@metad2a/core';
-import { generateArchitectures, type GeneratorModel } from '@metad2a/graph-generator';
-import type { PredictorModel } from '@metad2a/perf-predictor';
+import { Rng, fail, type FeatureSet, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
+import { GraphEmbeddingCache, candidatePool, generateCandidates, rankCandidates, type CandidatePool } from '@metad2a/search';
 import { nb201, nb201Table, type Nb201Cell, type Nb201Dataset, type Nb201OpId, type Nb201Split, type Nb201Table } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
 import { meanCI, type MeanCI } from './stats';
@@ -38,7 +37,7 @@ export interface Nb201BaselineOptions {
   readonly select?: Nb201Split;
   readonly rea?: ReaSettings;
   /** Predictor and target features: needed by `predictor-exhaustive` and `metad2a`. */
-  readonly predictor?: PredictorModel;
+  readonly predictor?: PerfPredictor;
   readonly dataset?: FeatureSet;
   /** Resampled datasets the predictor averages over (default 10). */
   readonly resamples?: number;
@@ -47,7 +46,7 @@ export interface Nb201BaselineOptions {
   /** Graphs per graph-encoder batch in the exhaustive ranking (default 2048). */
   readonly graphBatch?: number;
   /** Generator for `metad2a` and its candidates per run (default 500). */
-  readonly generator?: GeneratorModel;
+  readonly generator?: GraphGenerator;
   readonly candidates?: number;
   readonly batchSize?: number;
   readonly table?: Nb201Table;
@@ -185,11 +184,12 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
     const curves: number[][] = [];
     const overhead: number[] = [];
     let pool = table.size;
-    let exhaustive: { graphs: ReturnType<typeof nb201.encode>[]; keys: string[] } | undefined;
+    let exhaustive: CandidatePool<Nb201Cell> | undefined;
+    // graph embeddings are kept across runs (the weights do not change); runs differ by the resampled datasets
+    const graphCache = new GraphEmbeddingCache();
     if (method === 'predictor-exhaustive') {
-      exhaustive = { graphs: cells.map((i) => nb201.encode(table.cellAt(i))), keys: cells.map((i) => table.archAt(i)) };
+      exhaustive = candidatePool(nb201, cells.map((i) => table.cellAt(i)));
       pool = cells.length;
-      opts.predictor!.clearGraphCache();
     }
     for (let r = 0; r < runs; r++) {
       const rng = new Rng(`${seed}/${method}/run${r}`);
@@ -209,15 +209,13 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
       } else if (method === 'rea') {
         regularisedEvolution(t, table, rng, rea);
       } else if (method === 'predictor-exhaustive') {
-        // Graph embeddings are cached across runs (the weights do not change); runs differ by the resampled datasets.
-        const ranked = opts.predictor!.rank(opts.dataset!, exhaustive!.graphs, { resamples, seed: `${seed}/${method}/run${r}`, keys: exhaustive!.keys, cache: true, graphBatch: opts.graphBatch });
-        timedEvaluate(ranked.map((c) => cells[c.index]!));
+        const ranked = rankCandidates(opts.predictor!, opts.dataset!, exhaustive!, { resamples, seed: `${seed}/${method}/run${r}`, graphCache, graphBatch: opts.graphBatch });
+        timedEvaluate(ranked.ranking.map((c) => cells[c.index]!));
       } else {
-        const gen = generateArchitectures(opts.generator!, opts.dataset!, opts.candidates ?? 500, { space: nb201, seed: `${seed}/${method}/run${r}/generate`, batchSize: opts.batchSize });
-        const graphs = gen.architectures.map((c) => nb201.encode(c as Nb201Cell));
-        const ranked = opts.predictor!.rank(opts.dataset!, graphs, { resamples, seed: `${seed}/${method}/run${r}/rank`, keys: gen.strings });
+        const gen = generateCandidates(opts.generator!, opts.dataset!, opts.candidates ?? 500, { space: nb201, seed: `${seed}/${method}/run${r}/generate`, batchSize: opts.batchSize });
+        const ranked = rankCandidates(opts.predictor!, opts.dataset!, gen, { resamples, seed: `${seed}/${method}/run${r}/rank` });
         pool = gen.strings.length;
-        timedEvaluate(ranked.map((c) => table.indexOf(c.key)));
+        timedEvaluate(ranked.ranking.map((c) => table.indexOf(c.key)));
       }
       const totalMs = performance.now() - t0;
       t.padToBudget();
@@ -225,7 +223,6 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
       overhead.push((totalMs - queryMs) / 1000);
       opts.onRun?.(method, r, t.curve);
     }
-    if (method === 'predictor-exhaustive') opts.predictor!.clearGraphCache();
     const curve = Array.from({ length: budget }, (_, k) => meanCI(curves.map((c) => c[k]!)));
     return { method, curve, runs: curves, final: curve[budget - 1]!, overheadS: meanCI(overhead), pool };
   });

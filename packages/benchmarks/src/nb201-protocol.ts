@@ -1,20 +1,20 @@
 /**
  * The NB201 meta-test protocol of the paper's Table 1 (spec §3.6; §8 items 16–17, 20; §9 items
- * 17–19): per run, generate N unique valid cells, rank their canonical graphs with the predictor
- * averaged over resampled datasets, select (CIFAR: best NB201 test accuracy among the top 30;
+ * 17–19): per run, the search's stages (`@metad2a/search`) generate N unique valid cells and rank
+ * their canonical graphs with the predictor averaged over resampled datasets, select (CIFAR: best NB201 test accuracy among the top 30;
  * others: the top-1), and report mean ± 95% CI over runs, with search time = generation + ranking.
  */
-import { fail, type FeatureSet } from '@metad2a/core';
-import { generateArchitectures, type GeneratorModel } from '@metad2a/graph-generator';
-import type { PredictorModel } from '@metad2a/perf-predictor';
-import { nb201, nb201Table, type Nb201Cell, type Nb201Dataset, type Nb201Table } from '@metad2a/search-spaces';
+import { fail, type FeatureSet, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
+import { generateCandidates, rankCandidates } from '@metad2a/search';
+import { nb201, nb201Table, type Nb201Dataset, type Nb201Table } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
 import { PAPER_NB201, isPaperNb201Dataset, type PaperNb201Row } from './paper';
 import { meanCI, type MeanCI } from './stats';
 
 export interface Nb201ProtocolOptions {
-  readonly generator: GeneratorModel;
-  readonly predictor: PredictorModel;
+  readonly generator: GraphGenerator;
+  /** The predictor (its head width `hs`, where it has one, is reported with the settings). */
+  readonly predictor: PerfPredictor;
   /** The target dataset's features (e.g. `cifar10bylabel.pt` via `@metad2a/torch-io`'s `readFeatureSet`). */
   readonly dataset: FeatureSet;
   /** Row name: one of the paper's datasets picks its defaults and its paper row; any other name is allowed. */
@@ -87,7 +87,8 @@ export interface Nb201ProtocolResult {
     readonly seed: number;
     readonly batchSize: number;
     readonly perClass: number;
-    readonly predictorHs: number;
+    /** The predictor's head width, where the implementation has one (MetaD2A's `hs`). */
+    readonly predictorHs: number | null;
   };
   readonly machine: MachineInfo;
   readonly runs: readonly Nb201RunRecord[];
@@ -108,6 +109,11 @@ export interface Nb201ProtocolResult {
 const posInt = (field: string, v: number): number => {
   if (!Number.isInteger(v) || v < 1) fail('ValidationError', { source: 'nb201 protocol options', field, expected: 'a positive integer', got: String(v) });
   return v;
+};
+
+const headWidth = (p: PerfPredictor): number | null => {
+  const hs = (p as { readonly hs?: unknown }).hs;
+  return typeof hs === 'number' ? hs : null;
 };
 
 /** Run the Table-1 protocol (see the module comment). Synchronous: it occupies the thread. */
@@ -133,14 +139,13 @@ export function runNb201Protocol(opts: Nb201ProtocolOptions): Nb201ProtocolResul
   const records: Nb201RunRecord[] = [];
   for (let r = 0; r < runs; r++) {
     const seeds = { generate: `${seed}/run${r}/generate`, rank: `${seed}/run${r}/rank` };
-    const gen = generateArchitectures(opts.generator, opts.dataset, candidates, { space: nb201, seed: seeds.generate, batchSize, perClass, maxAttempts: opts.maxAttempts });
+    const gen = generateCandidates(opts.generator, opts.dataset, candidates, { space: nb201, seed: seeds.generate, batchSize, perClass, maxAttempts: opts.maxAttempts });
     const t0 = performance.now();
-    // Spec §3.6 step 2: the canonical graph of each string, not the decoded one.
-    const graphs = gen.architectures.map((c) => nb201.encode(c as Nb201Cell));
-    const ranked = opts.predictor.rank(opts.dataset, graphs, { resamples, seed: seeds.rank, perClass, keys: gen.strings });
-    const top = ranked.slice(0, topN);
+    // the search's ranking stage: NB201 ranks the canonical graph of each cell (spec §3.6 step 2)
+    const ranked = rankCandidates(opts.predictor, opts.dataset, gen, { resamples, seed: seeds.rank, perClass });
+    const top = ranked.ranking.slice(0, topN);
     const rankingS = (performance.now() - t0) / 1000;
-    const picks: Nb201Pick[] = top.map((c, i) => ({ rank: i + 1, arch: c.key, predictedAccuracy: c.accuracy, accuracy: accuracyOf(c.key) }));
+    const picks: Nb201Pick[] = top.map((c) => ({ rank: c.rank, arch: c.key, predictedAccuracy: c.predictedAccuracy, accuracy: accuracyOf(c.key) }));
     let selected = picks[0]!;
     for (const p of picks) if (p.accuracy !== null && selected.accuracy !== null && p.accuracy > selected.accuracy) selected = p;
     const generationS = gen.elapsedMs / 1000;
@@ -165,7 +170,7 @@ export function runNb201Protocol(opts: Nb201ProtocolOptions): Nb201ProtocolResul
     benchmark: 'nb201-protocol',
     dataset: { name, classes: opts.dataset.classes.length, dim: opts.dataset.dim },
     weights: opts.weights,
-    settings: { candidates, runs, resamples, topN, lookup, seed, batchSize, perClass, predictorHs: opts.predictor.hs },
+    settings: { candidates, runs, resamples, topN, lookup, seed, batchSize, perClass, predictorHs: headWidth(opts.predictor) },
     machine: machineInfo(),
     runs: records,
     summary: {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@metad2a/core';
 import { nb201, nb201Table } from '@metad2a/search-spaces';
+import { scoreGraphs } from '@metad2a/search';
 import { NB201_REA_SETTINGS, nb201BaselinesMarkdown, nb201BaselinesSvg, runNb201Baselines } from '../src';
 import { fixtureNb201Models, syntheticFeatures } from './tiny-models';
 
@@ -46,14 +47,15 @@ describe('NB201 baselines', () => {
     const { generator, predictor } = fixtureNb201Models();
     const dataset = syntheticFeatures(3);
     const cells = Array.from({ length: 40 }, (_, i) => i * 389);
-    predictor.rank(dataset, [nb201.encode(table.cellAt(0))], { resamples: 1 }); // builds the encoder's cached weight layouts (kept on purpose)
+    scoreGraphs(predictor, dataset, [nb201.encode(table.cellAt(0))], { resamples: 1 }); // builds the encoder's cached weight layouts (kept on purpose)
     const before = tf.memory().numTensors;
     const r = runNb201Baselines({ lookup: 'cifar10', methods: ['predictor-exhaustive', 'metad2a'], budget: 10, runs: 2, seed: 7, select: 'test', predictor, generator, dataset, cells, resamples: 2, candidates: 8, batchSize: 20, weights: 'fixture (untrained)', table });
     expect(tf.memory().numTensors).toBe(before);
     const ex = r.methods[0]!;
     expect(ex.pool).toBe(40);
     // run 0: the best test accuracy among the first 10 of the predictor's order
-    const ranked = predictor.rank(dataset, cells.map((i) => nb201.encode(table.cellAt(i))), { resamples: 2, seed: '7/predictor-exhaustive/run0', keys: cells.map((i) => table.archAt(i)) });
+    const { scores } = scoreGraphs(predictor, dataset, cells.map((i) => nb201.encode(table.cellAt(i))), { resamples: 2, seed: '7/predictor-exhaustive/run0' });
+    const ranked = cells.map((_, index) => ({ index })).sort((a, b) => scores[b.index]! - scores[a.index]! || a.index - b.index);
     const test = table.column('cifar10', 'testAccuracy');
     const firstTen = ranked.slice(0, 10).map((c) => test[cells[c.index]!]!);
     expect(ex.runs[0]![9]).toBe(Math.max(...firstTen));

@@ -40,6 +40,31 @@ export const BATCH_NORM_TRAIN_KERNEL = 'MetaD2ABatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'MetaD2ABatchNormTrainGrad';
 
 /**
+ * PyTorch's `ReLU → Conv2d(bias=False) → BatchNorm2d` in training mode as one kernel (NAS-Bench-201's
+ * `ReLUConvBN`, its stem without the ReLU). Inputs `{ x, filter, gamma, beta }`: x NHWC, filter in
+ * PyTorch's layout `[out, in, k, k]`, gamma, beta `[out]`; attrs `{ stride, pad, relu, epsilon }`
+ * (symmetric zero padding `pad` on both spatial axes, dilation 1). Outputs `[y, mean, variance,
+ * activated, conv]`: y, the batch mean and biased variance as `BATCH_NORM_TRAIN_KERNEL` gives them
+ * for conv = conv2d(activated, filter), activated = relu(x) (x when `relu` is false). The last two
+ * are what the gradient needs.
+ */
+export const RELU_CONV_BN_TRAIN_KERNEL = 'MetaD2AReluConvBnTrain';
+
+/**
+ * Gradient of `RELU_CONV_BN_TRAIN_KERNEL`. Inputs `{ dy, dmean?, dvariance?, activated, conv,
+ * filter, gamma, mean, variance }`; attrs as the forward; outputs `[dx, dfilter, dgamma, dbeta]`
+ * (dfilter in the `[out, in, k, k]` layout; dx masked by activated > 0 when `relu`).
+ */
+export const RELU_CONV_BN_TRAIN_GRAD_KERNEL = 'MetaD2AReluConvBnTrainGrad';
+
+export interface ReluConvBnAttrs {
+  readonly stride: number;
+  readonly pad: number;
+  readonly relu: boolean;
+  readonly epsilon: number;
+}
+
+/**
  * Inference of MetaD2A's `SetPool` (sabPF: SAB → SAB → PMA → Linear, no layer norm; spec §2.1)
  * over many sets whose first-SAB projections fc_q/fc_k/fc_v are cached per feature row.
  *

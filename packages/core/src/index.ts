@@ -16,5 +16,5 @@ export * from './backend';
 export * from './fused-kernels';
 export * from './checkpoint';
 export * from './atomic-file';
-export * from './fused-kernels';
+export * from './statistics';
 export { defaultCacheDir } from './cache-dir';

@@ -34,6 +34,53 @@ export interface SetEncoder extends HasParameters {
 }
 
 /**
+ * A cache of per-row projections of feature rows (a set encoder's first block), filled by
+ * `append` and read by {@link RowProjectingSetEncoder.encodeProjected}.
+ */
+export interface RowProjectionCache {
+  /** Rows cached so far (the next `append` fills slots rows … rows+count−1). */
+  readonly rows: number;
+  /** Project `count` rows of `data` (`[count, inputDim]`); returns the first new slot. */
+  append(data: Float32Array, count: number): number;
+}
+
+/**
+ * The optional fast path of a set encoder: resampled datasets drawn from one pool of feature rows
+ * share most rows, so each distinct row is projected once and every resample is encoded from
+ * cached slots (equal to `encode` up to float32 rounding; spec §7.2).
+ */
+export interface RowProjectingSetEncoder extends SetEncoder {
+  /** A fresh cache for the current parameter values, or undefined where this configuration has none. */
+  rowProjections(initialCapacity?: number): RowProjectionCache | undefined;
+  /** `encode(x, layout)` where x's `[batch, C·n]` rows are the cached `slots` (length batch·C·n, in x's row order). */
+  encodeProjected(cache: RowProjectionCache, slots: Int32Array, batch: number, layout: SetLayout): Tensor2D;
+}
+
+/** Whether a set encoder implements the row-projection capability. */
+export function isRowProjecting(encoder: SetEncoder): encoder is RowProjectingSetEncoder {
+  const e = encoder as Partial<RowProjectingSetEncoder>;
+  return typeof e.rowProjections === 'function' && typeof e.encodeProjected === 'function';
+}
+
+/** A row-projection cache of `encoder` with the encoder that reads it, or the reason it has none (for reports). */
+export function rowProjectionsOf(
+  encoder: SetEncoder,
+  initialCapacity?: number,
+): { readonly ok: true; readonly encoder: RowProjectingSetEncoder; readonly cache: RowProjectionCache } | { readonly ok: false; readonly reason: string } {
+  if (!isRowProjecting(encoder)) return { ok: false, reason: `set encoder '${encoder.kind}' does not implement the row-projection capability (rowProjections, encodeProjected)` };
+  const cache = encoder.rowProjections(initialCapacity);
+  if (!cache) return { ok: false, reason: `set encoder '${encoder.kind}' has no row projections in this configuration (its first block does not project rows independently)` };
+  return { ok: true, encoder, cache };
+}
+
+/** A copy of every parameter's values, by name (for checkpoints). */
+export function namedArraysOf(model: HasParameters): NamedArrays {
+  const out: Record<string, NamedArray> = {};
+  for (const [name, v] of model.parameters()) out[name] = { shape: [...v.shape], data: v.dataSync() as Float32Array };
+  return out;
+}
+
+/**
  * Where a component registers its parameters. `ParameterStore` of `@metad2a/layers` implements
  * it; a model that contains an encoder passes its own store so that one store (one optimizer,
  * one checkpoint) holds every parameter under its official name.
@@ -83,13 +130,30 @@ export interface DecodeOptions {
   readonly rng?: Rng;
 }
 
+/** Decodes z given as values `[batch·nz]` into `batch` graphs, with weights prepared once. */
+export type PreparedGraphDecoder = (z: Float32Array, batch: number, opts: DecodeOptions) => ArchGraph[];
+
+/**
+ * A model whose dataset encoding is `fromSetEncoding(setEncoder.encode(x))`: the search feeds its
+ * set encoder cached row projections (see {@link rowProjectionsOf}) and finishes with this map.
+ */
+export interface EncodesDatasets {
+  /** Width of the dataset's feature rows. */
+  readonly inputDim: number;
+  readonly setEncoder: SetEncoder;
+  /** The set encoder's output `[B, e]` → the model's dataset encoding `[B, nz]` (generator: mu). */
+  fromSetEncoding(setEncoding: Tensor2D): Tensor2D;
+}
+
 /** Dataset-conditioned graph generator (spec §2.4). Graphs it decodes may be invalid for a space. */
-export interface GraphGenerator extends HasParameters {
+export interface GraphGenerator extends HasParameters, EncodesDatasets {
   readonly graphConfig: GraphConfig;
   readonly latentDim: number;
   encodeDataset(x: Tensor3D, layout: SetLayout): LatentPosterior;
   /** Decode one graph per row of z `[B, nz]`. */
   decode(z: Tensor2D, opts: DecodeOptions): ArchGraph[];
+  /** A decoder with the current weights prepared once (valid until the parameters change). */
+  preparedDecoder(): PreparedGraphDecoder;
   /** Teacher-forced loss of true graphs given their datasets (one graph per batch row). */
   loss(x: Tensor3D, layout: SetLayout, graphs: readonly ArchGraph[], opts?: { training?: boolean; rng?: Rng }): GeneratorLoss;
 }
@@ -101,15 +165,25 @@ export interface AccuracyNormalisation {
 }
 
 /** Meta-performance predictor (spec §2.5): dataset embedding + graph embedding → normalised accuracy. */
-export interface PerfPredictor extends HasParameters {
+export interface PerfPredictor extends HasParameters, EncodesDatasets {
   readonly graphConfig: GraphConfig;
   readonly normalisation: AccuracyNormalisation;
+  /** Width of the dataset and graph embeddings. */
+  readonly nz: number;
   /** `[B, C*n, d]` → `[B, nz]`. */
   encodeDataset(x: Tensor3D, layout: SetLayout): Tensor2D;
   /** Graphs → `[N, nz]` (independent of the dataset: compute once per candidate). */
   encodeGraphs(graphs: readonly ArchGraph[]): Tensor2D;
   /** Dataset embeddings `[B, nz]` and graph embeddings `[B, nz]` → `[B, 1]` normalised scores. */
   head(datasetEmbedding: Tensor2D, graphEmbedding: Tensor2D): Tensor2D;
+  /** Scores of every (dataset, graph) pair: D `[K, nz]`, G `[N, nz]` → `[K, N]` (equal to `head` on each pair). */
+  scorePairs(datasetEmbeddings: Tensor2D, graphEmbeddings: Tensor2D): Tensor2D;
   /** `encodeDataset` + `encodeGraphs` + `head`, one graph per dataset row. */
   predict(x: Tensor3D, layout: SetLayout, graphs: readonly ArchGraph[]): Tensor2D;
+  /** The training loss against normalised targets `[B, 1]` (MetaD2A: summed squared error). */
+  loss(x: Tensor3D, layout: SetLayout, graphs: readonly ArchGraph[], targets: Tensor2D): Scalar;
+  /** Accuracy (%) → normalised target. */
+  normalise(accuracy: number): number;
+  /** Normalised score → accuracy (%). */
+  denormalise(score: number): number;
 }

@@ -22,7 +22,7 @@ describe('the embedded default model', () => {
   it('loads and searches: N unique valid NB201 cells, deterministic for a seed', () => {
     const model = loadSearchModel(defaultModelDir('nb201')!);
     expect(model.manifest.space).toBe('nb201');
-    expect(model.generator.store.count()).toBe(304200);
+    expect([...model.generator.parameters().values()].reduce((n, v) => n + v.size, 0)).toBe(304200);
     const rng = new Rng(5);
     const data = { name: 'toy', dim: 512, classes: [0, 1, 2, 3].map((c) => ({ label: String(c), count: 25, data: rng.normalArray(25 * 512, c * 0.1) })) };
     const a = runSearch(model, data, { candidates: 20, resamples: 2, seed: 3 });

@@ -7,21 +7,20 @@ import {
   validationError,
   type ArchGraph,
   type DecodeOptions,
-  type FeatureSet,
   type GeneratorLoss,
   type GraphConfig,
   type GraphGenerator,
   type LatentPosterior,
   type NamedArrays,
+  type PreparedGraphDecoder,
   type SetEncoder,
   type SetEncoderFactory,
   type SetLayout,
 } from '@metad2a/core';
 import { GRUCell, Linear, ParameterStore } from '@metad2a/layers';
-import { SetTransformerEncoder, type RowProjections } from '@metad2a/set-encoder'; // also registers `set-transformer` (the default encoder) in core's setEncoders
+import '@metad2a/set-encoder'; // registers `set-transformer` (the default encoder) in core's setEncoders
 import { GraphDecoder, toGraphBatch } from './decoder';
-import { generateArchitectures, type GenerateOptions, type GenerateResult } from './generate';
-import { decodeBatch, type DecodeTrace, type DecoderWeights } from './sampling';
+import { decodeBatch, prepareDecoderWeights, type DecodeTrace, type DecoderWeights } from './sampling';
 
 /** KL weight β of the official loss (spec §2.4, §8 item 10). */
 export const KL_WEIGHT = 0.005;
@@ -158,32 +157,17 @@ export class GeneratorModel implements GraphGenerator {
     this.store.dispose();
   }
 
-  /** Meta-test generation of n unique valid architectures for a dataset (see {@link generateArchitectures}). */
-  generate<A>(dataset: FeatureSet, n: number, opts: GenerateOptions<A>): GenerateResult<A> {
-    return generateArchitectures(this, dataset, n, opts);
-  }
-
   /** Set encoding → mu = fc1(v), logvar = fc2(v), both `[B, nz]`. */
   encodeDataset(x: tf.Tensor3D, layout: SetLayout): LatentPosterior {
     return tf.tidy(() => {
       const v = this.setEncoder.encode(x, layout);
-      return { mu: this.fc1.apply(v), logvar: this.fc2.apply(v) };
+      return { mu: this.fromSetEncoding(v), logvar: this.fc2.apply(v) };
     }) as LatentPosterior;
   }
 
-  /**
-   * A cache of per-row projections for {@link encodeDatasetRows}, or undefined when the set encoder
-   * has none (only the Set Transformer with SABs has).
-   */
-  rowProjections(initialCapacity?: number): RowProjections | undefined {
-    return this.setEncoder instanceof SetTransformerEncoder ? this.setEncoder.rowProjections(initialCapacity) : undefined;
-  }
-
-  /** `encodeDataset(x, layout).mu` for x given as projected row slots (see `SetTransformerEncoder.encodeProjected`): `[B, nz]`. */
-  encodeDatasetRows(proj: RowProjections, slots: Int32Array, batch: number, layout: SetLayout): tf.Tensor2D {
-    if (!(this.setEncoder instanceof SetTransformerEncoder)) throw new Error('GeneratorModel.encodeDatasetRows: the set encoder has no row projections');
-    const enc = this.setEncoder;
-    return tf.tidy(() => this.fc1.apply(enc.encodeProjected(proj, slots, batch, layout)));
+  /** mu = fc1(v) from the set encoder's output v `[B, nz]` (the contract's seam for cached row projections). */
+  fromSetEncoding(setEncoding: tf.Tensor2D): tf.Tensor2D {
+    return this.fc1.apply(setEncoding);
   }
 
   /** z = mu (evaluation) or mu + 0.01·ε·exp(logvar/2), ε ~ N(0, I) from `rng` (training). */
@@ -242,6 +226,16 @@ export class GeneratorModel implements GraphGenerator {
     if (opts.stochastic && !opts.rng) throw new MetaD2AException(validationError({ source: 'GeneratorModel.decode', field: 'rng', expected: 'an Rng for stochastic decoding', got: 'undefined' }));
     const mode = opts.stochastic ? { stochastic: true as const, rng: opts.rng! } : { stochastic: false as const };
     return decodeBatch(this.decoderWeights(), this.graphConfig, z, batchSize, mode);
+  }
+
+  /** Stochastic or deterministic decoding of z values with the decoder's weights read and prepared once, now. */
+  preparedDecoder(): PreparedGraphDecoder {
+    const weights = prepareDecoderWeights(this.decoderWeights(), this.graphConfig);
+    return (z, batch, opts) => {
+      if (opts.stochastic && !opts.rng) throw new MetaD2AException(validationError({ source: 'GeneratorModel.decode', field: 'rng', expected: 'an Rng for stochastic decoding', got: 'undefined' }));
+      const mode = opts.stochastic ? { stochastic: true as const, rng: opts.rng! } : { stochastic: false as const };
+      return decodeBatch(weights, this.graphConfig, z, batch, mode).graphs;
+    };
   }
 
   /** The decoder's parameters as plain arrays (read from the store at call time). */

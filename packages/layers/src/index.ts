@@ -23,3 +23,4 @@ export {
   batchNormTrainGradComposite,
   type BatchNormTrainResult,
 } from './batch-norm';
+export { reluConvBnTrain, reluConvBnTrainComposite, type ReluConvBnOptions } from './relu-conv-bn';

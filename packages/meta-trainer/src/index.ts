@@ -2,7 +2,7 @@
  * @metad2a/meta-trainer — the meta-database (SQLite) and the meta-training loops of the
  * generator and the predictor.
  */
-export { MetaDatabase } from './database/meta-database';
+export { MetaDatabase, DEFAULT_BUSY_TIMEOUT_MS } from './database/meta-database';
 export type {
   DatasetInput,
   DatasetInfo,
@@ -11,6 +11,7 @@ export type {
   TaskInfo,
   ArchitectureInfo,
   RecordInput,
+  RecordWrite,
   MetaRecord,
   RecordFilter,
   SplitInput,

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { isMetaD2AException } from '@metad2a/core';
-import { MetaDatabase, SCHEMA_VERSION } from '../src';
+import { MIGRATIONS, MetaDatabase, SCHEMA_VERSION } from '../src';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-db-'));
 
@@ -28,7 +28,7 @@ describe('MetaDatabase', () => {
     const raw = new Database(file);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
-    expect(() => MetaDatabase.open(file)).toThrow(/schema version.*expected at most 1/);
+    expect(() => MetaDatabase.open(file)).toThrow(new RegExp(`schema version.*expected at most ${SCHEMA_VERSION}`));
   });
 
   test('datasets, features (inline and file reference), tasks, records, splits round-trip', () => {
@@ -135,4 +135,130 @@ describe('MetaDatabase', () => {
     expect(db.records().length).toBe(recs.length + 1);
     db.close();
   });
+
+  test('records are keyed by (task, architecture, metric, replicate): adding one again returns the stored record', () => {
+    const db = toyDb();
+    db.addTask({ name: 't', dataset: 'toy', classIds: [0, 1] });
+    const a = { task: 't', space: 's', arch: 'a', accuracy: 61, metric: 'm', how: 'h' };
+    const [first] = db.putRecords([a]);
+    expect(first).toEqual({ id: 1, inserted: true });
+    // the same key again (another accuracy, another provenance): nothing is added, the first stays
+    expect(db.putRecords([{ ...a, accuracy: 99, how: 'again' }, { ...a, metric: 'other' }, { ...a, replicate: 1, accuracy: 62 }])).toEqual([
+      { id: 1, inserted: false },
+      { id: 2, inserted: true },
+      { id: 3, inserted: true },
+    ]);
+    expect(db.addRecord(a)).toBe(1);
+    expect(db.records().map((r) => [r.id, r.metric, r.replicate, r.accuracy, r.how])).toEqual([
+      [1, 'm', 0, 61, 'h'],
+      [2, 'other', 0, 61, 'h'],
+      [3, 'm', 1, 62, 'h'],
+    ]);
+    expect(() => db.addRecord({ ...a, replicate: -1 })).toThrow(/record 0 \(t\)\.replicate: expected a non-negative integer, got -1/);
+    db.close();
+  });
+
+  test('migrating a version-1 file: duplicates removed (first row kept, splits moved to it), imported replicates kept, then UNIQUE', () => {
+    const file = path.join(tmp(), 'v1.sqlite');
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS[0]!.sql);
+    raw.pragma('user_version = 1');
+    raw.exec(`
+      INSERT INTO datasets (id, name, source, num_classes) VALUES (1, 'toy', 'test', 4);
+      INSERT INTO tasks (id, name, dataset_id, class_ids) VALUES (1, 't1', 1, '[0,1]'), (2, 't2', 1, '[2,3]');
+      INSERT INTO architectures (id, space, arch) VALUES (1, 's', 'A'), (2, 's', 'B');
+      INSERT INTO records (id, task_id, arch_id, accuracy, metric, how, created_at, extra) VALUES
+        (1, 1, 1, 70, 'top1', 'trained:x', 'c', NULL),
+        (2, 1, 2, 60, 'top1', 'trained:x', 'c', NULL),
+        (3, 1, 1, 71, 'top1', 'trained:x', 'c', NULL),       -- duplicate of 1 (two builders)
+        (4, 2, 1, 50, 'top1', 'trained:x', 'c', NULL),
+        (5, 1, 1, 72, 'top1', 'trained:x', 'c', NULL),       -- duplicate of 1 again
+        (6, 1, 1, 70, 'official', 'imported:src', 'c', '{"row":0}'),
+        (7, 1, 1, 55, 'official', 'imported:src', 'c', '{"row":1}'), -- a second measurement in the source: replicate 1
+        (8, 1, 1, 70, 'official', 'imported:src', 'c', '{"row":0}'), -- the source imported twice: duplicate of 6
+        (9, 1, 2, 65, 'official', 'imported:src', 'c', '{"row":2}');
+      INSERT INTO splits (name, record_id, part, position) VALUES
+        ('s', 3, 'train', 0), ('s', 2, 'train', 1), ('s', 4, 'valid', 0),    -- 3 moves to 1
+        ('both', 1, 'train', 0), ('both', 5, 'valid', 0),                     -- 5 goes (1 is already in the split)
+        ('off', 8, 'train', 0), ('off', 7, 'train', 1), ('off', 9, 'valid', 0);
+    `);
+    raw.close();
+    const db = MetaDatabase.open(file);
+    expect(db.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(db.records().map((r) => [r.id, r.metric, r.replicate, r.accuracy])).toEqual([
+      [1, 'top1', 0, 70],
+      [2, 'top1', 0, 60],
+      [4, 'top1', 0, 50],
+      [6, 'official', 0, 70],
+      [7, 'official', 1, 55],
+      [9, 'official', 0, 65],
+    ]);
+    expect(db.split('s')).toEqual({ train: [1, 2], valid: [4], test: [] });
+    expect(db.split('both')).toEqual({ train: [1], valid: [], test: [] });
+    expect(db.split('off')).toEqual({ train: [6, 7], valid: [9], test: [] });
+    expect(db.integrityProblems()).toEqual([]);
+    expect(db.putRecords([{ task: 't1', space: 's', arch: 'A', accuracy: 1, metric: 'top1', how: 'h' }])).toEqual([{ id: 1, inserted: false }]);
+    db.close();
+  });
+
+  test('concurrent writer processes on one file: every record exactly once, no errors', async () => {
+    const file = path.join(tmp(), 'meta.sqlite');
+    const root = path.join(__dirname, '../../..');
+    const run = (rotate: number) =>
+      new Promise<{ inserted: number; existing: number }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/db-concurrent-writer.ts'), file, String(rotate)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('exit', (code) => {
+          const m = /inserted (\d+) existing (\d+)/.exec(out);
+          if (code === 0 && m) resolve({ inserted: Number(m[1]), existing: Number(m[2]) });
+          else reject(new Error(`writer ${rotate} exited ${code}: ${err}`));
+        });
+      });
+    // two writers go through the pairs in the same order (racing on every key), a third from the middle
+    const results = await Promise.all([run(0), run(0), run(100)]);
+    expect(results.reduce((s, r) => s + r.inserted, 0)).toBe(200);
+    for (const r of results) expect(r.inserted + r.existing).toBe(200);
+    const db = MetaDatabase.open(file);
+    const recs = db.records();
+    expect(recs).toHaveLength(200);
+    expect(new Set(recs.map((r) => `${r.task}|${r.arch}`)).size).toBe(200);
+    expect(db.counts()).toMatchObject({ datasets: 1, tasks: 40, architectures: 5 });
+    expect(db.integrityProblems()).toEqual([]);
+    db.close();
+  }, 60_000);
+
+  test('a second writer waits for the write lock; past its busy timeout it gets a named error, not an SQLite stack', async () => {
+    const file = path.join(tmp(), 'meta.sqlite');
+    const setup = MetaDatabase.open(file);
+    setup.addDataset({ name: 'toy', source: 'test', numClasses: 4 });
+    setup.addTask({ name: 't', dataset: 'toy', classIds: [0, 1] });
+    setup.close();
+    const root = path.join(__dirname, '../../..');
+    const holder = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/db-lock-holder.ts'), file, '2500'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => holder.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
+      holder.on('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+    });
+    const impatient = MetaDatabase.open(file, { busyTimeoutMs: 200 });
+    let caught: unknown;
+    try {
+      impatient.addRecord({ task: 't', space: 's', arch: 'a', accuracy: 1, metric: 'm', how: 'h' });
+    } catch (e) {
+      caught = e;
+    }
+    impatient.close();
+    expect(isMetaD2AException(caught, 'IoError')).toBe(true);
+    expect((caught as Error).message).toMatch(/meta\.sqlite: write lock: expected the write lock within 0\.2 s, got another process is writing this meta-database/);
+    // the default timeout waits for the holder to commit, then writes
+    const patient = MetaDatabase.open(file);
+    const t0 = Date.now();
+    expect(patient.addRecord({ task: 't', space: 's', arch: 'a', accuracy: 1, metric: 'm', how: 'h' })).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThan(500);
+    patient.close();
+    expect(await exited).toBe(0);
+  }, 30_000);
 });

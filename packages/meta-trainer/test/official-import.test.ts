@@ -17,6 +17,18 @@ describe('official NB201 predictor database import', () => {
     expect(db.counts()).toMatchObject({ records: 4630, tasks: 3031, architectures: 1553, datasets: 1, classFeatures: 0, splits: 1 });
   });
 
+  test('the 2 pairs the official database measured twice are replicates 0 and 1 (rows 676/4321 and 1083/4384)', () => {
+    const twice = db.records().filter((r) => r.replicate === 1);
+    expect(twice.map((r) => [r.task, r.accuracy, (r.extra as { row: number }).row])).toEqual([
+      ['nb201-official/task-488', 60.82, 4321],
+      ['nb201-official/task-103', 53.65, 4384],
+    ]);
+    for (const r of twice) {
+      const first = db.records({ task: r.task }).filter((x) => x.arch === r.arch);
+      expect(first.map((x) => x.replicate)).toEqual([0, 1]);
+    }
+  });
+
   test('the official split: the first 400 of the permutation are validation, in order', () => {
     const s = db.split(OFFICIAL_NB201.split);
     // predictor_idx starts 3495, 357, 3034 (0-based rows); record id = row + 1

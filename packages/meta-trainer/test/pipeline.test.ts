@@ -52,7 +52,7 @@ describe('data pipeline', () => {
   });
 
   test('generator pairs: best per task, min accuracy, all', () => {
-    const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({ id, taskId, task: `t${taskId}`, archId: id, space: 'nb201', arch: `a${id}`, accuracy, metric: 'm', how: 'h', createdAt: '' });
+    const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({ id, taskId, task: `t${taskId}`, archId: id, space: 'nb201', arch: `a${id}`, accuracy, metric: 'm', replicate: 0, how: 'h', createdAt: '' });
     const recs = [r(1, 1, 50), r(2, 1, 70), r(3, 1, 70), r(4, 2, 40), r(5, 3, 90)];
     expect(selectGeneratorPairs(recs, { kind: 'best-per-task' }).map((x) => x.id)).toEqual([2, 4, 5]);
     expect(selectGeneratorPairs(recs, { kind: 'best-per-task', count: 2 }).map((x) => x.id)).toEqual([2, 3, 4, 5]);

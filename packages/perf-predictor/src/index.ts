@@ -1,11 +1,10 @@
 /**
  * @metad2a/perf-predictor — MetaD2A's meta-performance predictor (spec §2.5): dataset embedding
  * (two-level set encoder) + bidirectional D-VAE graph embedding → normalised accuracy, exact to
- * the official numbers, with batched candidate ranking (`PredictorModel.rank`) and the
- * correlation metrics used for model selection.
+ * the official numbers, with the batched scoring of all (dataset, graph) pairs (`scorePairs`) that
+ * the search's ranking stage uses, and the accuracy normalisation.
  */
-export { PredictorModel, PREDICTOR_DEAD_PARAMS, type PredictorOptions, type PredictorConfig, type RankOptions, type RankedCandidate } from './model';
+export { PredictorModel, PREDICTOR_DEAD_PARAMS, type PredictorOptions, type PredictorConfig } from './model';
 export { BidirectionalGraphEncoder, type GraphEncoding } from './graph-encoder';
 export { planDirection, checkGraphs, type DirectionPlan, type StepPlan, type NeighbourRef, type Direction } from './graph-plan';
-export { pearson, spearman, kendallTau, averageRanks } from './metrics';
 export { NB201_PREDICTOR_NORMALISATION, normalisationFrom, normaliseAccuracy, denormaliseScore } from './normalisation';

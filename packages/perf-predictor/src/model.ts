@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   Rng,
-  drawDatasetBatch,
-  graphKey,
   MetaD2AException,
   graphConfig as makeGraphConfig,
   loadCheckpointSync,
@@ -11,7 +9,6 @@ import {
   validationError,
   type AccuracyNormalisation,
   type ArchGraph,
-  type FeatureSet,
   type GraphConfig,
   type NamedArrays,
   type PerfPredictor,
@@ -55,33 +52,6 @@ export interface PredictorConfig {
   readonly setEncoder: string;
 }
 
-export interface RankOptions {
-  /** Resampled copies of the dataset each candidate is scored on; the scores are averaged (spec §3.6: 10). */
-  readonly resamples?: number;
-  /** Seed (or generator) of the resampling. */
-  readonly seed?: number | string;
-  readonly rng?: Rng;
-  /** Samples per class (spec: 20). */
-  readonly perClass?: number;
-  /** Keys of the candidates (default: `graphKey`), used by the graph-embedding cache and returned. */
-  readonly keys?: readonly string[];
-  /** Reuse graph embeddings computed by earlier calls with the same keys (see {@link PredictorModel.clearGraphCache}). */
-  readonly cache?: boolean;
-  /** Graphs encoded per batch (memory bound); default 2048. */
-  readonly graphBatch?: number;
-}
-
-export interface RankedCandidate {
-  /** Position in the input list. */
-  readonly index: number;
-  readonly key: string;
-  readonly graph: ArchGraph;
-  /** Mean normalised score over the resamples. */
-  readonly score: number;
-  /** The score turned back into an accuracy (%) with the model's normalisation. */
-  readonly accuracy: number;
-}
-
 /**
  * MetaD2A's meta-performance predictor (spec §2.5): a set encoder for the dataset (`D`, nz), a
  * bidirectional D-VAE graph encoder (`G = fc1(hg)`, nz), and the head
@@ -102,7 +72,6 @@ export class PredictorModel implements PerfPredictor {
   readonly predFc2: Linear;
   readonly heads: number;
   readonly setEncoderName: string;
-  private readonly graphCache = new Map<string, Float32Array>();
 
   constructor(opts: PredictorOptions) {
     this.graphConfig = opts.graphConfig;
@@ -128,6 +97,11 @@ export class PredictorModel implements PerfPredictor {
   /** `[B, C·n, d]` → D `[B, nz]`. */
   encodeDataset(x: tf.Tensor3D, layout: SetLayout): tf.Tensor2D {
     return this.setEncoder.encode(x, layout);
+  }
+
+  /** D is the set encoder's output itself (the contract's seam for cached row projections). */
+  fromSetEncoding(setEncoding: tf.Tensor2D): tf.Tensor2D {
+    return setEncoding;
   }
 
   /** Graphs → G `[N, nz]`, all graphs in one batched pass. */
@@ -201,78 +175,6 @@ export class PredictorModel implements PerfPredictor {
     return denormaliseScore(score, this.normalisation);
   }
 
-  /**
-   * Rank candidate architectures for a dataset (spec §3.6 step 2): draw `resamples` copies of the
-   * dataset (`perClass` rows per class), encode them once; encode every candidate graph once,
-   * all candidates batched together; score all resamples × candidates pairs; sort by the mean
-   * score, descending (ties keep the input order).
-   */
-  rank(dataset: FeatureSet, candidates: readonly ArchGraph[], opts: RankOptions = {}): RankedCandidate[] {
-    const K = opts.resamples ?? 10;
-    const perClass = opts.perClass ?? 20;
-    if (!Number.isInteger(K) || K < 1) throw new MetaD2AException(validationError({ source: 'rank', field: 'resamples', expected: 'a positive integer', got: String(K) }));
-    const keys = opts.keys ?? candidates.map(graphKey);
-    if (keys.length !== candidates.length) throw new MetaD2AException(validationError({ source: 'rank', field: 'keys', expected: `${candidates.length} keys (one per candidate)`, got: String(keys.length) }));
-    if (dataset.dim !== this.inputDim) throw new MetaD2AException(validationError({ source: `rank: dataset ${dataset.name}`, field: 'dim', expected: String(this.inputDim), got: String(dataset.dim) }));
-    if (candidates.length === 0) return [];
-    const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-    const batch = drawDatasetBatch(dataset, perClass, K, rng);
-    const g = this.graphEmbeddings(candidates, keys, opts);
-    const mean = tf.tidy(() => {
-      const x = tf.tensor3d(batch.data, batch.shape);
-      const d = this.encodeDataset(x, batch.layout);
-      return tf.mean(this.scorePairs(d, g), 0);
-    });
-    g.dispose();
-    const scores = mean.dataSync() as Float32Array;
-    mean.dispose();
-    const order = Array.from(candidates, (_, i) => i).sort((i, j) => scores[j]! - scores[i]! || i - j);
-    return order.map((i) => ({ index: i, key: keys[i]!, graph: candidates[i]!, score: scores[i]!, accuracy: this.denormalise(scores[i]!) }));
-  }
-
-  /** G `[N, nz]` for ranking: chunked, and through the cache when asked. */
-  private graphEmbeddings(graphs: readonly ArchGraph[], keys: readonly string[], opts: RankOptions): tf.Tensor2D {
-    const chunk = opts.graphBatch ?? 2048;
-    const encodeRows = (gs: readonly ArchGraph[]): Float32Array => {
-      const out = new Float32Array(gs.length * this.nz);
-      for (let s = 0; s < gs.length; s += chunk) {
-        const t = this.encodeGraphs(gs.slice(s, s + chunk));
-        out.set(t.dataSync() as Float32Array, s * this.nz);
-        t.dispose();
-      }
-      return out;
-    };
-    if (!opts.cache) {
-      if (graphs.length <= chunk) return this.encodeGraphs(graphs);
-      return tf.tensor2d(encodeRows(graphs), [graphs.length, this.nz]);
-    }
-    const missing: number[] = [];
-    const seen = new Set<string>();
-    keys.forEach((k, i) => {
-      if (!this.graphCache.has(k) && !seen.has(k)) {
-        seen.add(k);
-        missing.push(i);
-      }
-    });
-    if (missing.length > 0) {
-      const rows = encodeRows(missing.map((i) => graphs[i]!));
-      missing.forEach((i, r) => this.graphCache.set(keys[i]!, rows.slice(r * this.nz, (r + 1) * this.nz)));
-    }
-    const all = new Float32Array(graphs.length * this.nz);
-    keys.forEach((k, i) => all.set(this.graphCache.get(k)!, i * this.nz));
-    return tf.tensor2d(all, [graphs.length, this.nz]);
-  }
-
-  /** Number of graph embeddings in the cache. */
-  get graphCacheSize(): number {
-    return this.graphCache.size;
-  }
-
-  /** Forget cached graph embeddings (needed after the weights change, e.g. a training step). */
-  clearGraphCache(): void {
-    this.graphCache.clear();
-  }
-
   parameters(): ReadonlyMap<string, tf.Variable> {
     return this.store.entries();
   }
@@ -317,12 +219,10 @@ export class PredictorModel implements PerfPredictor {
   loadParameters(values: NamedArrays, opts: { allowExtra?: boolean | readonly string[] } = {}): void {
     const extra = opts.allowExtra === true ? true : [...PREDICTOR_DEAD_PARAMS, ...(opts.allowExtra || [])];
     this.store.load(values, { allowExtra: extra, source: 'predictor parameters' });
-    this.graphCache.clear();
   }
 
   dispose(): void {
     this.graphEncoder.dispose();
     this.store.dispose();
-    this.graphCache.clear();
   }
 }

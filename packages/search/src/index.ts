@@ -1,8 +1,10 @@
 /**
- * @metad2a/search — the MetaD2A search (meta-test, spec §3.6): a dataset's feature set → the
- * generator's N unique valid candidates → the predictor's ranking over resampled datasets →
- * a report with benchmark facts (NB201 table accuracies, FLOPs, params; MBv3 FLOPs and the
- * OFA oracle). Also the model directory format that holds a generator and a predictor.
+ * @metad2a/search — the MetaD2A search (meta-test, spec §3.6) as stages: `generateCandidates`
+ * (a dataset's feature set → the generator's N unique valid candidates in a space, or a
+ * constrained view of it), `rankCandidates` / `scoreGraphs` (the predictor's mean score over
+ * resampled datasets, on the graph the space chooses), and `runSearch` on top (a report with the
+ * space's cost and benchmark facts). The CLI, the benchmarks and the tools all search through
+ * these. Also the model directory format that holds a generator and a predictor.
  */
 export {
   MODEL_FORMAT,
@@ -17,6 +19,7 @@ export {
   type GeneratorConfig,
   type PredictorConfig,
 } from './model-dir';
+export { generateCandidates, type GenerateOptions, type GenerateResult, type GenerateProgress, type ProjectionUse } from './generate';
+export { rankCandidates, scoreGraphs, candidatePool, GraphEmbeddingCache, type CandidatePool, type RankOptions, type RankResult, type RankedCandidate, type GraphScores } from './rank';
 export { runSearch, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
-export { describerFor, constrainedSpace, type CandidateCost, type CandidateFacts, type Constraints, type SpaceDescriber } from './candidate-info';
 export { formatSearchReport, searchReportJson } from './report';

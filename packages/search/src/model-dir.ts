@@ -11,9 +11,12 @@ import {
   searchSpaces,
   writeFileAtomicSync,
   type AccuracyNormalisation,
+  namedArraysOf,
   type AnySearchSpace,
+  type GraphGenerator,
   type MetaD2AError,
   type NamedArrays,
+  type PerfPredictor,
 } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
@@ -54,12 +57,12 @@ export interface ModelManifest {
   readonly provenance: Readonly<Record<string, unknown>>;
 }
 
-/** Generator + predictor + space, ready to search. */
+/** Generator + predictor + space, ready to search (typed on core's contracts: any implementation searches). */
 export interface SearchModel {
   readonly manifest: ModelManifest;
   readonly space: AnySearchSpace;
-  readonly generator: GeneratorModel;
-  readonly predictor: PredictorModel;
+  readonly generator: GraphGenerator;
+  readonly predictor: PerfPredictor;
   /** The directory it was loaded from, if any. */
   readonly dir?: string;
   dispose(): void;
@@ -178,7 +181,7 @@ export function loadSearchModel(dir: string): SearchModel {
 /** Write a model directory (atomically per file). */
 export function saveSearchModel(
   dir: string,
-  parts: { space: string; generator: GeneratorModel; generatorConfig: GeneratorConfig; predictor: PredictorModel; predictorConfig: PredictorConfig; provenance?: Record<string, unknown> },
+  parts: { space: string; generator: GraphGenerator; generatorConfig: GeneratorConfig; predictor: PerfPredictor; predictorConfig: PredictorConfig; provenance?: Record<string, unknown> },
 ): ModelManifest {
   fs.mkdirSync(dir, { recursive: true });
   const manifest: ModelManifest = {
@@ -188,8 +191,8 @@ export function saveSearchModel(
     predictor: { checkpoint: 'predictor.ckpt', config: parts.predictorConfig, normalisation: parts.predictor.normalisation },
     provenance: parts.provenance ?? {},
   };
-  saveCheckpointSync(path.join(dir, 'generator.ckpt'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: parts.generator.store.toNamedArrays() });
-  saveCheckpointSync(path.join(dir, 'predictor.ckpt'), { meta: { role: 'predictor', config: parts.predictorConfig }, tensors: parts.predictor.store.toNamedArrays() });
+  saveCheckpointSync(path.join(dir, 'generator.ckpt'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });
+  saveCheckpointSync(path.join(dir, 'predictor.ckpt'), { meta: { role: 'predictor', config: parts.predictorConfig }, tensors: namedArraysOf(parts.predictor) });
   writeFileAtomicSync(path.join(dir, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

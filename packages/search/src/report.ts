@@ -1,4 +1,5 @@
-import { match } from 'ts-pattern';
+import * as E from 'fp-ts/lib/Either.js';
+import { searchSpaces, type FactColumn } from '@metad2a/core';
 import type { SearchCandidate, SearchResult } from './search';
 
 const f = (x: number | undefined, digits: number): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
@@ -9,28 +10,32 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-function candidateRow(c: SearchCandidate): string[] {
-  const base = [String(c.rank), f(c.predictedAccuracy, 2), f(c.cost?.mflops, 2), f(c.cost?.mparams, 3)];
-  return match(c.facts)
-    .with({ kind: 'nb201' }, (x) => [...base, f(x.cifar10, 2), f(x.cifar100, 2), f(x.imagenet16_120, 2), String(x.index), c.arch])
-    .with({ kind: 'mbv3' }, (x) => [...base, f(x.oracleTop1, 2), c.arch])
-    .with({ kind: 'none' }, () => [...base, c.arch])
-    .exhaustive();
+function factCell(c: SearchCandidate, col: FactColumn): string {
+  const v = c.facts[col.field];
+  if (v === undefined) return '-';
+  return typeof v === 'number' && col.digits !== undefined ? f(v, col.digits) : String(v);
 }
 
-function candidateHeader(c: SearchCandidate | undefined): string[] {
-  const base = ['#', 'pred.acc', 'MFLOPs', 'Mparams'];
-  if (!c) return [...base, 'architecture'];
-  return match(c.facts)
-    .with({ kind: 'nb201' }, () => [...base, 'C10 test', 'C100 test', 'IN16 test', 'NB201 idx', 'architecture'])
-    .with({ kind: 'mbv3' }, () => [...base, 'OFA oracle top-1', 'architecture'])
-    .with({ kind: 'none' }, () => [...base, 'architecture'])
-    .exhaustive();
+function candidateRow(c: SearchCandidate, columns: readonly FactColumn[]): string[] {
+  const facts = c.facts.kind === 'none' ? [] : columns.map((col) => factCell(c, col));
+  return [String(c.rank), f(c.predictedAccuracy, 2), f(c.cost?.mflops, 2), f(c.cost?.mparams, 3), ...facts, c.arch];
+}
+
+function candidateHeader(c: SearchCandidate | undefined, columns: readonly FactColumn[]): string[] {
+  const facts = !c || c.facts.kind === 'none' ? [] : columns.map((col) => col.header);
+  return ['#', 'pred.acc', 'MFLOPs', 'Mparams', ...facts, 'architecture'];
+}
+
+/** The fact columns of the registered space `name` (none for a space that is not registered). */
+function factColumnsOf(name: string): readonly FactColumn[] {
+  const space = searchSpaces.lookup(name);
+  return E.isRight(space) ? (space.right.factColumns ?? []) : [];
 }
 
 /** The human-readable report of a search: settings, top-k table, phase timings. */
-export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: number; backendLine?: string } = {}): string {
+export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: number; backendLine?: string; factColumns?: readonly FactColumn[] } = {}): string {
   const t = r.timings;
+  const columns = extra.factColumns ?? factColumnsOf(r.space);
   const lines = [
     extra.backendLine ?? `backend: ${r.backend}`,
     `dataset: ${r.dataset.name} (${r.dataset.classes} classes, ${r.dataset.dim}-d features)  space: ${r.space}  seed: ${r.seed}`,
@@ -39,8 +44,9 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
         ? `; constraints: ${r.settings.constraints.flopsMaxM !== undefined ? `≤ ${r.settings.constraints.flopsMaxM} MFLOPs ` : ''}${r.settings.constraints.paramsMaxM !== undefined ? `≤ ${r.settings.constraints.paramsMaxM} M params` : ''}`
         : ''),
     '',
-    table(candidateHeader(r.top[0]), r.top.map(candidateRow)),
+    table(candidateHeader(r.top[0], columns), r.top.map((c) => candidateRow(c, columns))),
     '',
+    ...(r.fastPath ? [`slower path: ${[r.fastPath.generation && `generation: ${r.fastPath.generation}`, r.fastPath.ranking && `ranking: ${r.fastPath.ranking}`].filter(Boolean).join('; ')}`] : []),
     `time: ${extra.featuresSeconds !== undefined ? `features ${extra.featuresSeconds.toFixed(2)} s, ` : ''}generation ${t.generation.toFixed(2)} s, set encoding ${t.setEncoding.toFixed(3)} s, graph encoding ${t.graphEncoding.toFixed(3)} s, scoring ${t.scoring.toFixed(3)} s; search (generation + ranking) ${t.search.toFixed(2)} s`,
   ];
   return lines.join('\n');

@@ -1,8 +1,8 @@
+import { NO_FACTS, constrainSearchSpace, currentBackend, fail, type BenchmarkFacts, type CandidateCost, type Constraints, type FeatureSet } from '@metad2a/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, copyFeatureRow, currentBackend, drawDatasetBatch, drawDatasetRows, fail, type FeatureSet, type SetEncoder, type SetLayout } from '@metad2a/core';
-import { generateArchitectures, type GenerateProgress } from '@metad2a/graph-generator';
-import { constrainedSpace, describerFor, type CandidateCost, type CandidateFacts, type Constraints } from './candidate-info';
+import { generateCandidates, type GenerateProgress, type ProjectionUse } from './generate';
 import type { SearchModel } from './model-dir';
+import { rankCandidates } from './rank';
 
 export interface SearchOptions {
   /** Unique valid candidates to generate (official: 500; 50 for small datasets). */
@@ -34,7 +34,8 @@ export interface SearchCandidate {
   /** The score turned back into an accuracy (%) with the predictor's normalisation. */
   readonly predictedAccuracy: number;
   readonly cost?: CandidateCost;
-  readonly facts: CandidateFacts;
+  /** The space's benchmark facts (`{kind: 'none'}` where it has none). */
+  readonly facts: BenchmarkFacts;
 }
 
 /** Wall seconds of each phase. */
@@ -65,6 +66,8 @@ export interface SearchResult {
   readonly ranking: readonly SearchCandidate[];
   /** The first `top` of the ranking. */
   readonly top: readonly SearchCandidate[];
+  /** Present only where a stage could not use its set encoder's cached row projections: why (the search is slower, not different). */
+  readonly fastPath?: { readonly generation?: string; readonly ranking?: string };
 }
 
 const posInt = (field: string, v: number): number => {
@@ -73,12 +76,11 @@ const posInt = (field: string, v: number): number => {
 };
 
 /**
- * The MetaD2A search (meta-test, spec §3.6): generate `candidates` unique valid architectures for
- * the dataset, score each with the predictor averaged over `resamples` resampled datasets, and
- * rank them. Restructured for speed, with the same numbers as the official loop: the resampled
- * datasets are encoded once per search (not once per candidate), each candidate's graph is encoded
- * once (not once per resample), all candidates go through the graph encoder together, and the
- * head runs on all (resample, candidate) pairs at once.
+ * The MetaD2A search (meta-test, spec §3.6) on top of the two stages: {@link generateCandidates}
+ * (`candidates` unique valid architectures for the dataset, in the space constrained by
+ * `constraints`) and {@link rankCandidates} (each scored by the predictor, averaged over
+ * `resamples` resampled datasets), then each candidate's cost and benchmark facts from the space.
+ * Same numbers as the official loop, restructured for speed (see the stages).
  */
 export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchOptions = {}): SearchResult {
   const candidates = posInt('candidates', opts.candidates ?? 500);
@@ -91,36 +93,23 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
   const constraints = opts.constraints ?? {};
   const { space, generator, predictor } = model;
   const classes = dataset.classes.length;
-  const describer = describerFor(space);
-  const genSpace = constrainedSpace(space, describer, constraints, classes);
+  const genSpace = constrainSearchSpace(space, constraints, classes);
 
-  const t0 = performance.now();
-  const gen = generateArchitectures(generator, dataset, candidates, { space: genSpace, seed, batchSize, perClass, maxAttempts: opts.maxAttempts, onBatch: opts.onGenerate });
-  const t1 = performance.now();
-
-  // Ranking (spec §3.6 step 2), each piece computed once.
-  const scored = gen.architectures.map((a, i) => describer.scoredGraph(a, gen.graphs[i]!));
-  const D = encodeResamples(predictor, dataset, perClass, resamples, new Rng(`${seed}/rank`));
-  D.dataSync();
-  const t2 = performance.now();
-  const G = predictor.encodeGraphs(scored);
-  G.dataSync();
-  const t3 = performance.now();
-  const meanT = tf.tidy(() => tf.mean(predictor.scorePairs(D, G), 0));
-  const scores = meanT.dataSync() as Float32Array;
-  tf.dispose([D, G, meanT]);
-  const t4 = performance.now();
-
-  const order = gen.architectures.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]! || i - j);
-  const ranking: SearchCandidate[] = order.map((i, r) => ({
-    rank: r + 1,
-    arch: gen.strings[i]!,
-    score: scores[i]!,
-    predictedAccuracy: predictor.denormalise(scores[i]!),
-    cost: describer.cost(gen.architectures[i], classes),
-    facts: describer.facts(gen.architectures[i]),
+  const gen = generateCandidates(generator, dataset, candidates, { space: genSpace, seed, batchSize, perClass, maxAttempts: opts.maxAttempts, onBatch: opts.onGenerate });
+  const generation = gen.elapsedMs / 1000;
+  const ranked = rankCandidates(predictor, dataset, gen, { resamples, perClass, seed: `${seed}/rank` });
+  const ranking: SearchCandidate[] = ranked.ranking.map((c) => ({
+    rank: c.rank,
+    arch: c.key,
+    score: c.score,
+    predictedAccuracy: c.predictedAccuracy,
+    cost: space.cost?.(c.arch, { classes }),
+    facts: space.facts?.(c.arch) ?? NO_FACTS,
   }));
-  const s = (a: number, b: number): number => (b - a) / 1000;
+  const t = ranked.timings;
+  const rankingS = t.setEncoding + t.graphEncoding + t.scoring;
+  const slow = (p: ProjectionUse): string | undefined => (p.used ? undefined : p.reason);
+  const fastPath = gen.projection.used && ranked.projection.used ? undefined : { generation: slow(gen.projection), ranking: slow(ranked.projection) };
   return {
     space: space.name,
     dataset: { name: dataset.name, classes, dim: dataset.dim },
@@ -128,39 +117,9 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
     backend: currentBackend()?.name ?? tf.getBackend(),
     settings: { candidates, resamples, perClass, batchSize, constraints },
     generation: { attempts: gen.attempts, valid: gen.valid, unique: gen.unique, batches: gen.batches },
-    timings: { generation: s(t0, t1), setEncoding: s(t1, t2), graphEncoding: s(t2, t3), scoring: s(t3, t4), ranking: s(t1, t4), search: s(t0, t4) },
+    timings: { generation, setEncoding: t.setEncoding, graphEncoding: t.graphEncoding, scoring: t.scoring, ranking: rankingS, search: generation + rankingS },
     ranking,
     top: ranking.slice(0, top),
+    ...(fastPath ? { fastPath } : {}),
   };
-}
-
-/** What `SetTransformerEncoder` of @metad2a/set-encoder offers beyond core's `SetEncoder`: the first-SAB row-projection cache. */
-interface RowProjectingEncoder extends SetEncoder {
-  rowProjections(initialCapacity?: number): { readonly rows: number; append(data: Float32Array, count: number): number } | undefined;
-  encodeProjected(proj: NonNullable<ReturnType<RowProjectingEncoder['rowProjections']>>, slots: Int32Array, batch: number, layout: SetLayout): tf.Tensor2D;
-}
-
-const projecting = (e: SetEncoder): e is RowProjectingEncoder =>
-  typeof (e as Partial<RowProjectingEncoder>).rowProjections === 'function' && typeof (e as Partial<RowProjectingEncoder>).encodeProjected === 'function';
-
-/**
- * The predictor's D `[resamples, nz]` of `resamples` resampled datasets (one draw, as
- * `drawDatasetBatch`). With a Set Transformer encoder, each distinct drawn feature row goes through
- * the first SAB's projections once (resamples share most rows; spec §7.2), equal up to float32 rounding.
- */
-function encodeResamples(predictor: SearchModel['predictor'], dataset: FeatureSet, perClass: number, resamples: number, rng: Rng): tf.Tensor2D {
-  const enc = predictor.setEncoder;
-  const proj = projecting(enc) ? enc.rowProjections() : undefined;
-  if (!proj || !projecting(enc)) {
-    const draw = drawDatasetBatch(dataset, perClass, resamples, rng);
-    return tf.tidy(() => predictor.encodeDataset(tf.tensor3d(draw.data, draw.shape), draw.layout));
-  }
-  const draw = drawDatasetRows(dataset, perClass, resamples, rng);
-  const slotOf = new Map<number, number>();
-  for (const r of draw.rows) if (!slotOf.has(r)) slotOf.set(r, slotOf.size);
-  const rows = new Float32Array(slotOf.size * dataset.dim);
-  for (const [r, slot] of slotOf) copyFeatureRow(dataset, r, rows, slot * dataset.dim);
-  proj.append(rows, slotOf.size);
-  const slots = draw.rows.map((r) => slotOf.get(r)!);
-  return enc.encodeProjected(proj, slots, resamples, draw.layout);
 }

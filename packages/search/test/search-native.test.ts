@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { Rng, initBackend } from '@metad2a/core';
 import { nb201, parseNb201 } from '@metad2a/search-spaces';
-import { runSearch } from '../src';
+import { runSearch, scoreGraphs } from '../src';
 import { fixtureNb201Model, syntheticFeatures } from './fixture-model';
 
 // The default backend: generation and ranking through the native fused kernels (SetPool, graph decoding).
@@ -31,8 +31,11 @@ describe('runSearch on the native backend (fused kernels)', () => {
     expect(b.generation).toEqual(a.generation);
     const archs = a.ranking.map((c) => c.arch);
     const graphs = archs.map((s) => nb201.encode(E.getOrElseW(() => { throw new Error(s); })(parseNb201(s))));
-    const naive = model.predictor.rank(data, graphs, { resamples: 4, rng: new Rng('21/rank'), keys: archs });
-    expect(naive.map((x) => x.key)).toEqual(archs);
-    naive.forEach((x, i) => expect(a.ranking[i]!.score).toBeCloseTo(x.score, 5));
+    // the official order of computation: every resample encoded from its raw rows
+    const plain = scoreGraphs(model.predictor, data, graphs, { resamples: 4, rng: new Rng('21/rank'), projectionCache: false });
+    expect(plain.projection).toEqual({ used: false, reason: 'projectionCache: false' });
+    const order = archs.map((_, i) => i).sort((i, j) => plain.scores[j]! - plain.scores[i]! || i - j);
+    expect(order).toEqual(archs.map((_, i) => i));
+    plain.scores.forEach((x, i) => expect(a.ranking[i]!.score).toBeCloseTo(x, 5));
   });
 });

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { Rng, initBackend } from '@metad2a/core';
 import { nb201, nb201Cost, nb201Table, parseNb201 } from '@metad2a/search-spaces';
-import { loadSearchModel, parseModelManifest, runSearch, saveSearchModel, formatSearchReport, searchReportJson } from '../src';
+import { loadSearchModel, parseModelManifest, runSearch, scoreGraphs, saveSearchModel, formatSearchReport, searchReportJson } from '../src';
 import { fixtureNb201Model, syntheticFeatures } from './fixture-model';
 
 beforeAll(async () => {
@@ -47,9 +47,12 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     const r = runSearch(model, data, { candidates: 30, resamples: 3, seed: 3, batchSize: 30 });
     const archs = r.ranking.map((c) => c.arch);
     const graphs = archs.map((s) => nb201.encode(E.getOrElseW(() => { throw new Error(s); })(parseNb201(s))));
-    const naive = model.predictor.rank(data, graphs, { resamples: 3, rng: new Rng('3/rank'), keys: archs });
-    expect(naive.map((x) => x.key)).toEqual(archs);
-    naive.forEach((x, i) => expect(r.ranking[i]!.score).toBeCloseTo(x.score, 5));
+    // the official order of computation: every resample encoded from its raw rows
+    const plain = scoreGraphs(model.predictor, data, graphs, { resamples: 3, rng: new Rng('3/rank'), projectionCache: false });
+    expect(plain.projection).toEqual({ used: false, reason: 'projectionCache: false' });
+    const order = archs.map((_, i) => i).sort((i, j) => plain.scores[j]! - plain.scores[i]! || i - j);
+    expect(order).toEqual(archs.map((_, i) => i));
+    plain.scores.forEach((x, i) => expect(r.ranking[i]!.score).toBeCloseTo(x, 5));
   });
 
   it('constraints keep only candidates under the FLOPs / params budget', () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, shapeMismatch, type NamedArrays, type SetEncoder, type SetEncoderOptions, type SetLayout } from '@metad2a/core';
+import { MetaD2AException, shapeMismatch, type NamedArrays, type RowProjectingSetEncoder, type SetEncoderOptions, type SetLayout } from '@metad2a/core';
 import type { RowProjections } from './attention';
 import { checkSetInput } from './layout';
 import { OwnedParameters } from './parameters';
@@ -21,7 +21,7 @@ export interface SetTransformerOptions extends SetEncoderOptions {
  * intra-class pool in one batched pass. Parameters under the official names
  * `<prefix>intra_setpool.*` and `<prefix>inter_setpool.*` (PyTorch layout).
  */
-export class SetTransformerEncoder implements SetEncoder {
+export class SetTransformerEncoder implements RowProjectingSetEncoder {
   readonly kind: string;
   readonly inputDim: number;
   readonly hiddenDim: number;

@@ -436,6 +436,51 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// reluConvBnTrain(x, filterOihw, gamma, beta, y, mean, variance, activated, conv, geometry, relu, eps)
+Napi::Value ReluConvBnTrain(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 x = f32(info, 0, "x"), w = f32(info, 1, "filter"), gamma = f32(info, 2, "gamma"), beta = f32(info, 3, "beta"),
+      y = f32(info, 4, "y"), mean = f32(info, 5, "mean"), var = f32(info, 6, "variance"),
+      act = f32(info, 7, "activated"), conv = f32(info, 8, "conv");
+  mk::ConvGeom g = geom(info, 9);
+  const bool relu = info[10].ToBoolean();
+  const double eps = info[11].As<Napi::Number>().DoubleValue();
+  need(env, x, in_size(g), "reluConvBnTrain x");
+  need(env, act, in_size(g), "reluConvBnTrain activated");
+  need(env, w, FILTER_SIZE, "reluConvBnTrain filter");
+  for (const F32* a : {&y, &conv}) need(env, *a, out_size(g), "reluConvBnTrain [N, Ho, Wo, Co] array");
+  for (const F32* a : {&gamma, &beta, &mean, &var}) need(env, *a, g.Co, "reluConvBnTrain per-channel array");
+  mk::relu_conv_bn_train(g, relu, (float)eps, x.data, w.data, gamma.data, beta.data, y.data, mean.data, var.data,
+                         act.data, conv.data);
+  return env.Undefined();
+}
+
+// reluConvBnTrainGrad(dy, dmean|null, dvariance|null, activated, conv, filterOihw, gamma, mean, variance,
+//                     dx, dfilter, dgamma, dbeta, geometry, relu, eps)
+Napi::Value ReluConvBnTrainGrad(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 dy = f32(info, 0, "dy");
+  const bool hasDmean = !info[1].IsNull() && !info[1].IsUndefined();
+  const bool hasDvar = !info[2].IsNull() && !info[2].IsUndefined();
+  F32 dmean = hasDmean ? f32(info, 1, "dmean") : F32{nullptr, 0}, dvar = hasDvar ? f32(info, 2, "dvariance") : F32{nullptr, 0};
+  F32 act = f32(info, 3, "activated"), conv = f32(info, 4, "conv"), w = f32(info, 5, "filter"),
+      gamma = f32(info, 6, "gamma"), mean = f32(info, 7, "mean"), var = f32(info, 8, "variance"), dx = f32(info, 9, "dx"),
+      dw = f32(info, 10, "dfilter"), dgamma = f32(info, 11, "dgamma"), dbeta = f32(info, 12, "dbeta");
+  mk::ConvGeom g = geom(info, 13);
+  const bool relu = info[14].ToBoolean();
+  const double eps = info[15].As<Napi::Number>().DoubleValue();
+  for (const F32* a : {&act, &dx}) need(env, *a, in_size(g), "reluConvBnTrainGrad [N, H, W, C] array");
+  for (const F32* a : {&dy, &conv}) need(env, *a, out_size(g), "reluConvBnTrainGrad [N, Ho, Wo, Co] array");
+  for (const F32* a : {&w, &dw}) need(env, *a, FILTER_SIZE, "reluConvBnTrainGrad filter");
+  for (const F32* a : {&gamma, &mean, &var, &dgamma, &dbeta}) need(env, *a, g.Co, "reluConvBnTrainGrad per-channel array");
+  if (hasDmean) need(env, dmean, g.Co, "reluConvBnTrainGrad dmean");
+  if (hasDvar) need(env, dvar, g.Co, "reluConvBnTrainGrad dvariance");
+  mk::relu_conv_bn_train_grad(g, relu, (float)eps, dy.data, hasDmean ? dmean.data : nullptr, hasDvar ? dvar.data : nullptr,
+                              act.data, conv.data, w.data, gamma.data, mean.data, var.data, dx.data, dw.data,
+                              dgamma.data, dbeta.data);
+  return env.Undefined();
+}
+
 // batchNormTrainGrad(dy, x, gamma, mean, variance, dmean|null, dvariance|null, dx, dgamma, dbeta, M, C, eps)
 Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -510,6 +555,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
+  exports.Set("reluConvBnTrain", Napi::Function::New(env, ReluConvBnTrain));
+  exports.Set("reluConvBnTrainGrad", Napi::Function::New(env, ReluConvBnTrainGrad));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("info", Napi::Function::New(env, Info));

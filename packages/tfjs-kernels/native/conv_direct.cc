@@ -1,5 +1,6 @@
-// Direct NHWC convolution for output channels in multiples of the vector width: a register tile
-// of DMR output pixels (one output row) × one vector of output channels accumulates
+// Direct NHWC convolution for output channels in multiples of the vector width (or of half of it,
+// with half-width vectors: NB201's 8-channel stages on AVX-512): a register tile
+// of MR output pixels (one output row) × one vector of output channels accumulates
 // Σ_{fh, fw, ci} x[pixel shifted by (fh, fw), ci] · w[fh, fw, ci, co..co+VW) with no im2col matrix
 // and no GEMM packing (both copy the 9× expanded input for a 3×3 kernel). Out-of-image taps read a
 // zero row. Also gives the input gradient of a stride-1 convolution, as the convolution of dy with
@@ -15,18 +16,26 @@ namespace mk {
 namespace {
 
 #if defined(__AVX512F__)
-constexpr int DVW = 16, DMR = 12;
+constexpr int DVW = 16, DMR = 12, HMR = 14;  // 32 vector registers: half-width tiles can be taller
 #elif defined(__AVX2__) || defined(__AVX__)
-constexpr int DVW = 8, DMR = 6;
+constexpr int DVW = 8, DMR = 6, HMR = 6;
 #else
-constexpr int DVW = 4, DMR = 4;
+constexpr int DVW = 4, DMR = 4, HMR = 4;
 #endif
-typedef float dvf __attribute__((vector_size(DVW * sizeof(float))));
-typedef float dvfu __attribute__((vector_size(DVW * sizeof(float)), aligned(4)));
+// full and half vector width: a kernel instance is chosen per call by the channel counts
+constexpr int HVW = DVW / 2;
+
+template <int VW>
+struct Vec {
+  typedef float v __attribute__((vector_size(VW * sizeof(float))));
+  typedef float u __attribute__((vector_size(VW * sizeof(float)), aligned(4)));
+};
 
 // acc[r] += Σ_ci src[r][ci] · w[ci·Co + (0..VW)] for R pixels (R ≤ DMR, compile-time for the full tile)
-template <int R>
-inline void taps(const float* const* src, const float* w, int C, int Co, dvf* acc) {
+template <int VW, int R>
+inline void taps(const float* const* src, const float* w, int C, int Co, typename Vec<VW>::v* acc) {
+  typedef typename Vec<VW>::v dvf;
+  typedef typename Vec<VW>::u dvfu;
   for (int ci = 0; ci < C; ++ci) {
     const dvf b = *(const dvfu*)(w + (size_t)ci * Co);
 #pragma GCC unroll 16
@@ -35,13 +44,15 @@ inline void taps(const float* const* src, const float* w, int C, int Co, dvf* ac
 }
 
 // One output row segment [ow0, ow0 + R) of image n, output row oh, channels [co, co + VW).
-template <int R>
+template <int VW, int R>
 inline void tile(const ConvGeom& g, const float* x, const float* w, const float* zeros, int n, int oh, int ow0, int co,
                  float* y) {
-  dvf acc[DMR];
+  typedef typename Vec<VW>::v dvf;
+  typedef typename Vec<VW>::u dvfu;
+  dvf acc[R > 0 ? R : 1];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) acc[r] = (dvf){};
-  const float* src[DMR];
+  const float* src[R > 0 ? R : 1];
   for (int fh = 0; fh < g.kh; ++fh) {
     const int ih = oh * g.sh - g.padTop + fh;
     if (ih < 0 || ih >= g.H) continue;
@@ -51,7 +62,7 @@ inline void tile(const ConvGeom& g, const float* x, const float* w, const float*
         const int iw = (ow0 + r) * g.sw - g.padLeft + fw;
         src[r] = (iw < 0 || iw >= g.W) ? zeros : xrow + (size_t)iw * g.C;
       }
-      taps<R>(src, w + ((size_t)fh * g.kw + fw) * g.C * g.Co + co, g.C, g.Co, acc);
+      taps<VW, R>(src, w + ((size_t)fh * g.kw + fw) * g.C * g.Co + co, g.C, g.Co, acc);
     }
   }
   float* out = y + (((size_t)n * g.Ho + oh) * g.Wo + ow0) * g.Co + co;
@@ -59,36 +70,42 @@ inline void tile(const ConvGeom& g, const float* x, const float* w, const float*
   for (int r = 0; r < R; ++r) *(dvfu*)(out + (size_t)r * g.Co) = acc[r];
 }
 
-template <int R>
+template <int VW, int R>
 inline void tile_rest(int rest, const ConvGeom& g, const float* x, const float* w, const float* zeros, int n, int oh,
                       int ow0, int co, float* y) {
   if constexpr (R > 0) {
-    if (rest == R) return tile<R>(g, x, w, zeros, n, oh, ow0, co, y);
-    tile_rest<R - 1>(rest, g, x, w, zeros, n, oh, ow0, co, y);
+    if (rest == R) return tile<VW, R>(g, x, w, zeros, n, oh, ow0, co, y);
+    tile_rest<VW, R - 1>(rest, g, x, w, zeros, n, oh, ow0, co, y);
   }
 }
 
-}  // namespace
-
-bool conv2d_direct_applies(const ConvGeom& g) { return g.Co % DVW == 0 && g.dh == 1 && g.dw == 1 && g.C > 0; }
-
-void conv2d_direct(const ConvGeom& g, const float* x, const float* w, float* y) {
+template <int VW, int MR>
+void conv2d_direct_vw(const ConvGeom& g, const float* x, const float* w, float* y) {
   const std::vector<float> zeros((size_t)g.C, 0.f);
   const int64_t rows = (int64_t)g.N * g.Ho;
   parallel_for(rows, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row) {
       const int n = (int)(row / g.Ho), oh = (int)(row % g.Ho);
-      for (int co = 0; co < g.Co; co += DVW) {
+      for (int co = 0; co < g.Co; co += VW) {
         int ow = 0;
-        for (; ow + DMR <= g.Wo; ow += DMR) tile<DMR>(g, x, w, zeros.data(), n, oh, ow, co, y);
-        if (ow < g.Wo) tile_rest<DMR - 1>(g.Wo - ow, g, x, w, zeros.data(), n, oh, ow, co, y);
+        for (; ow + MR <= g.Wo; ow += MR) tile<VW, MR>(g, x, w, zeros.data(), n, oh, ow, co, y);
+        if (ow < g.Wo) tile_rest<VW, MR - 1>(g.Wo - ow, g, x, w, zeros.data(), n, oh, ow, co, y);
       }
     }
   }, 2);
 }
 
+}  // namespace
+
+bool conv2d_direct_applies(const ConvGeom& g) { return g.Co % HVW == 0 && HVW >= 4 && g.dh == 1 && g.dw == 1 && g.C > 0; }
+
+void conv2d_direct(const ConvGeom& g, const float* x, const float* w, float* y) {
+  if (g.Co % DVW == 0) return conv2d_direct_vw<DVW, DMR>(g, x, w, y);
+  conv2d_direct_vw<HVW, HMR>(g, x, w, y);
+}
+
 bool conv2d_backprop_input_direct_applies(const ConvGeom& g) {
-  return g.C % DVW == 0 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.padTop < g.kh && g.padLeft < g.kw;
+  return g.C % HVW == 0 && HVW >= 4 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.padTop < g.kh && g.padLeft < g.kw;
 }
 
 void conv2d_backprop_input_direct(const ConvGeom& g, const float* dy, const float* w, float* dx) {
@@ -117,11 +134,13 @@ namespace {
 
 // dw[fh, fw, ci0..ci0+R, co..co+VW) += Σ over output pixels of rows [row0, row1) of
 // x[input pixel of tap (fh, fw), ci] · dy[pixel, co..co+VW)
-template <int R>
+template <int VW, int R>
 inline void filter_tile(const ConvGeom& g, const float* x, const float* dy, int64_t row0, int64_t row1, int fh, int fw,
                         int owLo, int owHi, int ci0, int co, float* dw) {
+  typedef typename Vec<VW>::v dvf;
+  typedef typename Vec<VW>::u dvfu;
   float* out = dw + (((size_t)fh * g.kw + fw) * g.C + ci0) * g.Co + co;
-  dvf acc[DMR];
+  dvf acc[R > 0 ? R : 1];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) acc[r] = *(const dvfu*)(out + (size_t)r * g.Co);
   for (int64_t row = row0; row < row1; ++row) {
@@ -141,20 +160,17 @@ inline void filter_tile(const ConvGeom& g, const float* x, const float* dy, int6
   for (int r = 0; r < R; ++r) *(dvfu*)(out + (size_t)r * g.Co) = acc[r];
 }
 
-template <int R>
+template <int VW, int R>
 inline void filter_tile_rest(int rest, const ConvGeom& g, const float* x, const float* dy, int64_t row0, int64_t row1,
                              int fh, int fw, int owLo, int owHi, int ci0, int co, float* dw) {
   if constexpr (R > 0) {
-    if (rest == R) return filter_tile<R>(g, x, dy, row0, row1, fh, fw, owLo, owHi, ci0, co, dw);
-    filter_tile_rest<R - 1>(rest, g, x, dy, row0, row1, fh, fw, owLo, owHi, ci0, co, dw);
+    if (rest == R) return filter_tile<VW, R>(g, x, dy, row0, row1, fh, fw, owLo, owHi, ci0, co, dw);
+    filter_tile_rest<VW, R - 1>(rest, g, x, dy, row0, row1, fh, fw, owLo, owHi, ci0, co, dw);
   }
 }
 
-}  // namespace
-
-bool conv2d_backprop_filter_direct_applies(const ConvGeom& g) { return g.Co % DVW == 0 && g.dh == 1 && g.dw == 1; }
-
-void conv2d_backprop_filter_direct(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+template <int VW, int MR>
+void conv2d_backprop_filter_direct_vw(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const int64_t rows = (int64_t)g.N * g.Ho;
   const int64_t wsize = (int64_t)g.kh * g.kw * g.C * g.Co;
   // one partial dW per part (part 0 is dw itself), summed at the end
@@ -180,12 +196,12 @@ void conv2d_backprop_filter_direct(const ConvGeom& g, const float* x, const floa
         for (int fh = 0; fh < g.kh; ++fh)
           for (int fw = 0; fw < g.kw; ++fw) {
             if (owLo[fw] >= owHi[fw]) continue;
-            for (int ci0 = 0; ci0 < g.C; ci0 += DMR)
-              for (int co = 0; co < g.Co; co += DVW) {
-                if (ci0 + DMR <= g.C)
-                  filter_tile<DMR>(g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
+            for (int ci0 = 0; ci0 < g.C; ci0 += MR)
+              for (int co = 0; co < g.Co; co += VW) {
+                if (ci0 + MR <= g.C)
+                  filter_tile<VW, MR>(g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
                 else
-                  filter_tile_rest<DMR - 1>(g.C - ci0, g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
+                  filter_tile_rest<VW, MR - 1>(g.C - ci0, g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
               }
           }
       }
@@ -195,6 +211,15 @@ void conv2d_backprop_filter_direct(const ConvGeom& g, const float* x, const floa
     const float* src = partial.data() + (size_t)(p - 1) * wsize;
     for (int64_t i = 0; i < wsize; ++i) dw[i] += src[i];
   }
+}
+
+}  // namespace
+
+bool conv2d_backprop_filter_direct_applies(const ConvGeom& g) { return g.Co % HVW == 0 && HVW >= 4 && g.dh == 1 && g.dw == 1; }
+
+void conv2d_backprop_filter_direct(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  if (g.Co % DVW == 0) return conv2d_backprop_filter_direct_vw<DVW, DMR>(g, x, dy, dw);
+  conv2d_backprop_filter_direct_vw<HVW, HMR>(g, x, dy, dw);
 }
 
 }  // namespace mk

@@ -148,6 +148,18 @@ void batchnorm_train_grad(const float* dy, const float* x, const float* gamma, c
                           const float* dmean, const float* dvar, float eps, int64_t M, int C, float* dx, float* dgamma,
                           float* dbeta);
 
+/**
+ * ReLU (when `relu`) → conv2d (filter in PyTorch's [Co, C, kh, kw] layout) → batchnorm_train, keeping
+ * the activated input and the conv output for the gradient (relu_conv_bn.cc).
+ */
+void relu_conv_bn_train(const ConvGeom& g, bool relu, float eps, const float* x, const float* wOihw, const float* gamma,
+                        const float* beta, float* y, float* mean, float* var, float* activated, float* conv);
+/** Its gradient: dx (ReLU-masked), dW in [Co, C, kh, kw], dγ, dβ (dmean / dvar may be null). */
+void relu_conv_bn_train_grad(const ConvGeom& g, bool relu, float eps, const float* dy, const float* dmean,
+                             const float* dvar, const float* activated, const float* conv, const float* wOihw,
+                             const float* gamma, const float* mean, const float* var, float* dx, float* dwOihw,
+                             float* dgamma, float* dbeta);
+
 /** dst[dstOffset + Σ i_d·dstStride_d] = src[srcOffset + Σ i_d·srcStride_d] for every index i < shape. */
 struct StridedGeom {
   int rank;

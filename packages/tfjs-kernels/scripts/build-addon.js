@@ -14,7 +14,7 @@ const path = require('node:path');
 const pkgDir = path.resolve(__dirname, '..');
 const outDir = path.join(pkgDir, 'build', 'Release');
 const outFile = path.join(outDir, 'metad2a_kernels.node');
-const sources = ['addon.cc', 'gemm.cc', 'conv.cc', 'elementwise.cc', 'strided.cc', 'adam.cc', 'thread-pool.cc', 'batchnorm.cc', 'setpool.cc', 'graph-decode.cc', 'conv_direct.cc', 'sgd.cc'].map((f) => path.join(pkgDir, 'native', f));
+const sources = ['addon.cc', 'gemm.cc', 'conv.cc', 'elementwise.cc', 'strided.cc', 'adam.cc', 'thread-pool.cc', 'batchnorm.cc', 'setpool.cc', 'graph-decode.cc', 'conv_direct.cc', 'sgd.cc', 'relu_conv_bn.cc'].map((f) => path.join(pkgDir, 'native', f));
 const quiet = process.argv.includes('--quiet');
 const log = (msg) => {
   if (!quiet) console.log(`[@metad2a/tfjs-kernels] ${msg}`);

@@ -27,6 +27,9 @@ export interface NativeAddon {
   sgdUpdate(p: Float32Array, buf: Float32Array, g: Float32Array, pOut: Float32Array, bufOut: Float32Array, scalars: Float32Array, nesterov: boolean): void;
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, m: number, c: number, epsilon: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, epsilon: number): void;
+  /** Fused ReLU → conv (filter [Co, C, kh, kw]) → training BatchNorm (native/relu_conv_bn.cc). */
+  reluConvBnTrain(x: Float32Array, filter: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, activated: Float32Array, conv: Float32Array, geometry: Int32Array, relu: boolean, epsilon: number): void;
+  reluConvBnTrainGrad(dy: Float32Array, dmean: Float32Array | null, dvariance: Float32Array | null, activated: Float32Array, conv: Float32Array, filter: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dfilter: Float32Array, dgamma: Float32Array, dbeta: Float32Array, geometry: Int32Array, relu: boolean, epsilon: number): void;
   /** `dst[dstOffset + Σ i·dstStride] = src[srcOffset + Σ i·srcStride]`; geometry `[rank, shape…, srcStride…, dstStride…, srcOffset, dstOffset]`. */
   stridedCopy(src: Float32Array, dst: Float32Array, geometry: Int32Array): void;
   /** One fused Adam step into pOut/mOut/vOut; scalars `[β1, 1−β1, β2, 1−β2, √bc2, ε, stepSize]` (float32). */

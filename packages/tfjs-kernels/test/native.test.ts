@@ -116,6 +116,13 @@ describe('native backend', () => {
       { x: [3, 9, 11, 5], k: 3, co: 16, s: 2, pad: 'same' },
       { x: [1, 5, 25, 3], k: 1, co: 16, s: 2, pad: 'valid' },
       { x: [2, 6, 7, 16], k: 5, co: 48, s: 1, pad: 'same' },
+      // half-width vectors (Co or C a multiple of 8 but not 16 on AVX-512: NB201's 8-channel stage,
+      // tiles of 14 pixels), mixed with full-width Co
+      { x: [2, 16, 16, 8], k: 3, co: 8, s: 1, pad: 'same' },
+      { x: [3, 16, 17, 3], k: 3, co: 8, s: 1, pad: 'same' },
+      { x: [2, 9, 31, 8], k: 1, co: 24, s: 1, pad: 'valid' },
+      { x: [2, 16, 16, 8], k: 3, co: 16, s: 2, pad: 'same' },
+      { x: [1, 8, 8, 24], k: 3, co: 8, s: 1, pad: 'same' },
     ];
     for (const c of cases) {
       compare(`conv2d x=${c.x} k=${c.k} s=${c.s} ${c.pad}`, [c.x, [c.k, c.k, c.x[3]!, c.co]], (x, w) =>

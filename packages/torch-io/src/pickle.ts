@@ -6,6 +6,7 @@
  * malformed input ends in a named {@link MetaD2AException} (ParseError or Unsupported).
  */
 import { fail } from '@metad2a/core';
+import { DecodeBudget, REFERENCE_BYTES, defaultMaxDecodedBytes } from './budget';
 import { NdArray, NpDType, PyDict, PyGlobal, PyObject, PySet, PyTuple, type PyValue, TorchStorage, describeValue, sequenceItems } from './values';
 
 /** What a known global turns into when it is called. */
@@ -16,6 +17,8 @@ export interface UnpickleContext {
   /** Byte offset of the opcode being executed (for error messages). */
   readonly offset: number;
   error(expected: string, got?: string): never;
+  /** Charge `bytes` of copying or building to the decode's budget (a named error past it). */
+  charge(bytes: number): void;
 }
 
 export interface UnpickleOptions {
@@ -25,6 +28,8 @@ export interface UnpickleOptions {
   readonly persistentLoad?: (pid: PyValue, ctx: UnpickleContext) => PyValue;
   /** Known callables by `module.name`; others become inert {@link PyObject}s. */
   readonly reducers?: ReadonlyMap<string, Reducer>;
+  /** The decoded-size budget shared by every pickle of one file (default: {@link defaultMaxDecodedBytes} of the input). */
+  readonly budget?: DecodeBudget;
 }
 
 export interface UnpickleResult {
@@ -43,11 +48,22 @@ function intValue(b: bigint): number | bigint {
   return b <= MAX_SAFE && b >= -MAX_SAFE ? Number(b) : b;
 }
 
-/** Little-endian two's complement integer of `bytes` (LONG1 / LONG4). */
+/** Python 3.11's limit on decimal int conversion (sys.int_info.str_digits_check_threshold = 4300). */
+const MAX_DECIMAL_DIGITS = 4300;
+
+/**
+ * Little-endian two's complement integer of `bytes` (LONG1 / LONG4), in linear time: one hex
+ * string parsed by BigInt (a byte-at-a-time shift-or is quadratic in the length).
+ */
 function decodeLong(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  if (bytes.length <= 6) {
+    let v = 0;
+    for (let i = bytes.length - 1; i >= 0; i--) v = v * 256 + bytes[i]!;
+    return bytes[bytes.length - 1]! & 0x80 ? v - 2 ** (8 * bytes.length) : v;
+  }
+  const bigEndian = Buffer.from(bytes).reverse();
+  let v = BigInt(`0x${bigEndian.toString('hex')}`);
   if (bytes[bytes.length - 1]! & 0x80) v -= 1n << BigInt(8 * bytes.length);
   return intValue(v);
 }
@@ -60,6 +76,7 @@ function builtinReducers(): Map<string, Reducer> {
     const init = args.items[0];
     if (init !== undefined && init !== null) {
       const items = Array.isArray(init) ? init : init instanceof PyTuple ? init.items : ctx.error('OrderedDict(): a list of pairs', describeValue(init));
+      ctx.charge(2 * REFERENCE_BYTES * items.length);
       for (const kv of items) {
         if (!(kv instanceof PyTuple) || kv.length !== 2) ctx.error('OrderedDict(): (key, value) pairs', describeValue(kv));
         d.entries.set(kv.items[0]!, kv.items[1]!);
@@ -72,16 +89,22 @@ function builtinReducers(): Map<string, Reducer> {
     const setOf = (frozen: boolean): Reducer => (args: PyTuple, ctx: UnpickleContext) => {
       const a = args.items[0];
       const items = a === undefined ? [] : sequenceItems(a) ?? (a instanceof PySet ? a.items : ctx.error('set(): a list or tuple', describeValue(a)));
-      return new PySet([...items], frozen);
+      ctx.charge(REFERENCE_BYTES * items.length);
+      return new PySet(items.slice(), frozen);
     };
     m.set(`${mod}.set`, setOf(false));
     m.set(`${mod}.frozenset`, setOf(true));
     m.set(`${mod}.bytearray`, (args: PyTuple, ctx: UnpickleContext) => {
       const a = args.items[0];
       if (a === undefined) return new Uint8Array(0);
-      if (a instanceof Uint8Array) return a.slice();
+      // Shared, not copied: nothing mutates decoded values, and a memoised buffer referenced
+      // thousands of times would otherwise be copied thousands of times.
+      if (a instanceof Uint8Array) return a;
       if (typeof a === 'string') return latinBytes(a, ctx);
-      if (Array.isArray(a) && a.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < 256)) return Uint8Array.from(a as number[]);
+      if (Array.isArray(a) && a.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < 256)) {
+        ctx.charge(a.length);
+        return Uint8Array.from(a as number[]);
+      }
       return ctx.error('bytearray(): bytes, a latin-1 str or a list of byte values', describeValue(a));
     });
   }
@@ -90,6 +113,7 @@ function builtinReducers(): Map<string, Reducer> {
     if (typeof s !== 'string') ctx.error('_codecs.encode(): a str', describeValue(s));
     const e = typeof enc === 'string' ? enc.toLowerCase().replace('_', '-') : 'utf-8';
     if (e === 'latin1' || e === 'latin-1' || e === 'iso-8859-1') return latinBytes(s, ctx);
+    ctx.charge(s.length);
     if (e === 'utf-8' || e === 'utf8') return new TextEncoder().encode(s);
     return ctx.error("_codecs.encode(): encoding 'latin1' or 'utf-8'", String(enc));
   });
@@ -97,6 +121,7 @@ function builtinReducers(): Map<string, Reducer> {
 }
 
 function latinBytes(s: string, ctx: UnpickleContext): Uint8Array {
+  ctx.charge(s.length);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -162,6 +187,7 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
   const memo: PyValue[] = [];
   const bigMemo = new Map<number, PyValue>();
   let memoCount = 0;
+  const budget = opts.budget ?? new DecodeBudget('decoded-size', defaultMaxDecodedBytes(bytes.length), source, 'maxDecodedBytes');
 
   const ctx: UnpickleContext = {
     source,
@@ -171,7 +197,11 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
     error(expected: string, got?: string): never {
       return fail('ParseError', { source, field: `pickle byte ${opPos} (${OPNAMES[bytes[opPos] ?? -1] ?? 'opcode'})`, expected, got });
     },
+    charge(n: number): void {
+      budget.charge(n, `pickle byte ${opPos} (${OPNAMES[bytes[opPos] ?? -1] ?? 'opcode'})`);
+    },
   };
+  const charge = ctx.charge;
   const err: (expected: string, got?: string) => never = ctx.error;
 
   const need = (n: number): void => {
@@ -208,6 +238,7 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
   };
   const take = (n: number): Uint8Array => {
     need(n);
+    charge(n);
     const b = bytes.subarray(pos, pos + n);
     pos += n;
     return b;
@@ -231,6 +262,7 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
   const popMark = (): PyValue[] => {
     const m = marks.pop();
     if (m === undefined) err('a MARK before this opcode', 'no MARK');
+    charge(REFERENCE_BYTES * (stack.length - m));
     return stack.splice(m);
   };
   const memoGet = (i: number): PyValue => {
@@ -257,6 +289,7 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
   /** UTF-8 text of the next n bytes; a fast path for short ASCII strings (most keys). */
   const text = (n: number): string => {
     need(n);
+    charge(n);
     if (n <= 32) {
       let ascii = true;
       for (let i = pos; i < pos + n; i++) if (bytes[i]! >= 0x80) ascii = false;
@@ -274,6 +307,8 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
   const parseIntLine = (s: string): number | bigint => {
     const t = s.trim().replace(/L$/, '');
     if (!/^[+-]?\d+$/.test(t)) err('a decimal integer', JSON.stringify(s.slice(0, 40)));
+    // Decimal → BigInt is superlinear; Python itself refuses longer conversions.
+    if (t.length > MAX_DECIMAL_DIGITS) err(`a decimal integer of at most ${MAX_DECIMAL_DIGITS} digits`, `${t.length} digits`);
     return intValue(BigInt(t));
   };
   const findClass = (module: string, name: string): PyGlobal => {
@@ -289,13 +324,15 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
   };
   const setItems = (target: PyValue, kv: PyValue[]): void => {
     if (kv.length % 2 !== 0) err('key/value pairs', `${kv.length} values`);
+    charge(REFERENCE_BYTES * kv.length);
     if (target instanceof PyDict) for (let i = 0; i < kv.length; i += 2) target.entries.set(kv[i]!, kv[i + 1]!);
     else if (target instanceof PyObject) for (let i = 0; i < kv.length; i += 2) target.dictItems.push([kv[i]!, kv[i + 1]!]);
     else err('a dict to set items on', describeValue(target));
   };
   const appendItems = (target: PyValue, items: PyValue[]): void => {
+    charge(REFERENCE_BYTES * items.length);
     if (Array.isArray(target)) for (const x of items) target.push(x);
-    else if (target instanceof PyObject) target.listItems.push(...items);
+    else if (target instanceof PyObject) for (const x of items) target.listItems.push(x);
     else err('a list to append to', describeValue(target));
   };
   const build = (obj: PyValue, state: PyValue): void => {
@@ -395,6 +432,8 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
         // LONG4
         const n = i32();
         if (n < 0) err('a non-negative LONG4 length', String(n));
+        // V8's BigInt holds at most 2^30 bits.
+        if (n > 2 ** 26) fail('Unsupported', { source, field: `pickle byte ${opPos} (LONG4)`, expected: `an integer of at most ${2 ** 26} bytes`, got: `${n} bytes` });
         stack.push(decodeLong(take(n)));
         break;
       }
@@ -540,7 +579,8 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
         const items = popMark();
         const s = top();
         if (!(s instanceof PySet)) err('a set to add items to', describeValue(s));
-        s.items.push(...items);
+        charge(REFERENCE_BYTES * items.length);
+        for (const x of items) s.items.push(x);
         break;
       }
       case 0x91: // FROZENSET

@@ -7,6 +7,7 @@
 import * as zlib from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import { MetaD2AException, fail, ioError, makeError, type MetaD2AError } from '@metad2a/core';
+import { DecodeBudget, defaultMaxDecodedBytes, defaultMaxInflatedBytes } from './budget';
 import { readFileBytes } from './file-bytes';
 import { BUILTIN_REDUCERS, type Reducer, type UnpickleContext, unpickle } from './pickle';
 import { NdArray, NpDType, PyGlobal, PyObject, PyTuple, type PyValue, type TensorData, type TorchDType, TorchStorage, TorchTensor, describeValue, isDict } from './values';
@@ -31,6 +32,23 @@ export interface DecodeOptions {
   readonly maxTensorElements?: number;
   /** Largest tensor accepted that has more elements than its storage (an `expand`ed view; default 2^24). */
   readonly maxExpandedElements?: number;
+  /**
+   * Decoded-size budget for the whole decode, in bytes: every string, byte string, container slot
+   * and copy the pickles build, every storage decoded and every tensor copied out of a storage
+   * (default 256 MiB + 4 × the input size). Past it: a ParseError naming the budget.
+   */
+  readonly maxDecodedBytes?: number;
+  /**
+   * Total-bytes budget for zip entries read and gzip streams inflated (default the larger of
+   * 64 MiB and 16 × the input size). Past it: a ParseError naming the budget.
+   */
+  readonly maxInflatedBytes?: number;
+}
+
+/** The two budgets of one decode, made once for the outermost input. */
+interface Budgets {
+  readonly decoded: DecodeBudget;
+  readonly inflated: DecodeBudget;
 }
 
 interface StorageInfo {
@@ -256,13 +274,14 @@ function storageLoader(storages: Map<string, TorchStorage>, legacy: boolean) {
 }
 
 /** Fill every tensor's data from its storage: bounds checked, non-contiguous layouts copied to row-major. */
-function materialise(tensors: readonly TorchTensor[], little: boolean, source: string, maxExpanded: number): void {
+function materialise(tensors: readonly TorchTensor[], little: boolean, source: string, maxExpanded: number, budget: DecodeBudget): void {
   const decoded = new Map<TorchStorage, TensorData>();
   const storageValues = (s: TorchStorage): { data: TensorData; base: number } => {
     const root = s.view?.root ?? s;
     let d = decoded.get(root);
     if (!d) {
       if (!root.bytes) fail('ParseError', { source, field: `storage ${root.key}`, expected: 'its data in the file', got: 'no data' });
+      budget.charge(root.numel * (root.dtype === 'float16' || root.dtype === 'bfloat16' ? 4 : elementSize(root.dtype)), `storage ${root.key}`);
       d = decodeStorage(root.bytes, root.dtype, root.numel, little);
       decoded.set(root, d);
     }
@@ -291,6 +310,8 @@ function materialise(tensors: readonly TorchTensor[], little: boolean, source: s
         got: `last element at ${maxIndex} (shape/stride out of range)`,
       });
     }
+    // Every tensor is its own copy (views of one storage too): count each against the budget.
+    budget.charge(n * sdata.BYTES_PER_ELEMENT, `tensor ${ti} (${t.dtype} [${shape.join(', ')}])`);
     // Row-major strides: a contiguous tensor is one slice of the storage.
     let contiguous = true;
     let expect = 1;
@@ -322,8 +343,8 @@ function materialise(tensors: readonly TorchTensor[], little: boolean, source: s
   });
 }
 
-function decodeZip(bytes: Uint8Array, source: string, opts: DecodeOptions): PtContents {
-  const zip = openZip(bytes, source, { verifyCrc: opts.verifyCrc });
+function decodeZip(bytes: Uint8Array, source: string, opts: DecodeOptions, budgets: Budgets): PtContents {
+  const zip = openZip(bytes, source, { verifyCrc: opts.verifyCrc, budget: budgets.inflated });
   const pklName = [...zip.entries.keys()].find((n) => /^([^/]+\/)?data\.pkl$/.test(n));
   if (pklName === undefined) fail('ParseError', { source, field: 'zip entries', expected: 'a <folder>/data.pkl record (torch.save zip format)', got: [...zip.entries.keys()].slice(0, 5).join(', ') || 'no entries' });
   const prefix = pklName.slice(0, pklName.length - 'data.pkl'.length);
@@ -340,6 +361,7 @@ function decodeZip(bytes: Uint8Array, source: string, opts: DecodeOptions): PtCo
     source: `${source}:${pklName}`,
     persistentLoad: storageLoader(storages, false),
     reducers: fileReducers(tensors, opts.maxTensorElements ?? 2 ** 30),
+    budget: budgets.decoded,
   });
   if (end !== pkl.length) fail('ParseError', { source, field: pklName, expected: 'nothing after the pickle STOP', got: `${pkl.length - end} more bytes` });
   for (const s of storages.values()) {
@@ -350,16 +372,17 @@ function decodeZip(bytes: Uint8Array, source: string, opts: DecodeOptions): PtCo
     if (data.length < need) fail('ParseError', { source, field: name, expected: `${need} bytes (${s.numel} × ${s.dtype})`, got: `${data.length} (storage too short)` });
     s.bytes = data;
   }
-  materialise(tensors, little, source, opts.maxExpandedElements ?? 2 ** 24);
+  materialise(tensors, little, source, opts.maxExpandedElements ?? 2 ** 24, budgets.decoded);
   return { format: 'zip', root: value, protocol, byteOrder: little ? 'little' : 'big', tensors };
 }
 
-function decodeLegacy(bytes: Uint8Array, source: string, opts: DecodeOptions): PtContents {
-  const magic = unpickle(bytes, 0, { source: `${source} (magic number)` });
+function decodeLegacy(bytes: Uint8Array, source: string, opts: DecodeOptions, budgets: Budgets): PtContents {
+  const budget = budgets.decoded;
+  const magic = unpickle(bytes, 0, { source: `${source} (magic number)`, budget });
   if (magic.value !== LEGACY_MAGIC) fail('ParseError', { source, field: 'magic number', expected: `0x${LEGACY_MAGIC.toString(16)} (legacy torch.save)`, got: describeValue(magic.value) });
-  const version = unpickle(bytes, magic.end, { source: `${source} (protocol version)` });
+  const version = unpickle(bytes, magic.end, { source: `${source} (protocol version)`, budget });
   if (version.value !== LEGACY_PROTOCOL_VERSION) fail('Unsupported', { source, field: 'protocol version', expected: String(LEGACY_PROTOCOL_VERSION), got: describeValue(version.value) });
-  const sys = unpickle(bytes, version.end, { source: `${source} (system info)` });
+  const sys = unpickle(bytes, version.end, { source: `${source} (system info)`, budget });
   let little = true;
   if (isDict(sys.value)) {
     const le = sys.value.get('little_endian');
@@ -367,8 +390,8 @@ function decodeLegacy(bytes: Uint8Array, source: string, opts: DecodeOptions): P
   } else fail('ParseError', { source, field: 'system info', expected: 'a dict', got: describeValue(sys.value) });
   const storages = new Map<string, TorchStorage>();
   const tensors: TorchTensor[] = [];
-  const main = unpickle(bytes, sys.end, { source, persistentLoad: storageLoader(storages, true), reducers: fileReducers(tensors, opts.maxTensorElements ?? 2 ** 30) });
-  const keys = unpickle(bytes, main.end, { source: `${source} (storage keys)` });
+  const main = unpickle(bytes, sys.end, { source, persistentLoad: storageLoader(storages, true), reducers: fileReducers(tensors, opts.maxTensorElements ?? 2 ** 30), budget });
+  const keys = unpickle(bytes, main.end, { source: `${source} (storage keys)`, budget });
   if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) fail('ParseError', { source, field: 'storage keys', expected: 'a list of str', got: describeValue(keys.value) });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = keys.end;
@@ -385,7 +408,7 @@ function decodeLegacy(bytes: Uint8Array, source: string, opts: DecodeOptions): P
     pos += nb;
   }
   for (const s of storages.values()) if (!s.bytes) fail('ParseError', { source, field: `storage ${s.key}`, expected: 'its data after the pickle', got: 'not listed in the storage keys' });
-  materialise(tensors, little, source, opts.maxExpandedElements ?? 2 ** 24);
+  materialise(tensors, little, source, opts.maxExpandedElements ?? 2 ** 24, budgets.decoded);
   return { format: 'legacy', root: main.value, protocol: main.protocol, byteOrder: little ? 'little' : 'big', tensors };
 }
 
@@ -394,11 +417,15 @@ export function plainBytes(b: Uint8Array): Uint8Array {
   return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function gunzip(bytes: Uint8Array, source: string): Uint8Array {
+function gunzip(bytes: Uint8Array, source: string, budget: DecodeBudget): Uint8Array {
+  const limit = Math.min(2 ** 32 - 1, 1032 * bytes.length + (1 << 20), budget.remaining);
   try {
-    const out = zlib.gunzipSync(bytes, { maxOutputLength: Math.min(2 ** 32 - 1, 1032 * bytes.length + (1 << 20)) });
+    const out = zlib.gunzipSync(bytes, { maxOutputLength: Math.max(1, limit) });
+    budget.charge(out.byteLength, 'gzip stream');
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (err) {
+    if (err instanceof MetaD2AException) throw err;
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return budget.exceeded('gzip stream', limit + 1);
     return fail('ParseError', { source, field: 'gzip stream', expected: 'valid gzip data', got: (err as Error).message });
   }
 }
@@ -409,16 +436,27 @@ function gunzip(bytes: Uint8Array, source: string): Uint8Array {
  */
 export function decodePtSync(input: Uint8Array, opts: DecodeOptions = {}): PtContents {
   const source = opts.source ?? '<bytes>';
+  const budgets: Budgets = {
+    decoded: new DecodeBudget('decoded-size', opts.maxDecodedBytes ?? defaultMaxDecodedBytes(input.length), source, 'maxDecodedBytes'),
+    inflated: new DecodeBudget('inflated-size', opts.maxInflatedBytes ?? defaultMaxInflatedBytes(input.length), source, 'maxInflatedBytes'),
+  };
+  return decodeWithin(input, opts, budgets);
+}
+
+function decodeWithin(input: Uint8Array, opts: DecodeOptions, budgets: Budgets): PtContents {
+  const source = opts.source ?? '<bytes>';
   // A Node Buffer's slice() shares memory; work on a plain Uint8Array view so that slice() copies.
   const bytes = plainBytes(input);
   try {
     if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-      const inner = gunzip(bytes, source);
+      const inner = gunzip(bytes, source, budgets.inflated);
       if (inner.length >= 2 && inner[0] === 0x1f && inner[1] === 0x8b) fail('Unsupported', { source, field: 'gzip stream', expected: 'one level of gzip compression', got: 'gzip inside gzip' });
-      return decodePtSync(inner, { ...opts, source });
+      // The inflated file is the input the decoded-size budget scales with (it is within the inflated budget).
+      const decoded = new DecodeBudget('decoded-size', opts.maxDecodedBytes ?? defaultMaxDecodedBytes(inner.length), source, 'maxDecodedBytes');
+      return decodeWithin(inner, { ...opts, source }, { ...budgets, decoded });
     }
-    if (looksLikeZip(bytes)) return decodeZip(bytes, source, opts);
-    if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] === 0x02) return decodeLegacy(bytes, source, opts);
+    if (looksLikeZip(bytes)) return decodeZip(bytes, source, opts, budgets);
+    if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] === 0x02) return decodeLegacy(bytes, source, opts, budgets);
     if (bytes.length >= 262 && new TextDecoder('latin1').decode(bytes.subarray(257, 262)) === 'ustar') {
       return fail('Unsupported', { source, field: 'format', expected: 'the zip or legacy torch.save format', got: 'the pre-1.0 tar format' });
     }

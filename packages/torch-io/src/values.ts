@@ -172,7 +172,7 @@ export function describeValue(v: PyValue | undefined): string {
   if (v === null) return 'None';
   if (typeof v === 'boolean') return `bool ${v ? 'True' : 'False'}`;
   if (typeof v === 'number') return `number ${v}`;
-  if (typeof v === 'bigint') return `int ${v}`;
+  if (typeof v === 'bigint') return v < 2n ** 64n && v > -(2n ** 64n) ? `int ${v}` : `int of ${v.toString(16).replace('-', '').length * 4} bits`;
   if (typeof v === 'string') return `str ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (v instanceof Uint8Array) return `bytes (${v.length})`;
   if (Array.isArray(v)) return `list (${v.length} items)`;

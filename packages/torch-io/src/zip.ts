@@ -4,6 +4,7 @@
  */
 import * as zlib from 'node:zlib';
 import { fail } from '@metad2a/core';
+import type { DecodeBudget } from './budget';
 
 export interface ZipEntry {
   readonly name: string;
@@ -55,7 +56,8 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
 }
 
-export function openZip(bytes: Uint8Array, source: string, opts: { verifyCrc?: boolean } = {}): ZipArchive {
+/** `budget` is charged with the size of every entry read (overlapping or deflated entries can claim far more than the file). */
+export function openZip(bytes: Uint8Array, source: string, opts: { verifyCrc?: boolean; budget?: DecodeBudget } = {}): ZipArchive {
   const verifyCrc = opts.verifyCrc ?? true;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bad = (field: string, expected: string, got?: string): never => fail('ParseError', { source, field: `zip ${field}`, expected, got });
@@ -142,10 +144,12 @@ export function openZip(bytes: Uint8Array, source: string, opts: { verifyCrc?: b
     let data: Uint8Array;
     if (e.method === 0) {
       if (e.size !== e.compressedSize) bad(`entry ${name}`, `a stored size equal to the compressed size ${e.compressedSize}`, String(e.size));
+      opts.budget?.charge(e.size, `zip entry ${name}`); // overlapping entries can repeat the same bytes
       data = raw;
     } else if (e.method === 8) {
       // Deflate cannot compress better than about 1032:1; a larger claim is a zip bomb or damage.
       if (e.size > 1032 * e.compressedSize + 1024) bad(`entry ${name}`, `at most ${1032 * e.compressedSize + 1024} bytes from ${e.compressedSize} deflated bytes`, `${e.size} (absurd size)`);
+      opts.budget?.charge(e.size, `zip entry ${name}`);
       try {
         const inflated = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
         data = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);

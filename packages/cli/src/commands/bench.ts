@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { describeBackend, initBackend } from '@metad2a/core';
+import { describeBackend, initBackend, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
 import {
   loadByLabelFeatures,
   loadOfficialModels,
@@ -34,7 +34,7 @@ interface BenchFlags {
 }
 
 /** Generator + predictor from a model directory or from official .pt checkpoints. */
-function models(f: BenchFlags): { generator: import('@metad2a/graph-generator').GeneratorModel; predictor: import('@metad2a/perf-predictor').PredictorModel; weights: string; dispose(): void } {
+function models(f: BenchFlags): { generator: GraphGenerator; predictor: PerfPredictor; weights: string; dispose(): void } {
   if (f.model) {
     const m = loadSearchModel(f.model);
     return { generator: m.generator, predictor: m.predictor, weights: `model directory ${f.model}`, dispose: () => m.dispose() };

@@ -66,6 +66,18 @@ export interface RecordInput {
   readonly recipe?: unknown;
   /** Anything else (JSON). */
   readonly extra?: unknown;
+  /**
+   * Which measurement of the (task, architecture, metric) key this is: 0 (default) for one
+   * measurement per key; 1, 2, ... for repeated measurements that a source reports (the official
+   * NB201 database measured 2 pairs twice). The key with the replicate is UNIQUE.
+   */
+  readonly replicate?: number;
+}
+
+/** What {@link MetaDatabase.putRecords} did with one record: its id, and whether this call inserted it (false: the key was already recorded). */
+export interface RecordWrite {
+  readonly id: number;
+  readonly inserted: boolean;
 }
 
 export interface MetaRecord {
@@ -77,6 +89,7 @@ export interface MetaRecord {
   readonly arch: string;
   readonly accuracy: number;
   readonly metric: string;
+  readonly replicate: number;
   readonly how: string;
   readonly createdAt: string;
   readonly recipe?: unknown;
@@ -112,7 +125,15 @@ export interface DatabaseCounts {
 
 export interface OpenOptions {
   readonly readonly?: boolean;
+  /**
+   * How long a write waits for another process's write to finish before failing with a named
+   * `IoError` (SQLite busy timeout; default {@link DEFAULT_BUSY_TIMEOUT_MS}).
+   */
+  readonly busyTimeoutMs?: number;
 }
+
+/** Default wait for the write lock: longer than any single write of this package (an official import takes ~1 s). */
+export const DEFAULT_BUSY_TIMEOUT_MS = 60_000;
 
 interface RecordRow {
   id: number;
@@ -123,6 +144,7 @@ interface RecordRow {
   arch: string;
   accuracy: number;
   metric: string;
+  replicate: number;
   how: string;
   created_at: string;
   recipe: string | null;
@@ -132,6 +154,23 @@ interface RecordRow {
 const fail = (source: string, field: string, expected: string, got: string): never => {
   throw new MetaD2AException(validationError({ source, field, expected, got }));
 };
+
+/** SQLite's "another connection holds the lock" codes (SQLITE_BUSY, SQLITE_LOCKED and their extended forms). */
+const isLockError = (err: unknown): boolean => typeof (err as { code?: unknown })?.code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test((err as { code: string }).code);
+
+/** A lock error as the named error users see (no SQLite stack trace); other errors unchanged. */
+function lockError(err: unknown, file: string, waitedMs: number): unknown {
+  if (!isLockError(err)) return err;
+  return new MetaD2AException(
+    makeError('IoError', {
+      source: file,
+      field: 'write lock',
+      expected: `the write lock within ${waitedMs / 1000} s`,
+      got: `another process is writing this meta-database (${(err as Error).message}); run one writer at a time, or retry when it has finished`,
+      cause: err,
+    }),
+  );
+}
 
 /**
  * The meta-database: datasets and their per-class features, tasks (a dataset + a list of
@@ -150,6 +189,7 @@ export class MetaDatabase {
     db: Database.Database,
     /** The database file, or `:memory:`. */
     readonly file: string,
+    private readonly busyTimeoutMs: number,
   ) {
     this.db = db;
     this.baseDir = file === ':memory:' ? process.cwd() : path.dirname(path.resolve(file));
@@ -159,9 +199,11 @@ export class MetaDatabase {
   static open(file: string, opts: OpenOptions = {}): MetaDatabase {
     if (opts.readonly && !fs.existsSync(file)) throw new MetaD2AException(makeError('IoError', { source: file, expected: 'an existing meta-database file', got: 'no such file' }));
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) fail('MetaDatabase.open', 'busyTimeoutMs', 'a non-negative integer (milliseconds)', String(busyTimeoutMs));
     let db: Database.Database;
     try {
-      db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+      db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: busyTimeoutMs });
     } catch (err) {
       throw new MetaD2AException(makeError('IoError', { source: file, expected: 'an SQLite meta-database', got: (err as Error).message, cause: err }));
     }
@@ -180,9 +222,10 @@ export class MetaDatabase {
     } catch (err) {
       db.close();
       if (err instanceof MetaD2AException) throw err;
+      if (isLockError(err)) throw lockError(err, file, busyTimeoutMs);
       throw new MetaD2AException(makeError('IoError', { source: file, expected: 'an SQLite meta-database', got: (err as Error).message, cause: err }));
     }
-    return new MetaDatabase(db, file);
+    return new MetaDatabase(db, file, busyTimeoutMs);
   }
 
   /** A database that lives in memory only (tests, scratch work). */
@@ -194,9 +237,18 @@ export class MetaDatabase {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
-  /** Run `fn` in one transaction (nested calls join the outer one). */
+  /**
+   * Run `fn` in one write transaction (nested calls join the outer one). It takes the write lock
+   * up front (BEGIN IMMEDIATE), waiting up to the busy timeout for another writer: a deferred
+   * transaction that read first could not upgrade to a write once another process had written
+   * (SQLITE_BUSY at once, whatever the timeout). A lock still held after the wait is a named error.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      throw lockError(err, this.file, this.busyTimeoutMs);
+    }
   }
 
   // ---------------------------------------------------------------- datasets and features
@@ -414,18 +466,32 @@ export class MetaDatabase {
     return this.addRecords([r])[0]!;
   }
 
-  /** Add records in one transaction (architectures are added as needed; tasks must exist). Returns their ids. */
+  /**
+   * Add records in one transaction (architectures are added as needed; tasks must exist). Returns
+   * their ids. Idempotent: a record whose (task, architecture, metric, replicate) is already
+   * stored is not added again, and the stored record's id is returned.
+   */
   addRecords(rs: readonly RecordInput[]): number[] {
+    return this.putRecords(rs).map((w) => w.id);
+  }
+
+  /** {@link addRecords}, saying for each record whether this call inserted it or found its key already recorded. */
+  putRecords(rs: readonly RecordInput[]): RecordWrite[] {
     return this.transaction(() => {
       const taskIds = new Map<string, number>();
       const getTask = this.db.prepare('SELECT id FROM tasks WHERE name = ?').pluck();
-      const ins = this.db.prepare('INSERT INTO records (task_id, arch_id, accuracy, metric, how, created_at, recipe, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      const ins = this.db.prepare(
+        'INSERT INTO records (task_id, arch_id, accuracy, metric, replicate, how, created_at, recipe, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, arch_id, metric, replicate) DO NOTHING',
+      );
+      const stored = this.db.prepare('SELECT id FROM records WHERE task_id = ? AND arch_id = ? AND metric = ? AND replicate = ?').pluck();
       const now = new Date().toISOString();
-      return rs.map((r, i) => {
+      return rs.map((r, i): RecordWrite => {
         const where = `record ${i} (${r.task})`;
         if (!Number.isFinite(r.accuracy)) fail('addRecords', `${where}.accuracy`, 'a finite number (percent)', String(r.accuracy));
         if (!r.metric) fail('addRecords', `${where}.metric`, 'a non-empty metric name', JSON.stringify(r.metric));
         if (!r.how) fail('addRecords', `${where}.how`, 'a non-empty provenance', JSON.stringify(r.how));
+        const replicate = r.replicate ?? 0;
+        if (!Number.isInteger(replicate) || replicate < 0) fail('addRecords', `${where}.replicate`, 'a non-negative integer', String(r.replicate));
         let tid = taskIds.get(r.task);
         if (tid === undefined) {
           tid = getTask.get(r.task) as number | undefined;
@@ -433,9 +499,8 @@ export class MetaDatabase {
           taskIds.set(r.task, tid);
         }
         const aid = this.addArchitecture(r.space, r.arch);
-        return Number(
-          ins.run(tid, aid, r.accuracy, r.metric, r.how, r.createdAt ?? now, r.recipe === undefined ? null : JSON.stringify(r.recipe), r.extra === undefined ? null : JSON.stringify(r.extra)).lastInsertRowid,
-        );
+        const run = ins.run(tid, aid, r.accuracy, r.metric, replicate, r.how, r.createdAt ?? now, r.recipe === undefined ? null : JSON.stringify(r.recipe), r.extra === undefined ? null : JSON.stringify(r.extra));
+        return run.changes === 1 ? { id: Number(run.lastInsertRowid), inserted: true } : { id: stored.get(tid, aid, r.metric, replicate) as number, inserted: false };
       });
     });
   }
@@ -452,7 +517,7 @@ export class MetaDatabase {
   }
 
   private static readonly RECORD_SELECT =
-    'SELECT r.id, r.task_id, t.name AS task, r.arch_id, a.space, a.arch, r.accuracy, r.metric, r.how, r.created_at, r.recipe, r.extra FROM records r JOIN tasks t ON t.id = r.task_id JOIN architectures a ON a.id = r.arch_id';
+    'SELECT r.id, r.task_id, t.name AS task, r.arch_id, a.space, a.arch, r.accuracy, r.metric, r.replicate, r.how, r.created_at, r.recipe, r.extra FROM records r JOIN tasks t ON t.id = r.task_id JOIN architectures a ON a.id = r.arch_id';
 
   private static toRecord(r: RecordRow): MetaRecord {
     return {
@@ -464,6 +529,7 @@ export class MetaDatabase {
       arch: r.arch,
       accuracy: r.accuracy,
       metric: r.metric,
+      replicate: r.replicate,
       how: r.how,
       createdAt: r.created_at,
       ...(r.recipe !== null ? { recipe: JSON.parse(r.recipe) as unknown } : {}),

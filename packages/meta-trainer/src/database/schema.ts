@@ -77,6 +77,36 @@ CREATE TABLE splits (
 CREATE INDEX splits_part ON splits(name, part, position);
 `,
   },
+  {
+    version: 2,
+    description: 'records keyed by (task, architecture, metric, replicate): UNIQUE, duplicates removed',
+    // Before version 2 nothing stopped two writers from recording one pair twice. Imported rows
+    // with different `extra` (which holds the source row) are distinct measurements of their
+    // source (the official NB201 database measured 2 of its pairs twice, with different
+    // accuracies): they become replicates 0, 1, ... in order of first appearance. Any other
+    // duplicate is the same pair recorded again: the first row (lowest id) stays, split entries of
+    // the removed rows move to it (or go, when it is already in the split).
+    sql: `
+ALTER TABLE records ADD COLUMN replicate INTEGER NOT NULL DEFAULT 0 CHECK (replicate >= 0);
+UPDATE records SET replicate = (
+  SELECT count(DISTINCT coalesce(e.extra, '')) FROM records e
+  WHERE e.task_id = records.task_id AND e.arch_id = records.arch_id AND e.metric = records.metric AND e.how LIKE 'imported:%'
+    AND e.id < (SELECT min(f.id) FROM records f
+                WHERE f.task_id = records.task_id AND f.arch_id = records.arch_id AND f.metric = records.metric AND f.how LIKE 'imported:%'
+                  AND coalesce(f.extra, '') = coalesce(records.extra, ''))
+) WHERE how LIKE 'imported:%';
+CREATE TEMP TABLE v2_duplicates AS
+  SELECT r.id AS id, (SELECT min(k.id) FROM records k WHERE k.task_id = r.task_id AND k.arch_id = r.arch_id AND k.metric = r.metric AND k.replicate = r.replicate) AS keep
+  FROM records r;
+DELETE FROM v2_duplicates WHERE id = keep;
+UPDATE OR IGNORE splits SET record_id = (SELECT keep FROM v2_duplicates d WHERE d.id = splits.record_id) WHERE record_id IN (SELECT id FROM v2_duplicates);
+DELETE FROM splits WHERE record_id IN (SELECT id FROM v2_duplicates);
+DELETE FROM records WHERE id IN (SELECT id FROM v2_duplicates);
+DROP TABLE v2_duplicates;
+DROP INDEX records_task_arch;
+CREATE UNIQUE INDEX records_key ON records(task_id, arch_id, metric, replicate);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -91,10 +121,13 @@ export function migrate(db: Database.Database, source: string): number {
   }
   for (const m of MIGRATIONS) {
     if (m.version <= before) continue;
+    // IMMEDIATE: take the write lock first, then re-read the version, so that two processes
+    // opening one old file migrate it once (the second finds it done).
     db.transaction(() => {
+      if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return;
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
-    })();
+    }).immediate();
   }
   return before;
 }

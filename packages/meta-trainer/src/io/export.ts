@@ -7,7 +7,7 @@ export interface MetaDatabaseDump {
   readonly schemaVersion: number;
   readonly datasets: readonly { name: string; source: string; numClasses: number; featureDim?: number; note?: string; classesWithFeatures: readonly number[] }[];
   readonly tasks: readonly { name: string; dataset: string; classIds: readonly number[] }[];
-  readonly records: readonly { id: number; task: string; space: string; arch: string; accuracy: number; metric: string; how: string; createdAt: string; recipe?: unknown; extra?: unknown }[];
+  readonly records: readonly { id: number; task: string; space: string; arch: string; accuracy: number; metric: string; replicate?: number; how: string; createdAt: string; recipe?: unknown; extra?: unknown }[];
   readonly splits: Readonly<Record<string, { train: readonly number[]; valid: readonly number[]; test: readonly number[] }>>;
 }
 
@@ -31,6 +31,7 @@ export function dumpMetaDatabase(db: MetaDatabase, filter: RecordFilter = {}): M
       arch: r.arch,
       accuracy: r.accuracy,
       metric: r.metric,
+      ...(r.replicate > 0 ? { replicate: r.replicate } : {}),
       how: r.how,
       createdAt: r.createdAt,
       ...(r.recipe !== undefined ? { recipe: r.recipe } : {}),

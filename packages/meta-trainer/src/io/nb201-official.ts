@@ -116,6 +116,7 @@ const isIntArray = (a: unknown): a is number[] => Array.isArray(a) && a.every((v
  * - one task per task id used by a record (`nb201-official/task-<id>`), class ids converted
  *   from the official 1-based ids to 0-based feature keys (`id − 1`, as the official loader does);
  * - one record per row (space `nb201`, metric `official-meta-train-acc`), record id order = row order;
+ *   the 2 pairs the official database measured twice get replicates 0 and 1;
  * - split `nb201-official-predictor`: the first 400 rows of the official permutation are `valid`,
  *   the remaining 4,230 `train`, in permutation order.
  * Importing twice into one database is refused (the records would be duplicated).
@@ -149,11 +150,12 @@ export function importOfficialNb201Rows(
   if (perm.length !== rows.length || new Set(perm).size !== rows.length || perm.some((i) => !Number.isInteger(i) || i < 0 || i >= rows.length)) {
     throw new MetaD2AException(parseError({ source: opts.source, field: 'predictor_idx', expected: `a permutation of 0..${rows.length - 1}`, got: `${perm.length} entries` }));
   }
-  if (db.splitNames().includes(OFFICIAL_NB201.split)) {
-    throw new MetaD2AException(parseError({ source: db.file, field: `split ${OFFICIAL_NB201.split}`, expected: 'a database without the official import', got: 'already imported' }));
-  }
   const importedAt = opts.importedAt ?? new Date().toISOString();
   return db.transaction(() => {
+    // checked under the write lock: of two imports at once, the second finds the first's split
+    if (db.splitNames().includes(OFFICIAL_NB201.split)) {
+      throw new MetaD2AException(parseError({ source: db.file, field: `split ${OFFICIAL_NB201.split}`, expected: 'a database without the official import', got: 'already imported' }));
+    }
     db.addDataset({
       name: OFFICIAL_NB201.dataset,
       source: 'ImageNet32 (Chrabaszcz et al. 2017), train split; MetaD2A imgnet32bylabel.pt: ResNet-18 features per class',
@@ -169,6 +171,14 @@ export function importOfficialNb201Rows(
         return { name: `${OFFICIAL_NB201.taskPrefix}${t}`, dataset: OFFICIAL_NB201.dataset, classIds: cls.map((c) => c - 1) };
       }),
     );
+    // the official database measured 2 of its (task, architecture) pairs twice: replicates 0 and 1
+    const seen = new Map<string, number>();
+    const replicateOf = (r: OfficialRow): number => {
+      const key = `${r.task}|${r.arch}`;
+      const k = seen.get(key) ?? 0;
+      seen.set(key, k + 1);
+      return k;
+    };
     const ids = db.addRecords(
       rows.map(
         (r): RecordInput => ({
@@ -177,6 +187,7 @@ export function importOfficialNb201Rows(
           arch: r.arch,
           accuracy: r.acc,
           metric: OFFICIAL_NB201.metric,
+          replicate: replicateOf(r),
           how: opts.how ?? OFFICIAL_NB201.how,
           createdAt: importedAt,
           extra: { row: r.row, nb201Index: r.nb201Index, flopsNorm: r.flopsNorm, paramsNorm: r.paramsNorm, latencyNorm: r.latencyNorm }, // undefined fields are dropped by JSON

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, loadCheckpointSync, unwrap, validationError, type AccuracyNormalisation, type GraphGenerator, type PerfPredictor, type Rng } from '@metad2a/core';
+import { MetaD2AException, loadCheckpointSync, pearson, spearman, unwrap, validationError, type AccuracyNormalisation, type GraphGenerator, type PerfPredictor, type Rng } from '@metad2a/core';
 import type { ParameterStore } from '@metad2a/layers';
-import { pearson, spearman } from '@metad2a/perf-predictor';
 import type { MetaDatabase } from '../database/meta-database';
 import { splitNormalisation } from '../data/normalisation';
 import { DEFAULT_GENERATOR_PAIRS, GraphResolver, batchesOf, drawBatch, selectGeneratorPairs, trainingItems, type BatchGroup, type GeneratorPairs, type TrainingItem } from '../data/pipeline';
@@ -131,8 +130,7 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
     batchLoss: (groups) => {
       let total: tf.Scalar | undefined;
       for (const g of groups) {
-        const y = model.predict(tensorOf(g), g.layout, g.graphs);
-        const l = tf.sum(tf.square(tf.sub(y, tf.tensor2d(g.targets, [g.targets.length, 1])))) as tf.Scalar;
+        const l = model.loss(tensorOf(g), g.layout, g.graphs, tf.tensor2d(g.targets, [g.targets.length, 1]));
         total = total ? (tf.add(total, l) as tf.Scalar) : l;
       }
       return total!;
@@ -152,8 +150,8 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
       const target = Float64Array.from(items, (it) => it.target);
       let sse = 0;
       for (let i = 0; i < items.length; i++) sse += (pred[i]! - target[i]!) ** 2;
-      const r = items.length >= 2 ? pearson(pred, target) : Number.NaN;
-      const rho = items.length >= 2 ? spearman(pred, target) : Number.NaN;
+      const r = pearson(pred, target);
+      const rho = spearman(pred, target);
       return { metrics: { loss: sse / items.length, pearson: r, spearman: rho }, score: r };
     },
     bestCheckpoint: RUN_FILES.maxCorr,

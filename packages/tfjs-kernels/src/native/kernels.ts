@@ -29,6 +29,7 @@ import { adamKernelConfig } from './adam-kernel';
 import { batchNormKernelConfigs } from './batchnorm';
 import { outputBuffers } from './buffer-pool';
 import { copyKernelConfigs } from './copy-kernels';
+import { reluConvBnKernelConfigs } from './relu-conv-bn';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 import { sgdKernelConfig } from './sgd-kernel';
 
@@ -145,6 +146,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
   return [
     ...elementwiseKernelConfigs(addon, k),
     ...batchNormKernelConfigs(addon, k),
+    ...reluConvBnKernelConfigs(addon, k),
     ...copyKernelConfigs(addon, k),
     adamKernelConfig(addon, k),
     sgdKernelConfig(addon, k),

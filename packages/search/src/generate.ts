@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as E from 'fp-ts/lib/Either.js';
 import {
   MetaD2AException,
   Rng,
@@ -8,13 +7,14 @@ import {
   drawDatasetBatch,
   drawDatasetRows,
   makeError,
+  memberOf,
+  rowProjectionsOf,
   validationError,
   type ArchGraph,
   type FeatureSet,
+  type GraphGenerator,
   type SearchSpace,
 } from '@metad2a/core';
-import type { GeneratorModel } from './model';
-import { decodeBatch, prepareDecoderWeights } from './sampling';
 
 export interface GenerateOptions<A> {
   /** The space whose validity rules and string form decide which graphs are kept. */
@@ -53,7 +53,12 @@ export interface GenerateProgress {
   readonly batches: number;
 }
 
+/** Whether an encoding stage used its set encoder's cached row projections, and why not where it did not. */
+export type ProjectionUse = { readonly used: true } | { readonly used: false; readonly reason: string };
+
 export interface GenerateResult<A> extends GenerateProgress {
+  /** The space the candidates are members of (a constrained view, where one was given). */
+  readonly space: SearchSpace<A>;
   /** n unique valid architectures, in first-seen order. */
   readonly architectures: A[];
   /** Their `space.format` strings (the de-duplication keys), same order. */
@@ -62,17 +67,19 @@ export interface GenerateResult<A> extends GenerateProgress {
   readonly graphs: ArchGraph[];
   /** Wall time from the first resample until n unique valid architectures existed (spec §3.6 "generator time"). */
   readonly elapsedMs: number;
+  readonly projection: ProjectionUse;
 }
 
 /**
- * Meta-test generation (spec §3.6 step 1, §4.6, §8 items 15–16): per batch, resample the dataset
+ * The generation stage of the search. Meta-test generation (spec §3.6 step 1, §4.6, §8 items 15–16): per batch, resample the dataset
  * `batchSize` times independently (perClass rows of every class), encode, take z = mu, decode one
- * graph per resample stochastically (or, `resampling: 'pooled'`, one graph from the pooled set), drop graphs the space rejects, de-duplicate by
+ * graph per resample stochastically (or, `resampling: 'pooled'`, one graph from the pooled set), drop graphs that are not
+ * members of the space (`memberOf`: graph rules, one decode, the space's `admits`), de-duplicate by
  * `space.format` keeping first-seen order, and stop as soon as n unique valid architectures
  * exist (the rest of the batch is abandoned). Unlike the official loop, which never ends when a
  * model cannot produce n, it throws a ValidationError after `maxAttempts` decoded graphs.
  */
-export function generateArchitectures<A>(model: GeneratorModel, dataset: FeatureSet, n: number, opts: GenerateOptions<A>): GenerateResult<A> {
+export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet, n: number, opts: GenerateOptions<A>): GenerateResult<A> {
   const { space } = opts;
   const batchSize = opts.batchSize ?? 100;
   const perClass = opts.perClass ?? 20;
@@ -91,7 +98,7 @@ export function generateArchitectures<A>(model: GeneratorModel, dataset: Feature
   const root = new Rng(opts.seed);
   const dataRng = root.fork();
   const decodeRng = root.fork();
-  const weights = prepareDecoderWeights(model.decoderWeights(), cfg);
+  const decode = model.preparedDecoder();
   const seen = new Set<string>();
   const architectures: A[] = [];
   const strings: string[] = [];
@@ -99,8 +106,9 @@ export function generateArchitectures<A>(model: GeneratorModel, dataset: Feature
   let attempts = 0;
   let valid = 0;
   let batches = 0;
-  // first-SAB projections of the feature rows, cached across batches (spec §7.2); rows → cache slots
-  const proj = opts.projectionCache === false ? undefined : model.rowProjections();
+  // first-block projections of the feature rows, cached across batches (spec §7.2); rows → cache slots
+  const projected = opts.projectionCache === false ? ({ ok: false, reason: 'projectionCache: false' } as const) : rowProjectionsOf(model.setEncoder);
+  const proj = projected.ok ? projected.cache : undefined;
   const slotOf = new Int32Array(dataset.classes.reduce((a, c) => a + c.count, 0)).fill(-1);
   const t0 = performance.now();
   while (strings.length < n) {
@@ -134,7 +142,8 @@ export function generateArchitectures<A>(model: GeneratorModel, dataset: Feature
       }
       const slots = draw.rows.map((r) => slotOf[r]!);
       const layout = pooled ? { classes: bs * draw.layout.classes, perClass } : draw.layout;
-      mu = model.encodeDatasetRows(proj, slots, pooled ? 1 : bs, layout);
+      const enc = (projected as Extract<typeof projected, { ok: true }>).encoder;
+      mu = tf.tidy(() => model.fromSetEncoding(enc.encodeProjected(proj, slots, pooled ? 1 : bs, layout)));
     } else {
       const draw = drawDatasetBatch(dataset, perClass, bs, dataRng);
       const [shape, layout] = pooled
@@ -144,23 +153,23 @@ export function generateArchitectures<A>(model: GeneratorModel, dataset: Feature
     }
     const z = mu.dataSync() as Float32Array;
     mu.dispose();
-    const decoded = decodeBatch(weights, cfg, z, pooled ? 1 : bs, { stochastic: true, rng: decodeRng }).graphs;
+    const decoded = decode(z, pooled ? 1 : bs, { stochastic: true, rng: decodeRng });
     batches++;
     for (const g of decoded) {
       attempts++;
-      if (!space.isValid(g)) continue;
-      const arch = space.decode(g);
-      if (E.isLeft(arch)) continue;
+      const arch = memberOf(space, g);
+      if (arch === undefined) continue;
       valid++;
-      const key = space.format(arch.right);
+      const key = space.format(arch);
       if (seen.has(key)) continue;
       seen.add(key);
-      architectures.push(arch.right);
+      architectures.push(arch);
       strings.push(key);
       graphs.push(g);
       if (strings.length === n) break;
     }
     opts.onBatch?.({ attempts, valid, unique: strings.length, batches });
   }
-  return { architectures, strings, graphs, attempts, valid, unique: strings.length, batches, elapsedMs: performance.now() - t0 };
+  const projection: ProjectionUse = projected.ok ? { used: true } : { used: false, reason: projected.reason };
+  return { space, architectures, strings, graphs, attempts, valid, unique: strings.length, batches, elapsedMs: performance.now() - t0, projection };
 }

@@ -1,17 +1,19 @@
 /**
- * Correlation metrics for predicted vs true accuracies (model selection uses Pearson, spec §3.5).
- * Plain float64 code; every function needs two equally long arrays of at least two values.
+ * Correlation statistics of paired values (model selection, database statistics, the default
+ * model's evaluation): one implementation for every package. Plain float64 code. Arrays of
+ * different lengths are an error; a correlation of fewer than two pairs or of a constant side is
+ * undefined and returned as NaN.
  */
 
 function checkPair(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   if (a.length !== b.length) throw new RangeError(`${what}: arrays differ in length (${a.length} vs ${b.length})`);
-  if (a.length < 2) throw new RangeError(`${what}: needs at least 2 pairs, got ${a.length}`);
 }
 
-/** Pearson's r (NaN when either input is constant). */
+/** Pearson's r (NaN for fewer than 2 pairs or when either side is constant). */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   checkPair(a, b, 'pearson');
   const n = a.length;
+  if (n < 2) return Number.NaN;
   let ma = 0;
   let mb = 0;
   for (let i = 0; i < n; i++) {
@@ -30,7 +32,7 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
     saa += da * da;
     sbb += db * db;
   }
-  return sab / Math.sqrt(saa * sbb);
+  return saa === 0 || sbb === 0 ? Number.NaN : sab / Math.sqrt(saa * sbb);
 }
 
 /** Ranks 1..n, ties get the average of the ranks they span (as scipy.stats.rankdata). */
@@ -49,13 +51,13 @@ export function averageRanks(a: ArrayLike<number>): Float64Array {
   return r;
 }
 
-/** Spearman's ρ: Pearson's r of the average ranks. */
+/** Spearman's ρ: Pearson's r of the average ranks (NaN for fewer than 2 pairs or a constant side). */
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   checkPair(a, b, 'spearman');
   return pearson(averageRanks(a), averageRanks(b));
 }
 
-/** Kendall's τ-b (tie-corrected, as scipy.stats.kendalltau's default); O(n²). */
+/** Kendall's τ-b (tie-corrected, as scipy.stats.kendalltau's default); O(n²); NaN for fewer than 2 pairs or a constant side. */
 export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>): number {
   checkPair(a, b, 'kendallTau');
   const n = a.length;
@@ -74,5 +76,6 @@ export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>): number {
       else discordant++;
     }
   }
-  return (concordant - discordant) / Math.sqrt((concordant + discordant + tiesA) * (concordant + discordant + tiesB));
+  const denom = Math.sqrt((concordant + discordant + tiesA) * (concordant + discordant + tiesB));
+  return denom === 0 ? Number.NaN : (concordant - discordant) / denom;
 }

@@ -3,12 +3,13 @@
  * (official GeneratorModel, briefly warmed up on 4 graphs — not meta-trained, so expect low
  * diversity and many invalid graphs; load a real checkpoint for real use).
  *
- *   npx tsx packages/graph-generator/examples/generate.ts
+ *   npx tsx packages/search/examples/generate.ts
  */
 import { Rng, initBackend, describeBackend, type AnySearchSpace, type FeatureSet } from '@metad2a/core';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { mbv3, nb201 } from '@metad2a/search-spaces';
 import { GeneratorModel } from '@metad2a/graph-generator';
+import { generateCandidates } from '@metad2a/search';
 
 /** A stand-in dataset: C classes of 100 random 512-d "features" (use real ResNet-18 features in practice). */
 function randomDataset(classes: number, seed: number): FeatureSet {
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     const model = new GeneratorModel({ graphConfig: space.graphConfig, seed: 0 });
     model.loadParameters(GoldenFixture.load(fixture).params()); // official state_dict names
     const t0 = performance.now();
-    const res = model.generate(dataset, n, { space, seed: 7, maxAttempts: 20000 });
+    const res = generateCandidates(model, dataset, n, { space, seed: 7, maxAttempts: 20000 });
     const ms = performance.now() - t0;
     console.log(`${space.name}: ${res.unique} unique valid of ${res.valid} valid / ${res.attempts} decoded graphs, ${res.batches} batches of 100, ${ms.toFixed(0)} ms`);
     for (const s of res.strings.slice(0, 3)) console.log(`  ${s}`);
