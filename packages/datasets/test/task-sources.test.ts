@@ -22,15 +22,23 @@ describe('task sources', () => {
   });
 
   it('keeps Latin letters and Arabic-numeral digits out of every training source', () => {
-    for (const s of taskSources().filter((t) => t.split === 'train' && t.domain === 'glyphs')) {
-      const ds = s.load();
-      expect(ds.classNames).toHaveLength(s.numClasses);
-      for (const c of ds.classNames) {
-        const cp = codepointOf(c);
+    const glyphs = taskSources().filter((t) => t.split === 'train' && t.domain === 'glyphs');
+    expect(glyphs).toHaveLength(13);
+    for (const s of glyphs) {
+      expect(s.codepoints).toHaveLength(s.numClasses);
+      expect(new Set(s.codepoints).size).toBe(s.numClasses);
+      for (const cp of s.codepoints!) {
         expect(cp < 0x30 || (cp > 0x39 && cp < 0x41) || (cp > 0x5a && cp < 0x61) || cp > 0x7a).toBe(true);
         expect(cp).toBeGreaterThan(0x24f); // nor any Latin-1 / Latin Extended letter
       }
     }
+  });
+
+  it('renders a source with one class per character, named by its code point', () => {
+    const s = taskSource('glyphs-hebrew');
+    const ds = s.load();
+    expect(ds.classNames.map(codepointOf)).toEqual(s.codepoints);
+    expect(ds.classNames[0]).toBe('U+05D0 \u05d0');
   });
 
   it('renders the same bytes for an image whatever the order (golden hashes pin the version)', () => {
@@ -57,7 +65,8 @@ describe('task sources', () => {
       return m;
     };
     expect(sha(ds.image(0).data)).not.toBe(sha(ds.image(1).data));
-    const d = mean(0).reduce((s, v, p) => s + Math.abs(v - mean(1)[p]!), 0) / 1024;
+    const [m0, m1] = [mean(0), mean(1)];
+    const d = m0.reduce((s, v, p) => s + Math.abs(v - m1[p]!), 0) / 1024;
     expect(d).toBeGreaterThan(5);
   });
 

@@ -29,6 +29,8 @@ export interface TaskSource {
   readonly version: string;
   readonly licence: string;
   readonly description: string;
+  /** For rendered sources: the characters (code points), one class each, in class order. */
+  readonly codepoints?: readonly number[];
   load(): ImageDataset;
 }
 
@@ -114,6 +116,7 @@ function buildSources(): TaskSource[] {
       domain: 'glyphs',
       split: def.split,
       numClasses: def.codepoints.length,
+      codepoints: def.codepoints,
       version,
       licence: 'fonts: SIL Open Font License 1.1 (Noto, via @fontsource); images: generated',
       description: `${def.label}, ${def.codepoints.length} classes, rendered from ${def.families.map((f) => f.pkg).join(' + ')} at 4 weights with augmentation`,
