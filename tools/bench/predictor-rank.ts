@@ -7,7 +7,7 @@
  * and the split between graph encoding, dataset encoding and the head.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, drawDatasetBatch, graphConfig, initBackend, describeBackend, type ArchGraph, type BackendName, type FeatureSet } from '@metad2a/core';
+import { Rng, modelSpecs, drawDatasetBatch, graphConfig, initBackend, describeBackend, type ArchGraph, type BackendName, type FeatureSet } from '@metad2a/core';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { scoreGraphs } from '@metad2a/search';
 
@@ -39,7 +39,7 @@ export async function run(args: string[]): Promise<void> {
     cands.push({ types: [0, ...ops.map((o) => o + 2), 1], edges: NB201_EDGES });
   }
   const dataset: FeatureSet = { name: 'synthetic', dim: 512, classes: Array.from({ length: C }, (_, c) => ({ label: String(c), count: 50, data: rng.uniformArray(50 * 512, -1, 1) })) };
-  const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs, rng: new Rng(2) });
+  const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs, rng: new Rng(2), normalisation: modelSpecs.get('nb201-official').normalisation! });
   scoreGraphs(model, dataset, cands, { resamples: K, seed: 0 }); // warm-up
   const total: number[] = [];
   const graphs: number[] = [];

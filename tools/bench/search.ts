@@ -12,7 +12,7 @@
 import * as path from 'node:path';
 import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
 import { GoldenFixture, fixturesRoot } from '@metad2a/fixtures';
-import { buildSearchModel, DEFAULT_GENERATOR_CONFIG, DEFAULT_PREDICTOR_CONFIG, MODEL_FORMAT, runSearch, type SearchTimings } from '@metad2a/search';
+import { buildSearchModel, manifestFromSpec, runSearch, type SearchTimings } from '@metad2a/search';
 import { readStateDictSync } from '@metad2a/torch-io';
 import { syntheticFeatures } from '../../packages/search/test/fixture-model';
 
@@ -35,13 +35,7 @@ export async function run(args: string[]): Promise<void> {
   };
   log(describeBackend(backend));
   const model = buildSearchModel(
-    {
-      format: MODEL_FORMAT,
-      space: 'nb201',
-      generator: { checkpoint: '-', config: DEFAULT_GENERATOR_CONFIG },
-      predictor: { checkpoint: '-', config: DEFAULT_PREDICTOR_CONFIG, normalisation: { mean: 71.5715, std: 6.6932 } },
-      provenance: { source: 'fixtures gen-nb201 + pred-nb201-full' },
-    },
+    manifestFromSpec('nb201-official', { provenance: { source: 'fixtures gen-nb201 + pred-nb201-full' } }),
     { generator: GoldenFixture.load('gen-nb201').params(), predictor: readStateDictSync(path.join(fixturesRoot(), 'pred-nb201-full', 'state_dict.pt')) },
   );
   const out: Record<string, unknown> = { backend: backend.name, runs };

@@ -16,7 +16,7 @@
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { Rng, describeBackend, initBackend, type BackendName, type FeatureSet } from '@metad2a/core';
+import { Rng, describeBackend, initBackend, modelSpecs, type BackendName, type FeatureSet, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
@@ -78,7 +78,10 @@ function syntheticFeatures(name: string, classes: number, seed: number): Feature
   };
 }
 
-function nb201Models(f: Map<string, string>): { generator: GeneratorModel; predictor: PredictorModel; weights: string } {
+/** The untrained fixture predictors' normalisation: the NB201 setting's (as before the spec registry). */
+const FIXTURE_NORMALISATION = () => modelSpecs.get('nb201-official').normalisation!;
+
+function nb201Models(f: Map<string, string>): { generator: GraphGenerator; predictor: PerfPredictor; weights: string } {
   if (f.has('generator') && f.has('predictor')) {
     const m = loadOfficialModels({ generator: f.get('generator')!, predictor: f.get('predictor')!, predictorHs: Number(f.get('predictor-hs') ?? 512) });
     return { ...m, weights: `${path.basename(f.get('generator')!)} + ${path.basename(f.get('predictor')!)}` };
@@ -145,15 +148,16 @@ export async function run(args: string[]): Promise<void> {
   } else if (what === 'mbv3') {
     const dataset = f.get('dataset') ?? 'cifar10';
     const feats = features(f, dataset, seed);
-    let generator: GeneratorModel | undefined;
-    let predictor: PredictorModel;
+    let generator: GraphGenerator | undefined;
+    let predictor: PerfPredictor;
     let weights: string;
     if (f.has('generator') && f.has('predictor')) {
-      const m = loadOfficialModels({ generator: f.get('generator')!, predictor: f.get('predictor')!, graphConfig: MBV3_GRAPH_CONFIG });
+      const normalisation = f.has('mean') && f.has('std') ? { mean: Number(f.get('mean')), std: Number(f.get('std')) } : undefined;
+      const m = loadOfficialModels({ generator: f.get('generator')!, predictor: f.get('predictor')!, space: 'mbv3', normalisation });
       ({ generator, predictor } = m);
       weights = `${path.basename(f.get('generator')!)} + ${path.basename(f.get('predictor')!)}`;
     } else {
-      predictor = new PredictorModel({ graphConfig: MBV3_GRAPH_CONFIG, hs: 64, rng: new Rng(0) });
+      predictor = new PredictorModel({ graphConfig: MBV3_GRAPH_CONFIG, hs: 64, rng: new Rng(0), normalisation: FIXTURE_NORMALISATION() });
       predictor.loadParameters(GoldenFixture.load('pred-mbv3').params());
       weights = 'fixture predictor pred-mbv3 (hs 64, untrained); candidates: random subnets (the untrained generator yields no valid subnet)';
     }

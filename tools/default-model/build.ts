@@ -16,13 +16,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rng, initBackend, describeBackend, writeFileAtomicSync } from '@metad2a/core';
+import { Rng, initBackend, describeBackend, modelSpecs, writeFileAtomicSync } from '@metad2a/core';
 import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures } from '@metad2a/arch-trainer';
 import { loadFeatureSet } from '@metad2a/datasets';
 import { GeneratorModel } from '@metad2a/graph-generator';
-import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation } from '@metad2a/meta-trainer';
+import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, splitPredictionTarget } from '@metad2a/meta-trainer';
 import { PredictorModel } from '@metad2a/perf-predictor';
-import { DEFAULT_GENERATOR_CONFIG, saveSearchModel } from '@metad2a/search';
+import { saveSearchModel } from '@metad2a/search';
 import { nb201 } from '@metad2a/search-spaces';
 
 export const DATASETS = ['builtin:mnist', 'builtin:fashion-mnist', 'builtin:digits'] as const;
@@ -31,7 +31,8 @@ export const RECIPE = getRecipe("tiny", { epochs: 4, inputSize: 16 });
 export const DB_PLAN = { numTasks: 24, classesPerTask: [4, 6] as [number, number], trainPerClass: 40, testPerClass: 40, seed: 2026 };
 /** The cells trained on every task: the first 10 of a 16-stratum size-stratified sample (the sample order interleaves sizes). */
 export const ARCHS = sampleArchitectures(16, RECIPE, DB_PLAN.seed).slice(0, 10);
-export const PREDICTOR_HS = 128;
+/** The embedded default model's setting (sizes) in core's model-spec registry. */
+export const DEFAULT_MODEL_SPEC = 'nb201-default';
 const SEED = 2026;
 
 const args = process.argv.slice(2);
@@ -86,15 +87,16 @@ function phaseTrain(): void {
   const db = MetaDatabase.open(DB);
   try {
     const norm = splitNormalisation(db, 'default');
-    const predictor = new PredictorModel({ graphConfig: nb201.graphConfig, hs: PREDICTOR_HS, rng: new Rng(SEED), normalisation: norm });
+    const spec = modelSpecs.get(DEFAULT_MODEL_SPEC);
+    const predictor = new PredictorModel({ graphConfig: nb201.graphConfig, ...spec.predictor, rng: new Rng(SEED), normalisation: norm });
     const pr = metaTrainPredictor(db, predictor, { split: 'default', epochs: 120, batchSize: 32, lr: 1e-3, plateau: { patience: 30 }, seed: SEED, runDir: path.join(WORK, 'predictor-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'predictor-run', 'last.ckpt')), progress: 'never', onEvent: (e) => { if ((e as { type?: string }).type === 'epoch') log(`predictor ${JSON.stringify(e)}`); } });
     log(`predictor: ${JSON.stringify({ best: pr.best, epochs: pr.epochs })}`);
     const best = path.join(WORK, 'predictor-run', RUN_FILES.maxCorr);
     if (fs.existsSync(best)) loadTrainedParameters(predictor, best);
-    const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, seed: SEED });
+    const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, ...spec.generator, seed: SEED });
     const gr = metaTrainGenerator(db, generator, { split: 'default', epochs: 400, batchSize: 32, lr: 1e-3, plateau: { patience: 30 }, seed: SEED, runDir: path.join(WORK, 'generator-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'generator-run', 'last.ckpt')), progress: 'never', validate: false });
     log(`generator: ${JSON.stringify({ epochs: gr.epochs, last: gr.history[gr.history.length - 1] })}`);
-    saveSearchModel(path.join(WORK, 'model'), { space: 'nb201', generator, generatorConfig: DEFAULT_GENERATOR_CONFIG, predictor, predictorConfig: { hs: PREDICTOR_HS, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' }, provenance: { builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET } });
+    saveSearchModel(path.join(WORK, 'model'), { space: 'nb201', generator, generatorConfig: spec.generator, predictor, predictorConfig: spec.predictor, predicts: splitPredictionTarget(db, 'default'), provenance: { spec: DEFAULT_MODEL_SPEC, builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET } });
     generator.dispose();
     predictor.dispose();
   } finally {

@@ -29,6 +29,14 @@ export interface ForwardMode {
    * apply them with {@link TinyNetwork.applyStatUpdates} after the step (outside gradient tapes).
    */
   readonly statUpdates?: StatUpdate[];
+  /**
+   * Called with the input of every ReLU module of the official network (each conv edge owns its
+   * ReLU, so a node feeding two conv edges is reported twice; then `lastact`'s ReLU), e.g. for
+   * NASWOT's activation codes. The tensor is disposed after the forward pass.
+   */
+  readonly onReluInput?: (x: tf.Tensor4D) => void;
+  /** BatchNorm layers act as the identity (the BN-free network of synflow); inference mode only. */
+  readonly withoutBatchNorm?: boolean;
 }
 
 export interface StatUpdate {
@@ -55,6 +63,7 @@ class BatchNorm {
   }
 
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    if (mode.withoutBatchNorm) return x;
     if (!mode.training) {
       const scale = tf.div(this.weight, tf.sqrt(tf.add(this.runningVar, BN_EPS)));
       const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
@@ -116,6 +125,7 @@ class ReluConvBn {
     this.bn = new BatchNorm(store, buffers, joinName(prefix, 'op.2'), outC);
   }
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+    mode.onReluInput?.(x);
     if (mode.training) return convBnTrain(this.conv, this.bn, x, true, mode);
     return this.applyToActivated(tf.relu(x), mode);
   }
@@ -182,7 +192,11 @@ class InferCell {
             break;
           case 'conv':
             // training: the fused op applies its own ReLU (PyTorch's per-edge ReLU, same values)
-            y = mode.training ? e.m.apply(src, mode) : e.m.applyToActivated(reluOf(NB201_EDGE_SOURCES[k]!), mode);
+            if (mode.training) y = e.m.apply(src, mode);
+            else {
+              mode.onReluInput?.(src);
+              y = e.m.applyToActivated(reluOf(NB201_EDGE_SOURCES[k]!), mode);
+            }
             break;
         }
         if (y !== undefined) sum = sum === undefined ? y : (tf.add(sum, y) as tf.Tensor4D);
@@ -259,10 +273,13 @@ export class TinyNetwork {
     if (x.rank !== 4 || x.shape[3] !== this.config.inChannels) {
       throw new MetaD2AException(validationError({ source: 'TinyNetwork input', expected: `NHWC [B, H, W, ${this.config.inChannels}]`, got: `[${x.shape.join(', ')}]` }));
     }
+    if (mode.training && mode.withoutBatchNorm) throw new MetaD2AException(validationError({ source: 'TinyNetwork forward', field: 'withoutBatchNorm', expected: 'inference mode (training mode fuses BatchNorm into its convolutions)', got: 'training: true' }));
     return tf.tidy(() => {
       let h = mode.training ? convBnTrain(this.stemConv, this.stemBn, x, false, mode) : this.stemBn.apply(this.stemConv.apply(x), mode);
       for (const b of this.blocks) h = b.apply(h, mode);
-      h = tf.relu(this.lastBn.apply(h, mode));
+      h = this.lastBn.apply(h, mode);
+      mode.onReluInput?.(h);
+      h = tf.relu(h);
       const features = tf.mean(h, [1, 2]) as tf.Tensor2D;
       const logits = this.classifier.apply(features);
       return { features, logits };

@@ -3,33 +3,29 @@
  * predictor (`ckpt_max_corr.pt`, hs 512) and `*bylabel.pt` target features, read with
  * `@metad2a/torch-io` into our models (official state_dict names).
  */
-import { Rng, type FeatureSet, type GraphConfig } from '@metad2a/core';
-import { GeneratorModel } from '@metad2a/graph-generator';
-import { PredictorModel } from '@metad2a/perf-predictor';
-import { nb201 } from '@metad2a/search-spaces';
+import { MetaD2AException, type AccuracyNormalisation, type FeatureSet, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
+import { buildSearchModel, manifestFromSpec } from '@metad2a/search';
 import { readFeatureSet, readStateDictSync } from '@metad2a/torch-io';
 import * as E from 'fp-ts/lib/Either.js';
-import { MetaD2AException } from '@metad2a/core';
 
 export interface OfficialModelFiles {
   /** Generator state dict, e.g. `results/generator/model/ckpt_400.pt`. */
   readonly generator: string;
   /** Predictor state dict, e.g. `results/predictor/model/ckpt_max_corr.pt`. */
   readonly predictor: string;
-  /** Predictor hidden size (official: 512). */
+  /** Predictor hidden size (default: the setting's, 512). */
   readonly predictorHs?: number;
-  /** The space's graph config (default NB201's). */
-  readonly graphConfig?: GraphConfig;
+  /** Search space of the official setting `<space>-official` (default `nb201`). */
+  readonly space?: string;
+  /** The predictor's accuracy normalisation (default: the setting's, where it fixes one). */
+  readonly normalisation?: AccuracyNormalisation;
 }
 
-/** Build the two models and load the official weights (full mismatch report on a wrong file). */
-export function loadOfficialModels(files: OfficialModelFiles): { generator: GeneratorModel; predictor: PredictorModel } {
-  const graphConfig = files.graphConfig ?? nb201.graphConfig;
-  const generator = new GeneratorModel({ graphConfig, seed: 0 });
-  generator.loadParameters(readStateDictSync(files.generator), { source: files.generator });
-  const predictor = new PredictorModel({ graphConfig, hs: files.predictorHs ?? 512, rng: new Rng(0) });
-  predictor.loadParameters(readStateDictSync(files.predictor));
-  return { generator, predictor };
+/** Build the two models of the official setting and load the official weights (full mismatch report on a wrong file). */
+export function loadOfficialModels(files: OfficialModelFiles): { generator: GraphGenerator; predictor: PerfPredictor } {
+  const manifest = manifestFromSpec(`${files.space ?? 'nb201'}-official`, { predictorHs: files.predictorHs, normalisation: files.normalisation });
+  const model = buildSearchModel(manifest, { generator: readStateDictSync(files.generator), predictor: readStateDictSync(files.predictor) });
+  return { generator: model.generator, predictor: model.predictor };
 }
 
 /** A `*bylabel.pt` feature file as a FeatureSet (throws a MetaD2AException naming the file). */

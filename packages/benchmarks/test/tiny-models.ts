@@ -1,5 +1,6 @@
 /** Test support: the fixture weights (untrained, official sizes; predictor hs 64) and small synthetic features. */
-import { Rng, type FeatureSet } from '@metad2a/core';
+import { Rng, modelSpecs, type FeatureSet } from '@metad2a/core';
+import '@metad2a/search'; // registers the official model settings
 import { GoldenFixture } from '@metad2a/fixtures';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
@@ -13,7 +14,7 @@ export function syntheticFeatures(classes: number, rows = 25, seed = 1): Feature
 export function fixtureNb201Models(): { generator: GeneratorModel; predictor: PredictorModel } {
   const generator = new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, seed: 0 });
   generator.loadParameters(GoldenFixture.load('gen-nb201').params());
-  const predictor = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 64, rng: new Rng(0) });
+  const predictor = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 64, rng: new Rng(0), normalisation: modelSpecs.get('nb201-official').normalisation! });
   predictor.loadParameters(GoldenFixture.load('pred-nb201').params());
   return { generator, predictor };
 }
@@ -21,7 +22,7 @@ export function fixtureNb201Models(): { generator: GeneratorModel; predictor: Pr
 export function fixtureMbv3Models(): { generator: GeneratorModel; predictor: PredictorModel } {
   const generator = new GeneratorModel({ graphConfig: MBV3_GRAPH_CONFIG, seed: 0 });
   generator.loadParameters(GoldenFixture.load('gen-mbv3').params());
-  const predictor = new PredictorModel({ graphConfig: MBV3_GRAPH_CONFIG, hs: 64, rng: new Rng(0) });
+  const predictor = new PredictorModel({ graphConfig: MBV3_GRAPH_CONFIG, hs: 64, rng: new Rng(0), normalisation: modelSpecs.get('nb201-official').normalisation! });
   predictor.loadParameters(GoldenFixture.load('pred-mbv3').params());
   return { generator, predictor };
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-import { runCli } from './program';
+import { installFatalHandlers, reportError, runCli } from './program';
 
-runCli(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+const debug = argv.includes('--debug') || process.env.METAD2A_DEBUG === '1';
+installFatalHandlers(process.stderr, debug);
+runCli(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (err) => {
-    console.error(err);
+    reportError(process.stderr, err, debug);
     process.exitCode = 1;
   },
 );

@@ -23,7 +23,7 @@ describe('metad2a CLI', () => {
     expect(await runCli(['--help'], c.io)).toBe(0);
     expect(c.out()).toMatch(/search \[options\]/);
     expect(c.out()).toMatch(/convert-official \[options\]/);
-    for (const cmd of ['meta-train', 'db', 'train-arch', 'bench']) expect(c.out()).toContain(cmd);
+    for (const cmd of ['meta-train', 'db', 'train-arch', 'bench', 'rank']) expect(c.out()).toContain(cmd);
   });
 
   it('db import-official, stats and export work on the shipped official database', async () => {
@@ -60,7 +60,7 @@ describe('metad2a CLI', () => {
     [['search'], /required option '--dataset <ref>' not specified/],
     [['search', '--dataset', 'builtin:digits', '--candidates', '0'], /--candidates must be between 1 and 100000, got 0/],
     [['search', '--dataset', 'builtin:digits', '--top', 'five'], /--top must be an integer, got 'five'/],
-    [['search', '--dataset', 'builtin:digits', '--space', 'darts'], /--space must be one of nb201, mbv3, got 'darts'/],
+    [['search', '--dataset', 'builtin:digits', '--space', 'darts'], /--space must be one of mbv3, nb201, got 'darts'/],
     [['search', '--dataset', 'builtin:digits', '--flops-max', '-1'], /--flops-max must be a positive number/],
     [['search', '--dataset', 'builtin:digits', '--backend', 'gpu'], /--backend must be one of tensorflow, native, wasm, cpu/],
     [['search', '--dataset', 'builtin:digits'], /no model given: pass --model <dir>/],
@@ -99,5 +99,53 @@ describe('metad2a CLI', () => {
     const b = capture();
     expect(await runCli(args, b.io)).toBe(0);
     expect(JSON.parse(b.out().trim().split('\n').pop()!).ranking.map((x: { arch: string }) => x.arch)).toEqual(doc.ranking.map((x: { arch: string }) => x.arch));
+  });
+
+  it('rank scores a given shortlist exactly as the search scored those cells; says what pred.acc is; --rerank', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-rank-'));
+    expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir], capture().io)).toBe(0);
+    const s = capture();
+    expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '12', '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--json'], s.io)).toBe(0);
+    const searched: { arch: string; score: number }[] = JSON.parse(s.out().trim().split('\n').pop()!).ranking;
+    // five of the searched cells, in another order, with comments and blank lines
+    const pick = [searched[9]!, searched[2]!, searched[11]!, searched[0]!, searched[5]!];
+    const file = path.join(dir, 'archs.txt');
+    fs.writeFileSync(file, `# my shortlist\n${pick.map((c) => c.arch).join('\n\n')}\n`);
+    const r = capture();
+    expect(await runCli(['rank', '--dataset', 'builtin:digits', '--archs', file, '--model', dir, '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--json'], r.io)).toBe(0);
+    const doc = JSON.parse(r.out().trim().split('\n').pop()!);
+    expect(doc.predicts).toMatch(/unknown scale/);
+    const want = [...pick].sort((a, b) => b.score - a.score);
+    expect(doc.ranking.map((c: { arch: string }) => c.arch)).toEqual(want.map((c) => c.arch));
+    doc.ranking.forEach((c: { score: number; rank: number }, i: number) => {
+      expect(c.rank).toBe(i + 1);
+      expect(c.score).toBeCloseTo(want[i]!.score, 6);
+    });
+    const t = capture();
+    expect(await runCli(['rank', '--dataset', 'builtin:digits', '--archs', file, '--model', dir, '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--rerank', 'synflow', '--rerank-top', '2', '--proxy-batch', '2'], t.io)).toBe(0);
+    expect(t.out()).toMatch(/pred\.acc = predicted an accuracy on an unknown scale/);
+    expect(t.out()).toMatch(/re-ranked: the first 2 by \(1 − 0\.5\)·predictor rank \+ 0\.5·synflow rank/);
+    fs.writeFileSync(file, `${pick[0]!.arch}\n|nor_conv_3x3~0|+|oops~0|\n`);
+    const bad = capture();
+    expect(await runCli(['rank', '--dataset', 'builtin:digits', '--archs', file, '--model', dir, '--backend', 'wasm'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/archs\.txt line 2: not a nb201 architecture/);
+    const w = capture();
+    expect(await runCli(['rank', '--dataset', 'builtin:digits', '--archs', file, '--model', dir, '--rerank', 'naswot', '--rerank-weight', '2'], w.io)).toBe(2);
+    expect(w.err()).toMatch(/--rerank-weight 2: expected a number in \[0, 1\]/);
+  });
+
+  it('prior writes a prior checkpoint that names its sources; bad sources are usage errors', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-prior-'));
+    const out = path.join(dir, 'prior.ckpt');
+    const c = capture();
+    expect(await runCli(['prior', '--out', out, '--predictor-hs', '8', '--epochs', '1', '--batch-size', '512', '--sources', 'nb201:cifar10', '--held-out', '0.9', '--backend', 'wasm'], c.io)).toBe(0);
+    const doc = JSON.parse(c.out().trim().split('\n').pop()!);
+    expect(doc.sources).toEqual(['nb201:cifar10']);
+    expect(doc.trainSamples + doc.heldOutSamples).toBe(15625);
+    expect(doc.last.heldOutSpearman['nb201:cifar10']).toEqual(expect.any(Number));
+    expect(fs.existsSync(out)).toBe(true);
+    const bad = capture();
+    expect(await runCli(['prior', '--out', out, '--sources', 'nb201:svhn'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/--sources: 'nb201:svhn' is not one of nb201:cifar10/);
   });
 });

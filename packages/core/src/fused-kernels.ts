@@ -164,7 +164,15 @@ export interface GraphDecodeResult {
  */
 export type GraphDecodeKernel = (req: GraphDecodeRequest) => GraphDecodeResult;
 
-const graphDecodeKernels = new Map<string, GraphDecodeKernel>();
+/**
+ * Process-wide, not module-wide: a CommonJS program (the built CLI) loads this package's CJS build
+ * while `initBackend`'s dynamic `import()` of the kernels package loads its ESM build with its own
+ * copy of this module; both copies must see one registry (else the compiled decoder registered by
+ * the ESM copy is never found and the TypeScript loop runs, ~5× slower).
+ */
+const REGISTRY_KEY = Symbol.for('@metad2a/core:graph-decode-kernels');
+const graphDecodeKernels: Map<string, GraphDecodeKernel> = ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, GraphDecodeKernel> | undefined) ?? new Map<string, GraphDecodeKernel>();
+(globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = graphDecodeKernels;
 
 /** Register the graph decoding kernel of the tfjs backend `backendName` (replaces an earlier one). */
 export function registerGraphDecodeKernel(backendName: string, kernel: GraphDecodeKernel): void {

@@ -21,6 +21,15 @@ export class Registry<T> {
     this.entries.set(name, { value, description: opts.description ?? '' });
   }
 
+  /**
+   * A package's own registration (on import): registers `name` unless it is already bound, so that
+   * importing twice is harmless and a user's earlier registration of the name wins. The one style
+   * every package uses for what it ships.
+   */
+  registerDefault(name: string, value: T, opts: { description?: string } = {}): void {
+    if (!this.entries.has(name)) this.register(name, value, opts);
+  }
+
   has(name: string): boolean {
     return this.entries.has(name);
   }

@@ -69,6 +69,23 @@ export interface SearchSpace<A> {
   readonly factColumns?: readonly FactColumn[];
   /** The graph the predictor ranks for an architecture decoded from `decoded` (default: `encode(arch)`, the canonical graph). */
   graphToRank?(arch: A, decoded: ArchGraph): ArchGraph;
+  /**
+   * How many distinct architectures (distinct `format` strings) satisfy `constraints`, exactly or
+   * as an upper bound, known without generating any: a request for more fails before any work.
+   */
+  countFeasible?(constraints: Constraints, ctx: { readonly classes: number }): FeasibleCount;
+}
+
+/** What a space knows about the architectures that satisfy some {@link Constraints}. */
+export interface FeasibleCount {
+  /** Distinct architectures within the constraints: exact, or an upper bound. */
+  readonly count: bigint;
+  readonly exact: boolean;
+  /** Size of the whole space. */
+  readonly total: bigint;
+  /** The cheapest architecture's MFLOPs and million parameters (what a limit must at least allow). */
+  readonly minMflops: number;
+  readonly minMparams: number;
 }
 
 /** Any search space, whatever its architecture type (for registries and generic code). */
@@ -147,6 +164,8 @@ export function makeSearchSpace<A>(base: SearchSpace<A>, view: SearchSpaceView<A
   } else {
     delete (derived as { size?: number }).size;
   }
+  // the base space's counts do not know the view's filter
+  delete (derived as { countFeasible?: unknown }).countFeasible;
   return derived;
 }
 

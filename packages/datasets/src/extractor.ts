@@ -17,6 +17,11 @@ export interface FeatureExtractor {
   /** Side of the square images it takes (32 for the paper's ResNet-18 at CIFAR scale). */
   readonly inputSize: number;
   /**
+   * The input convention of a pretrained extractor (e.g. `none`: pixels in [0, 1]); when set it is
+   * the default preprocessing normalisation instead of the data set's (an explicit option still wins).
+   */
+  readonly normalisation?: import('./preprocess').NormalisationName;
+  /**
    * Features `[batch, dim]` of `batch` preprocessed images packed as `[batch, inputSize, inputSize, 3]`.
    * (Precomputed features never reach an extractor: `loadFeatureSet` returns them as they are.)
    */
@@ -34,11 +39,13 @@ export interface ExtractorOptions {
   readonly outputLayer?: string;
   /** Side of the input images (default 32). */
   readonly inputSize?: number;
+  /** `mobilenetv2`: width of the fixed random projection of its 1280-d pooled features (default 512; 1280: none). */
+  readonly outputDim?: number;
 }
 
 export type ExtractorFactory = (opts: ExtractorOptions) => Promise<FeatureExtractor>;
 
-/** Name → factory. Built in: `random-conv`, `tfjs-model`, `identity`. */
+/** Name → factory. Built in: `random-conv`, `tfjs-model`, `identity`, `mobilenetv2`. */
 export const featureExtractors = new Registry<ExtractorFactory>('feature extractor');
 
 /** Create the extractor registered under `name`; a NotFound error lists the known names. */

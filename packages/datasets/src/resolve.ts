@@ -118,7 +118,7 @@ export async function loadFeatureSet(ref: DatasetRef | DatasetSource, opts: Load
   const owned = typeof opts.extractor !== 'object';
   const extractor = typeof opts.extractor === 'object' ? opts.extractor : await createExtractor(opts.extractor ?? 'random-conv', opts.extractorOptions);
   try {
-    const preprocessing = opts.preprocessing ?? preprocessingFor(opts.normalisation ?? src.normalisation ?? 'imagenet', extractor.inputSize);
+    const preprocessing = opts.preprocessing ?? preprocessingFor(opts.normalisation ?? extractor.normalisation ?? src.normalisation ?? 'imagenet', extractor.inputSize);
     return await extractFeatures(src, extractor, { ...opts, preprocessing });
   } finally {
     if (owned) extractor.dispose();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '@metad2a/core';
@@ -57,6 +58,18 @@ describe('random-conv extractor', () => {
     expect(Array.from(single)).toEqual(Array.from(fa.subarray(512)));
     expect(a.id).toBe('random-conv:v1:seed=3:f=16:k=5:g=4:t=0.5:in=32');
     expect(() => createRandomConv({ ...RANDOM_CONV_DEFAULTS, grid: 3, seed: 0, inputSize: 32 })).toThrow(/grid: expected a divisor of inputSize − kernel \+ 1 = 28/);
+  });
+
+  it('gives the v1 features bit for bit (golden digest of three Fashion-MNIST images, seed 0)', async () => {
+    // digest and values recorded with the v1 pixel-by-pixel loop; the filter-by-filter loop must not change one bit
+    const ds = builtinImages('fashion-mnist');
+    const p = preprocessingFor('fashion-mnist');
+    const x = new Float32Array(3 * 32 * 32 * 3);
+    for (let i = 0; i < 3; i++) preprocessInto(ds.image(i * 7), p, x, i * 32 * 32 * 3);
+    const f = await (await createExtractor('random-conv', { seed: 0 })).extract(x, 3);
+    expect(createHash('sha256').update(Buffer.from(f.buffer, f.byteOffset, f.byteLength)).digest('hex')).toBe('17c810c6b6d35ddad9c01bf07c61a0b319156a30617ab7e0b2869feeabf9f9ce');
+    expect(f[1000]).toBe(Math.fround(0.025071708485484123));
+    expect(f[1535]).toBe(Math.fround(0.04506155848503113));
   });
 
   it('separates Fashion-MNIST classes better than raw pixels by nearest centroid (small subset)', async () => {

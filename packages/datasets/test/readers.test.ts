@@ -247,6 +247,26 @@ describe('feature files', () => {
     expect(tagOf(() => readFeatureFile(bad))).toBe('ParseError');
   });
 
+  it('carries a SHA-256 of its data, verified on load: overwritten bytes (NaN) are a named error, not garbage', () => {
+    const fsx = { name: 'sum', dim: 2, classes: [{ label: 'a', count: 2, data: Float32Array.from([1, 2, 3, 4]) }, { label: 'b', count: 1, data: Float32Array.from([5, 6]) }] };
+    const manifest = writeFeatureFile(path.join(dir, 'sum'), fsx);
+    const m = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    expect(m.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const npy = path.join(dir, 'sum.features.npy');
+    const bytes = fs.readFileSync(npy);
+    bytes.writeFloatLE(NaN, bytes.length - 8); // class b, row 0, column 0
+    fs.writeFileSync(npy, bytes);
+    const e = messageOf(() => readFeatureFile(manifest));
+    expect(e).toMatch(/sum\.features\.npy: sha256: expected [0-9a-f]{64} \(the manifest's checksum\), got [0-9a-f]{64} \(the data changed after it was written\)/);
+    expect(tagOf(() => readFeatureFile(manifest))).toBe('ParseError');
+    // without a checksum (a hand-written manifest), non-finite values are still refused by name
+    const { sha256: _drop, ...noSum } = m;
+    fs.writeFileSync(manifest, JSON.stringify(noSum));
+    expect(messageOf(() => readFeatureFile(manifest))).toMatch(/sum\.features\.npy: class 1 \(b\) row 0: expected finite feature values, got NaN/);
+    fs.writeFileSync(manifest, JSON.stringify({ ...m, sha256: 'xyz' }));
+    expect(messageOf(() => readFeatureFile(manifest))).toMatch(/sha256: expected 64 hexadecimal digits when present/);
+  });
+
   it('reads a *bylabel.pt file (spec §1.2) through @metad2a/torch-io', () => {
     const file = path.join(__dirname, 'data', 'tinybylabel.pt');
     const src = resolveDataset(file);

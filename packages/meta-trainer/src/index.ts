@@ -26,7 +26,7 @@ export { importByLabelFeatures, type ByLabelImportOptions } from './io/bylabel';
 export { dumpMetaDatabase, exportJson, exportCsv, recordsCsv, type MetaDatabaseDump } from './io/export';
 export { exportDir, importExportDir, readExportManifest, EXPORT_FORMAT, type ExportManifest } from './io/export-dir';
 export { resolveDatabase, builtinDatabaseDir, BUILTIN_DATABASES, type ResolvedDatabase } from './io/builtin-database';
-export { accuracyNormalisation, splitNormalisation, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
+export { accuracyNormalisation, splitNormalisation, splitPredictionTarget, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
 export {
   trainingItems,
   drawBatch,
@@ -53,10 +53,29 @@ export {
 export {
   metaTrainGenerator,
   metaTrainPredictor,
+  metaTrainModels,
   loadTrainedParameters,
+  type MetaTrainModelsOptions,
+  type PhaseResult,
   type TrainableModel,
   type TrainableGenerator,
   type TrainablePredictor,
   type GeneratorTrainOptions,
   type PredictorTrainOptions,
 } from './training/trainers';
+export {
+  PRIOR_SOURCES,
+  PRIOR_CHECKPOINT_KIND,
+  architecturePriorSamples,
+  splitPriorSamples,
+  pretrainArchitecturePrior,
+  priorScores,
+  saveArchitecturePrior,
+  loadArchitecturePrior,
+  type PriorSource,
+  type PriorSample,
+  type PriorTrainable,
+  type PriorTrainOptions,
+  type PriorEpoch,
+  type ArchitecturePrior,
+} from './prior/architecture-prior';

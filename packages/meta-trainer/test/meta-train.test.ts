@@ -58,7 +58,7 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
   });
 
   test('predictor refuses a model built with another normalisation', () => {
-    const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 8, nz: 8, inputDim: TOY.dim, rng: new Rng(1) });
+    const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 8, nz: 8, inputDim: TOY.dim, rng: new Rng(1), normalisation: { mean: 70, std: 5 } });
     expect(() => metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 1 })).toThrow(/model.normalisation: expected the normalisation of split toy's training records/);
     model.dispose();
   });

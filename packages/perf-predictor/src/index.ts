@@ -7,4 +7,4 @@
 export { PredictorModel, PREDICTOR_DEAD_PARAMS, type PredictorOptions, type PredictorConfig } from './model';
 export { BidirectionalGraphEncoder, type GraphEncoding } from './graph-encoder';
 export { planDirection, checkGraphs, type DirectionPlan, type StepPlan, type NeighbourRef, type Direction } from './graph-plan';
-export { NB201_PREDICTOR_NORMALISATION, normalisationFrom, normaliseAccuracy, denormaliseScore } from './normalisation';
+export { normalisationFrom, normaliseAccuracy, denormaliseScore } from './normalisation';

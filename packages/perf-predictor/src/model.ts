@@ -18,7 +18,7 @@ import {
 import { Linear, ParameterStore } from '@metad2a/layers';
 import { createSetEncoder } from '@metad2a/set-encoder';
 import { BidirectionalGraphEncoder, type GraphEncoding } from './graph-encoder';
-import { NB201_PREDICTOR_NORMALISATION, denormaliseScore, normaliseAccuracy } from './normalisation';
+import { denormaliseScore, normaliseAccuracy } from './normalisation';
 
 /** Parameters of the official PredictorModel that no forward pass uses (spec §2.6). */
 export const PREDICTOR_DEAD_PARAMS = ['fc2.weight', 'fc2.bias', 'hv_unify.0.weight', 'hv_unify.0.bias', 'set_fc.0.weight', 'set_fc.0.bias'] as const;
@@ -35,8 +35,8 @@ export interface PredictorOptions {
   /** Set encoder by registry name (default `set-transformer`, MetaD2A's). */
   readonly setEncoder?: string;
   readonly rng: Rng;
-  /** Target normalisation from the training split (default: the public NB201 database's). */
-  readonly normalisation?: AccuracyNormalisation;
+  /** Target normalisation of the training split (e.g. `modelSpecs.get('nb201-official').normalisation`, or `normalisationFrom` of a database's split). */
+  readonly normalisation: AccuracyNormalisation;
   /** Also create the dead parameters (fc2, hv_unify, set_fc), so that exported state dicts are complete. */
   readonly includeDeadParameters?: boolean;
 }
@@ -72,17 +72,20 @@ export class PredictorModel implements PerfPredictor {
   readonly predFc2: Linear;
   readonly heads: number;
   readonly setEncoderName: string;
+  /** Parameters of the dataset side (the set encoder); every other live parameter belongs to the graph side and the head. */
+  readonly datasetParameterNames: readonly string[];
 
   constructor(opts: PredictorOptions) {
     this.graphConfig = opts.graphConfig;
     this.hs = opts.hs ?? 512;
     this.nz = opts.nz ?? 56;
     this.inputDim = opts.inputDim ?? 512;
-    this.normalisation = opts.normalisation ?? NB201_PREDICTOR_NORMALISATION;
+    this.normalisation = opts.normalisation;
     const rng = opts.rng;
     this.heads = opts.heads ?? 4;
     this.setEncoderName = opts.setEncoder ?? 'set-transformer';
     this.setEncoder = createSetEncoder(this.setEncoderName, { inputDim: this.inputDim, hiddenDim: this.nz, outputDim: this.nz, heads: this.heads, rng, store: this.store });
+    this.datasetParameterNames = this.store.names();
     this.graphEncoder = new BidirectionalGraphEncoder(this.store, this.graphConfig, this.hs, rng);
     this.fc1 = new Linear(this.store, 'fc1', this.hs, this.nz, rng);
     this.predFc0 = new Linear(this.store, 'pred_fc.0', 2 * this.nz, this.hs, rng);
@@ -177,6 +180,15 @@ export class PredictorModel implements PerfPredictor {
 
   parameters(): ReadonlyMap<string, tf.Variable> {
     return this.store.entries();
+  }
+
+  /**
+   * The graph encoder, `fc1` and the head `pred_fc` (no set encoder, no dead parameters): what an
+   * architecture-only prior can pre-train, since it needs no image features.
+   */
+  graphSideParameterNames(): string[] {
+    const skip = new Set<string>([...this.datasetParameterNames, ...PREDICTOR_DEAD_PARAMS]);
+    return this.store.names().filter((n) => !skip.has(n));
   }
 
   /** The sizes that rebuild this model. */

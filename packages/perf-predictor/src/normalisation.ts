@@ -1,8 +1,5 @@
 import { MetaD2AException, validationError, type AccuracyNormalisation } from '@metad2a/core';
 
-/** The public NB201 predictor database's training-split constants (spec §3.5). */
-export const NB201_PREDICTOR_NORMALISATION: AccuracyNormalisation = { mean: 71.5715, std: 6.6932 };
-
 /** Mean and unbiased std of training accuracies (spec §3.5: computed on the training split only). */
 export function normalisationFrom(accuracies: ArrayLike<number>): AccuracyNormalisation {
   const n = accuracies.length;

@@ -22,7 +22,7 @@ function candidates(): ArchGraph[] {
   return out;
 }
 
-const smallModel = (): PredictorModel => new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21) });
+const smallModel = (): PredictorModel => new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
 
 describe('PredictorModel graph encoding and checkpoints', () => {
   it('batched, de-duplicated graph encoding equals encoding each graph alone', () => {
@@ -44,7 +44,7 @@ describe('PredictorModel graph encoding and checkpoints', () => {
 
   it('rebuilds its cached weight layouts when parameters change, and still differentiates through them', () => {
     const a = smallModel();
-    const b = new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(99) });
+    const b = new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(99), normalisation: { mean: 70, std: 5 } });
     const cands = candidates();
     const before = a.encodeGraphs(cands); // fills a's cache
     const values: Record<string, { shape: number[]; data: Float32Array }> = {};

@@ -84,10 +84,11 @@ export {
   isValidMbv3,
   mbv3RuleViolation,
 } from './mbv3/graph';
-export { mbv3Cost, makeDivisible, type Mbv3Cost, type Mbv3CostOptions } from './mbv3/cost';
+export { mbv3Cost, mbv3CostModel, makeDivisible, type Mbv3Cost, type Mbv3CostOptions, type Mbv3CostModel, type Mbv3PartCost } from './mbv3/cost';
 export { Mbv3AccuracyOracle, mbv3AccuracyOracle, mbv3OracleFeatures, MBV3_ORACLE_FEATURES } from './mbv3/accuracy-oracle';
 export { mbv3, MBV3_SIZE } from './mbv3/space';
 
+export { nb201FeasibleCount, mbv3FeasibleBound, type CostLimits } from './feasible';
 export { isValidDag, dagRuleViolation } from './dag-rules';
 export { registerSearchSpaces } from './register';
 export { dataDir } from './packed-arrays';

@@ -8,6 +8,6 @@ import { nb201 } from './nb201/space';
  * (the user's own registration wins).
  */
 export function registerSearchSpaces(): void {
-  if (!searchSpaces.has('nb201')) searchSpaces.register('nb201', nb201, { description: 'NAS-Bench-201 cells (15,625; 8-vertex graphs, nvt 7)' });
-  if (!searchSpaces.has('mbv3')) searchSpaces.register('mbv3', mbv3, { description: 'OFA MobileNetV3 subnets {ks[20], e[20], d[5]} (22-vertex chains, nvt 29)' });
+  searchSpaces.registerDefault('nb201', nb201, { description: 'NAS-Bench-201 cells (15,625; 8-vertex graphs, nvt 7)' });
+  searchSpaces.registerDefault('mbv3', mbv3, { description: 'OFA MobileNetV3 subnets {ks[20], e[20], d[5]} (22-vertex chains, nvt 29)' });
 }

@@ -34,6 +34,12 @@ export interface GenerateOptions<A> {
   /** Give up after decoding this many graphs (default 1,000 · n). */
   readonly maxAttempts?: number;
   /**
+   * Give up when this many decoded graphs in a row brought no new architecture (default the larger
+   * of 10,000 and 20 · n): generation has stopped finding new cells (the model, or a constrained
+   * space, does not produce more), so waiting for maxAttempts would only take longer.
+   */
+  readonly maxStallAttempts?: number;
+  /**
    * Project each distinct feature row through the set encoder's first SAB once per call and gather
    * the projections for every resample (default true; equal to the plain encoding up to float32
    * rounding). `false`: encode every resampled dataset from its raw rows, as the official code.
@@ -84,6 +90,7 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
   const batchSize = opts.batchSize ?? 100;
   const perClass = opts.perClass ?? 20;
   const maxAttempts = opts.maxAttempts ?? 1000 * n;
+  const maxStall = opts.maxStallAttempts ?? Math.max(10_000, 20 * n);
   const src = 'generate';
   if (!Number.isInteger(n) || n < 1) throw new MetaD2AException(validationError({ source: src, field: 'n', expected: 'a positive integer', got: String(n) }));
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new MetaD2AException(validationError({ source: src, field: 'batchSize', expected: 'a positive integer', got: String(batchSize) }));
@@ -104,6 +111,7 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
   const strings: string[] = [];
   const graphs: ArchGraph[] = [];
   let attempts = 0;
+  let lastNew = 0; // attempts when the latest new architecture came
   let valid = 0;
   let batches = 0;
   // first-block projections of the feature rows, cached across batches (spec §7.2); rows → cache slots
@@ -118,6 +126,14 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
         field: 'maxAttempts',
         expected: `${n} unique valid ${space.name} architectures within ${maxAttempts} decoded graphs`,
         got: `${strings.length} unique of ${valid} valid after ${attempts} graphs (the model cannot produce enough distinct valid graphs; raise maxAttempts or ask for fewer)`,
+      }));
+    }
+    if (attempts - lastNew >= maxStall) {
+      throw new MetaD2AException(validationError({
+        source: src,
+        field: 'maxStallAttempts',
+        expected: `${n} unique valid ${space.name} architectures`,
+        got: `${strings.length} unique after ${attempts} graphs and no new one in the last ${attempts - lastNew} (generation stopped finding new architectures: the model produces no more distinct valid ones under these settings; ask for at most ${strings.length}, or relax the constraints)`,
       }));
     }
     const pooled = opts.resampling === 'pooled';
@@ -163,6 +179,7 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
       const key = space.format(arch);
       if (seen.has(key)) continue;
       seen.add(key);
+      lastNew = attempts;
       architectures.push(arch);
       strings.push(key);
       graphs.push(g);

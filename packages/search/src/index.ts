@@ -8,12 +8,12 @@
  */
 export {
   MODEL_FORMAT,
-  DEFAULT_GENERATOR_CONFIG,
-  DEFAULT_PREDICTOR_CONFIG,
+  manifestFromSpec,
   loadSearchModel,
   saveSearchModel,
   buildSearchModel,
   parseModelManifest,
+  predictionTarget,
   type ModelManifest,
   type SearchModel,
   type GeneratorConfig,
@@ -21,5 +21,7 @@ export {
 } from './model-dir';
 export { generateCandidates, type GenerateOptions, type GenerateResult, type GenerateProgress, type ProjectionUse } from './generate';
 export { rankCandidates, scoreGraphs, candidatePool, GraphEmbeddingCache, type CandidatePool, type RankOptions, type RankResult, type RankedCandidate, type GraphScores } from './rank';
-export { runSearch, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
-export { formatSearchReport, searchReportJson } from './report';
+export { runSearch, describeCandidates, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
+export { METAD2A_MODEL_SPECS, registerModelSpecs } from './model-specs';
+export { formatSearchReport, formatRankReport, searchReportJson } from './report';
+export { rerankCandidates, type RerankOptions, type Reranked } from './rerank';

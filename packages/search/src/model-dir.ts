@@ -11,8 +11,11 @@ import {
   searchSpaces,
   writeFileAtomicSync,
   type AccuracyNormalisation,
+  modelSpecs,
   namedArraysOf,
   type AnySearchSpace,
+  type GeneratorSpec,
+  type PredictorSpec,
   type GraphGenerator,
   type MetaD2AError,
   type NamedArrays,
@@ -21,38 +24,32 @@ import {
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import '@metad2a/search-spaces'; // registers nb201 and mbv3
+import './model-specs'; // registers nb201-official, mbv3-official, nb201-default
 
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
- *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation}, provenance }
+ *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?}, provenance }
  *   <dir>/generator.ckpt  generator parameters, official state_dict names (core checkpoint format)
  *   <dir>/predictor.ckpt  predictor parameters, official state_dict names
  */
 export const MODEL_FORMAT = 'metad2a-model/1';
 
-export interface GeneratorConfig {
-  readonly hs: number;
-  readonly nz: number;
-  readonly inputDim: number;
-  readonly heads: number;
-  readonly setEncoder: string;
-}
-
-export interface PredictorConfig {
-  readonly hs: number;
-  readonly nz: number;
-  readonly inputDim: number;
-  readonly heads: number;
-  readonly setEncoder: string;
-}
+export type GeneratorConfig = GeneratorSpec;
+export type PredictorConfig = PredictorSpec;
 
 export interface ModelManifest {
   readonly format: typeof MODEL_FORMAT;
   /** Registry name of the search space (`nb201`, `mbv3`, or a user's). */
   readonly space: string;
   readonly generator: { readonly checkpoint: string; readonly config: GeneratorConfig };
-  readonly predictor: { readonly checkpoint: string; readonly config: PredictorConfig; readonly normalisation: AccuracyNormalisation };
+  readonly predictor: {
+    readonly checkpoint: string;
+    readonly config: PredictorConfig;
+    readonly normalisation: AccuracyNormalisation;
+    /** What its accuracies are: the metric and training recipe of the records it was meta-trained on (absent in older manifests). */
+    readonly predicts?: string;
+  };
   /** Where the weights come from (official checkpoint, meta-training run, ...): free-form JSON. */
   readonly provenance: Readonly<Record<string, unknown>>;
 }
@@ -68,17 +65,51 @@ export interface SearchModel {
   dispose(): void;
 }
 
-export const DEFAULT_GENERATOR_CONFIG: GeneratorConfig = { hs: 56, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
-export const DEFAULT_PREDICTOR_CONFIG: PredictorConfig = { hs: 512, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
+/** What a model's predicted accuracy is, for a report: its manifest's `predicts`, else a plain warning. */
+export function predictionTarget(manifest: ModelManifest): string {
+  return manifest.predictor.predicts ?? 'an accuracy on an unknown scale (the model does not say which metric and training recipe its records had)';
+}
 
-function positiveInt(src: string, field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new MetaD2AException(parseError({ source: src, field, expected: 'a positive integer', got: JSON.stringify(v) }));
+/**
+ * The manifest of a model directory for a registered model setting (`modelSpecs`, e.g.
+ * `nb201-official`): its space and sizes, the predictor's hidden size and normalisation where the
+ * caller gives them (the setting's normalisation otherwise; a setting without one needs it given).
+ */
+export function manifestFromSpec(
+  specName: string,
+  opts: { predictorHs?: number; normalisation?: AccuracyNormalisation; provenance?: Record<string, unknown>; checkpoints?: { generator: string; predictor: string } } = {},
+): ModelManifest {
+  const spec = modelSpecs.get(specName);
+  const normalisation = opts.normalisation ?? spec.normalisation;
+  if (!normalisation) fail('ValidationError', { source: `model spec ${specName}`, field: 'normalisation', expected: "the predictor's accuracy normalisation (this setting fixes none)", got: 'none given' });
+  return {
+    format: MODEL_FORMAT,
+    space: spec.space,
+    generator: { checkpoint: opts.checkpoints?.generator ?? 'generator.ckpt', config: spec.generator },
+    predictor: { checkpoint: opts.checkpoints?.predictor ?? 'predictor.ckpt', config: { ...spec.predictor, hs: opts.predictorHs ?? spec.predictor.hs }, normalisation },
+    provenance: { spec: specName, ...opts.provenance },
+  };
+}
+
+/** Bounds of the size fields: beyond them a model cannot be built (typed arrays, memory), so they are refused by name. */
+const MAX_WIDTH = 65536;
+const MAX_HEADS = 64;
+
+function intIn(src: string, field: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new MetaD2AException(parseError({ source: src, field, expected: `an integer in [1, ${max}]`, got: JSON.stringify(v) }));
   return v;
 }
 
 function str(src: string, field: string, v: unknown): string {
   if (typeof v !== 'string' || v === '') throw new MetaD2AException(parseError({ source: src, field, expected: 'a non-empty string', got: JSON.stringify(v) }));
   return v;
+}
+
+/** A checkpoint named in model.json: a plain file name inside the model directory. */
+function fileName(src: string, field: string, v: unknown): string {
+  const s = str(src, field, v);
+  if (s.includes('/') || s.includes('\\') || s === '.' || s === '..') throw new MetaD2AException(parseError({ source: src, field, expected: 'a file name inside the model directory', got: JSON.stringify(s) }));
+  return s;
 }
 
 /** Validate a parsed model.json (every field checked, errors name the field). */
@@ -89,25 +120,30 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
     if (!m || typeof m !== 'object') throw new MetaD2AException(parseError({ source, expected: 'a JSON object', got: typeof json }));
     if (m.format !== MODEL_FORMAT) throw new MetaD2AException(parseError({ source, field: 'format', expected: `'${MODEL_FORMAT}'`, got: JSON.stringify(m.format) }));
     const space = str(source, 'space', m.space);
+    if (!searchSpaces.has(space)) throw new MetaD2AException(parseError({ source, field: 'space', expected: `a registered search space (${searchSpaces.names().join(', ')})`, got: JSON.stringify(space) }));
     const cfg = (field: string, c: any): GeneratorConfig => ({
-      hs: positiveInt(source, `${field}.hs`, c?.hs),
-      nz: positiveInt(source, `${field}.nz`, c?.nz),
-      inputDim: positiveInt(source, `${field}.inputDim`, c?.inputDim),
-      heads: positiveInt(source, `${field}.heads`, c?.heads),
+      hs: intIn(source, `${field}.hs`, c?.hs, MAX_WIDTH),
+      nz: intIn(source, `${field}.nz`, c?.nz, MAX_WIDTH),
+      inputDim: intIn(source, `${field}.inputDim`, c?.inputDim, MAX_WIDTH),
+      heads: intIn(source, `${field}.heads`, c?.heads, MAX_HEADS),
       setEncoder: str(source, `${field}.setEncoder`, c?.setEncoder),
     });
-    const generator = { checkpoint: str(source, 'generator.checkpoint', m.generator?.checkpoint), config: cfg('generator.config', m.generator?.config) };
-    const predictorCheckpoint = str(source, 'predictor.checkpoint', m.predictor?.checkpoint);
+    const generator = { checkpoint: fileName(source, 'generator.checkpoint', m.generator?.checkpoint), config: cfg('generator.config', m.generator?.config) };
+    const predictorCheckpoint = fileName(source, 'predictor.checkpoint', m.predictor?.checkpoint);
     const predictorConfig = cfg('predictor.config', m.predictor?.config);
     const norm = m.predictor?.normalisation;
-    if (!norm || typeof norm.mean !== 'number' || typeof norm.std !== 'number' || !(norm.std > 0)) {
-      throw new MetaD2AException(parseError({ source, field: 'predictor.normalisation', expected: '{mean: number, std: number > 0}', got: JSON.stringify(norm) }));
+    if (!norm || !Number.isFinite(norm.mean) || !Number.isFinite(norm.std) || !(norm.std > 0) || Math.abs(norm.mean) > 1e6 || norm.std > 1e6) {
+      throw new MetaD2AException(parseError({ source, field: 'predictor.normalisation', expected: '{mean: a finite number, std: a finite number > 0} (|mean|, std ≤ 10⁶)', got: JSON.stringify(norm) }));
+    }
+    const predicts = m.predictor?.predicts;
+    if (predicts !== undefined && (typeof predicts !== 'string' || predicts.trim() === '')) {
+      throw new MetaD2AException(parseError({ source, field: 'predictor.predicts', expected: 'a non-empty string (the metric and recipe its accuracies are) or no field', got: JSON.stringify(predicts) }));
     }
     return E.right({
       format: MODEL_FORMAT,
       space,
       generator,
-      predictor: { checkpoint: predictorCheckpoint, config: predictorConfig, normalisation: { mean: norm.mean, std: norm.std } },
+      predictor: { checkpoint: predictorCheckpoint, config: predictorConfig, normalisation: { mean: norm.mean, std: norm.std }, ...(predicts !== undefined ? { predicts } : {}) },
       provenance: typeof m.provenance === 'object' && m.provenance !== null ? m.provenance : {},
     });
   } catch (err) {
@@ -181,14 +217,14 @@ export function loadSearchModel(dir: string): SearchModel {
 /** Write a model directory (atomically per file). */
 export function saveSearchModel(
   dir: string,
-  parts: { space: string; generator: GraphGenerator; generatorConfig: GeneratorConfig; predictor: PerfPredictor; predictorConfig: PredictorConfig; provenance?: Record<string, unknown> },
+  parts: { space: string; generator: GraphGenerator; generatorConfig: GeneratorConfig; predictor: PerfPredictor; predictorConfig: PredictorConfig; provenance?: Record<string, unknown>; predicts?: string },
 ): ModelManifest {
   fs.mkdirSync(dir, { recursive: true });
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
     space: parts.space,
     generator: { checkpoint: 'generator.ckpt', config: parts.generatorConfig },
-    predictor: { checkpoint: 'predictor.ckpt', config: parts.predictorConfig, normalisation: parts.predictor.normalisation },
+    predictor: { checkpoint: 'predictor.ckpt', config: parts.predictorConfig, normalisation: parts.predictor.normalisation, ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}) },
     provenance: parts.provenance ?? {},
   };
   saveCheckpointSync(path.join(dir, 'generator.ckpt'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });

@@ -1,8 +1,8 @@
-import { NO_FACTS, constrainSearchSpace, currentBackend, fail, type BenchmarkFacts, type CandidateCost, type Constraints, type FeatureSet } from '@metad2a/core';
+import { NO_FACTS, constrainSearchSpace, currentBackend, fail, type AnySearchSpace, type BenchmarkFacts, type CandidateCost, type Constraints, type FeatureSet, type SearchSpace } from '@metad2a/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { generateCandidates, type GenerateProgress, type ProjectionUse } from './generate';
-import type { SearchModel } from './model-dir';
-import { rankCandidates } from './rank';
+import { predictionTarget, type SearchModel } from './model-dir';
+import { rankCandidates, type RankedCandidate } from './rank';
 
 export interface SearchOptions {
   /** Unique valid candidates to generate (official: 500; 50 for small datasets). */
@@ -36,6 +36,8 @@ export interface SearchCandidate {
   readonly cost?: CandidateCost;
   /** The space's benchmark facts (`{kind: 'none'}` where it has none). */
   readonly facts: BenchmarkFacts;
+  /** The predicted accuracy is outside [0, 100] % (a predictor whose normalisation does not fit the data). */
+  readonly outOfRange: boolean;
 }
 
 /** Wall seconds of each phase. */
@@ -56,6 +58,8 @@ export interface SearchTimings {
 
 export interface SearchResult {
   readonly space: string;
+  /** What `predictedAccuracy` is (the model's `predicts`: metric and training recipe of its records). */
+  readonly predicts: string;
   readonly dataset: { readonly name: string; readonly classes: number; readonly dim: number };
   readonly seed: number;
   readonly backend: string;
@@ -68,6 +72,21 @@ export interface SearchResult {
   readonly top: readonly SearchCandidate[];
   /** Present only where a stage could not use its set encoder's cached row projections: why (the search is slower, not different). */
   readonly fastPath?: { readonly generation?: string; readonly ranking?: string };
+  /** Things the user should know about the result (e.g. predictions outside [0, 100] %). */
+  readonly warnings: readonly string[];
+}
+
+/** A ranking with each candidate's cost (for `classes` classes) and the space's benchmark facts. */
+export function describeCandidates<A>(space: SearchSpace<A>, ranking: readonly RankedCandidate<A>[], classes: number): SearchCandidate[] {
+  return ranking.map((c) => ({
+    rank: c.rank,
+    arch: c.key,
+    score: c.score,
+    predictedAccuracy: c.predictedAccuracy,
+    cost: space.cost?.(c.arch, { classes }),
+    facts: space.facts?.(c.arch) ?? NO_FACTS,
+    outOfRange: !(c.predictedAccuracy >= 0 && c.predictedAccuracy <= 100),
+  }));
 }
 
 const posInt = (field: string, v: number): number => {
@@ -93,25 +112,27 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
   const constraints = opts.constraints ?? {};
   const { space, generator, predictor } = model;
   const classes = dataset.classes.length;
+  checkDataset(dataset);
+  checkFeasible(space, constraints, classes, candidates);
   const genSpace = constrainSearchSpace(space, constraints, classes);
 
   const gen = generateCandidates(generator, dataset, candidates, { space: genSpace, seed, batchSize, perClass, maxAttempts: opts.maxAttempts, onBatch: opts.onGenerate });
   const generation = gen.elapsedMs / 1000;
   const ranked = rankCandidates(predictor, dataset, gen, { resamples, perClass, seed: `${seed}/rank` });
-  const ranking: SearchCandidate[] = ranked.ranking.map((c) => ({
-    rank: c.rank,
-    arch: c.key,
-    score: c.score,
-    predictedAccuracy: c.predictedAccuracy,
-    cost: space.cost?.(c.arch, { classes }),
-    facts: space.facts?.(c.arch) ?? NO_FACTS,
-  }));
+  const ranking = describeCandidates(space, ranked.ranking, classes);
+  const outside = ranking.filter((c) => c.outOfRange).length;
+  const norm = predictor.normalisation;
+  const warnings =
+    outside > 0
+      ? [`${outside} of ${ranking.length} predicted accuracies are outside [0, 100] % (the predictor's normalisation, mean ${norm.mean} std ${norm.std}, does not fit this data set); the ranking is kept, the values are not accuracies`]
+      : [];
   const t = ranked.timings;
   const rankingS = t.setEncoding + t.graphEncoding + t.scoring;
   const slow = (p: ProjectionUse): string | undefined => (p.used ? undefined : p.reason);
   const fastPath = gen.projection.used && ranked.projection.used ? undefined : { generation: slow(gen.projection), ranking: slow(ranked.projection) };
   return {
     space: space.name,
+    predicts: predictionTarget(model.manifest),
     dataset: { name: dataset.name, classes, dim: dataset.dim },
     seed,
     backend: currentBackend()?.name ?? tf.getBackend(),
@@ -121,5 +142,34 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
     ranking,
     top: ranking.slice(0, top),
     ...(fastPath ? { fastPath } : {}),
+    warnings,
   };
+}
+
+/** A data set a search can rank for: at least 2 classes (a 1-class "classification" means nothing to the predictor), finite values. */
+function checkDataset(dataset: FeatureSet): void {
+  if (dataset.classes.length < 2) fail('ValidationError', { source: dataset.name, field: 'classes', expected: 'at least 2 classes', got: String(dataset.classes.length) });
+  dataset.classes.forEach((c, ci) => {
+    const d = c.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i]!)) fail('ValidationError', { source: dataset.name, field: `class ${ci} (${c.label}) row ${Math.floor(i / dataset.dim)}`, expected: 'finite feature values', got: String(d[i]) });
+    }
+  });
+}
+
+/**
+ * Fail at once when fewer than `candidates` distinct architectures can satisfy the constraints
+ * (rather than decoding for hours), with the achievable number from the space's `countFeasible`.
+ */
+function checkFeasible(space: AnySearchSpace, constraints: Constraints, classes: number, candidates: number): void {
+  const f = space.countFeasible?.(constraints, { classes });
+  if (f === undefined || f.count >= BigInt(candidates)) return;
+  const limits = [constraints.flopsMaxM !== undefined ? `≤ ${constraints.flopsMaxM} MFLOPs` : '', constraints.paramsMaxM !== undefined ? `≤ ${constraints.paramsMaxM} M params` : ''].filter((x) => x !== '').join(', ');
+  const cheapest = f.count === 0n && limits !== '' ? `; the cheapest has ${f.minMflops.toFixed(2)} MFLOPs and ${f.minMparams.toFixed(3)} M params` : '';
+  fail('ValidationError', {
+    source: 'search',
+    field: 'candidates',
+    expected: `at most ${f.count} (${f.exact ? 'exactly' : 'at most'} ${f.count} distinct ${space.name} architectures ${limits !== '' ? `satisfy ${limits}` : 'exist'}${cheapest})`,
+    got: String(candidates),
+  });
 }

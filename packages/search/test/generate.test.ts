@@ -78,6 +78,21 @@ describe('generateCandidates (NB201, fixture weights)', () => {
     expect(() => generateCandidates(model, dataset, 5, { space: mbv3, seed: 1 })).toThrow(/nvt 7 and maxN 8/);
   });
 
+  it('ends with a clear message when generation stops finding new architectures (no hang even with a huge maxAttempts)', () => {
+    // a space with only 3 distinct architectures: the 4th never comes
+    const three = { ...nb201, format: (c: Nb201Cell) => `class ${c[0]! % 3}` };
+    let err: unknown;
+    const t0 = performance.now();
+    try {
+      generateCandidates(model, dataset, 4, { space: three, seed: 1, maxAttempts: 1e12, maxStallAttempts: 300 });
+    } catch (e) {
+      err = e;
+    }
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(isMetaD2AException(err, 'ValidationError')).toBe(true);
+    expect((err as Error).message).toMatch(/generate: maxStallAttempts: expected 4 unique valid nb201 architectures, got [0-3] unique after \d+ graphs and no new one in the last \d+ \(generation stopped finding new architectures/);
+  });
+
   it('pools the resamples into one set per graph in the MBv3 protocol (resampling: pooled)', () => {
     const seen: number[] = [];
     const r = generateCandidates(model, dataset, 3, { space: nb201, seed: 9, batchSize: 10, resampling: 'pooled', onBatch: (p) => seen.push(p.attempts) });

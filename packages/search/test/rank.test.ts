@@ -25,7 +25,7 @@ function toyDataset(): FeatureSet {
   return { name: 'toy', dim: 16, classes: Array.from({ length: 4 }, (_, c) => ({ label: `c${c}`, count: 25, data: rng.uniformArray(25 * 16, -1 + c * 0.2, 1) })) };
 }
 
-const smallModel = (): PredictorModel => new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21) });
+const smallModel = (): PredictorModel => new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
 
 describe('scoreGraphs', () => {
   it('scoreGraphs equals the naive per-candidate computation (predict on K copies of the graph, mean) for the same resamples', () => {

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
-import { Rng, initBackend } from '@metad2a/core';
+import { Rng, initBackend, modelSpecs } from '@metad2a/core';
 import { nb201, nb201Cost, nb201Table, parseNb201 } from '@metad2a/search-spaces';
 import { loadSearchModel, parseModelManifest, runSearch, scoreGraphs, saveSearchModel, formatSearchReport, searchReportJson } from '../src';
 import { fixtureNb201Model, syntheticFeatures } from './fixture-model';
@@ -36,7 +36,9 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     const rec = nb201Table().record(cell);
     expect(best.facts).toEqual({ kind: 'nb201', index: rec.index, cifar10: rec.datasets.cifar10.testAccuracy, cifar100: rec.datasets.cifar100.testAccuracy, imagenet16_120: rec.datasets['imagenet16-120'].testAccuracy });
     expect(best.cost!.mparams).toBeCloseTo(nb201Cost(cell, { classes: 5 }).params / 1e6, 9);
-    expect(best.predictedAccuracy).toBeCloseTo(71.5715 + 100 * 6.6932 * best.score, 3);
+    const { mean, std } = modelSpecs.get('nb201-official').normalisation!;
+    expect([mean, std]).toEqual([71.5715, 6.6932]); // the official NB201 setting (spec §3.5)
+    expect(best.predictedAccuracy).toBeCloseTo(mean + 100 * std * best.score, 3);
     const b = runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 7, batchSize: 50 });
     expect(b.ranking.map((c) => [c.arch, c.score])).toEqual(a.ranking.map((c) => [c.arch, c.score]));
     const c = runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 8, batchSize: 50 });
@@ -91,7 +93,7 @@ describe('model directories', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
     expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected a model directory/);
     const bad = parseModelManifest({ format: 'metad2a-model/1', space: 'nb201', generator: { checkpoint: 'g.ckpt', config: { hs: 56, nz: 56, inputDim: 512, heads: 0, setEncoder: 'set-transformer' } } }, 'x/model.json');
-    expect(E.isLeft(bad) && bad.left.message).toBe('x/model.json: generator.config.heads: expected a positive integer, got 0');
+    expect(E.isLeft(bad) && bad.left.message).toBe('x/model.json: generator.config.heads: expected an integer in [1, 64], got 0');
     fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "metad2a-model/1", "space": "nb201"');
     expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected JSON/);
   });

@@ -7,6 +7,9 @@ import { MetaDatabase, exportCsv, exportDir, exportJson, importExportDir, import
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { taskSources, ttyProgressBar } from '@metad2a/datasets';
+import { MetaD2AException, makeError } from '@metad2a/core';
+import { planQueuedBuild, trainQueuedPair, dataSourceVersion } from './build-pairs';
+import { DEFAULT_RETRY, queueLocation, queueNameOption, registerQueueCommands, retryOptions, runQueuedBuild } from './queue';
 
 function rangeOption(flag: string, v: string, min: number): number | [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(v.trim());
@@ -78,7 +81,12 @@ export function registerDb(program: Command, io: CliIo): void {
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 0)
     .option('--workers <n>', 'train in this many processes (each takes every n-th pair of the plan; all write the same file)', intInRange('--workers', 1, 64), 1)
     .option('--shard <k/n>', 'train only the pairs k, k+n, k+2n… of the plan (what each --workers process runs)')
-    .action(async (f: { db: string; plan?: string; datasets: string; tasks: number; classes: string; archs?: number; cellsPerTask?: string; goodShare: string; recipe: string; epochs?: number; trainPerClass: number; testPerClass: number; seed: number; workers: number; shard?: string }) => {
+    .option('--queue <url>', 'distribute the training: queue the pairs on redis://HOST:PORT/DB for `metad2a worker` processes and collect their results here')
+    .option(...queueNameOption)
+    .option('--attempts <n>', 'with --queue: tries per pair before it is dead-lettered', intInRange('--attempts', 1, 100), DEFAULT_RETRY.attempts)
+    .option('--backoff-seconds <s>', 'with --queue: wait before the first retry (doubling each retry)', intInRange('--backoff-seconds', 0, 86_400), DEFAULT_RETRY.backoffMs / 1000)
+    .option('--collect-lock-seconds <s>', 'with --queue: a result whose collector died is collected again after this long', intInRange('--collect-lock-seconds', 1, 3600), 30)
+    .action(async (f: { db: string; plan?: string; datasets: string; tasks: number; classes: string; archs?: number; cellsPerTask?: string; goodShare: string; recipe: string; epochs?: number; trainPerClass: number; testPerClass: number; seed: number; workers: number; shard?: string; queue?: string; queueName: string; attempts: number; backoffSeconds: number; collectLockSeconds: number }) => {
       const recipe = getRecipe(f.recipe, f.epochs !== undefined ? { epochs: f.epochs } : {});
       const goodShare = Number(f.goodShare);
       if (!(goodShare >= 0 && goodShare <= 1)) throw new CliUsageError(`--good-share must be a number in [0, 1], got '${f.goodShare}'`);
@@ -87,23 +95,33 @@ export function registerDb(program: Command, io: CliIo): void {
         if (shard) throw new CliUsageError('--workers and --shard exclude each other (--workers starts one --shard process per worker)');
         return runWorkers(f.workers, io);
       }
+      const planned =
+        f.plan !== undefined
+          ? buildPlanOptions(f.plan)
+          : {
+              datasets: datasetList(f.datasets),
+              numTasks: f.tasks,
+              classesPerTask: classRange(f.classes),
+              trainPerClass: f.trainPerClass,
+              testPerClass: f.testPerClass,
+              ...(f.archs !== undefined ? { archs: f.archs } : { cellsPerTask: f.cellsPerTask === undefined ? ([3, 8] as const) : rangeOption('--cells-per-task', f.cellsPerTask, 1), goodCellShare: goodShare }),
+              recipe,
+              seed: f.seed,
+            };
+      if (f.queue !== undefined) {
+        if (shard) throw new CliUsageError('--queue and --shard exclude each other (queue workers take the pairs)');
+        const loc = queueLocation(f.queue, f.queueName);
+        const build = planQueuedBuild(planned);
+        const r = await runQueuedBuild(io, f.db, loc, build, { retry: retryOptions(f.attempts, f.backoffSeconds), collectLockMs: f.collectLockSeconds * 1000 });
+        if (r.missing > 0) throw new MetaD2AException(makeError('NotFound', { source: f.db, field: 'records', expected: `all ${build.jobs.length} planned pairs`, got: `${r.recorded} (${r.missing} missing, listed above)` }));
+        return;
+      }
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}${shard ? ` (shard ${shard.index}/${shard.of})` : ''}\n`);
       const bar = ttyProgressBar('training', io.stderr);
       const tag = shard ? `[db build ${shard.index}/${shard.of}]` : '[db build]';
-      const planned = f.plan === undefined ? undefined : buildPlanOptions(f.plan);
       const s = await buildDatabase({
-        ...(planned ?? {
-        db: f.db,
-        datasets: datasetList(f.datasets),
-        numTasks: f.tasks,
-        classesPerTask: classRange(f.classes),
-        trainPerClass: f.trainPerClass,
-        testPerClass: f.testPerClass,
-        ...(f.archs !== undefined ? { archs: f.archs } : { cellsPerTask: f.cellsPerTask === undefined ? ([3, 8] as const) : rangeOption('--cells-per-task', f.cellsPerTask, 1), goodCellShare: goodShare }),
-        recipe,
-        seed: f.seed,
-        }),
+        ...planned,
         db: f.db,
         shard,
         onProgress: (p) => {
@@ -112,10 +130,12 @@ export function registerDb(program: Command, io: CliIo): void {
         },
       });
       const d = MetaDatabase.open(f.db, { readonly: true });
-      const stats = databaseStats(d.records({ metric: recipeMetric(planned?.recipe ?? recipe) }));
+      const stats = databaseStats(d.records({ metric: recipeMetric(planned.recipe) }));
       d.close();
       io.stdout.write(`trained ${s.trained} pairs, skipped ${s.skipped} already recorded, wall ${(s.wallMs / 1000).toFixed(1)} s\n${JSON.stringify(stats, null, 2)}\n`);
     });
+
+  registerQueueCommands(program, db, io, trainQueuedPair, dataSourceVersion);
 
   db.command('sources')
     .description('the named task sources (rendered scripts, procedural colour images, shipped data sets) with their split, classes and version')

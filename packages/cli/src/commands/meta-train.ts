@@ -1,19 +1,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { Rng, describeBackend, initBackend, searchSpaces } from '@metad2a/core';
+import { Rng, describeBackend, initBackend, modelSpecs, searchSpaces } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
-import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation } from '@metad2a/meta-trainer';
+import { MetaDatabase, metaTrainModels, splitNormalisation, splitPredictionTarget, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { PredictorModel } from '@metad2a/perf-predictor';
-import { DEFAULT_GENERATOR_CONFIG, DEFAULT_PREDICTOR_CONFIG, saveSearchModel } from '@metad2a/search';
+import { saveSearchModel } from '@metad2a/search';
 import '@metad2a/search-spaces';
 import { CliUsageError, type CliIo } from '../io';
+import { officialSpaces } from '../shared';
 import { intInRange, oneOf } from '../options';
 
 interface MetaTrainFlags {
   db: string;
   split: string;
-  space: 'nb201' | 'mbv3';
+  space: string;
   out: string;
   epochs: number;
   generatorEpochs?: number;
@@ -22,6 +23,19 @@ interface MetaTrainFlags {
   seed: number;
   resume?: boolean;
   backend?: string;
+  prior?: string;
+  generatorPairs: GeneratorPairs;
+}
+
+/** `best:<k>` | `top:<fraction>` | `min:<accuracy>` | `all` → the generator's pair rule. */
+function generatorPairs(v: string): GeneratorPairs {
+  const [kind, arg] = v.split(':');
+  const x = Number(arg);
+  if (kind === 'all' && arg === undefined) return { kind: 'all' };
+  if (kind === 'best' && Number.isInteger(x) && x >= 1) return { kind: 'best-per-task', count: x };
+  if (kind === 'top' && x > 0 && x <= 1) return { kind: 'top-fraction-per-task', fraction: x };
+  if (kind === 'min' && Number.isFinite(x)) return { kind: 'min-accuracy', accuracy: x };
+  throw new CliUsageError(`--generator-pairs ${v}: expected best:<k ≥ 1>, top:<fraction in (0, 1]>, min:<accuracy %> or all`);
 }
 
 export function registerMetaTrain(program: Command, io: CliIo): void {
@@ -31,37 +45,51 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
     .requiredOption('--db <file>', 'meta-database (SQLite) with tasks that have features')
     .requiredOption('--split <name>', 'split of the records (train / valid sets)')
     .requiredOption('--out <dir>', 'model directory to write (runs and resumable checkpoints go to <dir>/runs)')
-    .option('--space <name>', 'search space', oneOf('--space', ['nb201', 'mbv3'] as const), 'nb201')
+    .option('--space <name>', `search space with an official model setting: ${officialSpaces().join(', ')}`, oneOf('--space', officialSpaces()), 'nb201')
     .option('--epochs <n>', 'predictor epochs', intInRange('--epochs', 1), 400)
     .option('--generator-epochs <n>', 'generator epochs (default: same as --epochs)', intInRange('--generator-epochs', 1))
     .option('--predictor-hs <n>', 'predictor hidden size (official 512)', intInRange('--predictor-hs', 1, 65536), 512)
     .option('--batch-size <n>', 'items per optimizer step', intInRange('--batch-size', 1), 32)
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 333)
-    .option('--resume', 'continue the runs in <out>/runs exactly where they stopped')
+    .option('--resume', 'continue the runs in <out>/runs exactly where they stopped, per phase: a finished phase is skipped, an interrupted one resumes, one not begun starts')
+    .option('--prior <file>', "start the predictor's graph side and head from an architecture prior ('metad2a prior' writes one)")
+    .option('--generator-pairs <rule>', 'which records the generator learns from: best:<k> per task, top:<fraction> of each task, min:<accuracy>, all', generatorPairs, { kind: 'best-per-task', count: 1 } as GeneratorPairs)
     .action(async (f: MetaTrainFlags) => {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
+      if (f.prior !== undefined && !fs.existsSync(f.prior)) throw new CliUsageError(`--prior ${f.prior}: no such file`);
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
       const space = searchSpaces.get(f.space);
       const db = MetaDatabase.open(f.db);
       try {
         const runs = path.join(f.out, 'runs');
-        const predictor = new PredictorModel({ graphConfig: space.graphConfig, hs: f.predictorHs, rng: new Rng(f.seed), normalisation: splitNormalisation(db, f.split) });
-        const generator = new GeneratorModel({ graphConfig: space.graphConfig, seed: f.seed });
+        // the official sizes of the space's setting (the generator's and the predictor's but its hidden size)
+        const spec = modelSpecs.get(`${f.space}-official`);
+        const predictorConfig = { ...spec.predictor, hs: f.predictorHs };
+        const predictor = new PredictorModel({ graphConfig: space.graphConfig, ...predictorConfig, rng: new Rng(f.seed), normalisation: splitNormalisation(db, f.split) });
+        const generator = new GeneratorModel({ graphConfig: space.graphConfig, ...spec.generator, seed: f.seed });
         try {
-          const common = { split: f.split, batchSize: f.batchSize, seed: f.seed, resume: f.resume, progress: 'auto' as const };
-          const pr = metaTrainPredictor(db, predictor, { ...common, epochs: f.epochs, runDir: path.join(runs, 'predictor') });
-          // keep the predictor of the best validation Pearson (spec §3.5), not the last epoch's
-          const best = path.join(runs, 'predictor', RUN_FILES.maxCorr);
-          if (fs.existsSync(best)) loadTrainedParameters(predictor, best);
-          const gr = metaTrainGenerator(db, generator, { ...common, epochs: f.generatorEpochs ?? f.epochs, runDir: path.join(runs, 'generator') });
+          // per phase: with --resume a finished phase is skipped, an interrupted one resumes, one not begun starts
+          const { predictor: pp, generator: gp } = metaTrainModels(db, {
+            predictor,
+            generator,
+            runsDir: runs,
+            predictorEpochs: f.epochs,
+            generatorEpochs: f.generatorEpochs ?? f.epochs,
+            resume: f.resume,
+            options: { split: f.split, batchSize: f.batchSize, seed: f.seed, progress: 'auto', pairs: f.generatorPairs, ...(f.prior !== undefined ? { prior: f.prior } : {}) },
+            onPhase: (model, phase) => io.stderr.write(`${model}: ${phase === 'started' ? 'starting' : phase === 'resumed' ? 'resuming from its last checkpoint' : 'already complete, skipped'}\n`),
+          });
+          const pr = pp.result;
+          const gr = gp.result;
           saveSearchModel(f.out, {
             space: f.space,
             generator,
-            generatorConfig: DEFAULT_GENERATOR_CONFIG,
+            generatorConfig: spec.generator,
             predictor,
-            predictorConfig: { ...DEFAULT_PREDICTOR_CONFIG, hs: f.predictorHs },
-            provenance: { metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed }, at: new Date().toISOString() },
+            predictorConfig,
+            predicts: splitPredictionTarget(db, f.split),
+            provenance: { metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed, prior: f.prior ?? null, generatorPairs: f.generatorPairs }, at: new Date().toISOString() },
           });
           io.stdout.write(`${JSON.stringify({ out: f.out, predictor: { best: pr.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`);
         } finally {

@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
-import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
+import { describeBackend, initBackend, searchSpaces, type BackendName } from '@metad2a/core';
 import { loadFeatureSet, ttyProgressBar } from '@metad2a/datasets';
-import { formatSearchReport, loadSearchModel, runSearch, searchReportJson } from '@metad2a/search';
+import { NB201_PROXY_NETWORK, proxyBatch } from '@metad2a/proxies';
+import { formatSearchReport, loadSearchModel, rerankCandidates, runSearch, searchReportJson } from '@metad2a/search';
+import { weightIn01 } from './rank';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf, positiveNumber } from '../options';
 import { BACKEND_CHOICES, defaultModelDir } from '../shared';
 
 interface SearchFlags {
   dataset: string;
-  space: 'nb201' | 'mbv3';
+  space: string;
   model?: string;
   candidates: number;
   top: number;
@@ -19,6 +21,10 @@ interface SearchFlags {
   paramsMax?: number;
   backend?: BackendName;
   extractor?: string;
+  rerank?: string;
+  rerankTop: number;
+  rerankWeight: number;
+  proxyBatch: number;
 }
 
 export function registerSearch(program: Command, io: CliIo): void {
@@ -26,7 +32,7 @@ export function registerSearch(program: Command, io: CliIo): void {
     .command('search')
     .description('search architectures for a dataset: generate candidates, rank them with the predictor, print the top-k')
     .requiredOption('--dataset <ref>', 'builtin:<mnist|fashion-mnist|digits>, an image folder, a CIFAR binary folder, IDX, .npy, *bylabel.pt or *.features.json')
-    .option('--space <name>', 'search space: nb201 or mbv3', oneOf('--space', ['nb201', 'mbv3'] as const), 'nb201')
+    .option('--space <name>', `search space: ${searchSpaces.names().join(', ')} (registered; --register adds more)`, oneOf('--space', searchSpaces.names()), 'nb201')
     .option('--model <dir>', 'model directory (model.json + generator.ckpt + predictor.ckpt); default: the embedded default model')
     .option('--candidates <n>', 'unique valid candidates to generate', intInRange('--candidates', 1, 100000), 500)
     .option('--top <k>', 'how many of the ranking to print', intInRange('--top', 1, 100000), 5)
@@ -36,6 +42,10 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--params-max <M>', 'keep candidates with at most this many million parameters', positiveNumber('--params-max'))
     .option('--extractor <name>', 'feature extractor for image datasets (default random-conv; identity for precomputed features)')
     .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
+    .option('--rerank <proxy>', 're-rank the best --rerank-top candidates with a zero-cost proxy on a minibatch of the dataset (naswot, synflow)')
+    .option('--rerank-top <k>', 'how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
+    .option('--rerank-weight <w>', "weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
+    .option('--proxy-batch <n>', 'images in the proxy minibatch', intInRange('--proxy-batch', 2, 4096), 64)
     .option('--json', 'print one JSON document instead of the table')
     .action(async (flags: SearchFlags) => {
       const modelDir = flags.model ?? defaultModelDir(flags.space, io.env);
@@ -64,8 +74,20 @@ export function registerSearch(program: Command, io: CliIo): void {
           constraints: { flopsMaxM: flags.flopsMax, paramsMaxM: flags.paramsMax },
           onGenerate: (p) => bar?.(p.unique, flags.candidates, `${p.attempts} decoded`),
         });
-        if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(result, { featuresSeconds }), backendChoice: backend, model: modelDir })}\n`);
-        else io.stdout.write(`${formatSearchReport(result, { featuresSeconds, backendLine: `model: ${modelDir}` })}\n`);
+        let reported = result;
+        let rerank: { proxy: string; top: number; weight: number; seconds: number } | undefined;
+        if (flags.rerank !== undefined) {
+          if (flags.space !== 'nb201') throw new CliUsageError('--rerank: the proxies score NB201 cells only');
+          const batch = proxyBatch(flags.dataset, { size: flags.proxyBatch, inputSize: 32, seed: flags.seed });
+          const r = rerankCandidates(result.ranking, { proxy: flags.rerank, batch, top: flags.rerankTop, weight: flags.rerankWeight, numClasses: batch.numClasses, seed: flags.seed, ...NB201_PROXY_NETWORK });
+          reported = { ...result, ranking: r.ranking, top: r.ranking.slice(0, flags.top) };
+          rerank = { proxy: flags.rerank, top: Math.min(flags.rerankTop, r.ranking.length), weight: flags.rerankWeight, seconds: r.proxySeconds };
+        }
+        if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(reported, { featuresSeconds }), ...(rerank ? { rerank } : {}), backendChoice: backend, model: modelDir })}\n`);
+        else {
+          io.stdout.write(`${formatSearchReport(reported, { featuresSeconds, backendLine: `model: ${modelDir}` })}\n`);
+          if (rerank) io.stdout.write(`re-ranked: the first ${rerank.top} by (1 − ${rerank.weight})·predictor rank + ${rerank.weight}·${rerank.proxy} rank (${rerank.proxy}: ${rerank.seconds.toFixed(2)} s)\n`);
+        }
       } finally {
         model.dispose();
       }

@@ -11,15 +11,20 @@
  *
  * `data` is a path relative to the manifest of a float32 (or float64) `.npy` of shape
  * `[Σ count, dim]`, rows class after class in the order of `classes`. `extractor` and
- * `preprocessing` are optional provenance strings. The feature cache uses this format.
+ * `preprocessing` are optional provenance strings. `sha256` (written by {@link writeFeatureFile},
+ * optional in hand-written manifests) is the SHA-256 of the `.npy` file, verified on load; every
+ * value must be finite either way. The feature cache uses this format.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { MetaD2AException, ioError, parseError, writeFileAtomicSync, type ClassFeatures, type FeatureSet, type MetaD2AError } from '@metad2a/core';
 import type { FeatureSource } from '../images';
 import { fileFingerprint } from './fingerprint';
-import { encodeNpy, readNpy } from './npy';
+import { encodeNpy, parseNpy } from './npy';
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 export const FEATURE_FORMAT = 'metad2a-features';
 export const FEATURE_FORMAT_VERSION = 1;
@@ -33,6 +38,8 @@ export interface FeatureManifest {
   readonly classes: readonly { readonly label: string; readonly count: number }[];
   readonly extractor?: string;
   readonly preprocessing?: string;
+  /** SHA-256 (hex) of the `.npy` file's bytes. */
+  readonly sha256?: string;
 }
 
 /** Validate a parsed manifest; every problem names the field and what was expected. */
@@ -53,6 +60,7 @@ export function parseFeatureManifest(json: unknown, source: string): E.Either<Me
     if (typeof c.count !== 'number' || !Number.isInteger(c.count) || c.count < 0) return bad(`classes[${i}].count`, 'a non-negative integer', c.count);
   }
   for (const k of ['extractor', 'preprocessing'] as const) if (m[k] !== undefined && typeof m[k] !== 'string') return bad(k, 'a string when present', m[k]);
+  if (m.sha256 !== undefined && !(typeof m.sha256 === 'string' && /^[0-9a-f]{64}$/.test(m.sha256))) return bad('sha256', '64 hexadecimal digits when present', m.sha256);
   return E.right(m as unknown as FeatureManifest);
 }
 
@@ -74,7 +82,17 @@ export function readFeatureFile(manifestFile: string): FeatureSource {
   if (E.isLeft(r)) throw new MetaD2AException(r.left);
   const m = r.right;
   const dataFile = path.resolve(path.dirname(manifestFile), m.data);
-  const arr = readNpy(dataFile);
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(dataFile);
+  } catch (err) {
+    throw new MetaD2AException(ioError({ source: dataFile, expected: 'a readable .npy file', got: (err as Error).message, cause: err }));
+  }
+  if (m.sha256 !== undefined) {
+    const sum = sha256(bytes);
+    if (sum !== m.sha256) throw new MetaD2AException(parseError({ source: dataFile, field: 'sha256', expected: `${m.sha256} (the manifest's checksum)`, got: `${sum} (the data changed after it was written)` }));
+  }
+  const arr = parseNpy(bytes, dataFile);
   const total = m.classes.reduce((a, c) => a + c.count, 0);
   if (arr.shape.length !== 2 || arr.shape[0] !== total || arr.shape[1] !== m.dim) {
     throw new MetaD2AException(parseError({ source: dataFile, field: 'shape', expected: `[${total}, ${m.dim}] (Σ classes[].count, dim of ${path.basename(manifestFile)})`, got: `[${arr.shape.join(', ')}]` }));
@@ -82,8 +100,11 @@ export function readFeatureFile(manifestFile: string): FeatureSource {
   if (arr.dtype !== 'f4' && arr.dtype !== 'f8') throw new MetaD2AException(parseError({ source: dataFile, field: 'descr', expected: '<f4 or <f8', got: arr.dtype }));
   const all = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data);
   let row = 0;
-  const classes: ClassFeatures[] = m.classes.map((c) => {
+  const classes: ClassFeatures[] = m.classes.map((c, ci) => {
     const data = all.subarray(row * m.dim, (row + c.count) * m.dim);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) throw new MetaD2AException(parseError({ source: dataFile, field: `class ${ci} (${c.label}) row ${Math.floor(i / m.dim)}`, expected: 'finite feature values', got: String(data[i]) }));
+    }
     row += c.count;
     return { label: c.label, count: c.count, data };
   });
@@ -105,7 +126,8 @@ export function writeFeatureFile(base: string, fs_: FeatureSet, provenance: { ex
     all.set(c.data.subarray(0, c.count * fs_.dim), o);
     o += c.count * fs_.dim;
   }
-  writeFileAtomicSync(dataFile, encodeNpy(all, [total, fs_.dim]));
+  const npy = encodeNpy(all, [total, fs_.dim]);
+  writeFileAtomicSync(dataFile, npy);
   const manifest: FeatureManifest = {
     format: FEATURE_FORMAT,
     version: 1,
@@ -114,6 +136,7 @@ export function writeFeatureFile(base: string, fs_: FeatureSet, provenance: { ex
     data: path.basename(dataFile),
     classes: fs_.classes.map((c) => ({ label: c.label, count: c.count })),
     ...provenance,
+    sha256: sha256(npy),
   };
   writeFileAtomicSync(manifestFile, `${JSON.stringify(manifest, null, 1)}\n`);
   return manifestFile;

@@ -29,3 +29,16 @@ export function normaliseAccuracy(acc: number, n: AccuracyNormalisation): number
 export function denormaliseAccuracy(y: number, n: AccuracyNormalisation): number {
   return y * 100 * n.std + n.mean;
 }
+
+/**
+ * What a predictor trained on a split predicts, in words: the metric(s) and training recipe(s) of
+ * the split's training records, e.g. `top1-test@tiny (%) after training with {"name":"tiny","C":4,…}`.
+ * A model directory stores it so that reports can say what "predicted accuracy" means.
+ */
+export function splitPredictionTarget(db: MetaDatabase, split: string): string {
+  const recs = db.recordsById(db.split(split).train);
+  const metrics = [...new Set(recs.map((r) => r.metric))].sort();
+  const recipes = [...new Set(recs.map((r) => (r.recipe === undefined ? 'an unrecorded recipe' : JSON.stringify(r.recipe))))].sort();
+  const list = (xs: string[]): string => (xs.length <= 3 ? xs.join('; ') : `${xs.slice(0, 3).join('; ')}; and ${xs.length - 3} more`);
+  return `${list(metrics)} (%) after training with ${list(recipes)} (the ${recs.length} training records of split ${split})`;
+}

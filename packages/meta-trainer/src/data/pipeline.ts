@@ -32,11 +32,18 @@ export interface TrainingItem {
  * (`meta_train_tasks_generator.pt`) is not public and the repository does not say how its "good"
  * architectures were chosen (spec §3.3, §11); these rules make the choice explicit:
  * - `best-per-task`: the `count` most accurate records of each task (default 1: the best one);
+ * - `top-fraction-per-task`: the most accurate `fraction` of each task's records (rounded up, at
+ *   least one), so tasks with more measured cells give more good cells; the generator then learns
+ *   a task's good region rather than one cell, which keeps its decodes diverse;
  * - `min-accuracy`: every record with accuracy ≥ `accuracy` (%);
  * - `all`: every record.
  * The rule is applied inside each part of the split separately.
  */
-export type GeneratorPairs = { readonly kind: 'best-per-task'; readonly count?: number } | { readonly kind: 'min-accuracy'; readonly accuracy: number } | { readonly kind: 'all' };
+export type GeneratorPairs =
+  | { readonly kind: 'best-per-task'; readonly count?: number }
+  | { readonly kind: 'top-fraction-per-task'; readonly fraction: number }
+  | { readonly kind: 'min-accuracy'; readonly accuracy: number }
+  | { readonly kind: 'all' };
 
 export const DEFAULT_GENERATOR_PAIRS: GeneratorPairs = { kind: 'best-per-task', count: 1 };
 
@@ -47,21 +54,29 @@ export function selectGeneratorPairs(records: readonly MetaRecord[], rule: Gener
     .with({ kind: 'best-per-task' }, (r) => {
       const count = r.count ?? 1;
       if (!Number.isInteger(count) || count < 1) throw new MetaD2AException(validationError({ source: 'generator pairs', field: 'count', expected: 'a positive integer', got: String(count) }));
-      const byTask = new Map<number, MetaRecord[]>();
-      for (const x of records) {
-        const l = byTask.get(x.taskId) ?? [];
-        l.push(x);
-        byTask.set(x.taskId, l);
-      }
-      const keep = new Set<number>();
-      for (const l of byTask.values()) {
-        // stable: ties keep record order
-        const sorted = l.map((x, i) => [x, i] as const).sort((a, b) => b[0].accuracy - a[0].accuracy || a[1] - b[1]);
-        for (const [x] of sorted.slice(0, count)) keep.add(x.id);
-      }
-      return records.filter((x) => keep.has(x.id));
+      return bestOfEachTask(records, () => count);
+    })
+    .with({ kind: 'top-fraction-per-task' }, (r) => {
+      if (!(r.fraction > 0 && r.fraction <= 1)) throw new MetaD2AException(validationError({ source: 'generator pairs', field: 'fraction', expected: 'a number in (0, 1]', got: String(r.fraction) }));
+      return bestOfEachTask(records, (n) => Math.max(1, Math.ceil(r.fraction * n - 1e-9)));
     })
     .exhaustive();
+}
+
+/** The `count(n)` most accurate of each task's n records (stable: ties keep record order), in record order. */
+function bestOfEachTask(records: readonly MetaRecord[], count: (n: number) => number): MetaRecord[] {
+  const byTask = new Map<number, MetaRecord[]>();
+  for (const x of records) {
+    const l = byTask.get(x.taskId) ?? [];
+    l.push(x);
+    byTask.set(x.taskId, l);
+  }
+  const keep = new Set<number>();
+  for (const l of byTask.values()) {
+    const sorted = l.map((x, i) => [x, i] as const).sort((a, b) => b[0].accuracy - a[0].accuracy || a[1] - b[1]);
+    for (const [x] of sorted.slice(0, count(l.length))) keep.add(x.id);
+  }
+  return records.filter((x) => keep.has(x.id));
 }
 
 /** Architecture string → graph, through the record's search space (parsed once per string). */

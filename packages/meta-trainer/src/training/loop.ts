@@ -30,8 +30,12 @@ export interface MetaTrainOptions {
   readonly checkpointEvery?: number;
   /** Also save the resume checkpoint `last.ckpt` every this many steps (default 0: at the end of every epoch only). */
   readonly saveEverySteps?: number;
-  /** Continue from `<runDir>/last.ckpt` (weights, Adam state, RNG, scheduler, epoch and step, history). */
-  readonly resume?: boolean;
+  /**
+   * Continue from `<runDir>/last.ckpt` (weights, Adam state, RNG, scheduler, epoch and step,
+   * history): `true` requires it, `'if-present'` starts a fresh run where there is none (a phase
+   * that had not begun). A run whose checkpoint is already at `epochs` trains nothing (`phase: 'complete'`).
+   */
+  readonly resume?: boolean | 'if-present';
   /** Stop after this many optimizer steps in total (saving `last.ckpt` first, so the run can be resumed). */
   readonly maxSteps?: number;
   /** Validate after every epoch (default true). */
@@ -67,6 +71,8 @@ export interface MetaTrainResult {
   readonly best?: { readonly epoch: number; readonly score: number };
   /** Files written (checkpoints, log). */
   readonly files: readonly string[];
+  /** `started` fresh, `resumed` from last.ckpt, or `complete`: last.ckpt was already at the last epoch, nothing was trained. */
+  readonly phase: 'started' | 'resumed' | 'complete';
 }
 
 export const META_TRAIN_DEFAULTS = {
@@ -199,11 +205,13 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
   const plateau = new ReduceLROnPlateau({ ...META_TRAIN_DEFAULTS.plateau, ...opts.plateau });
   let rng = new Rng(seed);
   let st: LoopState = { epoch: 0, stepInEpoch: 0, globalStep: 0, order: null, epochLossSum: 0, history: [] };
+  let phase: MetaTrainResult['phase'] = 'started';
   try {
-    if (opts.resume) {
-      const last = file(RUN_FILES.last);
-      if (!fs.existsSync(last)) throw new MetaD2AException(makeError('IoError', { source: last, expected: 'the resume checkpoint of an earlier run', got: 'no such file' }));
+    const last = runDir ? file(RUN_FILES.last) : undefined;
+    if (opts.resume === true && !fs.existsSync(last!)) throw new MetaD2AException(makeError('IoError', { source: last, expected: 'the resume checkpoint of an earlier run', got: 'no such file' }));
+    if (opts.resume && last !== undefined && fs.existsSync(last)) {
       ({ rng, st } = restoreRun(last, spec, adam, plateau));
+      phase = st.epoch >= epochs ? 'complete' : 'resumed';
       log.write('resume', { kind: spec.kind, file: last, epoch: st.epoch, stepInEpoch: st.stepInEpoch, step: st.globalStep, lr: adam.lr });
     } else {
       log.write('start', { kind: spec.kind, split: opts.split, train: spec.train.length, valid: spec.valid.length, epochs, batchSize, perClass, lr: adam.lr, seed, parameters: spec.store.count() });
@@ -270,7 +278,7 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
     }
     if (stopped) save(RUN_FILES.last);
     log.write('end', { epoch: st.epoch, step: st.globalStep, stopped, best: st.best ?? null });
-    return { epochs: st.epoch, steps: st.globalStep, history: st.history, stopped, ...(st.best ? { best: st.best } : {}), files: [...files] };
+    return { epochs: st.epoch, steps: st.globalStep, history: st.history, stopped, ...(st.best ? { best: st.best } : {}), files: [...files], phase };
   } finally {
     adam.dispose();
   }

@@ -1,9 +1,12 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaD2AException, loadCheckpointSync, pearson, spearman, unwrap, validationError, type AccuracyNormalisation, type GraphGenerator, type PerfPredictor, type Rng } from '@metad2a/core';
 import type { ParameterStore } from '@metad2a/layers';
 import type { MetaDatabase } from '../database/meta-database';
 import { splitNormalisation } from '../data/normalisation';
 import { DEFAULT_GENERATOR_PAIRS, GraphResolver, batchesOf, drawBatch, selectGeneratorPairs, trainingItems, type BatchGroup, type GeneratorPairs, type TrainingItem } from '../data/pipeline';
+import { loadArchitecturePrior, type PriorTrainable } from '../prior/architecture-prior';
 import { META_TRAIN_DEFAULTS, RUN_FILES, runMetaTraining, type LoopSpec, type MetaTrainOptions, type MetaTrainResult } from './loop';
 
 /** A model the loop can train: its parameters live in one `ParameterStore`. */
@@ -21,7 +24,14 @@ export interface GeneratorTrainOptions extends MetaTrainOptions {
   readonly pairs?: GeneratorPairs;
 }
 
-export type PredictorTrainOptions = MetaTrainOptions;
+export interface PredictorTrainOptions extends MetaTrainOptions {
+  /**
+   * An architecture prior (`saveArchitecturePrior`'s file) whose graph side and head start the
+   * run (the set encoder keeps its initial values); ignored when resuming (the run's own
+   * checkpoint holds everything).
+   */
+  readonly prior?: string;
+}
 
 function tensorOf(g: BatchGroup): tf.Tensor3D {
   return tf.tensor3d(g.x, [...g.shape]);
@@ -121,6 +131,14 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
   const train = trainingItems(db, parts.train, { normalisation, resolver, perClass });
   const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass });
   checkGraphConfig(model.graphConfig, train, resolver);
+  const resuming = opts.resume === true || (opts.resume === 'if-present' && opts.runDir !== undefined && fs.existsSync(path.join(opts.runDir, RUN_FILES.last)));
+  if (opts.prior !== undefined && !resuming) {
+    const m = model as Partial<PriorTrainable>;
+    if (typeof m.graphSideParameterNames !== 'function' || typeof m.loadParameters !== 'function') {
+      throw new MetaD2AException(validationError({ source: 'metaTrainPredictor', field: 'prior', expected: 'a predictor that names its graph-side parameters (PredictorModel)', got: 'a model without graphSideParameterNames()' }));
+    }
+    loadArchitecturePrior(model as PriorTrainable, opts.prior);
+  }
   const spec: LoopSpec = {
     kind: 'predictor',
     store: model.store,
@@ -155,7 +173,7 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
       return { metrics: { loss: sse / items.length, pearson: r, spearman: rho }, score: r };
     },
     bestCheckpoint: RUN_FILES.maxCorr,
-    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig },
+    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig, ...(opts.prior !== undefined ? { prior: opts.prior } : {}) },
   };
   return runMetaTraining(spec, opts);
 }
@@ -179,6 +197,53 @@ export function loadTrainedParameters(model: { loadParameters: GraphGenerator['l
   const params = Object.fromEntries(Object.entries(ckpt.tensors).filter(([k]) => !k.startsWith('adam.')));
   model.loadParameters(params);
   return ckpt.meta;
+}
+
+export interface MetaTrainModelsOptions {
+  readonly predictor: TrainablePredictor & { loadParameters: GraphGenerator['loadParameters'] };
+  readonly generator: TrainableGenerator;
+  /** `<runsDir>/predictor` and `<runsDir>/generator` hold each phase's checkpoints and log. */
+  readonly runsDir: string;
+  readonly predictorEpochs: number;
+  readonly generatorEpochs: number;
+  /**
+   * Continue an earlier call per phase: a finished phase is skipped (its weights loaded), an
+   * interrupted one resumes from its last.ckpt, one that had not begun starts.
+   */
+  readonly resume?: boolean;
+  /** Options of both phases (split, batch size, seed, ...). */
+  readonly options: Omit<PredictorTrainOptions & GeneratorTrainOptions, 'epochs' | 'runDir' | 'resume'>;
+  /** Told when a phase begins, and how. */
+  readonly onPhase?: (model: 'predictor' | 'generator', phase: MetaTrainResult['phase']) => void;
+}
+
+export interface PhaseResult {
+  readonly phase: MetaTrainResult['phase'];
+  readonly result: MetaTrainResult;
+}
+
+/**
+ * Meta-train the predictor, then the generator (the CLI's `meta-train`). The predictor ends
+ * holding its best validation-Pearson weights (spec §3.5), not the last epoch's.
+ */
+export function metaTrainModels(db: MetaDatabase, o: MetaTrainModelsOptions): { predictor: PhaseResult; generator: PhaseResult } {
+  const resume = o.resume ? ('if-present' as const) : false;
+  const predictorDir = path.join(o.runsDir, 'predictor');
+  const pr = metaTrainPredictor(db, o.predictor, { ...o.options, epochs: o.predictorEpochs, runDir: predictorDir, resume, onEvent: phaseEvents('predictor', o) });
+  const best = path.join(predictorDir, RUN_FILES.maxCorr);
+  if (fs.existsSync(best)) loadTrainedParameters(o.predictor, best);
+  const gr = metaTrainGenerator(db, o.generator, { ...o.options, epochs: o.generatorEpochs, runDir: path.join(o.runsDir, 'generator'), resume, onEvent: phaseEvents('generator', o) });
+  return { predictor: { phase: pr.phase, result: pr }, generator: { phase: gr.phase, result: gr } };
+}
+
+/** The caller's event handler, plus onPhase at the run's first event. */
+function phaseEvents(model: 'predictor' | 'generator', o: MetaTrainModelsOptions): MetaTrainOptions['onEvent'] {
+  const inner = o.options.onEvent;
+  return (e) => {
+    if (e.event === 'start') o.onPhase?.(model, 'started');
+    if (e.event === 'resume') o.onPhase?.(model, e.epoch !== undefined && Number(e.epoch) >= (model === 'predictor' ? o.predictorEpochs : o.generatorEpochs) ? 'complete' : 'resumed');
+    inner?.(e);
+  };
 }
 
 export type { Rng };

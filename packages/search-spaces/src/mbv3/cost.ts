@@ -51,46 +51,85 @@ export interface Mbv3Cost {
   readonly params: number;
 }
 
-/** FLOPs and parameters of the subnet `config` at `resolution`. */
-export function mbv3Cost(config: Mbv3Config, opts: Mbv3CostOptions = {}): Mbv3Cost {
+/** FLOPs and parameters of one part of the network. */
+export interface Mbv3PartCost {
+  readonly flops: number;
+  readonly params: number;
+}
+
+/**
+ * The network's cost split into parts that add up: everything outside the 5 stages (`base`) and
+ * each block of a stage, which depends only on its stage, whether it is the stage's first block,
+ * its kernel and its expand ratio (a stage's input width and feature size do not depend on the
+ * depths). `mbv3Cost` sums them; feasibility counts (`mbv3FeasibleBound`) search over them.
+ */
+export interface Mbv3CostModel {
+  readonly base: Mbv3PartCost;
+  block(stage: number, first: boolean, kernel: number, expand: number): Mbv3PartCost;
+}
+
+export function mbv3CostModel(opts: Mbv3CostOptions = {}): Mbv3CostModel {
   const r = opts.resolution ?? 224;
   const classes = opts.classes ?? 1000;
   if (!Number.isInteger(r) || r < 1) fail('ValidationError', { source: 'mbv3Cost options', field: 'resolution', expected: 'a positive integer', got: String(r) });
   if (!Number.isInteger(classes) || classes < 1) fail('ValidationError', { source: 'mbv3Cost options', field: 'classes', expected: 'a positive integer', got: String(classes) });
 
-  let flops = 0;
-  let params = 0;
-  const conv = (size: number, cin: number, cout: number, k: number, groups: number, extra: number): void => {
-    flops += (cin * cout * k * k * size * size) / groups;
-    params += (cin * cout * k * k) / groups + extra;
+  const part = (): { flops: number; params: number } => ({ flops: 0, params: 0 });
+  const conv = (acc: { flops: number; params: number }, size: number, cin: number, cout: number, k: number, groups: number, extra: number): void => {
+    acc.flops += (cin * cout * k * k * size * size) / groups;
+    acc.params += (cin * cout * k * k) / groups + extra;
   };
-  const block = (fsize: number, cin: number, cout: number, k: number, stride: number, expand: number, se: boolean): number => {
+  const block = (acc: { flops: number; params: number }, fsize: number, cin: number, cout: number, k: number, stride: number, expand: number, se: boolean): number => {
     const mid = makeDivisible(pyRound(cin * expand), 8);
     const out = Math.floor((fsize - 1) / stride + 1);
-    if (expand !== 1) conv(fsize, cin, mid, 1, 1, 2 * mid); // inverted bottleneck + BN
-    conv(out, mid, mid, k, mid, 2 * mid); // depthwise + BN
+    if (expand !== 1) conv(acc, fsize, cin, mid, 1, 1, 2 * mid); // inverted bottleneck + BN
+    conv(acc, out, mid, mid, k, mid, 2 * mid); // depthwise + BN
     if (se) {
       const seMid = makeDivisible(Math.floor(mid / 4), 8);
-      conv(1, mid, seMid, 1, 1, seMid); // reduce (bias)
-      conv(1, seMid, mid, 1, 1, mid); // expand (bias)
+      conv(acc, 1, mid, seMid, 1, 1, seMid); // reduce (bias)
+      conv(acc, 1, seMid, mid, 1, 1, mid); // expand (bias)
     }
-    conv(out, mid, cout, 1, 1, 2 * cout); // point linear + BN
+    conv(acc, out, mid, cout, 1, 1, 2 * cout); // point linear + BN
     return out;
   };
 
+  const base = part();
   let fsize = Math.floor((r + 1) / 2);
-  conv(fsize, 3, 16, 3, 1, 32); // first conv + BN
-  fsize = block(fsize, 16, 16, 3, 1, 1, false);
-  let cin = 16;
+  conv(base, fsize, 3, 16, 3, 1, 32); // first conv + BN
+  fsize = block(base, fsize, 16, 16, 3, 1, 1, false);
+  // feature size entering each stage, and after it (fixed by the first block's stride)
+  const stageIn: number[] = [];
+  for (let s = 0; s < MBV3_STAGES; s++) {
+    stageIn.push(fsize);
+    fsize = Math.floor((fsize - 1) / STAGE_STRIDE[s]! + 1);
+  }
+  conv(base, fsize, 160, 960, 1, 1, 2 * 960); // final expand + BN
+  conv(base, 1, 960, 1280, 1, 1, 0); // feature mix (no BN, no bias)
+  conv(base, 1, 1280, classes, 1, 1, classes); // classifier (+ bias)
+  return {
+    base,
+    block(s, first, k, e) {
+      const acc = part();
+      const cin = first ? (s === 0 ? 16 : STAGE_WIDTH[s - 1]!) : STAGE_WIDTH[s]!;
+      const fin = first ? stageIn[s]! : Math.floor((stageIn[s]! - 1) / STAGE_STRIDE[s]! + 1);
+      block(acc, fin, cin, STAGE_WIDTH[s]!, k, first ? STAGE_STRIDE[s]! : 1, e, STAGE_SE[s]!);
+      return acc;
+    },
+  };
+}
+
+/** FLOPs and parameters of the subnet `config` at `resolution`. */
+export function mbv3Cost(config: Mbv3Config, opts: Mbv3CostOptions = {}): Mbv3Cost {
+  const model = mbv3CostModel(opts);
+  let flops = model.base.flops;
+  let params = model.base.params;
   for (let s = 0; s < MBV3_STAGES; s++) {
     for (let j = 0; j < config.d[s]!; j++) {
       const i = s * MBV3_SLOTS_PER_STAGE + j;
-      fsize = block(fsize, cin, STAGE_WIDTH[s]!, config.ks[i]!, j === 0 ? STAGE_STRIDE[s]! : 1, config.e[i]!, STAGE_SE[s]!);
-      cin = STAGE_WIDTH[s]!;
+      const b = model.block(s, j === 0, config.ks[i]!, config.e[i]!);
+      flops += b.flops;
+      params += b.params;
     }
   }
-  conv(fsize, 160, 960, 1, 1, 2 * 960); // final expand + BN
-  conv(1, 960, 1280, 1, 1, 0); // feature mix (no BN, no bias)
-  conv(1, 1280, classes, 1, 1, classes); // classifier (+ bias)
   return { flops, mflops: flops / 1e6, params };
 }

@@ -1,4 +1,5 @@
-import type { ArchGraph, SearchSpace } from '@metad2a/core';
+import type { ArchGraph, Constraints, SearchSpace } from '@metad2a/core';
+import { mbv3FeasibleBound } from '../feasible';
 import { mbv3AccuracyOracle } from './accuracy-oracle';
 import { formatMbv3, parseMbv3, sampleMbv3, type Mbv3Config } from './config';
 import { mbv3Cost } from './cost';
@@ -28,4 +29,6 @@ export const mbv3: SearchSpace<Mbv3Config> = Object.freeze({
   facts: (config: Mbv3Config) => ({ kind: 'mbv3', oracleTop1: 100 * mbv3AccuracyOracle().predict(config) }),
   factColumns: Object.freeze([{ field: 'oracleTop1', header: 'OFA oracle top-1', digits: 2 }]),
   graphToRank: (_config: Mbv3Config, decoded: ArchGraph) => decoded,
+  // the cost (and so the bound) is for OFA's ImageNet head, whatever the dataset's classes
+  countFeasible: (c: Constraints) => mbv3FeasibleBound({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM }),
 });

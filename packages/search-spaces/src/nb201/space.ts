@@ -1,8 +1,9 @@
-import type { SearchSpace, Rng } from '@metad2a/core';
+import type { Constraints, SearchSpace, Rng } from '@metad2a/core';
 import { NB201_SIZE, enumerateNb201, formatNb201, parseNb201, type Nb201Cell, type Nb201OpId } from './cell';
 import { nb201Cost } from './cost';
 import { NB201_GRAPH_CONFIG, decodeNb201, encodeNb201, isValidNb201 } from './graph';
 import { nb201Table } from './table';
+import { nb201FeasibleCount } from '../feasible';
 
 /** A uniformly random cell (6 independent uniform ops). */
 export function sampleNb201(rng: Rng): Nb201Cell {
@@ -40,4 +41,5 @@ export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
     { field: 'index', header: 'NB201 idx' },
   ]),
   graphToRank: (cell: Nb201Cell) => encodeNb201(cell),
+  countFeasible: (c: Constraints, ctx: { readonly classes: number }) => nb201FeasibleCount({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, classes: ctx.classes }),
 });

@@ -8,8 +8,9 @@ reduction blocks are ResNetBasicblock(stride 2) with an AvgPool2d(2) + Conv1×1 
 Training is §3.7's step: SGD lr 0.1, momentum 0.9, Nesterov, weight decay 5e-4, cross-entropy.
 
 Reads one JSON job from argv[1] and prints one JSON line (never used by tests):
+  (every job may also give "inChannels" (default 3) and "threads" (torch.set_num_threads; default: PyTorch's))
   {"mode": "imgs", "C": 8, "N": 1, "hw": 16, "batch": 64, "steps": 40, "arch": "...", "classes": 10, "repeats": 3}
-      → {"img_s": [...per repeat...], "threads": n}
+      → {"img_s": [...per repeat...], "img_per_cpu_s": [...], "threads": n}
   {"mode": "records", "C": 8, "N": 1, "hw": 16, "batch": 64, "epochs": 5, "evalBatch": 256,
    "classes": 10, "train": 1000, "test": 400, "archs": ["|...|", ...]}
       → {"record_s": [...per arch...], "threads": n}
@@ -90,9 +91,9 @@ class ResNetBasicblock(nn.Module):
 
 
 class TinyNetwork(nn.Module):
-    def __init__(self, C, N, genotype, num_classes):
+    def __init__(self, C, N, genotype, num_classes, in_channels=3):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         chans = [C] * N + [2 * C] + [2 * C] * N + [4 * C] + [4 * C] * N
         reds = [False] * N + [True] + [False] * N + [True] + [False] * N
         cells, prev = [], C
@@ -113,7 +114,7 @@ class TinyNetwork(nn.Module):
 
 
 def make(job, arch):
-    net = TinyNetwork(job['C'], job['N'], parse_cell(arch), job['classes'])
+    net = TinyNetwork(job['C'], job['N'], parse_cell(arch), job['classes'], job.get('inChannels', 3))
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     return net, opt, nn.CrossEntropyLoss()
 
@@ -130,7 +131,7 @@ def step(net, opt, loss_fn, x, y):
 def imgs(job):
     """Images per second of `steps` timed SGD steps (after 2 warm-up steps), per repeat."""
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(job['batch'], 3, job['hw'], job['hw'], generator=g)
+    x = torch.randn(job['batch'], job.get('inChannels', 3), job['hw'], job['hw'], generator=g)
     y = torch.randint(0, job['classes'], (job['batch'],), generator=g)
     out, cpu = [], []
     for _ in range(job.get('repeats', 1)):
@@ -150,9 +151,9 @@ def records(job):
     """Seconds per database record: build the network, train `epochs` over `train` images in shuffled
     batches (last one smaller), cosine lr per epoch, then evaluate on `test` images."""
     g = torch.Generator().manual_seed(0)
-    xs = torch.randn(job['train'], 3, job['hw'], job['hw'], generator=g)
+    xs = torch.randn(job['train'], job.get('inChannels', 3), job['hw'], job['hw'], generator=g)
     ys = torch.randint(0, job['classes'], (job['train'],), generator=g)
-    xt = torch.randn(job['test'], 3, job['hw'], job['hw'], generator=g)
+    xt = torch.randn(job['test'], job.get('inChannels', 3), job['hw'], job['hw'], generator=g)
     out = []
     for arch in job['archs']:
         t0 = time.perf_counter()

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { Rng, describeBackend, initBackend, searchSpaces, type BackendName } from '@metad2a/core';
+import { PRIOR_SOURCES, architecturePriorSamples, pretrainArchitecturePrior, saveArchitecturePrior, splitPriorSamples, type PriorSource } from '@metad2a/meta-trainer';
+import { PredictorModel } from '@metad2a/perf-predictor';
+import { CliUsageError, type CliIo } from '../io';
+import { intInRange, oneOf } from '../options';
+import { BACKEND_CHOICES } from '../shared';
+
+interface PriorFlags {
+  out: string;
+  predictorHs: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  heldOut: number;
+  sources?: string;
+  seed: number;
+  backend?: BackendName;
+}
+
+const fraction = (name: string) => (v: string): number => {
+  const x = Number(v);
+  if (!(x >= 0 && x < 1)) throw new CliUsageError(`${name} ${v}: expected a number in [0, 1)`);
+  return x;
+};
+const positive = (name: string) => (v: string): number => {
+  const x = Number(v);
+  if (!(x > 0)) throw new CliUsageError(`${name} ${v}: expected a positive number`);
+  return x;
+};
+
+export function registerPrior(program: Command, io: CliIo): void {
+  program
+    .command('prior')
+    .description("pre-train a predictor's graph side and head on architecture-only data (the NB201 table on 3 data sets, the official 4,630 MetaD2A records); 'meta-train --prior <file>' starts from it")
+    .requiredOption('--out <file>', 'prior checkpoint to write')
+    .option('--predictor-hs <n>', "predictor hidden size (must equal meta-train's --predictor-hs)", intInRange('--predictor-hs', 1, 65536), 512)
+    .option('--epochs <n>', 'passes over the training cells', intInRange('--epochs', 1), 20)
+    .option('--batch-size <n>', 'cells per optimizer step (all their sources)', intInRange('--batch-size', 1), 256)
+    .option('--lr <x>', 'Adam learning rate, cosine-annealed to 0', positive('--lr'), 1e-3)
+    .option('--held-out <fraction>', 'isomorphism classes of cells kept out of training to measure held-out Spearman (0: train on all)', fraction('--held-out'), 0)
+    .option('--sources <list>', `comma-separated sources (default all: ${PRIOR_SOURCES.join(', ')})`)
+    .option('--seed <s>', 'seed', intInRange('--seed', 0), 333)
+    .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
+    .action(async (f: PriorFlags) => {
+      const sources = f.sources?.split(',').map((s) => s.trim()) as PriorSource[] | undefined;
+      for (const s of sources ?? []) if (!PRIOR_SOURCES.includes(s)) throw new CliUsageError(`--sources: '${s}' is not one of ${PRIOR_SOURCES.join(', ')}`);
+      io.stderr.write(`${describeBackend(await initBackend({ prefer: f.backend }))}\n`);
+      const all = architecturePriorSamples(sources ? { sources } : {});
+      const { train, heldOut } = splitPriorSamples(all, { heldOutFraction: f.heldOut, seed: f.seed });
+      // the model's own normalisation is unused: the prior normalises each source's accuracies itself
+      const predictor = new PredictorModel({ graphConfig: searchSpaces.get('nb201').graphConfig, hs: f.predictorHs, rng: new Rng(f.seed), normalisation: { mean: 0, std: 1 } });
+      try {
+        const prior = pretrainArchitecturePrior(predictor, train, {
+          epochs: f.epochs,
+          batchSize: f.batchSize,
+          lr: f.lr,
+          seed: f.seed,
+          heldOut,
+          onEpoch: (e) => io.stderr.write(`epoch ${e.epoch}/${f.epochs}  loss ${e.trainLoss.toPrecision(4)}  ${e.heldOutSpearman ? Object.entries(e.heldOutSpearman).map(([k, v]) => `${k} ${v.toFixed(3)}`).join('  ') : ''}  ${e.seconds.toFixed(1)} s\n`),
+        });
+        saveArchitecturePrior(f.out, predictor, prior, { heldOutFraction: f.heldOut, seed: f.seed });
+        io.stdout.write(`${JSON.stringify({ out: f.out, sources: prior.sources, trainCells: prior.trainCells, trainSamples: prior.trainSamples, heldOutSamples: heldOut.length, seconds: prior.seconds, last: prior.history[prior.history.length - 1] })}\n`);
+      } finally {
+        predictor.dispose();
+      }
+    });
+}
