@@ -168,7 +168,7 @@ export function registerDb(program: Command, io: CliIo): void {
     .option('--format <f>', 'json, csv or dir', oneOf('--format', ['json', 'csv', 'dir'] as const), 'json')
     .option('--about <file>', 'with --format dir: a JSON file carried into the manifest as `about` (recipe, calibration…)')
     .action((f: { db: string; out: string; format: 'json' | 'csv' | 'dir'; about?: string }) => {
-      const d = openExisting(f.db);
+      const d = openExisting(f.db, io.env);
       try {
         if (f.format === 'json') exportJson(d, f.out);
         else if (f.format === 'csv') exportCsv(d, f.out);
@@ -202,7 +202,7 @@ export function registerDb(program: Command, io: CliIo): void {
     .requiredOption('--db <file|builtin:name>', 'meta-database file or builtin:nb201')
     .option('--json', 'print only JSON')
     .action((f: { db: string; json?: boolean }) => {
-      const resolved = resolveDatabaseRef(f.db);
+      const resolved = resolveDatabaseRef(f.db, io.env);
       const d = MetaDatabase.open(resolved.file, { readonly: true });
       try {
         const records = d.records();
@@ -237,13 +237,13 @@ export function registerDb(program: Command, io: CliIo): void {
 }
 
 /** `builtin:<name>` → the rebuilt SQLite file; a path must exist. */
-function resolveDatabaseRef(ref: string): ResolvedDatabase {
+function resolveDatabaseRef(ref: string, env: CliIo['env']): ResolvedDatabase {
   if (!ref.startsWith('builtin:') && !fs.existsSync(ref)) throw new CliUsageError(`--db ${ref}: no such file`);
-  return resolveDatabase(ref);
+  return resolveDatabase(ref, env);
 }
 
-function openExisting(ref: string): MetaDatabase {
-  return MetaDatabase.open(resolveDatabaseRef(ref).file, { readonly: true });
+function openExisting(ref: string, env: CliIo['env']): MetaDatabase {
+  return MetaDatabase.open(resolveDatabaseRef(ref, env).file, { readonly: true });
 }
 
 function readJsonFile(file: string, flag: string): unknown {
