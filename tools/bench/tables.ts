@@ -18,7 +18,6 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { Rng, describeBackend, initBackend, modelSpecs, type BackendName, type FeatureSet, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
 import { GoldenFixture } from '@metad2a/fixtures';
-import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { MBV3_GRAPH_CONFIG, mbv3, type Nb201Dataset } from '@metad2a/search-spaces';
 import {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
+import type * as E from 'fp-ts/lib/Either.js';
 import { initBackend } from '@metad2a/core';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { canonicalKey, nb201Cost, parseNb201 } from '@metad2a/search-spaces';

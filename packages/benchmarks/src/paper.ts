@@ -42,5 +42,5 @@ export const PAPER_PC_DARTS: Readonly<Record<PaperNb201Dataset, { accuracy: { me
 };
 
 export function isPaperNb201Dataset(name: string): name is PaperNb201Dataset {
-  return Object.prototype.hasOwnProperty.call(PAPER_NB201, name);
+  return Object.hasOwn(PAPER_NB201, name);
 }

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { MetaD2AError, MetaD2AException, notFound, validationError } from './errors';
+import { type MetaD2AError, MetaD2AException, notFound, validationError } from './errors';
 
 /**
  * A name → factory table. Search spaces and set encoders are chosen by name from

@@ -5,7 +5,6 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultCacheDir, fail, type ClassFeatures, type FeatureSet } from '@metad2a/core';
 import type { FeatureExtractor } from './extractor';

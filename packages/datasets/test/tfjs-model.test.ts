@@ -50,7 +50,7 @@ describe('tfjs-model extractor', () => {
     const full = await createExtractor('tfjs-model', { modelPath: path.join(where, 'model.json') });
     expect(full.dim).toBe(2);
     const logits = await full.extract(x, 2);
-    const want = gap.map((g) => [0, 1].map((o) => g.reduce((s, v, k) => s + v * D[k * 2 + o]!, 0))).flat();
+    const want = gap.flatMap((g) => [0, 1].map((o) => g.reduce((s, v, k) => s + v * D[k * 2 + o]!, 0)));
     want.forEach((v, i) => expect(logits[i]).toBeCloseTo(v, 5));
     expect(ex.id).not.toBe(full.id);
     ex.dispose();

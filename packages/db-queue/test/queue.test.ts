@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { MetaDatabase } from '@metad2a/meta-trainer';
-import { enqueuePairs, openQueues, pairJobId, parseQueueUrl, queueStatus, startCollector, startPairWorker, type BuildQueues, type QueueLocation, type WorkerEvent } from '../src';
+import { enqueuePairs, openQueues, pairJobId, parseQueueUrl, queueStatus, startCollector, startPairWorker, type QueueLocation, type WorkerEvent } from '../src';
 import { pairJobs, trainedPairOf } from './helpers/fake-pairs';
 import { haveRedisServer, startRedis, type TestRedis } from './helpers/redis-server';
 

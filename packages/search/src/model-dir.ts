@@ -30,8 +30,8 @@ import './model-specs'; // registers nb201-official, mbv3-official, nb201-defaul
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
  *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?}, provenance }
- *   <dir>/generator.ckpt  generator parameters, official state_dict names (core checkpoint format)
- *   <dir>/predictor.ckpt  predictor parameters, official state_dict names
+ *   <dir>/generator.safetensors  generator parameters, official state_dict names (safetensors, the @metad2a/core checkpoint format)
+ *   <dir>/predictor.safetensors  predictor parameters, official state_dict names
  */
 export const MODEL_FORMAT = 'metad2a-model/1';
 
@@ -85,8 +85,8 @@ export function manifestFromSpec(
   return {
     format: MODEL_FORMAT,
     space: spec.space,
-    generator: { checkpoint: opts.checkpoints?.generator ?? 'generator.ckpt', config: spec.generator },
-    predictor: { checkpoint: opts.checkpoints?.predictor ?? 'predictor.ckpt', config: { ...spec.predictor, hs: opts.predictorHs ?? spec.predictor.hs }, normalisation },
+    generator: { checkpoint: opts.checkpoints?.generator ?? 'generator.safetensors', config: spec.generator },
+    predictor: { checkpoint: opts.checkpoints?.predictor ?? 'predictor.safetensors', config: { ...spec.predictor, hs: opts.predictorHs ?? spec.predictor.hs }, normalisation },
     provenance: { spec: specName, ...opts.provenance },
   };
 }
@@ -115,12 +115,13 @@ function fileName(src: string, field: string, v: unknown): string {
 /** Validate a parsed model.json (every field checked, errors name the field). */
 export function parseModelManifest(json: unknown, source: string): E.Either<MetaD2AError, ModelManifest> {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; every field is checked below
     const m = json as Record<string, any>;
     if (!m || typeof m !== 'object') throw new MetaD2AException(parseError({ source, expected: 'a JSON object', got: typeof json }));
     if (m.format !== MODEL_FORMAT) throw new MetaD2AException(parseError({ source, field: 'format', expected: `'${MODEL_FORMAT}'`, got: JSON.stringify(m.format) }));
     const space = str(source, 'space', m.space);
     if (!searchSpaces.has(space)) throw new MetaD2AException(parseError({ source, field: 'space', expected: `a registered search space (${searchSpaces.names().join(', ')})`, got: JSON.stringify(space) }));
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; every field is checked
     const cfg = (field: string, c: any): GeneratorConfig => ({
       hs: intIn(source, `${field}.hs`, c?.hs, MAX_WIDTH),
       nz: intIn(source, `${field}.nz`, c?.nz, MAX_WIDTH),
@@ -195,7 +196,7 @@ export function buildSearchModel(manifest: ModelManifest, weights: { generator: 
 export function loadSearchModel(dir: string): SearchModel {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
-    fail('NotFound', { source: dir, field: 'model.json', expected: `a model directory (${MODEL_FORMAT}: model.json, generator.ckpt, predictor.ckpt; see 'metad2a convert-official')`, got: 'no model.json' });
+    fail('NotFound', { source: dir, field: 'model.json', expected: `a model directory (${MODEL_FORMAT}: model.json, generator.safetensors, predictor.safetensors; see 'metad2a convert-official')`, got: 'no model.json' });
   }
   let json: unknown;
   try {
@@ -223,12 +224,12 @@ export function saveSearchModel(
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
     space: parts.space,
-    generator: { checkpoint: 'generator.ckpt', config: parts.generatorConfig },
-    predictor: { checkpoint: 'predictor.ckpt', config: parts.predictorConfig, normalisation: parts.predictor.normalisation, ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}) },
+    generator: { checkpoint: 'generator.safetensors', config: parts.generatorConfig },
+    predictor: { checkpoint: 'predictor.safetensors', config: parts.predictorConfig, normalisation: parts.predictor.normalisation, ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}) },
     provenance: parts.provenance ?? {},
   };
-  saveCheckpointSync(path.join(dir, 'generator.ckpt'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });
-  saveCheckpointSync(path.join(dir, 'predictor.ckpt'), { meta: { role: 'predictor', config: parts.predictorConfig }, tensors: namedArraysOf(parts.predictor) });
+  saveCheckpointSync(path.join(dir, 'generator.safetensors'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });
+  saveCheckpointSync(path.join(dir, 'predictor.safetensors'), { meta: { role: 'predictor', config: parts.predictorConfig }, tensors: namedArraysOf(parts.predictor) });
   writeFileAtomicSync(path.join(dir, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, graphConfig, initBackend, isMetaD2AException, type FeatureSet } from '@metad2a/core';
+import { graphConfig, initBackend, isMetaD2AException, type FeatureSet } from '@metad2a/core';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { mbv3, nb201, type Nb201Cell } from '@metad2a/search-spaces';
 import { GeneratorModel } from '@metad2a/graph-generator';

@@ -499,6 +499,7 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
       case 0x96: // BYTEARRAY8
         stack.push(take(u64()).slice());
         break;
+      // biome-ignore lint/suspicious/noFallthroughSwitchClause: fail() never returns
       case 0x97: // NEXT_BUFFER
         fail('Unsupported', { source, field: `pickle byte ${opPos}`, expected: 'in-band data', got: 'an out-of-band buffer (NEXT_BUFFER)' });
       // falls through (fail never returns)
@@ -683,6 +684,7 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
       }
       case 0x82:
       case 0x83:
+      // biome-ignore lint/suspicious/noFallthroughSwitchClause: fail() never returns
       case 0x84:
         fail('Unsupported', { source, field: `pickle byte ${opPos}`, expected: 'no copyreg extension codes', got: `EXT${op === 0x82 ? 1 : op === 0x83 ? 2 : 4}` });
       // falls through (fail never returns)

@@ -4,7 +4,7 @@
  */
 import * as zlib from 'node:zlib';
 import { MetaD2AException } from '@metad2a/core';
-import { PySet, decodePtSync, unpickle, type PyValue } from '../src';
+import { type PySet, decodePtSync, unpickle, type PyValue } from '../src';
 import { Pk, f32bytes, zipStored } from './helpers';
 import { crc32 } from '../src/zip';
 

@@ -1,5 +1,5 @@
 import { MetaD2AException, isMetaD2AException } from '@metad2a/core';
-import { PyDict, PyGlobal, PyObject, PySet, PyTuple, TorchStorage, TorchTensor, archGraphFromIGraph, decodePtSync, outline, unpickle, type PyValue } from '../src';
+import { PyDict, PyGlobal, PyObject, type PySet, PyTuple, TorchStorage, TorchTensor, archGraphFromIGraph, decodePtSync, outline, unpickle, type PyValue } from '../src';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';

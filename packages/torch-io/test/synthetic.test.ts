@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { drawClassSamples, Rng } from '@metad2a/core';
-import { PyDict, PySet, PyTuple, TorchTensor, decodePtSync, featureSetFromByLabel, readFeatureSet, readPtSync, stateDictToNamedArrays } from '../src';
+import { PyDict, type PySet, type PyTuple, TorchTensor, decodePtSync, featureSetFromByLabel, readFeatureSet, readPtSync, stateDictToNamedArrays } from '../src';
 import { readFileBytes } from '../src/file-bytes';
 import { DATA } from './helpers';
 

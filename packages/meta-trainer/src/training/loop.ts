@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { MetaD2AException, Rng, loadCheckpointSync, makeError, saveCheckpointSync, validationError, type AnySearchSpace, type NamedArray, type RngState } from '@metad2a/core';
 import { Adam, type OptimizerState, type ParameterStore } from '@metad2a/layers';
 import { batchesOf, drawBatch, type BatchGroup, type TrainingItem } from '../data/pipeline';
