@@ -1,19 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fixturesRoot } from '@metad2a/fixtures';
-import { runCli, type CliIo } from '../src';
+import { runCli } from '../src';
+import { capture } from './capture';
 
-function capture(env: Record<string, string | undefined> = {}): { io: CliIo; out: () => string; err: () => string } {
-  const o = new PassThrough();
-  const e = new PassThrough();
-  let so = '';
-  let se = '';
-  o.on('data', (d) => (so += d));
-  e.on('data', (d) => (se += d));
-  return { io: { stdout: o, stderr: e, env: { METAD2A_DEFAULT_MODEL: 'none', ...env }, cwd: process.cwd() }, out: () => so, err: () => se };
-}
 
 const fx = (...p: string[]): string => path.join(fixturesRoot(), ...p);
 
@@ -46,7 +37,7 @@ describe('metad2a CLI', () => {
   it('db stats --db builtin:nb201 --json describes the shipped measured database; export --format dir / import round-trip it exactly', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-builtin-'));
     const env = { METAD2A_CACHE_DIR: path.join(dir, 'cache') };
-    const a = capture(env);
+    const a = capture(undefined, env);
     expect(await runCli(['db', 'stats', '--db', 'builtin:nb201', '--json'], a.io)).toBe(0);
     const stats = JSON.parse(a.out());
     const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../meta-trainer/data/nb201-measured/manifest.json'), 'utf8'));
@@ -55,12 +46,12 @@ describe('metad2a CLI', () => {
     expect(stats.sources).toBeGreaterThanOrEqual(1);
     expect(stats.tasks).toBeLessThanOrEqual(manifest.counts.tasks);
     expect(stats).toHaveProperty('seedNoise');
-    const b = capture(env);
+    const b = capture(undefined, env);
     expect(await runCli(['db', 'export', '--db', 'builtin:nb201', '--format', 'dir', '--out', path.join(dir, 'out'), '--about', path.join(__dirname, '../../../tools/meta-database/nb201-about.json')], b.io)).toBe(0);
     for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz']) {
       expect(fs.readFileSync(path.join(dir, 'out', f)).equals(fs.readFileSync(path.join(__dirname, '../../meta-trainer/data/nb201-measured', f)))).toBe(true);
     }
-    const c = capture(env);
+    const c = capture(undefined, env);
     expect(await runCli(['db', 'import', '--db', path.join(dir, 'copy.sqlite'), '--from', path.join(dir, 'out')], c.io)).toBe(0);
     expect(JSON.parse(c.out())).toEqual({ datasets: manifest.counts.datasets, tasks: manifest.counts.tasks, records: manifest.counts.records, skipped: 0 });
   });
