@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaD2AException, Rng, seedToU32, validationError } from '@metad2a/core';
 import { indicesByClass, preprocessInto, preprocessingFor, resolveDataset, taskSources, type ImageDataset as RawImageDataset } from '@metad2a/datasets';
-import { MetaDatabase } from '@metad2a/meta-trainer';
+import { MetaDatabase, type RecordInput } from '@metad2a/meta-trainer';
 import { canonicalKey, enumerateNb201, formatNb201, NB201_DATASETS, nb201Cost, nb201Table, parseNb201, type Nb201Cell } from '@metad2a/search-spaces';
 import type { ImageDataset } from './dataset';
 import type { TrainRecipe } from './recipe';
@@ -311,9 +312,49 @@ export function planBuild(opts: BuildDatabaseOptions, classCount: (ref: string) 
   return { tasks, pairs, metric: recipeMetric(opts.recipe) };
 }
 
-/** The version of a dataset reference's images when it is a known task source (recorded with every record). */
-function sourceVersion(ref: string): string | undefined {
-  return taskSources().find((s) => s.ref === ref)?.version;
+/** The dataset row of a task source or image data set, as the builder and queue collectors write it. */
+export function datasetEntry(ref: string, images: RawImageDataset): { name: string; source: string; numClasses: number; note: string } {
+  return { name: ref, source: images.name, numClasses: images.classNames.length, note: `images; tasks of the arch-trainer database builder; source version ${dataSourceVersion(ref, images)}` };
+}
+
+const sourceVersions = new Map<string, string>();
+/**
+ * The version of a data source's images, recorded with every record and carried by queued jobs
+ * (a worker refuses a job made with another version): a task source's declared version, else a
+ * hash of the class names, labels and every image's pixels (two machines agree exactly when their
+ * images are the same bytes, wherever the files live).
+ */
+export function dataSourceVersion(ref: string, images: RawImageDataset): string {
+  let v = sourceVersions.get(ref) ?? taskSources().find((s) => s.ref === ref)?.version;
+  if (v === undefined) {
+    const h = createHash('sha256').update(JSON.stringify(images.classNames)).update(new Uint8Array(images.labels.buffer, images.labels.byteOffset, images.labels.byteLength));
+    for (let i = 0; i < images.size; i++) {
+      const im = images.image(i);
+      h.update(`${im.width}x${im.height}x${im.channels}`).update(im.data);
+    }
+    v = `sha256:${h.digest('hex').slice(0, 16)}`;
+  }
+  sourceVersions.set(ref, v);
+  return v;
+}
+
+/**
+ * Train one planned pair on its task's images and make its record: the one per-pair step of the
+ * local builder and of queue workers (same seeds, same images, same record).
+ */
+export async function trainPairRecord(pair: PlannedPair, data: { train: ImageDataset; test: ImageDataset }, opts: { recipe: TrainRecipe; metric: string; sourceVersion: string }): Promise<RecordInput> {
+  const r = await trainArchitecture({ arch: pair.arch, train: data.train, test: data.test, recipe: opts.recipe, seed: pair.seed });
+  r.network.dispose();
+  return {
+    task: pair.task.name,
+    space: 'nb201',
+    arch: pair.arch,
+    accuracy: 100 * r.accuracy,
+    metric: opts.metric,
+    how: 'trained:@metad2a/arch-trainer',
+    recipe: opts.recipe,
+    extra: { seed: pair.seed, trainImages: data.train.shape[0], testImages: data.test.shape[0], finalTrainLoss: r.finalTrainLoss, trainMs: r.trainMs, backend: tf.getBackend(), sourceVersion: opts.sourceVersion },
+  };
 }
 
 /**
@@ -349,8 +390,7 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
   try {
     for (const ref of new Set(tasks.map((t) => t.dataset))) {
       const d = imagesOf(ref);
-      const v = sourceVersion(ref);
-      db.addDataset({ name: ref, source: d.name, numClasses: d.classNames.length, note: `images; tasks of the arch-trainer database builder${v ? `; source version ${v}` : ''}` });
+      db.addDataset(datasetEntry(ref, d));
     }
     db.addTasks(tasks.map((t) => ({ name: t.name, dataset: t.dataset, classIds: t.classIds })));
     // Pairs come task by task: keep only the current task's images in memory.
@@ -372,26 +412,14 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
         opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, elapsedMs: Date.now() - t0, etaMs: trained > 0 ? (trainMsTotal / trained) * (total - done) : NaN });
         continue;
       }
-      const { train, test } = dataOf(task);
       const p0 = Date.now();
-      const r = await trainArchitecture({ arch, train, test, recipe: opts.recipe, seed });
-      r.network.dispose();
+      const record = await trainPairRecord({ task, arch, seed }, dataOf(task), { recipe: opts.recipe, metric, sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)) });
       const ms = Date.now() - p0;
-      const v = sourceVersion(task.dataset);
-      db.addRecord({
-        task: task.name,
-        space: 'nb201',
-        arch,
-        accuracy: 100 * r.accuracy,
-        metric,
-        how: 'trained:@metad2a/arch-trainer',
-        recipe: opts.recipe,
-        extra: { seed, trainImages: train.shape[0], testImages: test.shape[0], finalTrainLoss: r.finalTrainLoss, trainMs: r.trainMs, backend: tf.getBackend(), ...(v ? { sourceVersion: v } : {}) },
-      });
+      db.addRecord(record);
       trained++;
       done++;
       trainMsTotal += ms;
-      opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, accuracy: 100 * r.accuracy, elapsedMs: Date.now() - t0, etaMs: (trainMsTotal / trained) * (total - done) });
+      opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, accuracy: record.accuracy, elapsedMs: Date.now() - t0, etaMs: (trainMsTotal / trained) * (total - done) });
     }
   } finally {
     db.close();

@@ -12,6 +12,9 @@ export { saveNetwork, loadNetwork, SAVED_NETWORK_FORMAT, type SavedNetworkMeta }
 export {
   buildDatabase,
   planBuild,
+  trainPairRecord,
+  dataSourceVersion,
+  datasetEntry,
   sampleTaskCells,
   goodNb201Cells,
   GOOD_CELL_POOL,

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import * as tf from '@tensorflow/tfjs-core';
-import { planBuild, taskData, trainArchitecture, type BuildDatabaseOptions, type TaskPlan, type TrainRecipe } from '@metad2a/arch-trainer';
+import { dataSourceVersion as sourceVersionOf, datasetEntry, planBuild, taskData, trainPairRecord, type BuildDatabaseOptions, type TaskPlan, type TrainRecipe } from '@metad2a/arch-trainer';
 import { resolveDataset, type ImageDataset } from '@metad2a/datasets';
 import type { MetaDatabase } from '@metad2a/meta-trainer';
 import { PAIR_JOB_FORMAT, type PairJobData, type TrainedPair } from '@metad2a/db-queue';
@@ -29,24 +27,8 @@ function imagesOf(ref: string): ImageDataset {
   return d;
 }
 
-const versions = new Map<string, string>();
-/**
- * The version of a data source: a hash of its class names, labels and every image's pixels, so
- * two machines agree exactly when their images are the same bytes (wherever the files live).
- */
-export function dataSourceVersion(ref: string): string {
-  let v = versions.get(ref);
-  if (v === undefined) {
-    const d = imagesOf(ref);
-    const h = createHash('sha256').update(JSON.stringify(d.classNames)).update(new Uint8Array(d.labels.buffer, d.labels.byteOffset, d.labels.byteLength));
-    for (let i = 0; i < d.size; i++) {
-      const im = d.image(i);
-      h.update(`${im.width}x${im.height}x${im.channels}`).update(im.data);
-    }
-    versions.set(ref, (v = `sha256:${h.digest('hex').slice(0, 16)}`));
-  }
-  return v;
-}
+/** The version of a data source (the task source's declared version, else a hash of its images): see arch-trainer. */
+export const dataSourceVersion = (ref: string): string => sourceVersionOf(ref, imagesOf(ref));
 
 /** The jobs of a build: exactly the (task, cell, seed) pairs the local `buildDatabase` plans for the same options. */
 export function planQueuedBuild(o: Omit<BuildDatabaseOptions, 'db' | 'shard' | 'onProgress' | 'signal'>): QueuedBuild {
@@ -61,7 +43,7 @@ export function planQueuedBuild(o: Omit<BuildDatabaseOptions, 'db' | 'shard' | '
     prepare: (db: MetaDatabase) => {
       for (const ref of new Set(tasks.map((t) => t.dataset))) {
         const d = imagesOf(ref);
-        db.addDataset({ name: ref, source: d.name, numClasses: d.classNames.length, note: 'images; tasks of the arch-trainer database builder' });
+        db.addDataset(datasetEntry(ref, d));
       }
       db.addTasks(tasks.map((t) => ({ name: t.name, dataset: t.dataset, classIds: t.classIds })));
     },
@@ -75,21 +57,6 @@ export async function trainQueuedPair(job: PairJobData): Promise<TrainedPair> {
   const d = imagesOf(p.task.dataset);
   const dataKey = JSON.stringify([p.task, p.buildSeed, p.trainPerClass, p.testPerClass, p.recipe.inputSize]);
   if (lastTask?.key !== dataKey) lastTask = { key: dataKey, ...taskData(d, p.task, { trainPerClass: p.trainPerClass, testPerClass: p.testPerClass, inputSize: p.recipe.inputSize!, seed: p.buildSeed }) };
-  const { train, test } = lastTask;
-  const r = await trainArchitecture({ arch: p.arch, train, test, recipe: p.recipe, seed: p.seed });
-  r.network.dispose();
-  return {
-    dataset: { name: p.task.dataset, source: d.name, numClasses: d.classNames.length, note: 'images; tasks of the arch-trainer database builder' },
-    task: { name: p.task.name, dataset: p.task.dataset, classIds: p.task.classIds },
-    record: {
-      task: p.task.name,
-      space: 'nb201',
-      arch: p.arch,
-      accuracy: 100 * r.accuracy,
-      metric: job.key.metric,
-      how: 'trained:@metad2a/arch-trainer',
-      recipe: p.recipe,
-      extra: { seed: p.seed, trainImages: train.shape[0], testImages: test.shape[0], finalTrainLoss: r.finalTrainLoss, trainMs: r.trainMs, backend: tf.getBackend(), sourceVersion: job.sourceVersion },
-    },
-  };
+  const record = await trainPairRecord({ task: p.task, arch: p.arch, seed: p.seed }, lastTask, { recipe: p.recipe, metric: job.key.metric, sourceVersion: job.sourceVersion });
+  return { dataset: datasetEntry(p.task.dataset, d), task: { name: p.task.name, dataset: p.task.dataset, classIds: p.task.classIds }, record };
 }
