@@ -106,7 +106,7 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
   }
   if (opts.want('ship')) {
     fs.mkdirSync(OUT, { recursive: true });
-    for (const f of ['model.json', 'generator.ckpt', 'predictor.ckpt']) fs.copyFileSync(path.join(WORK, 'model', f), path.join(OUT, f));
+    for (const f of ['model.json', 'generator.safetensors', 'predictor.safetensors']) fs.copyFileSync(path.join(WORK, 'model', f), path.join(OUT, f));
     fs.copyFileSync(evalFile, path.join(OUT, 'evaluation.json'));
     const dbSummary = path.join(WORK, 'db-summary.json');
     if (fs.existsSync(dbSummary)) fs.copyFileSync(dbSummary, path.join(OUT, 'database.json'));

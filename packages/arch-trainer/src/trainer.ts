@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, Rng, validationError } from '@metad2a/core';
+import { MetaD2AException, Rng, makeError, validationError } from '@metad2a/core';
 import { SGD } from '@metad2a/layers';
 import { validateDataset, type ImageDataset } from './dataset';
 import { TinyNetwork, type StatUpdate } from './network';
@@ -118,6 +118,26 @@ export function evaluate(net: TinyNetwork, data: ImageDataset, recipe: TrainReci
  * BatchNorm with running statistics), then evaluate on `test`. The last batch of an epoch may be
  * smaller (PyTorch DataLoader, drop_last = False). Deterministic for a given seed and backend.
  */
+/** The gradient kernels training a TinyNetwork needs; tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter. */
+export const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'AvgPoolGrad'] as const;
+
+/**
+ * Fail before any work, with the fix, when the current backend cannot compute convolution
+ * gradients (wasm without @metad2a/tfjs-kernels) instead of crashing at the first backward pass.
+ */
+export function requireTrainingKernels(backend: string = tf.getBackend()): void {
+  const missing = TRAINING_KERNELS.filter((k) => tf.getKernel(k, backend) === undefined);
+  if (missing.length === 0) return;
+  throw new MetaD2AException(
+    makeError('BackendError', {
+      source: `backend '${backend}'`,
+      field: 'training kernels',
+      expected: `gradient kernels ${TRAINING_KERNELS.join(', ')} to train a network`,
+      got: `missing ${missing.join(', ')}. Fix: install @metad2a/tfjs-kernels (npm install @metad2a/tfjs-kernels: the native backend, or wasm gradient kernels) and call initBackend() again, or run on another backend (METAD2A_BACKEND=cpu)`,
+    }),
+  );
+}
+
 export async function trainArchitecture(opts: TrainArchitectureOptions): Promise<TrainResult> {
   const { train, test, recipe } = opts;
   validateDataset(train, 'training dataset');
@@ -128,6 +148,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
   for (const k of ['epochs', 'batchSize', 'evalBatchSize'] as const) {
     if (!Number.isInteger(recipe[k]) || recipe[k] < 1) throw new MetaD2AException(validationError({ source: `recipe ${recipe.name}`, field: k, expected: 'a positive integer', got: String(recipe[k]) }));
   }
+  requireTrainingKernels();
   const rng = new Rng(opts.seed);
   const initRng = rng.fork();
   const orderRng = rng.fork();

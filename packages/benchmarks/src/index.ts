@@ -23,6 +23,6 @@ export {
   type SpeedRow,
   type BenchOutput,
 } from './speed-report';
-export { renderLinePlot, niceTicks, type PlotSeries, type LinePlotOptions } from './svg-plot';
+export { renderLinePlot, niceTicks, legendRows, textWidth, type PlotSeries, type LinePlotOptions } from './svg-plot';
 export { nb201ProtocolMarkdown, paperNb201Markdown, nb201BaselinesMarkdown, nb201BaselinesSvg, mbv3Markdown, speedMarkdown, writeReport, resultJson } from './markdown';
 export { loadOfficialModels, loadByLabelFeatures, type OfficialModelFiles } from './artifacts';

@@ -163,7 +163,9 @@ function regularisedEvolution(t: Tracker, table: Nb201Table, rng: Rng, s: ReaSet
 /** Run the baselines (see the module comment). Synchronous. */
 export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResult {
   const table = opts.table ?? nb201Table();
-  const methods = opts.methods ?? (['random', 'rea', 'predictor-exhaustive'] as const);
+  // default: every method the given models allow (the MetaD2A curve whenever a generator, predictor and dataset are given)
+  const methods: readonly Nb201BaselineMethod[] =
+    opts.methods ?? ['random', 'rea', ...(opts.predictor && opts.dataset ? (['predictor-exhaustive'] as const) : []), ...(opts.generator && opts.predictor && opts.dataset ? (['metad2a'] as const) : [])];
   const budget = posInt('budget', opts.budget ?? 100);
   const runs = posInt('runs', opts.runs ?? 10);
   const resamples = posInt('resamples', opts.resamples ?? 10);

@@ -1,6 +1,9 @@
 /**
  * A small dependency-free SVG line plot: one line per series, an optional shaded band (e.g. a
  * confidence interval), axes with ticks, a legend. Used for accuracy-vs-evaluations plots.
+ * Layout: the legend sits below the plot in rows sized from its labels (never clipped by the
+ * canvas, whatever the label length); the reference label sits inside the plot, right-aligned
+ * above its line with a white halo (never under the legend or a margin).
  */
 import { fail } from '@metad2a/core';
 
@@ -32,6 +35,24 @@ const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const fmt = (v: number): string => (Math.round(v * 100) / 100).toString();
+/** Width of a label at font-size 12 sans-serif: 0.62 em per character bounds Helvetica/DejaVu digits and letters. */
+export const textWidth = (s: string, fontSize = 12): number => Math.ceil(s.length * fontSize * 0.62);
+
+/** Legend entries in rows that fit `width`: [row][entry] with each entry's x offset. */
+export function legendRows(labels: readonly string[], width: number): { index: number; x: number }[][] {
+  const rows: { index: number; x: number }[][] = [[]];
+  let x = 0;
+  labels.forEach((label, index) => {
+    const w = 34 + textWidth(label) + 18; // swatch, gap, text, spacing
+    if (x > 0 && x + w > width) {
+      rows.push([]);
+      x = 0;
+    }
+    rows[rows.length - 1]!.push({ index, x });
+    x += w;
+  });
+  return rows;
+}
 
 /** "Nice" tick values covering [lo, hi] (1, 2, 5 × 10^k steps). */
 export function niceTicks(lo: number, hi: number, target = 6): number[] {
@@ -54,8 +75,10 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
     }
   }
   const W = opts.width ?? 720;
-  const H = opts.height ?? 440;
-  const m = { left: 64, right: 200, top: opts.title ? 36 : 16, bottom: 48 };
+  const m0 = { left: 64, right: 24 };
+  const legend = legendRows(series.map((s) => s.label), W - m0.left - m0.right);
+  const H = (opts.height ?? 440) + legend.length * 20;
+  const m = { ...m0, top: opts.title ? 36 : 16, bottom: 56 + legend.length * 20 };
   const finite = (v: number): boolean => Number.isFinite(v);
   const xs = series.flatMap((s) => s.x).filter(finite);
   const ys = series.flatMap((s) => [...s.y, ...(s.band ?? []).flat()]).filter(finite);
@@ -93,12 +116,12 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
   }
   parts.push(`<line x1="${m.left}" y1="${H - m.bottom}" x2="${W - m.right}" y2="${H - m.bottom}" stroke="black"/>`);
   parts.push(`<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${H - m.bottom}" stroke="black"/>`);
-  if (opts.xLabel) parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 10}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
+  if (opts.xLabel) parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - m.bottom + 36}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
   if (opts.yLabel) parts.push(`<text x="16" y="${(m.top + H - m.bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.top + H - m.bottom) / 2})">${esc(opts.yLabel)}</text>`);
   if (opts.reference) {
     const Y = fmt(py(opts.reference.y));
     parts.push(`<line x1="${m.left}" y1="${Y}" x2="${W - m.right}" y2="${Y}" stroke="#555" stroke-dasharray="6 4"/>`);
-    parts.push(`<text x="${W - m.right + 6}" y="${Y}" dominant-baseline="middle" fill="#555">${esc(opts.reference.label)}</text>`);
+    parts.push(`<text x="${W - m.right - 4}" y="${fmt(py(opts.reference.y) - 5)}" text-anchor="end" fill="#555" stroke="white" stroke-width="3" paint-order="stroke">${esc(opts.reference.label)}</text>`);
   }
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
@@ -112,9 +135,11 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
       }
     }
     if (pts.length > 0) parts.push(`<polyline points="${pts.map(([x, y]) => `${fmt(px(x))},${fmt(py(y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2" clip-path="url(#plot-area)"/>`);
-    const ly = m.top + 10 + i * 20;
-    parts.push(`<line x1="${W - m.right + 10}" y1="${ly + (opts.reference ? 20 : 0)}" x2="${W - m.right + 34}" y2="${ly + (opts.reference ? 20 : 0)}" stroke="${color}" stroke-width="3"/>`);
-    parts.push(`<text x="${W - m.right + 40}" y="${ly + (opts.reference ? 20 : 0)}" dominant-baseline="middle">${esc(s.label)}</text>`);
+    const r = legend.findIndex((row) => row.some((e) => e.index === i));
+    const lx = m.left + legend[r]!.find((e) => e.index === i)!.x;
+    const ly = H - m.bottom + 56 + r * 20;
+    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${color}" stroke-width="3"/>`);
+    parts.push(`<text x="${lx + 30}" y="${ly}" dominant-baseline="middle">${esc(s.label)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OFFICIAL_CPU_ANCHORS, buildSpeedReport, resultJson, niceTicks, numericLeaves, parseBenchOutput, readBenchOutput, renderLinePlot, speedMarkdown, writeReport } from '../src';
+import { OFFICIAL_CPU_ANCHORS, buildSpeedReport, resultJson, niceTicks, numericLeaves, parseBenchOutput, readBenchOutput, renderLinePlot, speedMarkdown, writeReport, legendRows, textWidth } from '../src';
 
 describe('SVG line plot', () => {
   it('draws one polyline per series with the right number of points, a band, escaped labels', () => {
@@ -21,6 +21,31 @@ describe('SVG line plot', () => {
     expect(svg).toContain('T &amp; t');
     expect(svg).not.toContain('NaN');
     expect(() => renderLinePlot([{ label: 'bad', x: [1, 2], y: [1] }])).toThrow(/equal length/);
+  });
+  it('layout: every legend label inside the canvas, legend rows below the plot, the reference label not over the legend', () => {
+    const labels = ['random search', 'REA (regularized evolution)', 'predictor, exhaustive ranking of every cell of the space', 'MetaD2A (generate + rank)'];
+    const svg = renderLinePlot(
+      labels.map((label, i) => ({ label, x: [1, 10, 100], y: [90 + i, 92 + i / 2, 94] })),
+      { title: 't', xLabel: 'evaluations', yLabel: 'acc', reference: { y: 94.37, label: 'optimum 94.37' }, xLog: true },
+    );
+    const W = Number(/width="(\d+)"/.exec(svg)![1]);
+    const H = Number(/height="(\d+)"/.exec(svg)![1]);
+    const plotBottom = Number(/<clipPath id="plot-area"><rect x="\d+" y="(\d+)" width="\d+" height="(\d+)"/.exec(svg)!.slice(1, 3).reduce((a, b) => String(Number(a) + Number(b))));
+    for (const label of labels) {
+      const m = new RegExp(`<text x="([\\d.]+)" y="([\\d.]+)" dominant-baseline="middle">${label.replace(/[()+]/g, '\\$&')}</text>`).exec(svg);
+      expect(m).not.toBeNull();
+      const [x, y] = [Number(m![1]), Number(m![2])];
+      expect(x + textWidth(label)).toBeLessThanOrEqual(W); // not clipped on the right
+      expect(y).toBeGreaterThan(plotBottom + 30); // below the plot and its axis label
+      expect(y).toBeLessThan(H);
+    }
+    // the reference label: right-aligned inside the plot area, just above its line
+    const ref = /<line x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="[\d.]+" stroke="#555"/.exec(svg)!;
+    const refText = /<text x="([\d.]+)" y="([\d.]+)" text-anchor="end"[^>]*>optimum 94.37<\/text>/.exec(svg)!;
+    expect(Number(refText[1])).toBeLessThanOrEqual(W - 24);
+    expect(Number(refText[2])).toBeLessThan(Number(ref[1]));
+    expect(Number(refText[2])).toBeLessThan(plotBottom);
+    expect(legendRows(labels, 632).map((row) => row.map((e) => e.index))).toEqual([[0, 1], [2], [3]]); // rows wrap where a label would not fit
   });
   it('nice ticks', () => {
     expect(niceTicks(0, 10, 5)).toEqual([0, 2, 4, 6, 8, 10]);

@@ -82,30 +82,35 @@ describe('metad2a CLI', () => {
     const conv = capture();
     // the hs-64 predictor fixture stands in for an official hs-512 checkpoint
     expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir], conv.io)).toBe(0);
-    expect(fs.readdirSync(dir).sort()).toEqual(['generator.ckpt', 'model.json', 'predictor.ckpt']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['generator.safetensors', 'model.json', 'predictor.safetensors']);
     const bad = capture();
     expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--space', 'mbv3', '--backend', 'wasm'], bad.io)).toBe(2);
     expect(bad.err()).toMatch(/--space mbv3 does not match the model/);
     const args = ['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '20', '--resamples', '3', '--top', '3', '--seed', '5', '--backend', 'wasm', '--json'];
     const a = capture();
     expect(await runCli(args, a.io)).toBe(0);
-    const doc = JSON.parse(a.out().trim().split('\n').pop()!);
+    // stdout is exactly one JSON document: nothing before or after it
+    const doc = JSON.parse(a.out());
+    expect(doc.schemaVersion).toBe(1);
     expect(doc.backend).toBe('wasm');
     expect(doc.seed).toBe(5);
     expect(doc.top).toHaveLength(3);
-    expect(doc.ranking).toHaveLength(20);
+    expect(doc.ranking).toBeUndefined(); // --top 3 prints 3 candidates, not all 20
     expect(doc.dataset).toEqual({ name: 'builtin:digits', classes: 10, dim: 512 });
-    for (const k of ['features', 'generation', 'setEncoding', 'graphEncoding', 'scoring', 'ranking', 'search']) expect(typeof doc.timings[k]).toBe('number');
+    expect(Object.keys(doc.timings).sort()).toEqual(['featuresSeconds', 'generationSeconds', 'graphEncodingSeconds', 'rankingSeconds', 'scoringSeconds', 'searchSeconds', 'setEncodingSeconds']);
+    for (const v of Object.values(doc.timings)) expect(typeof v).toBe('number');
     const b = capture();
-    expect(await runCli(args, b.io)).toBe(0);
-    expect(JSON.parse(b.out().trim().split('\n').pop()!).ranking.map((x: { arch: string }) => x.arch)).toEqual(doc.ranking.map((x: { arch: string }) => x.arch));
+    expect(await runCli([...args, '--all'], b.io)).toBe(0);
+    const all = JSON.parse(b.out());
+    expect(all.ranking).toHaveLength(20);
+    expect(all.ranking.slice(0, 3).map((x: { arch: string }) => x.arch)).toEqual(doc.top.map((x: { arch: string }) => x.arch));
   });
 
   it('rank scores a given shortlist exactly as the search scored those cells; says what pred.acc is; --rerank', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-rank-'));
     expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir], capture().io)).toBe(0);
     const s = capture();
-    expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '12', '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--json'], s.io)).toBe(0);
+    expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '12', '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--json', '--all'], s.io)).toBe(0);
     const searched: { arch: string; score: number }[] = JSON.parse(s.out().trim().split('\n').pop()!).ranking;
     // five of the searched cells, in another order, with comments and blank lines
     const pick = [searched[9]!, searched[2]!, searched[11]!, searched[0]!, searched[5]!];

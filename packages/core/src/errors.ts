@@ -7,6 +7,8 @@ export type ErrorTag =
   | 'IoError' // the file system said no
   | 'ShapeMismatch' // a tensor does not have the expected shape
   | 'CheckpointMismatch' // a set of named tensors does not match what a model expects
+  | 'NonFiniteValues' // NaN or ±Infinity where only finite numbers are allowed (weights in a checkpoint)
+  | 'IntegrityError' // a file's content does not match the checksum it carries
   | 'BackendError' // a tensor backend could not be selected or initialised
   | 'NotFound' // a name is not in a registry, a key not in a table
   | 'Unsupported'; // a feature or format version this code does not handle

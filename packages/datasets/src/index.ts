@@ -7,6 +7,7 @@
  * references, `sampleDataset` for a `[C*n, dim]` set-encoder input, and meta-learning tasks.
  */
 export * from './images';
+export { selectImages } from './image-subset';
 export * from './readers/npy';
 export * from './readers/idx';
 export * from './readers/cifar';

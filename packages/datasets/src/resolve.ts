@@ -18,7 +18,8 @@ import { readFeatureSet as readByLabelPt } from '@metad2a/torch-io';
 import { builtinDataset } from './builtin';
 import { extractFeatures, type ExtractOptions } from './extract';
 import { createExtractor, type ExtractorOptions, type FeatureExtractor } from './extractor';
-import type { DatasetSource } from './images';
+import { selectImages } from './image-subset';
+import { indicesByClass, type DatasetSource } from './images';
 import { preprocessingFor, type NormalisationName, type Preprocessing } from './preprocess';
 import { cifarFilesIn, readCifarBinary, type CifarVariant } from './readers/cifar';
 import { readFeatureFile } from './readers/feature-file';
@@ -137,13 +138,36 @@ export interface DatasetSample {
 }
 
 /**
- * One call from a reference to a set-encoder input: resolve, extract (cached), draw `perClass`
- * rows of every class without replacement (spec §1.3). `sampleDataset('builtin:fashion-mnist',
- * { perClass: 20, seed: 0 })` gives `[200, 512]`.
+ * One call from a reference to a set-encoder input: resolve, draw `perClass` rows of every class
+ * without replacement (spec §1.3), extract (cached). For images the draw comes first and only the
+ * drawn images are extracted (the same rows, in the same order, as drawing from the features of
+ * every image with `drawClassSamples`); `featureSet` then holds the drawn rows.
+ * `sampleDataset('builtin:fashion-mnist', { perClass: 20, seed: 0 })` gives `[200, 512]` from 200 images.
  */
 export async function sampleDataset(ref: DatasetRef | DatasetSource, opts: SampleOptions = {}): Promise<DatasetSample> {
   const perClass = opts.perClass ?? 20;
-  const featureSet = await loadFeatureSet(ref, opts);
-  const data = drawClassSamples(featureSet, perClass, opts.rng ?? new Rng(opts.seed ?? 0));
+  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const src = typeof ref === 'object' && (ref.kind === 'images' || ref.kind === 'features') ? (ref as DatasetSource) : resolveDataset(ref as DatasetRef);
+  if (src.kind === 'features') {
+    const featureSet = await loadFeatureSet(src, opts);
+    const data = drawClassSamples(featureSet, perClass, rng);
+    return { data, shape: [featureSet.classes.length * perClass, featureSet.dim], layout: { classes: featureSet.classes.length, perClass }, featureSet };
+  }
+  const byClass = indicesByClass(src).map((idx) => (opts.maxPerClass !== undefined ? idx.slice(0, opts.maxPerClass) : idx));
+  if (byClass.length === 0) fail('ValidationError', { source: src.name, field: 'classes', expected: 'at least one class', got: '0' });
+  byClass.forEach((idx, k) => {
+    if (idx.length < perClass) fail('ValidationError', { source: src.name, field: `class ${k} (${src.classNames[k]})`, expected: `at least ${perClass} samples`, got: String(idx.length) });
+  });
+  const chosen = byClass.flatMap((idx) => {
+    const order = rng.permutation(idx.length);
+    return Array.from({ length: perClass }, (_, j) => idx[order[j]!]!);
+  });
+  const featureSet = await loadFeatureSet(selectImages(src, chosen), { ...opts, maxPerClass: undefined });
+  const data = new Float32Array(chosen.length * featureSet.dim);
+  let o = 0;
+  for (const c of featureSet.classes) {
+    data.set(c.data, o);
+    o += c.data.length;
+  }
   return { data, shape: [featureSet.classes.length * perClass, featureSet.dim], layout: { classes: featureSet.classes.length, perClass }, featureSet };
 }

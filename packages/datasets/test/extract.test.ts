@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rng } from '@metad2a/core';
+import { Rng, drawClassSamples } from '@metad2a/core';
 import {
   builtinImages,
   createExtractor,
@@ -161,6 +161,20 @@ describe('sampleDataset', () => {
     expect(Array.from(again.data)).toEqual(Array.from(s.data));
     const other = await sampleDataset('builtin:fashion-mnist', { perClass: 20, rng: new Rng(8), maxPerClass: 30, cacheDir, progress: false });
     expect(Array.from(other.data)).not.toEqual(Array.from(s.data));
+  });
+
+  it('extracts only the drawn images: the same rows as drawing from the features of every image', async () => {
+    const base = await createExtractor('random-conv');
+    let images = 0;
+    const counting = { ...base, id: base.id, name: base.name, dim: base.dim, inputSize: base.inputSize, extract: (batch: Float32Array, n: number) => ((images += n), base.extract(batch, n)), dispose: () => base.dispose() };
+    const s = await sampleDataset('builtin:fashion-mnist', { perClass: 20, seed: 3, extractor: counting, cache: false, progress: false });
+    expect(images).toBe(200); // 10 classes × 20, not the 10,000 images of the set
+    expect(s.featureSet.classes.map((c) => c.count)).toEqual(Array(10).fill(20));
+    const all = await loadFeatureSet('builtin:fashion-mnist', { extractor: counting, maxPerClass: 60, cacheDir, progress: false });
+    const reference = drawClassSamples(all, 20, new Rng(3));
+    const limited = await sampleDataset('builtin:fashion-mnist', { perClass: 20, seed: 3, maxPerClass: 60, extractor: counting, cache: false, progress: false });
+    expect(Array.from(limited.data)).toEqual(Array.from(reference));
+    base.dispose();
   });
 
   it('fails clearly when a class has fewer rows than perClass, or on a wrong extractor for features', async () => {

@@ -14,7 +14,7 @@ describe('the embedded default model', () => {
     expect(defaultModelDir('mbv3')).toBeUndefined();
     const dir = defaultModelDir('nb201')!;
     const files = fs.readdirSync(dir).sort();
-    expect(files).toEqual(expect.arrayContaining(['evaluation.json', 'generator.ckpt', 'model.json', 'predictor.ckpt']));
+    expect(files).toEqual(expect.arrayContaining(['evaluation.json', 'generator.safetensors', 'model.json', 'predictor.safetensors']));
     const bytes = files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
     expect(bytes).toBeLessThan(25 * 1024 * 1024);
   });

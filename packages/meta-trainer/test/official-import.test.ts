@@ -74,8 +74,8 @@ describe('official NB201 predictor database import', () => {
     exportCsv(db, path.join(dir, 'db.csv'), { split: OFFICIAL_NB201.split });
     const lines = fs.readFileSync(path.join(dir, 'db.csv'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(4631);
-    expect(lines[0]).toBe('id,task,dataset,class_ids,space,arch,accuracy,metric,how,created_at,split_part');
-    expect(lines.filter((l) => l.endsWith(',valid'))).toHaveLength(400);
+    expect(lines[0]).toBe('id,task,dataset,class_ids,space,arch,accuracy,metric,how,created_at,split_part,replicate');
+    expect(lines.filter((l) => /,valid,\d+$/.test(l))).toHaveLength(400);
     expect(recordsCsv(db, { task: 'nb201-official/task-3890' }).trim().split('\n').length).toBeGreaterThan(1);
   });
 

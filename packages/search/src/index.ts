@@ -23,5 +23,6 @@ export { generateCandidates, type GenerateOptions, type GenerateResult, type Gen
 export { rankCandidates, scoreGraphs, candidatePool, GraphEmbeddingCache, type CandidatePool, type RankOptions, type RankResult, type RankedCandidate, type GraphScores } from './rank';
 export { runSearch, describeCandidates, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
 export { METAD2A_MODEL_SPECS, registerModelSpecs } from './model-specs';
-export { formatSearchReport, formatRankReport, searchReportJson } from './report';
+export { formatSearchReport, formatRankReport, searchReportJson, SEARCH_JSON_SCHEMA_VERSION } from './report';
 export { rerankCandidates, type RerankOptions, type Reranked } from './rerank';
+export { SEARCH_IMAGES_PER_CLASS } from './images-per-class';

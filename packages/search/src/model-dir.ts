@@ -30,8 +30,8 @@ import './model-specs'; // registers nb201-official, mbv3-official, nb201-defaul
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
  *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?}, provenance }
- *   <dir>/generator.ckpt  generator parameters, official state_dict names (core checkpoint format)
- *   <dir>/predictor.ckpt  predictor parameters, official state_dict names
+ *   <dir>/generator.safetensors  generator parameters, official state_dict names (safetensors, the @metad2a/core checkpoint format)
+ *   <dir>/predictor.safetensors  predictor parameters, official state_dict names
  */
 export const MODEL_FORMAT = 'metad2a-model/1';
 
@@ -85,8 +85,8 @@ export function manifestFromSpec(
   return {
     format: MODEL_FORMAT,
     space: spec.space,
-    generator: { checkpoint: opts.checkpoints?.generator ?? 'generator.ckpt', config: spec.generator },
-    predictor: { checkpoint: opts.checkpoints?.predictor ?? 'predictor.ckpt', config: { ...spec.predictor, hs: opts.predictorHs ?? spec.predictor.hs }, normalisation },
+    generator: { checkpoint: opts.checkpoints?.generator ?? 'generator.safetensors', config: spec.generator },
+    predictor: { checkpoint: opts.checkpoints?.predictor ?? 'predictor.safetensors', config: { ...spec.predictor, hs: opts.predictorHs ?? spec.predictor.hs }, normalisation },
     provenance: { spec: specName, ...opts.provenance },
   };
 }
@@ -196,7 +196,7 @@ export function buildSearchModel(manifest: ModelManifest, weights: { generator: 
 export function loadSearchModel(dir: string): SearchModel {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
-    fail('NotFound', { source: dir, field: 'model.json', expected: `a model directory (${MODEL_FORMAT}: model.json, generator.ckpt, predictor.ckpt; see 'metad2a convert-official')`, got: 'no model.json' });
+    fail('NotFound', { source: dir, field: 'model.json', expected: `a model directory (${MODEL_FORMAT}: model.json, generator.safetensors, predictor.safetensors; see 'metad2a convert-official')`, got: 'no model.json' });
   }
   let json: unknown;
   try {
@@ -224,12 +224,12 @@ export function saveSearchModel(
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
     space: parts.space,
-    generator: { checkpoint: 'generator.ckpt', config: parts.generatorConfig },
-    predictor: { checkpoint: 'predictor.ckpt', config: parts.predictorConfig, normalisation: parts.predictor.normalisation, ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}) },
+    generator: { checkpoint: 'generator.safetensors', config: parts.generatorConfig },
+    predictor: { checkpoint: 'predictor.safetensors', config: parts.predictorConfig, normalisation: parts.predictor.normalisation, ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}) },
     provenance: parts.provenance ?? {},
   };
-  saveCheckpointSync(path.join(dir, 'generator.ckpt'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });
-  saveCheckpointSync(path.join(dir, 'predictor.ckpt'), { meta: { role: 'predictor', config: parts.predictorConfig }, tensors: namedArraysOf(parts.predictor) });
+  saveCheckpointSync(path.join(dir, 'generator.safetensors'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });
+  saveCheckpointSync(path.join(dir, 'predictor.safetensors'), { meta: { role: 'predictor', config: parts.predictorConfig }, tensors: namedArraysOf(parts.predictor) });
   writeFileAtomicSync(path.join(dir, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

@@ -75,7 +75,31 @@ export function formatRankReport(r: { readonly space: string; readonly predicts:
   ].join('\n');
 }
 
-/** The machine-readable form (`--json`): everything in the result, plus feature time. */
-export function searchReportJson(r: SearchResult, extra: { featuresSeconds?: number } = {}): Record<string, unknown> {
-  return { ...r, timings: { ...r.timings, features: extra.featuresSeconds } };
+/** Version of the JSON document of {@link searchReportJson}; bumped on any incompatible change. */
+export const SEARCH_JSON_SCHEMA_VERSION = 1;
+
+/**
+ * The machine-readable form (`--json`), schema version 1: `schemaVersion`, `space`, `dataset`,
+ * `seed`, `backend`, `settings`, `generation`, `timings` (every field in seconds, the unit in its
+ * name: `featuresSeconds`, `generationSeconds`, …), `top` (the first k candidates; accuracies in
+ * percent, `cost.mflops` / `cost.mparams` in millions) and, only with `all`, `ranking` (every
+ * candidate, best first).
+ */
+export function searchReportJson(r: SearchResult, extra: { featuresSeconds?: number; all?: boolean } = {}): Record<string, unknown> {
+  const { timings: t, top, ranking, ...rest } = r;
+  return {
+    schemaVersion: SEARCH_JSON_SCHEMA_VERSION,
+    ...rest,
+    timings: {
+      ...(extra.featuresSeconds !== undefined ? { featuresSeconds: extra.featuresSeconds } : {}),
+      generationSeconds: t.generation,
+      setEncodingSeconds: t.setEncoding,
+      graphEncodingSeconds: t.graphEncoding,
+      scoringSeconds: t.scoring,
+      rankingSeconds: t.ranking,
+      searchSeconds: t.search,
+    },
+    top,
+    ...(extra.all ? { ranking } : {}),
+  };
 }

@@ -64,8 +64,12 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     const text = formatSearchReport(r);
     expect(text).toContain('constraints: ≤ 60 MFLOPs');
     expect(text).toMatch(/C10 test\s+C100 test/);
-    const json = searchReportJson(r, { featuresSeconds: 0.5 }) as { timings: { features: number } };
-    expect(json.timings.features).toBe(0.5);
+    const json = searchReportJson(r, { featuresSeconds: 0.5 }) as { schemaVersion: number; timings: Record<string, number>; top: unknown[]; ranking?: unknown[] };
+    expect(json.schemaVersion).toBe(1);
+    expect(json.timings).toEqual({ featuresSeconds: 0.5, generationSeconds: r.timings.generation, setEncodingSeconds: r.timings.setEncoding, graphEncodingSeconds: r.timings.graphEncoding, scoringSeconds: r.timings.scoring, rankingSeconds: r.timings.ranking, searchSeconds: r.timings.search });
+    expect(json.top).toEqual(r.top);
+    expect(json.ranking).toBeUndefined();
+    expect((searchReportJson(r, { all: true }) as { ranking: unknown[] }).ranking).toEqual(r.ranking);
   });
 
   it('bad options get clear errors', () => {
@@ -79,7 +83,7 @@ describe('model directories', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
     const model = fixtureNb201Model();
     saveSearchModel(dir, { space: 'nb201', generator: model.generator, generatorConfig: model.manifest.generator.config, predictor: model.predictor, predictorConfig: model.manifest.predictor.config, provenance: { test: true } });
-    expect(fs.readdirSync(dir).sort()).toEqual(['generator.ckpt', 'model.json', 'predictor.ckpt']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['generator.safetensors', 'model.json', 'predictor.safetensors']);
     const loaded = loadSearchModel(dir);
     const data = syntheticFeatures(3, 25, 2);
     const a = runSearch(model, data, { candidates: 10, resamples: 2, seed: 4 });

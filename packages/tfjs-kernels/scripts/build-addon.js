@@ -1,51 +1,24 @@
 #!/usr/bin/env node
-// Builds the native kernels addon (build/Release/metad2a_kernels.node) with the system C++
-// compiler: Node-API headers from the local Node installation, node-addon-api from npm,
-// -O3 -march=native (the addon is built on the machine that runs it). When OpenBLAS's headers
-// and library are present (Debian: libopenblas-dev) an OpenBLAS variant is built too (see below).
-// Runs at `npm install` (package script `install`); a failure is reported but never fails the
-// install: the package then falls back to wasm/cpu with one warning at runtime.
+// Builds a machine-tuned addon (build/Release/metad2a_kernels.node) with the system C++
+// compiler, -O3 -march=native: for the machine that builds it only (never shipped; the npm
+// package carries the portable prebuilds of scripts/prebuild.js). When present it is loaded
+// before the prebuilds. When OpenBLAS's headers and library are present (Debian:
+// libopenblas-dev) an OpenBLAS variant is built too (see below).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const pkgDir = path.resolve(__dirname, '..');
+const { pkgDir, sources: sourceFiles, cxx, baseFlags, compileSync: compiles } = require('./compile.js');
+
 const outDir = path.join(pkgDir, 'build', 'Release');
 const outFile = path.join(outDir, 'metad2a_kernels.node');
-const sources = ['addon.cc', 'gemm.cc', 'conv.cc', 'elementwise.cc', 'strided.cc', 'adam.cc', 'thread-pool.cc', 'batchnorm.cc', 'setpool.cc', 'graph-decode.cc', 'conv_direct.cc', 'sgd.cc', 'relu_conv_bn.cc'].map((f) => path.join(pkgDir, 'native', f));
+const sources = sourceFiles();
 const quiet = process.argv.includes('--quiet');
 const log = (msg) => {
   if (!quiet) console.log(`[@metad2a/tfjs-kernels] ${msg}`);
 };
-
-function nodeHeaders() {
-  const candidates = [
-    process.env.npm_config_nodedir && path.join(process.env.npm_config_nodedir, 'include', 'node'),
-    path.resolve(path.dirname(process.execPath), '..', 'include', 'node'),
-    '/usr/include/node',
-    '/usr/local/include/node',
-  ].filter(Boolean);
-  const found = candidates.find((d) => fs.existsSync(path.join(d, 'node_api.h')));
-  if (!found) throw new Error(`Node-API headers (node_api.h) not found in ${candidates.join(', ')}`);
-  return found;
-}
-
-function addonApiHeaders() {
-  try {
-    return path.dirname(require.resolve('node-addon-api/napi.h', { paths: [pkgDir] }));
-  } catch {
-    return require('node-addon-api').include_dir.replace(/"/g, '');
-  }
-}
-
-const cxx = process.env.CXX || 'g++';
-
-function compiles(args) {
-  const r = spawnSync(cxx, args, { encoding: 'utf8' });
-  return { ok: r.status === 0, stderr: (r.stderr || '') + (r.error ? String(r.error) : '') };
-}
 
 function detectOpenBlas(tmp) {
   if ((process.env.METAD2A_BLAS || '').toLowerCase() === 'off') return null;
@@ -66,15 +39,12 @@ function detectOpenBlas(tmp) {
 function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metad2a-kernels-'));
   try {
-    const napiInc = nodeHeaders();
-    const naaInc = addonApiHeaders();
     // METAD2A_BLAS: auto (default: built-in GEMM as the addon, OpenBLAS variant beside it when
     // present), openblas (OpenBLAS as the addon when present), off (no OpenBLAS at all).
     // The built-in GEMM is the default because it measured faster than Debian's OpenBLAS here.
     const mode = (process.env.METAD2A_BLAS || 'auto').toLowerCase();
     const blas = mode === 'off' ? null : detectOpenBlas(tmp);
-    const base = ['-O3', '-std=c++17', '-fPIC', '-shared', '-pthread', '-fexceptions', '-DNAPI_CPP_EXCEPTIONS', '-DNAPI_VERSION=8',
-      `-I${napiInc}`, `-I${naaInc}`];
+    const base = baseFlags();
     const withBlas = blas ? ['-DMK_USE_OPENBLAS', ...blas.cflags] : [];
     const mainUsesBlas = Boolean(blas) && mode === 'openblas';
     let arch = ['-march=native'];

@@ -1,13 +1,14 @@
 /**
  * The addon's GEMM against a float64 JS reference, for every GEMM variant that was built: the
- * addon itself (built-in GEMM unless METAD2A_BLAS=openblas) and, when the build machine has
- * OpenBLAS (libopenblas-dev), the other variant built next to it.
+ * loaded addon, every prebuilt binary this CPU can run (the shipped baseline / AVX2 / AVX-512
+ * levels), and for a local machine-tuned build (`npm run build:addon`) the other GEMM variant
+ * built next to it when the build machine has OpenBLAS (libopenblas-dev).
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Rng } from '@metad2a/core';
-import { addonPath, loadAddon, type NativeAddon } from '../src';
+import { loadAddon, loadAddonFile, localAddonPath, prebuiltCandidates, type NativeAddon } from '../src/addon';
 
 const rng = new Rng(7);
 function randn(n: number): Float32Array {
@@ -21,11 +22,16 @@ function variants(): [string, NativeAddon][] {
   if (!main.ok) throw new Error(`native addon did not build or load — ${main.reason}`);
   const out: [string, NativeAddon][] = [[main.addon.info().gemm, main.addon]];
   for (const v of ['builtin', 'openblas']) {
-    const file = path.join(path.dirname(addonPath()), `metad2a_kernels_${v}.node`);
+    const file = path.join(path.dirname(localAddonPath()), `metad2a_kernels_${v}.node`);
     if (fs.existsSync(file)) {
       const addon = createRequire(__filename)(file) as NativeAddon;
       out.push([addon.info().gemm, addon]);
     }
+  }
+  for (const c of prebuiltCandidates()) {
+    const r = loadAddonFile(c.file);
+    if (!r.ok) throw new Error(r.reason);
+    out.push([`prebuilt ${c.level}: ${r.addon.info().gemm}`, r.addon]);
   }
   return out;
 }
@@ -33,11 +39,12 @@ function variants(): [string, NativeAddon][] {
 describe('GEMM variants', () => {
   const all = variants();
 
-  it('were built as the build report says', () => {
-    const infoFile = path.join(path.dirname(addonPath()), 'build-info.json');
+  (fs.existsSync(localAddonPath()) ? it : it.skip)('local build: variants as its build report says', () => {
+    const infoFile = path.join(path.dirname(localAddonPath()), 'build-info.json');
     const info = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as { blas: string; variants: string[] };
     expect(info.variants[0]).toBe(info.blas);
-    expect(all.map((v) => v[0].replace(/^builtin-.*/, 'builtin'))).toEqual(info.variants);
+    const local = all.filter((v) => !v[0].startsWith('prebuilt'));
+    expect(local.map((v) => v[0].replace(/^builtin-.*/, 'builtin'))).toEqual(info.variants);
   });
 
   it('match a float64 reference on odd sizes, transposes, batches and stride-0 broadcast', () => {

@@ -53,6 +53,6 @@ export function registerConvertOfficial(program: Command, io: CliIo): void {
       } finally {
         model.dispose();
       }
-      io.stdout.write(`wrote ${flags.out} (model.json, generator.ckpt, predictor.ckpt) for space ${flags.space}\n`);
+      io.stdout.write(`wrote ${flags.out} (model.json, generator.safetensors, predictor.safetensors) for space ${flags.space}\n`);
     });
 }

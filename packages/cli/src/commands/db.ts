@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { describeBackend, initBackend } from '@metad2a/core';
 import { buildDatabase, databaseStats, getRecipe, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
-import { MetaDatabase, exportCsv, exportJson, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt } from '@metad2a/meta-trainer';
+import { MetaDatabase, exportCsv, exportJson, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt, importRecordsCsv } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { ttyProgressBar } from '@metad2a/datasets';
@@ -110,6 +110,21 @@ export function registerDb(program: Command, io: CliIo): void {
         d.close();
       }
       io.stdout.write(`wrote ${f.out}\n`);
+    });
+
+  db.command('import-csv')
+    .description("import records from a CSV export ('db export --format csv', RFC 4180) into a database whose datasets exist")
+    .requiredOption('--db <file>', 'meta-database file')
+    .requiredOption('--csv <file>', 'CSV file with the columns task, dataset, class_ids, space, arch, accuracy, metric, how (created_at, replicate optional)')
+    .action((f: { db: string; csv: string }) => {
+      if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
+      const d = MetaDatabase.open(f.db);
+      try {
+        const r = importRecordsCsv(d, f.csv);
+        io.stdout.write(`${JSON.stringify({ tasks: r.tasks, records: r.records.length, inserted: r.records.length - r.alreadyPresent, alreadyPresent: r.alreadyPresent })}\n`);
+      } finally {
+        d.close();
+      }
     });
 
   db.command('stats')

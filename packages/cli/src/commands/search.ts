@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { describeBackend, initBackend, searchSpaces, type BackendName } from '@metad2a/core';
 import { loadFeatureSet, ttyProgressBar } from '@metad2a/datasets';
 import { NB201_PROXY_NETWORK, proxyBatch } from '@metad2a/proxies';
-import { formatSearchReport, loadSearchModel, rerankCandidates, runSearch, searchReportJson } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchModel, rerankCandidates, runSearch, searchReportJson } from '@metad2a/search';
 import { weightIn01 } from './rank';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf, positiveNumber } from '../options';
@@ -17,15 +17,19 @@ interface SearchFlags {
   resamples: number;
   seed: number;
   json?: boolean;
+  all?: boolean;
   flopsMax?: number;
   paramsMax?: number;
   backend?: BackendName;
   extractor?: string;
+  imagesPerClass: number | 'all';
   rerank?: string;
   rerankTop: number;
   rerankWeight: number;
   proxyBatch: number;
 }
+
+const imagesPerClass = (v: string): number | 'all' => (v === 'all' ? 'all' : intInRange('--images-per-class', 1)(v));
 
 export function registerSearch(program: Command, io: CliIo): void {
   program
@@ -33,20 +37,22 @@ export function registerSearch(program: Command, io: CliIo): void {
     .description('search architectures for a dataset: generate candidates, rank them with the predictor, print the top-k')
     .requiredOption('--dataset <ref>', 'builtin:<mnist|fashion-mnist|digits>, an image folder, a CIFAR binary folder, IDX, .npy, *bylabel.pt or *.features.json')
     .option('--space <name>', `search space: ${searchSpaces.names().join(', ')} (registered; --register adds more)`, oneOf('--space', searchSpaces.names()), 'nb201')
-    .option('--model <dir>', 'model directory (model.json + generator.ckpt + predictor.ckpt); default: the embedded default model')
+    .option('--model <dir>', 'model directory (model.json + generator.safetensors + predictor.safetensors); default: the embedded default model')
     .option('--candidates <n>', 'unique valid candidates to generate', intInRange('--candidates', 1, 100000), 500)
     .option('--top <k>', 'how many of the ranking to print', intInRange('--top', 1, 100000), 5)
     .option('--resamples <n>', 'resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
     .option('--seed <s>', 'seed of the whole search', intInRange('--seed', 0), 0)
     .option('--flops-max <M>', 'keep candidates with at most this many MFLOPs', positiveNumber('--flops-max'))
     .option('--params-max <M>', 'keep candidates with at most this many million parameters', positiveNumber('--params-max'))
+    .option('--images-per-class <n|all>', `image datasets: extract features of at most n images per class (the first n of each class); the predictor draws ${SEARCH_IMAGES_PER_CLASS / 20} resamples × 20 of them by default`, imagesPerClass, SEARCH_IMAGES_PER_CLASS)
     .option('--extractor <name>', 'feature extractor for image datasets (default random-conv; identity for precomputed features)')
     .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
     .option('--rerank <proxy>', 're-rank the best --rerank-top candidates with a zero-cost proxy on a minibatch of the dataset (naswot, synflow)')
     .option('--rerank-top <k>', 'how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
     .option('--rerank-weight <w>', "weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
     .option('--proxy-batch <n>', 'images in the proxy minibatch', intInRange('--proxy-batch', 2, 4096), 64)
-    .option('--json', 'print one JSON document instead of the table')
+    .option('--json', 'print one JSON document (schemaVersion 1) on stdout and nothing else: the top k, timings in seconds')
+    .option('--all', 'with --json: every ranked candidate as well (`ranking`), not only the top k')
     .action(async (flags: SearchFlags) => {
       const modelDir = flags.model ?? defaultModelDir(flags.space, io.env);
       if (!modelDir) {
@@ -63,7 +69,7 @@ export function registerSearch(program: Command, io: CliIo): void {
           throw new CliUsageError(`--space ${flags.space} does not match the model in ${modelDir}, which is for space '${model.manifest.space}'`);
         }
         const tf0 = performance.now();
-        const features = await loadFeatureSet(flags.dataset, { extractor: flags.extractor });
+        const features = await loadFeatureSet(flags.dataset, { extractor: flags.extractor, maxPerClass: flags.imagesPerClass === 'all' ? undefined : flags.imagesPerClass });
         const featuresSeconds = (performance.now() - tf0) / 1000;
         const bar = ttyProgressBar('generating', io.stderr);
         const result = runSearch(model, features, {
@@ -83,7 +89,7 @@ export function registerSearch(program: Command, io: CliIo): void {
           reported = { ...result, ranking: r.ranking, top: r.ranking.slice(0, flags.top) };
           rerank = { proxy: flags.rerank, top: Math.min(flags.rerankTop, r.ranking.length), weight: flags.rerankWeight, seconds: r.proxySeconds };
         }
-        if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(reported, { featuresSeconds }), ...(rerank ? { rerank } : {}), backendChoice: backend, model: modelDir })}\n`);
+        if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(reported, { featuresSeconds, all: flags.all }), ...(rerank ? { rerank } : {}), backendChoice: backend, model: modelDir })}\n`);
         else {
           io.stdout.write(`${formatSearchReport(reported, { featuresSeconds, backendLine: `model: ${modelDir}` })}\n`);
           if (rerank) io.stdout.write(`re-ranked: the first ${rerank.top} by (1 − ${rerank.weight})·predictor rank + ${rerank.weight}·${rerank.proxy} rank (${rerank.proxy}: ${rerank.seconds.toFixed(2)} s)\n`);

@@ -46,7 +46,7 @@ export function exportJson(db: MetaDatabase, file: string, filter: RecordFilter 
   writeFileAtomicSync(file, `${JSON.stringify(dumpMetaDatabase(db, filter))}\n`);
 }
 
-const CSV_COLUMNS = ['id', 'task', 'dataset', 'class_ids', 'space', 'arch', 'accuracy', 'metric', 'how', 'created_at', 'split_part'] as const;
+const CSV_COLUMNS = ['id', 'task', 'dataset', 'class_ids', 'space', 'arch', 'accuracy', 'metric', 'how', 'created_at', 'split_part', 'replicate'] as const;
 
 function csvField(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
@@ -54,7 +54,8 @@ function csvField(v: string): string {
 
 /**
  * The records as CSV (RFC 4180 quoting), one row per record with its task's dataset and
- * class ids (space-separated) and, given a split name, the part it belongs to.
+ * class ids (space-separated), given a split name the part it belongs to, and its replicate.
+ * `importRecordsCsv` reads it back.
  */
 export function recordsCsv(db: MetaDatabase, opts: RecordFilter & { split?: string } = {}): string {
   const tasks = new Map(db.tasks().map((t) => [t.name, t]));
@@ -67,7 +68,7 @@ export function recordsCsv(db: MetaDatabase, opts: RecordFilter & { split?: stri
   for (const r of db.records(opts)) {
     const t = tasks.get(r.task)!;
     lines.push(
-      [String(r.id), r.task, t.dataset, t.classIds.join(' '), r.space, r.arch, String(r.accuracy), r.metric, r.how, r.createdAt, part.get(r.id) ?? ''].map(csvField).join(','),
+      [String(r.id), r.task, t.dataset, t.classIds.join(' '), r.space, r.arch, String(r.accuracy), r.metric, r.how, r.createdAt, part.get(r.id) ?? '', String(r.replicate)].map(csvField).join(','),
     );
   }
   return `${lines.join('\n')}\n`;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { MetaD2AException, parseError } from '@metad2a/core';
 import type { MetaDatabase, RecordInput } from '../database/meta-database';
+import { readCsvRows } from './records-csv';
 
 /** The package's `data/nb201-official` folder, found from the sources (`src/io/`) or the build (`dist/`). */
 function shippedDataDir(): string {
@@ -66,30 +67,29 @@ interface OfficialRow {
 const HEADER = 'row,task,nb201_index,arch_str,acc,flops_norm,params_norm,latency_norm';
 
 function parseCsv(text: string, source: string): OfficialRow[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
-  if (lines[0] !== HEADER) throw new MetaD2AException(parseError({ source, field: 'header', expected: HEADER, got: JSON.stringify(lines[0]) }));
-  return lines.slice(1).map((line, i) => {
-    const c = line.split(',');
+  const columns = HEADER.split(',');
+  const firstLine = text.slice(0, text.search(/\r?\n|$/));
+  if (firstLine !== HEADER) throw new MetaD2AException(parseError({ source, field: 'header', expected: HEADER, got: JSON.stringify(firstLine) }));
+  return readCsvRows(text, source, columns).map((c, i) => {
     const where = `line ${i + 2}`;
-    if (c.length !== 8) throw new MetaD2AException(parseError({ source, field: where, expected: '8 comma-separated fields', got: String(c.length) }));
-    const num = (k: number, name: string, int: boolean): number => {
-      const v = Number(c[k]);
-      if (c[k] === '' || !Number.isFinite(v) || (int && !Number.isInteger(v))) {
-        throw new MetaD2AException(parseError({ source, field: `${where} ${name}`, expected: int ? 'an integer' : 'a number', got: JSON.stringify(c[k]) }));
+    const num = (name: string, int: boolean): number => {
+      const v = Number(c[name]);
+      if (c[name] === '' || !Number.isFinite(v) || (int && !Number.isInteger(v))) {
+        throw new MetaD2AException(parseError({ source, field: `${where} ${name}`, expected: int ? 'an integer' : 'a number', got: JSON.stringify(c[name]) }));
       }
       return v;
     };
-    const row = num(0, 'row', true);
+    const row = num('row', true);
     if (row !== i) throw new MetaD2AException(parseError({ source, field: `${where} row`, expected: String(i), got: String(row) }));
     return {
       row,
-      task: num(1, 'task', true),
-      nb201Index: num(2, 'nb201_index', true),
-      arch: c[3]!,
-      acc: num(4, 'acc', false),
-      flopsNorm: num(5, 'flops_norm', false),
-      paramsNorm: num(6, 'params_norm', false),
-      latencyNorm: num(7, 'latency_norm', false),
+      task: num('task', true),
+      nb201Index: num('nb201_index', true),
+      arch: c.arch_str!,
+      acc: num('acc', false),
+      flopsNorm: num('flops_norm', false),
+      paramsNorm: num('params_norm', false),
+      latencyNorm: num('latency_norm', false),
     };
   });
 }

@@ -1,0 +1,29 @@
+import { Rng, type FeatureSet } from '@metad2a/core';
+import { defaultModelDir, loadFeatureSet, search } from '../src';
+
+describe('metad2a: one-call search with the embedded default model', () => {
+  it('searches builtin:digits like the CLI: 100 unique candidates, the top 5 with NB201 facts, a report', async () => {
+    const r = await search('builtin:digits', { candidates: 100, top: 5, seed: 0 });
+    expect(r.model).toBe(defaultModelDir('nb201'));
+    expect(r.generation.unique).toBe(100);
+    expect(r.ranking).toHaveLength(100);
+    expect(r.top).toHaveLength(5);
+    expect(r.top.map((c) => c.rank)).toEqual([1, 2, 3, 4, 5]);
+    for (let i = 1; i < r.top.length; i++) expect(r.top[i]!.predictedAccuracy).toBeLessThanOrEqual(r.top[i - 1]!.predictedAccuracy);
+    expect(r.top[0]!.facts.kind).toBe('nb201');
+    expect(r.report).toContain('C10 test');
+    expect(r.report.split('\n').filter((l) => /^\d+\s/.test(l))).toHaveLength(5);
+    expect(r.dataset).toEqual({ name: 'builtin:digits', classes: 10, dim: 512 });
+    // the same seed gives the same ranking on a FeatureSet passed directly
+    const features = await loadFeatureSet('builtin:digits');
+    const again = await search(features, { candidates: 100, top: 5, seed: 0 });
+    expect(again.top.map((c) => c.arch)).toEqual(r.top.map((c) => c.arch));
+  });
+
+  it('refuses a space without a model and a model of another space, naming the fix', async () => {
+    const rng = new Rng(0);
+    const fsx: FeatureSet = { name: 'toy', dim: 512, classes: Array.from({ length: 3 }, (_, c) => ({ label: String(c), count: 30, data: rng.normalArray(30 * 512, 0, 1) })) };
+    await expect(search(fsx, { space: 'mbv3' })).rejects.toThrow(/model: expected a model directory \(no embedded default model ships for space 'mbv3'/);
+    await expect(search(fsx, { space: 'mbv3', model: defaultModelDir('nb201') })).rejects.toThrow(/space: expected a model for space 'mbv3', got nb201/);
+  });
+});
