@@ -7,12 +7,16 @@
  * gen-nb201 (official size) and pred-nb201-full (hs 512, read from its state_dict.pt); features:
  * synthetic, 40 rows per class. Reports the median wall time of generation + ranking (the paper's
  * search time) and its ratio to the official PyTorch code on this CPU (docs/official-cpu-anchors.md:
- * ~35 s and ~131 s). With --json the last line is one JSON object.
+ * ~35 s and ~131 s). Then the same search with the TRAINED default model
+ * (`@metad2a/default-model`, what `metad2a search` uses) on the CIFAR-10-shaped input: its
+ * generation time and decoded-graph count (how many decodes 500 distinct cells took) are
+ * reported separately (`default_model`). With --json the last line is one JSON object.
  */
 import * as path from 'node:path';
 import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
 import { GoldenFixture, fixturesRoot } from '@metad2a/fixtures';
-import { buildSearchModel, manifestFromSpec, runSearch, type SearchTimings } from '@metad2a/search';
+import { buildSearchModel, loadSearchModel, manifestFromSpec, runSearch, type SearchTimings } from '@metad2a/search';
+import { defaultModelDir } from '@metad2a/default-model';
 import { readStateDictSync } from '@metad2a/torch-io';
 import { syntheticFeatures } from '../../packages/search/test/fixture-model';
 
@@ -58,5 +62,27 @@ export async function run(args: string[]): Promise<void> {
     out[`${name}_last_timings`] = last;
   }
   model.dispose();
+  if (!only || only === 'cifar10') {
+    const dir = defaultModelDir('nb201');
+    if (!dir) {
+      out.default_model = { error: 'no embedded nb201 default model' };
+    } else {
+      const trained = loadSearchModel(dir);
+      const data = syntheticFeatures(10, 40, 1);
+      const gen: number[] = [];
+      const rank: number[] = [];
+      let attempts = 0;
+      for (let r = 0; r < runs; r++) {
+        const res = runSearch(trained, data, { candidates: 500, resamples: 10, seed: r });
+        gen.push(res.timings.generation);
+        rank.push(res.timings.ranking);
+        attempts = res.generation.attempts;
+        log(`default model (trained) run ${r + 1}: generation ${res.timings.generation.toFixed(2)} s over ${res.generation.attempts} decoded graphs for ${res.generation.unique} distinct cells, ranking ${res.timings.ranking.toFixed(2)} s`);
+      }
+      out.default_model = { dir, generation_s: median(gen), ranking_s: median(rank), decoded_graphs_last_run: attempts, official_generation_s: 3.4 };
+      log(`default model (trained): median generation ${median(gen).toFixed(2)} s (official PyTorch: 3.4 s for 500 cells with the official model), ranking ${median(rank).toFixed(2)} s`);
+      trained.dispose();
+    }
+  }
   if (json) console.log(JSON.stringify(out));
 }

@@ -1,12 +1,17 @@
 /**
- * `npm run bench:train -- [--json] [--backends native,wasm] [--steps N] [--skip-full]`: training
- * images/s of the NB201 network (`TinyNetwork` of @metad2a/arch-trainer: SGD with Nesterov
- * momentum 0.9, weight decay 5e-4, BatchNorm in training mode, cross-entropy; random data):
- * - full: C=16, N=5, 32×32, batch 256, every edge nor_conv_3x3 (official PyTorch here: ~88 img/s)
- * - reduced: C=8, N=1, 16×16, batch 64, every edge nor_conv_3x3 (PyTorch: ~915–1,660 img/s)
- * per backend, one warm-up step then timed steps. The last `--json` line is one object with
- * `backend` (the default backend's name), `full_img_s`, `reduced_img_s` and `per_backend`.
- * The machine may be shared: figures are ±30%. Never a test.
+ * `npm run bench:train -- [--json] [--backends native,wasm] [--steps N] [--skip-full] [--repeats 3]
+ * [--torch-threads n] [--no-pytorch]`: training images/s of the NB201 network (`TinyNetwork` of
+ * @metad2a/arch-trainer: SGD with Nesterov momentum 0.9, weight decay 5e-4, BatchNorm in training
+ * mode, cross-entropy; random data):
+ * - full: C=16, N=5, 32×32, batch 256, every edge nor_conv_3x3
+ * - reduced: C=8, N=1, 16×16, batch 64, every edge nor_conv_3x3
+ * per backend, one warm-up step then timed steps. Then, when PyTorch is installed, the official
+ * TinyNetwork (`reference/pytorch-tinynet.py`, its default threading unless `--torch-threads`)
+ * and our default backend alternately `--repeats` times on both configs, in this run: medians,
+ * ratios and the load average. Without PyTorch the `docs/official-cpu-anchors.md` figures are
+ * printed instead (and said to be). The last `--json` line is one object with `backend`,
+ * `full_img_s`, `reduced_img_s`, `pytorch` and `per_backend`. The machine may be shared: compare
+ * only figures of one run. Never a test.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -14,6 +19,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { Rng, initBackend } from '@metad2a/core';
 import { SGD } from '@metad2a/layers';
 import { TinyNetwork, type StatUpdate } from '@metad2a/arch-trainer';
+import { anchorImgPerSec, machineLoad, median, runTorch, torchPython } from './reference/pytorch';
 
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 
@@ -91,6 +97,36 @@ export async function run(args: string[]): Promise<void> {
       }
     }
   }
+  // side by side with the official PyTorch code, alternately, on our default backend
+  const pytorch: Record<string, unknown> = {};
+  const torchThreads = arg(args, 'torch-threads') === undefined ? undefined : Number(arg(args, 'torch-threads'));
+  const repeats = Number(arg(args, 'repeats') ?? 3);
+  if (!args.includes('--no-pytorch') && torchPython() !== null) {
+    await initBackend({ prefer: def.tfName as 'native' });
+    for (const cfg of configs) {
+      if (cfg.name === 'full' && args.includes('--skip-full')) continue;
+      const ours: number[] = [];
+      const torch: number[] = [];
+      const loads: number[][] = [];
+      let threads = 0;
+      for (let r = 0; r < repeats; r++) {
+        loads.push(machineLoad().loadavg);
+        const t = runTorch({ mode: 'imgs', C: cfg.C, N: cfg.N, hw: cfg.hw, batch: cfg.batch, steps: cfg.steps, arch: ALL_CONV, classes: 10, repeats: 1, threads: torchThreads });
+        torch.push(t.img_s![0]!);
+        threads = t.threads;
+        ours.push(trainImgPerSec(cfg));
+      }
+      loads.push(machineLoad().loadavg);
+      const row = { ours_img_s: Math.round(median(ours) * 10) / 10, pytorch_img_s: Math.round(median(torch) * 10) / 10, ratio: Math.round((median(ours) / median(torch)) * 100) / 100, pytorch_threads: threads, repeats, per_repeat: { ours: ours.map((v) => Math.round(v)), pytorch: torch.map((v) => Math.round(v)) }, loadavg: loads };
+      pytorch[cfg.name] = row;
+      (json ? console.error : console.log)(`${cfg.name.padEnd(8)} side by side (medians of ${repeats}): ours (${def.tfName}) ${row.ours_img_s} img/s, official PyTorch (${threads} thread(s)) ${row.pytorch_img_s} img/s: ${row.ratio}× (load ${JSON.stringify(loads.map((l) => l[0]))})`);
+    }
+  } else {
+    pytorch.note = 'PyTorch not installed: figures from docs/official-cpu-anchors.md (another run: compare with care)';
+    pytorch.full = anchorImgPerSec('C=16, N=5, 32×32, batch 256, all-conv3×3 cell, training');
+    pytorch.reduced = anchorImgPerSec('C=8, N=1, 16×16, batch 64, all-conv3×3 cell, training');
+    (json ? console.error : console.log)(`official PyTorch (${pytorch.note}): full ${JSON.stringify(pytorch.full)}, reduced ${JSON.stringify(pytorch.reduced)}`);
+  }
   const main = perBackend[def.tfName] ?? {};
   const summary = {
     benchmark: 'train',
@@ -98,8 +134,9 @@ export async function run(args: string[]): Promise<void> {
     backend: def.tfName,
     full_img_s: main.full_img_s ?? null,
     reduced_img_s: main.reduced_img_s ?? null,
-    pytorch_reference_img_s: { full: 88, reduced: '915-1660' },
-    note: 'shared 2-core machine, figures ±30%',
+    pytorch,
+    loadavg: machineLoad().loadavg,
+    note: 'shared machine: compare only figures of one run',
     per_backend: perBackend,
   };
   console.log(json ? JSON.stringify(summary) : `summary: ${JSON.stringify(summary)}`);

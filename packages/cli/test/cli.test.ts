@@ -1,19 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fixturesRoot } from '@metad2a/fixtures';
-import { runCli, type CliIo } from '../src';
+import { runCli } from '../src';
+import { capture } from './capture';
 
-function capture(): { io: CliIo; out: () => string; err: () => string } {
-  const o = new PassThrough();
-  const e = new PassThrough();
-  let so = '';
-  let se = '';
-  o.on('data', (d) => (so += d));
-  e.on('data', (d) => (se += d));
-  return { io: { stdout: o, stderr: e, env: { METAD2A_DEFAULT_MODEL: 'none' }, cwd: process.cwd() }, out: () => so, err: () => se };
-}
 
 const fx = (...p: string[]): string => path.join(fixturesRoot(), ...p);
 

@@ -6,21 +6,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { Rng } from '@metad2a/core';
 import { writeFeatureFile } from '@metad2a/datasets';
 import { fixturesRoot } from '@metad2a/fixtures';
-import { runCli, type CliIo } from '../src';
+import { runCli } from '../src';
+import { capture } from './capture';
 
-function capture(stdout?: NodeJS.WritableStream): { io: CliIo; out: () => string; err: () => string } {
-  const o = new PassThrough();
-  const e = new PassThrough();
-  let so = '';
-  let se = '';
-  o.on('data', (d) => (so += d));
-  e.on('data', (d) => (se += d));
-  return { io: { stdout: stdout ?? o, stderr: e, env: { METAD2A_DEFAULT_MODEL: 'none' }, cwd: process.cwd() }, out: () => so, err: () => se };
-}
 const fx = (...p: string[]): string => path.join(fixturesRoot(), ...p);
 const STACK_LINE = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
@@ -111,6 +103,21 @@ describe('careless input at the command line: exit 1, one named line', () => {
     expect(await runCli(['search', '--model', model, '--backend', 'wasm', ...args()], c.io)).toBe(1);
     expect(performance.now() - t0).toBeLessThan(60_000);
     expect(c.err()).toMatch(message);
+    expect(c.err()).not.toMatch(STACK_LINE);
+  }, 120_000);
+
+  test('a checkpoint whose data bytes are overwritten with NaN: exit 1 with a named error, not null scores', async () => {
+    const bad = path.join(dir, 'nan-model');
+    fs.cpSync(model, bad, { recursive: true });
+    const ckpt = path.join(bad, JSON.parse(fs.readFileSync(path.join(bad, 'model.json'), 'utf8')).predictor.checkpoint);
+    const b = fs.readFileSync(ckpt);
+    // safetensors layout: uint64 header length N, N bytes of JSON, then the float32 data
+    const dataStart = 8 + Number(b.readBigUInt64LE(0));
+    b.fill(0xff, dataStart); // 0xffffffff is a NaN at any alignment
+    fs.writeFileSync(ckpt, b);
+    const c = capture();
+    expect(await runCli(['search', '--model', bad, '--backend', 'wasm', '--dataset', features('ok', 3), '--candidates', '5', '--resamples', '1'], c.io)).toBe(1);
+    expect(c.err()).toMatch(/predictor\.safetensors: .*(sha256|NaN|finite)/); // the checkpoint loader (issue #21) verifies its SHA-256
     expect(c.err()).not.toMatch(STACK_LINE);
   }, 120_000);
 

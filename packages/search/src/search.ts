@@ -120,6 +120,10 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
   const generation = gen.elapsedMs / 1000;
   const ranked = rankCandidates(predictor, dataset, gen, { resamples, perClass, seed: `${seed}/rank` });
   const ranking = describeCandidates(space, ranked.ranking, classes);
+  const nonFinite = ranking.filter((c) => !Number.isFinite(c.score)).length;
+  if (nonFinite > 0) {
+    fail('ValidationError', { source: 'search', field: 'predictor scores', expected: 'finite scores', got: `${nonFinite} of ${ranking.length} candidates NaN or infinite (the predictor's weights or the features hold NaN/Inf)` });
+  }
   const outside = ranking.filter((c) => c.outOfRange).length;
   const norm = predictor.normalisation;
   const warnings =

@@ -65,6 +65,20 @@ describe('data sets and predictions', () => {
     expect(errorOf(() => runSearch(model, i, { candidates: 5, resamples: 1 })).message).toMatch(/class 2 \(class2\) row 0: expected finite feature values, got -Infinity/);
   });
 
+  test('a predictor whose weights hold NaN fails the search by name instead of ranking with null scores', () => {
+    const params = GoldenFixture.load('pred-nb201').params();
+    const name = 'pred_fc.2.bias'; // the head's output bias: every score goes through it
+    const poisoned = { ...params, [name]: { ...params[name]!, data: new Float32Array(params[name]!.data.length).fill(NaN) } };
+    const bad = buildSearchModel(model.manifest, { generator: GoldenFixture.load('gen-nb201').params(), predictor: poisoned });
+    try {
+      const e = errorOf(() => runSearch(bad, syntheticFeatures(3, 30, 1), { candidates: 5, resamples: 1 }));
+      expect(e.error._tag).toBe('ValidationError');
+      expect(e.message).toMatch(/search: predictor scores: expected finite scores, got 5 of 5 candidates NaN or infinite \(the predictor's weights or the features hold NaN\/Inf\)/);
+    } finally {
+      bad.dispose();
+    }
+  });
+
   test('predicted accuracies outside [0, 100] are flagged in the result and the report', () => {
     // a predictor normalisation far off the data makes every prediction negative
     const bad = buildSearchModel(

@@ -3,20 +3,9 @@
  * linear in time or stopped by a named budget error.
  */
 import * as zlib from 'node:zlib';
-import { MetaD2AException } from '@metad2a/core';
 import { type PySet, decodePtSync, unpickle, type PyValue } from '../src';
-import { Pk, f32bytes, zipStored } from './helpers';
-import { crc32 } from '../src/zip';
+import { Pk, errorOf, f32bytes, zipStored } from './helpers';
 
-function errorOf(f: () => unknown): MetaD2AException {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MetaD2AException) return e;
-    throw new Error(`expected a MetaD2AException, got ${String(e)}`);
-  }
-  throw new Error('expected an error, got a value');
-}
 const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
 const timed = <A>(f: () => A): [A, number] => {
   const t0 = performance.now();
@@ -101,47 +90,6 @@ describe('a decoded-size budget for the whole unpickling', () => {
   });
 });
 
-/** A zip whose entries are deflated (PyTorch stores; a re-zipped file deflates). */
-function zipDeflated(entries: Record<string, Uint8Array>): Uint8Array {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of Object.entries(entries)) {
-    const n = Buffer.from(name, 'utf8');
-    const z = zlib.deflateRawSync(data, { level: 9 });
-    const crc = crc32(data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(8, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(z.length, 18);
-    lh.writeUInt32LE(data.length, 22);
-    lh.writeUInt16LE(n.length, 26);
-    locals.push(lh, n, z);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(8, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(z.length, 20);
-    ch.writeUInt32LE(data.length, 24);
-    ch.writeUInt16LE(n.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    central.push(ch, n);
-    offset += 30 + n.length + z.length;
-  }
-  const cd = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(central.length / 2, 8);
-  eocd.writeUInt16LE(central.length / 2, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, eocd]);
-}
-
 describe('a total-bytes budget for zip entries and gzip streams', () => {
   test('deflated entries within the ratio limit but 256 MB in total are refused quickly', () => {
     const numel = 8 << 20; // 32 MiB of zeros per storage
@@ -151,7 +99,7 @@ describe('a total-bytes budget for zip entries and gzip streams', () => {
     entries['a/data.pkl'] = pk.op(0x6c).stop().bytes();
     const zeros = new Uint8Array(4 * numel);
     for (let k = 0; k < 8; k++) entries[`a/data/${k}`] = zeros;
-    const file = zipDeflated(entries);
+    const file = zipStored(entries, { deflate: true });
     expect(file.length).toBeLessThan(300_000);
     const [e, ms] = timed(() => errorOf(() => decodePtSync(file, { source: 'bomb.pt' })));
     expect(e.error.field).toMatch(/inflated-size budget/);
@@ -167,7 +115,7 @@ describe('a total-bytes budget for zip entries and gzip streams', () => {
 
   test('a deflated file under the budget still decodes', () => {
     const pk = new Pk().proto(2).tensor(6, 0, [6], [1]).stop();
-    const r = decodePtSync(zipDeflated({ 'a/data.pkl': pk.bytes(), 'a/data/0': f32bytes([0, 1, 2, 3, 4, 5]) }));
+    const r = decodePtSync(zipStored({ 'a/data.pkl': pk.bytes(), 'a/data/0': f32bytes([0, 1, 2, 3, 4, 5]) }, { deflate: true }));
     expect(Array.from(r.tensors[0]!.data as Float32Array)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { MetaD2AException } from '@metad2a/core';
 import { crc32 } from '../src/zip';
 
 export const DATA = path.join(__dirname, 'data');
@@ -66,33 +67,37 @@ function i32(n: number): number[] {
   return u32(n >>> 0);
 }
 
-/** A zip archive of stored (uncompressed) entries, as PyTorch writes them. */
-export function zipStored(entries: Record<string, Uint8Array>): Uint8Array {
+/** A zip archive of stored (uncompressed) entries, as PyTorch writes them; `deflate`: deflated entries (a re-zipped file). */
+export function zipStored(entries: Record<string, Uint8Array>, opts: { deflate?: boolean } = {}): Uint8Array {
+  const method = opts.deflate ? 8 : 0;
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
   for (const [name, data] of Object.entries(entries)) {
     const n = Buffer.from(name, 'utf8');
+    const stored = opts.deflate ? zlib.deflateRawSync(data, { level: 9 }) : Buffer.from(data);
     const crc = crc32(data);
     const lh = Buffer.alloc(30);
     lh.writeUInt32LE(0x04034b50, 0);
     lh.writeUInt16LE(20, 4);
+    lh.writeUInt16LE(method, 8);
     lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(data.length, 18);
+    lh.writeUInt32LE(stored.length, 18);
     lh.writeUInt32LE(data.length, 22);
     lh.writeUInt16LE(n.length, 26);
-    locals.push(lh, n, Buffer.from(data));
+    locals.push(lh, n, stored);
     const ch = Buffer.alloc(46);
     ch.writeUInt32LE(0x02014b50, 0);
     ch.writeUInt16LE(20, 4);
     ch.writeUInt16LE(20, 6);
+    ch.writeUInt16LE(method, 10);
     ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(data.length, 20);
+    ch.writeUInt32LE(stored.length, 20);
     ch.writeUInt32LE(data.length, 24);
     ch.writeUInt16LE(n.length, 28);
     ch.writeUInt32LE(offset, 42);
     central.push(ch, n);
-    offset += 30 + n.length + data.length;
+    offset += 30 + n.length + stored.length;
   }
   const cd = Buffer.concat(central);
   const eocd = Buffer.alloc(22);
@@ -102,6 +107,17 @@ export function zipStored(entries: Record<string, Uint8Array>): Uint8Array {
   eocd.writeUInt32LE(cd.length, 12);
   eocd.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, eocd]);
+}
+
+/** The MetaD2AException `f` throws (a test failure if it returns or throws something else). */
+export function errorOf(f: () => unknown): MetaD2AException {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof MetaD2AException) return e;
+    throw new Error(`expected a MetaD2AException, got ${String(e)}`);
+  }
+  throw new Error('expected an error, got a value');
 }
 
 /** float32 little-endian bytes. */

@@ -1,21 +1,11 @@
-import { MetaD2AException, isMetaD2AException } from '@metad2a/core';
+import { isMetaD2AException } from '@metad2a/core';
 import { PyDict, PyGlobal, PyObject, type PySet, PyTuple, TorchStorage, TorchTensor, archGraphFromIGraph, decodePtSync, outline, unpickle, type PyValue } from '../src';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { FIXTURES, Pk, f32bytes, zipStored } from './helpers';
+import { FIXTURES, Pk, errorOf, f32bytes, zipStored } from './helpers';
 
 const run = (bytes: Uint8Array | number[]): PyValue => unpickle(Uint8Array.from(bytes), 0, { source: 'test' }).value;
-function errorOf(f: () => unknown): MetaD2AException {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MetaD2AException) return e;
-    throw new Error(`expected a MetaD2AException, got ${String(e)}`);
-  }
-  throw new Error('expected an error, got a value');
-}
-
 describe('pickle VM', () => {
   test('numbers of every encoding, including longs beyond 2^53', () => {
     // LONG1 of 2^64 (9 bytes: 00 ×8, 01), BININT -5, BININT2 65535, LONG1 -1 (ff), BINFLOAT 1.5 (big-endian)

@@ -62,7 +62,7 @@ export function registerRank(program: Command, io: CliIo): void {
     .option('--rerank <proxy>', 're-rank the best --rerank-top with a zero-cost proxy on a minibatch of the dataset (naswot, synflow)')
     .option('--rerank-top <k>', 'how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
     .option('--rerank-weight <w>', "weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
-    .option('--proxy-batch <n>', 'images in the proxy minibatch', intInRange('--proxy-batch', 2, 4096), 64)
+    .option('--proxy-batch <n>', 'images in the proxy minibatch', intInRange('--proxy-batch', 2, 4096), 16)
     .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
     .option('--json', 'print one JSON document instead of the table')
     .action(async (f: RankFlags) => {

@@ -50,7 +50,7 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--rerank <proxy>', 're-rank the best --rerank-top candidates with a zero-cost proxy on a minibatch of the dataset (naswot, synflow)')
     .option('--rerank-top <k>', 'how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
     .option('--rerank-weight <w>', "weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
-    .option('--proxy-batch <n>', 'images in the proxy minibatch', intInRange('--proxy-batch', 2, 4096), 64)
+    .option('--proxy-batch <n>', 'images in the proxy minibatch', intInRange('--proxy-batch', 2, 4096), 16)
     .option('--json', 'print one JSON document (schemaVersion 1) on stdout and nothing else: the top k, timings in seconds')
     .option('--all', 'with --json: every ranked candidate as well (`ranking`), not only the top k')
     .action(async (flags: SearchFlags) => {
