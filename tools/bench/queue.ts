@@ -31,7 +31,24 @@ function cli(argv: string[], onOut: (s: string) => void): ChildProcess {
 
 export async function run(args: string[]): Promise<void> {
   const counts = arg(args, 'workers', '1,2').split(',').map(Number);
-  const plan = ['--datasets', 'builtin:digits', '--tasks', arg(args, 'tasks', '4'), '--classes', '4', '--archs', arg(args, 'archs', '4'), '--recipe', arg(args, 'recipe', 'tiny'), '--train-per-class', '40', '--test-per-class', '30', '--seed', '1'];
+  const plan = [
+    '--datasets',
+    'builtin:digits',
+    '--tasks',
+    arg(args, 'tasks', '4'),
+    '--classes',
+    '4',
+    '--archs',
+    arg(args, 'archs', '4'),
+    '--recipe',
+    arg(args, 'recipe', 'tiny'),
+    '--train-per-class',
+    '40',
+    '--test-per-class',
+    '30',
+    '--seed',
+    '1',
+  ];
   const pairs = Number(arg(args, 'tasks', '4')) * Number(arg(args, 'archs', '4'));
   const redis = await startRedis();
   const rows: { workers: number; pairs: number; wallS: number; pairsPerHour: number; meanPairTrainS: number; load1: number }[] = [];

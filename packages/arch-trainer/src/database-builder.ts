@@ -1,9 +1,9 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaD2AException, Rng, seedToU32, validationError } from '@metad2a/core';
-import { indicesByClass, preprocessInto, preprocessingFor, resolveDataset, type ImageDataset as RawImageDataset } from '@metad2a/datasets';
+import { indicesByClass, preprocessInto, preprocessingFor, resolveDataset, taskSources, type ImageDataset as RawImageDataset } from '@metad2a/datasets';
 import { MetaDatabase } from '@metad2a/meta-trainer';
-import { canonicalKey, enumerateNb201, formatNb201, nb201Cost, parseNb201 } from '@metad2a/search-spaces';
+import { canonicalKey, enumerateNb201, formatNb201, NB201_DATASETS, nb201Cost, nb201Table, parseNb201, type Nb201Cell } from '@metad2a/search-spaces';
 import type { ImageDataset } from './dataset';
 import type { TrainRecipe } from './recipe';
 import { trainArchitecture } from './trainer';
@@ -149,17 +149,26 @@ function preprocessRows(images: RawImageDataset, rows: ReadonlyArray<readonly [n
 export interface BuildDatabaseOptions {
   /** The meta-database file (SQLite, `@metad2a/meta-trainer`); created if missing. */
   readonly db: string;
-  /** Image dataset references (`builtin:mnist`, `builtin:fashion-mnist`, `builtin:digits`, folders, IDX files...). */
+  /** Image dataset references (`builtin:mnist`, `source:glyphs-greek`, folders, IDX files...); tasks go round robin over them. */
   readonly datasets: readonly string[];
   readonly numTasks: number;
   readonly classesPerTask: number | readonly [number, number];
   /** Images per class drawn for training and for testing (disjoint). */
   readonly trainPerClass: number;
   readonly testPerClass: number;
-  /** How many architectures (stratified sample, {@link sampleArchitectures}) or an explicit list of cell strings. */
-  readonly archs: number | readonly string[];
+  /**
+   * Grid mode: how many architectures (stratified sample, {@link sampleArchitectures}) or an
+   * explicit list of cell strings, each trained on every task. Leave out for per-task cells.
+   */
+  readonly archs?: number | readonly string[];
+  /** Per-task mode (when `archs` is absent): cells per task, a number or [min, max] (see {@link sampleTaskCells}). */
+  readonly cellsPerTask?: number | readonly [number, number];
+  /** Per-task mode: the share of a task's cells drawn from the NB201-good pool (default 0.4). */
+  readonly goodCellShare?: number;
   readonly recipe: TrainRecipe;
   readonly seed: number;
+  /** Train only the pairs whose plan index is `index` modulo `of` (one process per shard; all shards share the file). */
+  readonly shard?: { readonly index: number; readonly of: number };
   readonly onProgress?: (p: BuildProgress) => void;
   /** Stop after the pair in progress (the database stays consistent; a rerun resumes). */
   readonly signal?: AbortSignal;
@@ -183,6 +192,7 @@ export interface BuildProgress {
 
 export interface BuildSummary {
   readonly tasks: readonly TaskPlan[];
+  /** Every distinct cell of the plan. */
   readonly archs: readonly string[];
   readonly metric: string;
   readonly trained: number;
@@ -191,19 +201,129 @@ export interface BuildSummary {
   readonly aborted: boolean;
 }
 
+/** One (task, cell) pair of a build plan with the seed it is trained with. */
+export interface PlannedPair {
+  readonly task: TaskPlan;
+  readonly arch: string;
+  readonly seed: number;
+}
+
+/** Everything a build will train, in order: a function of the options alone (so every process and rerun agrees). */
+export interface BuildPlan {
+  readonly tasks: readonly TaskPlan[];
+  readonly pairs: readonly PlannedPair[];
+  readonly metric: string;
+}
+
 /** The metric name records of a recipe are stored under (records of different recipes coexist). */
 export function recipeMetric(recipe: TrainRecipe): string {
   return `top1-test@${recipe.name}`;
 }
 
+/** One NB201 cell per distinct computation (`canonicalKey`), as canonical strings, in enumeration order. */
+function distinctCells(): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const cell of enumerateNb201()) {
+    const key = canonicalKey(cell);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(formatNb201(cell));
+  }
+  return out;
+}
+
+let goodCache: string[] | undefined;
 /**
- * Build (or resume building) a meta-database of trained accuracies: sample tasks and
- * architectures (both seeded, so a rerun with the same options makes the same plan), then for every
- * (architecture, task) pair without a record train the architecture with the recipe on the task's
- * training images, evaluate it on the task's test images and write one record
- * (task, `nb201`, canonical arch string, accuracy in percent, metric `top1-test@<recipe>`, the
- * recipe, seed and timings) in its own transaction. A process killed at any point loses at most the
- * pair it was training; rerunning skips every recorded pair.
+ * The `n` distinct computations that are best on NB201's 200-epoch table, by the mean z-score of
+ * their test accuracy on CIFAR-10, CIFAR-100 and ImageNet16-120 (best first).
+ */
+export function goodNb201Cells(n: number): string[] {
+  if (!goodCache) {
+    const table = nb201Table();
+    const cols = NB201_DATASETS.map((d) => table.column(d, 'testAccuracy'));
+    const z = cols.map((c) => {
+      const mu = c.reduce((s, v) => s + v, 0) / c.length;
+      const sd = Math.sqrt(c.reduce((s, v) => s + (v - mu) ** 2, 0) / c.length);
+      return (i: number) => (c[i]! - mu) / sd;
+    });
+    const score = new Map<string, number>();
+    for (let i = 0; i < table.size; i++) {
+      const key = canonicalKey(table.cellAt(i));
+      const s = z.reduce((a, f) => a + f(i), 0) / z.length;
+      if (!score.has(key) || s > score.get(key)!) score.set(key, s);
+    }
+    const byKey = new Map(distinctCells().map((a) => [canonicalKey((parseNb201(a) as E.Right<Nb201Cell>).right), a]));
+    goodCache = [...score.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k]) => byKey.get(k)!);
+  }
+  if (!Number.isInteger(n) || n < 1 || n > goodCache.length) invalid('architecture sampling', 'good cells', `an integer in 1..${goodCache.length}`, String(n));
+  return goodCache.slice(0, n);
+}
+
+/** Size of the pool of NB201-good cells that per-task cells are drawn from. */
+export const GOOD_CELL_POOL = 100;
+
+/**
+ * The cells of one task: `k` distinct computations, `round(k · goodShare)` of them drawn from the
+ * {@link GOOD_CELL_POOL} cells best on NB201's tables (so the generator sees good cells and
+ * tasks share cells to compare on) and the rest uniformly over all 6,466 distinct computations.
+ * Deterministic for (seed, task name).
+ */
+export function sampleTaskCells(task: string, k: number, goodShare: number, seed: number): string[] {
+  if (!(goodShare >= 0 && goodShare <= 1)) invalid('architecture sampling', 'goodCellShare', 'a number in [0, 1]', String(goodShare));
+  const rng = new Rng(`${seed}|cells|${task}`);
+  const good = goodNb201Cells(GOOD_CELL_POOL);
+  const all = (uniformPool ??= distinctCells());
+  const out = new Set<string>();
+  const nGood = Math.round(k * goodShare);
+  for (const i of rng.permutation(good.length).slice(0, nGood)) out.add(good[i]!);
+  while (out.size < k) out.add(all[rng.int(all.length)]!);
+  return [...out];
+}
+let uniformPool: string[] | undefined;
+
+/** The plan of a build: tasks (round robin over the datasets), then the pairs, task by task. */
+export function planBuild(opts: BuildDatabaseOptions, classCount: (ref: string) => number = (r) => openImages(r).classNames.length): BuildPlan {
+  const tasks = sampleTasks(opts, classCount);
+  const pairOf = (task: TaskPlan, arch: string): PlannedPair => ({ task, arch, seed: seedToU32(`${opts.seed}|${task.name}|${arch}`) });
+  let pairs: PlannedPair[];
+  if (opts.archs !== undefined) {
+    const archs =
+      typeof opts.archs === 'number'
+        ? sampleArchitectures(opts.archs, opts.recipe, opts.seed)
+        : opts.archs.map((a) => {
+            const p = parseNb201(a);
+            if (E.isLeft(p)) throw new MetaD2AException(p.left);
+            return formatNb201(p.right);
+          });
+    pairs = tasks.flatMap((t) => archs.map((a) => pairOf(t, a)));
+  } else {
+    const spec = opts.cellsPerTask ?? [3, 8];
+    const [lo, hi] = typeof spec === 'number' ? [spec, spec] : spec;
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi < lo) invalid('database builder', 'cellsPerTask', 'an integer ≥ 1 or a range [min, max]', JSON.stringify(spec));
+    const rng = new Rng(`${opts.seed}|cells-per-task`);
+    pairs = tasks.flatMap((t) => sampleTaskCells(t.name, lo + rng.int(hi - lo + 1), opts.goodCellShare ?? 0.4, opts.seed).map((a) => pairOf(t, a)));
+  }
+  if (opts.shard) {
+    const { index, of } = opts.shard;
+    if (!Number.isInteger(of) || of < 1 || !Number.isInteger(index) || index < 0 || index >= of) invalid('database builder', 'shard', 'index/of with 0 ≤ index < of', `${index}/${of}`);
+  }
+  return { tasks, pairs, metric: recipeMetric(opts.recipe) };
+}
+
+/** The version of a dataset reference's images when it is a known task source (recorded with every record). */
+function sourceVersion(ref: string): string | undefined {
+  return taskSources().find((s) => s.ref === ref)?.version;
+}
+
+/**
+ * Build (or resume building) a meta-database of trained accuracies: plan the (task, cell) pairs
+ * ({@link planBuild}; seeded, so a rerun or another shard makes the same plan), then for every
+ * pair of this shard without a record train the cell with the recipe on the task's training
+ * images, evaluate it on the task's test images and write one record (task, `nb201`, canonical
+ * arch string, accuracy in percent, metric `top1-test@<recipe>`, the recipe, seed, source version
+ * and timings) in its own transaction. A process killed at any point loses at most the pair it
+ * was training; rerunning skips every recorded pair.
  */
 export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSummary> {
   const inputSize = opts.recipe.inputSize;
@@ -218,16 +338,9 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
     if (!d) images.set(ref, (d = openImages(ref)));
     return d;
   };
-  const tasks = sampleTasks(opts, (r) => imagesOf(r).classNames.length);
-  const archs =
-    typeof opts.archs === 'number'
-      ? sampleArchitectures(opts.archs, opts.recipe, opts.seed)
-      : opts.archs.map((a) => {
-          const p = parseNb201(a);
-          if (E.isLeft(p)) throw new MetaD2AException(p.left);
-          return formatNb201(p.right);
-        });
-  const metric = recipeMetric(opts.recipe);
+  const plan = planBuild(opts, (r) => imagesOf(r).classNames.length);
+  const { tasks, metric } = plan;
+  const mine = opts.shard ? plan.pairs.filter((_, i) => i % opts.shard!.of === opts.shard!.index) : plan.pairs;
   const db = MetaDatabase.open(opts.db);
   let trained = 0;
   let skipped = 0;
@@ -236,53 +349,52 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
   try {
     for (const ref of new Set(tasks.map((t) => t.dataset))) {
       const d = imagesOf(ref);
-      db.addDataset({ name: ref, source: d.name, numClasses: d.classNames.length, note: 'images; tasks of the arch-trainer database builder' });
+      const v = sourceVersion(ref);
+      db.addDataset({ name: ref, source: d.name, numClasses: d.classNames.length, note: `images; tasks of the arch-trainer database builder${v ? `; source version ${v}` : ''}` });
     }
     db.addTasks(tasks.map((t) => ({ name: t.name, dataset: t.dataset, classIds: t.classIds })));
-    const data = new Map<string, { train: ImageDataset; test: ImageDataset }>();
+    // Pairs come task by task: keep only the current task's images in memory.
+    let current: { name: string; train: ImageDataset; test: ImageDataset } | undefined;
     const dataOf = (t: TaskPlan) => {
-      let d = data.get(t.name);
-      if (!d) data.set(t.name, (d = taskData(imagesOf(t.dataset), t, { trainPerClass: opts.trainPerClass, testPerClass: opts.testPerClass, inputSize: inputSize!, seed: opts.seed })));
-      return d;
+      if (current?.name !== t.name) current = { name: t.name, ...taskData(imagesOf(t.dataset), t, { trainPerClass: opts.trainPerClass, testPerClass: opts.testPerClass, inputSize: inputSize!, seed: opts.seed }) };
+      return current;
     };
-    const total = tasks.length * archs.length;
+    const total = mine.length;
     let done = 0;
-    outer: for (const arch of archs) {
-      for (const task of tasks) {
-        if (opts.signal?.aborted) {
-          aborted = true;
-          break outer;
-        }
-        if (db.hasRecord({ task: task.name, space: 'nb201', arch, metric })) {
-          done++;
-          skipped++;
-          opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, elapsedMs: Date.now() - t0, etaMs: trained > 0 ? (trainMsTotal / trained) * (total - done) : NaN });
-          continue;
-        }
-        const { train, test } = dataOf(task);
-        const seed = seedToU32(`${opts.seed}|${task.name}|${arch}`);
-        const p0 = Date.now();
-        const r = await trainArchitecture({ arch, train, test, recipe: opts.recipe, seed });
-        r.network.dispose();
-        const ms = Date.now() - p0;
-        db.addRecord({
-          task: task.name,
-          space: 'nb201',
-          arch,
-          accuracy: 100 * r.accuracy,
-          metric,
-          how: 'trained:@metad2a/arch-trainer',
-          recipe: opts.recipe,
-          extra: { seed, trainImages: train.shape[0], testImages: test.shape[0], finalTrainLoss: r.finalTrainLoss, trainMs: r.trainMs, backend: tf.getBackend() },
-        });
-        trained++;
-        done++;
-        trainMsTotal += ms;
-        opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, accuracy: 100 * r.accuracy, elapsedMs: Date.now() - t0, etaMs: (trainMsTotal / trained) * (total - done) });
+    for (const { task, arch, seed } of mine) {
+      if (opts.signal?.aborted) {
+        aborted = true;
+        break;
       }
+      if (db.hasRecord({ task: task.name, space: 'nb201', arch, metric })) {
+        done++;
+        skipped++;
+        opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, elapsedMs: Date.now() - t0, etaMs: trained > 0 ? (trainMsTotal / trained) * (total - done) : NaN });
+        continue;
+      }
+      const { train, test } = dataOf(task);
+      const p0 = Date.now();
+      const r = await trainArchitecture({ arch, train, test, recipe: opts.recipe, seed });
+      r.network.dispose();
+      const ms = Date.now() - p0;
+      const v = sourceVersion(task.dataset);
+      db.addRecord({
+        task: task.name,
+        space: 'nb201',
+        arch,
+        accuracy: 100 * r.accuracy,
+        metric,
+        how: 'trained:@metad2a/arch-trainer',
+        recipe: opts.recipe,
+        extra: { seed, trainImages: train.shape[0], testImages: test.shape[0], finalTrainLoss: r.finalTrainLoss, trainMs: r.trainMs, backend: tf.getBackend(), ...(v ? { sourceVersion: v } : {}) },
+      });
+      trained++;
+      done++;
+      trainMsTotal += ms;
+      opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, accuracy: 100 * r.accuracy, elapsedMs: Date.now() - t0, etaMs: (trainMsTotal / trained) * (total - done) });
     }
   } finally {
     db.close();
   }
-  return { tasks, archs, metric, trained, skipped, wallMs: Date.now() - t0, aborted };
+  return { tasks, archs: [...new Set(plan.pairs.map((p) => p.arch))], metric, trained, skipped, wallMs: Date.now() - t0, aborted };
 }

@@ -11,6 +11,10 @@ export { trainArchitecture, requireTrainingKernels, TRAINING_KERNELS, evaluate, 
 export { saveNetwork, loadNetwork, SAVED_NETWORK_FORMAT, type SavedNetworkMeta } from './saved-network';
 export {
   buildDatabase,
+  planBuild,
+  sampleTaskCells,
+  goodNb201Cells,
+  GOOD_CELL_POOL,
   sampleTasks,
   sampleArchitectures,
   taskData,
@@ -21,5 +25,8 @@ export {
   type BuildDatabaseOptions,
   type BuildProgress,
   type BuildSummary,
+  type BuildPlan,
+  type PlannedPair,
 } from './database-builder';
 export { databaseStats, type AccuracyRecord, type DatabaseStats } from './database-stats';
+export { BUILD_PLANS, buildPlanOptions, type NamedBuildPlan } from './database-plans';

@@ -6,7 +6,8 @@ import type * as E from 'fp-ts/lib/Either.js';
 import { initBackend } from '@metad2a/core';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { canonicalKey, nb201Cost, parseNb201 } from '@metad2a/search-spaces';
-import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures, sampleTasks, splitImages, taskData, type BuildProgress } from '../src';
+import { buildDatabase, getRecipe, goodNb201Cells, GOOD_CELL_POOL, planBuild, recipeMetric, sampleArchitectures, sampleTaskCells, sampleTasks, splitImages, taskData, type BuildProgress } from '../src';
+import { nb201Table } from '@metad2a/search-spaces';
 import { resolveDataset, type ImageDataset as RawImages } from '@metad2a/datasets';
 
 // training runs on the native backend of @metad2a/tfjs-kernels when it is built, else on cpu (slow)
@@ -56,6 +57,50 @@ describe('sampling', () => {
   });
 });
 
+describe('per-task plans', () => {
+  it('ranks the NB201-good pool by the mean z-score of the three 200-epoch test accuracies', () => {
+    const good = goodNb201Cells(GOOD_CELL_POOL);
+    expect(good).toHaveLength(100);
+    expect(new Set(good.map((a) => canonicalKey(cell(a)))).size).toBe(100);
+    const t = nb201Table();
+    const c10 = t.column('cifar10', 'testAccuracy');
+    const sorted = [...c10].sort((a, b) => a - b);
+    // every pool cell is in the top 5 % of NB201 on CIFAR-10 (its best representative)
+    for (const a of good.slice(0, 20)) expect(c10[t.indexOf(a)]!).toBeGreaterThan(sorted[Math.floor(0.9 * sorted.length)]!);
+  });
+
+  it('draws k distinct cells per task, a share from the good pool, deterministically', () => {
+    const good = new Set(goodNb201Cells(GOOD_CELL_POOL));
+    const a = sampleTaskCells('src/1-2-3', 8, 0.5, 7);
+    expect(a).toHaveLength(8);
+    expect(new Set(a).size).toBe(8);
+    expect(a.slice(0, 4).every((x) => good.has(x))).toBe(true);
+    expect(sampleTaskCells('src/1-2-3', 8, 0.5, 7)).toEqual(a);
+    expect(sampleTaskCells('src/1-2-4', 8, 0.5, 7)).not.toEqual(a);
+    expect(sampleTaskCells('src/1-2-3', 5, 0, 7).some((x) => good.has(x))).toBe(false);
+    expect(() => sampleTaskCells('t', 3, 1.5, 7)).toThrow(/goodCellShare: expected a number in \[0, 1\]/);
+  });
+
+  it('plans tasks round robin with 3–8 cells each; shards split the plan without overlap', () => {
+    const counts: Record<string, number> = { a: 30, b: 12 };
+    const opts = { db: 'x', datasets: ['a', 'b'], numTasks: 20, classesPerTask: [5, 20] as const, trainPerClass: 5, testPerClass: 5, cellsPerTask: [3, 8] as const, goodCellShare: 0.4, recipe: getRecipe('nb201-db'), seed: 9 };
+    const plan = planBuild(opts, (r) => counts[r]!);
+    expect(plan.tasks).toHaveLength(20);
+    expect(plan.metric).toBe('top1-test@nb201-db');
+    for (const t of plan.tasks) {
+      const n = plan.pairs.filter((p) => p.task.name === t.name).length;
+      expect(n).toBeGreaterThanOrEqual(3);
+      expect(n).toBeLessThanOrEqual(8);
+      expect(t.classIds.length).toBeLessThanOrEqual(counts[t.dataset]!);
+    }
+    // task by task: a prefix of the plan holds whole tasks
+    const order = plan.pairs.map((p) => p.task.name);
+    expect(order.filter((n, i) => i === 0 || n !== order[i - 1]).length).toBe(20);
+    expect(planBuild(opts, (r) => counts[r]!).pairs.map((p) => `${p.task.name}|${p.arch}|${p.seed}`)).toEqual(plan.pairs.map((p) => `${p.task.name}|${p.arch}|${p.seed}`));
+    expect(() => planBuild({ ...opts, shard: { index: 2, of: 2 } }, (r) => counts[r]!)).toThrow(/shard: expected index\/of with 0 ≤ index < of/);
+  });
+});
+
 describe('task data', () => {
   it('splits real images per class, preprocessed to the recipe size with 3 channels', () => {
     const s = splitImages('builtin:digits', { inputSize: 8, testFraction: 0.2, maxPerClass: 20, seed: 1 });
@@ -78,6 +123,22 @@ describe('buildDatabase', () => {
   const base = { datasets: ['builtin:digits'], numTasks: 2, classesPerTask: 3, trainPerClass: 12, testPerClass: 6, archs: 2, seed: 11 };
   const recipeSpec = { base: 'tiny', overrides: { epochs: 1, batchSize: 12 } };
   const recipe = getRecipe(recipeSpec.base, recipeSpec.overrides);
+
+  it('two shards of one plan fill one file: every pair exactly once, the same as one process', async () => {
+    const dir = tmp();
+    const opts = { datasets: ['builtin:digits'], numTasks: 2, classesPerTask: 3, trainPerClass: 12, testPerClass: 6, cellsPerTask: 2, goodCellShare: 0.5, seed: 11, recipe };
+    const shards = await Promise.all([0, 1].map((index) => buildDatabase({ ...opts, db: path.join(dir, 'sharded.sqlite'), shard: { index, of: 2 } })));
+    expect(shards.map((s) => s.trained)).toEqual([2, 2]);
+    await buildDatabase({ ...opts, db: path.join(dir, 'single.sqlite') });
+    const read = (f: string) => {
+      const db = MetaDatabase.open(path.join(dir, f));
+      const r = db.records().map((x) => [x.task, x.arch, x.accuracy, (x.extra as { seed: number }).seed] as const).sort((a, b) => (`${a[0]}${a[1]}` < `${b[0]}${b[1]}` ? -1 : 1));
+      db.close();
+      return r;
+    };
+    expect(read('sharded.sqlite')).toHaveLength(4);
+    expect(read('sharded.sqlite')).toEqual(read('single.sqlite'));
+  }, 240_000);
 
   it('stops cleanly on an aborted signal, with the plan (datasets, tasks) already stored', async () => {
     const file = path.join(tmp(), 'meta.sqlite');

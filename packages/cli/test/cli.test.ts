@@ -34,6 +34,28 @@ describe('metad2a CLI', () => {
     expect(fs.readFileSync(path.join(dir, 'r.csv'), 'utf8').trim().split('\n')).toHaveLength(4631);
   });
 
+  it('db stats --db builtin:nb201 --json describes the shipped measured database; export --format dir / import round-trip it exactly', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-builtin-'));
+    const env = { METAD2A_CACHE_DIR: path.join(dir, 'cache') };
+    const a = capture(undefined, env);
+    expect(await runCli(['db', 'stats', '--db', 'builtin:nb201', '--json'], a.io)).toBe(0);
+    const stats = JSON.parse(a.out());
+    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../meta-trainer/data/nb201-measured/manifest.json'), 'utf8'));
+    expect(stats.records).toBe(manifest.counts.records);
+    expect(stats.recipe.name).toBe('nb201-db');
+    expect(stats.sources).toBeGreaterThanOrEqual(1);
+    expect(stats.tasks).toBeLessThanOrEqual(manifest.counts.tasks);
+    expect(stats).toHaveProperty('seedNoise');
+    const b = capture(undefined, env);
+    expect(await runCli(['db', 'export', '--db', 'builtin:nb201', '--format', 'dir', '--out', path.join(dir, 'out'), '--about', path.join(__dirname, '../../../tools/meta-database/nb201-about.json')], b.io)).toBe(0);
+    for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz']) {
+      expect(fs.readFileSync(path.join(dir, 'out', f)).equals(fs.readFileSync(path.join(__dirname, '../../meta-trainer/data/nb201-measured', f)))).toBe(true);
+    }
+    const c = capture(undefined, env);
+    expect(await runCli(['db', 'import', '--db', path.join(dir, 'copy.sqlite'), '--from', path.join(dir, 'out')], c.io)).toBe(0);
+    expect(JSON.parse(c.out())).toEqual({ datasets: manifest.counts.datasets, tasks: manifest.counts.tasks, records: manifest.counts.records, skipped: 0 });
+  });
+
   it.each([
     [['db', 'stats', '--db', '/nonexistent.sqlite'], /--db \/nonexistent\.sqlite: no such file/],
     [['db', 'build', '--db', 'x.sqlite', '--classes', 'four'], /--classes must be N or MIN-MAX/],

@@ -10,7 +10,11 @@ const bin = path.join(root, 'packages/cli/src/bin.ts');
 /** `metad2a <argv>` in its own process (the real entry point, through tsx). */
 function metad2a(argv: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', bin, ...argv], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, METAD2A_BACKEND: process.env.METAD2A_BACKEND ?? 'native' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', bin, ...argv], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, METAD2A_BACKEND: process.env.METAD2A_BACKEND ?? 'native' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -22,7 +26,28 @@ function metad2a(argv: readonly string[]): Promise<{ code: number | null; stdout
 describe('two `metad2a db build` processes on one file', () => {
   it('both finish without an error and every (task, architecture) pair is recorded exactly once', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-2w-')), 'meta.sqlite');
-    const argv = ['db', 'build', '--db', file, '--datasets', 'builtin:digits', '--tasks', '2', '--classes', '3', '--archs', '3', '--epochs', '1', '--train-per-class', '12', '--test-per-class', '6', '--seed', '11'];
+    const argv = [
+      'db',
+      'build',
+      '--db',
+      file,
+      '--datasets',
+      'builtin:digits',
+      '--tasks',
+      '2',
+      '--classes',
+      '3',
+      '--archs',
+      '3',
+      '--epochs',
+      '1',
+      '--train-per-class',
+      '12',
+      '--test-per-class',
+      '6',
+      '--seed',
+      '11',
+    ];
     const [a, b] = await Promise.all([metad2a(argv), metad2a(argv)]);
     for (const r of [a, b]) {
       expect(r.stderr).not.toMatch(/SqliteError|database is locked|\n\s+at /);

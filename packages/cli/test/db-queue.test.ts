@@ -25,7 +25,11 @@ interface Proc {
 
 /** `metad2a <argv>` in its own process, from the sources (tsx with the repository's tsconfig, wherever it runs). */
 function metad2a(argv: readonly string[], cwd = root): Proc {
-  const child = spawn(process.execPath, ['--import', tsx, bin, ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, METAD2A_BACKEND: 'native', TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') } });
+  const child = spawn(process.execPath, ['--import', tsx, bin, ...argv], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, METAD2A_BACKEND: 'native', TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.json') },
+  });
   spawned.push(child);
   const p: Proc = { child, out: '', err: '', exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
   child.stdout!.on('data', (d: Buffer) => (p.out += d.toString()));
@@ -36,7 +40,8 @@ function metad2a(argv: readonly string[], cwd = root): Proc {
 async function until(what: string, cond: () => boolean, procs: readonly Proc[], timeoutMs = 90_000): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}\n${procs.map((p) => `--- ${p.child.spawnargs.slice(3).join(' ')}\n${p.out}\n${p.err}`).join('\n')}`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`timed out waiting for ${what}\n${procs.map((p) => `--- ${p.child.spawnargs.slice(3).join(' ')}\n${p.out}\n${p.err}`).join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -51,7 +56,9 @@ function writeIdx(dir: string): string {
   for (let i = 0; i < n; i++) {
     const c = i % 4;
     labels[i] = c;
-    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) px[i * 64 + y * 8 + x] = Math.min(255, ((c < 2 ? (c === 0 ? y : x) : c === 2 ? x + y : Math.abs(x - y)) % 4 < 2 ? 180 : 40) + Math.floor(60 * rnd()));
+    for (let y = 0; y < 8; y++)
+      for (let x = 0; x < 8; x++)
+        px[i * 64 + y * 8 + x] = Math.min(255, ((c < 2 ? (c === 0 ? y : x) : c === 2 ? x + y : Math.abs(x - y)) % 4 < 2 ? 180 : 40) + Math.floor(60 * rnd()));
   }
   const header = (magic: number, dims: number[]) => {
     const b = Buffer.alloc(4 + 4 * dims.length);
@@ -81,11 +88,29 @@ describe('metad2a db build --queue with two workers', () => {
   it('a worker and the collector killed mid-build, a source the workers lack: dead letters, then exactly the local build', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-queue-'));
     const idx = writeIdx(dir); // a path relative to dir: the planner (cwd dir) reads it, workers started in the repository cannot
-    const plan = ['--datasets', `builtin:digits,${idx}`, '--tasks', '4', '--classes', '3', '--archs', '2', '--epochs', '2', '--train-per-class', '12', '--test-per-class', '6', '--seed', '5'];
+    const plan = [
+      '--datasets',
+      `builtin:digits,${idx}`,
+      '--tasks',
+      '4',
+      '--classes',
+      '3',
+      '--archs',
+      '2',
+      '--epochs',
+      '2',
+      '--train-per-class',
+      '12',
+      '--test-per-class',
+      '6',
+      '--seed',
+      '5',
+    ];
     const local = metad2a(['db', 'build', '--db', 'local.sqlite', ...plan], dir);
     const q = ['--queue', redis.url, '--queue-name', 'cli-test'];
     const build = ['db', 'build', '--db', 'queued.sqlite', ...plan, ...q, '--attempts', '2', '--backoff-seconds', '1', '--collect-lock-seconds', '2'];
-    const worker = ['worker', ...q, '--lock-seconds', '5', '--stalled-check-seconds', '1'];
+    // a lock long enough that a live worker on a loaded machine keeps it; a killed one's pair is back within ~11 s
+    const worker = ['worker', ...q, '--lock-seconds', '10', '--stalled-check-seconds', '1'];
 
     let collector = metad2a(build, dir);
     await until('the plan to be queued', () => /8 queued now/.test(collector.err), [collector]);
@@ -135,7 +160,17 @@ describe('metad2a db build --queue with two workers', () => {
     expect(rb).toHaveLength(8);
     expect(new Set(rb.map(key)).size).toBe(8);
     expect(rb.map(fingerprint).sort()).toEqual(ra.map(fingerprint).sort());
-    expect(b.tasks().map((t) => [t.name, t.classIds]).sort()).toEqual(a.tasks().map((t) => [t.name, t.classIds]).sort());
+    expect(
+      b
+        .tasks()
+        .map((t) => [t.name, t.classIds])
+        .sort(),
+    ).toEqual(
+      a
+        .tasks()
+        .map((t) => [t.name, t.classIds])
+        .sort(),
+    );
     expect(b.integrityProblems()).toEqual([]);
     a.close();
     b.close();

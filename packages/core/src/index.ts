@@ -19,4 +19,5 @@ export * from './fused-kernels';
 export * from './checkpoint';
 export * from './atomic-file';
 export * from './statistics';
+export { defaultCacheDir } from './cache-dir';
 export * from './zero-cost-proxy';

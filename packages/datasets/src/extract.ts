@@ -5,24 +5,16 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fail, type ClassFeatures, type FeatureSet } from '@metad2a/core';
+import { defaultCacheDir, fail, type ClassFeatures, type FeatureSet } from '@metad2a/core';
 import type { FeatureExtractor } from './extractor';
 import { indicesByClass, type ImageDataset } from './images';
 import { preprocessInto, preprocessingKey, type Preprocessing } from './preprocess';
 import { ttyProgressBar, type ProgressCallback } from './progress';
 import { readFeatureFile, writeFeatureFile } from './readers/feature-file';
 
-/**
- * The feature cache folder: `opts.cacheDir`, else `$METAD2A_CACHE_DIR`, else
- * `$XDG_CACHE_HOME/metad2a`, else `~/.cache/metad2a`.
- */
-export function defaultCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  if (env.METAD2A_CACHE_DIR) return env.METAD2A_CACHE_DIR;
-  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'metad2a');
-  return path.join(os.homedir(), '.cache', 'metad2a');
-}
+/** The feature cache folder: `opts.cacheDir`, else {@link defaultCacheDir} of `@metad2a/core`. */
+export { defaultCacheDir };
 
 export interface ExtractOptions {
   readonly preprocessing: Preprocessing;

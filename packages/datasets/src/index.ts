@@ -36,3 +36,6 @@ export { createMobilenetV2Extractor, mobilenetProjection, MOBILENET_V2 } from '.
 import { createMobilenetV2Extractor } from './extractors/mobilenet-v2';
 featureExtractors.register('mobilenetv2', createMobilenetV2Extractor, { description: "MobileNetV2 of the installed nsfwjs@4.4.0 package (tfjs LayersModel, 224×224): 1280-d pooled features, fixed seeded projection to outputDim (default 512)" });
 featureExtractors.register('tfjs-model', createTfjsModelExtractor, { description: 'your tfjs model.json (Layers or Graph), features from outputLayer or the model output' });
+export { taskSources, taskSource, GENERATED_PER_CLASS, type TaskSource, type SourceSplit } from './sources/task-sources';
+export { TEXTURE_CLASSES, COLOUR_BLOB_CLASSES, SHAPE_CLASSES, PROCEDURAL_IMAGE_SIZE } from './sources/procedural';
+export { GLYPH_IMAGE_SIZE } from './sources/glyph-source';

@@ -3,6 +3,7 @@
  *
  * A reference is a string (what a CLI `--dataset` takes) or a typed {@link DatasetSpec}:
  * - `builtin:mnist`, `builtin:fashion-mnist`, `builtin:digits` (shipped, see `builtin.ts`);
+ * - `source:<name>`: a task source rendered from fonts or generated (see `sources/task-sources.ts`);
  * - a folder: CIFAR binary (`data_batch_1..5.bin` → CIFAR-10, `train.bin` → CIFAR-100) or else
  *   an image folder with one sub-folder per class;
  * - `*.features.json` (our feature format), `*.pt` (`*bylabel.pt`, spec §1.2), `*.npy`
@@ -16,6 +17,7 @@ import { match } from 'ts-pattern';
 import { MetaD2AException, Rng, drawClassSamples, fail, type FeatureSet, type SetLayout } from '@metad2a/core';
 import { readFeatureSet as readByLabelPt } from '@metad2a/torch-io';
 import { builtinDataset } from './builtin';
+import { taskSource } from './sources/task-sources';
 import { extractFeatures, type ExtractOptions } from './extract';
 import { createExtractor, type ExtractorOptions, type FeatureExtractor } from './extractor';
 import { selectImages } from './image-subset';
@@ -31,6 +33,7 @@ import { fileFingerprint } from './readers/fingerprint';
 /** A dataset reference with its kind spelled out. */
 export type DatasetSpec =
   | { readonly kind: 'builtin'; readonly name: string }
+  | { readonly kind: 'source'; readonly name: string }
   | { readonly kind: 'image-folder'; readonly root: string }
   | { readonly kind: 'idx'; readonly images: string; readonly labels: string; readonly classNames?: readonly string[] }
   | { readonly kind: 'cifar'; readonly files: readonly string[]; readonly variant?: CifarVariant; readonly labels?: 'fine' | 'coarse' }
@@ -40,11 +43,12 @@ export type DatasetSpec =
 
 export type DatasetRef = string | DatasetSpec;
 
-const FORMS = 'builtin:<mnist|fashion-mnist|digits>, an image folder (one sub-folder per class), a CIFAR binary folder or .bin file, an IDX images file (*images-idx3-ubyte[.gz]), a .npy file, a *bylabel.pt file, or a *.features.json file';
+const FORMS = 'builtin:<mnist|fashion-mnist|digits>, source:<name> (a rendered or procedural task source), an image folder (one sub-folder per class), a CIFAR binary folder or .bin file, an IDX images file (*images-idx3-ubyte[.gz]), a .npy file, a *bylabel.pt file, or a *.features.json file';
 
 /** Turn a string reference into a {@link DatasetSpec} (checking that paths exist). */
 export function parseDatasetRef(ref: string): DatasetSpec {
   if (ref.startsWith('builtin:')) return { kind: 'builtin', name: ref.slice('builtin:'.length) };
+  if (ref.startsWith('source:')) return { kind: 'source', name: ref.slice('source:'.length) };
   if (ref.includes(',') && !fs.existsSync(ref)) return parseFileList(ref);
   if (!fs.existsSync(ref)) return fail('NotFound', { source: 'dataset reference', field: ref, expected: FORMS, got: 'no such file or folder' });
   if (fs.statSync(ref).isDirectory()) {
@@ -76,6 +80,7 @@ export function resolveDataset(ref: DatasetRef): DatasetSource {
   const spec = typeof ref === 'string' ? parseDatasetRef(ref) : ref;
   return match(spec)
     .with({ kind: 'builtin' }, (s): DatasetSource => builtinDataset(s.name).load())
+    .with({ kind: 'source' }, (s): DatasetSource => taskSource(s.name).load())
     .with({ kind: 'image-folder' }, (s): DatasetSource => readImageFolder(s.root))
     .with({ kind: 'idx' }, (s): DatasetSource => readIdxImages(s.images, s.labels, { classNames: s.classNames }))
     .with({ kind: 'cifar' }, (s): DatasetSource => readCifarBinary(s.files, { variant: s.variant, labels: s.labels }))

@@ -45,7 +45,15 @@ export async function startCollector(l: QueueLocation, db: MetaDatabase, opts: C
       opts.onRecord?.(r, w!.inserted);
       return { inserted: w!.inserted };
     },
-    { connection: connectionOptions(l), prefix: KEY_PREFIX, concurrency: 1, lockDuration: opts.lockMs ?? 30_000, stalledInterval: opts.stalledIntervalMs ?? 15_000, maxStalledCount: 10, name: `collector:${process.pid}` },
+    {
+      connection: connectionOptions(l),
+      prefix: KEY_PREFIX,
+      concurrency: 1,
+      lockDuration: opts.lockMs ?? 30_000,
+      stalledInterval: opts.stalledIntervalMs ?? 15_000,
+      maxStalledCount: 10,
+      name: `collector:${process.pid}`,
+    },
   );
   let lastConnectionError = '';
   worker.on('error', (err: Error) => {

@@ -40,7 +40,9 @@ export function parseQueueUrl(url: string, name: string = DEFAULT_QUEUE_NAME): E
   const db = dbPart === '' ? 0 : Number(dbPart);
   if (u.search || u.hash) return bad('no query or fragment', JSON.stringify(u.search + u.hash));
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    return E.left(validationError({ source: '--queue-name', field: name, expected: 'letters, digits, ".", "_" or "-" (the name goes into Redis keys)', got: JSON.stringify(name) }));
+    return E.left(
+      validationError({ source: '--queue-name', field: name, expected: 'letters, digits, ".", "_" or "-" (the name goes into Redis keys)', got: JSON.stringify(name) }),
+    );
   }
   return E.right({
     url,

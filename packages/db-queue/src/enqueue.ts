@@ -19,7 +19,12 @@ export interface EnqueueReport {
  * ({@link pairJobId}), with retries and exponential backoff. Planning again is safe: a pair
  * already in the queue is left alone, a dead-lettered one is retried.
  */
-export async function enqueuePairs(q: BuildQueues, jobs: readonly PairJobData[], isRecorded: (key: PairKey) => boolean, retry: RetryPolicy = DEFAULT_RETRY): Promise<EnqueueReport> {
+export async function enqueuePairs(
+  q: BuildQueues,
+  jobs: readonly PairJobData[],
+  isRecorded: (key: PairKey) => boolean,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Promise<EnqueueReport> {
   let recorded = 0;
   let alreadyQueued = 0;
   let retried = 0;

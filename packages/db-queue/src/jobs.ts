@@ -45,7 +45,10 @@ export interface PairResult {
  * from another machine) never queues a pair twice: BullMQ ignores an add whose id exists.
  */
 export function pairJobId(key: PairKey): string {
-  return `pair-${createHash('sha256').update(JSON.stringify([key.task, key.space, key.arch, key.metric])).digest('hex').slice(0, 40)}`;
+  return `pair-${createHash('sha256')
+    .update(JSON.stringify([key.task, key.space, key.arch, key.metric]))
+    .digest('hex')
+    .slice(0, 40)}`;
 }
 
 /** Retries of a failing pair: attempts in all, and the first backoff (doubling each retry). */

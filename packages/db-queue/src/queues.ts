@@ -19,7 +19,14 @@ export const resultsQueueName = (l: QueueLocation): string => `${l.name}-results
  * otherwise retry forever and the command would hang without a word).
  */
 export async function checkReachable(l: QueueLocation, timeoutMs = 5000): Promise<void> {
-  const client = new IORedis({ ...connectionOptions(l), lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  const client = new IORedis({
+    ...connectionOptions(l),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+  });
   let socketError: Error | undefined;
   client.on('error', (e: Error) => (socketError ??= e)); // says why connect() failed (ECONNREFUSED, ENOTFOUND...)
   try {

@@ -37,7 +37,15 @@ export type WorkerEvent =
   | { readonly kind: 'started'; readonly task: string; readonly arch: string; readonly jobId: string; readonly attempt: number }
   | { readonly kind: 'trained'; readonly task: string; readonly arch: string; readonly jobId: string; readonly accuracy: number; readonly trainMs: number }
   | { readonly kind: 'failed'; readonly task: string; readonly arch: string; readonly jobId: string; readonly error: string; readonly willRetry: boolean }
-  | { readonly kind: 'refused'; readonly task: string; readonly arch: string; readonly jobId: string; readonly dataset: string; readonly jobVersion: string; readonly ownVersion: string }
+  | {
+      readonly kind: 'refused';
+      readonly task: string;
+      readonly arch: string;
+      readonly jobId: string;
+      readonly dataset: string;
+      readonly jobVersion: string;
+      readonly ownVersion: string;
+    }
   /** Redis did not answer (the clients keep reconnecting; the message repeats only when it changes). */
   | { readonly kind: 'connection'; readonly error: string };
 
@@ -104,7 +112,14 @@ export async function startPairWorker(l: QueueLocation, opts: PairWorkerOptions)
   });
   worker.on('failed', (job, err) => {
     if (!job || err instanceof WaitingError || err.name === 'WaitingError') return;
-    opts.onEvent?.({ kind: 'failed', task: job.data.key.task, arch: job.data.key.arch, jobId: job.id!, error: err.message, willRetry: job.attemptsMade < (job.opts.attempts ?? 1) });
+    opts.onEvent?.({
+      kind: 'failed',
+      task: job.data.key.task,
+      arch: job.data.key.arch,
+      jobId: job.id!,
+      error: err.message,
+      willRetry: job.attemptsMade < (job.opts.attempts ?? 1),
+    });
   });
   // connection errors: ioredis reconnects and BullMQ resumes; say so once per distinct message
   let lastConnectionError = '';

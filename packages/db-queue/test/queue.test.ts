@@ -30,6 +30,18 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+/** A fresh queue and database for one test, and what closes them (after the given workers and collectors). */
+async function setUp() {
+  const l = location();
+  const q = await openQueues(l);
+  const db = tmpDb();
+  const tearDown = async (...running: { close(): Promise<void> }[]) => {
+    for (const r of running) await r.close();
+    await q.close();
+    db.close();
+  };
+  return { l, q, db, tearDown };
+}
 const isRecordedIn = (db: MetaDatabase) => (k: { task: string; space: string; arch: string; metric: string }) => db.hasRecord(k);
 
 describe('queue URLs', () => {
@@ -65,13 +77,13 @@ describe('queue URLs', () => {
 describe('a distributed build on a real redis-server', () => {
   it('an unreachable server is a named error, not a hang', async () => {
     const l = parseQueueUrl('redis://127.0.0.1:1/0');
-    await expect(openQueues((l as E.Right<QueueLocation>).right)).rejects.toThrow(/redis:\/\/127\.0\.0\.1:1\/0 queue metad2a-db: expected a Redis server answering PING, got .*ECONNREFUSED/);
+    await expect(openQueues((l as E.Right<QueueLocation>).right)).rejects.toThrow(
+      /redis:\/\/127\.0\.0\.1:1\/0 queue metad2a-db: expected a Redis server answering PING, got .*ECONNREFUSED/,
+    );
   });
 
   it('two workers and a collector: every pair recorded once; planning again queues nothing; status counts', async () => {
-    const l = location();
-    const q = await openQueues(l);
-    const db = tmpDb();
+    const { l, q, db, tearDown } = await setUp();
     const jobs = pairJobs(3, 4);
     expect(await enqueuePairs(q, jobs, isRecordedIn(db))).toEqual({ planned: 12, recorded: 0, queued: 12, alreadyQueued: 0, retried: 0 });
     expect(await enqueuePairs(q, [...jobs, jobs[0]!], isRecordedIn(db))).toEqual({ planned: 12, recorded: 0, queued: 0, alreadyQueued: 12, retried: 0 });
@@ -80,13 +92,27 @@ describe('a distributed build on a real redis-server', () => {
     expect(before.pairsPerHour).toBeUndefined();
     const events: WorkerEvent[] = [];
     const workers = await Promise.all(
-      ['w1', 'w2'].map((name) => startPairWorker(l, { name, sourceVersion: () => 'v1', onEvent: (e) => events.push(e), trainPair: async (job) => (await new Promise((r) => setTimeout(r, 20)), trainedPairOf(job)) })),
+      ['w1', 'w2'].map((name) =>
+        startPairWorker(l, {
+          name,
+          sourceVersion: () => 'v1',
+          onEvent: (e) => events.push(e),
+          trainPair: async (job) => (await new Promise((r) => setTimeout(r, 20)), trainedPairOf(job)),
+        }),
+      ),
     );
     const collector = await startCollector(l, db);
     await until('12 records', () => db.counts().records === 12);
     await until('results completed', async () => (await q.results.getCompletedCount()) === 12);
     const recs = db.records();
-    expect(recs.map((r) => [r.task, r.arch, r.accuracy]).sort()).toEqual(jobs.map((j) => { const { t, a } = j.pair as { t: number; a: number }; return [j.key.task, j.key.arch, 10 * t + a + 0.5]; }).sort());
+    expect(recs.map((r) => [r.task, r.arch, r.accuracy]).sort()).toEqual(
+      jobs
+        .map((j) => {
+          const { t, a } = j.pair as { t: number; a: number };
+          return [j.key.task, j.key.arch, 10 * t + a + 0.5];
+        })
+        .sort(),
+    );
     expect(collector.counts()).toEqual({ inserted: 12, existing: 0 });
     // both workers took jobs
     const by = new Set((await q.results.getCompleted(0, -1)).map((j) => j.data.worker));
@@ -100,16 +126,11 @@ describe('a distributed build on a real redis-server', () => {
     expect(s.etaMs).toBe(0);
     // everything is recorded now: a re-plan finds it in the database
     expect(await enqueuePairs(q, jobs, isRecordedIn(db))).toMatchObject({ recorded: 12, queued: 0 });
-    await Promise.all(workers.map((w) => w.close()));
-    await collector.close();
-    await q.close();
-    db.close();
+    await tearDown(...workers, collector);
   });
 
   it('a pair that keeps failing is retried with backoff, then dead-lettered with its error; a re-plan retries it', async () => {
-    const l = location();
-    const q = await openQueues(l);
-    const db = tmpDb();
+    const { l, q, db, tearDown } = await setUp();
     const jobs = pairJobs(1, 3);
     await enqueuePairs(q, jobs, isRecordedIn(db), { attempts: 3, backoffMs: 200 });
     const starts: number[] = [];
@@ -130,22 +151,19 @@ describe('a distributed build on a real redis-server', () => {
     expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(190);
     expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(390);
     const s = await queueStatus(q);
-    expect(s.deadLetters).toEqual([{ jobId: pairJobId(jobs[1]!.key), task: 'toy/t0', arch: 'arch-1', attempts: 3, error: 'out of memory while training arch-1', failedAt: expect.any(String) }]);
+    expect(s.deadLetters).toEqual([
+      { jobId: pairJobId(jobs[1]!.key), task: 'toy/t0', arch: 'arch-1', attempts: 3, error: 'out of memory while training arch-1', failedAt: expect.any(String) },
+    ]);
     expect(s.train).toMatchObject({ completed: 2, failed: 1, waiting: 0 });
     healed = true;
     expect(await enqueuePairs(q, jobs, isRecordedIn(db), { attempts: 3, backoffMs: 200 })).toEqual({ planned: 3, recorded: 2, queued: 0, alreadyQueued: 0, retried: 1 });
     await until('3 records', () => db.counts().records === 3);
     expect((await queueStatus(q)).deadLetters).toEqual([]);
-    await worker.close();
-    await collector.close();
-    await q.close();
-    db.close();
+    await tearDown(worker, collector);
   });
 
   it('a worker whose data source has another version puts the job back and stops; a matching worker trains it', async () => {
-    const l = location();
-    const q = await openQueues(l);
-    const db = tmpDb();
+    const { l, q, db, tearDown } = await setUp();
     await enqueuePairs(q, pairJobs(1, 2, 'glyphs-3'), isRecordedIn(db));
     let trainedByStale = 0;
     const stale = await startPairWorker(l, { sourceVersion: () => 'glyphs-2', trainPair: async (job) => (trainedByStale++, trainedPairOf(job)) });
@@ -156,18 +174,16 @@ describe('a distributed build on a real redis-server', () => {
     const good = await startPairWorker(l, { sourceVersion: () => 'glyphs-3', trainPair: async (job) => trainedPairOf(job) });
     const collector = await startCollector(l, db);
     await until('2 records', () => db.counts().records === 2);
-    await good.close();
-    await collector.close();
-    await q.close();
-    db.close();
+    await tearDown(good, collector);
   });
 
   it('a worker killed with SIGKILL mid-pair: its job stalls and another worker trains it', async () => {
-    const l = location();
-    const q = await openQueues(l);
-    const db = tmpDb();
+    const { l, q, db, tearDown } = await setUp();
     await enqueuePairs(q, pairJobs(1, 1), isRecordedIn(db));
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/slow-worker.ts'), redis.url, '60000', l.name], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/slow-worker.ts'), redis.url, '60000', l.name], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -177,15 +193,19 @@ describe('a distributed build on a real redis-server', () => {
     expect((await queueStatus(q)).train.active).toBe(1);
     child.kill('SIGKILL');
     const events: WorkerEvent[] = [];
-    const rescuer = await startPairWorker(l, { sourceVersion: () => 'v1', lockMs: 1500, stalledIntervalMs: 500, name: 'rescuer', onEvent: (e) => events.push(e), trainPair: async (job) => trainedPairOf(job) });
+    const rescuer = await startPairWorker(l, {
+      sourceVersion: () => 'v1',
+      lockMs: 1500,
+      stalledIntervalMs: 500,
+      name: 'rescuer',
+      onEvent: (e) => events.push(e),
+      trainPair: async (job) => trainedPairOf(job),
+    });
     const collector = await startCollector(l, db);
     await until('the record', () => db.counts().records === 1);
     expect(events.filter((e) => e.kind === 'started')).toEqual([expect.objectContaining({ attempt: 1 })]);
     const done = (await q.results.getCompleted(0, -1)).map((j) => j.data.worker);
     expect(done).toEqual(['rescuer']);
-    await rescuer.close();
-    await collector.close();
-    await q.close();
-    db.close();
+    await tearDown(rescuer, collector);
   }, 30_000);
 });

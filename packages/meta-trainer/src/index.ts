@@ -24,6 +24,8 @@ export { importOfficialNb201PredictorDb, importOfficialNb201Rows, OFFICIAL_NB201
 export { importOfficialNb201PredictorPt } from './io/nb201-official-pt';
 export { importByLabelFeatures, type ByLabelImportOptions } from './io/bylabel';
 export { dumpMetaDatabase, exportJson, exportCsv, recordsCsv, type MetaDatabaseDump } from './io/export';
+export { exportDir, importExportDir, readExportManifest, EXPORT_FORMAT, type ExportManifest } from './io/export-dir';
+export { resolveDatabase, builtinDatabaseDir, BUILTIN_DATABASES, type ResolvedDatabase } from './io/builtin-database';
 export { importRecordsCsv, readCsvRows, RECORDS_CSV_REQUIRED, type RecordsCsvImport } from './io/records-csv';
 export { accuracyNormalisation, splitNormalisation, splitPredictionTarget, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
 export {

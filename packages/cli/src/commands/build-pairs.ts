@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
-import { seedToU32 } from '@metad2a/core';
-import { recipeMetric, sampleArchitectures, sampleTasks, taskData, trainArchitecture, type TaskPlan, type TrainRecipe } from '@metad2a/arch-trainer';
+import { planBuild, taskData, trainArchitecture, type BuildDatabaseOptions, type TaskPlan, type TrainRecipe } from '@metad2a/arch-trainer';
 import { resolveDataset, type ImageDataset } from '@metad2a/datasets';
 import type { MetaDatabase } from '@metad2a/meta-trainer';
 import { PAIR_JOB_FORMAT, type PairJobData, type TrainedPair } from '@metad2a/db-queue';
@@ -49,29 +48,14 @@ export function dataSourceVersion(ref: string): string {
   return v;
 }
 
-export interface PlanOptions {
-  readonly datasets: readonly string[];
-  readonly numTasks: number;
-  readonly classesPerTask: number | readonly [number, number];
-  readonly archs: number;
-  readonly trainPerClass: number;
-  readonly testPerClass: number;
-  readonly recipe: TrainRecipe;
-  readonly seed: number;
-}
-
-/** The jobs of a build: the same tasks, cells and seeds as the local `buildDatabase` plans. */
-export function planQueuedBuild(o: PlanOptions): QueuedBuild {
-  const tasks = sampleTasks(o, (r) => imagesOf(r).classNames.length);
-  const archs = sampleArchitectures(o.archs, o.recipe, o.seed);
-  const metric = recipeMetric(o.recipe);
-  const jobs: PairJobData[] = [];
-  for (const arch of archs) {
-    for (const task of tasks) {
-      const pair: PairSpec = { task, arch, seed: seedToU32(`${o.seed}|${task.name}|${arch}`), buildSeed: o.seed, recipe: o.recipe, trainPerClass: o.trainPerClass, testPerClass: o.testPerClass };
-      jobs.push({ format: PAIR_JOB_FORMAT, key: { task: task.name, space: 'nb201', arch, metric }, pair, dataset: task.dataset, sourceVersion: dataSourceVersion(task.dataset) });
-    }
-  }
+/** The jobs of a build: exactly the (task, cell, seed) pairs the local `buildDatabase` plans for the same options. */
+export function planQueuedBuild(o: Omit<BuildDatabaseOptions, 'db' | 'shard' | 'onProgress' | 'signal'>): QueuedBuild {
+  const plan = planBuild({ ...o, db: '' }, (r) => imagesOf(r).classNames.length);
+  const tasks = plan.tasks;
+  const jobs: PairJobData[] = plan.pairs.map(({ task, arch, seed }) => {
+    const pair: PairSpec = { task, arch, seed, buildSeed: o.seed, recipe: o.recipe, trainPerClass: o.trainPerClass, testPerClass: o.testPerClass };
+    return { format: PAIR_JOB_FORMAT, key: { task: task.name, space: 'nb201', arch, metric: plan.metric }, pair, dataset: task.dataset, sourceVersion: dataSourceVersion(task.dataset) };
+  });
   return {
     jobs,
     prepare: (db: MetaDatabase) => {

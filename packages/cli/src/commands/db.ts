@@ -1,19 +1,63 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { describeBackend, initBackend } from '@metad2a/core';
-import { buildDatabase, databaseStats, getRecipe, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
-import { MetaDatabase, exportCsv, exportJson, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt, importRecordsCsv } from '@metad2a/meta-trainer';
+import { BUILD_PLANS, buildDatabase, buildPlanOptions, databaseStats, getRecipe, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
+import { MetaDatabase, exportCsv, exportDir, exportJson, importExportDir, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt, importRecordsCsv, resolveDatabase, type ResolvedDatabase } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
-import { ttyProgressBar } from '@metad2a/datasets';
+import { taskSources, ttyProgressBar } from '@metad2a/datasets';
 import { MetaD2AException, makeError } from '@metad2a/core';
 import { planQueuedBuild, trainQueuedPair, dataSourceVersion } from './build-pairs';
 import { DEFAULT_RETRY, queueLocation, queueNameOption, registerQueueCommands, retryOptions, runQueuedBuild } from './queue';
 
-function classRange(v: string): number | [number, number] {
+function rangeOption(flag: string, v: string, min: number): number | [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(v.trim());
-  if (!m) throw new CliUsageError(`--classes must be N or MIN-MAX (e.g. 4-6), got '${v}'`);
-  return m[2] === undefined ? Number(m[1]) : [Number(m[1]), Number(m[2])];
+  if (!m) throw new CliUsageError(`${flag} must be N or MIN-MAX (e.g. 4-6), got '${v}'`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  if (lo < min || hi < lo) throw new CliUsageError(`${flag} must be N or MIN-MAX with ${min} ≤ MIN ≤ MAX, got '${v}'`);
+  return m[2] === undefined ? lo : [lo, hi];
+}
+const classRange = (v: string) => rangeOption('--classes', v, 2);
+
+function parseShard(v: string): { index: number; of: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new CliUsageError(`--shard must be K/N with 0 ≤ K < N, got '${v}'`);
+  return { index: Number(m[1]), of: Number(m[2]) };
+}
+
+/** `train-sources` / `heldout-sources` expand to the task sources of that split. */
+function datasetList(v: string): string[] {
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .flatMap((x) => (x === 'train-sources' ? taskSources().filter((s) => s.split === 'train').map((s) => s.ref) : x === 'heldout-sources' ? taskSources().filter((s) => s.split === 'heldout').map((s) => s.ref) : [x]));
+}
+
+function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const m = Math.round(ms / 60000);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m`;
+}
+
+/** Re-run this command as `n` processes with `--shard k/n` (same plan, disjoint pairs, one database file). */
+async function runWorkers(n: number, io: CliIo): Promise<void> {
+  const args = process.argv.slice(2);
+  const i = args.findIndex((a) => a === '--workers' || a.startsWith('--workers='));
+  args.splice(i, args[i]!.includes('=') ? 1 : 2);
+  const codes = await Promise.all(
+    Array.from({ length: n }, (_, k) =>
+      new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--shard', `${k}/${n}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+        child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+      }),
+    ),
+  );
+  const failed = codes.filter((c) => c !== 0).length;
+  io.stderr.write(`[db build] ${n - failed} of ${n} worker processes finished cleanly\n`);
+  if (failed > 0) throw new Error(`${failed} of ${n} db build worker processes failed (rerun to resume: recorded pairs are skipped)`);
 }
 
 export function registerDb(program: Command, io: CliIo): void {
@@ -22,63 +66,85 @@ export function registerDb(program: Command, io: CliIo): void {
   db.command('build')
     .description('train NB201 cells on class-subset tasks of image datasets and record their accuracies (resumable: rerun to continue)')
     .requiredOption('--db <file>', 'meta-database file (created if missing)')
+    .option('--plan <name>', `a named build (${Object.keys(BUILD_PLANS).join(', ')}): fixes every option below except --workers/--shard`)
     .option('--space <name>', 'search space (only nb201 can be trained here)', oneOf('--space', ['nb201'] as const), 'nb201')
-    .option('--datasets <refs>', 'comma-separated image dataset references', 'builtin:mnist,builtin:fashion-mnist,builtin:digits')
+    .option('--datasets <refs>', "comma-separated image dataset references, or 'train-sources' / 'heldout-sources' for the task sources of that split (`metad2a db sources`)", 'builtin:mnist,builtin:fashion-mnist,builtin:digits')
     .option('--tasks <n>', 'number of tasks', intInRange('--tasks', 1), 12)
     .option('--classes <n|min-max>', 'classes per task', '4')
-    .option('--archs <n>', 'number of NB201 cells (size-stratified sample)', intInRange('--archs', 1, 15625), 12)
+    .option('--archs <n>', 'grid mode: number of NB201 cells (size-stratified sample), each trained on every task', intInRange('--archs', 1, 15625))
+    .option('--cells-per-task <n|min-max>', 'per-task mode: cells drawn per task (a share from the NB201-good pool, the rest uniform); the default when --archs is absent: 3-8')
+    .option('--good-share <x>', 'per-task mode: share of cells from the NB201-good pool', '0.4')
     .option('--recipe <name>', `training recipe: ${Object.keys(RECIPES).join(', ')}`, 'tiny')
     .option('--epochs <n>', 'override the recipe epochs', intInRange('--epochs', 1))
     .option('--train-per-class <n>', 'training images per class', intInRange('--train-per-class', 1), 40)
     .option('--test-per-class <n>', 'test images per class', intInRange('--test-per-class', 1), 30)
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 0)
+    .option('--workers <n>', 'train in this many processes (each takes every n-th pair of the plan; all write the same file)', intInRange('--workers', 1, 64), 1)
+    .option('--shard <k/n>', 'train only the pairs k, k+n, k+2n… of the plan (what each --workers process runs)')
     .option('--queue <url>', 'distribute the training: queue the pairs on redis://HOST:PORT/DB for `metad2a worker` processes and collect their results here')
     .option(...queueNameOption)
     .option('--attempts <n>', 'with --queue: tries per pair before it is dead-lettered', intInRange('--attempts', 1, 100), DEFAULT_RETRY.attempts)
     .option('--backoff-seconds <s>', 'with --queue: wait before the first retry (doubling each retry)', intInRange('--backoff-seconds', 0, 86_400), DEFAULT_RETRY.backoffMs / 1000)
     .option('--collect-lock-seconds <s>', 'with --queue: a result whose collector died is collected again after this long', intInRange('--collect-lock-seconds', 1, 3600), 30)
-    .action(async (f: { db: string; datasets: string; tasks: number; classes: string; archs: number; recipe: string; epochs?: number; trainPerClass: number; testPerClass: number; seed: number; queue?: string; queueName: string; attempts: number; backoffSeconds: number; collectLockSeconds: number }) => {
+    .action(async (f: { db: string; plan?: string; datasets: string; tasks: number; classes: string; archs?: number; cellsPerTask?: string; goodShare: string; recipe: string; epochs?: number; trainPerClass: number; testPerClass: number; seed: number; workers: number; shard?: string; queue?: string; queueName: string; attempts: number; backoffSeconds: number; collectLockSeconds: number }) => {
       const recipe = getRecipe(f.recipe, f.epochs !== undefined ? { epochs: f.epochs } : {});
+      const goodShare = Number(f.goodShare);
+      if (!(goodShare >= 0 && goodShare <= 1)) throw new CliUsageError(`--good-share must be a number in [0, 1], got '${f.goodShare}'`);
+      const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+      if (f.workers > 1) {
+        if (shard) throw new CliUsageError('--workers and --shard exclude each other (--workers starts one --shard process per worker)');
+        return runWorkers(f.workers, io);
+      }
+      const planned =
+        f.plan !== undefined
+          ? buildPlanOptions(f.plan)
+          : {
+              datasets: datasetList(f.datasets),
+              numTasks: f.tasks,
+              classesPerTask: classRange(f.classes),
+              trainPerClass: f.trainPerClass,
+              testPerClass: f.testPerClass,
+              ...(f.archs !== undefined ? { archs: f.archs } : { cellsPerTask: f.cellsPerTask === undefined ? ([3, 8] as const) : rangeOption('--cells-per-task', f.cellsPerTask, 1), goodCellShare: goodShare }),
+              recipe,
+              seed: f.seed,
+            };
       if (f.queue !== undefined) {
+        if (shard) throw new CliUsageError('--queue and --shard exclude each other (queue workers take the pairs)');
         const loc = queueLocation(f.queue, f.queueName);
-        const build = planQueuedBuild({
-          datasets: f.datasets.split(',').map((x) => x.trim()).filter(Boolean),
-          numTasks: f.tasks,
-          classesPerTask: classRange(f.classes),
-          archs: f.archs,
-          trainPerClass: f.trainPerClass,
-          testPerClass: f.testPerClass,
-          recipe,
-          seed: f.seed,
-        });
+        const build = planQueuedBuild(planned);
         const r = await runQueuedBuild(io, f.db, loc, build, { retry: retryOptions(f.attempts, f.backoffSeconds), collectLockMs: f.collectLockSeconds * 1000 });
         if (r.missing > 0) throw new MetaD2AException(makeError('NotFound', { source: f.db, field: 'records', expected: `all ${build.jobs.length} planned pairs`, got: `${r.recorded} (${r.missing} missing, listed above)` }));
         return;
       }
       const backend = await initBackend();
-      io.stderr.write(`${describeBackend(backend)}\n`);
+      io.stderr.write(`${describeBackend(backend)}${shard ? ` (shard ${shard.index}/${shard.of})` : ''}\n`);
       const bar = ttyProgressBar('training', io.stderr);
+      const tag = shard ? `[db build ${shard.index}/${shard.of}]` : '[db build]';
       const s = await buildDatabase({
+        ...planned,
         db: f.db,
-        datasets: f.datasets.split(',').map((x) => x.trim()).filter(Boolean),
-        numTasks: f.tasks,
-        classesPerTask: classRange(f.classes),
-        trainPerClass: f.trainPerClass,
-        testPerClass: f.testPerClass,
-        archs: f.archs,
-        recipe,
-        seed: f.seed,
+        shard,
         onProgress: (p) => {
-          bar?.(p.done, p.total, p.accuracy !== undefined ? `${p.accuracy.toFixed(1)}% ${p.task}` : 'skipped');
+          if (bar) bar(p.done, p.total, p.accuracy !== undefined ? `${p.accuracy.toFixed(1)}% ${p.task}` : 'skipped');
+          else if (p.accuracy !== undefined) io.stderr.write(`${tag} ${new Date().toISOString()} ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} ${p.accuracy.toFixed(2)}% ${p.task} ${p.arch} eta ${formatDuration(p.etaMs)}\n`);
         },
       });
       const d = MetaDatabase.open(f.db, { readonly: true });
-      const stats = databaseStats(d.records({ metric: recipeMetric(recipe) }));
+      const stats = databaseStats(d.records({ metric: recipeMetric(planned.recipe) }));
       d.close();
       io.stdout.write(`trained ${s.trained} pairs, skipped ${s.skipped} already recorded, wall ${(s.wallMs / 1000).toFixed(1)} s\n${JSON.stringify(stats, null, 2)}\n`);
     });
 
   registerQueueCommands(program, db, io, trainQueuedPair, dataSourceVersion);
+
+  db.command('sources')
+    .description('the named task sources (rendered scripts, procedural colour images, shipped data sets) with their split, classes and version')
+    .option('--json', 'print JSON')
+    .action((f: { json?: boolean }) => {
+      const rows = taskSources().map((s) => ({ name: s.name, ref: s.ref, split: s.split, domain: s.domain, classes: s.numClasses, version: s.version, licence: s.licence }));
+      if (f.json) io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else for (const r of rows) io.stdout.write(`${r.ref.padEnd(28)} ${r.split.padEnd(8)} ${r.domain.padEnd(12)} ${String(r.classes).padStart(3)} classes  ${r.version}\n`);
+    });
 
   db.command('import-official')
     .description("import MetaD2A's official NB201 predictor database (4,630 records over 3,031 tasks; tasks have no image features)")
@@ -96,16 +162,21 @@ export function registerDb(program: Command, io: CliIo): void {
     });
 
   db.command('export')
-    .description('export the records as JSON or CSV')
-    .requiredOption('--db <file>', 'meta-database file')
-    .requiredOption('--out <file>', 'output file')
-    .option('--format <f>', 'json or csv', oneOf('--format', ['json', 'csv'] as const), 'json')
-    .action((f: { db: string; out: string; format: 'json' | 'csv' }) => {
-      if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
-      const d = MetaDatabase.open(f.db, { readonly: true });
+    .description('export the records as JSON or CSV, or the whole database as an export folder (the shipped, diff-friendly form; `db import` reads it back)')
+    .requiredOption('--db <file|builtin:name>', 'meta-database file or builtin:nb201')
+    .requiredOption('--out <path>', 'output file (json, csv) or folder (dir)')
+    .option('--format <f>', 'json, csv or dir', oneOf('--format', ['json', 'csv', 'dir'] as const), 'json')
+    .option('--about <file>', 'with --format dir: a JSON file carried into the manifest as `about` (recipe, calibration…)')
+    .action((f: { db: string; out: string; format: 'json' | 'csv' | 'dir'; about?: string }) => {
+      const d = openExisting(f.db, io.env);
       try {
         if (f.format === 'json') exportJson(d, f.out);
-        else exportCsv(d, f.out);
+        else if (f.format === 'csv') exportCsv(d, f.out);
+        else {
+          const about = f.about === undefined ? undefined : readJsonFile(f.about, '--about');
+          const m = exportDir(d, f.out, about);
+          io.stdout.write(`${JSON.stringify(m.counts)}\n`);
+        }
       } finally {
         d.close();
       }
@@ -127,16 +198,74 @@ export function registerDb(program: Command, io: CliIo): void {
       }
     });
 
-  db.command('stats')
-    .description('counts and, for trained records, accuracy spread and rank agreement')
-    .requiredOption('--db <file>', 'meta-database file')
-    .action((f: { db: string }) => {
-      if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
-      const d = MetaDatabase.open(f.db, { readonly: true });
+  db.command('import')
+    .description('load an export folder (`db export --format dir`) into a database; checksums and counts are verified, present records are skipped')
+    .requiredOption('--db <file>', 'meta-database file (created if missing)')
+    .requiredOption('--from <dir>', 'export folder')
+    .action((f: { db: string; from: string }) => {
+      if (!fs.existsSync(f.from)) throw new CliUsageError(`--from ${f.from}: no such folder`);
+      const d = MetaDatabase.open(f.db);
       try {
-        io.stdout.write(`${JSON.stringify({ counts: d.counts(), splits: d.splitNames(), integrity: d.integrityProblems() }, null, 2)}\n`);
+        io.stdout.write(`${JSON.stringify(importExportDir(f.from, d))}\n`);
       } finally {
         d.close();
       }
     });
+
+  db.command('stats')
+    .description('counts (records, tasks, sources), the recipe and its calibrated seed noise, and for trained records accuracy spread and rank agreement')
+    .requiredOption('--db <file|builtin:name>', 'meta-database file or builtin:nb201')
+    .option('--json', 'print only JSON')
+    .action((f: { db: string; json?: boolean }) => {
+      const resolved = resolveDatabaseRef(f.db, io.env);
+      const d = MetaDatabase.open(resolved.file, { readonly: true });
+      try {
+        const records = d.records();
+        const tasks = new Map(d.tasks().map((t) => [t.name, t.dataset]));
+        const recipes = [...new Map(records.filter((r) => r.recipe !== undefined).map((r) => [JSON.stringify(r.recipe), r.recipe])).values()];
+        const about = (resolved.manifest?.about ?? {}) as { seedNoise?: number };
+        const trained = records.filter((r) => r.how.startsWith('trained:'));
+        const summary = {
+          records: records.length,
+          tasks: new Set(records.map((r) => r.task)).size,
+          sources: new Set(records.map((r) => tasks.get(r.task))).size,
+          recipe: recipes.length === 1 ? recipes[0] : recipes.length === 0 ? null : recipes,
+          seedNoise: about.seedNoise ?? null,
+          counts: d.counts(),
+          splits: d.splitNames(),
+          integrity: d.integrityProblems(),
+          ...(trained.length > 0
+            ? {
+                trainedStats: databaseStats(trained, (t) => tasks.get(t) ?? t),
+                perSource: Object.fromEntries(
+                  [...new Set(trained.map((r) => tasks.get(r.task) ?? r.task))].sort().map((src) => [src, databaseStats(trained.filter((r) => tasks.get(r.task) === src))]),
+                ),
+              }
+            : {}),
+          ...(resolved.manifest ? { about: resolved.manifest.about ?? null } : {}),
+        };
+        io.stdout.write(`${JSON.stringify(summary, null, f.json ? undefined : 2)}\n`);
+      } finally {
+        d.close();
+      }
+    });
+}
+
+/** `builtin:<name>` → the rebuilt SQLite file; a path must exist. */
+function resolveDatabaseRef(ref: string, env: CliIo['env']): ResolvedDatabase {
+  if (!ref.startsWith('builtin:') && !fs.existsSync(ref)) throw new CliUsageError(`--db ${ref}: no such file`);
+  return resolveDatabase(ref, env);
+}
+
+function openExisting(ref: string, env: CliIo['env']): MetaDatabase {
+  return MetaDatabase.open(resolveDatabaseRef(ref, env).file, { readonly: true });
+}
+
+function readJsonFile(file: string, flag: string): unknown {
+  if (!fs.existsSync(file)) throw new CliUsageError(`${flag} ${file}: no such file`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliUsageError(`${flag} ${file}: not JSON (${(e as Error).message})`);
+  }
 }

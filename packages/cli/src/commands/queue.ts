@@ -68,7 +68,13 @@ export interface QueuedBuild {
  * database until every pair is recorded or dead-lettered. Returns the number of missing pairs
  * (0: complete); the caller turns a non-zero count into the exit status.
  */
-export async function runQueuedBuild(io: CliIo, dbFile: string, loc: QueueLocation, build: QueuedBuild, opts: { retry: RetryPolicy; collectLockMs?: number; pollMs?: number }): Promise<{ recorded: number; missing: number; wallMs: number }> {
+export async function runQueuedBuild(
+  io: CliIo,
+  dbFile: string,
+  loc: QueueLocation,
+  build: QueuedBuild,
+  opts: { retry: RetryPolicy; collectLockMs?: number; pollMs?: number },
+): Promise<{ recorded: number; missing: number; wallMs: number }> {
   const t0 = Date.now();
   const db = MetaDatabase.open(dbFile);
   const q = await openQueues(loc).catch((e) => {
@@ -85,7 +91,10 @@ export async function runQueuedBuild(io: CliIo, dbFile: string, loc: QueueLocati
     const ids = new Set(keys.map(pairJobId));
     const recordedCount = () => keys.filter((k) => db.hasRecord(k)).length;
     let reported = -1;
-    const collector = await startCollector(loc, db, { ...(opts.collectLockMs !== undefined ? collectorLock(opts.collectLockMs) : {}), onConnectionError: (m) => io.stderr.write(`queue ${describeLocation(loc)}: ${m} (reconnecting)\n`) });
+    const collector = await startCollector(loc, db, {
+      ...(opts.collectLockMs !== undefined ? collectorLock(opts.collectLockMs) : {}),
+      onConnectionError: (m) => io.stderr.write(`queue ${describeLocation(loc)}: ${m} (reconnecting)\n`),
+    });
     let deadPlanned: QueueStatus['deadLetters'] = [];
     let recorded = 0;
     let interrupted = false;
@@ -99,7 +108,9 @@ export async function runQueuedBuild(io: CliIo, dbFile: string, loc: QueueLocati
           if (recorded !== reported) {
             reported = recorded;
             const rate = s.pairsPerHour !== undefined ? `, ${s.pairsPerHour.toFixed(0)} pairs/h, ETA ${(s.etaMs! / 60000).toFixed(1)} min` : '';
-            io.stderr.write(`recorded ${recorded}/${keys.length}; queue: ${s.train.waiting} waiting, ${s.train.active} training, ${s.train.delayed} to retry, ${s.train.failed} dead-lettered; ${s.workers} workers${rate}\n`);
+            io.stderr.write(
+              `recorded ${recorded}/${keys.length}; queue: ${s.train.waiting} waiting, ${s.train.active} training, ${s.train.delayed} to retry, ${s.train.failed} dead-lettered; ${s.workers} workers${rate}\n`,
+            );
           }
           if (recorded + deadPlanned.length >= keys.length || interrupted) return;
           await sleep(opts.pollMs ?? 1000);
@@ -125,7 +136,13 @@ export async function runQueuedBuild(io: CliIo, dbFile: string, loc: QueueLocati
   }
 }
 
-export function registerQueueCommands(program: Command, db: Command, io: CliIo, trainPair: (job: PairJobData) => Promise<TrainedPair>, sourceVersion: (dataset: string) => string): void {
+export function registerQueueCommands(
+  program: Command,
+  db: Command,
+  io: CliIo,
+  trainPair: (job: PairJobData) => Promise<TrainedPair>,
+  sourceVersion: (dataset: string) => string,
+): void {
   program
     .command('worker')
     .description('train the pairs of distributed `db build --queue` runs: take jobs from the queue, train, send results back (until Ctrl-C / SIGTERM)')
@@ -190,7 +207,10 @@ export function registerQueueCommands(program: Command, db: Command, io: CliIo, 
       const d = MetaDatabase.open(f.db);
       try {
         const q = await openQueues(loc);
-        const collector = await startCollector(loc, d, { ...collectorLock(f.collectLockSeconds * 1000), onConnectionError: (m) => io.stderr.write(`queue ${describeLocation(loc)}: ${m} (reconnecting)\n`) });
+        const collector = await startCollector(loc, d, {
+          ...collectorLock(f.collectLockSeconds * 1000),
+          onConnectionError: (m) => io.stderr.write(`queue ${describeLocation(loc)}: ${m} (reconnecting)\n`),
+        });
         try {
           await withSignals(async (stop) => {
             let stopped = false;
@@ -232,9 +252,17 @@ export function registerQueueCommands(program: Command, db: Command, io: CliIo, 
         return;
       }
       io.stdout.write(`${describeLocation(loc)}: ${s.workers < 0 ? 'workers unknown' : `${s.workers} workers`}\n`);
-      io.stdout.write(`  pairs:   ${s.train.waiting} waiting, ${s.train.active} training, ${s.train.delayed} waiting to retry, ${s.train.completed} trained, ${s.train.failed} dead-lettered\n`);
-      io.stdout.write(`  results: ${s.results.waiting + s.results.delayed} to collect, ${s.results.active} being written, ${s.results.completed} collected, ${s.results.failed} failed\n`);
-      io.stdout.write(s.pairsPerHour !== undefined ? `  throughput ${s.pairsPerHour.toFixed(1)} pairs/h, ETA ${(s.etaMs! / 60000).toFixed(1)} min\n` : '  throughput: not enough finished pairs yet\n');
+      io.stdout.write(
+        `  pairs:   ${s.train.waiting} waiting, ${s.train.active} training, ${s.train.delayed} waiting to retry, ${s.train.completed} trained, ${s.train.failed} dead-lettered\n`,
+      );
+      io.stdout.write(
+        `  results: ${s.results.waiting + s.results.delayed} to collect, ${s.results.active} being written, ${s.results.completed} collected, ${s.results.failed} failed\n`,
+      );
+      io.stdout.write(
+        s.pairsPerHour !== undefined
+          ? `  throughput ${s.pairsPerHour.toFixed(1)} pairs/h, ETA ${(s.etaMs! / 60000).toFixed(1)} min\n`
+          : '  throughput: not enough finished pairs yet\n',
+      );
       for (const d of s.deadLetters) io.stdout.write(`  dead letter ${d.task} ${d.arch} after ${d.attempts} attempts: ${d.error}\n`);
     });
 }

@@ -8,7 +8,13 @@ export function pairJobs(tasks: number, archs: number, sourceVersion = 'v1'): Pa
   const out: PairJobData[] = [];
   for (let t = 0; t < tasks; t++) {
     for (let a = 0; a < archs; a++) {
-      out.push({ format: 'metad2a-pair-job/1', key: { task: `toy/t${t}`, space: 'nb201', arch: `arch-${a}`, metric: 'top1-test@fake' }, pair: { t, a }, dataset: 'toy', sourceVersion });
+      out.push({
+        format: 'metad2a-pair-job/1',
+        key: { task: `toy/t${t}`, space: 'nb201', arch: `arch-${a}`, metric: 'top1-test@fake' },
+        pair: { t, a },
+        dataset: 'toy',
+        sourceVersion,
+      });
     }
   }
   return out;

@@ -6,18 +6,19 @@ import type { MetaDatabase, RecordInput } from '../database/meta-database';
 import { readCsvRows } from './records-csv';
 
 /** The package's `data/nb201-official` folder, found from the sources (`src/io/`) or the build (`dist/`). */
-function shippedDataDir(): string {
+/** A folder of the package's `data/` (found from src/io in the repository or from dist). */
+export function shippedDataDir(folder: string): string {
   let dir = __dirname;
   for (let i = 0; i < 4; i++) {
-    const candidate = path.join(dir, 'data', 'nb201-official');
+    const candidate = path.join(dir, 'data', folder);
     if (fs.existsSync(candidate)) return candidate;
     dir = path.dirname(dir);
   }
-  return path.join(__dirname, '..', '..', 'data', 'nb201-official');
+  return path.join(__dirname, '..', '..', 'data', folder);
 }
 
 /** Directory of the official NB201 predictor database shipped with this package (`data/nb201-official`). */
-export const OFFICIAL_NB201_DIR = shippedDataDir();
+export const OFFICIAL_NB201_DIR = shippedDataDir('nb201-official');
 
 /** Names the importer gives to what it creates. */
 export const OFFICIAL_NB201 = {

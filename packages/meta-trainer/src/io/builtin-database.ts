@@ -1,0 +1,60 @@
+/**
+ * Meta-databases shipped as export folders (`data/<name>/`, see `export-dir.ts`), opened by
+ * reference as `builtin:<name>`: the SQLite file is rebuilt once from the export into the cache
+ * folder (keyed by the manifest's checksum, written atomically) and reused afterwards.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MetaD2AException, defaultCacheDir, notFound } from '@metad2a/core';
+import { MetaDatabase } from '../database/meta-database';
+import { importExportDir, readExportManifest, type ExportManifest } from './export-dir';
+import { shippedDataDir } from './nb201-official';
+
+/** The shipped databases: `builtin:nb201` is the measured NB201 database of issue #17. */
+export const BUILTIN_DATABASES: Readonly<Record<string, { readonly folder: string; readonly description: string }>> = {
+  nb201: { folder: 'nb201-measured', description: 'NB201 cells trained here (recipe nb201-db) on class-subset tasks of the training task sources' },
+};
+
+export function builtinDatabaseDir(name: string): string {
+  const b = BUILTIN_DATABASES[name];
+  if (!b) throw new MetaD2AException(notFound({ source: 'builtin meta-databases', field: `builtin:${name}`, expected: `one of ${Object.keys(BUILTIN_DATABASES).map((n) => `builtin:${n}`).join(', ')}`, got: 'an unknown name' }));
+  const d = shippedDataDir(b.folder);
+  if (fs.existsSync(path.join(d, 'manifest.json'))) return d;
+  throw new MetaD2AException(notFound({ source: 'builtin meta-databases', field: `builtin:${name}`, expected: `the export folder data/${b.folder} shipped with @metad2a/meta-trainer`, got: 'missing' }));
+}
+
+export interface ResolvedDatabase {
+  /** The SQLite file to open. */
+  readonly file: string;
+  /** For `builtin:<name>`: the export's manifest. */
+  readonly manifest?: ExportManifest;
+}
+
+/**
+ * A database reference → a SQLite file: a path as it is, or `builtin:<name>` rebuilt from the
+ * shipped export into `<cache>/meta-db/<name>-<manifest sha>.sqlite` when not there yet.
+ */
+export function resolveDatabase(ref: string, env: Readonly<Record<string, string | undefined>> = process.env): ResolvedDatabase {
+  if (!ref.startsWith('builtin:')) return { file: ref };
+  const dir = builtinDatabaseDir(ref.slice('builtin:'.length));
+  const manifest = readExportManifest(dir);
+  const sha = createHash('sha256').update(fs.readFileSync(path.join(dir, 'manifest.json'))).digest('hex').slice(0, 16);
+  const cache = path.join(defaultCacheDir(env), 'meta-db');
+  const file = path.join(cache, `${ref.slice('builtin:'.length)}-${sha}.sqlite`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(cache, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { force: true });
+    const db = MetaDatabase.open(tmp);
+    try {
+      importExportDir(dir, db);
+    } finally {
+      db.close();
+    }
+    // WAL side files belong to the temporary name; close() checkpointed them.
+    for (const ext of ['-wal', '-shm']) fs.rmSync(`${tmp}${ext}`, { force: true });
+    fs.renameSync(tmp, file);
+  }
+  return { file, manifest };
+}

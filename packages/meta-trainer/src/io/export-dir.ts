@@ -1,0 +1,123 @@
+/**
+ * The shipped form of a meta-database: a folder of gzipped JSON lines beside a manifest with
+ * counts and SHA-256 checksums, sorted so that two exports of the same content are the same
+ * bytes (and a grown database diffs as added lines). The SQLite file is rebuilt from it in
+ * seconds (`importExportDir`); export → import → export gives identical files.
+ *
+ *   manifest.json      format, counts, per-file sha256, free-form `about` (recipe, calibration…)
+ *   datasets.jsonl.gz  one dataset per line (name, source, numClasses, featureDim?, note?)
+ *   tasks.jsonl.gz     one task per line (name, dataset, classIds)
+ *   records.jsonl.gz   one record per line (task, space, arch, accuracy, metric, how, createdAt, recipe?, extra?)
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { MetaD2AException, parseError, validationError, writeFileAtomicSync } from '@metad2a/core';
+import type { MetaDatabase, RecordInput, TaskInput, DatasetInput } from '../database/meta-database';
+
+export const EXPORT_FORMAT = 'metad2a-meta-database-export/1';
+const FILES = ['datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz'] as const;
+
+export interface ExportManifest {
+  readonly format: typeof EXPORT_FORMAT;
+  readonly counts: { readonly datasets: number; readonly tasks: number; readonly records: number };
+  readonly files: Readonly<Record<(typeof FILES)[number], { readonly sha256: string; readonly bytes: number }>>;
+  /** What the database is (recipe, calibration, sources…): carried as it is. */
+  readonly about?: unknown;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+// Fixed gzip settings: the same lines give the same bytes on every machine.
+const gzip = (lines: readonly string[]) => zlib.gzipSync(Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8'), { level: 9 });
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Write the whole database as an export folder (atomically per file, manifest last). */
+export function exportDir(db: MetaDatabase, dir: string, about?: unknown): ExportManifest {
+  fs.mkdirSync(dir, { recursive: true });
+  const datasets = db
+    .datasets()
+    .map((d): DatasetInput => ({ name: d.name, source: d.source, numClasses: d.numClasses, ...(d.featureDim !== undefined ? { featureDim: d.featureDim } : {}), ...(d.note !== undefined ? { note: d.note } : {}) }))
+    .sort((a, b) => cmp(a.name, b.name));
+  const tasks = db
+    .tasks()
+    .map((t): TaskInput => ({ name: t.name, dataset: t.dataset, classIds: [...t.classIds] }))
+    .sort((a, b) => cmp(a.name, b.name));
+  const records = db
+    .records()
+    .map((r): RecordInput => ({ task: r.task, space: r.space, arch: r.arch, accuracy: r.accuracy, metric: r.metric, how: r.how, createdAt: r.createdAt, ...(r.recipe !== undefined ? { recipe: r.recipe } : {}), ...(r.extra !== undefined ? { extra: r.extra } : {}) }))
+    .sort((a, b) => cmp(a.task, b.task) || cmp(a.space, b.space) || cmp(a.arch, b.arch) || cmp(a.metric, b.metric) || cmp(a.createdAt!, b.createdAt!));
+  const bodies = {
+    'datasets.jsonl.gz': gzip(datasets.map((d) => JSON.stringify(d))),
+    'tasks.jsonl.gz': gzip(tasks.map((t) => JSON.stringify(t))),
+    'records.jsonl.gz': gzip(records.map((r) => JSON.stringify(r))),
+  };
+  for (const f of FILES) writeFileAtomicSync(path.join(dir, f), bodies[f]);
+  const manifest: ExportManifest = {
+    format: EXPORT_FORMAT,
+    counts: { datasets: datasets.length, tasks: tasks.length, records: records.length },
+    files: Object.fromEntries(FILES.map((f) => [f, { sha256: sha256(bodies[f]), bytes: bodies[f].length }])) as ExportManifest['files'],
+    ...(about !== undefined ? { about } : {}),
+  };
+  writeFileAtomicSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+/** Read and check an export folder's manifest (format, files present, checksums). */
+export function readExportManifest(dir: string): ExportManifest {
+  const file = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(file)) throw new MetaD2AException(parseError({ source: dir, field: 'manifest.json', expected: `an export folder (${EXPORT_FORMAT})`, got: 'no manifest.json' }));
+  let m: ExportManifest;
+  try {
+    m = JSON.parse(fs.readFileSync(file, 'utf8')) as ExportManifest;
+  } catch (e) {
+    throw new MetaD2AException(parseError({ source: file, field: 'JSON', expected: 'valid JSON', got: (e as Error).message }));
+  }
+  if (m.format !== EXPORT_FORMAT) throw new MetaD2AException(parseError({ source: file, field: 'format', expected: EXPORT_FORMAT, got: JSON.stringify(m.format) }));
+  return m;
+}
+
+function readLines<T>(dir: string, name: (typeof FILES)[number], m: ExportManifest): T[] {
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) throw new MetaD2AException(parseError({ source: dir, field: name, expected: 'the file the manifest lists', got: 'missing' }));
+  const bytes = fs.readFileSync(file);
+  const want = m.files?.[name]?.sha256;
+  if (sha256(bytes) !== want) throw new MetaD2AException(validationError({ source: file, field: 'sha256', expected: String(want), got: sha256(bytes) }));
+  return zlib
+    .gunzipSync(bytes)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as T;
+      } catch (e) {
+        throw new MetaD2AException(parseError({ source: file, field: `line ${i + 1}`, expected: 'a JSON object', got: (e as Error).message }));
+      }
+    });
+}
+
+/**
+ * Load an export folder into a database (one transaction per table; existing datasets and tasks
+ * with the same content are kept, records already present are skipped), checking checksums and
+ * counts. Returns what was added.
+ */
+export function importExportDir(dir: string, db: MetaDatabase): { datasets: number; tasks: number; records: number; skipped: number } {
+  const m = readExportManifest(dir);
+  const datasets = readLines<DatasetInput>(dir, 'datasets.jsonl.gz', m);
+  const tasks = readLines<TaskInput>(dir, 'tasks.jsonl.gz', m);
+  const records = readLines<RecordInput>(dir, 'records.jsonl.gz', m);
+  const got = { datasets: datasets.length, tasks: tasks.length, records: records.length };
+  for (const k of ['datasets', 'tasks', 'records'] as const) {
+    if (got[k] !== m.counts?.[k]) throw new MetaD2AException(validationError({ source: path.join(dir, 'manifest.json'), field: `counts.${k}`, expected: String(got[k]), got: String(m.counts?.[k]) }));
+  }
+  const knownDatasets = new Set(db.datasets().map((d) => d.name));
+  const newDatasets = datasets.filter((d) => !knownDatasets.has(d.name));
+  for (const d of newDatasets) db.addDataset(d);
+  const knownTasks = new Set(db.tasks().map((t) => t.name));
+  const newTasks = tasks.filter((t) => !knownTasks.has(t.name));
+  db.addTasks(newTasks);
+  const fresh = records.filter((r) => !db.hasRecord({ task: r.task, space: r.space, arch: r.arch, metric: r.metric }));
+  db.addRecords(fresh);
+  return { datasets: newDatasets.length, tasks: newTasks.length, records: fresh.length, skipped: records.length - fresh.length };
+}

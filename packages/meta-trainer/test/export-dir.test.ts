@@ -1,0 +1,56 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MetaDatabase, exportDir, importExportDir, readExportManifest } from '../src';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-export-'));
+
+function sample(): MetaDatabase {
+  const db = MetaDatabase.inMemory();
+  db.addDataset({ name: 'source:glyphs-greek', source: 'source:glyphs-greek', numClasses: 33, note: 'images; source version g2' });
+  db.addDataset({ name: 'builtin:fashion-mnist', source: 'builtin:fashion-mnist', numClasses: 10 });
+  db.addTasks([
+    { name: 'source:glyphs-greek/1-4-9', dataset: 'source:glyphs-greek', classIds: [1, 4, 9] },
+    { name: 'builtin:fashion-mnist/0-2', dataset: 'builtin:fashion-mnist', classIds: [0, 2] },
+  ]);
+  const recipe = { name: 'nb201-db', C: 8 };
+  db.addRecords([
+    { task: 'source:glyphs-greek/1-4-9', space: 'nb201', arch: '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|', accuracy: 33.3333333, metric: 'top1-test@nb201-db', how: 'trained:x', createdAt: '2026-12-05T19:00:00.000Z', recipe, extra: { seed: 5 } },
+    { task: 'builtin:fashion-mnist/0-2', space: 'nb201', arch: '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|', accuracy: 91.25, metric: 'top1-test@nb201-db', how: 'trained:x', createdAt: '2026-12-05T19:00:01.000Z', recipe },
+    { task: 'source:glyphs-greek/1-4-9', space: 'nb201', arch: '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|', accuracy: 80.1, metric: 'top1-test@nb201-db', how: 'trained:x', createdAt: '2026-12-05T19:00:02.000Z' },
+  ]);
+  return db;
+}
+
+describe('export folder', () => {
+  it('round-trips exactly: export → import → export gives the same bytes and the same records', () => {
+    const a = sample();
+    const d1 = tmp();
+    const m = exportDir(a, d1, { recipe: 'nb201-db', seedNoise: 1.5 });
+    expect(m.counts).toEqual({ datasets: 2, tasks: 2, records: 3 });
+    const b = MetaDatabase.inMemory();
+    expect(importExportDir(d1, b)).toEqual({ datasets: 2, tasks: 2, records: 3, skipped: 0 });
+    const d2 = tmp();
+    exportDir(b, d2, { recipe: 'nb201-db', seedNoise: 1.5 });
+    for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz']) expect(fs.readFileSync(path.join(d2, f)).equals(fs.readFileSync(path.join(d1, f)))).toBe(true);
+    const strip = (db: MetaDatabase) => db.records().map(({ id, taskId, archId, ...r }) => r).sort((x, y) => (x.createdAt < y.createdAt ? -1 : 1));
+    expect(strip(b)).toEqual(strip(a));
+    expect(b.tasks().map((t) => [t.name, t.classIds])).toEqual(expect.arrayContaining(a.tasks().map((t) => [t.name, t.classIds])));
+    // importing again adds nothing
+    expect(importExportDir(d1, b)).toEqual({ datasets: 0, tasks: 0, records: 0, skipped: 3 });
+    expect(readExportManifest(d1).about).toEqual({ recipe: 'nb201-db', seedNoise: 1.5 });
+  });
+
+  it('refuses a tampered or incomplete export with the file and field named', () => {
+    const d = tmp();
+    exportDir(sample(), d);
+    const rec = path.join(d, 'records.jsonl.gz');
+    const bytes = fs.readFileSync(rec);
+    bytes[bytes.length - 5] ^= 0xff;
+    fs.writeFileSync(rec, bytes);
+    expect(() => importExportDir(d, MetaDatabase.inMemory())).toThrow(/records\.jsonl\.gz: sha256: expected [0-9a-f]{64}/);
+    fs.rmSync(rec);
+    expect(() => importExportDir(d, MetaDatabase.inMemory())).toThrow(/records\.jsonl\.gz: expected the file the manifest lists, got missing/);
+    expect(() => readExportManifest(tmp())).toThrow(/manifest\.json: expected an export folder/);
+  });
+});
