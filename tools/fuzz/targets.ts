@@ -10,7 +10,7 @@ import * as zlib from 'node:zlib';
 import { MetaD2AException, Rng, loadCheckpointSync, saveCheckpointSync } from '@metad2a/core';
 import { encodeNpy, parseIdx, parseNpy, readFeatureFile, writeFeatureFile } from '@metad2a/datasets';
 import { MetaDatabase, importOfficialNb201PredictorDb } from '@metad2a/meta-trainer';
-import { loadSearchModel } from '@metad2a/search';
+import { loadSearchModel, manifestFromSpec } from '@metad2a/search';
 import { decodePtSync, featureSetFromByLabel, stateDictToNamedArrays } from '@metad2a/torch-io';
 
 export type Outcome = 'ok' | 'named error' | 'unnamed exception' | 'hang > 5 s' | 'peak > 1 GB';
@@ -62,14 +62,7 @@ function modelSeed(scratchRoot: string): string {
     const pred = stateDictToNamedArrays(decodePtSync(fs.readFileSync(path.join(FIXTURES, 'pred-nb201', 'state_dict.pt'))).root, { integerTensors: 'skip' });
     saveCheckpointSync(path.join(dir, 'generator.ckpt'), { meta: { role: 'generator' }, tensors: gen });
     saveCheckpointSync(path.join(dir, 'predictor.ckpt'), { meta: { role: 'predictor' }, tensors: pred });
-    const cfg = { nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' };
-    const manifest = {
-      format: 'metad2a-model/1',
-      space: 'nb201',
-      generator: { checkpoint: 'generator.ckpt', config: { hs: 56, ...cfg } },
-      predictor: { checkpoint: 'predictor.ckpt', config: { hs: 64, ...cfg }, normalisation: { mean: 71.5715, std: 6.6932 } },
-      provenance: {},
-    };
+    const manifest = manifestFromSpec('nb201-official', { predictorHs: 64 }); // pred-nb201 is the official predictor at hs 64
     fs.writeFileSync(path.join(dir, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   }
   modelSeedDir = dir;

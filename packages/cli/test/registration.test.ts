@@ -49,7 +49,7 @@ describe('a search space and a set encoder registered from outside the packages'
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('metad2a --register … search --space toy-chain: the toy models search, the same as in-process, and say why the fast path is off', () => {
-    const r = metad2a(['--register', PLUGIN, 'search', '--space', 'toy-chain', '--model', path.join(dir, 'model'), '--dataset', features, '--candidates', '6', '--resamples', '2', '--seed', '7', '--json']);
+    const r = metad2a(['--register', PLUGIN, 'search', '--space', 'toy-chain', '--model', path.join(dir, 'model'), '--dataset', features, '--candidates', '6', '--resamples', '2', '--seed', '7', '--json', '--all']);
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out);

@@ -14,6 +14,7 @@ export * from './features';
 export * from './models';
 export * from './model-specs';
 export * from './backend';
+export * from './backend-traits';
 export * from './fused-kernels';
 export * from './checkpoint';
 export * from './atomic-file';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ArchGraph, GraphConfig, Rng } from '@metad2a/core';
+import { backendTraits, type ArchGraph, type GraphConfig, type Rng } from '@metad2a/core';
 import { GRUCell, GatedSum, Linear, type ParameterStore } from '@metad2a/layers';
 import { checkGraphs, planDirection, type Direction, type DirectionPlan } from './graph-plan';
 
@@ -33,14 +33,14 @@ function recordingGradients(): boolean {
 }
 
 /**
- * `tf.gather(x, rows)` along axis 0, or the same rows selected by a one-hot matMul: on the
- * `native` backend (fast GEMM, but tfjs-cpu's slow generic gather), and under a gradient tape on
+ * `tf.gather(x, rows)` along axis 0, or the same rows selected by a one-hot matMul: where the
+ * backend's traits say gather is slow beside its GEMM (`native`: tfjs-cpu's generic gather), and under a gradient tape on
  * backends without the kernel of gather's gradient (`UnsortedSegmentSum`, missing in
  * tfjs-backend-wasm 4.22), where the matMul's gradient is used instead.
  */
 export function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
   const backend = tf.getBackend();
-  const viaMatMul = backend === 'native' || (recordingGradients() && tf.getKernel('UnsortedSegmentSum', backend) === undefined);
+  const viaMatMul = backendTraits(backend).gatherByMatMul || (recordingGradients() && tf.getKernel('UnsortedSegmentSum', backend) === undefined);
   if (!viaMatMul) return tf.gather(x, rows) as tf.Tensor2D;
   const n = x.shape[0];
   const sel = new Float32Array(rows.length * n);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dense, jsInference, recordingGradients, softmaxLastAxis } from './dense';
-import type { Rng } from '@metad2a/core';
+import { backendTraits, type Rng } from '@metad2a/core';
 import { Linear, joinName, xavierUniformInit, type ParameterStore } from '@metad2a/layers';
 import { LayerNorm } from './layer-norm';
 
@@ -47,7 +47,7 @@ export class MultiheadAttentionBlock {
   apply(q: tf.Tensor3D, k: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       // head-major needs a batch-broadcasting matMul, whose gradient tfjs 4.22 does not reduce: not under a tape
-      const o0 = tf.getBackend() === 'wasm' || this.heads === 1 || recordingGradients() ? this.attendTransposing(q, k) : this.attendHeadMajor(q, k);
+      const o0 = backendTraits().transposeHeads || this.heads === 1 || recordingGradients() ? this.attendTransposing(q, k) : this.attendHeadMajor(q, k);
       return this.finish(o0);
     });
   }
@@ -73,7 +73,7 @@ export class MultiheadAttentionBlock {
       let o0: tf.Tensor3D;
       if (h === 1) o0 = tf.reshape(oh, [b, n, this.dimV]) as tf.Tensor3D;
       else if (jsInference()) o0 = mergeHeadsJs(oh, h, b, n, w);
-      else if (tf.getBackend() === 'wasm') o0 = tf.reshape(tf.transpose(tf.reshape(oh, [h, b * n, w]), [1, 0, 2]), [b, n, this.dimV]) as tf.Tensor3D;
+      else if (backendTraits().transposeHeads) o0 = tf.reshape(tf.transpose(tf.reshape(oh, [h, b * n, w]), [1, 0, 2]), [b, n, this.dimV]) as tf.Tensor3D;
       else {
         const heads = tf.split(tf.reshape(oh, [h, b * n * w]), h, 0).map((x) => tf.reshape(x, [b * n, w]));
         o0 = tf.reshape(tf.concat(heads, 1), [b, n, this.dimV]) as tf.Tensor3D;

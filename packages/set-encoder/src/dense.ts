@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { backendTraits } from '@metad2a/core';
 import type { Linear } from '@metad2a/layers';
 
 /**
- * `lin.apply(x)` = `x · Wᵀ + b`. On the wasm backend with an explicit transpose of the (small)
- * weight: its matMul with `transposeB` is several times slower than a plain matMul on large
+ * `lin.apply(x)` = `x · Wᵀ + b`. Where the backend's traits say so (wasm), with an explicit transpose of the (small)
+ * weight: wasm's matMul with `transposeB` is several times slower than a plain matMul on large
  * inputs (measured here: 1.4 s vs 0.18 s for [20000, 512]·[512, 56]); elsewhere with `transposeB`
  * (the native GEMM reads Wᵀ in place, while tfjs-cpu's generic transpose kernel is slow).
  */
 export function dense<T extends tf.Tensor2D | tf.Tensor3D>(lin: Linear, x: T): T {
   return tf.tidy(() => {
-    const explicit = tf.getBackend() === 'wasm';
+    const explicit = backendTraits().explicitTranspose;
     const shape: number[] = [...x.shape];
     const x2 = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, shape[shape.length - 1]!]) as tf.Tensor2D);
     let y: tf.Tensor = explicit ? tf.matMul(x2, tf.transpose(lin.weight) as tf.Tensor2D) : tf.matMul(x2, lin.weight as tf.Tensor2D, false, true);
@@ -25,11 +26,12 @@ export function dense<T extends tf.Tensor2D | tf.Tensor3D>(lin: Linear, x: T): T
  * kernels on equal shapes and the native GEMM are fast); on `native` `tf.softmax` (native kernels).
  */
 export function softmaxLastAxis(s: tf.Tensor3D): tf.Tensor3D {
-  if (tf.getBackend() === 'wasm') return tf.softmax(s, -1);
+  const traits = backendTraits();
+  if (traits.fastSoftmax && !traits.jsMemory) return tf.softmax(s, -1);
   if (jsInference()) return softmaxRowsJs(s);
-  // native: Softmax, and every kernel of its gradient (dy·y − Σ(dy·y)·y), are native; the
+  // e.g. native: Softmax, and every kernel of its gradient (dy·y − Σ(dy·y)·y), are native; the
   // composite's gradient goes through Max's (Equal + a bool Cast), which fall back to tfjs-cpu
-  if (tf.getBackend() === 'native') return tf.softmax(s, -1);
+  if (traits.fastSoftmax) return tf.softmax(s, -1);
   return tf.tidy(() => {
     const [m, a, b] = s.shape;
     const s2 = tf.reshape(s, [m * a, b]) as tf.Tensor2D;
@@ -51,8 +53,7 @@ export function recordingGradients(): boolean {
  * reduction kernels cost far more than the arithmetic), with the same float32 results up to rounding.
  */
 export function jsInference(): boolean {
-  const b = tf.getBackend();
-  return (b === 'native' || b === 'cpu') && !recordingGradients();
+  return backendTraits().jsMemory && !recordingGradients();
 }
 
 /** `y [m, n] + v [n]` on every row (inference only). */

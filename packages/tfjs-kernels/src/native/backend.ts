@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { registerGraphDecodeKernel, type GraphDecodeRequest, type GraphDecodeResult } from '@metad2a/core';
+import { registerBackendTraits, registerGraphDecodeKernel, type GraphDecodeRequest, type GraphDecodeResult } from '@metad2a/core';
 import { loadAddon, type NativeAddon } from '../addon';
 import { outputBuffers } from './buffer-pool';
 import { nativeKernelConfigs } from './kernels';
@@ -62,6 +62,8 @@ export function registerNativeBackend(): NativeRegistration {
   const byName = new Map(cpuKernels.map((k) => [k.kernelName, k] as const));
   const replaced = nativeKernelConfigs(addon, NATIVE_BACKEND_NAME, (name) => byName.get(name));
   const replacedNames = new Set(replaced.map((k) => k.kernelName));
+  // values in JS memory (a CPU backend), native softmax and GEMM, tfjs-cpu's slow generic gather
+  registerBackendTraits(NATIVE_BACKEND_NAME, { jsMemory: true, fastSoftmax: true, gatherByMatMul: true });
   if (!tf.findBackendFactory(NATIVE_BACKEND_NAME)) {
     tf.registerBackend(
       NATIVE_BACKEND_NAME,
