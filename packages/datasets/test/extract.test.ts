@@ -187,7 +187,7 @@ describe('sampleDataset', () => {
 
   it('reports unknown references and unknown extractors with the accepted forms', async () => {
     expect(messageOf(() => resolveDataset('builtin:cifar7'))).toMatch(/builtin datasets: cifar7: expected one of builtin:mnist, builtin:fashion-mnist, builtin:digits/);
-    expect(messageOf(() => resolveDataset('/no/such/place'))).toMatch(/\/no\/such\/place: expected builtin:<mnist\|fashion-mnist\|digits>, an image folder/);
+    expect(messageOf(() => resolveDataset('/no/such/place'))).toMatch(/\/no\/such\/place: expected builtin:<mnist\|fashion-mnist\|digits>, source:<name> \(a rendered or procedural task source\), an image folder/);
     await expect(createExtractor('resnet-9000')).rejects.toThrow(/feature extractor registry: resnet-9000: expected one of: identity, mobilenetv2, random-conv, tfjs-model/);
   });
 });
