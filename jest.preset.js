@@ -11,10 +11,7 @@ module.exports = function preset(packageDir) {
     testEnvironment: 'node',
     testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/src/**/*.test.ts'],
     transform: {
-      '^.+\\.(t|j)s$': [
-        require.resolve('@swc/jest'),
-        { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
-      ],
+      '^.+\\.(t|j)s$': [require.resolve('@swc/jest'), { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
     },
     moduleNameMapper: {
       '^@metad2a/([a-z0-9-]+)$': path.join(__dirname, 'packages/$1/src/index.ts'),

@@ -27,7 +27,12 @@ import {
 
 const OPS = ['a', 'b', 'c'] as const;
 type ToyChain = readonly [number, number, number];
-const CHAIN_EDGES: [number, number][] = [[0, 1], [1, 2], [2, 3], [3, 4]];
+const CHAIN_EDGES: [number, number][] = [
+  [0, 1],
+  [1, 2],
+  [2, 3],
+  [3, 4],
+];
 
 export const toyChain: SearchSpace<ToyChain> = {
   name: 'toy-chain',
@@ -45,7 +50,8 @@ export const toyChain: SearchSpace<ToyChain> = {
   parse: (text) => {
     const parts = text.split('-');
     const ids = parts.map((p) => OPS.indexOf(p as (typeof OPS)[number]));
-    if (parts.length !== 3 || ids.some((i) => i < 0)) return E.left(parseError({ source: 'toy-chain', field: 'architecture', expected: "three of a, b, c joined by '-'", got: JSON.stringify(text) }));
+    if (parts.length !== 3 || ids.some((i) => i < 0))
+      return E.left(parseError({ source: 'toy-chain', field: 'architecture', expected: "three of a, b, c joined by '-'", got: JSON.stringify(text) }));
     return E.right([ids[0]!, ids[1]!, ids[2]!] as const);
   },
   sample: (rng) => [rng.int(3), rng.int(3), rng.int(3)] as const,

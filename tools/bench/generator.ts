@@ -24,7 +24,10 @@ export async function run(args: string[]): Promise<void> {
   console.log(describeBackend(await initBackend({ prefer: backend })));
   const out: Record<string, number> = {};
   const models: Record<string, GeneratorModel> = {};
-  for (const [name, nvt, maxN] of [['gen-nb201', 7, 8], ['gen-mbv3', 29, 22]] as const) {
+  for (const [name, nvt, maxN] of [
+    ['gen-nb201', 7, 8],
+    ['gen-mbv3', 29, 22],
+  ] as const) {
     const m = new GeneratorModel({ graphConfig: graphConfig(nvt, maxN), seed: 0 });
     m.loadParameters(GoldenFixture.load(name).params());
     models[name] = m;

@@ -66,7 +66,18 @@ export async function run(args: string[]): Promise<void> {
     const slow = backend === 'cpu';
     const budget = slow ? 300 : quick ? 300 : 1000;
     const maxRuns = slow ? 3 : 50;
-    const gemms: [number, number, number][] = slow ? [[256, 256, 256], [512, 512, 512]] : [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [200, 56, 512], [100, 168, 56]];
+    const gemms: [number, number, number][] = slow
+      ? [
+          [256, 256, 256],
+          [512, 512, 512],
+        ]
+      : [
+          [256, 256, 256],
+          [512, 512, 512],
+          [1024, 1024, 1024],
+          [200, 56, 512],
+          [100, 168, 56],
+        ];
     for (const [m, n, k] of gemms) {
       const a = tf.randomNormal([m, k]);
       const b = tf.randomNormal([k, n]);
@@ -75,7 +86,13 @@ export async function run(args: string[]): Promise<void> {
       tf.dispose([a, b]);
     }
     // NB201 conv shapes at batch 64: (H, C) = (32, 16), (16, 32), (8, 64)
-    const convs: [number, number][] = slow ? [[16, 32]] : [[32, 16], [16, 32], [8, 64]];
+    const convs: [number, number][] = slow
+      ? [[16, 32]]
+      : [
+          [32, 16],
+          [16, 32],
+          [8, 64],
+        ];
     for (const [h, c] of convs) {
       const batch = slow ? 8 : 64;
       const x = tf.randomNormal([batch, h, h, c]) as tf.Tensor4D;
@@ -96,7 +113,8 @@ export async function run(args: string[]): Promise<void> {
       tf.dispose([x, w, dy]);
     }
   }
-  const pick = (backend: string, kernel: string, shape: string): number | null => rows.find((r) => r.backend === backend && r.kernel === kernel && r.shape === shape)?.gflops ?? null;
+  const pick = (backend: string, kernel: string, shape: string): number | null =>
+    rows.find((r) => r.backend === backend && r.kernel === kernel && r.shape === shape)?.gflops ?? null;
   const summary = {
     benchmark: 'kernels',
     native: native.ok ? nativeInfo() : { unavailable: native.reason },

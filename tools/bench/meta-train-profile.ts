@@ -60,7 +60,9 @@ export async function run(args: string[]): Promise<void> {
     total += ms;
     bytes += (k.outputShapes ?? []).reduce((s: number, sh: number[]) => s + 4 * sh.reduce((x, y) => x * y, 1), 0);
   }
-  console.log(`${which}: ${info.kernels.length / steps} kernels/step, ${(total / steps).toFixed(0)} ms CPU in kernels/step, ${(bytes / steps / 1e6).toFixed(0)} MB of kernel outputs/step (incl. reshapes and identities, which share data)`);
+  console.log(
+    `${which}: ${info.kernels.length / steps} kernels/step, ${(total / steps).toFixed(0)} ms CPU in kernels/step, ${(bytes / steps / 1e6).toFixed(0)} MB of kernel outputs/step (incl. reshapes and identities, which share data)`,
+  );
   for (const [k, a] of [...agg.entries()].sort((x, y) => y[1].ms - x[1].ms).slice(0, top)) {
     console.log(`${(a.ms / steps).toFixed(1).padStart(8)} ms ${String(a.n / steps).padStart(7)} calls  ${k}`);
   }
@@ -81,7 +83,9 @@ export async function run(args: string[]): Promise<void> {
   const wall = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 50));
   obs.disconnect();
-  console.log(`unprofiled, ${n} steps: wall ${(wall / n).toFixed(0)} ms/step, CPU ${((c.user + c.system) / 1000 / n).toFixed(0)} ms/step, GC ${(gcMs / n).toFixed(0)} ms/step in ${(gcN / n).toFixed(1)} collections/step`);
+  console.log(
+    `unprofiled, ${n} steps: wall ${(wall / n).toFixed(0)} ms/step, CPU ${((c.user + c.system) / 1000 / n).toFixed(0)} ms/step, GC ${(gcMs / n).toFixed(0)} ms/step in ${(gcN / n).toFixed(1)} collections/step`,
+  );
   model.dispose();
   db.close();
 }

@@ -55,7 +55,12 @@ export async function run(args: string[]): Promise<void> {
     metaTrainGenerator(db, m, { ...opts, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
     const t = stepTimes(ev);
     out.generator = { warmupS: t[0], stepS: t.slice(1), medianStepS: median(t.slice(1)) };
-    console.log(`generator (hs 56): warm-up ${t[0]!.toFixed(2)} s, then ${t.slice(1).map((x) => x.toFixed(2)).join(', ')} s/step (median ${median(t.slice(1)).toFixed(2)} s)`);
+    console.log(
+      `generator (hs 56): warm-up ${t[0]!.toFixed(2)} s, then ${t
+        .slice(1)
+        .map((x) => x.toFixed(2))
+        .join(', ')} s/step (median ${median(t.slice(1)).toFixed(2)} s)`,
+    );
     m.dispose();
   }
   if (which !== 'generator') {
@@ -64,7 +69,12 @@ export async function run(args: string[]): Promise<void> {
     metaTrainPredictor(db, m, { ...opts, onEvent: (e) => ev.push(e) });
     const t = stepTimes(ev);
     out.predictor = { warmupS: t[0], stepS: t.slice(1), medianStepS: median(t.slice(1)) };
-    console.log(`predictor (hs 512): warm-up ${t[0]!.toFixed(2)} s, then ${t.slice(1).map((x) => x.toFixed(2)).join(', ')} s/step (median ${median(t.slice(1)).toFixed(2)} s)`);
+    console.log(
+      `predictor (hs 512): warm-up ${t[0]!.toFixed(2)} s, then ${t
+        .slice(1)
+        .map((x) => x.toFixed(2))
+        .join(', ')} s/step (median ${median(t.slice(1)).toFixed(2)} s)`,
+    );
     m.dispose();
   }
   console.log('official PyTorch on this kind of CPU (docs/official-cpu-anchors.md): 0.63 s/step for each');

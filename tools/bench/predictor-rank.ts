@@ -11,7 +11,19 @@ import { Rng, modelSpecs, drawDatasetBatch, graphConfig, initBackend, describeBa
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { scoreGraphs } from '@metad2a/search';
 
-const NB201_EDGES: [number, number][] = [[1, 2], [0, 1], [2, 3], [3, 4], [1, 3], [4, 5], [5, 6], [1, 5], [2, 6], [3, 6], [6, 7]];
+const NB201_EDGES: [number, number][] = [
+  [1, 2],
+  [0, 1],
+  [2, 3],
+  [3, 4],
+  [1, 3],
+  [4, 5],
+  [5, 6],
+  [1, 5],
+  [2, 6],
+  [3, 6],
+  [6, 7],
+];
 
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(`--${name}`);
@@ -38,7 +50,11 @@ export async function run(args: string[]): Promise<void> {
     keys.add(k);
     cands.push({ types: [0, ...ops.map((o) => o + 2), 1], edges: NB201_EDGES });
   }
-  const dataset: FeatureSet = { name: 'synthetic', dim: 512, classes: Array.from({ length: C }, (_, c) => ({ label: String(c), count: 50, data: rng.uniformArray(50 * 512, -1, 1) })) };
+  const dataset: FeatureSet = {
+    name: 'synthetic',
+    dim: 512,
+    classes: Array.from({ length: C }, (_, c) => ({ label: String(c), count: 50, data: rng.uniformArray(50 * 512, -1, 1) })),
+  };
   const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs, rng: new Rng(2), normalisation: modelSpecs.get('nb201-official').normalisation! });
   scoreGraphs(model, dataset, cands, { resamples: K, seed: 0 }); // warm-up
   const total: number[] = [];
@@ -61,9 +77,21 @@ export async function run(args: string[]): Promise<void> {
     data.push(performance.now() - t0);
     tf.dispose([x, d]);
   }
-  const out = { backend: choice.name, candidates: N, resamples: K, classes: C, hs, rank_ms: median(total), graph_encoding_ms: median(graphs), dataset_encoding_ms: median(data), reps };
+  const out = {
+    backend: choice.name,
+    candidates: N,
+    resamples: K,
+    classes: C,
+    hs,
+    rank_ms: median(total),
+    graph_encoding_ms: median(graphs),
+    dataset_encoding_ms: median(data),
+    reps,
+  };
   console.log(describeBackend(choice));
-  console.log(`rank ${N} candidates × ${K} resamples (C = ${C}, hs = ${hs}): ${out.rank_ms.toFixed(0)} ms (median of ${reps}); graph encoding ${out.graph_encoding_ms.toFixed(0)} ms, dataset encoding ${out.dataset_encoding_ms.toFixed(0)} ms`);
+  console.log(
+    `rank ${N} candidates × ${K} resamples (C = ${C}, hs = ${hs}): ${out.rank_ms.toFixed(0)} ms (median of ${reps}); graph encoding ${out.graph_encoding_ms.toFixed(0)} ms, dataset encoding ${out.dataset_encoding_ms.toFixed(0)} ms`,
+  );
   if (args.includes('--json')) console.log(JSON.stringify(out));
   model.dispose();
 }

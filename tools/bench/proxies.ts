@@ -28,7 +28,10 @@ export async function run(args: string[]): Promise<void> {
     scoreWithProxy(proxy, archs.slice(0, 1), batch, { numClasses: batch.numClasses, seed: 0, C, N }); // warm-up
     const r = scoreWithProxy(proxy, archs, batch, { numClasses: batch.numClasses, seed: 0, C, N });
     out[proxy] = { msPerCell: r.msPerCell, scores: Array.from(r.scores) };
-    if (!args.includes('--json')) console.log(`${proxy}: ${(r.msPerCell / 1000).toFixed(2)} s per cell (${cells} cells, ${size} images, C ${C}, N ${N}, 32×32; ${backend}; 1-min load ${os.loadavg()[0]!.toFixed(1)})`);
+    if (!args.includes('--json'))
+      console.log(
+        `${proxy}: ${(r.msPerCell / 1000).toFixed(2)} s per cell (${cells} cells, ${size} images, C ${C}, N ${N}, 32×32; ${backend}; 1-min load ${os.loadavg()[0]!.toFixed(1)})`,
+      );
   }
   out.loadAfter = os.loadavg()[0];
   if (args.includes('--json')) console.log(JSON.stringify(out));

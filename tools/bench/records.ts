@@ -49,7 +49,9 @@ export async function run(args: string[]): Promise<void> {
   const archs = sampleArchitectures(archCount, recipe, 2026);
   const records = tasks * archs.length;
   const inChannels = networkChannels({ shape: [1, recipe.inputSize, recipe.inputSize, 1] } as never, recipe);
-  say(`records: recipe ${recipe.name} (C=${recipe.C} N=${recipe.N} ${recipe.inputSize}px batch ${recipe.batchSize} ${recipe.epochs} epochs), ${tasks} tasks of ${classes} classes of ${dataset} × ${archs.length} stratified cells = ${records} records, ${trainPerClass}/${testPerClass} train/test images per class; backend ${backend.tfName}`);
+  say(
+    `records: recipe ${recipe.name} (C=${recipe.C} N=${recipe.N} ${recipe.inputSize}px batch ${recipe.batchSize} ${recipe.epochs} epochs), ${tasks} tasks of ${classes} classes of ${dataset} × ${archs.length} stratified cells = ${records} records, ${trainPerClass}/${testPerClass} train/test images per class; backend ${backend.tfName}`,
+  );
 
   const usePytorch = !args.includes('--no-pytorch') && torchPython() !== null;
   const ours: number[] = [];
@@ -60,8 +62,19 @@ export async function run(args: string[]): Promise<void> {
     if (usePytorch) {
       loads.push(machineLoad().loadavg);
       const res = runTorch({
-        mode: 'records', C: recipe.C, N: recipe.N, hw: recipe.inputSize, batch: recipe.batchSize, epochs: recipe.epochs, evalBatch: recipe.evalBatchSize,
-        classes, train: classes * trainPerClass, test: classes * testPerClass, archs: Array.from({ length: tasks }, () => archs).flat(), inChannels, threads: torchThreads,
+        mode: 'records',
+        C: recipe.C,
+        N: recipe.N,
+        hw: recipe.inputSize,
+        batch: recipe.batchSize,
+        epochs: recipe.epochs,
+        evalBatch: recipe.evalBatchSize,
+        classes,
+        train: classes * trainPerClass,
+        test: classes * testPerClass,
+        archs: Array.from({ length: tasks }, () => archs).flat(),
+        inChannels,
+        threads: torchThreads,
       });
       torchThreadsUsed = res.threads;
       const secs = res.record_s!.reduce((a, b) => a + b, 0);
@@ -71,7 +84,17 @@ export async function run(args: string[]): Promise<void> {
     loads.push(machineLoad().loadavg);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metad2a-bench-records-'));
     try {
-      const s = await buildDatabase({ db: path.join(dir, 'db.sqlite'), datasets: [dataset], numTasks: tasks, classesPerTask: classes, trainPerClass, testPerClass, archs, recipe, seed: 2026 + r });
+      const s = await buildDatabase({
+        db: path.join(dir, 'db.sqlite'),
+        datasets: [dataset],
+        numTasks: tasks,
+        classesPerTask: classes,
+        trainPerClass,
+        testPerClass,
+        archs,
+        recipe,
+        seed: 2026 + r,
+      });
       if (s.trained !== records) throw new Error(`the builder trained ${s.trained} records, expected ${records}`);
       ours.push((3600 * s.trained) / (s.wallMs / 1000));
       say(`  repeat ${r + 1}: ours    ${ours.at(-1)!.toFixed(0)} records/h (${(s.wallMs / 1000 / records).toFixed(2)} s/record)`);
@@ -83,13 +106,19 @@ export async function run(args: string[]): Promise<void> {
 
   let official: { recordsPerHour: number; source: string };
   if (usePytorch) {
-    official = { recordsPerHour: median(torch), source: `official PyTorch TinyNetwork run here, same cells and shapes, ${torchThreadsUsed} thread(s) (${torchThreads === undefined ? 'its default' : '--torch-threads'}), median of ${repeats}` };
+    official = {
+      recordsPerHour: median(torch),
+      source: `official PyTorch TinyNetwork run here, same cells and shapes, ${torchThreadsUsed} thread(s) (${torchThreads === undefined ? 'its default' : '--torch-threads'}), median of ${repeats}`,
+    };
   } else {
     const row = `C=${recipe.C}, N=${recipe.N}, ${recipe.inputSize}×${recipe.inputSize}, batch ${recipe.batchSize}, all-conv3×3 cell, training`;
     const anchor = anchorImgPerSec(row);
     if (!anchor) throw new Error(`PyTorch is not installed and docs/official-cpu-anchors.md has no row "${row}"`);
     const imagesPerRecord = recipe.epochs * classes * trainPerClass;
-    official = { recordsPerHour: (3600 * anchor.imgS) / imagesPerRecord, source: `PyTorch not installed: derived from docs/official-cpu-anchors.md "${row}" = ${anchor.imgS} img/s (all-conv cell: pessimistic for PyTorch; training only), ${imagesPerRecord} training images per record` };
+    official = {
+      recordsPerHour: (3600 * anchor.imgS) / imagesPerRecord,
+      source: `PyTorch not installed: derived from docs/official-cpu-anchors.md "${row}" = ${anchor.imgS} img/s (all-conv cell: pessimistic for PyTorch; training only), ${imagesPerRecord} training images per record`,
+    };
     say(`  ${official.source}`);
   }
   const oursMedian = median(ours);

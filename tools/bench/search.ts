@@ -38,12 +38,15 @@ export async function run(args: string[]): Promise<void> {
     else console.error(s);
   };
   log(describeBackend(backend));
-  const model = buildSearchModel(
-    manifestFromSpec('nb201-official', { provenance: { source: 'fixtures gen-nb201 + pred-nb201-full' } }),
-    { generator: GoldenFixture.load('gen-nb201').params(), predictor: readStateDictSync(path.join(fixturesRoot(), 'pred-nb201-full', 'state_dict.pt')) },
-  );
+  const model = buildSearchModel(manifestFromSpec('nb201-official', { provenance: { source: 'fixtures gen-nb201 + pred-nb201-full' } }), {
+    generator: GoldenFixture.load('gen-nb201').params(),
+    predictor: readStateDictSync(path.join(fixturesRoot(), 'pred-nb201-full', 'state_dict.pt')),
+  });
   const out: Record<string, unknown> = { backend: backend.name, runs };
-  for (const [name, classes] of [['cifar10', 10], ['cifar100', 100]] as const) {
+  for (const [name, classes] of [
+    ['cifar10', 10],
+    ['cifar100', 100],
+  ] as const) {
     if (only && only !== name) continue;
     const data = syntheticFeatures(classes, 40, 1);
     runSearch(model, data, { candidates: 50, resamples: 2, seed: 999 }); // warm-up (kernels, caches)
@@ -53,7 +56,9 @@ export async function run(args: string[]): Promise<void> {
       const res = runSearch(model, data, { candidates: 500, resamples: 10, seed: r });
       times.push(res.timings.search);
       last = res.timings;
-      log(`${name} run ${r + 1}: search ${res.timings.search.toFixed(2)} s (generation ${res.timings.generation.toFixed(2)} s over ${res.generation.attempts} decoded graphs, ranking ${res.timings.ranking.toFixed(2)} s)`);
+      log(
+        `${name} run ${r + 1}: search ${res.timings.search.toFixed(2)} s (generation ${res.timings.generation.toFixed(2)} s over ${res.generation.attempts} decoded graphs, ranking ${res.timings.ranking.toFixed(2)} s)`,
+      );
     }
     const m = median(times);
     log(`${name}: median ${m.toFixed(2)} s vs official PyTorch ~${OFFICIAL_S[name]} s on this CPU → ${(OFFICIAL_S[name] / m).toFixed(1)}× faster`);
@@ -77,10 +82,14 @@ export async function run(args: string[]): Promise<void> {
         gen.push(res.timings.generation);
         rank.push(res.timings.ranking);
         attempts = res.generation.attempts;
-        log(`default model (trained) run ${r + 1}: generation ${res.timings.generation.toFixed(2)} s over ${res.generation.attempts} decoded graphs for ${res.generation.unique} distinct cells, ranking ${res.timings.ranking.toFixed(2)} s`);
+        log(
+          `default model (trained) run ${r + 1}: generation ${res.timings.generation.toFixed(2)} s over ${res.generation.attempts} decoded graphs for ${res.generation.unique} distinct cells, ranking ${res.timings.ranking.toFixed(2)} s`,
+        );
       }
       out.default_model = { dir, generation_s: median(gen), ranking_s: median(rank), decoded_graphs_last_run: attempts, official_generation_s: 3.4 };
-      log(`default model (trained): median generation ${median(gen).toFixed(2)} s (official PyTorch: 3.4 s for 500 cells with the official model), ranking ${median(rank).toFixed(2)} s`);
+      log(
+        `default model (trained): median generation ${median(gen).toFixed(2)} s (official PyTorch: 3.4 s for 500 cells with the official model), ranking ${median(rank).toFixed(2)} s`,
+      );
       trained.dispose();
     }
   }

@@ -86,7 +86,11 @@ function nb201Models(f: Map<string, string>): { generator: GraphGenerator; predi
     return { ...m, weights: `${path.basename(f.get('generator')!)} + ${path.basename(f.get('predictor')!)}` };
   }
   // The fixtures' state_dict.pt files, read like official checkpoints (official sizes, random init).
-  const m = loadOfficialModels({ generator: path.join(REPO, 'fixtures/gen-nb201/state_dict.pt'), predictor: path.join(REPO, 'fixtures/pred-nb201-full/state_dict.pt'), predictorHs: 512 });
+  const m = loadOfficialModels({
+    generator: path.join(REPO, 'fixtures/gen-nb201/state_dict.pt'),
+    predictor: path.join(REPO, 'fixtures/pred-nb201-full/state_dict.pt'),
+    predictorHs: 512,
+  });
   return { ...m, weights: 'fixture, UNTRAINED (gen-nb201 hs 56 + pred-nb201-full hs 512 state_dict.pt)' };
 }
 

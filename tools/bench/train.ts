@@ -49,9 +49,7 @@ function trainImgPerSec(cfg: Config): number {
   const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
   const step = (): void => {
     const updates: StatUpdate[] = [];
-    const { value, grads } = net.store.valueAndGrads(() =>
-      tf.losses.softmaxCrossEntropy(y, net.forward(x, { training: true, statUpdates: updates }).logits) as tf.Scalar,
-    );
+    const { value, grads } = net.store.valueAndGrads(() => tf.losses.softmaxCrossEntropy(y, net.forward(x, { training: true, statUpdates: updates }).logits) as tf.Scalar);
     sgd.apply(grads);
     net.applyStatUpdates(updates);
     value.dataSync();
@@ -90,7 +88,9 @@ export async function run(args: string[]): Promise<void> {
       try {
         const ips = trainImgPerSec(cfg);
         perBackend[backend]![`${cfg.name}_img_s`] = Math.round(ips * 10) / 10;
-        (json ? console.error : console.log)(`${backend.padEnd(7)} ${cfg.name.padEnd(8)} C=${cfg.C} N=${cfg.N} ${cfg.hw}x${cfg.hw} batch ${cfg.batch}: ${ips.toFixed(1)} img/s (${cfg.steps} steps)`);
+        (json ? console.error : console.log)(
+          `${backend.padEnd(7)} ${cfg.name.padEnd(8)} C=${cfg.C} N=${cfg.N} ${cfg.hw}x${cfg.hw} batch ${cfg.batch}: ${ips.toFixed(1)} img/s (${cfg.steps} steps)`,
+        );
       } catch (err) {
         perBackend[backend]![`${cfg.name}_error`] = (err as Error).message.split('\n')[0]!;
         if (!json) console.log(`${backend.padEnd(7)} ${cfg.name.padEnd(8)} failed: ${(err as Error).message.split('\n')[0]}`);
@@ -117,9 +117,19 @@ export async function run(args: string[]): Promise<void> {
         ours.push(trainImgPerSec(cfg));
       }
       loads.push(machineLoad().loadavg);
-      const row = { ours_img_s: Math.round(median(ours) * 10) / 10, pytorch_img_s: Math.round(median(torch) * 10) / 10, ratio: Math.round((median(ours) / median(torch)) * 100) / 100, pytorch_threads: threads, repeats, per_repeat: { ours: ours.map((v) => Math.round(v)), pytorch: torch.map((v) => Math.round(v)) }, loadavg: loads };
+      const row = {
+        ours_img_s: Math.round(median(ours) * 10) / 10,
+        pytorch_img_s: Math.round(median(torch) * 10) / 10,
+        ratio: Math.round((median(ours) / median(torch)) * 100) / 100,
+        pytorch_threads: threads,
+        repeats,
+        per_repeat: { ours: ours.map((v) => Math.round(v)), pytorch: torch.map((v) => Math.round(v)) },
+        loadavg: loads,
+      };
       pytorch[cfg.name] = row;
-      (json ? console.error : console.log)(`${cfg.name.padEnd(8)} side by side (medians of ${repeats}): ours (${def.tfName}) ${row.ours_img_s} img/s, official PyTorch (${threads} thread(s)) ${row.pytorch_img_s} img/s: ${row.ratio}× (load ${JSON.stringify(loads.map((l) => l[0]))})`);
+      (json ? console.error : console.log)(
+        `${cfg.name.padEnd(8)} side by side (medians of ${repeats}): ours (${def.tfName}) ${row.ours_img_s} img/s, official PyTorch (${threads} thread(s)) ${row.pytorch_img_s} img/s: ${row.ratio}× (load ${JSON.stringify(loads.map((l) => l[0]))})`,
+      );
     }
   } else {
     pytorch.note = 'PyTorch not installed: figures from docs/official-cpu-anchors.md (another run: compare with care)';

@@ -27,7 +27,7 @@ import { nb201 } from '@metad2a/search-spaces';
 
 export const DATASETS = ['builtin:mnist', 'builtin:fashion-mnist', 'builtin:digits'] as const;
 export const HELD_OUT_DATASET = 'builtin:digits';
-export const RECIPE = getRecipe("tiny", { epochs: 4, inputSize: 16 });
+export const RECIPE = getRecipe('tiny', { epochs: 4, inputSize: 16 });
 export const DB_PLAN = { numTasks: 24, classesPerTask: [4, 6] as [number, number], trainPerClass: 40, testPerClass: 40, seed: 2026 };
 /** The cells trained on every task: the first 10 of a 16-stratum size-stratified sample (the sample order interleaves sizes). */
 export const ARCHS = sampleArchitectures(16, RECIPE, DB_PLAN.seed).slice(0, 10);
@@ -46,9 +46,21 @@ const log = (s: string): void => console.log(`[${new Date().toISOString().slice(
 
 async function phaseDb(): Promise<void> {
   log(`db: ${DB_PLAN.numTasks} tasks × ${ARCHS.length} cells, recipe ${JSON.stringify(RECIPE)}`);
-  const s = await buildDatabase({ db: DB, datasets: DATASETS, ...DB_PLAN, archs: ARCHS, recipe: RECIPE, onProgress: (p) => { if (p.done % 20 === 0 || p.done === p.total) log(`db ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} eta ${(p.etaMs / 60000).toFixed(1)} min`); } });
+  const s = await buildDatabase({
+    db: DB,
+    datasets: DATASETS,
+    ...DB_PLAN,
+    archs: ARCHS,
+    recipe: RECIPE,
+    onProgress: (p) => {
+      if (p.done % 20 === 0 || p.done === p.total) log(`db ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} eta ${(p.etaMs / 60000).toFixed(1)} min`);
+    },
+  });
   log(`db: trained ${s.trained}, skipped ${s.skipped}, wall ${(s.wallMs / 1000).toFixed(0)} s`);
-  writeFileAtomicSync(path.join(WORK, 'db-summary.json'), JSON.stringify({ trained: s.trained, skipped: s.skipped, wallSeconds: s.wallMs / 1000, metric: s.metric, recipe: RECIPE, plan: DB_PLAN, archs: ARCHS }, null, 2));
+  writeFileAtomicSync(
+    path.join(WORK, 'db-summary.json'),
+    JSON.stringify({ trained: s.trained, skipped: s.skipped, wallSeconds: s.wallMs / 1000, metric: s.metric, recipe: RECIPE, plan: DB_PLAN, archs: ARCHS }, null, 2),
+  );
 }
 
 async function phaseFeatures(): Promise<void> {
@@ -89,14 +101,48 @@ function phaseTrain(): void {
     const norm = splitNormalisation(db, 'default');
     const spec = modelSpecs.get(DEFAULT_MODEL_SPEC);
     const predictor = new PredictorModel({ graphConfig: nb201.graphConfig, ...spec.predictor, rng: new Rng(SEED), normalisation: norm });
-    const pr = metaTrainPredictor(db, predictor, { split: 'default', epochs: 120, batchSize: 32, lr: 1e-3, plateau: { patience: 30 }, seed: SEED, runDir: path.join(WORK, 'predictor-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'predictor-run', 'last.ckpt')), progress: 'never', onEvent: (e) => { if ((e as { type?: string }).type === 'epoch') log(`predictor ${JSON.stringify(e)}`); } });
+    const pr = metaTrainPredictor(db, predictor, {
+      split: 'default',
+      epochs: 120,
+      batchSize: 32,
+      lr: 1e-3,
+      plateau: { patience: 30 },
+      seed: SEED,
+      runDir: path.join(WORK, 'predictor-run'),
+      checkpointEvery: 0,
+      resume: fs.existsSync(path.join(WORK, 'predictor-run', 'last.ckpt')),
+      progress: 'never',
+      onEvent: (e) => {
+        if ((e as { type?: string }).type === 'epoch') log(`predictor ${JSON.stringify(e)}`);
+      },
+    });
     log(`predictor: ${JSON.stringify({ best: pr.best, epochs: pr.epochs })}`);
     const best = path.join(WORK, 'predictor-run', RUN_FILES.maxCorr);
     if (fs.existsSync(best)) loadTrainedParameters(predictor, best);
     const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, ...spec.generator, seed: SEED });
-    const gr = metaTrainGenerator(db, generator, { split: 'default', epochs: 400, batchSize: 32, lr: 1e-3, plateau: { patience: 30 }, seed: SEED, runDir: path.join(WORK, 'generator-run'), checkpointEvery: 0, resume: fs.existsSync(path.join(WORK, 'generator-run', 'last.ckpt')), progress: 'never', validate: false });
+    const gr = metaTrainGenerator(db, generator, {
+      split: 'default',
+      epochs: 400,
+      batchSize: 32,
+      lr: 1e-3,
+      plateau: { patience: 30 },
+      seed: SEED,
+      runDir: path.join(WORK, 'generator-run'),
+      checkpointEvery: 0,
+      resume: fs.existsSync(path.join(WORK, 'generator-run', 'last.ckpt')),
+      progress: 'never',
+      validate: false,
+    });
     log(`generator: ${JSON.stringify({ epochs: gr.epochs, last: gr.history[gr.history.length - 1] })}`);
-    saveSearchModel(path.join(WORK, 'model'), { space: 'nb201', generator, generatorConfig: spec.generator, predictor, predictorConfig: spec.predictor, predicts: splitPredictionTarget(db, 'default'), provenance: { spec: DEFAULT_MODEL_SPEC, builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET } });
+    saveSearchModel(path.join(WORK, 'model'), {
+      space: 'nb201',
+      generator,
+      generatorConfig: spec.generator,
+      predictor,
+      predictorConfig: spec.predictor,
+      predicts: splitPredictionTarget(db, 'default'),
+      provenance: { spec: DEFAULT_MODEL_SPEC, builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET },
+    });
     generator.dispose();
     predictor.dispose();
   } finally {

@@ -45,7 +45,12 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
       const records = db.records({ task: task.name, space: 'nb201', metric });
       if (!records.every((r) => testIds.has(r.id))) throw new Error(`task ${task.name}: its records are not all in the test split`);
       const measured = new Map(records.map((r) => [r.arch, r.accuracy]));
-      const data = taskData(src as never, { name: task.name, dataset: task.dataset, classIds: [...task.classIds] } as never, { trainPerClass: DB_PLAN.trainPerClass, testPerClass: DB_PLAN.testPerClass, inputSize: RECIPE.inputSize!, seed: DB_PLAN.seed });
+      const data = taskData(src as never, { name: task.name, dataset: task.dataset, classIds: [...task.classIds] } as never, {
+        trainPerClass: DB_PLAN.trainPerClass,
+        testPerClass: DB_PLAN.testPerClass,
+        inputSize: RECIPE.inputSize!,
+        seed: DB_PLAN.seed,
+      });
       const accuracyOf = async (arch: string): Promise<number> => {
         const known = measured.get(arch);
         if (known !== undefined) return known;
@@ -53,7 +58,16 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
         const r = await trainArchitecture({ arch, train: data.train, test: data.test, recipe: RECIPE, seed });
         r.network.dispose();
         const acc = 100 * r.accuracy;
-        db.addRecord({ task: task.name, space: 'nb201', arch, accuracy: acc, metric: `${metric}|eval`, how: 'trained:tools/default-model evaluation', recipe: RECIPE, extra: { seed } });
+        db.addRecord({
+          task: task.name,
+          space: 'nb201',
+          arch,
+          accuracy: acc,
+          metric: `${metric}|eval`,
+          how: 'trained:tools/default-model evaluation',
+          recipe: RECIPE,
+          extra: { seed },
+        });
         measured.set(arch, acc);
         return acc;
       };
@@ -67,7 +81,13 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
       const randomAcc: number[] = [];
       for (let i = 0; i < EVAL.randomCells; i++) randomAcc.push(await accuracyOf(formatNb201(sampleNb201(rng))));
       const dbAcc = records.map((r) => r.accuracy);
-      const graphs = records.map((r) => nb201.encode(E.getOrElseW(() => { throw new Error(r.arch); })(parseNb201(r.arch))));
+      const graphs = records.map((r) =>
+        nb201.encode(
+          E.getOrElseW(() => {
+            throw new Error(r.arch);
+          })(parseNb201(r.arch)),
+        ),
+      );
       const { scores } = scoreGraphs(model.predictor, featureSet, graphs, { resamples: EVAL.resamples, seed: EVAL.seed });
       const rho = spearman(scores, dbAcc);
       const row: TaskEvaluation = {
@@ -123,7 +143,10 @@ export function evaluationMarkdown(ev: { rows: TaskEvaluation[]; mean: Record<st
     '',
     '| task | classes | MetaD2A top-1 | MetaD2A best of top-5 | random cells (mean of 3) | database best | database mean | predictor Spearman |',
     '|---|---|---|---|---|---|---|---|',
-    ...ev.rows.map((r) => `| ${r.task} | ${r.classes} | ${f(r.metad2aTop1)} | ${f(r.metad2aBestOfTop5)} | ${f(r.randomMean)} | ${f(r.databaseBest)} | ${f(r.databaseMean)} | ${r.predictorSpearman.toFixed(2)} |`),
+    ...ev.rows.map(
+      (r) =>
+        `| ${r.task} | ${r.classes} | ${f(r.metad2aTop1)} | ${f(r.metad2aBestOfTop5)} | ${f(r.randomMean)} | ${f(r.databaseBest)} | ${f(r.databaseMean)} | ${r.predictorSpearman.toFixed(2)} |`,
+    ),
     `| **mean** | | **${f(ev.mean.metad2aTop1!)}** | **${f(ev.mean.metad2aBestOfTop5!)}** | **${f(ev.mean.randomMean!)}** | **${f(ev.mean.databaseBest!)}** | **${f(ev.mean.databaseMean!)}** | **${ev.mean.predictorSpearman!.toFixed(2)}** |`,
   ];
   return `${lines.join('\n')}\n`;

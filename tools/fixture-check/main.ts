@@ -52,7 +52,10 @@ function parseArgs(argv: string[]): Args {
 
 async function loadHandlers(): Promise<FixtureHandler[]> {
   const dir = path.join(__dirname, 'handlers');
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   const out: FixtureHandler[] = [];
   for (const f of files) {
     const mod = (await import(path.join(dir, f))) as { handler?: FixtureHandler };

@@ -13,4 +13,3 @@ export async function paramsFor(target: FixtureTarget & { kind: 'folder' }, pref
   // BatchNorm `num_batches_tracked` buffers (not in tensors.bin, unused in eval) are skipped.
   return readStateDictSync(path.join(target.path, 'state_dict.pt'), { prefix, integerTensors: 'skip' });
 }
-

@@ -55,7 +55,13 @@ async function main(): Promise<void> {
         resolve(x);
       };
       w.on('message', (m) => done(m));
-      w.on('error', (e) => done({ outcome: /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(String((e as { code?: string }).code ?? e)) ? 'peak > 1 GB' : 'unnamed exception', ms: 0, detail: String(e) }));
+      w.on('error', (e) =>
+        done({
+          outcome: /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(String((e as { code?: string }).code ?? e)) ? 'peak > 1 GB' : 'unnamed exception',
+          ms: 0,
+          detail: String(e),
+        }),
+      );
       w.postMessage({ i, ...spec });
     });
     let outcome = r.outcome;
@@ -72,7 +78,12 @@ async function main(): Promise<void> {
   await worker?.terminate();
   const total = Object.fromEntries(OUTCOMES.map((o) => [o, [...counts.values()].reduce((a, c) => a + c[o], 0)])) as Record<Outcome, number>;
   const pad = (s: string, n: number): string => s.padEnd(n);
-  const lines = [`fuzz: ${CASES} cases, seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(0)} s; slowest case ${slowest.ms.toFixed(0)} ms (${slowest.what})`, '', `| format | ${OUTCOMES.join(' | ')} |`, `|---|${OUTCOMES.map(() => '---:').join('|')}|`];
+  const lines = [
+    `fuzz: ${CASES} cases, seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(0)} s; slowest case ${slowest.ms.toFixed(0)} ms (${slowest.what})`,
+    '',
+    `| format | ${OUTCOMES.join(' | ')} |`,
+    `|---|${OUTCOMES.map(() => '---:').join('|')}|`,
+  ];
   for (const [f, c] of counts) lines.push(`| ${pad(f, 10)} | ${OUTCOMES.map((o) => c[o]).join(' | ')} |`);
   lines.push(`| **total** | ${OUTCOMES.map((o) => total[o]).join(' | ')} |`);
   process.stdout.write(`${lines.join('\n')}\n`);

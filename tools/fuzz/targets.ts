@@ -45,7 +45,10 @@ function officialCsvSeed(rows: number): { csv: string; tasks: string; splits: st
     const p = path.join(OFFICIAL_DIR, f);
     return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : zlib.gunzipSync(fs.readFileSync(`${p}.gz`)).toString('utf8');
   };
-  const csv = read('predictor_db.csv').split('\n').slice(0, rows + 1).join('\n');
+  const csv = read('predictor_db.csv')
+    .split('\n')
+    .slice(0, rows + 1)
+    .join('\n');
   const perm = new Rng(5).permutation(rows);
   return { csv: `${csv}\n`, tasks: read('task_classes.json'), splits: JSON.stringify({ predictor_idx: perm }) };
 }
@@ -114,12 +117,31 @@ export function fuzzTargets(scratchRoot: string): FuzzTarget[] {
     },
     {
       format: 'idx',
-      seeds: () => [idxBytes(0x08, [3, 4, 4], Uint8Array.from({ length: 48 }, (_, i) => i * 5)), idxBytes(0x08, [10], Uint8Array.from({ length: 10 }, (_, i) => i)), idxBytes(0x0d, [2, 3], new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer).reverse())],
+      seeds: () => [
+        idxBytes(
+          0x08,
+          [3, 4, 4],
+          Uint8Array.from({ length: 48 }, (_, i) => i * 5),
+        ),
+        idxBytes(
+          0x08,
+          [10],
+          Uint8Array.from({ length: 10 }, (_, i) => i),
+        ),
+        idxBytes(0x0d, [2, 3], new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer).reverse()),
+      ],
       run: (bytes) => void parseIdx(bytes, 'fuzz.idx'),
     },
     {
       format: 'npy',
-      seeds: () => [encodeNpy(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]), encodeNpy(Uint8Array.from({ length: 64 }, (_, i) => i), [4, 4, 4]), encodeNpy(Float64Array.from([0.5, -1]), [2])],
+      seeds: () => [
+        encodeNpy(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]),
+        encodeNpy(
+          Uint8Array.from({ length: 64 }, (_, i) => i),
+          [4, 4, 4],
+        ),
+        encodeNpy(Float64Array.from([0.5, -1]), [2]),
+      ],
       run: (bytes) => void parseNpy(bytes, 'fuzz.npy'),
     },
     {
@@ -143,7 +165,14 @@ export function fuzzTargets(scratchRoot: string): FuzzTarget[] {
       seeds: () => {
         const dir = path.join(scratchRoot, 'json-seed');
         fs.mkdirSync(dir, { recursive: true });
-        const manifest = writeFeatureFile(path.join(dir, 'f'), { name: 'f', dim: 3, classes: [{ label: 'a', count: 2, data: Float32Array.from([1, 2, 3, 4, 5, 6]) }, { label: 'b', count: 1, data: Float32Array.from([7, 8, 9]) }] });
+        const manifest = writeFeatureFile(path.join(dir, 'f'), {
+          name: 'f',
+          dim: 3,
+          classes: [
+            { label: 'a', count: 2, data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+            { label: 'b', count: 1, data: Float32Array.from([7, 8, 9]) },
+          ],
+        });
         return [new Uint8Array(fs.readFileSync(manifest))];
       },
       run: (bytes, scratch) => {
@@ -156,7 +185,10 @@ export function fuzzTargets(scratchRoot: string): FuzzTarget[] {
       format: 'checkpoint',
       seeds: () => {
         const f = path.join(scratchRoot, 'seed.ckpt');
-        saveCheckpointSync(f, { meta: { epoch: 3, note: 'fuzz seed' }, tensors: { 'a.weight': { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }, b: { shape: [4], data: Float32Array.from([0, -1, 2.5, 1e-3]) } } });
+        saveCheckpointSync(f, {
+          meta: { epoch: 3, note: 'fuzz seed' },
+          tensors: { 'a.weight': { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }, b: { shape: [4], data: Float32Array.from([0, -1, 2.5, 1e-3]) } },
+        });
         return [new Uint8Array(fs.readFileSync(f))];
       },
       run: (bytes, scratch) => {

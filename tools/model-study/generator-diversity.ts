@@ -35,7 +35,13 @@ const SEED = 2026;
 const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 /** Decodes needed for `n` distinct valid cells (or how many distinct cells `maxAttempts` decodes gave). */
-export function decodesFor(generator: GraphGenerator, features: FeatureSet, n: number, maxAttempts: number, seed: number): { n: number; decodes: number; distinct: number; valid: number; reached: boolean } {
+export function decodesFor(
+  generator: GraphGenerator,
+  features: FeatureSet,
+  n: number,
+  maxAttempts: number,
+  seed: number,
+): { n: number; decodes: number; distinct: number; valid: number; reached: boolean } {
   let last = { attempts: 0, valid: 0, unique: 0 };
   try {
     const r = generateCandidates(generator, features, n, { space: nb201, seed, maxAttempts, onBatch: (p) => (last = p) });
@@ -61,7 +67,9 @@ async function pseudoTaskDb(): Promise<MetaDatabase> {
       db.addTask({ name, dataset: ref, classIds });
       const source = NB201_DATASETS[t % 3]!;
       const cells = rng.sampleIndices(all.length, 50).map((i) => nb201.format(all[i]!));
-      db.addRecords(cells.map((arch) => ({ task: name, space: 'nb201', arch, accuracy: table.accuracy(arch, source), metric: `pseudo:nb201-${source}-test`, how: 'pseudo:nb201-table' })));
+      db.addRecords(
+        cells.map((arch) => ({ task: name, space: 'nb201', arch, accuracy: table.accuracy(arch, source), metric: `pseudo:nb201-${source}-test`, how: 'pseudo:nb201-table' })),
+      );
     }
   }
   const recs = db.records({});
@@ -95,7 +103,17 @@ async function main(): Promise<void> {
   for (const [label, pairs, epochs] of rules) {
     const g = new GeneratorModel({ graphConfig: nb201.graphConfig, seed: SEED });
     const t0 = Date.now();
-    const r = metaTrainGenerator(db, g, { split: 'pseudo', pairs, epochs, lr: 1e-3, plateau: { patience: 1000 }, seed: SEED, validate: false, progress: 'never', checkpointEvery: 0 });
+    const r = metaTrainGenerator(db, g, {
+      split: 'pseudo',
+      pairs,
+      epochs,
+      lr: 1e-3,
+      plateau: { patience: 1000 },
+      seed: SEED,
+      validate: false,
+      progress: 'never',
+      checkpointEvery: 0,
+    });
     const seconds = (Date.now() - t0) / 1000;
     log(`${label}: ${r.steps} steps, ${seconds.toFixed(0)} s, last train loss ${r.history[r.history.length - 1]!.trainLoss.toFixed(3)}`);
     measure(label, g, { epochs, steps: r.steps, trainSeconds: seconds, lastTrainLoss: r.history[r.history.length - 1]!.trainLoss });

@@ -14,8 +14,15 @@ import { evaluate, getRecipe, loadNetwork, saveNetwork, taskData, trainArchitect
 
   const arch = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
   const result = await trainArchitecture({
-    arch, train, test, recipe, seed: 777,
-    onProgress: (p) => { if (p.phase === 'train' && p.step % 8 === 0) console.log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} lr ${p.lr.toFixed(4)} eta ${(p.etaMs / 1000).toFixed(1)}s`); },
+    arch,
+    train,
+    test,
+    recipe,
+    seed: 777,
+    onProgress: (p) => {
+      if (p.phase === 'train' && p.step % 8 === 0)
+        console.log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} lr ${p.lr.toFixed(4)} eta ${(p.etaMs / 1000).toFixed(1)}s`);
+    },
   });
   console.log(`backend ${backend.name}: test accuracy ${(100 * result.accuracy).toFixed(1)}% after ${result.steps} steps, ${result.network.parameterCount()} parameters`);
 

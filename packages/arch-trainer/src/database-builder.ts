@@ -43,7 +43,8 @@ function openImages(ref: string): RawImageDataset {
  */
 export function sampleTasks(opts: TaskSamplingOptions, classCount: (ref: string) => number = (r) => openImages(r).classNames.length): TaskPlan[] {
   const [lo, hi] = typeof opts.classesPerTask === 'number' ? [opts.classesPerTask, opts.classesPerTask] : opts.classesPerTask;
-  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 2 || hi < lo) invalid('task sampling', 'classesPerTask', 'an integer ≥ 2 or a range [min, max] with 2 ≤ min ≤ max', JSON.stringify(opts.classesPerTask));
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 2 || hi < lo)
+    invalid('task sampling', 'classesPerTask', 'an integer ≥ 2 or a range [min, max] with 2 ≤ min ≤ max', JSON.stringify(opts.classesPerTask));
   if (!Number.isInteger(opts.numTasks) || opts.numTasks < 1) invalid('task sampling', 'numTasks', 'a positive integer', String(opts.numTasks));
   if (opts.datasets.length === 0) invalid('task sampling', 'datasets', 'at least one dataset reference', '[]');
   const counts = opts.datasets.map((d) => classCount(d));
@@ -57,7 +58,10 @@ export function sampleTasks(opts: TaskSamplingOptions, classCount: (ref: string)
     if (attempt > 100 * opts.numTasks) invalid('task sampling', 'numTasks', `at most the number of distinct class subsets available`, String(opts.numTasks));
     const di = tasks.length % opts.datasets.length;
     const k = Math.min(counts[di]!, lo + rng.int(hi - lo + 1));
-    const classIds = rng.permutation(counts[di]!).slice(0, k).sort((a, b) => a - b);
+    const classIds = rng
+      .permutation(counts[di]!)
+      .slice(0, k)
+      .sort((a, b) => a - b);
     const name = `${opts.datasets[di]}/${classIds.join('-')}`;
     if (seen.has(name)) continue;
     seen.add(name);
@@ -93,7 +97,11 @@ export function sampleArchitectures(n: number, recipe: Pick<TrainRecipe, 'C' | '
 }
 
 /** Train/test images of a task, preprocessed as the paper does (resize, grey → RGB, dataset normalisation), NHWC. */
-export function taskData(images: RawImageDataset, task: TaskPlan, opts: { trainPerClass: number; testPerClass: number; inputSize: number; seed: number }): { train: ImageDataset; test: ImageDataset } {
+export function taskData(
+  images: RawImageDataset,
+  task: TaskPlan,
+  opts: { trainPerClass: number; testPerClass: number; inputSize: number; seed: number },
+): { train: ImageDataset; test: ImageDataset } {
   const byClass = indicesByClass(images);
   const rng = new Rng(`${opts.seed}|${task.name}`);
   const trainRows: Array<[number, number]> = [];
@@ -103,7 +111,10 @@ export function taskData(images: RawImageDataset, task: TaskPlan, opts: { trainP
     if (!pool) return invalid('database builder', `task ${task.name}`, `class ids below ${byClass.length}`, String(c));
     const need = opts.trainPerClass + opts.testPerClass;
     if (pool.length < need) invalid('database builder', `task ${task.name} class ${c}`, `at least ${need} images (trainPerClass + testPerClass)`, String(pool.length));
-    const pick = rng.permutation(pool.length).slice(0, need).map((i) => pool[i]!);
+    const pick = rng
+      .permutation(pool.length)
+      .slice(0, need)
+      .map((i) => pool[i]!);
     pick.slice(0, opts.trainPerClass).forEach((r) => trainRows.push([r, label]));
     pick.slice(opts.trainPerClass).forEach((r) => testRows.push([r, label]));
   });
@@ -116,7 +127,10 @@ export function taskData(images: RawImageDataset, task: TaskPlan, opts: { trainP
  * seeded `testFraction` of the images (at least one) is held out; `maxPerClass` caps the images
  * used per class. Preprocessed as the paper (resize to `inputSize`, grey → RGB, normalisation).
  */
-export function splitImages(ref: string, opts: { inputSize: number; testFraction?: number; maxPerClass?: number; seed: number }): { train: ImageDataset; test: ImageDataset; classNames: readonly string[] } {
+export function splitImages(
+  ref: string,
+  opts: { inputSize: number; testFraction?: number; maxPerClass?: number; seed: number },
+): { train: ImageDataset; test: ImageDataset; classNames: readonly string[] } {
   const images = openImages(ref);
   const frac = opts.testFraction ?? 0.2;
   if (!(frac > 0 && frac < 1)) invalid('splitImages', 'testFraction', 'a number in (0, 1)', String(frac));
@@ -126,7 +140,10 @@ export function splitImages(ref: string, opts: { inputSize: number; testFraction
   const testRows: Array<[number, number]> = [];
   byClass.forEach((pool, label) => {
     if (pool.length < 2) invalid('splitImages', `${ref} class ${label}`, 'at least 2 images', String(pool.length));
-    const pick = rng.permutation(pool.length).slice(0, opts.maxPerClass ?? pool.length).map((i) => pool[i]!);
+    const pick = rng
+      .permutation(pool.length)
+      .slice(0, opts.maxPerClass ?? pool.length)
+      .map((i) => pool[i]!);
     const nTest = Math.max(1, Math.round(frac * pick.length));
     pick.slice(0, nTest).forEach((r) => testRows.push([r, label]));
     pick.slice(nTest).forEach((r) => trainRows.push([r, label]));
@@ -301,20 +318,27 @@ export function planBuild(opts: BuildDatabaseOptions, classCount: (ref: string) 
   } else {
     const spec = opts.cellsPerTask ?? [3, 8];
     const [lo, hi] = typeof spec === 'number' ? [spec, spec] : spec;
-    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi < lo) invalid('database builder', 'cellsPerTask', 'an integer ≥ 1 or a range [min, max]', JSON.stringify(spec));
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi < lo)
+      invalid('database builder', 'cellsPerTask', 'an integer ≥ 1 or a range [min, max]', JSON.stringify(spec));
     const rng = new Rng(`${opts.seed}|cells-per-task`);
     pairs = tasks.flatMap((t) => sampleTaskCells(t.name, lo + rng.int(hi - lo + 1), opts.goodCellShare ?? 0.4, opts.seed).map((a) => pairOf(t, a)));
   }
   if (opts.shard) {
     const { index, of } = opts.shard;
-    if (!Number.isInteger(of) || of < 1 || !Number.isInteger(index) || index < 0 || index >= of) invalid('database builder', 'shard', 'index/of with 0 ≤ index < of', `${index}/${of}`);
+    if (!Number.isInteger(of) || of < 1 || !Number.isInteger(index) || index < 0 || index >= of)
+      invalid('database builder', 'shard', 'index/of with 0 ≤ index < of', `${index}/${of}`);
   }
   return { tasks, pairs, metric: recipeMetric(opts.recipe) };
 }
 
 /** The dataset row of a task source or image data set, as the builder and queue collectors write it. */
 export function datasetEntry(ref: string, images: RawImageDataset): { name: string; source: string; numClasses: number; note: string } {
-  return { name: ref, source: images.name, numClasses: images.classNames.length, note: `images; tasks of the arch-trainer database builder; source version ${dataSourceVersion(ref, images)}` };
+  return {
+    name: ref,
+    source: images.name,
+    numClasses: images.classNames.length,
+    note: `images; tasks of the arch-trainer database builder; source version ${dataSourceVersion(ref, images)}`,
+  };
 }
 
 const sourceVersions = new Map<string, string>();
@@ -327,7 +351,9 @@ const sourceVersions = new Map<string, string>();
 export function dataSourceVersion(ref: string, images: RawImageDataset): string {
   let v = sourceVersions.get(ref) ?? taskSources().find((s) => s.ref === ref)?.version;
   if (v === undefined) {
-    const h = createHash('sha256').update(JSON.stringify(images.classNames)).update(new Uint8Array(images.labels.buffer, images.labels.byteOffset, images.labels.byteLength));
+    const h = createHash('sha256')
+      .update(JSON.stringify(images.classNames))
+      .update(new Uint8Array(images.labels.buffer, images.labels.byteOffset, images.labels.byteLength));
     for (let i = 0; i < images.size; i++) {
       const im = images.image(i);
       h.update(`${im.width}x${im.height}x${im.channels}`).update(im.data);
@@ -342,7 +368,11 @@ export function dataSourceVersion(ref: string, images: RawImageDataset): string 
  * Train one planned pair on its task's images and make its record: the one per-pair step of the
  * local builder and of queue workers (same seeds, same images, same record).
  */
-export async function trainPairRecord(pair: PlannedPair, data: { train: ImageDataset; test: ImageDataset }, opts: { recipe: TrainRecipe; metric: string; sourceVersion: string }): Promise<RecordInput> {
+export async function trainPairRecord(
+  pair: PlannedPair,
+  data: { train: ImageDataset; test: ImageDataset },
+  opts: { recipe: TrainRecipe; metric: string; sourceVersion: string },
+): Promise<RecordInput> {
   const r = await trainArchitecture({ arch: pair.arch, train: data.train, test: data.test, recipe: opts.recipe, seed: pair.seed });
   r.network.dispose();
   return {
@@ -353,7 +383,15 @@ export async function trainPairRecord(pair: PlannedPair, data: { train: ImageDat
     metric: opts.metric,
     how: 'trained:@metad2a/arch-trainer',
     recipe: opts.recipe,
-    extra: { seed: pair.seed, trainImages: data.train.shape[0], testImages: data.test.shape[0], finalTrainLoss: r.finalTrainLoss, trainMs: r.trainMs, backend: tf.getBackend(), sourceVersion: opts.sourceVersion },
+    extra: {
+      seed: pair.seed,
+      trainImages: data.train.shape[0],
+      testImages: data.test.shape[0],
+      finalTrainLoss: r.finalTrainLoss,
+      trainMs: r.trainMs,
+      backend: tf.getBackend(),
+      sourceVersion: opts.sourceVersion,
+    },
   };
 }
 
@@ -396,7 +434,11 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
     // Pairs come task by task: keep only the current task's images in memory.
     let current: { name: string; train: ImageDataset; test: ImageDataset } | undefined;
     const dataOf = (t: TaskPlan) => {
-      if (current?.name !== t.name) current = { name: t.name, ...taskData(imagesOf(t.dataset), t, { trainPerClass: opts.trainPerClass, testPerClass: opts.testPerClass, inputSize: inputSize!, seed: opts.seed }) };
+      if (current?.name !== t.name)
+        current = {
+          name: t.name,
+          ...taskData(imagesOf(t.dataset), t, { trainPerClass: opts.trainPerClass, testPerClass: opts.testPerClass, inputSize: inputSize!, seed: opts.seed }),
+        };
       return current;
     };
     const total = mine.length;
@@ -409,17 +451,40 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
       if (db.hasRecord({ task: task.name, space: 'nb201', arch, metric })) {
         done++;
         skipped++;
-        opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, elapsedMs: Date.now() - t0, etaMs: trained > 0 ? (trainMsTotal / trained) * (total - done) : NaN });
+        opts.onProgress?.({
+          done,
+          total,
+          trained,
+          skipped,
+          task: task.name,
+          arch,
+          elapsedMs: Date.now() - t0,
+          etaMs: trained > 0 ? (trainMsTotal / trained) * (total - done) : NaN,
+        });
         continue;
       }
       const p0 = Date.now();
-      const record = await trainPairRecord({ task, arch, seed }, dataOf(task), { recipe: opts.recipe, metric, sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)) });
+      const record = await trainPairRecord({ task, arch, seed }, dataOf(task), {
+        recipe: opts.recipe,
+        metric,
+        sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)),
+      });
       const ms = Date.now() - p0;
       db.addRecord(record);
       trained++;
       done++;
       trainMsTotal += ms;
-      opts.onProgress?.({ done, total, trained, skipped, task: task.name, arch, accuracy: record.accuracy, elapsedMs: Date.now() - t0, etaMs: (trainMsTotal / trained) * (total - done) });
+      opts.onProgress?.({
+        done,
+        total,
+        trained,
+        skipped,
+        task: task.name,
+        arch,
+        accuracy: record.accuracy,
+        elapsedMs: Date.now() - t0,
+        etaMs: (trainMsTotal / trained) * (total - done),
+      });
     }
   } finally {
     db.close();

@@ -60,7 +60,10 @@ export function databaseStats(records: readonly AccuracyRecord[], group: (task: 
       const a = byTask.get(names[i]!)!;
       const b = byTask.get(names[j]!)!;
       const common = [...a.keys()].filter((k) => b.has(k));
-      const rho = spearman(common.map((k) => a.get(k)!), common.map((k) => b.get(k)!));
+      const rho = spearman(
+        common.map((k) => a.get(k)!),
+        common.map((k) => b.get(k)!),
+      );
       if (Number.isNaN(rho)) continue;
       (group(names[i]!) === group(names[j]!) ? within : across).push(rho);
     }

@@ -7,7 +7,18 @@ export { BufferStore } from './buffers';
 export { TinyNetwork, BN_EPS, BN_MOMENTUM, type TinyNetworkConfig, type ForwardMode, type StatUpdate } from './network';
 export { validateDataset, selectRows, type ImageDataset } from './dataset';
 export { RECIPES, getRecipe, cosineLr, type TrainRecipe } from './recipe';
-export { trainArchitecture, requireTrainingKernels, TRAINING_KERNELS, evaluate, crossEntropy, prepareBatch, networkChannels, type TrainArchitectureOptions, type TrainResult, type TrainProgress } from './trainer';
+export {
+  trainArchitecture,
+  requireTrainingKernels,
+  TRAINING_KERNELS,
+  evaluate,
+  crossEntropy,
+  prepareBatch,
+  networkChannels,
+  type TrainArchitectureOptions,
+  type TrainResult,
+  type TrainProgress,
+} from './trainer';
 export { saveNetwork, loadNetwork, SAVED_NETWORK_FORMAT, type SavedNetworkMeta } from './saved-network';
 export {
   buildDatabase,

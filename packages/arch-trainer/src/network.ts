@@ -55,7 +55,12 @@ class BatchNorm {
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
 
-  constructor(store: ParameterStore, buffers: BufferStore, readonly prefix: string, readonly channels: number) {
+  constructor(
+    store: ParameterStore,
+    buffers: BufferStore,
+    readonly prefix: string,
+    readonly channels: number,
+  ) {
     this.weight = store.add(joinName(prefix, 'weight'), [channels], new Float32Array(channels).fill(1));
     this.bias = store.add(joinName(prefix, 'bias'), [channels], new Float32Array(channels));
     this.runningMean = buffers.add(joinName(prefix, 'running_mean'), [channels], new Float32Array(channels));
@@ -111,7 +116,17 @@ class Conv {
     const filter = tf.transpose(this.weight, [2, 3, 1, 0]) as tf.Tensor4D;
     // PyTorch pads (k−1)/2 on every side; tfjs 'same' pads asymmetrically when stride > 1.
     const p = (this.k - 1) / 2;
-    const pad: Padding = this.stride === 1 ? (p === 0 ? 'valid' : 'same') : [[0, 0], [p, p], [p, p], [0, 0]];
+    const pad: Padding =
+      this.stride === 1
+        ? p === 0
+          ? 'valid'
+          : 'same'
+        : [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ];
     return tf.conv2d(x, filter, this.stride, pad);
   }
 }
@@ -273,7 +288,15 @@ export class TinyNetwork {
     if (x.rank !== 4 || x.shape[3] !== this.config.inChannels) {
       throw new MetaD2AException(validationError({ source: 'TinyNetwork input', expected: `NHWC [B, H, W, ${this.config.inChannels}]`, got: `[${x.shape.join(', ')}]` }));
     }
-    if (mode.training && mode.withoutBatchNorm) throw new MetaD2AException(validationError({ source: 'TinyNetwork forward', field: 'withoutBatchNorm', expected: 'inference mode (training mode fuses BatchNorm into its convolutions)', got: 'training: true' }));
+    if (mode.training && mode.withoutBatchNorm)
+      throw new MetaD2AException(
+        validationError({
+          source: 'TinyNetwork forward',
+          field: 'withoutBatchNorm',
+          expected: 'inference mode (training mode fuses BatchNorm into its convolutions)',
+          got: 'training: true',
+        }),
+      );
     return tf.tidy(() => {
       let h = mode.training ? convBnTrain(this.stemConv, this.stemBn, x, false, mode) : this.stemBn.apply(this.stemConv.apply(x), mode);
       for (const b of this.blocks) h = b.apply(h, mode);

@@ -34,10 +34,49 @@ export interface TrainRecipe {
  *   databases built in minutes.
  */
 export const RECIPES: Readonly<Record<string, TrainRecipe>> = {
-  official: { name: 'official', C: 16, N: 5, epochs: 200, batchSize: 256, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 32, grayTo3: true, evalBatchSize: 512 },
-  'official-mnist': { name: 'official-mnist', C: 16, N: 5, epochs: 50, batchSize: 256, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 32, grayTo3: true, evalBatchSize: 512 },
+  official: {
+    name: 'official',
+    C: 16,
+    N: 5,
+    epochs: 200,
+    batchSize: 256,
+    lr: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    inputSize: 32,
+    grayTo3: true,
+    evalBatchSize: 512,
+  },
+  'official-mnist': {
+    name: 'official-mnist',
+    C: 16,
+    N: 5,
+    epochs: 50,
+    batchSize: 256,
+    lr: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    inputSize: 32,
+    grayTo3: true,
+    evalBatchSize: 512,
+  },
   reduced: { name: 'reduced', C: 8, N: 1, epochs: 5, batchSize: 64, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 16, grayTo3: false, evalBatchSize: 256 },
-  'nb201-db': { name: 'nb201-db', C: 8, N: 1, epochs: 15, batchSize: 32, lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 16, grayTo3: false, evalBatchSize: 256 },
+  'nb201-db': {
+    name: 'nb201-db',
+    C: 8,
+    N: 1,
+    epochs: 15,
+    batchSize: 32,
+    lr: 0.05,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    inputSize: 16,
+    grayTo3: false,
+    evalBatchSize: 256,
+  },
   tiny: { name: 'tiny', C: 4, N: 1, epochs: 3, batchSize: 32, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 8, grayTo3: false, evalBatchSize: 256 },
 };
 
@@ -45,7 +84,15 @@ export const RECIPES: Readonly<Record<string, TrainRecipe>> = {
 export function getRecipe(name: string, overrides: Partial<Omit<TrainRecipe, 'name'>> = {}): TrainRecipe {
   const r = RECIPES[name];
   if (!r) throw new MetaD2AException(notFound({ source: 'recipe', expected: `one of ${Object.keys(RECIPES).join(', ')}`, got: JSON.stringify(name) }));
-  return Object.keys(overrides).length === 0 ? r : { ...r, ...overrides, name: `${name}+${Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(',')}` };
+  return Object.keys(overrides).length === 0
+    ? r
+    : {
+        ...r,
+        ...overrides,
+        name: `${name}+${Object.entries(overrides)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')}`,
+      };
 }
 
 /** The learning rate of epoch e (0-based) under the per-epoch cosine schedule to 0 (spec §3.7). */

@@ -143,10 +143,13 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
   validateDataset(train, 'training dataset');
   validateDataset(test, 'test dataset');
   if (train.numClasses !== test.numClasses) {
-    throw new MetaD2AException(validationError({ source: 'trainArchitecture', field: 'test.numClasses', expected: `${train.numClasses} (as train)`, got: String(test.numClasses) }));
+    throw new MetaD2AException(
+      validationError({ source: 'trainArchitecture', field: 'test.numClasses', expected: `${train.numClasses} (as train)`, got: String(test.numClasses) }),
+    );
   }
   for (const k of ['epochs', 'batchSize', 'evalBatchSize'] as const) {
-    if (!Number.isInteger(recipe[k]) || recipe[k] < 1) throw new MetaD2AException(validationError({ source: `recipe ${recipe.name}`, field: k, expected: 'a positive integer', got: String(recipe[k]) }));
+    if (!Number.isInteger(recipe[k]) || recipe[k] < 1)
+      throw new MetaD2AException(validationError({ source: `recipe ${recipe.name}`, field: k, expected: 'a positive integer', got: String(recipe[k]) }));
   }
   requireTrainingKernels();
   const rng = new Rng(opts.seed);
@@ -184,7 +187,17 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         epochLoss = lossSum / seen;
         if (opts.onProgress) {
           const elapsedMs = Date.now() - t0;
-          opts.onProgress({ phase: 'train', epoch, epochs: recipe.epochs, step, totalSteps, loss: epochLoss, lr: sgd.lr, elapsedMs, etaMs: (elapsedMs / step) * (totalSteps - step) });
+          opts.onProgress({
+            phase: 'train',
+            epoch,
+            epochs: recipe.epochs,
+            step,
+            totalSteps,
+            loss: epochLoss,
+            lr: sgd.lr,
+            elapsedMs,
+            etaMs: (elapsedMs / step) * (totalSteps - step),
+          });
         }
         if (b % 8 === 7) await new Promise((r) => setImmediate(r)); // let timers and signals run
       }

@@ -6,7 +6,20 @@ import type * as E from 'fp-ts/lib/Either.js';
 import { initBackend } from '@metad2a/core';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { canonicalKey, nb201Cost, parseNb201 } from '@metad2a/search-spaces';
-import { buildDatabase, getRecipe, goodNb201Cells, GOOD_CELL_POOL, planBuild, recipeMetric, sampleArchitectures, sampleTaskCells, sampleTasks, splitImages, taskData, type BuildProgress } from '../src';
+import {
+  buildDatabase,
+  getRecipe,
+  goodNb201Cells,
+  GOOD_CELL_POOL,
+  planBuild,
+  recipeMetric,
+  sampleArchitectures,
+  sampleTaskCells,
+  sampleTasks,
+  splitImages,
+  taskData,
+  type BuildProgress,
+} from '../src';
 import { nb201Table } from '@metad2a/search-spaces';
 import { resolveDataset, type ImageDataset as RawImages } from '@metad2a/datasets';
 
@@ -50,7 +63,10 @@ describe('sampling', () => {
     expect(sampleArchitectures(20, recipe, 1)).toEqual(a);
     const params = a.map((s) => nb201Cost(cell(s), { channels: recipe.C, cellsPerStage: recipe.N }).params).sort((x, y) => x - y);
     const none = nb201Cost(cell('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'), { channels: recipe.C, cellsPerStage: recipe.N }).params;
-    const conv = nb201Cost(cell('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'), { channels: recipe.C, cellsPerStage: recipe.N }).params;
+    const conv = nb201Cost(cell('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'), {
+      channels: recipe.C,
+      cellsPerStage: recipe.N,
+    }).params;
     // the smallest stratum holds parameter-free cells, the largest the conv-heavy ones
     expect(params[0]).toBe(none);
     expect(params[19]).toBeGreaterThan(none + 0.8 * (conv - none));
@@ -83,7 +99,18 @@ describe('per-task plans', () => {
 
   it('plans tasks round robin with 3–8 cells each; shards split the plan without overlap', () => {
     const counts: Record<string, number> = { a: 30, b: 12 };
-    const opts = { db: 'x', datasets: ['a', 'b'], numTasks: 20, classesPerTask: [5, 20] as const, trainPerClass: 5, testPerClass: 5, cellsPerTask: [3, 8] as const, goodCellShare: 0.4, recipe: getRecipe('nb201-db'), seed: 9 };
+    const opts = {
+      db: 'x',
+      datasets: ['a', 'b'],
+      numTasks: 20,
+      classesPerTask: [5, 20] as const,
+      trainPerClass: 5,
+      testPerClass: 5,
+      cellsPerTask: [3, 8] as const,
+      goodCellShare: 0.4,
+      recipe: getRecipe('nb201-db'),
+      seed: 9,
+    };
     const plan = planBuild(opts, (r) => counts[r]!);
     expect(plan.tasks).toHaveLength(20);
     expect(plan.metric).toBe('top1-test@nb201-db');
@@ -110,11 +137,21 @@ describe('task data', () => {
     const count = (l: ArrayLike<number>) => Array.from({ length: 10 }, (_, k) => Array.from(l).filter((y) => y === k).length);
     expect(count(s.test.labels)).toEqual(new Array(10).fill(4));
     expect(count(s.train.labels)).toEqual(new Array(10).fill(16));
-    const t = taskData(resolveDataset('builtin:digits') as RawImages, { name: 'd/2-5-7', dataset: 'builtin:digits', classIds: [2, 5, 7] }, { trainPerClass: 5, testPerClass: 3, inputSize: 16, seed: 1 });
+    const t = taskData(
+      resolveDataset('builtin:digits') as RawImages,
+      { name: 'd/2-5-7', dataset: 'builtin:digits', classIds: [2, 5, 7] },
+      { trainPerClass: 5, testPerClass: 3, inputSize: 16, seed: 1 },
+    );
     expect(t.train.shape).toEqual([15, 16, 16, 3]);
     expect(Array.from(t.test.labels)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
     expect(t.test.numClasses).toBe(3);
-    expect(() => taskData(resolveDataset('builtin:digits') as RawImages, { name: 'd/0-1', dataset: 'builtin:digits', classIds: [0, 1] }, { trainPerClass: 500, testPerClass: 3, inputSize: 8, seed: 1 })).toThrow(/at least 503 images/);
+    expect(() =>
+      taskData(
+        resolveDataset('builtin:digits') as RawImages,
+        { name: 'd/0-1', dataset: 'builtin:digits', classIds: [0, 1] },
+        { trainPerClass: 500, testPerClass: 3, inputSize: 8, seed: 1 },
+      ),
+    ).toThrow(/at least 503 images/);
   });
 });
 
@@ -132,7 +169,10 @@ describe('buildDatabase', () => {
     await buildDatabase({ ...opts, db: path.join(dir, 'single.sqlite') });
     const read = (f: string) => {
       const db = MetaDatabase.open(path.join(dir, f));
-      const r = db.records().map((x) => [x.task, x.arch, x.accuracy, (x.extra as { seed: number }).seed] as const).sort((a, b) => (`${a[0]}${a[1]}` < `${b[0]}${b[1]}` ? -1 : 1));
+      const r = db
+        .records()
+        .map((x) => [x.task, x.arch, x.accuracy, (x.extra as { seed: number }).seed] as const)
+        .sort((a, b) => (`${a[0]}${a[1]}` < `${b[0]}${b[1]}` ? -1 : 1));
       db.close();
       return r;
     };
@@ -147,7 +187,12 @@ describe('buildDatabase', () => {
     const r = await buildDatabase({ ...base, db: file, recipe, signal: ac.signal });
     expect([r.aborted, r.trained, r.skipped]).toEqual([true, 0, 0]);
     const db = MetaDatabase.open(file);
-    expect(db.tasks().map((t) => t.name).sort()).toEqual(r.tasks.map((t) => t.name).sort());
+    expect(
+      db
+        .tasks()
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(r.tasks.map((t) => t.name).sort());
     expect(db.records()).toHaveLength(0);
     db.close();
   });
@@ -156,7 +201,10 @@ describe('buildDatabase', () => {
     const dir = tmp();
     const file = path.join(dir, 'meta.sqlite');
     const root = path.join(__dirname, '../../..');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/build-db.ts'), JSON.stringify({ ...base, db: file, recipe: recipeSpec })], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/build-db.ts'), JSON.stringify({ ...base, db: file, recipe: recipeSpec })], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
     let reported = 0;
     let stderr = '';
@@ -167,7 +215,9 @@ describe('buildDatabase', () => {
         if (m.length) reported = Number(m[m.length - 1]![1]);
         if (reported >= 1 && !child.killed) child.kill('SIGKILL');
       });
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' && reported >= 1 ? resolve() : reject(new Error(`builder exited ${code}/${signal} after ${reported} pairs: ${stderr}`))));
+      child.on('exit', (code, signal) =>
+        signal === 'SIGKILL' && reported >= 1 ? resolve() : reject(new Error(`builder exited ${code}/${signal} after ${reported} pairs: ${stderr}`)),
+      );
     }).finally(() => clearTimeout(guard));
 
     let db = MetaDatabase.open(file);
@@ -199,7 +249,7 @@ describe('buildDatabase', () => {
       expect((r.recipe as { name: string }).name).toBe(recipe.name);
     }
     // digits tasks have 3 classes: 6 test images each → accuracies are multiples of 100/18
-    for (const r of after) expect(Math.abs(((r.accuracy * 18) / 100) - Math.round((r.accuracy * 18) / 100))).toBeLessThan(1e-6);
+    for (const r of after) expect(Math.abs((r.accuracy * 18) / 100 - Math.round((r.accuracy * 18) / 100))).toBeLessThan(1e-6);
     db.close();
 
     // a third run has nothing left to do

@@ -4,9 +4,15 @@ describe('database statistics', () => {
   it('reports spread per task and rank agreement within and across dataset groups', () => {
     const rec = (task: string, arch: string, accuracy: number) => ({ task, arch, accuracy });
     const s = databaseStats([
-      rec('a/1-2', 'x', 50), rec('a/1-2', 'y', 60), rec('a/1-2', 'z', 90),
-      rec('a/3-4', 'x', 40), rec('a/3-4', 'y', 70), rec('a/3-4', 'z', 80),
-      rec('b/1-2', 'x', 90), rec('b/1-2', 'y', 60), rec('b/1-2', 'z', 50),
+      rec('a/1-2', 'x', 50),
+      rec('a/1-2', 'y', 60),
+      rec('a/1-2', 'z', 90),
+      rec('a/3-4', 'x', 40),
+      rec('a/3-4', 'y', 70),
+      rec('a/3-4', 'z', 80),
+      rec('b/1-2', 'x', 90),
+      rec('b/1-2', 'y', 60),
+      rec('b/1-2', 'z', 50),
     ]);
     expect([s.tasks, s.archs, s.records]).toEqual([3, 3, 9]);
     expect(s.meanRange).toBeCloseTo((40 + 40 + 40) / 3, 12);

@@ -77,7 +77,10 @@ describe('TinyNetwork', () => {
       const before = tf.memory().numTensors;
       const input = tf.tidy(() => tf.transpose(tf.tensor4d(x.data, x.shape as [number, number, number, number]), [0, 2, 3, 1]) as tf.Tensor4D);
       const { features, logits } = net.forward(input);
-      for (const [name, t] of [['logits', logits], ['features', features]] as const) {
+      for (const [name, t] of [
+        ['logits', logits],
+        ['features', features],
+      ] as const) {
         const c = checkTensor(fx, `expected.${m.prefix}${name}`, t.dataSync());
         expect(c.message).toMatch(/<=/);
       }
@@ -93,7 +96,9 @@ describe('TinyNetwork', () => {
     delete sd['stem.1.running_var'];
     sd['classifier.weight'] = { shape: [2, 16], data: new Float32Array(32) };
     sd['bogus'] = { shape: [1], data: new Float32Array(1) };
-    expect(() => net.loadStateDict(sd, 'bad.ckpt')).toThrow(/3 mismatches[\s\S]*shape of classifier.weight: expected \[3, 16\], got \[2, 16\][\s\S]*missing: stem.1.running_var[\s\S]*unexpected: bogus/);
+    expect(() => net.loadStateDict(sd, 'bad.ckpt')).toThrow(
+      /3 mismatches[\s\S]*shape of classifier.weight: expected \[3, 16\], got \[2, 16\][\s\S]*missing: stem.1.running_var[\s\S]*unexpected: bogus/,
+    );
     net.dispose();
   });
 
@@ -138,7 +143,11 @@ describe('training step on the native backend', () => {
       const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 3));
       const { value, grads } = net.store.valueAndGrads(() => tf.losses.softmaxCrossEntropy(y, net.forward(xt, { training: true, statUpdates: updates }).logits) as tf.Scalar);
       net.applyStatUpdates(updates);
-      const out = { loss: value.dataSync()[0]!, grads: Object.fromEntries([...grads].map(([k, g]) => [k, g.dataSync() as Float32Array])), stats: Object.fromEntries([...net.buffers.entries()].map(([k, v]) => [k, v.dataSync() as Float32Array])) };
+      const out = {
+        loss: value.dataSync()[0]!,
+        grads: Object.fromEntries([...grads].map(([k, g]) => [k, g.dataSync() as Float32Array])),
+        stats: Object.fromEntries([...net.buffers.entries()].map(([k, v]) => [k, v.dataSync() as Float32Array])),
+      };
       tf.dispose([xt, y, value, ...grads.values()]);
       net.dispose();
       return out;

@@ -40,7 +40,11 @@ describe('trainArchitecture', () => {
     const progress: TrainProgress[] = [];
     const live: number[] = [];
     const a = await trainArchitecture({
-      arch: ARCH, train, test, recipe, seed: 7,
+      arch: ARCH,
+      train,
+      test,
+      recipe,
+      seed: 7,
       onProgress: (p) => {
         progress.push(p);
         if (p.phase === 'train' && p.step > 1) live.push(tf.memory().numTensors);

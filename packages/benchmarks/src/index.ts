@@ -9,7 +9,15 @@ export { meanCI, formatMeanCI, studentTQuantile, studentTCdf, incompleteBeta, lo
 export { PAPER_NB201, PAPER_PC_DARTS, isPaperNb201Dataset, type PaperNb201Dataset, type PaperNb201Row } from './paper';
 export { machineInfo, describeMachine, type MachineInfo } from './environment';
 export { runNb201Protocol, type Nb201ProtocolOptions, type Nb201ProtocolResult, type Nb201RunRecord, type Nb201Pick } from './nb201-protocol';
-export { runNb201Baselines, NB201_REA_SETTINGS, type Nb201BaselineOptions, type Nb201BaselineResult, type Nb201BaselineMethod, type Nb201MethodResult, type ReaSettings } from './nb201-baselines';
+export {
+  runNb201Baselines,
+  NB201_REA_SETTINGS,
+  type Nb201BaselineOptions,
+  type Nb201BaselineResult,
+  type Nb201BaselineMethod,
+  type Nb201MethodResult,
+  type ReaSettings,
+} from './nb201-baselines';
 export { runMbv3Benchmark, type Mbv3BenchmarkOptions, type Mbv3BenchmarkResult, type Mbv3RunRecord, type Mbv3Subnet } from './mbv3-benchmark';
 export {
   OFFICIAL_CPU_ANCHORS,

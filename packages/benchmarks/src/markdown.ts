@@ -26,13 +26,19 @@ export function nb201ProtocolMarkdown(results: readonly Nb201ProtocolResult[]): 
   lines.push('|---|---|---|---|---|---|---|');
   for (const r of results) {
     const p = r.paper;
-    const acc = r.summary.accuracy ? `${ci(r.summary.accuracy)} (NB201 ${r.settings.lookup} test; optimum ${num(r.summary.optimum!)})` : 'not measured (the paper trains the top-1 from scratch, §3.7)';
+    const acc = r.summary.accuracy
+      ? `${ci(r.summary.accuracy)} (NB201 ${r.settings.lookup} test; optimum ${num(r.summary.optimum!)})`
+      : 'not measured (the paper trains the top-1 from scratch, §3.7)';
     const time = `${ci(r.summary.searchS, 1)} (${num(r.summary.generationS.mean, 1)} + ${num(r.summary.rankingS.mean, 1)})`;
-    lines.push(`| ${r.dataset.name} (${r.dataset.classes} classes) | ${acc} | ${p ? `${num(p.accuracy.mean)}±${num(p.accuracy.halfWidth)}` : '—'} | ${time} | ${p ? p.searchGpuSeconds : '—'} | ${r.settings.candidates} / ${r.settings.topN} / ${r.settings.runs} (${Math.round(r.runs.reduce((a, x) => a + x.attempts, 0) / r.runs.length)} graphs decoded per run) | ${r.weights} |`);
+    lines.push(
+      `| ${r.dataset.name} (${r.dataset.classes} classes) | ${acc} | ${p ? `${num(p.accuracy.mean)}±${num(p.accuracy.halfWidth)}` : '—'} | ${time} | ${p ? p.searchGpuSeconds : '—'} | ${r.settings.candidates} / ${r.settings.topN} / ${r.settings.runs} (${Math.round(r.runs.reduce((a, x) => a + x.attempts, 0) / r.runs.length)} graphs decoded per run) | ${r.weights} |`,
+    );
   }
   const machines = [...new Set(results.map((r) => describeMachine(r.machine)))];
   lines.push('');
-  lines.push(`Measured on: ${machines.join('; ')}. Predictor hs ${[...new Set(results.map((r) => r.settings.predictorHs))].join('/')}, ${results[0]?.settings.resamples ?? 10} resamples. ± is the 95% Student-t half-width over runs. Paper: RTX 2080 Ti GPU; CIFAR accuracy = best NB201 test accuracy among the top 30 predicted, 10 runs.`);
+  lines.push(
+    `Measured on: ${machines.join('; ')}. Predictor hs ${[...new Set(results.map((r) => r.settings.predictorHs))].join('/')}, ${results[0]?.settings.resamples ?? 10} resamples. ± is the 95% Student-t half-width over runs. Paper: RTX 2080 Ti GPU; CIFAR accuracy = best NB201 test accuracy among the top 30 predicted, 10 runs.`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -57,7 +63,9 @@ export function nb201BaselinesMarkdown(r: Nb201BaselineResult, checkpoints?: rea
   const ks = (checkpoints ?? [1, 5, 10, 20, 30, 50, 100, 200, 500, 1000]).filter((k) => k <= r.budget);
   if (!ks.includes(r.budget)) ks.push(r.budget);
   const lines: string[] = [];
-  lines.push(`NB201 ${r.lookup}: test accuracy (%) of the best evaluated cell by ${r.select} accuracy, after k evaluations; mean ± 95% CI over ${r.runsPerMethod} runs (optimum ${num(r.optimum)}).`);
+  lines.push(
+    `NB201 ${r.lookup}: test accuracy (%) of the best evaluated cell by ${r.select} accuracy, after k evaluations; mean ± 95% CI over ${r.runsPerMethod} runs (optimum ${num(r.optimum)}).`,
+  );
   lines.push('');
   lines.push(`| Method | ${ks.map((k) => `k = ${k}`).join(' | ')} | Overhead per run (s) |`);
   lines.push(`|---|${ks.map(() => '---').join('|')}|---|`);
@@ -67,7 +75,9 @@ export function nb201BaselinesMarkdown(r: Nb201BaselineResult, checkpoints?: rea
     lines.push(`| ${label}${pool} | ${ks.map((k) => ci(m.curve[k - 1]!)).join(' | ')} | ${ci(m.overheadS, 2)} |`);
   }
   lines.push('');
-  lines.push(`REA: population ${r.rea.population}, tournament sample ${r.rea.sampleSize}, one-edge mutation. Random search: distinct uniformly random cells.${r.weights ? ` Predictor/generator weights: ${r.weights}; dataset ${r.dataset}.` : ''} Measured on: ${describeMachine(r.machine)}.`);
+  lines.push(
+    `REA: population ${r.rea.population}, tournament sample ${r.rea.sampleSize}, one-edge mutation. Random search: distinct uniformly random cells.${r.weights ? ` Predictor/generator weights: ${r.weights}; dataset ${r.dataset}.` : ''} Measured on: ${describeMachine(r.machine)}.`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -85,7 +95,10 @@ export function nb201BaselinesSvg(r: Nb201BaselineResult): string {
       // start the y axis near the methods' means after a few evaluations: the k = 1 spread would flatten everything else
       yMin: Math.floor(Math.min(...r.methods.map((m) => m.curve[Math.min(4, r.budget - 1)]!.mean)) - 1),
       yMax: Math.ceil(r.optimum + 0.5),
-      title: `NB201 ${r.lookup}: best test accuracy vs evaluations (${r.runsPerMethod} runs, 95% CI)`, xLabel: 'evaluations (NB201 queries)', yLabel: 'test accuracy (%)', reference: { y: r.optimum, label: `optimum ${num(r.optimum)}` },
+      title: `NB201 ${r.lookup}: best test accuracy vs evaluations (${r.runsPerMethod} runs, 95% CI)`,
+      xLabel: 'evaluations (NB201 queries)',
+      yLabel: 'test accuracy (%)',
+      reference: { y: r.optimum, label: `optimum ${num(r.optimum)}` },
       xLog: r.budget >= 50,
     },
   );
@@ -93,12 +106,18 @@ export function nb201BaselinesSvg(r: Nb201BaselineResult): string {
 
 export function mbv3Markdown(r: Mbv3BenchmarkResult): string {
   const lines: string[] = [];
-  lines.push(`| Dataset | Candidates | FLOPs bound | Selected: MFLOPs | Selected: OFA-oracle acc. (%) | Random at same budget: oracle acc. (%) | Selected beats | Search time (s) | Weights |`);
+  lines.push(
+    `| Dataset | Candidates | FLOPs bound | Selected: MFLOPs | Selected: OFA-oracle acc. (%) | Random at same budget: oracle acc. (%) | Selected beats | Search time (s) | Weights |`,
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|');
   const beaten = r.runs.reduce((a, x) => a + x.random.beatenFraction, 0) / r.runs.length;
-  lines.push(`| ${r.dataset.name} (${r.dataset.classes} classes) | ${r.settings.candidates} (${r.candidateSource}) | ${r.settings.flopsBound ?? 'none (selected FLOPs)'} | ${ci(r.summary.selectedMflops, 1)} | ${ci(r.summary.selectedAccuracy)} | ${ci(r.summary.randomAccuracy)} (${r.settings.randomSubnets} subnets/run, pooled; mean MFLOPs ${num(r.runs.reduce((a, x) => a + x.random.mflops.mean, 0) / r.runs.length, 1)}) | ${(100 * beaten).toFixed(0)}% of random | ${ci(r.summary.searchS, 1)} | ${r.weights} |`);
+  lines.push(
+    `| ${r.dataset.name} (${r.dataset.classes} classes) | ${r.settings.candidates} (${r.candidateSource}) | ${r.settings.flopsBound ?? 'none (selected FLOPs)'} | ${ci(r.summary.selectedMflops, 1)} | ${ci(r.summary.selectedAccuracy)} | ${ci(r.summary.randomAccuracy)} (${r.settings.randomSubnets} subnets/run, pooled; mean MFLOPs ${num(r.runs.reduce((a, x) => a + x.random.mflops.mean, 0) / r.runs.length, 1)}) | ${(100 * beaten).toFixed(0)}% of random | ${ci(r.summary.searchS, 1)} | ${r.weights} |`,
+  );
   lines.push('');
-  lines.push(`± over runs for the selected subnet, over the random subnets for random. The oracle is OFA's pretrained ImageNet accuracy predictor at ${r.settings.resolution}px (an estimate, not a trained-and-measured accuracy). ${r.settings.runs} run(s), ${r.settings.resamples} resamples. Measured on: ${describeMachine(r.machine)}.`);
+  lines.push(
+    `± over runs for the selected subnet, over the random subnets for random. The oracle is OFA's pretrained ImageNet accuracy predictor at ${r.settings.resolution}px (an estimate, not a trained-and-measured accuracy). ${r.settings.runs} run(s), ${r.settings.resamples} resamples. Measured on: ${describeMachine(r.machine)}.`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -112,7 +131,9 @@ export function speedMarkdown(r: SpeedReport): string {
     lines.push(`| ${row.anchor.workload} | ${row.anchor.officialText} | ${ours} | ${sp} | ${row.foundAt ?? `tools/bench/${row.anchor.bench}.ts`} |`);
   }
   lines.push('');
-  lines.push(`Official figures: docs/official-cpu-anchors.md (PyTorch 1.13 CPU, 2 threads; ±30%, shared machine). Speed-up > 1 means ours is faster. Report built on: ${describeMachine(r.machine)}.`);
+  lines.push(
+    `Official figures: docs/official-cpu-anchors.md (PyTorch 1.13 CPU, 2 threads; ±30%, shared machine). Speed-up > 1 means ours is faster. Report built on: ${describeMachine(r.machine)}.`,
+  );
   for (const o of r.other) {
     if (o.values.length === 0) continue;
     lines.push('');

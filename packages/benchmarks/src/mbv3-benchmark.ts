@@ -73,7 +73,15 @@ export interface Mbv3BenchmarkResult {
   readonly dataset: { readonly name: string; readonly classes: number };
   readonly weights: string;
   readonly candidateSource: 'generator' | 'given';
-  readonly settings: { readonly candidates: number; readonly runs: number; readonly resamples: number; readonly flopsBound: number | null; readonly randomSubnets: number; readonly resolution: number; readonly seed: number };
+  readonly settings: {
+    readonly candidates: number;
+    readonly runs: number;
+    readonly resamples: number;
+    readonly flopsBound: number | null;
+    readonly randomSubnets: number;
+    readonly resolution: number;
+    readonly seed: number;
+  };
   readonly runs: readonly Mbv3RunRecord[];
   readonly summary: {
     /** Over runs. */
@@ -92,7 +100,8 @@ const posInt = (field: string, v: number): number => {
 };
 
 export function runMbv3Benchmark(opts: Mbv3BenchmarkOptions): Mbv3BenchmarkResult {
-  if (!opts.generator === !opts.candidateConfigs) fail('ValidationError', { source: 'mbv3 benchmark options', field: 'generator/candidateConfigs', expected: 'exactly one of them', got: opts.generator ? 'both' : 'neither' });
+  if (!opts.generator === !opts.candidateConfigs)
+    fail('ValidationError', { source: 'mbv3 benchmark options', field: 'generator/candidateConfigs', expected: 'exactly one of them', got: opts.generator ? 'both' : 'neither' });
   const runs = posInt('runs', opts.runs ?? 1);
   const resamples = posInt('resamples', opts.resamples ?? 10);
   const randomSubnets = posInt('randomSubnets', opts.randomSubnets ?? 100);
@@ -111,7 +120,12 @@ export function runMbv3Benchmark(opts: Mbv3BenchmarkOptions): Mbv3BenchmarkResul
     let pool: CandidatePool<Mbv3Config>;
     let generationS = 0;
     if (opts.generator) {
-      const gen = generateCandidates(opts.generator, opts.dataset, candidates, { space: mbv3, seed: `${seed}/run${r}/generate`, batchSize: opts.batchSize, maxAttempts: opts.maxAttempts });
+      const gen = generateCandidates(opts.generator, opts.dataset, candidates, {
+        space: mbv3,
+        seed: `${seed}/run${r}/generate`,
+        batchSize: opts.batchSize,
+        maxAttempts: opts.maxAttempts,
+      });
       pool = gen; // MBv3 ranks the decoded graph itself (spec §8 item 17): the space's choice
       generationS = gen.elapsedMs / 1000;
     } else {
@@ -132,7 +146,12 @@ export function runMbv3Benchmark(opts: Mbv3BenchmarkOptions): Mbv3BenchmarkResul
     }
     if (!pick) {
       const least = Math.min(...configs.map((c) => mbv3Cost(c, { resolution }).mflops));
-      fail('ValidationError', { source: 'mbv3 benchmark', field: 'flopsBound', expected: `a bound some candidate meets (the smallest has ${least.toFixed(1)} MFLOPs)`, got: String(opts.flopsBound) });
+      fail('ValidationError', {
+        source: 'mbv3 benchmark',
+        field: 'flopsBound',
+        expected: `a bound some candidate meets (the smallest has ${least.toFixed(1)} MFLOPs)`,
+        got: String(opts.flopsBound),
+      });
     }
     const selected = { ...describe(configs[pick.index]!), rank, predictedAccuracy: pick.predictedAccuracy };
     const budget = opts.flopsBound ?? selected.mflops;
@@ -141,7 +160,13 @@ export function runMbv3Benchmark(opts: Mbv3BenchmarkOptions): Mbv3BenchmarkResul
     let drawn = 0;
     const maxDraws = 1000 * randomSubnets;
     while (accepted.length < randomSubnets) {
-      if (drawn >= maxDraws) fail('ValidationError', { source: 'mbv3 benchmark', field: 'random subnets', expected: `${randomSubnets} random subnets with ≤ ${budget.toFixed(1)} MFLOPs within ${maxDraws} draws`, got: String(accepted.length) });
+      if (drawn >= maxDraws)
+        fail('ValidationError', {
+          source: 'mbv3 benchmark',
+          field: 'random subnets',
+          expected: `${randomSubnets} random subnets with ≤ ${budget.toFixed(1)} MFLOPs within ${maxDraws} draws`,
+          got: String(accepted.length),
+        });
       drawn++;
       const c = mbv3.sample(rng);
       if (mbv3Cost(c, { resolution }).mflops <= budget) accepted.push(describe(c));

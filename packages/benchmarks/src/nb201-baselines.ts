@@ -164,8 +164,12 @@ function regularisedEvolution(t: Tracker, table: Nb201Table, rng: Rng, s: ReaSet
 export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResult {
   const table = opts.table ?? nb201Table();
   // default: every method the given models allow (the MetaD2A curve whenever a generator, predictor and dataset are given)
-  const methods: readonly Nb201BaselineMethod[] =
-    opts.methods ?? ['random', 'rea', ...(opts.predictor && opts.dataset ? (['predictor-exhaustive'] as const) : []), ...(opts.generator && opts.predictor && opts.dataset ? (['metad2a'] as const) : [])];
+  const methods: readonly Nb201BaselineMethod[] = opts.methods ?? [
+    'random',
+    'rea',
+    ...(opts.predictor && opts.dataset ? (['predictor-exhaustive'] as const) : []),
+    ...(opts.generator && opts.predictor && opts.dataset ? (['metad2a'] as const) : []),
+  ];
   const budget = posInt('budget', opts.budget ?? 100);
   const runs = posInt('runs', opts.runs ?? 10);
   const resamples = posInt('resamples', opts.resamples ?? 10);
@@ -177,8 +181,15 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
   const selectCol = table.column(opts.lookup, select === 'valid' ? 'validAccuracy' : 'testAccuracy');
   const testCol = table.column(opts.lookup, 'testAccuracy');
   const needsPredictor = methods.some((m) => m === 'predictor-exhaustive' || m === 'metad2a');
-  if (needsPredictor && (!opts.predictor || !opts.dataset)) fail('ValidationError', { source: 'nb201 baselines options', field: 'predictor/dataset', expected: 'a predictor and the target features for predictor-exhaustive / metad2a', got: 'missing' });
-  if (methods.includes('metad2a') && !opts.generator) fail('ValidationError', { source: 'nb201 baselines options', field: 'generator', expected: 'a generator for the metad2a curve', got: 'missing' });
+  if (needsPredictor && (!opts.predictor || !opts.dataset))
+    fail('ValidationError', {
+      source: 'nb201 baselines options',
+      field: 'predictor/dataset',
+      expected: 'a predictor and the target features for predictor-exhaustive / metad2a',
+      got: 'missing',
+    });
+  if (methods.includes('metad2a') && !opts.generator)
+    fail('ValidationError', { source: 'nb201 baselines options', field: 'generator', expected: 'a generator for the metad2a curve', got: 'missing' });
   const cells = opts.cells ?? Array.from({ length: table.size }, (_, i) => i);
   cells.forEach((i) => table.indexOf(i));
 
@@ -190,7 +201,10 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
     // graph embeddings are kept across runs (the weights do not change); runs differ by the resampled datasets
     const graphCache = new GraphEmbeddingCache();
     if (method === 'predictor-exhaustive') {
-      exhaustive = candidatePool(nb201, cells.map((i) => table.cellAt(i)));
+      exhaustive = candidatePool(
+        nb201,
+        cells.map((i) => table.cellAt(i)),
+      );
       pool = cells.length;
     }
     for (let r = 0; r < runs; r++) {
@@ -214,7 +228,11 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
         const ranked = rankCandidates(opts.predictor!, opts.dataset!, exhaustive!, { resamples, seed: `${seed}/${method}/run${r}`, graphCache, graphBatch: opts.graphBatch });
         timedEvaluate(ranked.ranking.map((c) => cells[c.index]!));
       } else {
-        const gen = generateCandidates(opts.generator!, opts.dataset!, opts.candidates ?? 500, { space: nb201, seed: `${seed}/${method}/run${r}/generate`, batchSize: opts.batchSize });
+        const gen = generateCandidates(opts.generator!, opts.dataset!, opts.candidates ?? 500, {
+          space: nb201,
+          seed: `${seed}/${method}/run${r}/generate`,
+          batchSize: opts.batchSize,
+        });
         const ranked = rankCandidates(opts.predictor!, opts.dataset!, gen, { resamples, seed: `${seed}/${method}/run${r}/rank` });
         pool = gen.strings.length;
         timedEvaluate(ranked.ranking.map((c) => table.indexOf(c.key)));

@@ -130,7 +130,12 @@ export function runNb201Protocol(opts: Nb201ProtocolOptions): Nb201ProtocolResul
   const seed = opts.seed ?? 0;
   const lookup: Nb201Dataset | null = opts.lookup !== undefined ? opts.lookup : cifar ? (name as Nb201Dataset) : null;
   if (opts.generator.graphConfig.nvt !== nb201.graphConfig.nvt || opts.predictor.graphConfig.nvt !== nb201.graphConfig.nvt) {
-    fail('ValidationError', { source: 'nb201 protocol', field: 'generator/predictor', expected: `NB201 models (nvt ${nb201.graphConfig.nvt}, maxN ${nb201.graphConfig.maxN})`, got: `generator nvt ${opts.generator.graphConfig.nvt}, predictor nvt ${opts.predictor.graphConfig.nvt}` });
+    fail('ValidationError', {
+      source: 'nb201 protocol',
+      field: 'generator/predictor',
+      expected: `NB201 models (nvt ${nb201.graphConfig.nvt}, maxN ${nb201.graphConfig.maxN})`,
+      got: `generator nvt ${opts.generator.graphConfig.nvt}, predictor nvt ${opts.predictor.graphConfig.nvt}`,
+    });
   }
   const table = lookup ? (opts.table ?? nb201Table()) : undefined;
   const column = table && lookup ? table.column(lookup, 'testAccuracy') : undefined;

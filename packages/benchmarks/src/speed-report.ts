@@ -30,11 +30,22 @@ export interface SpeedAnchor {
   readonly paths?: readonly string[];
 }
 
-const a = (id: string, bench: string, workload: string, official: number, officialText: string, unit: SpeedAnchor['unit'], paths?: string[]): SpeedAnchor => ({ id, bench, workload, official, officialText, unit, higherIsBetter: unit !== 's', paths });
+const a = (id: string, bench: string, workload: string, official: number, officialText: string, unit: SpeedAnchor['unit'], paths?: string[]): SpeedAnchor => ({
+  id,
+  bench,
+  workload,
+  official,
+  officialText,
+  unit,
+  higherIsBetter: unit !== 's',
+  paths,
+});
 
 /** Official MetaD2A (PyTorch 1.13 CPU, 2 threads, OMP_WAIT_POLICY=PASSIVE) on the 2-core machine; ±30% (anchors.md). */
 export const OFFICIAL_CPU_ANCHORS: readonly SpeedAnchor[] = [
-  a('nb201.search.cifar10.generate', 'search', 'NB201: generate 500 unique valid cells, CIFAR-10 shape (10 classes)', 3.4, '3.4 s (median of 5)', 's', ['cifar10_last_timings.generation']),
+  a('nb201.search.cifar10.generate', 'search', 'NB201: generate 500 unique valid cells, CIFAR-10 shape (10 classes)', 3.4, '3.4 s (median of 5)', 's', [
+    'cifar10_last_timings.generation',
+  ]),
   a('nb201.search.cifar10.rank', 'search', 'NB201: rank 500 candidates × 10 resampled datasets, CIFAR-10 shape', 31, '31 s (median of 3)', 's', ['cifar10_last_timings.ranking']),
   a('nb201.search.cifar10.total', 'search', 'NB201: whole search, CIFAR-10 shape', 35, '~35 s', 's', ['cifar10_s']),
   a('nb201.search.cifar100.generate', 'search', 'NB201: generate 500, CIFAR-100 shape (100 classes)', 12.4, '12.4 s', 's', ['cifar100_last_timings.generation']),
@@ -46,7 +57,9 @@ export const OFFICIAL_CPU_ANCHORS: readonly SpeedAnchor[] = [
   a('meta-train.mbv3.predictor.step', 'meta-train', 'Meta-training: MBv3 predictor (hs 512), one step of 32', 15.7, '15.7 s', 's'),
   a('train.tinynet.c16n5.32px.b256.allconv3', 'train', 'TinyNetwork C=16 N=5, 32×32, batch 256, all-conv3×3, training', 88, '~88 img/s (82–95)', 'img/s', ['full_img_s']),
   a('train.tinynet.c16n5.32px.b256.optimum', 'train', 'TinyNetwork C=16 N=5, 32×32, batch 256, CIFAR-optimum cell, training', 108, '~108 img/s', 'img/s'),
-  a('train.tinynet.c8n1.16px.b64.allconv3', 'train', 'TinyNetwork C=8 N=1, 16×16, batch 64, all-conv3×3, training', 1660, '~1,660 img/s (default policy; 915 PASSIVE)', 'img/s', ['reduced_img_s']),
+  a('train.tinynet.c8n1.16px.b64.allconv3', 'train', 'TinyNetwork C=8 N=1, 16×16, batch 64, all-conv3×3, training', 1660, '~1,660 img/s (default policy; 915 PASSIVE)', 'img/s', [
+    'reduced_img_s',
+  ]),
   a('train.tinynet.c8n1.28px.b64.mixed', 'train', 'TinyNetwork C=8 N=1, 28×28, batch 64, mixed cell, training', 835, '~835 img/s', 'img/s'),
   a('infer.tinynet.c16n5.32px.b256.allconv3', 'train', 'TinyNetwork C=16 N=5, 32×32, batch 256, all-conv3×3, inference', 245, '~245 img/s', 'img/s'),
   a('infer.tinynet.c8n1.16px.b64.allconv3', 'train', 'TinyNetwork C=8 N=1, 16×16, batch 64, all-conv3×3, inference', 6070, '~6,070 img/s (default policy; 2,860 PASSIVE)', 'img/s'),
@@ -110,7 +123,12 @@ export function parseBenchOutput(name: string, text: string, source: string): Be
       // not this line
     }
   }
-  return fail('ParseError', { source, field: `${name} output`, expected: 'a JSON object on its last line (run the benchmark with --json)', got: lines[0]?.slice(0, 80) ?? 'nothing' });
+  return fail('ParseError', {
+    source,
+    field: `${name} output`,
+    expected: 'a JSON object on its last line (run the benchmark with --json)',
+    got: lines[0]?.slice(0, 80) ?? 'nothing',
+  });
 }
 
 /** Read a saved `--json` output (or a file holding just the JSON object). */
@@ -124,7 +142,12 @@ export function runBenchScript(repoRoot: string, name: string, args: readonly st
   const script = path.join(repoRoot, 'tools', 'bench', `${name}.ts`);
   if (!fs.existsSync(script)) fail('NotFound', { source: script, field: 'benchmark', expected: `tools/bench/${name}.ts`, got: 'no such file' });
   const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
-  const res = spawnSync(tsx, [path.join(repoRoot, 'tools', 'bench', 'main.ts'), name, '--json', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 2 ** 20 });
+  const res = spawnSync(tsx, [path.join(repoRoot, 'tools', 'bench', 'main.ts'), name, '--json', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 64 * 2 ** 20,
+  });
   const command = `tsx tools/bench/main.ts ${name} --json ${args.join(' ')}`.trim();
   if (res.status !== 0) fail('IoError', { source: command, expected: 'exit status 0', got: `${res.status ?? res.signal}: ${(res.stderr || '').slice(-400)}` });
   return parseBenchOutput(name, res.stdout, command);

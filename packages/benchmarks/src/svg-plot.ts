@@ -71,12 +71,20 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
   if (series.length === 0) fail('ValidationError', { source: 'renderLinePlot', field: 'series', expected: 'at least one series', got: 'none' });
   for (const s of series) {
     if (s.x.length !== s.y.length || (s.band && s.band.length !== s.x.length)) {
-      fail('ValidationError', { source: 'renderLinePlot', field: `series ${s.label}`, expected: 'x, y (and band) of equal length', got: `${s.x.length}, ${s.y.length}${s.band ? `, ${s.band.length}` : ''}` });
+      fail('ValidationError', {
+        source: 'renderLinePlot',
+        field: `series ${s.label}`,
+        expected: 'x, y (and band) of equal length',
+        got: `${s.x.length}, ${s.y.length}${s.band ? `, ${s.band.length}` : ''}`,
+      });
     }
   }
   const W = opts.width ?? 720;
   const m0 = { left: 64, right: 24 };
-  const legend = legendRows(series.map((s) => s.label), W - m0.left - m0.right);
+  const legend = legendRows(
+    series.map((s) => s.label),
+    W - m0.left - m0.right,
+  );
   const H = (opts.height ?? 440) + legend.length * 20;
   const m = { ...m0, top: opts.title ? 36 : 16, bottom: 56 + legend.length * 20 };
   const finite = (v: number): boolean => Number.isFinite(v);
@@ -103,7 +111,11 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
   parts.push(`<defs><clipPath id="plot-area"><rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}"/></clipPath></defs>`);
   if (opts.title) parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`);
   // axes and ticks
-  const xTicks = xLog ? niceTicks(x0, x1, 5).filter((t) => Number.isInteger(t)).map((t) => 10 ** t) : niceTicks(x0, x1);
+  const xTicks = xLog
+    ? niceTicks(x0, x1, 5)
+        .filter((t) => Number.isInteger(t))
+        .map((t) => 10 ** t)
+    : niceTicks(x0, x1);
   for (const t of xTicks) {
     const X = fmt(px(t));
     parts.push(`<line x1="${X}" y1="${m.top}" x2="${X}" y2="${H - m.bottom}" stroke="#eee"/>`);
@@ -117,11 +129,14 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
   parts.push(`<line x1="${m.left}" y1="${H - m.bottom}" x2="${W - m.right}" y2="${H - m.bottom}" stroke="black"/>`);
   parts.push(`<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${H - m.bottom}" stroke="black"/>`);
   if (opts.xLabel) parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - m.bottom + 36}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
-  if (opts.yLabel) parts.push(`<text x="16" y="${(m.top + H - m.bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.top + H - m.bottom) / 2})">${esc(opts.yLabel)}</text>`);
+  if (opts.yLabel)
+    parts.push(`<text x="16" y="${(m.top + H - m.bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.top + H - m.bottom) / 2})">${esc(opts.yLabel)}</text>`);
   if (opts.reference) {
     const Y = fmt(py(opts.reference.y));
     parts.push(`<line x1="${m.left}" y1="${Y}" x2="${W - m.right}" y2="${Y}" stroke="#555" stroke-dasharray="6 4"/>`);
-    parts.push(`<text x="${W - m.right - 4}" y="${fmt(py(opts.reference.y) - 5)}" text-anchor="end" fill="#555" stroke="white" stroke-width="3" paint-order="stroke">${esc(opts.reference.label)}</text>`);
+    parts.push(
+      `<text x="${W - m.right - 4}" y="${fmt(py(opts.reference.y) - 5)}" text-anchor="end" fill="#555" stroke="white" stroke-width="3" paint-order="stroke">${esc(opts.reference.label)}</text>`,
+    );
   }
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
@@ -134,7 +149,8 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: LinePlotOpti
         parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none" clip-path="url(#plot-area)"/>`);
       }
     }
-    if (pts.length > 0) parts.push(`<polyline points="${pts.map(([x, y]) => `${fmt(px(x))},${fmt(py(y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2" clip-path="url(#plot-area)"/>`);
+    if (pts.length > 0)
+      parts.push(`<polyline points="${pts.map(([x, y]) => `${fmt(px(x))},${fmt(py(y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2" clip-path="url(#plot-area)"/>`);
     const r = legend.findIndex((row) => row.some((e) => e.index === i));
     const lx = m.left + legend[r]!.find((e) => e.index === i)!.x;
     const ly = H - m.bottom + 56 + r * 20;

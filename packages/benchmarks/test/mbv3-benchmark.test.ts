@@ -23,11 +23,26 @@ describe('MBv3 benchmark, tiny setting (fixture predictor hs 64)', () => {
     const rng = new Rng(11);
     const configs = Array.from({ length: 10 }, () => mbv3.sample(rng));
     const bound = [...configs.map((c) => mbv3Cost(c).mflops)].sort((a, b) => a - b)[5]!; // about half the candidates meet it
-    const r = runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'cifar10', weights: 'fixture (untrained)', candidateConfigs: configs, flopsBound: bound, resamples: 2, randomSubnets: 20, seed: 4 });
+    const r = runMbv3Benchmark({
+      predictor: models.predictor,
+      dataset,
+      datasetName: 'cifar10',
+      weights: 'fixture (untrained)',
+      candidateConfigs: configs,
+      flopsBound: bound,
+      resamples: 2,
+      randomSubnets: 20,
+      seed: 4,
+    });
     expect(r.candidateSource).toBe('given');
     const run = r.runs[0]!;
     // the official order of computation (raw rows per resample) on the encoded configs
-    const { scores } = scoreGraphs(models.predictor, dataset, configs.map((c) => mbv3.encode(c)), { resamples: 2, seed: '4/run0/rank', projectionCache: false });
+    const { scores } = scoreGraphs(
+      models.predictor,
+      dataset,
+      configs.map((c) => mbv3.encode(c)),
+      { resamples: 2, seed: '4/run0/rank', projectionCache: false },
+    );
     const ranked = configs.map((_, index) => ({ index })).sort((a, b) => scores[b.index]! - scores[a.index]! || a.index - b.index);
     const firstOk = ranked.findIndex((c) => mbv3Cost(configs[c.index]!).mflops <= bound);
     expect(run.selected.rank).toBe(firstOk + 1);
@@ -53,12 +68,24 @@ describe('MBv3 benchmark, tiny setting (fixture predictor hs 64)', () => {
     const r = runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'pets', weights: 'fixture', candidateConfigs: configs, resamples: 1, randomSubnets: 5 });
     expect(r.runs[0]!.random.budgetMflops).toBe(r.runs[0]!.selected.mflops);
     expect(r.runs[0]!.selected.rank).toBe(1);
-    expect(() => runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'pets', weights: 'fixture', candidateConfigs: configs, flopsBound: 10, resamples: 1 })).toThrow(/the smallest has/);
+    expect(() =>
+      runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'pets', weights: 'fixture', candidateConfigs: configs, flopsBound: 10, resamples: 1 }),
+    ).toThrow(/the smallest has/);
   });
 
   it('generator route: an untrained generator that produces no valid subnet ends with a ValidationError, not a hang', () => {
     try {
-      runMbv3Benchmark({ predictor: models.predictor, generator: models.generator, dataset, datasetName: 'cifar10', weights: 'fixture', candidates: 2, maxAttempts: 40, batchSize: 20, resamples: 1 });
+      runMbv3Benchmark({
+        predictor: models.predictor,
+        generator: models.generator,
+        dataset,
+        datasetName: 'cifar10',
+        weights: 'fixture',
+        candidates: 2,
+        maxAttempts: 40,
+        batchSize: 20,
+        resamples: 1,
+      });
       throw new Error('no throw');
     } catch (e) {
       expect(isMetaD2AException(e, 'ValidationError')).toBe(true);

@@ -49,12 +49,33 @@ describe('NB201 baselines', () => {
     const cells = Array.from({ length: 40 }, (_, i) => i * 389);
     scoreGraphs(predictor, dataset, [nb201.encode(table.cellAt(0))], { resamples: 1 }); // builds the encoder's cached weight layouts (kept on purpose)
     const before = tf.memory().numTensors;
-    const r = runNb201Baselines({ lookup: 'cifar10', methods: ['predictor-exhaustive', 'metad2a'], budget: 10, runs: 2, seed: 7, select: 'test', predictor, generator, dataset, cells, resamples: 2, candidates: 8, batchSize: 20, weights: 'fixture (untrained)', table });
+    const r = runNb201Baselines({
+      lookup: 'cifar10',
+      methods: ['predictor-exhaustive', 'metad2a'],
+      budget: 10,
+      runs: 2,
+      seed: 7,
+      select: 'test',
+      predictor,
+      generator,
+      dataset,
+      cells,
+      resamples: 2,
+      candidates: 8,
+      batchSize: 20,
+      weights: 'fixture (untrained)',
+      table,
+    });
     expect(tf.memory().numTensors).toBe(before);
     const ex = r.methods[0]!;
     expect(ex.pool).toBe(40);
     // run 0: the best test accuracy among the first 10 of the predictor's order
-    const { scores } = scoreGraphs(predictor, dataset, cells.map((i) => nb201.encode(table.cellAt(i))), { resamples: 2, seed: '7/predictor-exhaustive/run0' });
+    const { scores } = scoreGraphs(
+      predictor,
+      dataset,
+      cells.map((i) => nb201.encode(table.cellAt(i))),
+      { resamples: 2, seed: '7/predictor-exhaustive/run0' },
+    );
     const ranked = cells.map((_, index) => ({ index })).sort((a, b) => scores[b.index]! - scores[a.index]! || a.index - b.index);
     const test = table.column('cifar10', 'testAccuracy');
     const firstTen = ranked.slice(0, 10).map((c) => test[cells[c.index]!]!);

@@ -26,7 +26,18 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
     // warm-up: the models build cached weight layouts on first use (kept on purpose)
     runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'warm-up', candidates: 1, runs: 1, resamples: 1, batchSize: 4 });
     const before = tf.memory().numTensors;
-    result = runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'fixture (untrained)', candidates: 12, runs: 3, resamples: 2, topN: 4, batchSize: 20, seed: 5 });
+    result = runNb201Protocol({
+      ...models,
+      dataset,
+      datasetName: 'cifar10',
+      weights: 'fixture (untrained)',
+      candidates: 12,
+      runs: 3,
+      resamples: 2,
+      topN: 4,
+      batchSize: 20,
+      seed: 5,
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(result.settings).toMatchObject({ candidates: 12, runs: 3, resamples: 2, topN: 4, lookup: 'cifar10', predictorHs: 64 });
     expect(result.runs).toHaveLength(3);
@@ -48,7 +59,18 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
     expect(result.paper).toMatchObject({ accuracy: { mean: 94.37, halfWidth: 0.03 }, searchGpuSeconds: 69 });
     // runs differ (different seeds), but the benchmark is reproducible
     expect(result.runs[0]!.topArchs).not.toEqual(result.runs[1]!.topArchs);
-    const again = runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'fixture (untrained)', candidates: 12, runs: 1, resamples: 2, topN: 4, batchSize: 20, seed: 5 });
+    const again = runNb201Protocol({
+      ...models,
+      dataset,
+      datasetName: 'cifar10',
+      weights: 'fixture (untrained)',
+      candidates: 12,
+      runs: 1,
+      resamples: 2,
+      topN: 4,
+      batchSize: 20,
+      seed: 5,
+    });
     expect(again.runs[0]!.topArchs).toEqual(result.runs[0]!.topArchs);
     expect(JSON.parse(JSON.stringify(result)).summary.accuracy.mean).toBe(result.summary.accuracy!.mean);
   });
@@ -57,7 +79,12 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
     const run = result.runs[0]!;
     const gen = generateCandidates(models.generator, dataset, 12, { space: nb201, seed: run.seeds.generate, batchSize: 20 });
     // canonical graphs, every resample encoded from its raw rows (the official order of computation)
-    const { scores } = scoreGraphs(models.predictor, dataset, gen.architectures.map((c) => nb201.encode(c)), { resamples: 2, seed: run.seeds.rank, projectionCache: false });
+    const { scores } = scoreGraphs(
+      models.predictor,
+      dataset,
+      gen.architectures.map((c) => nb201.encode(c)),
+      { resamples: 2, seed: run.seeds.rank, projectionCache: false },
+    );
     const ranked = gen.strings.map((key, i) => ({ key, score: scores[i]! })).sort((a, b) => b.score - a.score);
     expect(ranked.slice(0, 4).map((c) => c.key)).toEqual(run.topArchs);
     expect(run.top1.predictedAccuracy).toBeCloseTo(models.predictor.denormalise(ranked[0]!.score), 4);

@@ -1,13 +1,35 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OFFICIAL_CPU_ANCHORS, buildSpeedReport, resultJson, niceTicks, numericLeaves, parseBenchOutput, readBenchOutput, renderLinePlot, speedMarkdown, writeReport, legendRows, textWidth } from '../src';
+import {
+  OFFICIAL_CPU_ANCHORS,
+  buildSpeedReport,
+  resultJson,
+  niceTicks,
+  numericLeaves,
+  parseBenchOutput,
+  readBenchOutput,
+  renderLinePlot,
+  speedMarkdown,
+  writeReport,
+  legendRows,
+  textWidth,
+} from '../src';
 
 describe('SVG line plot', () => {
   it('draws one polyline per series with the right number of points, a band, escaped labels', () => {
     const svg = renderLinePlot(
       [
-        { label: 'a <b>', x: [1, 2, 3], y: [1, 2, 4], band: [[0, 2], [1, 3], [3, 5]] },
+        {
+          label: 'a <b>',
+          x: [1, 2, 3],
+          y: [1, 2, 4],
+          band: [
+            [0, 2],
+            [1, 3],
+            [3, 5],
+          ],
+        },
         { label: 'c', x: [1, 2, 3], y: [2, NaN, 3] },
       ],
       { title: 'T & t', xLabel: 'x', yLabel: 'y', reference: { y: 5, label: 'max' } },
@@ -30,7 +52,12 @@ describe('SVG line plot', () => {
     );
     const W = Number(/width="(\d+)"/.exec(svg)![1]);
     const H = Number(/height="(\d+)"/.exec(svg)![1]);
-    const plotBottom = Number(/<clipPath id="plot-area"><rect x="\d+" y="(\d+)" width="\d+" height="(\d+)"/.exec(svg)!.slice(1, 3).reduce((a, b) => String(Number(a) + Number(b))));
+    const plotBottom = Number(
+      /<clipPath id="plot-area"><rect x="\d+" y="(\d+)" width="\d+" height="(\d+)"/
+        .exec(svg)!
+        .slice(1, 3)
+        .reduce((a, b) => String(Number(a) + Number(b))),
+    );
     for (const label of labels) {
       const m = new RegExp(`<text x="([\\d.]+)" y="([\\d.]+)" dominant-baseline="middle">${label.replace(/[()+]/g, '\\$&')}</text>`).exec(svg);
       expect(m).not.toBeNull();
@@ -57,7 +84,11 @@ describe('SVG line plot', () => {
 
 describe('speed report', () => {
   it('matches explicit anchors and known paths, computes speed-ups, lists the rest', () => {
-    const search = parseBenchOutput('search', 'progress…\n{"benchmark":"search","anchors":{"nb201.search.cifar10.total":7,"nb201.search.cifar10.generate":1.7},"candidates":500}\n', 'test');
+    const search = parseBenchOutput(
+      'search',
+      'progress…\n{"benchmark":"search","anchors":{"nb201.search.cifar10.total":7,"nb201.search.cifar10.generate":1.7},"candidates":500}\n',
+      'test',
+    );
     const kernels = parseBenchOutput('kernels', JSON.stringify({ gemm512_gflops: { native: 115, wasm: 25 }, rows: [{ ms: 2 }] }), 'test');
     const r = buildSpeedReport([search, kernels]);
     const row = (id: string) => r.rows.find((x) => x.anchor.id === id)!;
@@ -67,13 +98,20 @@ describe('speed report', () => {
     expect(row('kernels.matmul512').speedup).toBeCloseTo(0.5, 12);
     expect(row('train.tinynet.c16n5.32px.b256.allconv3').ours).toBeNull();
     expect(r.rows).toHaveLength(OFFICIAL_CPU_ANCHORS.length);
-    expect(r.other.find((o) => o.bench === 'kernels')!.values).toEqual([['gemm512_gflops.wasm', 25], ['rows.0.ms', 2]]);
+    expect(r.other.find((o) => o.bench === 'kernels')!.values).toEqual([
+      ['gemm512_gflops.wasm', 25],
+      ['rows.0.ms', 2],
+    ]);
     const md = speedMarkdown(r);
     expect(md).toContain('| NB201: whole search, CIFAR-10 shape | ~35 s | 7.000 s | 5.00× |');
     expect(md).toContain('not measured');
   });
   it('reads saved outputs and reports bad ones clearly', () => {
-    expect(numericLeaves({ a: 1, b: [2, { c: 3 }], d: 'x', e: null })).toEqual([['a', 1], ['b.0', 2], ['b.1.c', 3]]);
+    expect(numericLeaves({ a: 1, b: [2, { c: 3 }], d: 'x', e: null })).toEqual([
+      ['a', 1],
+      ['b.0', 2],
+      ['b.1.c', 3],
+    ]);
     expect(() => parseBenchOutput('train', 'no json here', 'out.txt')).toThrow(/JSON object on its last line/);
     expect(() => readBenchOutput('train', '/nonexistent/train.json')).toThrow(/nonexistent/);
   });

@@ -4,7 +4,14 @@ import { formatMeanCI, incompleteBeta, logGamma, meanCI, studentTCdf, studentTQu
 describe('Student t', () => {
   it('matches scipy t.ppf(0.975, df) to 1e-6', () => {
     // scipy.stats.t.ppf(0.975, df)
-    const expected: [number, number][] = [[1, 12.706204736], [2, 4.30265273], [4, 2.776445105], [9, 2.262157163], [29, 2.045229642], [100, 1.983971519]];
+    const expected: [number, number][] = [
+      [1, 12.706204736],
+      [2, 4.30265273],
+      [4, 2.776445105],
+      [9, 2.262157163],
+      [29, 2.045229642],
+      [100, 1.983971519],
+    ];
     for (const [df, t] of expected) expect(Math.abs(studentTQuantile(0.975, df) - t)).toBeLessThan(1e-6);
     expect(Math.abs(studentTQuantile(0.975, 1e7) - 1.959963985)).toBeLessThan(1e-5);
     expect(studentTQuantile(0.025, 9)).toBeCloseTo(-2.262157163, 6);

@@ -8,7 +8,11 @@ import { MBV3_GRAPH_CONFIG, NB201_GRAPH_CONFIG } from '@metad2a/search-spaces';
 
 export function syntheticFeatures(classes: number, rows = 25, seed = 1): FeatureSet {
   const rng = new Rng(seed);
-  return { name: `synthetic-${classes}`, dim: 512, classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: rows, data: rng.uniformArray(rows * 512, -1 + 0.1 * c, 1) })) };
+  return {
+    name: `synthetic-${classes}`,
+    dim: 512,
+    classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: rows, data: rng.uniformArray(rows * 512, -1 + 0.1 * c, 1) })),
+  };
 }
 
 export function fixtureNb201Models(): { generator: GeneratorModel; predictor: PredictorModel } {

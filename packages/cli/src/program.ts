@@ -21,7 +21,10 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .option('--register <module>', "import a module first that registers search spaces, set encoders, model settings or backends in @metad2a/core's registries (repeatable; before the command)");
+    .option(
+      '--register <module>',
+      "import a module first that registers search spaces, set encoders, model settings or backends in @metad2a/core's registries (repeatable; before the command)",
+    );
   registerSearch(program, io);
   registerRank(program, io);
   registerConvertOfficial(program, io);
@@ -91,7 +94,12 @@ async function importRegistration(spec: string, cwd: string): Promise<void> {
     await import(isPath && process.platform === 'win32' ? pathToFileURL(target).href : target);
   } catch (err) {
     if (err instanceof MetaD2AException) throw err;
-    fail('NotFound', { source: '--register', field: spec, expected: 'a module that can be imported (a .js/.ts file or an installed package)', got: String((err as Error)?.message ?? err).split('\n')[0] });
+    fail('NotFound', {
+      source: '--register',
+      field: spec,
+      expected: 'a module that can be imported (a .js/.ts file or an installed package)',
+      got: String((err as Error)?.message ?? err).split('\n')[0],
+    });
   }
 }
 

@@ -16,5 +16,8 @@ export function defaultModelDir(space: string, env: Readonly<Record<string, stri
 
 /** Spaces with a registered `<space>-official` model setting (those official checkpoints and meta-training exist for). */
 export function officialSpaces(): string[] {
-  return modelSpecs.names().filter((n) => n.endsWith('-official')).map((n) => n.slice(0, -'-official'.length));
+  return modelSpecs
+    .names()
+    .filter((n) => n.endsWith('-official'))
+    .map((n) => n.slice(0, -'-official'.length));
 }

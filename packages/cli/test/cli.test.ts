@@ -5,7 +5,6 @@ import { fixturesRoot } from '@metad2a/fixtures';
 import { runCli } from '../src';
 import { capture } from './capture';
 
-
 const fx = (...p: string[]): string => path.join(fixturesRoot(), ...p);
 
 describe('metad2a CLI', () => {
@@ -47,7 +46,23 @@ describe('metad2a CLI', () => {
     expect(stats.tasks).toBeLessThanOrEqual(manifest.counts.tasks);
     expect(stats).toHaveProperty('seedNoise');
     const b = capture(undefined, env);
-    expect(await runCli(['db', 'export', '--db', 'builtin:nb201', '--format', 'dir', '--out', path.join(dir, 'out'), '--about', path.join(__dirname, '../../../tools/meta-database/nb201-about.json')], b.io)).toBe(0);
+    expect(
+      await runCli(
+        [
+          'db',
+          'export',
+          '--db',
+          'builtin:nb201',
+          '--format',
+          'dir',
+          '--out',
+          path.join(dir, 'out'),
+          '--about',
+          path.join(__dirname, '../../../tools/meta-database/nb201-about.json'),
+        ],
+        b.io,
+      ),
+    ).toBe(0);
     for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz']) {
       expect(fs.readFileSync(path.join(dir, 'out', f)).equals(fs.readFileSync(path.join(__dirname, '../../meta-trainer/data/nb201-measured', f)))).toBe(true);
     }
@@ -94,7 +109,12 @@ describe('metad2a CLI', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-'));
     const conv = capture();
     // the hs-64 predictor fixture stands in for an official hs-512 checkpoint
-    expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir], conv.io)).toBe(0);
+    expect(
+      await runCli(
+        ['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir],
+        conv.io,
+      ),
+    ).toBe(0);
     expect(fs.readdirSync(dir).sort()).toEqual(['generator.safetensors', 'model.json', 'predictor.safetensors']);
     const bad = capture();
     expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--space', 'mbv3', '--backend', 'wasm'], bad.io)).toBe(2);
@@ -110,7 +130,15 @@ describe('metad2a CLI', () => {
     expect(doc.top).toHaveLength(3);
     expect(doc.ranking).toBeUndefined(); // --top 3 prints 3 candidates, not all 20
     expect(doc.dataset).toEqual({ name: 'builtin:digits', classes: 10, dim: 512 });
-    expect(Object.keys(doc.timings).sort()).toEqual(['featuresSeconds', 'generationSeconds', 'graphEncodingSeconds', 'rankingSeconds', 'scoringSeconds', 'searchSeconds', 'setEncodingSeconds']);
+    expect(Object.keys(doc.timings).sort()).toEqual([
+      'featuresSeconds',
+      'generationSeconds',
+      'graphEncodingSeconds',
+      'rankingSeconds',
+      'scoringSeconds',
+      'searchSeconds',
+      'setEncodingSeconds',
+    ]);
     for (const v of Object.values(doc.timings)) expect(typeof v).toBe('number');
     const b = capture();
     expect(await runCli([...args, '--all'], b.io)).toBe(0);
@@ -121,9 +149,19 @@ describe('metad2a CLI', () => {
 
   it('rank scores a given shortlist exactly as the search scored those cells; says what pred.acc is; --rerank', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-rank-'));
-    expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir], capture().io)).toBe(0);
+    expect(
+      await runCli(
+        ['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', dir],
+        capture().io,
+      ),
+    ).toBe(0);
     const s = capture();
-    expect(await runCli(['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '12', '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--json', '--all'], s.io)).toBe(0);
+    expect(
+      await runCli(
+        ['search', '--dataset', 'builtin:digits', '--model', dir, '--candidates', '12', '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--json', '--all'],
+        s.io,
+      ),
+    ).toBe(0);
     const searched: { arch: string; score: number }[] = JSON.parse(s.out().trim().split('\n').pop()!).ranking;
     // five of the searched cells, in another order, with comments and blank lines
     const pick = [searched[9]!, searched[2]!, searched[11]!, searched[0]!, searched[5]!];
@@ -140,7 +178,32 @@ describe('metad2a CLI', () => {
       expect(c.score).toBeCloseTo(want[i]!.score, 6);
     });
     const t = capture();
-    expect(await runCli(['rank', '--dataset', 'builtin:digits', '--archs', file, '--model', dir, '--resamples', '3', '--seed', '7', '--backend', 'wasm', '--rerank', 'synflow', '--rerank-top', '2', '--proxy-batch', '2'], t.io)).toBe(0);
+    expect(
+      await runCli(
+        [
+          'rank',
+          '--dataset',
+          'builtin:digits',
+          '--archs',
+          file,
+          '--model',
+          dir,
+          '--resamples',
+          '3',
+          '--seed',
+          '7',
+          '--backend',
+          'wasm',
+          '--rerank',
+          'synflow',
+          '--rerank-top',
+          '2',
+          '--proxy-batch',
+          '2',
+        ],
+        t.io,
+      ),
+    ).toBe(0);
     expect(t.out()).toMatch(/pred\.acc = predicted an accuracy on an unknown scale/);
     expect(t.out()).toMatch(/re-ranked: the first 2 by \(1 − 0\.5\)·predictor rank \+ 0\.5·synflow rank/);
     fs.writeFileSync(file, `${pick[0]!.arch}\n|nor_conv_3x3~0|+|oops~0|\n`);
@@ -156,7 +219,12 @@ describe('metad2a CLI', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-prior-'));
     const out = path.join(dir, 'prior.ckpt');
     const c = capture();
-    expect(await runCli(['prior', '--out', out, '--predictor-hs', '8', '--epochs', '1', '--batch-size', '512', '--sources', 'nb201:cifar10', '--held-out', '0.9', '--backend', 'wasm'], c.io)).toBe(0);
+    expect(
+      await runCli(
+        ['prior', '--out', out, '--predictor-hs', '8', '--epochs', '1', '--batch-size', '512', '--sources', 'nb201:cifar10', '--held-out', '0.9', '--backend', 'wasm'],
+        c.io,
+      ),
+    ).toBe(0);
     const doc = JSON.parse(c.out().trim().split('\n').pop()!);
     expect(doc.sources).toEqual(['nb201:cifar10']);
     expect(doc.trainSamples + doc.heldOutSamples).toBe(15625);

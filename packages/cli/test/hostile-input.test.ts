@@ -27,7 +27,12 @@ function features(name: string, classes: number, edit?: (data: Float32Array[]) =
 
 beforeAll(async () => {
   const c = capture();
-  expect(await runCli(['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', model], c.io)).toBe(0);
+  expect(
+    await runCli(
+      ['convert-official', '--generator', fx('gen-nb201', 'state_dict.pt'), '--predictor', fx('pred-nb201', 'state_dict.pt'), '--predictor-hs', '64', '--out', model],
+      c.io,
+    ),
+  ).toBe(0);
 }, 120_000);
 
 describe('no raw stack traces', () => {
@@ -83,8 +88,15 @@ describe('no raw stack traces', () => {
     expect(r.stderr).not.toMatch(STACK_LINE);
     expect(r.stderr).not.toMatch(/tfjs-backend-wasm|\^\n/);
     const rejected = path.join(dir, 'rejected.ts');
-    fs.writeFileSync(rejected, fs.readFileSync(script, 'utf8').replace("setTimeout(() => { throw new RangeError('boom from a callback'); }, 1);", "void Promise.reject(new Error('unhandled boom'));"));
-    const q = spawnSync(process.execPath, ['--import', 'tsx', rejected], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8', env: { ...process.env, METAD2A_BACKEND: 'wasm' } });
+    fs.writeFileSync(
+      rejected,
+      fs.readFileSync(script, 'utf8').replace("setTimeout(() => { throw new RangeError('boom from a callback'); }, 1);", "void Promise.reject(new Error('unhandled boom'));"),
+    );
+    const q = spawnSync(process.execPath, ['--import', 'tsx', rejected], {
+      cwd: path.resolve(__dirname, '..'),
+      encoding: 'utf8',
+      env: { ...process.env, METAD2A_BACKEND: 'wasm' },
+    });
     expect(q.status).toBe(1);
     expect(q.stderr).toMatch(/^error: unhandled boom \(an unexpected error; run with --debug for the stack trace\)$/m);
     expect(q.stderr).not.toMatch(/tfjs-backend-wasm/);
@@ -93,18 +105,34 @@ describe('no raw stack traces', () => {
 
 describe('careless input at the command line: exit 1, one named line', () => {
   test.each([
-    ['--candidates 20000 on NB201', () => ['--dataset', features('ok', 3), '--candidates', '20000'], /search: candidates: expected at most 15625 \(exactly 15625 distinct nb201 architectures exist\), got 20000/],
-    ['--flops-max 0.5', () => ['--dataset', features('ok', 3), '--flops-max', '0.5'], /expected at most 0 \(exactly 0 distinct nb201 architectures satisfy ≤ 0\.5 MFLOPs; the cheapest has 7\.78 MFLOPs/],
+    [
+      '--candidates 20000 on NB201',
+      () => ['--dataset', features('ok', 3), '--candidates', '20000'],
+      /search: candidates: expected at most 15625 \(exactly 15625 distinct nb201 architectures exist\), got 20000/,
+    ],
+    [
+      '--flops-max 0.5',
+      () => ['--dataset', features('ok', 3), '--flops-max', '0.5'],
+      /expected at most 0 \(exactly 0 distinct nb201 architectures satisfy ≤ 0\.5 MFLOPs; the cheapest has 7\.78 MFLOPs/,
+    ],
     ['a 1-class data set', () => ['--dataset', features('one', 1)], /one: classes: expected at least 2 classes, got 1/],
-    ['NaN in a feature file', () => ['--dataset', features('nan', 3, (d) => (d[2]![512 * 4 + 9] = NaN))], /nan\.features\.npy: class 2 \(c2\) row 4: expected finite feature values, got NaN/],
-  ])('%s', async (_name, args, message) => {
-    const c = capture();
-    const t0 = performance.now();
-    expect(await runCli(['search', '--model', model, '--backend', 'wasm', ...args()], c.io)).toBe(1);
-    expect(performance.now() - t0).toBeLessThan(60_000);
-    expect(c.err()).toMatch(message);
-    expect(c.err()).not.toMatch(STACK_LINE);
-  }, 120_000);
+    [
+      'NaN in a feature file',
+      () => ['--dataset', features('nan', 3, (d) => (d[2]![512 * 4 + 9] = NaN))],
+      /nan\.features\.npy: class 2 \(c2\) row 4: expected finite feature values, got NaN/,
+    ],
+  ])(
+    '%s',
+    async (_name, args, message) => {
+      const c = capture();
+      const t0 = performance.now();
+      expect(await runCli(['search', '--model', model, '--backend', 'wasm', ...args()], c.io)).toBe(1);
+      expect(performance.now() - t0).toBeLessThan(60_000);
+      expect(c.err()).toMatch(message);
+      expect(c.err()).not.toMatch(STACK_LINE);
+    },
+    120_000,
+  );
 
   test('a checkpoint whose data bytes are overwritten with NaN: exit 1 with a named error, not null scores', async () => {
     const bad = path.join(dir, 'nan-model');

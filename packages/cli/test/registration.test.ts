@@ -49,7 +49,25 @@ describe('a search space and a set encoder registered from outside the packages'
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('metad2a --register … search --space toy-chain: the toy models search, the same as in-process, and say why the fast path is off', () => {
-    const r = metad2a(['--register', PLUGIN, 'search', '--space', 'toy-chain', '--model', path.join(dir, 'model'), '--dataset', features, '--candidates', '6', '--resamples', '2', '--seed', '7', '--json', '--all']);
+    const r = metad2a([
+      '--register',
+      PLUGIN,
+      'search',
+      '--space',
+      'toy-chain',
+      '--model',
+      path.join(dir, 'model'),
+      '--dataset',
+      features,
+      '--candidates',
+      '6',
+      '--resamples',
+      '2',
+      '--seed',
+      '7',
+      '--json',
+      '--all',
+    ]);
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out);
@@ -75,7 +93,25 @@ describe('a search space and a set encoder registered from outside the packages'
   });
 
   it('constraints use the registered space’s cost model; the table report has no fact columns and names the slower path', () => {
-    const r = metad2a(['--register', PLUGIN, 'search', '--space', 'toy-chain', '--model', path.join(dir, 'model'), '--dataset', features, '--candidates', '3', '--resamples', '2', '--flops-max', '4', '--top', '3']);
+    const r = metad2a([
+      '--register',
+      PLUGIN,
+      'search',
+      '--space',
+      'toy-chain',
+      '--model',
+      path.join(dir, 'model'),
+      '--dataset',
+      features,
+      '--candidates',
+      '3',
+      '--resamples',
+      '2',
+      '--flops-max',
+      '4',
+      '--top',
+      '3',
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('space: toy-chain');
     expect(r.out).toContain('constraints: ≤ 4 MFLOPs');

@@ -45,9 +45,7 @@ const NATIVE_MODULE = '@metad2a/tfjs-kernels';
 function parseBackendName(value: string, source: string): BackendName | 'auto' {
   const v = value.trim().toLowerCase();
   if (v === 'auto' || (BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName | 'auto';
-  throw new MetaD2AException(
-    makeError('BackendError', { source, expected: `one of auto, ${BACKEND_NAMES.join(', ')}`, got: JSON.stringify(value) }),
-  );
+  throw new MetaD2AException(makeError('BackendError', { source, expected: `one of auto, ${BACKEND_NAMES.join(', ')}`, got: JSON.stringify(value) }));
 }
 
 const defaultLoad = (m: string): Promise<unknown> => import(m);

@@ -42,12 +42,7 @@ export interface ErrorFields {
 function formatMessage(tag: ErrorTag, f: ErrorFields): string {
   if (f.message !== undefined) return f.message;
   const where = [f.source, f.field].filter((s) => s !== undefined && s !== '').join(': ');
-  const what =
-    f.expected !== undefined
-      ? `expected ${f.expected}${f.got !== undefined ? `, got ${f.got}` : ''}`
-      : f.got !== undefined
-        ? `got ${f.got}`
-        : tag;
+  const what = f.expected !== undefined ? `expected ${f.expected}${f.got !== undefined ? `, got ${f.got}` : ''}` : f.got !== undefined ? `got ${f.got}` : tag;
   const head = where ? `${where}: ${what}` : what;
   return f.details && f.details.length > 0 ? `${head}\n  - ${f.details.join('\n  - ')}` : head;
 }

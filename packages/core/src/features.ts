@@ -29,7 +29,9 @@ export function checkFeatureSet(fs: FeatureSet, perClass: number): void {
   if (fs.classes.length === 0) throw new MetaD2AException(validationError({ source: fs.name, field: 'classes', expected: 'at least one class', got: '0' }));
   fs.classes.forEach((c, i) => {
     if (c.data.length !== c.count * fs.dim) {
-      throw new MetaD2AException(validationError({ source: fs.name, field: `class ${i} (${c.label})`, expected: `${c.count}×${fs.dim} = ${c.count * fs.dim} values`, got: String(c.data.length) }));
+      throw new MetaD2AException(
+        validationError({ source: fs.name, field: `class ${i} (${c.label})`, expected: `${c.count}×${fs.dim} = ${c.count * fs.dim} values`, got: String(c.data.length) }),
+      );
     }
     if (c.count < perClass) {
       throw new MetaD2AException(validationError({ source: fs.name, field: `class ${i} (${c.label})`, expected: `at least ${perClass} samples`, got: String(c.count) }));

@@ -78,11 +78,27 @@ export const SET_POOL_PROJECTED_KERNEL = 'MetaD2ASetPoolProjected';
 
 /** The weight inputs of {@link SET_POOL_PROJECTED_KERNEL}, in the order the native addon takes them. */
 export const SET_POOL_PROJECTED_WEIGHTS = [
-  'sab1O_w', 'sab1O_b',
-  'sab2Q_w', 'sab2Q_b', 'sab2K_w', 'sab2K_b', 'sab2V_w', 'sab2V_b', 'sab2O_w', 'sab2O_b',
+  'sab1O_w',
+  'sab1O_b',
+  'sab2Q_w',
+  'sab2Q_b',
+  'sab2K_w',
+  'sab2K_b',
+  'sab2V_w',
+  'sab2V_b',
+  'sab2O_w',
+  'sab2O_b',
   'seeds',
-  'pmaQ_w', 'pmaQ_b', 'pmaK_w', 'pmaK_b', 'pmaV_w', 'pmaV_b', 'pmaO_w', 'pmaO_b',
-  'out_w', 'out_b',
+  'pmaQ_w',
+  'pmaQ_b',
+  'pmaK_w',
+  'pmaK_b',
+  'pmaV_w',
+  'pmaV_b',
+  'pmaO_w',
+  'pmaO_b',
+  'out_w',
+  'out_b',
 ] as const;
 
 export type SetPoolProjectedWeight = (typeof SET_POOL_PROJECTED_WEIGHTS)[number];
@@ -171,7 +187,8 @@ export type GraphDecodeKernel = (req: GraphDecodeRequest) => GraphDecodeResult;
  * the ESM copy is never found and the TypeScript loop runs, ~5× slower).
  */
 const REGISTRY_KEY = Symbol.for('@metad2a/core:graph-decode-kernels');
-const graphDecodeKernels: Map<string, GraphDecodeKernel> = ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, GraphDecodeKernel> | undefined) ?? new Map<string, GraphDecodeKernel>();
+const graphDecodeKernels: Map<string, GraphDecodeKernel> =
+  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, GraphDecodeKernel> | undefined) ?? new Map<string, GraphDecodeKernel>();
 (globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = graphDecodeKernels;
 
 /** Register the graph decoding kernel of the tfjs backend `backendName` (replaces an earlier one). */

@@ -13,10 +13,14 @@ export class Registry<T> {
   /** Add an entry; registering a taken name is an error unless `replace` is set. */
   register(name: string, value: T, opts: { description?: string; replace?: boolean } = {}): void {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) {
-      throw new MetaD2AException(validationError({ source: `${this.kind} registry`, field: 'name', expected: 'lower-case letters, digits, ".", "_" or "-"', got: JSON.stringify(name) }));
+      throw new MetaD2AException(
+        validationError({ source: `${this.kind} registry`, field: 'name', expected: 'lower-case letters, digits, ".", "_" or "-"', got: JSON.stringify(name) }),
+      );
     }
     if (this.entries.has(name) && !opts.replace) {
-      throw new MetaD2AException(validationError({ source: `${this.kind} registry`, field: name, expected: 'a name not yet registered (pass replace: true to override)', got: 'already registered' }));
+      throw new MetaD2AException(
+        validationError({ source: `${this.kind} registry`, field: name, expected: 'a name not yet registered (pass replace: true to override)', got: 'already registered' }),
+      );
     }
     this.entries.set(name, { value, description: opts.description ?? '' });
   }

@@ -141,7 +141,12 @@ export function makeSearchSpace<A>(base: SearchSpace<A>, view: SearchSpaceView<A
         const a = base.sample(rng);
         if (admits(a)) return a;
       }
-      return fail('ValidationError', { source: `search space ${name}`, field: 'sample', expected: `an admitted architecture within ${maxDraws} draws`, got: 'none (the constraints may exclude every architecture)' });
+      return fail('ValidationError', {
+        source: `search space ${name}`,
+        field: 'sample',
+        expected: `an admitted architecture within ${maxDraws} draws`,
+        got: 'none (the constraints may exclude every architecture)',
+      });
     },
     enumerate: enumerate
       ? function* (): Iterable<A> {
@@ -190,7 +195,12 @@ export function constrainSearchSpace<A>(space: SearchSpace<A>, constraints: Cons
   if (!hasConstraints(constraints)) return space;
   const cost = space.cost?.bind(space);
   if (!cost) {
-    fail('Unsupported', { source: `search space ${space.name}`, field: 'constraints', expected: 'a space with a FLOPs/params model (SearchSpace.cost)', got: '--flops-max/--params-max on a space without one' });
+    fail('Unsupported', {
+      source: `search space ${space.name}`,
+      field: 'constraints',
+      expected: 'a space with a FLOPs/params model (SearchSpace.cost)',
+      got: '--flops-max/--params-max on a space without one',
+    });
   }
   const { flopsMaxM, paramsMaxM } = constraints;
   return makeSearchSpace(space, {

@@ -195,7 +195,16 @@ describe('checkpoints are safetensors', () => {
 
   it('the previous format (MD2ACKPT, version 1) still loads', () => {
     const file = path.join(tmp(), 'old.ckpt');
-    const header = Buffer.from(JSON.stringify({ format: 'metad2a-checkpoint/1', meta: { step: 7 }, tensors: [{ name: 'w', shape: [2, 2], offset: 0, length: 4 }, { name: 'b', shape: [2], offset: 16, length: 2 }] }));
+    const header = Buffer.from(
+      JSON.stringify({
+        format: 'metad2a-checkpoint/1',
+        meta: { step: 7 },
+        tensors: [
+          { name: 'w', shape: [2, 2], offset: 0, length: 4 },
+          { name: 'b', shape: [2], offset: 16, length: 2 },
+        ],
+      }),
+    );
     const head = Buffer.alloc(16);
     head.write('MD2ACKPT', 0, 'ascii');
     head.writeUInt32LE(1, 8);

@@ -22,13 +22,34 @@ import {
 describe('graphs', () => {
   const nb201Canonical: ArchGraph = {
     types: [0, 5, 5, 5, 3, 5, 5, 1],
-    edges: [[1, 2], [0, 1], [2, 3], [3, 4], [1, 3], [4, 5], [5, 6], [1, 5], [2, 6], [3, 6], [6, 7]],
+    edges: [
+      [1, 2],
+      [0, 1],
+      [2, 3],
+      [3, 4],
+      [1, 3],
+      [4, 5],
+      [5, 6],
+      [1, 5],
+      [2, 6],
+      [3, 6],
+      [6, 7],
+    ],
   };
   it('in/out lists follow the edge set (spec §9 item 3)', () => {
     expect(inLists(nb201Canonical)).toEqual([[], [0], [1], [1, 2], [3], [1, 4], [2, 3, 5], [6]]);
     expect(outLists(nb201Canonical)[1]).toEqual([2, 3, 5]);
     expect(isAcyclic(nb201Canonical)).toBe(true);
-    expect(isAcyclic({ types: [0, 2, 1], edges: [[0, 1], [1, 2], [2, 1]] })).toBe(false);
+    expect(
+      isAcyclic({
+        types: [0, 2, 1],
+        edges: [
+          [0, 1],
+          [1, 2],
+          [2, 1],
+        ],
+      }),
+    ).toBe(false);
     expect(isAcyclic({ types: [0, 1], edges: [[0, 5]] })).toBe(false);
   });
   it('graphKey ignores edge order', () => {

@@ -42,7 +42,9 @@ export function readDigitsCsv(file: string): ImageDataset {
   lines.forEach((line, r) => {
     const v = line.split(',').map(Number);
     if (v.length !== 65 || v.some((x) => !Number.isInteger(x))) {
-      throw new MetaD2AException(parseError({ source: file, field: `line ${r + 1}`, expected: '65 comma-separated integers (64 pixels, then the label)', got: `${v.length} values` }));
+      throw new MetaD2AException(
+        parseError({ source: file, field: `line ${r + 1}`, expected: '65 comma-separated integers (64 pixels, then the label)', got: `${v.length} values` }),
+      );
     }
     for (let j = 0; j < 64; j++) {
       if (v[j]! < 0 || v[j]! > 16) throw new MetaD2AException(parseError({ source: file, field: `line ${r + 1} pixel ${j}`, expected: 'a value in 0..16', got: String(v[j]) }));
@@ -71,13 +73,31 @@ const idx = (dir: 'mnist' | 'fashion-mnist', classNames: readonly string[]): Ima
 
 export const BUILTIN_DATASETS: readonly BuiltinDataset[] = [
   { name: 'mnist', description: 'MNIST test split: 10,000 28×28 grey digits', normalisation: 'mnist', load: () => idx('mnist', DIGIT_CLASSES) },
-  { name: 'fashion-mnist', description: 'Fashion-MNIST test split: 10,000 28×28 grey garments, 1,000 per class', normalisation: 'fashion-mnist', load: () => idx('fashion-mnist', FASHION_MNIST_CLASSES) },
-  { name: 'digits', description: 'sklearn/UCI digits: 1,797 8×8 grey digits', normalisation: 'digits', load: () => readDigitsCsv(path.join(builtinDataDir(), 'digits', 'digits.csv.gz')) },
+  {
+    name: 'fashion-mnist',
+    description: 'Fashion-MNIST test split: 10,000 28×28 grey garments, 1,000 per class',
+    normalisation: 'fashion-mnist',
+    load: () => idx('fashion-mnist', FASHION_MNIST_CLASSES),
+  },
+  {
+    name: 'digits',
+    description: 'sklearn/UCI digits: 1,797 8×8 grey digits',
+    normalisation: 'digits',
+    load: () => readDigitsCsv(path.join(builtinDataDir(), 'digits', 'digits.csv.gz')),
+  },
 ];
 
 export function builtinDataset(name: string): BuiltinDataset {
   const b = BUILTIN_DATASETS.find((d) => d.name === name);
-  if (!b) throw new MetaD2AException(notFound({ source: 'builtin datasets', field: name, expected: `one of ${BUILTIN_DATASETS.map((d) => `builtin:${d.name}`).join(', ')}`, got: JSON.stringify(`builtin:${name}`) }));
+  if (!b)
+    throw new MetaD2AException(
+      notFound({
+        source: 'builtin datasets',
+        field: name,
+        expected: `one of ${BUILTIN_DATASETS.map((d) => `builtin:${d.name}`).join(', ')}`,
+        got: JSON.stringify(`builtin:${name}`),
+      }),
+    );
   return b;
 }
 

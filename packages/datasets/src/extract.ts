@@ -70,7 +70,8 @@ export async function extractFeatures(ds: ImageDataset, extractor: FeatureExtrac
     const batch = new Float32Array(n * px);
     for (let k = 0; k < n; k++) preprocessInto(ds.image(order[s + k]!), p, batch, k * px);
     const f = await extractor.extract(batch, n);
-    if (f.length !== n * extractor.dim) fail('ShapeMismatch', { source: `extractor ${extractor.name}`, field: 'output', expected: `${n}×${extractor.dim} values for ${n} images`, got: String(f.length) });
+    if (f.length !== n * extractor.dim)
+      fail('ShapeMismatch', { source: `extractor ${extractor.name}`, field: 'output', expected: `${n}×${extractor.dim} values for ${n} images`, got: String(f.length) });
     all.set(f, s * extractor.dim);
     progress?.(s + n, total);
   }

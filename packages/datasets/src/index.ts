@@ -19,7 +19,9 @@ import { featureExtractors } from './extractor';
 import { randomConvFactory } from './extractors/random-conv';
 export { createRandomConv, randomFilters, RANDOM_CONV_DEFAULTS, type RandomConvConfig } from './extractors/random-conv';
 
-featureExtractors.register('random-conv', randomConvFactory, { description: 'built-in: 16 fixed random 5×5 filters, two-sided ReLU, 4×4-grid average pooling → 512-d (offline, seeded)' });
+featureExtractors.register('random-conv', randomConvFactory, {
+  description: 'built-in: 16 fixed random 5×5 filters, two-sided ReLU, 4×4-grid average pooling → 512-d (offline, seeded)',
+});
 export * from './readers/npy-dataset';
 export * from './readers/feature-file';
 export * from './progress';
@@ -34,7 +36,9 @@ export { createTfjsModelExtractor, tfjsModelKind } from './extractors/tfjs-model
 import { createTfjsModelExtractor } from './extractors/tfjs-model';
 export { createMobilenetV2Extractor, mobilenetProjection, MOBILENET_V2 } from './extractors/mobilenet-v2';
 import { createMobilenetV2Extractor } from './extractors/mobilenet-v2';
-featureExtractors.register('mobilenetv2', createMobilenetV2Extractor, { description: "MobileNetV2 of the installed nsfwjs@4.4.0 package (tfjs LayersModel, 224×224): 1280-d pooled features, fixed seeded projection to outputDim (default 512)" });
+featureExtractors.register('mobilenetv2', createMobilenetV2Extractor, {
+  description: 'MobileNetV2 of the installed nsfwjs@4.4.0 package (tfjs LayersModel, 224×224): 1280-d pooled features, fixed seeded projection to outputDim (default 512)',
+});
 featureExtractors.register('tfjs-model', createTfjsModelExtractor, { description: 'your tfjs model.json (Layers or Graph), features from outputLayer or the model output' });
 export { taskSources, taskSource, GENERATED_PER_CLASS, type TaskSource, type SourceSplit } from './sources/task-sources';
 export { TEXTURE_CLASSES, COLOUR_BLOB_CLASSES, SHAPE_CLASSES, PROCEDURAL_IMAGE_SIZE } from './sources/procedural';

@@ -40,7 +40,10 @@ export type NormalisationName = keyof typeof NORMALISATION;
 /** The 32×32 preprocessing with a named normalisation (default `imagenet`, for unknown data sets). */
 export function preprocessingFor(name: NormalisationName = 'imagenet', size = 32): Preprocessing {
   const n = NORMALISATION[name];
-  if (!n) throw new MetaD2AException(validationError({ source: 'preprocessing', field: 'normalisation', expected: `one of ${Object.keys(NORMALISATION).join(', ')}`, got: JSON.stringify(name) }));
+  if (!n)
+    throw new MetaD2AException(
+      validationError({ source: 'preprocessing', field: 'normalisation', expected: `one of ${Object.keys(NORMALISATION).join(', ')}`, got: JSON.stringify(name) }),
+    );
   return { size, mean: n.mean, std: n.std };
 }
 

@@ -22,6 +22,8 @@ export function ttyProgressBar(label: string, stream: ProgressStream = process.s
     const filled = Math.round(frac * width);
     const secs = (now - t0) / 1000;
     const eta = done > 0 ? (secs * (total - done)) / done : 0;
-    stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${(frac * 100).toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(1)}s${info ? ` ${info}` : ''}${done >= total ? '\n' : ''}`);
+    stream.write(
+      `\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${(frac * 100).toFixed(1)}% ${secs.toFixed(1)}s eta ${eta.toFixed(1)}s${info ? ` ${info}` : ''}${done >= total ? '\n' : ''}`,
+    );
   };
 }

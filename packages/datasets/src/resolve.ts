@@ -43,7 +43,8 @@ export type DatasetSpec =
 
 export type DatasetRef = string | DatasetSpec;
 
-const FORMS = 'builtin:<mnist|fashion-mnist|digits>, source:<name> (a rendered or procedural task source), an image folder (one sub-folder per class), a CIFAR binary folder or .bin file, an IDX images file (*images-idx3-ubyte[.gz]), a .npy file, a *bylabel.pt file, or a *.features.json file';
+const FORMS =
+  'builtin:<mnist|fashion-mnist|digits>, source:<name> (a rendered or procedural task source), an image folder (one sub-folder per class), a CIFAR binary folder or .bin file, an IDX images file (*images-idx3-ubyte[.gz]), a .npy file, a *bylabel.pt file, or a *.features.json file';
 
 /** Turn a string reference into a {@link DatasetSpec} (checking that paths exist). */
 export function parseDatasetRef(ref: string): DatasetSpec {
@@ -72,7 +73,12 @@ function parseFileList(ref: string): DatasetSpec {
   if (parts.every((p) => p.endsWith('.bin'))) return { kind: 'cifar', files: parts };
   if (parts.length === 2 && parts.every((p) => p.endsWith('.npy'))) return { kind: 'npy', data: parts[0]!, labels: parts[1]! };
   if (parts.length === 2 && parts.every((p) => !p.endsWith('.npy') && !p.endsWith('.bin'))) return { kind: 'idx', images: parts[0]!, labels: parts[1]! };
-  return fail('Unsupported', { source: 'dataset reference', field: ref, expected: 'a,b,… .bin files (CIFAR), data.npy,labels.npy, or images,labels (IDX)', got: `${parts.length} files` });
+  return fail('Unsupported', {
+    source: 'dataset reference',
+    field: ref,
+    expected: 'a,b,… .bin files (CIFAR), data.npy,labels.npy, or images,labels (IDX)',
+    got: `${parts.length} files`,
+  });
 }
 
 /** Open a dataset reference: images to extract features from, or precomputed features. */
@@ -114,7 +120,10 @@ export async function loadFeatureSet(ref: DatasetRef | DatasetSource, opts: Load
     }
     const fsx = src.featureSet;
     if (opts.maxPerClass === undefined) return fsx;
-    return { ...fsx, classes: fsx.classes.map((c) => ({ ...c, count: Math.min(c.count, opts.maxPerClass!), data: c.data.subarray(0, Math.min(c.count, opts.maxPerClass!) * fsx.dim) })) };
+    return {
+      ...fsx,
+      classes: fsx.classes.map((c) => ({ ...c, count: Math.min(c.count, opts.maxPerClass!), data: c.data.subarray(0, Math.min(c.count, opts.maxPerClass!) * fsx.dim) })),
+    };
   }
   const owned = typeof opts.extractor !== 'object';
   const extractor = typeof opts.extractor === 'object' ? opts.extractor : await createExtractor(opts.extractor ?? 'random-conv', opts.extractorOptions);
@@ -161,7 +170,8 @@ export async function sampleDataset(ref: DatasetRef | DatasetSource, opts: Sampl
   const byClass = indicesByClass(src).map((idx) => (opts.maxPerClass !== undefined ? idx.slice(0, opts.maxPerClass) : idx));
   if (byClass.length === 0) fail('ValidationError', { source: src.name, field: 'classes', expected: 'at least one class', got: '0' });
   byClass.forEach((idx, k) => {
-    if (idx.length < perClass) fail('ValidationError', { source: src.name, field: `class ${k} (${src.classNames[k]})`, expected: `at least ${perClass} samples`, got: String(idx.length) });
+    if (idx.length < perClass)
+      fail('ValidationError', { source: src.name, field: `class ${k} (${src.classNames[k]})`, expected: `at least ${perClass} samples`, got: String(idx.length) });
   });
   const chosen = byClass.flatMap((idx) => {
     const order = rng.permutation(idx.length);

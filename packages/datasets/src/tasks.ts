@@ -40,15 +40,33 @@ export function makeTasks(sets: readonly FeatureSet[], opts: TaskOptions): Task[
     });
   });
   if (small.length > 0 && !opts.dropSmallClasses) {
-    throw new MetaD2AException(validationError({ source: 'makeTasks', field: 'classes', expected: `at least ${minPerClass} samples in every class (or dropSmallClasses: true)`, got: `${small.length} smaller class(es)`, details: small }));
+    throw new MetaD2AException(
+      validationError({
+        source: 'makeTasks',
+        field: 'classes',
+        expected: `at least ${minPerClass} samples in every class (or dropSmallClasses: true)`,
+        got: `${small.length} smaller class(es)`,
+        details: small,
+      }),
+    );
   }
   if (!Number.isInteger(opts.classesPerTask) || opts.classesPerTask < 1 || opts.classesPerTask > pool.length) {
-    throw new MetaD2AException(validationError({ source: 'makeTasks', field: 'classesPerTask', expected: `an integer in 1..${pool.length} (classes with ≥ ${minPerClass} samples)`, got: String(opts.classesPerTask) }));
+    throw new MetaD2AException(
+      validationError({
+        source: 'makeTasks',
+        field: 'classesPerTask',
+        expected: `an integer in 1..${pool.length} (classes with ≥ ${minPerClass} samples)`,
+        got: String(opts.classesPerTask),
+      }),
+    );
   }
   const rng = new Rng(opts.seed ?? 0);
   const prefix = sets.length > 1;
   return Array.from({ length: opts.numTasks }, (_, t) => {
-    const chosen = rng.permutation(pool.length).slice(0, opts.classesPerTask).map((i) => pool[i]!);
+    const chosen = rng
+      .permutation(pool.length)
+      .slice(0, opts.classesPerTask)
+      .map((i) => pool[i]!);
     return {
       name: `task-${t}`,
       dim,

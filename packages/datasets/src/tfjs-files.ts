@@ -24,7 +24,8 @@ function readJson(file: string): tf.io.ModelJSON {
   if (typeof m !== 'object' || m === null || typeof m.modelTopology !== 'object' || m.modelTopology === null) {
     throw new MetaD2AException(parseError({ source: file, field: 'modelTopology', expected: 'an object (a tfjs Layers or Graph model.json)', got: typeof m?.modelTopology }));
   }
-  if (!Array.isArray(m.weightsManifest)) throw new MetaD2AException(parseError({ source: file, field: 'weightsManifest', expected: 'an array of { paths, weights }', got: JSON.stringify(m.weightsManifest) }));
+  if (!Array.isArray(m.weightsManifest))
+    throw new MetaD2AException(parseError({ source: file, field: 'weightsManifest', expected: 'an array of { paths, weights }', got: JSON.stringify(m.weightsManifest) }));
   return m as tf.io.ModelJSON;
 }
 
@@ -36,14 +37,18 @@ export function readTfjsModelFiles(modelJsonPath: string): { json: tf.io.ModelJS
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   json.weightsManifest.forEach((group, g) => {
     if (!Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-      throw new MetaD2AException(parseError({ source: modelJsonPath, field: `weightsManifest[${g}]`, expected: '{ paths: string[], weights: [...] }', got: JSON.stringify(group).slice(0, 80) }));
+      throw new MetaD2AException(
+        parseError({ source: modelJsonPath, field: `weightsManifest[${g}]`, expected: '{ paths: string[], weights: [...] }', got: JSON.stringify(group).slice(0, 80) }),
+      );
     }
     for (const p of group.paths) {
       const f = path.resolve(dir, p);
       try {
         bytes.push(fs.readFileSync(f));
       } catch (err) {
-        throw new MetaD2AException(ioError({ source: modelJsonPath, field: `weightsManifest[${g}].paths`, expected: `a readable weight file ${f}`, got: (err as Error).message, cause: err }));
+        throw new MetaD2AException(
+          ioError({ source: modelJsonPath, field: `weightsManifest[${g}].paths`, expected: `a readable weight file ${f}`, got: (err as Error).message, cause: err }),
+        );
       }
     }
     weightSpecs.push(...group.weights);
@@ -73,7 +78,13 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
       const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       writeFileAtomicSync(path.join(dir, 'weights.bin'), new Uint8Array(data));
       const a = artifacts;
-      const json: Record<string, unknown> = { modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }] };
+      const json: Record<string, unknown> = {
+        modelTopology: a.modelTopology,
+        format: a.format,
+        generatedBy: a.generatedBy,
+        convertedBy: a.convertedBy,
+        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
+      };
       for (const k of ['signature', 'userDefinedMetadata', 'modelInitializer', 'initializerSignature', 'trainingConfig'] as const) if (a[k] !== undefined) json[k] = a[k];
       writeFileAtomicSync(path.join(dir, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };

@@ -67,7 +67,11 @@ describe('random-conv extractor', () => {
     const x = new Float32Array(3 * 32 * 32 * 3);
     for (let i = 0; i < 3; i++) preprocessInto(ds.image(i * 7), p, x, i * 32 * 32 * 3);
     const f = await (await createExtractor('random-conv', { seed: 0 })).extract(x, 3);
-    expect(createHash('sha256').update(Buffer.from(f.buffer, f.byteOffset, f.byteLength)).digest('hex')).toBe('17c810c6b6d35ddad9c01bf07c61a0b319156a30617ab7e0b2869feeabf9f9ce');
+    expect(
+      createHash('sha256')
+        .update(Buffer.from(f.buffer, f.byteOffset, f.byteLength))
+        .digest('hex'),
+    ).toBe('17c810c6b6d35ddad9c01bf07c61a0b319156a30617ab7e0b2869feeabf9f9ce');
     expect(f[1000]).toBe(Math.fround(0.025071708485484123));
     expect(f[1535]).toBe(Math.fround(0.04506155848503113));
   });
@@ -92,7 +96,11 @@ describe('random-conv extractor', () => {
       return ok / 200;
     };
     const feat = acc((k, j) => fsx.classes[k]!.data.subarray(j * 512, (j + 1) * 512), 512);
-    const byClass = Array.from({ length: 10 }, (_, k) => Array.from(ds.labels.keys()).filter((i) => ds.labels[i] === k).slice(0, 40));
+    const byClass = Array.from({ length: 10 }, (_, k) =>
+      Array.from(ds.labels.keys())
+        .filter((i) => ds.labels[i] === k)
+        .slice(0, 40),
+    );
     const raw = acc((k, j) => Float32Array.from(ds.image(byClass[k]![j]!).data, (v) => v / 255), 784);
     expect(feat).toBeGreaterThan(0.6);
     expect(feat).toBeGreaterThanOrEqual(raw);
@@ -166,7 +174,15 @@ describe('sampleDataset', () => {
   it('extracts only the drawn images: the same rows as drawing from the features of every image', async () => {
     const base = await createExtractor('random-conv');
     let images = 0;
-    const counting = { ...base, id: base.id, name: base.name, dim: base.dim, inputSize: base.inputSize, extract: (batch: Float32Array, n: number) => ((images += n), base.extract(batch, n)), dispose: () => base.dispose() };
+    const counting = {
+      ...base,
+      id: base.id,
+      name: base.name,
+      dim: base.dim,
+      inputSize: base.inputSize,
+      extract: (batch: Float32Array, n: number) => ((images += n), base.extract(batch, n)),
+      dispose: () => base.dispose(),
+    };
     const s = await sampleDataset('builtin:fashion-mnist', { perClass: 20, seed: 3, extractor: counting, cache: false, progress: false });
     expect(images).toBe(200); // 10 classes × 20, not the 10,000 images of the set
     expect(s.featureSet.classes.map((c) => c.count)).toEqual(Array(10).fill(20));
@@ -178,7 +194,9 @@ describe('sampleDataset', () => {
   });
 
   it('fails clearly when a class has fewer rows than perClass, or on a wrong extractor for features', async () => {
-    await expect(sampleDataset('builtin:digits', { perClass: 20, maxPerClass: 10, cacheDir, progress: false })).rejects.toThrow(/class 0 \(0\): expected at least 20 samples, got 10/);
+    await expect(sampleDataset('builtin:digits', { perClass: 20, maxPerClass: 10, cacheDir, progress: false })).rejects.toThrow(
+      /class 0 \(0\): expected at least 20 samples, got 10/,
+    );
     const tiny = path.join(__dirname, 'data', 'tinybylabel.pt');
     await expect(loadFeatureSet(tiny, { extractor: 'random-conv' })).rejects.toThrow(/extractor: expected 'identity'/);
     const s = await sampleDataset(tiny, { perClass: 20, seed: 1 });
@@ -187,7 +205,9 @@ describe('sampleDataset', () => {
 
   it('reports unknown references and unknown extractors with the accepted forms', async () => {
     expect(messageOf(() => resolveDataset('builtin:cifar7'))).toMatch(/builtin datasets: cifar7: expected one of builtin:mnist, builtin:fashion-mnist, builtin:digits/);
-    expect(messageOf(() => resolveDataset('/no/such/place'))).toMatch(/\/no\/such\/place: expected builtin:<mnist\|fashion-mnist\|digits>, source:<name> \(a rendered or procedural task source\), an image folder/);
+    expect(messageOf(() => resolveDataset('/no/such/place'))).toMatch(
+      /\/no\/such\/place: expected builtin:<mnist\|fashion-mnist\|digits>, source:<name> \(a rendered or procedural task source\), an image folder/,
+    );
     await expect(createExtractor('resnet-9000')).rejects.toThrow(/feature extractor registry: resnet-9000: expected one of: identity, mobilenetv2, random-conv, tfjs-model/);
   });
 });

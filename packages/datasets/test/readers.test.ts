@@ -110,7 +110,9 @@ describe('IDX', () => {
     expect(Array.from(src.image(2).data)).toEqual([8, 9, 10, 11]);
     const pair = resolveDataset(`${path.join(dir, 'tiny-images-idx3-ubyte')},${path.join(dir, 'tiny-labels-idx1-ubyte.gz')}`);
     expect(pair.kind === 'images' && Array.from(pair.labels)).toEqual([2, 0, 2]);
-    expect(messageOf(() => resolveDataset(`${path.join(dir, 'tiny-images-idx3-ubyte')},${path.join(dir, 'nope')}`))).toMatch(/expected comma-separated files that exist, got missing .*nope/);
+    expect(messageOf(() => resolveDataset(`${path.join(dir, 'tiny-images-idx3-ubyte')},${path.join(dir, 'nope')}`))).toMatch(
+      /expected comma-separated files that exist, got missing .*nope/,
+    );
     const i32 = parseIdx(idxBytes([2], Uint8Array.from([0, 0, 1, 0, 0xff, 0xff, 0xff, 0xfe]), 0x0c));
     expect(Array.from(i32.data)).toEqual([256, -2]);
   });
@@ -142,7 +144,10 @@ describe('CIFAR binary', () => {
     const f1 = path.join(dir, 'data_batch_1.bin');
     const f2 = path.join(dir, 'data_batch_2.bin');
     fs.writeFileSync(f1, Buffer.concat([record([3], (ch, p) => (ch * 50 + p) % 256), record([9], () => 7)]));
-    fs.writeFileSync(f2, record([0], (ch) => ch));
+    fs.writeFileSync(
+      f2,
+      record([0], (ch) => ch),
+    );
     fs.writeFileSync(path.join(dir, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
     expect(inferCifarVariant([f1, f2])).toBe('cifar10');
     const ds = readCifarBinary([f1, f2]);
@@ -226,7 +231,14 @@ describe('image folder', () => {
 
 describe('feature files', () => {
   it('round-trips metad2a-features v1 and rejects bad manifests field by field', () => {
-    const fsx = { name: 'mine', dim: 2, classes: [{ label: 'a', count: 2, data: Float32Array.from([1, 2, 3, 4]) }, { label: 'b', count: 1, data: Float32Array.from([5, 6]) }] };
+    const fsx = {
+      name: 'mine',
+      dim: 2,
+      classes: [
+        { label: 'a', count: 2, data: Float32Array.from([1, 2, 3, 4]) },
+        { label: 'b', count: 1, data: Float32Array.from([5, 6]) },
+      ],
+    };
     const manifest = writeFeatureFile(path.join(dir, 'mine'), fsx, { extractor: 'x' });
     expect(manifest).toBe(path.join(dir, 'mine.features.json'));
     const back = resolveDataset(manifest);
@@ -248,7 +260,14 @@ describe('feature files', () => {
   });
 
   it('carries a SHA-256 of its data, verified on load: overwritten bytes (NaN) are a named error, not garbage', () => {
-    const fsx = { name: 'sum', dim: 2, classes: [{ label: 'a', count: 2, data: Float32Array.from([1, 2, 3, 4]) }, { label: 'b', count: 1, data: Float32Array.from([5, 6]) }] };
+    const fsx = {
+      name: 'sum',
+      dim: 2,
+      classes: [
+        { label: 'a', count: 2, data: Float32Array.from([1, 2, 3, 4]) },
+        { label: 'b', count: 1, data: Float32Array.from([5, 6]) },
+      ],
+    };
     const manifest = writeFeatureFile(path.join(dir, 'sum'), fsx);
     const m = JSON.parse(fs.readFileSync(manifest, 'utf8'));
     expect(m.sha256).toMatch(/^[0-9a-f]{64}$/);

@@ -17,7 +17,12 @@ describe('task sources', () => {
     const train = all.filter((s) => s.split === 'train');
     expect(train.length).toBeGreaterThanOrEqual(8);
     expect(new Set(train.map((s) => s.domain))).toEqual(new Set(['glyphs', 'clothing', 'colour']));
-    expect(all.filter((s) => s.split === 'heldout').map((s) => s.name).sort()).toEqual(['digits', 'glyphs-latin-sans', 'glyphs-latin-serif', 'mnist', 'shapes']);
+    expect(
+      all
+        .filter((s) => s.split === 'heldout')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['digits', 'glyphs-latin-sans', 'glyphs-latin-serif', 'mnist', 'shapes']);
     expect(new Set(all.map((s) => s.name)).size).toBe(all.length);
   });
 
@@ -73,19 +78,68 @@ describe('task sources', () => {
   it('names the source when it is unknown, and the font and character when a font lacks the script', () => {
     expect(() => resolveDataset('source:klingon')).toThrow(/task sources: klingon: expected one of fashion-mnist, mnist, digits, glyphs-greek/);
     const latin = { pkg: '@fontsource/noto-sans', version: '5.3.0', family: 'noto-sans', subset: 'latin' };
-    expect(() => glyphDataset('bad', 'v', { families: [latin], codepoints: [0x531] }, 10)).toThrow(/noto-sans-latin-300-normal\.woff: U\+0531: expected a glyph for every character of the script/);
-    expect(() => fontFile({ ...latin, pkg: '@fontsource/no-such-font' }, 400)).toThrow(/font package @fontsource\/no-such-font: expected @fontsource\/no-such-font@5\.3\.0 installed/);
-    expect(() => taskSource('textures').load().image(20 * GENERATED_PER_CLASS)).toThrow(/image index: expected an integer in 0\.\.3999/);
+    expect(() => glyphDataset('bad', 'v', { families: [latin], codepoints: [0x531] }, 10)).toThrow(
+      /noto-sans-latin-300-normal\.woff: U\+0531: expected a glyph for every character of the script/,
+    );
+    expect(() => fontFile({ ...latin, pkg: '@fontsource/no-such-font' }, 400)).toThrow(
+      /font package @fontsource\/no-such-font: expected @fontsource\/no-such-font@5\.3\.0 installed/,
+    );
+    expect(() =>
+      taskSource('textures')
+        .load()
+        .image(20 * GENERATED_PER_CLASS),
+    ).toThrow(/image index: expected an integer in 0\.\.3999/);
   });
 });
 
 describe('rasteriser', () => {
   it('covers a square exactly and a triangle by half, non-zero winding for holes', () => {
-    const sq = fillContours([[[1, 1], [3, 1], [3, 3], [1, 3]]], 4, 4, 4);
+    const sq = fillContours(
+      [
+        [
+          [1, 1],
+          [3, 1],
+          [3, 3],
+          [1, 3],
+        ],
+      ],
+      4,
+      4,
+      4,
+    );
     expect(Array.from(sq)).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
-    const tri = fillContours([[[0, 0], [8, 0], [0, 8]]], 8, 8, 8);
+    const tri = fillContours(
+      [
+        [
+          [0, 0],
+          [8, 0],
+          [0, 8],
+        ],
+      ],
+      8,
+      8,
+      8,
+    );
     expect(tri.reduce((s, v) => s + v, 0)).toBe(31.5); // sample centres with i + j ≤ 62 of 64×64: 2,016 / 64
-    const ring = fillContours([[[0, 0], [4, 0], [4, 4], [0, 4]], [[1, 1], [1, 3], [3, 3], [3, 1]]], 4, 4, 2);
+    const ring = fillContours(
+      [
+        [
+          [0, 0],
+          [4, 0],
+          [4, 4],
+          [0, 4],
+        ],
+        [
+          [1, 1],
+          [1, 3],
+          [3, 3],
+          [3, 1],
+        ],
+      ],
+      4,
+      4,
+      2,
+    );
     expect(Array.from(ring)).toEqual([1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1]);
   });
 
@@ -95,7 +149,12 @@ describe('rasteriser', () => {
     const font = opentype.parse(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     const contours = flattenPath(font.charToGlyph('\u0555').getPath(0, 0, font.unitsPerEm).commands as never);
     expect(contours.length).toBe(2); // Օ: outer and inner contour
-    const ink = fillContours(contours.map((c) => c.map(([x, y]) => [x / 40, (y + 800) / 40] as const)), 25, 25, 2);
+    const ink = fillContours(
+      contours.map((c) => c.map(([x, y]) => [x / 40, (y + 800) / 40] as const)),
+      25,
+      25,
+      2,
+    );
     expect(ink.reduce((s, v) => s + v, 0)).toBeGreaterThan(30);
     expect(new Rng(1).int(10)).toBe(new Rng(1).int(10));
     expect(fs.existsSync(os.tmpdir()) && path.isAbsolute(file)).toBe(true);

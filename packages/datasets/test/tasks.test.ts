@@ -31,7 +31,9 @@ describe('makeTasks', () => {
 
   it('requires at least minPerClass rows per class, or drops the small ones when asked', () => {
     const a = set('a', [20, 5, 30, 19]);
-    expect(() => makeTasks([a], { numTasks: 1, classesPerTask: 2 })).toThrow(/makeTasks: classes: expected at least 20 samples in every class .*got 2 smaller class\(es\)\n {2}- a: class 1 \(c1\) has 5\n {2}- a: class 3 \(c3\) has 19/);
+    expect(() => makeTasks([a], { numTasks: 1, classesPerTask: 2 })).toThrow(
+      /makeTasks: classes: expected at least 20 samples in every class .*got 2 smaller class\(es\)\n {2}- a: class 1 \(c1\) has 5\n {2}- a: class 3 \(c3\) has 19/,
+    );
     const t = makeTasks([a], { numTasks: 3, classesPerTask: 2, dropSmallClasses: true, seed: 1 });
     for (const task of t) expect(task.classes.map((c) => c.label).sort()).toEqual(['c0', 'c2']);
     expect(() => makeTasks([a], { numTasks: 1, classesPerTask: 3, dropSmallClasses: true })).toThrow(/classesPerTask: expected an integer in 1\.\.2/);

@@ -36,11 +36,13 @@ describe('tfjs-model extractor', () => {
     const json = JSON.parse(fs.readFileSync(path.join(where, 'model.json'), 'utf8'));
     expect(tfjsModelKind(json)).toBe('layers');
     const x = new Float32Array(2 * 8 * 8 * 3).map((_, i) => Math.sin(i));
-    const mean = [0, 1].map((b) => [0, 1, 2].map((c) => {
-      let s = 0;
-      for (let p = 0; p < 64; p++) s += x[b * 192 + 3 * p + c]!;
-      return s / 64;
-    }));
+    const mean = [0, 1].map((b) =>
+      [0, 1, 2].map((c) => {
+        let s = 0;
+        for (let p = 0; p < 64; p++) s += x[b * 192 + 3 * p + c]!;
+        return s / 64;
+      }),
+    );
     const gap = mean.map((m) => [0, 1, 2, 3].map((f) => B[f]! + m.reduce((s, v, c) => s + v * W[c * 4 + f]!, 0)));
     const before = tf.memory().numTensors;
     const ex = await createExtractor('tfjs-model', { modelPath: path.join(where, 'model.json'), outputLayer: 'gap' });
@@ -56,7 +58,9 @@ describe('tfjs-model extractor', () => {
     ex.dispose();
     full.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    await expect(createExtractor('tfjs-model', { modelPath: path.join(where, 'model.json'), outputLayer: 'nope' })).rejects.toThrow(/outputLayer: expected one of the layers: conv, gap, logits/);
+    await expect(createExtractor('tfjs-model', { modelPath: path.join(where, 'model.json'), outputLayer: 'nope' })).rejects.toThrow(
+      /outputLayer: expected one of the layers: conv, gap, logits/,
+    );
     await expect(createExtractor('tfjs-model', { modelPath: path.join(where, 'model.json'), inputSize: 32 })).rejects.toThrow(/input shape: expected \[batch, 32, 32, 3\]/);
     await expect(createExtractor('tfjs-model', {})).rejects.toThrow(/modelPath: expected the path of a model.json/);
     fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['missing.bin'], weights: [] }] }));
@@ -81,7 +85,19 @@ describe('tfjs-model extractor', () => {
     fs.writeFileSync(path.join(where, 'group1-shard1of1.bin'), weights);
     fs.writeFileSync(
       path.join(where, 'model.json'),
-      JSON.stringify({ format: 'graph-model', modelTopology: topology, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'axes', shape: [2], dtype: 'int32' }, { name: 'w', shape: [3, 2], dtype: 'float32' }] }] }),
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: topology,
+        weightsManifest: [
+          {
+            paths: ['group1-shard1of1.bin'],
+            weights: [
+              { name: 'axes', shape: [2], dtype: 'int32' },
+              { name: 'w', shape: [3, 2], dtype: 'float32' },
+            ],
+          },
+        ],
+      }),
     );
     const x = new Float32Array(4 * 4 * 3).map((_, i) => i % 3); // channel c has value c everywhere
     const out = await createExtractor('tfjs-model', { modelPath: path.join(where, 'model.json') });
@@ -99,7 +115,10 @@ describe('tfjs-model extractor', () => {
     const root = path.join(dir, 'imgs');
     for (const c of ['a', 'b']) fs.mkdirSync(path.join(root, c), { recursive: true });
     const { PNG } = await import('pngjs');
-    for (const [c, v] of [['a', 10], ['b', 200]] as const) {
+    for (const [c, v] of [
+      ['a', 10],
+      ['b', 200],
+    ] as const) {
       const png = new PNG({ width: 5, height: 5 });
       png.data.fill(v);
       for (let p = 0; p < 25; p++) png.data[4 * p + 3] = 255;

@@ -23,5 +23,8 @@ export function defaultModelDir(space: string): string | undefined {
 export function defaultModelSpaces(): string[] {
   const root = defaultModelsRoot();
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root).filter((s) => fs.existsSync(path.join(root, s, 'model.json'))).sort();
+  return fs
+    .readdirSync(root)
+    .filter((s) => fs.existsSync(path.join(root, s, 'model.json')))
+    .sort();
 }

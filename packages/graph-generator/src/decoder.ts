@@ -45,12 +45,15 @@ export function toGraphBatch(graphs: readonly ArchGraph[], cfg: GraphConfig, sou
       throw new MetaD2AException(validationError({ source, field: `graph ${b}`, expected: `1..${n} vertices (maxN)`, got: String(g.types.length) }));
     }
     g.types.forEach((t, v) => {
-      if (!Number.isInteger(t) || t < 0 || t >= cfg.nvt) throw new MetaD2AException(validationError({ source, field: `graph ${b} vertex ${v} type`, expected: `an integer in [0, ${cfg.nvt})`, got: String(t) }));
+      if (!Number.isInteger(t) || t < 0 || t >= cfg.nvt)
+        throw new MetaD2AException(validationError({ source, field: `graph ${b} vertex ${v} type`, expected: `an integer in [0, ${cfg.nvt})`, got: String(t) }));
       types[b * n + v] = t;
     });
     for (const [s, t] of g.edges) {
       if (!(Number.isInteger(s) && Number.isInteger(t) && s >= 0 && s < t && t < g.types.length)) {
-        throw new MetaD2AException(validationError({ source, field: `graph ${b} edge ${s}->${t}`, expected: 'source < target < vertex count (vertex ids are a topological order)', got: `${s}->${t}` }));
+        throw new MetaD2AException(
+          validationError({ source, field: `graph ${b} edge ${s}->${t}`, expected: 'source < target < vertex count (vertex ids are a topological order)', got: `${s}->${t}` }),
+        );
       }
       adj[(b * n + s) * n + t] = 1;
     }
@@ -96,10 +99,19 @@ export class GraphDecoder {
   static parameterNames(): string[] {
     return [
       ...['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'].map((l) => `grud.${l}`),
-      'fc3.weight', 'fc3.bias',
-      'add_vertex.0.weight', 'add_vertex.0.bias', 'add_vertex.2.weight', 'add_vertex.2.bias',
-      'add_edge.0.weight', 'add_edge.0.bias', 'add_edge.2.weight', 'add_edge.2.bias',
-      'decoding_gate.0.weight', 'decoding_gate.0.bias', 'decoding_mapper.0.weight',
+      'fc3.weight',
+      'fc3.bias',
+      'add_vertex.0.weight',
+      'add_vertex.0.bias',
+      'add_vertex.2.weight',
+      'add_vertex.2.bias',
+      'add_edge.0.weight',
+      'add_edge.0.bias',
+      'add_edge.2.weight',
+      'add_edge.2.bias',
+      'decoding_gate.0.weight',
+      'decoding_gate.0.bias',
+      'decoding_mapper.0.weight',
     ];
   }
 
@@ -168,7 +180,14 @@ export class GraphDecoder {
       const bcePerGraph = tf.addN(bces.map((c) => tf.sum(c, 1))) as tf.Tensor1D;
       const llPerGraph = tf.sum(typeLL, 1) as tf.Tensor1D;
       const edgeProbs = tf.stack(
-        Array.from({ length: maxN }, (_, t) => (t === 0 ? tf.zeros([B, maxN]) : tf.pad(probs[t - 1]!, [[0, 0], [0, maxN - t]]))),
+        Array.from({ length: maxN }, (_, t) =>
+          t === 0
+            ? tf.zeros([B, maxN])
+            : tf.pad(probs[t - 1]!, [
+                [0, 0],
+                [0, maxN - t],
+              ]),
+        ),
         2,
       ) as tf.Tensor3D;
       return {
@@ -188,11 +207,23 @@ export class GraphDecoder {
     return {
       hs: this.hs,
       nz: this.nz,
-      fc3W: r(this.fc3.weight), fc3B: r(this.fc3.bias),
-      wih: r(this.grud.weightIh), whh: r(this.grud.weightHh), bih: r(this.grud.biasIh), bhh: r(this.grud.biasHh),
-      av0W: r(this.addVertex0.weight), av0B: r(this.addVertex0.bias), av2W: r(this.addVertex2.weight), av2B: r(this.addVertex2.bias),
-      ae0W: r(this.addEdge0.weight), ae0B: r(this.addEdge0.bias), ae2W: r(this.addEdge2.weight), ae2B: r(this.addEdge2.bias),
-      gateW: r(this.gatedSum.gate.weight), gateB: r(this.gatedSum.gate.bias), mapW: r(this.gatedSum.mapper.weight),
+      fc3W: r(this.fc3.weight),
+      fc3B: r(this.fc3.bias),
+      wih: r(this.grud.weightIh),
+      whh: r(this.grud.weightHh),
+      bih: r(this.grud.biasIh),
+      bhh: r(this.grud.biasHh),
+      av0W: r(this.addVertex0.weight),
+      av0B: r(this.addVertex0.bias),
+      av2W: r(this.addVertex2.weight),
+      av2B: r(this.addVertex2.bias),
+      ae0W: r(this.addEdge0.weight),
+      ae0B: r(this.addEdge0.bias),
+      ae2W: r(this.addEdge2.weight),
+      ae2B: r(this.addEdge2.bias),
+      gateW: r(this.gatedSum.gate.weight),
+      gateB: r(this.gatedSum.gate.bias),
+      mapW: r(this.gatedSum.mapper.weight),
     };
   }
 

@@ -67,9 +67,17 @@ export function deadParameterNames(): string[] {
   const gru = (n: string): string[] => ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'].map((l) => `${n}.${l}`);
   const lin = (n: string): string[] => [`${n}.weight`, `${n}.bias`];
   return [
-    ...gru('grue_forward'), ...gru('grue_backward'), ...lin('enc_g_mu'), ...lin('enc_g_var'),
-    ...lin('gate_forward.0'), ...lin('gate_backward.0'), 'mapper_forward.0.weight', 'mapper_backward.0.weight',
-    ...lin('hv_unify.0'), ...lin('hg_unify.0'), ...lin('set_fc.0'),
+    ...gru('grue_forward'),
+    ...gru('grue_backward'),
+    ...lin('enc_g_mu'),
+    ...lin('enc_g_var'),
+    ...lin('gate_forward.0'),
+    ...lin('gate_backward.0'),
+    'mapper_forward.0.weight',
+    'mapper_backward.0.weight',
+    ...lin('hv_unify.0'),
+    ...lin('hg_unify.0'),
+    ...lin('set_fc.0'),
   ];
 }
 
@@ -96,7 +104,15 @@ export class GeneratorModel implements GraphGenerator {
     const cfg = opts.graphConfig;
     const hs = opts.hs ?? 56;
     const nz = opts.nz ?? 56;
-    if (hs !== nz) throw new MetaD2AException(validationError({ source: 'GeneratorModel', field: 'hs', expected: `hs = nz (fc1/fc2 are declared hs→nz and fed the nz-wide set vector, spec §8 item 25): ${nz}`, got: String(hs) }));
+    if (hs !== nz)
+      throw new MetaD2AException(
+        validationError({
+          source: 'GeneratorModel',
+          field: 'hs',
+          expected: `hs = nz (fc1/fc2 are declared hs→nz and fed the nz-wide set vector, spec §8 item 25): ${nz}`,
+          got: String(hs),
+        }),
+      );
     this.graphConfig = cfg;
     this.latentDim = nz;
     this.hs = hs;
@@ -221,9 +237,12 @@ export class GeneratorModel implements GraphGenerator {
   /** Decode from z given as values `[B·nz]`, with the logits and edge probabilities of every decision taken. */
   decodeTrace(z: Float32Array, batchSize: number, opts: DecodeOptions): DecodeTrace {
     if (z.length !== batchSize * this.latentDim) {
-      throw new MetaD2AException(makeError('ShapeMismatch', { source: 'GeneratorModel.decode', field: 'z', expected: `${batchSize}×${this.latentDim} values`, got: String(z.length) }));
+      throw new MetaD2AException(
+        makeError('ShapeMismatch', { source: 'GeneratorModel.decode', field: 'z', expected: `${batchSize}×${this.latentDim} values`, got: String(z.length) }),
+      );
     }
-    if (opts.stochastic && !opts.rng) throw new MetaD2AException(validationError({ source: 'GeneratorModel.decode', field: 'rng', expected: 'an Rng for stochastic decoding', got: 'undefined' }));
+    if (opts.stochastic && !opts.rng)
+      throw new MetaD2AException(validationError({ source: 'GeneratorModel.decode', field: 'rng', expected: 'an Rng for stochastic decoding', got: 'undefined' }));
     const mode = opts.stochastic ? { stochastic: true as const, rng: opts.rng! } : { stochastic: false as const };
     return decodeBatch(this.decoderWeights(), this.graphConfig, z, batchSize, mode);
   }
@@ -232,7 +251,8 @@ export class GeneratorModel implements GraphGenerator {
   preparedDecoder(): PreparedGraphDecoder {
     const weights = prepareDecoderWeights(this.decoderWeights(), this.graphConfig);
     return (z, batch, opts) => {
-      if (opts.stochastic && !opts.rng) throw new MetaD2AException(validationError({ source: 'GeneratorModel.decode', field: 'rng', expected: 'an Rng for stochastic decoding', got: 'undefined' }));
+      if (opts.stochastic && !opts.rng)
+        throw new MetaD2AException(validationError({ source: 'GeneratorModel.decode', field: 'rng', expected: 'an Rng for stochastic decoding', got: 'undefined' }));
       const mode = opts.stochastic ? { stochastic: true as const, rng: opts.rng! } : { stochastic: false as const };
       return decodeBatch(weights, this.graphConfig, z, batch, mode).graphs;
     };
@@ -244,7 +264,8 @@ export class GeneratorModel implements GraphGenerator {
   }
 
   private checkBatch(b: number, g: number): void {
-    if (b !== g) throw new MetaD2AException(makeError('ShapeMismatch', { source: 'GeneratorModel.loss', field: 'graphs', expected: `one graph per batch row (${b})`, got: String(g) }));
+    if (b !== g)
+      throw new MetaD2AException(makeError('ShapeMismatch', { source: 'GeneratorModel.loss', field: 'graphs', expected: `one graph per batch row (${b})`, got: String(g) }));
   }
 }
 

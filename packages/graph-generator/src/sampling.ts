@@ -108,11 +108,28 @@ export function prepareDecoderWeights(w: DecoderWeights, cfg: GraphConfig): Prep
   const [gateH, gateByVid] = split(w.gateW, w.gateB);
   const [mapH, mapByVid] = split(w.mapW, null);
   return {
-    hs, nz, nvt, maxN,
-    fc3W: f64(w.fc3W), fc3B: f64(w.fc3B), giByType, whh: f64(w.whh), bhh: f64(w.bhh),
-    av0W: f64(w.av0W), av0B: f64(w.av0B), av2W: f64(w.av2W), av2B: f64(w.av2B),
-    aeOld, aeNew, ae0B: f64(w.ae0B), ae2W: f64(w.ae2W), ae2B: w.ae2B[0]!,
-    gateH, gateByVid, mapH, mapByVid,
+    hs,
+    nz,
+    nvt,
+    maxN,
+    fc3W: f64(w.fc3W),
+    fc3B: f64(w.fc3B),
+    giByType,
+    whh: f64(w.whh),
+    bhh: f64(w.bhh),
+    av0W: f64(w.av0W),
+    av0B: f64(w.av0B),
+    av2W: f64(w.av2W),
+    av2B: f64(w.av2B),
+    aeOld,
+    aeNew,
+    ae0B: f64(w.ae0B),
+    ae2W: f64(w.ae2W),
+    ae2B: w.ae2B[0]!,
+    gateH,
+    gateByVid,
+    mapH,
+    mapByVid,
   };
 }
 
@@ -144,7 +161,14 @@ function affine(W: Float64Array, b: Float64Array | null, bo: number, x: Float64A
  * Random draws, in order: per step, one per unfinished graph for the type (graphs in batch
  * order, not at the forced END), then per vi (descending) one per graph still deciding.
  */
-export function decodeBatch(weights: DecoderWeights | PreparedDecoderWeights, cfg: GraphConfig, z: Float32Array, B: number, mode: DecodeMode, opts: DecodeOptions = {}): DecodeTrace {
+export function decodeBatch(
+  weights: DecoderWeights | PreparedDecoderWeights,
+  cfg: GraphConfig,
+  z: Float32Array,
+  B: number,
+  mode: DecodeMode,
+  opts: DecodeOptions = {},
+): DecodeTrace {
   const w = 'giByType' in weights && weights.maxN === cfg.maxN && weights.nvt === cfg.nvt ? weights : prepareDecoderWeights(weights as DecoderWeights, cfg);
   const kernel = (opts.implementation ?? 'auto') === 'auto' ? getGraphDecodeKernel(tf.getBackend()) : undefined;
   if (kernel) return decodeWithKernel(kernel, w, cfg, z, B, mode);
@@ -298,9 +322,25 @@ export function decodeBatch(weights: DecoderWeights | PreparedDecoderWeights, cf
 }
 
 /** {@link decodeBatch} on a backend's kernel (core's `GraphDecodeKernel`), the rng advanced as the loop would. */
-function decodeWithKernel(kernel: NonNullable<ReturnType<typeof getGraphDecodeKernel>>, w: PreparedDecoderWeights, cfg: GraphConfig, z: Float32Array, B: number, mode: DecodeMode): DecodeTrace {
+function decodeWithKernel(
+  kernel: NonNullable<ReturnType<typeof getGraphDecodeKernel>>,
+  w: PreparedDecoderWeights,
+  cfg: GraphConfig,
+  z: Float32Array,
+  B: number,
+  mode: DecodeMode,
+): DecodeTrace {
   const rngState = mode.stochastic ? Uint32Array.from(mode.rng.state().s) : undefined;
-  const r = kernel({ weights: w, nvt: cfg.nvt, maxN: cfg.maxN, startType: cfg.startType, endType: cfg.endType, batch: B, z: z.length === B * w.nz ? z : z.subarray(0, B * w.nz), rngState });
+  const r = kernel({
+    weights: w,
+    nvt: cfg.nvt,
+    maxN: cfg.maxN,
+    startType: cfg.startType,
+    endType: cfg.endType,
+    batch: B,
+    z: z.length === B * w.nz ? z : z.subarray(0, B * w.nz),
+    rngState,
+  });
   if (mode.stochastic) mode.rng.setState({ algorithm: 'xoshiro128**', s: [rngState![0]!, rngState![1]!, rngState![2]!, rngState![3]!] });
   const maxE = (cfg.maxN * (cfg.maxN - 1)) / 2;
   const graphs: ArchGraph[] = [];

@@ -41,7 +41,9 @@ describe('decodeBatch (NB201, fixture weights)', () => {
   it('preparedDecoder decodes as decodeBatch with the same draws', () => {
     const z = new Float32Array(16 * 56).map((_, i) => Math.cos(i) * 0.5);
     const prepared = model.preparedDecoder();
-    expect(prepared(z, 16, { stochastic: true, rng: new Rng(3) })).toEqual(decodeBatch(model.decoderWeights(), model.graphConfig, z, 16, { stochastic: true, rng: new Rng(3) }).graphs);
+    expect(prepared(z, 16, { stochastic: true, rng: new Rng(3) })).toEqual(
+      decodeBatch(model.decoderWeights(), model.graphConfig, z, 16, { stochastic: true, rng: new Rng(3) }).graphs,
+    );
     expect(() => prepared(z, 16, { stochastic: true })).toThrow(/an Rng for stochastic decoding/);
   });
 });

@@ -20,7 +20,11 @@ export interface ReluConvBnOptions {
  */
 export function reluConvBnTrain(x: tf.Tensor4D, filter: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, opts: ReluConvBnOptions): BatchNormTrainResult<tf.Rank.R4> {
   const attrs: ReluConvBnAttrs = { stride: opts.stride, pad: opts.pad, relu: opts.relu, epsilon: opts.epsilon };
-  if (x.dtype === 'float32' && tf.getKernel(RELU_CONV_BN_TRAIN_KERNEL, tf.getBackend()) !== undefined && tf.getKernel(RELU_CONV_BN_TRAIN_GRAD_KERNEL, tf.getBackend()) !== undefined) {
+  if (
+    x.dtype === 'float32' &&
+    tf.getKernel(RELU_CONV_BN_TRAIN_KERNEL, tf.getBackend()) !== undefined &&
+    tf.getKernel(RELU_CONV_BN_TRAIN_GRAD_KERNEL, tf.getBackend()) !== undefined
+  ) {
     registerReluConvBnGradient();
     const [y, mean, variance] = tf.engine().runKernel(RELU_CONV_BN_TRAIN_KERNEL, { x, filter, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     return { y: y as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
@@ -33,7 +37,12 @@ export function reluConvBnTrainComposite(x: tf.Tensor4D, filter: tf.Tensor4D, ga
   return tf.tidy(() => {
     const a = opts.relu ? tf.relu(x) : x;
     const p = opts.pad;
-    const conv = tf.conv2d(a, tf.transpose(filter, [2, 3, 1, 0]) as tf.Tensor4D, opts.stride, [[0, 0], [p, p], [p, p], [0, 0]]);
+    const conv = tf.conv2d(a, tf.transpose(filter, [2, 3, 1, 0]) as tf.Tensor4D, opts.stride, [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ]);
     const { y, mean, variance } = batchNormTrain(conv, gamma, beta, opts.epsilon);
     return { y, mean, variance };
   });
@@ -55,7 +64,17 @@ function registerReluConvBnGradient(): void {
       const [filter, gamma, mean, variance, activated, conv] = saved as tf.Tensor[];
       const [dx, dfilter, dgamma, dbeta] = tf.engine().runKernel(
         RELU_CONV_BN_TRAIN_GRAD_KERNEL,
-        { dy: dy!, ...(dmean ? { dmean } : {}), ...(dvariance ? { dvariance } : {}), activated: activated!, conv: conv!, filter: filter!, gamma: gamma!, mean: mean!, variance: variance! },
+        {
+          dy: dy!,
+          ...(dmean ? { dmean } : {}),
+          ...(dvariance ? { dvariance } : {}),
+          activated: activated!,
+          conv: conv!,
+          filter: filter!,
+          gamma: gamma!,
+          mean: mean!,
+          variance: variance!,
+        },
         attrs as tf.NamedAttrMap,
       ) as tf.Tensor[];
       return { x: () => dx!, filter: () => dfilter!, gamma: () => dgamma!, beta: () => dbeta! };

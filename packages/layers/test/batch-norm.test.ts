@@ -93,7 +93,16 @@ describe('batchNormTrain composite (cpu)', () => {
       const auto = run(k, batchNormTrainComposite).slice(3);
       const formula = tf.tidy(() => {
         const { mean, variance } = batchNormTrainComposite(tf.tensor(k.x, shape), tf.tensor1d(k.gamma), tf.tensor1d(k.beta), EPS);
-        return batchNormTrainGradComposite(tf.tensor(k.dy, shape), tf.tensor(k.x, shape), tf.tensor1d(k.gamma), mean, variance, tf.tensor1d(k.dmean), tf.tensor1d(k.dvariance), EPS);
+        return batchNormTrainGradComposite(
+          tf.tensor(k.dy, shape),
+          tf.tensor(k.x, shape),
+          tf.tensor1d(k.gamma),
+          mean,
+          variance,
+          tf.tensor1d(k.dmean),
+          tf.tensor1d(k.dvariance),
+          EPS,
+        );
       });
       const vals = formula.map((t) => t.dataSync() as Float32Array);
       tf.dispose(formula);

@@ -143,7 +143,11 @@ describe('optimizers (torch.optim semantics)', () => {
         out.push(shapes.map((_, i) => store.get(`p${i}`).dataSync() as Float32Array));
       }
       const st = opt.state();
-      out.push(Object.keys(st.tensors).sort().map((k) => st.tensors[k]!.data as Float32Array));
+      out.push(
+        Object.keys(st.tensors)
+          .sort()
+          .map((k) => st.tensors[k]!.data as Float32Array),
+      );
       expect(tf.memory().numTensors).toBe(before + 2 * shapes.length); // the m and v slots only
       opt.dispose();
       store.dispose();
@@ -183,7 +187,11 @@ describe('optimizers (torch.optim semantics)', () => {
         out.push(shapes.map((_, i) => store.get(`p${i}`).dataSync() as Float32Array));
       }
       const st = opt.state();
-      out.push(Object.keys(st.tensors).sort().map((k) => st.tensors[k]!.data as Float32Array));
+      out.push(
+        Object.keys(st.tensors)
+          .sort()
+          .map((k) => st.tensors[k]!.data as Float32Array),
+      );
       expect(tf.memory().numTensors).toBe(before + shapes.length); // the momentum buffers only
       opt.dispose();
       store.dispose();
@@ -232,7 +240,13 @@ describe('GatedSum', () => {
       'decoding_gate.0.bias': { shape: [1], data: new Float32Array([0]) },
       'decoding_mapper.0.weight': { shape: [1, 2], data: new Float32Array([1, 2]) },
     });
-    const m = tf.tensor3d([[[1, 1], [2, 0], [5, 5]]]);
+    const m = tf.tensor3d([
+      [
+        [1, 1],
+        [2, 0],
+        [5, 5],
+      ],
+    ]);
     const mask = tf.tensor2d([[1, 1, 0]]);
     const out = gs.apply(m, mask);
     // σ(0) = 0.5: 0.5·3 + 0.5·2 = 2.5 (third message masked out)

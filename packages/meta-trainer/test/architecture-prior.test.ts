@@ -87,8 +87,18 @@ describe('architecture prior', () => {
     expect(values(model, setNames)).toEqual(setBefore);
     expect(values(model, model.graphSideParameterNames())).not.toEqual(graphBefore);
     const hoC10 = ho.filter((x) => x.source === 'nb201:cifar10');
-    const scores = priorScores(model, prior, 'nb201:cifar10', hoC10.map((x) => x.arch));
-    expect(spearman(scores, Float64Array.from(hoC10, (x) => x.accuracy))).toBeCloseTo(last['nb201:cifar10']!, 6);
+    const scores = priorScores(
+      model,
+      prior,
+      'nb201:cifar10',
+      hoC10.map((x) => x.arch),
+    );
+    expect(
+      spearman(
+        scores,
+        Float64Array.from(hoC10, (x) => x.accuracy),
+      ),
+    ).toBeCloseTo(last['nb201:cifar10']!, 6);
 
     const file = path.join(tmp(), 'prior.ckpt');
     saveArchitecturePrior(file, model, prior, { note: 'test' });
@@ -97,7 +107,16 @@ describe('architecture prior', () => {
     const loaded = loadArchitecturePrior(fresh, file);
     expect(values(fresh, fresh.graphSideParameterNames())).toEqual(values(model, model.graphSideParameterNames()));
     expect(values(fresh, setNames)).toEqual(freshSet);
-    expect(Array.from(priorScores(fresh, loaded, 'nb201:cifar10', hoC10.map((x) => x.arch)))).toEqual(Array.from(scores));
+    expect(
+      Array.from(
+        priorScores(
+          fresh,
+          loaded,
+          'nb201:cifar10',
+          hoC10.map((x) => x.arch),
+        ),
+      ),
+    ).toEqual(Array.from(scores));
     expect(loaded.normalisations['nb201:cifar10']!.mean).toBeCloseTo(prior.normalisations['nb201:cifar10']!.mean, 10);
     const wide = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(9), normalisation: { mean: 70, std: 5 } });
     expect(() => loadArchitecturePrior(wide, file)).toThrow(/meta\.hs.*16/);

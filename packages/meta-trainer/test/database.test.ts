@@ -61,7 +61,9 @@ describe('MetaDatabase', () => {
       { task: 't12', space: 'nb201', arch: 'A', accuracy: 50, metric: 'top1', how: 'test', extra: { flops: 1 } },
     ]);
     expect(ids).toEqual([1, 2, 3]);
-    expect(() => db.addRecord({ task: 'nope', space: 'nb201', arch: 'A', accuracy: 1, metric: 'm', how: 'h' })).toThrow(/record 0 \(nope\).task: expected a task added with addTask/);
+    expect(() => db.addRecord({ task: 'nope', space: 'nb201', arch: 'A', accuracy: 1, metric: 'm', how: 'h' })).toThrow(
+      /record 0 \(nope\).task: expected a task added with addTask/,
+    );
     expect(db.counts()).toMatchObject({ records: 3, architectures: 2, tasks: 2 });
     expect(db.hasRecord({ task: 't01', space: 'nb201', arch: 'B' })).toBe(true);
     expect(db.hasRecord({ task: 't12', space: 'nb201', arch: 'B' })).toBe(false);
@@ -119,7 +121,9 @@ describe('MetaDatabase', () => {
         if (m.length) lastSeen = Number(m[m.length - 1]![1]);
         if (lastSeen >= 40 && !child.killed) child.kill('SIGKILL');
       });
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' && lastSeen >= 40 ? resolve() : reject(new Error(`writer exited with ${code}/${signal} after ${lastSeen} batches: ${stderr}`))));
+      child.on('exit', (code, signal) =>
+        signal === 'SIGKILL' && lastSeen >= 40 ? resolve() : reject(new Error(`writer exited with ${code}/${signal} after ${lastSeen} batches: ${stderr}`)),
+      );
     }).finally(() => clearTimeout(guard));
     const db = MetaDatabase.open(file);
     expect(db.integrityProblems()).toEqual([]);
@@ -143,7 +147,13 @@ describe('MetaDatabase', () => {
     const [first] = db.putRecords([a]);
     expect(first).toEqual({ id: 1, inserted: true });
     // the same key again (another accuracy, another provenance): nothing is added, the first stays
-    expect(db.putRecords([{ ...a, accuracy: 99, how: 'again' }, { ...a, metric: 'other' }, { ...a, replicate: 1, accuracy: 62 }])).toEqual([
+    expect(
+      db.putRecords([
+        { ...a, accuracy: 99, how: 'again' },
+        { ...a, metric: 'other' },
+        { ...a, replicate: 1, accuracy: 62 },
+      ]),
+    ).toEqual([
       { id: 1, inserted: false },
       { id: 2, inserted: true },
       { id: 3, inserted: true },
@@ -206,7 +216,10 @@ describe('MetaDatabase', () => {
     const root = path.join(__dirname, '../../..');
     const run = (rotate: number) =>
       new Promise<{ inserted: number; existing: number }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/db-concurrent-writer.ts'), file, String(rotate)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers/db-concurrent-writer.ts'), file, String(rotate)], {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         let err = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));

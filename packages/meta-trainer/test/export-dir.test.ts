@@ -15,9 +15,36 @@ function sample(): MetaDatabase {
   ]);
   const recipe = { name: 'nb201-db', C: 8 };
   db.addRecords([
-    { task: 'source:glyphs-greek/1-4-9', space: 'nb201', arch: '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|', accuracy: 33.3333333, metric: 'top1-test@nb201-db', how: 'trained:x', createdAt: '2026-12-05T19:00:00.000Z', recipe, extra: { seed: 5 } },
-    { task: 'builtin:fashion-mnist/0-2', space: 'nb201', arch: '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|', accuracy: 91.25, metric: 'top1-test@nb201-db', how: 'trained:x', createdAt: '2026-12-05T19:00:01.000Z', recipe },
-    { task: 'source:glyphs-greek/1-4-9', space: 'nb201', arch: '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|', accuracy: 80.1, metric: 'top1-test@nb201-db', how: 'trained:x', createdAt: '2026-12-05T19:00:02.000Z' },
+    {
+      task: 'source:glyphs-greek/1-4-9',
+      space: 'nb201',
+      arch: '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|',
+      accuracy: 33.3333333,
+      metric: 'top1-test@nb201-db',
+      how: 'trained:x',
+      createdAt: '2026-12-05T19:00:00.000Z',
+      recipe,
+      extra: { seed: 5 },
+    },
+    {
+      task: 'builtin:fashion-mnist/0-2',
+      space: 'nb201',
+      arch: '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|',
+      accuracy: 91.25,
+      metric: 'top1-test@nb201-db',
+      how: 'trained:x',
+      createdAt: '2026-12-05T19:00:01.000Z',
+      recipe,
+    },
+    {
+      task: 'source:glyphs-greek/1-4-9',
+      space: 'nb201',
+      arch: '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|',
+      accuracy: 80.1,
+      metric: 'top1-test@nb201-db',
+      how: 'trained:x',
+      createdAt: '2026-12-05T19:00:02.000Z',
+    },
   ]);
   return db;
 }
@@ -32,8 +59,13 @@ describe('export folder', () => {
     expect(importExportDir(d1, b)).toEqual({ datasets: 2, tasks: 2, records: 3, skipped: 0 });
     const d2 = tmp();
     exportDir(b, d2, { recipe: 'nb201-db', seedNoise: 1.5 });
-    for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz']) expect(fs.readFileSync(path.join(d2, f)).equals(fs.readFileSync(path.join(d1, f)))).toBe(true);
-    const strip = (db: MetaDatabase) => db.records().map(({ id, taskId, archId, ...r }) => r).sort((x, y) => (x.createdAt < y.createdAt ? -1 : 1));
+    for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz'])
+      expect(fs.readFileSync(path.join(d2, f)).equals(fs.readFileSync(path.join(d1, f)))).toBe(true);
+    const strip = (db: MetaDatabase) =>
+      db
+        .records()
+        .map(({ id, taskId, archId, ...r }) => r)
+        .sort((x, y) => (x.createdAt < y.createdAt ? -1 : 1));
     expect(strip(b)).toEqual(strip(a));
     expect(b.tasks().map((t) => [t.name, t.classIds])).toEqual(expect.arrayContaining(a.tasks().map((t) => [t.name, t.classIds])));
     // importing again adds nothing

@@ -44,7 +44,11 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     expect(res.best!.score).toBe(Math.max(...h.map((e) => e.valid!.pearson!)));
     for (const f of [RUN_FILES.last, RUN_FILES.maxCorr, 'ckpt_3.ckpt', 'ckpt_6.ckpt', RUN_FILES.log]) expect(fs.existsSync(path.join(dir, f))).toBe(true);
     // the JSON-lines log holds the same events as the callback
-    const lines = fs.readFileSync(path.join(dir, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainingEvent);
+    const lines = fs
+      .readFileSync(path.join(dir, RUN_FILES.log), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TrainingEvent);
     expect(lines.map((l) => l.event)).toEqual(events.map((e) => e.event));
     expect(lines.filter((l) => l.event === 'step')).toHaveLength(res.steps);
     expect(lines.filter((l) => l.event === 'epoch').map((l) => l.valid)).toEqual(h.map((e) => e.valid));
@@ -59,7 +63,9 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
 
   test('predictor refuses a model built with another normalisation', () => {
     const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 8, nz: 8, inputDim: TOY.dim, rng: new Rng(1), normalisation: { mean: 70, std: 5 } });
-    expect(() => metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 1 })).toThrow(/model.normalisation: expected the normalisation of split toy's training records/);
+    expect(() => metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 1 })).toThrow(
+      /model.normalisation: expected the normalisation of split toy's training records/,
+    );
     model.dispose();
   });
 
@@ -141,7 +147,9 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     // initial loss ≈ 21·ln 29 + 231·ln 2 ≈ 231 nats per graph (spec §9 item 16)
     expect(res.history[0]!.trainLoss).toBeGreaterThan(150);
     expect(res.history[0]!.trainLoss).toBeLessThan(300);
-    expect(() => metaTrainGenerator(db, gen(3), { ...small, split: 'toy-mbv3', epochs: 1 })).toThrow(/records of space mbv3: expected a model for graphs with nvt 29, maxN 22, got a model with nvt 7, maxN 8/);
+    expect(() => metaTrainGenerator(db, gen(3), { ...small, split: 'toy-mbv3', epochs: 1 })).toThrow(
+      /records of space mbv3: expected a model for graphs with nvt 29, maxN 22, got a model with nvt 7, maxN 8/,
+    );
     model.dispose();
   });
 });

@@ -1,7 +1,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MetaDatabase, OFFICIAL_NB201, exportCsv, exportJson, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt, importByLabelFeatures, recordsCsv, splitNormalisation, type MetaDatabaseDump } from '../src';
+import {
+  MetaDatabase,
+  OFFICIAL_NB201,
+  exportCsv,
+  exportJson,
+  importOfficialNb201PredictorDb,
+  importOfficialNb201PredictorPt,
+  importByLabelFeatures,
+  recordsCsv,
+  splitNormalisation,
+  type MetaDatabaseDump,
+} from '../src';
 
 describe('official NB201 predictor database import', () => {
   let db: MetaDatabase;

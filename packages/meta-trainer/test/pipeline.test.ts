@@ -21,7 +21,7 @@ describe('data pipeline', () => {
       items[b]!.task.classIds.forEach((cls, c) => {
         const rows = new Set<number>();
         for (let r = 0; r < 20; r++) {
-          const off = ((b * 100) + c * 20 + r) * 49;
+          const off = (b * 100 + c * 20 + r) * 49;
           const row = g.x.subarray(off, off + 49);
           const found = [...Array(60).keys()].find((i) => feats[cls]!.subarray(i * 49, (i + 1) * 49).every((v, j) => v === row[j]));
           expect(found).toBeDefined();
@@ -52,7 +52,19 @@ describe('data pipeline', () => {
   });
 
   test('generator pairs: best per task, min accuracy, all', () => {
-    const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({ id, taskId, task: `t${taskId}`, archId: id, space: 'nb201', arch: `a${id}`, accuracy, metric: 'm', replicate: 0, how: 'h', createdAt: '' });
+    const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({
+      id,
+      taskId,
+      task: `t${taskId}`,
+      archId: id,
+      space: 'nb201',
+      arch: `a${id}`,
+      accuracy,
+      metric: 'm',
+      replicate: 0,
+      how: 'h',
+      createdAt: '',
+    });
     const recs = [r(1, 1, 50), r(2, 1, 70), r(3, 1, 70), r(4, 2, 40), r(5, 3, 90)];
     expect(selectGeneratorPairs(recs, { kind: 'best-per-task' }).map((x) => x.id)).toEqual([2, 4, 5]);
     expect(selectGeneratorPairs(recs, { kind: 'best-per-task', count: 2 }).map((x) => x.id)).toEqual([2, 3, 4, 5]);
@@ -62,13 +74,26 @@ describe('data pipeline', () => {
   });
 
   test('generator pairs: the top fraction of each task (rounded up, at least one)', () => {
-    const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({ id, taskId, task: `t${taskId}`, archId: id, space: 'nb201', arch: `a${id}`, accuracy, metric: 'm', replicate: 0, how: 'h', createdAt: '' });
+    const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({
+      id,
+      taskId,
+      task: `t${taskId}`,
+      archId: id,
+      space: 'nb201',
+      arch: `a${id}`,
+      accuracy,
+      metric: 'm',
+      replicate: 0,
+      how: 'h',
+      createdAt: '',
+    });
     // task 1: 10 records (accuracy = 10·id), task 2: 3 records, task 3: 1 record
     const recs = [...Array.from({ length: 10 }, (_, i) => r(i + 1, 1, 10 * (i + 1))), r(11, 2, 5), r(12, 2, 7), r(13, 2, 6), r(14, 3, 1)];
     expect(selectGeneratorPairs(recs, { kind: 'top-fraction-per-task', fraction: 0.2 }).map((x) => x.id)).toEqual([9, 10, 12, 14]);
     expect(selectGeneratorPairs(recs, { kind: 'top-fraction-per-task', fraction: 0.3 }).map((x) => x.id)).toEqual([8, 9, 10, 12, 14]);
     expect(selectGeneratorPairs(recs, { kind: 'top-fraction-per-task', fraction: 0.5 }).map((x) => x.id)).toEqual([6, 7, 8, 9, 10, 12, 13, 14]);
     expect(selectGeneratorPairs(recs, { kind: 'top-fraction-per-task', fraction: 1 })).toHaveLength(14);
-    for (const fraction of [0, -0.1, 1.5, Number.NaN]) expect(() => selectGeneratorPairs(recs, { kind: 'top-fraction-per-task', fraction })).toThrow(/fraction: expected a number in \(0, 1\]/);
+    for (const fraction of [0, -0.1, 1.5, Number.NaN])
+      expect(() => selectGeneratorPairs(recs, { kind: 'top-fraction-per-task', fraction })).toThrow(/fraction: expected a number in \(0, 1\]/);
   });
 });

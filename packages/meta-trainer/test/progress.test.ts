@@ -23,7 +23,11 @@ describe('progress and logs', () => {
     const log = new JsonLinesLog(file, (e) => seen.push(e));
     log.write('start', { epochs: 2 });
     log.write('step', { step: 1, loss: 3.5 });
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainingEvent);
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TrainingEvent);
     expect(lines).toEqual(seen);
     expect(lines.map((l) => [l.event, l.step ?? l.epochs])).toEqual([
       ['start', 2],

@@ -65,7 +65,9 @@ describe('meta-training both models, resumable per phase', () => {
   test('resume: true on a single phase without its checkpoint is still a named error', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-phases-'));
     const m = models(2);
-    expect(() => metaTrainPredictor(db, m.predictor, { ...small, epochs: 1, runDir: dir, resume: true })).toThrow(/last\.ckpt: expected the resume checkpoint of an earlier run, got no such file/);
+    expect(() => metaTrainPredictor(db, m.predictor, { ...small, epochs: 1, runDir: dir, resume: true })).toThrow(
+      /last\.ckpt: expected the resume checkpoint of an earlier run, got no such file/,
+    );
     m.predictor.dispose();
     m.generator.dispose();
   });

@@ -138,7 +138,9 @@ export class BidirectionalGraphEncoder {
       return { inRZ, fullRZ, inN, hidN, hidNEmpty, gateW, mapW };
     };
     if (recordingGradients()) return build();
-    const sources = [gru.weightIh, gru.weightHh, gru.biasIh, gru.biasHh, agg.gate.weight, agg.gate.bias!, agg.mapper.weight].map((v) => (v as unknown as { dataId: object }).dataId);
+    const sources = [gru.weightIh, gru.weightHh, gru.biasIh, gru.biasHh, agg.gate.weight, agg.gate.bias!, agg.mapper.weight].map(
+      (v) => (v as unknown as { dataId: object }).dataId,
+    );
     const cached = this.cache.get(direction);
     if (cached && cached.sources.every((d, i) => d === sources[i])) return cached.weights;
     if (cached) disposeDerived(cached.weights);

@@ -52,11 +52,14 @@ export function checkGraphs(graphs: readonly ArchGraph[], cfg: GraphConfig, sour
     const n = g.types.length;
     if (n < 1 || n > cfg.maxN) throw new MetaD2AException(validationError({ source, field: `graph ${i}`, expected: `1 … ${cfg.maxN} vertices`, got: String(n) }));
     g.types.forEach((t, v) => {
-      if (!Number.isInteger(t) || t < 0 || t >= cfg.nvt) throw new MetaD2AException(validationError({ source, field: `graph ${i} vertex ${v} type`, expected: `an integer in [0, ${cfg.nvt})`, got: String(t) }));
+      if (!Number.isInteger(t) || t < 0 || t >= cfg.nvt)
+        throw new MetaD2AException(validationError({ source, field: `graph ${i} vertex ${v} type`, expected: `an integer in [0, ${cfg.nvt})`, got: String(t) }));
     });
     for (const [s, t] of g.edges) {
       if (!Number.isInteger(s) || !Number.isInteger(t) || s < 0 || t >= n || s >= t) {
-        throw new MetaD2AException(validationError({ source, field: `graph ${i} edge ${s}->${t}`, expected: `source < target < ${n} (vertex ids are a topological order)`, got: `${s}->${t}` }));
+        throw new MetaD2AException(
+          validationError({ source, field: `graph ${i} edge ${s}->${t}`, expected: `source < target < ${n} (vertex ids are a topological order)`, got: `${s}->${t}` }),
+        );
       }
     }
   });

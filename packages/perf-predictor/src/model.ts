@@ -158,7 +158,9 @@ export class PredictorModel implements PerfPredictor {
   /** `head(encodeDataset(x), encodeGraphs(graphs))`, one graph per dataset row → `[B, 1]`. */
   predict(x: tf.Tensor3D, layout: SetLayout, graphs: readonly ArchGraph[]): tf.Tensor2D {
     if (graphs.length !== x.shape[0]) {
-      throw new MetaD2AException(validationError({ source: 'PredictorModel.predict', field: 'graphs', expected: `one graph per dataset row (${x.shape[0]})`, got: String(graphs.length) }));
+      throw new MetaD2AException(
+        validationError({ source: 'PredictorModel.predict', field: 'graphs', expected: `one graph per dataset row (${x.shape[0]})`, got: String(graphs.length) }),
+      );
     }
     return tf.tidy(() => this.head(this.encodeDataset(x, layout), this.encodeGraphs(graphs)));
   }
@@ -211,12 +213,28 @@ export class PredictorModel implements PerfPredictor {
     const norm = ck.meta.normalisation as AccuracyNormalisation | undefined;
     const num = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
     if (ck.meta.kind !== 'metad2a-predictor' || !cfg || ![cfg.nvt, cfg.maxN, cfg.hs, cfg.nz, cfg.inputDim, cfg.heads].every(num) || typeof cfg.setEncoder !== 'string') {
-      throw new MetaD2AException(validationError({ source: file, field: 'meta.config', expected: 'a metad2a-predictor checkpoint with config {nvt, maxN, hs, nz, inputDim, heads, setEncoder}', got: JSON.stringify(ck.meta.config ?? null) }));
+      throw new MetaD2AException(
+        validationError({
+          source: file,
+          field: 'meta.config',
+          expected: 'a metad2a-predictor checkpoint with config {nvt, maxN, hs, nz, inputDim, heads, setEncoder}',
+          got: JSON.stringify(ck.meta.config ?? null),
+        }),
+      );
     }
     if (!norm || typeof norm.mean !== 'number' || !(norm.std > 0)) {
       throw new MetaD2AException(validationError({ source: file, field: 'meta.normalisation', expected: '{mean, std > 0}', got: JSON.stringify(norm ?? null) }));
     }
-    const model = new PredictorModel({ graphConfig: makeGraphConfig(cfg.nvt!, cfg.maxN!), hs: cfg.hs, nz: cfg.nz, inputDim: cfg.inputDim, heads: cfg.heads, setEncoder: cfg.setEncoder, rng: new Rng(0), normalisation: { mean: norm.mean, std: norm.std } });
+    const model = new PredictorModel({
+      graphConfig: makeGraphConfig(cfg.nvt!, cfg.maxN!),
+      hs: cfg.hs,
+      nz: cfg.nz,
+      inputDim: cfg.inputDim,
+      heads: cfg.heads,
+      setEncoder: cfg.setEncoder,
+      rng: new Rng(0),
+      normalisation: { mean: norm.mean, std: norm.std },
+    });
     const tensors = Object.fromEntries(Object.entries(ck.tensors).filter(([k]) => !k.includes('/')));
     try {
       model.loadParameters(tensors);

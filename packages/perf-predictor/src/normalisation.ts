@@ -10,7 +10,8 @@ export function normalisationFrom(accuracies: ArrayLike<number>): AccuracyNormal
   let ss = 0;
   for (let i = 0; i < n; i++) ss += (accuracies[i]! - mean) ** 2;
   const std = Math.sqrt(ss / (n - 1));
-  if (!(std > 0)) throw new MetaD2AException(validationError({ source: 'accuracy normalisation', field: 'accuracies', expected: 'values that are not all equal', got: `all ${mean}` }));
+  if (!(std > 0))
+    throw new MetaD2AException(validationError({ source: 'accuracy normalisation', field: 'accuracies', expected: 'values that are not all equal', got: `all ${mean}` }));
   return { mean, std };
 }
 

@@ -20,7 +20,14 @@ interface FixtureGraph {
 
 function fixtureModel(fx: GoldenFixture): PredictorModel {
   const cfg = fx.manifest.config as { hs: number; nz: number; nvt: number; max_n: number; heads: number; acc_normalisation: { mean: number; std: number } };
-  const model = new PredictorModel({ graphConfig: graphConfig(cfg.nvt, cfg.max_n), hs: cfg.hs, nz: cfg.nz, heads: cfg.heads, rng: new Rng(1), normalisation: cfg.acc_normalisation });
+  const model = new PredictorModel({
+    graphConfig: graphConfig(cfg.nvt, cfg.max_n),
+    hs: cfg.hs,
+    nz: cfg.nz,
+    heads: cfg.heads,
+    rng: new Rng(1),
+    normalisation: cfg.acc_normalisation,
+  });
   model.loadParameters(fx.params());
   return model;
 }

@@ -9,7 +9,19 @@ beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
 
-const NB201_EDGES: [number, number][] = [[1, 2], [0, 1], [2, 3], [3, 4], [1, 3], [4, 5], [5, 6], [1, 5], [2, 6], [3, 6], [6, 7]];
+const NB201_EDGES: [number, number][] = [
+  [1, 2],
+  [0, 1],
+  [2, 3],
+  [3, 4],
+  [1, 3],
+  [4, 5],
+  [5, 6],
+  [1, 5],
+  [2, 6],
+  [3, 6],
+  [6, 7],
+];
 const nb201 = (ops: number[]): ArchGraph => ({ types: [0, ...ops.map((o) => o + 2), 1], edges: NB201_EDGES });
 
 function candidates(): ArchGraph[] {
@@ -17,12 +29,35 @@ function candidates(): ArchGraph[] {
   const out: ArchGraph[] = [];
   for (let i = 0; i < 14; i++) out.push(nb201(Array.from({ length: 6 }, () => rng.int(5))));
   out.push(out[2]!); // a duplicate
-  out.push({ types: [0, 3, 4, 5, 1], edges: [[0, 1], [1, 2], [0, 3], [2, 4], [3, 4]] }); // fewer vertices, other edges
-  out.push({ types: [0, 2, 6, 4, 5, 3, 2, 1], edges: [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6], [6, 7], [0, 7], [2, 5]] });
+  out.push({
+    types: [0, 3, 4, 5, 1],
+    edges: [
+      [0, 1],
+      [1, 2],
+      [0, 3],
+      [2, 4],
+      [3, 4],
+    ],
+  }); // fewer vertices, other edges
+  out.push({
+    types: [0, 2, 6, 4, 5, 3, 2, 1],
+    edges: [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+      [5, 6],
+      [6, 7],
+      [0, 7],
+      [2, 5],
+    ],
+  });
   return out;
 }
 
-const smallModel = (): PredictorModel => new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
+const smallModel = (): PredictorModel =>
+  new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
 
 describe('PredictorModel graph encoding and checkpoints', () => {
   it('batched, de-duplicated graph encoding equals encoding each graph alone', () => {
@@ -56,7 +91,10 @@ describe('PredictorModel graph encoding and checkpoints', () => {
     const d0 = tf.max(tf.abs(tf.sub(before, expected))).dataSync()[0]!;
     expect(d1).toBeLessThan(1e-6);
     expect(d0).toBeGreaterThan(1e-3);
-    const { value, grads } = a.store.valueAndGrads(() => tf.sum(tf.square(a.encodeGraphs(cands))) as tf.Scalar, ['grue_forward.weight_hh', 'gate_backward.0.weight', 'hg_unify.0.weight']);
+    const { value, grads } = a.store.valueAndGrads(
+      () => tf.sum(tf.square(a.encodeGraphs(cands))) as tf.Scalar,
+      ['grue_forward.weight_hh', 'gate_backward.0.weight', 'hg_unify.0.weight'],
+    );
     expect(grads.size).toBe(3);
     for (const g of grads.values()) expect(tf.max(tf.abs(g)).dataSync()[0]!).toBeGreaterThan(0);
     tf.dispose([before, after, expected, value, ...grads.values()]);
@@ -67,7 +105,16 @@ describe('PredictorModel graph encoding and checkpoints', () => {
   it('saves and restores the model with its normalisation through a core checkpoint', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pp-ckpt-'));
     const file = path.join(dir, 'predictor.ckpt');
-    const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(5), normalisation: { mean: 80, std: 2.5 }, setEncoder: 'deepsets' });
+    const model = new PredictorModel({
+      graphConfig: graphConfig(7, 8),
+      hs: 24,
+      nz: 8,
+      inputDim: 16,
+      heads: 2,
+      rng: new Rng(5),
+      normalisation: { mean: 80, std: 2.5 },
+      setEncoder: 'deepsets',
+    });
     model.saveCheckpoint(file, { epoch: 3 });
     const back = PredictorModel.loadCheckpoint(file);
     expect(back.normalisation).toEqual({ mean: 80, std: 2.5 });
@@ -84,5 +131,4 @@ describe('PredictorModel graph encoding and checkpoints', () => {
     back.dispose();
     fs.rmSync(dir, { recursive: true });
   });
-
 });

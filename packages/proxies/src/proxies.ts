@@ -10,20 +10,38 @@ export const NB201_PROXY_NETWORK = { C: 16, N: 5 } as const;
 function checkBatch(batch: ImageBatch, source: string): void {
   const [n, h, w, c] = batch.shape;
   if (!batch.shape.every((s) => Number.isInteger(s) && s > 0) || batch.images.length !== n * h * w * c) {
-    throw new MetaD2AException(validationError({ source, field: 'batch', expected: 'NHWC images matching shape [n, height, width, channels]', got: `${batch.images.length} values for [${batch.shape.join(', ')}]` }));
+    throw new MetaD2AException(
+      validationError({
+        source,
+        field: 'batch',
+        expected: 'NHWC images matching shape [n, height, width, channels]',
+        got: `${batch.images.length} values for [${batch.shape.join(', ')}]`,
+      }),
+    );
   }
 }
 
 /** The TinyNetwork of an NB201 cell with seeded initial weights, for the batch's channels. */
 function networkFor(arch: string, batch: ImageBatch, opts: ZeroCostProxyOptions): TinyNetwork {
-  return new TinyNetwork({ arch, C: opts.C ?? NB201_PROXY_NETWORK.C, N: opts.N ?? NB201_PROXY_NETWORK.N, numClasses: opts.numClasses, inChannels: batch.shape[3] }, new Rng(opts.seed));
+  return new TinyNetwork(
+    { arch, C: opts.C ?? NB201_PROXY_NETWORK.C, N: opts.N ?? NB201_PROXY_NETWORK.N, numClasses: opts.numClasses, inChannels: batch.shape[3] },
+    new Rng(opts.seed),
+  );
 }
 
 export const NASWOT: ZeroCostProxy = {
   spaces: ['nb201'],
   score(arch, batch, opts) {
     checkBatch(batch, `naswot of ${arch}`);
-    if (batch.shape[0] < 2) throw new MetaD2AException(validationError({ source: `naswot of ${arch}`, field: 'batch', expected: 'at least 2 images (the score is a log-determinant over image pairs)', got: String(batch.shape[0]) }));
+    if (batch.shape[0] < 2)
+      throw new MetaD2AException(
+        validationError({
+          source: `naswot of ${arch}`,
+          field: 'batch',
+          expected: 'at least 2 images (the score is a log-determinant over image pairs)',
+          got: String(batch.shape[0]),
+        }),
+      );
     const net = networkFor(arch, batch, opts);
     const x = tf.tensor4d(batch.images, [...batch.shape]);
     try {
@@ -50,8 +68,10 @@ export const SYNFLOW: ZeroCostProxy = {
 
 /** Register `naswot` and `synflow` in core's `zeroCostProxies` (idempotent). */
 export function registerZeroCostProxies(): void {
-  if (!zeroCostProxies.has('naswot')) zeroCostProxies.register('naswot', NASWOT, { description: 'NASWOT (Mellor et al. 2021): log-determinant of the binary ReLU-code kernel of a minibatch, untrained network' });
-  if (!zeroCostProxies.has('synflow')) zeroCostProxies.register('synflow', SYNFLOW, { description: 'synflow (Tanaka et al. 2020): Σ|θ·∂R/∂θ| of the |θ| BN-free network on an all-ones input' });
+  if (!zeroCostProxies.has('naswot'))
+    zeroCostProxies.register('naswot', NASWOT, { description: 'NASWOT (Mellor et al. 2021): log-determinant of the binary ReLU-code kernel of a minibatch, untrained network' });
+  if (!zeroCostProxies.has('synflow'))
+    zeroCostProxies.register('synflow', SYNFLOW, { description: 'synflow (Tanaka et al. 2020): Σ|θ·∂R/∂θ| of the |θ| BN-free network on an all-ones input' });
 }
 
 /**
@@ -60,10 +80,12 @@ export function registerZeroCostProxies(): void {
  * resize to `inputSize`, grey → RGB, normalisation).
  */
 export function proxyBatch(ref: string, opts: { size: number; inputSize: number; seed: number }): ImageBatch & { numClasses: number } {
-  if (!Number.isInteger(opts.size) || opts.size < 2) throw new MetaD2AException(validationError({ source: `proxy batch of ${ref}`, field: 'size', expected: 'an integer ≥ 2', got: String(opts.size) }));
+  if (!Number.isInteger(opts.size) || opts.size < 2)
+    throw new MetaD2AException(validationError({ source: `proxy batch of ${ref}`, field: 'size', expected: 'an integer ≥ 2', got: String(opts.size) }));
   const { train } = splitImages(ref, { inputSize: opts.inputSize, maxPerClass: opts.size + 1, seed: opts.seed });
   const [n, h, w, c] = train.shape;
-  if (n < opts.size) throw new MetaD2AException(validationError({ source: `proxy batch of ${ref}`, field: 'size', expected: `at most ${n} (the images available)`, got: String(opts.size) }));
+  if (n < opts.size)
+    throw new MetaD2AException(validationError({ source: `proxy batch of ${ref}`, field: 'size', expected: `at most ${n} (the images available)`, got: String(opts.size) }));
   const rows = new Rng(`${opts.seed}|proxy-batch`).permutation(n).slice(0, opts.size);
   const per = h * w * c;
   const images = new Float32Array(opts.size * per);

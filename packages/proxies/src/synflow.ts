@@ -20,11 +20,14 @@ export function synflow(network: TinyNetwork, imageShape: readonly [number, numb
     for (const [, v] of saved) tf.tidy(() => v.assign(tf.abs(v)));
     const weights = synflowWeights(network);
     const ones = tf.ones([1, ...imageShape]) as tf.Tensor4D;
-    const { value, grads } = tf.variableGrads(() => {
-      const { features, logits } = network.forward(ones, { training: false, withoutBatchNorm: true });
-      features.dispose();
-      return tf.sum(logits) as tf.Scalar;
-    }, weights.map(([, v]) => v));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const { features, logits } = network.forward(ones, { training: false, withoutBatchNorm: true });
+        features.dispose();
+        return tf.sum(logits) as tf.Scalar;
+      },
+      weights.map(([, v]) => v),
+    );
     ones.dispose();
     const R = value.dataSync()[0]!;
     value.dispose();
@@ -39,7 +42,14 @@ export function synflow(network: TinyNetwork, imageShape: readonly [number, numb
     }
     for (const g of Object.values(grads)) g.dispose();
     if (!Number.isFinite(R) || !Number.isFinite(score)) {
-      throw new MetaD2AException(validationError({ source: `synflow of ${network.config.arch}`, field: 'R', expected: 'a finite float32 sum of outputs', got: `${R} (the network is too deep/wide for float32 synflow; use smaller C or N)` }));
+      throw new MetaD2AException(
+        validationError({
+          source: `synflow of ${network.config.arch}`,
+          field: 'R',
+          expected: 'a finite float32 sum of outputs',
+          got: `${R} (the network is too deep/wide for float32 synflow; use smaller C or N)`,
+        }),
+      );
     }
     return score;
   } finally {

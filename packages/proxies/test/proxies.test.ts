@@ -14,7 +14,11 @@ describe('NASWOT', () => {
   test('kernel and log-determinant of hand-made codes', () => {
     // codes (x > 0): [1,0,1], [1,1,0], [0,0,1] → K_ij = 3 − Hamming = [[3,1,2],[1,3,0],[2,0,3]], det 12
     const K = new Float64Array(9);
-    const x = tf.tensor2d([[0.5, -1, 2], [1, 3, -0.1], [-2, 0, 4]]);
+    const x = tf.tensor2d([
+      [0.5, -1, 2],
+      [1, 3, -0.1],
+      [-2, 0, 4],
+    ]);
     addActivationCodes(K, x);
     x.dispose();
     expect([...K]).toEqual([3, 1, 2, 1, 3, 0, 2, 0, 3]);

@@ -20,10 +20,13 @@ export interface CostLimits {
   readonly classes?: number;
 }
 
-
 function checkLimits(l: CostLimits, space: string): void {
-  for (const [field, v] of [['maxMflops', l.maxMflops], ['maxMparams', l.maxMparams]] as const) {
-    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) fail('ValidationError', { source: `${space} cost limits`, field, expected: 'a positive finite number', got: String(v) });
+  for (const [field, v] of [
+    ['maxMflops', l.maxMflops],
+    ['maxMparams', l.maxMparams],
+  ] as const) {
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v)))
+      fail('ValidationError', { source: `${space} cost limits`, field, expected: 'a positive finite number', got: String(v) });
   }
 }
 

@@ -73,7 +73,7 @@ describe('MBv3: an upper bound on the configs within limits', () => {
     // sampled fraction × space (with a generous 3-sigma margin) must not exceed the bound
     const p = hits / n;
     const lower = Math.max(0, p - 3 * Math.sqrt((p * (1 - p)) / n));
-    expect(BigInt(Math.floor(lower * 1e6)) * MBV3_SIZE / 1_000_000n).toBeLessThanOrEqual(r.count);
+    expect((BigInt(Math.floor(lower * 1e6)) * MBV3_SIZE) / 1_000_000n).toBeLessThanOrEqual(r.count);
   });
 });
 

@@ -59,7 +59,15 @@ describe('MBv3 encoding', () => {
       const c = mbv3.sample(rng);
       const g = encodeMbv3(c);
       const back = unwrap(decodeMbv3(g));
-      if (g.types.length === 22 && g.edges.length === 21 && g.types[0] === 0 && g.types[21] === 1 && formatMbv3(back) === formatMbv3(c) && JSON.stringify(back) === JSON.stringify(c)) ok++;
+      if (
+        g.types.length === 22 &&
+        g.edges.length === 21 &&
+        g.types[0] === 0 &&
+        g.types[21] === 1 &&
+        formatMbv3(back) === formatMbv3(c) &&
+        JSON.stringify(back) === JSON.stringify(c)
+      )
+        ok++;
     }
     expect(ok).toBe(1000);
   });
@@ -203,7 +211,13 @@ describe('MBv3 cost and accuracy oracle', () => {
     expect(() => oracle.predict(tv[0] as unknown as Mbv3Config, 100)).toThrow(/resolution: expected an integer 112\.\.239/);
   });
   test('matches the predictor outputs stored with 100 HELP OFA configs (resolutions 128..224)', () => {
-    const rows = JSON.parse(fs.readFileSync(path.join(__dirname, 'data', 'help-ofa-archs-every-50th.json'), 'utf8')) as { ks: number[]; e: number[]; d: number[]; r: number; ofa_pred_acc: number }[];
+    const rows = JSON.parse(fs.readFileSync(path.join(__dirname, 'data', 'help-ofa-archs-every-50th.json'), 'utf8')) as {
+      ks: number[];
+      e: number[];
+      d: number[];
+      r: number;
+      ofa_pred_acc: number;
+    }[];
     expect(rows.length).toBe(100);
     const oracle = mbv3AccuracyOracle();
     let worst = 0;

@@ -71,8 +71,18 @@ describe('NB201 strings, tuples and graphs', () => {
     expect(cell).toEqual([3, 3, 3, 1, 3, 3]);
     expect(formatNb201([3, 3, 3, 1, 3, 3])).toBe(OPT);
     expect(encodeNb201(cell).types).toEqual([0, 5, 5, 5, 3, 5, 5, 1]);
-    expect(nb201Matrix(cell)).toEqual([[0, 0, 0, 0], [3, 0, 0, 0], [3, 3, 0, 0], [1, 3, 3, 0]]);
-    expect(nb201Matrix(cell, 'type')).toEqual([[0, 0, 0, 0], [5, 0, 0, 0], [5, 5, 0, 0], [3, 5, 5, 0]]);
+    expect(nb201Matrix(cell)).toEqual([
+      [0, 0, 0, 0],
+      [3, 0, 0, 0],
+      [3, 3, 0, 0],
+      [1, 3, 3, 0],
+    ]);
+    expect(nb201Matrix(cell, 'type')).toEqual([
+      [0, 0, 0, 0],
+      [5, 0, 0, 0],
+      [5, 5, 0, 0],
+      [3, 5, 5, 0],
+    ]);
   });
 
   test('spec §9.3: every canonical graph has the 11 fixed edges and is valid', () => {
@@ -172,9 +182,22 @@ describe('NB201 parser errors', () => {
     const r = nb201CellFrom([0, 1, 2, 3, 5, 0]);
     expect(E.isLeft(r) && r.left.message).toMatch(/edge e5 \(1→3\): expected an op id 0\.\.4, got 5/);
     expect(E.isLeft(nb201FromCode(15625))).toBe(true);
-    const m = nb201CellFromMatrix([[0, 1, 0, 0], [3, 0, 0, 0], [3, 3, 0, 0], [1, 3, 3, 0]]);
+    const m = nb201CellFromMatrix([
+      [0, 1, 0, 0],
+      [3, 0, 0, 0],
+      [3, 3, 0, 0],
+      [1, 3, 3, 0],
+    ]);
     expect(E.isLeft(m) && m.left.message).toMatch(/M\[0\]\[1\]/);
-    const t = nb201CellFromMatrix([[0, 0, 0, 0], [3, 0, 0, 0], [3, 3, 0, 0], [1, 3, 3, 0]], 'type');
+    const t = nb201CellFromMatrix(
+      [
+        [0, 0, 0, 0],
+        [3, 0, 0, 0],
+        [3, 3, 0, 0],
+        [1, 3, 3, 0],
+      ],
+      'type',
+    );
     expect(E.isLeft(t) && t.left.message).toMatch(/M\[1\]\[0\] \(edge 0→1\): expected an op type 2\.\.6, got 3|M\[3\]\[0\]/);
   });
 });
@@ -254,8 +277,20 @@ describe('nb201 SearchSpace', () => {
     expect(nb201.size).toBe(15625);
   });
   test('seeded sampling is reproducible and covers every op on every edge', () => {
-    const a = Array.from({ length: 50 }, ((r) => () => nb201.sample(r))(new Rng(7)));
-    const b = Array.from({ length: 50 }, ((r) => () => nb201.sample(r))(new Rng(7)));
+    const a = Array.from(
+      { length: 50 },
+      (
+        (r) => () =>
+          nb201.sample(r)
+      )(new Rng(7)),
+    );
+    const b = Array.from(
+      { length: 50 },
+      (
+        (r) => () =>
+          nb201.sample(r)
+      )(new Rng(7)),
+    );
     expect(a).toEqual(b);
     const seen = new Set<string>();
     const rng = new Rng(1);

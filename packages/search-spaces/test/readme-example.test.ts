@@ -6,7 +6,9 @@ test('README example', () => {
   const cell = unwrap(nb201.parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'));
   expect(nb201.encode(cell).types).toEqual([0, 5, 5, 5, 3, 5, 4, 1]);
   const row = nb201Table().record(cell);
-  expect([row.index, row.datasets.cifar10.testAccuracy, row.datasets.cifar100.testAccuracy, row.datasets['imagenet16-120'].testAccuracy]).toEqual([6111, 94.373333, 73.22, 46.711111]);
+  expect([row.index, row.datasets.cifar10.testAccuracy, row.datasets.cifar100.testAccuracy, row.datasets['imagenet16-120'].testAccuracy]).toEqual([
+    6111, 94.373333, 73.22, 46.711111,
+  ]);
   expect(nb201Cost(cell)).toEqual({ params: 1073466, macs: 153272960 });
 
   const subnet = mbv3.sample(new Rng(42));

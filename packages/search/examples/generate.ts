@@ -20,7 +20,10 @@ function randomDataset(classes: number, seed: number): FeatureSet {
 async function main(): Promise<void> {
   console.log(describeBackend(await initBackend({ prefer: 'wasm' })));
   const dataset = randomDataset(5, 1);
-  const runs: [string, AnySearchSpace, number][] = [['gen-nb201', nb201, 100], ['gen-mbv3', mbv3, 2]];
+  const runs: [string, AnySearchSpace, number][] = [
+    ['gen-nb201', nb201, 100],
+    ['gen-mbv3', mbv3, 2],
+  ];
   for (const [fixture, space, n] of runs) {
     const model = new GeneratorModel({ graphConfig: space.graphConfig, seed: 0 });
     model.loadParameters(GoldenFixture.load(fixture).params()); // official state_dict names

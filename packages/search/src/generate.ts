@@ -93,10 +93,18 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
   const maxStall = opts.maxStallAttempts ?? Math.max(10_000, 20 * n);
   const src = 'generate';
   if (!Number.isInteger(n) || n < 1) throw new MetaD2AException(validationError({ source: src, field: 'n', expected: 'a positive integer', got: String(n) }));
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new MetaD2AException(validationError({ source: src, field: 'batchSize', expected: 'a positive integer', got: String(batchSize) }));
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new MetaD2AException(validationError({ source: src, field: 'batchSize', expected: 'a positive integer', got: String(batchSize) }));
   const cfg = model.graphConfig;
   if (space.graphConfig.nvt !== cfg.nvt || space.graphConfig.maxN !== cfg.maxN) {
-    throw new MetaD2AException(validationError({ source: src, field: `space ${space.name}`, expected: `graphs with nvt ${cfg.nvt} and maxN ${cfg.maxN} (the model's)`, got: `nvt ${space.graphConfig.nvt}, maxN ${space.graphConfig.maxN}` }));
+    throw new MetaD2AException(
+      validationError({
+        source: src,
+        field: `space ${space.name}`,
+        expected: `graphs with nvt ${cfg.nvt} and maxN ${cfg.maxN} (the model's)`,
+        got: `nvt ${space.graphConfig.nvt}, maxN ${space.graphConfig.maxN}`,
+      }),
+    );
   }
   if (dataset.dim !== model.inputDim) {
     throw new MetaD2AException(makeError('ShapeMismatch', { source: dataset.name, field: 'dim', expected: String(model.inputDim), got: String(dataset.dim) }));
@@ -121,20 +129,24 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
   const t0 = performance.now();
   while (strings.length < n) {
     if (attempts >= maxAttempts) {
-      throw new MetaD2AException(validationError({
-        source: src,
-        field: 'maxAttempts',
-        expected: `${n} unique valid ${space.name} architectures within ${maxAttempts} decoded graphs`,
-        got: `${strings.length} unique of ${valid} valid after ${attempts} graphs (the model cannot produce enough distinct valid graphs; raise maxAttempts or ask for fewer)`,
-      }));
+      throw new MetaD2AException(
+        validationError({
+          source: src,
+          field: 'maxAttempts',
+          expected: `${n} unique valid ${space.name} architectures within ${maxAttempts} decoded graphs`,
+          got: `${strings.length} unique of ${valid} valid after ${attempts} graphs (the model cannot produce enough distinct valid graphs; raise maxAttempts or ask for fewer)`,
+        }),
+      );
     }
     if (attempts - lastNew >= maxStall) {
-      throw new MetaD2AException(validationError({
-        source: src,
-        field: 'maxStallAttempts',
-        expected: `${n} unique valid ${space.name} architectures`,
-        got: `${strings.length} unique after ${attempts} graphs and no new one in the last ${attempts - lastNew} (generation stopped finding new architectures: the model produces no more distinct valid ones under these settings; ask for at most ${strings.length}, or relax the constraints)`,
-      }));
+      throw new MetaD2AException(
+        validationError({
+          source: src,
+          field: 'maxStallAttempts',
+          expected: `${n} unique valid ${space.name} architectures`,
+          got: `${strings.length} unique after ${attempts} graphs and no new one in the last ${attempts - lastNew} (generation stopped finding new architectures: the model produces no more distinct valid ones under these settings; ask for at most ${strings.length}, or relax the constraints)`,
+        }),
+      );
     }
     const pooled = opts.resampling === 'pooled';
     const bs = pooled ? batchSize : Math.min(batchSize, maxAttempts - attempts);
@@ -162,9 +174,7 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
       mu = tf.tidy(() => model.fromSetEncoding(enc.encodeProjected(proj, slots, pooled ? 1 : bs, layout)));
     } else {
       const draw = drawDatasetBatch(dataset, perClass, bs, dataRng);
-      const [shape, layout] = pooled
-        ? ([[1, bs * draw.shape[1], draw.shape[2]], { classes: bs * draw.layout.classes, perClass }] as const)
-        : ([draw.shape, draw.layout] as const);
+      const [shape, layout] = pooled ? ([[1, bs * draw.shape[1], draw.shape[2]], { classes: bs * draw.layout.classes, perClass }] as const) : ([draw.shape, draw.layout] as const);
       mu = tf.tidy(() => model.encodeDataset(tf.tensor3d(draw.data, [...shape] as [number, number, number]), layout).mu);
     }
     const z = mu.dataSync() as Float32Array;

@@ -20,7 +20,17 @@ export {
   type PredictorConfig,
 } from './model-dir';
 export { generateCandidates, type GenerateOptions, type GenerateResult, type GenerateProgress, type ProjectionUse } from './generate';
-export { rankCandidates, scoreGraphs, candidatePool, GraphEmbeddingCache, type CandidatePool, type RankOptions, type RankResult, type RankedCandidate, type GraphScores } from './rank';
+export {
+  rankCandidates,
+  scoreGraphs,
+  candidatePool,
+  GraphEmbeddingCache,
+  type CandidatePool,
+  type RankOptions,
+  type RankResult,
+  type RankedCandidate,
+  type GraphScores,
+} from './rank';
 export { runSearch, describeCandidates, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
 export { METAD2A_MODEL_SPECS, registerModelSpecs } from './model-specs';
 export { formatSearchReport, formatRankReport, searchReportJson, SEARCH_JSON_SCHEMA_VERSION } from './report';

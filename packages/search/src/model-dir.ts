@@ -81,7 +81,13 @@ export function manifestFromSpec(
 ): ModelManifest {
   const spec = modelSpecs.get(specName);
   const normalisation = opts.normalisation ?? spec.normalisation;
-  if (!normalisation) fail('ValidationError', { source: `model spec ${specName}`, field: 'normalisation', expected: "the predictor's accuracy normalisation (this setting fixes none)", got: 'none given' });
+  if (!normalisation)
+    fail('ValidationError', {
+      source: `model spec ${specName}`,
+      field: 'normalisation',
+      expected: "the predictor's accuracy normalisation (this setting fixes none)",
+      got: 'none given',
+    });
   return {
     format: MODEL_FORMAT,
     space: spec.space,
@@ -96,7 +102,8 @@ const MAX_WIDTH = 65536;
 const MAX_HEADS = 64;
 
 function intIn(src: string, field: string, v: unknown, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new MetaD2AException(parseError({ source: src, field, expected: `an integer in [1, ${max}]`, got: JSON.stringify(v) }));
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
+    throw new MetaD2AException(parseError({ source: src, field, expected: `an integer in [1, ${max}]`, got: JSON.stringify(v) }));
   return v;
 }
 
@@ -108,7 +115,8 @@ function str(src: string, field: string, v: unknown): string {
 /** A checkpoint named in model.json: a plain file name inside the model directory. */
 function fileName(src: string, field: string, v: unknown): string {
   const s = str(src, field, v);
-  if (s.includes('/') || s.includes('\\') || s === '.' || s === '..') throw new MetaD2AException(parseError({ source: src, field, expected: 'a file name inside the model directory', got: JSON.stringify(s) }));
+  if (s.includes('/') || s.includes('\\') || s === '.' || s === '..')
+    throw new MetaD2AException(parseError({ source: src, field, expected: 'a file name inside the model directory', got: JSON.stringify(s) }));
   return s;
 }
 
@@ -120,7 +128,8 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
     if (!m || typeof m !== 'object') throw new MetaD2AException(parseError({ source, expected: 'a JSON object', got: typeof json }));
     if (m.format !== MODEL_FORMAT) throw new MetaD2AException(parseError({ source, field: 'format', expected: `'${MODEL_FORMAT}'`, got: JSON.stringify(m.format) }));
     const space = str(source, 'space', m.space);
-    if (!searchSpaces.has(space)) throw new MetaD2AException(parseError({ source, field: 'space', expected: `a registered search space (${searchSpaces.names().join(', ')})`, got: JSON.stringify(space) }));
+    if (!searchSpaces.has(space))
+      throw new MetaD2AException(parseError({ source, field: 'space', expected: `a registered search space (${searchSpaces.names().join(', ')})`, got: JSON.stringify(space) }));
     // biome-ignore lint/suspicious/noExplicitAny: parsed JSON; every field is checked
     const cfg = (field: string, c: any): GeneratorConfig => ({
       hs: intIn(source, `${field}.hs`, c?.hs, MAX_WIDTH),
@@ -134,11 +143,15 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
     const predictorConfig = cfg('predictor.config', m.predictor?.config);
     const norm = m.predictor?.normalisation;
     if (!norm || !Number.isFinite(norm.mean) || !Number.isFinite(norm.std) || !(norm.std > 0) || Math.abs(norm.mean) > 1e6 || norm.std > 1e6) {
-      throw new MetaD2AException(parseError({ source, field: 'predictor.normalisation', expected: '{mean: a finite number, std: a finite number > 0} (|mean|, std ≤ 10⁶)', got: JSON.stringify(norm) }));
+      throw new MetaD2AException(
+        parseError({ source, field: 'predictor.normalisation', expected: '{mean: a finite number, std: a finite number > 0} (|mean|, std ≤ 10⁶)', got: JSON.stringify(norm) }),
+      );
     }
     const predicts = m.predictor?.predicts;
     if (predicts !== undefined && (typeof predicts !== 'string' || predicts.trim() === '')) {
-      throw new MetaD2AException(parseError({ source, field: 'predictor.predicts', expected: 'a non-empty string (the metric and recipe its accuracies are) or no field', got: JSON.stringify(predicts) }));
+      throw new MetaD2AException(
+        parseError({ source, field: 'predictor.predicts', expected: 'a non-empty string (the metric and recipe its accuracies are) or no field', got: JSON.stringify(predicts) }),
+      );
     }
     return E.right({
       format: MODEL_FORMAT,
@@ -196,7 +209,12 @@ export function buildSearchModel(manifest: ModelManifest, weights: { generator: 
 export function loadSearchModel(dir: string): SearchModel {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
-    fail('NotFound', { source: dir, field: 'model.json', expected: `a model directory (${MODEL_FORMAT}: model.json, generator.safetensors, predictor.safetensors; see 'metad2a convert-official')`, got: 'no model.json' });
+    fail('NotFound', {
+      source: dir,
+      field: 'model.json',
+      expected: `a model directory (${MODEL_FORMAT}: model.json, generator.safetensors, predictor.safetensors; see 'metad2a convert-official')`,
+      got: 'no model.json',
+    });
   }
   let json: unknown;
   try {
@@ -218,14 +236,27 @@ export function loadSearchModel(dir: string): SearchModel {
 /** Write a model directory (atomically per file). */
 export function saveSearchModel(
   dir: string,
-  parts: { space: string; generator: GraphGenerator; generatorConfig: GeneratorConfig; predictor: PerfPredictor; predictorConfig: PredictorConfig; provenance?: Record<string, unknown>; predicts?: string },
+  parts: {
+    space: string;
+    generator: GraphGenerator;
+    generatorConfig: GeneratorConfig;
+    predictor: PerfPredictor;
+    predictorConfig: PredictorConfig;
+    provenance?: Record<string, unknown>;
+    predicts?: string;
+  },
 ): ModelManifest {
   fs.mkdirSync(dir, { recursive: true });
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
     space: parts.space,
     generator: { checkpoint: 'generator.safetensors', config: parts.generatorConfig },
-    predictor: { checkpoint: 'predictor.safetensors', config: parts.predictorConfig, normalisation: parts.predictor.normalisation, ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}) },
+    predictor: {
+      checkpoint: 'predictor.safetensors',
+      config: parts.predictorConfig,
+      normalisation: parts.predictor.normalisation,
+      ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}),
+    },
     provenance: parts.provenance ?? {},
   };
   saveCheckpointSync(path.join(dir, 'generator.safetensors'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });

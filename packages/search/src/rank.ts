@@ -57,7 +57,11 @@ export class GraphEmbeddingCache {
     });
     const nz = predictor.nz;
     if (missing.length > 0) {
-      const rows = encodeGraphRows(predictor, missing.map((i) => graphs[i]!), chunk);
+      const rows = encodeGraphRows(
+        predictor,
+        missing.map((i) => graphs[i]!),
+        chunk,
+      );
       missing.forEach((i, r) => this.rows.set(keys[i]!, rows.slice(r * nz, (r + 1) * nz)));
     }
     const all = new Float32Array(graphs.length * nz);
@@ -133,12 +137,19 @@ export interface GraphScores {
  * where the set encoder can), every graph encoded once, all graphs batched (`keys`: the graph
  * cache's keys), the head on all (resample, graph) pairs at once, then the mean per graph.
  */
-export function scoreGraphs(predictor: PerfPredictor, dataset: FeatureSet, graphs: readonly ArchGraph[], opts: RankOptions & { readonly keys?: readonly string[] } = {}): GraphScores {
+export function scoreGraphs(
+  predictor: PerfPredictor,
+  dataset: FeatureSet,
+  graphs: readonly ArchGraph[],
+  opts: RankOptions & { readonly keys?: readonly string[] } = {},
+): GraphScores {
   const resamples = positive('resamples', opts.resamples ?? 10);
   const perClass = positive('perClass', opts.perClass ?? 20);
   const chunk = positive('graphBatch', opts.graphBatch ?? 2048);
-  if (dataset.dim !== predictor.inputDim) fail('ValidationError', { source: `rank: dataset ${dataset.name}`, field: 'dim', expected: String(predictor.inputDim), got: String(dataset.dim) });
-  if (opts.graphCache && opts.keys?.length !== graphs.length) fail('ValidationError', { source: 'rank', field: 'keys', expected: `one graph-cache key per graph (${graphs.length})`, got: String(opts.keys?.length ?? 'none') });
+  if (dataset.dim !== predictor.inputDim)
+    fail('ValidationError', { source: `rank: dataset ${dataset.name}`, field: 'dim', expected: String(predictor.inputDim), got: String(dataset.dim) });
+  if (opts.graphCache && opts.keys?.length !== graphs.length)
+    fail('ValidationError', { source: 'rank', field: 'keys', expected: `one graph-cache key per graph (${graphs.length})`, got: String(opts.keys?.length ?? 'none') });
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const t0 = performance.now();
   const enc = encodeResamples(predictor, dataset, perClass, resamples, rng, opts.projectionCache !== false);
@@ -179,7 +190,12 @@ export function scoreGraphs(predictor: PerfPredictor, dataset: FeatureSet, graph
 export function rankCandidates<A>(predictor: PerfPredictor, dataset: FeatureSet, pool: CandidatePool<A>, opts: RankOptions = {}): RankResult<A> {
   const { space, architectures, strings } = pool;
   if (strings.length !== architectures.length || (pool.graphs && pool.graphs.length !== architectures.length)) {
-    fail('ValidationError', { source: 'rank', field: 'pool', expected: `one string and graph per architecture (${architectures.length})`, got: `${strings.length} strings, ${pool.graphs?.length ?? 'no'} graphs` });
+    fail('ValidationError', {
+      source: 'rank',
+      field: 'pool',
+      expected: `one string and graph per architecture (${architectures.length})`,
+      got: `${strings.length} strings, ${pool.graphs?.length ?? 'no'} graphs`,
+    });
   }
   const t0 = performance.now();
   const graphs = architectures.map((a, i) => graphToRank(space, a, pool.graphs?.[i] ?? space.encode(a)));
@@ -187,7 +203,14 @@ export function rankCandidates<A>(predictor: PerfPredictor, dataset: FeatureSet,
   const r = scoreGraphs(predictor, dataset, graphs, { ...opts, keys: strings });
   const { scores } = r;
   const order = architectures.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]! || i - j);
-  const ranking = order.map((i, k) => ({ rank: k + 1, index: i, arch: architectures[i]!, key: strings[i]!, score: scores[i]!, predictedAccuracy: predictor.denormalise(scores[i]!) }));
+  const ranking = order.map((i, k) => ({
+    rank: k + 1,
+    index: i,
+    arch: architectures[i]!,
+    key: strings[i]!,
+    score: scores[i]!,
+    predictedAccuracy: predictor.denormalise(scores[i]!),
+  }));
   return { ranking, timings: { ...r.timings, setEncoding: chosen + r.timings.setEncoding }, projection: r.projection };
 }
 
@@ -196,7 +219,14 @@ export function rankCandidates<A>(predictor: PerfPredictor, dataset: FeatureSet,
  * `drawDatasetBatch`). Where the set encoder has row projections, each distinct drawn feature row
  * is projected once (resamples share most rows; spec §7.2), equal up to float32 rounding.
  */
-function encodeResamples(predictor: PerfPredictor, dataset: FeatureSet, perClass: number, resamples: number, rng: Rng, useProjections: boolean): { embeddings: tf.Tensor2D; projection: ProjectionUse } {
+function encodeResamples(
+  predictor: PerfPredictor,
+  dataset: FeatureSet,
+  perClass: number,
+  resamples: number,
+  rng: Rng,
+  useProjections: boolean,
+): { embeddings: tf.Tensor2D; projection: ProjectionUse } {
   const projected = useProjections ? rowProjectionsOf(predictor.setEncoder) : ({ ok: false, reason: 'projectionCache: false' } as const);
   if (!projected.ok) {
     const draw = drawDatasetBatch(dataset, perClass, resamples, rng);

@@ -6,7 +6,11 @@ const f = (x: number | undefined, digits: number): string => (x === undefined ||
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]): string => cells.map((x, c) => (c === cells.length - 1 ? x : x.padEnd(widths[c]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((x, c) => (c === cells.length - 1 ? x : x.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -45,9 +49,14 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
         : ''),
     `pred.acc = predicted ${r.predicts}`,
     '',
-    table(candidateHeader(r.top[0], columns), r.top.map((c) => candidateRow(c, columns))),
+    table(
+      candidateHeader(r.top[0], columns),
+      r.top.map((c) => candidateRow(c, columns)),
+    ),
     '',
-    ...(r.fastPath ? [`slower path: ${[r.fastPath.generation && `generation: ${r.fastPath.generation}`, r.fastPath.ranking && `ranking: ${r.fastPath.ranking}`].filter(Boolean).join('; ')}`] : []),
+    ...(r.fastPath
+      ? [`slower path: ${[r.fastPath.generation && `generation: ${r.fastPath.generation}`, r.fastPath.ranking && `ranking: ${r.fastPath.ranking}`].filter(Boolean).join('; ')}`]
+      : []),
     ...r.warnings.map((w) => `warning: ${w}`),
     `time: ${extra.featuresSeconds !== undefined ? `features ${extra.featuresSeconds.toFixed(2)} s, ` : ''}generation ${t.generation.toFixed(2)} s, set encoding ${t.setEncoding.toFixed(3)} s, graph encoding ${t.graphEncoding.toFixed(3)} s, scoring ${t.scoring.toFixed(3)} s; search (generation + ranking) ${t.search.toFixed(2)} s`,
   ];
@@ -55,7 +64,18 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
 }
 
 /** The report of a given shortlist ranked by the predictor (`metad2a rank`): what pred.acc is, then every candidate. */
-export function formatRankReport(r: { readonly space: string; readonly predicts: string; readonly dataset: { readonly name: string; readonly classes: number; readonly dim: number }; readonly resamples: number; readonly seed: number; readonly ranking: readonly (SearchCandidate & { readonly proxyScore?: number })[]; readonly rerank?: { readonly proxy: string; readonly top: number; readonly weight: number; readonly seconds: number } }, extra: { backendLine?: string; factColumns?: readonly FactColumn[] } = {}): string {
+export function formatRankReport(
+  r: {
+    readonly space: string;
+    readonly predicts: string;
+    readonly dataset: { readonly name: string; readonly classes: number; readonly dim: number };
+    readonly resamples: number;
+    readonly seed: number;
+    readonly ranking: readonly (SearchCandidate & { readonly proxyScore?: number })[];
+    readonly rerank?: { readonly proxy: string; readonly top: number; readonly weight: number; readonly seconds: number };
+  },
+  extra: { backendLine?: string; factColumns?: readonly FactColumn[] } = {},
+): string {
   const columns = extra.factColumns ?? factColumnsOf(r.space);
   const proxyCol = r.rerank !== undefined;
   const header = [...candidateHeader(r.ranking[0], columns)];
@@ -69,7 +89,11 @@ export function formatRankReport(r: { readonly space: string; readonly predicts:
     ...(extra.backendLine ? [extra.backendLine] : []),
     `dataset: ${r.dataset.name} (${r.dataset.classes} classes, ${r.dataset.dim}-d features)  space: ${r.space}  ${r.ranking.length} given architectures, ${r.resamples} resamples, seed ${r.seed}`,
     `pred.acc = predicted ${r.predicts}`,
-    ...(r.rerank ? [`re-ranked: the first ${r.rerank.top} by (1 − ${r.rerank.weight})·predictor rank + ${r.rerank.weight}·${r.rerank.proxy} rank (${r.rerank.proxy}: ${r.rerank.seconds.toFixed(2)} s)`] : []),
+    ...(r.rerank
+      ? [
+          `re-ranked: the first ${r.rerank.top} by (1 − ${r.rerank.weight})·predictor rank + ${r.rerank.weight}·${r.rerank.proxy} rank (${r.rerank.proxy}: ${r.rerank.seconds.toFixed(2)} s)`,
+        ]
+      : []),
     '',
     table(header, rows),
   ].join('\n');

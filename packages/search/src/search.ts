@@ -1,4 +1,15 @@
-import { NO_FACTS, constrainSearchSpace, currentBackend, fail, type AnySearchSpace, type BenchmarkFacts, type CandidateCost, type Constraints, type FeatureSet, type SearchSpace } from '@metad2a/core';
+import {
+  NO_FACTS,
+  constrainSearchSpace,
+  currentBackend,
+  fail,
+  type AnySearchSpace,
+  type BenchmarkFacts,
+  type CandidateCost,
+  type Constraints,
+  type FeatureSet,
+  type SearchSpace,
+} from '@metad2a/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { generateCandidates, type GenerateProgress, type ProjectionUse } from './generate';
 import { predictionTarget, type SearchModel } from './model-dir';
@@ -122,13 +133,20 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
   const ranking = describeCandidates(space, ranked.ranking, classes);
   const nonFinite = ranking.filter((c) => !Number.isFinite(c.score)).length;
   if (nonFinite > 0) {
-    fail('ValidationError', { source: 'search', field: 'predictor scores', expected: 'finite scores', got: `${nonFinite} of ${ranking.length} candidates NaN or infinite (the predictor's weights or the features hold NaN/Inf)` });
+    fail('ValidationError', {
+      source: 'search',
+      field: 'predictor scores',
+      expected: 'finite scores',
+      got: `${nonFinite} of ${ranking.length} candidates NaN or infinite (the predictor's weights or the features hold NaN/Inf)`,
+    });
   }
   const outside = ranking.filter((c) => c.outOfRange).length;
   const norm = predictor.normalisation;
   const warnings =
     outside > 0
-      ? [`${outside} of ${ranking.length} predicted accuracies are outside [0, 100] % (the predictor's normalisation, mean ${norm.mean} std ${norm.std}, does not fit this data set); the ranking is kept, the values are not accuracies`]
+      ? [
+          `${outside} of ${ranking.length} predicted accuracies are outside [0, 100] % (the predictor's normalisation, mean ${norm.mean} std ${norm.std}, does not fit this data set); the ranking is kept, the values are not accuracies`,
+        ]
       : [];
   const t = ranked.timings;
   const rankingS = t.setEncoding + t.graphEncoding + t.scoring;
@@ -156,7 +174,13 @@ function checkDataset(dataset: FeatureSet): void {
   dataset.classes.forEach((c, ci) => {
     const d = c.data;
     for (let i = 0; i < d.length; i++) {
-      if (!Number.isFinite(d[i]!)) fail('ValidationError', { source: dataset.name, field: `class ${ci} (${c.label}) row ${Math.floor(i / dataset.dim)}`, expected: 'finite feature values', got: String(d[i]) });
+      if (!Number.isFinite(d[i]!))
+        fail('ValidationError', {
+          source: dataset.name,
+          field: `class ${ci} (${c.label}) row ${Math.floor(i / dataset.dim)}`,
+          expected: 'finite feature values',
+          got: String(d[i]),
+        });
     }
   });
 }
@@ -168,7 +192,12 @@ function checkDataset(dataset: FeatureSet): void {
 function checkFeasible(space: AnySearchSpace, constraints: Constraints, classes: number, candidates: number): void {
   const f = space.countFeasible?.(constraints, { classes });
   if (f === undefined || f.count >= BigInt(candidates)) return;
-  const limits = [constraints.flopsMaxM !== undefined ? `≤ ${constraints.flopsMaxM} MFLOPs` : '', constraints.paramsMaxM !== undefined ? `≤ ${constraints.paramsMaxM} M params` : ''].filter((x) => x !== '').join(', ');
+  const limits = [
+    constraints.flopsMaxM !== undefined ? `≤ ${constraints.flopsMaxM} MFLOPs` : '',
+    constraints.paramsMaxM !== undefined ? `≤ ${constraints.paramsMaxM} M params` : '',
+  ]
+    .filter((x) => x !== '')
+    .join(', ');
   const cheapest = f.count === 0n && limits !== '' ? `; the cheapest has ${f.minMflops.toFixed(2)} MFLOPs and ${f.minMparams.toFixed(3)} M params` : '';
   fail('ValidationError', {
     source: 'search',

@@ -4,7 +4,10 @@ import { buildSearchModel, manifestFromSpec, type SearchModel } from '../src';
 
 /** A search model made of the official-code fixture weights: gen-nb201 (official size) and pred-nb201 (hs 64). */
 export function fixtureNb201Model(): SearchModel {
-  const manifest = manifestFromSpec('nb201-official', { predictorHs: 64, provenance: { source: 'golden fixtures gen-nb201 + pred-nb201 (official code, warmed-up/random weights)' } });
+  const manifest = manifestFromSpec('nb201-official', {
+    predictorHs: 64,
+    provenance: { source: 'golden fixtures gen-nb201 + pred-nb201 (official code, warmed-up/random weights)' },
+  });
   return buildSearchModel(manifest, { generator: GoldenFixture.load('gen-nb201').params(), predictor: GoldenFixture.load('pred-nb201').params() });
 }
 

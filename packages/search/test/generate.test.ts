@@ -90,7 +90,9 @@ describe('generateCandidates (NB201, fixture weights)', () => {
     }
     expect(performance.now() - t0).toBeLessThan(30_000);
     expect(isMetaD2AException(err, 'ValidationError')).toBe(true);
-    expect((err as Error).message).toMatch(/generate: maxStallAttempts: expected 4 unique valid nb201 architectures, got [0-3] unique after \d+ graphs and no new one in the last \d+ \(generation stopped finding new architectures/);
+    expect((err as Error).message).toMatch(
+      /generate: maxStallAttempts: expected 4 unique valid nb201 architectures, got [0-3] unique after \d+ graphs and no new one in the last \d+ \(generation stopped finding new architectures/,
+    );
   });
 
   it('pools the resamples into one set per graph in the MBv3 protocol (resampling: pooled)', () => {

@@ -32,7 +32,11 @@ describe('feasibility before work', () => {
 
   test.each([
     [{ candidates: 20000 }, /candidates: expected at most 15625 \(exactly 15625 distinct nb201 architectures/, 'ValidationError'],
-    [{ candidates: 10, constraints: { flopsMaxM: 0.5 } }, /expected at most 0 \(exactly 0 distinct nb201 architectures satisfy ≤ 0\.5 MFLOPs; the cheapest has 7\.78 MFLOPs/, 'ValidationError'],
+    [
+      { candidates: 10, constraints: { flopsMaxM: 0.5 } },
+      /expected at most 0 \(exactly 0 distinct nb201 architectures satisfy ≤ 0\.5 MFLOPs; the cheapest has 7\.78 MFLOPs/,
+      'ValidationError',
+    ],
     [{ candidates: 15000, constraints: { flopsMaxM: 100 } }, /expected at most 14080 \(exactly 14080 distinct nb201 architectures satisfy ≤ 100 MFLOPs/, 'ValidationError'],
   ])('%j fails at once with the achievable number', (opts, message, tag) => {
     const t0 = performance.now();
@@ -73,7 +77,9 @@ describe('data sets and predictions', () => {
     try {
       const e = errorOf(() => runSearch(bad, syntheticFeatures(3, 30, 1), { candidates: 5, resamples: 1 }));
       expect(e.error._tag).toBe('ValidationError');
-      expect(e.message).toMatch(/search: predictor scores: expected finite scores, got 5 of 5 candidates NaN or infinite \(the predictor's weights or the features hold NaN\/Inf\)/);
+      expect(e.message).toMatch(
+        /search: predictor scores: expected finite scores, got 5 of 5 candidates NaN or infinite \(the predictor's weights or the features hold NaN\/Inf\)/,
+      );
     } finally {
       bad.dispose();
     }

@@ -31,7 +31,14 @@ test.each([
 ])('%s/%s → PredictorModel reproduces D, G and yhat', (name, file) => {
   const fx = GoldenFixture.load(path.join(FIXTURES, name));
   const cfg = fx.manifest.config as Cfg;
-  const model = new PredictorModel({ graphConfig: graphConfig(cfg.nvt, cfg.max_n), hs: cfg.hs, nz: cfg.nz, heads: cfg.heads, rng: new Rng(0), normalisation: cfg.acc_normalisation });
+  const model = new PredictorModel({
+    graphConfig: graphConfig(cfg.nvt, cfg.max_n),
+    hs: cfg.hs,
+    nz: cfg.nz,
+    heads: cfg.heads,
+    rng: new Rng(0),
+    normalisation: cfg.acc_normalisation,
+  });
   model.loadParameters(readStateDictSync(path.join(FIXTURES, name, file)));
   const X = fx.tensor('input.X');
   const layout = { classes: cfg.classes, perClass: cfg.num_sample };

@@ -7,7 +7,19 @@ beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
 
-const NB201_EDGES: [number, number][] = [[1, 2], [0, 1], [2, 3], [3, 4], [1, 3], [4, 5], [5, 6], [1, 5], [2, 6], [3, 6], [6, 7]];
+const NB201_EDGES: [number, number][] = [
+  [1, 2],
+  [0, 1],
+  [2, 3],
+  [3, 4],
+  [1, 3],
+  [4, 5],
+  [5, 6],
+  [1, 5],
+  [2, 6],
+  [3, 6],
+  [6, 7],
+];
 const nb201 = (ops: number[]): ArchGraph => ({ types: [0, ...ops.map((o) => o + 2), 1], edges: NB201_EDGES });
 
 function candidates(): ArchGraph[] {
@@ -15,8 +27,30 @@ function candidates(): ArchGraph[] {
   const out: ArchGraph[] = [];
   for (let i = 0; i < 14; i++) out.push(nb201(Array.from({ length: 6 }, () => rng.int(5))));
   out.push(out[2]!); // a duplicate
-  out.push({ types: [0, 3, 4, 5, 1], edges: [[0, 1], [1, 2], [0, 3], [2, 4], [3, 4]] }); // fewer vertices, other edges
-  out.push({ types: [0, 2, 6, 4, 5, 3, 2, 1], edges: [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6], [6, 7], [0, 7], [2, 5]] });
+  out.push({
+    types: [0, 3, 4, 5, 1],
+    edges: [
+      [0, 1],
+      [1, 2],
+      [0, 3],
+      [2, 4],
+      [3, 4],
+    ],
+  }); // fewer vertices, other edges
+  out.push({
+    types: [0, 2, 6, 4, 5, 3, 2, 1],
+    edges: [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+      [5, 6],
+      [6, 7],
+      [0, 7],
+      [2, 5],
+    ],
+  });
   return out;
 }
 
@@ -25,7 +59,8 @@ function toyDataset(): FeatureSet {
   return { name: 'toy', dim: 16, classes: Array.from({ length: 4 }, (_, c) => ({ label: `c${c}`, count: 25, data: rng.uniformArray(25 * 16, -1 + c * 0.2, 1) })) };
 }
 
-const smallModel = (): PredictorModel => new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
+const smallModel = (): PredictorModel =>
+  new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
 
 describe('scoreGraphs', () => {
   it('scoreGraphs equals the naive per-candidate computation (predict on K copies of the graph, mean) for the same resamples', () => {
@@ -81,7 +116,17 @@ describe('scoreGraphs', () => {
   it('rejects bad candidates and options with clear errors', () => {
     const model = smallModel();
     const dataset = toyDataset();
-    expect(() => scoreGraphs(model, dataset, [{ types: [0, 9, 1], edges: [[0, 1], [1, 2]] }])).toThrow(/graph 0 vertex 1 type: expected an integer in \[0, 7\), got 9/);
+    expect(() =>
+      scoreGraphs(model, dataset, [
+        {
+          types: [0, 9, 1],
+          edges: [
+            [0, 1],
+            [1, 2],
+          ],
+        },
+      ]),
+    ).toThrow(/graph 0 vertex 1 type: expected an integer in \[0, 7\), got 9/);
     expect(() => scoreGraphs(model, dataset, [{ types: [0, 2, 1], edges: [[1, 0]] }])).toThrow(/topological/);
     expect(() => scoreGraphs(model, dataset, [nb201([1, 1, 1, 1, 1, 1])], { resamples: 0 })).toThrow(/resamples/);
     let err: unknown;

@@ -36,7 +36,12 @@ describe('what a model predicts', () => {
     format: 'metad2a-model/1',
     space: 'nb201',
     generator: { checkpoint: 'g', config: { hs: 56, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' } },
-    predictor: { checkpoint: 'p', config: { hs: 64, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' }, normalisation: { mean: 70, std: 5 }, ...(predicts === undefined ? {} : { predicts }) },
+    predictor: {
+      checkpoint: 'p',
+      config: { hs: 64, nz: 56, inputDim: 512, heads: 4, setEncoder: 'set-transformer' },
+      normalisation: { mean: 70, std: 5 },
+      ...(predicts === undefined ? {} : { predicts }),
+    },
   });
   test('the manifest field, or a plain warning', () => {
     const m = parseModelManifest(manifest('top1-test@tiny (%) after training with recipe tiny'), 'model.json');

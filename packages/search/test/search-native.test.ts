@@ -30,7 +30,13 @@ describe('runSearch on the native backend (fused kernels)', () => {
     expect(b.ranking.map((c) => [c.arch, c.score])).toEqual(a.ranking.map((c) => [c.arch, c.score]));
     expect(b.generation).toEqual(a.generation);
     const archs = a.ranking.map((c) => c.arch);
-    const graphs = archs.map((s) => nb201.encode(E.getOrElseW(() => { throw new Error(s); })(parseNb201(s))));
+    const graphs = archs.map((s) =>
+      nb201.encode(
+        E.getOrElseW(() => {
+          throw new Error(s);
+        })(parseNb201(s)),
+      ),
+    );
     // the official order of computation: every resample encoded from its raw rows
     const plain = scoreGraphs(model.predictor, data, graphs, { resamples: 4, rng: new Rng('21/rank'), projectionCache: false });
     expect(plain.projection).toEqual({ used: false, reason: 'projectionCache: false' });

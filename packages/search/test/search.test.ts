@@ -32,9 +32,17 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     expect(a.top.map((c) => c.rank)).toEqual([1, 2, 3, 4, 5]);
     for (let i = 1; i < a.ranking.length; i++) expect(a.ranking[i - 1]!.score).toBeGreaterThanOrEqual(a.ranking[i]!.score);
     const best = a.top[0]!;
-    const cell = E.getOrElseW(() => { throw new Error('bad arch'); })(parseNb201(best.arch));
+    const cell = E.getOrElseW(() => {
+      throw new Error('bad arch');
+    })(parseNb201(best.arch));
     const rec = nb201Table().record(cell);
-    expect(best.facts).toEqual({ kind: 'nb201', index: rec.index, cifar10: rec.datasets.cifar10.testAccuracy, cifar100: rec.datasets.cifar100.testAccuracy, imagenet16_120: rec.datasets['imagenet16-120'].testAccuracy });
+    expect(best.facts).toEqual({
+      kind: 'nb201',
+      index: rec.index,
+      cifar10: rec.datasets.cifar10.testAccuracy,
+      cifar100: rec.datasets.cifar100.testAccuracy,
+      imagenet16_120: rec.datasets['imagenet16-120'].testAccuracy,
+    });
     expect(best.cost!.mparams).toBeCloseTo(nb201Cost(cell, { classes: 5 }).params / 1e6, 9);
     const { mean, std } = modelSpecs.get('nb201-official').normalisation!;
     expect([mean, std]).toEqual([71.5715, 6.6932]); // the official NB201 setting (spec §3.5)
@@ -48,7 +56,13 @@ describe('runSearch on the official fixture weights (NB201)', () => {
   it('ranks exactly as the predictor ranks the same resamples of the canonical graphs', () => {
     const r = runSearch(model, data, { candidates: 30, resamples: 3, seed: 3, batchSize: 30 });
     const archs = r.ranking.map((c) => c.arch);
-    const graphs = archs.map((s) => nb201.encode(E.getOrElseW(() => { throw new Error(s); })(parseNb201(s))));
+    const graphs = archs.map((s) =>
+      nb201.encode(
+        E.getOrElseW(() => {
+          throw new Error(s);
+        })(parseNb201(s)),
+      ),
+    );
     // the official order of computation: every resample encoded from its raw rows
     const plain = scoreGraphs(model.predictor, data, graphs, { resamples: 3, rng: new Rng('3/rank'), projectionCache: false });
     expect(plain.projection).toEqual({ used: false, reason: 'projectionCache: false' });
@@ -66,7 +80,15 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     expect(text).toMatch(/C10 test\s+C100 test/);
     const json = searchReportJson(r, { featuresSeconds: 0.5 }) as { schemaVersion: number; timings: Record<string, number>; top: unknown[]; ranking?: unknown[] };
     expect(json.schemaVersion).toBe(1);
-    expect(json.timings).toEqual({ featuresSeconds: 0.5, generationSeconds: r.timings.generation, setEncodingSeconds: r.timings.setEncoding, graphEncodingSeconds: r.timings.graphEncoding, scoringSeconds: r.timings.scoring, rankingSeconds: r.timings.ranking, searchSeconds: r.timings.search });
+    expect(json.timings).toEqual({
+      featuresSeconds: 0.5,
+      generationSeconds: r.timings.generation,
+      setEncodingSeconds: r.timings.setEncoding,
+      graphEncodingSeconds: r.timings.graphEncoding,
+      scoringSeconds: r.timings.scoring,
+      rankingSeconds: r.timings.ranking,
+      searchSeconds: r.timings.search,
+    });
     expect(json.top).toEqual(r.top);
     expect(json.ranking).toBeUndefined();
     expect((searchReportJson(r, { all: true }) as { ranking: unknown[] }).ranking).toEqual(r.ranking);
@@ -82,7 +104,14 @@ describe('model directories', () => {
   it('save → load gives the same search', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
     const model = fixtureNb201Model();
-    saveSearchModel(dir, { space: 'nb201', generator: model.generator, generatorConfig: model.manifest.generator.config, predictor: model.predictor, predictorConfig: model.manifest.predictor.config, provenance: { test: true } });
+    saveSearchModel(dir, {
+      space: 'nb201',
+      generator: model.generator,
+      generatorConfig: model.manifest.generator.config,
+      predictor: model.predictor,
+      predictorConfig: model.manifest.predictor.config,
+      provenance: { test: true },
+    });
     expect(fs.readdirSync(dir).sort()).toEqual(['generator.safetensors', 'model.json', 'predictor.safetensors']);
     const loaded = loadSearchModel(dir);
     const data = syntheticFeatures(3, 25, 2);
@@ -96,7 +125,10 @@ describe('model directories', () => {
   it('a bad directory or manifest is named precisely', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
     expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected a model directory/);
-    const bad = parseModelManifest({ format: 'metad2a-model/1', space: 'nb201', generator: { checkpoint: 'g.ckpt', config: { hs: 56, nz: 56, inputDim: 512, heads: 0, setEncoder: 'set-transformer' } } }, 'x/model.json');
+    const bad = parseModelManifest(
+      { format: 'metad2a-model/1', space: 'nb201', generator: { checkpoint: 'g.ckpt', config: { hs: 56, nz: 56, inputDim: 512, heads: 0, setEncoder: 'set-transformer' } } },
+      'x/model.json',
+    );
     expect(E.isLeft(bad) && bad.left.message).toBe('x/model.json: generator.config.heads: expected an integer in [1, 64], got 0');
     fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "metad2a-model/1", "space": "nb201"');
     expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected JSON/);

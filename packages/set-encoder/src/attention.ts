@@ -92,8 +92,7 @@ export class MultiheadAttentionBlock {
     const kp = dense(this.fcK, k);
     const vp = dense(this.fcV, k);
     // [B, n, d_V] → [B·h, n, w], head j = features [j·w, (j+1)·w)
-    const split = (t: tf.Tensor3D, n: number): tf.Tensor3D =>
-      h === 1 ? t : (tf.reshape(tf.transpose(tf.reshape(t, [b, n, h, w]), [0, 2, 1, 3]), [b * h, n, w]) as tf.Tensor3D);
+    const split = (t: tf.Tensor3D, n: number): tf.Tensor3D => (h === 1 ? t : (tf.reshape(tf.transpose(tf.reshape(t, [b, n, h, w]), [0, 2, 1, 3]), [b * h, n, w]) as tf.Tensor3D));
     const qh = split(qp, nq);
     const kh = split(kp, nk);
     const vh = split(vp, nk);
@@ -213,7 +212,10 @@ export class RowProjections {
   readonly heads: number;
   readonly width: number;
 
-  constructor(readonly mab: MultiheadAttentionBlock, initialCapacity = 1024) {
+  constructor(
+    readonly mab: MultiheadAttentionBlock,
+    initialCapacity = 1024,
+  ) {
     this.heads = mab.heads;
     this.width = mab.dimV / mab.heads;
     this.capacity = Math.max(1, initialCapacity);
@@ -230,17 +232,23 @@ export class RowProjections {
     const need = first + count;
     if (need > this.capacity) this.grow(Math.max(need, 2 * this.capacity));
     const { heads: h, width: w, mab } = this;
-    const [qd, kd, vd] = tf.tidy(() => {
-      const x = tf.tensor2d(data, [count, mab.dimK]);
-      const scale = 1 / Math.sqrt(mab.dimV);
-      return [dense(mab.fcQ, x), tf.mul(dense(mab.fcK, x), scale), dense(mab.fcV, x)];
-    }).map((t) => {
-      const a = t.dataSync() as Float32Array;
-      t.dispose();
-      return a;
-    }) as [Float32Array, Float32Array, Float32Array];
+    const [qd, kd, vd] = tf
+      .tidy(() => {
+        const x = tf.tensor2d(data, [count, mab.dimK]);
+        const scale = 1 / Math.sqrt(mab.dimV);
+        return [dense(mab.fcQ, x), tf.mul(dense(mab.fcK, x), scale), dense(mab.fcV, x)];
+      })
+      .map((t) => {
+        const a = t.dataSync() as Float32Array;
+        t.dispose();
+        return a;
+      }) as [Float32Array, Float32Array, Float32Array];
     // row-major [count, h·w] → head-major slots
-    for (const [src, dst] of [[qd, this.q], [kd, this.k], [vd, this.v]] as const) {
+    for (const [src, dst] of [
+      [qd, this.q],
+      [kd, this.k],
+      [vd, this.v],
+    ] as const) {
       for (let r = 0; r < count; r++) {
         for (let j = 0; j < h; j++) dst.set(src.subarray(r * h * w + j * w, r * h * w + (j + 1) * w), (j * this.capacity + first + r) * w);
       }

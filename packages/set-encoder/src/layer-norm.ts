@@ -6,7 +6,12 @@ export class LayerNorm {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
 
-  constructor(store: ParameterStore, readonly name: string, readonly dim: number, readonly eps = 1e-5) {
+  constructor(
+    store: ParameterStore,
+    readonly name: string,
+    readonly dim: number,
+    readonly eps = 1e-5,
+  ) {
     this.weight = store.add(joinName(name, 'weight'), [dim], new Float32Array(dim).fill(1));
     this.bias = store.add(joinName(name, 'bias'), [dim], new Float32Array(dim));
   }

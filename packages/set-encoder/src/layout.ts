@@ -11,7 +11,12 @@ export function checkSetInput(x: tf.Tensor, layout: SetLayout, inputDim: number,
   const [, rows, d] = x.shape as [number, number, number];
   if (rows !== classes * perClass) {
     throw new MetaD2AException(
-      shapeMismatch({ source, field: 'x', expected: `${classes} classes × ${perClass} samples = ${classes * perClass} rows per dataset (class-contiguous)`, got: `${rows} rows (shape [${x.shape.join(', ')}])` }),
+      shapeMismatch({
+        source,
+        field: 'x',
+        expected: `${classes} classes × ${perClass} samples = ${classes * perClass} rows per dataset (class-contiguous)`,
+        got: `${rows} rows (shape [${x.shape.join(', ')}])`,
+      }),
     );
   }
   if (d !== inputDim) throw new MetaD2AException(shapeMismatch({ source, field: 'x', expected: `feature width ${inputDim}`, got: `${d} (shape [${x.shape.join(', ')}])` }));

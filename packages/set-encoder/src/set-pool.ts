@@ -31,7 +31,12 @@ export class SetPool {
   readonly pma: PoolingByAttention;
   readonly out: Linear;
 
-  constructor(store: ParameterStore, readonly name: string, opts: SetPoolOptions, rng: Rng) {
+  constructor(
+    store: ParameterStore,
+    readonly name: string,
+    opts: SetPoolOptions,
+    rng: Rng,
+  ) {
     const ln = { layerNorm: opts.layerNorm ?? false };
     const block = (i: number, din: number, dout: number): SetAttentionBlock | InducedSetAttentionBlock =>
       (opts.blocks ?? 'sab') === 'sab'
@@ -49,7 +54,12 @@ export class SetPool {
       const [sets, n] = x.shape;
       const proj = this.rowProjections(Math.max(1, sets * n))!;
       proj.append(x.dataSync() as Float32Array, sets * n);
-      return this.applyFused(proj, Int32Array.from({ length: sets * n }, (_, i) => i), sets, n);
+      return this.applyFused(
+        proj,
+        Int32Array.from({ length: sets * n }, (_, i) => i),
+        sets,
+        n,
+      );
     }
     return tf.tidy(() => {
       let h = x;
@@ -96,20 +106,40 @@ export class SetPool {
     const sab2 = (this.enc[1] as SetAttentionBlock).mab;
     const pma = this.pma.mab;
     const w: Record<SetPoolProjectedWeight, tf.Tensor> = {
-      sab1O_w: sab1.fcO.weight, sab1O_b: sab1.fcO.bias!,
-      sab2Q_w: sab2.fcQ.weight, sab2Q_b: sab2.fcQ.bias!, sab2K_w: sab2.fcK.weight, sab2K_b: sab2.fcK.bias!,
-      sab2V_w: sab2.fcV.weight, sab2V_b: sab2.fcV.bias!, sab2O_w: sab2.fcO.weight, sab2O_b: sab2.fcO.bias!,
+      sab1O_w: sab1.fcO.weight,
+      sab1O_b: sab1.fcO.bias!,
+      sab2Q_w: sab2.fcQ.weight,
+      sab2Q_b: sab2.fcQ.bias!,
+      sab2K_w: sab2.fcK.weight,
+      sab2K_b: sab2.fcK.bias!,
+      sab2V_w: sab2.fcV.weight,
+      sab2V_b: sab2.fcV.bias!,
+      sab2O_w: sab2.fcO.weight,
+      sab2O_b: sab2.fcO.bias!,
       seeds: this.pma.seeds,
-      pmaQ_w: pma.fcQ.weight, pmaQ_b: pma.fcQ.bias!, pmaK_w: pma.fcK.weight, pmaK_b: pma.fcK.bias!,
-      pmaV_w: pma.fcV.weight, pmaV_b: pma.fcV.bias!, pmaO_w: pma.fcO.weight, pmaO_b: pma.fcO.bias!,
-      out_w: this.out.weight, out_b: this.out.bias!,
+      pmaQ_w: pma.fcQ.weight,
+      pmaQ_b: pma.fcQ.bias!,
+      pmaK_w: pma.fcK.weight,
+      pmaK_b: pma.fcK.bias!,
+      pmaV_w: pma.fcV.weight,
+      pmaV_b: pma.fcV.bias!,
+      pmaO_w: pma.fcO.weight,
+      pmaO_b: pma.fcO.bias!,
+      out_w: this.out.weight,
+      out_b: this.out.bias!,
     };
     const caches = proj.cacheTensors();
     const slotTensor = tf.tensor1d(slots, 'int32');
     try {
       const attrs: SetPoolProjectedAttrs = {
-        heads: sab1.heads, dim: sab1.dimV, numOutputs: this.pma.seeds.shape[1]!, outDim: this.out.outFeatures,
-        perSet: n, sets, capacity: caches.capacity, rows: proj.rows,
+        heads: sab1.heads,
+        dim: sab1.dimV,
+        numOutputs: this.pma.seeds.shape[1]!,
+        outDim: this.out.outFeatures,
+        perSet: n,
+        sets,
+        capacity: caches.capacity,
+        rows: proj.rows,
       };
       const inputs: tf.NamedTensorMap = { q: caches.q, k: caches.k, v: caches.v, slots: slotTensor };
       for (const name of SET_POOL_PROJECTED_WEIGHTS) inputs[name] = w[name];

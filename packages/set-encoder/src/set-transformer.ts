@@ -78,7 +78,14 @@ export class SetTransformerEncoder implements RowProjectingSetEncoder {
   encodeProjected(proj: RowProjections, slots: Int32Array, batch: number, layout: SetLayout): tf.Tensor2D {
     const { classes, perClass } = layout;
     if (slots.length !== batch * classes * perClass) {
-      throw new MetaD2AException(shapeMismatch({ source: `${this.kind} encoder`, field: 'slots', expected: `${batch} × ${classes} × ${perClass} = ${batch * classes * perClass} rows`, got: String(slots.length) }));
+      throw new MetaD2AException(
+        shapeMismatch({
+          source: `${this.kind} encoder`,
+          field: 'slots',
+          expected: `${batch} × ${classes} × ${perClass} = ${batch * classes * perClass} rows`,
+          got: String(slots.length),
+        }),
+      );
     }
     return tf.tidy(() => {
       const protos = tf.reshape(this.intra.applyProjected(proj, slots, batch * classes, perClass), [batch, classes, this.hiddenDim]) as tf.Tensor3D;

@@ -183,7 +183,10 @@ describe('swappable encoders', () => {
     // shuffle rows inside class 1 and swap classes 0 and 2
     const idx = [8, 9, 10, 11, 6, 4, 7, 5, 0, 1, 2, 3];
     const y = tf.gather(x, idx, 1) as tf.Tensor3D;
-    for (const enc of [new SetTransformerEncoder({ inputDim: 8, hiddenDim: 8, outputDim: 4, heads: 2, rng }), new DeepSetsEncoder({ inputDim: 8, hiddenDim: 8, outputDim: 4, rng })]) {
+    for (const enc of [
+      new SetTransformerEncoder({ inputDim: 8, hiddenDim: 8, outputDim: 4, heads: 2, rng }),
+      new DeepSetsEncoder({ inputDim: 8, hiddenDim: 8, outputDim: 4, rng }),
+    ]) {
       const a = enc.encode(x, { classes: 3, perClass: 4 }).dataSync();
       const b = enc.encode(y, { classes: 3, perClass: 4 }).dataSync();
       for (let i = 0; i < 4; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);

@@ -82,7 +82,10 @@ describe('native backend with pooled outputs', () => {
   it('pad outputs are zero around the copied block even from a recycled buffer', () => {
     const x = tf.ones([50, 90]);
     tf.dispose(tf.mul(tf.ones([60, 100]), 7)); // a 6000-float buffer full of 7s goes back to the pool
-    const p = tf.pad(x, [[5, 5], [5, 5]]);
+    const p = tf.pad(x, [
+      [5, 5],
+      [5, 5],
+    ]);
     const v = p.dataSync();
     let sum = 0;
     for (const a of v) sum += a;

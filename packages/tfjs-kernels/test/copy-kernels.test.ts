@@ -75,10 +75,30 @@ describe('native copy kernels', () => {
 
   it('pad with zeros and with a constant, every axis', () => {
     strided.mockClear();
-    compare('pad 2-D', [[5, 7]], (x) => tf.pad(x, [[1, 2], [0, 3]]));
-    compare('pad 3-D const', [[3, 4, 5]], (x) => tf.pad(x, [[0, 0], [2, 1], [1, 1]], 1.5));
+    compare('pad 2-D', [[5, 7]], (x) =>
+      tf.pad(x, [
+        [1, 2],
+        [0, 3],
+      ]),
+    );
+    compare('pad 3-D const', [[3, 4, 5]], (x) =>
+      tf.pad(
+        x,
+        [
+          [0, 0],
+          [2, 1],
+          [1, 1],
+        ],
+        1.5,
+      ),
+    );
     compare('pad 1-D', [[9]], (x) => tf.pad(x, [[4, 0]]));
-    compare('pad rows only', [[512 % 13 + 3, 6]], (x) => tf.pad(x, [[3, 2], [0, 0]]));
+    compare('pad rows only', [[(512 % 13) + 3, 6]], (x) =>
+      tf.pad(x, [
+        [3, 2],
+        [0, 0],
+      ]),
+    );
     expect(strided).toHaveBeenCalled();
   });
 
@@ -101,7 +121,21 @@ describe('native copy kernels', () => {
     tf.setBackend(NATIVE_BACKEND_NAME);
     const before = tf.memory().numTensors;
     const x = tf.randomNormal([4, 6, 5]);
-    const g = tf.grad((a: tf.Tensor) => tf.addN([tf.sum(tf.slice(a, [1, 1, 1], [2, 3, 4])), ...tf.split(a, [2, 4], 1).map((t) => tf.sum(t)), tf.sum(tf.pad(a, [[1, 1], [0, 0], [2, 0]])), tf.sum(tf.tile(a, [1, 2, 1])), ...tf.unstack(a, 2).map((t) => tf.sum(t))]))(x);
+    const g = tf.grad((a: tf.Tensor) =>
+      tf.addN([
+        tf.sum(tf.slice(a, [1, 1, 1], [2, 3, 4])),
+        ...tf.split(a, [2, 4], 1).map((t) => tf.sum(t)),
+        tf.sum(
+          tf.pad(a, [
+            [1, 1],
+            [0, 0],
+            [2, 0],
+          ]),
+        ),
+        tf.sum(tf.tile(a, [1, 2, 1])),
+        ...tf.unstack(a, 2).map((t) => tf.sum(t)),
+      ]),
+    )(x);
     g.dispose();
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);

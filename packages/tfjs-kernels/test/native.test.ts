@@ -50,13 +50,16 @@ describe('native backend', () => {
   it('is built and registered, and core initBackend picks it', async () => {
     expect(loadAddon().ok).toBe(true);
     expect(nativeInfo()!.threads).toBeGreaterThanOrEqual(1);
-    expect(nativeInfo()!.mallocTuned).toBe(process.platform === "linux" && process.env.METAD2A_MALLOC_TUNE !== "off");
+    expect(nativeInfo()!.mallocTuned).toBe(process.platform === 'linux' && process.env.METAD2A_MALLOC_TUNE !== 'off');
     expect(nativeInfo()!.gemm).toMatch(/^(openblas|builtin-(avx512|avx2|generic))$/);
     const choice = await initBackend({ prefer: 'native', load: async () => ({ registerNativeBackend }) });
     expect(choice.tfName).toBe('native');
     expect(tf.getBackend()).toBe('native');
     // every cpu kernel is available on native
-    const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName).sort();
+    const cpu = tf
+      .getKernelsForBackend('cpu')
+      .map((k) => k.kernelName)
+      .sort();
     const nat = new Set(tf.getKernelsForBackend(NATIVE_BACKEND_NAME).map((k) => k.kernelName));
     expect(cpu.filter((k) => !nat.has(k))).toEqual([]);
   });
@@ -85,7 +88,14 @@ describe('native backend', () => {
   });
 
   it('matMul on a large problem (multi-threaded path) matches cpu', () => {
-    compare('matMul 300×257×190', [[300, 257], [257, 190]], (a, b) => tf.matMul(a!, b!));
+    compare(
+      'matMul 300×257×190',
+      [
+        [300, 257],
+        [257, 190],
+      ],
+      (a, b) => tf.matMul(a!, b!),
+    );
   });
 
   it('fused matMul with bias and activations', () => {
@@ -125,9 +135,7 @@ describe('native backend', () => {
       { x: [1, 8, 8, 24], k: 3, co: 8, s: 1, pad: 'same' },
     ];
     for (const c of cases) {
-      compare(`conv2d x=${c.x} k=${c.k} s=${c.s} ${c.pad}`, [c.x, [c.k, c.k, c.x[3]!, c.co]], (x, w) =>
-        tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad),
-      );
+      compare(`conv2d x=${c.x} k=${c.k} s=${c.s} ${c.pad}`, [c.x, [c.k, c.k, c.x[3]!, c.co]], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
     }
   });
 
@@ -136,18 +144,35 @@ describe('native backend', () => {
     const f = (dil: number, pad: 'same' | [[0, 0], [1, 2], [0, 1], [0, 0]]) => (): tf.Tensor =>
       tf.conv2d(tf.tensor4d(data[0]!, [2, 11, 10, 3]), tf.tensor4d(data[1]!, [3, 3, 3, 4]), 1, pad, 'NHWC', dil);
     expectClose(on(NATIVE_BACKEND_NAME, f(2, 'same')), on('cpu', f(2, 'same')), 'conv2d dilation 2');
-    const explicit: [[0, 0], [1, 2], [0, 1], [0, 0]] = [[0, 0], [1, 2], [0, 1], [0, 0]];
+    const explicit: [[0, 0], [1, 2], [0, 1], [0, 0]] = [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ];
     expectClose(on(NATIVE_BACKEND_NAME, f(1, explicit)), on('cpu', f(1, explicit)), 'conv2d explicit pad');
     // asymmetric explicit padding through the direct convolution and its input gradient
-    compare('conv2d explicit pad, 16 channels', [[2, 11, 10, 16], [3, 3, 16, 16]], (x, w) =>
-      tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, explicit),
+    compare(
+      'conv2d explicit pad, 16 channels',
+      [
+        [2, 11, 10, 16],
+        [3, 3, 16, 16],
+      ],
+      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, explicit),
     );
   });
 
   it('fused conv2d with bias and relu', () => {
     const data = [randn(2 * 8 * 8 * 3), randn(3 * 3 * 3 * 5), randn(5)];
     const f = (): tf.Tensor =>
-      tf.fused.conv2d({ x: tf.tensor4d(data[0]!, [2, 8, 8, 3]), filter: tf.tensor4d(data[1]!, [3, 3, 3, 5]), strides: 1, pad: 'same', bias: tf.tensor1d(data[2]!), activation: 'relu' });
+      tf.fused.conv2d({
+        x: tf.tensor4d(data[0]!, [2, 8, 8, 3]),
+        filter: tf.tensor4d(data[1]!, [3, 3, 3, 5]),
+        strides: 1,
+        pad: 'same',
+        bias: tf.tensor1d(data[2]!),
+        activation: 'relu',
+      });
     expectClose(on(NATIVE_BACKEND_NAME, f), on('cpu', f), 'fused conv2d relu');
   });
 
@@ -194,19 +219,36 @@ describe('native backend', () => {
 
   it('broadcasting binary ops (same shape, scalar, channel, outer, both sides) forward and gradient', () => {
     const pairs: [number[], number[]][] = [
-      [[3, 5, 7], [3, 5, 7]],
+      [
+        [3, 5, 7],
+        [3, 5, 7],
+      ],
       [[4, 6, 5, 3], [3]],
       [[3], [4, 6, 5, 3]],
-      [[4, 6, 5, 3], [1, 1, 1, 3]],
-      [[2, 3, 4], [2, 1, 4]],
-      [[2, 1, 4], [1, 3, 1]],
+      [
+        [4, 6, 5, 3],
+        [1, 1, 1, 3],
+      ],
+      [
+        [2, 3, 4],
+        [2, 1, 4],
+      ],
+      [
+        [2, 1, 4],
+        [1, 3, 1],
+      ],
       [[5, 4], []],
       [[], [5, 4]],
       [[1], [1]],
     ];
     const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
-      ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', (a, b) => tf.div(a, tf.add(tf.abs(b), 0.5))],
-      ['maximum', tf.maximum], ['minimum', tf.minimum], ['squaredDifference', tf.squaredDifference],
+      ['add', tf.add],
+      ['sub', tf.sub],
+      ['mul', tf.mul],
+      ['div', (a, b) => tf.div(a, tf.add(tf.abs(b), 0.5))],
+      ['maximum', tf.maximum],
+      ['minimum', tf.minimum],
+      ['squaredDifference', tf.squaredDifference],
     ];
     for (const [sa, sb] of pairs) {
       for (const [name, op] of ops) {
@@ -224,18 +266,31 @@ describe('native backend', () => {
 
   it('unary ops forward and gradient', () => {
     const ops: [string, (x: tf.Tensor) => tf.Tensor][] = [
-      ['relu', tf.relu], ['relu6', (x) => tf.relu6(tf.mul(x, 4))], ['neg', tf.neg], ['square', tf.square],
-      ['sqrt', (x) => tf.sqrt(tf.add(tf.abs(x), 0.1))], ['rsqrt', (x) => tf.rsqrt(tf.add(tf.abs(x), 0.1))],
-      ['exp', tf.exp], ['log', (x) => tf.log(tf.add(tf.abs(x), 0.1))], ['step', (x) => tf.step(x, 0.3)],
-      ['sigmoid', tf.sigmoid], ['tanh', tf.tanh], ['softmax', (x) => tf.softmax(x)],
-      ['transpose 201', (x) => tf.transpose(x, [2, 0, 1])], ['transpose 021', (x) => tf.transpose(x, [0, 2, 1])],
+      ['relu', tf.relu],
+      ['relu6', (x) => tf.relu6(tf.mul(x, 4))],
+      ['neg', tf.neg],
+      ['square', tf.square],
+      ['sqrt', (x) => tf.sqrt(tf.add(tf.abs(x), 0.1))],
+      ['rsqrt', (x) => tf.rsqrt(tf.add(tf.abs(x), 0.1))],
+      ['exp', tf.exp],
+      ['log', (x) => tf.log(tf.add(tf.abs(x), 0.1))],
+      ['step', (x) => tf.step(x, 0.3)],
+      ['sigmoid', tf.sigmoid],
+      ['tanh', tf.tanh],
+      ['softmax', (x) => tf.softmax(x)],
+      ['transpose 201', (x) => tf.transpose(x, [2, 0, 1])],
+      ['transpose 021', (x) => tf.transpose(x, [0, 2, 1])],
     ];
     for (const [name, op] of ops) compare(`${name}`, [[7, 33, 5]], op);
   });
 
   it('concat along every axis, several inputs, forward and gradient', () => {
     for (const axis of [0, 1, 2]) {
-      const shapes = [[3, 4, 5], [3, 4, 5], [3, 4, 5]].map((s, i) => s.map((n, d) => (d === axis ? n + i : n)));
+      const shapes = [
+        [3, 4, 5],
+        [3, 4, 5],
+        [3, 4, 5],
+      ].map((s, i) => s.map((n, d) => (d === axis ? n + i : n)));
       compare(`concat axis ${axis}`, shapes, (a, b, c) => tf.concat([a!, b!, c!], axis));
     }
     compare('concat 1-D', [[7], [1], [4]], (a, b, c) => tf.concat([a!, b!, c!]));

@@ -29,7 +29,11 @@ export function outline(value: PyValue, opts: OutlineOptions = {}): string {
     else if (v instanceof PyTuple) entries = v.items.slice(0, maxItems).map((x, i) => [`(${i}) `, x]);
     else if (v instanceof PySet) entries = v.items.slice(0, maxItems).map((x) => ['- ', x]);
     else if (v instanceof PyDict) entries = [...v.entries].slice(0, maxItems).map(([k, x]) => [`${typeof k === 'string' ? k : describeValue(k)}: `, x]);
-    else if (v instanceof PyObject) entries = [...v.args.items.slice(0, maxItems).map((x, i): [string, PyValue] => [`arg ${i}: `, x]), ...(v.state !== undefined ? [['state: ', v.state] as [string, PyValue]] : [])];
+    else if (v instanceof PyObject)
+      entries = [
+        ...v.args.items.slice(0, maxItems).map((x, i): [string, PyValue] => [`arg ${i}: `, x]),
+        ...(v.state !== undefined ? [['state: ', v.state] as [string, PyValue]] : []),
+      ];
     const total = Array.isArray(v) ? v.length : v instanceof PyTuple || v instanceof PySet ? v.items.length : v instanceof PyDict ? v.size : entries.length;
     open.add(v);
     for (const [l, x] of entries) walk(x, l, depth + 1);

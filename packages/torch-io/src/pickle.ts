@@ -86,12 +86,14 @@ function builtinReducers(): Map<string, Reducer> {
   };
   m.set('collections.OrderedDict', orderedDict);
   for (const mod of ['builtins', '__builtin__']) {
-    const setOf = (frozen: boolean): Reducer => (args: PyTuple, ctx: UnpickleContext) => {
-      const a = args.items[0];
-      const items = a === undefined ? [] : sequenceItems(a) ?? (a instanceof PySet ? a.items : ctx.error('set(): a list or tuple', describeValue(a)));
-      ctx.charge(REFERENCE_BYTES * items.length);
-      return new PySet(items.slice(), frozen);
-    };
+    const setOf =
+      (frozen: boolean): Reducer =>
+      (args: PyTuple, ctx: UnpickleContext) => {
+        const a = args.items[0];
+        const items = a === undefined ? [] : (sequenceItems(a) ?? (a instanceof PySet ? a.items : ctx.error('set(): a list or tuple', describeValue(a))));
+        ctx.charge(REFERENCE_BYTES * items.length);
+        return new PySet(items.slice(), frozen);
+      };
     m.set(`${mod}.set`, setOf(false));
     m.set(`${mod}.frozenset`, setOf(true));
     m.set(`${mod}.bytearray`, (args: PyTuple, ctx: UnpickleContext) => {
@@ -108,7 +110,7 @@ function builtinReducers(): Map<string, Reducer> {
       return ctx.error('bytearray(): bytes, a latin-1 str or a list of byte values', describeValue(a));
     });
   }
-  m.set("_codecs.encode", (args: PyTuple, ctx: UnpickleContext) => {
+  m.set('_codecs.encode', (args: PyTuple, ctx: UnpickleContext) => {
     const [s, enc] = args.items;
     if (typeof s !== 'string') ctx.error('_codecs.encode(): a str', describeValue(s));
     const e = typeof enc === 'string' ? enc.toLowerCase().replace('_', '-') : 'utf-8';
@@ -205,7 +207,8 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
   const err: (expected: string, got?: string) => never = ctx.error;
 
   const need = (n: number): void => {
-    if (!Number.isFinite(n) || n < 0 || pos + n > end) fail('ParseError', { source, field: `pickle byte ${opPos}`, expected: `${n} more bytes`, got: `${end - pos} left (truncated or absurd length)` });
+    if (!Number.isFinite(n) || n < 0 || pos + n > end)
+      fail('ParseError', { source, field: `pickle byte ${opPos}`, expected: `${n} more bytes`, got: `${end - pos} left (truncated or absurd length)` });
   };
   const u8 = (): number => {
     need(1);
@@ -394,7 +397,8 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
         break;
       case 0x30: // POP '0'
         if (stack.length > floor()) stack.pop();
-        else if (marks.length > 0 && stack.length === floor()) marks.pop(); // POP of a MARK
+        else if (marks.length > 0 && stack.length === floor())
+          marks.pop(); // POP of a MARK
         else err('a value on the stack', 'stack underflow');
         break;
       case 0x31: // POP_MARK '1'
@@ -696,13 +700,72 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
 
 // Opcode names for error messages.
 Object.assign(OPNAMES, {
-  0x80: 'PROTO', 0x95: 'FRAME', 0x2e: 'STOP', 0x28: 'MARK', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x4e: 'NONE', 0x88: 'NEWTRUE',
-  0x89: 'NEWFALSE', 0x4b: 'BININT1', 0x4d: 'BININT2', 0x4a: 'BININT', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x49: 'INT', 0x4c: 'LONG', 0x46: 'FLOAT',
-  0x47: 'BINFLOAT', 0x58: 'BINUNICODE', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x56: 'UNICODE', 0x54: 'BINSTRING',
-  0x55: 'SHORT_BINSTRING', 0x53: 'STRING', 0x42: 'BINBYTES', 0x43: 'SHORT_BINBYTES', 0x8e: 'BINBYTES8', 0x96: 'BYTEARRAY8',
-  0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER', 0x29: 'EMPTY_TUPLE', 0x85: 'TUPLE1', 0x86: 'TUPLE2', 0x87: 'TUPLE3', 0x74: 'TUPLE',
-  0x5d: 'EMPTY_LIST', 0x6c: 'LIST', 0x61: 'APPEND', 0x65: 'APPENDS', 0x7d: 'EMPTY_DICT', 0x64: 'DICT', 0x73: 'SETITEM', 0x75: 'SETITEMS',
-  0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x67: 'GET', 0x68: 'BINGET', 0x6a: 'LONG_BINGET', 0x70: 'PUT', 0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT', 0x94: 'MEMOIZE', 0x63: 'GLOBAL', 0x93: 'STACK_GLOBAL', 0x52: 'REDUCE', 0x81: 'NEWOBJ', 0x92: 'NEWOBJ_EX', 0x6f: 'OBJ',
-  0x69: 'INST', 0x62: 'BUILD', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4',
+  0x80: 'PROTO',
+  0x95: 'FRAME',
+  0x2e: 'STOP',
+  0x28: 'MARK',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x4e: 'NONE',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x4b: 'BININT1',
+  0x4d: 'BININT2',
+  0x4a: 'BININT',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x49: 'INT',
+  0x4c: 'LONG',
+  0x46: 'FLOAT',
+  0x47: 'BINFLOAT',
+  0x58: 'BINUNICODE',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x56: 'UNICODE',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x53: 'STRING',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8e: 'BINBYTES8',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
+  0x29: 'EMPTY_TUPLE',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x74: 'TUPLE',
+  0x5d: 'EMPTY_LIST',
+  0x6c: 'LIST',
+  0x61: 'APPEND',
+  0x65: 'APPENDS',
+  0x7d: 'EMPTY_DICT',
+  0x64: 'DICT',
+  0x73: 'SETITEM',
+  0x75: 'SETITEMS',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x67: 'GET',
+  0x68: 'BINGET',
+  0x6a: 'LONG_BINGET',
+  0x70: 'PUT',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x94: 'MEMOIZE',
+  0x63: 'GLOBAL',
+  0x93: 'STACK_GLOBAL',
+  0x52: 'REDUCE',
+  0x81: 'NEWOBJ',
+  0x92: 'NEWOBJ_EX',
+  0x6f: 'OBJ',
+  0x69: 'INST',
+  0x62: 'BUILD',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
 });

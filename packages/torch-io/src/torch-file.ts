@@ -179,7 +179,8 @@ function fileReducers(tensors: TorchTensor[], maxElements: number): Map<string, 
     const shape = size instanceof PyTuple ? size.items : ctx.error('a size tuple', describeValue(size));
     const strides = stride instanceof PyTuple ? stride.items : ctx.error('a stride tuple', describeValue(stride));
     if (!shape.every(isNonNegInt)) ctx.error('non-negative integer sizes', describeValue(size));
-    if (!strides.every(isNonNegInt) || strides.length !== shape.length) ctx.error(`${shape.length} non-negative integer strides`, `${strides.length} (${strides.map((s) => describeValue(s)).join(', ')})`);
+    if (!strides.every(isNonNegInt) || strides.length !== shape.length)
+      ctx.error(`${shape.length} non-negative integer strides`, `${strides.length} (${strides.map((s) => describeValue(s)).join(', ')})`);
     let numel = 1;
     for (const d of shape as number[]) {
       numel *= d;
@@ -254,7 +255,13 @@ function storageLoader(storages: Map<string, TorchStorage>, legacy: boolean) {
     if (kind !== 'storage' || pid.length < 5) ctx.error("a persistent id ('storage', type, key, location, numel)", describeValue(pid));
     if (!(type instanceof PyGlobal)) ctx.error('a storage type (torch.FloatStorage, ...)', describeValue(type));
     const info = STORAGE_TYPES[type.name];
-    if (!info || !/^torch(\.|$)/.test(type.module)) fail('Unsupported', { source: ctx.source, field: `persistent id at pickle byte ${ctx.offset}`, expected: `a storage type among ${Object.keys(STORAGE_TYPES).join(', ')}`, got: type.qualifiedName });
+    if (!info || !/^torch(\.|$)/.test(type.module))
+      fail('Unsupported', {
+        source: ctx.source,
+        field: `persistent id at pickle byte ${ctx.offset}`,
+        expected: `a storage type among ${Object.keys(STORAGE_TYPES).join(', ')}`,
+        got: type.qualifiedName,
+      });
     if (typeof key !== 'string' || key.length === 0 || key.length > 64) ctx.error('a storage key (a short string)', describeValue(key));
     if (!isNonNegInt(numel)) ctx.error('a non-negative storage size', describeValue(numel));
     let root = storages.get(key);
@@ -300,7 +307,12 @@ function materialise(tensors: readonly TorchTensor[], little: boolean, source: s
     for (let k = 0; k < shape.length; k++) maxIndex += (shape[k]! - 1) * stride[k]!;
     if (n > storage.numel && n > maxExpanded) {
       // Only zero / overlapping strides make a tensor larger than its storage (`expand`): cap it.
-      fail('ParseError', { source, field: `tensor ${ti} (${t.dtype} [${shape.join(', ')}])`, expected: `at most ${maxExpanded} elements for a tensor larger than its storage (${storage.numel})`, got: `${n} (absurd size)` });
+      fail('ParseError', {
+        source,
+        field: `tensor ${ti} (${t.dtype} [${shape.join(', ')}])`,
+        expected: `at most ${maxExpanded} elements for a tensor larger than its storage (${storage.numel})`,
+        got: `${n} (absurd size)`,
+      });
     }
     if (!Number.isSafeInteger(maxIndex) || maxIndex >= storage.numel) {
       fail('ParseError', {
@@ -346,7 +358,13 @@ function materialise(tensors: readonly TorchTensor[], little: boolean, source: s
 function decodeZip(bytes: Uint8Array, source: string, opts: DecodeOptions, budgets: Budgets): PtContents {
   const zip = openZip(bytes, source, { verifyCrc: opts.verifyCrc, budget: budgets.inflated });
   const pklName = [...zip.entries.keys()].find((n) => /^([^/]+\/)?data\.pkl$/.test(n));
-  if (pklName === undefined) fail('ParseError', { source, field: 'zip entries', expected: 'a <folder>/data.pkl record (torch.save zip format)', got: [...zip.entries.keys()].slice(0, 5).join(', ') || 'no entries' });
+  if (pklName === undefined)
+    fail('ParseError', {
+      source,
+      field: 'zip entries',
+      expected: 'a <folder>/data.pkl record (torch.save zip format)',
+      got: [...zip.entries.keys()].slice(0, 5).join(', ') || 'no entries',
+    });
   const prefix = pklName.slice(0, pklName.length - 'data.pkl'.length);
   let little = true;
   if (zip.entries.has(`${prefix}byteorder`)) {
@@ -379,9 +397,11 @@ function decodeZip(bytes: Uint8Array, source: string, opts: DecodeOptions, budge
 function decodeLegacy(bytes: Uint8Array, source: string, opts: DecodeOptions, budgets: Budgets): PtContents {
   const budget = budgets.decoded;
   const magic = unpickle(bytes, 0, { source: `${source} (magic number)`, budget });
-  if (magic.value !== LEGACY_MAGIC) fail('ParseError', { source, field: 'magic number', expected: `0x${LEGACY_MAGIC.toString(16)} (legacy torch.save)`, got: describeValue(magic.value) });
+  if (magic.value !== LEGACY_MAGIC)
+    fail('ParseError', { source, field: 'magic number', expected: `0x${LEGACY_MAGIC.toString(16)} (legacy torch.save)`, got: describeValue(magic.value) });
   const version = unpickle(bytes, magic.end, { source: `${source} (protocol version)`, budget });
-  if (version.value !== LEGACY_PROTOCOL_VERSION) fail('Unsupported', { source, field: 'protocol version', expected: String(LEGACY_PROTOCOL_VERSION), got: describeValue(version.value) });
+  if (version.value !== LEGACY_PROTOCOL_VERSION)
+    fail('Unsupported', { source, field: 'protocol version', expected: String(LEGACY_PROTOCOL_VERSION), got: describeValue(version.value) });
   const sys = unpickle(bytes, version.end, { source: `${source} (system info)`, budget });
   let little = true;
   if (isDict(sys.value)) {
@@ -392,7 +412,8 @@ function decodeLegacy(bytes: Uint8Array, source: string, opts: DecodeOptions, bu
   const tensors: TorchTensor[] = [];
   const main = unpickle(bytes, sys.end, { source, persistentLoad: storageLoader(storages, true), reducers: fileReducers(tensors, opts.maxTensorElements ?? 2 ** 30), budget });
   const keys = unpickle(bytes, main.end, { source: `${source} (storage keys)`, budget });
-  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) fail('ParseError', { source, field: 'storage keys', expected: 'a list of str', got: describeValue(keys.value) });
+  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string'))
+    fail('ParseError', { source, field: 'storage keys', expected: 'a list of str', got: describeValue(keys.value) });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = keys.end;
   for (const key of keys.value as string[]) {
@@ -403,11 +424,13 @@ function decodeLegacy(bytes: Uint8Array, source: string, opts: DecodeOptions, bu
     if (n !== BigInt(s.numel)) fail('ParseError', { source, field: `storage ${key} size at byte ${pos}`, expected: `${s.numel} elements as declared`, got: String(n) });
     pos += 8;
     const nb = s.numel * elementSize(s.dtype);
-    if (pos + nb > bytes.length) fail('ParseError', { source, field: `storage ${key} at byte ${pos}`, expected: `${nb} bytes`, got: `${bytes.length - pos} (storage too short, truncated file)` });
+    if (pos + nb > bytes.length)
+      fail('ParseError', { source, field: `storage ${key} at byte ${pos}`, expected: `${nb} bytes`, got: `${bytes.length - pos} (storage too short, truncated file)` });
     s.bytes = bytes.subarray(pos, pos + nb);
     pos += nb;
   }
-  for (const s of storages.values()) if (!s.bytes) fail('ParseError', { source, field: `storage ${s.key}`, expected: 'its data after the pickle', got: 'not listed in the storage keys' });
+  for (const s of storages.values())
+    if (!s.bytes) fail('ParseError', { source, field: `storage ${s.key}`, expected: 'its data after the pickle', got: 'not listed in the storage keys' });
   materialise(tensors, little, source, opts.maxExpandedElements ?? 2 ** 24, budgets.decoded);
   return { format: 'legacy', root: main.value, protocol: main.protocol, byteOrder: little ? 'little' : 'big', tensors };
 }
@@ -450,7 +473,8 @@ function decodeWithin(input: Uint8Array, opts: DecodeOptions, budgets: Budgets):
   try {
     if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
       const inner = gunzip(bytes, source, budgets.inflated);
-      if (inner.length >= 2 && inner[0] === 0x1f && inner[1] === 0x8b) fail('Unsupported', { source, field: 'gzip stream', expected: 'one level of gzip compression', got: 'gzip inside gzip' });
+      if (inner.length >= 2 && inner[0] === 0x1f && inner[1] === 0x8b)
+        fail('Unsupported', { source, field: 'gzip stream', expected: 'one level of gzip compression', got: 'gzip inside gzip' });
       // The inflated file is the input the decoded-size budget scales with (it is within the inflated budget).
       const decoded = new DecodeBudget('decoded-size', opts.maxDecodedBytes ?? defaultMaxDecodedBytes(inner.length), source, 'maxDecodedBytes');
       return decodeWithin(inner, { ...opts, source }, { ...budgets, decoded });
@@ -460,7 +484,12 @@ function decodeWithin(input: Uint8Array, opts: DecodeOptions, budgets: Budgets):
     if (bytes.length >= 262 && new TextDecoder('latin1').decode(bytes.subarray(257, 262)) === 'ustar') {
       return fail('Unsupported', { source, field: 'format', expected: 'the zip or legacy torch.save format', got: 'the pre-1.0 tar format' });
     }
-    return fail('ParseError', { source, field: 'magic number', expected: 'a zip archive (PK\\x03\\x04) or a legacy torch.save file (\\x80\\x02 + magic number)', got: `bytes ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || '(empty file)'}` });
+    return fail('ParseError', {
+      source,
+      field: 'magic number',
+      expected: 'a zip archive (PK\\x03\\x04) or a legacy torch.save file (\\x80\\x02 + magic number)',
+      got: `bytes ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || '(empty file)'}`,
+    });
   } catch (err) {
     if (err instanceof MetaD2AException) throw err;
     // A failure the checks above did not foresee: still a named error, marked as internal.

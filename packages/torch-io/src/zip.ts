@@ -148,7 +148,8 @@ export function openZip(bytes: Uint8Array, source: string, opts: { verifyCrc?: b
       data = raw;
     } else if (e.method === 8) {
       // Deflate cannot compress better than about 1032:1; a larger claim is a zip bomb or damage.
-      if (e.size > 1032 * e.compressedSize + 1024) bad(`entry ${name}`, `at most ${1032 * e.compressedSize + 1024} bytes from ${e.compressedSize} deflated bytes`, `${e.size} (absurd size)`);
+      if (e.size > 1032 * e.compressedSize + 1024)
+        bad(`entry ${name}`, `at most ${1032 * e.compressedSize + 1024} bytes from ${e.compressedSize} deflated bytes`, `${e.size} (absurd size)`);
       opts.budget?.charge(e.size, `zip entry ${name}`);
       try {
         const inflated = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });

@@ -25,9 +25,13 @@ describe('LONG1 / LONG4 decode in linear time', () => {
     expect(ms).toBeLessThan(3000);
   });
 
-  test('negative LONG1 / LONG4 values (two\'s complement)', () => {
+  test("negative LONG1 / LONG4 values (two's complement)", () => {
     // LONG1 [0x00 0xff] = -256 ... as little-endian: 0xff00 → -256; LONG4 of 12 0xff bytes = -1
-    const v = unpickle(Uint8Array.from([0x80, 2, 0x28, 0x8a, 2, 0x00, 0xff, 0x8b, 12, 0, 0, 0, ...new Array(12).fill(0xff), 0x8a, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x6c, 0x2e]), 0, { source: 't' }).value;
+    const v = unpickle(
+      Uint8Array.from([0x80, 2, 0x28, 0x8a, 2, 0x00, 0xff, 0x8b, 12, 0, 0, 0, ...new Array(12).fill(0xff), 0x8a, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x6c, 0x2e]),
+      0,
+      { source: 't' },
+    ).value;
     expect(v).toEqual([-256, -1, -(2n ** 71n) + 1n]);
   });
 });
@@ -61,7 +65,10 @@ describe('a decoded-size budget for the whole unpickling', () => {
 
   test('bytearray() of a memoised bytes object shares it instead of copying it', () => {
     const payload = 100_000;
-    const pk = new Pk().proto(2).op(0x28).op(0x42, ...u32(payload));
+    const pk = new Pk()
+      .proto(2)
+      .op(0x28)
+      .op(0x42, ...u32(payload));
     for (let i = 0; i < payload; i++) pk.op(7);
     pk.op(0x71, 0);
     pk.global('builtins', 'bytearray').op(0x71, 1).op(0x30);

@@ -52,7 +52,8 @@ describe('fuzz: mutated real files give values or named errors, never a crash or
       const b = original.slice();
       let mutated = b;
       const kind = i % 4;
-      if (kind === 0) mutated = b.subarray(0, rng.int(b.length)); // truncated
+      if (kind === 0)
+        mutated = b.subarray(0, rng.int(b.length)); // truncated
       else if (kind === 1 || kind === 2) {
         const flips = 1 + rng.int(4);
         for (let k = 0; k < flips; k++) b[rng.int(kind === 1 ? hot : b.length)]! ^= 1 << rng.int(8);

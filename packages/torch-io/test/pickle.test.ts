@@ -9,7 +9,9 @@ const run = (bytes: Uint8Array | number[]): PyValue => unpickle(Uint8Array.from(
 describe('pickle VM', () => {
   test('numbers of every encoding, including longs beyond 2^53', () => {
     // LONG1 of 2^64 (9 bytes: 00 ×8, 01), BININT -5, BININT2 65535, LONG1 -1 (ff), BINFLOAT 1.5 (big-endian)
-    const v = run([0x80, 2, 0x28, 0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x4a, 0xfb, 0xff, 0xff, 0xff, 0x4d, 0xff, 0xff, 0x8a, 1, 0xff, 0x47, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x6c, 0x2e]);
+    const v = run([
+      0x80, 2, 0x28, 0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x4a, 0xfb, 0xff, 0xff, 0xff, 0x4d, 0xff, 0xff, 0x8a, 1, 0xff, 0x47, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x6c, 0x2e,
+    ]);
     expect(v).toEqual([2n ** 64n, -5, 65535, -1, 1.5]);
   });
 
@@ -66,7 +68,10 @@ describe('pickle VM', () => {
 
   test('memo indices out of order, overwritten, and far beyond the dense range', () => {
     // 'a' LONG_BINPUT 100000, 'b' BINPUT 0, 'c' BINPUT 0 (overwrite), then MARK GET 100000, GET 0, LIST
-    const v = run([0x80, 2, 0x8c, 1, 0x61, 0x72, 0xa0, 0x86, 0x01, 0x00, 0x30, 0x8c, 1, 0x62, 0x71, 0, 0x30, 0x8c, 1, 0x63, 0x71, 0, 0x30, 0x28, 0x6a, 0xa0, 0x86, 0x01, 0x00, 0x68, 0, 0x6c, 0x2e]);
+    const v = run([
+      0x80, 2, 0x8c, 1, 0x61, 0x72, 0xa0, 0x86, 0x01, 0x00, 0x30, 0x8c, 1, 0x62, 0x71, 0, 0x30, 0x8c, 1, 0x63, 0x71, 0, 0x30, 0x28, 0x6a, 0xa0, 0x86, 0x01, 0x00, 0x68, 0, 0x6c,
+      0x2e,
+    ]);
     expect(v).toEqual(['a', 'c']);
   });
 
@@ -105,7 +110,10 @@ describe('tensor rebuild checks (hand-made zip files)', () => {
     ['an absurd size', 6, 0, [1 << 20, 1 << 20], [0, 0], /absurd size/],
     ['an absurd expanded view of a small storage', 6, 0, [1 << 13, 1 << 12], [0, 0], /larger than its storage/],
   ])('%s is a named ParseError', (_n, numel, offset, size, stride, message) => {
-    const pk = new Pk().proto(2).tensor(numel as number, offset as number, size as number[], stride as number[]).stop();
+    const pk = new Pk()
+      .proto(2)
+      .tensor(numel as number, offset as number, size as number[], stride as number[])
+      .stop();
     const e = errorOf(() => decodePtSync(file(pk.bytes(), six), { source: 'x.pt' }));
     expect(e.error._tag).toBe('ParseError');
     expect(e.message).toMatch(message as RegExp);
@@ -185,7 +193,25 @@ describe('igraph.Graph → ArchGraph', () => {
   };
 
   test('types from ints or 0-d float tensors (MBv3 files), edges in insertion order', () => {
-    expect(archGraphFromIGraph(graph(3, [[1, 2], [0, 1]], [0, scalar(7), 1]), 'g')).toEqual({ types: [0, 7, 1], edges: [[1, 2], [0, 1]] });
+    expect(
+      archGraphFromIGraph(
+        graph(
+          3,
+          [
+            [1, 2],
+            [0, 1],
+          ],
+          [0, scalar(7), 1],
+        ),
+        'g',
+      ),
+    ).toEqual({
+      types: [0, 7, 1],
+      edges: [
+        [1, 2],
+        [0, 1],
+      ],
+    });
   });
 
   test.each([
@@ -203,7 +229,12 @@ describe('igraph.Graph → ArchGraph', () => {
 describe('outline', () => {
   test('a bounded, readable outline of a file, cycles marked', () => {
     const r = decodePtSync(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'gru-golden', 'state_dict.pt'))));
-    expect(outline(r.root, { maxDepth: 1, maxItems: 2 }).split('\n')).toEqual(['OrderedDict (8 keys)', '  toy.weight_ih: tensor float32 [6, 2]', '  toy.weight_hh: tensor float32 [6, 2]', '  … 6 more']);
+    expect(outline(r.root, { maxDepth: 1, maxItems: 2 }).split('\n')).toEqual([
+      'OrderedDict (8 keys)',
+      '  toy.weight_ih: tensor float32 [6, 2]',
+      '  toy.weight_hh: tensor float32 [6, 2]',
+      '  … 6 more',
+    ]);
     const cyclic = run([0x80, 2, 0x5d, 0x71, 0, 0x68, 0, 0x61, 0x2e]);
     expect(outline(cyclic).split('\n')).toEqual(['list (1 items)', '  [0] list (1 items)', '    (cycle)']);
   });

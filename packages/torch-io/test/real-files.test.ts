@@ -3,10 +3,27 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import { GoldenFixture } from '@metad2a/fixtures';
-import { PyDict, PyGlobal, PyObject, PyTuple, TorchTensor, decodePtSync, ofaAccuracyPredictorWeights, predictorMetaDatabaseFromPt, readPredictorMetaDatabase, readPtSync, readStateDict, readStateDictSync, stateDictToNamedArrays } from '../src';
+import {
+  PyDict,
+  PyGlobal,
+  PyObject,
+  PyTuple,
+  TorchTensor,
+  decodePtSync,
+  ofaAccuracyPredictorWeights,
+  predictorMetaDatabaseFromPt,
+  readPredictorMetaDatabase,
+  readPtSync,
+  readStateDict,
+  readStateDictSync,
+  stateDictToNamedArrays,
+} from '../src';
 import { DATA, FIXTURES } from './helpers';
 
-const fixtureDirs = fs.readdirSync(FIXTURES).filter((d) => fs.existsSync(path.join(FIXTURES, d, 'state_dict.pt'))).sort();
+const fixtureDirs = fs
+  .readdirSync(FIXTURES)
+  .filter((d) => fs.existsSync(path.join(FIXTURES, d, 'state_dict.pt')))
+  .sort();
 
 describe('fixture state_dict.pt files (zip) equal tensors.bin', () => {
   test('every fixture with a state_dict.pt is covered', () => {
@@ -117,7 +134,14 @@ describe("the authors' NB201 predictor meta-training database", () => {
     const close = (a: number | undefined, b: string): boolean => a !== undefined && Math.abs(a - Number(b)) <= 5e-7; // the CSV has 6 decimals
     rows.forEach(([row, task, , arch, acc, flops, params, latency], i) => {
       const r = db.records[i]!;
-      const ok = r.index === Number(row) && r.task === Number(task) && r.arch === arch && close(r.accuracy, acc!) && close(r.flops, flops!) && close(r.params, params!) && close(r.latency, latency!);
+      const ok =
+        r.index === Number(row) &&
+        r.task === Number(task) &&
+        r.arch === arch &&
+        close(r.accuracy, acc!) &&
+        close(r.flops, flops!) &&
+        close(r.params, params!) &&
+        close(r.latency, latency!);
       if (!ok) mismatches.push(`row ${i}: ${JSON.stringify(r)} vs ${rows[i]!.join(',')}`);
     });
     expect(mismatches).toEqual([]);
@@ -129,7 +153,19 @@ describe("the authors' NB201 predictor meta-training database", () => {
 
   test('every igraph decodes to the canonical NB201 graph of its string (types from the ops, 11 edges in insertion order)', () => {
     const ops = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'];
-    const edges = [[1, 2], [0, 1], [2, 3], [3, 4], [1, 3], [4, 5], [5, 6], [1, 5], [2, 6], [3, 6], [6, 7]];
+    const edges = [
+      [1, 2],
+      [0, 1],
+      [2, 3],
+      [3, 4],
+      [1, 3],
+      [4, 5],
+      [5, 6],
+      [1, 5],
+      [2, 6],
+      [3, 6],
+      [6, 7],
+    ];
     const want = JSON.stringify(edges);
     const bad = db.records.filter((r) => {
       const opTypes = [...r.arch!.matchAll(/([a-z_0-9]+)~\d/g)].map((m) => 2 + ops.indexOf(m[1]!));
@@ -154,14 +190,23 @@ describe("the authors' NB201 predictor meta-training database", () => {
     const records = new PyDict(false);
     records.entries.set('acc', [70.5]);
     records.entries.set('task', [3]);
-    records.entries.set('g', [new PyObject(new PyGlobal('igraph', 'Graph'), new PyTuple([2, [new PyTuple([0, 1])], true, new PyDict(false), vattrs([0, 1]), new PyDict(false)]), 'reduce')]);
-    const tasks = [[1, 2], [3, 4], [5, 6], [7, 8]];
+    records.entries.set('g', [
+      new PyObject(new PyGlobal('igraph', 'Graph'), new PyTuple([2, [new PyTuple([0, 1])], true, new PyDict(false), vattrs([0, 1]), new PyDict(false)]), 'reduce'),
+    ]);
+    const tasks = [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ];
     const ok = predictorMetaDatabaseFromPt({ records, tasks, permutation: [0] }, { validCount: 0 });
     expect(ok.records[0]).toEqual({ index: 0, task: 3, classIds: [7, 8], featureKeys: [6, 7], graph: { types: [0, 1], edges: [[0, 1]] }, accuracy: 70.5 });
     expect(() => predictorMetaDatabaseFromPt({ records, tasks: tasks.slice(0, 2), permutation: [0] })).toThrow(/task index < 2/);
     expect(() => predictorMetaDatabaseFromPt({ records, tasks, permutation: [1] })).toThrow(/permutation/);
     expect(() => predictorMetaDatabaseFromPt({ records, tasks: [[0]], permutation: [0] })).toThrow(/1-based/);
-    records.entries.set('g', [new PyObject(new PyGlobal('igraph', 'Graph'), new PyTuple([2, [new PyTuple([0, 2])], true, new PyDict(false), vattrs([0, 1]), new PyDict(false)]), 'reduce')]);
+    records.entries.set('g', [
+      new PyObject(new PyGlobal('igraph', 'Graph'), new PyTuple([2, [new PyTuple([0, 2])], true, new PyDict(false), vattrs([0, 1]), new PyDict(false)]), 'reduce'),
+    ]);
     expect(() => predictorMetaDatabaseFromPt({ records, tasks, permutation: [0] })).toThrow(/igraph edge 0/);
     const missing = readPredictorMetaDatabase(path.join(DATA, 'synthetic'));
     expect(E.isLeft(missing) && missing.left._tag).toBe('IoError');

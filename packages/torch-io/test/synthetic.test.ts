@@ -87,7 +87,11 @@ describe('*bylabel.pt → FeatureSet', () => {
     })(readFeatureSet(path.join(dir, 'tinybylabel.pt'), { name: 'tiny' }));
     expect(fs1.name).toBe('tiny');
     expect(fs1.dim).toBe(8);
-    expect(fs1.classes.map((c) => [c.label, c.count])).toEqual([['0', 21], ['1', 25], ['2', 20]]);
+    expect(fs1.classes.map((c) => [c.label, c.count])).toEqual([
+      ['0', 21],
+      ['1', 25],
+      ['2', 20],
+    ]);
     fs1.classes.forEach((c) => expect(Array.from(c.data)).toEqual(want[c.label]!.values));
     const x = drawClassSamples(fs1, 20, new Rng(1));
     expect(x.length).toBe(3 * 20 * 8);

@@ -76,7 +76,10 @@ export function runTorch(job: TorchImgsJob | TorchRecordsJob): TorchResult {
 export function anchorImgPerSec(config: string): { imgS: number; text: string } | null {
   const file = path.join(__dirname, '..', '..', '..', 'docs', 'official-cpu-anchors.md');
   if (!fs.existsSync(file)) return null;
-  const row = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`| ${config}`));
+  const row = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`| ${config}`));
   if (!row) return null;
   const text = row.split('|')[2]!.trim();
   const figures = [...text.matchAll(/~?([\d,]+(?:\.\d+)?)\s*(?:img\/s|with)/g)].map((m) => Number(m[1]!.replace(/,/g, '')));

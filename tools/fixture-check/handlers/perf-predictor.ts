@@ -20,7 +20,14 @@ export const handler: FixtureHandler = {
     const cfg = fx.manifest.config as Cfg;
     const layout = { classes: cfg.classes, perClass: cfg.num_sample };
     const graphs = graphsOf(fx.manifest.graphs);
-    const model = new PredictorModel({ graphConfig: graphConfig(cfg.nvt, cfg.max_n), hs: cfg.hs, nz: cfg.nz, heads: cfg.heads, rng: new Rng(0), normalisation: cfg.acc_normalisation });
+    const model = new PredictorModel({
+      graphConfig: graphConfig(cfg.nvt, cfg.max_n),
+      hs: cfg.hs,
+      nz: cfg.nz,
+      heads: cfg.heads,
+      rng: new Rng(0),
+      normalisation: cfg.acc_normalisation,
+    });
     const full = fx.manifest.params_in_tensors_bin === false;
     model.loadParameters(full ? readStateDictSync(path.join(fx.dir, 'state_dict.pt')) : await paramsFor(target, '', opts));
     const checks: TensorCheck[] = [];
@@ -31,7 +38,11 @@ export const handler: FixtureHandler = {
     const yhat = model.head(d, e.G);
     checks.push(checkTensor(fx, 'expected.D', d.dataSync()), checkTensor(fx, 'expected.G', e.G.dataSync()), checkTensor(fx, 'expected.yhat', yhat.dataSync()));
     if (!full) {
-      checks.push(checkTensor(fx, 'expected.hg', e.hg.dataSync()), checkTensor(fx, 'expected.H_forward', e.hForward!.dataSync()), checkTensor(fx, 'expected.H_backward', e.hBackward!.dataSync()));
+      checks.push(
+        checkTensor(fx, 'expected.hg', e.hg.dataSync()),
+        checkTensor(fx, 'expected.H_forward', e.hForward!.dataSync()),
+        checkTensor(fx, 'expected.H_backward', e.hBackward!.dataSync()),
+      );
       if (fx.has('expected.G_extra')) {
         const gx = model.encodeGraphs(graphsOf(fx.manifest.graphs_extra));
         checks.push(checkTensor(fx, 'expected.G_extra', gx.dataSync()));

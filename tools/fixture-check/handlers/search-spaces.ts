@@ -56,21 +56,35 @@ function nb201Checks(fx: GraphsFile): TensorCheck[] {
     const fromRows = nb201GraphFromRows(g.rows!);
     const dec = decodeNb201(asGraph(g));
     checks.push(
-      checkEqual(`valid[${i}] ${g.arch_str}: encoding (rows, types, edges, in-lists, 4x4 matrix)`, {
-        rows: nb201Rows(cell),
-        types: enc.types,
-        edges: enc.edges,
-        rowsEdges: E.isRight(fromRows) ? fromRows.right.edges : null,
-        inLists: inLists(enc),
-        matrix: nb201Matrix(cell, 'op'),
-      }, { rows: g.rows, types: g.types, edges: g.edges, rowsEdges: g.edges, inLists: g.in_lists, matrix: g.matrix4x4 }),
+      checkEqual(
+        `valid[${i}] ${g.arch_str}: encoding (rows, types, edges, in-lists, 4x4 matrix)`,
+        {
+          rows: nb201Rows(cell),
+          types: enc.types,
+          edges: enc.edges,
+          rowsEdges: E.isRight(fromRows) ? fromRows.right.edges : null,
+          inLists: inLists(enc),
+          matrix: nb201Matrix(cell, 'op'),
+        },
+        { rows: g.rows, types: g.types, edges: g.edges, rowsEdges: g.edges, inLists: g.in_lists, matrix: g.matrix4x4 },
+      ),
     );
-    checks.push(checkEqual(`valid[${i}] ${g.arch_str}: verdict and decoded string`, { valid: isValidNb201(asGraph(g)), decoded: E.isRight(dec) ? formatNb201(dec.right) : null }, { valid: g.valid, decoded: g.decoded_str }));
+    checks.push(
+      checkEqual(
+        `valid[${i}] ${g.arch_str}: verdict and decoded string`,
+        { valid: isValidNb201(asGraph(g)), decoded: E.isRight(dec) ? formatNb201(dec.right) : null },
+        { valid: g.valid, decoded: g.decoded_str },
+      ),
+    );
   });
   for (const g of [...fx.invalid, ...fx.valid_noncanonical]) {
     const dec = decodeNb201(asGraph(g));
     checks.push(
-      checkEqual(`${g.label}: is_valid_NAS201, is_valid_DAG, decoded string`, { valid: isValidNb201(asGraph(g)), dag: isValidDag(asGraph(g)), decoded: E.isRight(dec) ? formatNb201(dec.right) : null }, { valid: g.official_is_valid, dag: g.official_is_valid_DAG, decoded: g.decoded_str }),
+      checkEqual(
+        `${g.label}: is_valid_NAS201, is_valid_DAG, decoded string`,
+        { valid: isValidNb201(asGraph(g)), dag: isValidDag(asGraph(g)), decoded: E.isRight(dec) ? formatNb201(dec.right) : null },
+        { valid: g.official_is_valid, dag: g.official_is_valid_DAG, decoded: g.decoded_str },
+      ),
     );
   }
   return checks;
@@ -86,13 +100,29 @@ function mbv3Checks(fx: GraphsFile): TensorCheck[] {
     }
     const enc = encodeMbv3(cfg.right);
     const dec = decodeMbv3(asGraph(g));
-    checks.push(checkEqual(`valid[${i}] (${g.label ?? 'OFA config'}): encoding (types, edges, in-lists)`, { types: enc.types, edges: enc.edges, inLists: inLists(enc) }, { types: g.types, edges: g.edges, inLists: g.in_lists }));
-    checks.push(checkEqual(`valid[${i}]: verdict and decoded config`, { valid: isValidMbv3(asGraph(g)), decoded: E.isRight(dec) ? dec.right : null }, { valid: g.valid, decoded: g.decoded_config }));
+    checks.push(
+      checkEqual(
+        `valid[${i}] (${g.label ?? 'OFA config'}): encoding (types, edges, in-lists)`,
+        { types: enc.types, edges: enc.edges, inLists: inLists(enc) },
+        { types: g.types, edges: g.edges, inLists: g.in_lists },
+      ),
+    );
+    checks.push(
+      checkEqual(
+        `valid[${i}]: verdict and decoded config`,
+        { valid: isValidMbv3(asGraph(g)), decoded: E.isRight(dec) ? dec.right : null },
+        { valid: g.valid, decoded: g.decoded_config },
+      ),
+    );
   });
   for (const g of [...fx.invalid, ...fx.valid_noncanonical]) {
     const dec = decodeMbv3(asGraph(g));
     checks.push(
-      checkEqual(`${g.label}: is_valid_ofa_mbv3, is_valid_DAG, decoded config`, { valid: isValidMbv3(asGraph(g)), dag: isValidDag(asGraph(g)), decoded: E.isRight(dec) ? dec.right : null }, { valid: g.official_is_valid, dag: g.official_is_valid_DAG, decoded: g.decoded_config }),
+      checkEqual(
+        `${g.label}: is_valid_ofa_mbv3, is_valid_DAG, decoded config`,
+        { valid: isValidMbv3(asGraph(g)), dag: isValidDag(asGraph(g)), decoded: E.isRight(dec) ? dec.right : null },
+        { valid: g.official_is_valid, dag: g.official_is_valid_DAG, decoded: g.decoded_config },
+      ),
     );
   }
   return checks;

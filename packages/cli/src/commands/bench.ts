@@ -75,17 +75,44 @@ export function registerBench(program: Command, io: CliIo): void {
         const dataset = await features(f);
         const datasetName = f.datasetName ?? dataset.name;
         if (name === 'nb201') {
-          const r = runNb201Protocol({ generator: m.generator, predictor: m.predictor, dataset, datasetName, weights: m.weights, runs: f.runs, candidates: f.candidates, seed: f.seed });
+          const r = runNb201Protocol({
+            generator: m.generator,
+            predictor: m.predictor,
+            dataset,
+            datasetName,
+            weights: m.weights,
+            runs: f.runs,
+            candidates: f.candidates,
+            seed: f.seed,
+          });
           const md = nb201ProtocolMarkdown([r]);
           const files = writeReport(f.out, `nb201-${datasetName}`, { markdown: md, json: r });
           io.stdout.write(`${md}\nwrote ${files.join(', ')}\n`);
         } else if (name === 'nb201-baselines') {
-          const r = runNb201Baselines({ lookup: f.lookup, runs: f.runs, budget: f.budget, seed: f.seed, predictor: m.predictor, generator: m.generator, dataset, candidates: f.candidates });
+          const r = runNb201Baselines({
+            lookup: f.lookup,
+            runs: f.runs,
+            budget: f.budget,
+            seed: f.seed,
+            predictor: m.predictor,
+            generator: m.generator,
+            dataset,
+            candidates: f.candidates,
+          });
           const md = nb201BaselinesMarkdown(r);
           const files = writeReport(f.out, `nb201-baselines-${f.lookup}`, { markdown: md, json: r, svg: nb201BaselinesSvg(r) });
           io.stdout.write(`${md}\nwrote ${files.join(', ')}\n`);
         } else {
-          const r = runMbv3Benchmark({ generator: m.generator, predictor: m.predictor, dataset, datasetName, weights: m.weights, runs: f.runs, candidates: f.candidates, seed: f.seed });
+          const r = runMbv3Benchmark({
+            generator: m.generator,
+            predictor: m.predictor,
+            dataset,
+            datasetName,
+            weights: m.weights,
+            runs: f.runs,
+            candidates: f.candidates,
+            seed: f.seed,
+          });
           const md = mbv3Markdown(r);
           const files = writeReport(f.out, `mbv3-${datasetName}`, { markdown: md, json: r });
           io.stdout.write(`${md}\nwrote ${files.join(', ')}\n`);

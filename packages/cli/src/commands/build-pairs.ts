@@ -1,4 +1,13 @@
-import { dataSourceVersion as sourceVersionOf, datasetEntry, planBuild, taskData, trainPairRecord, type BuildDatabaseOptions, type TaskPlan, type TrainRecipe } from '@metad2a/arch-trainer';
+import {
+  dataSourceVersion as sourceVersionOf,
+  datasetEntry,
+  planBuild,
+  taskData,
+  trainPairRecord,
+  type BuildDatabaseOptions,
+  type TaskPlan,
+  type TrainRecipe,
+} from '@metad2a/arch-trainer';
 import { resolveDataset, type ImageDataset } from '@metad2a/datasets';
 import type { MetaDatabase } from '@metad2a/meta-trainer';
 import { PAIR_JOB_FORMAT, type PairJobData, type TrainedPair } from '@metad2a/db-queue';
@@ -36,7 +45,13 @@ export function planQueuedBuild(o: Omit<BuildDatabaseOptions, 'db' | 'shard' | '
   const tasks = plan.tasks;
   const jobs: PairJobData[] = plan.pairs.map(({ task, arch, seed }) => {
     const pair: PairSpec = { task, arch, seed, buildSeed: o.seed, recipe: o.recipe, trainPerClass: o.trainPerClass, testPerClass: o.testPerClass };
-    return { format: PAIR_JOB_FORMAT, key: { task: task.name, space: 'nb201', arch, metric: plan.metric }, pair, dataset: task.dataset, sourceVersion: dataSourceVersion(task.dataset) };
+    return {
+      format: PAIR_JOB_FORMAT,
+      key: { task: task.name, space: 'nb201', arch, metric: plan.metric },
+      pair,
+      dataset: task.dataset,
+      sourceVersion: dataSourceVersion(task.dataset),
+    };
   });
   return {
     jobs,
@@ -56,7 +71,8 @@ export async function trainQueuedPair(job: PairJobData): Promise<TrainedPair> {
   const p = job.pair as PairSpec;
   const d = imagesOf(p.task.dataset);
   const dataKey = JSON.stringify([p.task, p.buildSeed, p.trainPerClass, p.testPerClass, p.recipe.inputSize]);
-  if (lastTask?.key !== dataKey) lastTask = { key: dataKey, ...taskData(d, p.task, { trainPerClass: p.trainPerClass, testPerClass: p.testPerClass, inputSize: p.recipe.inputSize!, seed: p.buildSeed }) };
+  if (lastTask?.key !== dataKey)
+    lastTask = { key: dataKey, ...taskData(d, p.task, { trainPerClass: p.trainPerClass, testPerClass: p.testPerClass, inputSize: p.recipe.inputSize!, seed: p.buildSeed }) };
   const record = await trainPairRecord({ task: p.task, arch: p.arch, seed: p.seed }, lastTask, { recipe: p.recipe, metric: job.key.metric, sourceVersion: job.sourceVersion });
   return { dataset: datasetEntry(p.task.dataset, d), task: { name: p.task.name, dataset: p.task.dataset, classIds: p.task.classIds }, record };
 }

@@ -3,7 +3,18 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { describeBackend, initBackend } from '@metad2a/core';
 import { BUILD_PLANS, buildDatabase, buildPlanOptions, databaseStats, getRecipe, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
-import { MetaDatabase, exportCsv, exportDir, exportJson, importExportDir, importOfficialNb201PredictorDb, importOfficialNb201PredictorPt, importRecordsCsv, resolveDatabase, type ResolvedDatabase } from '@metad2a/meta-trainer';
+import {
+  MetaDatabase,
+  exportCsv,
+  exportDir,
+  exportJson,
+  importExportDir,
+  importOfficialNb201PredictorDb,
+  importOfficialNb201PredictorPt,
+  importRecordsCsv,
+  resolveDatabase,
+  type ResolvedDatabase,
+} from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { taskSources, ttyProgressBar } from '@metad2a/datasets';
@@ -33,7 +44,17 @@ function datasetList(v: string): string[] {
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)
-    .flatMap((x) => (x === 'train-sources' ? taskSources().filter((s) => s.split === 'train').map((s) => s.ref) : x === 'heldout-sources' ? taskSources().filter((s) => s.split === 'heldout').map((s) => s.ref) : [x]));
+    .flatMap((x) =>
+      x === 'train-sources'
+        ? taskSources()
+            .filter((s) => s.split === 'train')
+            .map((s) => s.ref)
+        : x === 'heldout-sources'
+          ? taskSources()
+              .filter((s) => s.split === 'heldout')
+              .map((s) => s.ref)
+          : [x],
+    );
 }
 
 function formatDuration(ms: number): string {
@@ -48,11 +69,13 @@ async function runWorkers(n: number, io: CliIo): Promise<void> {
   const i = args.findIndex((a) => a === '--workers' || a.startsWith('--workers='));
   args.splice(i, args[i]!.includes('=') ? 1 : 2);
   const codes = await Promise.all(
-    Array.from({ length: n }, (_, k) =>
-      new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--shard', `${k}/${n}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-        child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-      }),
+    Array.from(
+      { length: n },
+      (_, k) =>
+        new Promise<number>((resolve) => {
+          const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--shard', `${k}/${n}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+          child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+        }),
     ),
   );
   const failed = codes.filter((c) => c !== 0).length;
@@ -68,7 +91,11 @@ export function registerDb(program: Command, io: CliIo): void {
     .requiredOption('--db <file>', 'meta-database file (created if missing)')
     .option('--plan <name>', `a named build (${Object.keys(BUILD_PLANS).join(', ')}): fixes every option below except --workers/--shard`)
     .option('--space <name>', 'search space (only nb201 can be trained here)', oneOf('--space', ['nb201'] as const), 'nb201')
-    .option('--datasets <refs>', "comma-separated image dataset references, or 'train-sources' / 'heldout-sources' for the task sources of that split (`metad2a db sources`)", 'builtin:mnist,builtin:fashion-mnist,builtin:digits')
+    .option(
+      '--datasets <refs>',
+      "comma-separated image dataset references, or 'train-sources' / 'heldout-sources' for the task sources of that split (`metad2a db sources`)",
+      'builtin:mnist,builtin:fashion-mnist,builtin:digits',
+    )
     .option('--tasks <n>', 'number of tasks', intInRange('--tasks', 1), 12)
     .option('--classes <n|min-max>', 'classes per task', '4')
     .option('--archs <n>', 'grid mode: number of NB201 cells (size-stratified sample), each trained on every task', intInRange('--archs', 1, 15625))
@@ -86,54 +113,90 @@ export function registerDb(program: Command, io: CliIo): void {
     .option('--attempts <n>', 'with --queue: tries per pair before it is dead-lettered', intInRange('--attempts', 1, 100), DEFAULT_RETRY.attempts)
     .option('--backoff-seconds <s>', 'with --queue: wait before the first retry (doubling each retry)', intInRange('--backoff-seconds', 0, 86_400), DEFAULT_RETRY.backoffMs / 1000)
     .option('--collect-lock-seconds <s>', 'with --queue: a result whose collector died is collected again after this long', intInRange('--collect-lock-seconds', 1, 3600), 30)
-    .action(async (f: { db: string; plan?: string; datasets: string; tasks: number; classes: string; archs?: number; cellsPerTask?: string; goodShare: string; recipe: string; epochs?: number; trainPerClass: number; testPerClass: number; seed: number; workers: number; shard?: string; queue?: string; queueName: string; attempts: number; backoffSeconds: number; collectLockSeconds: number }) => {
-      const recipe = getRecipe(f.recipe, f.epochs !== undefined ? { epochs: f.epochs } : {});
-      const goodShare = Number(f.goodShare);
-      if (!(goodShare >= 0 && goodShare <= 1)) throw new CliUsageError(`--good-share must be a number in [0, 1], got '${f.goodShare}'`);
-      const shard = f.shard === undefined ? undefined : parseShard(f.shard);
-      if (f.workers > 1) {
-        if (shard) throw new CliUsageError('--workers and --shard exclude each other (--workers starts one --shard process per worker)');
-        return runWorkers(f.workers, io);
-      }
-      const planned =
-        f.plan !== undefined
-          ? buildPlanOptions(f.plan)
-          : {
-              datasets: datasetList(f.datasets),
-              numTasks: f.tasks,
-              classesPerTask: classRange(f.classes),
-              trainPerClass: f.trainPerClass,
-              testPerClass: f.testPerClass,
-              ...(f.archs !== undefined ? { archs: f.archs } : { cellsPerTask: f.cellsPerTask === undefined ? ([3, 8] as const) : rangeOption('--cells-per-task', f.cellsPerTask, 1), goodCellShare: goodShare }),
-              recipe,
-              seed: f.seed,
-            };
-      if (f.queue !== undefined) {
-        if (shard) throw new CliUsageError('--queue and --shard exclude each other (queue workers take the pairs)');
-        const loc = queueLocation(f.queue, f.queueName);
-        const build = planQueuedBuild(planned);
-        const r = await runQueuedBuild(io, f.db, loc, build, { retry: retryOptions(f.attempts, f.backoffSeconds), collectLockMs: f.collectLockSeconds * 1000 });
-        if (r.missing > 0) throw new MetaD2AException(makeError('NotFound', { source: f.db, field: 'records', expected: `all ${build.jobs.length} planned pairs`, got: `${r.recorded} (${r.missing} missing, listed above)` }));
-        return;
-      }
-      const backend = await initBackend();
-      io.stderr.write(`${describeBackend(backend)}${shard ? ` (shard ${shard.index}/${shard.of})` : ''}\n`);
-      const bar = ttyProgressBar('training', io.stderr);
-      const tag = shard ? `[db build ${shard.index}/${shard.of}]` : '[db build]';
-      const s = await buildDatabase({
-        ...planned,
-        db: f.db,
-        shard,
-        onProgress: (p) => {
-          if (bar) bar(p.done, p.total, p.accuracy !== undefined ? `${p.accuracy.toFixed(1)}% ${p.task}` : 'skipped');
-          else if (p.accuracy !== undefined) io.stderr.write(`${tag} ${new Date().toISOString()} ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} ${p.accuracy.toFixed(2)}% ${p.task} ${p.arch} eta ${formatDuration(p.etaMs)}\n`);
-        },
-      });
-      const d = MetaDatabase.open(f.db, { readonly: true });
-      const stats = databaseStats(d.records({ metric: recipeMetric(planned.recipe) }));
-      d.close();
-      io.stdout.write(`trained ${s.trained} pairs, skipped ${s.skipped} already recorded, wall ${(s.wallMs / 1000).toFixed(1)} s\n${JSON.stringify(stats, null, 2)}\n`);
-    });
+    .action(
+      async (f: {
+        db: string;
+        plan?: string;
+        datasets: string;
+        tasks: number;
+        classes: string;
+        archs?: number;
+        cellsPerTask?: string;
+        goodShare: string;
+        recipe: string;
+        epochs?: number;
+        trainPerClass: number;
+        testPerClass: number;
+        seed: number;
+        workers: number;
+        shard?: string;
+        queue?: string;
+        queueName: string;
+        attempts: number;
+        backoffSeconds: number;
+        collectLockSeconds: number;
+      }) => {
+        const recipe = getRecipe(f.recipe, f.epochs !== undefined ? { epochs: f.epochs } : {});
+        const goodShare = Number(f.goodShare);
+        if (!(goodShare >= 0 && goodShare <= 1)) throw new CliUsageError(`--good-share must be a number in [0, 1], got '${f.goodShare}'`);
+        const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+        if (f.workers > 1) {
+          if (shard) throw new CliUsageError('--workers and --shard exclude each other (--workers starts one --shard process per worker)');
+          return runWorkers(f.workers, io);
+        }
+        const planned =
+          f.plan !== undefined
+            ? buildPlanOptions(f.plan)
+            : {
+                datasets: datasetList(f.datasets),
+                numTasks: f.tasks,
+                classesPerTask: classRange(f.classes),
+                trainPerClass: f.trainPerClass,
+                testPerClass: f.testPerClass,
+                ...(f.archs !== undefined
+                  ? { archs: f.archs }
+                  : { cellsPerTask: f.cellsPerTask === undefined ? ([3, 8] as const) : rangeOption('--cells-per-task', f.cellsPerTask, 1), goodCellShare: goodShare }),
+                recipe,
+                seed: f.seed,
+              };
+        if (f.queue !== undefined) {
+          if (shard) throw new CliUsageError('--queue and --shard exclude each other (queue workers take the pairs)');
+          const loc = queueLocation(f.queue, f.queueName);
+          const build = planQueuedBuild(planned);
+          const r = await runQueuedBuild(io, f.db, loc, build, { retry: retryOptions(f.attempts, f.backoffSeconds), collectLockMs: f.collectLockSeconds * 1000 });
+          if (r.missing > 0)
+            throw new MetaD2AException(
+              makeError('NotFound', {
+                source: f.db,
+                field: 'records',
+                expected: `all ${build.jobs.length} planned pairs`,
+                got: `${r.recorded} (${r.missing} missing, listed above)`,
+              }),
+            );
+          return;
+        }
+        const backend = await initBackend();
+        io.stderr.write(`${describeBackend(backend)}${shard ? ` (shard ${shard.index}/${shard.of})` : ''}\n`);
+        const bar = ttyProgressBar('training', io.stderr);
+        const tag = shard ? `[db build ${shard.index}/${shard.of}]` : '[db build]';
+        const s = await buildDatabase({
+          ...planned,
+          db: f.db,
+          shard,
+          onProgress: (p) => {
+            if (bar) bar(p.done, p.total, p.accuracy !== undefined ? `${p.accuracy.toFixed(1)}% ${p.task}` : 'skipped');
+            else if (p.accuracy !== undefined)
+              io.stderr.write(
+                `${tag} ${new Date().toISOString()} ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} ${p.accuracy.toFixed(2)}% ${p.task} ${p.arch} eta ${formatDuration(p.etaMs)}\n`,
+              );
+          },
+        });
+        const d = MetaDatabase.open(f.db, { readonly: true });
+        const stats = databaseStats(d.records({ metric: recipeMetric(planned.recipe) }));
+        d.close();
+        io.stdout.write(`trained ${s.trained} pairs, skipped ${s.skipped} already recorded, wall ${(s.wallMs / 1000).toFixed(1)} s\n${JSON.stringify(stats, null, 2)}\n`);
+      },
+    );
 
   registerQueueCommands(program, db, io, trainQueuedPair, dataSourceVersion);
 
@@ -155,7 +218,9 @@ export function registerDb(program: Command, io: CliIo): void {
       try {
         const r = f.from ? importOfficialNb201PredictorPt(d, f.from) : importOfficialNb201PredictorDb(d);
         io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-        io.stdout.write('note: the official database has no image features (ImageNet32 features are not available offline); training refuses tasks without features until you add them.\n');
+        io.stdout.write(
+          'note: the official database has no image features (ImageNet32 features are not available offline); training refuses tasks without features until you add them.\n',
+        );
       } finally {
         d.close();
       }

@@ -53,7 +53,10 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 333)
     .option('--resume', 'continue the runs in <out>/runs exactly where they stopped, per phase: a finished phase is skipped, an interrupted one resumes, one not begun starts')
     .option('--prior <file>', "start the predictor's graph side and head from an architecture prior ('metad2a prior' writes one)")
-    .option('--generator-pairs <rule>', 'which records the generator learns from: best:<k> per task, top:<fraction> of each task, min:<accuracy>, all', generatorPairs, { kind: 'best-per-task', count: 1 } as GeneratorPairs)
+    .option('--generator-pairs <rule>', 'which records the generator learns from: best:<k> per task, top:<fraction> of each task, min:<accuracy>, all', generatorPairs, {
+      kind: 'best-per-task',
+      count: 1,
+    } as GeneratorPairs)
     .action(async (f: MetaTrainFlags) => {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
       if (f.prior !== undefined && !fs.existsSync(f.prior)) throw new CliUsageError(`--prior ${f.prior}: no such file`);
@@ -78,7 +81,8 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             generatorEpochs: f.generatorEpochs ?? f.epochs,
             resume: f.resume,
             options: { split: f.split, batchSize: f.batchSize, seed: f.seed, progress: 'auto', pairs: f.generatorPairs, ...(f.prior !== undefined ? { prior: f.prior } : {}) },
-            onPhase: (model, phase) => io.stderr.write(`${model}: ${phase === 'started' ? 'starting' : phase === 'resumed' ? 'resuming from its last checkpoint' : 'already complete, skipped'}\n`),
+            onPhase: (model, phase) =>
+              io.stderr.write(`${model}: ${phase === 'started' ? 'starting' : phase === 'resumed' ? 'resuming from its last checkpoint' : 'already complete, skipped'}\n`),
           });
           const pr = pp.result;
           const gr = gp.result;
@@ -89,9 +93,14 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             predictor,
             predictorConfig,
             predicts: splitPredictionTarget(db, f.split),
-            provenance: { metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed, prior: f.prior ?? null, generatorPairs: f.generatorPairs }, at: new Date().toISOString() },
+            provenance: {
+              metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed, prior: f.prior ?? null, generatorPairs: f.generatorPairs },
+              at: new Date().toISOString(),
+            },
           });
-          io.stdout.write(`${JSON.stringify({ out: f.out, predictor: { best: pr.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`);
+          io.stdout.write(
+            `${JSON.stringify({ out: f.out, predictor: { best: pr.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`,
+          );
         } finally {
           generator.dispose();
           predictor.dispose();

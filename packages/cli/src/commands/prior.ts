@@ -18,21 +18,27 @@ interface PriorFlags {
   backend?: BackendName;
 }
 
-const fraction = (name: string) => (v: string): number => {
-  const x = Number(v);
-  if (!(x >= 0 && x < 1)) throw new CliUsageError(`${name} ${v}: expected a number in [0, 1)`);
-  return x;
-};
-const positive = (name: string) => (v: string): number => {
-  const x = Number(v);
-  if (!(x > 0)) throw new CliUsageError(`${name} ${v}: expected a positive number`);
-  return x;
-};
+const fraction =
+  (name: string) =>
+  (v: string): number => {
+    const x = Number(v);
+    if (!(x >= 0 && x < 1)) throw new CliUsageError(`${name} ${v}: expected a number in [0, 1)`);
+    return x;
+  };
+const positive =
+  (name: string) =>
+  (v: string): number => {
+    const x = Number(v);
+    if (!(x > 0)) throw new CliUsageError(`${name} ${v}: expected a positive number`);
+    return x;
+  };
 
 export function registerPrior(program: Command, io: CliIo): void {
   program
     .command('prior')
-    .description("pre-train a predictor's graph side and head on architecture-only data (the NB201 table on 3 data sets, the official 4,630 MetaD2A records); 'meta-train --prior <file>' starts from it")
+    .description(
+      "pre-train a predictor's graph side and head on architecture-only data (the NB201 table on 3 data sets, the official 4,630 MetaD2A records); 'meta-train --prior <file>' starts from it",
+    )
     .requiredOption('--out <file>', 'prior checkpoint to write')
     .option('--predictor-hs <n>', "predictor hidden size (must equal meta-train's --predictor-hs)", intInRange('--predictor-hs', 1, 65536), 512)
     .option('--epochs <n>', 'passes over the training cells', intInRange('--epochs', 1), 20)
@@ -57,10 +63,21 @@ export function registerPrior(program: Command, io: CliIo): void {
           lr: f.lr,
           seed: f.seed,
           heldOut,
-          onEpoch: (e) => io.stderr.write(`epoch ${e.epoch}/${f.epochs}  loss ${e.trainLoss.toPrecision(4)}  ${e.heldOutSpearman ? Object.entries(e.heldOutSpearman).map(([k, v]) => `${k} ${v.toFixed(3)}`).join('  ') : ''}  ${e.seconds.toFixed(1)} s\n`),
+          onEpoch: (e) =>
+            io.stderr.write(
+              `epoch ${e.epoch}/${f.epochs}  loss ${e.trainLoss.toPrecision(4)}  ${
+                e.heldOutSpearman
+                  ? Object.entries(e.heldOutSpearman)
+                      .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+                      .join('  ')
+                  : ''
+              }  ${e.seconds.toFixed(1)} s\n`,
+            ),
         });
         saveArchitecturePrior(f.out, predictor, prior, { heldOutFraction: f.heldOut, seed: f.seed });
-        io.stdout.write(`${JSON.stringify({ out: f.out, sources: prior.sources, trainCells: prior.trainCells, trainSamples: prior.trainSamples, heldOutSamples: heldOut.length, seconds: prior.seconds, last: prior.history[prior.history.length - 1] })}\n`);
+        io.stdout.write(
+          `${JSON.stringify({ out: f.out, sources: prior.sources, trainCells: prior.trainCells, trainSamples: prior.trainSamples, heldOutSamples: heldOut.length, seconds: prior.seconds, last: prior.history[prior.history.length - 1] })}\n`,
+        );
       } finally {
         predictor.dispose();
       }

@@ -81,11 +81,27 @@ export function registerRank(program: Command, io: CliIo): void {
         let rerank: { proxy: string; top: number; weight: number; seconds: number } | undefined;
         if (f.rerank !== undefined) {
           const batch = proxyBatch(f.dataset, { size: f.proxyBatch, inputSize: 32, seed: f.seed });
-          const r = rerankCandidates(ranking, { proxy: f.rerank, batch, top: f.rerankTop, weight: f.rerankWeight, numClasses: batch.numClasses, seed: f.seed, ...NB201_PROXY_NETWORK });
+          const r = rerankCandidates(ranking, {
+            proxy: f.rerank,
+            batch,
+            top: f.rerankTop,
+            weight: f.rerankWeight,
+            numClasses: batch.numClasses,
+            seed: f.seed,
+            ...NB201_PROXY_NETWORK,
+          });
           ranking = r.ranking;
           rerank = { proxy: f.rerank, top: Math.min(f.rerankTop, ranking.length), weight: f.rerankWeight, seconds: r.proxySeconds };
         }
-        const report = { space: f.space, predicts: predictionTarget(model.manifest), dataset: { name: features.name, classes: features.classes.length, dim: features.dim }, resamples: f.resamples, seed: f.seed, ranking, ...(rerank ? { rerank } : {}) };
+        const report = {
+          space: f.space,
+          predicts: predictionTarget(model.manifest),
+          dataset: { name: features.name, classes: features.classes.length, dim: features.dim },
+          resamples: f.resamples,
+          seed: f.seed,
+          ranking,
+          ...(rerank ? { rerank } : {}),
+        };
         if (f.json) io.stdout.write(`${JSON.stringify({ ...report, model: modelDir, backend, timings: ranked.timings })}\n`);
         else io.stdout.write(`${formatRankReport(report, { backendLine: `model: ${modelDir}` })}\n`);
       } finally {

@@ -44,7 +44,12 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--seed <s>', 'seed of the whole search', intInRange('--seed', 0), 0)
     .option('--flops-max <M>', 'keep candidates with at most this many MFLOPs', positiveNumber('--flops-max'))
     .option('--params-max <M>', 'keep candidates with at most this many million parameters', positiveNumber('--params-max'))
-    .option('--images-per-class <n|all>', `image datasets: extract features of at most n images per class (the first n of each class); the predictor draws ${SEARCH_IMAGES_PER_CLASS / 20} resamples × 20 of them by default`, imagesPerClass, SEARCH_IMAGES_PER_CLASS)
+    .option(
+      '--images-per-class <n|all>',
+      `image datasets: extract features of at most n images per class (the first n of each class); the predictor draws ${SEARCH_IMAGES_PER_CLASS / 20} resamples × 20 of them by default`,
+      imagesPerClass,
+      SEARCH_IMAGES_PER_CLASS,
+    )
     .option('--extractor <name>', 'feature extractor for image datasets (default random-conv; identity for precomputed features)')
     .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
     .option('--rerank <proxy>', 're-rank the best --rerank-top candidates with a zero-cost proxy on a minibatch of the dataset (naswot, synflow)')
@@ -85,14 +90,28 @@ export function registerSearch(program: Command, io: CliIo): void {
         if (flags.rerank !== undefined) {
           if (flags.space !== 'nb201') throw new CliUsageError('--rerank: the proxies score NB201 cells only');
           const batch = proxyBatch(flags.dataset, { size: flags.proxyBatch, inputSize: 32, seed: flags.seed });
-          const r = rerankCandidates(result.ranking, { proxy: flags.rerank, batch, top: flags.rerankTop, weight: flags.rerankWeight, numClasses: batch.numClasses, seed: flags.seed, ...NB201_PROXY_NETWORK });
+          const r = rerankCandidates(result.ranking, {
+            proxy: flags.rerank,
+            batch,
+            top: flags.rerankTop,
+            weight: flags.rerankWeight,
+            numClasses: batch.numClasses,
+            seed: flags.seed,
+            ...NB201_PROXY_NETWORK,
+          });
           reported = { ...result, ranking: r.ranking, top: r.ranking.slice(0, flags.top) };
           rerank = { proxy: flags.rerank, top: Math.min(flags.rerankTop, r.ranking.length), weight: flags.rerankWeight, seconds: r.proxySeconds };
         }
-        if (flags.json) io.stdout.write(`${JSON.stringify({ ...searchReportJson(reported, { featuresSeconds, all: flags.all }), ...(rerank ? { rerank } : {}), backendChoice: backend, model: modelDir })}\n`);
+        if (flags.json)
+          io.stdout.write(
+            `${JSON.stringify({ ...searchReportJson(reported, { featuresSeconds, all: flags.all }), ...(rerank ? { rerank } : {}), backendChoice: backend, model: modelDir })}\n`,
+          );
         else {
           io.stdout.write(`${formatSearchReport(reported, { featuresSeconds, backendLine: `model: ${modelDir}` })}\n`);
-          if (rerank) io.stdout.write(`re-ranked: the first ${rerank.top} by (1 − ${rerank.weight})·predictor rank + ${rerank.weight}·${rerank.proxy} rank (${rerank.proxy}: ${rerank.seconds.toFixed(2)} s)\n`);
+          if (rerank)
+            io.stdout.write(
+              `re-ranked: the first ${rerank.top} by (1 − ${rerank.weight})·predictor rank + ${rerank.weight}·${rerank.proxy} rank (${rerank.proxy}: ${rerank.seconds.toFixed(2)} s)\n`,
+            );
         }
       } finally {
         model.dispose();

@@ -34,6 +34,8 @@ export function registerTrainArch(program: Command, io: CliIo): void {
       });
       if (f.out) saveNetwork(f.out, r.network, { recipe, info: { arch: f.arch, dataset: f.dataset, accuracy: r.accuracy } });
       r.network.dispose();
-      io.stdout.write(`${JSON.stringify({ arch: f.arch, dataset: f.dataset, recipe: recipe.name, testAccuracy: 100 * r.accuracy, trainImages: train.shape[0], testImages: test.shape[0], saved: f.out ?? null })}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ arch: f.arch, dataset: f.dataset, recipe: recipe.name, testAccuracy: 100 * r.accuracy, trainImages: train.shape[0], testImages: test.shape[0], saved: f.out ?? null })}\n`,
+      );
     });
 }

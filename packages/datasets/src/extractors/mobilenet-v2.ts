@@ -52,7 +52,12 @@ async function readShippedArtifacts(): Promise<{ artifacts: tf.io.ModelArtifacts
     pkgVersion = (req(entry.replace(/dist[\\/]cjs[\\/]index\.js$/, 'package.json')) as { version: string }).version;
   }
   if (pkgVersion !== MOBILENET_V2.version) {
-    return fail('ValidationError', { source: 'mobilenetv2 extractor', field: 'nsfwjs version', expected: `${MOBILENET_V2.version} (the weights this extractor was measured with)`, got: pkgVersion });
+    return fail('ValidationError', {
+      source: 'mobilenetv2 extractor',
+      field: 'nsfwjs version',
+      expected: `${MOBILENET_V2.version} (the weights this extractor was measured with)`,
+      got: pkgVersion,
+    });
   }
   const mod = req('nsfwjs/models/mobilenet_v2') as { MobileNetV2Model: ShippedModel };
   const json = await mod.MobileNetV2Model.modelJson();
@@ -63,7 +68,10 @@ async function readShippedArtifacts(): Promise<{ artifacts: tf.io.ModelArtifacts
   hash.update(JSON.stringify(json.modelTopology));
   for (const b of bytes) hash.update(b);
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
-  return { artifacts: { modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'], weightSpecs, weightData, format: 'layers-model' }, hash: hash.digest('hex').slice(0, 32) };
+  return {
+    artifacts: { modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'], weightSpecs, weightData, format: 'layers-model' },
+    hash: hash.digest('hex').slice(0, 32),
+  };
 }
 
 /** A fixed `[1280, outputDim]` Gaussian projection, N(0, 1/outputDim), seeded (norms are kept on average). */
@@ -75,10 +83,19 @@ export async function createMobilenetV2Extractor(opts: ExtractorOptions): Promis
   const outputDim = opts.outputDim ?? MOBILENET_V2.defaultOutputDim;
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(outputDim) || outputDim < 1 || outputDim > MOBILENET_V2.pooledDim) {
-    throw new MetaD2AException(validationError({ source: 'mobilenetv2 extractor', field: 'outputDim', expected: `an integer in [1, ${MOBILENET_V2.pooledDim}] (${MOBILENET_V2.pooledDim}: the pooled features unprojected)`, got: String(outputDim) }));
+    throw new MetaD2AException(
+      validationError({
+        source: 'mobilenetv2 extractor',
+        field: 'outputDim',
+        expected: `an integer in [1, ${MOBILENET_V2.pooledDim}] (${MOBILENET_V2.pooledDim}: the pooled features unprojected)`,
+        got: String(outputDim),
+      }),
+    );
   }
   if (opts.inputSize !== undefined && opts.inputSize !== MOBILENET_V2.inputSize) {
-    throw new MetaD2AException(validationError({ source: 'mobilenetv2 extractor', field: 'inputSize', expected: `${MOBILENET_V2.inputSize} (the model's fixed input)`, got: String(opts.inputSize) }));
+    throw new MetaD2AException(
+      validationError({ source: 'mobilenetv2 extractor', field: 'inputSize', expected: `${MOBILENET_V2.inputSize} (the model's fixed input)`, got: String(opts.inputSize) }),
+    );
   }
   const { artifacts, hash } = await shippedArtifacts();
   const tfl = await import('@tensorflow/tfjs-layers');

@@ -71,20 +71,61 @@ function extractOne(x: Float32Array, xOff: number, cfg: RandomConvConfig, wb: Fl
     for (let ox = 0; ox < conv; ox++) {
       const base = oOff + (gy * grid + Math.floor(ox / cell)) * maps;
       for (let f0 = 0; f0 < F; f0 += LANES) {
-        let z0 = 0, z1 = 0, z2 = 0, z3 = 0, z4 = 0, z5 = 0, z6 = 0, z7 = 0, z8 = 0, z9 = 0, z10 = 0, z11 = 0, z12 = 0, z13 = 0, z14 = 0, z15 = 0;
+        let z0 = 0,
+          z1 = 0,
+          z2 = 0,
+          z3 = 0,
+          z4 = 0,
+          z5 = 0,
+          z6 = 0,
+          z7 = 0,
+          z8 = 0,
+          z9 = 0,
+          z10 = 0,
+          z11 = 0,
+          z12 = 0,
+          z13 = 0,
+          z14 = 0,
+          z15 = 0;
         let o = (f0 / LANES) * taps * LANES;
         for (let ky = 0; ky < k; ky++) {
           const xi = xOff + ((oy + ky) * S + ox) * 3;
           for (let j = 0; j < row; j++, o += LANES) {
             const v = x[xi + j]!;
-            z0 = fr(z0 + v * wb[o]!); z1 = fr(z1 + v * wb[o + 1]!); z2 = fr(z2 + v * wb[o + 2]!); z3 = fr(z3 + v * wb[o + 3]!);
-            z4 = fr(z4 + v * wb[o + 4]!); z5 = fr(z5 + v * wb[o + 5]!); z6 = fr(z6 + v * wb[o + 6]!); z7 = fr(z7 + v * wb[o + 7]!);
-            z8 = fr(z8 + v * wb[o + 8]!); z9 = fr(z9 + v * wb[o + 9]!); z10 = fr(z10 + v * wb[o + 10]!); z11 = fr(z11 + v * wb[o + 11]!);
-            z12 = fr(z12 + v * wb[o + 12]!); z13 = fr(z13 + v * wb[o + 13]!); z14 = fr(z14 + v * wb[o + 14]!); z15 = fr(z15 + v * wb[o + 15]!);
+            z0 = fr(z0 + v * wb[o]!);
+            z1 = fr(z1 + v * wb[o + 1]!);
+            z2 = fr(z2 + v * wb[o + 2]!);
+            z3 = fr(z3 + v * wb[o + 3]!);
+            z4 = fr(z4 + v * wb[o + 4]!);
+            z5 = fr(z5 + v * wb[o + 5]!);
+            z6 = fr(z6 + v * wb[o + 6]!);
+            z7 = fr(z7 + v * wb[o + 7]!);
+            z8 = fr(z8 + v * wb[o + 8]!);
+            z9 = fr(z9 + v * wb[o + 9]!);
+            z10 = fr(z10 + v * wb[o + 10]!);
+            z11 = fr(z11 + v * wb[o + 11]!);
+            z12 = fr(z12 + v * wb[o + 12]!);
+            z13 = fr(z13 + v * wb[o + 13]!);
+            z14 = fr(z14 + v * wb[o + 14]!);
+            z15 = fr(z15 + v * wb[o + 15]!);
           }
         }
-        zs[0] = z0; zs[1] = z1; zs[2] = z2; zs[3] = z3; zs[4] = z4; zs[5] = z5; zs[6] = z6; zs[7] = z7;
-        zs[8] = z8; zs[9] = z9; zs[10] = z10; zs[11] = z11; zs[12] = z12; zs[13] = z13; zs[14] = z14; zs[15] = z15;
+        zs[0] = z0;
+        zs[1] = z1;
+        zs[2] = z2;
+        zs[3] = z3;
+        zs[4] = z4;
+        zs[5] = z5;
+        zs[6] = z6;
+        zs[7] = z7;
+        zs[8] = z8;
+        zs[9] = z9;
+        zs[10] = z10;
+        zs[11] = z11;
+        zs[12] = z12;
+        zs[13] = z13;
+        zs[14] = z14;
+        zs[15] = z15;
         for (let l = 0; l < LANES && f0 + l < F; l++) {
           const z = zs[l]!;
           const p = z - t;
@@ -127,7 +168,9 @@ export function createRandomConv(cfg: RandomConvConfig): FeatureExtractor {
     inputSize,
     async extract(images: Float32Array, batch: number): Promise<Float32Array> {
       if (images.length !== batch * px) {
-        throw new MetaD2AException(validationError({ source: 'random-conv', field: 'images', expected: `${batch}×${inputSize}×${inputSize}×3 = ${batch * px} values`, got: String(images.length) }));
+        throw new MetaD2AException(
+          validationError({ source: 'random-conv', field: 'images', expected: `${batch}×${inputSize}×${inputSize}×3 = ${batch * px} values`, got: String(images.length) }),
+        );
       }
       const out = new Float32Array(batch * dim);
       for (let b = 0; b < batch; b++) extractOne(images, b * px, cfg, wb, out, b * dim);

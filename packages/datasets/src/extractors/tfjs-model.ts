@@ -31,7 +31,12 @@ async function layersRunner(file: string, outputLayer?: string): Promise<Runner>
       layer = model.getLayer(outputLayer);
     } catch {
       model.dispose();
-      return fail('NotFound', { source: file, field: 'outputLayer', expected: `one of the layers: ${model.layers.map((l) => l.name).join(', ')}`, got: JSON.stringify(outputLayer) });
+      return fail('NotFound', {
+        source: file,
+        field: 'outputLayer',
+        expected: `one of the layers: ${model.layers.map((l) => l.name).join(', ')}`,
+        got: JSON.stringify(outputLayer),
+      });
     }
     m = tfl.model({ inputs: model.inputs, outputs: layer.output as import('@tensorflow/tfjs-layers').SymbolicTensor });
   }
@@ -47,7 +52,13 @@ async function graphRunner(file: string, outputLayer?: string): Promise<Runner> 
       try {
         return (outputLayer !== undefined ? model.execute(x, outputLayer) : model.predict(x)) as tf.Tensor;
       } catch (err) {
-        return fail('ValidationError', { source: file, field: outputLayer !== undefined ? 'outputLayer' : 'output', expected: outputLayer !== undefined ? 'a node name of the graph' : 'a model with one output', got: String((err as Error).message).split('\n')[0], cause: err });
+        return fail('ValidationError', {
+          source: file,
+          field: outputLayer !== undefined ? 'outputLayer' : 'output',
+          expected: outputLayer !== undefined ? 'a node name of the graph' : 'a model with one output',
+          got: String((err as Error).message).split('\n')[0],
+          cause: err,
+        });
       }
     },
     dispose: () => model.dispose(),
@@ -57,7 +68,8 @@ async function graphRunner(file: string, outputLayer?: string): Promise<Runner> 
 
 export async function createTfjsModelExtractor(opts: ExtractorOptions): Promise<FeatureExtractor> {
   const file = opts.modelPath;
-  if (file === undefined) throw new MetaD2AException(validationError({ source: 'tfjs-model extractor', field: 'modelPath', expected: 'the path of a model.json', got: 'undefined' }));
+  if (file === undefined)
+    throw new MetaD2AException(validationError({ source: 'tfjs-model extractor', field: 'modelPath', expected: 'the path of a model.json', got: 'undefined' }));
   const files = readTfjsModelFiles(file);
   const kind = tfjsModelKind(files.json);
   const hash = crypto.createHash('sha256');
@@ -67,9 +79,20 @@ export async function createTfjsModelExtractor(opts: ExtractorOptions): Promise<
   const shape = runner.inputShape;
   const h = shape && shape.length === 4 && typeof shape[1] === 'number' && shape[1] > 0 ? shape[1] : undefined;
   const inputSize = opts.inputSize ?? h ?? 32;
-  if (shape && shape.length === 4 && ((typeof shape[1] === 'number' && shape[1] > 0 && shape[1] !== inputSize) || (typeof shape[2] === 'number' && shape[2] > 0 && shape[2] !== inputSize) || (typeof shape[3] === 'number' && shape[3] > 0 && shape[3] !== 3))) {
+  if (
+    shape &&
+    shape.length === 4 &&
+    ((typeof shape[1] === 'number' && shape[1] > 0 && shape[1] !== inputSize) ||
+      (typeof shape[2] === 'number' && shape[2] > 0 && shape[2] !== inputSize) ||
+      (typeof shape[3] === 'number' && shape[3] > 0 && shape[3] !== 3))
+  ) {
     runner.dispose();
-    return fail('ShapeMismatch', { source: file, field: 'input shape', expected: `[batch, ${inputSize}, ${inputSize}, 3] (NHWC images)`, got: `[${shape.map((d) => d ?? 'null').join(', ')}]` });
+    return fail('ShapeMismatch', {
+      source: file,
+      field: 'input shape',
+      expected: `[batch, ${inputSize}, ${inputSize}, 3] (NHWC images)`,
+      got: `[${shape.map((d) => d ?? 'null').join(', ')}]`,
+    });
   }
   const forward = (x: Float32Array, batch: number): tf.Tensor2D =>
     tf.tidy(() => {

@@ -53,7 +53,11 @@ export function inferCifarVariant(files: readonly string[]): CifarVariant {
 
 function readNames(file: string, expected: number): string[] | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const names = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+  const names = fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   return names.length === expected ? names : undefined;
 }
 
@@ -83,7 +87,14 @@ export function readCifarBinary(files: readonly string[], opts: CifarOptions = {
         for (let r = 0; r < m; r++) {
           const lab = buf[r * rec + which]!;
           if (lab >= numClasses) {
-            throw new MetaD2AException(parseError({ source: file, field: `record ${r0 + r} label byte ${which}`, expected: `a ${variant}${variant === 'cifar100' ? ` ${which === 0 ? 'coarse' : 'fine'}` : ''} label below ${numClasses}`, got: String(lab) }));
+            throw new MetaD2AException(
+              parseError({
+                source: file,
+                field: `record ${r0 + r} label byte ${which}`,
+                expected: `a ${variant}${variant === 'cifar100' ? ` ${which === 0 ? 'coarse' : 'fine'}` : ''} label below ${numClasses}`,
+                got: String(lab),
+              }),
+            );
           }
           labels.push(lab);
           where.push({ file, offset: (r0 + r) * rec + labelBytes });
@@ -96,7 +107,8 @@ export function readCifarBinary(files: readonly string[], opts: CifarOptions = {
   const dir = path.dirname(files[0]!);
   const namesFile = variant === 'cifar10' ? 'batches.meta.txt' : which === 0 ? 'coarse_label_names.txt' : 'fine_label_names.txt';
   const classNames = opts.classNames ?? readNames(path.join(dir, namesFile), numClasses) ?? Array.from({ length: numClasses }, (_, k) => String(k));
-  if (classNames.length !== numClasses) throw new MetaD2AException(validationError({ source: 'readCifarBinary', field: 'classNames', expected: `${numClasses} names`, got: String(classNames.length) }));
+  if (classNames.length !== numClasses)
+    throw new MetaD2AException(validationError({ source: 'readCifarBinary', field: 'classNames', expected: `${numClasses} names`, got: String(classNames.length) }));
   return {
     kind: 'images',
     name: opts.name ?? files.map((f) => path.basename(f)).join('+'),

@@ -90,12 +90,22 @@ export function readFeatureFile(manifestFile: string): FeatureSource {
   }
   if (m.sha256 !== undefined) {
     const sum = sha256(bytes);
-    if (sum !== m.sha256) throw new MetaD2AException(parseError({ source: dataFile, field: 'sha256', expected: `${m.sha256} (the manifest's checksum)`, got: `${sum} (the data changed after it was written)` }));
+    if (sum !== m.sha256)
+      throw new MetaD2AException(
+        parseError({ source: dataFile, field: 'sha256', expected: `${m.sha256} (the manifest's checksum)`, got: `${sum} (the data changed after it was written)` }),
+      );
   }
   const arr = parseNpy(bytes, dataFile);
   const total = m.classes.reduce((a, c) => a + c.count, 0);
   if (arr.shape.length !== 2 || arr.shape[0] !== total || arr.shape[1] !== m.dim) {
-    throw new MetaD2AException(parseError({ source: dataFile, field: 'shape', expected: `[${total}, ${m.dim}] (Σ classes[].count, dim of ${path.basename(manifestFile)})`, got: `[${arr.shape.join(', ')}]` }));
+    throw new MetaD2AException(
+      parseError({
+        source: dataFile,
+        field: 'shape',
+        expected: `[${total}, ${m.dim}] (Σ classes[].count, dim of ${path.basename(manifestFile)})`,
+        got: `[${arr.shape.join(', ')}]`,
+      }),
+    );
   }
   if (arr.dtype !== 'f4' && arr.dtype !== 'f8') throw new MetaD2AException(parseError({ source: dataFile, field: 'descr', expected: '<f4 or <f8', got: arr.dtype }));
   const all = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data);
@@ -103,12 +113,20 @@ export function readFeatureFile(manifestFile: string): FeatureSource {
   const classes: ClassFeatures[] = m.classes.map((c, ci) => {
     const data = all.subarray(row * m.dim, (row + c.count) * m.dim);
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i]!)) throw new MetaD2AException(parseError({ source: dataFile, field: `class ${ci} (${c.label}) row ${Math.floor(i / m.dim)}`, expected: 'finite feature values', got: String(data[i]) }));
+      if (!Number.isFinite(data[i]!))
+        throw new MetaD2AException(
+          parseError({ source: dataFile, field: `class ${ci} (${c.label}) row ${Math.floor(i / m.dim)}`, expected: 'finite feature values', got: String(data[i]) }),
+        );
     }
     row += c.count;
     return { label: c.label, count: c.count, data };
   });
-  return { kind: 'features', name: m.name, featureSet: { name: m.name, dim: m.dim, classes }, fingerprint: `features:${fileFingerprint(manifestFile)}:${fileFingerprint(dataFile)}` };
+  return {
+    kind: 'features',
+    name: m.name,
+    featureSet: { name: m.name, dim: m.dim, classes },
+    fingerprint: `features:${fileFingerprint(manifestFile)}:${fileFingerprint(dataFile)}`,
+  };
 }
 
 /**

@@ -39,20 +39,30 @@ export function readMaybeGzipped(file: string): Uint8Array {
 /** Parse IDX bytes; `source` names the file in errors. */
 export function parseIdx(bytes: Uint8Array, source = 'IDX'): IdxArray {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new MetaD2AException(parseError({ source, field: 'magic', expected: 'IDX magic 00 00 <type> <ndims>', got: Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ') || 'empty file' }));
+    throw new MetaD2AException(
+      parseError({
+        source,
+        field: 'magic',
+        expected: 'IDX magic 00 00 <type> <ndims>',
+        got: Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ') || 'empty file',
+      }),
+    );
   }
   const t = TYPES[bytes[2]!];
   if (!t) throw new MetaD2AException(unsupported({ source, field: 'magic type byte', expected: '0x08, 0x09, 0x0b, 0x0c, 0x0d or 0x0e', got: `0x${bytes[2]!.toString(16)}` }));
   const ndims = bytes[3]!;
   if (ndims === 0) throw new MetaD2AException(parseError({ source, field: 'magic ndims byte', expected: 'at least 1 dimension', got: '0' }));
   const start = 4 + 4 * ndims;
-  if (bytes.length < start) throw new MetaD2AException(parseError({ source, field: 'header', expected: `${start} header bytes for ${ndims} dimensions`, got: `${bytes.length} bytes in file` }));
+  if (bytes.length < start)
+    throw new MetaD2AException(parseError({ source, field: 'header', expected: `${start} header bytes for ${ndims} dimensions`, got: `${bytes.length} bytes in file` }));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
   const [type, size] = t;
   const count = dims.reduce((a, b) => a * b, 1);
   if (bytes.length - start !== count * size) {
-    throw new MetaD2AException(parseError({ source, field: 'data', expected: `${count * size} bytes for dims [${dims.join(', ')}] of ${type}`, got: `${bytes.length - start} bytes` }));
+    throw new MetaD2AException(
+      parseError({ source, field: 'data', expected: `${count * size} bytes for dims [${dims.join(', ')}] of ${type}`, got: `${bytes.length - start} bytes` }),
+    );
   }
   const body = bytes.subarray(start);
   if (type === 'u8') return { type, dims, data: body };
@@ -99,7 +109,9 @@ export function readIdxImages(imagesFile: string, labelsFile: string, opts: IdxI
     throw new MetaD2AException(parseError({ source: imagesFile, field: 'dims', expected: '[N, H, W] or [N, H, W, 1|3]', got: `[${d.join(', ')}]` }));
   }
   if (labels.dims.length !== 1 || labels.dims[0] !== d[0]) {
-    throw new MetaD2AException(parseError({ source: labelsFile, field: 'dims', expected: `[${d[0]}] (one label per image of ${path.basename(imagesFile)})`, got: `[${labels.dims.join(', ')}]` }));
+    throw new MetaD2AException(
+      parseError({ source: labelsFile, field: 'dims', expected: `[${d[0]}] (one label per image of ${path.basename(imagesFile)})`, got: `[${labels.dims.join(', ')}]` }),
+    );
   }
   const lab = Int32Array.from(labels.data as ArrayLike<number>);
   let max = -1;
@@ -108,7 +120,8 @@ export function readIdxImages(imagesFile: string, labelsFile: string, opts: IdxI
     if (lab[i]! > max) max = lab[i]!;
   }
   const classNames = opts.classNames ?? Array.from({ length: max + 1 }, (_, k) => String(k));
-  if (max >= classNames.length) throw new MetaD2AException(parseError({ source: labelsFile, field: 'labels', expected: `labels below ${classNames.length} (the number of class names)`, got: `label ${max}` }));
+  if (max >= classNames.length)
+    throw new MetaD2AException(parseError({ source: labelsFile, field: 'labels', expected: `labels below ${classNames.length} (the number of class names)`, got: `label ${max}` }));
   const [n, h, w] = d as [number, number, number];
   const c = (d.length === 4 ? d[3] : 1) as 1 | 3;
   const stride = h * w * c;

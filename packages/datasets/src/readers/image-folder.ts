@@ -19,7 +19,14 @@ export function decodeImage(bytes: Uint8Array, source: string): RawImage {
   const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
   if (!isPng && !isJpeg) {
-    throw new MetaD2AException(parseError({ source, field: 'magic', expected: 'a PNG (89 50 4e 47) or JPEG (ff d8 ff) file', got: Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ') || 'empty file' }));
+    throw new MetaD2AException(
+      parseError({
+        source,
+        field: 'magic',
+        expected: 'a PNG (89 50 4e 47) or JPEG (ff d8 ff) file',
+        got: Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ') || 'empty file',
+      }),
+    );
   }
   try {
     if (isPng) {
@@ -29,7 +36,15 @@ export function decodeImage(bytes: Uint8Array, source: string): RawImage {
     const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
     return fromRgba(img.width, img.height, img.data);
   } catch (err) {
-    throw new MetaD2AException(parseError({ source, field: isPng ? 'PNG data' : 'JPEG data', expected: `a decodable ${isPng ? 'PNG' : 'JPEG'} image`, got: String((err as Error).message ?? err), cause: err }));
+    throw new MetaD2AException(
+      parseError({
+        source,
+        field: isPng ? 'PNG data' : 'JPEG data',
+        expected: `a decodable ${isPng ? 'PNG' : 'JPEG'} image`,
+        got: String((err as Error).message ?? err),
+        cause: err,
+      }),
+    );
   }
 }
 
@@ -56,8 +71,14 @@ export function readImageFolder(root: string, opts: ImageFolderOptions = {}): Im
   } catch (err) {
     throw new MetaD2AException(ioError({ source: root, expected: 'a readable folder with one sub-folder per class', got: (err as Error).message, cause: err }));
   }
-  const classNames = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (classNames.length === 0) throw new MetaD2AException(validationError({ source: root, field: 'class folders', expected: 'at least one sub-folder (one per class) holding .png/.jpg/.jpeg images', got: 'no sub-folders' }));
+  const classNames = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+  if (classNames.length === 0)
+    throw new MetaD2AException(
+      validationError({ source: root, field: 'class folders', expected: 'at least one sub-folder (one per class) holding .png/.jpg/.jpeg images', got: 'no sub-folders' }),
+    );
   const files: string[] = [];
   const labels: number[] = [];
   const empty: string[] = [];
@@ -75,7 +96,14 @@ export function readImageFolder(root: string, opts: ImageFolderOptions = {}): Im
     }
   });
   if (empty.length > 0) {
-    throw new MetaD2AException(validationError({ source: root, field: 'class folders', expected: 'at least one .png/.jpg/.jpeg image in every class folder', got: `no images in ${empty.map((e) => JSON.stringify(e)).join(', ')}` }));
+    throw new MetaD2AException(
+      validationError({
+        source: root,
+        field: 'class folders',
+        expected: 'at least one .png/.jpg/.jpeg image in every class folder',
+        got: `no images in ${empty.map((e) => JSON.stringify(e)).join(', ')}`,
+      }),
+    );
   }
   return {
     kind: 'images',

@@ -22,7 +22,9 @@ export function readNpyDataset(dataFile: string, labelsFile = npyLabelsPathFor(d
   const y = readNpy(labelsFile);
   const n = x.shape[0];
   if (y.shape.length !== 1 || y.shape[0] !== n) {
-    throw new MetaD2AException(parseError({ source: labelsFile, field: 'shape', expected: `[${n}] (one label per row of ${path.basename(dataFile)})`, got: `[${y.shape.join(', ')}]` }));
+    throw new MetaD2AException(
+      parseError({ source: labelsFile, field: 'shape', expected: `[${n}] (one label per row of ${path.basename(dataFile)})`, got: `[${y.shape.join(', ')}]` }),
+    );
   }
   if (y.dtype === 'f4' || y.dtype === 'f8') throw new MetaD2AException(parseError({ source: labelsFile, field: 'descr', expected: 'an integer dtype', got: y.dtype }));
   const labels = new Int32Array(n ?? 0);
@@ -65,5 +67,7 @@ export function readNpyDataset(dataFile: string, labelsFile = npyLabelsPathFor(d
       image: (i: number): RawImage => ({ width: w, height: h, channels: c, data: pixels.subarray(i * stride, (i + 1) * stride) }),
     };
   }
-  throw new MetaD2AException(parseError({ source: dataFile, field: 'shape/descr', expected: 'uint8 images [N, H, W] or [N, H, W, 1|3], or float features [N, D]', got: `${x.dtype} [${s.join(', ')}]` }));
+  throw new MetaD2AException(
+    parseError({ source: dataFile, field: 'shape/descr', expected: 'uint8 images [N, H, W] or [N, H, W, 1|3], or float features [N, D]', got: `${x.dtype} [${s.join(', ')}]` }),
+  );
 }

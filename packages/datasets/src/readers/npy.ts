@@ -19,13 +19,17 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 const ITEM_SIZE: Record<NpyDtype, number> = { u1: 1, i1: 1, b1: 1, u2: 2, i2: 2, u4: 4, i4: 4, u8: 8, i8: 8, f4: 4, f8: 8 };
 
-const perr = (source: string, field: string, expected: string, got: string): MetaD2AException =>
-  new MetaD2AException(parseError({ source, field, expected, got }));
+const perr = (source: string, field: string, expected: string, got: string): MetaD2AException => new MetaD2AException(parseError({ source, field, expected, got }));
 
 /** Parse the bytes of a `.npy` file; `source` names it in errors. */
 export function parseNpy(bytes: Uint8Array, source = '.npy'): NpyArray {
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) {
-    throw perr(source, 'magic', 'the .npy magic string \\x93NUMPY', `${Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(' ')} (${bytes.length} bytes)`);
+    throw perr(
+      source,
+      'magic',
+      'the .npy magic string \\x93NUMPY',
+      `${Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(' ')} (${bytes.length} bytes)`,
+    );
   }
   const major = bytes[6]!;
   if (major < 1 || major > 3) throw new MetaD2AException(unsupported({ source, field: 'version', expected: '1.x, 2.x or 3.x', got: `${major}.${bytes[7]}` }));
@@ -45,7 +49,16 @@ export function parseNpy(bytes: Uint8Array, source = '.npy'): NpyArray {
   const m = /^([<>|=])([uibf])(\d)$/.exec(descr);
   const dtype = (m ? `${m[2]}${m[3]}` : '') as NpyDtype;
   if (!m || !(dtype in ITEM_SIZE)) {
-    throw new MetaD2AException(unsupported({ source, field: 'descr', expected: `one of ${Object.keys(ITEM_SIZE).map((d) => `<${d}`).join(', ')}`, got: JSON.stringify(descr) }));
+    throw new MetaD2AException(
+      unsupported({
+        source,
+        field: 'descr',
+        expected: `one of ${Object.keys(ITEM_SIZE)
+          .map((d) => `<${d}`)
+          .join(', ')}`,
+        got: JSON.stringify(descr),
+      }),
+    );
   }
   const size = ITEM_SIZE[dtype];
   if (m[1] === '>' && size > 1) throw new MetaD2AException(unsupported({ source, field: 'descr', expected: 'little-endian data', got: JSON.stringify(descr) }));
@@ -127,7 +140,8 @@ const DESCR_OF: [new (...a: never[]) => NpyData, string][] = [
 /** Encode an array as a version-1.0 `.npy` file (header padded to a multiple of 64 bytes). */
 export function encodeNpy(data: NpyData, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new MetaD2AException(parseError({ source: 'encodeNpy', field: 'shape', expected: `${data.length} elements`, got: `(${shape.join(', ')}) = ${count}` }));
+  if (count !== data.length)
+    throw new MetaD2AException(parseError({ source: 'encodeNpy', field: 'shape', expected: `${data.length} elements`, got: `(${shape.join(', ')}) = ${count}` }));
   const descr = DESCR_OF.find(([ctor]) => data instanceof ctor)?.[1];
   if (descr === undefined) throw new MetaD2AException(unsupported({ source: 'encodeNpy', field: 'data', expected: 'a typed array', got: Object.prototype.toString.call(data) }));
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;

@@ -47,10 +47,18 @@ export function fontFile(f: FontFamily, weight: number): string {
   try {
     dir = path.dirname(requireHere.resolve(`${f.pkg}/package.json`));
   } catch {
-    throw new MetaD2AException(notFound({ source: 'glyph source', field: `font package ${f.pkg}`, expected: `${f.pkg}@${f.version} installed (npm install ${f.pkg}@${f.version}); the rendered sources need it`, got: 'not installed' }));
+    throw new MetaD2AException(
+      notFound({
+        source: 'glyph source',
+        field: `font package ${f.pkg}`,
+        expected: `${f.pkg}@${f.version} installed (npm install ${f.pkg}@${f.version}); the rendered sources need it`,
+        got: 'not installed',
+      }),
+    );
   }
   const file = path.join(dir, 'files', `${f.family}-${f.subset}-${weight}-normal.woff`);
-  if (!fs.existsSync(file)) throw new MetaD2AException(notFound({ source: `font package ${f.pkg}`, field: `weight ${weight}`, expected: `a file ${path.basename(file)}`, got: 'no such file' }));
+  if (!fs.existsSync(file))
+    throw new MetaD2AException(notFound({ source: `font package ${f.pkg}`, field: `weight ${weight}`, expected: `a file ${path.basename(file)}`, got: 'no such file' }));
   return file;
 }
 
@@ -69,10 +77,20 @@ function loadFont(file: string): opentype.Font {
 function glyphContours(font: opentype.Font, file: string, cp: number): Contour[] {
   const ch = String.fromCodePoint(cp);
   if (font.charToGlyphIndex(ch) === 0) {
-    throw new MetaD2AException(validationError({ source: file, field: `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`, expected: "a glyph for every character of the script (a font that covers the script)", got: 'no glyph (.notdef)' }));
+    throw new MetaD2AException(
+      validationError({
+        source: file,
+        field: `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`,
+        expected: 'a glyph for every character of the script (a font that covers the script)',
+        got: 'no glyph (.notdef)',
+      }),
+    );
   }
   const contours = flattenPath(font.charToGlyph(ch).getPath(0, 0, font.unitsPerEm).commands as unknown as PathCommand[]);
-  if (contours.length === 0) throw new MetaD2AException(validationError({ source: file, field: `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`, expected: 'a visible glyph', got: 'an empty outline' }));
+  if (contours.length === 0)
+    throw new MetaD2AException(
+      validationError({ source: file, field: `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`, expected: 'a visible glyph', got: 'an empty outline' }),
+    );
   return contours;
 }
 
@@ -163,7 +181,8 @@ export function glyphDataset(name: string, version: string, script: GlyphScript,
     fingerprint: `source:${name}@${version}`,
     normalisation: 'mnist',
     image(i: number): RawImage {
-      if (!Number.isInteger(i) || i < 0 || i >= labels.length) throw new MetaD2AException(validationError({ source: name, field: 'image index', expected: `an integer in 0..${labels.length - 1}`, got: String(i) }));
+      if (!Number.isInteger(i) || i < 0 || i >= labels.length)
+        throw new MetaD2AException(validationError({ source: name, field: 'image index', expected: `an integer in 0..${labels.length - 1}`, got: String(i) }));
       const c = labels[i]!;
       const rng = new Rng(`${name}|${version}|${c}|${i % perClass}`);
       const file = fonts[rng.int(fonts.length)]!;

@@ -59,10 +59,26 @@ function smoothField(rng: Rng, waves: number, minPeriod: number, maxPeriod: numb
 // --- textures: 20 classes of structure ---------------------------------------------------------
 
 export const TEXTURE_CLASSES = [
-  'stripes-0-wide', 'stripes-45-wide', 'stripes-90-wide', 'stripes-135-wide',
-  'stripes-0-fine', 'stripes-45-fine', 'stripes-90-fine', 'stripes-135-fine',
-  'checker-wide', 'checker-fine', 'rings-wide', 'rings-fine', 'dots-sparse', 'dots-dense',
-  'spokes-6', 'spokes-12', 'hatch-wide', 'hatch-fine', 'blobs', 'grain',
+  'stripes-0-wide',
+  'stripes-45-wide',
+  'stripes-90-wide',
+  'stripes-135-wide',
+  'stripes-0-fine',
+  'stripes-45-fine',
+  'stripes-90-fine',
+  'stripes-135-fine',
+  'checker-wide',
+  'checker-fine',
+  'rings-wide',
+  'rings-fine',
+  'dots-sparse',
+  'dots-dense',
+  'spokes-6',
+  'spokes-12',
+  'hatch-wide',
+  'hatch-fine',
+  'blobs',
+  'grain',
 ] as const;
 
 function texture(c: number, rng: Rng): Uint8Array {
@@ -154,23 +170,69 @@ function shapeOutline(name: (typeof SHAPE_CLASSES)[number]): Contour[] {
     case 'circle':
       return [polygon(48, 1)];
     case 'square':
-      return [[[-0.8, -0.8], [0.8, -0.8], [0.8, 0.8], [-0.8, 0.8]]];
+      return [
+        [
+          [-0.8, -0.8],
+          [0.8, -0.8],
+          [0.8, 0.8],
+          [-0.8, 0.8],
+        ],
+      ];
     case 'triangle':
       return [polygon(3, 1, -Math.PI / 2)];
     case 'star':
-      return [Array.from({ length: 10 }, (_, i) => [(i % 2 ? 0.42 : 1) * Math.cos(-Math.PI / 2 + (Math.PI * i) / 5), (i % 2 ? 0.42 : 1) * Math.sin(-Math.PI / 2 + (Math.PI * i) / 5)] as const)];
+      return [
+        Array.from(
+          { length: 10 },
+          (_, i) => [(i % 2 ? 0.42 : 1) * Math.cos(-Math.PI / 2 + (Math.PI * i) / 5), (i % 2 ? 0.42 : 1) * Math.sin(-Math.PI / 2 + (Math.PI * i) / 5)] as const,
+        ),
+      ];
     case 'ring':
       return [polygon(48, 1), polygon(48, 0.55).reverse()];
     case 'cross':
-      return [[[-0.3, -1], [0.3, -1], [0.3, -0.3], [1, -0.3], [1, 0.3], [0.3, 0.3], [0.3, 1], [-0.3, 1], [-0.3, 0.3], [-1, 0.3], [-1, -0.3], [-0.3, -0.3]]];
+      return [
+        [
+          [-0.3, -1],
+          [0.3, -1],
+          [0.3, -0.3],
+          [1, -0.3],
+          [1, 0.3],
+          [0.3, 0.3],
+          [0.3, 1],
+          [-0.3, 1],
+          [-0.3, 0.3],
+          [-1, 0.3],
+          [-1, -0.3],
+          [-0.3, -0.3],
+        ],
+      ];
     case 'ellipse':
       return [polygon(48, 1).map(([x, y]) => [x, 0.45 * y] as const)];
     case 'hexagon':
       return [polygon(6, 1)];
     case 'l-shape':
-      return [[[-0.8, -1], [-0.2, -1], [-0.2, 0.4], [0.8, 0.4], [0.8, 1], [-0.8, 1]]];
+      return [
+        [
+          [-0.8, -1],
+          [-0.2, -1],
+          [-0.2, 0.4],
+          [0.8, 0.4],
+          [0.8, 1],
+          [-0.8, 1],
+        ],
+      ];
     case 'arrow':
-      return [[[-1, -0.25], [0.2, -0.25], [0.2, -0.65], [1, 0], [0.2, 0.65], [0.2, 0.25], [-1, 0.25]]];
+      return [
+        [
+          [-1, -0.25],
+          [0.2, -0.25],
+          [0.2, -0.65],
+          [1, 0],
+          [0.2, 0.65],
+          [0.2, 0.25],
+          [-1, 0.25],
+        ],
+      ];
   }
 }
 
@@ -181,7 +243,9 @@ function shape(c: number, rng: Rng): Uint8Array {
   const rot = rng.uniformIn(0, 2 * Math.PI);
   const cx = rng.uniformIn(r, S - r);
   const cy = rng.uniformIn(r, S - r);
-  const placed = shapeOutline(SHAPE_CLASSES[c]!).map((ct) => ct.map(([x, y]) => [cx + r * (Math.cos(rot) * x - Math.sin(rot) * y), cy + r * (Math.sin(rot) * x + Math.cos(rot) * y)] as const));
+  const placed = shapeOutline(SHAPE_CLASSES[c]!).map((ct) =>
+    ct.map(([x, y]) => [cx + r * (Math.cos(rot) * x - Math.sin(rot) * y), cy + r * (Math.sin(rot) * x + Math.cos(rot) * y)] as const),
+  );
   const cover = fillContours(placed, S, S, 4);
   const gAng = rng.uniformIn(0, 2 * Math.PI);
   const out = new Uint8Array(S * S * 3);
@@ -218,7 +282,8 @@ export function proceduralDataset(name: string, version: string, kind: Procedura
     fingerprint: `source:${name}@${version}`,
     normalisation: 'imagenet',
     image(i: number): RawImage {
-      if (!Number.isInteger(i) || i < 0 || i >= labels.length) throw new MetaD2AException(validationError({ source: name, field: 'image index', expected: `an integer in 0..${labels.length - 1}`, got: String(i) }));
+      if (!Number.isInteger(i) || i < 0 || i >= labels.length)
+        throw new MetaD2AException(validationError({ source: name, field: 'image index', expected: `an integer in 0..${labels.length - 1}`, got: String(i) }));
       const c = labels[i]!;
       return { width: S, height: S, channels: 3, data: gen.draw(c, new Rng(`${name}|${version}|${c}|${i % perClass}`)) };
     },

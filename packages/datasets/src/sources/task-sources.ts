@@ -61,10 +61,25 @@ const GLYPH_SCRIPTS: Record<string, GlyphScript & { readonly split: SourceSplit;
     families: [NOTO_SANS('cyrillic'), NOTO_SERIF('cyrillic')],
     codepoints: range(0x411, 0x44f, [0x412, 0x415, 0x41a, 0x41c, 0x41d, 0x41e, 0x420, 0x421, 0x422, 0x425, 0x430, 0x435, 0x43e, 0x440, 0x441, 0x443, 0x445]),
   },
-  armenian: { label: 'Armenian letters', split: 'train', families: [fam('noto-sans-armenian', '5.3.0', 'noto-sans-armenian', 'armenian')], codepoints: [...range(0x531, 0x556), ...range(0x561, 0x586)] },
-  georgian: { label: 'Georgian Mkhedruli letters', split: 'train', families: [fam('noto-sans-georgian', '5.3.0', 'noto-sans-georgian', 'georgian')], codepoints: range(0x10d0, 0x10f0) },
+  armenian: {
+    label: 'Armenian letters',
+    split: 'train',
+    families: [fam('noto-sans-armenian', '5.3.0', 'noto-sans-armenian', 'armenian')],
+    codepoints: [...range(0x531, 0x556), ...range(0x561, 0x586)],
+  },
+  georgian: {
+    label: 'Georgian Mkhedruli letters',
+    split: 'train',
+    families: [fam('noto-sans-georgian', '5.3.0', 'noto-sans-georgian', 'georgian')],
+    codepoints: range(0x10d0, 0x10f0),
+  },
   hebrew: { label: 'Hebrew letters', split: 'train', families: [fam('noto-sans-hebrew', '5.3.0', 'noto-sans-hebrew', 'hebrew')], codepoints: range(0x5d0, 0x5ea) },
-  arabic: { label: 'Arabic letters (isolated forms)', split: 'train', families: [fam('noto-sans-arabic', '5.2.5', 'noto-sans-arabic', 'arabic')], codepoints: range(0x627, 0x64a, range(0x63b, 0x640)) },
+  arabic: {
+    label: 'Arabic letters (isolated forms)',
+    split: 'train',
+    families: [fam('noto-sans-arabic', '5.2.5', 'noto-sans-arabic', 'arabic')],
+    codepoints: range(0x627, 0x64a, range(0x63b, 0x640)),
+  },
   devanagari: { label: 'Devanagari vowels and consonants', split: 'train', families: [NOTO_SANS('devanagari')], codepoints: [...range(0x905, 0x914), ...range(0x915, 0x939)] },
   bengali: {
     label: 'Bengali vowels and consonants',
@@ -77,14 +92,50 @@ const GLYPH_SCRIPTS: Record<string, GlyphScript & { readonly split: SourceSplit;
     label: 'Tamil vowels and consonants',
     split: 'train',
     families: [fam('noto-sans-tamil', '5.0.8', 'noto-sans-tamil', 'tamil')],
-    codepoints: [...range(0xb85, 0xb8a), ...range(0xb8e, 0xb90), ...range(0xb92, 0xb94), 0xb95, 0xb99, 0xb9a, 0xb9c, 0xb9e, 0xb9f, 0xba3, 0xba4, 0xba8, 0xba9, 0xbaa, ...range(0xbae, 0xbb9)],
+    codepoints: [
+      ...range(0xb85, 0xb8a),
+      ...range(0xb8e, 0xb90),
+      ...range(0xb92, 0xb94),
+      0xb95,
+      0xb99,
+      0xb9a,
+      0xb9c,
+      0xb9e,
+      0xb9f,
+      0xba3,
+      0xba4,
+      0xba8,
+      0xba9,
+      0xbaa,
+      ...range(0xbae, 0xbb9),
+    ],
   },
   khmer: { label: 'Khmer consonants', split: 'train', families: [fam('noto-sans-khmer', '5.0.8', 'noto-sans-khmer', 'khmer')], codepoints: range(0x1780, 0x17a2) },
-  ethiopic: { label: 'Ethiopic syllables (first order of each consonant)', split: 'train', families: [fam('noto-sans-ethiopic', '5.0.8', 'noto-sans-ethiopic', 'ethiopic')], codepoints: range(0, 32).map((i) => 0x1200 + 8 * i) },
-  tifinagh: { label: 'Tifinagh letters (one weight: the package ships only 400)', split: 'train', families: [{ ...fam('noto-sans-tifinagh', '5.3.0', 'noto-sans-tifinagh', 'tifinagh'), weights: [400] }], codepoints: range(0x2d30, 0x2d65) },
+  ethiopic: {
+    label: 'Ethiopic syllables (first order of each consonant)',
+    split: 'train',
+    families: [fam('noto-sans-ethiopic', '5.0.8', 'noto-sans-ethiopic', 'ethiopic')],
+    codepoints: range(0, 32).map((i) => 0x1200 + 8 * i),
+  },
+  tifinagh: {
+    label: 'Tifinagh letters (one weight: the package ships only 400)',
+    split: 'train',
+    families: [{ ...fam('noto-sans-tifinagh', '5.3.0', 'noto-sans-tifinagh', 'tifinagh'), weights: [400] }],
+    codepoints: range(0x2d30, 0x2d65),
+  },
   // Held out: Latin letters, in two families kept apart (sans for one use, serif for another).
-  'latin-sans': { label: 'Latin letters A–Z, a–z in Noto Sans (held out)', split: 'heldout', families: [NOTO_SANS('latin')], codepoints: [...range(0x41, 0x5a), ...range(0x61, 0x7a)] },
-  'latin-serif': { label: 'Latin letters A–Z, a–z in Noto Serif (held out)', split: 'heldout', families: [NOTO_SERIF('latin')], codepoints: [...range(0x41, 0x5a), ...range(0x61, 0x7a)] },
+  'latin-sans': {
+    label: 'Latin letters A–Z, a–z in Noto Sans (held out)',
+    split: 'heldout',
+    families: [NOTO_SANS('latin')],
+    codepoints: [...range(0x41, 0x5a), ...range(0x61, 0x7a)],
+  },
+  'latin-serif': {
+    label: 'Latin letters A–Z, a–z in Noto Serif (held out)',
+    split: 'heldout',
+    families: [NOTO_SERIF('latin')],
+    codepoints: [...range(0x41, 0x5a), ...range(0x61, 0x7a)],
+  },
 };
 
 /** Images rendered per class by the generated sources. */
@@ -93,9 +144,24 @@ export const GENERATED_PER_CLASS = 200;
 const GENERATOR_VERSION = 'g2';
 
 const PROCEDURAL: Record<string, { kind: ProceduralKind; split: SourceSplit; numClasses: number; description: string }> = {
-  textures: { kind: 'textures', split: 'train', numClasses: 20, description: 'colour textures: stripes, checks, rings, dots, spokes, hatching, blobs, grain at two scales (random colours)' },
-  'colour-blobs': { kind: 'colour-blobs', split: 'train', numClasses: 12, description: 'blobs of one dominant hue (6 bins) as one large blob or many small ones, on a greyish background' },
-  shapes: { kind: 'shapes', split: 'heldout', numClasses: 10, description: 'one filled shape (circle, square, triangle, star, ring, cross, ellipse, hexagon, L, arrow) on a colour gradient (held out)' },
+  textures: {
+    kind: 'textures',
+    split: 'train',
+    numClasses: 20,
+    description: 'colour textures: stripes, checks, rings, dots, spokes, hatching, blobs, grain at two scales (random colours)',
+  },
+  'colour-blobs': {
+    kind: 'colour-blobs',
+    split: 'train',
+    numClasses: 12,
+    description: 'blobs of one dominant hue (6 bins) as one large blob or many small ones, on a greyish background',
+  },
+  shapes: {
+    kind: 'shapes',
+    split: 'heldout',
+    numClasses: 10,
+    description: 'one filled shape (circle, square, triangle, star, ring, cross, ellipse, hexagon, L, arrow) on a colour gradient (held out)',
+  },
 };
 
 function buildSources(): TaskSource[] {
@@ -125,7 +191,17 @@ function buildSources(): TaskSource[] {
   }
   for (const [name, def] of Object.entries(PROCEDURAL)) {
     const version = `${GENERATOR_VERSION}-${GENERATED_PER_CLASS}`;
-    out.push({ name, ref: `source:${name}`, domain: 'colour', split: def.split, numClasses: def.numClasses, version, licence: 'generated (MIT, this project)', description: def.description, load: () => proceduralDataset(name, version, def.kind, GENERATED_PER_CLASS) });
+    out.push({
+      name,
+      ref: `source:${name}`,
+      domain: 'colour',
+      split: def.split,
+      numClasses: def.numClasses,
+      version,
+      licence: 'generated (MIT, this project)',
+      description: def.description,
+      load: () => proceduralDataset(name, version, def.kind, GENERATED_PER_CLASS),
+    });
   }
   return out;
 }
@@ -140,7 +216,16 @@ export function taskSources(): readonly TaskSource[] {
 export function taskSource(nameOrRef: string): TaskSource {
   const s = taskSources().find((t) => t.name === nameOrRef || t.ref === nameOrRef);
   if (!s) {
-    throw new MetaD2AException(notFound({ source: 'task sources', field: nameOrRef, expected: `one of ${taskSources().map((t) => t.name).join(', ')}`, got: 'an unknown source' }));
+    throw new MetaD2AException(
+      notFound({
+        source: 'task sources',
+        field: nameOrRef,
+        expected: `one of ${taskSources()
+          .map((t) => t.name)
+          .join(', ')}`,
+        got: 'an unknown source',
+      }),
+    );
   }
   return s;
 }

@@ -11,7 +11,8 @@ export function accuracyNormalisation(accuracies: readonly number[]): AccuracyNo
   let ss = 0;
   for (const a of accuracies) ss += (a - mean) * (a - mean);
   const std = Math.sqrt(ss / (n - 1));
-  if (!(std > 0)) throw new MetaD2AException(validationError({ source: 'accuracyNormalisation', field: 'accuracies', expected: 'values that are not all equal', got: `all ${mean}` }));
+  if (!(std > 0))
+    throw new MetaD2AException(validationError({ source: 'accuracyNormalisation', field: 'accuracies', expected: 'values that are not all equal', got: `all ${mean}` }));
   return { mean, std };
 }
 

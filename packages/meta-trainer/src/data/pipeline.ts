@@ -53,11 +53,13 @@ export function selectGeneratorPairs(records: readonly MetaRecord[], rule: Gener
     .with({ kind: 'min-accuracy' }, (r) => records.filter((x) => x.accuracy >= r.accuracy))
     .with({ kind: 'best-per-task' }, (r) => {
       const count = r.count ?? 1;
-      if (!Number.isInteger(count) || count < 1) throw new MetaD2AException(validationError({ source: 'generator pairs', field: 'count', expected: 'a positive integer', got: String(count) }));
+      if (!Number.isInteger(count) || count < 1)
+        throw new MetaD2AException(validationError({ source: 'generator pairs', field: 'count', expected: 'a positive integer', got: String(count) }));
       return bestOfEachTask(records, () => count);
     })
     .with({ kind: 'top-fraction-per-task' }, (r) => {
-      if (!(r.fraction > 0 && r.fraction <= 1)) throw new MetaD2AException(validationError({ source: 'generator pairs', field: 'fraction', expected: 'a number in (0, 1]', got: String(r.fraction) }));
+      if (!(r.fraction > 0 && r.fraction <= 1))
+        throw new MetaD2AException(validationError({ source: 'generator pairs', field: 'fraction', expected: 'a number in (0, 1]', got: String(r.fraction) }));
       return bestOfEachTask(records, (n) => Math.max(1, Math.ceil(r.fraction * n - 1e-9)));
     })
     .exhaustive();
@@ -106,7 +108,11 @@ export class GraphResolver {
  * without features (e.g. the official NB201 import, which ships no ImageNet32 features) are
  * refused with one error that says how many and which.
  */
-export function trainingItems(db: MetaDatabase, records: readonly MetaRecord[], opts: { normalisation?: AccuracyNormalisation; resolver?: GraphResolver; perClass?: number } = {}): TrainingItem[] {
+export function trainingItems(
+  db: MetaDatabase,
+  records: readonly MetaRecord[],
+  opts: { normalisation?: AccuracyNormalisation; resolver?: GraphResolver; perClass?: number } = {},
+): TrainingItem[] {
   const resolver = opts.resolver ?? new GraphResolver();
   const perClass = opts.perClass ?? 20;
   const tasks = new Map<number, { task: TaskInfo; features?: FeatureSet; missing: number[] }>();
@@ -134,13 +140,26 @@ export function trainingItems(db: MetaDatabase, records: readonly MetaRecord[], 
   for (const t of tasks.values()) {
     for (const [i, c] of t.features!.classes.entries()) {
       if (c.count < perClass) {
-        throw new MetaD2AException(validationError({ source: db.file, field: `task ${t.task.name} class ${t.task.classIds[i]} (${c.label})`, expected: `at least ${perClass} feature rows`, got: String(c.count) }));
+        throw new MetaD2AException(
+          validationError({
+            source: db.file,
+            field: `task ${t.task.name} class ${t.task.classIds[i]} (${c.label})`,
+            expected: `at least ${perClass} feature rows`,
+            got: String(c.count),
+          }),
+        );
       }
     }
   }
   return records.map((r) => {
     const t = tasks.get(r.taskId)!;
-    return { record: r, task: t.task, features: t.features!, graph: resolver.graph(r.space, r.arch), target: opts.normalisation ? normaliseAccuracy(r.accuracy, opts.normalisation) : Number.NaN };
+    return {
+      record: r,
+      task: t.task,
+      features: t.features!,
+      graph: resolver.graph(r.space, r.arch),
+      target: opts.normalisation ? normaliseAccuracy(r.accuracy, opts.normalisation) : Number.NaN,
+    };
   });
 }
 

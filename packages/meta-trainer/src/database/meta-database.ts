@@ -215,7 +215,10 @@ export class MetaDatabase {
       db.pragma('foreign_keys = ON');
       if (opts.readonly) {
         const v = db.pragma('user_version', { simple: true }) as number;
-        if (v !== SCHEMA_VERSION) throw new MetaD2AException(makeError('Unsupported', { source: file, field: 'schema version', expected: `${SCHEMA_VERSION} (open it writable once to migrate)`, got: String(v) }));
+        if (v !== SCHEMA_VERSION)
+          throw new MetaD2AException(
+            makeError('Unsupported', { source: file, field: 'schema version', expected: `${SCHEMA_VERSION} (open it writable once to migrate)`, got: String(v) }),
+          );
       } else {
         migrate(db, file);
       }
@@ -257,26 +260,58 @@ export class MetaDatabase {
   addDataset(d: DatasetInput): number {
     if (!d.name) fail('addDataset', 'name', 'a non-empty name', JSON.stringify(d.name));
     if (!Number.isInteger(d.numClasses) || d.numClasses <= 0) fail('addDataset', `${d.name}.numClasses`, 'a positive integer', String(d.numClasses));
-    if (d.featureDim !== undefined && (!Number.isInteger(d.featureDim) || d.featureDim <= 0)) fail('addDataset', `${d.name}.featureDim`, 'a positive integer', String(d.featureDim));
+    if (d.featureDim !== undefined && (!Number.isInteger(d.featureDim) || d.featureDim <= 0))
+      fail('addDataset', `${d.name}.featureDim`, 'a positive integer', String(d.featureDim));
     return this.transaction(() => {
-      const row = this.db.prepare('SELECT id, num_classes, feature_dim FROM datasets WHERE name = ?').get(d.name) as { id: number; num_classes: number; feature_dim: number | null } | undefined;
+      const row = this.db.prepare('SELECT id, num_classes, feature_dim FROM datasets WHERE name = ?').get(d.name) as
+        | { id: number; num_classes: number; feature_dim: number | null }
+        | undefined;
       if (row) {
         if (row.num_classes !== d.numClasses || (d.featureDim !== undefined && row.feature_dim !== null && row.feature_dim !== d.featureDim)) {
-          fail('addDataset', d.name, `the stored definition (${row.num_classes} classes, dim ${row.feature_dim ?? 'none'})`, `${d.numClasses} classes, dim ${d.featureDim ?? 'none'}`);
+          fail(
+            'addDataset',
+            d.name,
+            `the stored definition (${row.num_classes} classes, dim ${row.feature_dim ?? 'none'})`,
+            `${d.numClasses} classes, dim ${d.featureDim ?? 'none'}`,
+          );
         }
         if (d.featureDim !== undefined && row.feature_dim === null) this.db.prepare('UPDATE datasets SET feature_dim = ? WHERE id = ?').run(d.featureDim, row.id);
         return row.id;
       }
-      return Number(this.db.prepare('INSERT INTO datasets (name, source, num_classes, feature_dim, note) VALUES (?, ?, ?, ?, ?)').run(d.name, d.source, d.numClasses, d.featureDim ?? null, d.note ?? null).lastInsertRowid);
+      return Number(
+        this.db
+          .prepare('INSERT INTO datasets (name, source, num_classes, feature_dim, note) VALUES (?, ?, ?, ?, ?)')
+          .run(d.name, d.source, d.numClasses, d.featureDim ?? null, d.note ?? null).lastInsertRowid,
+      );
     });
   }
 
   dataset(name: string): DatasetInfo {
-    const row = this.db
-      .prepare('SELECT d.*, (SELECT count(*) FROM class_features c WHERE c.dataset_id = d.id) AS nf FROM datasets d WHERE name = ?')
-      .get(name) as { id: number; name: string; source: string; num_classes: number; feature_dim: number | null; note: string | null; nf: number } | undefined;
-    if (!row) throw new MetaD2AException(notFound({ source: this.file, field: 'datasets', expected: `a dataset named ${JSON.stringify(name)}`, got: `only ${this.datasets().map((x) => x.name).join(', ') || 'none'}` }));
-    return { id: row.id, name: row.name, source: row.source, numClasses: row.num_classes, ...(row.feature_dim !== null ? { featureDim: row.feature_dim } : {}), ...(row.note !== null ? { note: row.note } : {}), classesWithFeatures: row.nf };
+    const row = this.db.prepare('SELECT d.*, (SELECT count(*) FROM class_features c WHERE c.dataset_id = d.id) AS nf FROM datasets d WHERE name = ?').get(name) as
+      | { id: number; name: string; source: string; num_classes: number; feature_dim: number | null; note: string | null; nf: number }
+      | undefined;
+    if (!row)
+      throw new MetaD2AException(
+        notFound({
+          source: this.file,
+          field: 'datasets',
+          expected: `a dataset named ${JSON.stringify(name)}`,
+          got: `only ${
+            this.datasets()
+              .map((x) => x.name)
+              .join(', ') || 'none'
+          }`,
+        }),
+      );
+    return {
+      id: row.id,
+      name: row.name,
+      source: row.source,
+      numClasses: row.num_classes,
+      ...(row.feature_dim !== null ? { featureDim: row.feature_dim } : {}),
+      ...(row.note !== null ? { note: row.note } : {}),
+      classesWithFeatures: row.nf,
+    };
   }
 
   datasets(): DatasetInfo[] {
@@ -358,11 +393,21 @@ export class MetaDatabase {
       try {
         fd = fs.openSync(file, 'r');
       } catch (err) {
-        throw new MetaD2AException(makeError('IoError', { source: file, field: `features of ${dataset} class ${classIndex}`, expected: 'a readable float32 file', got: (err as Error).message }));
+        throw new MetaD2AException(
+          makeError('IoError', { source: file, field: `features of ${dataset} class ${classIndex}`, expected: 'a readable float32 file', got: (err as Error).message }),
+        );
       }
       try {
         const got = fs.readSync(fd, new Uint8Array(data.buffer), 0, n * 4, row.file_offset ?? 0);
-        if (got !== n * 4) throw new MetaD2AException(makeError('ParseError', { source: file, field: `features of ${dataset} class ${classIndex} at byte ${row.file_offset ?? 0}`, expected: `${n * 4} bytes`, got: `${got}` }));
+        if (got !== n * 4)
+          throw new MetaD2AException(
+            makeError('ParseError', {
+              source: file,
+              field: `features of ${dataset} class ${classIndex} at byte ${row.file_offset ?? 0}`,
+              expected: `${n * 4} bytes`,
+              got: `${got}`,
+            }),
+          );
       } finally {
         fs.closeSync(fd);
       }
@@ -408,7 +453,9 @@ export class MetaDatabase {
 
   task(nameOrId: string | number): TaskInfo {
     const row = this.db
-      .prepare(`SELECT t.id, t.name, d.name AS dataset, t.class_ids FROM tasks t JOIN datasets d ON d.id = t.dataset_id WHERE ${typeof nameOrId === 'number' ? 't.id' : 't.name'} = ?`)
+      .prepare(
+        `SELECT t.id, t.name, d.name AS dataset, t.class_ids FROM tasks t JOIN datasets d ON d.id = t.dataset_id WHERE ${typeof nameOrId === 'number' ? 't.id' : 't.name'} = ?`,
+      )
       .get(nameOrId) as { id: number; name: string; dataset: string; class_ids: string } | undefined;
     if (!row) throw new MetaD2AException(notFound({ source: this.file, field: 'tasks', expected: `a task ${JSON.stringify(nameOrId)}`, got: 'none' }));
     return { id: row.id, name: row.name, dataset: row.dataset, classIds: JSON.parse(row.class_ids) as number[] };
@@ -458,7 +505,9 @@ export class MetaDatabase {
   }
 
   architectures(space?: string): ArchitectureInfo[] {
-    const rows = (space === undefined ? this.db.prepare('SELECT * FROM architectures ORDER BY id').all() : this.db.prepare('SELECT * FROM architectures WHERE space = ? ORDER BY id').all(space)) as ArchitectureInfo[];
+    const rows = (
+      space === undefined ? this.db.prepare('SELECT * FROM architectures ORDER BY id').all() : this.db.prepare('SELECT * FROM architectures WHERE space = ? ORDER BY id').all(space)
+    ) as ArchitectureInfo[];
     return rows.map((r) => ({ id: r.id, space: r.space, arch: r.arch }));
   }
 
@@ -495,11 +544,22 @@ export class MetaDatabase {
         let tid = taskIds.get(r.task);
         if (tid === undefined) {
           tid = getTask.get(r.task) as number | undefined;
-          if (tid === undefined) throw new MetaD2AException(notFound({ source: this.file, field: `${where}.task`, expected: 'a task added with addTask', got: JSON.stringify(r.task) }));
+          if (tid === undefined)
+            throw new MetaD2AException(notFound({ source: this.file, field: `${where}.task`, expected: 'a task added with addTask', got: JSON.stringify(r.task) }));
           taskIds.set(r.task, tid);
         }
         const aid = this.addArchitecture(r.space, r.arch);
-        const run = ins.run(tid, aid, r.accuracy, r.metric, replicate, r.how, r.createdAt ?? now, r.recipe === undefined ? null : JSON.stringify(r.recipe), r.extra === undefined ? null : JSON.stringify(r.extra));
+        const run = ins.run(
+          tid,
+          aid,
+          r.accuracy,
+          r.metric,
+          replicate,
+          r.how,
+          r.createdAt ?? now,
+          r.recipe === undefined ? null : JSON.stringify(r.recipe),
+          r.extra === undefined ? null : JSON.stringify(r.extra),
+        );
         return run.changes === 1 ? { id: Number(run.lastInsertRowid), inserted: true } : { id: stored.get(tid, aid, r.metric, replicate) as number, inserted: false };
       });
     });
@@ -541,9 +601,9 @@ export class MetaDatabase {
   records(filter: RecordFilter = {}): MetaRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.space !== undefined) (where.push('a.space = ?'), args.push(filter.space));
-    if (filter.metric !== undefined) (where.push('r.metric = ?'), args.push(filter.metric));
-    if (filter.task !== undefined) (where.push('t.name = ?'), args.push(filter.task));
+    if (filter.space !== undefined) where.push('a.space = ?'), args.push(filter.space);
+    if (filter.metric !== undefined) where.push('r.metric = ?'), args.push(filter.metric);
+    if (filter.task !== undefined) where.push('t.name = ?'), args.push(filter.task);
     const sql = `${MetaDatabase.RECORD_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.id`;
     return (this.db.prepare(sql).all(...args) as RecordRow[]).map(MetaDatabase.toRecord);
   }
@@ -579,7 +639,9 @@ export class MetaDatabase {
           try {
             ins.run(name, id, part, pos);
           } catch (err) {
-            throw new MetaD2AException(validationError({ source: 'setSplit', field: `${name}.${part}[${pos}]`, expected: 'the id of a stored record', got: `${id} (${(err as Error).message})` }));
+            throw new MetaD2AException(
+              validationError({ source: 'setSplit', field: `${name}.${part}[${pos}]`, expected: 'the id of a stored record', got: `${id} (${(err as Error).message})` }),
+            );
           }
         });
       }
@@ -587,8 +649,14 @@ export class MetaDatabase {
   }
 
   split(name: string): Split {
-    const rows = this.db.prepare('SELECT record_id, part FROM splits WHERE name = ? ORDER BY part, position').all(name) as { record_id: number; part: 'train' | 'valid' | 'test' }[];
-    if (rows.length === 0) throw new MetaD2AException(notFound({ source: this.file, field: 'splits', expected: `a split named ${JSON.stringify(name)} (have: ${this.splitNames().join(', ') || 'none'})`, got: 'none' }));
+    const rows = this.db.prepare('SELECT record_id, part FROM splits WHERE name = ? ORDER BY part, position').all(name) as {
+      record_id: number;
+      part: 'train' | 'valid' | 'test';
+    }[];
+    if (rows.length === 0)
+      throw new MetaD2AException(
+        notFound({ source: this.file, field: 'splits', expected: `a split named ${JSON.stringify(name)} (have: ${this.splitNames().join(', ') || 'none'})`, got: 'none' }),
+      );
     const out: { train: number[]; valid: number[]; test: number[] } = { train: [], valid: [], test: [] };
     for (const r of rows) out[r.part].push(r.record_id);
     return out;

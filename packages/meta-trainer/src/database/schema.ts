@@ -116,7 +116,12 @@ export function migrate(db: Database.Database, source: string): number {
   const before = db.pragma('user_version', { simple: true }) as number;
   if (before > SCHEMA_VERSION) {
     throw new MetaD2AException(
-      makeError('Unsupported', { source, field: 'schema version (PRAGMA user_version)', expected: `at most ${SCHEMA_VERSION} (this version of @metad2a/meta-trainer)`, got: String(before) }),
+      makeError('Unsupported', {
+        source,
+        field: 'schema version (PRAGMA user_version)',
+        expected: `at most ${SCHEMA_VERSION} (this version of @metad2a/meta-trainer)`,
+        got: String(before),
+      }),
     );
   }
   for (const m of MIGRATIONS) {

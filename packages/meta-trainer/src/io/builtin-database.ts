@@ -18,10 +18,22 @@ export const BUILTIN_DATABASES: Readonly<Record<string, { readonly folder: strin
 
 export function builtinDatabaseDir(name: string): string {
   const b = BUILTIN_DATABASES[name];
-  if (!b) throw new MetaD2AException(notFound({ source: 'builtin meta-databases', field: `builtin:${name}`, expected: `one of ${Object.keys(BUILTIN_DATABASES).map((n) => `builtin:${n}`).join(', ')}`, got: 'an unknown name' }));
+  if (!b)
+    throw new MetaD2AException(
+      notFound({
+        source: 'builtin meta-databases',
+        field: `builtin:${name}`,
+        expected: `one of ${Object.keys(BUILTIN_DATABASES)
+          .map((n) => `builtin:${n}`)
+          .join(', ')}`,
+        got: 'an unknown name',
+      }),
+    );
   const d = shippedDataDir(b.folder);
   if (fs.existsSync(path.join(d, 'manifest.json'))) return d;
-  throw new MetaD2AException(notFound({ source: 'builtin meta-databases', field: `builtin:${name}`, expected: `the export folder data/${b.folder} shipped with @metad2a/meta-trainer`, got: 'missing' }));
+  throw new MetaD2AException(
+    notFound({ source: 'builtin meta-databases', field: `builtin:${name}`, expected: `the export folder data/${b.folder} shipped with @metad2a/meta-trainer`, got: 'missing' }),
+  );
 }
 
 export interface ResolvedDatabase {
@@ -39,7 +51,10 @@ export function resolveDatabase(ref: string, env: Readonly<Record<string, string
   if (!ref.startsWith('builtin:')) return { file: ref };
   const dir = builtinDatabaseDir(ref.slice('builtin:'.length));
   const manifest = readExportManifest(dir);
-  const sha = createHash('sha256').update(fs.readFileSync(path.join(dir, 'manifest.json'))).digest('hex').slice(0, 16);
+  const sha = createHash('sha256')
+    .update(fs.readFileSync(path.join(dir, 'manifest.json')))
+    .digest('hex')
+    .slice(0, 16);
   const cache = path.join(defaultCacheDir(env), 'meta-db');
   const file = path.join(cache, `${ref.slice('builtin:'.length)}-${sha}.sqlite`);
   if (!fs.existsSync(file)) {

@@ -37,7 +37,15 @@ export function exportDir(db: MetaDatabase, dir: string, about?: unknown): Expor
   fs.mkdirSync(dir, { recursive: true });
   const datasets = db
     .datasets()
-    .map((d): DatasetInput => ({ name: d.name, source: d.source, numClasses: d.numClasses, ...(d.featureDim !== undefined ? { featureDim: d.featureDim } : {}), ...(d.note !== undefined ? { note: d.note } : {}) }))
+    .map(
+      (d): DatasetInput => ({
+        name: d.name,
+        source: d.source,
+        numClasses: d.numClasses,
+        ...(d.featureDim !== undefined ? { featureDim: d.featureDim } : {}),
+        ...(d.note !== undefined ? { note: d.note } : {}),
+      }),
+    )
     .sort((a, b) => cmp(a.name, b.name));
   const tasks = db
     .tasks()
@@ -45,7 +53,19 @@ export function exportDir(db: MetaDatabase, dir: string, about?: unknown): Expor
     .sort((a, b) => cmp(a.name, b.name));
   const records = db
     .records()
-    .map((r): RecordInput => ({ task: r.task, space: r.space, arch: r.arch, accuracy: r.accuracy, metric: r.metric, how: r.how, createdAt: r.createdAt, ...(r.recipe !== undefined ? { recipe: r.recipe } : {}), ...(r.extra !== undefined ? { extra: r.extra } : {}) }))
+    .map(
+      (r): RecordInput => ({
+        task: r.task,
+        space: r.space,
+        arch: r.arch,
+        accuracy: r.accuracy,
+        metric: r.metric,
+        how: r.how,
+        createdAt: r.createdAt,
+        ...(r.recipe !== undefined ? { recipe: r.recipe } : {}),
+        ...(r.extra !== undefined ? { extra: r.extra } : {}),
+      }),
+    )
     .sort((a, b) => cmp(a.task, b.task) || cmp(a.space, b.space) || cmp(a.arch, b.arch) || cmp(a.metric, b.metric) || cmp(a.createdAt!, b.createdAt!));
   const bodies = {
     'datasets.jsonl.gz': gzip(datasets.map((d) => JSON.stringify(d))),
@@ -66,7 +86,8 @@ export function exportDir(db: MetaDatabase, dir: string, about?: unknown): Expor
 /** Read and check an export folder's manifest (format, files present, checksums). */
 export function readExportManifest(dir: string): ExportManifest {
   const file = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(file)) throw new MetaD2AException(parseError({ source: dir, field: 'manifest.json', expected: `an export folder (${EXPORT_FORMAT})`, got: 'no manifest.json' }));
+  if (!fs.existsSync(file))
+    throw new MetaD2AException(parseError({ source: dir, field: 'manifest.json', expected: `an export folder (${EXPORT_FORMAT})`, got: 'no manifest.json' }));
   let m: ExportManifest;
   try {
     m = JSON.parse(fs.readFileSync(file, 'utf8')) as ExportManifest;
@@ -109,7 +130,8 @@ export function importExportDir(dir: string, db: MetaDatabase): { datasets: numb
   const records = readLines<RecordInput>(dir, 'records.jsonl.gz', m);
   const got = { datasets: datasets.length, tasks: tasks.length, records: records.length };
   for (const k of ['datasets', 'tasks', 'records'] as const) {
-    if (got[k] !== m.counts?.[k]) throw new MetaD2AException(validationError({ source: path.join(dir, 'manifest.json'), field: `counts.${k}`, expected: String(got[k]), got: String(m.counts?.[k]) }));
+    if (got[k] !== m.counts?.[k])
+      throw new MetaD2AException(validationError({ source: path.join(dir, 'manifest.json'), field: `counts.${k}`, expected: String(got[k]), got: String(m.counts?.[k]) }));
   }
   const knownDatasets = new Set(db.datasets().map((d) => d.name));
   const newDatasets = datasets.filter((d) => !knownDatasets.has(d.name));

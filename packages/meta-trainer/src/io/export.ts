@@ -7,7 +7,19 @@ export interface MetaDatabaseDump {
   readonly schemaVersion: number;
   readonly datasets: readonly { name: string; source: string; numClasses: number; featureDim?: number; note?: string; classesWithFeatures: readonly number[] }[];
   readonly tasks: readonly { name: string; dataset: string; classIds: readonly number[] }[];
-  readonly records: readonly { id: number; task: string; space: string; arch: string; accuracy: number; metric: string; replicate?: number; how: string; createdAt: string; recipe?: unknown; extra?: unknown }[];
+  readonly records: readonly {
+    id: number;
+    task: string;
+    space: string;
+    arch: string;
+    accuracy: number;
+    metric: string;
+    replicate?: number;
+    how: string;
+    createdAt: string;
+    recipe?: unknown;
+    extra?: unknown;
+  }[];
   readonly splits: Readonly<Record<string, { train: readonly number[]; valid: readonly number[]; test: readonly number[] }>>;
 }
 
@@ -68,7 +80,9 @@ export function recordsCsv(db: MetaDatabase, opts: RecordFilter & { split?: stri
   for (const r of db.records(opts)) {
     const t = tasks.get(r.task)!;
     lines.push(
-      [String(r.id), r.task, t.dataset, t.classIds.join(' '), r.space, r.arch, String(r.accuracy), r.metric, r.how, r.createdAt, part.get(r.id) ?? '', String(r.replicate)].map(csvField).join(','),
+      [String(r.id), r.task, t.dataset, t.classIds.join(' '), r.space, r.arch, String(r.accuracy), r.metric, r.how, r.createdAt, part.get(r.id) ?? '', String(r.replicate)]
+        .map(csvField)
+        .join(','),
     );
   }
   return `${lines.join('\n')}\n`;

@@ -127,7 +127,8 @@ export function importOfficialNb201PredictorDb(db: MetaDatabase, opts: { dir?: s
   const tc = parseJson(
     readMaybeGz(dir, 'task_classes.json'),
     path.join(dir, 'task_classes.json'),
-    (x): x is { tasks: number[][] } => typeof x === 'object' && x !== null && Array.isArray((x as { tasks?: unknown }).tasks) && (x as { tasks: unknown[] }).tasks.every(isIntArray),
+    (x): x is { tasks: number[][] } =>
+      typeof x === 'object' && x !== null && Array.isArray((x as { tasks?: unknown }).tasks) && (x as { tasks: unknown[] }).tasks.every(isIntArray),
     '{"tasks": [[class ids], ...]}',
   );
   const sp = parseJson(
@@ -154,7 +155,9 @@ export function importOfficialNb201Rows(
   return db.transaction(() => {
     // checked under the write lock: of two imports at once, the second finds the first's split
     if (db.splitNames().includes(OFFICIAL_NB201.split)) {
-      throw new MetaD2AException(parseError({ source: db.file, field: `split ${OFFICIAL_NB201.split}`, expected: 'a database without the official import', got: 'already imported' }));
+      throw new MetaD2AException(
+        parseError({ source: db.file, field: `split ${OFFICIAL_NB201.split}`, expected: 'a database without the official import', got: 'already imported' }),
+      );
     }
     db.addDataset({
       name: OFFICIAL_NB201.dataset,
@@ -167,7 +170,8 @@ export function importOfficialNb201Rows(
     db.addTasks(
       usedTasks.map((t) => {
         const cls = taskClasses[t];
-        if (!cls) throw new MetaD2AException(parseError({ source: opts.source, field: `task_classes[${t}]`, expected: 'the class list of a task used by a record', got: 'missing' }));
+        if (!cls)
+          throw new MetaD2AException(parseError({ source: opts.source, field: `task_classes[${t}]`, expected: 'the class list of a task used by a record', got: 'missing' }));
         return { name: `${OFFICIAL_NB201.taskPrefix}${t}`, dataset: OFFICIAL_NB201.dataset, classIds: cls.map((c) => c - 1) };
       }),
     );

@@ -42,7 +42,8 @@ export function architecturePriorSamples(opts: { sources?: readonly PriorSource[
   const sources = opts.sources ?? PRIOR_SOURCES;
   const out: PriorSample[] = [];
   for (const source of sources) {
-    if (!PRIOR_SOURCES.includes(source)) throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'sources', expected: PRIOR_SOURCES.join(', '), got: String(source) }));
+    if (!PRIOR_SOURCES.includes(source))
+      throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'sources', expected: PRIOR_SOURCES.join(', '), got: String(source) }));
     if (source === 'metad2a:imagenet32-subsets') {
       const db = MetaDatabase.inMemory();
       try {
@@ -67,7 +68,8 @@ export function architecturePriorSamples(opts: { sources?: readonly PriorSource[
  * every source, so no held-out cell is seen in training under any source.
  */
 export function splitPriorSamples(samples: readonly PriorSample[], opts: { heldOutFraction: number; seed: number | string }): { train: PriorSample[]; heldOut: PriorSample[] } {
-  if (!(opts.heldOutFraction >= 0 && opts.heldOutFraction < 1)) throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'heldOutFraction', expected: 'a number in [0, 1)', got: String(opts.heldOutFraction) }));
+  if (!(opts.heldOutFraction >= 0 && opts.heldOutFraction < 1))
+    throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'heldOutFraction', expected: 'a number in [0, 1)', got: String(opts.heldOutFraction) }));
   const keyOf = new Map<string, string>();
   for (const s of samples) if (!keyOf.has(s.arch)) keyOf.set(s.arch, canonicalKey(parseCell(s.arch)));
   const classes = [...new Set(keyOf.values())].sort();
@@ -158,7 +160,10 @@ export function pretrainArchitecturePrior(model: PriorTrainable, train: readonly
   const epochs = opts.epochs ?? 40;
   const batchSize = opts.batchSize ?? 256;
   const lr0 = opts.lr ?? 1e-3;
-  for (const [f, v] of [['epochs', epochs], ['batchSize', batchSize]] as const) {
+  for (const [f, v] of [
+    ['epochs', epochs],
+    ['batchSize', batchSize],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new MetaD2AException(validationError({ source: 'architecture prior', field: f, expected: 'a positive integer', got: String(v) }));
   }
   if (train.length === 0) throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'train', expected: 'at least one sample', got: '0' }));
@@ -251,7 +256,12 @@ export function priorScores(model: PriorTrainable, prior: Pick<ArchitecturePrior
   const nz = prior.sourceEmbedding.shape[1]!;
   const e = tf.tensor2d(prior.sourceEmbedding.data.slice(s * nz, (s + 1) * nz), [1, nz]);
   try {
-    return scoreCells(model, e, 0, archs.map((a) => nb201.encode(parseCell(a))));
+    return scoreCells(
+      model,
+      e,
+      0,
+      archs.map((a) => nb201.encode(parseCell(a))),
+    );
   } finally {
     e.dispose();
   }
@@ -276,8 +286,16 @@ function priorSpearman(model: PriorTrainable, emb: tf.Tensor2D, sources: readonl
   sources.forEach((s, row) => {
     const xs = samples.filter((x) => x.source === s);
     if (xs.length < 2) return;
-    const y = scoreCells(model, emb, row, xs.map((x) => nb201.encode(parseCell(x.arch))));
-    out[s] = spearman(y, Float64Array.from(xs, (x) => x.accuracy));
+    const y = scoreCells(
+      model,
+      emb,
+      row,
+      xs.map((x) => nb201.encode(parseCell(x.arch))),
+    );
+    out[s] = spearman(
+      y,
+      Float64Array.from(xs, (x) => x.accuracy),
+    );
   });
   return out;
 }
@@ -290,7 +308,20 @@ export function saveArchitecturePrior(file: string, model: PriorTrainable, prior
   const tensors: Record<string, NamedArray> = { [EMBEDDING]: prior.sourceEmbedding };
   for (const n of model.graphSideParameterNames()) tensors[n] = all[n]!;
   saveCheckpointSync(file, {
-    meta: { ...meta, kind: PRIOR_CHECKPOINT_KIND, nvt: model.graphConfig.nvt, maxN: model.graphConfig.maxN, hs: model.hs, nz: model.nz, sources: prior.sources, normalisations: prior.normalisations, history: prior.history, trainSamples: prior.trainSamples, trainCells: prior.trainCells, seconds: prior.seconds },
+    meta: {
+      ...meta,
+      kind: PRIOR_CHECKPOINT_KIND,
+      nvt: model.graphConfig.nvt,
+      maxN: model.graphConfig.maxN,
+      hs: model.hs,
+      nz: model.nz,
+      sources: prior.sources,
+      normalisations: prior.normalisations,
+      history: prior.history,
+      trainSamples: prior.trainSamples,
+      trainCells: prior.trainCells,
+      seconds: prior.seconds,
+    },
     tensors,
   });
 }
@@ -303,7 +334,8 @@ export function loadArchitecturePrior(model: PriorTrainable, file: string): Arch
   const loaded = loadCheckpointSync(file);
   if (E.isLeft(loaded)) throw new MetaD2AException(loaded.left);
   const { meta, tensors } = loaded.right;
-  if (meta.kind !== PRIOR_CHECKPOINT_KIND) throw new MetaD2AException(makeError('ValidationError', { source: file, field: 'meta.kind', expected: PRIOR_CHECKPOINT_KIND, got: String(meta.kind) }));
+  if (meta.kind !== PRIOR_CHECKPOINT_KIND)
+    throw new MetaD2AException(makeError('ValidationError', { source: file, field: 'meta.kind', expected: PRIOR_CHECKPOINT_KIND, got: String(meta.kind) }));
   const want = { nvt: model.graphConfig.nvt, maxN: model.graphConfig.maxN, hs: model.hs, nz: model.nz };
   for (const [k, v] of Object.entries(want)) {
     if (meta[k] !== v) throw new MetaD2AException(makeError('ValidationError', { source: file, field: `meta.${k}`, expected: `${v} (the predictor's)`, got: String(meta[k]) }));

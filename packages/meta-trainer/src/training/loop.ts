@@ -148,7 +148,14 @@ function restoreRun(file: string, spec: LoopSpec, adam: Adam, plateau: ReduceLRO
   if (E.isLeft(loaded)) throw new MetaD2AException(loaded.left);
   const { meta, tensors } = loaded.right;
   if (meta.format !== CHECKPOINT_FORMAT || meta.kind !== spec.kind) {
-    throw new MetaD2AException(makeError('ValidationError', { source: file, field: 'meta.format/kind', expected: `${CHECKPOINT_FORMAT} of a ${spec.kind} run`, got: `${String(meta.format)} / ${String(meta.kind)}` }));
+    throw new MetaD2AException(
+      makeError('ValidationError', {
+        source: file,
+        field: 'meta.format/kind',
+        expected: `${CHECKPOINT_FORMAT} of a ${spec.kind} run`,
+        got: `${String(meta.format)} / ${String(meta.kind)}`,
+      }),
+    );
   }
   const params: Record<string, NamedArray> = {};
   const slots: Record<string, NamedArray> = {};
@@ -172,7 +179,8 @@ function restoreRun(file: string, spec: LoopSpec, adam: Adam, plateau: ReduceLRO
 }
 
 const positiveInt = (v: number, field: string, allowZero = false): void => {
-  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new MetaD2AException(validationError({ source: 'meta-training options', field, expected: allowZero ? 'an integer ≥ 0' : 'a positive integer', got: String(v) }));
+  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1))
+    throw new MetaD2AException(validationError({ source: 'meta-training options', field, expected: allowZero ? 'an integer ≥ 0' : 'a positive integer', got: String(v) }));
 };
 
 /** The training loop shared by both models: shuffle, draw, step, schedule, validate, checkpoint, resume. */
@@ -190,7 +198,8 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
   positiveInt(checkpointEvery, 'checkpointEvery', true);
   positiveInt(saveEverySteps, 'saveEverySteps', true);
   if (opts.maxSteps !== undefined) positiveInt(opts.maxSteps, 'maxSteps', true);
-  if (spec.train.length === 0) throw new MetaD2AException(validationError({ source: 'meta-training', field: `split ${opts.split} train`, expected: 'at least one training item', got: '0' }));
+  if (spec.train.length === 0)
+    throw new MetaD2AException(validationError({ source: 'meta-training', field: `split ${opts.split} train`, expected: 'at least one training item', got: '0' }));
   if ((opts.resume || saveEverySteps > 0 || opts.maxSteps !== undefined) && !opts.runDir) {
     // stopping or resuming without a checkpoint would lose the run
     if (opts.resume) throw new MetaD2AException(validationError({ source: 'meta-training options', field: 'resume', expected: 'a runDir holding last.ckpt', got: 'no runDir' }));
@@ -208,13 +217,25 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
   let phase: MetaTrainResult['phase'] = 'started';
   try {
     const last = runDir ? file(RUN_FILES.last) : undefined;
-    if (opts.resume === true && !fs.existsSync(last!)) throw new MetaD2AException(makeError('IoError', { source: last, expected: 'the resume checkpoint of an earlier run', got: 'no such file' }));
+    if (opts.resume === true && !fs.existsSync(last!))
+      throw new MetaD2AException(makeError('IoError', { source: last, expected: 'the resume checkpoint of an earlier run', got: 'no such file' }));
     if (opts.resume && last !== undefined && fs.existsSync(last)) {
       ({ rng, st } = restoreRun(last, spec, adam, plateau));
       phase = st.epoch >= epochs ? 'complete' : 'resumed';
       log.write('resume', { kind: spec.kind, file: last, epoch: st.epoch, stepInEpoch: st.stepInEpoch, step: st.globalStep, lr: adam.lr });
     } else {
-      log.write('start', { kind: spec.kind, split: opts.split, train: spec.train.length, valid: spec.valid.length, epochs, batchSize, perClass, lr: adam.lr, seed, parameters: spec.store.count() });
+      log.write('start', {
+        kind: spec.kind,
+        split: opts.split,
+        train: spec.train.length,
+        valid: spec.valid.length,
+        epochs,
+        batchSize,
+        perClass,
+        lr: adam.lr,
+        seed,
+        parameters: spec.store.count(),
+      });
     }
     const batchesPerEpoch = Math.ceil(spec.train.length / batchSize);
     const bar = ProgressBar.forMode(opts.progress ?? 'auto', Math.min(epochs * batchesPerEpoch, opts.maxSteps ?? Infinity));
@@ -245,11 +266,13 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
         value.dispose();
         adam.apply(grads);
         for (const g of grads.values()) g.dispose();
-        if (!Number.isFinite(loss)) throw new MetaD2AException(validationError({ source: 'meta-training', field: `epoch ${st.epoch + 1} batch ${b + 1}`, expected: 'a finite loss', got: String(loss) }));
+        if (!Number.isFinite(loss))
+          throw new MetaD2AException(validationError({ source: 'meta-training', field: `epoch ${st.epoch + 1} batch ${b + 1}`, expected: 'a finite loss', got: String(loss) }));
         st.epochLossSum += loss / items.length;
         st.stepInEpoch = b + 1;
         st.globalStep += 1;
-        if (st.globalStep % logEvery === 0) log.write('step', { epoch: st.epoch + 1, batch: b + 1, batches: batches.length, step: st.globalStep, loss, lossPerItem: loss / items.length, lr: adam.lr });
+        if (st.globalStep % logEvery === 0)
+          log.write('step', { epoch: st.epoch + 1, batch: b + 1, batches: batches.length, step: st.globalStep, loss, lossPerItem: loss / items.length, lr: adam.lr });
         bar.update({ step: st.globalStep, epoch: st.epoch + 1, epochs, batch: b + 1, batches: batches.length, loss: loss / items.length, lr: adam.lr });
         if (saveEverySteps > 0 && st.globalStep % saveEverySteps === 0 && b + 1 < batches.length) save(RUN_FILES.last);
       }
@@ -272,7 +295,15 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
       const summary: EpochSummary = { epoch: st.epoch, trainLoss, lr: adam.lr, ...(valid ? { valid } : {}), seconds: (Date.now() - epochStart) / 1000 };
       st.history.push(summary);
       log.write('epoch', { ...summary });
-      bar.line(`epoch ${st.epoch}/${epochs}  train loss ${trainLoss.toPrecision(5)}  lr ${adam.lr.toExponential(1)}${valid ? `  ${Object.entries(valid).map(([k, x]) => `${k} ${x.toPrecision(4)}`).join('  ')}` : ''}`);
+      bar.line(
+        `epoch ${st.epoch}/${epochs}  train loss ${trainLoss.toPrecision(5)}  lr ${adam.lr.toExponential(1)}${
+          valid
+            ? `  ${Object.entries(valid)
+                .map(([k, x]) => `${k} ${x.toPrecision(4)}`)
+                .join('  ')}`
+            : ''
+        }`,
+      );
       if (checkpointEvery > 0 && st.epoch % checkpointEvery === 0) save(RUN_FILES.epoch(st.epoch));
       save(RUN_FILES.last);
     }

@@ -60,7 +60,9 @@ export class ProgressBar {
     const width = 20;
     const filled = Math.round((width * f.batch) / f.batches);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-    this.stream.write(`\repoch ${f.epoch}/${f.epochs} [${bar}] ${f.batch}/${f.batches}  loss ${f.loss.toPrecision(5)}  lr ${f.lr.toExponential(1)}  ${rate.toFixed(2)} step/s  ETA ${formatSeconds(eta)}   `);
+    this.stream.write(
+      `\repoch ${f.epoch}/${f.epochs} [${bar}] ${f.batch}/${f.batches}  loss ${f.loss.toPrecision(5)}  lr ${f.lr.toExponential(1)}  ${rate.toFixed(2)} step/s  ETA ${formatSeconds(eta)}   `,
+    );
   }
 
   line(text: string): void {

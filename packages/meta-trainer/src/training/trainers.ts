@@ -1,11 +1,32 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, loadCheckpointSync, pearson, spearman, unwrap, validationError, type AccuracyNormalisation, type GraphGenerator, type PerfPredictor, type Rng } from '@metad2a/core';
+import {
+  MetaD2AException,
+  loadCheckpointSync,
+  pearson,
+  spearman,
+  unwrap,
+  validationError,
+  type AccuracyNormalisation,
+  type GraphGenerator,
+  type PerfPredictor,
+  type Rng,
+} from '@metad2a/core';
 import type { ParameterStore } from '@metad2a/layers';
 import type { MetaDatabase } from '../database/meta-database';
 import { splitNormalisation } from '../data/normalisation';
-import { DEFAULT_GENERATOR_PAIRS, GraphResolver, batchesOf, drawBatch, selectGeneratorPairs, trainingItems, type BatchGroup, type GeneratorPairs, type TrainingItem } from '../data/pipeline';
+import {
+  DEFAULT_GENERATOR_PAIRS,
+  GraphResolver,
+  batchesOf,
+  drawBatch,
+  selectGeneratorPairs,
+  trainingItems,
+  type BatchGroup,
+  type GeneratorPairs,
+  type TrainingItem,
+} from '../data/pipeline';
 import { loadArchitecturePrior, type PriorTrainable } from '../prior/architecture-prior';
 import { META_TRAIN_DEFAULTS, RUN_FILES, runMetaTraining, type LoopSpec, type MetaTrainOptions, type MetaTrainResult } from './loop';
 
@@ -135,7 +156,14 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
   if (opts.prior !== undefined && !resuming) {
     const m = model as Partial<PriorTrainable>;
     if (typeof m.graphSideParameterNames !== 'function' || typeof m.loadParameters !== 'function') {
-      throw new MetaD2AException(validationError({ source: 'metaTrainPredictor', field: 'prior', expected: 'a predictor that names its graph-side parameters (PredictorModel)', got: 'a model without graphSideParameterNames()' }));
+      throw new MetaD2AException(
+        validationError({
+          source: 'metaTrainPredictor',
+          field: 'prior',
+          expected: 'a predictor that names its graph-side parameters (PredictorModel)',
+          got: 'a model without graphSideParameterNames()',
+        }),
+      );
     }
     loadArchitecturePrior(model as PriorTrainable, opts.prior);
   }
@@ -183,7 +211,14 @@ function checkGraphConfig(cfg: { nvt: number; maxN: number }, items: readonly Tr
   for (const s of spaces) {
     const sc = resolver.space(s).graphConfig;
     if (sc.nvt !== cfg.nvt || sc.maxN !== cfg.maxN) {
-      throw new MetaD2AException(validationError({ source: 'meta-training', field: `records of space ${s}`, expected: `a model for graphs with nvt ${sc.nvt}, maxN ${sc.maxN}`, got: `a model with nvt ${cfg.nvt}, maxN ${cfg.maxN}` }));
+      throw new MetaD2AException(
+        validationError({
+          source: 'meta-training',
+          field: `records of space ${s}`,
+          expected: `a model for graphs with nvt ${sc.nvt}, maxN ${sc.maxN}`,
+          got: `a model with nvt ${cfg.nvt}, maxN ${cfg.maxN}`,
+        }),
+      );
     }
   }
 }
@@ -232,7 +267,13 @@ export function metaTrainModels(db: MetaDatabase, o: MetaTrainModelsOptions): { 
   const pr = metaTrainPredictor(db, o.predictor, { ...o.options, epochs: o.predictorEpochs, runDir: predictorDir, resume, onEvent: phaseEvents('predictor', o) });
   const best = path.join(predictorDir, RUN_FILES.maxCorr);
   if (fs.existsSync(best)) loadTrainedParameters(o.predictor, best);
-  const gr = metaTrainGenerator(db, o.generator, { ...o.options, epochs: o.generatorEpochs, runDir: path.join(o.runsDir, 'generator'), resume, onEvent: phaseEvents('generator', o) });
+  const gr = metaTrainGenerator(db, o.generator, {
+    ...o.options,
+    epochs: o.generatorEpochs,
+    runDir: path.join(o.runsDir, 'generator'),
+    resume,
+    onEvent: phaseEvents('generator', o),
+  });
   return { predictor: { phase: pr.phase, result: pr }, generator: { phase: gr.phase, result: gr } };
 }
 
@@ -241,7 +282,8 @@ function phaseEvents(model: 'predictor' | 'generator', o: MetaTrainModelsOptions
   const inner = o.options.onEvent;
   return (e) => {
     if (e.event === 'start') o.onPhase?.(model, 'started');
-    if (e.event === 'resume') o.onPhase?.(model, e.epoch !== undefined && Number(e.epoch) >= (model === 'predictor' ? o.predictorEpochs : o.generatorEpochs) ? 'complete' : 'resumed');
+    if (e.event === 'resume')
+      o.onPhase?.(model, e.epoch !== undefined && Number(e.epoch) >= (model === 'predictor' ? o.predictorEpochs : o.generatorEpochs) ? 'complete' : 'resumed');
     inner?.(e);
   };
 }

@@ -69,7 +69,11 @@ export function buildToyDb(opts: ToyDbOptions = {}): MetaDatabase {
   const features = loadToyFeatures();
   const db = MetaDatabase.inMemory();
   db.addDataset({ name: TOY.dataset, source: 'MNIST + Fashion-MNIST train images, 4×4 average pooling (test/data/SOURCE.md)', numClasses: TOY.classes, featureDim: TOY.dim });
-  db.addFeatureSet(TOY.dataset, { name: TOY.dataset, dim: TOY.dim, classes: features.map((data, c) => ({ label: c < 10 ? `digit-${c}` : `fashion-${c - 10}`, count: TOY.perClassImages, data })) });
+  db.addFeatureSet(TOY.dataset, {
+    name: TOY.dataset,
+    dim: TOY.dim,
+    classes: features.map((data, c) => ({ label: c < 10 ? `digit-${c}` : `fashion-${c - 10}`, count: TOY.perClassImages, data })),
+  });
   const table = nb201Table();
   const c10 = table.column('cifar10', 'testAccuracy');
   const archIdx = rng.sampleIndices(table.size, opts.archs ?? 30);
@@ -82,7 +86,14 @@ export function buildToyDb(opts: ToyDbOptions = {}): MetaDatabase {
     const ease = nearestMeanAccuracy(features, classes);
     const picks = rng.sampleIndices(archIdx.length, opts.archsPerTask ?? 4).map((i) => archIdx[i]!);
     const ids = db.addRecords(
-      picks.map((a) => ({ task: name, space: 'nb201', arch: table.archAt(a), accuracy: c10[a]! * (0.8 + 0.2 * ease), metric: 'semi-synthetic', how: 'test:toy-db (NB201 CIFAR-10 acc × (0.8 + 0.2 · nearest-mean acc))' })),
+      picks.map((a) => ({
+        task: name,
+        space: 'nb201',
+        arch: table.archAt(a),
+        accuracy: c10[a]! * (0.8 + 0.2 * ease),
+        metric: 'semi-synthetic',
+        how: 'test:toy-db (NB201 CIFAR-10 acc × (0.8 + 0.2 · nearest-mean acc))',
+      })),
     );
     (t < nTasks - nValid ? train : valid).push(...ids);
   }

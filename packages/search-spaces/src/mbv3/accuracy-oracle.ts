@@ -19,7 +19,12 @@ export const MBV3_ORACLE_FEATURES = 128;
  */
 export function mbv3OracleFeatures(c: Mbv3Config, resolution = 224): Float64Array {
   if (!Number.isInteger(resolution) || resolution < 112 || resolution > 239) {
-    fail('ValidationError', { source: 'MBv3 accuracy oracle', field: 'resolution', expected: 'an integer 112..239 (the predictor knows 8 resolution bins of 16)', got: String(resolution) });
+    fail('ValidationError', {
+      source: 'MBv3 accuracy oracle',
+      field: 'resolution',
+      expected: 'an integer 112..239 (the predictor knows 8 resolution bins of 16)',
+      got: String(resolution),
+    });
   }
   const f = new Float64Array(MBV3_ORACLE_FEATURES);
   for (let i = 0; i < MBV3_SLOTS; i++) {
@@ -61,7 +66,8 @@ export class Mbv3AccuracyOracle {
 
   /** The MLP on a 128-d feature vector. */
   predictFeatures(features: ArrayLike<number>): number {
-    if (features.length !== MBV3_ORACLE_FEATURES) fail('ShapeMismatch', { source: 'MBv3 accuracy oracle', field: 'features', expected: `${MBV3_ORACLE_FEATURES} values`, got: String(features.length) });
+    if (features.length !== MBV3_ORACLE_FEATURES)
+      fail('ShapeMismatch', { source: 'MBv3 accuracy oracle', field: 'features', expected: `${MBV3_ORACLE_FEATURES} values`, got: String(features.length) });
     let x = Float64Array.from(features);
     const last = this.layers.length - 1;
     for (let l = 0; l <= last; l++) {

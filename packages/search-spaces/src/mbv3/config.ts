@@ -28,10 +28,16 @@ const SOURCE = 'MBv3 config';
 
 function checkList(x: unknown, field: string, len: number, allowed: readonly number[]): MetaD2AError | undefined {
   if (!Array.isArray(x) || x.length !== len) {
-    return validationError({ source: SOURCE, field, expected: `an array of ${len} values in {${allowed.join(', ')}}`, got: Array.isArray(x) ? `${x.length} values` : JSON.stringify(x) });
+    return validationError({
+      source: SOURCE,
+      field,
+      expected: `an array of ${len} values in {${allowed.join(', ')}}`,
+      got: Array.isArray(x) ? `${x.length} values` : JSON.stringify(x),
+    });
   }
   for (let i = 0; i < len; i++) {
-    if (!allowed.includes(x[i] as number)) return validationError({ source: SOURCE, field: `${field}[${i}]`, expected: allowed.join(', ').replace(/, (\d+)$/, ' or $1'), got: JSON.stringify(x[i]) });
+    if (!allowed.includes(x[i] as number))
+      return validationError({ source: SOURCE, field: `${field}[${i}]`, expected: allowed.join(', ').replace(/, (\d+)$/, ' or $1'), got: JSON.stringify(x[i]) });
   }
   return undefined;
 }
@@ -41,7 +47,8 @@ export function mbv3ConfigFrom(x: unknown): E.Either<MetaD2AError, Mbv3Config> {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return E.left(validationError({ source: SOURCE, expected: 'an object {ks, e, d}', got: JSON.stringify(x) }));
   const o = x as Record<string, unknown>;
   const extra = Object.keys(o).filter((k) => k !== 'ks' && k !== 'e' && k !== 'd');
-  if (extra.length > 0) return E.left(validationError({ source: SOURCE, field: extra.join(', '), expected: 'only the keys ks, e, d', got: `unknown key ${JSON.stringify(extra[0])}` }));
+  if (extra.length > 0)
+    return E.left(validationError({ source: SOURCE, field: extra.join(', '), expected: 'only the keys ks, e, d', got: `unknown key ${JSON.stringify(extra[0])}` }));
   const err = checkList(o.ks, 'ks', MBV3_SLOTS, MBV3_KERNELS) ?? checkList(o.e, 'e', MBV3_SLOTS, MBV3_EXPANDS) ?? checkList(o.d, 'd', MBV3_STAGES, MBV3_DEPTHS);
   if (err) return E.left(err);
   return E.right(Object.freeze({ ks: Object.freeze([...(o.ks as Mbv3Kernel[])]), e: Object.freeze([...(o.e as Mbv3Expand[])]), d: Object.freeze([...(o.d as Mbv3Depth[])]) }));
@@ -84,7 +91,15 @@ export function parseMbv3(text: string): E.Either<MetaD2AError, Mbv3Config> {
   const e: number[] = [];
   const d: number[] = [];
   const err = (where: string, expected: string, got: string): E.Either<MetaD2AError, Mbv3Config> =>
-    E.left(parseError({ source: src, field: `position ${pos} (${where})`, expected, got, message: `${src} ${JSON.stringify(text)}: at position ${pos} (${where}): expected ${expected}, got ${got}` }));
+    E.left(
+      parseError({
+        source: src,
+        field: `position ${pos} (${where})`,
+        expected,
+        got,
+        message: `${src} ${JSON.stringify(text)}: at position ${pos} (${where}): expected ${expected}, got ${got}`,
+      }),
+    );
   const show = (n: number): string => (pos >= text.length ? 'end of string' : JSON.stringify(text.slice(pos, pos + n)));
   for (let s = 0; s < MBV3_STAGES; s++) {
     const where = `stage ${s + 1}`;

@@ -5,7 +5,19 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { END_TYPE, START_TYPE, graphConfig, validationError, type ArchGraph, type Edge, type GraphConfig, type MetaD2AError } from '@metad2a/core';
 import { dagRuleViolation } from '../dag-rules';
-import { MBV3_DEPTHS, MBV3_EXPANDS, MBV3_KERNELS, MBV3_SLOTS, MBV3_SLOTS_PER_STAGE, MBV3_STAGES, mbv3ConfigFrom, type Mbv3Config, type Mbv3Depth, type Mbv3Expand, type Mbv3Kernel } from './config';
+import {
+  MBV3_DEPTHS,
+  MBV3_EXPANDS,
+  MBV3_KERNELS,
+  MBV3_SLOTS,
+  MBV3_SLOTS_PER_STAGE,
+  MBV3_STAGES,
+  mbv3ConfigFrom,
+  type Mbv3Config,
+  type Mbv3Depth,
+  type Mbv3Expand,
+  type Mbv3Kernel,
+} from './config';
 
 /** nvt = 29 (START, END, 27 slot types), max_n = 22. */
 export const MBV3_GRAPH_CONFIG: GraphConfig = graphConfig(29, 22);

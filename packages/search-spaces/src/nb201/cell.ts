@@ -61,7 +61,15 @@ export function parseNb201(text: string): E.Either<MetaD2AError, Nb201Cell> {
   let pos = 0;
   const ops: Nb201OpId[] = [];
   const err = (where: string, expected: string, got: string): E.Either<MetaD2AError, Nb201Cell> =>
-    E.left(parseError({ source: SOURCE, field: `position ${pos} (${where})`, expected, got, message: `${SOURCE} ${JSON.stringify(text)}: at position ${pos} (${where}): expected ${expected}, got ${got}` }));
+    E.left(
+      parseError({
+        source: SOURCE,
+        field: `position ${pos} (${where})`,
+        expected,
+        got,
+        message: `${SOURCE} ${JSON.stringify(text)}: at position ${pos} (${where}): expected ${expected}, got ${got}`,
+      }),
+    );
   const show = (s: string): string => (s.length === 0 ? 'end of string' : JSON.stringify(s));
   for (let node = 1; node <= 3; node++) {
     if (node > 1) {

@@ -69,7 +69,12 @@ export function nb201Cost(cell: Nb201Cell, opts: Nb201NetworkOptions = {}): Nb20
     if (stage > 0) {
       // ResNet reduction block c → 2c; the strided conv and the 2×2 pool must agree on the size
       if (h % 2 !== 0 || w % 2 !== 0) {
-        fail('ValidationError', { source: 'nb201Cost options', field: 'inputSize', expected: `a size whose feature map stays even at each reduction (stage ${stage + 1} input is ${h}×${w})`, got: JSON.stringify(size) });
+        fail('ValidationError', {
+          source: 'nb201Cost options',
+          field: 'inputSize',
+          expected: `a size whose feature map stays even at each reduction (stage ${stage + 1} input is ${h}×${w})`,
+          got: JSON.stringify(size),
+        });
       }
       h /= 2;
       w /= 2;

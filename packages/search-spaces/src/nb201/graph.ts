@@ -142,7 +142,14 @@ export function nb201CellFromMatrix(m: readonly (readonly number[])[], conventio
   for (const [from, to] of NB201_EDGES) {
     const v = m[to]![from]! - off;
     if (!Number.isInteger(v) || v < 0 || v > 4) {
-      return E.left(validationError({ source, field: `M[${to}][${from}] (edge ${from}→${to})`, expected: `an ${convention === 'op' ? 'op id 0..4' : 'op type 2..6'}`, got: String(m[to]![from]) }));
+      return E.left(
+        validationError({
+          source,
+          field: `M[${to}][${from}] (edge ${from}→${to})`,
+          expected: `an ${convention === 'op' ? 'op id 0..4' : 'op type 2..6'}`,
+          got: String(m[to]![from]),
+        }),
+      );
     }
     ops.push(v);
   }

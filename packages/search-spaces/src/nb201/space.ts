@@ -32,7 +32,13 @@ export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
   },
   facts: (cell: Nb201Cell) => {
     const r = nb201Table().record(cell);
-    return { kind: 'nb201', index: r.index, cifar10: r.datasets.cifar10.testAccuracy, cifar100: r.datasets.cifar100.testAccuracy, imagenet16_120: r.datasets['imagenet16-120'].testAccuracy };
+    return {
+      kind: 'nb201',
+      index: r.index,
+      cifar10: r.datasets.cifar10.testAccuracy,
+      cifar100: r.datasets.cifar100.testAccuracy,
+      imagenet16_120: r.datasets['imagenet16-120'].testAccuracy,
+    };
   },
   factColumns: Object.freeze([
     { field: 'cifar10', header: 'C10 test', digits: 2 },

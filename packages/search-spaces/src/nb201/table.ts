@@ -72,7 +72,8 @@ export class Nb201Table {
     this.codes.forEach((c, i) => {
       this.indexByCode[c] = i;
     });
-    if (this.indexByCode.some((i) => i < 0)) throw new MetaD2AException(validationError({ source: data.source, field: 'ops', expected: 'every cell exactly once', got: 'a duplicate' }));
+    if (this.indexByCode.some((i) => i < 0))
+      throw new MetaD2AException(validationError({ source: data.source, field: 'ops', expected: 'every cell exactly once', got: 'a duplicate' }));
     this.seeds = data.values('n_seeds');
   }
 
@@ -179,7 +180,8 @@ export class Nb201Table {
   /** HELP latency in ms of a cell on a device (values as published, 6 significant digits). */
   latency(key: Nb201Key, device: string): number {
     const t = this.latencyTable();
-    if (!t.has(device)) throw new MetaD2AException(notFound({ source: 'NB201 latency table', field: 'device', expected: `one of ${t.names().join(', ')}`, got: JSON.stringify(device) }));
+    if (!t.has(device))
+      throw new MetaD2AException(notFound({ source: 'NB201 latency table', field: 'device', expected: `one of ${t.names().join(', ')}`, got: JSON.stringify(device) }));
     return Number(t.float32(device)[this.indexOf(key)]!.toPrecision(6));
   }
 

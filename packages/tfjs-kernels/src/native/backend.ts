@@ -101,7 +101,17 @@ function nativeGraphDecode(addon: NativeAddon, req: GraphDecodeRequest): GraphDe
     edgeProbs: new Float32Array(B * maxN * maxN),
   };
   const rng = req.rngState ?? new Uint32Array(4);
-  addon.decodeGraphs(req.weights, [nvt, maxN, req.startType, req.endType, B, req.rngState ? 1 : 0], req.z, rng, out.types, out.edges, out.edgeCounts, out.typeLogits, out.edgeProbs);
+  addon.decodeGraphs(
+    req.weights,
+    [nvt, maxN, req.startType, req.endType, B, req.rngState ? 1 : 0],
+    req.z,
+    rng,
+    out.types,
+    out.edges,
+    out.edgeCounts,
+    out.typeLogits,
+    out.edgeProbs,
+  );
   return out;
 }
 

@@ -36,11 +36,7 @@ export function batchNormKernelConfigs(addon: NativeAddon, k: KernelMaker): Kern
       const mean = outputBuffers.take(c, false);
       const variance = outputBuffers.take(c, false);
       addon.batchNormTrain(xv, gv, bv, y, mean, variance, m, c, Number(attrs.epsilon));
-      return [
-        backend.makeTensorInfo(x.shape, 'float32', y),
-        backend.makeTensorInfo([c], 'float32', mean),
-        backend.makeTensorInfo([c], 'float32', variance),
-      ];
+      return [backend.makeTensorInfo(x.shape, 'float32', y), backend.makeTensorInfo([c], 'float32', mean), backend.makeTensorInfo([c], 'float32', variance)];
     }),
     k(BATCH_NORM_TRAIN_GRAD_KERNEL, (inputs, attrs, backend) => {
       const { dy, x, gamma, mean, variance, dmean, dvariance } = inputs;
@@ -56,11 +52,7 @@ export function batchNormKernelConfigs(addon: NativeAddon, k: KernelMaker): Kern
       const dgamma = outputBuffers.take(c, false);
       const dbeta = outputBuffers.take(c, false);
       addon.batchNormTrainGrad(dyv, xv, gv, mv, vv, dmv, dvv, dx, dgamma, dbeta, m, c, Number(attrs.epsilon));
-      return [
-        backend.makeTensorInfo(x.shape, 'float32', dx),
-        backend.makeTensorInfo([c], 'float32', dgamma),
-        backend.makeTensorInfo([c], 'float32', dbeta),
-      ];
+      return [backend.makeTensorInfo(x.shape, 'float32', dx), backend.makeTensorInfo([c], 'float32', dgamma), backend.makeTensorInfo([c], 'float32', dbeta)];
     }),
   ];
 }

@@ -43,9 +43,33 @@ type Inputs = Record<string, TensorInfo | undefined>;
 type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => TensorInfo | TensorInfo[] | null;
 export type KernelMaker = (name: string, impl: Impl) => KernelConfig;
 
-const BINARY: [string, number][] = [[Add, 0], [Sub, 1], [Multiply, 2], [RealDiv, 3], [Maximum, 4], [Minimum, 5], [SquaredDifference, 6]];
-const UNARY: [string, number][] = [[Relu, 0], [Step, 1], [Neg, 2], [Square, 3], [Sqrt, 4], [Rsqrt, 5], [Exp, 6], [Log, 7], [Relu6, 8], [Sigmoid, 9], [Tanh, 10]];
-const REDUCE: [string, number][] = [[Sum, 0], [Mean, 1], [Max, 2]];
+const BINARY: [string, number][] = [
+  [Add, 0],
+  [Sub, 1],
+  [Multiply, 2],
+  [RealDiv, 3],
+  [Maximum, 4],
+  [Minimum, 5],
+  [SquaredDifference, 6],
+];
+const UNARY: [string, number][] = [
+  [Relu, 0],
+  [Step, 1],
+  [Neg, 2],
+  [Square, 3],
+  [Sqrt, 4],
+  [Rsqrt, 5],
+  [Exp, 6],
+  [Log, 7],
+  [Relu6, 8],
+  [Sigmoid, 9],
+  [Tanh, 10],
+];
+const REDUCE: [string, number][] = [
+  [Sum, 0],
+  [Mean, 1],
+  [Max, 2],
+];
 
 /** The tensor's storage when it is float32 in a Float32Array (the cpu Cast of bool keeps a Uint8Array), else null. */
 export function f32(backend: MathBackendCPU, t: TensorInfo | undefined): Float32Array | null {
@@ -91,13 +115,20 @@ export function reductionBlock(shape: number[], axes: number[]): [number, number
   const kinds = groups.map((g) => (g.reduced ? 'R' : 'K')).join('');
   const n = (i: number): number => groups[i]!.n;
   switch (kinds) {
-    case '': return [1, 1, 1];
-    case 'R': return [1, n(0), 1];
-    case 'K': return [n(0), 1, 1];
-    case 'RK': return [1, n(0), n(1)];
-    case 'KR': return [n(0), n(1), 1];
-    case 'KRK': return [n(0), n(1), n(2)];
-    default: return null;
+    case '':
+      return [1, 1, 1];
+    case 'R':
+      return [1, n(0), 1];
+    case 'K':
+      return [n(0), 1, 1];
+    case 'RK':
+      return [1, n(0), n(1)];
+    case 'KR':
+      return [n(0), n(1), 1];
+    case 'KRK':
+      return [n(0), n(1), n(2)];
+    default:
+      return null;
   }
 }
 
@@ -170,7 +201,10 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
     const vals = list.map((t) => f32(backend, t));
     if (vals.some((v) => v === null)) return null;
     const axis = util.parseAxisParam(attrs.axis as number, list[0]!.shape)[0]!;
-    const outShape = backend_util.computeOutShape(list.map((t) => t.shape), axis);
+    const outShape = backend_util.computeOutShape(
+      list.map((t) => t.shape),
+      axis,
+    );
     const outer = util.sizeFromShape(outShape.slice(0, axis));
     const out = outputBuffers.take(util.sizeFromShape(outShape), false);
     const inners = list.map((t) => util.sizeFromShape(t.shape.slice(axis)));

@@ -52,10 +52,21 @@ function allFloat32(...ts: (TensorInfo | undefined)[]): boolean {
 /** Geometry array of `ConvGeom` (native/kernels.h) from a tfjs conv / pool info. */
 export function geometry(info: Conv2DInfo): Int32Array {
   return Int32Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.outHeight, info.outWidth, info.outChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
   ]);
 }
 
@@ -239,7 +250,14 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     k(AvgPool, (inputs, attrs, backend) => {
       const { x } = inputs;
       if (!x || !allFloat32(x)) return null;
-      const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
+      const info = backend_util.computePool2DInfo(
+        x.shape as [number, number, number, number],
+        attrs.filterSize as [number, number],
+        attrs.strides as [number, number],
+        1,
+        attrs.pad as 'same',
+        attrs.dimRoundingMode as 'floor' | undefined,
+      );
       const out = outputBuffers.take(util.sizeFromShape(info.outShape));
       addon.avgPool(values(backend, x), out, geometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
@@ -247,7 +265,13 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     k(AvgPoolGrad, (inputs, attrs, backend) => {
       const { dy, input } = inputs;
       if (!dy || !input || !allFloat32(dy, input)) return null;
-      const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same');
+      const info = backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        attrs.filterSize as [number, number],
+        attrs.strides as [number, number],
+        1,
+        attrs.pad as 'same',
+      );
       const out = outputBuffers.take(util.sizeFromShape(input.shape));
       addon.avgPoolGrad(values(backend, dy), out, geometry(info));
       return backend.makeTensorInfo(input.shape, 'float32', out);
@@ -272,7 +296,9 @@ function setPoolProjectedKernel(addon: NativeAddon, backendName: string): Kernel
       if (!slots || slots.dtype !== 'int32') throw new TypeError(`${SET_POOL_PROJECTED_KERNEL}: input slots must be an int32 tensor`);
       const out = outputBuffers.take(a.sets * a.numOutputs * a.outDim, false); // every element is written
       addon.setPoolProjected(
-        arr('q'), arr('k'), arr('v'),
+        arr('q'),
+        arr('k'),
+        arr('v'),
         b.data.get(slots.dataId).values as Int32Array,
         SET_POOL_PROJECTED_WEIGHTS.map(arr),
         [a.heads, a.dim, a.numOutputs, a.outDim, a.perSet, a.sets, a.capacity, a.rows],

@@ -104,7 +104,21 @@ function dilateSpatial(r: KernelRunner, x: TensorInfo, sh: number, sw: number): 
   if (sh === 1 && sw === 1) return x;
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const x6 = r.reshape(x, [n, h, 1, w, 1, c]);
-  const padded = r.run(PadV2, { x: x6 }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+  const padded = r.run(
+    PadV2,
+    { x: x6 },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   const flat = r.reshape(padded, [n, h * sh, w * sw, c]);
   return r.slice(flat, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
 }
@@ -146,7 +160,12 @@ function conv2dBackpropFilter(backendName: string) {
         xT = r.slice(xT, [0, 0, 0, 0], [info.inChannels, H + Math.min(0, bottom), W + Math.min(0, right), info.batchSize]);
       }
       const dyT = r.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
-      const pad = [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]];
+      const pad = [
+        [0, 0],
+        [top, Math.max(0, bottom)],
+        [left, Math.max(0, right)],
+        [0, 0],
+      ];
       const out = r.run(Conv2D, { x: xT, filter: dyT }, { strides: [1, 1], pad, dilations: [sh, sw], dataFormat: 'NHWC', dimRoundingMode: undefined as unknown as string });
       return r.transpose(out, [1, 2, 0, 3]); // [C, kh, kw, Co] → [kh, kw, C, Co]
     });
@@ -173,7 +192,12 @@ function conv2dBackpropInput(backendName: string) {
       const pright = W - WD + info.padInfo.left;
       if (ptop < 0 || pleft < 0 || pbottom < 0 || pright < 0) throw new Error('conv2d input gradient: unsupported padding geometry');
       const f = r.transpose(r.run(Reverse, { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]); // [kh, kw, Co, Ci]
-      const pad = [[0, 0], [ptop, pbottom], [pleft, pright], [0, 0]];
+      const pad = [
+        [0, 0],
+        [ptop, pbottom],
+        [pleft, pright],
+        [0, 0],
+      ];
       return r.run(Conv2D, { x: dyD, filter: f }, { strides: [1, 1], pad, dilations: [dh, dw], dataFormat: 'NHWC', dimRoundingMode: undefined as unknown as string });
     });
 }
@@ -200,7 +224,12 @@ function depthwiseBackpropInput(backendName: string) {
       if (ptop < 0 || pleft < 0 || pbottom < 0 || pright < 0) throw new Error('depthwise gradient: unsupported padding geometry');
       const flipped = r.run(Reverse, { x: filter }, { dims: [0, 1] });
       const f = r.reshape(flipped, [kh, kw, CM, 1]);
-      const pad = [[0, 0], [ptop, pbottom], [pleft, pright], [0, 0]];
+      const pad = [
+        [0, 0],
+        [ptop, pbottom],
+        [pleft, pright],
+        [0, 0],
+      ];
       const y = r.run(DepthwiseConv2dNative, { x: dyD, filter: f }, { strides: [1, 1], pad, dilations: [dh, dw], dimRoundingMode: undefined as unknown as string });
       if (M === 1) return r.reshape(y, inputShape);
       const y5 = r.reshape(y, [N, H, W, C, M]);
@@ -219,7 +248,21 @@ function depthwiseBackpropFilter(backendName: string) {
       const attrs = args.attrs ?? {};
       const filterShape = attrs.filterShape as number[];
       const info = convInfo(x.shape, filterShape, attrs, true);
-      const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outChannels: CM, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: Ho, outWidth: Wo } = info;
+      const {
+        batchSize: N,
+        inHeight: H,
+        inWidth: W,
+        inChannels: C,
+        outChannels: CM,
+        filterHeight: kh,
+        filterWidth: kw,
+        strideHeight: sh,
+        strideWidth: sw,
+        dilationHeight: dh,
+        dilationWidth: dw,
+        outHeight: Ho,
+        outWidth: Wo,
+      } = info;
       const M = CM / C;
       if ((dh > 1 || dw > 1) && (sh > 1 || sw > 1)) throw new Error('depthwise filter gradient on wasm: dilation and stride both > 1 is not supported');
       const { top, left } = info.padInfo;
@@ -229,7 +272,12 @@ function depthwiseBackpropFilter(backendName: string) {
       if (bottom < 0 || right < 0) xr = r.slice(xr, [0, 0, 0, 0], [1, H + Math.min(0, bottom), W + Math.min(0, right), C * N]);
       const dy5 = r.reshape(dy, [N, Ho, Wo, C, M]);
       const f = r.reshape(r.transpose(dy5, [1, 2, 3, 0, 4]), [Ho, Wo, C * N, M]);
-      const pad = [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]];
+      const pad = [
+        [0, 0],
+        [top, Math.max(0, bottom)],
+        [left, Math.max(0, right)],
+        [0, 0],
+      ];
       const y = r.run(DepthwiseConv2dNative, { x: xr, filter: f }, { strides: [dh, dw], pad, dilations: [sh, sw], dimRoundingMode: undefined as unknown as string });
       const y5 = r.reshape(y, [kh, kw, C, N, M]);
       return r.run(Sum, { x: y5 }, { axis: [3], keepDims: false });
@@ -260,7 +308,13 @@ function exactAvgPoolGrad(backendName: string, original: KernelConfig) {
   return (args: { inputs: Record<string, TensorInfo>; attrs?: NamedAttrMap; backend: KernelBackend }): TensorInfo => {
     const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
     const attrs = args.attrs ?? {};
-    const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same');
+    const info = backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize as [number, number],
+      attrs.strides as [number, number],
+      1,
+      attrs.pad as 'same',
+    );
     const scale = avgPoolScale(info);
     if (!scale) return original.kernelFunc(args) as TensorInfo;
     return withRunner(backendName, args.backend, (r) => {
@@ -299,9 +353,12 @@ export function registerTrainingKernels(backendName: 'wasm' | 'cpu' = 'wasm'): T
   if (backendName === 'wasm') {
     if (!tf.getKernel(Conv2D, 'wasm')) throw new Error('registerTrainingKernels(wasm): import @tensorflow/tfjs-backend-wasm first');
     add(Conv2DBackpropInput, conv2dBackpropInput('wasm') as KernelConfig['kernelFunc']);
-    if (!tf.getKernel(Conv2DBackpropFilter, 'wasm') || done.has(`wasm:${Conv2DBackpropFilter}`)) add(Conv2DBackpropFilter, conv2dBackpropFilter('wasm') as KernelConfig['kernelFunc']);
-    if (!tf.getKernel(DepthwiseConv2dNativeBackpropInput, 'wasm') || done.has(`wasm:${DepthwiseConv2dNativeBackpropInput}`)) add(DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInput('wasm') as KernelConfig['kernelFunc']);
-    if (!tf.getKernel(DepthwiseConv2dNativeBackpropFilter, 'wasm') || done.has(`wasm:${DepthwiseConv2dNativeBackpropFilter}`)) add(DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilter('wasm') as KernelConfig['kernelFunc']);
+    if (!tf.getKernel(Conv2DBackpropFilter, 'wasm') || done.has(`wasm:${Conv2DBackpropFilter}`))
+      add(Conv2DBackpropFilter, conv2dBackpropFilter('wasm') as KernelConfig['kernelFunc']);
+    if (!tf.getKernel(DepthwiseConv2dNativeBackpropInput, 'wasm') || done.has(`wasm:${DepthwiseConv2dNativeBackpropInput}`))
+      add(DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInput('wasm') as KernelConfig['kernelFunc']);
+    if (!tf.getKernel(DepthwiseConv2dNativeBackpropFilter, 'wasm') || done.has(`wasm:${DepthwiseConv2dNativeBackpropFilter}`))
+      add(DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilter('wasm') as KernelConfig['kernelFunc']);
   }
   const avgGrad = tf.getKernel(AvgPoolGrad, backendName);
   if (avgGrad && !done.has(`${backendName}:${AvgPoolGrad}`)) add(AvgPoolGrad, exactAvgPoolGrad(backendName, avgGrad) as KernelConfig['kernelFunc']);

@@ -37,7 +37,16 @@ export function featureSetFromByLabel(root: PyValue, opts: FeatureSetOptions = {
   if (opts.keys) keys = opts.keys;
   else {
     const ks = root.keys();
-    if (!ks.every((k) => typeof k === 'number' && Number.isInteger(k))) fail('ParseError', { source, field: 'keys', expected: 'integer class indices', got: ks.slice(0, 5).map((k) => describeValue(k)).join(', ') });
+    if (!ks.every((k) => typeof k === 'number' && Number.isInteger(k)))
+      fail('ParseError', {
+        source,
+        field: 'keys',
+        expected: 'integer class indices',
+        got: ks
+          .slice(0, 5)
+          .map((k) => describeValue(k))
+          .join(', '),
+      });
     keys = (ks as number[]).slice().sort((a, b) => a - b);
     keys.forEach((k, i) => {
       if (k !== i) fail('ParseError', { source, field: 'keys', expected: `class indices 0..${keys.length - 1}`, got: `${k} at position ${i}` });

@@ -24,7 +24,8 @@ function typeValue(v: PyValue, source: string, field: string): number {
 export function archGraphFromIGraph(v: PyValue | undefined, source: string): ArchGraph {
   if (!isIGraph(v)) return fail('ParseError', { source, expected: 'an igraph.Graph', got: describeValue(v) });
   const [n, edges, , , vattrs] = v.args.items;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 1_000_000) fail('ParseError', { source, field: 'igraph vertex count', expected: 'a non-negative integer', got: describeValue(n) });
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 1_000_000)
+    fail('ParseError', { source, field: 'igraph vertex count', expected: 'a non-negative integer', got: describeValue(n) });
   const edgeItems = sequenceItems(edges) ?? fail('ParseError', { source, field: 'igraph edges', expected: 'a list of (source, target)', got: describeValue(edges) });
   const out: Edge[] = edgeItems.map((e, i) => {
     const st = sequenceItems(e);
@@ -36,6 +37,7 @@ export function archGraphFromIGraph(v: PyValue | undefined, source: string): Arc
   });
   if (!(vattrs instanceof PyDict)) return fail('ParseError', { source, field: 'igraph vertex attributes', expected: 'a dict', got: describeValue(vattrs) });
   const types = sequenceItems(vattrs.get('type'));
-  if (!types || types.length !== n) fail('ParseError', { source, field: "igraph vertex attribute 'type'", expected: `a list of ${n} types`, got: describeValue(vattrs.get('type')) });
+  if (!types || types.length !== n)
+    fail('ParseError', { source, field: "igraph vertex attribute 'type'", expected: `a list of ${n} types`, got: describeValue(vattrs.get('type')) });
   return { types: types.map((t, i) => typeValue(t, source, `type of vertex ${i}`)), edges: out };
 }

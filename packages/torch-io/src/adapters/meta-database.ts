@@ -52,7 +52,8 @@ function integers(v: PyValue | undefined, source: string, field: string): number
     return Array.from(v.data as ArrayLike<number | bigint>, (x) => Number(x));
   }
   const items = sequenceItems(v);
-  if (!items || !items.every((x) => typeof x === 'number' && Number.isInteger(x))) return fail('ParseError', { source, field, expected: 'a list of integers', got: describeValue(v) });
+  if (!items || !items.every((x) => typeof x === 'number' && Number.isInteger(x)))
+    return fail('ParseError', { source, field, expected: 'a list of integers', got: describeValue(v) });
   return items as number[];
 }
 
@@ -97,7 +98,14 @@ export function predictorMetaDatabaseFromPt(src: MetaDatabaseSources, opts: { va
   const params = list('params', false);
   const latency = list('latency', false);
   const n = acc.length;
-  for (const [k, l] of [['task', task], ['g', graphs], ['str', strs], ['flops', flops], ['params', params], ['latency', latency]] as const) {
+  for (const [k, l] of [
+    ['task', task],
+    ['g', graphs],
+    ['str', strs],
+    ['flops', flops],
+    ['params', params],
+    ['latency', latency],
+  ] as const) {
     if (l && l.length !== n) fail('ParseError', { source, field: k, expected: `${n} entries (as many as acc)`, got: String(l.length) });
   }
   const records: MetaTrainRecord[] = [];
@@ -143,7 +151,11 @@ function existing(dir: string, name: string): string {
 /** Read the predictor database from a folder holding the three official files. */
 export function readPredictorMetaDatabase(dir: string, opts: { validCount?: number } = {}): E.Either<MetaD2AError, PredictorMetaDatabase> {
   try {
-    const files = { records: existing(dir, META_DATABASE_FILES.records), permutation: existing(dir, META_DATABASE_FILES.permutation), tasks: existing(dir, META_DATABASE_FILES.tasks) };
+    const files = {
+      records: existing(dir, META_DATABASE_FILES.records),
+      permutation: existing(dir, META_DATABASE_FILES.permutation),
+      tasks: existing(dir, META_DATABASE_FILES.tasks),
+    };
     return E.right(
       predictorMetaDatabaseFromPt(
         { records: readPtSync(files.records).root, permutation: readPtSync(files.permutation).root, tasks: readPtSync(files.tasks).root },
