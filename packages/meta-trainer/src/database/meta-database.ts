@@ -201,34 +201,43 @@ export class MetaDatabase {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) fail('MetaDatabase.open', 'busyTimeoutMs', 'a non-negative integer (milliseconds)', String(busyTimeoutMs));
-    let db: Database.Database;
-    try {
-      db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: busyTimeoutMs });
-    } catch (err) {
-      throw new MetaD2AException(makeError('IoError', { source: file, expected: 'an SQLite meta-database', got: (err as Error).message, cause: err }));
-    }
-    try {
-      if (!opts.readonly) {
-        if (file !== ':memory:') db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = FULL');
+    // Two processes creating or migrating one new file race on switching it to WAL, where SQLite
+    // can answer SQLITE_BUSY at once instead of waiting: such an open is retried until the timeout.
+    const deadline = Date.now() + busyTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      let db: Database.Database;
+      try {
+        db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: busyTimeoutMs });
+      } catch (err) {
+        throw new MetaD2AException(makeError('IoError', { source: file, expected: 'an SQLite meta-database', got: (err as Error).message, cause: err }));
       }
-      db.pragma('foreign_keys = ON');
-      if (opts.readonly) {
-        const v = db.pragma('user_version', { simple: true }) as number;
-        if (v !== SCHEMA_VERSION)
-          throw new MetaD2AException(
-            makeError('Unsupported', { source: file, field: 'schema version', expected: `${SCHEMA_VERSION} (open it writable once to migrate)`, got: String(v) }),
-          );
-      } else {
-        migrate(db, file);
+      try {
+        if (!opts.readonly) {
+          if (file !== ':memory:') db.pragma('journal_mode = WAL');
+          db.pragma('synchronous = FULL');
+        }
+        db.pragma('foreign_keys = ON');
+        if (opts.readonly) {
+          const v = db.pragma('user_version', { simple: true }) as number;
+          if (v !== SCHEMA_VERSION)
+            throw new MetaD2AException(
+              makeError('Unsupported', { source: file, field: 'schema version', expected: `${SCHEMA_VERSION} (open it writable once to migrate)`, got: String(v) }),
+            );
+        } else {
+          migrate(db, file);
+        }
+        return new MetaDatabase(db, file, busyTimeoutMs);
+      } catch (err) {
+        db.close();
+        if (err instanceof MetaD2AException) throw err;
+        if (isLockError(err) && Date.now() < deadline) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(50 * (attempt + 1), 500));
+          continue;
+        }
+        if (isLockError(err)) throw lockError(err, file, busyTimeoutMs);
+        throw new MetaD2AException(makeError('IoError', { source: file, expected: 'an SQLite meta-database', got: (err as Error).message, cause: err }));
       }
-    } catch (err) {
-      db.close();
-      if (err instanceof MetaD2AException) throw err;
-      if (isLockError(err)) throw lockError(err, file, busyTimeoutMs);
-      throw new MetaD2AException(makeError('IoError', { source: file, expected: 'an SQLite meta-database', got: (err as Error).message, cause: err }));
     }
-    return new MetaDatabase(db, file, busyTimeoutMs);
   }
 
   /** A database that lives in memory only (tests, scratch work). */
@@ -247,10 +256,16 @@ export class MetaDatabase {
    * (SQLITE_BUSY at once, whatever the timeout). A lock still held after the wait is a named error.
    */
   transaction<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn).immediate();
-    } catch (err) {
-      throw lockError(err, this.file, this.busyTimeoutMs);
+    // SQLite can answer SQLITE_BUSY at once (without its busy wait) while another process
+    // recovers or switches the WAL: such a refusal is retried until the busy timeout.
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.db.transaction(fn).immediate();
+      } catch (err) {
+        if (!isLockError(err) || this.db.inTransaction || Date.now() >= deadline) throw lockError(err, this.file, this.busyTimeoutMs);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(50 * (attempt + 1), 500));
+      }
     }
   }
 
