@@ -11,8 +11,9 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as opentype from 'opentype.js';
-import { MetaD2AException, Rng, notFound, validationError } from '@metad2a/core';
-import type { ImageDataset, RawImage } from '../images';
+import { MetaD2AException, type Rng, notFound, validationError } from '@metad2a/core';
+import type { ImageDataset } from '../images';
+import { generatedDataset } from './generated-dataset';
 import { boundingBox, fillContours, flattenPath, subdivide, type Contour, type PathCommand } from './raster';
 
 /** A font family as a fontsource package ships it: `files/<family>-<subset>-<weight>-normal.woff`. */
@@ -156,11 +157,7 @@ export function renderGlyph(outline: readonly Contour[], rng: Rng, size = GLYPH_
   return out;
 }
 
-/**
- * The image dataset of a rendered source: `perClass` images per character, image `i` of class
- * `floor(i / perClass)` drawn from a generator seeded by (source name, version, class, index), so
- * any image can be rendered alone, in any order, with the same bytes.
- */
+/** The image dataset of a rendered source: `perClass` images per character (see {@link generatedDataset}). */
 export function glyphDataset(name: string, version: string, script: GlyphScript, perClass: number): ImageDataset {
   const fonts = script.families.flatMap((f) => (f.weights ?? WEIGHTS).map((w) => fontFile(f, w)));
   // Check every character in every font up front: a font without the script's glyphs fails here.
@@ -169,24 +166,9 @@ export function glyphDataset(name: string, version: string, script: GlyphScript,
     const font = loadFont(file);
     for (const cp of script.codepoints) outlines.set(`${file}|${cp}`, glyphContours(font, file, cp));
   }
-  const k = script.codepoints.length;
-  const labels = new Int32Array(k * perClass);
-  for (let i = 0; i < labels.length; i++) labels[i] = Math.floor(i / perClass);
-  return {
-    kind: 'images',
-    name,
-    classNames: script.codepoints.map((cp) => `U+${cp.toString(16).toUpperCase().padStart(4, '0')} ${String.fromCodePoint(cp)}`),
-    labels,
-    size: labels.length,
-    fingerprint: `source:${name}@${version}`,
-    normalisation: 'mnist',
-    image(i: number): RawImage {
-      if (!Number.isInteger(i) || i < 0 || i >= labels.length)
-        throw new MetaD2AException(validationError({ source: name, field: 'image index', expected: `an integer in 0..${labels.length - 1}`, got: String(i) }));
-      const c = labels[i]!;
-      const rng = new Rng(`${name}|${version}|${c}|${i % perClass}`);
-      const file = fonts[rng.int(fonts.length)]!;
-      return { width: GLYPH_IMAGE_SIZE, height: GLYPH_IMAGE_SIZE, channels: 1, data: renderGlyph(outlines.get(`${file}|${script.codepoints[c]}`)!, rng) };
-    },
-  };
+  const classNames = script.codepoints.map((cp) => `U+${cp.toString(16).toUpperCase().padStart(4, '0')} ${String.fromCodePoint(cp)}`);
+  return generatedDataset(name, version, classNames, perClass, 'mnist', (c, rng) => {
+    const file = fonts[rng.int(fonts.length)]!;
+    return { width: GLYPH_IMAGE_SIZE, height: GLYPH_IMAGE_SIZE, channels: 1, data: renderGlyph(outlines.get(`${file}|${script.codepoints[c]}`)!, rng) };
+  });
 }

@@ -3,8 +3,9 @@
  * (texture kind and scale, dominant hue and layout, shape), each image draws colours, phase,
  * jitter and noise from a generator seeded by (source, version, class, index).
  */
-import { MetaD2AException, Rng, validationError } from '@metad2a/core';
-import type { ImageDataset, RawImage } from '../images';
+import type { Rng } from '@metad2a/core';
+import type { ImageDataset } from '../images';
+import { generatedDataset } from './generated-dataset';
 import { fillContours, type Contour } from './raster';
 
 export const PROCEDURAL_IMAGE_SIZE = 32;
@@ -270,22 +271,6 @@ export type ProceduralKind = keyof typeof GENERATORS;
 
 export function proceduralDataset(name: string, version: string, kind: ProceduralKind, perClass: number): ImageDataset {
   const gen = GENERATORS[kind];
-  const k = gen.classes.length;
-  const labels = new Int32Array(k * perClass);
-  for (let i = 0; i < labels.length; i++) labels[i] = Math.floor(i / perClass);
-  return {
-    kind: 'images',
-    name,
-    classNames: [...gen.classes],
-    labels,
-    size: labels.length,
-    fingerprint: `source:${name}@${version}`,
-    normalisation: 'imagenet',
-    image(i: number): RawImage {
-      if (!Number.isInteger(i) || i < 0 || i >= labels.length)
-        throw new MetaD2AException(validationError({ source: name, field: 'image index', expected: `an integer in 0..${labels.length - 1}`, got: String(i) }));
-      const c = labels[i]!;
-      return { width: S, height: S, channels: 3, data: gen.draw(c, new Rng(`${name}|${version}|${c}|${i % perClass}`)) };
-    },
-  };
+  const _k = gen.classes.length;
+  return generatedDataset(name, version, [...gen.classes], perClass, 'imagenet', (c, rng) => ({ width: S, height: S, channels: 3, data: gen.draw(c, rng) }));
 }
