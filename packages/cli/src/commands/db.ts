@@ -57,7 +57,8 @@ function datasetList(v: string): string[] {
     );
 }
 
-function formatDuration(ms: number): string {
+/** `1h05m` / `12m`: a duration for progress lines ('?' when unknown). */
+export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';
   const m = Math.round(ms / 60000);
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m`;
