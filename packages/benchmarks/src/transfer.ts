@@ -21,7 +21,7 @@ import {
   type TaskPlan,
   type TrainRecipe,
 } from '@metad2a/arch-trainer';
-import { loadFeatureSet, resolveDataset, type ImageDataset as SourceImages } from '@metad2a/datasets';
+import { indicesByClass, loadFeatureSet, resolveDataset, selectImages, type ImageDataset as SourceImages } from '@metad2a/datasets';
 import { MetaDatabase, type MetaRecord } from '@metad2a/meta-trainer';
 import { proxyBatchOf, scoreWithProxy } from '@metad2a/proxies';
 import { SEARCH_IMAGES_PER_CLASS, candidatePool, predictionTarget, rankCandidates, runSearch, type SearchModel } from '@metad2a/search';
@@ -61,7 +61,7 @@ export interface TransferOptions {
   readonly bootstrap?: { readonly resamples?: number; readonly seed?: number };
   /** Feature extractor for tasks whose data set has no features in the database (default random-conv). */
   readonly extractor?: string;
-  /** Images per class whose features are extracted (default the search's 200). */
+  /** Images per class of the task whose features are extracted (default the search's 200, the first of each class). */
   readonly imagesPerClass?: number;
   readonly onProgress?: (p: TransferProgress) => void;
   /** Stop after the pick in training (its record is kept); a rerun resumes. */
@@ -266,7 +266,6 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: 'nb201', metric });
     // ---- phase 1: searches, proxies, Spearman (no training)
     const work: TaskWork[] = [];
-    const fullFeatures = new Map<string, FeatureSet>();
     for (const [ti, task] of built.tasks.entries()) {
       const version = dataSourceVersion(task.dataset, imagesOf(task.dataset));
       const byArch = new Map(recordsOf(task.name).map((r) => [r.arch, r]));
@@ -294,13 +293,13 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         features = db.taskFeatureSet(stored);
         featureSource = 'database';
       } else {
+        // the first images of the task's classes only (as `metad2a search` would extract for a data set of those classes)
         const extractor = opts.extractor ?? 'random-conv';
-        let full = fullFeatures.get(task.dataset);
-        if (!full) {
-          full = await loadFeatureSet(imagesOf(task.dataset), { extractor, maxPerClass: opts.imagesPerClass ?? SEARCH_IMAGES_PER_CLASS });
-          fullFeatures.set(task.dataset, full);
-        }
-        features = { name: task.name, dim: full.dim, classes: task.classIds.map((c) => full!.classes[c]!) };
+        const src = imagesOf(task.dataset);
+        const byClass = indicesByClass(src);
+        const rows = task.classIds.flatMap((c) => byClass[c]!.slice(0, opts.imagesPerClass ?? SEARCH_IMAGES_PER_CLASS));
+        const extracted = await loadFeatureSet(selectImages(src, rows), { extractor });
+        features = { name: task.name, dim: extracted.dim, classes: task.classIds.map((c) => extracted.classes[c]!) };
         featureSource = `extractor ${extractor}`;
       }
       const batch = proxies.length > 0 ? proxyBatchForTask(imagesOf(task.dataset), task, plan, proxyBatchSize, proxySeed) : undefined;

@@ -20,7 +20,7 @@ import {
   writeReport,
 } from '@metad2a/benchmarks';
 import { loadFeatureSet } from '@metad2a/datasets';
-import { loadSearchModel } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, loadSearchModel } from '@metad2a/search';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { BACKEND_CHOICES, defaultModelDir } from '../shared';
@@ -50,6 +50,7 @@ interface BenchFlags {
   proxyBatch: number;
   bootstrap: number;
   extractor?: string;
+  imagesPerClass: number;
   backend?: BackendName;
   json?: boolean;
 }
@@ -125,6 +126,7 @@ async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
       proxySeed: f.seed,
       bootstrap: { resamples: f.bootstrap, seed: f.seed },
       extractor: f.extractor,
+      imagesPerClass: f.imagesPerClass,
       signal: stop.signal,
       onProgress: (p) => {
         const now = new Date().toISOString();
@@ -171,6 +173,12 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--proxy-batch <n>', "transfer: images of the task's training set in the proxies' minibatch", intInRange('--proxy-batch', 2, 4096), 64)
     .option('--bootstrap <n>', 'transfer: bootstrap resamples of the 95 % intervals over tasks', intInRange('--bootstrap', 1, 1_000_000), 10_000)
     .option('--extractor <name>', 'transfer: feature extractor for tasks whose data set has no features in the database (default random-conv)')
+    .option(
+      '--images-per-class <n>',
+      'transfer: images per class of a task whose features are extracted (the first n)',
+      intInRange('--images-per-class', 1),
+      SEARCH_IMAGES_PER_CLASS,
+    )
     .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
     .option('--json', 'transfer: print the result as JSON on stdout instead of the markdown (the report files are written either way)')
     .option('--runs <n>', 'independent runs', intInRange('--runs', 1), 10)
