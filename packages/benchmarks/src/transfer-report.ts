@@ -46,19 +46,14 @@ export function transferMarkdown(r: TransferResult): string {
     `Model \`${r.model.name}\` (predicts ${r.model.predicts}). On each of the ${r.plan.tasks} tasks MetaD2A searched once per seed (${s.seeds.join(', ')}; ${s.candidates} candidates, ${s.resamples} resamples) with the stages of \`metad2a search\`; its top-1 and the best of its top-${k} were trained with the plan's recipe and seed rule (metric \`${r.plan.metric}\`). **Percentile** = mid-rank of a cell's accuracy among the task's uniformly random cells of the plan, trained the same way (100: better than every one; at least ${s.minRandomCells} per task). ${s.proxies.names.length > 0 ? `${s.proxies.names.map((p) => label(`proxy:${p}`)).join(' and ')}: the proxy's best cell over the same pool as MetaD2A — ${s.proxies.pool} — scored on ${s.proxies.batch} training images of the task with the recipe's network (C ${s.proxies.network.C}, N ${s.proxies.network.N}), seed ${s.proxies.seed}. ` : ''}NB201 winners: the best cells of NB201's 200-epoch table (test accuracy), trained here with the recipe. Best known: the best record of the task (random cells and every pick). Seeded picks are averaged over the seeds; intervals are 95 % percentile-bootstrap intervals over tasks (${s.bootstrap.resamples} resamples, seed ${s.bootstrap.seed}).`,
   );
   lines.push('');
-  const header = (first: string) => [`| ${first} | tasks | ${r.methods.map(label).join(' | ')} | predictor Spearman |`, `|---|---:|${r.methods.map(() => '---:').join('|')}|---:|`];
-  lines.push('**Mean percentile among the random cells** [95 % interval]');
-  lines.push('');
-  lines.push(...header('source'));
-  for (const g of r.summary)
-    lines.push(`| ${g.group === 'all' ? '**all**' : short(g.group)} | ${g.tasks} | ${r.methods.map((m) => ci(g.percentile[m])).join(' | ')} | ${ci(g.spearman, 2)} |`);
-  lines.push('');
-  lines.push('**Mean accuracy (%)** [95 % interval]');
-  lines.push('');
-  lines.push(...header('source'));
-  for (const g of r.summary)
-    lines.push(`| ${g.group === 'all' ? '**all**' : short(g.group)} | ${g.tasks} | ${r.methods.map((m) => ci(g.accuracy[m])).join(' | ')} | ${ci(g.spearman, 2)} |`);
-  lines.push('');
+  const summaryTable = (title: string, of: (g: TransferResult['summary'][number]) => Readonly<Record<TransferMethod, BootstrapCI>>) => {
+    lines.push(title, '', `| source | tasks | ${r.methods.map(label).join(' | ')} | predictor Spearman |`, `|---|---:|${r.methods.map(() => '---:').join('|')}|---:|`);
+    for (const g of r.summary)
+      lines.push(`| ${g.group === 'all' ? '**all**' : short(g.group)} | ${g.tasks} | ${r.methods.map((m) => ci(of(g)[m])).join(' | ')} | ${ci(g.spearman, 2)} |`);
+    lines.push('');
+  };
+  summaryTable('**Mean percentile among the random cells** [95 % interval]', (g) => g.percentile);
+  summaryTable('**Mean accuracy (%)** [95 % interval]', (g) => g.accuracy);
   lines.push('**Per seed** (means over all tasks)');
   lines.push('');
   lines.push(`| seed | ${label('metad2a-top1')} percentile | ${label('metad2a-best-of-top')} percentile | predictor Spearman |`);
