@@ -8,7 +8,7 @@
  * never shows a number that was not measured.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { MetaD2AException, fail, makeError, seedToU32, spearman, type FeatureSet, type ImageBatch } from '@metad2a/core';
+import { MetaD2AException, fail, makeError, seedToU32, spearman, zeroCostProxies, type FeatureSet, type ImageBatch } from '@metad2a/core';
 import {
   BUILD_PLANS,
   buildPlanOptions,
@@ -243,6 +243,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   if (top > candidates) fail('ValidationError', { source: 'bench transfer', field: 'top', expected: `at most the candidates (${candidates})`, got: String(top) });
   if (opts.model.space.name !== 'nb201')
     fail('ValidationError', { source: opts.modelName, field: 'space', expected: 'an nb201 model (the held-out plans train NB201 cells)', got: opts.model.space.name });
+  for (const p of proxies) zeroCostProxies.get(p); // an unknown name fails before any work, naming the registered ones
   const recipe = plan.recipe;
   if (recipe.inputSize === undefined) fail('ValidationError', { source: `plan ${planName}`, field: 'recipe.inputSize', expected: 'a size', got: 'undefined' });
 
@@ -266,7 +267,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: 'nb201', metric });
     // ---- phase 1: searches, proxies, Spearman (no training)
     const work: TaskWork[] = [];
-    for (const [ti, task] of built.tasks.entries()) {
+    // every task's random cells first: a database short of records fails before any search, naming every short task
+    const randomOf = built.tasks.map((task) => {
       const version = dataSourceVersion(task.dataset, imagesOf(task.dataset));
       const byArch = new Map(recordsOf(task.name).map((r) => [r.arch, r]));
       const plannedArchs = built.pairs.filter((p) => p.task.name === task.name).map((p) => p.arch);
@@ -276,16 +278,23 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         checkRecord(r, recipe, version, opts.db);
         return [{ arch, accuracy: r.accuracy }];
       });
-      if (random.length < minRandom) {
-        throw new MetaD2AException(
-          makeError('NotFound', {
-            source: opts.db,
-            field: `task ${task.name}`,
-            expected: `at least ${minRandom} measured random cells of plan ${planName} (metric ${metric})`,
-            got: `${random.length} of ${plannedArchs.length} (build them: metad2a db build --plan ${planName} --db ${opts.db})`,
-          }),
-        );
-      }
+      return { task, random, planned: plannedArchs.length };
+    });
+    const short = randomOf.filter((x) => x.random.length < minRandom);
+    if (short.length > 0) {
+      throw new MetaD2AException(
+        makeError('NotFound', {
+          source: opts.db,
+          field: short.length === 1 ? `task ${short[0]!.task.name}` : `${short.length} of ${built.tasks.length} tasks`,
+          expected: `at least ${minRandom} measured random cells of plan ${planName} per task (metric ${metric})`,
+          got: `${short
+            .slice(0, 3)
+            .map((x) => `${x.random.length} of ${x.planned}${short.length > 1 ? ` for ${x.task.name}` : ''}`)
+            .join(', ')}${short.length > 3 ? ', …' : ''} (build them: metad2a db build --plan ${planName} --db ${opts.db})`,
+        }),
+      );
+    }
+    for (const [ti, { task, random, planned }] of randomOf.entries()) {
       let features: FeatureSet;
       let featureSource: string;
       const stored = db.tasks().find((t) => t.name === task.name);
@@ -342,7 +351,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           searchSeconds: res.timings.search,
         });
       }
-      work.push({ task, random, planned: plannedArchs.length, features: featureSource, nb201: winners, seeds: seedsOut });
+      work.push({ task, random, planned, features: featureSource, nb201: winners, seeds: seedsOut });
       opts.onProgress?.({ phase: 'select', task: task.name, index: ti + 1, tasks: built.tasks.length, elapsedMs: Date.now() - t0 });
     }
 
