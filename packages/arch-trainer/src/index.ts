@@ -34,6 +34,7 @@ export {
   taskData,
   splitImages,
   recipeMetric,
+  assertSameRecipe,
   type TaskPlan,
   type TaskSamplingOptions,
   type BuildDatabaseOptions,

@@ -11,6 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { MetaD2AException, fail, makeError, seedToU32, spearman, zeroCostProxies, type FeatureSet, type ImageBatch } from '@metad2a/core';
 import {
   BUILD_PLANS,
+  assertSameRecipe,
   buildPlanOptions,
   dataSourceVersion,
   planBuild,
@@ -264,6 +265,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const winners = nb201Winners();
   const db = MetaDatabase.open(opts.db);
   try {
+    // every record of the metric (random cells and picks already trained) must come from this recipe
+    assertSameRecipe(db, metric, recipe, opts.db);
     const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: 'nb201', metric });
     // ---- phase 1: searches, proxies, Spearman (no training)
     const work: TaskWork[] = [];
@@ -275,7 +278,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const random = plannedArchs.flatMap((arch) => {
         const r = byArch.get(arch);
         if (!r) return [];
-        checkRecord(r, recipe, version, opts.db);
+        checkRecord(r, version, opts.db);
         return [{ arch, accuracy: r.accuracy }];
       });
       return { task, random, planned: plannedArchs.length };
@@ -544,10 +547,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   }
 }
 
-/** A record of the plan must come from the plan's recipe and from the images as they are now. */
-function checkRecord(r: MetaRecord, recipe: TrainRecipe, version: string, file: string): void {
-  if (r.recipe !== undefined && JSON.stringify(r.recipe) !== JSON.stringify(recipe))
-    fail('ValidationError', { source: file, field: `record ${r.id} (${r.task}, ${r.arch}).recipe`, expected: JSON.stringify(recipe), got: JSON.stringify(r.recipe) });
+/** A record of the plan must come from the images as they are now (the recipe is checked for every record by `assertSameRecipe`). */
+function checkRecord(r: MetaRecord, version: string, file: string): void {
   const v = (r.extra as { sourceVersion?: unknown } | undefined)?.sourceVersion;
   if (v !== undefined && v !== version)
     fail('ValidationError', {

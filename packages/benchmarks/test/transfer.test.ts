@@ -238,6 +238,11 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     await expect(runTransferBenchmark({ ...common(), minRandomCells: 7 })).rejects.toThrow(/at least 7 measured random cells of plan tiny-test.*6 of 6/);
   });
 
+  it('refuses records of another recipe under the same name (they would mix two recipes)', async () => {
+    const changed = { name: 'tiny-test', options: { ...planOptions, recipe: { ...planOptions.recipe, lr: 0.2 } } };
+    await expect(runTransferBenchmark({ ...common(), plan: changed })).rejects.toThrow(/records of metric top1-test@tiny\+epochs=8: expected the recipe .*"lr":0.2/);
+  });
+
   it('trains each missing pick once, resumes after a stop, and measures every number from records', async () => {
     const stopper = new AbortController();
     const progress: number[] = [];

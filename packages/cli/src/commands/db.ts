@@ -289,7 +289,7 @@ export function registerDb(program: Command, io: CliIo): void {
         const records = d.records();
         const tasks = new Map(d.tasks().map((t) => [t.name, t.dataset]));
         const recipes = [...new Map(records.filter((r) => r.recipe !== undefined).map((r) => [JSON.stringify(r.recipe), r.recipe])).values()];
-        const about = (resolved.manifest?.about ?? {}) as { seedNoise?: number };
+        const about = (resolved.manifest?.about ?? {}) as { seedNoise?: unknown };
         const trained = records.filter((r) => r.how.startsWith('trained:'));
         const summary = {
           records: records.length,
