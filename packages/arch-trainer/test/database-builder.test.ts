@@ -197,6 +197,19 @@ describe('buildDatabase', () => {
     db.close();
   });
 
+  it('refuses to resume onto records trained with other settings under the same recipe name', async () => {
+    const file = path.join(tmp(), 'meta.sqlite');
+    const opts = { ...base, numTasks: 1, db: file };
+    expect((await buildDatabase({ ...opts, recipe })).trained).toBe(2);
+    const changed = { ...recipe, epochs: 2 };
+    await expect(buildDatabase({ ...opts, recipe: changed })).rejects.toThrow(
+      new RegExp(`records of metric ${recipeMetric(recipe).replace(/[+]/g, '\\+')}: expected the recipe .*"epochs":2.*trained with .*"epochs":1`),
+    );
+    const db = MetaDatabase.open(file);
+    expect(db.records()).toHaveLength(2);
+    db.close();
+  }, 120_000);
+
   it('resumes after its process is killed: skips finished pairs, loses none, duplicates none', async () => {
     const dir = tmp();
     const file = path.join(dir, 'meta.sqlite');
