@@ -17,7 +17,7 @@ import {
 } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
-import { taskSources, ttyProgressBar } from '@metad2a/datasets';
+import { createExtractor, loadFeatureSet, taskSources, ttyProgressBar } from '@metad2a/datasets';
 import { MetaD2AException, makeError } from '@metad2a/core';
 import { planQueuedBuild, trainQueuedPair, dataSourceVersion } from './build-pairs';
 import { DEFAULT_RETRY, queueLocation, queueNameOption, registerQueueCommands, retryOptions, runQueuedBuild } from './queue';
@@ -274,6 +274,37 @@ export function registerDb(program: Command, io: CliIo): void {
       try {
         io.stdout.write(`${JSON.stringify(importExportDir(f.from, d))}\n`);
       } finally {
+        d.close();
+      }
+    });
+
+  db.command('features')
+    .description(
+      'extract the class features of every data set of the database with one extractor (the first --per-class images of each class); resumable: data sets that have them are skipped, features from another extractor are refused',
+    )
+    .requiredOption('--db <file>', 'meta-database file')
+    .option('--extractor <name>', 'feature extractor', 'random-conv')
+    .option('--per-class <n>', 'images per class (the first n of each class)', intInRange('--per-class', 1), 20)
+    .action(async (f: { db: string; extractor: string; perClass: number }) => {
+      const backend = await initBackend();
+      io.stderr.write(`backend: ${describeBackend(backend)}\n`);
+      const d = MetaDatabase.open(f.db);
+      const extractor = await createExtractor(f.extractor);
+      try {
+        const from = `${extractor.id}, first ${f.perClass} images per class`;
+        const datasets = d.datasets();
+        for (const [i, ds] of datasets.entries()) {
+          const t0 = Date.now();
+          const done = ds.featuresFrom === from && ds.classesWithFeatures === ds.numClasses;
+          if (!done) d.addFeatureSet(ds.name, await loadFeatureSet(ds.name, { extractor, maxPerClass: f.perClass, progress: false }), { from });
+          const after = d.dataset(ds.name);
+          io.stderr.write(
+            `[db features] ${i + 1}/${datasets.length} ${ds.name}: ${after.classesWithFeatures} classes × ${after.featureDim} ${done ? '(already there)' : `in ${((Date.now() - t0) / 1000).toFixed(1)} s`}\n`,
+          );
+        }
+        io.stdout.write(`${JSON.stringify({ datasets: datasets.length, from })}\n`);
+      } finally {
+        extractor.dispose();
         d.close();
       }
     });
