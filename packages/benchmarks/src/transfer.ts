@@ -54,6 +54,8 @@ export interface TransferOptions {
   readonly minRandomCells?: number;
   /** Zero-cost proxies by registry name (default naswot, synflow); [] for none. */
   readonly proxies?: readonly string[];
+  /** The proxies choose among the first `proxyPool` candidates of each search's ranking (default all: every generated candidate; the cost is one score per distinct cell). */
+  readonly proxyPool?: number;
   /** Images of the task's training set in the proxies' minibatch (default 64). */
   readonly proxyBatch?: number;
   /** Seed of the proxies' minibatch and network initialisation (default 0). */
@@ -231,6 +233,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const minRandom = opts.minRandomCells ?? 30;
   const proxies = opts.proxies ?? ['naswot', 'synflow'];
   const proxyBatchSize = opts.proxyBatch ?? 64;
+  const proxyPool = Math.min(opts.proxyPool ?? candidates, candidates);
   const proxySeed = opts.proxySeed ?? 0;
   const boot = { resamples: opts.bootstrap?.resamples ?? 10_000, seed: opts.bootstrap?.seed ?? 0, level: 0.95 };
   const positive = (field: string, v: number) => {
@@ -239,6 +242,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   positive('top', top);
   positive('candidates', candidates);
   positive('minRandomCells', minRandom);
+  positive('proxyPool', proxyPool);
   if (seeds.length === 0 || new Set(seeds).size !== seeds.length || seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
     fail('ValidationError', { source: 'bench transfer', field: 'seeds', expected: 'distinct non-negative integers, at least one', got: JSON.stringify(seeds) });
   if (top > candidates) fail('ValidationError', { source: 'bench transfer', field: 'top', expected: `at most the candidates (${candidates})`, got: String(top) });
@@ -323,7 +327,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const seedsOut: TaskWork['seeds'] = [];
       for (const seed of seeds) {
         const res = runSearch(opts.model, features, { candidates, resamples, top, seed });
-        const pool = res.ranking.map((c) => c.arch);
+        const pool = res.ranking.slice(0, proxyPool).map((c) => c.arch);
         const picked: Record<string, { arch: string; score: number }> = {};
         for (const name of proxies) {
           const cache = proxyScores.get(name)!;
@@ -350,7 +354,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
             scores,
             random.map((r) => r.accuracy),
           ),
-          candidates: pool.length,
+          candidates: res.ranking.length,
           searchSeconds: res.timings.search,
         });
       }
@@ -525,7 +529,10 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           minRandomCells: minRandom,
           proxies: {
             names: proxies,
-            pool: `the candidates of each MetaD2A search (${candidates} generated cells per seed)`,
+            pool:
+              proxyPool >= candidates
+                ? `every candidate of each MetaD2A search (${candidates} generated cells per seed)`
+                : `the first ${proxyPool} of each MetaD2A search's ranking of ${candidates} generated cells`,
             batch: proxyBatchSize,
             seed: proxySeed,
             network: { C: recipe.C, N: recipe.N },

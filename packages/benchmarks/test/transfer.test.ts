@@ -341,6 +341,13 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     const timeless = (ts: readonly TransferTaskResult[]) => ts.map((t) => ({ ...t, seeds: t.seeds.map(({ searchSeconds: _, ...s }) => s) }));
     expect(timeless(third.result.tasks)).toEqual(timeless(r.tasks));
     expect(third.result.summary).toEqual(r.summary);
+
+    // --proxy-pool 1: the proxies can only choose MetaD2A's top-1, which is recorded already
+    const narrow = await runTransferBenchmark({ ...common(), proxyPool: 1 });
+    if (narrow.status !== 'complete') throw new Error('expected a result');
+    expect(narrow.result.trainings.trained).toBe(0);
+    expect(narrow.result.settings.proxies.pool).toBe("the first 1 of each MetaD2A search's ranking of 8 generated cells");
+    for (const t of narrow.result.tasks) for (const s of t.seeds) for (const p of Object.values(s.proxies)) expect(p.arch).toBe(s.top[0]!.arch);
   });
 });
 

@@ -48,6 +48,7 @@ interface BenchFlags {
   minRandom: number;
   proxies: string[];
   proxyBatch: number;
+  proxyPool?: number;
   bootstrap: number;
   extractor?: string;
   imagesPerClass: number;
@@ -123,6 +124,7 @@ async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
       minRandomCells: f.minRandom,
       proxies: f.proxies,
       proxyBatch: f.proxyBatch,
+      proxyPool: f.proxyPool,
       proxySeed: f.seed,
       bootstrap: { resamples: f.bootstrap, seed: f.seed },
       extractor: f.extractor,
@@ -171,6 +173,7 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--min-random <n>', 'transfer: measured random cells a task needs', intInRange('--min-random', 1), 30)
     .option('--proxies <list>', "transfer: zero-cost proxies whose top-1 over MetaD2A's candidates is trained (or none)", proxyList, ['naswot', 'synflow'])
     .option('--proxy-batch <n>', "transfer: images of the task's training set in the proxies' minibatch", intInRange('--proxy-batch', 2, 4096), 64)
+    .option('--proxy-pool <n>', "transfer: the proxies choose among the first n of each search's ranking (default: every candidate)", intInRange('--proxy-pool', 1))
     .option('--bootstrap <n>', 'transfer: bootstrap resamples of the 95 % intervals over tasks', intInRange('--bootstrap', 1, 1_000_000), 10_000)
     .option('--extractor <name>', 'transfer: feature extractor for tasks whose data set has no features in the database (default random-conv)')
     .option(
