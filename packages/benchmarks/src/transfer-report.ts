@@ -123,7 +123,8 @@ export function transferSvg(r: TransferResult): string {
   const k = r.settings.top;
   const methods = r.methods.filter((m) => m !== 'best-known');
   const labels = r.tasks.map((t) => short(t.task));
-  const W = Math.max(640, 120 + r.tasks.length * 44);
+  const title = `Percentile among each held-out task's ≥ ${Math.min(...r.tasks.map((t) => t.random.count))} random cells (plan ${r.plan.name}, recipe ${r.plan.recipe.name})`;
+  const W = Math.max(640, 120 + r.tasks.length * 44, textWidth(title, 14) + 40);
   const m0 = { left: 64, right: 24, top: 40 };
   const legend = legendRows(
     methods.map((m) => transferMethodLabel(m, k)),
@@ -142,9 +143,7 @@ export function transferSvg(r: TransferResult): string {
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`);
-  parts.push(
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(`Percentile among each held-out task's ≥ ${Math.min(...r.tasks.map((t) => t.random.count))} random cells (plan ${r.plan.name}, recipe ${r.plan.recipe.name})`)}</text>`,
-  );
+  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}</text>`);
   for (const t of [0, 20, 40, 60, 80, 100]) {
     parts.push(`<line x1="${x0}" y1="${fmt(py(t))}" x2="${x1}" y2="${fmt(py(t))}" stroke="#eee"/>`);
     parts.push(`<text x="${x0 - 6}" y="${fmt(py(t))}" text-anchor="end" dominant-baseline="middle">${t}</text>`);

@@ -352,4 +352,4 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
 });
 
 const GOLDEN_CI = { lo: 64.33333333333333, hi: 88.66666666666667 };
-const GOLDEN_SVG_SHA256 = '2de71a545504d317dd8724a1136be4aaf05b426af42f94835159e22c126f87eb';
+const GOLDEN_SVG_SHA256 = 'a0901fb97075446506acff06bb94be6d15289f3293cf1e0acebb172e84c03998';
