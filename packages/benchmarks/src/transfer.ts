@@ -367,6 +367,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     let reused = 0;
     for (const w of work) {
       const known = new Set(recordsOf(w.task.name).map((r) => keyOf(r.arch, opts.db)));
+      // a pick that computes what a planned, not yet measured random cell computes is trained as that pair (same string, same seed): the build then skips it
+      const plannedByKey = new Map(built.pairs.filter((p) => p.task.name === w.task.name).map((p) => [keyOf(p.arch), p.arch]));
       const picks = [...Object.values(w.nb201), ...w.seeds.flatMap((s) => [...s.top, ...Object.values(s.proxies).map((p) => p.arch)])];
       const seen = new Set<string>();
       for (const arch of picks) {
@@ -374,7 +376,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         if (seen.has(k)) continue;
         seen.add(k);
         if (known.has(k)) reused++;
-        else todo.push({ task: w.task, arch });
+        else todo.push({ task: w.task, arch: plannedByKey.get(k) ?? arch });
       }
     }
     let trained = 0;

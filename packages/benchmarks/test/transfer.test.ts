@@ -243,6 +243,38 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     await expect(runTransferBenchmark({ ...common(), plan: changed })).rejects.toThrow(/records of metric top1-test@tiny\+epochs=8: expected the recipe .*"lr":0.2/);
   });
 
+  it("a pick that is a planned, unmeasured random cell is trained as the plan's pair (the build then skips it)", async () => {
+    const winners = nb201Winners();
+    const gridDb = path.join(dir, 'grid.sqlite');
+    const grid: TransferPlanOptions = {
+      ...planOptions,
+      cellsPerTask: undefined,
+      archs: [
+        winners.cifar10,
+        ...planBuild({ ...planOptions, db })
+          .pairs.slice(0, 5)
+          .map((p) => p.arch),
+      ],
+    };
+    // half the pairs: the odd ones, so the winner (pair 0 of each task's six) is not measured
+    await buildDatabase({ ...grid, db: gridDb, shard: { index: 1, of: 2 } });
+    const run = await runTransferBenchmark({ ...common(), db: gridDb, plan: { name: 'grid', options: grid }, minRandomCells: 3, seeds: [0], top: 1, proxies: [] });
+    if (run.status !== 'complete') throw new Error('expected a result');
+    const built = planBuild({ ...grid, db: gridDb });
+    const d = MetaDatabase.open(gridDb, { readonly: true });
+    const metric = recipeMetric(grid.recipe);
+    const picked = new Set<string>();
+    for (const t of run.result.tasks) {
+      const rec = d.records({ task: t.task, metric }).find((r) => r.arch === winners.cifar10)!;
+      expect((rec.extra as { seed: number }).seed).toBe(built.pairs.find((p) => p.task.name === t.task && p.arch === winners.cifar10)!.seed);
+      for (const a of [winners.cifar10, winners['imagenet16-120'], t.seeds[0]!.top[0]!.arch]) picked.add(`${t.task}|${key(a)}`);
+    }
+    d.close();
+    const unmeasuredPlanned = built.pairs.filter((p, i) => i % 2 === 0 && !picked.has(`${p.task.name}|${key(p.arch)}`)).length;
+    const rest = await buildDatabase({ ...grid, db: gridDb });
+    expect(rest.trained).toBe(unmeasuredPlanned);
+  });
+
   it('trains each missing pick once, resumes after a stop, and measures every number from records', async () => {
     const stopper = new AbortController();
     const progress: number[] = [];
