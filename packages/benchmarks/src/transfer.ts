@@ -120,7 +120,7 @@ export interface TransferTaskResult {
   readonly task: string;
   readonly source: string;
   readonly classes: number;
-  /** Where the search's features came from: `database` or `extractor <name>`. */
+  /** Where the search's features came from: `database (<how they were made>)` or `extractor <name>`. */
   readonly features: string;
   /** The plan's uniformly random cells of the task that have records. */
   readonly random: {
@@ -324,7 +324,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const stored = db.tasks().find((t) => t.name === task.name);
       if (stored && db.classesWithFeatures(task.dataset).length > 0 && db.missingFeatures(stored).length === 0) {
         features = db.taskFeatureSet(stored);
-        featureSource = 'database';
+        const from = db.dataset(task.dataset).featuresFrom;
+        featureSource = `database${from !== undefined ? ` (${from})` : ''}`;
       } else {
         // the first images of the task's classes only (as `metad2a search` would extract for a data set of those classes)
         const extractor = opts.extractor ?? 'random-conv';

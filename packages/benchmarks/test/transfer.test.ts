@@ -6,6 +6,7 @@ import type * as E from 'fp-ts/lib/Either.js';
 import { Rng, initBackend } from '@metad2a/core';
 import { buildDatabase, getRecipe, planBuild, recipeMetric } from '@metad2a/arch-trainer';
 import { GoldenFixture } from '@metad2a/fixtures';
+import { loadFeatureSet } from '@metad2a/datasets';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { buildSearchModel, manifestFromSpec, type SearchModel } from '@metad2a/search';
 import { canonicalKey, parseNb201 } from '@metad2a/search-spaces';
