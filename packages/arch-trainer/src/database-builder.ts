@@ -237,7 +237,7 @@ export interface BuildPlan {
  * Records are keyed by metric name, so a recipe whose settings changed under the same name must not
  * resume onto records trained the old way: they would count as done and mix two recipes.
  */
-function assertSameRecipe(db: MetaDatabase, metric: string, recipe: TrainRecipe, file: string): void {
+export function assertSameRecipe(db: MetaDatabase, metric: string, recipe: TrainRecipe, file: string): void {
   const want = JSON.stringify(recipe);
   const other = db.records({ metric }).find((r) => r.recipe !== undefined && JSON.stringify(r.recipe) !== want);
   if (other)

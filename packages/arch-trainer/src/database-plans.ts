@@ -35,11 +35,12 @@ export const BUILD_PLANS: Readonly<Record<string, NamedBuildPlan>> = {
   },
   'nb201-heldout-v1': {
     description:
-      'transfer evaluation: 4 tasks of 10 classes per held-out source (Latin letters sans/serif, MNIST, digits, shapes), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db, 100 training + 50 test images per class (640 pairs)',
+      'transfer evaluation: 4 tasks of 5–10 classes per held-out source (Latin letters sans/serif, MNIST, digits, shapes), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db, 100 training + 50 test images per class (640 pairs)',
     options: () => ({
       datasets: sourcesOf('heldout'),
       numTasks: 20,
-      classesPerTask: 10,
+      // a range: MNIST, digits and shapes have exactly 10 classes, so 10 classes per task would give each of them one distinct task, not 4
+      classesPerTask: [5, 10],
       cellsPerTask: 32,
       goodCellShare: 0,
       recipe: getRecipe('nb201-db'),

@@ -40,6 +40,7 @@ export {
   taskData,
   splitImages,
   recipeMetric,
+  assertSameRecipe,
   type TaskPlan,
   type TaskSamplingOptions,
   type BuildDatabaseOptions,

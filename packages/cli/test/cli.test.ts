@@ -80,6 +80,11 @@ describe('metad2a CLI', () => {
     [['train-arch', '--dataset', 'builtin:digits'], /required option '--arch <cell>'/],
     [['bench', 'cifar', '--dataset', 'builtin:digits'], /<name> must be one of nb201, nb201-baselines, mbv3/],
     [['bench', 'nb201', '--dataset', 'builtin:digits'], /give --model <dir>, or --generator <ckpt\.pt> and --predictor <ckpt\.pt>/],
+    [['bench', 'nb201'], /bench nb201: give --dataset <ref>/],
+    [['bench', 'transfer'], /bench transfer: give --db <file>/],
+    [['bench', 'transfer', '--db', '/nonexistent.sqlite'], /--db \/nonexistent\.sqlite: no such file/],
+    [['bench', 'transfer', '--db', 'x.sqlite', '--seeds', '0,0'], /--seeds 0,0: expected distinct non-negative integers/],
+    [['bench', 'transfer', '--db', 'x.sqlite', '--plan', 'nb201-v9'], /--plan must be one of nb201-v1, nb201-heldout-v1/],
   ])('bad usage %j of the other commands exits 2', async (argv, msg) => {
     const c = capture();
     expect(await runCli(argv, c.io)).toBe(2);

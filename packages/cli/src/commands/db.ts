@@ -12,6 +12,7 @@ import {
   importOfficialNb201PredictorDb,
   importOfficialNb201PredictorPt,
   importRecordsCsv,
+  makeTaskSplit,
   resolveDatabase,
   type ResolvedDatabase,
 } from '@metad2a/meta-trainer';
@@ -57,7 +58,8 @@ function datasetList(v: string): string[] {
     );
 }
 
-function formatDuration(ms: number): string {
+/** `1h05m` / `12m`: a duration for progress lines ('?' when unknown). */
+export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';
   const m = Math.round(ms / 60000);
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m`;
@@ -304,6 +306,34 @@ export function registerDb(program: Command, io: CliIo): void {
         io.stdout.write(`${JSON.stringify({ datasets: datasets.length, from })}\n`);
       } finally {
         extractor.dispose();
+        d.close();
+      }
+    });
+
+  db.command('split')
+    .description(
+      "split a database's records by task (every record of a task in one part) for meta-training: the same share of each data set's tasks validates, --test-datasets are held out whole; seeded",
+    )
+    .requiredOption('--db <file>', 'meta-database file')
+    .requiredOption('--name <split>', 'name to store the split under (replaces a split of that name)')
+    .option('--metric <metric>', 'only records of this metric (e.g. top1-test@nb201-db)')
+    .option('--valid <share>', "share of each data set's tasks that validates, in [0, 1)", '0.15')
+    .option('--test-datasets <a,b>', 'data sets whose tasks form the test part')
+    .option('--seed <s>', 'seed', intInRange('--seed', 0), 2026)
+    .action((f: { db: string; name: string; metric?: string; valid: string; testDatasets?: string; seed: number }) => {
+      const validShare = Number(f.valid);
+      if (f.valid.trim() === '' || !(validShare >= 0 && validShare < 1)) throw new CliUsageError(`--valid must be a share in [0, 1), got '${f.valid}'`);
+      const d = MetaDatabase.open(f.db);
+      try {
+        const s = makeTaskSplit(d, {
+          name: f.name,
+          validShare,
+          seed: f.seed,
+          ...(f.metric !== undefined ? { metric: f.metric } : {}),
+          ...(f.testDatasets !== undefined ? { testDatasets: f.testDatasets.split(',').map((x) => x.trim()) } : {}),
+        });
+        io.stdout.write(`${JSON.stringify(s)}\n`);
+      } finally {
         d.close();
       }
     });

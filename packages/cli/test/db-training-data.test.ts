@@ -41,3 +41,30 @@ describe('metad2a db features', () => {
     );
   }, 120_000);
 });
+
+describe('metad2a db split', () => {
+  it('splits the records of a database by task and stores the split; bad shares and unknown data sets are usage errors', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-split-')), 'meta.sqlite');
+    const db = MetaDatabase.open(file);
+    for (const d of ['x', 'y']) {
+      db.addDataset({ name: d, source: 'test', numClasses: 3 });
+      for (let t = 0; t < 4; t++) {
+        db.addTask({ name: `${d}/${t}`, dataset: d, classIds: [0, 1] });
+        db.addRecord({ task: `${d}/${t}`, space: 'nb201', arch: '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|', accuracy: 40 + t, metric: 'top1-test@nb201-db', how: 'test' });
+      }
+    }
+    db.close();
+    const a = capture();
+    expect(await runCli(['db', 'split', '--db', file, '--name', 'main', '--valid', '0.25', '--test-datasets', 'y', '--metric', 'top1-test@nb201-db'], a.io)).toBe(0);
+    expect(JSON.parse(a.out())).toEqual({ name: 'main', records: { train: 3, valid: 1, test: 4 }, tasks: { train: 3, valid: 1, test: 4 } });
+    const stored = MetaDatabase.open(file);
+    expect(stored.split('main').test).toHaveLength(4);
+    stored.close();
+    const b = capture();
+    expect(await runCli(['db', 'split', '--db', file, '--name', 'main', '--valid', '1.5'], b.io)).toBe(2);
+    expect(b.err()).toMatch(/--valid must be a share in \[0, 1\), got '1.5'/);
+    const c = capture();
+    expect(await runCli(['db', 'split', '--db', file, '--name', 'main', '--test-datasets', 'zz'], c.io)).toBe(1);
+    expect(c.err()).toMatch(/testDatasets: expected data sets of the database, got zz/);
+  });
+});
