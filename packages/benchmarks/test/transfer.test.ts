@@ -393,6 +393,18 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
       expect(t.methods['rerank:synflow'].accuracy).toBeCloseTo(t.methods['proxy:synflow'].accuracy, 12);
     }
     expect(transferMarkdown(rr.result)).toContain("MetaD2A re-ranked by synflow, top-1: the search's re-ranking stage");
+
+    // features stored in the database (as `metad2a db features` stores them) are the ones searched with
+    const writable = MetaDatabase.open(db);
+    try {
+      for (const ref of ['builtin:digits', 'source:shapes'])
+        writable.addFeatureSet(ref, await loadFeatureSet(ref, { maxPerClass: 20 }), { from: 'random-conv, first 20 images per class' });
+    } finally {
+      writable.close();
+    }
+    const stored = await runTransferBenchmark({ ...common(), proxies: [] });
+    if (stored.status !== 'complete') throw new Error('expected a result');
+    expect(stored.result.tasks.map((t) => t.features)).toEqual(['database (random-conv, first 20 images per class)', 'database (random-conv, first 20 images per class)']);
   });
 });
 
