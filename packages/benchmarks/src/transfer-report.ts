@@ -21,8 +21,9 @@ export function transferMethodLabel(m: TransferMethod, k: number): string {
     case 'best-known':
       return 'best known';
     default: {
-      const p = m.slice('proxy:'.length);
-      return `${p === 'naswot' ? 'NASWOT' : p} top-1`;
+      const [kind, name] = m.split(':') as [string, string];
+      const proxy = name === 'naswot' ? 'NASWOT' : name;
+      return kind === 'rerank' ? `MetaD2A re-ranked by ${proxy}, top-1` : `${proxy} top-1`;
     }
   }
 }
@@ -43,7 +44,7 @@ export function transferMarkdown(r: TransferResult): string {
   lines.push(`### Transfer to held-out tasks: plan \`${r.plan.name}\`, recipe \`${r.plan.recipe.name}\``);
   lines.push('');
   lines.push(
-    `Model \`${r.model.name}\` (predicts ${r.model.predicts}). On each of the ${r.plan.tasks} tasks MetaD2A searched once per seed (${s.seeds.join(', ')}; ${s.candidates} candidates, ${s.resamples} resamples) with the stages of \`metad2a search\`; its top-1 and the best of its top-${k} were trained with the plan's recipe and seed rule (metric \`${r.plan.metric}\`). **Percentile** = mid-rank of a cell's accuracy among the task's uniformly random cells of the plan, trained the same way (100: better than every one; at least ${s.minRandomCells} per task). ${s.proxies.names.length > 0 ? `${s.proxies.names.map((p) => label(`proxy:${p}`)).join(' and ')}: the proxy's best cell over the same pool as MetaD2A — ${s.proxies.pool} — scored on ${s.proxies.batch} training images of the task with the recipe's network (C ${s.proxies.network.C}, N ${s.proxies.network.N}), seed ${s.proxies.seed}. ` : ''}NB201 winners: the best cells of NB201's 200-epoch table (test accuracy), trained here with the recipe. Best known: the best record of the task (random cells and every pick). Seeded picks are averaged over the seeds; intervals are 95 % percentile-bootstrap intervals over tasks (${s.bootstrap.resamples} resamples, seed ${s.bootstrap.seed}).`,
+    `Model \`${r.model.name}\` (predicts ${r.model.predicts}). On each of the ${r.plan.tasks} tasks MetaD2A searched once per seed (${s.seeds.join(', ')}; ${s.candidates} candidates, ${s.resamples} resamples) with the stages of \`metad2a search\`; its top-1 and the best of its top-${k} were trained with the plan's recipe and seed rule (metric \`${r.plan.metric}\`). **Percentile** = mid-rank of a cell's accuracy among the task's uniformly random cells of the plan, trained the same way (100: better than every one; at least ${s.minRandomCells} per task). ${s.proxies.names.length > 0 ? `${s.proxies.names.map((p) => label(`proxy:${p}`)).join(' and ')}: the proxy's best cell over the same pool as MetaD2A — ${s.proxies.pool} — scored on ${s.proxies.batch} training images of the task with the recipe's network (C ${s.proxies.network.C}, N ${s.proxies.network.N}), seed ${s.proxies.seed}. ` : ''}${s.rerank ? `${label(`rerank:${s.rerank.proxy}`)}: the search's re-ranking stage (as \`metad2a search --rerank ${s.rerank.proxy}\`) on the first ${s.rerank.top} of each ranking, weight ${s.rerank.weight}. ` : ''}NB201 winners: the best cells of NB201's 200-epoch table (test accuracy), trained here with the recipe. Best known: the best record of the task (random cells and every pick). Seeded picks are averaged over the seeds; intervals are 95 % percentile-bootstrap intervals over tasks (${s.bootstrap.resamples} resamples, seed ${s.bootstrap.seed}).`,
   );
   lines.push('');
   const summaryTable = (title: string, of: (g: TransferResult['summary'][number]) => Readonly<Record<TransferMethod, BootstrapCI>>) => {

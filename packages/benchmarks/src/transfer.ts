@@ -25,7 +25,7 @@ import {
 import { indicesByClass, loadFeatureSet, resolveDataset, selectImages, type ImageDataset as SourceImages } from '@metad2a/datasets';
 import { MetaDatabase, type MetaRecord } from '@metad2a/meta-trainer';
 import { proxyBatchOf, scoreWithProxy } from '@metad2a/proxies';
-import { SEARCH_IMAGES_PER_CLASS, candidatePool, predictionTarget, rankCandidates, runSearch, type SearchModel } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, candidatePool, predictionTarget, rankCandidates, rerankCandidates, runSearch, type SearchModel } from '@metad2a/search';
 import { canonicalKey, formatNb201, nb201Table, parseNb201, type Nb201Cell, type Nb201Dataset } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
 import { bootstrapMeanCI, groupOverlaps, percentileAmong, type BootstrapCI, type GroupOverlap } from './transfer-stats';
@@ -56,6 +56,11 @@ export interface TransferOptions {
   readonly proxies?: readonly string[];
   /** The proxies choose among the first `proxyPool` candidates of each search's ranking (default all: every generated candidate; the cost is one score per distinct cell). */
   readonly proxyPool?: number;
+  /**
+   * Also evaluate the search's optional re-ranking stage (`rerankCandidates`, as `metad2a search
+   * --rerank`): the first `top` (20) of each ranking re-ranked with `proxy` at `weight` (0.5); its top-1 is a pick.
+   */
+  readonly rerank?: { readonly proxy: string; readonly top?: number; readonly weight?: number };
   /** Images of the task's training set in the proxies' minibatch (default 64). */
   readonly proxyBatch?: number;
   /** Seed of the proxies' minibatch and network initialisation (default 0). */
@@ -98,6 +103,8 @@ export interface TransferSeedResult {
   /** MetaD2A's top-k, in predicted order. */
   readonly top: readonly MeasuredCell[];
   readonly bestOfTop: MeasuredCell;
+  /** The top-1 after the re-ranking stage (with `rerank`). */
+  readonly rerankTop1?: MeasuredCell;
   /** Each proxy's top-1 over this search's candidate pool, with its score. */
   readonly proxies: Readonly<Record<string, MeasuredCell & { readonly score: number }>>;
   /** The predictor's Spearman between its scores and the measured accuracies of the task's random cells (NaN where either side is constant). */
@@ -107,13 +114,13 @@ export interface TransferSeedResult {
 }
 
 /** Methods compared on every task (their accuracies and percentiles; seeded ones averaged over seeds). */
-export type TransferMethod = 'metad2a-top1' | 'metad2a-best-of-top' | 'nb201-cifar10' | 'nb201-imagenet16-120' | `proxy:${string}` | 'best-known';
+export type TransferMethod = 'metad2a-top1' | 'metad2a-best-of-top' | `rerank:${string}` | 'nb201-cifar10' | 'nb201-imagenet16-120' | `proxy:${string}` | 'best-known';
 
 export interface TransferTaskResult {
   readonly task: string;
   readonly source: string;
   readonly classes: number;
-  /** Where the search's features came from: `database` or `extractor <name>`. */
+  /** Where the search's features came from: `database (<how they were made>)` or `extractor <name>`. */
   readonly features: string;
   /** The plan's uniformly random cells of the task that have records. */
   readonly random: {
@@ -168,6 +175,7 @@ export interface TransferResult {
       readonly network: { readonly C: number; readonly N: number };
     };
     readonly bootstrap: { readonly resamples: number; readonly seed: number; readonly level: number };
+    readonly rerank: { readonly proxy: string; readonly top: number; readonly weight: number } | null;
   };
   readonly methods: readonly TransferMethod[];
   readonly tasks: readonly TransferTaskResult[];
@@ -211,7 +219,15 @@ interface TaskWork {
   readonly planned: number;
   readonly features: string;
   readonly nb201: Record<'cifar10' | 'imagenet16-120', string>;
-  readonly seeds: { seed: number; top: string[]; proxies: Record<string, { arch: string; score: number }>; spearman: number; candidates: number; searchSeconds: number }[];
+  readonly seeds: {
+    seed: number;
+    top: string[];
+    rerankTop1?: string;
+    proxies: Record<string, { arch: string; score: number }>;
+    spearman: number;
+    candidates: number;
+    searchSeconds: number;
+  }[];
 }
 
 /**
@@ -234,6 +250,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const proxies = opts.proxies ?? ['naswot', 'synflow'];
   const proxyBatchSize = opts.proxyBatch ?? 64;
   const proxyPool = Math.min(opts.proxyPool ?? candidates, candidates);
+  const rerank = opts.rerank ? { proxy: opts.rerank.proxy, top: opts.rerank.top ?? 20, weight: opts.rerank.weight ?? 0.5 } : null;
   const proxySeed = opts.proxySeed ?? 0;
   const boot = { resamples: opts.bootstrap?.resamples ?? 10_000, seed: opts.bootstrap?.seed ?? 0, level: 0.95 };
   const positive = (field: string, v: number) => {
@@ -248,7 +265,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   if (top > candidates) fail('ValidationError', { source: 'bench transfer', field: 'top', expected: `at most the candidates (${candidates})`, got: String(top) });
   if (opts.model.space.name !== 'nb201')
     fail('ValidationError', { source: opts.modelName, field: 'space', expected: 'an nb201 model (the held-out plans train NB201 cells)', got: opts.model.space.name });
-  for (const p of proxies) zeroCostProxies.get(p); // an unknown name fails before any work, naming the registered ones
+  for (const p of [...proxies, ...(rerank ? [rerank.proxy] : [])]) zeroCostProxies.get(p); // an unknown name fails before any work, naming the registered ones
   const recipe = plan.recipe;
   if (recipe.inputSize === undefined) fail('ValidationError', { source: `plan ${planName}`, field: 'recipe.inputSize', expected: 'a size', got: 'undefined' });
 
@@ -307,7 +324,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const stored = db.tasks().find((t) => t.name === task.name);
       if (stored && db.classesWithFeatures(task.dataset).length > 0 && db.missingFeatures(stored).length === 0) {
         features = db.taskFeatureSet(stored);
-        featureSource = 'database';
+        const from = db.dataset(task.dataset).featuresFrom;
+        featureSource = `database${from !== undefined ? ` (${from})` : ''}`;
       } else {
         // the first images of the task's classes only (as `metad2a search` would extract for a data set of those classes)
         const extractor = opts.extractor ?? 'random-conv';
@@ -318,7 +336,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         features = { name: task.name, dim: extracted.dim, classes: task.classIds.map((c) => extracted.classes[c]!) };
         featureSource = `extractor ${extractor}`;
       }
-      const batch = proxies.length > 0 ? proxyBatchForTask(imagesOf(task.dataset), task, plan, proxyBatchSize, proxySeed) : undefined;
+      const batch = proxies.length > 0 || rerank ? proxyBatchForTask(imagesOf(task.dataset), task, plan, proxyBatchSize, proxySeed) : undefined;
       const proxyScores = new Map<string, Map<string, number>>(proxies.map((p) => [p, new Map()]));
       const randomPool = candidatePool(
         opts.model.space,
@@ -343,12 +361,16 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           });
           picked[name] = { arch: pool[best]!, score: cache.get(pool[best]!)! };
         }
+        const reranked = rerank
+          ? rerankCandidates(res.ranking, { ...rerank, batch: batch!, numClasses: task.classIds.length, seed: proxySeed, C: recipe.C, N: recipe.N }).ranking[0]!.arch
+          : undefined;
         const ranked = rankCandidates(opts.model.predictor, features, randomPool, { resamples, seed: `${seed}/rank` });
         const scores = new Float64Array(random.length);
         for (const c of ranked.ranking) scores[c.index] = c.score;
         seedsOut.push({
           seed,
           top: res.top.map((c) => c.arch),
+          ...(reranked !== undefined ? { rerankTop1: reranked } : {}),
           proxies: picked,
           spearman: spearman(
             scores,
@@ -369,7 +391,10 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const known = new Set(recordsOf(w.task.name).map((r) => keyOf(r.arch, opts.db)));
       // a pick that computes what a planned, not yet measured random cell computes is trained as that pair (same string, same seed): the build then skips it
       const plannedByKey = new Map(built.pairs.filter((p) => p.task.name === w.task.name).map((p) => [keyOf(p.arch), p.arch]));
-      const picks = [...Object.values(w.nb201), ...w.seeds.flatMap((s) => [...s.top, ...Object.values(s.proxies).map((p) => p.arch)])];
+      const picks = [
+        ...Object.values(w.nb201),
+        ...w.seeds.flatMap((s) => [...s.top, ...(s.rerankTop1 !== undefined ? [s.rerankTop1] : []), ...Object.values(s.proxies).map((p) => p.arch)]),
+      ];
       const seen = new Set<string>();
       for (const arch of picks) {
         const k = keyOf(arch);
@@ -411,7 +436,15 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     }
 
     // ---- phase 3: the numbers, all from records
-    const methods: TransferMethod[] = ['metad2a-top1', 'metad2a-best-of-top', 'nb201-cifar10', 'nb201-imagenet16-120', ...proxies.map((p) => `proxy:${p}` as const), 'best-known'];
+    const methods: TransferMethod[] = [
+      'metad2a-top1',
+      'metad2a-best-of-top',
+      ...(rerank ? [`rerank:${rerank.proxy}` as const] : []),
+      'nb201-cifar10',
+      'nb201-imagenet16-120',
+      ...proxies.map((p) => `proxy:${p}` as const),
+      'best-known',
+    ];
     const tasks: TransferTaskResult[] = work.map((w) => {
       const records = recordsOf(w.task.name);
       const accOfKey = new Map<string, number>();
@@ -431,7 +464,16 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         const bestOfTop = topCells.reduce((b, c) => (c.accuracy > b.accuracy ? c : b));
         const px: Record<string, MeasuredCell & { score: number }> = {};
         for (const [name, p] of Object.entries(s.proxies)) px[name] = { ...measured(p.arch), score: p.score };
-        return { seed: s.seed, top: topCells, bestOfTop, proxies: px, spearman: s.spearman, candidates: s.candidates, searchSeconds: s.searchSeconds };
+        return {
+          seed: s.seed,
+          top: topCells,
+          bestOfTop,
+          ...(s.rerankTop1 !== undefined ? { rerankTop1: measured(s.rerankTop1) } : {}),
+          proxies: px,
+          spearman: s.spearman,
+          candidates: s.candidates,
+          searchSeconds: s.searchSeconds,
+        };
       });
       let bestRecord = records[0]!;
       for (const r of records) if (r.accuracy > bestRecord.accuracy) bestRecord = r;
@@ -441,6 +483,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const m: Record<string, { accuracy: number; percentile: number }> = {
         'metad2a-top1': avg((s) => s.top[0]!),
         'metad2a-best-of-top': avg((s) => s.bestOfTop),
+        ...(rerank ? { [`rerank:${rerank.proxy}`]: avg((s) => s.rerankTop1!) } : {}),
         'nb201-cifar10': nb201.cifar10,
         'nb201-imagenet16-120': nb201['imagenet16-120'],
       };
@@ -540,6 +583,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
             network: { C: recipe.C, N: recipe.N },
           },
           bootstrap: boot,
+          rerank,
         },
         methods,
         tasks,

@@ -6,6 +6,7 @@ import type * as E from 'fp-ts/lib/Either.js';
 import { Rng, initBackend } from '@metad2a/core';
 import { buildDatabase, getRecipe, planBuild, recipeMetric } from '@metad2a/arch-trainer';
 import { GoldenFixture } from '@metad2a/fixtures';
+import { loadFeatureSet } from '@metad2a/datasets';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { buildSearchModel, manifestFromSpec, type SearchModel } from '@metad2a/search';
 import { canonicalKey, parseNb201 } from '@metad2a/search-spaces';
@@ -143,6 +144,7 @@ function syntheticResult(): TransferResult {
       minRandomCells: 30,
       proxies: { names: ['naswot'], pool: 'the candidates of each MetaD2A search (8 generated cells per seed)', batch: 8, seed: 0, network: { C: 4, N: 1 } },
       bootstrap: { resamples: 100, seed: 0, level: 0.95 },
+      rerank: null,
     },
     methods: [...methods],
     tasks,
@@ -380,6 +382,29 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     expect(narrow.result.trainings.trained).toBe(0);
     expect(narrow.result.settings.proxies.pool).toBe("the first 1 of each MetaD2A search's ranking of 8 generated cells");
     for (const t of narrow.result.tasks) for (const s of t.seeds) for (const p of Object.values(s.proxies)) expect(p.arch).toBe(s.top[0]!.arch);
+
+    // the re-ranking stage at weight 1 over the first 3 = synflow's pick among those 3 (already trained: MetaD2A's top-3)
+    const rr = await runTransferBenchmark({ ...common(), proxyPool: 3, rerank: { proxy: 'synflow', top: 3, weight: 1 } });
+    if (rr.status !== 'complete') throw new Error('expected a result');
+    expect(rr.result.trainings.trained).toBe(0);
+    expect(rr.result.methods.slice(0, 3)).toEqual(['metad2a-top1', 'metad2a-best-of-top', 'rerank:synflow']);
+    for (const t of rr.result.tasks) {
+      for (const s of t.seeds) expect(s.rerankTop1!.arch).toBe(s.proxies.synflow!.arch);
+      expect(t.methods['rerank:synflow'].accuracy).toBeCloseTo(t.methods['proxy:synflow'].accuracy, 12);
+    }
+    expect(transferMarkdown(rr.result)).toContain("MetaD2A re-ranked by synflow, top-1: the search's re-ranking stage");
+
+    // features stored in the database (as `metad2a db features` stores them) are the ones searched with
+    const writable = MetaDatabase.open(db);
+    try {
+      for (const ref of ['builtin:digits', 'source:shapes'])
+        writable.addFeatureSet(ref, await loadFeatureSet(ref, { maxPerClass: 20 }), { from: 'random-conv, first 20 images per class' });
+    } finally {
+      writable.close();
+    }
+    const stored = await runTransferBenchmark({ ...common(), proxies: [] });
+    if (stored.status !== 'complete') throw new Error('expected a result');
+    expect(stored.result.tasks.map((t) => t.features)).toEqual(['database (random-conv, first 20 images per class)', 'database (random-conv, first 20 images per class)']);
   });
 });
 

@@ -70,6 +70,12 @@ describe('metad2a bench transfer (embedded default model, tiny plan)', () => {
 
     const b = capture(undefined, { METAD2A_DEFAULT_MODEL: undefined });
     expect(await runCli(argv(path.join(dir, 'b')), b.io)).toBe(0);
+    // the re-ranking stage of the search as a method: its top-1 is one more pick (trained now, or found)
+    const c = capture(undefined, { METAD2A_DEFAULT_MODEL: undefined });
+    expect(await runCli([...argv(path.join(dir, 'c')), '--rerank', 'synflow', '--rerank-top', '2', '--json'], c.io)).toBe(0);
+    const rr = JSON.parse(c.out());
+    expect(rr.settings.rerank).toEqual({ proxy: 'synflow', top: 2, weight: 0.5 });
+    expect(rr.methods).toContain('rerank:synflow');
     expect(b.err()).not.toMatch(/trained pick/);
     expect(b.out()).toContain(`Trainings: 0 picks trained by this run`);
     expect(fs.readFileSync(path.join(dir, 'b', 'transfer-cli-test-tiny.svg'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'a', 'transfer-cli-test-tiny.svg'), 'utf8'));

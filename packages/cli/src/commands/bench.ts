@@ -25,6 +25,7 @@ import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { BACKEND_CHOICES, defaultModelDir } from '../shared';
 import { formatDuration } from './db';
+import { weightIn01 } from './rank';
 
 interface BenchFlags {
   model?: string;
@@ -49,6 +50,9 @@ interface BenchFlags {
   proxies: string[];
   proxyBatch: number;
   proxyPool?: number;
+  rerank?: string;
+  rerankTop: number;
+  rerankWeight: number;
   bootstrap: number;
   extractor?: string;
   imagesPerClass: number;
@@ -125,6 +129,7 @@ async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
       proxies: f.proxies,
       proxyBatch: f.proxyBatch,
       proxyPool: f.proxyPool,
+      ...(f.rerank !== undefined ? { rerank: { proxy: f.rerank, top: f.rerankTop, weight: f.rerankWeight } } : {}),
       proxySeed: f.seed,
       bootstrap: { resamples: f.bootstrap, seed: f.seed },
       extractor: f.extractor,
@@ -174,6 +179,9 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--proxies <list>', "transfer: zero-cost proxies whose top-1 over MetaD2A's candidates is trained (or none)", proxyList, ['naswot', 'synflow'])
     .option('--proxy-batch <n>', "transfer: images of the task's training set in the proxies' minibatch", intInRange('--proxy-batch', 2, 4096), 64)
     .option('--proxy-pool <n>', "transfer: the proxies choose among the first n of each search's ranking (default: every candidate)", intInRange('--proxy-pool', 1))
+    .option('--rerank <proxy>', "transfer: also evaluate the search's re-ranking stage with this proxy (its top-1 is trained)")
+    .option('--rerank-top <k>', 'transfer, with --rerank: how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
+    .option('--rerank-weight <w>', "transfer, with --rerank: weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
     .option('--bootstrap <n>', 'transfer: bootstrap resamples of the 95 % intervals over tasks', intInRange('--bootstrap', 1, 1_000_000), 10_000)
     .option('--extractor <name>', 'transfer: feature extractor for tasks whose data set has no features in the database (default random-conv)')
     .option(

@@ -288,7 +288,7 @@ export function registerDb(program: Command, io: CliIo): void {
     .option('--per-class <n>', 'images per class (the first n of each class)', intInRange('--per-class', 1), 20)
     .action(async (f: { db: string; extractor: string; perClass: number }) => {
       const backend = await initBackend();
-      io.stderr.write(`backend: ${describeBackend(backend)}\n`);
+      io.stderr.write(`${describeBackend(backend)}\n`);
       const d = MetaDatabase.open(f.db);
       const extractor = await createExtractor(f.extractor);
       try {
