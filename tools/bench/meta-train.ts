@@ -13,7 +13,7 @@
  * The first step (warm-up: kernel set-up, Adam slots) is reported separately. `--space` defaults
  * to nb201 (the MBv3 predictor step takes tens of seconds).
  */
-import { Rng, describeBackend, initBackend, type BackendName } from '@metad2a/core';
+import { Rng, describeBackend, initBackend, type BackendName, type GraphConfig } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { MBV3_GRAPH_CONFIG, NB201_GRAPH_CONFIG, mbv3, nb201 } from '@metad2a/search-spaces';
@@ -89,45 +89,35 @@ export async function run(args: string[]): Promise<void> {
   const rng = new Rng(1);
   const opts = { split: 'bench', epochs: 100, maxSteps: steps + 1, validate: false, progress: 'never' as const };
   const out: Record<string, unknown> = { backend: choice.name, batch: 32, classes: 20, perClass: 20, dim: 512 };
-  if (spaces.includes('nb201')) {
-    const db = benchDb(rng);
+  // one space: its database, the official sizes, the generator's batch (MBv3: one Adam step per record)
+  const timeSpace = (db: MetaDatabase, graphConfig: GraphConfig, label: string, generatorBatch: number): Record<string, unknown> => {
+    const r: Record<string, unknown> = {};
     if (which !== 'predictor') {
-      const m = new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 56, nz: 56, inputDim: 512, seed: 1 });
+      const m = new GeneratorModel({ graphConfig, hs: 56, nz: 56, inputDim: 512, seed: 1 });
       const ev: TrainingEvent[] = [];
-      metaTrainGenerator(db, m, { ...opts, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
-      out.generator = timing(ev, 'NB201 generator (hs 56)');
+      const maxSteps = generatorBatch === 1 ? 4 * steps + 1 : steps + 1;
+      metaTrainGenerator(db, m, { ...opts, batchSize: generatorBatch, maxSteps, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
+      r.generator = timing(ev, `${label} generator (hs 56), batch ${generatorBatch}`);
       m.dispose();
     }
     if (which !== 'generator') {
-      const m = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 512, nz: 56, inputDim: 512, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
+      const m = new PredictorModel({ graphConfig, hs: 512, nz: 56, inputDim: 512, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
       const ev: TrainingEvent[] = [];
       metaTrainPredictor(db, m, { ...opts, onEvent: (e) => ev.push(e) });
-      out.predictor = timing(ev, 'NB201 predictor (hs 512)');
+      r.predictor = timing(ev, `${label} predictor (hs 512), one step of 32`);
       m.dispose();
     }
     db.close();
+    return r;
+  };
+  if (spaces.includes('nb201')) {
+    Object.assign(out, timeSpace(benchDb(rng), NB201_GRAPH_CONFIG, 'NB201', 32));
     console.log('official PyTorch on this kind of CPU (docs/official-cpu-anchors.md): NB201 0.63 s/step for each');
   }
   if (spaces.includes('mbv3')) {
     const db = benchMbv3Db(rng);
-    const mb: Record<string, unknown> = { meanWay: db.tasks().reduce((a, t) => a + t.classIds.length, 0) / 64 };
-    if (which !== 'predictor') {
-      const m = new GeneratorModel({ graphConfig: MBV3_GRAPH_CONFIG, hs: 56, nz: 56, inputDim: 512, seed: 1 });
-      const ev: TrainingEvent[] = [];
-      // the official MBv3 generator loop: one Adam step per record
-      metaTrainGenerator(db, m, { ...opts, batchSize: 1, maxSteps: 4 * steps + 1, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
-      mb.generator = timing(ev, 'MBv3 generator (hs 56), one step per record');
-      m.dispose();
-    }
-    if (which !== 'generator') {
-      const m = new PredictorModel({ graphConfig: MBV3_GRAPH_CONFIG, hs: 512, nz: 56, inputDim: 512, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
-      const ev: TrainingEvent[] = [];
-      metaTrainPredictor(db, m, { ...opts, onEvent: (e) => ev.push(e) });
-      mb.predictor = timing(ev, 'MBv3 predictor (hs 512), one step of 32 episodes');
-      m.dispose();
-    }
-    out.mbv3 = mb;
-    db.close();
+    const meanWay = db.tasks().reduce((a, t) => a + t.classIds.length, 0) / 64;
+    out.mbv3 = { meanWay, ...timeSpace(db, MBV3_GRAPH_CONFIG, 'MBv3', 1) };
     console.log('official PyTorch on this kind of CPU: MBv3 generator 0.33 s/step, predictor 15.7 s/step');
   }
   if (args.includes('--json')) console.log(JSON.stringify(out));
