@@ -120,7 +120,19 @@ export async function run(args: string[]): Promise<void> {
       let threads = 0;
       for (let r = 0; r < repeats; r++) {
         loads.push(machineLoad().loadavg);
-        const t = runTorch({ mode: 'imgs', C: cfg.C, N: cfg.N, hw: cfg.hw, batch: cfg.batch, steps: cfg.steps, arch: ALL_CONV, classes: 10, repeats: 1, inChannels: cfg.inChannels, threads: torchThreads });
+        const t = runTorch({
+          mode: 'imgs',
+          C: cfg.C,
+          N: cfg.N,
+          hw: cfg.hw,
+          batch: cfg.batch,
+          steps: cfg.steps,
+          arch: ALL_CONV,
+          classes: 10,
+          repeats: 1,
+          inChannels: cfg.inChannels,
+          threads: torchThreads,
+        });
         torch.push(t.img_s![0]!);
         threads = t.threads;
         ours.push(trainImgPerSec(cfg));

@@ -77,11 +77,13 @@ function fusedReluConvBn(inputs: { x: tf.Tensor4D; filter: tf.Tensor4D; gamma: t
     backwardsFunc: (dys, saved) => {
       const [dy, dmean, dvariance] = dys;
       const [filter, gamma, mean, variance, activated, conv] = saved;
-      const [dx, dfilter, dgamma, dbeta] = tf.engine().runKernel(
-        RELU_CONV_BN_TRAIN_GRAD_KERNEL,
-        { dy: dy!, dmean: dmean!, dvariance: dvariance!, activated: activated!, conv: conv!, filter: filter!, gamma: gamma!, mean: mean!, variance: variance! },
-        named,
-      ) as tf.Tensor[];
+      const [dx, dfilter, dgamma, dbeta] = tf
+        .engine()
+        .runKernel(
+          RELU_CONV_BN_TRAIN_GRAD_KERNEL,
+          { dy: dy!, dmean: dmean!, dvariance: dvariance!, activated: activated!, conv: conv!, filter: filter!, gamma: gamma!, mean: mean!, variance: variance! },
+          named,
+        ) as tf.Tensor[];
       return { x: () => dx!, filter: () => dfilter!, gamma: () => dgamma!, beta: () => dbeta! };
     },
   });

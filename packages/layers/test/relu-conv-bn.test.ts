@@ -102,7 +102,7 @@ describe('reluConvBnTrain', () => {
     expect(names).not.toContain('Transpose');
   });
 
-  it('allocates no activation-sized zero gradients in the backward pass (the kernel\'s saved activations are not op outputs)', async () => {
+  it("allocates no activation-sized zero gradients in the backward pass (the kernel's saved activations are not op outputs)", async () => {
     await initBackend({ prefer: 'native' });
     const c = CASES[0]!;
     const engine = tf.engine() as unknown as { makeTensor: (...a: unknown[]) => tf.Tensor };
