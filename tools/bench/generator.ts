@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<void> {
   const rng = new Rng(5);
   const ds: FeatureSet = { name: 'random', dim: 512, classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: 200, data: rng.normalArray(200 * 512) })) };
   const t = performance.now();
-  const res = generateCandidates(gen, ds, n, { space: nb201, seed: 0 });
+  const res = await generateCandidates(gen, ds, n, { space: nb201, seed: 0 });
   out[`generate${n}_nb201_c${classes}_ms`] = performance.now() - t;
   out.generate_batches = res.batches;
   out.generate_attempts = res.attempts;

@@ -56,13 +56,13 @@ export async function run(args: string[]): Promise<void> {
     classes: Array.from({ length: C }, (_, c) => ({ label: String(c), count: 50, data: rng.uniformArray(50 * 512, -1, 1) })),
   };
   const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs, rng: new Rng(2), normalisation: modelSpecs.get('nb201-official').normalisation! });
-  scoreGraphs(model, dataset, cands, { resamples: K, seed: 0 }); // warm-up
+  await scoreGraphs(model, dataset, cands, { resamples: K, seed: 0 }); // warm-up
   const total: number[] = [];
   const graphs: number[] = [];
   const data: number[] = [];
   for (let r = 0; r < reps; r++) {
     let t0 = performance.now();
-    scoreGraphs(model, dataset, cands, { resamples: K, seed: r });
+    await scoreGraphs(model, dataset, cands, { resamples: K, seed: r });
     total.push(performance.now() - t0);
     t0 = performance.now();
     const g = model.encodeGraphs(cands);

@@ -111,7 +111,7 @@ export async function run(args: string[]): Promise<void> {
     const dataset = f.get('dataset') ?? 'cifar10';
     const m = nb201Models(f);
     const feats = features(f, dataset, seed);
-    const r = runNb201Protocol({
+    const r = await runNb201Protocol({
       generator: m.generator,
       predictor: m.predictor,
       dataset: feats,
@@ -131,7 +131,7 @@ export async function run(args: string[]): Promise<void> {
     const methods = (f.get('methods') ?? 'random,rea').split(',') as ('random' | 'rea' | 'predictor-exhaustive' | 'metad2a')[];
     const needsModels = methods.some((x) => x === 'predictor-exhaustive' || x === 'metad2a');
     const m = needsModels ? nb201Models(f) : undefined;
-    const r = runNb201Baselines({
+    const r = await runNb201Baselines({
       lookup,
       methods,
       budget: Number(f.get('budget') ?? 200),
@@ -166,7 +166,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const n = Number(f.get('candidates') ?? (generator ? 200 : 50));
     const rng = new Rng(`${seed}/mbv3-candidates`);
-    const r = runMbv3Benchmark({
+    const r = await runMbv3Benchmark({
       predictor,
       generator,
       candidateConfigs: generator ? undefined : Array.from({ length: n }, () => mbv3.sample(rng)),

@@ -48,7 +48,7 @@ describe('a search space and a set encoder registered from outside the packages'
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('metad2a --register … search --space toy-chain: the toy models search, the same as in-process, and say why the fast path is off', () => {
+  it('metad2a --register … search --space toy-chain: the toy models search, the same as in-process, and say why the fast path is off', async () => {
     const r = metad2a([
       '--register',
       PLUGIN,
@@ -85,8 +85,8 @@ describe('a search space and a set encoder registered from outside the packages'
     const why = "set encoder 'toy-mean' does not implement the row-projection capability (rowProjections, encodeProjected)";
     expect(res.fastPath).toEqual({ generation: why, ranking: why });
     // the same search in this process (same backend, seed and files) gives the same ranking
-    const model = loadSearchModel(path.join(dir, 'model'));
-    const here = runSearch(model, dataset, { candidates: 6, resamples: 2, seed: 7 });
+    const model = await loadSearchModel(path.join(dir, 'model'));
+    const here = await runSearch(model, dataset, { candidates: 6, resamples: 2, seed: 7 });
     model.dispose();
     expect(res.ranking.map((c: { arch: string; score: number }) => [c.arch, c.score])).toEqual(here.ranking.map((c) => [c.arch, c.score]));
     expect(res.generation).toEqual(here.generation);

@@ -53,12 +53,12 @@ export async function search(dataset: DatasetRef | FeatureSet, opts: QuickSearch
   const t0 = performance.now();
   const features = isFeatureSet(dataset) ? dataset : await loadFeatureSet(dataset, { extractor: opts.extractor, maxPerClass: imagesPerClass(opts.imagesPerClass) });
   const featuresSeconds = (performance.now() - t0) / 1000;
-  const model = loadSearchModel(modelDir);
+  const model = await loadSearchModel(modelDir);
   try {
     if (model.manifest.space !== space) {
       throw new MetaD2AException(validationError({ source: modelDir, field: 'space', expected: `a model for space '${space}'`, got: model.manifest.space }));
     }
-    const result = runSearch(model, features, opts);
+    const result = await runSearch(model, features, opts);
     return { ...result, report: formatSearchReport(result, { featuresSeconds, backendLine: `model: ${modelDir}` }), model: modelDir, backendChoice, featuresSeconds };
   } finally {
     model.dispose();

@@ -34,9 +34,9 @@ interface BenchFlags {
 }
 
 /** Generator + predictor from a model directory or from official .pt checkpoints. */
-function models(f: BenchFlags): { generator: GraphGenerator; predictor: PerfPredictor; weights: string; dispose(): void } {
+async function models(f: BenchFlags): Promise<{ generator: GraphGenerator; predictor: PerfPredictor; weights: string; dispose(): void }> {
   if (f.model) {
-    const m = loadSearchModel(f.model);
+    const m = await loadSearchModel(f.model);
     return { generator: m.generator, predictor: m.predictor, weights: `model directory ${f.model}`, dispose: () => m.dispose() };
   }
   if (f.generator && f.predictor) {
@@ -70,12 +70,12 @@ export function registerBench(program: Command, io: CliIo): void {
     .action(async (name: 'nb201' | 'nb201-baselines' | 'mbv3', f: BenchFlags) => {
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
-      const m = models(f);
+      const m = await models(f);
       try {
         const dataset = await features(f);
         const datasetName = f.datasetName ?? dataset.name;
         if (name === 'nb201') {
-          const r = runNb201Protocol({
+          const r = await runNb201Protocol({
             generator: m.generator,
             predictor: m.predictor,
             dataset,
@@ -89,7 +89,7 @@ export function registerBench(program: Command, io: CliIo): void {
           const files = writeReport(f.out, `nb201-${datasetName}`, { markdown: md, json: r });
           io.stdout.write(`${md}\nwrote ${files.join(', ')}\n`);
         } else if (name === 'nb201-baselines') {
-          const r = runNb201Baselines({
+          const r = await runNb201Baselines({
             lookup: f.lookup,
             runs: f.runs,
             budget: f.budget,
@@ -103,7 +103,7 @@ export function registerBench(program: Command, io: CliIo): void {
           const files = writeReport(f.out, `nb201-baselines-${f.lookup}`, { markdown: md, json: r, svg: nb201BaselinesSvg(r) });
           io.stdout.write(`${md}\nwrote ${files.join(', ')}\n`);
         } else {
-          const r = runMbv3Benchmark({
+          const r = await runMbv3Benchmark({
             generator: m.generator,
             predictor: m.predictor,
             dataset,
