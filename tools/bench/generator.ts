@@ -10,6 +10,7 @@ import { GoldenFixture } from '@metad2a/fixtures';
 import { GeneratorModel, decodeBatch, prepareDecoderWeights } from '@metad2a/graph-generator';
 import { generateCandidates } from '@metad2a/search';
 import { nb201 } from '@metad2a/search-spaces';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

@@ -7,11 +7,12 @@
  * on an in-memory database with random features (timing does not depend on the values).
  * The first step (warm-up: kernel set-up, Adam slots) is reported separately.
  */
-import { Rng, describeBackend, initBackend, type BackendName } from '@metad2a/core';
+import { Rng, describeBackend, initBackend, modelSpecs, type BackendName } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { NB201_GRAPH_CONFIG, nb201 } from '@metad2a/search-spaces';
 import { MetaDatabase, metaTrainGenerator, metaTrainPredictor, splitNormalisation, type TrainingEvent } from '@metad2a/meta-trainer';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -50,7 +51,7 @@ export async function run(args: string[]): Promise<void> {
   const opts = { split: 'bench', epochs: 100, maxSteps: steps + 1, validate: false, progress: 'never' as const };
   const out: Record<string, unknown> = { backend: choice.name, batch: 32, classes: 20, perClass: 20, dim: 512 };
   if (which !== 'predictor') {
-    const m = new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 56, nz: 56, inputDim: 512, seed: 1 });
+    const m = new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, ...modelSpecs.get('nb201-official').generator, seed: 1 });
     const ev: TrainingEvent[] = [];
     metaTrainGenerator(db, m, { ...opts, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
     const t = stepTimes(ev);
@@ -64,7 +65,12 @@ export async function run(args: string[]): Promise<void> {
     m.dispose();
   }
   if (which !== 'generator') {
-    const m = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 512, nz: 56, inputDim: 512, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
+    const m = new PredictorModel({
+      graphConfig: NB201_GRAPH_CONFIG,
+      ...modelSpecs.get('nb201-official').predictor,
+      rng: new Rng(1),
+      normalisation: splitNormalisation(db, 'bench'),
+    });
     const ev: TrainingEvent[] = [];
     metaTrainPredictor(db, m, { ...opts, onEvent: (e) => ev.push(e) });
     const t = stepTimes(ev);

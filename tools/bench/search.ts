@@ -19,6 +19,7 @@ import { buildSearchModel, loadSearchModel, manifestFromSpec, runSearch, type Se
 import { defaultModelDir } from '@metad2a/default-model';
 import { readStateDictSync } from '@metad2a/torch-io';
 import { syntheticFeatures } from '../../packages/search/test/fixture-model';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const OFFICIAL_S = { cifar10: 35, cifar100: 131 } as const;
 

@@ -37,6 +37,7 @@ import {
   writeReport,
   type BenchOutput,
 } from '@metad2a/benchmarks';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -82,14 +83,17 @@ const FIXTURE_NORMALISATION = () => modelSpecs.get('nb201-official').normalisati
 
 function nb201Models(f: Map<string, string>): { generator: GraphGenerator; predictor: PerfPredictor; weights: string } {
   if (f.has('generator') && f.has('predictor')) {
-    const m = loadOfficialModels({ generator: f.get('generator')!, predictor: f.get('predictor')!, predictorHs: Number(f.get('predictor-hs') ?? 512) });
+    const m = loadOfficialModels({
+      generator: f.get('generator')!,
+      predictor: f.get('predictor')!,
+      predictorHs: f.has('predictor-hs') ? Number(f.get('predictor-hs')) : undefined,
+    });
     return { ...m, weights: `${path.basename(f.get('generator')!)} + ${path.basename(f.get('predictor')!)}` };
   }
   // The fixtures' state_dict.pt files, read like official checkpoints (official sizes, random init).
   const m = loadOfficialModels({
     generator: path.join(REPO, 'fixtures/gen-nb201/state_dict.pt'),
     predictor: path.join(REPO, 'fixtures/pred-nb201-full/state_dict.pt'),
-    predictorHs: 512,
   });
   return { ...m, weights: 'fixture, UNTRAINED (gen-nb201 hs 56 + pred-nb201-full hs 512 state_dict.pt)' };
 }

@@ -25,6 +25,7 @@ import { GeneratorModel } from '@metad2a/graph-generator';
 import { MetaDatabase, metaTrainGenerator, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { generateCandidates, loadSearchModel } from '@metad2a/search';
 import { NB201_DATASETS, enumerateNb201, nb201, nb201Table } from '@metad2a/search-spaces';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {

@@ -40,7 +40,6 @@ export {
   type RankProgress,
 } from './rank';
 export { runSearch, runSearchEither, describeCandidates, type SearchProgress, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
-export { METAD2A_MODEL_SPECS, registerModelSpecs } from './model-specs';
 export { formatSearchReport, formatRankReport, searchReportJson, SEARCH_JSON_SCHEMA_VERSION } from './report';
 export { rerankCandidates, type RerankOptions, type RerankProgress, type Reranked } from './rerank';
 export { SEARCH_IMAGES_PER_CLASS } from './images-per-class';

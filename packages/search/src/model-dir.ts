@@ -26,7 +26,6 @@ import {
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import '@metad2a/search-spaces'; // registers nb201 and mbv3
-import './model-specs'; // registers nb201-official, mbv3-official, nb201-default
 
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.

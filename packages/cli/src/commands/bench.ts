@@ -22,7 +22,7 @@ interface BenchFlags {
   model?: string;
   generator?: string;
   predictor?: string;
-  predictorHs: number;
+  predictorHs?: number;
   dataset: string;
   datasetName?: string;
   runs: number;
@@ -60,7 +60,7 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--model <dir>', 'model directory')
     .option('--generator <file>', 'official generator checkpoint (.pt)')
     .option('--predictor <file>', 'official predictor checkpoint (.pt)')
-    .option('--predictor-hs <n>', 'official predictor hidden size', intInRange('--predictor-hs', 1), 512)
+    .option('--predictor-hs <n>', "official predictor hidden size (default the official setting's)", intInRange('--predictor-hs', 1))
     .option('--runs <n>', 'independent runs', intInRange('--runs', 1), 10)
     .option('--candidates <n>', 'candidates per run', intInRange('--candidates', 1))
     .option('--budget <n>', 'evaluations per run (baselines)', intInRange('--budget', 1), 100)
