@@ -1,6 +1,6 @@
 /**
- * `npm run bench:records -- [--json] [--recipe reduced] [--dataset builtin:mnist] [--tasks 2]
- * [--classes 5] [--archs 4] [--train-per-class 40] [--test-per-class 40] [--repeats 3]
+ * `npm run bench:records -- [--json] [--recipe nb201-db] [--dataset builtin:mnist] [--tasks 2]
+ * [--classes 10] [--archs 4] [--train-per-class 100] [--test-per-class 50] [--repeats 3]
  * [--torch-threads n] [--no-pytorch]`: records per hour of the meta-database builder
  * (`buildDatabase` of @metad2a/arch-trainer into a temporary SQLite file: task data preparation,
  * training every (task, cell) pair with the recipe, evaluation, one transaction per record) beside
@@ -11,6 +11,8 @@
  * Without PyTorch (`python3 -c 'import torch'` fails) the official figure is derived from the
  * training img/s of `docs/official-cpu-anchors.md` (the row of the recipe's network shape) and
  * the report says so. The machine may be shared: compare only figures of one run. Never a test.
+ * The defaults are the shipped database's recipe and per-class counts (`nb201-db`, 100 + 50 images
+ * per class) on 10-class tasks (the middle of its 5–20).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,13 +38,13 @@ const num = (args: string[], name: string, dflt: number): number => {
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const say = json ? console.error : console.log;
-  const recipe = getRecipe(arg(args, 'recipe') ?? 'reduced');
+  const recipe = getRecipe(arg(args, 'recipe') ?? 'nb201-db');
   const dataset = arg(args, 'dataset') ?? 'builtin:mnist';
   const tasks = num(args, 'tasks', 2);
-  const classes = num(args, 'classes', 5);
+  const classes = num(args, 'classes', 10);
   const archCount = num(args, 'archs', 4);
-  const trainPerClass = num(args, 'train-per-class', 40);
-  const testPerClass = num(args, 'test-per-class', 40);
+  const trainPerClass = num(args, 'train-per-class', 100);
+  const testPerClass = num(args, 'test-per-class', 50);
   const repeats = num(args, 'repeats', 3);
   const torchThreads = arg(args, 'torch-threads') === undefined ? undefined : num(args, 'torch-threads', 1);
   if (recipe.inputSize === undefined) throw new Error(`recipe ${recipe.name} has no inputSize (the builder needs one)`);

@@ -233,6 +233,24 @@ export interface BuildPlan {
   readonly metric: string;
 }
 
+/**
+ * Records are keyed by metric name, so a recipe whose settings changed under the same name must not
+ * resume onto records trained the old way: they would count as done and mix two recipes.
+ */
+export function assertSameRecipe(db: MetaDatabase, metric: string, recipe: TrainRecipe, file: string): void {
+  const want = JSON.stringify(recipe);
+  const other = db.records({ metric }).find((r) => r.recipe !== undefined && JSON.stringify(r.recipe) !== want);
+  if (other)
+    throw new MetaD2AException(
+      validationError({
+        source: file,
+        field: `records of metric ${metric}`,
+        expected: `the recipe ${want}`,
+        got: `a record (task ${other.task}) trained with ${JSON.stringify(other.recipe)}; build into a new database file or delete those records`,
+      }),
+    );
+}
+
 /** The metric name records of a recipe are stored under (records of different recipes coexist). */
 export function recipeMetric(recipe: TrainRecipe): string {
   return `top1-test@${recipe.name}`;
@@ -421,6 +439,7 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
   const { tasks, metric } = plan;
   const mine = opts.shard ? plan.pairs.filter((_, i) => i % opts.shard!.of === opts.shard!.index) : plan.pairs;
   const db = MetaDatabase.open(opts.db);
+  assertSameRecipe(db, metric, opts.recipe, opts.db);
   let trained = 0;
   let skipped = 0;
   let trainMsTotal = 0;

@@ -20,7 +20,7 @@ const sourcesOf = (split: 'train' | 'heldout') =>
 export const BUILD_PLANS: Readonly<Record<string, NamedBuildPlan>> = {
   'nb201-v1': {
     description:
-      'the shipped NB201 meta-database: 640 tasks of 5–20 classes round robin over the 16 training sources, 3–8 cells per task (40 % from the 100 NB201-good cells), recipe nb201-db, 50 + 50 images per class (3,560 pairs)',
+      'the shipped NB201 meta-database: 640 tasks of 5–20 classes round robin over the 16 training sources, 3–8 cells per task (40 % from the 100 NB201-good cells), recipe nb201-db, 100 training + 50 test images per class (3,560 pairs)',
     options: () => ({
       datasets: sourcesOf('train'),
       numTasks: 640,
@@ -28,22 +28,23 @@ export const BUILD_PLANS: Readonly<Record<string, NamedBuildPlan>> = {
       cellsPerTask: [3, 8],
       goodCellShare: 0.4,
       recipe: getRecipe('nb201-db'),
-      trainPerClass: 50,
+      trainPerClass: 100,
       testPerClass: 50,
       seed: 2026,
     }),
   },
   'nb201-heldout-v1': {
     description:
-      'transfer evaluation: 4 tasks of 10 classes per held-out source (Latin letters sans/serif, MNIST, digits, shapes), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db (640 pairs)',
+      'transfer evaluation: 4 tasks of 5–10 classes per held-out source (Latin letters sans/serif, MNIST, digits, shapes), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db, 100 training + 50 test images per class (640 pairs)',
     options: () => ({
       datasets: sourcesOf('heldout'),
       numTasks: 20,
-      classesPerTask: 10,
+      // a range: MNIST, digits and shapes have exactly 10 classes, so 10 classes per task would give each of them one distinct task, not 4
+      classesPerTask: [5, 10],
       cellsPerTask: 32,
       goodCellShare: 0,
       recipe: getRecipe('nb201-db'),
-      trainPerClass: 50,
+      trainPerClass: 100,
       testPerClass: 50,
       seed: 4048,
     }),

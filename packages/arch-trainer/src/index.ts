@@ -1,21 +1,27 @@
 /**
- * @metad2a/arch-trainer — build and train NAS-Bench-201 networks in tfjs, and build
+ * @metad2a/arch-trainer — build and train NAS-Bench-201 and OFA-MBv3 networks in tfjs, and build
  * meta-databases of measured (task, architecture, accuracy) records.
  */
 export { NB201_OPS, NB201_EDGE_SOURCES, NB201_EDGE_TARGETS, parseCell, cellToString, type Nb201Op, type Nb201Cell } from './cell';
 export { BufferStore } from './buffers';
 export { TinyNetwork, BN_EPS, BN_MOMENTUM, type TinyNetworkConfig, type ForwardMode, type StatUpdate } from './network';
 export { validateDataset, selectRows, type ImageDataset } from './dataset';
-export { RECIPES, getRecipe, cosineLr, type TrainRecipe } from './recipe';
+export { RECIPES, MBV3_RECIPES, getRecipe, getMbv3Recipe, cosineLr, type TrainRecipe, type Mbv3TrainRecipe, type TrainingSchedule } from './recipe';
+export { Mbv3Network, MBV3_NETWORK, type Mbv3NetworkConfig, type Mbv3ForwardMode } from './mbv3-network';
 export {
   trainArchitecture,
+  trainMbv3,
   requireTrainingKernels,
   TRAINING_KERNELS,
+  MBV3_TRAINING_KERNELS,
   evaluate,
+  recalibrateBatchNorm,
   crossEntropy,
   prepareBatch,
   networkChannels,
   type TrainArchitectureOptions,
+  type TrainMbv3Options,
+  type TrainableNetwork,
   type TrainResult,
   type TrainProgress,
 } from './trainer';
@@ -34,6 +40,7 @@ export {
   taskData,
   splitImages,
   recipeMetric,
+  assertSameRecipe,
   type TaskPlan,
   type TaskSamplingOptions,
   type BuildDatabaseOptions,

@@ -49,7 +49,7 @@ export interface StatUpdate {
 }
 
 /** `nn.BatchNorm2d(C)` over NHWC: weight/bias trainable, running_mean/var as buffers. */
-class BatchNorm {
+export class BatchNorm {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
   readonly runningMean: tf.Variable;
@@ -91,7 +91,7 @@ class BatchNorm {
 type Padding = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
 /** `nn.Conv2d(in, out, k, stride, pad, bias=False)`; weight stored in PyTorch layout [out, in, kh, kw]. */
-class Conv {
+export class Conv {
   readonly weight: tf.Variable;
   constructor(
     store: ParameterStore,
@@ -239,6 +239,41 @@ class ReductionBlock {
   }
 }
 
+/**
+ * Apply queued running-stat updates (PyTorch: r ← (1−m)·r + m·batch, unbiased variance) and
+ * dispose them. Computed on the host in float32 (each product and sum rounded as the tfjs ops
+ * r·(1−m) + batch·m would round it): a few channels per layer, where tensor ops cost ~12 kernel
+ * launches per layer and step.
+ */
+export function applyRunningStatUpdates(buffers: BufferStore, updates: StatUpdate[]): void {
+  const f = Math.fround;
+  const keep = f(1 - BN_MOMENTUM);
+  const mom = f(BN_MOMENTUM);
+  for (const u of updates) {
+    const rm = buffers.get(joinName(u.prefix, 'running_mean'));
+    const rv = buffers.get(joinName(u.prefix, 'running_var'));
+    const mean = u.mean.dataSync();
+    const variance = u.variance.dataSync();
+    const unbias = f(u.count / (u.count - 1));
+    const oldMean = rm.dataSync();
+    const oldVar = rv.dataSync();
+    const newMean = new Float32Array(mean.length);
+    const newVar = new Float32Array(mean.length);
+    for (let c = 0; c < mean.length; c++) {
+      const v = u.count > 1 ? f(variance[c]! * unbias) : variance[c]!;
+      newMean[c] = f(oldMean[c]! * keep) + f(mean[c]! * mom);
+      newVar[c] = f(oldVar[c]! * keep) + f(v * mom);
+    }
+    tf.tidy(() => {
+      rm.assign(tf.tensor1d(newMean));
+      rv.assign(tf.tensor1d(newVar));
+    });
+    u.mean.dispose();
+    u.variance.dispose();
+  }
+  updates.length = 0;
+}
+
 const isRunningStat = (name: string): boolean => name.endsWith('.running_mean') || name.endsWith('.running_var');
 
 /**
@@ -309,39 +344,9 @@ export class TinyNetwork {
     });
   }
 
-  /**
-   * Apply queued running-stat updates (PyTorch: r ← (1−m)·r + m·batch, unbiased variance) and
-   * dispose them. Computed on the host in float32 (each product and sum rounded as the tfjs ops
-   * r·(1−m) + batch·m would round it): a few channels per layer, where tensor ops cost ~12 kernel
-   * launches per layer and step.
-   */
+  /** Apply queued running-stat updates ({@link applyRunningStatUpdates}). */
   applyStatUpdates(updates: StatUpdate[]): void {
-    const f = Math.fround;
-    const keep = f(1 - BN_MOMENTUM);
-    const mom = f(BN_MOMENTUM);
-    for (const u of updates) {
-      const rm = this.buffers.get(joinName(u.prefix, 'running_mean'));
-      const rv = this.buffers.get(joinName(u.prefix, 'running_var'));
-      const mean = u.mean.dataSync();
-      const variance = u.variance.dataSync();
-      const unbias = f(u.count / (u.count - 1));
-      const oldMean = rm.dataSync();
-      const oldVar = rv.dataSync();
-      const newMean = new Float32Array(mean.length);
-      const newVar = new Float32Array(mean.length);
-      for (let c = 0; c < mean.length; c++) {
-        const v = u.count > 1 ? f(variance[c]! * unbias) : variance[c]!;
-        newMean[c] = f(oldMean[c]! * keep) + f(mean[c]! * mom);
-        newVar[c] = f(oldVar[c]! * keep) + f(v * mom);
-      }
-      tf.tidy(() => {
-        rm.assign(tf.tensor1d(newMean));
-        rv.assign(tf.tensor1d(newVar));
-      });
-      u.mean.dispose();
-      u.variance.dispose();
-    }
-    updates.length = 0;
+    applyRunningStatUpdates(this.buffers, updates);
   }
 
   /** Number of trainable scalars (buffers excluded, as PyTorch counts parameters). */

@@ -1,9 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaD2AException, Rng, makeError, validationError } from '@metad2a/core';
-import { SGD } from '@metad2a/layers';
+import { SGD, type ParameterStore } from '@metad2a/layers';
+import type { Mbv3Config } from '@metad2a/search-spaces';
+import type { BufferStore } from './buffers';
 import { validateDataset, type ImageDataset } from './dataset';
+import { Mbv3Network } from './mbv3-network';
 import { TinyNetwork, type StatUpdate } from './network';
-import { cosineLr, type TrainRecipe } from './recipe';
+import { cosineLr, type Mbv3TrainRecipe, type TrainRecipe, type TrainingSchedule } from './recipe';
+
+/** What the training loop needs of a network (the NB201 `TinyNetwork`, the OFA `Mbv3Network`). */
+export interface TrainableNetwork {
+  readonly store: ParameterStore;
+  /** BatchNorm running statistics (`<bn>.running_mean` / `.running_var`). */
+  readonly buffers: BufferStore;
+  forward(x: tf.Tensor4D, mode?: { readonly training: boolean; readonly statUpdates?: StatUpdate[] }): { features: tf.Tensor2D; logits: tf.Tensor2D };
+  applyStatUpdates(updates: StatUpdate[]): void;
+  dispose(): void;
+}
 
 /** What a progress callback sees (once per training step and once per evaluation). */
 export interface TrainProgress {
@@ -34,19 +47,19 @@ export interface TrainArchitectureOptions {
   readonly onProgress?: (p: TrainProgress) => void;
 }
 
-export interface TrainResult {
+export interface TrainResult<N extends TrainableNetwork = TinyNetwork> {
   /** Top-1 accuracy on `test` after the last epoch, in [0, 1]. */
   readonly accuracy: number;
   /** Mean training loss of the last epoch. */
   readonly finalTrainLoss: number;
   readonly steps: number;
   readonly trainMs: number;
-  /** The trained network (caller disposes it; save it with `saveNetwork`). */
-  readonly network: TinyNetwork;
+  /** The trained network (caller disposes it; a TinyNetwork saves with `saveNetwork`). */
+  readonly network: N;
 }
 
 /** Network input preparation of a recipe: gray → 3 channels when asked, bilinear resize when the size differs. */
-export function prepareBatch(x: tf.Tensor4D, recipe: TrainRecipe): tf.Tensor4D {
+export function prepareBatch(x: tf.Tensor4D, recipe: TrainingSchedule): tf.Tensor4D {
   return tf.tidy(() => {
     let y = x;
     if (recipe.grayTo3 && y.shape[3] === 1) y = tf.tile(y, [1, 1, 1, 3]);
@@ -57,11 +70,11 @@ export function prepareBatch(x: tf.Tensor4D, recipe: TrainRecipe): tf.Tensor4D {
 }
 
 /** The network input channels a recipe gives for a dataset. */
-export function networkChannels(d: ImageDataset, recipe: TrainRecipe): number {
+export function networkChannels(d: ImageDataset, recipe: TrainingSchedule): number {
   return recipe.grayTo3 && d.shape[3] === 1 ? 3 : d.shape[3];
 }
 
-function batchTensors(d: ImageDataset, rows: readonly number[], recipe: TrainRecipe): { x: tf.Tensor4D; y: tf.Tensor1D } {
+function batchTensors(d: ImageDataset, rows: readonly number[], recipe: TrainingSchedule): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const [, h, w, c] = d.shape;
   const per = h * w * c;
   const buf = new Float32Array(rows.length * per);
@@ -85,8 +98,46 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   });
 }
 
+/**
+ * OFA's `set_running_statistics`: run the training set in batches (in order) with batch
+ * statistics and set each BatchNorm's running mean / variance to the batch-size-weighted mean of
+ * its batch means / biased batch variances (no momentum). Weights are not changed.
+ */
+export function recalibrateBatchNorm(net: TrainableNetwork, data: ImageDataset, recipe: TrainingSchedule): void {
+  validateDataset(data, 'BatchNorm recalibration dataset');
+  const sums = new Map<string, { mean: Float64Array; variance: Float64Array; weight: number }>();
+  const n = data.shape[0];
+  for (let s = 0; s < n; s += recipe.batchSize) {
+    const rows = Array.from({ length: Math.min(recipe.batchSize, n - s) }, (_, i) => s + i);
+    const { x, y } = batchTensors(data, rows, recipe);
+    const updates: StatUpdate[] = [];
+    tf.tidy(() => {
+      net.forward(x, { training: true, statUpdates: updates });
+    });
+    for (const u of updates) {
+      const mean = u.mean.dataSync();
+      const variance = u.variance.dataSync();
+      let acc = sums.get(u.prefix);
+      if (!acc) sums.set(u.prefix, (acc = { mean: new Float64Array(mean.length), variance: new Float64Array(mean.length), weight: 0 }));
+      for (let c = 0; c < mean.length; c++) {
+        acc.mean[c]! += mean[c]! * rows.length;
+        acc.variance[c]! += variance[c]! * rows.length;
+      }
+      acc.weight += rows.length;
+      tf.dispose([u.mean, u.variance]);
+    }
+    tf.dispose([x, y]);
+  }
+  for (const [prefix, acc] of sums) {
+    tf.tidy(() => {
+      net.buffers.get(`${prefix}.running_mean`).assign(tf.tensor1d(Float32Array.from(acc.mean, (v) => v / acc.weight)));
+      net.buffers.get(`${prefix}.running_var`).assign(tf.tensor1d(Float32Array.from(acc.variance, (v) => v / acc.weight)));
+    });
+  }
+}
+
 /** Top-1 accuracy of a network (eval-mode BatchNorm) on a dataset, in batches. */
-export function evaluate(net: TinyNetwork, data: ImageDataset, recipe: TrainRecipe): { accuracy: number; loss: number } {
+export function evaluate(net: TrainableNetwork, data: ImageDataset, recipe: TrainingSchedule): { accuracy: number; loss: number } {
   validateDataset(data, 'evaluation dataset');
   const n = data.shape[0];
   let correct = 0;
@@ -121,41 +172,88 @@ export function evaluate(net: TinyNetwork, data: ImageDataset, recipe: TrainReci
 /** The gradient kernels training a TinyNetwork needs; tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter. */
 export const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'AvgPoolGrad'] as const;
 
+/** The gradient kernels an MBv3 subnet needs besides those of a TinyNetwork (depthwise convolutions). */
+export const MBV3_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'] as const;
+
 /**
  * Fail before any work, with the fix, when the current backend cannot compute convolution
  * gradients (wasm without @metad2a/tfjs-kernels) instead of crashing at the first backward pass.
  */
-export function requireTrainingKernels(backend: string = tf.getBackend()): void {
-  const missing = TRAINING_KERNELS.filter((k) => tf.getKernel(k, backend) === undefined);
+export function requireTrainingKernels(backend: string = tf.getBackend(), kernels: readonly string[] = TRAINING_KERNELS): void {
+  const missing = kernels.filter((k) => tf.getKernel(k, backend) === undefined);
   if (missing.length === 0) return;
   throw new MetaD2AException(
     makeError('BackendError', {
       source: `backend '${backend}'`,
       field: 'training kernels',
-      expected: `gradient kernels ${TRAINING_KERNELS.join(', ')} to train a network`,
+      expected: `gradient kernels ${kernels.join(', ')} to train a network`,
       got: `missing ${missing.join(', ')}. Fix: install @metad2a/tfjs-kernels (the native backend, or wasm gradient kernels), import it before initBackend() (the CLI does), or run on another backend (METAD2A_BACKEND=cpu)`,
     }),
   );
 }
 
-export async function trainArchitecture(opts: TrainArchitectureOptions): Promise<TrainResult> {
-  const { train, test, recipe } = opts;
+/** Check a training request before any work (datasets, class counts, schedule integers, gradient kernels). */
+function checkTraining(train: ImageDataset, test: ImageDataset, recipe: TrainingSchedule, source: string, kernels: readonly string[]): void {
   validateDataset(train, 'training dataset');
   validateDataset(test, 'test dataset');
   if (train.numClasses !== test.numClasses) {
-    throw new MetaD2AException(
-      validationError({ source: 'trainArchitecture', field: 'test.numClasses', expected: `${train.numClasses} (as train)`, got: String(test.numClasses) }),
-    );
+    throw new MetaD2AException(validationError({ source, field: 'test.numClasses', expected: `${train.numClasses} (as train)`, got: String(test.numClasses) }));
   }
   for (const k of ['epochs', 'batchSize', 'evalBatchSize'] as const) {
     if (!Number.isInteger(recipe[k]) || recipe[k] < 1)
       throw new MetaD2AException(validationError({ source: `recipe ${recipe.name}`, field: k, expected: 'a positive integer', got: String(recipe[k]) }));
   }
-  requireTrainingKernels();
+  requireTrainingKernels(tf.getBackend(), kernels);
+}
+
+export async function trainArchitecture(opts: TrainArchitectureOptions): Promise<TrainResult> {
+  const { train, test, recipe } = opts;
+  checkTraining(train, test, recipe, 'trainArchitecture', TRAINING_KERNELS);
   const rng = new Rng(opts.seed);
   const initRng = rng.fork();
   const orderRng = rng.fork();
   const net = new TinyNetwork({ arch: opts.arch, C: recipe.C, N: recipe.N, numClasses: train.numClasses, inChannels: networkChannels(train, recipe) }, initRng);
+  return trainNetwork(net, { ...opts, label: opts.arch }, orderRng);
+}
+
+export interface TrainMbv3Options {
+  /** The OFA-MBv3 subnet. */
+  readonly config: Mbv3Config;
+  readonly train: ImageDataset;
+  readonly test: ImageDataset;
+  readonly recipe: Mbv3TrainRecipe;
+  /** Seeds the initialisation and the batch order. */
+  readonly seed: number;
+  readonly onProgress?: (p: TrainProgress) => void;
+}
+
+/**
+ * Train an OFA-MBv3 subnet ({@link Mbv3Network} at the recipe's width and input size) from scratch
+ * with the same loop as {@link trainArchitecture} (SGD Nesterov, weight decay, per-epoch cosine,
+ * train-mode BatchNorm), then evaluate on `test`.
+ */
+export async function trainMbv3(opts: TrainMbv3Options): Promise<TrainResult<Mbv3Network>> {
+  const { train, test, recipe } = opts;
+  checkTraining(train, test, recipe, 'trainMbv3', MBV3_TRAINING_KERNELS);
+  const rng = new Rng(opts.seed);
+  const initRng = rng.fork();
+  const orderRng = rng.fork();
+  const net = new Mbv3Network({ config: opts.config, numClasses: train.numClasses, widthMult: recipe.widthMult, inChannels: networkChannels(train, recipe) }, initRng);
+  return trainNetwork(net, { ...opts, label: 'MBv3 subnet' }, orderRng);
+}
+
+/**
+ * The training loop (spec §3.7): per epoch the cosine learning rate, a seeded permutation of the
+ * training rows in batches (the last may be smaller, as PyTorch's DataLoader with drop_last =
+ * False), cross-entropy, SGD, BatchNorm running statistics; then top-1 on `test`. The network is
+ * disposed if training fails; otherwise the caller owns it.
+ */
+async function trainNetwork<N extends TrainableNetwork>(
+  net: N,
+  opts: { readonly train: ImageDataset; readonly test: ImageDataset; readonly recipe: TrainingSchedule; readonly label: string; readonly onProgress?: (p: TrainProgress) => void },
+  orderRng: Rng,
+): Promise<TrainResult<N>> {
+  const { train, test, recipe } = opts;
   const sgd = new SGD(net.store.entries(), { lr: recipe.lr, momentum: recipe.momentum, nesterov: recipe.nesterov, weightDecay: recipe.weightDecay });
   const n = train.shape[0];
   const stepsPerEpoch = Math.ceil(n / recipe.batchSize);
@@ -179,7 +277,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         const loss = value.dataSync()[0]!;
         tf.dispose([x, y, value, ...grads.values()]);
         if (!Number.isFinite(loss)) {
-          throw new MetaD2AException(validationError({ source: `training ${opts.arch}`, field: `epoch ${epoch} step ${b}`, expected: 'a finite loss', got: String(loss) }));
+          throw new MetaD2AException(validationError({ source: `training ${opts.label}`, field: `epoch ${epoch} step ${b}`, expected: 'a finite loss', got: String(loss) }));
         }
         lossSum += loss * rows.length;
         seen += rows.length;
@@ -209,6 +307,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
   }
   sgd.dispose();
   const trainMs = Date.now() - t0;
+  if (recipe.recalibrateBatchNorm) recalibrateBatchNorm(net, train, recipe);
   const { accuracy } = evaluate(net, test, recipe);
   opts.onProgress?.({ phase: 'eval', epoch: recipe.epochs - 1, epochs: recipe.epochs, step, totalSteps, loss: epochLoss, lr: sgd.lr, elapsedMs: Date.now() - t0, etaMs: 0 });
   return { accuracy, finalTrainLoss: epochLoss, steps: step, trainMs, network: net };

@@ -7,7 +7,9 @@ import { initBackend } from '@metad2a/core';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { canonicalKey, nb201Cost, parseNb201 } from '@metad2a/search-spaces';
 import {
+  BUILD_PLANS,
   buildDatabase,
+  buildPlanOptions,
   getRecipe,
   goodNb201Cells,
   GOOD_CELL_POOL,
@@ -21,7 +23,7 @@ import {
   type BuildProgress,
 } from '../src';
 import { nb201Table } from '@metad2a/search-spaces';
-import { resolveDataset, type ImageDataset as RawImages } from '@metad2a/datasets';
+import { resolveDataset, taskSources, type ImageDataset as RawImages } from '@metad2a/datasets';
 
 // training runs on the native backend of @metad2a/tfjs-kernels when it is built, else on cpu (slow)
 beforeAll(async () => {
@@ -197,6 +199,19 @@ describe('buildDatabase', () => {
     db.close();
   });
 
+  it('refuses to resume onto records trained with other settings under the same recipe name', async () => {
+    const file = path.join(tmp(), 'meta.sqlite');
+    const opts = { ...base, numTasks: 1, db: file };
+    expect((await buildDatabase({ ...opts, recipe })).trained).toBe(2);
+    const changed = { ...recipe, epochs: 2 };
+    await expect(buildDatabase({ ...opts, recipe: changed })).rejects.toThrow(
+      new RegExp(`records of metric ${recipeMetric(recipe).replace(/[+]/g, '\\+')}: expected the recipe .*"epochs":2.*trained with .*"epochs":1`),
+    );
+    const db = MetaDatabase.open(file);
+    expect(db.records()).toHaveLength(2);
+    db.close();
+  }, 120_000);
+
   it('resumes after its process is killed: skips finished pairs, loses none, duplicates none', async () => {
     const dir = tmp();
     const file = path.join(dir, 'meta.sqlite');
@@ -256,4 +271,22 @@ describe('buildDatabase', () => {
     const again = await buildDatabase({ ...base, db: file, recipe });
     expect([again.trained, again.skipped]).toEqual([0, 4]);
   }, 240_000);
+});
+
+describe('named build plans', () => {
+  it.each(Object.keys(BUILD_PLANS))('%s plans its tasks and pairs (class counts of the task sources)', (name) => {
+    const opts = buildPlanOptions(name);
+    const classes = new Map(taskSources().map((s) => [s.ref, s.numClasses]));
+    const plan = planBuild({ ...opts, db: ':memory:' }, (ref) => classes.get(ref)!);
+    expect(plan.tasks).toHaveLength(opts.numTasks);
+    expect(new Set(plan.tasks.map((t) => t.name)).size).toBe(opts.numTasks);
+    expect(plan.metric).toBe(recipeMetric(opts.recipe));
+    if (name === 'nb201-heldout-v1') {
+      expect(plan.pairs).toHaveLength(640);
+      // 4 tasks of every held-out source
+      const perSource = new Map<string, number>();
+      for (const t of plan.tasks) perSource.set(t.dataset, (perSource.get(t.dataset) ?? 0) + 1);
+      expect([...perSource.values()]).toEqual([4, 4, 4, 4, 4]);
+    }
+  });
 });

@@ -2,8 +2,24 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, isMetaD2AException } from '@metad2a/core';
-import { RECIPES, cosineLr, evaluate, getRecipe, loadNetwork, saveNetwork, trainArchitecture, type TrainProgress } from '../src';
+import { Rng, initBackend, isMetaD2AException, unwrap } from '@metad2a/core';
+import { mbv3ConfigFrom } from '@metad2a/search-spaces';
+import {
+  Mbv3Network,
+  RECIPES,
+  cosineLr,
+  evaluate,
+  getMbv3Recipe,
+  getRecipe,
+  loadNetwork,
+  prepareBatch,
+  recalibrateBatchNorm,
+  saveNetwork,
+  trainArchitecture,
+  trainMbv3,
+  type StatUpdate,
+  type TrainProgress,
+} from '../src';
 import { barsDataset } from './toy-data';
 
 // Training on tfjs-cpu is slow (its Conv2DBackpropFilter is a naive loop: seconds per step on a
@@ -111,5 +127,86 @@ describe('trainArchitecture', () => {
     }
     expect(isMetaD2AException(err, 'ValidationError')).toBe(true);
     expect((err as Error).message).toMatch(/labels\[5\]/);
+  });
+});
+
+describe('trainMbv3 (OFA-MBv3 subnets through the same training loop)', () => {
+  const mbTrain = barsDataset(96, 3, 16, 11);
+  const mbTest = barsDataset(48, 3, 16, 12);
+  const mbRecipe = getMbv3Recipe('mbv3-reduced', { epochs: 3, batchSize: 16, inputSize: 16 });
+  const subnet = unwrap(
+    mbv3ConfigFrom({ ks: [3, 5, 7, 3, 5, 7, 3, 5, 7, 3, 5, 7, 3, 5, 7, 3, 5, 7, 3, 5], e: [3, 4, 6, 3, 4, 6, 3, 4, 6, 3, 4, 6, 3, 4, 6, 3, 4, 6, 3, 4], d: [2, 3, 2, 2, 2] }),
+  );
+
+  it('learns the toy task, deterministic per seed, no tensor left behind by a step or evaluation', async () => {
+    const live: number[] = [];
+    const progress: TrainProgress[] = [];
+    const a = await trainMbv3({
+      config: subnet,
+      train: mbTrain,
+      test: mbTest,
+      recipe: mbRecipe,
+      seed: 3,
+      onProgress: (p) => {
+        progress.push(p);
+        if (p.phase === 'train' && p.step > 1) live.push(tf.memory().numTensors);
+      },
+    });
+    expect(a.steps).toBe(3 * 6);
+    expect(new Set(live).size).toBe(1);
+    expect(a.network).toBeInstanceOf(Mbv3Network);
+    expect(a.network.config.widthMult).toBe(0.25);
+    expect(progress[0]!.lr).toBeCloseTo(0.05, 12);
+    expect(a.finalTrainLoss).toBeLessThan(progress[0]!.loss);
+    // chance is 1/3; BatchNorm recalibrated on the training set before evaluation (OFA)
+    expect(a.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(a.accuracy).toBe(evaluate(a.network, mbTest, mbRecipe).accuracy);
+    a.network.dispose();
+    // a whole run (training, BatchNorm recalibration, evaluation) leaves only its network behind
+    const n0 = tf.memory().numTensors;
+    const b = await trainMbv3({ config: subnet, train: mbTrain, test: mbTest, recipe: mbRecipe, seed: 3 });
+    expect([b.accuracy, b.finalTrainLoss]).toEqual([a.accuracy, a.finalTrainLoss]);
+    b.network.dispose();
+    expect(tf.memory().numTensors).toBe(n0);
+  });
+
+  it('recalibrateBatchNorm sets running statistics to the batch-size-weighted mean of batch statistics', async () => {
+    const net = new Mbv3Network({ config: subnet, numClasses: 3, widthMult: 0.25, inChannels: 1 }, new Rng(2));
+    const r = { ...mbRecipe, batchSize: 64 }; // 96 images: batches of 64 and 32
+    recalibrateBatchNorm(net, mbTrain, r);
+    const expected = new Map<string, Float64Array>();
+    for (const [start, size] of [
+      [0, 64],
+      [64, 32],
+    ] as const) {
+      const x = prepareBatch(tf.tensor4d(mbTrain.images.subarray(start * 256, (start + size) * 256), [size, 16, 16, 1]), r);
+      const updates: StatUpdate[] = [];
+      tf.tidy(() => {
+        net.forward(x, { training: true, statUpdates: updates });
+      });
+      for (const u of updates) {
+        const m = u.mean.dataSync();
+        const acc = expected.get(u.prefix) ?? new Float64Array(m.length);
+        m.forEach((v, c) => {
+          acc[c]! += (v * size) / 96;
+        });
+        expected.set(u.prefix, acc);
+        tf.dispose([u.mean, u.variance]);
+      }
+      x.dispose();
+    }
+    expect(expected.size).toBeGreaterThan(30);
+    for (const [prefix, m] of expected) {
+      const got = net.buffers.get(`${prefix}.running_mean`).dataSync();
+      m.forEach((v, c) => expect(got[c]).toBeCloseTo(v, 4));
+    }
+    net.dispose();
+  });
+
+  it('names the recipe and the subnet problems', async () => {
+    expect(() => getMbv3Recipe('mbv3-huge')).toThrow(/MBv3 recipe: expected one of mbv3-reduced, got "mbv3-huge"/);
+    await expect(trainMbv3({ config: subnet, train: mbTrain, test: barsDataset(12, 4, 16, 1), recipe: mbRecipe, seed: 1 })).rejects.toThrow(
+      /trainMbv3: test.numClasses: expected 3 \(as train\), got 4/,
+    );
   });
 });

@@ -34,3 +34,20 @@ export {
 export { renderLinePlot, niceTicks, legendRows, textWidth, type PlotSeries, type LinePlotOptions } from './svg-plot';
 export { nb201ProtocolMarkdown, paperNb201Markdown, nb201BaselinesMarkdown, nb201BaselinesSvg, mbv3Markdown, speedMarkdown, writeReport, resultJson } from './markdown';
 export { loadOfficialModels, loadByLabelFeatures, type OfficialModelFiles } from './artifacts';
+export {
+  runTransferBenchmark,
+  nb201Winners,
+  type TransferOptions,
+  type TransferPlanOptions,
+  type TransferProgress,
+  type TransferRun,
+  type TransferResult,
+  type TransferTaskResult,
+  type TransferSeedResult,
+  type TransferGroupSummary,
+  type TransferWins,
+  type TransferMethod,
+  type MeasuredCell,
+} from './transfer';
+export { percentileAmong, quantileSorted, bootstrapMeanCI, overlapCount, groupOverlaps, type BootstrapCI, type GroupOverlap } from './transfer-stats';
+export { transferMarkdown, transferSvg, transferMethodLabel } from './transfer-report';

@@ -31,10 +31,13 @@ export interface LinePlotOptions {
   readonly yMax?: number;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+/** The plots' series colours, in order. */
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const fmt = (v: number): string => (Math.round(v * 100) / 100).toString();
+/** Text escaped for SVG/XML content and attributes. */
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** A coordinate with at most 2 decimals (deterministic bytes). */
+export const fmt = (v: number): string => (Math.round(v * 100) / 100).toString();
 /** Width of a label at font-size 12 sans-serif: 0.62 em per character bounds Helvetica/DejaVu digits and letters. */
 export const textWidth = (s: string, fontSize = 12): number => Math.ceil(s.length * fontSize * 0.62);
 

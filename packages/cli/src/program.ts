@@ -5,6 +5,7 @@ import { MetaD2AException, fail, importBackendPackage } from '@metad2a/core';
 import { registerBench } from './commands/bench';
 import { registerConvertOfficial } from './commands/convert-official';
 import { registerDb } from './commands/db';
+import { registerDevices } from './commands/devices';
 import { registerMetaTrain } from './commands/meta-train';
 import { registerPrior } from './commands/prior';
 import { registerRank } from './commands/rank';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     );
   registerSearch(program, io);
   registerRank(program, io);
+  registerDevices(program, io);
   registerConvertOfficial(program, io);
   registerMetaTrain(program, io);
   registerPrior(program, io);

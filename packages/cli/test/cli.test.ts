@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { unwrap } from '@metad2a/core';
 import { fixturesRoot } from '@metad2a/fixtures';
+import { nb201Table, parseNb201 } from '@metad2a/search-spaces';
 import { runCli } from '../src';
 import { capture } from './capture';
 
@@ -13,7 +15,7 @@ describe('metad2a CLI', () => {
     expect(await runCli(['--help'], c.io)).toBe(0);
     expect(c.out()).toMatch(/search \[options\]/);
     expect(c.out()).toMatch(/convert-official \[options\]/);
-    for (const cmd of ['meta-train', 'db', 'train-arch', 'bench', 'rank']) expect(c.out()).toContain(cmd);
+    for (const cmd of ['meta-train', 'db', 'train-arch', 'bench', 'rank', 'devices']) expect(c.out()).toContain(cmd);
   });
 
   it('db import-official, stats and export work on the shipped official database', async () => {
@@ -78,6 +80,11 @@ describe('metad2a CLI', () => {
     [['train-arch', '--dataset', 'builtin:digits'], /required option '--arch <cell>'/],
     [['bench', 'cifar', '--dataset', 'builtin:digits'], /<name> must be one of nb201, nb201-baselines, mbv3/],
     [['bench', 'nb201', '--dataset', 'builtin:digits'], /give --model <dir>, or --generator <ckpt\.pt> and --predictor <ckpt\.pt>/],
+    [['bench', 'nb201'], /bench nb201: give --dataset <ref>/],
+    [['bench', 'transfer'], /bench transfer: give --db <file>/],
+    [['bench', 'transfer', '--db', '/nonexistent.sqlite'], /--db \/nonexistent\.sqlite: no such file/],
+    [['bench', 'transfer', '--db', 'x.sqlite', '--seeds', '0,0'], /--seeds 0,0: expected distinct non-negative integers/],
+    [['bench', 'transfer', '--db', 'x.sqlite', '--plan', 'nb201-v9'], /--plan must be one of nb201-v1, nb201-heldout-v1/],
   ])('bad usage %j of the other commands exits 2', async (argv, msg) => {
     const c = capture();
     expect(await runCli(argv, c.io)).toBe(2);
@@ -145,6 +152,55 @@ describe('metad2a CLI', () => {
     const all = JSON.parse(b.out());
     expect(all.ranking).toHaveLength(20);
     expect(all.ranking.slice(0, 3).map((x: { arch: string }) => x.arch)).toEqual(doc.top.map((x: { arch: string }) => x.arch));
+    // --device alone adds the measured latency; --latency-max keeps only cells within it
+    const withDevice = JSON.parse(
+      await (async () => {
+        const c = capture();
+        expect(await runCli([...args, '--all', '--device', 'pixel3'], c.io)).toBe(0);
+        return c.out();
+      })(),
+    );
+    const lat = withDevice.ranking.map((x: { latencyMs: number }) => x.latencyMs).sort((x: number, y: number) => x - y);
+    const budget = lat[10];
+    expect(lat[19]).toBeGreaterThan(budget);
+    const l = capture();
+    expect(await runCli([...args, '--all', '--device', 'pixel3', '--latency-max', String(budget)], l.io)).toBe(0);
+    const limited = JSON.parse(l.out());
+    expect(limited.ranking).toHaveLength(20);
+    expect(limited.settings.constraints).toEqual({ latencyMaxMs: budget, device: 'pixel3' });
+    for (const x of limited.ranking) {
+      expect(x.latencyMs).toBe(nb201Table().latency(unwrap(parseNb201(x.arch)), 'pixel3'));
+      expect(x.latencyMs).toBeLessThanOrEqual(budget);
+    }
+  });
+
+  it.each([
+    [
+      ['--latency-max', '2', '--device', 'titan_rtx_1'],
+      'error: search space nb201: latency budget (--latency-max): expected at least 2.48562 ms, the lowest latency any nb201 architecture reaches on titan_rtx_1 (measured), got 2 ms',
+    ],
+    [['--space', 'mbv3', '--latency-max', '3', '--device', 'v100_1'], 'the lowest latency any mbv3 architecture reaches on v100_1 (latency model), got 3 ms'],
+    [['--latency-max', '5', '--device', 'v100_1'], 'error: search space nb201: device (--device): expected one of 1080ti_1,'],
+    [['--latency-max', '5'], 'error: search constraints: device (--device): expected a device setting for --latency-max (metad2a devices lists them), got none'],
+  ])('search %j fails at once (exit 1, before the model or the dataset) naming the flag', async (flags, msg) => {
+    const c = capture();
+    expect(await runCli(['search', '--dataset', '/nonexistent/data', ...flags], c.io)).toBe(1);
+    expect(c.err()).toContain(msg);
+  });
+
+  it('devices lists every device setting of each space with its fastest/slowest latency and source', async () => {
+    const c = capture();
+    expect(await runCli(['devices'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/^mbv3 \(12 device settings/m);
+    expect(c.out()).toMatch(/^nb201 \(27 device settings/m);
+    expect(c.out()).toMatch(/^titan_rtx_1\s+1\s+measured\s+2\.486\s+12\.18$/m);
+    expect(c.out()).toMatch(/^v100_64: ridge model fitted to 4000 HELP measurements; held-out 1000: MAE 0\.35 ms, 1\.9 % mean relative error, Spearman 0\.997$/m);
+    const j = capture();
+    expect(await runCli(['devices', '--space', 'nb201', '--json'], j.io)).toBe(0);
+    const doc = JSON.parse(j.out());
+    expect(doc.spaces.map((s: { space: string }) => s.space)).toEqual(['nb201']);
+    expect(doc.spaces[0].devices).toHaveLength(27);
+    expect(doc.spaces[0].devices.find((d: { name: string }) => d.name === 'fpga')).toMatchObject({ kind: 'measured', minMs: 1.13296 });
   });
 
   it('rank scores a given shortlist exactly as the search scored those cells; says what pred.acc is; --rerank', async () => {

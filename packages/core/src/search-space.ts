@@ -74,6 +74,50 @@ export interface SearchSpace<A> {
    * as an upper bound, known without generating any: a request for more fails before any work.
    */
   countFeasible?(constraints: Constraints, ctx: { readonly classes: number }): FeasibleCount;
+  /** Inference latency on named devices (measured, or a model fitted to measurements). */
+  readonly latency?: SpaceLatency<A>;
+}
+
+/** A device setting (hardware × batch size) a space knows latencies for. */
+export interface LatencyDevice {
+  /** Name given to `--device`, e.g. `titan_rtx_32`. */
+  readonly name: string;
+  /** Batch size of the measurements, where the source says. */
+  readonly batch?: number;
+  /** `measured`: every architecture's latency is a measurement looked up; `model`: predicted by a model fitted to measurements. */
+  readonly kind: 'measured' | 'model';
+  /** Where the numbers come from and how good they are (source, held-out error of a model). */
+  readonly note: string;
+  /** Latency of the fastest architecture of the space, in ms (what a budget must at least allow). */
+  readonly minMs: number;
+  /** Latency of the slowest architecture, in ms. */
+  readonly maxMs: number;
+}
+
+/** What a space knows about its architectures' inference latency. */
+export interface SpaceLatency<A> {
+  /** Every device setting, in a fixed order. */
+  devices(): readonly LatencyDevice[];
+  /** Latency in ms of `arch` on `device` (a registered device; an unknown one is a NotFound error naming the known ones). */
+  latencyMs(arch: A, device: string): number;
+}
+
+/** The device setting `device` of `space`, or a NotFound error naming the space's devices (Unsupported where the space knows no latency). */
+export function latencyDevice(space: AnySearchSpace, device: string): LatencyDevice {
+  if (!space.latency) {
+    return fail('Unsupported', { source: `search space ${space.name}`, field: 'latency', expected: 'a space with latency data (SearchSpace.latency)', got: 'none' });
+  }
+  const devices: readonly LatencyDevice[] = space.latency.devices();
+  const d = devices.find((x) => x.name === device);
+  if (!d) {
+    return fail('NotFound', {
+      source: `search space ${space.name}`,
+      field: 'device (--device)',
+      expected: `one of ${devices.map((x) => x.name).join(', ')} (metad2a devices lists them)`,
+      got: JSON.stringify(device),
+    });
+  }
+  return d;
 }
 
 /** What a space knows about the architectures that satisfy some {@link Constraints}. */
@@ -86,6 +130,8 @@ export interface FeasibleCount {
   /** The cheapest architecture's MFLOPs and million parameters (what a limit must at least allow). */
   readonly minMflops: number;
   readonly minMparams: number;
+  /** With a latency bound: the fastest architecture's latency on the constraint's device, ms. */
+  readonly minLatencyMs?: number;
 }
 
 /** Any search space, whatever its architecture type (for registries and generic code). */
@@ -180,21 +226,68 @@ export interface Constraints {
   readonly flopsMaxM?: number;
   /** Keep candidates with at most this many million parameters. */
   readonly paramsMaxM?: number;
+  /** Keep candidates whose latency on {@link device} is at most this many ms (needs `device`). */
+  readonly latencyMaxMs?: number;
+  /** The device setting of `latencyMaxMs` (one of the space's {@link SpaceLatency.devices}); alone, it only adds each candidate's latency to the report. */
+  readonly device?: string;
 }
 
 /** Whether any bound is set. */
 export function hasConstraints(c: Constraints): boolean {
-  return c.flopsMaxM !== undefined || c.paramsMaxM !== undefined;
+  return c.flopsMaxM !== undefined || c.paramsMaxM !== undefined || c.latencyMaxMs !== undefined;
+}
+
+/** The bounds as text, e.g. `≤ 100 MFLOPs, ≤ 12 ms on titan_rtx_32` ('' when none). */
+export function describeConstraints(c: Constraints): string {
+  return [
+    c.flopsMaxM !== undefined ? `≤ ${c.flopsMaxM} MFLOPs` : '',
+    c.paramsMaxM !== undefined ? `≤ ${c.paramsMaxM} M params` : '',
+    c.latencyMaxMs !== undefined ? `≤ ${c.latencyMaxMs} ms on ${c.device}` : '',
+  ]
+    .filter((x) => x !== '')
+    .join(', ');
+}
+
+/**
+ * Check a latency budget before any work: `device` given and known to the space, and the budget at
+ * least the fastest architecture's latency there (an infeasible budget fails at once, naming the
+ * flag, the device and the minimum achievable latency). Returns the device (undefined: no device).
+ */
+export function checkLatencyBudget(space: AnySearchSpace, c: Constraints): LatencyDevice | undefined {
+  if (c.latencyMaxMs !== undefined && c.device === undefined) {
+    fail('ValidationError', { source: 'search constraints', field: 'device (--device)', expected: 'a device setting for --latency-max (metad2a devices lists them)', got: 'none' });
+  }
+  if (c.device === undefined) return undefined;
+  const d = latencyDevice(space, c.device);
+  const max = c.latencyMaxMs;
+  if (max === undefined) return d;
+  if (!(typeof max === 'number' && max > 0 && Number.isFinite(max))) {
+    fail('ValidationError', { source: 'search constraints', field: 'latency budget (--latency-max)', expected: 'a positive number of ms', got: String(max) });
+  }
+  if (max < d.minMs) {
+    fail('ValidationError', {
+      source: `search space ${space.name}`,
+      field: 'latency budget (--latency-max)',
+      expected: `at least ${d.minMs.toPrecision(6)} ms, the lowest latency any ${space.name} architecture reaches on ${d.name} (${d.kind === 'measured' ? 'measured' : 'latency model'})`,
+      got: `${max} ms`,
+    });
+  }
+  return d;
 }
 
 /**
  * The view of `space` whose members satisfy `constraints` for a dataset of `classes` classes
- * (the space itself when there are none). A space without a cost model cannot be constrained.
+ * (the space itself when there are none): FLOPs / parameters by the space's cost model, latency
+ * on `constraints.device` by its latency knowledge (checked first: {@link checkLatencyBudget}).
+ * A space without the model a bound needs cannot be constrained by it.
  */
 export function constrainSearchSpace<A>(space: SearchSpace<A>, constraints: Constraints, classes: number): SearchSpace<A> {
   if (!hasConstraints(constraints)) return space;
+  const lat = checkLatencyBudget(space, constraints) && constraints.latencyMaxMs !== undefined ? space.latency : undefined;
+  const latencyMaxMs = constraints.latencyMaxMs ?? Infinity;
+  const device = constraints.device ?? '';
   const cost = space.cost?.bind(space);
-  if (!cost) {
+  if (!cost && (constraints.flopsMaxM !== undefined || constraints.paramsMaxM !== undefined)) {
     fail('Unsupported', {
       source: `search space ${space.name}`,
       field: 'constraints',
@@ -203,10 +296,14 @@ export function constrainSearchSpace<A>(space: SearchSpace<A>, constraints: Cons
     });
   }
   const { flopsMaxM, paramsMaxM } = constraints;
+  const costBound = flopsMaxM !== undefined || paramsMaxM !== undefined;
   return makeSearchSpace(space, {
     admits: (arch) => {
-      const c = cost(arch, { classes });
-      return (flopsMaxM === undefined || c.mflops <= flopsMaxM) && (paramsMaxM === undefined || c.mparams <= paramsMaxM);
+      if (costBound) {
+        const c = cost!(arch, { classes });
+        if (!((flopsMaxM === undefined || c.mflops <= flopsMaxM) && (paramsMaxM === undefined || c.mparams <= paramsMaxM))) return false;
+      }
+      return lat === undefined || lat.latencyMs(arch, device) <= latencyMaxMs;
     },
   });
 }

@@ -84,6 +84,23 @@ describe('MetaDatabase', () => {
     db.close();
   });
 
+  test('features keep the extractor they came from; features from another extractor are refused', () => {
+    const db = toyDb();
+    const fsOf = (v: number) => ({ name: 'toy', dim: 3, classes: Array.from({ length: 4 }, (_, c) => ({ label: `c${c}`, count: 1, data: new Float32Array([v, c, 0]) })) });
+    db.addFeatureSet('toy', fsOf(1), { from: 'random-conv:abc' });
+    expect(db.dataset('toy')).toMatchObject({ featuresFrom: 'random-conv:abc', classesWithFeatures: 4 });
+    db.addFeatureSet('toy', fsOf(2), { from: 'random-conv:abc' });
+    expect(Array.from(db.classFeatures('toy', 3).data)).toEqual([2, 3, 0]);
+    expect(() => db.addFeatureSet('toy', fsOf(3), { from: 'mobilenetv2:def' })).toThrow(
+      /toy features: expected features from one extractor \(the stored ones come from random-conv:abc\), got features from mobilenetv2:def/,
+    );
+    expect(Array.from(db.classFeatures('toy', 3).data)).toEqual([2, 3, 0]);
+    const unnamed = toyDb();
+    unnamed.addFeatureSet('toy', fsOf(1));
+    expect(unnamed.dataset('toy').featuresFrom).toBeUndefined();
+    expect(() => unnamed.addFeatureSet('toy', fsOf(1), { from: 'random-conv:abc' })).toThrow(/the stored ones come from an unnamed extractor/);
+  });
+
   test('a failing batch leaves nothing behind (one transaction)', () => {
     const db = toyDb();
     db.addTask({ name: 't', dataset: 'toy', classIds: [0] });

@@ -73,6 +73,30 @@ describe('export folder', () => {
     expect(readExportManifest(d1).about).toEqual({ recipe: 'nb201-db', seedNoise: 1.5 });
   });
 
+  it('carries class features bit for bit with the extractor they came from; an export without features drops a stale features file', () => {
+    const a = sample();
+    const rows = (c: number) => new Float32Array([c + 0.1, -c / 3, Math.PI * c, 1e-7 * c]);
+    a.addFeatureSet(
+      'builtin:fashion-mnist',
+      { name: 'f', dim: 2, classes: Array.from({ length: 10 }, (_, c) => ({ label: `c${c}`, count: 2, data: rows(c) })) },
+      { from: 'random-conv:abc, first 2 images per class' },
+    );
+    const d1 = tmp();
+    const m = exportDir(a, d1);
+    expect(m.counts).toEqual({ datasets: 2, tasks: 2, records: 3, classFeatures: 10 });
+    expect(Object.keys(m.files).sort()).toEqual(['datasets.jsonl.gz', 'features.jsonl.gz', 'records.jsonl.gz', 'tasks.jsonl.gz']);
+    const b = MetaDatabase.inMemory();
+    expect(importExportDir(d1, b)).toEqual({ datasets: 2, tasks: 2, records: 3, skipped: 0, classFeatures: 10 });
+    expect(b.dataset('builtin:fashion-mnist')).toMatchObject({ featureDim: 2, classesWithFeatures: 10, featuresFrom: 'random-conv:abc, first 2 images per class' });
+    expect(Buffer.from(b.classFeatures('builtin:fashion-mnist', 7).data.buffer).equals(Buffer.from(rows(7).buffer))).toBe(true);
+    const d2 = tmp();
+    exportDir(b, d2);
+    for (const f of ['manifest.json', 'datasets.jsonl.gz', 'features.jsonl.gz']) expect(fs.readFileSync(path.join(d2, f)).equals(fs.readFileSync(path.join(d1, f)))).toBe(true);
+    exportDir(sample(), d2);
+    expect(fs.existsSync(path.join(d2, 'features.jsonl.gz'))).toBe(false);
+    expect(readExportManifest(d2).counts).toEqual({ datasets: 2, tasks: 2, records: 3 });
+  });
+
   it('refuses a tampered or incomplete export with the file and field named', () => {
     const d = tmp();
     exportDir(sample(), d);

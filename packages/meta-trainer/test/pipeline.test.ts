@@ -2,6 +2,8 @@ import { Rng } from '@metad2a/core';
 import { MetaDatabase, drawBatch, importOfficialNb201PredictorDb, selectGeneratorPairs, splitNormalisation, trainingItems, type MetaRecord } from '../src';
 import { TOY, buildToyDb, loadToyFeatures } from './helpers/toy-db';
 
+const TOY_CELL = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+
 describe('data pipeline', () => {
   const db = buildToyDb({ tasks: 10, validTasks: 2 });
   afterAll(() => db.close());
@@ -49,6 +51,23 @@ describe('data pipeline', () => {
     const recs = off.recordsById(off.split('nb201-official-predictor').train.slice(0, 50));
     expect(() => trainingItems(off, recs)).toThrow(/tasks without features \(dataset imagenet32.*official MetaD2A database ships no ImageNet32 features/);
     off.close();
+  });
+
+  test('training refuses tasks whose data sets hold features from different extractors', () => {
+    const mixed = MetaDatabase.inMemory();
+    for (const [name, from] of [
+      ['a', 'random-conv:1'],
+      ['b', 'mobilenetv2:2'],
+    ] as const) {
+      mixed.addDataset({ name, source: 'test', numClasses: 2, featureDim: 2 });
+      mixed.addFeatureSet(name, { name, dim: 2, classes: [0, 1].map((c) => ({ label: `c${c}`, count: 1, data: new Float32Array([c, 1]) })) }, { from });
+      mixed.addTask({ name: `${name}/t`, dataset: name, classIds: [0, 1] });
+    }
+    const ids = mixed.addRecords(['a/t', 'b/t'].map((task) => ({ task, space: 'nb201', arch: TOY_CELL, accuracy: 50, metric: 'm', how: 'test' })));
+    expect(() => trainingItems(mixed, mixed.recordsById(ids), { perClass: 1 })).toThrow(
+      /task features: expected features from one extractor for every data set of the training tasks, got a: random-conv:1; b: mobilenetv2:2/,
+    );
+    mixed.close();
   });
 
   test('generator pairs: best per task, min accuracy, all', () => {

@@ -7,6 +7,6 @@ import { registerZeroCostProxies } from './proxies';
 
 export { addActivationCodes, logAbsDeterminant, naswot } from './naswot';
 export { synflow } from './synflow';
-export { NASWOT, SYNFLOW, NB201_PROXY_NETWORK, registerZeroCostProxies, proxyBatch, scoreWithProxy } from './proxies';
+export { NASWOT, SYNFLOW, NB201_PROXY_NETWORK, registerZeroCostProxies, proxyBatch, proxyBatchOf, scoreWithProxy } from './proxies';
 
 registerZeroCostProxies();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaD2AException, Rng, validationError, zeroCostProxies, type ImageBatch, type ZeroCostProxy, type ZeroCostProxyOptions } from '@metad2a/core';
-import { TinyNetwork, splitImages } from '@metad2a/arch-trainer';
+import { TinyNetwork, splitImages, type ImageDataset } from '@metad2a/arch-trainer';
 import { naswot } from './naswot';
 import { synflow } from './synflow';
 
@@ -83,14 +83,19 @@ export function proxyBatch(ref: string, opts: { size: number; inputSize: number;
   if (!Number.isInteger(opts.size) || opts.size < 2)
     throw new MetaD2AException(validationError({ source: `proxy batch of ${ref}`, field: 'size', expected: 'an integer ≥ 2', got: String(opts.size) }));
   const { train } = splitImages(ref, { inputSize: opts.inputSize, maxPerClass: opts.size + 1, seed: opts.seed });
-  const [n, h, w, c] = train.shape;
-  if (n < opts.size)
-    throw new MetaD2AException(validationError({ source: `proxy batch of ${ref}`, field: 'size', expected: `at most ${n} (the images available)`, got: String(opts.size) }));
-  const rows = new Rng(`${opts.seed}|proxy-batch`).permutation(n).slice(0, opts.size);
+  return { ...proxyBatchOf(train, { size: opts.size, seed: `${opts.seed}|proxy-batch`, source: `proxy batch of ${ref}` }), numClasses: train.numClasses };
+}
+
+/** `size` rows of preprocessed images (e.g. a task's training set), drawn by a seeded permutation, as a proxy minibatch. */
+export function proxyBatchOf(images: ImageDataset, opts: { size: number; seed: number | string; source: string }): ImageBatch {
+  const [n, h, w, c] = images.shape;
+  if (!Number.isInteger(opts.size) || opts.size < 2 || opts.size > n)
+    throw new MetaD2AException(validationError({ source: opts.source, field: 'size', expected: `an integer in [2, ${n}] (the images available)`, got: String(opts.size) }));
+  const rows = new Rng(opts.seed).permutation(n).slice(0, opts.size);
   const per = h * w * c;
-  const images = new Float32Array(opts.size * per);
-  rows.forEach((r, i) => images.set(train.images.subarray(r * per, (r + 1) * per), i * per));
-  return { images, shape: [opts.size, h, w, c], numClasses: train.numClasses };
+  const out = new Float32Array(opts.size * per);
+  rows.forEach((r, i) => out.set(images.images.subarray(r * per, (r + 1) * per), i * per));
+  return { images: out, shape: [opts.size, h, w, c] };
 }
 
 /** Scores of many cells with one proxy (by registry name), with the wall time per cell. */

@@ -8,6 +8,7 @@
  *   nb201-200ep.bin.gz        15,625 rows: ops code, seeds, 6 accuracies, params, FLOPs, train time
  *   nb201-latency.bin.gz      15,625 rows × 27 HELP latency columns (float32, ms)
  *   ofa-acc-predictor.bin.gz  OFA accuracy-predictor MLP weights (float32, PyTorch layout)
+ *   ofa-latency.bin.gz        HELP's 5,000 OFA configs (ks, e, d, r) × 12 measured GPU latency columns (float32, ms)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -102,4 +103,29 @@ function write(name: string, arrays: PackedArraySpec[]): void {
   );
   // the 5 test vectors, for the package's tests (not shipped)
   fs.writeFileSync(path.resolve(__dirname, '..', 'test', 'data', 'ofa-acc-predictor-test-vectors.json'), JSON.stringify(meta.test_vectors) + '\n');
+}
+
+// HELP's 5,000 OFA-MBv3 configs with measured latency on 12 GPU × batch settings (the MBv3 latency model's data)
+{
+  const t = readCsv(path.join(src, 'ofa-mbv3', 'help_ofa_5000_archs.csv'));
+  if (t.rows.length !== 5000) throw new Error(`expected 5,000 OFA configs, got ${t.rows.length}`);
+  const ints = (name: string, per: number): number[] =>
+    col(t, name).flatMap((s, i) => {
+      const v = s.split(' ').map(Number);
+      if (v.length !== per || v.some((x) => !Number.isInteger(x))) throw new Error(`row ${i} ${name}: expected ${per} integers, got ${s}`);
+      return v;
+    });
+  const lat = t.header.filter((h) => h.startsWith('lat_'));
+  for (const name of lat) {
+    for (const s of col(t, name)) {
+      if (!(Number(s) > 0) || Number(Math.fround(Number(s)).toPrecision(6)) !== Number(s)) throw new Error(`${name} ${s}: not a positive value float32 keeps`);
+    }
+  }
+  write('ofa-latency.bin.gz', [
+    { name: 'ks', dtype: 'u8', scale: 1, values: ints('ks', 20) },
+    { name: 'e', dtype: 'u8', scale: 1, values: ints('e', 20) },
+    { name: 'd', dtype: 'u8', scale: 1, values: ints('d', 5) },
+    { name: 'r', dtype: 'u8', scale: 1, values: col(t, 'r').map(Number) },
+    ...lat.map((name) => ({ name: name.slice('lat_'.length), dtype: 'f32' as const, scale: 1, values: col(t, name).map(Number) })),
+  ]);
 }

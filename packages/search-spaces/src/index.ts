@@ -54,6 +54,7 @@ export {
   type Nb201Key,
 } from './nb201/table';
 export { nb201, sampleNb201 } from './nb201/space';
+export { nb201Latency } from './nb201/latency';
 
 export {
   MBV3_KERNELS,
@@ -86,6 +87,18 @@ export {
 } from './mbv3/graph';
 export { mbv3Cost, mbv3CostModel, makeDivisible, type Mbv3Cost, type Mbv3CostOptions, type Mbv3CostModel, type Mbv3PartCost } from './mbv3/cost';
 export { Mbv3AccuracyOracle, mbv3AccuracyOracle, mbv3OracleFeatures, MBV3_ORACLE_FEATURES } from './mbv3/accuracy-oracle';
+export {
+  Mbv3LatencyModel,
+  mbv3LatencyModel,
+  mbv3Latency,
+  mbv3LatencyRange,
+  MBV3_LATENCY_SPLIT_SEED,
+  MBV3_LATENCY_HELD_OUT,
+  MBV3_LATENCY_RIDGE,
+  MBV3_LATENCY_RESOLUTIONS,
+  type Mbv3LatencyError,
+  type Mbv3LatencyParts,
+} from './mbv3/latency';
 export { mbv3, MBV3_SIZE } from './mbv3/space';
 
 export { nb201FeasibleCount, mbv3FeasibleBound, type CostLimits } from './feasible';

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { searchSpaces, type FactColumn } from '@metad2a/core';
+import { describeConstraints, hasConstraints, searchSpaces, type FactColumn } from '@metad2a/core';
 import type { SearchCandidate, SearchResult } from './search';
 
 const f = (x: number | undefined, digits: number): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
@@ -20,14 +20,14 @@ function factCell(c: SearchCandidate, col: FactColumn): string {
   return typeof v === 'number' && col.digits !== undefined ? f(v, col.digits) : String(v);
 }
 
-function candidateRow(c: SearchCandidate, columns: readonly FactColumn[]): string[] {
+function candidateRow(c: SearchCandidate, columns: readonly FactColumn[], latency: boolean): string[] {
   const facts = c.facts.kind === 'none' ? [] : columns.map((col) => factCell(c, col));
-  return [String(c.rank), f(c.predictedAccuracy, 2), f(c.cost?.mflops, 2), f(c.cost?.mparams, 3), ...facts, c.arch];
+  return [String(c.rank), f(c.predictedAccuracy, 2), f(c.cost?.mflops, 2), f(c.cost?.mparams, 3), ...(latency ? [f(c.latencyMs, 3)] : []), ...facts, c.arch];
 }
 
-function candidateHeader(c: SearchCandidate | undefined, columns: readonly FactColumn[]): string[] {
+function candidateHeader(c: SearchCandidate | undefined, columns: readonly FactColumn[], device: string | undefined): string[] {
   const facts = !c || c.facts.kind === 'none' ? [] : columns.map((col) => col.header);
-  return ['#', 'pred.acc', 'MFLOPs', 'Mparams', ...facts, 'architecture'];
+  return ['#', 'pred.acc', 'MFLOPs', 'Mparams', ...(device !== undefined ? [`ms ${device}`] : []), ...facts, 'architecture'];
 }
 
 /** The fact columns of the registered space `name` (none for a space that is not registered). */
@@ -40,18 +40,17 @@ function factColumnsOf(name: string): readonly FactColumn[] {
 export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: number; backendLine?: string; factColumns?: readonly FactColumn[] } = {}): string {
   const t = r.timings;
   const columns = extra.factColumns ?? factColumnsOf(r.space);
+  const device = r.settings.constraints.device;
   const lines = [
     extra.backendLine ?? `backend: ${r.backend}`,
     `dataset: ${r.dataset.name} (${r.dataset.classes} classes, ${r.dataset.dim}-d features)  space: ${r.space}  seed: ${r.seed}`,
     `candidates: ${r.generation.unique} unique valid of ${r.generation.attempts} decoded (${r.generation.valid} valid, ${r.generation.batches} batches); ${r.settings.resamples} resamples × ${r.settings.perClass} per class` +
-      (r.settings.constraints.flopsMaxM !== undefined || r.settings.constraints.paramsMaxM !== undefined
-        ? `; constraints: ${r.settings.constraints.flopsMaxM !== undefined ? `≤ ${r.settings.constraints.flopsMaxM} MFLOPs ` : ''}${r.settings.constraints.paramsMaxM !== undefined ? `≤ ${r.settings.constraints.paramsMaxM} M params` : ''}`
-        : ''),
+      (hasConstraints(r.settings.constraints) ? `; constraints: ${describeConstraints(r.settings.constraints)}` : ''),
     `pred.acc = predicted ${r.predicts}`,
     '',
     table(
-      candidateHeader(r.top[0], columns),
-      r.top.map((c) => candidateRow(c, columns)),
+      candidateHeader(r.top[0], columns, device),
+      r.top.map((c) => candidateRow(c, columns, device !== undefined)),
     ),
     '',
     ...(r.fastPath
@@ -78,10 +77,10 @@ export function formatRankReport(
 ): string {
   const columns = extra.factColumns ?? factColumnsOf(r.space);
   const proxyCol = r.rerank !== undefined;
-  const header = [...candidateHeader(r.ranking[0], columns)];
+  const header = [...candidateHeader(r.ranking[0], columns, undefined)];
   if (proxyCol) header.splice(2, 0, r.rerank!.proxy);
   const rows = r.ranking.map((c) => {
-    const row = candidateRow(c, columns);
+    const row = candidateRow(c, columns, false);
     if (proxyCol) row.splice(2, 0, c.proxyScore === undefined ? '-' : f(c.proxyScore, 3));
     return row;
   });

@@ -1,6 +1,8 @@
 import {
   NO_FACTS,
+  checkLatencyBudget,
   constrainSearchSpace,
+  describeConstraints,
   currentBackend,
   driveSteps,
   eitherOf,
@@ -52,6 +54,8 @@ export interface SearchCandidate {
   /** The score turned back into an accuracy (%) with the predictor's normalisation. */
   readonly predictedAccuracy: number;
   readonly cost?: CandidateCost;
+  /** Latency in ms on the search's `constraints.device` (a measurement or the space's latency model; see `metad2a devices`). */
+  readonly latencyMs?: number;
   /** The space's benchmark facts (`{kind: 'none'}` where it has none). */
   readonly facts: BenchmarkFacts;
   /** The predicted accuracy is outside [0, 100] % (a predictor whose normalisation does not fit the data). */
@@ -94,14 +98,15 @@ export interface SearchResult {
   readonly warnings: readonly string[];
 }
 
-/** A ranking with each candidate's cost (for `classes` classes) and the space's benchmark facts. */
-export function describeCandidates<A>(space: SearchSpace<A>, ranking: readonly RankedCandidate<A>[], classes: number): SearchCandidate[] {
+/** A ranking with each candidate's cost (for `classes` classes), its latency on `device` (where given) and the space's benchmark facts. */
+export function describeCandidates<A>(space: SearchSpace<A>, ranking: readonly RankedCandidate<A>[], classes: number, device?: string): SearchCandidate[] {
   return ranking.map((c) => ({
     rank: c.rank,
     arch: c.key,
     score: c.score,
     predictedAccuracy: c.predictedAccuracy,
     cost: space.cost?.(c.arch, { classes }),
+    ...(device !== undefined && space.latency ? { latencyMs: space.latency.latencyMs(c.arch, device) } : {}),
     facts: space.facts?.(c.arch) ?? NO_FACTS,
     outOfRange: !(c.predictedAccuracy >= 0 && c.predictedAccuracy <= 100),
   }));
@@ -144,13 +149,15 @@ function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptio
   const { space, generator, predictor } = model;
   const classes = dataset.classes.length;
   checkDataset(dataset);
+  checkLatencyBudget(space, constraints);
   checkFeasible(space, constraints, classes, candidates);
+  // candidates over a bound are dropped as they are decoded (the view's `admits`): they never reach ranking
   const genSpace = constrainSearchSpace(space, constraints, classes);
 
   const gen = yield* generateSteps(generator, dataset, candidates, { space: genSpace, seed, batchSize, perClass, maxAttempts: opts.maxAttempts });
   const generation = gen.elapsedMs / 1000;
   const ranked = yield* rankSteps(predictor, dataset, gen, { resamples, perClass, seed: `${seed}/rank` });
-  const ranking = describeCandidates(space, ranked.ranking, classes);
+  const ranking = describeCandidates(space, ranked.ranking, classes, constraints.device);
   const nonFinite = ranking.filter((c) => !Number.isFinite(c.score)).length;
   if (nonFinite > 0) {
     fail('ValidationError', {
@@ -207,18 +214,15 @@ function checkDataset(dataset: FeatureSet): void {
 
 /**
  * Fail at once when fewer than `candidates` distinct architectures can satisfy the constraints
+ * (FLOPs, parameters, latency; a latency budget below the fastest architecture has already failed in `checkLatencyBudget`)
  * (rather than decoding for hours), with the achievable number from the space's `countFeasible`.
  */
 function checkFeasible(space: AnySearchSpace, constraints: Constraints, classes: number, candidates: number): void {
   const f = space.countFeasible?.(constraints, { classes });
   if (f === undefined || f.count >= BigInt(candidates)) return;
-  const limits = [
-    constraints.flopsMaxM !== undefined ? `≤ ${constraints.flopsMaxM} MFLOPs` : '',
-    constraints.paramsMaxM !== undefined ? `≤ ${constraints.paramsMaxM} M params` : '',
-  ]
-    .filter((x) => x !== '')
-    .join(', ');
-  const cheapest = f.count === 0n && limits !== '' ? `; the cheapest has ${f.minMflops.toFixed(2)} MFLOPs and ${f.minMparams.toFixed(3)} M params` : '';
+  const limits = describeConstraints(constraints);
+  const fastest = f.minLatencyMs !== undefined ? ` and the fastest ${f.minLatencyMs.toPrecision(6)} ms on ${constraints.device}` : '';
+  const cheapest = f.count === 0n && limits !== '' ? `; the cheapest has ${f.minMflops.toFixed(2)} MFLOPs and ${f.minMparams.toFixed(3)} M params${fastest}` : '';
   fail('ValidationError', {
     source: 'search',
     field: 'candidates',

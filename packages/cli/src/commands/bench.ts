@@ -1,8 +1,14 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
-import { describeBackend, initBackend, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
+import { InvalidArgumentError, type Command } from 'commander';
+import { BUILD_PLANS } from '@metad2a/arch-trainer';
+import { describeBackend, initBackend, type BackendName, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
 import {
   loadByLabelFeatures,
+  runTransferBenchmark,
+  transferMarkdown,
+  transferSvg,
+  resultJson,
   loadOfficialModels,
   mbv3Markdown,
   nb201BaselinesMarkdown,
@@ -14,16 +20,19 @@ import {
   writeReport,
 } from '@metad2a/benchmarks';
 import { loadFeatureSet } from '@metad2a/datasets';
-import { loadSearchModel } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, loadSearchModel } from '@metad2a/search';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
+import { BACKEND_CHOICES, defaultModelDir } from '../shared';
+import { formatDuration } from './db';
+import { weightIn01 } from './rank';
 
 interface BenchFlags {
   model?: string;
   generator?: string;
   predictor?: string;
   predictorHs?: number;
-  dataset: string;
+  dataset?: string;
   datasetName?: string;
   runs: number;
   candidates?: number;
@@ -31,7 +40,39 @@ interface BenchFlags {
   lookup: 'cifar10' | 'cifar100' | 'imagenet16-120';
   out: string;
   seed: number;
+  // transfer
+  db?: string;
+  plan: string;
+  seeds: number[];
+  top: number;
+  resamples: number;
+  minRandom: number;
+  proxies: string[];
+  proxyBatch: number;
+  proxyPool?: number;
+  rerank?: string;
+  rerankTop: number;
+  rerankWeight: number;
+  bootstrap: number;
+  extractor?: string;
+  imagesPerClass: number;
+  backend?: BackendName;
+  json?: boolean;
 }
+
+const BENCHES = ['nb201', 'nb201-baselines', 'mbv3', 'transfer'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+/** `0,1,2` → [0, 1, 2]: distinct non-negative integers. */
+function seedList(v: string): number[] {
+  const xs = v.split(',').map((x) => x.trim());
+  if (xs.some((x) => !/^\d+$/.test(x)) || new Set(xs.map(Number)).size !== xs.length || xs.some((x) => !Number.isSafeInteger(Number(x))))
+    throw new InvalidArgumentError(`--seeds ${v}: expected distinct non-negative integers separated by commas, e.g. 0,1,2`);
+  return xs.map(Number);
+}
+
+/** `naswot,synflow` | `none` → proxy names. */
+const proxyList = (v: string): string[] => (v === 'none' ? [] : v.split(',').map((x) => x.trim()));
 
 /** Generator + predictor from a model directory or from official .pt checkpoints. */
 async function models(f: BenchFlags): Promise<{ generator: GraphGenerator; predictor: PerfPredictor; weights: string; dispose(): void }> {
@@ -46,33 +87,125 @@ async function models(f: BenchFlags): Promise<{ generator: GraphGenerator; predi
   throw new CliUsageError('give --model <dir>, or --generator <ckpt.pt> and --predictor <ckpt.pt>');
 }
 
-async function features(f: BenchFlags) {
+async function features(f: BenchFlags & { dataset: string }) {
   return f.dataset.endsWith('.pt') ? loadByLabelFeatures(f.dataset, f.datasetName) : loadFeatureSet(f.dataset);
+}
+
+/**
+ * `bench transfer`: the held-out evaluation of a model. Progress goes to stderr, one line per
+ * searched task and per trained pick (with an ETA); the first Ctrl-C / SIGTERM stops after the
+ * pick in training (its record is kept, a rerun resumes), a second one stops at once.
+ */
+async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
+  if (f.db === undefined) throw new CliUsageError("bench transfer: give --db <file>, the meta-database holding the plan's records (metad2a db build --plan <plan> --db <file>)");
+  if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
+  const modelDir = f.model === undefined || f.model === 'builtin:default' ? defaultModelDir('nb201', io.env) : f.model;
+  if (modelDir === undefined) throw new CliUsageError('bench transfer: no model given and no embedded default model: pass --model <dir>');
+  const modelName = f.model ?? 'builtin:default';
+  const backend = await initBackend({ prefer: f.backend });
+  io.stderr.write(`${describeBackend(backend)}\n`);
+  const model = await loadSearchModel(modelDir);
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    stop.abort();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    io.stderr.write('[bench transfer] stopping after the pick in training (again to stop at once; the database stays consistent)\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const tag = '[bench transfer]';
+  try {
+    const run = await runTransferBenchmark({
+      model,
+      modelName,
+      db: f.db,
+      plan: f.plan,
+      seeds: f.seeds,
+      top: f.top,
+      candidates: f.candidates,
+      resamples: f.resamples,
+      minRandomCells: f.minRandom,
+      proxies: f.proxies,
+      proxyBatch: f.proxyBatch,
+      proxyPool: f.proxyPool,
+      ...(f.rerank !== undefined ? { rerank: { proxy: f.rerank, top: f.rerankTop, weight: f.rerankWeight } } : {}),
+      proxySeed: f.seed,
+      bootstrap: { resamples: f.bootstrap, seed: f.seed },
+      extractor: f.extractor,
+      imagesPerClass: f.imagesPerClass,
+      signal: stop.signal,
+      onProgress: (p) => {
+        const now = new Date().toISOString();
+        if (p.phase === 'select') io.stderr.write(`${tag} ${now} searched ${p.index}/${p.tasks} ${p.task} (${formatDuration(p.elapsedMs)} elapsed)\n`);
+        else io.stderr.write(`${tag} ${now} trained pick ${p.done}/${p.total} ${p.accuracy.toFixed(2)}% ${p.task} ${p.arch} eta ${formatDuration(p.etaMs)}\n`);
+      },
+    });
+    if (run.status === 'stopped') {
+      io.stderr.write(`${tag} stopped: ${run.trained} picks trained and recorded, ${run.remaining} left; run the same command again to resume\n`);
+      return;
+    }
+    const r = run.result;
+    const md = transferMarkdown(r);
+    const files = writeReport(f.out, `transfer-${r.plan.name}`, { markdown: md, json: r, svg: transferSvg(r) });
+    if (f.json) io.stdout.write(resultJson(r));
+    else io.stdout.write(`${md}\nwrote ${files.join(', ')}\n`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    model.dispose();
+  }
 }
 
 export function registerBench(program: Command, io: CliIo): void {
   program
     .command('bench')
-    .description("reproduce the paper's tables: nb201 (Table 1 protocol), nb201-baselines (random, REA, exhaustive predictor, MetaD2A), mbv3")
-    .argument('<name>', 'nb201 | nb201-baselines | mbv3', oneOf('<name>', ['nb201', 'nb201-baselines', 'mbv3'] as const))
-    .requiredOption('--dataset <ref>', 'target dataset: *bylabel.pt features (official) or any dataset reference')
+    .description(
+      "reproduce the paper's tables: nb201 (Table 1 protocol), nb201-baselines (random, REA, exhaustive predictor, MetaD2A), mbv3; and transfer (a model on the held-out tasks of a build plan: picks trained, percentiles among random cells, NB201 winners, NASWOT/synflow)",
+    )
+    .argument('<name>', BENCHES.join(' | '), oneOf('<name>', BENCHES))
+    .option('--dataset <ref>', 'nb201, nb201-baselines, mbv3: target dataset: *bylabel.pt features (official) or any dataset reference')
     .option('--dataset-name <name>', "row name (cifar10, cifar100, mnist, svhn, aircraft, pets pick the paper's defaults)")
-    .option('--model <dir>', 'model directory')
+    .option('--model <dir>', 'model directory (transfer: default builtin:default, the embedded default model)')
     .option('--generator <file>', 'official generator checkpoint (.pt)')
     .option('--predictor <file>', 'official predictor checkpoint (.pt)')
     .option('--predictor-hs <n>', "official predictor hidden size (default the official setting's)", intInRange('--predictor-hs', 1))
+    .option('--db <file>', "transfer: the meta-database holding the plan's records; picks are trained into it")
+    .option('--plan <name>', `transfer: the held-out build plan (${Object.keys(BUILD_PLANS).join(', ')})`, oneOf('--plan', Object.keys(BUILD_PLANS)), 'nb201-heldout-v1')
+    .option('--seeds <list>', 'transfer: search seeds, comma-separated', seedList, [0, 1, 2])
+    .option('--top <k>', "transfer: MetaD2A's top-k trained on every task (best of top-k)", intInRange('--top', 1, 100), 5)
+    .option('--resamples <n>', 'transfer: resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
+    .option('--min-random <n>', 'transfer: measured random cells a task needs', intInRange('--min-random', 1), 30)
+    .option('--proxies <list>', "transfer: zero-cost proxies whose top-1 over MetaD2A's candidates is trained (or none)", proxyList, ['naswot', 'synflow'])
+    .option('--proxy-batch <n>', "transfer: images of the task's training set in the proxies' minibatch", intInRange('--proxy-batch', 2, 4096), 64)
+    .option('--proxy-pool <n>', "transfer: the proxies choose among the first n of each search's ranking (default: every candidate)", intInRange('--proxy-pool', 1))
+    .option('--rerank <proxy>', "transfer: also evaluate the search's re-ranking stage with this proxy (its top-1 is trained)")
+    .option('--rerank-top <k>', 'transfer, with --rerank: how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
+    .option('--rerank-weight <w>', "transfer, with --rerank: weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
+    .option('--bootstrap <n>', 'transfer: bootstrap resamples of the 95 % intervals over tasks', intInRange('--bootstrap', 1, 1_000_000), 10_000)
+    .option('--extractor <name>', 'transfer: feature extractor for tasks whose data set has no features in the database (default random-conv)')
+    .option(
+      '--images-per-class <n>',
+      'transfer: images per class of a task whose features are extracted (the first n)',
+      intInRange('--images-per-class', 1),
+      SEARCH_IMAGES_PER_CLASS,
+    )
+    .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
+    .option('--json', 'transfer: print the result as JSON on stdout instead of the markdown (the report files are written either way)')
     .option('--runs <n>', 'independent runs', intInRange('--runs', 1), 10)
-    .option('--candidates <n>', 'candidates per run', intInRange('--candidates', 1))
+    .option('--candidates <n>', 'candidates per run (transfer: per search, default 500)', intInRange('--candidates', 1))
     .option('--budget <n>', 'evaluations per run (baselines)', intInRange('--budget', 1), 100)
     .option('--lookup <d>', 'NB201 column (baselines)', oneOf('--lookup', ['cifar10', 'cifar100', 'imagenet16-120'] as const), 'cifar10')
-    .option('--seed <s>', 'seed', intInRange('--seed', 0), 0)
+    .option('--seed <s>', "seed (transfer: of the bootstrap and the proxies' minibatch and networks)", intInRange('--seed', 0), 0)
     .option('--out <dir>', 'where the markdown / JSON / SVG report goes', 'bench-results')
-    .action(async (name: 'nb201' | 'nb201-baselines' | 'mbv3', f: BenchFlags) => {
-      const backend = await initBackend();
+    .action(async (name: BenchName, f: BenchFlags) => {
+      if (name === 'transfer') return benchTransfer(f, io);
+      if (f.dataset === undefined) throw new CliUsageError(`bench ${name}: give --dataset <ref>`);
+      const backend = await initBackend({ prefer: f.backend });
       io.stderr.write(`${describeBackend(backend)}\n`);
       const m = await models(f);
       try {
-        const dataset = await features(f);
+        const dataset = await features({ ...f, dataset: f.dataset });
         const datasetName = f.datasetName ?? dataset.name;
         if (name === 'nb201') {
           const r = await runNb201Protocol({

@@ -12,12 +12,13 @@ import {
   importOfficialNb201PredictorDb,
   importOfficialNb201PredictorPt,
   importRecordsCsv,
+  makeTaskSplit,
   resolveDatabase,
   type ResolvedDatabase,
 } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
-import { taskSources, ttyProgressBar } from '@metad2a/datasets';
+import { createExtractor, loadFeatureSet, taskSources, ttyProgressBar } from '@metad2a/datasets';
 import { MetaD2AException, makeError } from '@metad2a/core';
 import { planQueuedBuild, trainQueuedPair, dataSourceVersion } from './build-pairs';
 import { DEFAULT_RETRY, queueLocation, queueNameOption, registerQueueCommands, retryOptions, runQueuedBuild } from './queue';
@@ -57,7 +58,8 @@ function datasetList(v: string): string[] {
     );
 }
 
-function formatDuration(ms: number): string {
+/** `1h05m` / `12m`: a duration for progress lines ('?' when unknown). */
+export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';
   const m = Math.round(ms / 60000);
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m`;
@@ -277,6 +279,65 @@ export function registerDb(program: Command, io: CliIo): void {
       }
     });
 
+  db.command('features')
+    .description(
+      'extract the class features of every data set of the database with one extractor (the first --per-class images of each class); resumable: data sets that have them are skipped, features from another extractor are refused',
+    )
+    .requiredOption('--db <file>', 'meta-database file')
+    .option('--extractor <name>', 'feature extractor', 'random-conv')
+    .option('--per-class <n>', 'images per class (the first n of each class)', intInRange('--per-class', 1), 20)
+    .action(async (f: { db: string; extractor: string; perClass: number }) => {
+      const backend = await initBackend();
+      io.stderr.write(`${describeBackend(backend)}\n`);
+      const d = MetaDatabase.open(f.db);
+      const extractor = await createExtractor(f.extractor);
+      try {
+        const from = `${extractor.id}, first ${f.perClass} images per class`;
+        const datasets = d.datasets();
+        for (const [i, ds] of datasets.entries()) {
+          const t0 = Date.now();
+          const done = ds.featuresFrom === from && ds.classesWithFeatures === ds.numClasses;
+          if (!done) d.addFeatureSet(ds.name, await loadFeatureSet(ds.name, { extractor, maxPerClass: f.perClass, progress: false }), { from });
+          const after = d.dataset(ds.name);
+          io.stderr.write(
+            `[db features] ${i + 1}/${datasets.length} ${ds.name}: ${after.classesWithFeatures} classes × ${after.featureDim} ${done ? '(already there)' : `in ${((Date.now() - t0) / 1000).toFixed(1)} s`}\n`,
+          );
+        }
+        io.stdout.write(`${JSON.stringify({ datasets: datasets.length, from })}\n`);
+      } finally {
+        extractor.dispose();
+        d.close();
+      }
+    });
+
+  db.command('split')
+    .description(
+      "split a database's records by task (every record of a task in one part) for meta-training: the same share of each data set's tasks validates, --test-datasets are held out whole; seeded",
+    )
+    .requiredOption('--db <file>', 'meta-database file')
+    .requiredOption('--name <split>', 'name to store the split under (replaces a split of that name)')
+    .option('--metric <metric>', 'only records of this metric (e.g. top1-test@nb201-db)')
+    .option('--valid <share>', "share of each data set's tasks that validates, in [0, 1)", '0.15')
+    .option('--test-datasets <a,b>', 'data sets whose tasks form the test part')
+    .option('--seed <s>', 'seed', intInRange('--seed', 0), 2026)
+    .action((f: { db: string; name: string; metric?: string; valid: string; testDatasets?: string; seed: number }) => {
+      const validShare = Number(f.valid);
+      if (f.valid.trim() === '' || !(validShare >= 0 && validShare < 1)) throw new CliUsageError(`--valid must be a share in [0, 1), got '${f.valid}'`);
+      const d = MetaDatabase.open(f.db);
+      try {
+        const s = makeTaskSplit(d, {
+          name: f.name,
+          validShare,
+          seed: f.seed,
+          ...(f.metric !== undefined ? { metric: f.metric } : {}),
+          ...(f.testDatasets !== undefined ? { testDatasets: f.testDatasets.split(',').map((x) => x.trim()) } : {}),
+        });
+        io.stdout.write(`${JSON.stringify(s)}\n`);
+      } finally {
+        d.close();
+      }
+    });
+
   db.command('stats')
     .description('counts (records, tasks, sources), the recipe and its calibrated seed noise, and for trained records accuracy spread and rank agreement')
     .requiredOption('--db <file|builtin:name>', 'meta-database file or builtin:nb201')
@@ -288,7 +349,7 @@ export function registerDb(program: Command, io: CliIo): void {
         const records = d.records();
         const tasks = new Map(d.tasks().map((t) => [t.name, t.dataset]));
         const recipes = [...new Map(records.filter((r) => r.recipe !== undefined).map((r) => [JSON.stringify(r.recipe), r.recipe])).values()];
-        const about = (resolved.manifest?.about ?? {}) as { seedNoise?: number };
+        const about = (resolved.manifest?.about ?? {}) as { seedNoise?: unknown };
         const trained = records.filter((r) => r.how.startsWith('trained:'));
         const summary = {
           records: records.length,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeBackend, initBackend, searchSpaces, type BackendName } from '@metad2a/core';
+import { checkLatencyBudget, describeBackend, initBackend, searchSpaces, type BackendName, type Constraints } from '@metad2a/core';
 import { loadFeatureSet, ttyProgressBar } from '@metad2a/datasets';
 import { NB201_PROXY_NETWORK, proxyBatch } from '@metad2a/proxies';
 import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchModel, rerankCandidates, runSearch, searchReportJson } from '@metad2a/search';
@@ -20,6 +20,8 @@ interface SearchFlags {
   all?: boolean;
   flopsMax?: number;
   paramsMax?: number;
+  latencyMax?: number;
+  device?: string;
   backend?: BackendName;
   extractor?: string;
   imagesPerClass: number | 'all';
@@ -44,6 +46,8 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--seed <s>', 'seed of the whole search', intInRange('--seed', 0), 0)
     .option('--flops-max <M>', 'keep candidates with at most this many MFLOPs', positiveNumber('--flops-max'))
     .option('--params-max <M>', 'keep candidates with at most this many million parameters', positiveNumber('--params-max'))
+    .option('--latency-max <ms>', 'keep candidates with at most this latency in ms on --device (NB201: measured; MBv3: latency model)', positiveNumber('--latency-max'))
+    .option('--device <name>', "device setting of --latency-max (metad2a devices lists them); alone: print each candidate's latency on it")
     .option(
       '--images-per-class <n|all>',
       `image datasets: extract features of at most n images per class (the first n of each class); the predictor draws ${SEARCH_IMAGES_PER_CLASS / 20} resamples × 20 of them by default`,
@@ -59,6 +63,9 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--json', 'print one JSON document (schemaVersion 1) on stdout and nothing else: the top k, timings in seconds')
     .option('--all', 'with --json: every ranked candidate as well (`ranking`), not only the top k')
     .action(async (flags: SearchFlags) => {
+      const constraints: Constraints = { flopsMaxM: flags.flopsMax, paramsMaxM: flags.paramsMax, latencyMaxMs: flags.latencyMax, device: flags.device };
+      // an unknown device or a budget below the fastest architecture fails before any work
+      checkLatencyBudget(searchSpaces.get(flags.space), constraints);
       const modelDir = flags.model ?? defaultModelDir(flags.space, io.env);
       if (!modelDir) {
         throw new CliUsageError(
@@ -82,7 +89,7 @@ export function registerSearch(program: Command, io: CliIo): void {
           top: flags.top,
           resamples: flags.resamples,
           seed: flags.seed,
-          constraints: { flopsMaxM: flags.flopsMax, paramsMaxM: flags.paramsMax },
+          constraints,
           onProgress: (p) => (p.stage === 'generate' ? bar?.(p.done, p.total, `${p.attempts} decoded`) : undefined),
         });
         let reported = result;

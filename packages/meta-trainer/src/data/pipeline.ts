@@ -133,10 +133,22 @@ export function trainingItems(
         got: `${without.length} of ${tasks.size} tasks without features (dataset ${datasets.join(', ')}; e.g. ${without
           .slice(0, 3)
           .map((t) => `${t.task.name}: ${t.missing.length} classes`)
-          .join('; ')}). The official MetaD2A database ships no ImageNet32 features: add them with MetaDatabase.addClassFeatures / addFeatureSet first`,
+          .join('; ')}). Add them with \`metad2a db features\` (or MetaDatabase.addFeatureSet); the official MetaD2A database ships no ImageNet32 features`,
       }),
     );
   }
+  // One model learns from one extractor's features: a mix would put unlike vectors side by side.
+  const origins = new Map<string, string>();
+  for (const t of tasks.values()) origins.set(t.task.dataset, db.dataset(t.task.dataset).featuresFrom ?? 'an unnamed extractor');
+  if (new Set(origins.values()).size > 1)
+    throw new MetaD2AException(
+      validationError({
+        source: db.file,
+        field: 'task features',
+        expected: 'features from one extractor for every data set of the training tasks',
+        got: [...origins].map(([d, from]) => `${d}: ${from}`).join('; '),
+      }),
+    );
   for (const t of tasks.values()) {
     for (const [i, c] of t.features!.classes.entries()) {
       if (c.count < perClass) {

@@ -19,6 +19,8 @@ export interface DatasetInfo extends DatasetInput {
   readonly id: number;
   /** How many of its classes have features stored. */
   readonly classesWithFeatures: number;
+  /** The extractor (its id) the stored features came from, when they were added with one named. */
+  readonly featuresFrom?: string;
 }
 
 /** A class's features, inline or as a reference to a raw little-endian float32 file. */
@@ -303,7 +305,7 @@ export class MetaDatabase {
 
   dataset(name: string): DatasetInfo {
     const row = this.db.prepare('SELECT d.*, (SELECT count(*) FROM class_features c WHERE c.dataset_id = d.id) AS nf FROM datasets d WHERE name = ?').get(name) as
-      | { id: number; name: string; source: string; num_classes: number; feature_dim: number | null; note: string | null; nf: number }
+      | { id: number; name: string; source: string; num_classes: number; feature_dim: number | null; note: string | null; features_from: string | null; nf: number }
       | undefined;
     if (!row)
       throw new MetaD2AException(
@@ -326,6 +328,7 @@ export class MetaDatabase {
       ...(row.feature_dim !== null ? { featureDim: row.feature_dim } : {}),
       ...(row.note !== null ? { note: row.note } : {}),
       classesWithFeatures: row.nf,
+      ...(row.features_from !== null ? { featuresFrom: row.features_from } : {}),
     };
   }
 
@@ -334,22 +337,35 @@ export class MetaDatabase {
     return names.map((n) => this.dataset(n));
   }
 
-  /** Store one class's features (replacing what was stored for that class). */
-  addClassFeatures(dataset: string, classIndex: number, f: ClassFeaturesInput): void {
-    this.addFeatureClasses(dataset, [[classIndex, f]]);
+  /** Store one class's features (replacing what was stored for that class); `from` as in {@link addFeatureSet}. */
+  addClassFeatures(dataset: string, classIndex: number, f: ClassFeaturesInput, opts: { readonly from?: string } = {}): void {
+    this.addFeatureClasses(dataset, [[classIndex, f]], opts.from);
   }
 
-  /** Store the features of every class of a {@link FeatureSet} (class i of the set = class index i), in one transaction. */
-  addFeatureSet(dataset: string, fs: FeatureSet): void {
+  /**
+   * Store the features of every class of a {@link FeatureSet} (class i of the set = class index i),
+   * in one transaction. `from` names the extractor they came from (its id); the dataset keeps it,
+   * and features from another extractor, or features of unknown origin already stored, are refused.
+   */
+  addFeatureSet(dataset: string, fs: FeatureSet, opts: { readonly from?: string } = {}): void {
     this.addFeatureClasses(
       dataset,
       fs.classes.map((c, i) => [i, { label: c.label, count: c.count, dim: fs.dim, data: c.data }] as const),
+      opts.from,
     );
   }
 
-  private addFeatureClasses(dataset: string, items: readonly (readonly [number, ClassFeaturesInput])[]): void {
+  private addFeatureClasses(dataset: string, items: readonly (readonly [number, ClassFeaturesInput])[], from?: string): void {
     this.transaction(() => {
       const ds = this.dataset(dataset);
+      if (from === undefined && ds.featuresFrom !== undefined)
+        fail('addFeatureSet', `${dataset} features`, `features from ${ds.featuresFrom} (named with \`from\`, like the stored ones)`, 'features of unnamed origin');
+      if (from !== undefined) {
+        const stored = ds.featuresFrom ?? (ds.classesWithFeatures > 0 ? 'an unnamed extractor' : undefined);
+        if (stored !== undefined && stored !== from)
+          fail('addFeatureSet', `${dataset} features`, `features from one extractor (the stored ones come from ${stored})`, `features from ${from}`);
+        this.db.prepare('UPDATE datasets SET features_from = ? WHERE id = ?').run(from, ds.id);
+      }
       const ins = this.db.prepare(
         'INSERT OR REPLACE INTO class_features (dataset_id, class_index, label, count, dim, data, file_path, file_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       );

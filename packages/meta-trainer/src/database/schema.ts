@@ -107,6 +107,15 @@ DROP INDEX records_task_arch;
 CREATE UNIQUE INDEX records_key ON records(task_id, arch_id, metric, replicate);
 `,
   },
+  {
+    version: 3,
+    description: 'datasets record which extractor their class features came from',
+    // Features of one database must come from one extractor: a model meta-trained on a mix, or
+    // searched with another extractor than it learned from, would be silently wrong.
+    sql: `
+ALTER TABLE datasets ADD COLUMN features_from TEXT;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

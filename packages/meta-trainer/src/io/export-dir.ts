@@ -8,6 +8,9 @@
  *   datasets.jsonl.gz  one dataset per line (name, source, numClasses, featureDim?, note?)
  *   tasks.jsonl.gz     one task per line (name, dataset, classIds)
  *   records.jsonl.gz   one record per line (task, space, arch, accuracy, metric, how, createdAt, recipe?, extra?)
+ *   features.jsonl.gz  only when the database holds class features: one class per line (dataset,
+ *                      classIndex, label, count, dim, from = the extractor, f32 = the rows as
+ *                      base64 little-endian float32, so they come back bit for bit)
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -18,11 +21,25 @@ import type { MetaDatabase, RecordInput, TaskInput, DatasetInput } from '../data
 
 export const EXPORT_FORMAT = 'metad2a-meta-database-export/1';
 const FILES = ['datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz'] as const;
+const FEATURES = 'features.jsonl.gz';
+type ExportFile = (typeof FILES)[number] | typeof FEATURES;
+
+/** One class's features as an export line. */
+interface FeatureLine {
+  readonly dataset: string;
+  readonly classIndex: number;
+  readonly label: string;
+  readonly count: number;
+  readonly dim: number;
+  readonly from: string | null;
+  readonly f32: string;
+}
 
 export interface ExportManifest {
   readonly format: typeof EXPORT_FORMAT;
-  readonly counts: { readonly datasets: number; readonly tasks: number; readonly records: number };
-  readonly files: Readonly<Record<(typeof FILES)[number], { readonly sha256: string; readonly bytes: number }>>;
+  readonly counts: { readonly datasets: number; readonly tasks: number; readonly records: number; readonly classFeatures?: number };
+  readonly files: Readonly<Record<(typeof FILES)[number], { readonly sha256: string; readonly bytes: number }>> &
+    Partial<Readonly<Record<typeof FEATURES, { readonly sha256: string; readonly bytes: number }>>>;
   /** What the database is (recipe, calibration, sources…): carried as it is. */
   readonly about?: unknown;
 }
@@ -67,16 +84,28 @@ export function exportDir(db: MetaDatabase, dir: string, about?: unknown): Expor
       }),
     )
     .sort((a, b) => cmp(a.task, b.task) || cmp(a.space, b.space) || cmp(a.arch, b.arch) || cmp(a.metric, b.metric) || cmp(a.createdAt!, b.createdAt!));
-  const bodies = {
+  const features: FeatureLine[] = datasets.flatMap((d) => {
+    const from = db.dataset(d.name).featuresFrom ?? null;
+    return db.classesWithFeatures(d.name).map((ci): FeatureLine => {
+      const c = db.classFeatures(d.name, ci);
+      const f32 = Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength).toString('base64');
+      return { dataset: d.name, classIndex: ci, label: c.label, count: c.count, dim: c.data.length / c.count, from, f32 };
+    });
+  });
+  const bodies: Partial<Record<ExportFile, Buffer>> = {
     'datasets.jsonl.gz': gzip(datasets.map((d) => JSON.stringify(d))),
     'tasks.jsonl.gz': gzip(tasks.map((t) => JSON.stringify(t))),
     'records.jsonl.gz': gzip(records.map((r) => JSON.stringify(r))),
+    ...(features.length > 0 ? { [FEATURES]: gzip(features.map((f) => JSON.stringify(f))) } : {}),
   };
-  for (const f of FILES) writeFileAtomicSync(path.join(dir, f), bodies[f]);
+  const written = Object.keys(bodies) as ExportFile[];
+  for (const f of written) writeFileAtomicSync(path.join(dir, f), bodies[f]!);
+  // A features file left by an earlier export of a database that had features would be stale.
+  if (features.length === 0) fs.rmSync(path.join(dir, FEATURES), { force: true });
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
-    counts: { datasets: datasets.length, tasks: tasks.length, records: records.length },
-    files: Object.fromEntries(FILES.map((f) => [f, { sha256: sha256(bodies[f]), bytes: bodies[f].length }])) as ExportManifest['files'],
+    counts: { datasets: datasets.length, tasks: tasks.length, records: records.length, ...(features.length > 0 ? { classFeatures: features.length } : {}) },
+    files: Object.fromEntries(written.map((f) => [f, { sha256: sha256(bodies[f]!), bytes: bodies[f]!.length }])) as unknown as ExportManifest['files'],
     ...(about !== undefined ? { about } : {}),
   };
   writeFileAtomicSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -98,7 +127,7 @@ export function readExportManifest(dir: string): ExportManifest {
   return m;
 }
 
-function readLines<T>(dir: string, name: (typeof FILES)[number], m: ExportManifest): T[] {
+function readLines<T>(dir: string, name: ExportFile, m: ExportManifest): T[] {
   const file = path.join(dir, name);
   if (!fs.existsSync(file)) throw new MetaD2AException(parseError({ source: dir, field: name, expected: 'the file the manifest lists', got: 'missing' }));
   const bytes = fs.readFileSync(file);
@@ -123,7 +152,7 @@ function readLines<T>(dir: string, name: (typeof FILES)[number], m: ExportManife
  * with the same content are kept, records already present are skipped), checking checksums and
  * counts. Returns what was added.
  */
-export function importExportDir(dir: string, db: MetaDatabase): { datasets: number; tasks: number; records: number; skipped: number } {
+export function importExportDir(dir: string, db: MetaDatabase): { datasets: number; tasks: number; records: number; skipped: number; classFeatures?: number } {
   const m = readExportManifest(dir);
   const datasets = readLines<DatasetInput>(dir, 'datasets.jsonl.gz', m);
   const tasks = readLines<TaskInput>(dir, 'tasks.jsonl.gz', m);
@@ -141,5 +170,34 @@ export function importExportDir(dir: string, db: MetaDatabase): { datasets: numb
   db.addTasks(newTasks);
   const fresh = records.filter((r) => !db.hasRecord({ task: r.task, space: r.space, arch: r.arch, metric: r.metric }));
   db.addRecords(fresh);
-  return { datasets: newDatasets.length, tasks: newTasks.length, records: fresh.length, skipped: records.length - fresh.length };
+  let classFeatures = 0;
+  if (m.files?.[FEATURES] !== undefined) {
+    const lines = readLines<FeatureLine>(dir, FEATURES, m);
+    if (lines.length !== m.counts?.classFeatures)
+      throw new MetaD2AException(
+        validationError({ source: path.join(dir, 'manifest.json'), field: 'counts.classFeatures', expected: String(lines.length), got: String(m.counts?.classFeatures) }),
+      );
+    for (const d of new Set(lines.map((l) => l.dataset))) {
+      const mine = lines.filter((l) => l.dataset === d);
+      db.transaction(() => {
+        for (const l of mine) {
+          const bytes = Buffer.from(l.f32, 'base64');
+          if (bytes.length !== l.count * l.dim * 4)
+            throw new MetaD2AException(
+              validationError({
+                source: path.join(dir, FEATURES),
+                field: `${d} class ${l.classIndex}.f32`,
+                expected: `${l.count}×${l.dim} float32 values`,
+                got: `${bytes.length} bytes`,
+              }),
+            );
+          const data = new Float32Array(l.count * l.dim);
+          new Uint8Array(data.buffer).set(bytes);
+          db.addClassFeatures(d, l.classIndex, { label: l.label, count: l.count, dim: l.dim, data }, l.from !== null ? { from: l.from } : {});
+        }
+      });
+      classFeatures += mine.length;
+    }
+  }
+  return { datasets: newDatasets.length, tasks: newTasks.length, records: fresh.length, skipped: records.length - fresh.length, ...(classFeatures > 0 ? { classFeatures } : {}) };
 }

@@ -3,6 +3,7 @@ import { mbv3FeasibleBound } from '../feasible';
 import { mbv3AccuracyOracle } from './accuracy-oracle';
 import { formatMbv3, parseMbv3, sampleMbv3, type Mbv3Config } from './config';
 import { mbv3Cost } from './cost';
+import { mbv3Latency } from './latency';
 import { MBV3_GRAPH_CONFIG, decodeMbv3, encodeMbv3, isValidMbv3 } from './graph';
 
 /** Number of configs including inactive slots: 9²⁰ · 3⁵ (too large for `SearchSpace.size`). */
@@ -10,7 +11,8 @@ export const MBV3_SIZE = 9n ** 20n * 3n ** 5n;
 
 /**
  * The OFA MobileNetV3 search space, registered as `mbv3`. Cost: FLOPs and parameters at 224 px
- * (ImageNet head); facts: OFA's accuracy predictor; the predictor ranks the decoded graph itself
+ * (ImageNet head); facts: OFA's accuracy predictor; latency: a model fitted to HELP's
+ * measurements (12 GPU × batch settings, at 224 px); the predictor ranks the decoded graph itself
  * (spec §8 item 17).
  */
 export const mbv3: SearchSpace<Mbv3Config> = Object.freeze({
@@ -30,5 +32,6 @@ export const mbv3: SearchSpace<Mbv3Config> = Object.freeze({
   factColumns: Object.freeze([{ field: 'oracleTop1', header: 'OFA oracle top-1', digits: 2 }]),
   graphToRank: (_config: Mbv3Config, decoded: ArchGraph) => decoded,
   // the cost (and so the bound) is for OFA's ImageNet head, whatever the dataset's classes
-  countFeasible: (c: Constraints) => mbv3FeasibleBound({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM }),
+  countFeasible: (c: Constraints) => mbv3FeasibleBound({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, maxLatencyMs: c.latencyMaxMs, device: c.device }),
+  latency: mbv3Latency,
 });

@@ -2,6 +2,7 @@ import type { Constraints, SearchSpace, Rng } from '@metad2a/core';
 import { NB201_SIZE, enumerateNb201, formatNb201, parseNb201, type Nb201Cell, type Nb201OpId } from './cell';
 import { nb201Cost } from './cost';
 import { NB201_GRAPH_CONFIG, decodeNb201, encodeNb201, isValidNb201 } from './graph';
+import { nb201Latency } from './latency';
 import { nb201Table } from './table';
 import { nb201FeasibleCount } from '../feasible';
 
@@ -13,7 +14,8 @@ export function sampleNb201(rng: Rng): Nb201Cell {
 /**
  * The NAS-Bench-201 search space, registered as `nb201`. Cost: the exact TinyNetwork FLOPs and
  * parameters for the dataset's class count; facts: the 200-epoch benchmark table's test
- * accuracies; the predictor ranks the canonical graph of a cell (spec §8 item 17).
+ * accuracies; latency: HELP's measurements on 27 device settings; the predictor ranks the
+ * canonical graph of a cell (spec §8 item 17).
  */
 export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
   name: 'nb201',
@@ -47,5 +49,7 @@ export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
     { field: 'index', header: 'NB201 idx' },
   ]),
   graphToRank: (cell: Nb201Cell) => encodeNb201(cell),
-  countFeasible: (c: Constraints, ctx: { readonly classes: number }) => nb201FeasibleCount({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, classes: ctx.classes }),
+  countFeasible: (c: Constraints, ctx: { readonly classes: number }) =>
+    nb201FeasibleCount({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, classes: ctx.classes, maxLatencyMs: c.latencyMaxMs, device: c.device }),
+  latency: nb201Latency,
 });

@@ -1,0 +1,122 @@
+/**
+ * The statistics of the transfer evaluation: where a cell's accuracy sits among a task's random
+ * cells (percentile), a seeded bootstrap interval of a mean over tasks, and how much the top-k
+ * picks of different sources overlap.
+ */
+import { Rng, fail } from '@metad2a/core';
+
+/**
+ * Percentile of `value` among `population` (mid-rank): 100 · (#{p < value} + ½ · #{p = value}) / n.
+ * A value above every random cell scores 100, below every one 0, equal to all of them 50.
+ */
+export function percentileAmong(value: number, population: readonly number[]): number {
+  if (population.length === 0) fail('ValidationError', { source: 'percentileAmong', field: 'population', expected: 'at least one value', got: 'none' });
+  if (!Number.isFinite(value) || population.some((p) => !Number.isFinite(p)))
+    fail('ValidationError', { source: 'percentileAmong', field: 'values', expected: 'finite numbers', got: `${value} among ${population.join(', ')}` });
+  let below = 0;
+  let equal = 0;
+  for (const p of population) {
+    if (p < value) below++;
+    else if (p === value) equal++;
+  }
+  return (100 * (below + 0.5 * equal)) / population.length;
+}
+
+/** Linear-interpolation quantile (R's type 7, numpy's default) of ascending `sorted`, p in [0, 1]. */
+export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) fail('ValidationError', { source: 'quantileSorted', field: 'values', expected: 'at least one value', got: 'none' });
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/** A mean over tasks with its percentile-bootstrap interval. */
+export interface BootstrapCI {
+  readonly mean: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly n: number;
+  readonly level: number;
+  readonly resamples: number;
+  readonly seed: string;
+}
+
+/**
+ * Percentile bootstrap of the mean: `resamples` times draw n of the values with replacement
+ * (`Rng(seed)`, one `int(n)` per draw), take the mean; the interval is the (1 ∓ level)/2
+ * quantiles (type 7) of those means. The same seed for several metrics of the same tasks makes a
+ * paired bootstrap (every metric sees the same resampled tasks).
+ */
+export function bootstrapMeanCI(values: readonly number[], opts: { resamples?: number; seed: number | string; level?: number }): BootstrapCI {
+  const n = values.length;
+  const level = opts.level ?? 0.95;
+  const resamples = opts.resamples ?? 10_000;
+  if (n === 0) fail('ValidationError', { source: 'bootstrapMeanCI', field: 'values', expected: 'at least one value', got: 'none' });
+  if (values.some((v) => !Number.isFinite(v))) fail('ValidationError', { source: 'bootstrapMeanCI', field: 'values', expected: 'finite numbers', got: values.join(', ') });
+  if (!(level > 0 && level < 1)) fail('ValidationError', { source: 'bootstrapMeanCI', field: 'level', expected: 'a level in (0, 1)', got: String(level) });
+  if (!Number.isInteger(resamples) || resamples < 1)
+    fail('ValidationError', { source: 'bootstrapMeanCI', field: 'resamples', expected: 'a positive integer', got: String(resamples) });
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const rng = new Rng(opts.seed);
+  const means = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += values[rng.int(n)]!;
+    means[b] = s / n;
+  }
+  means.sort();
+  return { mean, lo: quantileSorted(means, (1 - level) / 2), hi: quantileSorted(means, (1 + level) / 2), n, level, resamples, seed: String(opts.seed) };
+}
+
+/** Size of the intersection of two top-k lists (compared by key, each list's keys counted once). */
+export function overlapCount(a: readonly string[], b: readonly string[]): number {
+  const sa = new Set(a);
+  let k = 0;
+  for (const x of new Set(b)) if (sa.has(x)) k++;
+  return k;
+}
+
+/** Mean overlap of the top-k picks between two groups of tasks. */
+export interface GroupOverlap {
+  readonly a: string;
+  readonly b: string;
+  /** Mean |topA ∩ topB| over the task pairs (a task is never paired with itself) and seeds; null without a pair. */
+  readonly mean: number | null;
+  readonly pairs: number;
+}
+
+/**
+ * Overlap of top-k lists between groups (e.g. the held-out sources): for every ordered group pair
+ * (A, B) with A ≤ B in `groups` order, the mean of |top(a, s) ∩ top(b, s)| over the tasks a ∈ A,
+ * b ∈ B with a ≠ b and over the seeds s both were searched with.
+ */
+export function groupOverlaps(
+  tasks: readonly { readonly name: string; readonly group: string; readonly tops: ReadonlyMap<number, readonly string[]> }[],
+  groups: readonly string[],
+): GroupOverlap[] {
+  const out: GroupOverlap[] = [];
+  groups.forEach((ga, i) => {
+    for (const gb of groups.slice(i)) {
+      let sum = 0;
+      let pairs = 0;
+      const as = tasks.filter((t) => t.group === ga);
+      const bs = tasks.filter((t) => t.group === gb);
+      as.forEach((ta, ia) => {
+        bs.forEach((tb, ib) => {
+          // within a group, each unordered pair once
+          if (ta.name === tb.name || (ga === gb && ib <= ia)) return;
+          for (const [seed, topA] of ta.tops) {
+            const topB = tb.tops.get(seed);
+            if (!topB) continue;
+            sum += overlapCount(topA, topB);
+            pairs++;
+          }
+        });
+      });
+      out.push({ a: ga, b: gb, mean: pairs > 0 ? sum / pairs : null, pairs });
+    }
+  });
+  return out;
+}

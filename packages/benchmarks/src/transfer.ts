@@ -1,0 +1,619 @@
+/**
+ * The transfer evaluation (`metad2a bench transfer`, issue #18 item 5): on every task of a
+ * held-out build plan, what MetaD2A picks — searched with `@metad2a/search`'s stages, the code
+ * `metad2a search` runs — against the task's uniformly random cells, NB201's winners and the
+ * zero-cost proxies' picks, every accuracy measured with the plan's recipe. Picks the database
+ * does not hold yet are trained (`trainPairRecord` of `@metad2a/arch-trainer`, the builder's own
+ * per-pair step) and stored as records, so a killed run resumes where it stopped and the table
+ * never shows a number that was not measured.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { MetaD2AException, fail, makeError, seedToU32, spearman, zeroCostProxies, type FeatureSet, type ImageBatch } from '@metad2a/core';
+import {
+  BUILD_PLANS,
+  assertSameRecipe,
+  buildPlanOptions,
+  dataSourceVersion,
+  planBuild,
+  taskData,
+  trainPairRecord,
+  type BuildDatabaseOptions,
+  type ImageDataset,
+  type TaskPlan,
+  type TrainRecipe,
+} from '@metad2a/arch-trainer';
+import { indicesByClass, loadFeatureSet, resolveDataset, selectImages, type ImageDataset as SourceImages } from '@metad2a/datasets';
+import { MetaDatabase, type MetaRecord } from '@metad2a/meta-trainer';
+import { proxyBatchOf, scoreWithProxy } from '@metad2a/proxies';
+import { SEARCH_IMAGES_PER_CLASS, candidatePool, predictionTarget, rankCandidates, rerankCandidates, runSearch, type SearchModel } from '@metad2a/search';
+import { canonicalKey, formatNb201, nb201Table, parseNb201, type Nb201Cell, type Nb201Dataset } from '@metad2a/search-spaces';
+import { machineInfo, type MachineInfo } from './environment';
+import { bootstrapMeanCI, groupOverlaps, percentileAmong, type BootstrapCI, type GroupOverlap } from './transfer-stats';
+
+/** A build plan's options without the per-run fields (what `BUILD_PLANS` holds). */
+export type TransferPlanOptions = Omit<BuildDatabaseOptions, 'db' | 'shard' | 'onProgress' | 'signal'>;
+
+export interface TransferOptions {
+  /** The model searched with (any `metad2a-model/1` directory, loaded). */
+  readonly model: SearchModel;
+  /** How the report names the model (its directory, `builtin:default`). */
+  readonly modelName: string;
+  /** The meta-database holding the plan's records; picks are written into it. */
+  readonly db: string;
+  /** A named plan of `BUILD_PLANS` (`nb201-heldout-v1`), or a plan's options with a name (tests, your own plans). */
+  readonly plan: string | { readonly name: string; readonly options: TransferPlanOptions };
+  /** Search seeds: MetaD2A searches each task once per seed (default 0, 1, 2). */
+  readonly seeds?: readonly number[];
+  /** How many of MetaD2A's ranking are trained (best-of-top-k; default 5). */
+  readonly top?: number;
+  /** Candidates each search generates (default 500, as `metad2a search`); the proxies rank the same pool. */
+  readonly candidates?: number;
+  /** Resampled data sets the predictor averages over (default 10). */
+  readonly resamples?: number;
+  /** A task needs at least this many measured random cells of the plan (default 30). */
+  readonly minRandomCells?: number;
+  /** Zero-cost proxies by registry name (default naswot, synflow); [] for none. */
+  readonly proxies?: readonly string[];
+  /** The proxies choose among the first `proxyPool` candidates of each search's ranking (default all: every generated candidate; the cost is one score per distinct cell). */
+  readonly proxyPool?: number;
+  /**
+   * Also evaluate the search's optional re-ranking stage (`rerankCandidates`, as `metad2a search
+   * --rerank`): the first `top` (20) of each ranking re-ranked with `proxy` at `weight` (0.5); its top-1 is a pick.
+   */
+  readonly rerank?: { readonly proxy: string; readonly top?: number; readonly weight?: number };
+  /** Images of the task's training set in the proxies' minibatch (default 64). */
+  readonly proxyBatch?: number;
+  /** Seed of the proxies' minibatch and network initialisation (default 0). */
+  readonly proxySeed?: number;
+  /** Bootstrap over tasks: resamples (default 10,000) and seed (default 0). */
+  readonly bootstrap?: { readonly resamples?: number; readonly seed?: number };
+  /** Feature extractor for tasks whose data set has no features in the database (default random-conv). */
+  readonly extractor?: string;
+  /** Images per class of the task whose features are extracted (default the search's 200, the first of each class). */
+  readonly imagesPerClass?: number;
+  readonly onProgress?: (p: TransferProgress) => void;
+  /** Stop after the pick in training (its record is kept); a rerun resumes. */
+  readonly signal?: AbortSignal;
+}
+
+export type TransferProgress =
+  | { readonly phase: 'select'; readonly task: string; readonly index: number; readonly tasks: number; readonly elapsedMs: number }
+  | {
+      readonly phase: 'train';
+      /** Picks finished (trained by this run) and still to train when the phase began. */
+      readonly done: number;
+      readonly total: number;
+      readonly task: string;
+      readonly arch: string;
+      readonly accuracy: number;
+      readonly elapsedMs: number;
+      /** Mean time per trained pick × picks left. */
+      readonly etaMs: number;
+    };
+
+/** A cell with its measured accuracy (%) and percentile among the task's random cells. */
+export interface MeasuredCell {
+  readonly arch: string;
+  readonly accuracy: number;
+  readonly percentile: number;
+}
+
+export interface TransferSeedResult {
+  readonly seed: number;
+  /** MetaD2A's top-k, in predicted order. */
+  readonly top: readonly MeasuredCell[];
+  readonly bestOfTop: MeasuredCell;
+  /** The top-1 after the re-ranking stage (with `rerank`). */
+  readonly rerankTop1?: MeasuredCell;
+  /** Each proxy's top-1 over this search's candidate pool, with its score. */
+  readonly proxies: Readonly<Record<string, MeasuredCell & { readonly score: number }>>;
+  /** The predictor's Spearman between its scores and the measured accuracies of the task's random cells (NaN where either side is constant). */
+  readonly spearman: number;
+  readonly candidates: number;
+  readonly searchSeconds: number;
+}
+
+/** Methods compared on every task (their accuracies and percentiles; seeded ones averaged over seeds). */
+export type TransferMethod = 'metad2a-top1' | 'metad2a-best-of-top' | `rerank:${string}` | 'nb201-cifar10' | 'nb201-imagenet16-120' | `proxy:${string}` | 'best-known';
+
+export interface TransferTaskResult {
+  readonly task: string;
+  readonly source: string;
+  readonly classes: number;
+  /** Where the search's features came from: `database (<how they were made>)` or `extractor <name>`. */
+  readonly features: string;
+  /** The plan's uniformly random cells of the task that have records. */
+  readonly random: {
+    readonly count: number;
+    readonly planned: number;
+    readonly mean: number;
+    readonly best: number;
+    readonly cells: readonly { arch: string; accuracy: number }[];
+  };
+  readonly nb201: Readonly<Record<'cifar10' | 'imagenet16-120', MeasuredCell>>;
+  /** The best record of the task (random cells and every pick). */
+  readonly bestKnown: MeasuredCell;
+  readonly seeds: readonly TransferSeedResult[];
+  /** Per method: accuracy and percentile (mean over seeds for the searched ones). */
+  readonly methods: Readonly<Record<TransferMethod, { readonly accuracy: number; readonly percentile: number }>>;
+  /** Mean Spearman over the seeds where it is defined; NaN where it is nowhere (constant accuracies or scores). */
+  readonly spearman: number;
+}
+
+export interface TransferGroupSummary {
+  /** A source (data set reference) or `all`. */
+  readonly group: string;
+  readonly tasks: number;
+  readonly percentile: Readonly<Record<TransferMethod, BootstrapCI>>;
+  readonly accuracy: Readonly<Record<TransferMethod, BootstrapCI>>;
+  /** Over the tasks whose Spearman is defined (null when none is: constant scores or accuracies). */
+  readonly spearman: BootstrapCI | null;
+}
+
+export interface TransferWins {
+  /** The method MetaD2A's top-1 (mean over seeds) is compared with; `nb201-both`: better than both winners. */
+  readonly against: string;
+  /** Tasks where MetaD2A's top-1 is strictly more accurate. */
+  readonly wins: number;
+  readonly tasks: number;
+}
+
+export interface TransferResult {
+  readonly plan: { readonly name: string; readonly description?: string; readonly recipe: TrainRecipe; readonly metric: string; readonly seed: number; readonly tasks: number };
+  readonly model: { readonly name: string; readonly predicts: string };
+  readonly settings: {
+    readonly seeds: readonly number[];
+    readonly top: number;
+    readonly candidates: number;
+    readonly resamples: number;
+    readonly minRandomCells: number;
+    readonly proxies: {
+      readonly names: readonly string[];
+      readonly pool: string;
+      readonly batch: number;
+      readonly seed: number;
+      readonly network: { readonly C: number; readonly N: number };
+    };
+    readonly bootstrap: { readonly resamples: number; readonly seed: number; readonly level: number };
+    readonly rerank: { readonly proxy: string; readonly top: number; readonly weight: number } | null;
+  };
+  readonly methods: readonly TransferMethod[];
+  readonly tasks: readonly TransferTaskResult[];
+  readonly summary: readonly TransferGroupSummary[];
+  /** Overall mean percentile of MetaD2A's top-1 and best-of-top-k, and mean Spearman, per seed. */
+  readonly perSeed: readonly { readonly seed: number; readonly top1Percentile: number; readonly bestOfTopPercentile: number; readonly spearman: number }[];
+  readonly wins: readonly TransferWins[];
+  /** Mean overlap of MetaD2A's top-k between (and within) sources. */
+  readonly overlap: readonly GroupOverlap[];
+  /** Picks trained by this run, and picks whose record was already there. */
+  readonly trainings: { readonly trained: number; readonly reused: number; readonly trainSeconds: number };
+  readonly machine: MachineInfo;
+}
+
+/** What a run ends with: the result, or where it stopped (signal) — rerun to resume. */
+export type TransferRun = { readonly status: 'complete'; readonly result: TransferResult } | { readonly status: 'stopped'; readonly trained: number; readonly remaining: number };
+
+const cellOf = (arch: string, source: string): Nb201Cell => {
+  const p = parseNb201(arch);
+  if (E.isLeft(p)) throw new MetaD2AException(makeError('ParseError', { source, field: 'arch', expected: 'an NB201 cell string', got: arch }));
+  return p.right;
+};
+const keyOf = (arch: string, source = 'transfer'): string => canonicalKey(cellOf(arch, source));
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** `f` of the finite values (a Spearman is NaN where one side is constant), null when there are none. */
+const definedMean = <T>(xs: readonly number[], f: (v: number[]) => T): T | null => {
+  const ok = xs.filter(Number.isFinite);
+  return ok.length > 0 ? f(ok) : null;
+};
+
+/** The winners of NB201's 200-epoch table (best test accuracy) on CIFAR-10 and ImageNet16-120. */
+export function nb201Winners(): Record<'cifar10' | 'imagenet16-120', string> {
+  const t = nb201Table();
+  const w = (d: Nb201Dataset): string => formatNb201(t.cellAt(t.best(d, 'test').index));
+  return { cifar10: w('cifar10'), 'imagenet16-120': w('imagenet16-120') };
+}
+
+interface TaskWork {
+  readonly task: TaskPlan;
+  readonly random: { arch: string; accuracy: number }[];
+  readonly planned: number;
+  readonly features: string;
+  readonly nb201: Record<'cifar10' | 'imagenet16-120', string>;
+  readonly seeds: {
+    seed: number;
+    top: string[];
+    rerankTop1?: string;
+    proxies: Record<string, { arch: string; score: number }>;
+    spearman: number;
+    candidates: number;
+    searchSeconds: number;
+  }[];
+}
+
+/**
+ * Run the transfer evaluation. Phase 1 (per task): features (the database's, else extracted),
+ * one MetaD2A search per seed (`runSearch`), the proxies over each search's candidates, the
+ * predictor's Spearman on the task's random cells (`rankCandidates`). Phase 2: every pick without
+ * a record of the same computation (`canonicalKey`) on the task is trained with the plan's recipe
+ * and seed rule and stored. Phase 3: the table's numbers, all from records.
+ */
+export async function runTransferBenchmark(opts: TransferOptions): Promise<TransferRun> {
+  const t0 = Date.now();
+  const planName = typeof opts.plan === 'string' ? opts.plan : opts.plan.name;
+  const plan = typeof opts.plan === 'string' ? buildPlanOptions(opts.plan) : opts.plan.options;
+  const description = typeof opts.plan === 'string' ? BUILD_PLANS[opts.plan]?.description : undefined;
+  const seeds = opts.seeds ?? [0, 1, 2];
+  const top = opts.top ?? 5;
+  const candidates = opts.candidates ?? 500;
+  const resamples = opts.resamples ?? 10;
+  const minRandom = opts.minRandomCells ?? 30;
+  const proxies = opts.proxies ?? ['naswot', 'synflow'];
+  const proxyBatchSize = opts.proxyBatch ?? 64;
+  const proxyPool = Math.min(opts.proxyPool ?? candidates, candidates);
+  const rerank = opts.rerank ? { proxy: opts.rerank.proxy, top: opts.rerank.top ?? 20, weight: opts.rerank.weight ?? 0.5 } : null;
+  const proxySeed = opts.proxySeed ?? 0;
+  const boot = { resamples: opts.bootstrap?.resamples ?? 10_000, seed: opts.bootstrap?.seed ?? 0, level: 0.95 };
+  const positive = (field: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1) fail('ValidationError', { source: 'bench transfer', field, expected: 'a positive integer', got: String(v) });
+  };
+  positive('top', top);
+  positive('candidates', candidates);
+  positive('minRandomCells', minRandom);
+  positive('proxyPool', proxyPool);
+  if (seeds.length === 0 || new Set(seeds).size !== seeds.length || seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
+    fail('ValidationError', { source: 'bench transfer', field: 'seeds', expected: 'distinct non-negative integers, at least one', got: JSON.stringify(seeds) });
+  if (top > candidates) fail('ValidationError', { source: 'bench transfer', field: 'top', expected: `at most the candidates (${candidates})`, got: String(top) });
+  if (opts.model.space.name !== 'nb201')
+    fail('ValidationError', { source: opts.modelName, field: 'space', expected: 'an nb201 model (the held-out plans train NB201 cells)', got: opts.model.space.name });
+  for (const p of [...proxies, ...(rerank ? [rerank.proxy] : [])]) zeroCostProxies.get(p); // an unknown name fails before any work, naming the registered ones
+  const recipe = plan.recipe;
+  if (recipe.inputSize === undefined) fail('ValidationError', { source: `plan ${planName}`, field: 'recipe.inputSize', expected: 'a size', got: 'undefined' });
+
+  const images = new Map<string, SourceImages>();
+  const imagesOf = (ref: string): SourceImages => {
+    let d = images.get(ref);
+    if (!d) {
+      const src = resolveDataset(ref);
+      if (src.kind !== 'images')
+        fail('ValidationError', { source: `plan ${planName}`, field: `dataset ${ref}`, expected: 'an image data set (picks are trained)', got: 'precomputed features' });
+      images.set(ref, (d = src as SourceImages));
+    }
+    return d;
+  };
+  const built = planBuild({ ...plan, db: opts.db }, (r) => imagesOf(r).classNames.length);
+  const metric = built.metric;
+  const pairSeed = (task: TaskPlan, arch: string): number => seedToU32(`${plan.seed}|${task.name}|${arch}`);
+  const winners = nb201Winners();
+  const db = MetaDatabase.open(opts.db);
+  try {
+    // every record of the metric (random cells and picks already trained) must come from this recipe
+    assertSameRecipe(db, metric, recipe, opts.db);
+    const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: 'nb201', metric });
+    // ---- phase 1: searches, proxies, Spearman (no training)
+    const work: TaskWork[] = [];
+    // every task's random cells first: a database short of records fails before any search, naming every short task
+    const randomOf = built.tasks.map((task) => {
+      const version = dataSourceVersion(task.dataset, imagesOf(task.dataset));
+      const byArch = new Map(recordsOf(task.name).map((r) => [r.arch, r]));
+      const plannedArchs = built.pairs.filter((p) => p.task.name === task.name).map((p) => p.arch);
+      const random = plannedArchs.flatMap((arch) => {
+        const r = byArch.get(arch);
+        if (!r) return [];
+        checkRecord(r, version, opts.db);
+        return [{ arch, accuracy: r.accuracy }];
+      });
+      return { task, random, planned: plannedArchs.length };
+    });
+    const short = randomOf.filter((x) => x.random.length < minRandom);
+    if (short.length > 0) {
+      throw new MetaD2AException(
+        makeError('NotFound', {
+          source: opts.db,
+          field: short.length === 1 ? `task ${short[0]!.task.name}` : `${short.length} of ${built.tasks.length} tasks`,
+          expected: `at least ${minRandom} measured random cells of plan ${planName} per task (metric ${metric})`,
+          got: `${short
+            .slice(0, 3)
+            .map((x) => `${x.random.length} of ${x.planned}${short.length > 1 ? ` for ${x.task.name}` : ''}`)
+            .join(', ')}${short.length > 3 ? ', …' : ''} (build them: metad2a db build --plan ${planName} --db ${opts.db})`,
+        }),
+      );
+    }
+    for (const [ti, { task, random, planned }] of randomOf.entries()) {
+      let features: FeatureSet;
+      let featureSource: string;
+      const stored = db.tasks().find((t) => t.name === task.name);
+      if (stored && db.classesWithFeatures(task.dataset).length > 0 && db.missingFeatures(stored).length === 0) {
+        features = db.taskFeatureSet(stored);
+        const from = db.dataset(task.dataset).featuresFrom;
+        featureSource = `database${from !== undefined ? ` (${from})` : ''}`;
+      } else {
+        // the first images of the task's classes only (as `metad2a search` would extract for a data set of those classes)
+        const extractor = opts.extractor ?? 'random-conv';
+        const src = imagesOf(task.dataset);
+        const byClass = indicesByClass(src);
+        const rows = task.classIds.flatMap((c) => byClass[c]!.slice(0, opts.imagesPerClass ?? SEARCH_IMAGES_PER_CLASS));
+        const extracted = await loadFeatureSet(selectImages(src, rows), { extractor });
+        features = { name: task.name, dim: extracted.dim, classes: task.classIds.map((c) => extracted.classes[c]!) };
+        featureSource = `extractor ${extractor}`;
+      }
+      const batch = proxies.length > 0 || rerank ? proxyBatchForTask(imagesOf(task.dataset), task, plan, proxyBatchSize, proxySeed) : undefined;
+      const proxyScores = new Map<string, Map<string, number>>(proxies.map((p) => [p, new Map()]));
+      const randomPool = candidatePool(
+        opts.model.space,
+        random.map((r) => cellOf(r.arch, opts.db)),
+      );
+      const seedsOut: TaskWork['seeds'] = [];
+      for (const seed of seeds) {
+        const res = await runSearch(opts.model, features, { candidates, resamples, top, seed });
+        const pool = res.ranking.slice(0, proxyPool).map((c) => c.arch);
+        const picked: Record<string, { arch: string; score: number }> = {};
+        for (const name of proxies) {
+          const cache = proxyScores.get(name)!;
+          const missing = pool.filter((a) => !cache.has(a));
+          if (missing.length > 0) {
+            const { scores } = scoreWithProxy(name, missing, batch!, { numClasses: task.classIds.length, seed: proxySeed, C: recipe.C, N: recipe.N });
+            missing.forEach((a, i) => cache.set(a, Number.isNaN(scores[i]!) ? -Infinity : scores[i]!));
+          }
+          // the highest score; ties keep the predictor's order
+          let best = 0;
+          pool.forEach((a, i) => {
+            if (cache.get(a)! > cache.get(pool[best]!)!) best = i;
+          });
+          picked[name] = { arch: pool[best]!, score: cache.get(pool[best]!)! };
+        }
+        const reranked = rerank
+          ? (await rerankCandidates(res.ranking, { ...rerank, batch: batch!, numClasses: task.classIds.length, seed: proxySeed, C: recipe.C, N: recipe.N })).ranking[0]!.arch
+          : undefined;
+        const ranked = await rankCandidates(opts.model.predictor, features, randomPool, { resamples, seed: `${seed}/rank` });
+        const scores = new Float64Array(random.length);
+        for (const c of ranked.ranking) scores[c.index] = c.score;
+        seedsOut.push({
+          seed,
+          top: res.top.map((c) => c.arch),
+          ...(reranked !== undefined ? { rerankTop1: reranked } : {}),
+          proxies: picked,
+          spearman: spearman(
+            scores,
+            random.map((r) => r.accuracy),
+          ),
+          candidates: res.ranking.length,
+          searchSeconds: res.timings.search,
+        });
+      }
+      work.push({ task, random, planned, features: featureSource, nb201: winners, seeds: seedsOut });
+      opts.onProgress?.({ phase: 'select', task: task.name, index: ti + 1, tasks: built.tasks.length, elapsedMs: Date.now() - t0 });
+    }
+
+    // ---- phase 2: train the picks the database lacks (one record per computation and task)
+    const todo: { task: TaskPlan; arch: string }[] = [];
+    let reused = 0;
+    for (const w of work) {
+      const known = new Set(recordsOf(w.task.name).map((r) => keyOf(r.arch, opts.db)));
+      // a pick that computes what a planned, not yet measured random cell computes is trained as that pair (same string, same seed): the build then skips it
+      const plannedByKey = new Map(built.pairs.filter((p) => p.task.name === w.task.name).map((p) => [keyOf(p.arch), p.arch]));
+      const picks = [
+        ...Object.values(w.nb201),
+        ...w.seeds.flatMap((s) => [...s.top, ...(s.rerankTop1 !== undefined ? [s.rerankTop1] : []), ...Object.values(s.proxies).map((p) => p.arch)]),
+      ];
+      const seen = new Set<string>();
+      for (const arch of picks) {
+        const k = keyOf(arch);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        if (known.has(k)) reused++;
+        else todo.push({ task: w.task, arch: plannedByKey.get(k) ?? arch });
+      }
+    }
+    let trained = 0;
+    let trainMs = 0;
+    let current: { name: string; train: ImageDataset; test: ImageDataset } | undefined;
+    for (const { task, arch } of todo) {
+      if (opts.signal?.aborted) return { status: 'stopped', trained, remaining: todo.length - trained };
+      if (current?.name !== task.name)
+        current = {
+          name: task.name,
+          ...taskData(imagesOf(task.dataset), task, { trainPerClass: plan.trainPerClass, testPerClass: plan.testPerClass, inputSize: recipe.inputSize!, seed: plan.seed }),
+        };
+      const p0 = Date.now();
+      const record = await trainPairRecord({ task, arch, seed: pairSeed(task, arch) }, current, {
+        recipe,
+        metric,
+        sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)),
+      });
+      db.addRecord({ ...record, how: `${record.how} (a pick of metad2a bench transfer)` });
+      trained++;
+      trainMs += Date.now() - p0;
+      opts.onProgress?.({
+        phase: 'train',
+        done: trained,
+        total: todo.length,
+        task: task.name,
+        arch,
+        accuracy: record.accuracy,
+        elapsedMs: Date.now() - t0,
+        etaMs: (trainMs / trained) * (todo.length - trained),
+      });
+    }
+
+    // ---- phase 3: the numbers, all from records
+    const methods: TransferMethod[] = [
+      'metad2a-top1',
+      'metad2a-best-of-top',
+      ...(rerank ? [`rerank:${rerank.proxy}` as const] : []),
+      'nb201-cifar10',
+      'nb201-imagenet16-120',
+      ...proxies.map((p) => `proxy:${p}` as const),
+      'best-known',
+    ];
+    const tasks: TransferTaskResult[] = work.map((w) => {
+      const records = recordsOf(w.task.name);
+      const accOfKey = new Map<string, number>();
+      for (const r of records) {
+        const k = keyOf(r.arch, opts.db);
+        if (!accOfKey.has(k)) accOfKey.set(k, r.accuracy);
+      }
+      const randomAcc = w.random.map((r) => r.accuracy);
+      const measured = (arch: string): MeasuredCell => {
+        const accuracy = accOfKey.get(keyOf(arch));
+        if (accuracy === undefined)
+          fail('NotFound', { source: opts.db, field: `task ${w.task.name}`, expected: `a record of ${arch}`, got: 'none (was it deleted while the benchmark ran?)' });
+        return { arch, accuracy, percentile: percentileAmong(accuracy, randomAcc) };
+      };
+      const seedsRes: TransferSeedResult[] = w.seeds.map((s) => {
+        const topCells = s.top.map(measured);
+        const bestOfTop = topCells.reduce((b, c) => (c.accuracy > b.accuracy ? c : b));
+        const px: Record<string, MeasuredCell & { score: number }> = {};
+        for (const [name, p] of Object.entries(s.proxies)) px[name] = { ...measured(p.arch), score: p.score };
+        return {
+          seed: s.seed,
+          top: topCells,
+          bestOfTop,
+          ...(s.rerankTop1 !== undefined ? { rerankTop1: measured(s.rerankTop1) } : {}),
+          proxies: px,
+          spearman: s.spearman,
+          candidates: s.candidates,
+          searchSeconds: s.searchSeconds,
+        };
+      });
+      let bestRecord = records[0]!;
+      for (const r of records) if (r.accuracy > bestRecord.accuracy) bestRecord = r;
+      const bestKnown = measured(bestRecord.arch);
+      const nb201 = { cifar10: measured(w.nb201.cifar10), 'imagenet16-120': measured(w.nb201['imagenet16-120']) };
+      const avg = (f: (s: TransferSeedResult) => MeasuredCell) => ({ accuracy: mean(seedsRes.map((s) => f(s).accuracy)), percentile: mean(seedsRes.map((s) => f(s).percentile)) });
+      const m: Record<string, { accuracy: number; percentile: number }> = {
+        'metad2a-top1': avg((s) => s.top[0]!),
+        'metad2a-best-of-top': avg((s) => s.bestOfTop),
+        ...(rerank ? { [`rerank:${rerank.proxy}`]: avg((s) => s.rerankTop1!) } : {}),
+        'nb201-cifar10': nb201.cifar10,
+        'nb201-imagenet16-120': nb201['imagenet16-120'],
+      };
+      for (const p of proxies) m[`proxy:${p}`] = avg((s) => s.proxies[p]!);
+      m['best-known'] = bestKnown;
+      return {
+        task: w.task.name,
+        source: w.task.dataset,
+        classes: w.task.classIds.length,
+        features: w.features,
+        random: { count: w.random.length, planned: w.planned, mean: mean(randomAcc), best: Math.max(...randomAcc), cells: w.random },
+        nb201,
+        bestKnown,
+        seeds: seedsRes,
+        methods: m as Record<TransferMethod, { accuracy: number; percentile: number }>,
+        spearman:
+          definedMean(
+            seedsRes.map((s) => s.spearman),
+            mean,
+          ) ?? Number.NaN,
+      };
+    });
+    const sources = [...new Set(tasks.map((t) => t.source))];
+    const summarise = (group: string, ts: readonly TransferTaskResult[]): TransferGroupSummary => {
+      const ci = (vals: number[]) => bootstrapMeanCI(vals, { resamples: boot.resamples, seed: `${boot.seed}|${group}`, level: boot.level });
+      const percentile: Record<string, BootstrapCI> = {};
+      const accuracy: Record<string, BootstrapCI> = {};
+      for (const k of methods) {
+        percentile[k] = ci(ts.map((t) => t.methods[k].percentile));
+        accuracy[k] = ci(ts.map((t) => t.methods[k].accuracy));
+      }
+      return {
+        group,
+        tasks: ts.length,
+        percentile: percentile as Record<TransferMethod, BootstrapCI>,
+        accuracy: accuracy as Record<TransferMethod, BootstrapCI>,
+        spearman: definedMean(
+          ts.map((t) => t.spearman),
+          ci,
+        ),
+      };
+    };
+    const summary = [
+      ...sources.map((s) =>
+        summarise(
+          s,
+          tasks.filter((t) => t.source === s),
+        ),
+      ),
+      summarise('all', tasks),
+    ];
+    const perSeed = seeds.map((seed, i) => ({
+      seed,
+      top1Percentile: mean(tasks.map((t) => t.seeds[i]!.top[0]!.percentile)),
+      bestOfTopPercentile: mean(tasks.map((t) => t.seeds[i]!.bestOfTop.percentile)),
+      spearman:
+        definedMean(
+          tasks.map((t) => t.seeds[i]!.spearman),
+          mean,
+        ) ?? Number.NaN,
+    }));
+    const top1 = (t: TransferTaskResult) => t.methods['metad2a-top1'].accuracy;
+    const beats = (against: string, other: (t: TransferTaskResult) => number): TransferWins => ({
+      against,
+      wins: tasks.filter((t) => top1(t) > other(t)).length,
+      tasks: tasks.length,
+    });
+    const wins = [
+      beats('nb201-cifar10', (t) => t.methods['nb201-cifar10'].accuracy),
+      beats('nb201-imagenet16-120', (t) => t.methods['nb201-imagenet16-120'].accuracy),
+      beats('nb201-both', (t) => Math.max(t.methods['nb201-cifar10'].accuracy, t.methods['nb201-imagenet16-120'].accuracy)),
+      ...proxies.map((p) => beats(`proxy:${p}`, (t) => t.methods[`proxy:${p}`].accuracy)),
+    ];
+    const overlap = groupOverlaps(
+      tasks.map((t) => ({ name: t.task, group: t.source, tops: new Map(t.seeds.map((s) => [s.seed, s.top.map((c) => keyOf(c.arch))])) })),
+      sources,
+    );
+    return {
+      status: 'complete',
+      result: {
+        plan: { name: planName, ...(description ? { description } : {}), recipe, metric, seed: plan.seed, tasks: tasks.length },
+        model: { name: opts.modelName, predicts: predictionTarget(opts.model.manifest) },
+        settings: {
+          seeds,
+          top,
+          candidates,
+          resamples,
+          minRandomCells: minRandom,
+          proxies: {
+            names: proxies,
+            pool:
+              proxyPool >= candidates
+                ? `every candidate of each MetaD2A search (${candidates} generated cells per seed)`
+                : `the first ${proxyPool} of each MetaD2A search's ranking of ${candidates} generated cells`,
+            batch: proxyBatchSize,
+            seed: proxySeed,
+            network: { C: recipe.C, N: recipe.N },
+          },
+          bootstrap: boot,
+          rerank,
+        },
+        methods,
+        tasks,
+        summary,
+        perSeed,
+        wins,
+        overlap,
+        trainings: { trained, reused, trainSeconds: trainMs / 1000 },
+        machine: machineInfo(),
+      },
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** A record of the plan must come from the images as they are now (the recipe is checked for every record by `assertSameRecipe`). */
+function checkRecord(r: MetaRecord, version: string, file: string): void {
+  const v = (r.extra as { sourceVersion?: unknown } | undefined)?.sourceVersion;
+  if (v !== undefined && v !== version)
+    fail('ValidationError', {
+      source: file,
+      field: `record ${r.id} (${r.task}, ${r.arch}).extra.sourceVersion`,
+      expected: `${version} (the images of the task now)`,
+      got: `${String(v)} (made from other images: rebuild the plan's records)`,
+    });
+}
+
+/** The proxies' minibatch: seeded rows of the task's training images, preprocessed as the recipe trains them. */
+function proxyBatchForTask(images: SourceImages, task: TaskPlan, plan: TransferPlanOptions, size: number, seed: number): ImageBatch {
+  const { train } = taskData(images, task, { trainPerClass: plan.trainPerClass, testPerClass: plan.testPerClass, inputSize: plan.recipe.inputSize!, seed: plan.seed });
+  return proxyBatchOf(train, { size, seed: `${seed}|${task.name}`, source: `proxy batch of ${task.name}` });
+}
