@@ -1,10 +1,12 @@
 /**
  * `npm run bench:train -- [--json] [--backends native,wasm] [--steps N] [--skip-full] [--repeats 3]
- * [--torch-threads n] [--no-pytorch]`: training images/s of the NB201 network (`TinyNetwork` of
- * @metad2a/arch-trainer: SGD with Nesterov momentum 0.9, weight decay 5e-4, BatchNorm in training
- * mode, cross-entropy; random data):
+ * [--torch-threads n] [--no-pytorch] [--configs full,reduced,nb201-db]`: training images/s of the
+ * NB201 network (`TinyNetwork` of @metad2a/arch-trainer: SGD with Nesterov momentum 0.9, weight
+ * decay 5e-4, BatchNorm in training mode, cross-entropy; random data):
  * - full: C=16, N=5, 32×32, batch 256, every edge nor_conv_3x3
  * - reduced: C=8, N=1, 16×16, batch 64, every edge nor_conv_3x3
+ * - nb201-db: the meta-database recipe's network (C=8, N=2, 16×16, batch 32, one input channel),
+ *   every edge nor_conv_3x3 (the costliest cell of its space)
  * per backend, one warm-up step then timed steps. Then, when PyTorch is installed, the official
  * TinyNetwork (`reference/pytorch-tinynet.py`, its default threading unless `--torch-threads`)
  * and our default backend alternately `--repeats` times on both configs, in this run: medians,
@@ -25,10 +27,11 @@ import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 
 interface Config {
-  name: 'full' | 'reduced';
+  name: 'full' | 'reduced' | 'nb201-db';
   C: number;
   N: number;
   hw: number;
+  inChannels: number;
   batch: number;
   steps: number;
 }
@@ -41,12 +44,12 @@ function arg(args: string[], name: string): string | undefined {
 /** Images per second of `steps` timed SGD steps after one warm-up step. */
 function trainImgPerSec(cfg: Config): number {
   const rng = new Rng(0);
-  const net = new TinyNetwork({ arch: ALL_CONV, C: cfg.C, N: cfg.N, numClasses: 10 }, rng);
+  const net = new TinyNetwork({ arch: ALL_CONV, C: cfg.C, N: cfg.N, numClasses: 10, inChannels: cfg.inChannels }, rng);
   const sgd = new SGD(net.store.entries(), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
-  const xData = new Float32Array(cfg.batch * cfg.hw * cfg.hw * 3);
+  const xData = new Float32Array(cfg.batch * cfg.hw * cfg.hw * cfg.inChannels);
   for (let i = 0; i < xData.length; i++) xData[i] = rng.normal();
   const labels = Int32Array.from({ length: cfg.batch }, () => rng.int(10));
-  const x = tf.tensor4d(xData, [cfg.batch, cfg.hw, cfg.hw, 3]);
+  const x = tf.tensor4d(xData, [cfg.batch, cfg.hw, cfg.hw, cfg.inChannels]);
   const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
   const step = (): void => {
     const updates: StatUpdate[] = [];
@@ -71,10 +74,16 @@ export async function run(args: string[]): Promise<void> {
   const steps = Number(arg(args, 'steps') ?? 3);
   const def = await initBackend({}); // the default backend (also registers training kernels)
   const backends = (arg(args, 'backends') ?? [def.tfName, ...['native', 'wasm'].filter((b) => b !== def.tfName)].join(',')).split(',');
-  const configs: Config[] = [
-    { name: 'full', C: 16, N: 5, hw: 32, batch: 256, steps: Math.max(1, Math.ceil(steps / 2)) },
-    { name: 'reduced', C: 8, N: 1, hw: 16, batch: 64, steps: steps * 4 },
-  ];
+  const wanted = (arg(args, 'configs') ?? 'full,reduced,nb201-db').split(',');
+  const configs: Config[] = (
+    [
+      { name: 'full', C: 16, N: 5, hw: 32, inChannels: 3, batch: 256, steps: Math.max(1, Math.ceil(steps / 2)) },
+      { name: 'reduced', C: 8, N: 1, hw: 16, inChannels: 3, batch: 64, steps: steps * 4 },
+      { name: 'nb201-db', C: 8, N: 2, hw: 16, inChannels: 1, batch: 32, steps: steps * 8 },
+    ] satisfies Config[]
+  ).filter((c) => wanted.includes(c.name));
+  const unknown = wanted.filter((w) => !['full', 'reduced', 'nb201-db'].includes(w));
+  if (unknown.length > 0) throw new Error(`--configs: expected names among full, reduced, nb201-db, got ${unknown.join(', ')}`);
   const perBackend: Record<string, Record<string, number | string>> = {};
   for (const backend of backends) {
     try {
@@ -112,7 +121,19 @@ export async function run(args: string[]): Promise<void> {
       let threads = 0;
       for (let r = 0; r < repeats; r++) {
         loads.push(machineLoad().loadavg);
-        const t = runTorch({ mode: 'imgs', C: cfg.C, N: cfg.N, hw: cfg.hw, batch: cfg.batch, steps: cfg.steps, arch: ALL_CONV, classes: 10, repeats: 1, threads: torchThreads });
+        const t = runTorch({
+          mode: 'imgs',
+          C: cfg.C,
+          N: cfg.N,
+          hw: cfg.hw,
+          batch: cfg.batch,
+          steps: cfg.steps,
+          arch: ALL_CONV,
+          classes: 10,
+          repeats: 1,
+          inChannels: cfg.inChannels,
+          threads: torchThreads,
+        });
         torch.push(t.img_s![0]!);
         threads = t.threads;
         ours.push(trainImgPerSec(cfg));
@@ -136,6 +157,7 @@ export async function run(args: string[]): Promise<void> {
     pytorch.note = 'PyTorch not installed: figures from docs/official-cpu-anchors.md (another run: compare with care)';
     pytorch.full = anchorImgPerSec('C=16, N=5, 32×32, batch 256, all-conv3×3 cell, training');
     pytorch.reduced = anchorImgPerSec('C=8, N=1, 16×16, batch 64, all-conv3×3 cell, training');
+    pytorch['nb201-db'] = anchorImgPerSec('C=8, N=2, 16×16, batch 32, all-conv3×3 cell, training');
     (json ? console.error : console.log)(`official PyTorch (${pytorch.note}): full ${JSON.stringify(pytorch.full)}, reduced ${JSON.stringify(pytorch.reduced)}`);
   }
   const main = perBackend[def.tfName] ?? {};
@@ -145,6 +167,7 @@ export async function run(args: string[]): Promise<void> {
     backend: def.tfName,
     full_img_s: main.full_img_s ?? null,
     reduced_img_s: main.reduced_img_s ?? null,
+    nb201_db_img_s: main['nb201-db_img_s'] ?? null,
     pytorch,
     loadavg: machineLoad().loadavg,
     note: 'shared machine: compare only figures of one run',

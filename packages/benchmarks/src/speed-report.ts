@@ -53,8 +53,8 @@ export const OFFICIAL_CPU_ANCHORS: readonly SpeedAnchor[] = [
   a('nb201.search.cifar100.total', 'search', 'NB201: whole search, CIFAR-100 shape', 131, '~131 s', 's', ['cifar100_s']),
   a('meta-train.nb201.generator.step', 'meta-train', 'Meta-training: NB201 generator (hs 56), one Adam step, batch 32', 0.63, '0.63 s', 's', ['generator.medianStepS']),
   a('meta-train.nb201.predictor.step', 'meta-train', 'Meta-training: NB201 predictor (hs 512), one Adam step, batch 32', 0.63, '0.63 s', 's', ['predictor.medianStepS']),
-  a('meta-train.mbv3.generator.step', 'meta-train', 'Meta-training: MBv3 generator, one step per task (official loop)', 0.33, '0.33 s', 's'),
-  a('meta-train.mbv3.predictor.step', 'meta-train', 'Meta-training: MBv3 predictor (hs 512), one step of 32', 15.7, '15.7 s', 's'),
+  a('meta-train.mbv3.generator.step', 'meta-train', 'Meta-training: MBv3 generator, one step per task (official loop)', 0.33, '0.33 s', 's', ['mbv3.generator.medianStepS']),
+  a('meta-train.mbv3.predictor.step', 'meta-train', 'Meta-training: MBv3 predictor (hs 512), one step of 32', 15.7, '15.7 s', 's', ['mbv3.predictor.medianStepS']),
   a('train.tinynet.c16n5.32px.b256.allconv3', 'train', 'TinyNetwork C=16 N=5, 32×32, batch 256, all-conv3×3, training', 88, '~88 img/s (82–95)', 'img/s', ['full_img_s']),
   a('train.tinynet.c16n5.32px.b256.optimum', 'train', 'TinyNetwork C=16 N=5, 32×32, batch 256, CIFAR-optimum cell, training', 108, '~108 img/s', 'img/s'),
   a('train.tinynet.c8n1.16px.b64.allconv3', 'train', 'TinyNetwork C=8 N=1, 16×16, batch 64, all-conv3×3, training', 1660, '~1,660 img/s (default policy; 915 PASSIVE)', 'img/s', [

@@ -101,4 +101,31 @@ describe('reluConvBnTrain', () => {
     expect(names).not.toContain('Conv2D');
     expect(names).not.toContain('Transpose');
   });
+
+  it("allocates no activation-sized zero gradients in the backward pass (the kernel's saved activations are not op outputs)", async () => {
+    await initBackend({ prefer: 'native' });
+    const c = CASES[0]!;
+    const engine = tf.engine() as unknown as { makeTensor: (...a: unknown[]) => tf.Tensor };
+    const zeroFilled: number[] = []; // sizes of the all-zero tensors made from host arrays
+    const original = engine.makeTensor;
+    engine.makeTensor = function (this: unknown, ...a: unknown[]) {
+      const values = a[0];
+      if (values instanceof Float32Array && values.every((v) => v === 0)) zeroFilled.push(values.length);
+      return original.apply(this, a);
+    };
+    try {
+      tf.tidy(() => {
+        const x = tf.randomNormal(c.x) as tf.Tensor4D;
+        const filter = tf.randomNormal([c.co, c.x[3], c.k, c.k]) as tf.Tensor4D;
+        const [gamma, beta] = [tf.ones([c.co]) as tf.Tensor1D, tf.zeros([c.co]) as tf.Tensor1D];
+        zeroFilled.length = 0;
+        // only y reaches the loss: mean and variance get (8-element) zero gradients, nothing larger
+        const [dx] = tf.grads((a: tf.Tensor) => tf.sum(reluConvBnTrain(a as tf.Tensor4D, filter, gamma, beta, c.opts).y))([x]);
+        expect(dx!.shape).toEqual(c.x);
+      });
+    } finally {
+      engine.makeTensor = original;
+    }
+    expect(zeroFilled.filter((n) => n > c.co)).toEqual([]);
+  });
 });

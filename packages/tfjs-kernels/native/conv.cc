@@ -269,23 +269,64 @@ void depthwise_backprop_filter(const ConvGeom& g, const float* x, const float* d
 }
 
 // ---- average pooling ----
+// Divisors (in-bounds taps, PyTorch count_include_pad=False) and the valid taps of every output
+// row / column are computed once per call; the channel loops run in blocks of 8 lanes when C
+// allows. Every output element sees the same float operations in the same order as the plain
+// loops (0 + taps in (fh, fw) order, then × 1/count; gradient: Σ dy · 1/count in (fh, fw) order).
 
 namespace {
-inline int valid_count(const ConvGeom& g, int oh, int ow) {
-  int ch = 0, cw = 0;
-  for (int fh = 0; fh < g.kh; ++fh) {
-    const int ih = oh * g.sh - g.padTop + fh * g.dh;
-    ch += (ih >= 0 && ih < g.H);
-  }
-  for (int fw = 0; fw < g.kw; ++fw) {
-    const int iw = ow * g.sw - g.padLeft + fw * g.dw;
-    cw += (iw >= 0 && iw < g.W);
-  }
-  return ch * cw;
+
+// the taps of one output row (or column) that fall inside the input: input index per tap, -1 outside
+std::vector<int> tap_inputs(int outLen, int inLen, int k, int stride, int dil, int pad) {
+  std::vector<int> t((size_t)outLen * k);
+  for (int o = 0; o < outLen; ++o)
+    for (int f = 0; f < k; ++f) {
+      const int i = o * stride - pad + f * dil;
+      t[(size_t)o * k + f] = (i >= 0 && i < inLen) ? i : -1;
+    }
+  return t;
 }
+
+// 1 / (valid taps) per output pixel [Ho·Wo]
+std::vector<float> pool_inverse_counts(const ConvGeom& g, const std::vector<int>& th, const std::vector<int>& tw) {
+  std::vector<float> inv((size_t)g.Ho * g.Wo);
+  for (int oh = 0; oh < g.Ho; ++oh) {
+    int ch = 0;
+    for (int f = 0; f < g.kh; ++f) ch += th[(size_t)oh * g.kh + f] >= 0;
+    for (int ow = 0; ow < g.Wo; ++ow) {
+      int cw = 0;
+      for (int f = 0; f < g.kw; ++f) cw += tw[(size_t)ow * g.kw + f] >= 0;
+      const int count = ch * cw;
+      inv[(size_t)oh * g.Wo + ow] = count > 0 ? 1.f / (float)count : 0.f;
+    }
+  }
+  return inv;
+}
+
+inline void add_into(float* out, const float* in, int C) {
+  if (C % 8 == 0) {
+    for (int c = 0; c < C; c += 8)
+      for (int j = 0; j < 8; ++j) out[c + j] += in[c + j];
+  } else {
+    for (int c = 0; c < C; ++c) out[c] += in[c];
+  }
+}
+
+inline void add_scaled_into(float* out, const float* d, float inv, int C) {
+  if (C % 8 == 0) {
+    for (int c = 0; c < C; c += 8)
+      for (int j = 0; j < 8; ++j) out[c + j] += d[c + j] * inv;
+  } else {
+    for (int c = 0; c < C; ++c) out[c] += d[c] * inv;
+  }
+}
+
 }  // namespace
 
 void avg_pool(const ConvGeom& g, const float* x, float* y) {
+  const std::vector<int> th = tap_inputs(g.Ho, g.H, g.kh, g.sh, g.dh, g.padTop);
+  const std::vector<int> tw = tap_inputs(g.Wo, g.W, g.kw, g.sw, g.dw, g.padLeft);
+  const std::vector<float> inv = pool_inverse_counts(g, th, tw);
   const int64_t outRows = (int64_t)g.N * g.Ho;
   parallel_for(outRows, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row) {
@@ -293,26 +334,41 @@ void avg_pool(const ConvGeom& g, const float* x, float* y) {
       for (int ow = 0; ow < g.Wo; ++ow) {
         float* out = y + (row * g.Wo + ow) * g.C;
         std::memset(out, 0, sizeof(float) * g.C);
-        int count = 0;
         for (int fh = 0; fh < g.kh; ++fh) {
-          const int ih = oh * g.sh - g.padTop + fh * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
+          const int ih = th[(size_t)oh * g.kh + fh];
+          if (ih < 0) continue;
           for (int fw = 0; fw < g.kw; ++fw) {
-            const int iw = ow * g.sw - g.padLeft + fw * g.dw;
-            if (iw < 0 || iw >= g.W) continue;
-            const float* in = x + (((int64_t)n * g.H + ih) * g.W + iw) * g.C;
-            for (int c = 0; c < g.C; ++c) out[c] += in[c];
-            ++count;
+            const int iw = tw[(size_t)ow * g.kw + fw];
+            if (iw < 0) continue;
+            add_into(out, x + (((int64_t)n * g.H + ih) * g.W + iw) * g.C, g.C);
           }
         }
-        const float inv = count > 0 ? 1.f / (float)count : 0.f;
-        for (int c = 0; c < g.C; ++c) out[c] *= inv;
+        const float s = inv[(size_t)oh * g.Wo + ow];
+        for (int c = 0; c < g.C; ++c) out[c] *= s;
       }
     }
   }, 4);
 }
 
 void avg_pool_grad(const ConvGeom& g, const float* dy, float* dx) {
+  // per input row / column: the (tap, output) pairs that read it, in tap order
+  auto readers = [](int inLen, int outLen, int k, int stride, int dil, int pad) {
+    std::vector<std::vector<int>> r((size_t)inLen);  // pairs (f, o) flattened
+    for (int i = 0; i < inLen; ++i)
+      for (int f = 0; f < k; ++f) {
+        const int t = i + pad - f * dil;
+        if (t < 0 || t % stride != 0) continue;
+        const int o = t / stride;
+        if (o >= outLen) continue;
+        r[(size_t)i].push_back(o);
+      }
+    return r;
+  };
+  const std::vector<int> th = tap_inputs(g.Ho, g.H, g.kh, g.sh, g.dh, g.padTop);
+  const std::vector<int> tw = tap_inputs(g.Wo, g.W, g.kw, g.sw, g.dw, g.padLeft);
+  const std::vector<float> inv = pool_inverse_counts(g, th, tw);
+  const auto rh = readers(g.H, g.Ho, g.kh, g.sh, g.dh, g.padTop);
+  const auto rw = readers(g.W, g.Wo, g.kw, g.sw, g.dw, g.padLeft);
   const int64_t inRows = (int64_t)g.N * g.H;
   parallel_for(inRows, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row) {
@@ -320,21 +376,9 @@ void avg_pool_grad(const ConvGeom& g, const float* dy, float* dx) {
       for (int iw = 0; iw < g.W; ++iw) {
         float* out = dx + (row * g.W + iw) * g.C;
         std::memset(out, 0, sizeof(float) * g.C);
-        for (int fh = 0; fh < g.kh; ++fh) {
-          const int th = ih + g.padTop - fh * g.dh;
-          if (th < 0 || th % g.sh != 0) continue;
-          const int oh = th / g.sh;
-          if (oh >= g.Ho) continue;
-          for (int fw = 0; fw < g.kw; ++fw) {
-            const int tw = iw + g.padLeft - fw * g.dw;
-            if (tw < 0 || tw % g.sw != 0) continue;
-            const int ow = tw / g.sw;
-            if (ow >= g.Wo) continue;
-            const float inv = 1.f / (float)valid_count(g, oh, ow);
-            const float* d = dy + (((int64_t)n * g.Ho + oh) * g.Wo + ow) * g.C;
-            for (int c = 0; c < g.C; ++c) out[c] += d[c] * inv;
-          }
-        }
+        for (const int oh : rh[(size_t)ih])
+          for (const int ow : rw[(size_t)iw])
+            add_scaled_into(out, dy + (((int64_t)n * g.Ho + oh) * g.Wo + ow) * g.C, inv[(size_t)oh * g.Wo + ow], g.C);
       }
     }
   }, 4);

@@ -191,23 +191,24 @@ describe('native backend', () => {
     }
   });
 
-  it('avgPool forward (same/valid) and gradient (valid) match cpu', () => {
-    compare('avgPool 3x3 s1 valid', [[2, 7, 8, 3]], (x) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'valid'));
-    compare('avgPool 2x2 s2 valid', [[1, 8, 9, 4]], (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'));
+  // channel counts: scalar loops (3, 4, 12 is 8 + a rest) and the 8-lane blocks (8, 16: NB201's stages)
+  it.each([3, 8, 12, 16])('avgPool forward (same/valid) and gradient (valid) match cpu, %i channels', (c) => {
+    compare('avgPool 3x3 s1 valid', [[2, 7, 8, c]], (x) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'valid'));
+    compare('avgPool 2x2 s2 valid', [[1, 8, 9, c === 3 ? 4 : c]], (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'));
     for (const s of [1, 2]) {
-      const data = randn(2 * 7 * 9 * 3);
-      const f = (): tf.Tensor => tf.avgPool(tf.tensor4d(data, [2, 7, 9, 3]), 3, s as 1, 'same');
+      const data = randn(2 * 7 * 9 * c);
+      const f = (): tf.Tensor => tf.avgPool(tf.tensor4d(data, [2, 7, 9, c]), 3, s as 1, 'same');
       expectClose(on(NATIVE_BACKEND_NAME, f), on('cpu', f), `avgPool 3x3 s${s} same`);
     }
   });
 
-  it('avgPool gradient with same padding is the exact adjoint of the forward (count excludes padding)', () => {
+  it.each([3, 8, 12])('avgPool gradient with same padding is the exact adjoint of the forward (count excludes padding), %i channels', (c) => {
     // <avgPool(x), r> = <x, grad> for every x, r since avgPool is linear. tfjs-cpu's AvgPoolGrad
     // divides by the full window size instead, which is not the gradient of its own forward.
     for (const s of [1, 2]) {
-      const [x, r] = [randn(2 * 7 * 9 * 3), randn(2 * 7 * 9 * 3)];
+      const [x, r] = [randn(2 * 7 * 9 * c), randn(2 * 7 * 9 * c)];
       const [y, g] = on(NATIVE_BACKEND_NAME, () => {
-        const xt = tf.tensor4d(x, [2, 7, 9, 3]);
+        const xt = tf.tensor4d(x, [2, 7, 9, c]);
         const pooled = tf.avgPool(xt, 3, s as 1, 'same');
         const rt = tf.tensor(r.subarray(0, pooled.size), pooled.shape);
         const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, 3, s as 1, 'same'), rt)))(xt);
