@@ -3,8 +3,11 @@
 // resolved to their sources so tests never need a prior build.
 const path = require('node:path');
 
-/** @param {string} packageDir absolute path of the package */
-module.exports = function preset(packageDir) {
+/**
+ * @param {string} packageDir absolute path of the package
+ * @param {{ registerKernels?: boolean }} [opts] registerKernels: false leaves out jest.backends.js
+ */
+module.exports = function preset(packageDir, opts = {}) {
   return {
     rootDir: packageDir,
     displayName: path.basename(packageDir),
@@ -21,5 +24,6 @@ module.exports = function preset(packageDir) {
     // global registry. Jest cannot require ESM on Node 20, so those files are transformed.
     transformIgnorePatterns: ['/node_modules/(?!@tensorflow/tfjs-core/dist/(?!tf-core))'],
     testTimeout: 120000,
+    setupFiles: opts.registerKernels === false ? [] : [path.join(__dirname, 'jest.backends.js')],
   };
 };

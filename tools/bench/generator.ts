@@ -10,6 +10,7 @@ import { GoldenFixture } from '@metad2a/fixtures';
 import { GeneratorModel, decodeBatch, prepareDecoderWeights } from '@metad2a/graph-generator';
 import { generateCandidates } from '@metad2a/search';
 import { nb201 } from '@metad2a/search-spaces';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -60,7 +61,7 @@ export async function run(args: string[]): Promise<void> {
   const rng = new Rng(5);
   const ds: FeatureSet = { name: 'random', dim: 512, classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: 200, data: rng.normalArray(200 * 512) })) };
   const t = performance.now();
-  const res = generateCandidates(gen, ds, n, { space: nb201, seed: 0 });
+  const res = await generateCandidates(gen, ds, n, { space: nb201, seed: 0 });
   out[`generate${n}_nb201_c${classes}_ms`] = performance.now() - t;
   out.generate_batches = res.batches;
   out.generate_attempts = res.attempts;

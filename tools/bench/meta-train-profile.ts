@@ -9,12 +9,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { Rng, initBackend, type BackendName } from '@metad2a/core';
+import { Rng, initBackend, modelSpecs, type BackendName } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { NB201_GRAPH_CONFIG } from '@metad2a/search-spaces';
 import { metaTrainGenerator, metaTrainPredictor, splitNormalisation } from '@metad2a/meta-trainer';
 import { benchDb } from './meta-train';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -37,8 +38,8 @@ export async function run(args: string[]): Promise<void> {
   const opts = { split: 'bench', epochs: 100, validate: false, progress: 'never' as const };
   const model =
     which === 'generator'
-      ? new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 56, nz: 56, inputDim: 512, seed: 1 })
-      : new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 512, nz: 56, inputDim: 512, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
+      ? new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, ...modelSpecs.get('nb201-official').generator, seed: 1 })
+      : new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, ...modelSpecs.get('nb201-official').predictor, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
   const train = (n: number): void => {
     if (model instanceof GeneratorModel) metaTrainGenerator(db, model, { ...opts, maxSteps: n, pairs: { kind: 'all' } });
     else metaTrainPredictor(db, model, { ...opts, maxSteps: n });

@@ -13,11 +13,12 @@
  * The first step (warm-up: kernel set-up, Adam slots) is reported separately. `--space` defaults
  * to nb201 (the MBv3 predictor step takes tens of seconds).
  */
-import { Rng, describeBackend, initBackend, type BackendName, type GraphConfig } from '@metad2a/core';
+import { Rng, describeBackend, initBackend, modelSpecs, type BackendName, type GraphConfig } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { MBV3_GRAPH_CONFIG, NB201_GRAPH_CONFIG, mbv3, nb201 } from '@metad2a/search-spaces';
 import { MetaDatabase, metaTrainGenerator, metaTrainPredictor, splitNormalisation, type TrainingEvent } from '@metad2a/meta-trainer';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -93,7 +94,7 @@ export async function run(args: string[]): Promise<void> {
   const timeSpace = (db: MetaDatabase, graphConfig: GraphConfig, label: string, generatorBatch: number): Record<string, unknown> => {
     const r: Record<string, unknown> = {};
     if (which !== 'predictor') {
-      const m = new GeneratorModel({ graphConfig, hs: 56, nz: 56, inputDim: 512, seed: 1 });
+      const m = new GeneratorModel({ graphConfig, ...modelSpecs.get('nb201-official').generator, seed: 1 });
       const ev: TrainingEvent[] = [];
       const maxSteps = generatorBatch === 1 ? 4 * steps + 1 : steps + 1;
       metaTrainGenerator(db, m, { ...opts, batchSize: generatorBatch, maxSteps, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
@@ -101,7 +102,7 @@ export async function run(args: string[]): Promise<void> {
       m.dispose();
     }
     if (which !== 'generator') {
-      const m = new PredictorModel({ graphConfig, hs: 512, nz: 56, inputDim: 512, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
+      const m = new PredictorModel({ graphConfig, ...modelSpecs.get('nb201-official').predictor, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
       const ev: TrainingEvent[] = [];
       metaTrainPredictor(db, m, { ...opts, onEvent: (e) => ev.push(e) });
       r.predictor = timing(ev, `${label} predictor (hs 512), one step of 32`);

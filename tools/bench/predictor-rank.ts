@@ -9,21 +9,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, modelSpecs, drawDatasetBatch, graphConfig, initBackend, describeBackend, type ArchGraph, type BackendName, type FeatureSet } from '@metad2a/core';
 import { PredictorModel } from '@metad2a/perf-predictor';
+import { nb201CellGraph } from '@metad2a/fixtures';
 import { scoreGraphs } from '@metad2a/search';
-
-const NB201_EDGES: [number, number][] = [
-  [1, 2],
-  [0, 1],
-  [2, 3],
-  [3, 4],
-  [1, 3],
-  [4, 5],
-  [5, 6],
-  [1, 5],
-  [2, 6],
-  [3, 6],
-  [6, 7],
-];
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(`--${name}`);
@@ -36,7 +24,7 @@ export async function run(args: string[]): Promise<void> {
   const N = arg(args, 'candidates', 500);
   const K = arg(args, 'resamples', 10);
   const C = arg(args, 'classes', 10);
-  const hs = arg(args, 'hs', 512);
+  const hs = arg(args, 'hs', modelSpecs.get('nb201-official').predictor.hs);
   const reps = arg(args, 'reps', 3);
   const bi = args.indexOf('--backend');
   const choice = await initBackend({ prefer: bi >= 0 ? (args[bi + 1] as BackendName) : undefined });
@@ -48,7 +36,7 @@ export async function run(args: string[]): Promise<void> {
     const k = ops.join('');
     if (keys.has(k)) continue;
     keys.add(k);
-    cands.push({ types: [0, ...ops.map((o) => o + 2), 1], edges: NB201_EDGES });
+    cands.push(nb201CellGraph(ops));
   }
   const dataset: FeatureSet = {
     name: 'synthetic',
@@ -56,13 +44,13 @@ export async function run(args: string[]): Promise<void> {
     classes: Array.from({ length: C }, (_, c) => ({ label: String(c), count: 50, data: rng.uniformArray(50 * 512, -1, 1) })),
   };
   const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs, rng: new Rng(2), normalisation: modelSpecs.get('nb201-official').normalisation! });
-  scoreGraphs(model, dataset, cands, { resamples: K, seed: 0 }); // warm-up
+  await scoreGraphs(model, dataset, cands, { resamples: K, seed: 0 }); // warm-up
   const total: number[] = [];
   const graphs: number[] = [];
   const data: number[] = [];
   for (let r = 0; r < reps; r++) {
     let t0 = performance.now();
-    scoreGraphs(model, dataset, cands, { resamples: K, seed: r });
+    await scoreGraphs(model, dataset, cands, { resamples: K, seed: r });
     total.push(performance.now() - t0);
     t0 = performance.now();
     const g = model.encodeGraphs(cands);

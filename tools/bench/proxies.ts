@@ -7,6 +7,7 @@ import { Rng, describeBackend, initBackend } from '@metad2a/core';
 import { proxyBatch, scoreWithProxy } from '@metad2a/proxies';
 import { nb201 } from '@metad2a/search-spaces';
 import * as os from 'node:os';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);

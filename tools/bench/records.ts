@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { initBackend } from '@metad2a/core';
 import { buildDatabase, getRecipe, networkChannels, sampleArchitectures } from '@metad2a/arch-trainer';
 import { anchorImgPerSec, machineLoad, median, runTorch, torchPython } from './reference/pytorch';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);

@@ -19,6 +19,7 @@ import { buildSearchModel, loadSearchModel, manifestFromSpec, runSearch, type Se
 import { defaultModelDir } from '@metad2a/default-model';
 import { readStateDictSync } from '@metad2a/torch-io';
 import { syntheticFeatures } from '../../packages/search/test/fixture-model';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const OFFICIAL_S = { cifar10: 35, cifar100: 131 } as const;
 
@@ -49,11 +50,11 @@ export async function run(args: string[]): Promise<void> {
   ] as const) {
     if (only && only !== name) continue;
     const data = syntheticFeatures(classes, 40, 1);
-    runSearch(model, data, { candidates: 50, resamples: 2, seed: 999 }); // warm-up (kernels, caches)
+    await runSearch(model, data, { candidates: 50, resamples: 2, seed: 999 }); // warm-up (kernels, caches)
     const times: number[] = [];
     let last: SearchTimings | undefined;
     for (let r = 0; r < runs; r++) {
-      const res = runSearch(model, data, { candidates: 500, resamples: 10, seed: r });
+      const res = await runSearch(model, data, { candidates: 500, resamples: 10, seed: r });
       times.push(res.timings.search);
       last = res.timings;
       log(
@@ -72,13 +73,13 @@ export async function run(args: string[]): Promise<void> {
     if (!dir) {
       out.default_model = { error: 'no embedded nb201 default model' };
     } else {
-      const trained = loadSearchModel(dir);
+      const trained = await loadSearchModel(dir);
       const data = syntheticFeatures(10, 40, 1);
       const gen: number[] = [];
       const rank: number[] = [];
       let attempts = 0;
       for (let r = 0; r < runs; r++) {
-        const res = runSearch(trained, data, { candidates: 500, resamples: 10, seed: r });
+        const res = await runSearch(trained, data, { candidates: 500, resamples: 10, seed: r });
         gen.push(res.timings.generation);
         rank.push(res.timings.ranking);
         attempts = res.generation.attempts;

@@ -37,6 +37,7 @@ import {
   writeReport,
   type BenchOutput,
 } from '@metad2a/benchmarks';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -82,14 +83,17 @@ const FIXTURE_NORMALISATION = () => modelSpecs.get('nb201-official').normalisati
 
 function nb201Models(f: Map<string, string>): { generator: GraphGenerator; predictor: PerfPredictor; weights: string } {
   if (f.has('generator') && f.has('predictor')) {
-    const m = loadOfficialModels({ generator: f.get('generator')!, predictor: f.get('predictor')!, predictorHs: Number(f.get('predictor-hs') ?? 512) });
+    const m = loadOfficialModels({
+      generator: f.get('generator')!,
+      predictor: f.get('predictor')!,
+      predictorHs: f.has('predictor-hs') ? Number(f.get('predictor-hs')) : undefined,
+    });
     return { ...m, weights: `${path.basename(f.get('generator')!)} + ${path.basename(f.get('predictor')!)}` };
   }
   // The fixtures' state_dict.pt files, read like official checkpoints (official sizes, random init).
   const m = loadOfficialModels({
     generator: path.join(REPO, 'fixtures/gen-nb201/state_dict.pt'),
     predictor: path.join(REPO, 'fixtures/pred-nb201-full/state_dict.pt'),
-    predictorHs: 512,
   });
   return { ...m, weights: 'fixture, UNTRAINED (gen-nb201 hs 56 + pred-nb201-full hs 512 state_dict.pt)' };
 }
@@ -111,7 +115,7 @@ export async function run(args: string[]): Promise<void> {
     const dataset = f.get('dataset') ?? 'cifar10';
     const m = nb201Models(f);
     const feats = features(f, dataset, seed);
-    const r = runNb201Protocol({
+    const r = await runNb201Protocol({
       generator: m.generator,
       predictor: m.predictor,
       dataset: feats,
@@ -131,7 +135,7 @@ export async function run(args: string[]): Promise<void> {
     const methods = (f.get('methods') ?? 'random,rea').split(',') as ('random' | 'rea' | 'predictor-exhaustive' | 'metad2a')[];
     const needsModels = methods.some((x) => x === 'predictor-exhaustive' || x === 'metad2a');
     const m = needsModels ? nb201Models(f) : undefined;
-    const r = runNb201Baselines({
+    const r = await runNb201Baselines({
       lookup,
       methods,
       budget: Number(f.get('budget') ?? 200),
@@ -166,7 +170,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const n = Number(f.get('candidates') ?? (generator ? 200 : 50));
     const rng = new Rng(`${seed}/mbv3-candidates`);
-    const r = runMbv3Benchmark({
+    const r = await runMbv3Benchmark({
       predictor,
       generator,
       candidateConfigs: generator ? undefined : Array.from({ length: n }, () => mbv3.sample(rng)),

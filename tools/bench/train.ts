@@ -22,6 +22,7 @@ import { Rng, initBackend } from '@metad2a/core';
 import { SGD } from '@metad2a/layers';
 import { TinyNetwork, type StatUpdate } from '@metad2a/arch-trainer';
 import { anchorImgPerSec, machineLoad, median, runTorch, torchPython } from './reference/pytorch';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 

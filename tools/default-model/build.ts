@@ -24,6 +24,7 @@ import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, met
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { saveSearchModel } from '@metad2a/search';
 import { nb201 } from '@metad2a/search-spaces';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 export const DATASETS = ['builtin:mnist', 'builtin:fashion-mnist', 'builtin:digits'] as const;
 export const HELD_OUT_DATASET = 'builtin:digits';

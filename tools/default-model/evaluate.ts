@@ -34,7 +34,7 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
   const evalFile = path.join(WORK, 'evaluation.json');
   if (opts.want('eval')) {
     const db = MetaDatabase.open(DB);
-    const model = loadSearchModel(path.join(WORK, 'model'));
+    const model = await loadSearchModel(path.join(WORK, 'model'));
     const metric = recipeMetric(RECIPE);
     const testIds = new Set(db.split('default').test);
     const heldOut = db.tasks().filter((t) => t.dataset === HELD_OUT_DATASET);
@@ -74,7 +74,7 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
       // evaluation trainings are cached in the database under the metric `<metric>|eval`
       for (const r of db.records({ task: task.name, space: 'nb201', metric: `${metric}|eval` })) measured.set(r.arch, r.accuracy);
       const featureSet = db.taskFeatureSet(task as TaskInfo);
-      const res = runSearch(model, featureSet, { candidates: EVAL.candidates, resamples: EVAL.resamples, top: EVAL.top, seed: EVAL.seed });
+      const res = await runSearch(model, featureSet, { candidates: EVAL.candidates, resamples: EVAL.resamples, top: EVAL.top, seed: EVAL.seed });
       const topAcc: number[] = [];
       for (const c of res.top) topAcc.push(await accuracyOf(c.arch));
       const rng = new Rng(`random|${task.name}`);
@@ -88,7 +88,7 @@ export async function phaseEval(opts: { want: (p: string) => boolean }): Promise
           })(parseNb201(r.arch)),
         ),
       );
-      const { scores } = scoreGraphs(model.predictor, featureSet, graphs, { resamples: EVAL.resamples, seed: EVAL.seed });
+      const { scores } = await scoreGraphs(model.predictor, featureSet, graphs, { resamples: EVAL.resamples, seed: EVAL.seed });
       const rho = spearman(scores, dbAcc);
       const row: TaskEvaluation = {
         task: task.name,

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
 import { GoldenFixture, fixturesRoot } from '@metad2a/fixtures';
 import type { FixtureHandler, FixtureTarget } from './handler';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 interface Args {
   targets: string[];

@@ -25,7 +25,7 @@ export interface FuzzTarget {
   /** Valid inputs the mutations start from (read once). */
   seeds(): Uint8Array[];
   /** Read one (mutated) input the way users' files are read; `scratch` is an empty folder for this case. */
-  run(bytes: Uint8Array, scratch: string): void;
+  run(bytes: Uint8Array, scratch: string): void | Promise<void>;
 }
 
 const bytesOf = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
@@ -81,12 +81,12 @@ function modelDirTarget(scratchRoot: string): FuzzTarget {
       const dir = modelSeed(scratchRoot);
       return files.map((f, i) => new Uint8Array(Buffer.concat([Buffer.from([i]), fs.readFileSync(path.join(dir, f))])));
     },
-    run: (bytes, scratch) => {
+    run: async (bytes, scratch) => {
       const dir = modelSeed(scratchRoot);
       const which = files[(bytes[0] ?? 0) % 3]!;
       for (const f of files) fs.copyFileSync(path.join(dir, f), path.join(scratch, f));
       fs.writeFileSync(path.join(scratch, which), bytes.subarray(1));
-      loadSearchModel(scratch).dispose();
+      (await loadSearchModel(scratch)).dispose();
     },
   };
 }
@@ -272,13 +272,13 @@ export function caseSpec(targets: readonly FuzzTarget[], seedsOf: (t: FuzzTarget
 }
 
 /** Run one case in this thread: outcome (ok / named error / unnamed exception), milliseconds, and the message of an unnamed exception. */
-export function runCase(target: FuzzTarget, seed: Uint8Array, caseSeed: number, scratch: string): { outcome: Outcome; ms: number; detail?: string } {
+export async function runCase(target: FuzzTarget, seed: Uint8Array, caseSeed: number, scratch: string): Promise<{ outcome: Outcome; ms: number; detail?: string }> {
   const input = mutate(seed, new Rng(caseSeed));
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(scratch, { recursive: true });
   const t0 = performance.now();
   try {
-    target.run(input, scratch);
+    await target.run(input, scratch);
     return { outcome: 'ok', ms: performance.now() - t0 };
   } catch (e) {
     const ms = performance.now() - t0;

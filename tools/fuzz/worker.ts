@@ -10,10 +10,10 @@ const seeds = new Map(targets.map((t) => [t.format, t.seeds()]));
 const port = parentPort!;
 
 initBackend({ prefer: 'cpu' }).then(() => {
-  port.on('message', (m: { i: number; format: string; seedIndex: number; caseSeed: number }) => {
+  port.on('message', async (m: { i: number; format: string; seedIndex: number; caseSeed: number }) => {
     const t = targets.find((x) => x.format === m.format)!;
     const before = process.memoryUsage();
-    const r = runCase(t, seeds.get(t.format)![m.seedIndex]!, m.caseSeed, path.join(scratchRoot, `case-${process.pid}`));
+    const r = await runCase(t, seeds.get(t.format)![m.seedIndex]!, m.caseSeed, path.join(scratchRoot, `case-${process.pid}`));
     const after = process.memoryUsage();
     // growth of the heap and of typed-array memory over the case (what the decoded values still hold)
     const grown = Math.max(0, after.heapUsed - before.heapUsed) + Math.max(0, after.arrayBuffers - before.arrayBuffers);

@@ -25,6 +25,7 @@ import { GeneratorModel } from '@metad2a/graph-generator';
 import { MetaDatabase, metaTrainGenerator, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { generateCandidates, loadSearchModel } from '@metad2a/search';
 import { NB201_DATASETS, enumerateNb201, nb201, nb201Table } from '@metad2a/search-spaces';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {
@@ -35,16 +36,16 @@ const SEED = 2026;
 const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 /** Decodes needed for `n` distinct valid cells (or how many distinct cells `maxAttempts` decodes gave). */
-export function decodesFor(
+export async function decodesFor(
   generator: GraphGenerator,
   features: FeatureSet,
   n: number,
   maxAttempts: number,
   seed: number,
-): { n: number; decodes: number; distinct: number; valid: number; reached: boolean } {
+): Promise<{ n: number; decodes: number; distinct: number; valid: number; reached: boolean }> {
   let last = { attempts: 0, valid: 0, unique: 0 };
   try {
-    const r = generateCandidates(generator, features, n, { space: nb201, seed, maxAttempts, onBatch: (p) => (last = p) });
+    const r = await generateCandidates(generator, features, n, { space: nb201, seed, maxAttempts, onProgress: (p) => (last = p) });
     return { n, decodes: r.attempts, distinct: r.unique, valid: r.valid, reached: true };
   } catch {
     return { n, decodes: last.attempts, distinct: last.unique, valid: last.valid, reached: false };
@@ -87,14 +88,14 @@ async function main(): Promise<void> {
   const held = await loadFeatureSet('builtin:digits', { progress: false });
   const db = await pseudoTaskDb();
   const results: Record<string, unknown>[] = [];
-  const measure = (label: string, g: GraphGenerator, extra: Record<string, unknown>): void => {
-    const m = decodesFor(g, held, 500, 5000, 0);
+  const measure = async (label: string, g: GraphGenerator, extra: Record<string, unknown>): Promise<void> => {
+    const m = await decodesFor(g, held, 500, 5000, 0);
     log(`${label}: ${JSON.stringify(m)}`);
     results.push({ generator: label, ...extra, ...m });
     writeFileAtomicSync(out, JSON.stringify({ heldOut: 'builtin:digits', target: '500 distinct valid cells in ≤ 1,500 decodes', results }, null, 2));
   };
-  const shipped = loadSearchModel(defaultModelDir('nb201')!);
-  measure('shipped default model', shipped.generator, {});
+  const shipped = await loadSearchModel(defaultModelDir('nb201')!);
+  await measure('shipped default model', shipped.generator, {});
   shipped.dispose();
   const rules: [string, GeneratorPairs, number][] = [
     ['best-per-task', { kind: 'best-per-task' }, Number(arg('epochs-best', '200'))],
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
     });
     const seconds = (Date.now() - t0) / 1000;
     log(`${label}: ${r.steps} steps, ${seconds.toFixed(0)} s, last train loss ${r.history[r.history.length - 1]!.trainLoss.toFixed(3)}`);
-    measure(label, g, { epochs, steps: r.steps, trainSeconds: seconds, lastTrainLoss: r.history[r.history.length - 1]!.trainLoss });
+    await measure(label, g, { epochs, steps: r.steps, trainSeconds: seconds, lastTrainLoss: r.history[r.history.length - 1]!.trainLoss });
     g.dispose();
   }
   db.close();

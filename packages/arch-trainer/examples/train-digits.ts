@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@metad2a/core';
 import { resolveDataset, type ImageDataset as RawImages } from '@metad2a/datasets';
 import { evaluate, getRecipe, loadNetwork, saveNetwork, taskData, trainArchitecture } from '@metad2a/arch-trainer';
+import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 (async () => {
   const backend = await initBackend(); // native (tfjs-kernels) when built; do not use wasm for training (no conv gradients)

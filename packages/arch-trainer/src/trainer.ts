@@ -187,7 +187,7 @@ export function requireTrainingKernels(backend: string = tf.getBackend(), kernel
       source: `backend '${backend}'`,
       field: 'training kernels',
       expected: `gradient kernels ${kernels.join(', ')} to train a network`,
-      got: `missing ${missing.join(', ')}. Fix: install @metad2a/tfjs-kernels (npm install @metad2a/tfjs-kernels: the native backend, or wasm gradient kernels) and call initBackend() again, or run on another backend (METAD2A_BACKEND=cpu)`,
+      got: `missing ${missing.join(', ')}. Fix: install @metad2a/tfjs-kernels (the native backend, or wasm gradient kernels), import it before initBackend() (the CLI does), or run on another backend (METAD2A_BACKEND=cpu)`,
     }),
   );
 }

@@ -13,7 +13,7 @@ export interface OfficialModelFiles {
   readonly generator: string;
   /** Predictor state dict, e.g. `results/predictor/model/ckpt_max_corr.pt`. */
   readonly predictor: string;
-  /** Predictor hidden size (default: the setting's, 512). */
+  /** Predictor hidden size (default: the setting's). */
   readonly predictorHs?: number;
   /** Search space of the official setting `<space>-official` (default `nb201`). */
   readonly space?: string;

@@ -160,8 +160,8 @@ function regularisedEvolution(t: Tracker, table: Nb201Table, rng: Rng, s: ReaSet
   }
 }
 
-/** Run the baselines (see the module comment). Synchronous. */
-export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResult {
+/** Run the baselines (see the module comment); the MetaD2A methods hand the event loop back between the search's batches. */
+export async function runNb201Baselines(opts: Nb201BaselineOptions): Promise<Nb201BaselineResult> {
   const table = opts.table ?? nb201Table();
   // default: every method the given models allow (the MetaD2A curve whenever a generator, predictor and dataset are given)
   const methods: readonly Nb201BaselineMethod[] = opts.methods ?? [
@@ -193,7 +193,8 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
   const cells = opts.cells ?? Array.from({ length: table.size }, (_, i) => i);
   cells.forEach((i) => table.indexOf(i));
 
-  const results: Nb201MethodResult[] = methods.map((method) => {
+  const results: Nb201MethodResult[] = [];
+  for (const method of methods) {
     const curves: number[][] = [];
     const overhead: number[] = [];
     let pool = table.size;
@@ -225,15 +226,15 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
       } else if (method === 'rea') {
         regularisedEvolution(t, table, rng, rea);
       } else if (method === 'predictor-exhaustive') {
-        const ranked = rankCandidates(opts.predictor!, opts.dataset!, exhaustive!, { resamples, seed: `${seed}/${method}/run${r}`, graphCache, graphBatch: opts.graphBatch });
+        const ranked = await rankCandidates(opts.predictor!, opts.dataset!, exhaustive!, { resamples, seed: `${seed}/${method}/run${r}`, graphCache, graphBatch: opts.graphBatch });
         timedEvaluate(ranked.ranking.map((c) => cells[c.index]!));
       } else {
-        const gen = generateCandidates(opts.generator!, opts.dataset!, opts.candidates ?? 500, {
+        const gen = await generateCandidates(opts.generator!, opts.dataset!, opts.candidates ?? 500, {
           space: nb201,
           seed: `${seed}/${method}/run${r}/generate`,
           batchSize: opts.batchSize,
         });
-        const ranked = rankCandidates(opts.predictor!, opts.dataset!, gen, { resamples, seed: `${seed}/${method}/run${r}/rank` });
+        const ranked = await rankCandidates(opts.predictor!, opts.dataset!, gen, { resamples, seed: `${seed}/${method}/run${r}/rank` });
         pool = gen.strings.length;
         timedEvaluate(ranked.ranking.map((c) => table.indexOf(c.key)));
       }
@@ -244,8 +245,8 @@ export function runNb201Baselines(opts: Nb201BaselineOptions): Nb201BaselineResu
       opts.onRun?.(method, r, t.curve);
     }
     const curve = Array.from({ length: budget }, (_, k) => meanCI(curves.map((c) => c[k]!)));
-    return { method, curve, runs: curves, final: curve[budget - 1]!, overheadS: meanCI(overhead), pool };
-  });
+    results.push({ method, curve, runs: curves, final: curve[budget - 1]!, overheadS: meanCI(overhead), pool });
+  }
   return {
     benchmark: 'nb201-baselines',
     lookup: opts.lookup,

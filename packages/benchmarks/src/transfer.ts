@@ -344,7 +344,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       );
       const seedsOut: TaskWork['seeds'] = [];
       for (const seed of seeds) {
-        const res = runSearch(opts.model, features, { candidates, resamples, top, seed });
+        const res = await runSearch(opts.model, features, { candidates, resamples, top, seed });
         const pool = res.ranking.slice(0, proxyPool).map((c) => c.arch);
         const picked: Record<string, { arch: string; score: number }> = {};
         for (const name of proxies) {
@@ -362,9 +362,9 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           picked[name] = { arch: pool[best]!, score: cache.get(pool[best]!)! };
         }
         const reranked = rerank
-          ? rerankCandidates(res.ranking, { ...rerank, batch: batch!, numClasses: task.classIds.length, seed: proxySeed, C: recipe.C, N: recipe.N }).ranking[0]!.arch
+          ? (await rerankCandidates(res.ranking, { ...rerank, batch: batch!, numClasses: task.classIds.length, seed: proxySeed, C: recipe.C, N: recipe.N })).ranking[0]!.arch
           : undefined;
-        const ranked = rankCandidates(opts.model.predictor, features, randomPool, { resamples, seed: `${seed}/rank` });
+        const ranked = await rankCandidates(opts.model.predictor, features, randomPool, { resamples, seed: `${seed}/rank` });
         const scores = new Float64Array(random.length);
         for (const c of ranked.ranking) scores[c.index] = c.score;
         seedsOut.push({

@@ -11,7 +11,7 @@ beforeAll(async () => {
 describe('MBv3 benchmark, tiny setting (fixture predictor hs 64)', () => {
   let models: ReturnType<typeof fixtureMbv3Models>;
   const dataset = syntheticFeatures(3);
-  beforeAll(() => {
+  beforeAll(async () => {
     models = fixtureMbv3Models();
   });
   afterAll(() => {
@@ -19,11 +19,11 @@ describe('MBv3 benchmark, tiny setting (fixture predictor hs 64)', () => {
     models.predictor.dispose();
   });
 
-  it('selects the best-predicted subnet under the FLOPs bound and compares the oracle with random subnets at that budget', () => {
+  it('selects the best-predicted subnet under the FLOPs bound and compares the oracle with random subnets at that budget', async () => {
     const rng = new Rng(11);
     const configs = Array.from({ length: 10 }, () => mbv3.sample(rng));
     const bound = [...configs.map((c) => mbv3Cost(c).mflops)].sort((a, b) => a - b)[5]!; // about half the candidates meet it
-    const r = runMbv3Benchmark({
+    const r = await runMbv3Benchmark({
       predictor: models.predictor,
       dataset,
       datasetName: 'cifar10',
@@ -37,7 +37,7 @@ describe('MBv3 benchmark, tiny setting (fixture predictor hs 64)', () => {
     expect(r.candidateSource).toBe('given');
     const run = r.runs[0]!;
     // the official order of computation (raw rows per resample) on the encoded configs
-    const { scores } = scoreGraphs(
+    const { scores } = await scoreGraphs(
       models.predictor,
       dataset,
       configs.map((c) => mbv3.encode(c)),
@@ -63,19 +63,19 @@ describe('MBv3 benchmark, tiny setting (fixture predictor hs 64)', () => {
     expect(md).toContain('not a trained-and-measured accuracy');
   });
 
-  it('without a bound the budget is the selected subnet’s FLOPs; an impossible bound is a clear error', () => {
+  it('without a bound the budget is the selected subnet’s FLOPs; an impossible bound is a clear error', async () => {
     const configs = Array.from({ length: 4 }, (_, i) => mbv3.sample(new Rng(100 + i)));
-    const r = runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'pets', weights: 'fixture', candidateConfigs: configs, resamples: 1, randomSubnets: 5 });
+    const r = await runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'pets', weights: 'fixture', candidateConfigs: configs, resamples: 1, randomSubnets: 5 });
     expect(r.runs[0]!.random.budgetMflops).toBe(r.runs[0]!.selected.mflops);
     expect(r.runs[0]!.selected.rank).toBe(1);
-    expect(() =>
+    await expect(
       runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'pets', weights: 'fixture', candidateConfigs: configs, flopsBound: 10, resamples: 1 }),
-    ).toThrow(/the smallest has/);
+    ).rejects.toThrow(/the smallest has/);
   });
 
-  it('generator route: an untrained generator that produces no valid subnet ends with a ValidationError, not a hang', () => {
+  it('generator route: an untrained generator that produces no valid subnet ends with a ValidationError, not a hang', async () => {
     try {
-      runMbv3Benchmark({
+      await runMbv3Benchmark({
         predictor: models.predictor,
         generator: models.generator,
         dataset,
@@ -91,6 +91,6 @@ describe('MBv3 benchmark, tiny setting (fixture predictor hs 64)', () => {
       expect(isMetaD2AException(e, 'ValidationError')).toBe(true);
       expect(String(e)).toMatch(/unique valid mbv3/);
     }
-    expect(() => runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'x', weights: 'x' })).toThrow(/exactly one/);
+    await expect(runMbv3Benchmark({ predictor: models.predictor, dataset, datasetName: 'x', weights: 'x' })).rejects.toThrow(/exactly one/);
   });
 });

@@ -12,8 +12,8 @@ beforeAll(async () => {
 const table = nb201Table();
 
 describe('NB201 baselines', () => {
-  it('random search and REA: best-so-far curves, seeded, mean ± CI over runs', () => {
-    const r = runNb201Baselines({ lookup: 'cifar100', methods: ['random', 'rea'], budget: 60, runs: 4, seed: 3, select: 'test', table });
+  it('random search and REA: best-so-far curves, seeded, mean ± CI over runs', async () => {
+    const r = await runNb201Baselines({ lookup: 'cifar100', methods: ['random', 'rea'], budget: 60, runs: 4, seed: 3, select: 'test', table });
     expect(r.rea).toEqual(NB201_REA_SETTINGS);
     expect(r.optimum).toBeCloseTo(73.51, 2);
     for (const m of r.methods) {
@@ -26,16 +26,16 @@ describe('NB201 baselines', () => {
       expect(m.final.mean).toBeCloseTo(m.runs.reduce((a, c) => a + c[59]!, 0) / 4, 10);
       expect(m.curve[0]!.mean).toBeLessThanOrEqual(m.final.mean);
     }
-    const again = runNb201Baselines({ lookup: 'cifar100', methods: ['random', 'rea'], budget: 60, runs: 4, seed: 3, select: 'test', table });
+    const again = await runNb201Baselines({ lookup: 'cifar100', methods: ['random', 'rea'], budget: 60, runs: 4, seed: 3, select: 'test', table });
     expect(again.methods.map((m) => m.runs)).toEqual(r.methods.map((m) => m.runs));
     // REA beats random search on average after 60 evaluations on CIFAR-100 (a property of NB201 that the paper's baselines show)
-    const rs = runNb201Baselines({ lookup: 'cifar100', methods: ['random', 'rea'], budget: 150, runs: 12, seed: 1, table });
+    const rs = await runNb201Baselines({ lookup: 'cifar100', methods: ['random', 'rea'], budget: 150, runs: 12, seed: 1, table });
     expect(rs.select).toBe('valid');
     expect(rs.methods[1]!.final.mean).toBeGreaterThan(rs.methods[0]!.final.mean);
   });
 
-  it('random search evaluates distinct cells; the reported accuracy is the test accuracy of the best-by-valid cell', () => {
-    const r = runNb201Baselines({ lookup: 'cifar10', methods: ['random'], budget: 15625, runs: 1, seed: 0, table });
+  it('random search evaluates distinct cells; the reported accuracy is the test accuracy of the best-by-valid cell', async () => {
+    const r = await runNb201Baselines({ lookup: 'cifar10', methods: ['random'], budget: 15625, runs: 1, seed: 0, table });
     // all cells evaluated: the best-by-valid cell's test accuracy
     const valid = table.column('cifar10', 'validAccuracy');
     let best = 0;
@@ -43,13 +43,13 @@ describe('NB201 baselines', () => {
     expect(r.methods[0]!.final.mean).toBe(table.column('cifar10', 'testAccuracy')[best]);
   });
 
-  it('exhaustive predictor ranking and MetaD2A evaluate in predicted order (fixture predictor hs 64, a subset of cells)', () => {
+  it('exhaustive predictor ranking and MetaD2A evaluate in predicted order (fixture predictor hs 64, a subset of cells)', async () => {
     const { generator, predictor } = fixtureNb201Models();
     const dataset = syntheticFeatures(3);
     const cells = Array.from({ length: 40 }, (_, i) => i * 389);
-    scoreGraphs(predictor, dataset, [nb201.encode(table.cellAt(0))], { resamples: 1 }); // builds the encoder's cached weight layouts (kept on purpose)
+    await scoreGraphs(predictor, dataset, [nb201.encode(table.cellAt(0))], { resamples: 1 }); // builds the encoder's cached weight layouts (kept on purpose)
     const before = tf.memory().numTensors;
-    const r = runNb201Baselines({
+    const r = await runNb201Baselines({
       lookup: 'cifar10',
       methods: ['predictor-exhaustive', 'metad2a'],
       budget: 10,
@@ -70,7 +70,7 @@ describe('NB201 baselines', () => {
     const ex = r.methods[0]!;
     expect(ex.pool).toBe(40);
     // run 0: the best test accuracy among the first 10 of the predictor's order
-    const { scores } = scoreGraphs(
+    const { scores } = await scoreGraphs(
       predictor,
       dataset,
       cells.map((i) => nb201.encode(table.cellAt(i))),
@@ -96,8 +96,8 @@ describe('NB201 baselines', () => {
     predictor.dispose();
   });
 
-  it('asks for what a method needs', () => {
-    expect(() => runNb201Baselines({ lookup: 'cifar10', methods: ['predictor-exhaustive'], table })).toThrow(/predictor and the target features/);
-    expect(() => runNb201Baselines({ lookup: 'cifar10', methods: ['random'], budget: 0, table })).toThrow(/budget/);
+  it('asks for what a method needs', async () => {
+    await expect(runNb201Baselines({ lookup: 'cifar10', methods: ['predictor-exhaustive'], table })).rejects.toThrow(/predictor and the target features/);
+    await expect(runNb201Baselines({ lookup: 'cifar10', methods: ['random'], budget: 0, table })).rejects.toThrow(/budget/);
   });
 });

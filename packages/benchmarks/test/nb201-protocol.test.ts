@@ -13,7 +13,7 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
   let models: ReturnType<typeof fixtureNb201Models>;
   const dataset = syntheticFeatures(3);
   const table = nb201Table();
-  beforeAll(() => {
+  beforeAll(async () => {
     models = fixtureNb201Models();
   });
   afterAll(() => {
@@ -22,11 +22,11 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
   });
   let result: Nb201ProtocolResult;
 
-  it('CIFAR rule: best NB201 test accuracy among the top N, mean ± CI over runs, time = generation + ranking', () => {
+  it('CIFAR rule: best NB201 test accuracy among the top N, mean ± CI over runs, time = generation + ranking', async () => {
     // warm-up: the models build cached weight layouts on first use (kept on purpose)
-    runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'warm-up', candidates: 1, runs: 1, resamples: 1, batchSize: 4 });
+    await runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'warm-up', candidates: 1, runs: 1, resamples: 1, batchSize: 4 });
     const before = tf.memory().numTensors;
-    result = runNb201Protocol({
+    result = await runNb201Protocol({
       ...models,
       dataset,
       datasetName: 'cifar10',
@@ -59,7 +59,7 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
     expect(result.paper).toMatchObject({ accuracy: { mean: 94.37, halfWidth: 0.03 }, searchGpuSeconds: 69 });
     // runs differ (different seeds), but the benchmark is reproducible
     expect(result.runs[0]!.topArchs).not.toEqual(result.runs[1]!.topArchs);
-    const again = runNb201Protocol({
+    const again = await runNb201Protocol({
       ...models,
       dataset,
       datasetName: 'cifar10',
@@ -75,11 +75,11 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
     expect(JSON.parse(JSON.stringify(result)).summary.accuracy.mean).toBe(result.summary.accuracy!.mean);
   });
 
-  it('the ranking is the predictor ranking of the canonical graphs, averaged over the resamples', () => {
+  it('the ranking is the predictor ranking of the canonical graphs, averaged over the resamples', async () => {
     const run = result.runs[0]!;
-    const gen = generateCandidates(models.generator, dataset, 12, { space: nb201, seed: run.seeds.generate, batchSize: 20 });
+    const gen = await generateCandidates(models.generator, dataset, 12, { space: nb201, seed: run.seeds.generate, batchSize: 20 });
     // canonical graphs, every resample encoded from its raw rows (the official order of computation)
-    const { scores } = scoreGraphs(
+    const { scores } = await scoreGraphs(
       models.predictor,
       dataset,
       gen.architectures.map((c) => nb201.encode(c)),
@@ -90,8 +90,8 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
     expect(run.top1.predictedAccuracy).toBeCloseTo(models.predictor.denormalise(ranked[0]!.score), 4);
   });
 
-  it('other datasets: top-1, no lookup, accuracy reported as not measured beside the paper row', () => {
-    const r = runNb201Protocol({ ...models, dataset, datasetName: 'mnist', weights: 'fixture (untrained)', candidates: 5, runs: 1, resamples: 2, batchSize: 20 });
+  it('other datasets: top-1, no lookup, accuracy reported as not measured beside the paper row', async () => {
+    const r = await runNb201Protocol({ ...models, dataset, datasetName: 'mnist', weights: 'fixture (untrained)', candidates: 5, runs: 1, resamples: 2, batchSize: 20 });
     expect(r.settings).toMatchObject({ candidates: 5, topN: 1, lookup: null });
     expect(r.summary.accuracy).toBeNull();
     expect(r.runs[0]!.selected.accuracy).toBeNull();
@@ -107,10 +107,10 @@ describe('NB201 Table-1 protocol, tiny setting (fixture weights, synthetic featu
     expect(paperNb201Markdown()).toContain('| MetaD2A search time (GPU-s) | 69 | 96 | 7 | 7 | 10 | 8 |');
   });
 
-  it('rejects bad options and MBv3 models with clear errors', () => {
-    expect(() => runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'x', runs: 0 })).toThrow(/runs.*positive integer/);
+  it('rejects bad options and MBv3 models with clear errors', async () => {
+    await expect(runNb201Protocol({ ...models, dataset, datasetName: 'cifar10', weights: 'x', runs: 0 })).rejects.toThrow(/runs.*positive integer/);
     const mbv3Models = fixtureMbv3Models();
-    expect(() => runNb201Protocol({ ...mbv3Models, dataset, datasetName: 'cifar10', weights: 'x' })).toThrow(/NB201 models/);
+    await expect(runNb201Protocol({ ...mbv3Models, dataset, datasetName: 'cifar10', weights: 'x' })).rejects.toThrow(/NB201 models/);
     mbv3Models.generator.dispose();
     mbv3Models.predictor.dispose();
   });

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { MetaD2AException, fail } from '@metad2a/core';
+import { MetaD2AException, fail, importBackendPackage } from '@metad2a/core';
 import { registerBench } from './commands/bench';
 import { registerConvertOfficial } from './commands/convert-official';
 import { registerDb } from './commands/db';
@@ -51,6 +51,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   // --debug may follow a sub-command too; commander only knows it before one
   const debug = argv.includes('--debug') || io.env.METAD2A_DEBUG === '1';
   try {
+    // the kernels package registers the native backend and the wasm/cpu training kernels on import
+    // (optional: without it initBackend says why native is skipped or refused)
+    await importBackendPackage('@metad2a/tfjs-kernels', 'native');
     // registrations first: the commands' choices (e.g. --space) come from the registries
     const { modules, rest } = splitRegistrations(argv.filter((a) => a !== '--debug'));
     for (const m of modules) await importRegistration(m, io.cwd);

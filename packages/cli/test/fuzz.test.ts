@@ -21,7 +21,7 @@ test('280 seeded fuzz cases: only values and named errors, none slower than 5 s'
   for (let i = 0; i < 280; i++) {
     const spec = caseSpec(targets, (t) => seeds.get(t.format)!, 2026, i);
     const t = targets.find((x) => x.format === spec.format)!;
-    const r = runCase(t, seeds.get(t.format)![spec.seedIndex]!, spec.caseSeed, path.join(root, 'case'));
+    const r = await runCase(t, seeds.get(t.format)![spec.seedIndex]!, spec.caseSeed, path.join(root, 'case'));
     counts[r.outcome]++;
     slowest = Math.max(slowest, r.ms);
     if (r.outcome === 'unnamed exception') unnamed.push(`case ${i} (${spec.format}): ${r.detail}`);

@@ -48,26 +48,12 @@ describe('a search space and a set encoder registered from outside the packages'
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('metad2a --register … search --space toy-chain: the toy models search, the same as in-process, and say why the fast path is off', () => {
-    const r = metad2a([
-      '--register',
-      PLUGIN,
-      'search',
-      '--space',
-      'toy-chain',
-      '--model',
-      path.join(dir, 'model'),
-      '--dataset',
-      features,
-      '--candidates',
-      '6',
-      '--resamples',
-      '2',
-      '--seed',
-      '7',
-      '--json',
-      '--all',
-    ]);
+  it('metad2a --register … search --space toy-chain: the toy models search as in-process, constraints use the space’s cost model, and both reports say why the fast path is off', async () => {
+    const search = (...flags: string[]) =>
+      metad2a(['--register', PLUGIN, 'search', '--space', 'toy-chain', '--model', path.join(dir, 'model'), '--dataset', features, '--resamples', '2', ...flags]);
+    const why = "set encoder 'toy-mean' does not implement the row-projection capability (rowProjections, encodeProjected)";
+    // JSON: every candidate a toy-chain member with its cost, no benchmark facts
+    const r = search('--candidates', '6', '--seed', '7', '--json', '--all');
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out);
@@ -82,42 +68,21 @@ describe('a search space and a set encoder registered from outside the packages'
       expect(c.cost.mflops).toBe(E.isRight(ops) ? ops.right.reduce((s, o) => s + o + 1, 0) : Number.NaN);
       expect(c.predictedAccuracy).toBeCloseTo(60 + 100 * 4 * c.score, 6);
     }
-    const why = "set encoder 'toy-mean' does not implement the row-projection capability (rowProjections, encodeProjected)";
     expect(res.fastPath).toEqual({ generation: why, ranking: why });
     // the same search in this process (same backend, seed and files) gives the same ranking
-    const model = loadSearchModel(path.join(dir, 'model'));
-    const here = runSearch(model, dataset, { candidates: 6, resamples: 2, seed: 7 });
+    const model = await loadSearchModel(path.join(dir, 'model'));
+    const here = await runSearch(model, dataset, { candidates: 6, resamples: 2, seed: 7 });
     model.dispose();
     expect(res.ranking.map((c: { arch: string; score: number }) => [c.arch, c.score])).toEqual(here.ranking.map((c) => [c.arch, c.score]));
     expect(res.generation).toEqual(here.generation);
-  });
-
-  it('constraints use the registered space’s cost model; the table report has no fact columns and names the slower path', () => {
-    const r = metad2a([
-      '--register',
-      PLUGIN,
-      'search',
-      '--space',
-      'toy-chain',
-      '--model',
-      path.join(dir, 'model'),
-      '--dataset',
-      features,
-      '--candidates',
-      '3',
-      '--resamples',
-      '2',
-      '--flops-max',
-      '4',
-      '--top',
-      '3',
-    ]);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain('space: toy-chain');
-    expect(r.out).toContain('constraints: ≤ 4 MFLOPs');
-    expect(r.out).toMatch(/^#\s+pred\.acc\s+MFLOPs\s+Mparams\s+architecture$/m);
-    expect(r.out).toContain("slower path: generation: set encoder 'toy-mean' does not implement the row-projection capability");
-    const rows = r.out.split('\n').filter((l) => /^[123] /.test(l));
+    // the table report under a FLOPs bound: no fact columns, every row within the bound
+    const t = search('--candidates', '3', '--flops-max', '4', '--top', '3');
+    expect(t.code).toBe(0);
+    expect(t.out).toContain('space: toy-chain');
+    expect(t.out).toContain('constraints: ≤ 4 MFLOPs');
+    expect(t.out).toMatch(/^#\s+pred\.acc\s+MFLOPs\s+Mparams\s+architecture$/m);
+    expect(t.out).toContain(`slower path: generation: ${why}`);
+    const rows = t.out.split('\n').filter((l) => /^[123] /.test(l));
     expect(rows).toHaveLength(3);
     for (const row of rows) expect(Number(row.trim().split(/\s+/)[2])).toBeLessThanOrEqual(4);
   });

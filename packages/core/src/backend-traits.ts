@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { processWide } from './process-wide';
 
 /**
  * What model code needs to know about a tensor backend to pick the faster of two equal
@@ -22,7 +23,8 @@ export interface BackendTraits {
 /** A backend nobody described: the generic composite paths. */
 export const GENERIC_BACKEND_TRAITS: BackendTraits = Object.freeze({ jsMemory: false, explicitTranspose: false, fastSoftmax: false, transposeHeads: false, gatherByMatMul: false });
 
-const traitsByBackend = new Map<string, BackendTraits>();
+/** Process-wide (see {@link processWide}): the backend's package may register through another copy of core. */
+const traitsByBackend = processWide('backend-traits', () => new Map<string, BackendTraits>());
 
 /** Describe a backend by its tfjs name (the backend's registrar calls this when it registers the backend). */
 export function registerBackendTraits(tfName: string, traits: Partial<BackendTraits>): void {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { match } from 'ts-pattern';
 import { MetaD2AException, makeError } from './errors';
+import { processWide } from './process-wide';
 
 /** Backends in order of preference: libtensorflow, our native kernels, WebAssembly, plain JS. */
 export const BACKEND_NAMES = ['tensorflow', 'native', 'wasm', 'cpu'] as const;
@@ -32,28 +33,58 @@ export interface InitBackendOptions {
   readonly load?: (moduleName: string) => Promise<unknown>;
 }
 
-/** The module a native-kernels package must export for the `native` backend (see `@metad2a/tfjs-kernels`). */
-export interface NativeBackendModule {
-  /** Registers the backend under `tfName` with tfjs; returns false (with a reason) if its addon cannot load. */
-  registerNativeBackend(): { ok: true; tfName: string } | { ok: false; reason: string };
-  /** Optional: registers the training kernels a backend lacks (wasm: conv / depthwise gradients; exact AvgPoolGrad). */
-  registerTrainingKernels?(backend: 'wasm' | 'cpu'): unknown;
-}
-
-const NATIVE_MODULE = '@metad2a/tfjs-kernels';
-
-function parseBackendName(value: string, source: string): BackendName | 'auto' {
-  const v = value.trim().toLowerCase();
-  if (v === 'auto' || (BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName | 'auto';
-  throw new MetaD2AException(makeError('BackendError', { source, expected: `one of auto, ${BACKEND_NAMES.join(', ')}`, got: JSON.stringify(value) }));
-}
-
 const defaultLoad = (m: string): Promise<unknown> => import(m);
 
 function describeLoadError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   if (e?.code === 'MODULE_NOT_FOUND' || e?.code === 'ERR_MODULE_NOT_FOUND') return 'not installed';
   return String(e?.message ?? err).split('\n')[0]!;
+}
+
+/**
+ * What packages that register backends or kernels on import (the tfjs way) tell `initBackend`,
+ * process-wide (see {@link processWide}): why a backend is not registered, and the setup a backend
+ * needs once its module is loaded (e.g. gradient kernels that wrap its own kernels).
+ */
+const registrations = processWide('backend-registrations', () => ({
+  unavailable: new Map<string, string>(),
+  setups: new Map<string, (() => void)[]>(),
+}));
+
+/** Record why `backend` is not registered; `initBackend` gives it when it skips or refuses that backend. */
+export function reportBackendUnavailable(backend: BackendName, reason: string): void {
+  registrations.unavailable.set(backend, reason);
+}
+
+/**
+ * Run `setup` whenever `initBackend` initialises `backend`, after the backend's module is loaded
+ * and before it becomes current (a kernels package adds the gradient kernels wasm lacks this way).
+ * A setup that throws makes that backend unusable, with its message as the reason.
+ */
+export function registerBackendSetup(backend: BackendName, setup: () => void): void {
+  const list = registrations.setups.get(backend) ?? [];
+  list.push(setup);
+  registrations.setups.set(backend, list);
+}
+
+/**
+ * Import a package that registers a backend or kernels on import, for an application that lists
+ * it as optional: true when it loaded; otherwise `initBackend` says why for `backend`.
+ */
+export async function importBackendPackage(moduleName: string, backend: BackendName, load: (m: string) => Promise<unknown> = defaultLoad): Promise<boolean> {
+  try {
+    await load(moduleName);
+    return true;
+  } catch (err) {
+    reportBackendUnavailable(backend, `${moduleName}: ${describeLoadError(err)}`);
+    return false;
+  }
+}
+
+function parseBackendName(value: string, source: string): BackendName | 'auto' {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto' || (BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName | 'auto';
+  throw new MetaD2AException(makeError('BackendError', { source, expected: `one of auto, ${BACKEND_NAMES.join(', ')}`, got: JSON.stringify(value) }));
 }
 
 /** Try to make one backend current; returns the tfjs name, or throws with a one-line reason. */
@@ -71,6 +102,7 @@ async function activate(name: BackendName, load: (m: string) => Promise<unknown>
     throw new Error(reasons.join('; '));
   };
   const setOrThrow = async (tfName: string): Promise<string> => {
+    for (const setup of registrations.setups.get(name) ?? []) setup();
     const ok = await tf.setBackend(tfName);
     if (!ok || tf.getBackend() !== tfName) throw new Error(`tfjs could not initialise backend '${tfName}'`);
     return tfName;
@@ -81,38 +113,19 @@ async function activate(name: BackendName, load: (m: string) => Promise<unknown>
       return setOrThrow('tensorflow');
     })
     .with('native', async () => {
-      let mod: Partial<NativeBackendModule>;
-      try {
-        mod = (await load(NATIVE_MODULE)) as Partial<NativeBackendModule>;
-      } catch (err) {
-        throw new Error(`${NATIVE_MODULE}: ${describeLoadError(err)}`);
-      }
-      if (typeof mod.registerNativeBackend !== 'function') throw new Error(`${NATIVE_MODULE} does not provide a native backend yet`);
-      const r = mod.registerNativeBackend();
-      if (!r.ok) throw new Error(r.reason);
-      return setOrThrow(r.tfName);
+      // registered by a package on import (the application imports it); core names none
+      if (!tf.findBackendFactory('native')) throw new Error(registrations.unavailable.get('native') ?? 'not registered (no imported package registers a native backend)');
+      return setOrThrow('native');
     })
     .with('wasm', async () => {
       await tryModules(['@tensorflow/tfjs-backend-wasm']);
-      await addTrainingKernels('wasm', load);
       return setOrThrow('wasm');
     })
     .with('cpu', async () => {
       await tryModules(['@tensorflow/tfjs-backend-cpu']);
-      await addTrainingKernels('cpu', load);
       return setOrThrow('cpu');
     })
     .exhaustive();
-}
-
-/** When `@metad2a/tfjs-kernels` is installed, let it add the gradient kernels `backend` lacks (optional; never fails). */
-async function addTrainingKernels(backend: 'wasm' | 'cpu', load: (m: string) => Promise<unknown>): Promise<void> {
-  try {
-    const mod = (await load(NATIVE_MODULE)) as Partial<NativeBackendModule>;
-    mod.registerTrainingKernels?.(backend);
-  } catch {
-    // the kernels package is optional: without it wasm runs inference, cpu trains with tfjs's kernels
-  }
 }
 
 let current: BackendChoice | undefined;
@@ -120,7 +133,9 @@ let current: BackendChoice | undefined;
 /**
  * Pick and initialise the tensor backend: the option `prefer` if given, else the environment
  * variable `METAD2A_BACKEND`, else the first that works of tensorflow > native > wasm > cpu.
- * A forced backend that cannot be used is an error (never a silent fallback).
+ * A forced backend that cannot be used is an error (never a silent fallback). `tensorflow`, `wasm`
+ * and `cpu` are tfjs's own packages, imported here when installed; `native` must have been
+ * registered by an imported package (see {@link importBackendPackage}).
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendChoice> {
   const env = opts.env ?? process.env;

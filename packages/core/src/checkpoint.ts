@@ -295,15 +295,34 @@ export function loadCheckpointSync(file: string, expect?: Readonly<Record<string
   try {
     buf = fs.readFileSync(file);
   } catch (err) {
-    return E.left(ioError({ source: file, expected: 'a readable checkpoint file', got: (err as Error).message, cause: err }));
+    return E.left(unreadable(file, err));
   }
+  return checkedCheckpoint(buf, file, expect, opts);
+}
+
+/** {@link loadCheckpointSync} reading the file without blocking the event loop. */
+export function loadCheckpoint(file: string, expect?: Readonly<Record<string, readonly number[]>>, opts: ExpectOptions = {}): TE.TaskEither<MetaD2AError, Checkpoint> {
+  return async () => {
+    let buf: Buffer;
+    try {
+      buf = await fs.promises.readFile(file);
+    } catch (err) {
+      return E.left(unreadable(file, err));
+    }
+    return checkedCheckpoint(buf, file, expect, opts);
+  };
+}
+
+const unreadable = (file: string, err: unknown): MetaD2AError => ioError({ source: file, expected: 'a readable checkpoint file', got: (err as Error).message, cause: err });
+
+function checkedCheckpoint(
+  buf: Uint8Array,
+  file: string,
+  expect: Readonly<Record<string, readonly number[]>> | undefined,
+  opts: ExpectOptions,
+): E.Either<MetaD2AError, Checkpoint> {
   const parsed = parseCheckpoint(buf, file);
   if (E.isLeft(parsed) || !expect) return parsed;
   const mismatch = checkNamedShapes(parsed.right.tensors, expect, file, opts);
   return mismatch ? E.left(mismatch) : parsed;
-}
-
-/** TaskEither form of {@link loadCheckpointSync}. */
-export function loadCheckpoint(file: string, expect?: Readonly<Record<string, readonly number[]>>, opts: ExpectOptions = {}): TE.TaskEither<MetaD2AError, Checkpoint> {
-  return async () => loadCheckpointSync(file, expect, opts);
 }

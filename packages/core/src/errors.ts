@@ -11,7 +11,8 @@ export type ErrorTag =
   | 'IntegrityError' // a file's content does not match the checksum it carries
   | 'BackendError' // a tensor backend could not be selected or initialised
   | 'NotFound' // a name is not in a registry, a key not in a table
-  | 'Unsupported'; // a feature or format version this code does not handle
+  | 'Unsupported' // a feature or format version this code does not handle
+  | 'Aborted'; // the caller's AbortSignal stopped a long computation
 
 /** A failure as a value: where (source, field), what was expected, what was found. */
 export interface MetaD2AError {
@@ -92,5 +93,15 @@ export function tryCatchTagged<A>(f: () => A, tag: ErrorTag, fields: ErrorFields
   } catch (err) {
     if (err instanceof MetaD2AException) return E.left(err.error);
     return E.left(makeError(tag, { ...fields, got: fields.got ?? String((err as Error)?.message ?? err), cause: err }));
+  }
+}
+
+/** Await `p`; a MetaD2AException it rejects with becomes its Left (anything else still rejects: a bug, not an expected failure). */
+export async function eitherOf<A>(p: Promise<A>): Promise<E.Either<MetaD2AError, A>> {
+  try {
+    return E.right(await p);
+  } catch (err) {
+    if (err instanceof MetaD2AException) return E.left(err.error);
+    throw err;
   }
 }

@@ -3,8 +3,9 @@
  * registry, `tf.registerKernel`) to replace a whole sub-graph of small ops. Model code asks
  * `tf.getKernel(name, tf.getBackend())` and falls back to its composite tfjs ops when the current
  * backend has none. This module is the contract between the model packages (callers) and the
- * backends (`@metad2a/tfjs-kernels` registers them for `native`); neither depends on the other.
+ * backends (the package that registers a backend registers them for it); neither depends on the other.
  */
+import { processWide } from './process-wide';
 
 /**
  * One `torch.optim.Adam` step of one parameter (no weight decay, no amsgrad).
@@ -180,16 +181,8 @@ export interface GraphDecodeResult {
  */
 export type GraphDecodeKernel = (req: GraphDecodeRequest) => GraphDecodeResult;
 
-/**
- * Process-wide, not module-wide: a CommonJS program (the built CLI) loads this package's CJS build
- * while `initBackend`'s dynamic `import()` of the kernels package loads its ESM build with its own
- * copy of this module; both copies must see one registry (else the compiled decoder registered by
- * the ESM copy is never found and the TypeScript loop runs, ~5× slower).
- */
-const REGISTRY_KEY = Symbol.for('@metad2a/core:graph-decode-kernels');
-const graphDecodeKernels: Map<string, GraphDecodeKernel> =
-  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, GraphDecodeKernel> | undefined) ?? new Map<string, GraphDecodeKernel>();
-(globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = graphDecodeKernels;
+/** Process-wide (see {@link processWide}): else the compiled decoder registered by the ESM copy is never found and the TypeScript loop runs, ~5× slower. */
+const graphDecodeKernels = processWide('graph-decode-kernels', () => new Map<string, GraphDecodeKernel>());
 
 /** Register the graph decoding kernel of the tfjs backend `backendName` (replaces an earlier one). */
 export function registerGraphDecodeKernel(backendName: string, kernel: GraphDecodeKernel): void {

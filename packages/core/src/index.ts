@@ -21,3 +21,4 @@ export * from './atomic-file';
 export * from './statistics';
 export { defaultCacheDir } from './cache-dir';
 export * from './zero-cost-proxy';
+export * from './steps';

@@ -1,31 +1,52 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describeBackend, initBackend, isMetaD2AException } from '../src';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { describeBackend, importBackendPackage, initBackend, isMetaD2AException, registerBackendSetup, reportBackendUnavailable } from '../src';
 
 const realImport = (m: string): Promise<unknown> => import(m);
 const notFound = (m: string): Promise<unknown> => Promise.reject(Object.assign(new Error(`Cannot find module '${m}'`), { code: 'MODULE_NOT_FOUND' }));
-/** The loader of an install without @metad2a/tfjs-kernels. */
-const withoutKernels = (m: string): Promise<unknown> => (m === '@metad2a/tfjs-kernels' ? notFound(m) : realImport(m));
 
+// No package registers a native backend in core's tests (jest.config.js): these tests play that package.
 describe('initBackend', () => {
-  it('picks the native backend when @metad2a/tfjs-kernels and its addon are there', async () => {
+  it('without a registered native backend: falls back past tensorflow and native to wasm, and reports why', async () => {
     const choice = await initBackend({ env: {} });
-    expect(choice.name).toBe('native');
-    expect(tf.getBackend()).toBe('native');
-    expect(describeBackend(choice)).toMatch(/^backend: native \(auto; skipped tensorflow/);
-  });
-
-  it('falls back past tensorflow and native to wasm without them, and reports why', async () => {
-    const choice = await initBackend({ env: {}, load: withoutKernels });
     expect(choice.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(choice.chosenBy).toBe('auto');
     expect(choice.skipped.map((s) => s.name)).toEqual(['tensorflow', 'native']);
     expect(choice.skipped[0]!.reason).toMatch(/@tensorflow\/tfjs-node-gpu: not installed/);
+    expect(choice.skipped[1]!.reason).toBe('not registered (no imported package registers a native backend)');
     expect(describeBackend(choice)).toMatch(/^backend: wasm \(auto; skipped tensorflow/);
   });
 
+  it('an optional package that is not installed: importBackendPackage says so, and a forced native backend is a clear error naming it', async () => {
+    expect(await importBackendPackage('@example/native-kernels', 'native', notFound)).toBe(false);
+    const err = await initBackend({ prefer: 'native', env: {} }).catch((e: unknown) => e);
+    expect(isMetaD2AException(err, 'BackendError')).toBe(true);
+    expect((err as Error).message).toBe("initBackend option prefer: expected backend 'native' to be usable, got @example/native-kernels: not installed");
+    reportBackendUnavailable('native', 'addon: wrong CPU');
+    expect((await initBackend({ env: {} })).skipped[1]).toEqual({ name: 'native', reason: 'addon: wrong CPU' });
+  });
+
+  it('picks a native backend a package registered on import, and runs the setups packages registered for a backend', async () => {
+    const setups: string[] = [];
+    registerBackendSetup('native', () => setups.push('native'));
+    registerBackendSetup('cpu', () => setups.push('cpu'));
+    tf.registerBackend('native', () => new MathBackendCPU(), 0); // what a kernels package does when imported
+    try {
+      const choice = await initBackend({ env: {} });
+      expect(choice.name).toBe('native');
+      expect(tf.getBackend()).toBe('native');
+      expect(describeBackend(choice)).toMatch(/^backend: native \(auto; skipped tensorflow/);
+      await initBackend({ prefer: 'cpu' });
+      expect(setups).toEqual(['native', 'cpu']);
+    } finally {
+      await initBackend({ prefer: 'cpu' });
+      tf.removeBackend('native');
+    }
+  });
+
   it('falls back to cpu when wasm cannot load', async () => {
-    const load = (m: string): Promise<unknown> => (m.includes('wasm') ? notFound(m) : withoutKernels(m));
+    const load = (m: string): Promise<unknown> => (m.includes('wasm') ? notFound(m) : realImport(m));
     const choice = await initBackend({ env: {}, load });
     expect(choice.name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');

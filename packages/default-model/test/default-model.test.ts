@@ -19,14 +19,14 @@ describe('the embedded default model', () => {
     expect(bytes).toBeLessThan(25 * 1024 * 1024);
   });
 
-  it('loads and searches: N unique valid NB201 cells, deterministic for a seed', () => {
-    const model = loadSearchModel(defaultModelDir('nb201')!);
+  it('loads and searches: N unique valid NB201 cells, deterministic for a seed', async () => {
+    const model = await loadSearchModel(defaultModelDir('nb201')!);
     expect(model.manifest.space).toBe('nb201');
     expect([...model.generator.parameters().values()].reduce((n, v) => n + v.size, 0)).toBe(304200);
     const rng = new Rng(5);
     const data = { name: 'toy', dim: 512, classes: [0, 1, 2, 3].map((c) => ({ label: String(c), count: 25, data: rng.normalArray(25 * 512, c * 0.1) })) };
-    const a = runSearch(model, data, { candidates: 20, resamples: 2, seed: 3 });
-    const b = runSearch(model, data, { candidates: 20, resamples: 2, seed: 3 });
+    const a = await runSearch(model, data, { candidates: 20, resamples: 2, seed: 3 });
+    const b = await runSearch(model, data, { candidates: 20, resamples: 2, seed: 3 });
     expect(a.ranking).toHaveLength(20);
     expect(new Set(a.ranking.map((c) => c.arch)).size).toBe(20);
     expect(b.ranking.map((c) => c.arch)).toEqual(a.ranking.map((c) => c.arch));

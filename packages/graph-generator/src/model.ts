@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  modelSpecs,
+  OFFICIAL_MODEL_SPEC,
   MetaD2AException,
   Rng,
   makeError,
@@ -30,15 +32,15 @@ export const EPS_SCALE = 0.01;
 export interface GeneratorModelOptions {
   /** The search space's graph config (nvt, maxN): the only thing the model knows about a space. */
   readonly graphConfig: GraphConfig;
-  /** GRU hidden size (official 56; must equal nz, spec §8 item 25). */
+  /** GRU hidden size (must equal nz, spec §8 item 25). Every size left out is the official setting's (core's `OFFICIAL_MODEL_SPEC`). */
   readonly hs?: number;
-  /** Latent size (official 56). */
+  /** Latent size. */
   readonly nz?: number;
-  /** Width of the dataset's feature rows (512 for ResNet-18 features). */
+  /** Width of the dataset's feature rows (ResNet-18 features in the official setting). */
   readonly inputDim?: number;
-  /** Set encoder: a name in core's `setEncoders` registry (default `set-transformer`) or a factory. */
+  /** Set encoder: a name in core's `setEncoders` registry (default: the official setting's) or a factory. */
   readonly setEncoder?: string | SetEncoderFactory;
-  /** Attention heads of the set encoder (official 4). */
+  /** Attention heads of the set encoder. */
   readonly heads?: number;
   /** Seed or RNG of the (PyTorch-default) initialisation. */
   readonly seed?: number | string;
@@ -102,8 +104,9 @@ export class GeneratorModel implements GraphGenerator {
 
   constructor(opts: GeneratorModelOptions) {
     const cfg = opts.graphConfig;
-    const hs = opts.hs ?? 56;
-    const nz = opts.nz ?? 56;
+    const official = modelSpecs.get(OFFICIAL_MODEL_SPEC).generator;
+    const hs = opts.hs ?? official.hs;
+    const nz = opts.nz ?? official.nz;
     if (hs !== nz)
       throw new MetaD2AException(
         validationError({
@@ -116,7 +119,7 @@ export class GeneratorModel implements GraphGenerator {
     this.graphConfig = cfg;
     this.latentDim = nz;
     this.hs = hs;
-    this.inputDim = opts.inputDim ?? 512;
+    this.inputDim = opts.inputDim ?? official.inputDim;
     const rng = opts.rng ?? new Rng(opts.seed ?? 0);
     const s = this.store;
     // official state_dict order; dead parameters (spec §2.6) exist only to load checkpoints 1:1
@@ -134,8 +137,8 @@ export class GeneratorModel implements GraphGenerator {
     new Linear(s, 'mapper_backward.0', vs, hs, rng, { bias: false });
     new Linear(s, 'hv_unify.0', 2 * hs, hs, rng);
     new Linear(s, 'hg_unify.0', 2 * hs, hs, rng);
-    const factory = typeof opts.setEncoder === 'function' ? opts.setEncoder : setEncoders.get(opts.setEncoder ?? 'set-transformer');
-    this.setEncoder = factory({ inputDim: this.inputDim, hiddenDim: nz, outputDim: nz, heads: opts.heads ?? 4, rng, prefix: '', store: s });
+    const factory = typeof opts.setEncoder === 'function' ? opts.setEncoder : setEncoders.get(opts.setEncoder ?? official.setEncoder);
+    this.setEncoder = factory({ inputDim: this.inputDim, hiddenDim: nz, outputDim: nz, heads: opts.heads ?? official.heads, rng, prefix: '', store: s });
     if (this.setEncoder.outputDim !== hs) {
       throw new MetaD2AException(validationError({ source: 'GeneratorModel', field: 'setEncoder.outputDim', expected: String(hs), got: String(this.setEncoder.outputDim) }));
     }

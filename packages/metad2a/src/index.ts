@@ -3,7 +3,7 @@
  * embedded default model, in one call. Everything else of the search, dataset and core packages
  * is re-exported for the next step (your own model directory, your own feature set).
  */
-import { MetaD2AException, currentBackend, initBackend, validationError, type BackendChoice, type BackendName, type FeatureSet } from '@metad2a/core';
+import { MetaD2AException, currentBackend, importBackendPackage, initBackend, validationError, type BackendChoice, type BackendName, type FeatureSet } from '@metad2a/core';
 import { loadFeatureSet, type DatasetRef } from '@metad2a/datasets';
 import { defaultModelDir } from '@metad2a/default-model';
 import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchModel, runSearch, type SearchOptions, type SearchResult } from '@metad2a/search';
@@ -49,16 +49,21 @@ export async function search(dataset: DatasetRef | FeatureSet, opts: QuickSearch
       }),
     );
   }
-  const backendChoice = currentBackend() ?? (await initBackend({ prefer: opts.backend }));
+  let backendChoice = currentBackend();
+  if (!backendChoice) {
+    // the optional kernels package registers the native backend and wasm/cpu training kernels on import
+    await importBackendPackage('@metad2a/tfjs-kernels', 'native');
+    backendChoice = await initBackend({ prefer: opts.backend });
+  }
   const t0 = performance.now();
   const features = isFeatureSet(dataset) ? dataset : await loadFeatureSet(dataset, { extractor: opts.extractor, maxPerClass: imagesPerClass(opts.imagesPerClass) });
   const featuresSeconds = (performance.now() - t0) / 1000;
-  const model = loadSearchModel(modelDir);
+  const model = await loadSearchModel(modelDir);
   try {
     if (model.manifest.space !== space) {
       throw new MetaD2AException(validationError({ source: modelDir, field: 'space', expected: `a model for space '${space}'`, got: model.manifest.space }));
     }
-    const result = runSearch(model, features, opts);
+    const result = await runSearch(model, features, opts);
     return { ...result, report: formatSearchReport(result, { featuresSeconds, backendLine: `model: ${modelDir}` }), model: modelDir, backendChoice, featuresSeconds };
   } finally {
     model.dispose();

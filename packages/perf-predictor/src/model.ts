@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  modelSpecs,
+  OFFICIAL_MODEL_SPEC,
   Rng,
   MetaD2AException,
   graphConfig as makeGraphConfig,
@@ -25,14 +27,14 @@ export const PREDICTOR_DEAD_PARAMS = ['fc2.weight', 'fc2.bias', 'hv_unify.0.weig
 
 export interface PredictorOptions {
   readonly graphConfig: GraphConfig;
-  /** GRU hidden size of the graph encoder and hidden width of the head (official: 512). */
+  /** GRU hidden size of the graph encoder and hidden width of the head. Every size left out is the official setting's (core's `OFFICIAL_MODEL_SPEC`). */
   readonly hs?: number;
-  /** Width of the dataset and graph embeddings (official: 56). */
+  /** Width of the dataset and graph embeddings. */
   readonly nz?: number;
-  /** Feature width of the dataset rows (ResNet-18: 512). */
+  /** Feature width of the dataset rows (ResNet-18 features in the official setting). */
   readonly inputDim?: number;
   readonly heads?: number;
-  /** Set encoder by registry name (default `set-transformer`, MetaD2A's). */
+  /** Set encoder by registry name (default: the official setting's, MetaD2A's Set Transformer). */
   readonly setEncoder?: string;
   readonly rng: Rng;
   /** Target normalisation of the training split (e.g. `modelSpecs.get('nb201-official').normalisation`, or `normalisationFrom` of a database's split). */
@@ -77,13 +79,14 @@ export class PredictorModel implements PerfPredictor {
 
   constructor(opts: PredictorOptions) {
     this.graphConfig = opts.graphConfig;
-    this.hs = opts.hs ?? 512;
-    this.nz = opts.nz ?? 56;
-    this.inputDim = opts.inputDim ?? 512;
+    const official = modelSpecs.get(OFFICIAL_MODEL_SPEC).predictor;
+    this.hs = opts.hs ?? official.hs;
+    this.nz = opts.nz ?? official.nz;
+    this.inputDim = opts.inputDim ?? official.inputDim;
     this.normalisation = opts.normalisation;
     const rng = opts.rng;
-    this.heads = opts.heads ?? 4;
-    this.setEncoderName = opts.setEncoder ?? 'set-transformer';
+    this.heads = opts.heads ?? official.heads;
+    this.setEncoderName = opts.setEncoder ?? official.setEncoder;
     this.setEncoder = createSetEncoder(this.setEncoderName, { inputDim: this.inputDim, hiddenDim: this.nz, outputDim: this.nz, heads: this.heads, rng, store: this.store });
     this.datasetParameterNames = this.store.names();
     this.graphEncoder = new BidirectionalGraphEncoder(this.store, this.graphConfig, this.hs, rng);

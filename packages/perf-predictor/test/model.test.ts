@@ -1,60 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, graphConfig, initBackend, type ArchGraph } from '@metad2a/core';
+import { Rng, graphConfig, initBackend } from '@metad2a/core';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PredictorModel, planDirection } from '../src';
+import { rankingTestGraphs } from '@metad2a/fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
-
-const NB201_EDGES: [number, number][] = [
-  [1, 2],
-  [0, 1],
-  [2, 3],
-  [3, 4],
-  [1, 3],
-  [4, 5],
-  [5, 6],
-  [1, 5],
-  [2, 6],
-  [3, 6],
-  [6, 7],
-];
-const nb201 = (ops: number[]): ArchGraph => ({ types: [0, ...ops.map((o) => o + 2), 1], edges: NB201_EDGES });
-
-function candidates(): ArchGraph[] {
-  const rng = new Rng(3);
-  const out: ArchGraph[] = [];
-  for (let i = 0; i < 14; i++) out.push(nb201(Array.from({ length: 6 }, () => rng.int(5))));
-  out.push(out[2]!); // a duplicate
-  out.push({
-    types: [0, 3, 4, 5, 1],
-    edges: [
-      [0, 1],
-      [1, 2],
-      [0, 3],
-      [2, 4],
-      [3, 4],
-    ],
-  }); // fewer vertices, other edges
-  out.push({
-    types: [0, 2, 6, 4, 5, 3, 2, 1],
-    edges: [
-      [0, 1],
-      [1, 2],
-      [2, 3],
-      [3, 4],
-      [4, 5],
-      [5, 6],
-      [6, 7],
-      [0, 7],
-      [2, 5],
-    ],
-  });
-  return out;
-}
 
 const smallModel = (): PredictorModel =>
   new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
@@ -62,7 +16,7 @@ const smallModel = (): PredictorModel =>
 describe('PredictorModel graph encoding and checkpoints', () => {
   it('batched, de-duplicated graph encoding equals encoding each graph alone', () => {
     const model = smallModel();
-    const cands = candidates();
+    const cands = rankingTestGraphs();
     const all = model.encodeGraphs(cands).arraySync();
     cands.forEach((g, i) => {
       const one = model.encodeGraphs([g]);
@@ -80,7 +34,7 @@ describe('PredictorModel graph encoding and checkpoints', () => {
   it('rebuilds its cached weight layouts when parameters change, and still differentiates through them', () => {
     const a = smallModel();
     const b = new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(99), normalisation: { mean: 70, std: 5 } });
-    const cands = candidates();
+    const cands = rankingTestGraphs();
     const before = a.encodeGraphs(cands); // fills a's cache
     const values: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const [k, v] of b.parameters()) values[k] = { shape: [...v.shape], data: v.dataSync() as Float32Array };
@@ -120,7 +74,7 @@ describe('PredictorModel graph encoding and checkpoints', () => {
     expect(back.normalisation).toEqual({ mean: 80, std: 2.5 });
     expect(back.config()).toEqual(model.config());
     expect(back.setEncoder.kind).toBe('deepsets');
-    const cands = candidates();
+    const cands = rankingTestGraphs();
     const a = model.encodeGraphs(cands).dataSync();
     const b = back.encodeGraphs(cands).dataSync();
     expect(Array.from(b)).toEqual(Array.from(a));

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     const model = new GeneratorModel({ graphConfig: space.graphConfig, seed: 0 });
     model.loadParameters(GoldenFixture.load(fixture).params()); // official state_dict names
     const t0 = performance.now();
-    const res = generateCandidates(model, dataset, n, { space, seed: 7, maxAttempts: 20000 });
+    const res = await generateCandidates(model, dataset, n, { space, seed: 7, maxAttempts: 20000 });
     const ms = performance.now() - t0;
     console.log(`${space.name}: ${res.unique} unique valid of ${res.valid} valid / ${res.attempts} decoded graphs, ${res.batches} batches of 100, ${ms.toFixed(0)} ms`);
     for (const s of res.strings.slice(0, 3)) console.log(`  ${s}`);

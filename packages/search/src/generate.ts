@@ -3,6 +3,7 @@ import {
   MetaD2AException,
   Rng,
   checkFeatureSet,
+  driveSteps,
   copyFeatureRow,
   drawDatasetBatch,
   drawDatasetRows,
@@ -14,6 +15,8 @@ import {
   type FeatureSet,
   type GraphGenerator,
   type SearchSpace,
+  type StepControl,
+  type Steps,
 } from '@metad2a/core';
 
 export interface GenerateOptions<A> {
@@ -45,11 +48,13 @@ export interface GenerateOptions<A> {
    * rounding). `false`: encode every resampled dataset from its raw rows, as the official code.
    */
   readonly projectionCache?: boolean;
-  /** Called after every batch (progress). */
-  readonly onBatch?: (p: GenerateProgress) => void;
 }
 
+/** Progress of the generation stage, after each batch: `done` of `total` unique valid candidates. */
 export interface GenerateProgress {
+  readonly stage: 'generate';
+  readonly done: number;
+  readonly total: number;
   /** Graphs decoded so far. */
   readonly attempts: number;
   /** Of which valid in the space. */
@@ -62,7 +67,7 @@ export interface GenerateProgress {
 /** Whether an encoding stage used its set encoder's cached row projections, and why not where it did not. */
 export type ProjectionUse = { readonly used: true } | { readonly used: false; readonly reason: string };
 
-export interface GenerateResult<A> extends GenerateProgress {
+export interface GenerateResult<A> extends Omit<GenerateProgress, 'stage' | 'done' | 'total'> {
   /** The space the candidates are members of (a constrained view, where one was given). */
   readonly space: SearchSpace<A>;
   /** n unique valid architectures, in first-seen order. */
@@ -71,7 +76,7 @@ export interface GenerateResult<A> extends GenerateProgress {
   readonly strings: string[];
   /** The decoded graphs they came from, same order. */
   readonly graphs: ArchGraph[];
-  /** Wall time from the first resample until n unique valid architectures existed (spec §3.6 "generator time"). */
+  /** Wall time from the first resample until n unique valid architectures existed (spec §3.6 "generator time"), without the event-loop turns between batches. */
   readonly elapsedMs: number;
   readonly projection: ProjectionUse;
 }
@@ -83,9 +88,15 @@ export interface GenerateResult<A> extends GenerateProgress {
  * members of the space (`memberOf`: graph rules, one decode, the space's `admits`), de-duplicate by
  * `space.format` keeping first-seen order, and stop as soon as n unique valid architectures
  * exist (the rest of the batch is abandoned). Unlike the official loop, which never ends when a
- * model cannot produce n, it throws a ValidationError after `maxAttempts` decoded graphs.
+ * model cannot produce n, it rejects with a ValidationError after `maxAttempts` decoded graphs.
+ * Hands the event loop back after every batch (`onProgress`); an aborted `signal` stops it there.
  */
-export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet, n: number, opts: GenerateOptions<A>): GenerateResult<A> {
+export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet, n: number, opts: GenerateOptions<A> & StepControl<GenerateProgress>): Promise<GenerateResult<A>> {
+  return driveSteps(generateSteps(model, dataset, n, opts), 'generate', opts);
+}
+
+/** {@link generateCandidates} as steps: one batch per step (for a caller composing stages, e.g. `runSearch`). */
+export function* generateSteps<A>(model: GraphGenerator, dataset: FeatureSet, n: number, opts: GenerateOptions<A>): Steps<GenerateProgress, GenerateResult<A>> {
   const { space } = opts;
   const batchSize = opts.batchSize ?? 100;
   const perClass = opts.perClass ?? 20;
@@ -126,7 +137,8 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
   const projected = opts.projectionCache === false ? ({ ok: false, reason: 'projectionCache: false' } as const) : rowProjectionsOf(model.setEncoder);
   const proj = projected.ok ? projected.cache : undefined;
   const slotOf = new Int32Array(dataset.classes.reduce((a, c) => a + c.count, 0)).fill(-1);
-  const t0 = performance.now();
+  let elapsedMs = 0;
+  let t0 = performance.now();
   while (strings.length < n) {
     if (attempts >= maxAttempts) {
       throw new MetaD2AException(
@@ -195,8 +207,11 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
       graphs.push(g);
       if (strings.length === n) break;
     }
-    opts.onBatch?.({ attempts, valid, unique: strings.length, batches });
+    elapsedMs += performance.now() - t0;
+    yield { stage: 'generate', done: strings.length, total: n, attempts, valid, unique: strings.length, batches };
+    t0 = performance.now();
   }
+  elapsedMs += performance.now() - t0;
   const projection: ProjectionUse = projected.ok ? { used: true } : { used: false, reason: projected.reason };
-  return { space, architectures, strings, graphs, attempts, valid, unique: strings.length, batches, elapsedMs: performance.now() - t0, projection };
+  return { space, architectures, strings, graphs, attempts, valid, unique: strings.length, batches, elapsedMs, projection };
 }

@@ -5,11 +5,16 @@
  * resampled datasets, on the graph the space chooses), and `runSearch` on top (a report with the
  * space's cost and benchmark facts). The CLI, the benchmarks and the tools all search through
  * these. Also the model directory format that holds a generator and a predictor.
+ *
+ * The long calls return Promises (rejecting with a MetaD2AException) and hand the event loop back
+ * between batches, with `onProgress` and an AbortSignal; each is written once as steps
+ * (`generateSteps`, `scoreSteps`, `rankSteps`) that a caller composing stages can `yield*`.
  */
 export {
   MODEL_FORMAT,
   manifestFromSpec,
   loadSearchModel,
+  loadSearchModelEither,
   saveSearchModel,
   buildSearchModel,
   parseModelManifest,
@@ -19,10 +24,12 @@ export {
   type GeneratorConfig,
   type PredictorConfig,
 } from './model-dir';
-export { generateCandidates, type GenerateOptions, type GenerateResult, type GenerateProgress, type ProjectionUse } from './generate';
+export { generateCandidates, generateSteps, type GenerateOptions, type GenerateResult, type GenerateProgress, type ProjectionUse } from './generate';
 export {
   rankCandidates,
+  rankSteps,
   scoreGraphs,
+  scoreSteps,
   candidatePool,
   GraphEmbeddingCache,
   type CandidatePool,
@@ -30,9 +37,9 @@ export {
   type RankResult,
   type RankedCandidate,
   type GraphScores,
+  type RankProgress,
 } from './rank';
-export { runSearch, describeCandidates, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
-export { METAD2A_MODEL_SPECS, registerModelSpecs } from './model-specs';
+export { runSearch, runSearchEither, describeCandidates, type SearchProgress, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
 export { formatSearchReport, formatRankReport, searchReportJson, SEARCH_JSON_SCHEMA_VERSION } from './report';
-export { rerankCandidates, type RerankOptions, type Reranked } from './rerank';
+export { rerankCandidates, type RerankOptions, type RerankProgress, type Reranked } from './rerank';
 export { SEARCH_IMAGES_PER_CLASS } from './images-per-class';

@@ -5,8 +5,10 @@ import {
   MetaD2AException,
   Rng,
   fail,
-  loadCheckpointSync,
+  eitherOf,
+  loadCheckpoint,
   parseError,
+  unwrap,
   saveCheckpointSync,
   searchSpaces,
   writeFileAtomicSync,
@@ -24,7 +26,6 @@ import {
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import '@metad2a/search-spaces'; // registers nb201 and mbv3
-import './model-specs'; // registers nb201-official, mbv3-official, nb201-default
 
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
@@ -205,10 +206,17 @@ export function buildSearchModel(manifest: ModelManifest, weights: { generator: 
   };
 }
 
-/** Load `<dir>/model.json` and its two checkpoints. Errors name the file and field. */
-export function loadSearchModel(dir: string): SearchModel {
+/**
+ * Load `<dir>/model.json` and its two checkpoints (read without blocking the event loop). Rejects
+ * with a MetaD2AException whose message names the file and field.
+ */
+export async function loadSearchModel(dir: string): Promise<SearchModel> {
   const file = path.join(dir, 'model.json');
-  if (!fs.existsSync(file)) {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fail('IoError', { source: file, expected: 'a readable model.json', got: (err as Error).message, cause: err });
     fail('NotFound', {
       source: dir,
       field: 'model.json',
@@ -218,19 +226,19 @@ export function loadSearchModel(dir: string): SearchModel {
   }
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (err) {
     fail('ParseError', { source: file, expected: 'JSON', got: (err as Error).message });
   }
-  const manifest = parseModelManifest(json, file);
-  if (E.isLeft(manifest)) throw new MetaD2AException(manifest.left);
-  const m = manifest.right;
-  const read = (rel: string): NamedArrays => {
-    const ck = loadCheckpointSync(path.join(dir, rel));
-    if (E.isLeft(ck)) throw new MetaD2AException(ck.left);
-    return ck.right.tensors;
-  };
-  return buildSearchModel(m, { generator: read(m.generator.checkpoint), predictor: read(m.predictor.checkpoint) }, dir);
+  const m = unwrap(parseModelManifest(json, file));
+  const read = async (rel: string): Promise<NamedArrays> => unwrap(await loadCheckpoint(path.join(dir, rel))()).tensors;
+  const [generator, predictor] = await Promise.all([read(m.generator.checkpoint), read(m.predictor.checkpoint)]);
+  return buildSearchModel(m, { generator, predictor }, dir);
+}
+
+/** {@link loadSearchModel} with its expected failures as a Left. */
+export function loadSearchModelEither(dir: string): Promise<E.Either<MetaD2AError, SearchModel>> {
+  return eitherOf(loadSearchModel(dir));
 }
 
 /** Write a model directory (atomically per file). */

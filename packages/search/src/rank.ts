@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   Rng,
   copyFeatureRow,
+  driveSteps,
   drawDatasetBatch,
   drawDatasetRows,
   fail,
@@ -11,8 +12,17 @@ import {
   type FeatureSet,
   type PerfPredictor,
   type SearchSpace,
+  type StepControl,
+  type Steps,
 } from '@metad2a/core';
 import type { ProjectionUse } from './generate';
+
+/** Progress of the ranking stage: `done` of `total` graphs encoded (reported after the resampled datasets' encoding and after each graph batch). */
+export interface RankProgress {
+  readonly stage: 'rank';
+  readonly done: number;
+  readonly total: number;
+}
 
 /** Architectures to rank: generated ones (a `GenerateResult` is one) or a given list (see {@link candidatePool}). */
 export interface CandidatePool<A> {
@@ -45,8 +55,8 @@ export class GraphEmbeddingCache {
     this.rows.clear();
   }
 
-  /** G `[N, nz]` of `graphs` keyed by `keys`, encoding only the keys not yet cached, `chunk` graphs per batch. */
-  embed(predictor: PerfPredictor, graphs: readonly ArchGraph[], keys: readonly string[], chunk: number): tf.Tensor2D {
+  /** G `[N, nz]` of `graphs` keyed by `keys`, encoding only the keys not yet cached, `chunk` graphs per batch (one step each). */
+  *embed(predictor: PerfPredictor, graphs: readonly ArchGraph[], keys: readonly string[], chunk: number): Steps<number, tf.Tensor2D> {
     const missing: number[] = [];
     const seen = new Set<string>();
     keys.forEach((k, i) => {
@@ -57,7 +67,7 @@ export class GraphEmbeddingCache {
     });
     const nz = predictor.nz;
     if (missing.length > 0) {
-      const rows = encodeGraphRows(
+      const rows = yield* encodeGraphRows(
         predictor,
         missing.map((i) => graphs[i]!),
         chunk,
@@ -70,12 +80,14 @@ export class GraphEmbeddingCache {
   }
 }
 
-function encodeGraphRows(predictor: PerfPredictor, graphs: readonly ArchGraph[], chunk: number): Float32Array {
+/** The predictor's graph embeddings, `chunk` graphs per step (each step yields the graphs done so far). */
+function* encodeGraphRows(predictor: PerfPredictor, graphs: readonly ArchGraph[], chunk: number): Steps<number, Float32Array> {
   const out = new Float32Array(graphs.length * predictor.nz);
   for (let s = 0; s < graphs.length; s += chunk) {
     const t = predictor.encodeGraphs(graphs.slice(s, s + chunk));
     out.set(t.dataSync() as Float32Array, s * predictor.nz);
     t.dispose();
+    yield Math.min(s + chunk, graphs.length);
   }
   return out;
 }
@@ -135,14 +147,26 @@ export interface GraphScores {
  * The predictor's mean score of each graph for a dataset (spec §3.6 step 2), each piece computed
  * once: `resamples` resampled datasets encoded together (each distinct feature row projected once
  * where the set encoder can), every graph encoded once, all graphs batched (`keys`: the graph
- * cache's keys), the head on all (resample, graph) pairs at once, then the mean per graph.
+ * cache's keys), the head on all (resample, graph) pairs at once, then the mean per graph. Hands
+ * the event loop back between the pieces and graph batches (`onProgress`); an aborted `signal`
+ * stops it there, its tensors released.
  */
 export function scoreGraphs(
   predictor: PerfPredictor,
   dataset: FeatureSet,
   graphs: readonly ArchGraph[],
+  opts: RankOptions & StepControl<RankProgress> & { readonly keys?: readonly string[] } = {},
+): Promise<GraphScores> {
+  return driveSteps(scoreSteps(predictor, dataset, graphs, opts), 'rank', opts);
+}
+
+/** {@link scoreGraphs} as steps. Timings leave out the pauses between steps. */
+export function* scoreSteps(
+  predictor: PerfPredictor,
+  dataset: FeatureSet,
+  graphs: readonly ArchGraph[],
   opts: RankOptions & { readonly keys?: readonly string[] } = {},
-): GraphScores {
+): Steps<RankProgress, GraphScores> {
   const resamples = positive('resamples', opts.resamples ?? 10);
   const perClass = positive('perClass', opts.perClass ?? 20);
   const chunk = positive('graphBatch', opts.graphBatch ?? 2048);
@@ -151,35 +175,51 @@ export function scoreGraphs(
   if (opts.graphCache && opts.keys?.length !== graphs.length)
     fail('ValidationError', { source: 'rank', field: 'keys', expected: `one graph-cache key per graph (${graphs.length})`, got: String(opts.keys?.length ?? 'none') });
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-  const t0 = performance.now();
+  const total = graphs.length;
+  const seconds = { setEncoding: 0, graphEncoding: 0, scoring: 0 };
+  let t = performance.now();
+  const lap = (phase: keyof typeof seconds): void => {
+    const now = performance.now();
+    seconds[phase] += (now - t) / 1000;
+    t = now;
+  };
+  /** Yield each graph batch's progress from `inner`, its time counted as graph encoding. */
+  function* graphSteps<R>(inner: Steps<number, R>): Steps<RankProgress, R> {
+    for (;;) {
+      const step = inner.next();
+      lap('graphEncoding');
+      if (step.done) return step.value;
+      yield { stage: 'rank', done: step.value, total };
+      t = performance.now();
+    }
+  }
   const enc = encodeResamples(predictor, dataset, perClass, resamples, rng, opts.projectionCache !== false);
   const D = enc.embeddings;
-  D.dataSync();
-  const t1 = performance.now();
-  let scores: Float32Array = new Float32Array(0);
-  let t2 = t1;
-  if (graphs.length > 0) {
-    let G: tf.Tensor2D;
-    try {
+  let G: tf.Tensor2D | undefined;
+  try {
+    D.dataSync();
+    lap('setEncoding');
+    yield { stage: 'rank', done: 0, total };
+    t = performance.now();
+    let scores: Float32Array = new Float32Array(0);
+    if (total > 0) {
       G = opts.graphCache
-        ? opts.graphCache.embed(predictor, graphs, opts.keys!, chunk)
-        : graphs.length <= chunk
+        ? yield* graphSteps(opts.graphCache.embed(predictor, graphs, opts.keys!, chunk))
+        : total <= chunk
           ? predictor.encodeGraphs(graphs)
-          : tf.tensor2d(encodeGraphRows(predictor, graphs, chunk), [graphs.length, predictor.nz]);
-    } catch (err) {
-      D.dispose();
-      throw err;
+          : tf.tensor2d(yield* graphSteps(encodeGraphRows(predictor, graphs, chunk)), [total, predictor.nz]);
+      G.dataSync();
+      lap('graphEncoding');
+      const meanT = tf.tidy(() => tf.mean(predictor.scorePairs(D, G!), 0));
+      scores = meanT.dataSync() as Float32Array;
+      meanT.dispose();
+      lap('scoring');
     }
-    G.dataSync();
-    t2 = performance.now();
-    const meanT = tf.tidy(() => tf.mean(predictor.scorePairs(D, G), 0));
-    scores = meanT.dataSync() as Float32Array;
-    tf.dispose([G, meanT]);
+    return { scores, timings: seconds, projection: enc.projection };
+  } finally {
+    D.dispose();
+    G?.dispose();
   }
-  D.dispose();
-  const t3 = performance.now();
-  const s = (a: number, b: number): number => (b - a) / 1000;
-  return { scores, timings: { setEncoding: s(t0, t1), graphEncoding: s(t1, t2), scoring: s(t2, t3) }, projection: enc.projection };
 }
 
 /**
@@ -187,7 +227,17 @@ export function scoreGraphs(
  * candidate ({@link graphToRank}: NB201 the canonical graph, MBv3 the decoded one), best first
  * (ties keep the pool order).
  */
-export function rankCandidates<A>(predictor: PerfPredictor, dataset: FeatureSet, pool: CandidatePool<A>, opts: RankOptions = {}): RankResult<A> {
+export function rankCandidates<A>(
+  predictor: PerfPredictor,
+  dataset: FeatureSet,
+  pool: CandidatePool<A>,
+  opts: RankOptions & StepControl<RankProgress> = {},
+): Promise<RankResult<A>> {
+  return driveSteps(rankSteps(predictor, dataset, pool, opts), 'rank', opts);
+}
+
+/** {@link rankCandidates} as steps. */
+export function* rankSteps<A>(predictor: PerfPredictor, dataset: FeatureSet, pool: CandidatePool<A>, opts: RankOptions = {}): Steps<RankProgress, RankResult<A>> {
   const { space, architectures, strings } = pool;
   if (strings.length !== architectures.length || (pool.graphs && pool.graphs.length !== architectures.length)) {
     fail('ValidationError', {
@@ -200,7 +250,7 @@ export function rankCandidates<A>(predictor: PerfPredictor, dataset: FeatureSet,
   const t0 = performance.now();
   const graphs = architectures.map((a, i) => graphToRank(space, a, pool.graphs?.[i] ?? space.encode(a)));
   const chosen = (performance.now() - t0) / 1000;
-  const r = scoreGraphs(predictor, dataset, graphs, { ...opts, keys: strings });
+  const r = yield* scoreSteps(predictor, dataset, graphs, { ...opts, keys: strings });
   const { scores } = r;
   const order = architectures.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]! || i - j);
   const ranking = order.map((i, k) => ({

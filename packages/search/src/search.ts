@@ -4,7 +4,12 @@ import {
   constrainSearchSpace,
   describeConstraints,
   currentBackend,
+  driveSteps,
+  eitherOf,
   fail,
+  type MetaD2AError,
+  type StepControl,
+  type Steps,
   type AnySearchSpace,
   type BenchmarkFacts,
   type CandidateCost,
@@ -13,11 +18,15 @@ import {
   type SearchSpace,
 } from '@metad2a/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { generateCandidates, type GenerateProgress, type ProjectionUse } from './generate';
+import type * as E from 'fp-ts/lib/Either.js';
+import { generateSteps, type GenerateProgress, type ProjectionUse } from './generate';
 import { predictionTarget, type SearchModel } from './model-dir';
-import { rankCandidates, type RankedCandidate } from './rank';
+import { rankSteps, type RankProgress, type RankedCandidate } from './rank';
 
-export interface SearchOptions {
+/** Progress of a search: the stage (`generate`, then `rank`) and its `done` of `total`. */
+export type SearchProgress = GenerateProgress | RankProgress;
+
+export interface SearchOptions extends StepControl<SearchProgress> {
   /** Unique valid candidates to generate (official: 500; 50 for small datasets). */
   readonly candidates?: number;
   /** How many of the ranking to report in `top`. */
@@ -33,8 +42,6 @@ export interface SearchOptions {
   /** Give up after decoding this many graphs (default 1,000 × candidates). */
   readonly maxAttempts?: number;
   readonly constraints?: Constraints;
-  /** Called after each generator batch. */
-  readonly onGenerate?: (p: GenerateProgress) => void;
 }
 
 export interface SearchCandidate {
@@ -116,8 +123,21 @@ const posInt = (field: string, v: number): number => {
  * `constraints`) and {@link rankCandidates} (each scored by the predictor, averaged over
  * `resamples` resampled datasets), then each candidate's cost and benchmark facts from the space.
  * Same numbers as the official loop, restructured for speed (see the stages).
+ *
+ * Hands the event loop back after every generator batch and ranking step, reporting
+ * `onProgress({stage, done, total})`; rejects with a MetaD2AException (bad options or data, a
+ * model that cannot produce the candidates, `Aborted` when `signal` is aborted — no tensors kept).
  */
-export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchOptions = {}): SearchResult {
+export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchOptions = {}): Promise<SearchResult> {
+  return driveSteps(searchSteps(model, dataset, opts), 'search', opts);
+}
+
+/** {@link runSearch} with its expected failures as a Left (a bug still rejects). */
+export function runSearchEither(model: SearchModel, dataset: FeatureSet, opts: SearchOptions = {}): Promise<E.Either<MetaD2AError, SearchResult>> {
+  return eitherOf(runSearch(model, dataset, opts));
+}
+
+function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptions): Steps<SearchProgress, SearchResult> {
   const candidates = posInt('candidates', opts.candidates ?? 500);
   const top = posInt('top', opts.top ?? 5);
   const resamples = posInt('resamples', opts.resamples ?? 10);
@@ -134,9 +154,9 @@ export function runSearch(model: SearchModel, dataset: FeatureSet, opts: SearchO
   // candidates over a bound are dropped as they are decoded (the view's `admits`): they never reach ranking
   const genSpace = constrainSearchSpace(space, constraints, classes);
 
-  const gen = generateCandidates(generator, dataset, candidates, { space: genSpace, seed, batchSize, perClass, maxAttempts: opts.maxAttempts, onBatch: opts.onGenerate });
+  const gen = yield* generateSteps(generator, dataset, candidates, { space: genSpace, seed, batchSize, perClass, maxAttempts: opts.maxAttempts });
   const generation = gen.elapsedMs / 1000;
-  const ranked = rankCandidates(predictor, dataset, gen, { resamples, perClass, seed: `${seed}/rank` });
+  const ranked = yield* rankSteps(predictor, dataset, gen, { resamples, perClass, seed: `${seed}/rank` });
   const ranking = describeCandidates(space, ranked.ranking, classes, constraints.device);
   const nonFinite = ranking.filter((c) => !Number.isFinite(c.score)).length;
   if (nonFinite > 0) {

@@ -29,7 +29,7 @@ function fixtureDataset(fx: GoldenFixture): FeatureSet {
 describe('generateCandidates (NB201, fixture weights)', () => {
   let model: GeneratorModel;
   let dataset: FeatureSet;
-  beforeAll(() => {
+  beforeAll(async () => {
     const fx = GoldenFixture.load('gen-nb201');
     model = new GeneratorModel({ graphConfig: graphConfig(7, 8), seed: 0 });
     model.loadParameters(fx.params());
@@ -37,10 +37,10 @@ describe('generateCandidates (NB201, fixture weights)', () => {
   });
   afterAll(() => model.dispose());
 
-  it('returns 500 unique valid architectures, reproducibly from the seed', () => {
+  it('returns 500 unique valid architectures, reproducibly from the seed', async () => {
     const before = tf.memory().numTensors;
     const t0 = performance.now();
-    const a = generateCandidates(model, dataset, 500, { space: nb201, seed: 42 });
+    const a = await generateCandidates(model, dataset, 500, { space: nb201, seed: 42 });
     const ms = performance.now() - t0;
     console.log(`generate 500: ${ms.toFixed(0)} ms, ${a.batches} batches, ${a.attempts} graphs, ${a.valid} valid`);
     expect(a.strings).toHaveLength(500);
@@ -51,40 +51,40 @@ describe('generateCandidates (NB201, fixture weights)', () => {
     });
     expect(a.valid).toBeLessThanOrEqual(a.attempts);
     expect(tf.memory().numTensors).toBe(before);
-    const b = generateCandidates(model, dataset, 500, { space: nb201, seed: 42 });
+    const b = await generateCandidates(model, dataset, 500, { space: nb201, seed: 42 });
     expect(b.strings).toEqual(a.strings);
-    const c = generateCandidates(model, dataset, 50, { space: nb201, seed: 43 });
+    const c = await generateCandidates(model, dataset, 50, { space: nb201, seed: 43 });
     expect(c.strings).not.toEqual(a.strings.slice(0, 50));
   });
 
-  it('gives the same candidates with and without the projection cache of the first SAB', () => {
+  it('gives the same candidates with and without the projection cache of the first SAB', async () => {
     const before = tf.memory().numTensors;
-    const cached = generateCandidates(model, dataset, 60, { space: nb201, seed: 5, batchSize: 20 });
-    const plain = generateCandidates(model, dataset, 60, { space: nb201, seed: 5, batchSize: 20, projectionCache: false });
+    const cached = await generateCandidates(model, dataset, 60, { space: nb201, seed: 5, batchSize: 20 });
+    const plain = await generateCandidates(model, dataset, 60, { space: nb201, seed: 5, batchSize: 20, projectionCache: false });
     expect(cached.strings).toEqual(plain.strings);
     expect(cached.attempts).toBe(plain.attempts);
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('stops with a clear error when the attempts run out, and rejects a space of other graphs', () => {
+  it('stops with a clear error when the attempts run out, and rejects a space of other graphs', async () => {
     let err: unknown;
     try {
-      generateCandidates(model, dataset, 500, { space: nb201, seed: 1, maxAttempts: 150 });
+      await generateCandidates(model, dataset, 500, { space: nb201, seed: 1, maxAttempts: 150 });
     } catch (e) {
       err = e;
     }
     expect(isMetaD2AException(err, 'ValidationError')).toBe(true);
     expect((err as Error).message).toMatch(/500 unique valid nb201 architectures within 150 decoded graphs.*after 150 graphs/);
-    expect(() => generateCandidates(model, dataset, 5, { space: mbv3, seed: 1 })).toThrow(/nvt 7 and maxN 8/);
+    await expect(generateCandidates(model, dataset, 5, { space: mbv3, seed: 1 })).rejects.toThrow(/nvt 7 and maxN 8/);
   });
 
-  it('ends with a clear message when generation stops finding new architectures (no hang even with a huge maxAttempts)', () => {
+  it('ends with a clear message when generation stops finding new architectures (no hang even with a huge maxAttempts)', async () => {
     // a space with only 3 distinct architectures: the 4th never comes
     const three = { ...nb201, format: (c: Nb201Cell) => `class ${c[0]! % 3}` };
     let err: unknown;
     const t0 = performance.now();
     try {
-      generateCandidates(model, dataset, 4, { space: three, seed: 1, maxAttempts: 1e12, maxStallAttempts: 300 });
+      await generateCandidates(model, dataset, 4, { space: three, seed: 1, maxAttempts: 1e12, maxStallAttempts: 300 });
     } catch (e) {
       err = e;
     }
@@ -95,13 +95,13 @@ describe('generateCandidates (NB201, fixture weights)', () => {
     );
   });
 
-  it('pools the resamples into one set per graph in the MBv3 protocol (resampling: pooled)', () => {
+  it('pools the resamples into one set per graph in the MBv3 protocol (resampling: pooled)', async () => {
     const seen: number[] = [];
-    const r = generateCandidates(model, dataset, 3, { space: nb201, seed: 9, batchSize: 10, resampling: 'pooled', onBatch: (p) => seen.push(p.attempts) });
+    const r = await generateCandidates(model, dataset, 3, { space: nb201, seed: 9, batchSize: 10, resampling: 'pooled', onProgress: (p) => seen.push(p.attempts) });
     expect(r.strings).toHaveLength(3);
     expect(new Set(r.strings).size).toBe(3);
     expect(r.attempts).toBe(r.batches); // one graph per iteration
     expect(seen).toEqual(Array.from({ length: r.batches }, (_, i) => i + 1));
-    expect(generateCandidates(model, dataset, 3, { space: nb201, seed: 9, batchSize: 10, resampling: 'pooled' }).strings).toEqual(r.strings);
+    expect((await generateCandidates(model, dataset, 3, { space: nb201, seed: 9, batchSize: 10, resampling: 'pooled' })).strings).toEqual(r.strings);
   });
 });

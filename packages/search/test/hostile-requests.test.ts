@@ -12,9 +12,9 @@ beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
 });
 
-function errorOf(f: () => unknown): MetaD2AException {
+async function errorOf(f: () => Promise<unknown>): Promise<MetaD2AException> {
   try {
-    f();
+    await f();
   } catch (e) {
     if (e instanceof MetaD2AException) return e;
     throw new Error(`expected a MetaD2AException, got ${String((e as Error)?.stack ?? e)}`);
@@ -25,7 +25,7 @@ function errorOf(f: () => unknown): MetaD2AException {
 describe('feasibility before work', () => {
   let model: ReturnType<typeof fixtureNb201Model>;
   const data = syntheticFeatures(5, 30, 1);
-  beforeAll(() => {
+  beforeAll(async () => {
     model = fixtureNb201Model();
   });
   afterAll(() => model.dispose());
@@ -38,9 +38,9 @@ describe('feasibility before work', () => {
       'ValidationError',
     ],
     [{ candidates: 15000, constraints: { flopsMaxM: 100 } }, /expected at most 14080 \(exactly 14080 distinct nb201 architectures satisfy ≤ 100 MFLOPs/, 'ValidationError'],
-  ])('%j fails at once with the achievable number', (opts, message, tag) => {
+  ])('%j fails at once with the achievable number', async (opts, message, tag) => {
     const t0 = performance.now();
-    const e = errorOf(() => runSearch(model, data, { resamples: 1, ...opts }));
+    const e = await errorOf(() => runSearch(model, data, { resamples: 1, ...opts }));
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(e.error._tag).toBe(tag);
     expect(e.message).toMatch(message);
@@ -54,28 +54,28 @@ describe('data sets and predictions', () => {
   });
   afterAll(() => model.dispose());
 
-  test('a data set of one class is refused', () => {
-    const e = errorOf(() => runSearch(model, syntheticFeatures(1, 30, 1), { candidates: 5, resamples: 1 }));
+  test('a data set of one class is refused', async () => {
+    const e = await errorOf(() => runSearch(model, syntheticFeatures(1, 30, 1), { candidates: 5, resamples: 1 }));
     expect(e.error._tag).toBe('ValidationError');
     expect(e.message).toMatch(/synthetic-1x30: classes: expected at least 2 classes/);
   });
 
-  test('NaN or Inf in the features is refused, naming the class and row', () => {
+  test('NaN or Inf in the features is refused, naming the class and row', async () => {
     const d = syntheticFeatures(3, 30, 1);
     d.classes[1]!.data[512 * 7 + 3] = NaN;
-    expect(errorOf(() => runSearch(model, d, { candidates: 5, resamples: 1 })).message).toMatch(/class 1 \(class1\) row 7: expected finite feature values, got NaN/);
+    expect((await errorOf(() => runSearch(model, d, { candidates: 5, resamples: 1 }))).message).toMatch(/class 1 \(class1\) row 7: expected finite feature values, got NaN/);
     const i = syntheticFeatures(3, 30, 1);
     i.classes[2]!.data[0] = -Infinity;
-    expect(errorOf(() => runSearch(model, i, { candidates: 5, resamples: 1 })).message).toMatch(/class 2 \(class2\) row 0: expected finite feature values, got -Infinity/);
+    expect((await errorOf(() => runSearch(model, i, { candidates: 5, resamples: 1 }))).message).toMatch(/class 2 \(class2\) row 0: expected finite feature values, got -Infinity/);
   });
 
-  test('a predictor whose weights hold NaN fails the search by name instead of ranking with null scores', () => {
+  test('a predictor whose weights hold NaN fails the search by name instead of ranking with null scores', async () => {
     const params = GoldenFixture.load('pred-nb201').params();
     const name = 'pred_fc.2.bias'; // the head's output bias: every score goes through it
     const poisoned = { ...params, [name]: { ...params[name]!, data: new Float32Array(params[name]!.data.length).fill(NaN) } };
     const bad = buildSearchModel(model.manifest, { generator: GoldenFixture.load('gen-nb201').params(), predictor: poisoned });
     try {
-      const e = errorOf(() => runSearch(bad, syntheticFeatures(3, 30, 1), { candidates: 5, resamples: 1 }));
+      const e = await errorOf(() => runSearch(bad, syntheticFeatures(3, 30, 1), { candidates: 5, resamples: 1 }));
       expect(e.error._tag).toBe('ValidationError');
       expect(e.message).toMatch(
         /search: predictor scores: expected finite scores, got 5 of 5 candidates NaN or infinite \(the predictor's weights or the features hold NaN\/Inf\)/,
@@ -85,19 +85,19 @@ describe('data sets and predictions', () => {
     }
   });
 
-  test('predicted accuracies outside [0, 100] are flagged in the result and the report', () => {
+  test('predicted accuracies outside [0, 100] are flagged in the result and the report', async () => {
     // a predictor normalisation far off the data makes every prediction negative
     const bad = buildSearchModel(
       { ...model.manifest, predictor: { ...model.manifest.predictor, normalisation: { mean: -500, std: 1 } } },
       { generator: GoldenFixture.load('gen-nb201').params(), predictor: GoldenFixture.load('pred-nb201').params() },
     );
     try {
-      const r = runSearch(bad, syntheticFeatures(3, 30, 1), { candidates: 5, resamples: 1 });
+      const r = await runSearch(bad, syntheticFeatures(3, 30, 1), { candidates: 5, resamples: 1 });
       expect(r.ranking.every((c) => c.predictedAccuracy < 0)).toBe(true);
       expect(r.ranking.every((c) => c.outOfRange)).toBe(true);
       expect(r.warnings).toEqual([expect.stringMatching(/5 of 5 predicted accuracies are outside \[0, 100\] %/)]);
       expect(formatSearchReport(r)).toMatch(/warning: 5 of 5 predicted accuracies are outside \[0, 100\] %/);
-      const ok = runSearch(model, syntheticFeatures(3, 30, 1), { candidates: 5, resamples: 1 });
+      const ok = await runSearch(model, syntheticFeatures(3, 30, 1), { candidates: 5, resamples: 1 });
       expect(ok.warnings).toEqual([]);
       expect(ok.ranking.some((c) => c.outOfRange)).toBe(false);
     } finally {
@@ -127,7 +127,7 @@ describe('model.json bounds', () => {
     [['predictor', 'normalisation', 'mean'], 1e300, /predictor\.normalisation: expected \{mean: a finite number, std: a finite number > 0\}/],
     [['space'], 'nb999', /space: expected a registered search space \(mbv3, nb201\), got "nb999"/],
     [['generator', 'checkpoint'], '../../etc/passwd', /generator\.checkpoint: expected a file name inside the model directory/],
-  ])('%j = %j is a named error with the bound', (p, v, message) => {
+  ])('%j = %j is a named error with the bound', async (p, v, message) => {
     const r = parseModelManifest(withField(p as string[], v), 'm/model.json');
     expect(E.isLeft(r) && r.left.message).toMatch(message);
     expect(E.isLeft(r) && r.left.message).toMatch(/^m\/model\.json: /);

@@ -25,14 +25,14 @@ describe('latency-constrained search (NB201: HELP measurements)', () => {
   });
   afterAll(() => model.dispose());
 
-  it('every ranked cell meets the budget; its printed latency is the measurement; over-budget cells were decoded and dropped', () => {
+  it('every ranked cell meets the budget; its printed latency is the measurement; over-budget cells were decoded and dropped', async () => {
     const device = 'titan_rtx_1';
-    const free = runSearch(model, data, { candidates: 40, resamples: 2, seed: 3, batchSize: 50, constraints: { device } });
+    const free = await runSearch(model, data, { candidates: 40, resamples: 2, seed: 3, batchSize: 50, constraints: { device } });
     // the budget: the median latency of what this model generates without one
     const lat = free.ranking.map((c) => c.latencyMs!).sort((a, b) => a - b);
     const budget = lat[20]!;
     expect(lat[39]).toBeGreaterThan(budget);
-    const r = runSearch(model, data, { candidates: 20, resamples: 2, seed: 3, batchSize: 50, constraints: { latencyMaxMs: budget, device } });
+    const r = await runSearch(model, data, { candidates: 20, resamples: 2, seed: 3, batchSize: 50, constraints: { latencyMaxMs: budget, device } });
     expect(r.ranking).toHaveLength(20);
     for (const c of r.ranking) {
       const measured = nb201Table().latency(right(parseNb201(c.arch)), device);
@@ -48,17 +48,19 @@ describe('latency-constrained search (NB201: HELP measurements)', () => {
     expect(json.top.every((c) => c.latencyMs <= budget)).toBe(true);
   });
 
-  it('an infeasible budget, an unknown device and too many candidates for a budget fail before any generation', () => {
+  it('an infeasible budget, an unknown device and too many candidates for a budget fail before any generation', async () => {
     let decoded = 0;
-    const onGenerate = (): void => {
+    const onProgress = (): void => {
       decoded++;
     };
-    expect(() => runSearch(model, data, { constraints: { latencyMaxMs: 2, device: 'titan_rtx_1' }, onGenerate })).toThrow(
+    await expect(runSearch(model, data, { constraints: { latencyMaxMs: 2, device: 'titan_rtx_1' }, onProgress })).rejects.toThrow(
       'search space nb201: latency budget (--latency-max): expected at least 2.48562 ms, the lowest latency any nb201 architecture reaches on titan_rtx_1 (measured), got 2 ms',
     );
-    expect(() => runSearch(model, data, { constraints: { latencyMaxMs: 5, device: 'h100' }, onGenerate })).toThrow(/device \(--device\): expected one of 1080ti_1, .*got "h100"/);
+    await expect(runSearch(model, data, { constraints: { latencyMaxMs: 5, device: 'h100' }, onProgress })).rejects.toThrow(
+      /device \(--device\): expected one of 1080ti_1, .*got "h100"/,
+    );
     // 2.5 ms on titan_rtx_1: only a handful of measured cells
-    expect(() => runSearch(model, data, { candidates: 500, constraints: { latencyMaxMs: 2.5, device: 'titan_rtx_1' }, onGenerate })).toThrow(
+    await expect(runSearch(model, data, { candidates: 500, constraints: { latencyMaxMs: 2.5, device: 'titan_rtx_1' }, onProgress })).rejects.toThrow(
       /candidates: expected at most \d+ \(exactly \d+ distinct nb201 architectures satisfy ≤ 2.5 ms on titan_rtx_1\), got 500/,
     );
     expect(decoded).toBe(0);
@@ -101,12 +103,12 @@ describe('latency-constrained search (MBv3: the latency model)', () => {
   });
   afterAll(() => model.dispose());
 
-  it('every ranked subnet meets the budget on the model; over-budget subnets never reach ranking; no tensor leaks', () => {
+  it('every ranked subnet meets the budget on the model; over-budget subnets never reach ranking; no tensor leaks', async () => {
     const budget = 5.5;
     const device = 'titan_rtx_1';
-    runSearch(model, data, { candidates: 3, resamples: 1, seed: 1, batchSize: 10 });
+    await runSearch(model, data, { candidates: 3, resamples: 1, seed: 1, batchSize: 10 });
     const n0 = tf.memory().numTensors;
-    const r = runSearch(model, data, { candidates: 30, resamples: 2, seed: 4, batchSize: 20, constraints: { latencyMaxMs: budget, device } });
+    const r = await runSearch(model, data, { candidates: 30, resamples: 2, seed: 4, batchSize: 20, constraints: { latencyMaxMs: budget, device } });
     expect(tf.memory().numTensors).toBe(n0);
     expect(r.ranking).toHaveLength(30);
     for (const c of r.ranking) {
@@ -117,7 +119,7 @@ describe('latency-constrained search (MBv3: the latency model)', () => {
     // uniform subnets: about a third are within 5.5 ms, the rest were dropped in generation
     expect(r.generation.valid).toBe(r.generation.unique);
     expect(r.generation.attempts).toBeGreaterThan(2 * r.generation.valid);
-    expect(() => runSearch(model, data, { constraints: { latencyMaxMs: 3, device } })).toThrow(
+    await expect(runSearch(model, data, { constraints: { latencyMaxMs: 3, device } })).rejects.toThrow(
       /at least 3\.48\d+ ms, the lowest latency any mbv3 architecture reaches on titan_rtx_1 \(latency model\), got 3 ms/,
     );
   });

@@ -1,58 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, drawDatasetBatch, graphConfig, graphKey, initBackend, isMetaD2AException, type ArchGraph, type FeatureSet } from '@metad2a/core';
+import { Rng, drawDatasetBatch, graphConfig, graphKey, initBackend, isMetaD2AException, type FeatureSet } from '@metad2a/core';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { GraphEmbeddingCache, scoreGraphs } from '../src';
+import { nb201CellGraph, rankingTestGraphs } from '@metad2a/fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
-
-const NB201_EDGES: [number, number][] = [
-  [1, 2],
-  [0, 1],
-  [2, 3],
-  [3, 4],
-  [1, 3],
-  [4, 5],
-  [5, 6],
-  [1, 5],
-  [2, 6],
-  [3, 6],
-  [6, 7],
-];
-const nb201 = (ops: number[]): ArchGraph => ({ types: [0, ...ops.map((o) => o + 2), 1], edges: NB201_EDGES });
-
-function candidates(): ArchGraph[] {
-  const rng = new Rng(3);
-  const out: ArchGraph[] = [];
-  for (let i = 0; i < 14; i++) out.push(nb201(Array.from({ length: 6 }, () => rng.int(5))));
-  out.push(out[2]!); // a duplicate
-  out.push({
-    types: [0, 3, 4, 5, 1],
-    edges: [
-      [0, 1],
-      [1, 2],
-      [0, 3],
-      [2, 4],
-      [3, 4],
-    ],
-  }); // fewer vertices, other edges
-  out.push({
-    types: [0, 2, 6, 4, 5, 3, 2, 1],
-    edges: [
-      [0, 1],
-      [1, 2],
-      [2, 3],
-      [3, 4],
-      [4, 5],
-      [5, 6],
-      [6, 7],
-      [0, 7],
-      [2, 5],
-    ],
-  });
-  return out;
-}
 
 function toyDataset(): FeatureSet {
   const rng = new Rng(9);
@@ -63,11 +17,11 @@ const smallModel = (): PredictorModel =>
   new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
 
 describe('scoreGraphs', () => {
-  it('scoreGraphs equals the naive per-candidate computation (predict on K copies of the graph, mean) for the same resamples', () => {
+  it('scoreGraphs equals the naive per-candidate computation (predict on K copies of the graph, mean) for the same resamples', async () => {
     const model = smallModel();
     const dataset = toyDataset();
-    const cands = candidates();
-    const { scores } = scoreGraphs(model, dataset, cands, { resamples: 5, seed: 77 });
+    const cands = rankingTestGraphs();
+    const { scores } = await scoreGraphs(model, dataset, cands, { resamples: 5, seed: 77 });
     expect(scores.length).toBe(cands.length);
     const batch = drawDatasetBatch(dataset, 20, 5, new Rng(77));
     const x = tf.tensor3d(batch.data, batch.shape);
@@ -82,41 +36,41 @@ describe('scoreGraphs', () => {
     // the duplicate scores exactly like its original
     expect(scores[14]).toBe(scores[2]);
     // the same seed gives the same scores; another seed other scores; the plain path the same up to rounding
-    expect(Array.from(scoreGraphs(model, dataset, cands, { resamples: 5, seed: 77 }).scores)).toEqual(Array.from(scores));
-    expect(scoreGraphs(model, dataset, cands, { resamples: 5, seed: 78 }).scores[0]).not.toBe(scores[0]);
-    const plain = scoreGraphs(model, dataset, cands, { resamples: 5, seed: 77, projectionCache: false }).scores;
+    expect(Array.from((await scoreGraphs(model, dataset, cands, { resamples: 5, seed: 77 })).scores)).toEqual(Array.from(scores));
+    expect((await scoreGraphs(model, dataset, cands, { resamples: 5, seed: 78 })).scores[0]).not.toBe(scores[0]);
+    const plain = (await scoreGraphs(model, dataset, cands, { resamples: 5, seed: 77, projectionCache: false })).scores;
     plain.forEach((s, i) => expect(Math.abs(s - scores[i]!)).toBeLessThan(1e-6));
     x.dispose();
     model.dispose();
   });
 
-  it('a GraphEmbeddingCache encodes each key once, keeps scores, and nothing leaks tensors', () => {
+  it('a GraphEmbeddingCache encodes each key once, keeps scores, and nothing leaks tensors', async () => {
     const model = smallModel();
     const dataset = toyDataset();
-    const cands = candidates();
+    const cands = rankingTestGraphs();
     const cache = new GraphEmbeddingCache();
     const keys = cands.map(graphKey);
-    const first = scoreGraphs(model, dataset, cands, { resamples: 3, seed: 1, graphCache: cache, keys });
+    const first = await scoreGraphs(model, dataset, cands, { resamples: 3, seed: 1, graphCache: cache, keys });
     expect(cache.size).toBe(new Set(keys).size);
-    expect(Array.from(scoreGraphs(model, dataset, cands, { resamples: 3, seed: 1 }).scores)).toEqual(Array.from(first.scores));
+    expect(Array.from((await scoreGraphs(model, dataset, cands, { resamples: 3, seed: 1 })).scores)).toEqual(Array.from(first.scores));
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
-      const again = scoreGraphs(model, dataset, cands, { resamples: 3, seed: 1, graphCache: cache, keys });
+      const again = await scoreGraphs(model, dataset, cands, { resamples: 3, seed: 1, graphCache: cache, keys });
       expect(Array.from(again.scores)).toEqual(Array.from(first.scores));
-      scoreGraphs(model, dataset, cands.slice(0, 5), { resamples: 2, seed: 2 });
+      await scoreGraphs(model, dataset, cands.slice(0, 5), { resamples: 2, seed: 2 });
     }
     expect(tf.memory().numTensors).toBe(before);
     expect(cache.size).toBe(new Set(keys).size);
     cache.clear();
     expect(cache.size).toBe(0);
-    expect(() => scoreGraphs(model, dataset, cands, { graphCache: cache, keys: keys.slice(1) })).toThrow(/one graph-cache key per graph \(17\)/);
+    await expect(scoreGraphs(model, dataset, cands, { graphCache: cache, keys: keys.slice(1) })).rejects.toThrow(/one graph-cache key per graph \(17\)/);
     model.dispose();
   });
 
-  it('rejects bad candidates and options with clear errors', () => {
+  it('rejects bad candidates and options with clear errors', async () => {
     const model = smallModel();
     const dataset = toyDataset();
-    expect(() =>
+    await expect(
       scoreGraphs(model, dataset, [
         {
           types: [0, 9, 1],
@@ -126,12 +80,14 @@ describe('scoreGraphs', () => {
           ],
         },
       ]),
-    ).toThrow(/graph 0 vertex 1 type: expected an integer in \[0, 7\), got 9/);
-    expect(() => scoreGraphs(model, dataset, [{ types: [0, 2, 1], edges: [[1, 0]] }])).toThrow(/topological/);
-    expect(() => scoreGraphs(model, dataset, [nb201([1, 1, 1, 1, 1, 1])], { resamples: 0 })).toThrow(/resamples/);
+    ).rejects.toThrow(/graph 0 vertex 1 type: expected an integer in \[0, 7\), got 9/);
+    await expect(scoreGraphs(model, dataset, [{ types: [0, 2, 1], edges: [[1, 0]] }])).rejects.toThrow(/topological/);
+    await expect(scoreGraphs(model, dataset, [nb201CellGraph([1, 1, 1, 1, 1, 1])], { resamples: 0 })).rejects.toThrow(/resamples/);
     let err: unknown;
     try {
-      scoreGraphs(model, { ...dataset, dim: 8, classes: dataset.classes.map((c) => ({ ...c, data: c.data.subarray(0, c.count * 8) })) }, [nb201([0, 0, 0, 0, 0, 0])]);
+      await scoreGraphs(model, { ...dataset, dim: 8, classes: dataset.classes.map((c) => ({ ...c, data: c.data.subarray(0, c.count * 8) })) }, [
+        nb201CellGraph([0, 0, 0, 0, 0, 0]),
+      ]);
     } catch (e) {
       err = e;
     }

@@ -9,25 +9,25 @@ const ranking = ['a', 'b', 'c', 'd', 'e'].map((arch, i) => ({ arch, rank: i + 1,
 const opts = { proxy: 'test-lookup', batch, numClasses: 2, seed: 0 };
 
 describe('rerankCandidates', () => {
-  test('combined rank of the first k, by hand; the rest keep their order', () => {
+  test('combined rank of the first k, by hand; the rest keep their order', async () => {
     // top 4: predictor ranks a1 b2 c3 d4; proxy ranks b1 c2 a3 d4 (NaN last)
     // weight 0.5: a 2, b 1.5, c 2.5, d 4 → b, a, c, d; then e
-    const r = rerankCandidates(ranking, { ...opts, top: 4, weight: 0.5 });
+    const r = await rerankCandidates(ranking, { ...opts, top: 4, weight: 0.5 });
     expect(r.ranking.map((c) => c.arch)).toEqual(['b', 'a', 'c', 'd', 'e']);
     expect(r.ranking.map((c) => c.rank)).toEqual([1, 2, 3, 4, 5]);
     expect(r.ranking.map((c) => c.proxyScore)).toEqual([5, 1, 3, Number.NaN, undefined]);
     expect(r.ranking[0]!.score).toBe(9);
     // weight 0: the predictor's order; weight 1: the proxy's
-    expect(rerankCandidates(ranking, { ...opts, top: 4, weight: 0 }).ranking.map((c) => c.arch)).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(rerankCandidates(ranking, { ...opts, top: 5, weight: 1 }).ranking.map((c) => c.arch)).toEqual(['e', 'b', 'c', 'a', 'd']);
+    expect((await rerankCandidates(ranking, { ...opts, top: 4, weight: 0 })).ranking.map((c) => c.arch)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect((await rerankCandidates(ranking, { ...opts, top: 5, weight: 1 })).ranking.map((c) => c.arch)).toEqual(['e', 'b', 'c', 'a', 'd']);
     // top 2: a (1, 2) and b (2, 1) both combine to 1.5: ties keep the predictor order
-    expect(rerankCandidates(ranking, { ...opts, top: 2, weight: 0.5 }).ranking.map((c) => c.arch)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect((await rerankCandidates(ranking, { ...opts, top: 2, weight: 0.5 })).ranking.map((c) => c.arch)).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
-  test('bad options', () => {
-    expect(() => rerankCandidates(ranking, { ...opts, top: 0, weight: 0.5 })).toThrow(/top: expected a positive integer/);
-    expect(() => rerankCandidates(ranking, { ...opts, top: 2, weight: 1.5 })).toThrow(/weight: expected a number in \[0, 1\]/);
-    expect(() => rerankCandidates(ranking, { ...opts, proxy: 'nope', top: 2, weight: 0.5 })).toThrow(/zero-cost proxy registry/);
+  test('bad options', async () => {
+    await expect(rerankCandidates(ranking, { ...opts, top: 0, weight: 0.5 })).rejects.toThrow(/top: expected a positive integer/);
+    await expect(rerankCandidates(ranking, { ...opts, top: 2, weight: 1.5 })).rejects.toThrow(/weight: expected a number in \[0, 1\]/);
+    await expect(rerankCandidates(ranking, { ...opts, proxy: 'nope', top: 2, weight: 0.5 })).rejects.toThrow(/zero-cost proxy registry/);
   });
 });
 

@@ -15,16 +15,16 @@ beforeAll(async () => {
 describe('runSearch on the official fixture weights (NB201)', () => {
   let model: ReturnType<typeof fixtureNb201Model>;
   const data = syntheticFeatures(5, 30, 1);
-  beforeAll(() => {
+  beforeAll(async () => {
     model = fixtureNb201Model();
   });
   afterAll(() => model.dispose());
 
-  it('returns exactly N unique valid candidates, ranked, with NB201 facts, deterministically for a seed', () => {
+  it('returns exactly N unique valid candidates, ranked, with NB201 facts, deterministically for a seed', async () => {
     // the first call fills the predictor's cache of derived weight layouts; measure leaks after it
-    runSearch(model, data, { candidates: 5, resamples: 1, seed: 1 });
+    await runSearch(model, data, { candidates: 5, resamples: 1, seed: 1 });
     const n0 = tf.memory().numTensors;
-    const a = runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 7, batchSize: 50 });
+    const a = await runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 7, batchSize: 50 });
     expect(tf.memory().numTensors).toBe(n0);
     expect(a.ranking).toHaveLength(40);
     expect(new Set(a.ranking.map((c) => c.arch)).size).toBe(40);
@@ -47,14 +47,14 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     const { mean, std } = modelSpecs.get('nb201-official').normalisation!;
     expect([mean, std]).toEqual([71.5715, 6.6932]); // the official NB201 setting (spec §3.5)
     expect(best.predictedAccuracy).toBeCloseTo(mean + 100 * std * best.score, 3);
-    const b = runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 7, batchSize: 50 });
+    const b = await runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 7, batchSize: 50 });
     expect(b.ranking.map((c) => [c.arch, c.score])).toEqual(a.ranking.map((c) => [c.arch, c.score]));
-    const c = runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 8, batchSize: 50 });
+    const c = await runSearch(model, data, { candidates: 40, top: 5, resamples: 4, seed: 8, batchSize: 50 });
     expect(c.ranking.map((x) => x.arch)).not.toEqual(a.ranking.map((x) => x.arch));
   });
 
-  it('ranks exactly as the predictor ranks the same resamples of the canonical graphs', () => {
-    const r = runSearch(model, data, { candidates: 30, resamples: 3, seed: 3, batchSize: 30 });
+  it('ranks exactly as the predictor ranks the same resamples of the canonical graphs', async () => {
+    const r = await runSearch(model, data, { candidates: 30, resamples: 3, seed: 3, batchSize: 30 });
     const archs = r.ranking.map((c) => c.arch);
     const graphs = archs.map((s) =>
       nb201.encode(
@@ -64,15 +64,15 @@ describe('runSearch on the official fixture weights (NB201)', () => {
       ),
     );
     // the official order of computation: every resample encoded from its raw rows
-    const plain = scoreGraphs(model.predictor, data, graphs, { resamples: 3, rng: new Rng('3/rank'), projectionCache: false });
+    const plain = await scoreGraphs(model.predictor, data, graphs, { resamples: 3, rng: new Rng('3/rank'), projectionCache: false });
     expect(plain.projection).toEqual({ used: false, reason: 'projectionCache: false' });
     const order = archs.map((_, i) => i).sort((i, j) => plain.scores[j]! - plain.scores[i]! || i - j);
     expect(order).toEqual(archs.map((_, i) => i));
     plain.scores.forEach((x, i) => expect(r.ranking[i]!.score).toBeCloseTo(x, 5));
   });
 
-  it('constraints keep only candidates under the FLOPs / params budget', () => {
-    const r = runSearch(model, data, { candidates: 20, resamples: 2, seed: 1, constraints: { flopsMaxM: 60 } });
+  it('constraints keep only candidates under the FLOPs / params budget', async () => {
+    const r = await runSearch(model, data, { candidates: 20, resamples: 2, seed: 1, constraints: { flopsMaxM: 60 } });
     expect(r.ranking).toHaveLength(20);
     for (const c of r.ranking) expect(c.cost!.mflops).toBeLessThanOrEqual(60);
     const text = formatSearchReport(r);
@@ -94,14 +94,14 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     expect((searchReportJson(r, { all: true }) as { ranking: unknown[] }).ranking).toEqual(r.ranking);
   });
 
-  it('bad options get clear errors', () => {
-    expect(() => runSearch(model, data, { candidates: 0 })).toThrow('search options: candidates: expected a positive integer, got 0');
-    expect(() => runSearch(model, syntheticFeatures(2, 10, 1), { candidates: 3 })).toThrow(/class 0 \(class0\): expected at least 20 samples, got 10/);
+  it('bad options get clear errors', async () => {
+    await expect(runSearch(model, data, { candidates: 0 })).rejects.toThrow('search options: candidates: expected a positive integer, got 0');
+    await expect(runSearch(model, syntheticFeatures(2, 10, 1), { candidates: 3 })).rejects.toThrow(/class 0 \(class0\): expected at least 20 samples, got 10/);
   });
 });
 
 describe('model directories', () => {
-  it('save → load gives the same search', () => {
+  it('save → load gives the same search', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
     const model = fixtureNb201Model();
     saveSearchModel(dir, {
@@ -113,24 +113,24 @@ describe('model directories', () => {
       provenance: { test: true },
     });
     expect(fs.readdirSync(dir).sort()).toEqual(['generator.safetensors', 'model.json', 'predictor.safetensors']);
-    const loaded = loadSearchModel(dir);
+    const loaded = await loadSearchModel(dir);
     const data = syntheticFeatures(3, 25, 2);
-    const a = runSearch(model, data, { candidates: 10, resamples: 2, seed: 4 });
-    const b = runSearch(loaded, data, { candidates: 10, resamples: 2, seed: 4 });
+    const a = await runSearch(model, data, { candidates: 10, resamples: 2, seed: 4 });
+    const b = await runSearch(loaded, data, { candidates: 10, resamples: 2, seed: 4 });
     expect(b.ranking.map((c) => [c.arch, c.score])).toEqual(a.ranking.map((c) => [c.arch, c.score]));
     model.dispose();
     loaded.dispose();
   });
 
-  it('a bad directory or manifest is named precisely', () => {
+  it('a bad directory or manifest is named precisely', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
-    expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected a model directory/);
+    await expect(loadSearchModel(dir)).rejects.toThrow(/model\.json: expected a model directory/);
     const bad = parseModelManifest(
       { format: 'metad2a-model/1', space: 'nb201', generator: { checkpoint: 'g.ckpt', config: { hs: 56, nz: 56, inputDim: 512, heads: 0, setEncoder: 'set-transformer' } } },
       'x/model.json',
     );
     expect(E.isLeft(bad) && bad.left.message).toBe('x/model.json: generator.config.heads: expected an integer in [1, 64], got 0');
     fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "metad2a-model/1", "space": "nb201"');
-    expect(() => loadSearchModel(dir)).toThrow(/model\.json: expected JSON/);
+    await expect(loadSearchModel(dir)).rejects.toThrow(/model\.json: expected JSON/);
   });
 });

@@ -31,7 +31,7 @@ interface BenchFlags {
   model?: string;
   generator?: string;
   predictor?: string;
-  predictorHs: number;
+  predictorHs?: number;
   dataset?: string;
   datasetName?: string;
   runs: number;
@@ -75,9 +75,9 @@ function seedList(v: string): number[] {
 const proxyList = (v: string): string[] => (v === 'none' ? [] : v.split(',').map((x) => x.trim()));
 
 /** Generator + predictor from a model directory or from official .pt checkpoints. */
-function models(f: BenchFlags): { generator: GraphGenerator; predictor: PerfPredictor; weights: string; dispose(): void } {
+async function models(f: BenchFlags): Promise<{ generator: GraphGenerator; predictor: PerfPredictor; weights: string; dispose(): void }> {
   if (f.model) {
-    const m = loadSearchModel(f.model);
+    const m = await loadSearchModel(f.model);
     return { generator: m.generator, predictor: m.predictor, weights: `model directory ${f.model}`, dispose: () => m.dispose() };
   }
   if (f.generator && f.predictor) {
@@ -104,7 +104,7 @@ async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
   const modelName = f.model ?? 'builtin:default';
   const backend = await initBackend({ prefer: f.backend });
   io.stderr.write(`${describeBackend(backend)}\n`);
-  const model = loadSearchModel(modelDir);
+  const model = await loadSearchModel(modelDir);
   const stop = new AbortController();
   const onSignal = (): void => {
     stop.abort();
@@ -169,7 +169,7 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--model <dir>', 'model directory (transfer: default builtin:default, the embedded default model)')
     .option('--generator <file>', 'official generator checkpoint (.pt)')
     .option('--predictor <file>', 'official predictor checkpoint (.pt)')
-    .option('--predictor-hs <n>', 'official predictor hidden size', intInRange('--predictor-hs', 1), 512)
+    .option('--predictor-hs <n>', "official predictor hidden size (default the official setting's)", intInRange('--predictor-hs', 1))
     .option('--db <file>', "transfer: the meta-database holding the plan's records; picks are trained into it")
     .option('--plan <name>', `transfer: the held-out build plan (${Object.keys(BUILD_PLANS).join(', ')})`, oneOf('--plan', Object.keys(BUILD_PLANS)), 'nb201-heldout-v1')
     .option('--seeds <list>', 'transfer: search seeds, comma-separated', seedList, [0, 1, 2])
@@ -203,12 +203,12 @@ export function registerBench(program: Command, io: CliIo): void {
       if (f.dataset === undefined) throw new CliUsageError(`bench ${name}: give --dataset <ref>`);
       const backend = await initBackend({ prefer: f.backend });
       io.stderr.write(`${describeBackend(backend)}\n`);
-      const m = models(f);
+      const m = await models(f);
       try {
         const dataset = await features({ ...f, dataset: f.dataset });
         const datasetName = f.datasetName ?? dataset.name;
         if (name === 'nb201') {
-          const r = runNb201Protocol({
+          const r = await runNb201Protocol({
             generator: m.generator,
             predictor: m.predictor,
             dataset,
@@ -222,7 +222,7 @@ export function registerBench(program: Command, io: CliIo): void {
           const files = writeReport(f.out, `nb201-${datasetName}`, { markdown: md, json: r });
           io.stdout.write(`${md}\nwrote ${files.join(', ')}\n`);
         } else if (name === 'nb201-baselines') {
-          const r = runNb201Baselines({
+          const r = await runNb201Baselines({
             lookup: f.lookup,
             runs: f.runs,
             budget: f.budget,
@@ -236,7 +236,7 @@ export function registerBench(program: Command, io: CliIo): void {
           const files = writeReport(f.out, `nb201-baselines-${f.lookup}`, { markdown: md, json: r, svg: nb201BaselinesSvg(r) });
           io.stdout.write(`${md}\nwrote ${files.join(', ')}\n`);
         } else {
-          const r = runMbv3Benchmark({
+          const r = await runMbv3Benchmark({
             generator: m.generator,
             predictor: m.predictor,
             dataset,

@@ -18,7 +18,7 @@ interface MetaTrainFlags {
   out: string;
   epochs: number;
   generatorEpochs?: number;
-  predictorHs: number;
+  predictorHs?: number;
   batchSize: number;
   seed: number;
   resume?: boolean;
@@ -48,7 +48,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
     .option('--space <name>', `search space with an official model setting: ${officialSpaces().join(', ')}`, oneOf('--space', officialSpaces()), 'nb201')
     .option('--epochs <n>', 'predictor epochs', intInRange('--epochs', 1), 400)
     .option('--generator-epochs <n>', 'generator epochs (default: same as --epochs)', intInRange('--generator-epochs', 1))
-    .option('--predictor-hs <n>', 'predictor hidden size (official 512)', intInRange('--predictor-hs', 1, 65536), 512)
+    .option('--predictor-hs <n>', "predictor hidden size (default: the space's official setting, <space>-official)", intInRange('--predictor-hs', 1, 65536))
     .option('--batch-size <n>', 'items per optimizer step', intInRange('--batch-size', 1), 32)
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 333)
     .option('--resume', 'continue the runs in <out>/runs exactly where they stopped, per phase: a finished phase is skipped, an interrupted one resumes, one not begun starts')
@@ -68,7 +68,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
         const runs = path.join(f.out, 'runs');
         // the official sizes of the space's setting (the generator's and the predictor's but its hidden size)
         const spec = modelSpecs.get(`${f.space}-official`);
-        const predictorConfig = { ...spec.predictor, hs: f.predictorHs };
+        const predictorConfig = { ...spec.predictor, hs: f.predictorHs ?? spec.predictor.hs };
         const predictor = new PredictorModel({ graphConfig: space.graphConfig, ...predictorConfig, rng: new Rng(f.seed), normalisation: splitNormalisation(db, f.split) });
         const generator = new GeneratorModel({ graphConfig: space.graphConfig, ...spec.generator, seed: f.seed });
         try {

@@ -8,7 +8,7 @@ import { BACKEND_CHOICES } from '../shared';
 
 interface PriorFlags {
   out: string;
-  predictorHs: number;
+  predictorHs?: number;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -40,7 +40,7 @@ export function registerPrior(program: Command, io: CliIo): void {
       "pre-train a predictor's graph side and head on architecture-only data (the NB201 table on 3 data sets, the official 4,630 MetaD2A records); 'meta-train --prior <file>' starts from it",
     )
     .requiredOption('--out <file>', 'prior checkpoint to write')
-    .option('--predictor-hs <n>', "predictor hidden size (must equal meta-train's --predictor-hs)", intInRange('--predictor-hs', 1, 65536), 512)
+    .option('--predictor-hs <n>', "predictor hidden size (must equal meta-train's --predictor-hs; default the official setting's)", intInRange('--predictor-hs', 1, 65536))
     .option('--epochs <n>', 'passes over the training cells', intInRange('--epochs', 1), 20)
     .option('--batch-size <n>', 'cells per optimizer step (all their sources)', intInRange('--batch-size', 1), 256)
     .option('--lr <x>', 'Adam learning rate, cosine-annealed to 0', positive('--lr'), 1e-3)

@@ -70,18 +70,18 @@ export function registerRank(program: Command, io: CliIo): void {
       if (!modelDir) throw new CliUsageError(`no model given: pass --model <dir>; no embedded default model ships for space '${f.space}'`);
       const backend = await initBackend({ prefer: f.backend });
       if (!f.json) io.stdout.write(`${describeBackend(backend)}\n`);
-      const model = loadSearchModel(modelDir);
+      const model = await loadSearchModel(modelDir);
       try {
         if (model.manifest.space !== f.space) throw new CliUsageError(`--space ${f.space} does not match the model in ${modelDir}, which is for space '${model.manifest.space}'`);
         if (f.rerank !== undefined && f.space !== 'nb201') throw new CliUsageError('--rerank: the proxies score NB201 cells only');
         const archs = readArchitectureList(f.archs, model.space);
         const features = await loadFeatureSet(f.dataset, { extractor: f.extractor });
-        const ranked = rankCandidates(model.predictor, features, candidatePool(model.space, archs), { resamples: f.resamples, seed: `${f.seed}/rank` });
+        const ranked = await rankCandidates(model.predictor, features, candidatePool(model.space, archs), { resamples: f.resamples, seed: `${f.seed}/rank` });
         let ranking: readonly (SearchCandidate & { readonly proxyScore?: number })[] = describeCandidates(model.space, ranked.ranking, features.classes.length);
         let rerank: { proxy: string; top: number; weight: number; seconds: number } | undefined;
         if (f.rerank !== undefined) {
           const batch = proxyBatch(f.dataset, { size: f.proxyBatch, inputSize: 32, seed: f.seed });
-          const r = rerankCandidates(ranking, {
+          const r = await rerankCandidates(ranking, {
             proxy: f.rerank,
             batch,
             top: f.rerankTop,

@@ -75,7 +75,7 @@ export function registerSearch(program: Command, io: CliIo): void {
       const backend = await initBackend({ prefer: flags.backend });
       const backendLine = describeBackend(backend);
       if (!flags.json) io.stdout.write(`${backendLine}\n`);
-      const model = loadSearchModel(modelDir);
+      const model = await loadSearchModel(modelDir);
       try {
         if (model.manifest.space !== flags.space) {
           throw new CliUsageError(`--space ${flags.space} does not match the model in ${modelDir}, which is for space '${model.manifest.space}'`);
@@ -84,20 +84,20 @@ export function registerSearch(program: Command, io: CliIo): void {
         const features = await loadFeatureSet(flags.dataset, { extractor: flags.extractor, maxPerClass: flags.imagesPerClass === 'all' ? undefined : flags.imagesPerClass });
         const featuresSeconds = (performance.now() - tf0) / 1000;
         const bar = ttyProgressBar('generating', io.stderr);
-        const result = runSearch(model, features, {
+        const result = await runSearch(model, features, {
           candidates: flags.candidates,
           top: flags.top,
           resamples: flags.resamples,
           seed: flags.seed,
           constraints,
-          onGenerate: (p) => bar?.(p.unique, flags.candidates, `${p.attempts} decoded`),
+          onProgress: (p) => (p.stage === 'generate' ? bar?.(p.done, p.total, `${p.attempts} decoded`) : undefined),
         });
         let reported = result;
         let rerank: { proxy: string; top: number; weight: number; seconds: number } | undefined;
         if (flags.rerank !== undefined) {
           if (flags.space !== 'nb201') throw new CliUsageError('--rerank: the proxies score NB201 cells only');
           const batch = proxyBatch(flags.dataset, { size: flags.proxyBatch, inputSize: 32, seed: flags.seed });
-          const r = rerankCandidates(result.ranking, {
+          const r = await rerankCandidates(result.ranking, {
             proxy: flags.rerank,
             batch,
             top: flags.rerankTop,

@@ -43,14 +43,15 @@ let warned = false;
 /**
  * Register the `native` tfjs backend: a `MathBackendCPU` (same typed-array storage) with every
  * cpu kernel, and the GEMM / convolution / pooling kernels replaced by the compiled addon.
- * Idempotent. When the addon is missing or fails to load it returns `{ ok: false, reason }` and
- * prints one warning; nothing is registered and the other backends keep working.
+ * Idempotent; importing the package calls it. When the addon is missing or fails to load it
+ * returns `{ ok: false, reason }` and prints one warning (not with `quiet`: the import reports the
+ * reason to core's `initBackend` instead); nothing is registered and the other backends keep working.
  */
-export function registerNativeBackend(): NativeRegistration {
+export function registerNativeBackend(opts: { readonly quiet?: boolean } = {}): NativeRegistration {
   if (registered?.ok && tf.findBackendFactory(NATIVE_BACKEND_NAME)) return registered;
   const loaded = loadAddon();
   if (!loaded.ok) {
-    if (!warned && !process.env.METAD2A_QUIET_NATIVE) {
+    if (!opts.quiet && !warned && !process.env.METAD2A_QUIET_NATIVE) {
       warned = true;
       console.warn(`[@metad2a/tfjs-kernels] native backend unavailable: ${loaded.reason}; using wasm/cpu instead.`);
     }
