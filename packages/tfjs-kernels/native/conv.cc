@@ -19,6 +19,10 @@ bool is_pointwise(const ConvGeom& g) {
          g.Wo == g.W;
 }
 
+// 1×1 convolutions with few input channels (NB201's 8–32) run the direct kernel: the GEMM's
+// packing costs more than its K ≤ 32 multiply-adds per output.
+constexpr int kDirectPointwiseMaxC = 32;
+
 int64_t chunk_rows(int64_t K) { return std::max<int64_t>(16, kColBudget / std::max<int64_t>(1, K)); }
 
 // Rows [r0, r1) of the im2col matrix: row = output pixel (n, oh, ow), columns = (fh, fw, c).
@@ -75,7 +79,7 @@ struct Floats {
 void conv2d(const ConvGeom& g, const float* x, const float* w, float* y) {
   const int64_t rows = (int64_t)g.N * g.Ho * g.Wo;
   const int K = g.kh * g.kw * g.C;
-  if (is_pointwise(g)) {
+  if (is_pointwise(g) && !(g.C <= kDirectPointwiseMaxC && conv2d_direct_applies(g))) {
     sgemm(false, false, (int)rows, g.Co, g.C, x, g.C, w, g.Co, y, g.Co, false);
     return;
   }
@@ -130,7 +134,7 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
 void conv2d_backprop_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   const int64_t rows = (int64_t)g.N * g.Ho * g.Wo;
   const int K = g.kh * g.kw * g.C;
-  if (is_pointwise(g)) {
+  if (is_pointwise(g) && !(g.Co <= kDirectPointwiseMaxC && conv2d_backprop_input_direct_applies(g))) {
     sgemm(false, true, (int)rows, g.C, g.Co, dy, g.Co, w, g.Co, dx, g.C, false);
     return;
   }

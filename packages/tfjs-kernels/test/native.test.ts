@@ -133,6 +133,12 @@ describe('native backend', () => {
       { x: [2, 9, 31, 8], k: 1, co: 24, s: 1, pad: 'valid' },
       { x: [2, 16, 16, 8], k: 3, co: 16, s: 2, pad: 'same' },
       { x: [1, 8, 8, 24], k: 3, co: 8, s: 1, pad: 'same' },
+      // 1×1 stride 1 with ≤ 32 channels runs the direct kernel (NB201's nor_conv_1x1 and shortcut
+      // convolutions); 40 channels the GEMM
+      { x: [2, 16, 16, 8], k: 1, co: 8, s: 1, pad: 'same' },
+      { x: [2, 8, 8, 8], k: 1, co: 16, s: 1, pad: 'valid' },
+      { x: [3, 5, 7, 32], k: 1, co: 32, s: 1, pad: 'same' },
+      { x: [2, 5, 7, 40], k: 1, co: 16, s: 1, pad: 'same' },
     ];
     for (const c of cases) {
       compare(`conv2d x=${c.x} k=${c.k} s=${c.s} ${c.pad}`, [c.x, [c.k, c.k, c.x[3]!, c.co]], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
