@@ -2,8 +2,10 @@
  * @metad2a/core — the contracts every MetaD2A package shares.
  *
  * Graph types, the SearchSpace / SetEncoder / GraphGenerator / PerfPredictor interfaces and their
- * registries, feature sets and their resampling, the seeded RNG, tensor-backend selection, the
- * checkpoint format, atomic file writes and tagged errors. Nothing here knows a search space by name.
+ * registries, MetaD2A's named model settings, feature sets and their resampling, the seeded RNG,
+ * tensor-backend selection (backends register themselves; core names none), stepwise long
+ * computations (`driveSteps`: progress, abort), the checkpoint format, atomic file writes and tagged
+ * errors. Nothing here knows a search space by name.
  */
 export * from './errors';
 export * from './graph';

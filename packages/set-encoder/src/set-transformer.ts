@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, shapeMismatch, type NamedArrays, type RowProjectingSetEncoder, type SetEncoderOptions, type SetLayout } from '@metad2a/core';
+import {
+  MetaD2AException,
+  OFFICIAL_MODEL_SPEC,
+  modelSpecs,
+  shapeMismatch,
+  type NamedArrays,
+  type RowProjectingSetEncoder,
+  type SetEncoderOptions,
+  type SetLayout,
+} from '@metad2a/core';
 import type { RowProjections } from './attention';
 import { checkSetInput } from './layout';
 import { OwnedParameters } from './parameters';
@@ -37,7 +46,13 @@ export class SetTransformerEncoder implements RowProjectingSetEncoder {
     this.outputDim = opts.outputDim;
     this.params = new OwnedParameters(opts.store);
     const prefix = opts.prefix ?? '';
-    const common = { heads: opts.heads ?? 4, layerNorm: opts.layerNorm ?? false, blocks: opts.blocks ?? 'sab', numInducing: opts.numInducing } as const;
+    // heads left out: the official setting's
+    const common = {
+      heads: opts.heads ?? modelSpecs.get(OFFICIAL_MODEL_SPEC).generator.heads,
+      layerNorm: opts.layerNorm ?? false,
+      blocks: opts.blocks ?? 'sab',
+      numInducing: opts.numInducing,
+    } as const;
     this.intra = new SetPool(this.params.sink, `${prefix}intra_setpool`, { dimInput: opts.inputDim, dimHidden: opts.hiddenDim, dimOutput: opts.hiddenDim, ...common }, opts.rng);
     this.inter = new SetPool(this.params.sink, `${prefix}inter_setpool`, { dimInput: opts.hiddenDim, dimHidden: opts.hiddenDim, dimOutput: opts.outputDim, ...common }, opts.rng);
   }
