@@ -16,5 +16,8 @@ mkdir -p "$(dirname "$DB")"
 if [ ! -f "$DB" ] && [ "$PLAN" = nb201-v1 ] && [ -f "$EXPORT/manifest.json" ]; then
   npx tsx packages/cli/src/bin.ts db import --db "$DB" --from "$EXPORT"
 fi
+# The native kernels sum some gradients per thread, so a record's bytes depend on the thread count:
+# every nb201-v1 record is trained with 2 kernel threads per worker process (on any machine).
+export METAD2A_THREADS=${METAD2A_THREADS:-2}
 nohup nice -n 10 npx tsx packages/cli/src/bin.ts db build --plan "$PLAN" --db "$DB" --workers "$WORKERS" >>"$LOG" 2>&1 &
 echo "building $PLAN into $DB (pid $!); progress: tail -f $LOG"
