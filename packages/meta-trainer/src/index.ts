@@ -44,11 +44,13 @@ export { ReduceLROnPlateau, type PlateauOptions, type PlateauState } from './tra
 export { JsonLinesLog, ProgressBar, type TrainingEvent } from './training/progress';
 export {
   runMetaTraining,
+  runMetaTrainingEither,
   META_TRAIN_DEFAULTS,
   RUN_FILES,
   CHECKPOINT_FORMAT,
   type MetaTrainOptions,
   type MetaTrainResult,
+  type MetaTrainProgress,
   type EpochSummary,
   type LoopSpec,
 } from './training/loop';
@@ -78,6 +80,7 @@ export {
   type PriorSample,
   type PriorTrainable,
   type PriorTrainOptions,
+  type PriorProgress,
   type PriorEpoch,
   type ArchitecturePrior,
 } from './prior/architecture-prior';

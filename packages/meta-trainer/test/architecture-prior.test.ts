@@ -36,7 +36,7 @@ describe('architecture prior', () => {
     all = architecturePriorSamples();
   });
 
-  test('samples: the NB201 table on three data sets and the 4,630 official records', () => {
+  test('samples: the NB201 table on three data sets and the 4,630 official records', async () => {
     expect(all).toHaveLength(3 * 15625 + 4630);
     const count = (s: string): number => all.filter((x) => x.source === s).length;
     expect(PRIOR_SOURCES.map(count)).toEqual([15625, 15625, 15625, 4630]);
@@ -45,7 +45,7 @@ describe('architecture prior', () => {
     expect(() => architecturePriorSamples({ sources: ['nb201:svhn' as never] })).toThrow(/nb201:cifar10/);
   });
 
-  test('held-out split keeps whole isomorphism classes, in every source, seeded', () => {
+  test('held-out split keeps whole isomorphism classes, in every source, seeded', async () => {
     const { train, heldOut } = splitPriorSamples(all, { heldOutFraction: 0.2, seed: 5 });
     expect(train.length + heldOut.length).toBe(all.length);
     const trainKeys = new Set(train.map((x) => key(x.arch)));
@@ -56,7 +56,7 @@ describe('architecture prior', () => {
     expect(() => splitPriorSamples(all, { heldOutFraction: 1, seed: 0 })).toThrow(/\[0, 1\)/);
   });
 
-  test('pre-training ranks held-out cells, leaves the set encoder alone, and round-trips through its file', () => {
+  test('pre-training ranks held-out cells, leaves the set encoder alone, and round-trips through its file', async () => {
     const cifar = all.filter((x) => x.source === 'nb201:cifar10' || x.source === 'nb201:cifar100');
     const { train, heldOut } = splitPriorSamples(cifar, { heldOutFraction: 0.2, seed: 1 });
     // a small budget: 800 training cells, 300 held-out cells
@@ -72,7 +72,7 @@ describe('architecture prior', () => {
     const graphBefore = values(model, model.graphSideParameterNames());
     model.encodeGraphs([nb201.encode(nb201.sample(new Rng(0)))]).dispose(); // fills the encoder's weight-layout cache
     const tensors = tf.memory().numTensors;
-    const prior = pretrainArchitecturePrior(model, tr, { epochs: 5, batchSize: 64, lr: 2e-3, seed: 3, heldOut: ho });
+    const prior = await pretrainArchitecturePrior(model, tr, { epochs: 5, batchSize: 64, lr: 2e-3, seed: 3, heldOut: ho });
     expect(tf.memory().numTensors).toBe(tensors);
     expect(prior.sources).toEqual(['nb201:cifar10', 'nb201:cifar100']);
     expect(prior.trainCells).toBe(800);
@@ -131,23 +131,23 @@ describe('architecture prior', () => {
     });
     afterAll(() => db.close());
 
-    test('the run starts from the prior graph side; its own set encoder', () => {
+    test('the run starts from the prior graph side; its own set encoder', async () => {
       const dir = tmp();
       const norm = splitNormalisation(db, TOY.split);
       const src = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(4), normalisation: { mean: 70, std: 5 } });
       const samples = all.filter((x) => x.source === 'nb201:cifar10').slice(0, 64);
-      const prior = pretrainArchitecturePrior(src, samples, { epochs: 1, batchSize: 32, seed: 1 });
+      const prior = await pretrainArchitecturePrior(src, samples, { epochs: 1, batchSize: 32, seed: 1 });
       const file = path.join(dir, 'prior.ckpt');
       saveArchitecturePrior(file, src, prior);
       const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(5), normalisation: norm });
       const setBefore = values(model, model.datasetParameterNames);
-      metaTrainPredictor(db, model, { split: TOY.split, perClass: 5, batchSize: 8, progress: 'never', runDir: dir, prior: file, maxSteps: 0 });
+      await metaTrainPredictor(db, model, { split: TOY.split, perClass: 5, batchSize: 8, progress: 'never', runDir: dir, prior: file, maxSteps: 0 });
       const saved = unwrap(loadCheckpointSync(path.join(dir, RUN_FILES.last)));
       expect(saved.meta.prior).toBe(file);
       for (const n of src.graphSideParameterNames()) expect(Array.from(saved.tensors[n]!.data)).toEqual(Array.from(src.store.get(n).dataSync()));
       for (const [i, n] of model.datasetParameterNames.entries()) expect(Array.from(saved.tensors[n]!.data)).toEqual(setBefore[i]);
       const noNames = { ...model, graphConfig: model.graphConfig, normalisation: norm, store: model.store, graphSideParameterNames: undefined } as unknown as PredictorModel;
-      expect(() => metaTrainPredictor(db, noNames, { split: TOY.split, perClass: 5, progress: 'never', prior: file, maxSteps: 0 })).toThrow(/graphSideParameterNames/);
+      await expect(metaTrainPredictor(db, noNames, { split: TOY.split, perClass: 5, progress: 'never', prior: file, maxSteps: 0 })).rejects.toThrow(/graphSideParameterNames/);
       src.dispose();
       model.dispose();
     });
@@ -155,7 +155,7 @@ describe('architecture prior', () => {
 });
 
 describe('what a predictor trained on a split predicts', () => {
-  test('the metrics and recipes of the split training records', () => {
+  test('the metrics and recipes of the split training records', async () => {
     const db = buildToyDb({ tasks: 4, validTasks: 1 });
     const text = splitPredictionTarget(db, TOY.split);
     const recs = db.recordsById(db.split(TOY.split).train);

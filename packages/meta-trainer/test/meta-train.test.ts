@@ -7,7 +7,7 @@ import { Rng, initBackend, loadCheckpointSync, unwrap, type GraphConfig } from '
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { NB201_GRAPH_CONFIG } from '@metad2a/search-spaces';
-import { RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, type MetaDatabase, type TrainingEvent } from '../src';
+import { RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, type MetaDatabase, type MetaTrainProgress, type TrainingEvent } from '../src';
 import { TOY, addToyMbv3Records, buildToyDb } from './helpers/toy-db';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-mt-'));
@@ -26,11 +26,11 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
   });
   afterAll(() => db.close());
 
-  test('predictor: training loss falls and validation Pearson rises over the first epochs; ckpt_max_corr is saved', () => {
+  test('predictor: training loss falls and validation Pearson rises over the first epochs; ckpt_max_corr is saved', async () => {
     const dir = tmp();
     const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(1), normalisation: splitNormalisation(db, TOY.split) });
     const events: TrainingEvent[] = [];
-    const res = metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 8, lr: 2e-3, batchSize: 8, runDir: dir, checkpointEvery: 3, onEvent: (e) => events.push(e) });
+    const res = await metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 8, lr: 2e-3, batchSize: 8, runDir: dir, checkpointEvery: 3, onEvent: (e) => events.push(e) });
     const h = res.history;
     expect(h).toHaveLength(8);
     expect(res.steps).toBe(8 * Math.ceil(96 / 8));
@@ -61,21 +61,21 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     model.dispose();
   });
 
-  test('predictor refuses a model built with another normalisation', () => {
+  test('predictor refuses a model built with another normalisation', async () => {
     const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 8, nz: 8, inputDim: TOY.dim, rng: new Rng(1), normalisation: { mean: 70, std: 5 } });
-    expect(() => metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 1 })).toThrow(
+    await expect(metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 1 })).rejects.toThrow(
       /model.normalisation: expected the normalisation of split toy's training records/,
     );
     model.dispose();
   });
 
-  test('generator: the teacher-forced loss falls over the first epochs; no tensor leak per step', () => {
+  test('generator: the teacher-forced loss falls over the first epochs; no tensor leak per step', async () => {
     const model = gen(1);
     const before = tf.memory().numTensors;
-    metaTrainGenerator(db, model, { ...small, split: TOY.split, epochs: 1, maxSteps: 1, validate: false });
+    await metaTrainGenerator(db, model, { ...small, split: TOY.split, epochs: 1, maxSteps: 1, validate: false });
     const leakShort = tf.memory().numTensors - before;
     const mid = tf.memory().numTensors;
-    const res = metaTrainGenerator(db, model, { ...small, split: TOY.split, epochs: 4, lr: 3e-3, pairs: { kind: 'best-per-task' } });
+    const res = await metaTrainGenerator(db, model, { ...small, split: TOY.split, epochs: 4, lr: 3e-3, pairs: { kind: 'best-per-task' } });
     // what stays behind does not grow with steps or epochs (it is per optimizer, see README)
     expect(tf.memory().numTensors - mid).toBe(leakShort);
     const h = res.history;
@@ -85,18 +85,18 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     model.dispose();
   });
 
-  test('resume: k steps straight = k/2 steps, stop, restart from last.ckpt, k/2 steps (identical weights)', () => {
+  test('resume: k steps straight = k/2 steps, stop, restart from last.ckpt, k/2 steps (identical weights)', async () => {
     const k = 4; // crosses an epoch boundary (2 batches per epoch)
     const opts = { ...small, split: TOY.split, epochs: 10, lr: 1e-3 };
     const a = gen(5);
-    const ra = metaTrainGenerator(db, a, { ...opts, runDir: tmp(), maxSteps: k });
+    const ra = await metaTrainGenerator(db, a, { ...opts, runDir: tmp(), maxSteps: k });
     expect(ra).toMatchObject({ steps: k, stopped: true, epochs: 2 });
     const dir = tmp();
     const b1 = gen(5);
-    expect(metaTrainGenerator(db, b1, { ...opts, runDir: dir, maxSteps: k / 2 }).steps).toBe(k / 2);
+    expect((await metaTrainGenerator(db, b1, { ...opts, runDir: dir, maxSteps: k / 2 })).steps).toBe(k / 2);
     b1.dispose();
     const b2 = gen(77); // other initial weights: everything must come from the checkpoint
-    const rb = metaTrainGenerator(db, b2, { ...opts, runDir: dir, maxSteps: k, resume: true });
+    const rb = await metaTrainGenerator(db, b2, { ...opts, runDir: dir, maxSteps: k, resume: true });
     expect(rb.steps).toBe(k);
     expect(weights(b2)).toEqual(weights(a));
     expect(rb.history).toEqual(ra.history.map((e) => ({ ...e, seconds: expect.any(Number) })));
@@ -104,6 +104,49 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     expect(log).toMatch(/"event":"resume"/);
     a.dispose();
     b2.dispose();
+  });
+
+  test('abort between steps: rejects with Aborted, saves last.ckpt, keeps no tensors; resume ends at the weights of a straight run', async () => {
+    // 2 batches per epoch: the abort falls mid-epoch, the resumed run crosses epoch boundaries
+    const opts = { ...small, split: TOY.split, epochs: 4, lr: 1e-3 };
+    const straight = gen(5);
+    const rs = await metaTrainGenerator(db, straight, { ...opts, runDir: tmp() });
+    const dir = tmp();
+    const aborted = gen(5);
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const seen: MetaTrainProgress[] = [];
+    const run = metaTrainGenerator(db, aborted, {
+      ...opts,
+      runDir: dir,
+      signal: controller.signal,
+      onProgress: (p) => {
+        seen.push(p);
+        if (p.stage === 'step' && p.done === 3) controller.abort('test');
+      },
+    });
+    await expect(run).rejects.toMatchObject({ error: { _tag: 'Aborted' } });
+    expect(tf.memory().numTensors).toBe(before); // the optimizer's slots are released
+    // progress: steps 1..3 of 8, with the epoch report after step 2
+    expect(seen.map((p) => `${p.stage} ${p.done}/${p.total}`)).toEqual(['step 1/8', 'step 2/8', 'epoch 1/4', 'step 3/8']);
+    expect(seen.every((p) => p.kind === 'generator')).toBe(true);
+    const saved = unwrap(loadCheckpointSync(path.join(dir, RUN_FILES.last))).meta;
+    expect(saved).toMatchObject({ step: 3, epoch: 1, stepInEpoch: 1 });
+    expect(fs.readFileSync(path.join(dir, RUN_FILES.log), 'utf8')).toMatch(/"event":"end".*"aborted":true/);
+    aborted.dispose();
+    const resumed = gen(77);
+    const rr = await metaTrainGenerator(db, resumed, { ...opts, runDir: dir, resume: true });
+    expect(rr).toMatchObject({ phase: 'resumed', steps: 8, epochs: 4, stopped: false });
+    expect(weights(resumed)).toEqual(weights(straight));
+    expect(rr.history).toEqual(rs.history.map((e) => ({ ...e, seconds: expect.any(Number) })));
+    // an already aborted signal trains nothing and writes nothing
+    const none = tmp();
+    const c2 = new AbortController();
+    c2.abort();
+    await expect(metaTrainGenerator(db, resumed, { ...opts, runDir: none, signal: c2.signal })).rejects.toMatchObject({ error: { _tag: 'Aborted' } });
+    expect(fs.existsSync(path.join(none, RUN_FILES.last))).toBe(false);
+    resumed.dispose();
+    straight.dispose();
   });
 
   test('resume after SIGKILL: a run killed in a child process continues to the same weights as a straight run', async () => {
@@ -130,24 +173,24 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     const k = saved + 3;
     const opts = { ...small, split: TOY.split, epochs: 50, lr: 1e-3 };
     const resumed = gen(77);
-    const rr = metaTrainGenerator(db, resumed, { ...opts, runDir: dir, maxSteps: k, resume: true });
+    const rr = await metaTrainGenerator(db, resumed, { ...opts, runDir: dir, maxSteps: k, resume: true });
     expect(rr.steps).toBe(k);
     const straight = gen(5);
-    metaTrainGenerator(db, straight, { ...opts, runDir: tmp(), maxSteps: k });
+    await metaTrainGenerator(db, straight, { ...opts, runDir: tmp(), maxSteps: k });
     expect(weights(resumed)).toEqual(weights(straight));
     resumed.dispose();
     straight.dispose();
   });
 
-  test('MobileNetV3 space: the same loop trains a generator on 22-vertex graphs', () => {
+  test('MobileNetV3 space: the same loop trains a generator on 22-vertex graphs', async () => {
     addToyMbv3Records(db);
     const model = gen(2, { nvt: 29, maxN: 22, startType: 0, endType: 1 });
-    const res = metaTrainGenerator(db, model, { ...small, split: 'toy-mbv3', epochs: 1, pairs: { kind: 'all' }, batchSize: 8, validate: false });
+    const res = await metaTrainGenerator(db, model, { ...small, split: 'toy-mbv3', epochs: 1, pairs: { kind: 'all' }, batchSize: 8, validate: false });
     expect(res.steps).toBe(3); // 24 training tasks, batches of 8
     // initial loss ≈ 21·ln 29 + 231·ln 2 ≈ 231 nats per graph (spec §9 item 16)
     expect(res.history[0]!.trainLoss).toBeGreaterThan(150);
     expect(res.history[0]!.trainLoss).toBeLessThan(300);
-    expect(() => metaTrainGenerator(db, gen(3), { ...small, split: 'toy-mbv3', epochs: 1 })).toThrow(
+    await expect(metaTrainGenerator(db, gen(3), { ...small, split: 'toy-mbv3', epochs: 1 })).rejects.toThrow(
       /records of space mbv3: expected a model for graphs with nvt 29, maxN 22, got a model with nvt 7, maxN 8/,
     );
     model.dispose();

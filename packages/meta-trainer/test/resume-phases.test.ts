@@ -28,20 +28,20 @@ describe('meta-training both models, resumable per phase', () => {
     generator: new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 8, nz: 8, inputDim: TOY.dim, seed }),
   });
 
-  test('killed in the predictor phase: --resume finishes the predictor, starts the generator, ends where a straight run ends', () => {
+  test('killed in the predictor phase: --resume finishes the predictor, starts the generator, ends where a straight run ends', async () => {
     const straightDir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-phases-'));
     const a = models(1);
-    const ra = metaTrainModels(db, { ...a, runsDir: straightDir, predictorEpochs: 3, generatorEpochs: 2, options: small });
+    const ra = await metaTrainModels(db, { ...a, runsDir: straightDir, predictorEpochs: 3, generatorEpochs: 2, options: small });
     expect(ra.predictor.phase).toBe('started');
     expect(ra.generator.phase).toBe('started');
 
     // the interrupted run: the predictor stopped after 3 steps (as a kill after a saved step), no generator run yet
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-phases-'));
     const b = models(1);
-    metaTrainPredictor(db, b.predictor, { ...small, epochs: 3, runDir: path.join(dir, 'predictor'), maxSteps: 3 });
+    await metaTrainPredictor(db, b.predictor, { ...small, epochs: 3, runDir: path.join(dir, 'predictor'), maxSteps: 3 });
     expect(fs.existsSync(path.join(dir, 'generator', RUN_FILES.last))).toBe(false);
     const c = models(55); // other initial weights: the predictor's come from its checkpoint
-    const rc = metaTrainModels(db, { ...c, runsDir: dir, predictorEpochs: 3, generatorEpochs: 2, options: small, resume: true });
+    const rc = await metaTrainModels(db, { ...c, runsDir: dir, predictorEpochs: 3, generatorEpochs: 2, options: small, resume: true });
     expect(rc.predictor.phase).toBe('resumed');
     expect(rc.predictor.result.steps).toBe(ra.predictor.result.steps);
     expect(rc.generator.phase).toBe('started');
@@ -49,7 +49,7 @@ describe('meta-training both models, resumable per phase', () => {
 
     // everything finished: both phases are skipped, nothing is trained, the weights are the runs'
     const d = models(77);
-    const rd = metaTrainModels(db, { ...d, runsDir: dir, predictorEpochs: 3, generatorEpochs: 2, options: small, resume: true });
+    const rd = await metaTrainModels(db, { ...d, runsDir: dir, predictorEpochs: 3, generatorEpochs: 2, options: small, resume: true });
     expect(rd.predictor.phase).toBe('complete');
     expect(rd.generator.phase).toBe('complete');
     expect(rd.generator.result.steps).toBe(rc.generator.result.steps);
@@ -62,10 +62,10 @@ describe('meta-training both models, resumable per phase', () => {
     }
   }, 300_000);
 
-  test('resume: true on a single phase without its checkpoint is still a named error', () => {
+  test('resume: true on a single phase without its checkpoint is still a named error', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-phases-'));
     const m = models(2);
-    expect(() => metaTrainPredictor(db, m.predictor, { ...small, epochs: 1, runDir: dir, resume: true })).toThrow(
+    await expect(metaTrainPredictor(db, m.predictor, { ...small, epochs: 1, runDir: dir, resume: true })).rejects.toThrow(
       /last\.ckpt: expected the resume checkpoint of an earlier run, got no such file/,
     );
     m.predictor.dispose();

@@ -71,16 +71,33 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
         const predictorConfig = { ...spec.predictor, hs: f.predictorHs ?? spec.predictor.hs };
         const predictor = new PredictorModel({ graphConfig: space.graphConfig, ...predictorConfig, rng: new Rng(f.seed), normalisation: splitNormalisation(db, f.split) });
         const generator = new GeneratorModel({ graphConfig: space.graphConfig, ...spec.generator, seed: f.seed });
+        // Ctrl-C or SIGTERM stops the run after its current optimizer step, saving last.ckpt first
+        const stop = new AbortController();
+        const onSignal = (signal: NodeJS.Signals): void => {
+          stop.abort(`${signal}: last.ckpt holds the last finished step; the same command with --resume continues`);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         try {
           // per phase: with --resume a finished phase is skipped, an interrupted one resumes, one not begun starts
-          const { predictor: pp, generator: gp } = metaTrainModels(db, {
+          const { predictor: pp, generator: gp } = await metaTrainModels(db, {
             predictor,
             generator,
             runsDir: runs,
             predictorEpochs: f.epochs,
             generatorEpochs: f.generatorEpochs ?? f.epochs,
             resume: f.resume,
-            options: { split: f.split, batchSize: f.batchSize, seed: f.seed, progress: 'auto', pairs: f.generatorPairs, ...(f.prior !== undefined ? { prior: f.prior } : {}) },
+            options: {
+              split: f.split,
+              batchSize: f.batchSize,
+              seed: f.seed,
+              progress: 'auto',
+              pairs: f.generatorPairs,
+              signal: stop.signal,
+              ...(f.prior !== undefined ? { prior: f.prior } : {}),
+            },
             onPhase: (model, phase) =>
               io.stderr.write(`${model}: ${phase === 'started' ? 'starting' : phase === 'resumed' ? 'resuming from its last checkpoint' : 'already complete, skipped'}\n`),
           });
@@ -102,6 +119,8 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             `${JSON.stringify({ out: f.out, predictor: { best: pr.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`,
           );
         } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
           generator.dispose();
           predictor.dispose();
         }

@@ -57,7 +57,7 @@ export function registerPrior(program: Command, io: CliIo): void {
       // the model's own normalisation is unused: the prior normalises each source's accuracies itself
       const predictor = new PredictorModel({ graphConfig: searchSpaces.get('nb201').graphConfig, hs: f.predictorHs, rng: new Rng(f.seed), normalisation: { mean: 0, std: 1 } });
       try {
-        const prior = pretrainArchitecturePrior(predictor, train, {
+        const prior = await pretrainArchitecturePrior(predictor, train, {
           epochs: f.epochs,
           batchSize: f.batchSize,
           lr: f.lr,

@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import {
   MetaD2AException,
   Rng,
+  driveSteps,
   loadCheckpointSync,
   makeError,
   saveCheckpointSync,
@@ -12,6 +13,8 @@ import {
   type ArchGraph,
   type NamedArray,
   type PerfPredictor,
+  type StepControl,
+  type Steps,
 } from '@metad2a/core';
 import { Adam } from '@metad2a/layers';
 import { NB201_DATASETS, canonicalKey, nb201, nb201Table, type Nb201Dataset } from '@metad2a/search-spaces';
@@ -96,7 +99,12 @@ export type PriorTrainable = PerfPredictor &
     loadParameters(values: Readonly<Record<string, NamedArray>>, opts?: { allowExtra?: boolean | readonly string[] }): void;
   };
 
-export interface PriorTrainOptions {
+/** Progress of the prior's pre-training: after every optimizer step (`done` of `total` steps) and every epoch. */
+export type PriorProgress =
+  | { readonly stage: 'step'; readonly done: number; readonly total: number; readonly epoch: number }
+  | { readonly stage: 'epoch'; readonly done: number; readonly total: number; readonly summary: PriorEpoch };
+
+export interface PriorTrainOptions extends StepControl<PriorProgress> {
   /** Passes over the training cells (default 40). */
   readonly epochs?: number;
   /** Cells per optimizer step; every sample of each cell (all its sources) is in the step (default 256). */
@@ -155,8 +163,16 @@ function meanStd(xs: readonly number[]): AccuracyNormalisation {
  * the source-normalised accuracy ((acc − μ_s)/σ_s)/100, with one learned embedding `e_s` per
  * source standing where the dataset embedding `D` stands in meta-training. The set encoder is
  * not touched. Each step encodes its cells once and scores all their sources.
+ *
+ * Hands the event loop back after every step and epoch (`onProgress`); rejects with a
+ * MetaD2AException (bad options, `Aborted` when `signal` is aborted: the model keeps the weights
+ * of the last finished step, the embedding and optimizer tensors are released).
  */
-export function pretrainArchitecturePrior(model: PriorTrainable, train: readonly PriorSample[], opts: PriorTrainOptions = {}): ArchitecturePrior {
+export function pretrainArchitecturePrior(model: PriorTrainable, train: readonly PriorSample[], opts: PriorTrainOptions = {}): Promise<ArchitecturePrior> {
+  return driveSteps(priorSteps(model, train, opts), 'architecture prior', opts);
+}
+
+function* priorSteps(model: PriorTrainable, train: readonly PriorSample[], opts: PriorTrainOptions): Steps<PriorProgress, ArchitecturePrior> {
   const epochs = opts.epochs ?? 40;
   const batchSize = opts.batchSize ?? 256;
   const lr0 = opts.lr ?? 1e-3;
@@ -228,11 +244,13 @@ export function pretrainArchitecturePrior(model: PriorTrainable, train: readonly
         }
         adam.apply(named);
         for (const g of named.values()) g.dispose();
+        yield { stage: 'step', done: (epoch - 1) * steps + b + 1, total: epochs * steps, epoch };
       }
       const heldOutSpearman = opts.heldOut && opts.heldOut.length > 0 ? priorSpearman(model, emb, sources, opts.heldOut) : undefined;
       const e: PriorEpoch = { epoch, trainLoss: lossSum / steps, lr: adam.lr, ...(heldOutSpearman ? { heldOutSpearman } : {}), seconds: (Date.now() - t0) / 1000 };
       history.push(e);
       opts.onEpoch?.(e);
+      yield { stage: 'epoch', done: epoch, total: epochs, summary: e };
     }
     return {
       sources,

@@ -2,14 +2,42 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, Rng, loadCheckpointSync, makeError, saveCheckpointSync, validationError, type AnySearchSpace, type NamedArray, type RngState } from '@metad2a/core';
+import {
+  MetaD2AException,
+  Rng,
+  driveSteps,
+  eitherOf,
+  loadCheckpointSync,
+  makeError,
+  saveCheckpointSync,
+  validationError,
+  type AnySearchSpace,
+  type MetaD2AError,
+  type NamedArray,
+  type RngState,
+  type StepControl,
+  type Steps,
+} from '@metad2a/core';
 import { Adam, type OptimizerState, type ParameterStore } from '@metad2a/layers';
 import { batchesOf, drawBatch, type BatchGroup, type TrainingItem } from '../data/pipeline';
 import { ReduceLROnPlateau, type PlateauOptions, type PlateauState } from './plateau';
 import { JsonLinesLog, ProgressBar, type TrainingEvent } from './progress';
 
-/** Options shared by generator and predictor meta-training. Defaults are the official NB201 settings (spec §3.4–3.5). */
-export interface MetaTrainOptions {
+/**
+ * Progress of a meta-training run, reported after every optimizer step (`stage: 'step'`, `done`
+ * of `total` steps of the run, counting those of a resumed run's earlier calls) and after every
+ * epoch (`stage: 'epoch'`, `done` of `total` epochs, with the epoch's summary).
+ */
+export type MetaTrainProgress =
+  | { readonly kind: 'generator' | 'predictor'; readonly stage: 'step'; readonly done: number; readonly total: number; readonly epoch: number; readonly lossPerItem: number }
+  | { readonly kind: 'generator' | 'predictor'; readonly stage: 'epoch'; readonly done: number; readonly total: number; readonly summary: EpochSummary };
+
+/**
+ * Options shared by generator and predictor meta-training. Defaults are the official NB201 settings (spec §3.4–3.5).
+ * `onProgress` is told after every step and epoch; aborting `signal` stops the run between two steps,
+ * saving `last.ckpt` first (with a `runDir`), so `resume: true` continues it to the same bytes.
+ */
+export interface MetaTrainOptions extends StepControl<MetaTrainProgress> {
   /** Name of the split of the database's records (`train` is trained on, `valid` validates). */
   readonly split: string;
   /** Epochs (default 400). */
@@ -183,8 +211,23 @@ const positiveInt = (v: number, field: string, allowZero = false): void => {
     throw new MetaD2AException(validationError({ source: 'meta-training options', field, expected: allowZero ? 'an integer ≥ 0' : 'a positive integer', got: String(v) }));
 };
 
-/** The training loop shared by both models: shuffle, draw, step, schedule, validate, checkpoint, resume. */
-export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTrainResult {
+/**
+ * The training loop shared by both models: shuffle, draw, step, schedule, validate, checkpoint,
+ * resume. Hands the event loop back after every optimizer step and epoch (progress to
+ * `opts.onProgress`); rejects with a MetaD2AException (bad options or data, a non-finite loss,
+ * `Aborted` when `opts.signal` is aborted: `last.ckpt` then holds the last finished step, and the
+ * optimizer's tensors are released).
+ */
+export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): Promise<MetaTrainResult> {
+  return driveSteps(metaTrainingSteps(spec, opts), `${spec.kind} meta-training`, opts);
+}
+
+/** {@link runMetaTraining} with its expected failures as a Left (a bug still rejects). */
+export function runMetaTrainingEither(spec: LoopSpec, opts: MetaTrainOptions): Promise<E.Either<MetaD2AError, MetaTrainResult>> {
+  return eitherOf(runMetaTraining(spec, opts));
+}
+
+function* metaTrainingSteps(spec: LoopSpec, opts: MetaTrainOptions): Steps<MetaTrainProgress, MetaTrainResult> {
   const epochs = opts.epochs ?? META_TRAIN_DEFAULTS.epochs;
   const batchSize = opts.batchSize ?? META_TRAIN_DEFAULTS.batchSize;
   const perClass = opts.perClass ?? META_TRAIN_DEFAULTS.perClass;
@@ -215,6 +258,9 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
   let rng = new Rng(seed);
   let st: LoopState = { epoch: 0, stepInEpoch: 0, globalStep: 0, order: null, epochLossSum: 0, history: [] };
   let phase: MetaTrainResult['phase'] = 'started';
+  // true while suspended between two finished steps: a driver that stops the run there (abort) gets last.ckpt saved
+  let between = false;
+  let save = (_name: string): void => {};
   try {
     const last = runDir ? file(RUN_FILES.last) : undefined;
     if (opts.resume === true && !fs.existsSync(last!))
@@ -238,8 +284,9 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
       });
     }
     const batchesPerEpoch = Math.ceil(spec.train.length / batchSize);
-    const bar = ProgressBar.forMode(opts.progress ?? 'auto', Math.min(epochs * batchesPerEpoch, opts.maxSteps ?? Infinity));
-    const save = (name: string): void => {
+    const total = Math.min(epochs * batchesPerEpoch, opts.maxSteps ?? Infinity);
+    const bar = ProgressBar.forMode(opts.progress ?? 'auto', total);
+    save = (name: string): void => {
       if (!runDir) return;
       saveRun(file(name), spec, adam, rng, plateau, st, seed);
       files.add(file(name));
@@ -275,6 +322,9 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
           log.write('step', { epoch: st.epoch + 1, batch: b + 1, batches: batches.length, step: st.globalStep, loss, lossPerItem: loss / items.length, lr: adam.lr });
         bar.update({ step: st.globalStep, epoch: st.epoch + 1, epochs, batch: b + 1, batches: batches.length, loss: loss / items.length, lr: adam.lr });
         if (saveEverySteps > 0 && st.globalStep % saveEverySteps === 0 && b + 1 < batches.length) save(RUN_FILES.last);
+        between = true;
+        yield { kind: spec.kind, stage: 'step', done: st.globalStep, total, epoch: st.epoch + 1, lossPerItem: loss / items.length };
+        between = false;
       }
       // end of an epoch: schedule on the training loss, validate, checkpoint
       const trainLoss = st.epochLossSum / batches.length;
@@ -306,11 +356,18 @@ export function runMetaTraining(spec: LoopSpec, opts: MetaTrainOptions): MetaTra
       );
       if (checkpointEvery > 0 && st.epoch % checkpointEvery === 0) save(RUN_FILES.epoch(st.epoch));
       save(RUN_FILES.last);
+      between = true;
+      yield { kind: spec.kind, stage: 'epoch', done: st.epoch, total: epochs, summary };
+      between = false;
     }
     if (stopped) save(RUN_FILES.last);
     log.write('end', { epoch: st.epoch, step: st.globalStep, stopped, best: st.best ?? null });
     return { epochs: st.epoch, steps: st.globalStep, history: st.history, stopped, ...(st.best ? { best: st.best } : {}), files: [...files], phase };
   } finally {
+    if (between) {
+      save(RUN_FILES.last);
+      log.write('end', { epoch: st.epoch, step: st.globalStep, stopped: true, aborted: true, best: st.best ?? null });
+    }
     adam.dispose();
   }
 }

@@ -87,8 +87,9 @@ function checkNormalisation(model: PerfPredictor, n: AccuracyNormalisation, spli
  * batch) of the chosen (task, architecture) pairs, Adam, ReduceLROnPlateau on the training
  * loss; validation (z = mu) reports the mean loss per item each epoch. Checkpoints every
  * `checkpointEvery` epochs (`ckpt_<epoch>.ckpt`; official meta-test: epoch 400 for NB201, 120 for MBv3).
+ * Async like {@link runMetaTraining}: progress after every step and epoch, abortable between steps.
  */
-export function metaTrainGenerator(db: MetaDatabase, model: TrainableGenerator, opts: GeneratorTrainOptions): MetaTrainResult {
+export async function metaTrainGenerator(db: MetaDatabase, model: TrainableGenerator, opts: GeneratorTrainOptions): Promise<MetaTrainResult> {
   const resolver = new GraphResolver(opts.spaces);
   const rule = opts.pairs ?? DEFAULT_GENERATOR_PAIRS;
   const parts = splitParts(db, opts.split);
@@ -133,7 +134,7 @@ export function metaTrainGenerator(db: MetaDatabase, model: TrainableGenerator, 
     },
     meta: { pairs: rule, split: opts.split, graphConfig: model.graphConfig, latentDim: model.latentDim },
   };
-  return runMetaTraining(spec, opts);
+  return await runMetaTraining(spec, opts);
 }
 
 /**
@@ -141,9 +142,9 @@ export function metaTrainGenerator(db: MetaDatabase, model: TrainableGenerator, 
  * accuracy ((acc − μ)/σ)/100 (μ, σ of the split's training records; the model must have been
  * built with that normalisation), Adam, ReduceLROnPlateau on the training loss. After every
  * epoch the validation Pearson correlation is computed and `ckpt_max_corr.ckpt` is saved
- * whenever it improves (meta-test loads that one).
+ * whenever it improves (meta-test loads that one). Async like {@link runMetaTraining}.
  */
-export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, opts: PredictorTrainOptions): MetaTrainResult {
+export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, opts: PredictorTrainOptions): Promise<MetaTrainResult> {
   const resolver = new GraphResolver(opts.spaces);
   const normalisation = splitNormalisation(db, opts.split);
   checkNormalisation(model, normalisation, opts.split);
@@ -203,7 +204,7 @@ export function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, 
     bestCheckpoint: RUN_FILES.maxCorr,
     meta: { split: opts.split, normalisation, graphConfig: model.graphConfig, ...(opts.prior !== undefined ? { prior: opts.prior } : {}) },
   };
-  return runMetaTraining(spec, opts);
+  return await runMetaTraining(spec, opts);
 }
 
 function checkGraphConfig(cfg: { nvt: number; maxN: number }, items: readonly TrainingItem[], resolver: GraphResolver): void {
@@ -259,15 +260,17 @@ export interface PhaseResult {
 
 /**
  * Meta-train the predictor, then the generator (the CLI's `meta-train`). The predictor ends
- * holding its best validation-Pearson weights (spec §3.5), not the last epoch's.
+ * holding its best validation-Pearson weights (spec §3.5), not the last epoch's. Progress
+ * (`options.onProgress`, each report naming its model) and abort (`options.signal`) as in
+ * {@link runMetaTraining}: an aborted call is continued by one with `resume: true`.
  */
-export function metaTrainModels(db: MetaDatabase, o: MetaTrainModelsOptions): { predictor: PhaseResult; generator: PhaseResult } {
+export async function metaTrainModels(db: MetaDatabase, o: MetaTrainModelsOptions): Promise<{ predictor: PhaseResult; generator: PhaseResult }> {
   const resume = o.resume ? ('if-present' as const) : false;
   const predictorDir = path.join(o.runsDir, 'predictor');
-  const pr = metaTrainPredictor(db, o.predictor, { ...o.options, epochs: o.predictorEpochs, runDir: predictorDir, resume, onEvent: phaseEvents('predictor', o) });
+  const pr = await metaTrainPredictor(db, o.predictor, { ...o.options, epochs: o.predictorEpochs, runDir: predictorDir, resume, onEvent: phaseEvents('predictor', o) });
   const best = path.join(predictorDir, RUN_FILES.maxCorr);
   if (fs.existsSync(best)) loadTrainedParameters(o.predictor, best);
-  const gr = metaTrainGenerator(db, o.generator, {
+  const gr = await metaTrainGenerator(db, o.generator, {
     ...o.options,
     epochs: o.generatorEpochs,
     runDir: path.join(o.runsDir, 'generator'),

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   await initBackend({ prefer: 'wasm' });
   const db = buildToyDb({ tasks: 30, validTasks: 6 });
   const model = new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 8, nz: 8, inputDim: TOY.dim, seed: 5 });
-  metaTrainGenerator(db, model, {
+  await metaTrainGenerator(db, model, {
     split: TOY.split,
     perClass: 5,
     batchSize: 16,
