@@ -40,13 +40,13 @@ export async function run(args: string[]): Promise<void> {
     which === 'generator'
       ? new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, ...modelSpecs.get('nb201-official').generator, seed: 1 })
       : new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, ...modelSpecs.get('nb201-official').predictor, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
-  const train = (n: number): void => {
-    if (model instanceof GeneratorModel) metaTrainGenerator(db, model, { ...opts, maxSteps: n, pairs: { kind: 'all' } });
-    else metaTrainPredictor(db, model, { ...opts, maxSteps: n });
+  const train = async (n: number): Promise<void> => {
+    if (model instanceof GeneratorModel) await metaTrainGenerator(db, model, { ...opts, maxSteps: n, pairs: { kind: 'all' } });
+    else await metaTrainPredictor(db, model, { ...opts, maxSteps: n });
   };
-  train(1); // warm-up: kernel set-up, Adam slots
-  const info = await tf.profile(() => {
-    train(steps);
+  await train(1); // warm-up: kernel set-up, Adam slots
+  const info = await tf.profile(async () => {
+    await train(steps);
   });
   const agg = new Map<string, { ms: number; n: number }>();
   let total = 0;
@@ -79,7 +79,7 @@ export async function run(args: string[]): Promise<void> {
   const n = 3;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  train(n); // n steps from a fresh run (includes its small set-up)
+  await train(n); // n steps from a fresh run (includes its small set-up)
   const c = process.cpuUsage(c0);
   const wall = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 50));

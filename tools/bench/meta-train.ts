@@ -91,20 +91,20 @@ export async function run(args: string[]): Promise<void> {
   const opts = { split: 'bench', epochs: 100, maxSteps: steps + 1, validate: false, progress: 'never' as const };
   const out: Record<string, unknown> = { backend: choice.name, batch: 32, classes: 20, perClass: 20, dim: 512 };
   // one space: its database, the official sizes, the generator's batch (MBv3: one Adam step per record)
-  const timeSpace = (db: MetaDatabase, graphConfig: GraphConfig, label: string, generatorBatch: number): Record<string, unknown> => {
+  const timeSpace = async (db: MetaDatabase, graphConfig: GraphConfig, label: string, generatorBatch: number): Promise<Record<string, unknown>> => {
     const r: Record<string, unknown> = {};
     if (which !== 'predictor') {
       const m = new GeneratorModel({ graphConfig, ...modelSpecs.get('nb201-official').generator, seed: 1 });
       const ev: TrainingEvent[] = [];
       const maxSteps = generatorBatch === 1 ? 4 * steps + 1 : steps + 1;
-      metaTrainGenerator(db, m, { ...opts, batchSize: generatorBatch, maxSteps, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
+      await metaTrainGenerator(db, m, { ...opts, batchSize: generatorBatch, maxSteps, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
       r.generator = timing(ev, `${label} generator (hs 56), batch ${generatorBatch}`);
       m.dispose();
     }
     if (which !== 'generator') {
       const m = new PredictorModel({ graphConfig, ...modelSpecs.get('nb201-official').predictor, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
       const ev: TrainingEvent[] = [];
-      metaTrainPredictor(db, m, { ...opts, onEvent: (e) => ev.push(e) });
+      await metaTrainPredictor(db, m, { ...opts, onEvent: (e) => ev.push(e) });
       r.predictor = timing(ev, `${label} predictor (hs 512), one step of 32`);
       m.dispose();
     }
@@ -112,13 +112,13 @@ export async function run(args: string[]): Promise<void> {
     return r;
   };
   if (spaces.includes('nb201')) {
-    Object.assign(out, timeSpace(benchDb(rng), NB201_GRAPH_CONFIG, 'NB201', 32));
+    Object.assign(out, await timeSpace(benchDb(rng), NB201_GRAPH_CONFIG, 'NB201', 32));
     console.log('official PyTorch on this kind of CPU (docs/official-cpu-anchors.md): NB201 0.63 s/step for each');
   }
   if (spaces.includes('mbv3')) {
     const db = benchMbv3Db(rng);
     const meanWay = db.tasks().reduce((a, t) => a + t.classIds.length, 0) / 64;
-    out.mbv3 = { meanWay, ...timeSpace(db, MBV3_GRAPH_CONFIG, 'MBv3', 1) };
+    out.mbv3 = { meanWay, ...(await timeSpace(db, MBV3_GRAPH_CONFIG, 'MBv3', 1)) };
     console.log('official PyTorch on this kind of CPU: MBv3 generator 0.33 s/step, predictor 15.7 s/step');
   }
   if (args.includes('--json')) console.log(JSON.stringify(out));

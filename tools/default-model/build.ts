@@ -96,13 +96,13 @@ function phaseSplit(): void {
   }
 }
 
-function phaseTrain(): void {
+async function phaseTrain(): Promise<void> {
   const db = MetaDatabase.open(DB);
   try {
     const norm = splitNormalisation(db, 'default');
     const spec = modelSpecs.get(DEFAULT_MODEL_SPEC);
     const predictor = new PredictorModel({ graphConfig: nb201.graphConfig, ...spec.predictor, rng: new Rng(SEED), normalisation: norm });
-    const pr = metaTrainPredictor(db, predictor, {
+    const pr = await metaTrainPredictor(db, predictor, {
       split: 'default',
       epochs: 120,
       batchSize: 32,
@@ -121,7 +121,7 @@ function phaseTrain(): void {
     const best = path.join(WORK, 'predictor-run', RUN_FILES.maxCorr);
     if (fs.existsSync(best)) loadTrainedParameters(predictor, best);
     const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, ...spec.generator, seed: SEED });
-    const gr = metaTrainGenerator(db, generator, {
+    const gr = await metaTrainGenerator(db, generator, {
       split: 'default',
       epochs: 400,
       batchSize: 32,
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   if (want('db')) await phaseDb();
   if (want('features')) await phaseFeatures();
   if (want('split')) phaseSplit();
-  if (want('train')) phaseTrain();
+  if (want('train')) await phaseTrain();
   if (want('eval') || want('ship')) {
     const { phaseEval } = await import('./evaluate');
     await phaseEval({ want });

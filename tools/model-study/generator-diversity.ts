@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   for (const [label, pairs, epochs] of rules) {
     const g = new GeneratorModel({ graphConfig: nb201.graphConfig, seed: SEED });
     const t0 = Date.now();
-    const r = metaTrainGenerator(db, g, {
+    const r = await metaTrainGenerator(db, g, {
       split: 'pseudo',
       pairs,
       epochs,

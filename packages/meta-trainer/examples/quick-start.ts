@@ -47,13 +47,13 @@ async function main(): Promise<void> {
   // 3. Meta-train both models (tiny sizes and 2 epochs here; the defaults are the official ones).
   const opts = { split: 'main', epochs: 2, perClass: 10, batchSize: 8, checkpointEvery: 1 };
   const generator = new GeneratorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 16, inputDim: 64, seed: 1 });
-  const g = metaTrainGenerator(db, generator, { ...opts, runDir: '/tmp/metad2a-quick-start/generator', pairs: { kind: 'best-per-task' } });
+  const g = await metaTrainGenerator(db, generator, { ...opts, runDir: '/tmp/metad2a-quick-start/generator', pairs: { kind: 'best-per-task' } });
   console.log(
     'generator',
     g.history.map((e) => e.trainLoss),
   );
   const predictor = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 32, nz: 16, inputDim: 64, rng: new Rng(1), normalisation: splitNormalisation(db, 'main') });
-  const p = metaTrainPredictor(db, predictor, { ...opts, runDir: '/tmp/metad2a-quick-start/predictor' });
+  const p = await metaTrainPredictor(db, predictor, { ...opts, runDir: '/tmp/metad2a-quick-start/predictor' });
   console.log(
     'predictor',
     p.history.map((e) => e.valid),

@@ -36,7 +36,7 @@ describe('architecture prior', () => {
     all = architecturePriorSamples();
   });
 
-  test('samples: the NB201 table on three data sets and the 4,630 official records', async () => {
+  test('samples: the NB201 table on three data sets and the 4,630 official records', () => {
     expect(all).toHaveLength(3 * 15625 + 4630);
     const count = (s: string): number => all.filter((x) => x.source === s).length;
     expect(PRIOR_SOURCES.map(count)).toEqual([15625, 15625, 15625, 4630]);
@@ -45,7 +45,7 @@ describe('architecture prior', () => {
     expect(() => architecturePriorSamples({ sources: ['nb201:svhn' as never] })).toThrow(/nb201:cifar10/);
   });
 
-  test('held-out split keeps whole isomorphism classes, in every source, seeded', async () => {
+  test('held-out split keeps whole isomorphism classes, in every source, seeded', () => {
     const { train, heldOut } = splitPriorSamples(all, { heldOutFraction: 0.2, seed: 5 });
     expect(train.length + heldOut.length).toBe(all.length);
     const trainKeys = new Set(train.map((x) => key(x.arch)));
@@ -152,10 +152,32 @@ describe('architecture prior', () => {
       model.dispose();
     });
   });
+
+  test('pre-training is async: progress per step and epoch; an abort rejects with Aborted and keeps no tensors', async () => {
+    const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(4), normalisation: { mean: 70, std: 5 } });
+    const samples = all.filter((x) => x.source === 'nb201:cifar10').slice(0, 64); // 64 cells: 4 steps of 16 per epoch
+    const before = tf.memory().numTensors;
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const run = pretrainArchitecturePrior(model, samples, {
+      epochs: 2,
+      batchSize: 16,
+      seed: 1,
+      signal: stop.signal,
+      onProgress: (p) => {
+        seen.push(`${p.stage} ${p.done}/${p.total}`);
+        if (p.stage === 'step' && p.done === 6) stop.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ error: { _tag: 'Aborted', source: 'architecture prior' } });
+    expect(seen).toEqual(['step 1/8', 'step 2/8', 'step 3/8', 'step 4/8', 'epoch 1/2', 'step 5/8', 'step 6/8']);
+    expect(tf.memory().numTensors).toBe(before); // source embeddings and Adam slots released
+    model.dispose();
+  });
 });
 
 describe('what a predictor trained on a split predicts', () => {
-  test('the metrics and recipes of the split training records', async () => {
+  test('the metrics and recipes of the split training records', () => {
     const db = buildToyDb({ tasks: 4, validTasks: 1 });
     const text = splitPredictionTarget(db, TOY.split);
     const recs = db.recordsById(db.split(TOY.split).train);

@@ -7,7 +7,16 @@ import { Rng, initBackend, loadCheckpointSync, unwrap, type GraphConfig } from '
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { NB201_GRAPH_CONFIG } from '@metad2a/search-spaces';
-import { RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, type MetaDatabase, type MetaTrainProgress, type TrainingEvent } from '../src';
+import {
+  RUN_FILES,
+  loadTrainedParameters,
+  metaTrainGenerator,
+  metaTrainPredictor,
+  splitNormalisation,
+  type MetaDatabase,
+  type MetaTrainProgress,
+  type TrainingEvent,
+} from '../src';
 import { TOY, addToyMbv3Records, buildToyDb } from './helpers/toy-db';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-mt-'));
@@ -30,7 +39,16 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     const dir = tmp();
     const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(1), normalisation: splitNormalisation(db, TOY.split) });
     const events: TrainingEvent[] = [];
-    const res = await metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 8, lr: 2e-3, batchSize: 8, runDir: dir, checkpointEvery: 3, onEvent: (e) => events.push(e) });
+    const res = await metaTrainPredictor(db, model, {
+      ...small,
+      split: TOY.split,
+      epochs: 8,
+      lr: 2e-3,
+      batchSize: 8,
+      runDir: dir,
+      checkpointEvery: 3,
+      onEvent: (e) => events.push(e),
+    });
     const h = res.history;
     expect(h).toHaveLength(8);
     expect(res.steps).toBe(8 * Math.ceil(96 / 8));
