@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/lib/Either.js';
 import { Rng, initBackend, loadCheckpointSync, unwrap, type GraphConfig } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
@@ -12,10 +13,13 @@ import {
   loadTrainedParameters,
   metaTrainGenerator,
   metaTrainPredictor,
+  runMetaTrainingEither,
   splitNormalisation,
+  type LoopSpec,
   type MetaDatabase,
   type MetaTrainProgress,
   type TrainingEvent,
+  type TrainingItem,
 } from '../src';
 import { TOY, addToyMbv3Records, buildToyDb } from './helpers/toy-db';
 
@@ -165,6 +169,31 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     expect(fs.existsSync(path.join(none, RUN_FILES.last))).toBe(false);
     resumed.dispose();
     straight.dispose();
+  });
+
+  test('runMetaTrainingEither: bad options and an abort are Lefts that name what went wrong', async () => {
+    const model = gen(1);
+    const spec: LoopSpec = {
+      kind: 'generator',
+      store: model.store,
+      trainable: model.store.names(),
+      train: [{} as TrainingItem], // never drawn: both runs stop before their first step
+      valid: [],
+      batchLoss: () => tf.scalar(0),
+      validate: () => ({ metrics: {} }),
+      meta: {},
+    };
+    const bad = await runMetaTrainingEither(spec, { split: TOY.split, epochs: 0, progress: 'never' });
+    expect(E.isLeft(bad) && bad.left).toMatchObject({ _tag: 'ValidationError', field: 'epochs', expected: 'a positive integer', got: '0' });
+    const stop = new AbortController();
+    stop.abort('not now');
+    const aborted = await runMetaTrainingEither(spec, { split: TOY.split, epochs: 1, progress: 'never', signal: stop.signal });
+    expect(E.isLeft(aborted) && aborted.left).toMatchObject({
+      _tag: 'Aborted',
+      source: 'generator meta-training',
+      message: "generator meta-training: got aborted by the caller's AbortSignal (not now)",
+    });
+    model.dispose();
   });
 
   test('resume after SIGKILL: a run killed in a child process continues to the same weights as a straight run', async () => {
