@@ -138,16 +138,22 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     const before = tf.memory().numTensors;
     const controller = new AbortController();
     const seen: MetaTrainProgress[] = [];
+    const written: string[] = [];
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (written.push(String(s)), true)); // the progress bar
     const run = metaTrainGenerator(db, aborted, {
       ...opts,
       runDir: dir,
+      progress: 'always',
       signal: controller.signal,
       onProgress: (p) => {
         seen.push(p);
         if (p.stage === 'step' && p.done === 3) controller.abort('test');
       },
     });
-    await expect(run).rejects.toMatchObject({ error: { _tag: 'Aborted' } });
+    await expect(run)
+      .rejects.toMatchObject({ error: { _tag: 'Aborted' } })
+      .finally(() => stderr.mockRestore());
+    expect(written[written.length - 1]).toBe('\rstopped after step 3, last.ckpt saved\n'); // the bar's line is ended
     expect(tf.memory().numTensors).toBe(before); // the optimizer's slots are released
     // progress: steps 1..3 of 8, with the epoch report after step 2
     expect(seen.map((p) => `${p.stage} ${p.done}/${p.total}`)).toEqual(['step 1/8', 'step 2/8', 'epoch 1/4', 'step 3/8']);

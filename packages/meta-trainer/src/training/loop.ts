@@ -261,6 +261,7 @@ function* metaTrainingSteps(spec: LoopSpec, opts: MetaTrainOptions): Steps<MetaT
   // true while suspended between two finished steps: a driver that stops the run there (abort) gets last.ckpt saved
   let between = false;
   let save = (_name: string): void => {};
+  let bar: ProgressBar | undefined;
   try {
     const last = runDir ? file(RUN_FILES.last) : undefined;
     if (opts.resume === true && !fs.existsSync(last!))
@@ -285,7 +286,7 @@ function* metaTrainingSteps(spec: LoopSpec, opts: MetaTrainOptions): Steps<MetaT
     }
     const batchesPerEpoch = Math.ceil(spec.train.length / batchSize);
     const total = Math.min(epochs * batchesPerEpoch, opts.maxSteps ?? Infinity);
-    const bar = ProgressBar.forMode(opts.progress ?? 'auto', total);
+    bar = ProgressBar.forMode(opts.progress ?? 'auto', total);
     save = (name: string): void => {
       if (!runDir) return;
       saveRun(file(name), spec, adam, rng, plateau, st, seed);
@@ -366,6 +367,7 @@ function* metaTrainingSteps(spec: LoopSpec, opts: MetaTrainOptions): Steps<MetaT
   } finally {
     if (between) {
       save(RUN_FILES.last);
+      bar?.line(`stopped after step ${st.globalStep}${runDir ? `, ${RUN_FILES.last} saved` : ''}`); // ends the bar's line before the caller's message
       log.write('end', { epoch: st.epoch, step: st.globalStep, stopped: true, aborted: true, best: st.best ?? null });
     }
     adam.dispose();
