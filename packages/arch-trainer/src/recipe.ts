@@ -37,6 +37,21 @@ export interface Mbv3TrainRecipe extends TrainingSchedule {
   readonly widthMult: number;
 }
 
+const OFFICIAL: TrainRecipe = {
+  name: 'official',
+  C: 16,
+  N: 5,
+  epochs: 200,
+  batchSize: 256,
+  lr: 0.1,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 5e-4,
+  inputSize: 32,
+  grayTo3: true,
+  evalBatchSize: 512,
+};
+
 /**
  * Recipes by name.
  * - `official`: spec §3.7 (C 16, N 5, 32×32, SGD 0.1 Nesterov 0.9, wd 5e-4, batch 256, 200 epochs, cosine).
@@ -52,34 +67,8 @@ export interface Mbv3TrainRecipe extends TrainingSchedule {
  *   databases built in minutes.
  */
 export const RECIPES: Readonly<Record<string, TrainRecipe>> = {
-  official: {
-    name: 'official',
-    C: 16,
-    N: 5,
-    epochs: 200,
-    batchSize: 256,
-    lr: 0.1,
-    momentum: 0.9,
-    nesterov: true,
-    weightDecay: 5e-4,
-    inputSize: 32,
-    grayTo3: true,
-    evalBatchSize: 512,
-  },
-  'official-mnist': {
-    name: 'official-mnist',
-    C: 16,
-    N: 5,
-    epochs: 50,
-    batchSize: 256,
-    lr: 0.1,
-    momentum: 0.9,
-    nesterov: true,
-    weightDecay: 5e-4,
-    inputSize: 32,
-    grayTo3: true,
-    evalBatchSize: 512,
-  },
+  official: OFFICIAL,
+  'official-mnist': { ...OFFICIAL, name: 'official-mnist', epochs: 50 },
   reduced: { name: 'reduced', C: 8, N: 1, epochs: 5, batchSize: 64, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, inputSize: 16, grayTo3: false, evalBatchSize: 256 },
   'nb201-db': {
     name: 'nb201-db',

@@ -4,6 +4,21 @@ import { TOY, buildToyDb, loadToyFeatures } from './helpers/toy-db';
 
 const TOY_CELL = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 
+/** A record of task `taskId` for the generator-pair rules. */
+const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({
+  id,
+  taskId,
+  task: `t${taskId}`,
+  archId: id,
+  space: 'nb201',
+  arch: `a${id}`,
+  accuracy,
+  metric: 'm',
+  replicate: 0,
+  how: 'h',
+  createdAt: '',
+});
+
 describe('data pipeline', () => {
   const db = buildToyDb({ tasks: 10, validTasks: 2 });
   afterAll(() => db.close());
@@ -71,19 +86,6 @@ describe('data pipeline', () => {
   });
 
   test('generator pairs: best per task, min accuracy, all', () => {
-    const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({
-      id,
-      taskId,
-      task: `t${taskId}`,
-      archId: id,
-      space: 'nb201',
-      arch: `a${id}`,
-      accuracy,
-      metric: 'm',
-      replicate: 0,
-      how: 'h',
-      createdAt: '',
-    });
     const recs = [r(1, 1, 50), r(2, 1, 70), r(3, 1, 70), r(4, 2, 40), r(5, 3, 90)];
     expect(selectGeneratorPairs(recs, { kind: 'best-per-task' }).map((x) => x.id)).toEqual([2, 4, 5]);
     expect(selectGeneratorPairs(recs, { kind: 'best-per-task', count: 2 }).map((x) => x.id)).toEqual([2, 3, 4, 5]);
@@ -93,19 +95,6 @@ describe('data pipeline', () => {
   });
 
   test('generator pairs: the top fraction of each task (rounded up, at least one)', () => {
-    const r = (id: number, taskId: number, accuracy: number): MetaRecord => ({
-      id,
-      taskId,
-      task: `t${taskId}`,
-      archId: id,
-      space: 'nb201',
-      arch: `a${id}`,
-      accuracy,
-      metric: 'm',
-      replicate: 0,
-      how: 'h',
-      createdAt: '',
-    });
     // task 1: 10 records (accuracy = 10·id), task 2: 3 records, task 3: 1 record
     const recs = [...Array.from({ length: 10 }, (_, i) => r(i + 1, 1, 10 * (i + 1))), r(11, 2, 5), r(12, 2, 7), r(13, 2, 6), r(14, 3, 1)];
     expect(selectGeneratorPairs(recs, { kind: 'top-fraction-per-task', fraction: 0.2 }).map((x) => x.id)).toEqual([9, 10, 12, 14]);
