@@ -114,16 +114,18 @@ describe('metad2a db build --queue with two workers', () => {
 
     let collector = metad2a(build, dir);
     await until('the plan to be queued', () => /8 queued now/.test(collector.err), [collector]);
-    let w1 = metad2a(worker);
-    const w2 = metad2a(worker);
-    const all = () => [collector, w1, w2, local];
-    await until('worker 1 to start a digits pair', () => /started builtin:digits/.test(w1.out), all());
-    w1.child.kill('SIGKILL');
+    const workers = [metad2a(worker), metad2a(worker)];
+    const all = () => [collector, ...workers, local];
+    // either worker may take the digits pairs first (the other one may only see the bars pairs it cannot read)
+    const trainingDigits = () => workers.findIndex((w) => /started builtin:digits/.test(w.out));
+    await until('a worker to start a digits pair', () => trainingDigits() >= 0, all());
+    const victim = trainingDigits();
+    workers[victim]!.child.kill('SIGKILL');
     await until('a record collected', () => /recorded [1-9]\/8/.test(collector.err), all());
     collector.child.kill('SIGKILL');
-    expect(await w1.exited).toBe(null);
+    expect(await workers[victim]!.exited).toBe(null);
     expect(await collector.exited).toBe(null);
-    w1 = metad2a(worker);
+    workers[victim] = metad2a(worker);
     collector = metad2a(build, dir);
     const code = await collector.exited;
     // the pairs of the source the workers lack are dead-lettered with their error; the build says what is missing
@@ -139,8 +141,8 @@ describe('metad2a db build --queue with two workers', () => {
     expect(s.train).toMatchObject({ completed: 4, failed: 4, waiting: 0, active: 0 });
     expect(s.deadLetters).toHaveLength(4);
     for (const d of s.deadLetters) expect(d).toMatchObject({ attempts: 2, error: expect.stringMatching(/is not readable on worker/) });
-    for (const w of [w1, w2]) w.child.kill('SIGTERM');
-    for (const w of [w1, w2]) expect(await w.exited).toBe(0);
+    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers) expect(await w.exited).toBe(0);
 
     // a worker that has the source; the same command retries the dead letters and completes the build
     const w3 = metad2a(worker, dir);
