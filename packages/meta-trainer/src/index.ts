@@ -58,6 +58,7 @@ export {
   metaTrainGenerator,
   metaTrainPredictor,
   metaTrainModels,
+  meanGroupSpearman,
   loadTrainedParameters,
   type MetaTrainModelsOptions,
   type PhaseResult,
