@@ -61,6 +61,7 @@ export {
   metaTrainGenerator,
   metaTrainPredictor,
   metaTrainModels,
+  meanGroupSpearman,
   loadTrainedParameters,
   type MetaTrainModelsOptions,
   type PhaseResult,

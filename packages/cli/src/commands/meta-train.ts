@@ -20,6 +20,7 @@ interface MetaTrainFlags {
   backend?: string;
   prior?: string;
   generatorPairs: GeneratorPairs;
+  selectBy: 'pearson' | 'task-spearman';
 }
 
 /** `best:<k>` | `top:<fraction>` | `min:<accuracy>` | `all` → the generator's pair rule. */
@@ -52,6 +53,12 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
       kind: 'best-per-task',
       count: 1,
     } as GeneratorPairs)
+    .option(
+      '--select-by <score>',
+      "validation score that picks the predictor's kept weights: pearson (official, pooled over all records) or task-spearman (mean Spearman within each task)",
+      oneOf('--select-by', ['pearson', 'task-spearman'] as const),
+      'pearson',
+    )
     .action(async (f: MetaTrainFlags) => {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
       if (f.prior !== undefined && !fs.existsSync(f.prior)) throw new CliUsageError(`--prior ${f.prior}: no such file`);
@@ -82,6 +89,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             batchSize: f.batchSize,
             progress: 'auto',
             pairs: f.generatorPairs,
+            selectBy: f.selectBy,
             signal: stop.signal,
             ...(f.prior !== undefined ? { prior: f.prior } : {}),
           },
