@@ -31,7 +31,14 @@ function tinyDb(from: { a?: string; b?: string }): MetaDatabase {
       for (let i = 0; i < 4; i++) {
         const cell = nb201.sample(rng);
         ids.push(
-          db.addRecord({ task: `${name}/${t}`, space: 'nb201', arch: nb201.format(cell), accuracy: nb201Table().record(cell).datasets.cifar10.testAccuracy, metric: 'top1-test', how: 'test' }),
+          db.addRecord({
+            task: `${name}/${t}`,
+            space: 'nb201',
+            arch: nb201.format(cell),
+            accuracy: nb201Table().record(cell).datasets.cifar10.testAccuracy,
+            metric: 'top1-test',
+            how: 'test',
+          }),
         );
       }
     }
@@ -81,7 +88,16 @@ describe('metaTrainSearchModel', () => {
 
     // features that name no extractor: the model records none (and says where they came from)
     const out2 = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-mt-model-'));
-    const r2 = await metaTrainSearchModel(tinyDb({}), { out: out2, space: 'nb201', split: 's', predictorEpochs: 1, generatorEpochs: 1, predictorHs: 8, seed: 1, options: { batchSize: 8 } });
+    const r2 = await metaTrainSearchModel(tinyDb({}), {
+      out: out2,
+      space: 'nb201',
+      split: 's',
+      predictorEpochs: 1,
+      generatorEpochs: 1,
+      predictorHs: 8,
+      seed: 1,
+      options: { batchSize: 8 },
+    });
     expect(r2.manifest.extractor).toBeUndefined();
     expect(r2.featuresFrom).toBeUndefined();
     expect('extractor' in JSON.parse(fs.readFileSync(path.join(out2, 'model.json'), 'utf8'))).toBe(false);

@@ -6,7 +6,16 @@
 import { MetaD2AException, currentBackend, importBackendPackage, initBackend, validationError, type BackendChoice, type BackendName, type FeatureSet } from '@metad2a/core';
 import type { DatasetRef } from '@metad2a/datasets';
 import { defaultModelDir } from '@metad2a/default-model';
-import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchFeatures, loadSearchModel, runSearch, searchExtractor, type SearchOptions, type SearchResult } from '@metad2a/search';
+import {
+  SEARCH_IMAGES_PER_CLASS,
+  formatSearchReport,
+  loadSearchFeatures,
+  loadSearchModel,
+  runSearch,
+  searchExtractor,
+  type SearchOptions,
+  type SearchResult,
+} from '@metad2a/search';
 
 export interface QuickSearchOptions extends SearchOptions {
   /** Search space of the model: `nb201` (default; the embedded default model) or `mbv3`. */

@@ -169,9 +169,13 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
     }
     const ex = m.extractor;
     if (ex !== undefined && (ex === null || typeof ex !== 'object' || Array.isArray(ex)))
-      throw new MetaD2AException(parseError({ source, field: 'extractor', expected: '{name, id, perClass} (the extractor of the meta-training features) or no field', got: JSON.stringify(ex) }));
+      throw new MetaD2AException(
+        parseError({ source, field: 'extractor', expected: '{name, id, perClass} (the extractor of the meta-training features) or no field', got: JSON.stringify(ex) }),
+      );
     const extractor: ModelExtractor | undefined =
-      ex === undefined ? undefined : { name: str(source, 'extractor.name', ex.name), id: str(source, 'extractor.id', ex.id), perClass: intIn(source, 'extractor.perClass', ex.perClass, 1_000_000) };
+      ex === undefined
+        ? undefined
+        : { name: str(source, 'extractor.name', ex.name), id: str(source, 'extractor.id', ex.id), perClass: intIn(source, 'extractor.perClass', ex.perClass, 1_000_000) };
     return E.right({
       format: MODEL_FORMAT,
       space,

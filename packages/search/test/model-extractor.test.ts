@@ -11,12 +11,11 @@ import {
   loadSearchModel,
   modelExtractorName,
   parseModelManifest,
-  saveSearchModel,
   searchExtractor,
   type ModelManifest,
   type SearchModel,
 } from '../src';
-import { fixtureNb201Model } from './fixture-model';
+import { fixtureNb201Model, saveModelDir } from './fixture-model';
 
 const RANDOM_CONV_ID = 'random-conv:v1:seed=0:f=16:k=5:g=4:t=0.5:in=32';
 
@@ -24,14 +23,7 @@ const RANDOM_CONV_ID = 'random-conv:v1:seed=0:f=16:k=5:g=4:t=0.5:in=32';
 function modelDir(extractor?: ModelManifest['extractor']): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-ex-'));
   const model = fixtureNb201Model();
-  saveSearchModel(dir, {
-    space: 'nb201',
-    generator: model.generator,
-    generatorConfig: model.manifest.generator.config,
-    predictor: model.predictor,
-    predictorConfig: model.manifest.predictor.config,
-    ...(extractor ? { extractor } : {}),
-  });
+  saveModelDir(dir, model, extractor ? { extractor } : {});
   model.dispose();
   return dir;
 }
@@ -94,7 +86,7 @@ describe("a model's feature extractor", () => {
     expect(ask(undefined)).toBe('mobilenetv2');
     expect(ask('mobilenetv2')).toBe('mobilenetv2');
     expect(message(() => ask('random-conv'))).toBe(
-      "m: --extractor: expected the model's extractor, mobilenetv2 (mobilenetv2:v1:x, 20 images per class in meta-training): a model ranks only features like those it was meta-trained on (leave --extractor out to use it, or meta-train a model on random-conv features), got \"random-conv\"",
+      'm: --extractor: expected the model\'s extractor, mobilenetv2 (mobilenetv2:v1:x, 20 images per class in meta-training): a model ranks only features like those it was meta-trained on (leave --extractor out to use it, or meta-train a model on random-conv features), got "random-conv"',
     );
     // identity is how precomputed features are read; for images it is the raw-pixel extractor, a mismatch like any other
     expect(message(() => ask('identity'))).toMatch(/^m: --extractor: expected the model's extractor, mobilenetv2 .*got "identity"$/);
@@ -104,7 +96,7 @@ describe("a model's feature extractor", () => {
 
     const legacy = (parseModelManifest(JSON.parse(fs.readFileSync(path.join(modelDir(), 'model.json'), 'utf8')), 'old/model.json') as E.Right<ModelManifest>).right;
     expect(message(() => searchExtractor(legacy, { requested: 'mobilenetv2', precomputed: false, flag: 'extractor', source: 'old' }))).toBe(
-      "old: extractor: expected the model's extractor, random-conv (the model names no extractor: models without the field were meta-trained on random-conv features): a model ranks only features like those it was meta-trained on (leave extractor out to use it, or meta-train a model on mobilenetv2 features), got \"mobilenetv2\"",
+      'old: extractor: expected the model\'s extractor, random-conv (the model names no extractor: models without the field were meta-trained on random-conv features): a model ranks only features like those it was meta-trained on (leave extractor out to use it, or meta-train a model on mobilenetv2 features), got "mobilenetv2"',
     );
   });
 

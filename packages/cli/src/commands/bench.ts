@@ -189,7 +189,10 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--rerank-top <k>', 'transfer, with --rerank: how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
     .option('--rerank-weight <w>', "transfer, with --rerank: weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
     .option('--bootstrap <n>', 'transfer: bootstrap resamples of the 95 % intervals over tasks', intInRange('--bootstrap', 1, 1_000_000), 10_000)
-    .option('--extractor <name>', "transfer: feature extractor of tasks without the model's features in the database: only the model's own is accepted (model.json `extractor`; random-conv for models that name none); default the model's")
+    .option(
+      '--extractor <name>',
+      "transfer: feature extractor of tasks without the model's features in the database: only the model's own is accepted (model.json `extractor`; random-conv for models that name none); default the model's",
+    )
     .option(
       '--images-per-class <n>',
       'transfer: images per class of a task whose features are extracted (the first n)',

@@ -84,7 +84,15 @@ export async function addDatabaseFeatures(db: MetaDatabase, opts: DatabaseFeatur
       const already = ds.featuresFrom === from && ds.classesWithFeatures === ds.numClasses;
       if (!already) db.addFeatureSet(ds.name, await loadFeatureSet(ds.name, { extractor, maxPerClass: opts.perClass, progress: false }), { from });
       const after = db.dataset(ds.name);
-      opts.onDataset?.({ index: i + 1, total: datasets.length, dataset: ds.name, classes: after.classesWithFeatures, dim: after.featureDim, already, seconds: (Date.now() - t0) / 1000 });
+      opts.onDataset?.({
+        index: i + 1,
+        total: datasets.length,
+        dataset: ds.name,
+        classes: after.classesWithFeatures,
+        dim: after.featureDim,
+        already,
+        seconds: (Date.now() - t0) / 1000,
+      });
     }
     return { datasets: datasets.length, from };
   } finally {

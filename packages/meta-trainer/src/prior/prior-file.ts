@@ -6,7 +6,15 @@
 import { Rng, searchSpaces } from '@metad2a/core';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import '@metad2a/search-spaces';
-import { architecturePriorSamples, pretrainArchitecturePrior, saveArchitecturePrior, splitPriorSamples, type ArchitecturePrior, type PriorEpoch, type PriorSource } from './architecture-prior';
+import {
+  architecturePriorSamples,
+  pretrainArchitecturePrior,
+  saveArchitecturePrior,
+  splitPriorSamples,
+  type ArchitecturePrior,
+  type PriorEpoch,
+  type PriorSource,
+} from './architecture-prior';
 
 export interface ArchitecturePriorFileOptions {
   /** Predictor hidden size (must equal meta-training's; default the official setting's). */

@@ -86,6 +86,7 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
           seed: o.seed,
           prior: o.options?.prior ?? null,
           generatorPairs: o.options?.pairs ?? null,
+          selectBy: o.options?.selectBy ?? 'pearson',
           featuresFrom: origin.from ?? null,
         },
         at: new Date().toISOString(),
