@@ -39,6 +39,7 @@ export {
   selectGeneratorPairs,
   GraphResolver,
   DEFAULT_GENERATOR_PAIRS,
+  parseGeneratorPairs,
   type TrainingItem,
   type BatchGroup,
   type GeneratorPairs,

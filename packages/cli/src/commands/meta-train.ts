@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { describeBackend, initBackend } from '@metad2a/core';
-import { MetaDatabase, metaTrainSearchModel, type GeneratorPairs } from '@metad2a/meta-trainer';
+import { MetaD2AException, describeBackend, initBackend } from '@metad2a/core';
+import { MetaDatabase, metaTrainSearchModel, parseGeneratorPairs, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { officialSpaces } from '../shared';
 import { intInRange, oneOf } from '../options';
@@ -23,15 +23,14 @@ interface MetaTrainFlags {
   selectBy: 'pearson' | 'task-spearman';
 }
 
-/** `best:<k>` | `top:<fraction>` | `min:<accuracy>` | `all` → the generator's pair rule. */
+/** The generator's pair rule of `--generator-pairs` (a usage error when malformed). */
 function generatorPairs(v: string): GeneratorPairs {
-  const [kind, arg] = v.split(':');
-  const x = Number(arg);
-  if (kind === 'all' && arg === undefined) return { kind: 'all' };
-  if (kind === 'best' && Number.isInteger(x) && x >= 1) return { kind: 'best-per-task', count: x };
-  if (kind === 'top' && x > 0 && x <= 1) return { kind: 'top-fraction-per-task', fraction: x };
-  if (kind === 'min' && Number.isFinite(x)) return { kind: 'min-accuracy', accuracy: x };
-  throw new CliUsageError(`--generator-pairs ${v}: expected best:<k ≥ 1>, top:<fraction in (0, 1]>, min:<accuracy %> or all`);
+  try {
+    return parseGeneratorPairs(v);
+  } catch (err) {
+    if (err instanceof MetaD2AException) throw new CliUsageError(err.message);
+    throw err;
+  }
 }
 
 export function registerMetaTrain(program: Command, io: CliIo): void {
