@@ -1,174 +1,447 @@
 /**
- * Rebuilds the embedded default model of `@metad2a/default-model` from scratch, offline:
+ * The recipe of the embedded default model of `@metad2a/default-model`: every step is the library
+ * function a `metad2a` command runs (`db import`, `db features`, `db split`, `prior`,
+ * `meta-train`, `bench transfer`), over one work folder, offline.
  *
- *   npx tsx tools/default-model/build.ts [--work .tmp/default-model] [phase...]
+ *   npx tsx tools/default-model/build.ts [--work .tmp/default-model] [options] [phase...]
  *
- * Phases (each resumable; with no phase argument all run in order):
- *   db        train NB201 cells on class-subset tasks of MNIST / Fashion-MNIST / digits with the
- *             reduced recipe below and record the test accuracies (arch-trainer's database builder)
- *   features  store the random-conv features of every class of those data sets in the database
- *   split     hold out every digits task (a whole data set) for evaluation; of the rest, 1 task in
- *             6 validates
- *   train     meta-train the predictor (keeps the best validation Pearson) and the generator
- *   eval      on each held-out task: MetaD2A's top-1 / best-of-top-5 (trained with the recipe),
- *             5 random cells, the best cell of the database; predictor Spearman on held-out records
- *   ship      write the model directory and evaluation into packages/default-model/
+ * Phases (with none given, all in order; each resumable — run it again after a stop):
+ *   db        the training database: the committed export of plan nb201-v1
+ *             (packages/meta-trainer/data/nb201-measured, `builtin:nb201`) imported into <work>/db.sqlite,
+ *             or `--db <file>`, an existing database (e.g. a larger local build), used as it is
+ *   heldout   the held-out database of plan nb201-heldout-v1: its committed export
+ *             (packages/meta-trainer/data/nb201-heldout-measured, `builtin:nb201-heldout`) imported into
+ *             <work>/heldout.sqlite, or `--heldout-db <file>`
+ *   features  the class features of every data set of both databases: `--extractor` (random-conv),
+ *             the first `--per-class` (20) images of each class
+ *   split     the training database's records by task: `--valid` (0.15) of each data set's tasks
+ *             validate, seed `--seed` (2026); metric of plan nb201-v1 (`--metric`)
+ *   prior     the architecture prior at the predictor's hidden size (`--prior-epochs` 20, seed);
+ *             `--prior <file>` uses an existing one instead
+ *   train     meta-training: `--predictor-hs` 128, `--generator-pairs` top:0.2, `--predictor-epochs`
+ *             120, `--generator-epochs` 400, `--select-by` pearson, seed; the model goes to <work>/model
+ *             and names the extractor of its features
+ *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2):
+ *             <work>/transfer-nb201-heldout-v1.{md,json,svg}; picks are trained into the held-out database
+ *   ship      the model into packages/default-model/models/nb201 (`--ship-to`): its two checkpoints,
+ *             model.json with the build's provenance, evaluation.json (the transfer result) and
+ *             EVALUATION.md (its table)
+ *
+ * The settings are stored in <work>/build.json at the first run; a later run with other settings
+ * is refused (use another --work), so every phase of one work folder has the same recipe.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rng, initBackend, describeBackend, modelSpecs, writeFileAtomicSync } from '@metad2a/core';
-import { buildDatabase, getRecipe, recipeMetric, sampleArchitectures } from '@metad2a/arch-trainer';
-import { loadFeatureSet } from '@metad2a/datasets';
-import { GeneratorModel } from '@metad2a/graph-generator';
-import { MetaDatabase, RUN_FILES, loadTrainedParameters, metaTrainGenerator, metaTrainPredictor, splitNormalisation, splitPredictionTarget } from '@metad2a/meta-trainer';
-import { PredictorModel } from '@metad2a/perf-predictor';
-import { saveSearchModel } from '@metad2a/search';
-import { nb201 } from '@metad2a/search-spaces';
+import { MetaD2AException, describeBackend, fail, initBackend, validationError, writeFileAtomicSync } from '@metad2a/core';
+import { buildPlanOptions, recipeMetric } from '@metad2a/arch-trainer';
+import { resultJson, runTransferBenchmark, transferMarkdown, transferSvg, writeReport, type TransferPlanOptions, type TransferResult } from '@metad2a/benchmarks';
+import {
+  MetaDatabase,
+  PRIOR_SOURCES,
+  addDatabaseFeatures,
+  builtinDatabaseDir,
+  importExportDir,
+  makeTaskSplit,
+  metaTrainSearchModel,
+  parseGeneratorPairs,
+  trainArchitecturePriorFile,
+  type GeneratorPairs,
+  type PriorSource,
+} from '@metad2a/meta-trainer';
+import { loadSearchModel, parseModelManifest } from '@metad2a/search';
 import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
-export const DATASETS = ['builtin:mnist', 'builtin:fashion-mnist', 'builtin:digits'] as const;
-export const HELD_OUT_DATASET = 'builtin:digits';
-export const RECIPE = getRecipe('tiny', { epochs: 4, inputSize: 16 });
-export const DB_PLAN = { numTasks: 24, classesPerTask: [4, 6] as [number, number], trainPerClass: 40, testPerClass: 40, seed: 2026 };
-/** The cells trained on every task: the first 10 of a 16-stratum size-stratified sample (the sample order interleaves sizes). */
-export const ARCHS = sampleArchitectures(16, RECIPE, DB_PLAN.seed).slice(0, 10);
-/** The embedded default model's setting (sizes) in core's model-spec registry. */
-export const DEFAULT_MODEL_SPEC = 'nb201-default';
-const SEED = 2026;
+export const PHASES = ['db', 'heldout', 'features', 'split', 'prior', 'train', 'eval', 'ship'] as const;
+export type Phase = (typeof PHASES)[number];
 
-const args = process.argv.slice(2);
-const workIdx = args.indexOf('--work');
-const WORK = path.resolve(workIdx >= 0 ? args[workIdx + 1]! : '.tmp/default-model');
-const phases = args.filter((a, i) => !a.startsWith('--') && (workIdx < 0 || i !== workIdx + 1));
-const want = (p: string): boolean => phases.length === 0 || phases.includes(p);
-const DB = path.join(WORK, 'db.sqlite');
-const OUT = path.resolve(__dirname, '../../packages/default-model/models/nb201');
-const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+/** The split the model is meta-trained on (stored in the training database). */
+export const SPLIT = 'default-model';
+const ROOT = path.resolve(__dirname, '../..');
+export const SHIP_DIR = path.join(ROOT, 'packages/default-model/models/nb201');
 
-async function phaseDb(): Promise<void> {
-  log(`db: ${DB_PLAN.numTasks} tasks × ${ARCHS.length} cells, recipe ${JSON.stringify(RECIPE)}`);
-  const s = await buildDatabase({
-    db: DB,
-    datasets: DATASETS,
-    ...DB_PLAN,
-    archs: ARCHS,
-    recipe: RECIPE,
-    onProgress: (p) => {
-      if (p.done % 20 === 0 || p.done === p.total) log(`db ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} eta ${(p.etaMs / 60000).toFixed(1)} min`);
-    },
-  });
-  log(`db: trained ${s.trained}, skipped ${s.skipped}, wall ${(s.wallMs / 1000).toFixed(0)} s`);
-  writeFileAtomicSync(
-    path.join(WORK, 'db-summary.json'),
-    JSON.stringify({ trained: s.trained, skipped: s.skipped, wallSeconds: s.wallMs / 1000, metric: s.metric, recipe: RECIPE, plan: DB_PLAN, archs: ARCHS }, null, 2),
-  );
+export interface BuildSettings {
+  readonly work: string;
+  /** An existing training database; default: the export of plan nb201-v1 imported into <work>/db.sqlite. */
+  readonly db?: string;
+  /** An existing held-out database; default: the export of plan nb201-heldout-v1 imported into <work>/heldout.sqlite. */
+  readonly heldoutDb?: string;
+  readonly extractor: string;
+  readonly perClass: number;
+  /** Metric of the records the model learns from. */
+  readonly metric: string;
+  readonly validShare: number;
+  readonly seed: number;
+  /** An existing architecture prior; default: trained into <work>/prior.ckpt. */
+  readonly prior?: string;
+  readonly priorEpochs: number;
+  readonly priorSources: readonly PriorSource[];
+  readonly predictorHs: number;
+  readonly predictorEpochs: number;
+  readonly generatorEpochs: number;
+  readonly generatorPairs: GeneratorPairs;
+  readonly selectBy: 'pearson' | 'task-spearman';
+  readonly batchSize: number;
+  /** The held-out plan: a name of `BUILD_PLANS`, or a plan with a name (tests). */
+  readonly plan: string | { readonly name: string; readonly options: TransferPlanOptions };
+  readonly eval: {
+    readonly seeds: readonly number[];
+    readonly top?: number;
+    readonly candidates?: number;
+    readonly resamples?: number;
+    readonly proxies?: readonly string[];
+    readonly minRandomCells?: number;
+    readonly proxyBatch?: number;
+  };
+  readonly shipTo: string;
 }
 
-async function phaseFeatures(): Promise<void> {
-  const db = MetaDatabase.open(DB);
+export function defaultSettings(work = path.join(ROOT, '.tmp/default-model')): BuildSettings {
+  return {
+    work: path.resolve(work),
+    extractor: 'random-conv',
+    perClass: 20,
+    metric: recipeMetric(buildPlanOptions('nb201-v1').recipe),
+    validShare: 0.15,
+    seed: 2026,
+    priorEpochs: 20,
+    priorSources: PRIOR_SOURCES,
+    predictorHs: 128,
+    predictorEpochs: 120,
+    generatorEpochs: 400,
+    generatorPairs: parseGeneratorPairs('top:0.2'),
+    selectBy: 'pearson',
+    batchSize: 32,
+    plan: 'nb201-heldout-v1',
+    eval: { seeds: [0, 1, 2] },
+    shipTo: SHIP_DIR,
+  };
+}
+
+/** What the phases found and made, kept in <work>/build.json for the provenance `ship` writes. */
+interface BuildState {
+  readonly settings: BuildSettings;
+  db?: { readonly file: string; readonly from: string; readonly counts: unknown };
+  heldout?: { readonly file: string; readonly from: string; readonly counts: unknown };
+  features?: { readonly from: string; readonly datasets: number; readonly heldoutDatasets: number };
+  split?: unknown;
+  prior?: { readonly file: string; readonly trained: boolean };
+  train?: { readonly model: string; readonly extractor: unknown; readonly featuresFrom: string | null; readonly predictorBest: unknown };
+  eval?: { readonly files: readonly string[] };
+}
+
+const paths = (s: BuildSettings) => ({
+  db: s.db ?? path.join(s.work, 'db.sqlite'),
+  heldout: s.heldoutDb ?? path.join(s.work, 'heldout.sqlite'),
+  prior: s.prior ?? path.join(s.work, 'prior.ckpt'),
+  model: path.join(s.work, 'model'),
+  stateFile: path.join(s.work, 'build.json'),
+  report: `transfer-${typeof s.plan === 'string' ? s.plan : s.plan.name}`,
+});
+
+/** The settings of the work folder's first run; other settings are refused, naming what differs. */
+function openState(s: BuildSettings): BuildState {
+  const file = paths(s).stateFile;
+  if (!fs.existsSync(file)) {
+    const state: BuildState = { settings: s };
+    fs.mkdirSync(s.work, { recursive: true });
+    writeFileAtomicSync(file, `${JSON.stringify(state, null, 2)}\n`);
+    return state;
+  }
+  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as BuildState;
+  const was = JSON.parse(JSON.stringify(state.settings)) as Record<string, unknown>;
+  const now = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+  const differ = [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+  if (differ.length > 0)
+    fail('ValidationError', {
+      source: file,
+      field: 'settings',
+      expected: `the settings of this work folder's first run (${differ.map((k) => `${k} ${JSON.stringify(was[k])}`).join(', ')}); pass them again, or use another --work`,
+      got: differ.map((k) => `${k} ${JSON.stringify(now[k])}`).join(', '),
+    });
+  return state;
+}
+
+const saveState = (state: BuildState): void => writeFileAtomicSync(paths(state.settings).stateFile, `${JSON.stringify(state, null, 2)}\n`);
+
+function withDb<T>(file: string, f: (db: MetaDatabase) => T): T {
+  const db = MetaDatabase.open(file);
   try {
-    for (const ref of DATASETS) {
-      if (db.classesWithFeatures(ref).length > 0) continue;
-      const fs0 = await loadFeatureSet(ref);
-      db.addFeatureSet(ref, fs0);
-      log(`features: ${ref} ${fs0.classes.length} classes × ${fs0.dim}`);
+    return f(db);
+  } finally {
+    db.close();
+  }
+}
+async function withDbAsync<T>(file: string, f: (db: MetaDatabase) => Promise<T>): Promise<T> {
+  const db = MetaDatabase.open(file);
+  try {
+    return await f(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** `db import` of a committed export into `target` (resumable: present records are skipped), or an existing database as it is. */
+function database(given: string | undefined, flag: string, target: string, exportOf: string, log: (s: string) => void): { file: string; from: string; counts: unknown } {
+  if (given !== undefined) {
+    if (!fs.existsSync(given)) fail('NotFound', { source: 'default-model build', field: flag, expected: 'an existing meta-database file', got: given });
+    return { file: given, from: given, counts: withDb(given, (db) => db.counts()) };
+  }
+  let dir: string;
+  try {
+    dir = builtinDatabaseDir(exportOf);
+  } catch (err) {
+    if (!(err instanceof MetaD2AException)) throw err;
+    fail('NotFound', {
+      source: 'default-model build',
+      field: flag,
+      expected: `the committed export of builtin:${exportOf} (packages/meta-trainer/data; tools/meta-database/export.sh writes it) or ${flag} <file>, a meta-database`,
+      got: 'neither',
+    });
+  }
+  const r = withDb(target, (db) => importExportDir(dir, db));
+  log(`imported ${path.relative(ROOT, dir)}: ${JSON.stringify(r)}`);
+  return { file: target, from: path.relative(ROOT, dir), counts: withDb(target, (db) => db.counts()) };
+}
+
+/**
+ * Run `phases` (all when empty) of the build in `s.work`. Ctrl-C (the `signal`) stops meta-training
+ * after its current step and the evaluation after the pick in training; a rerun resumes.
+ */
+export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase[] = [], opts: { log?: (s: string) => void; signal?: AbortSignal } = {}): Promise<void> {
+  const log = opts.log ?? ((line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`));
+  const want = (p: Phase): boolean => phases.length === 0 || phases.includes(p);
+  const p = paths(s);
+  const state = openState(s);
+  const need = <K extends keyof BuildState>(k: K, phase: Phase): NonNullable<BuildState[K]> => {
+    const v = state[k];
+    if (v === undefined || v === null) fail('ValidationError', { source: p.stateFile, field: phase, expected: `phase '${phase}' done first`, got: 'not run yet' });
+    return v as NonNullable<BuildState[K]>;
+  };
+
+  if (want('db')) {
+    state.db = database(s.db, '--db', p.db, 'nb201', log);
+    saveState(state);
+    log(`db: ${state.db.file} ${JSON.stringify(state.db.counts)}`);
+  }
+  if (want('heldout')) {
+    state.heldout = database(s.heldoutDb, '--heldout-db', p.heldout, 'nb201-heldout', log);
+    saveState(state);
+    log(`heldout: ${state.heldout.file} ${JSON.stringify(state.heldout.counts)}`);
+  }
+  if (want('features')) {
+    const each = (tag: string) => (e: { index: number; total: number; dataset: string; classes: number; dim: number | undefined; already: boolean; seconds: number }) =>
+      log(`features ${tag} ${e.index}/${e.total} ${e.dataset}: ${e.classes} classes × ${e.dim} ${e.already ? '(already there)' : `in ${e.seconds.toFixed(1)} s`}`);
+    const train = await withDbAsync(need('db', 'db').file, (db) => addDatabaseFeatures(db, { extractor: s.extractor, perClass: s.perClass, onDataset: each('db') }));
+    const held = await withDbAsync(need('heldout', 'heldout').file, (db) => addDatabaseFeatures(db, { extractor: s.extractor, perClass: s.perClass, onDataset: each('heldout') }));
+    state.features = { from: train.from, datasets: train.datasets, heldoutDatasets: held.datasets };
+    saveState(state);
+  }
+  if (want('split')) {
+    state.split = withDb(need('db', 'db').file, (db) => makeTaskSplit(db, { name: SPLIT, metric: s.metric, validShare: s.validShare, seed: s.seed }));
+    saveState(state);
+    log(`split: ${JSON.stringify(state.split)}`);
+  }
+  if (want('prior')) {
+    if (s.prior !== undefined) {
+      if (!fs.existsSync(s.prior)) fail('NotFound', { source: 'default-model build', field: '--prior', expected: 'an architecture prior file', got: s.prior });
+      state.prior = { file: s.prior, trained: false };
+    } else if (!fs.existsSync(p.prior)) {
+      const r = await trainArchitecturePriorFile(p.prior, {
+        predictorHs: s.predictorHs,
+        epochs: s.priorEpochs,
+        batchSize: 256,
+        lr: 1e-3,
+        heldOutFraction: 0,
+        sources: s.priorSources,
+        seed: s.seed,
+        onEpoch: (e) => log(`prior epoch ${e.epoch}/${s.priorEpochs} loss ${e.trainLoss.toPrecision(4)} ${e.seconds.toFixed(1)} s`),
+      });
+      log(`prior: ${r.prior.trainSamples} samples of ${r.prior.trainCells} cells in ${r.prior.seconds.toFixed(0)} s`);
+      state.prior = { file: p.prior, trained: true };
+    } else state.prior = { file: p.prior, trained: true };
+    saveState(state);
+  }
+  if (want('train')) {
+    need('split', 'split');
+    need('features', 'features');
+    const prior = need('prior', 'prior').file;
+    const r = await withDbAsync(need('db', 'db').file, (db) =>
+      metaTrainSearchModel(db, {
+        out: p.model,
+        space: 'nb201',
+        split: SPLIT,
+        predictorEpochs: s.predictorEpochs,
+        generatorEpochs: s.generatorEpochs,
+        predictorHs: s.predictorHs,
+        seed: s.seed,
+        // a finished phase is skipped, an interrupted one resumes, one not begun starts
+        resume: true,
+        options: { batchSize: s.batchSize, progress: 'auto', pairs: s.generatorPairs, selectBy: s.selectBy, prior, ...(opts.signal ? { signal: opts.signal } : {}) },
+        onPhase: (model, phase) => log(`train ${model}: ${phase}`),
+      }),
+    );
+    state.train = { model: p.model, extractor: r.manifest.extractor ?? null, featuresFrom: r.featuresFrom ?? null, predictorBest: r.predictor.result.best };
+    saveState(state);
+    log(`train: ${JSON.stringify(state.train)}`);
+  }
+  if (want('eval')) {
+    const modelDir = need('train', 'train').model;
+    const model = await loadSearchModel(modelDir);
+    try {
+      const run = await runTransferBenchmark({
+        model,
+        modelName: path.relative(ROOT, modelDir),
+        db: need('heldout', 'heldout').file,
+        plan: s.plan,
+        ...s.eval,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onProgress: (e) =>
+          log(e.phase === 'select' ? `eval searched ${e.index}/${e.tasks} ${e.task}` : `eval trained pick ${e.done}/${e.total} ${e.accuracy.toFixed(2)}% ${e.task} ${e.arch}`),
+      });
+      if (run.status === 'stopped') {
+        log(`eval stopped: ${run.trained} picks trained and recorded, ${run.remaining} left; run the eval phase again to resume`);
+        return;
+      }
+      const files = writeReport(s.work, p.report, { markdown: transferMarkdown(run.result), json: run.result, svg: transferSvg(run.result) });
+      state.eval = { files };
+      saveState(state);
+      log(`eval: wrote ${files.join(', ')}`);
+    } finally {
+      model.dispose();
     }
-  } finally {
-    db.close();
   }
+  if (want('ship')) ship(s, state, log);
 }
 
-function phaseSplit(): void {
-  const db = MetaDatabase.open(DB);
-  try {
-    const recs = db.records({ space: 'nb201', metric: recipeMetric(RECIPE) });
-    const tasks = db.tasks();
-    const rng = new Rng(SEED);
-    const trainTasks = tasks.filter((t) => t.dataset !== HELD_OUT_DATASET).map((t) => t.name);
-    const validTasks = new Set(rng.shuffle([...trainTasks]).slice(0, Math.max(1, Math.round(trainTasks.length / 6))));
-    const test = new Set(tasks.filter((t) => t.dataset === HELD_OUT_DATASET).map((t) => t.name));
-    const split = { train: [] as number[], valid: [] as number[], test: [] as number[] };
-    for (const r of recs) (test.has(r.task) ? split.test : validTasks.has(r.task) ? split.valid : split.train).push(r.id);
-    db.setSplit('default', split);
-    log(`split: ${split.train.length} train / ${split.valid.length} valid / ${split.test.length} test records`);
-  } finally {
-    db.close();
-  }
+/** The model directory and its evaluation into `s.shipTo`, replacing what was there (one rename). */
+function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): void {
+  const p = paths(s);
+  if (!state.eval) fail('ValidationError', { source: p.stateFile, field: 'ship', expected: "phase 'eval' done first (the model ships with its evaluation)", got: 'not run yet' });
+  const modelJson = path.join(p.model, 'model.json');
+  const manifest = parseModelManifest(JSON.parse(fs.readFileSync(modelJson, 'utf8')), modelJson);
+  if (manifest._tag === 'Left') throw new MetaD2AException(manifest.left);
+  const m = manifest.right;
+  const result = JSON.parse(fs.readFileSync(path.join(s.work, `${p.report}.json`), 'utf8')) as TransferResult;
+  const { work: _w, shipTo: _t, ...settings } = s;
+  const shipped = {
+    ...m,
+    provenance: {
+      ...m.provenance,
+      builtBy: 'tools/default-model/build.ts',
+      db: { from: state.db?.from, counts: state.db ? withDb(state.db.file, (db) => db.counts()) : null },
+      // the plan's random cells and every pick the evaluation trained
+      heldout: { from: state.heldout?.from, counts: state.heldout ? withDb(state.heldout.file, (db) => db.counts()) : null, plan: result.plan.name },
+      extractor: m.extractor ?? null,
+      featuresFrom: state.features?.from ?? null,
+      split: { name: SPLIT, ...(state.split as object) },
+      prior: state.prior ? { file: path.basename(state.prior.file), trainedHere: state.prior.trained } : null,
+      settings,
+    },
+  };
+  const tmp = `${s.shipTo}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  for (const f of [m.generator.checkpoint, m.predictor.checkpoint]) fs.copyFileSync(path.join(p.model, f), path.join(tmp, f));
+  writeFileAtomicSync(path.join(tmp, 'model.json'), `${JSON.stringify(shipped, null, 2)}\n`);
+  writeFileAtomicSync(path.join(tmp, 'evaluation.json'), resultJson(result));
+  writeFileAtomicSync(path.join(tmp, 'EVALUATION.md'), fs.readFileSync(path.join(s.work, `${p.report}.md`), 'utf8'));
+  const old = `${s.shipTo}.old-${process.pid}`;
+  if (fs.existsSync(s.shipTo)) fs.renameSync(s.shipTo, old);
+  fs.renameSync(tmp, s.shipTo);
+  fs.rmSync(old, { recursive: true, force: true });
+  log(`ship: ${s.shipTo} (${fs.readdirSync(s.shipTo).sort().join(', ')})`);
 }
 
-async function phaseTrain(): Promise<void> {
-  const db = MetaDatabase.open(DB);
-  try {
-    const norm = splitNormalisation(db, 'default');
-    const spec = modelSpecs.get(DEFAULT_MODEL_SPEC);
-    const predictor = new PredictorModel({ graphConfig: nb201.graphConfig, ...spec.predictor, rng: new Rng(SEED), normalisation: norm });
-    const pr = await metaTrainPredictor(db, predictor, {
-      split: 'default',
-      epochs: 120,
-      batchSize: 32,
-      lr: 1e-3,
-      plateau: { patience: 30 },
-      seed: SEED,
-      runDir: path.join(WORK, 'predictor-run'),
-      checkpointEvery: 0,
-      resume: fs.existsSync(path.join(WORK, 'predictor-run', 'last.ckpt')),
-      progress: 'never',
-      onEvent: (e) => {
-        if ((e as { type?: string }).type === 'epoch') log(`predictor ${JSON.stringify(e)}`);
-      },
-    });
-    log(`predictor: ${JSON.stringify({ best: pr.best, epochs: pr.epochs })}`);
-    const best = path.join(WORK, 'predictor-run', RUN_FILES.maxCorr);
-    if (fs.existsSync(best)) loadTrainedParameters(predictor, best);
-    const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, ...spec.generator, seed: SEED });
-    const gr = await metaTrainGenerator(db, generator, {
-      split: 'default',
-      epochs: 400,
-      batchSize: 32,
-      lr: 1e-3,
-      plateau: { patience: 30 },
-      seed: SEED,
-      runDir: path.join(WORK, 'generator-run'),
-      checkpointEvery: 0,
-      resume: fs.existsSync(path.join(WORK, 'generator-run', 'last.ckpt')),
-      progress: 'never',
-      validate: false,
-    });
-    log(`generator: ${JSON.stringify({ epochs: gr.epochs, last: gr.history[gr.history.length - 1] })}`);
-    saveSearchModel(path.join(WORK, 'model'), {
-      space: 'nb201',
-      generator,
-      generatorConfig: spec.generator,
-      predictor,
-      predictorConfig: spec.predictor,
-      predicts: splitPredictionTarget(db, 'default'),
-      provenance: { spec: DEFAULT_MODEL_SPEC, builtBy: 'tools/default-model/build.ts', recipe: RECIPE, plan: DB_PLAN, heldOut: HELD_OUT_DATASET },
-    });
-    generator.dispose();
-    predictor.dispose();
-  } finally {
-    db.close();
+/** Command-line flags → settings and phases; a usage error names the flag. */
+export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettings; phases: Phase[] } {
+  const flags = new Map<string, string>();
+  const phases: Phase[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new MetaD2AException(validationError({ source: 'build.ts', field: a, expected: 'a value', got: 'none' }));
+      flags.set(a, v);
+      i++;
+    } else if ((PHASES as readonly string[]).includes(a)) phases.push(a as Phase);
+    else throw new MetaD2AException(validationError({ source: 'build.ts', field: 'phase', expected: `one of ${PHASES.join(', ')}`, got: JSON.stringify(a) }));
   }
+  const d = defaultSettings(flags.get('--work'));
+  const take = (f: string): string | undefined => {
+    const v = flags.get(f);
+    flags.delete(f);
+    return v;
+  };
+  const int = (f: string, dflt: number, min = 1): number => {
+    const v = take(f);
+    if (v === undefined) return dflt;
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < min) throw new MetaD2AException(validationError({ source: 'build.ts', field: f, expected: `an integer ≥ ${min}`, got: JSON.stringify(v) }));
+    return x;
+  };
+  const list = (v: string) => v.split(',').map((x) => x.trim());
+  take('--work');
+  const abs = (v: string | undefined) => (v === undefined ? undefined : path.resolve(v));
+  const valid = take('--valid');
+  const validShare = valid === undefined ? d.validShare : Number(valid);
+  if (!(validShare >= 0 && validShare < 1))
+    throw new MetaD2AException(validationError({ source: 'build.ts', field: '--valid', expected: 'a share in [0, 1)', got: JSON.stringify(valid) }));
+  const selectBy = take('--select-by') ?? d.selectBy;
+  if (selectBy !== 'pearson' && selectBy !== 'task-spearman')
+    throw new MetaD2AException(validationError({ source: 'build.ts', field: '--select-by', expected: 'pearson or task-spearman', got: JSON.stringify(selectBy) }));
+  const priorSources = take('--prior-sources');
+  for (const x of priorSources ? list(priorSources) : [])
+    if (!(PRIOR_SOURCES as readonly string[]).includes(x))
+      throw new MetaD2AException(validationError({ source: 'build.ts', field: '--prior-sources', expected: `some of ${PRIOR_SOURCES.join(', ')}`, got: JSON.stringify(x) }));
+  const seeds = take('--eval-seeds');
+  const evalSeeds = seeds === undefined ? d.eval.seeds : list(seeds).map(Number);
+  if (evalSeeds.some((x) => !Number.isInteger(x) || x < 0))
+    throw new MetaD2AException(validationError({ source: 'build.ts', field: '--eval-seeds', expected: 'comma-separated integers ≥ 0', got: JSON.stringify(seeds) }));
+  const settings: BuildSettings = {
+    ...d,
+    ...(flags.has('--db') ? { db: abs(take('--db')) } : {}),
+    ...(flags.has('--heldout-db') ? { heldoutDb: abs(take('--heldout-db')) } : {}),
+    ...(flags.has('--prior') ? { prior: abs(take('--prior')) } : {}),
+    extractor: take('--extractor') ?? d.extractor,
+    perClass: int('--per-class', d.perClass),
+    metric: take('--metric') ?? d.metric,
+    validShare,
+    seed: int('--seed', d.seed, 0),
+    priorEpochs: int('--prior-epochs', d.priorEpochs),
+    priorSources: priorSources ? (list(priorSources) as PriorSource[]) : d.priorSources,
+    predictorHs: int('--predictor-hs', d.predictorHs),
+    predictorEpochs: int('--predictor-epochs', d.predictorEpochs),
+    generatorEpochs: int('--generator-epochs', d.generatorEpochs),
+    generatorPairs: flags.has('--generator-pairs') ? parseGeneratorPairs(take('--generator-pairs')!) : d.generatorPairs,
+    selectBy,
+    batchSize: int('--batch-size', d.batchSize),
+    plan: take('--plan') ?? d.plan,
+    eval: { seeds: evalSeeds },
+    shipTo: abs(take('--ship-to')) ?? d.shipTo,
+  };
+  if (flags.size > 0)
+    throw new MetaD2AException(validationError({ source: 'build.ts', field: [...flags.keys()].join(', '), expected: 'a known flag (see the header of build.ts)', got: 'unknown' }));
+  return { settings, phases };
 }
-
-export { WORK, DB, OUT, log, phaseDb, phaseFeatures, phaseSplit, phaseTrain };
 
 async function main(): Promise<void> {
-  fs.mkdirSync(WORK, { recursive: true });
-  log(describeBackend(await initBackend()));
-  if (want('db')) await phaseDb();
-  if (want('features')) await phaseFeatures();
-  if (want('split')) phaseSplit();
-  if (want('train')) await phaseTrain();
-  if (want('eval') || want('ship')) {
-    const { phaseEval } = await import('./evaluate');
-    await phaseEval({ want });
-  }
+  const { settings, phases } = parseBuildArgs(process.argv.slice(2));
+  console.log(describeBackend(await initBackend()));
+  // the first Ctrl-C / SIGTERM stops after the current step (meta-training) or pick (evaluation); a rerun resumes
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    stop.abort('interrupted: run the same command again to resume');
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await buildDefaultModel(settings, phases, { signal: stop.signal });
 }
 
 if (require.main === module) {
   main().catch((err) => {
-    console.error(err);
+    console.error(err instanceof MetaD2AException ? `error: ${err.message}` : err);
     process.exit(1);
   });
 }

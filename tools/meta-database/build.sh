@@ -3,17 +3,22 @@
 # shard of the plan, all writing one SQLite file), one progress line per record with an ETA in the
 # log. Pairs already recorded are skipped, so a killed build loses at most the pairs in training.
 #   tools/meta-database/build.sh [plan (nb201-v1)] [workers (2)]
-# The nb201-v1 database starts from the committed export (packages/meta-trainer/data/nb201-measured),
-# so a new machine or session continues where the last export left off.
+# The nb201-v1 and nb201-heldout-v1 databases start from their committed exports
+# (packages/meta-trainer/data/nb201-measured, nb201-heldout-measured), so a new machine or session
+# continues where the last export left off.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PLAN=${1:-nb201-v1}
 WORKERS=${2:-2}
 DB=${METAD2A_BUILD_DB:-.tmp/meta-db/$PLAN.sqlite}
 LOG=${DB%.sqlite}.log
-EXPORT=packages/meta-trainer/data/nb201-measured
+case "$PLAN" in
+  nb201-v1) EXPORT=packages/meta-trainer/data/nb201-measured ;;
+  nb201-heldout-v1) EXPORT=packages/meta-trainer/data/nb201-heldout-measured ;;
+  *) EXPORT= ;;
+esac
 mkdir -p "$(dirname "$DB")"
-if [ ! -f "$DB" ] && [ "$PLAN" = nb201-v1 ] && [ -f "$EXPORT/manifest.json" ]; then
+if [ ! -f "$DB" ] && [ -n "$EXPORT" ] && [ -f "$EXPORT/manifest.json" ]; then
   npx tsx packages/cli/src/bin.ts db import --db "$DB" --from "$EXPORT"
 fi
 # The native kernels sum some gradients per thread, so a record's bytes depend on the thread count:

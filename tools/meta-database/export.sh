@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Export the nb201-v1 build into the committed, diff-friendly export folder (gzipped JSON lines +
-# manifest with counts and sha256), with the plan/recipe/calibration facts of nb201-about.json.
-#   tools/meta-database/export.sh [db (.tmp/meta-db/nb201-v1.sqlite)]
+# Export a build into its committed, diff-friendly export folder (gzipped JSON lines + manifest with
+# counts and sha256), with the plan/recipe/calibration facts of the plan's about file:
+#   nb201-v1          -> packages/meta-trainer/data/nb201-measured          (builtin:nb201)
+#   nb201-heldout-v1  -> packages/meta-trainer/data/nb201-heldout-measured  (builtin:nb201-heldout)
+#   tools/meta-database/export.sh [plan (nb201-v1)] [db (.tmp/meta-db/<plan>.sqlite)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DB=${1:-${METAD2A_BUILD_DB:-.tmp/meta-db/nb201-v1.sqlite}}
-npx tsx packages/cli/src/bin.ts db export --db "$DB" --format dir --out packages/meta-trainer/data/nb201-measured --about tools/meta-database/nb201-about.json
-npx tsx packages/cli/src/bin.ts db stats --db builtin:nb201 --json | head -c 400; echo
+PLAN=${1:-nb201-v1}
+DB=${2:-${METAD2A_BUILD_DB:-.tmp/meta-db/$PLAN.sqlite}}
+case "$PLAN" in
+  nb201-v1) NAME=nb201; ABOUT=tools/meta-database/nb201-about.json ;;
+  nb201-heldout-v1) NAME=nb201-heldout; ABOUT=tools/meta-database/nb201-heldout-about.json ;;
+  *) echo "export.sh: no export folder for plan '$PLAN' (expected nb201-v1 or nb201-heldout-v1)" >&2; exit 2 ;;
+esac
+npx tsx packages/cli/src/bin.ts db export --db "$DB" --format dir --out "packages/meta-trainer/data/$NAME-measured" --about "$ABOUT"
+npx tsx packages/cli/src/bin.ts db stats --db "builtin:$NAME" --json | head -c 400; echo

@@ -22,10 +22,20 @@ import {
   type TaskPlan,
   type TrainRecipe,
 } from '@metad2a/arch-trainer';
-import { indicesByClass, loadFeatureSet, resolveDataset, selectImages, type ImageDataset as SourceImages } from '@metad2a/datasets';
-import { MetaDatabase, type MetaRecord } from '@metad2a/meta-trainer';
+import { indicesByClass, loadFeatureSet, resolveDataset, selectImages, type FeatureExtractor, type ImageDataset as SourceImages } from '@metad2a/datasets';
+import { MetaDatabase, parseFeatureOrigin, type MetaRecord } from '@metad2a/meta-trainer';
 import { proxyBatchOf, scoreWithProxy } from '@metad2a/proxies';
-import { SEARCH_IMAGES_PER_CLASS, candidatePool, predictionTarget, rankCandidates, rerankCandidates, runSearch, type SearchModel } from '@metad2a/search';
+import {
+  SEARCH_IMAGES_PER_CLASS,
+  candidatePool,
+  createModelExtractor,
+  predictionTarget,
+  rankCandidates,
+  rerankCandidates,
+  runSearch,
+  searchExtractor,
+  type SearchModel,
+} from '@metad2a/search';
 import { canonicalKey, formatNb201, nb201Table, parseNb201, type Nb201Cell, type Nb201Dataset } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
 import { bootstrapMeanCI, groupOverlaps, percentileAmong, type BootstrapCI, type GroupOverlap } from './transfer-stats';
@@ -67,7 +77,11 @@ export interface TransferOptions {
   readonly proxySeed?: number;
   /** Bootstrap over tasks: resamples (default 10,000) and seed (default 0). */
   readonly bootstrap?: { readonly resamples?: number; readonly seed?: number };
-  /** Feature extractor for tasks whose data set has no features in the database (default random-conv). */
+  /**
+   * Feature extractor: the model's own (model.json `extractor`; random-conv for a model that names
+   * none) is the default and the only one accepted. Tasks whose data set has no features of that
+   * extractor in the database (`db features`) have theirs extracted with it.
+   */
   readonly extractor?: string;
   /** Images per class of the task whose features are extracted (default the search's 200, the first of each class). */
   readonly imagesPerClass?: number;
@@ -120,7 +134,7 @@ export interface TransferTaskResult {
   readonly task: string;
   readonly source: string;
   readonly classes: number;
-  /** Where the search's features came from: `database (<how they were made>)` or `extractor <name>`. */
+  /** Where the search's features came from: `database (<how they were made>)` or `extractor <name>` (the model's). */
   readonly features: string;
   /** The plan's uniformly random cells of the task that have records. */
   readonly random: {
@@ -266,6 +280,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   if (opts.model.space.name !== 'nb201')
     fail('ValidationError', { source: opts.modelName, field: 'space', expected: 'an nb201 model (the held-out plans train NB201 cells)', got: opts.model.space.name });
   for (const p of [...proxies, ...(rerank ? [rerank.proxy] : [])]) zeroCostProxies.get(p); // an unknown name fails before any work, naming the registered ones
+  // the model's extractor (an `extractor` that differs fails here, before any work)
+  const extractorName = searchExtractor(opts.model.manifest, { requested: opts.extractor, precomputed: false, flag: 'extractor', source: opts.modelName })!;
   const recipe = plan.recipe;
   if (recipe.inputSize === undefined) fail('ValidationError', { source: `plan ${planName}`, field: 'recipe.inputSize', expected: 'a size', got: 'undefined' });
 
@@ -285,7 +301,9 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const pairSeed = (task: TaskPlan, arch: string): number => seedToU32(`${plan.seed}|${task.name}|${arch}`);
   const winners = nb201Winners();
   const db = MetaDatabase.open(opts.db);
+  let extractor: FeatureExtractor | undefined;
   try {
+    extractor = await createModelExtractor(opts.model.manifest, opts.modelName);
     // every record of the metric (random cells and picks already trained) must come from this recipe
     assertSameRecipe(db, metric, recipe, opts.db);
     const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: 'nb201', metric });
@@ -322,19 +340,19 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       let features: FeatureSet;
       let featureSource: string;
       const stored = db.tasks().find((t) => t.name === task.name);
-      if (stored && db.classesWithFeatures(task.dataset).length > 0 && db.missingFeatures(stored).length === 0) {
+      const from = db.dataset(task.dataset).featuresFrom;
+      // stored features serve only when they come from the model's extractor
+      if (stored && from !== undefined && parseFeatureOrigin(from)?.id === extractor.id && db.missingFeatures(stored).length === 0) {
         features = db.taskFeatureSet(stored);
-        const from = db.dataset(task.dataset).featuresFrom;
-        featureSource = `database${from !== undefined ? ` (${from})` : ''}`;
+        featureSource = `database (${from})`;
       } else {
         // the first images of the task's classes only (as `metad2a search` would extract for a data set of those classes)
-        const extractor = opts.extractor ?? 'random-conv';
         const src = imagesOf(task.dataset);
         const byClass = indicesByClass(src);
         const rows = task.classIds.flatMap((c) => byClass[c]!.slice(0, opts.imagesPerClass ?? SEARCH_IMAGES_PER_CLASS));
         const extracted = await loadFeatureSet(selectImages(src, rows), { extractor });
         features = { name: task.name, dim: extracted.dim, classes: task.classIds.map((c) => extracted.classes[c]!) };
-        featureSource = `extractor ${extractor}`;
+        featureSource = `extractor ${extractorName}${stored && from !== undefined && db.classesWithFeatures(task.dataset).length > 0 ? ` (the database's features come from ${from})` : ''}`;
       }
       const batch = proxies.length > 0 || rerank ? proxyBatchForTask(imagesOf(task.dataset), task, plan, proxyBatchSize, proxySeed) : undefined;
       const proxyScores = new Map<string, Map<string, number>>(proxies.map((p) => [p, new Map()]));
@@ -596,6 +614,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       },
     };
   } finally {
+    extractor?.dispose();
     db.close();
   }
 }

@@ -7,7 +7,7 @@ import { Rng, initBackend } from '@metad2a/core';
 import { buildDatabase, getRecipe, planBuild, recipeMetric } from '@metad2a/arch-trainer';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { loadFeatureSet } from '@metad2a/datasets';
-import { MetaDatabase } from '@metad2a/meta-trainer';
+import { MetaDatabase, addDatabaseFeatures } from '@metad2a/meta-trainer';
 import { buildSearchModel, manifestFromSpec, type SearchModel } from '@metad2a/search';
 import { canonicalKey, parseNb201 } from '@metad2a/search-spaces';
 import {
@@ -236,6 +236,12 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("refuses an extractor other than the model's before any work, naming it and the model's", async () => {
+    await expect(runTransferBenchmark({ ...common(), extractor: 'mobilenetv2' })).rejects.toThrow(
+      "fixture gen-nb201 + pred-nb201: extractor: expected the model's extractor, random-conv (the model names no extractor: models without the field were meta-trained on random-conv features)",
+    );
+  });
+
   it('refuses a plan whose random cells are not measured yet, naming the task and the counts', async () => {
     await expect(runTransferBenchmark({ ...common(), minRandomCells: 7 })).rejects.toThrow(/at least 7 measured random cells of plan tiny-test.*6 of 6/);
   });
@@ -394,7 +400,22 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     }
     expect(transferMarkdown(rr.result)).toContain("MetaD2A re-ranked by synflow, top-1: the search's re-ranking stage");
 
-    // features stored in the database (as `metad2a db features` stores them) are the ones searched with
+    // features stored in the database by the model's extractor (`metad2a db features`) are the ones searched with
+    const copy = path.join(dir, 'heldout-with-features.sqlite');
+    fs.copyFileSync(db, copy);
+    const withFeatures = MetaDatabase.open(copy);
+    let from: string;
+    try {
+      from = (await addDatabaseFeatures(withFeatures, { extractor: 'random-conv', perClass: 20 })).from;
+    } finally {
+      withFeatures.close();
+    }
+    expect(from).toBe('random-conv:v1:seed=0:f=16:k=5:g=4:t=0.5:in=32, first 20 images per class');
+    const stored = await runTransferBenchmark({ ...common(), db: copy, proxies: [] });
+    if (stored.status !== 'complete') throw new Error('expected a result');
+    expect(stored.result.tasks.map((t) => t.features)).toEqual([`database (${from})`, `database (${from})`]);
+
+    // features of another origin are not the model's: the task's are extracted with the model's extractor, and the table says so
     const writable = MetaDatabase.open(db);
     try {
       for (const ref of ['builtin:digits', 'source:shapes'])
@@ -402,9 +423,12 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     } finally {
       writable.close();
     }
-    const stored = await runTransferBenchmark({ ...common(), proxies: [] });
-    if (stored.status !== 'complete') throw new Error('expected a result');
-    expect(stored.result.tasks.map((t) => t.features)).toEqual(['database (random-conv, first 20 images per class)', 'database (random-conv, first 20 images per class)']);
+    const other = await runTransferBenchmark({ ...common(), proxies: [] });
+    if (other.status !== 'complete') throw new Error('expected a result');
+    expect(other.result.tasks.map((t) => t.features)).toEqual([
+      "extractor random-conv (the database's features come from random-conv, first 20 images per class)",
+      "extractor random-conv (the database's features come from random-conv, first 20 images per class)",
+    ]);
   });
 });
 

@@ -8,15 +8,19 @@ import { runCli } from '../src';
 import { capture } from './capture';
 
 /** A tiny meta-database at the official feature width (512): 6 classes × 20 rows, 6 tasks × 4 NB201 records, seeded. */
-function tinyDb(file: string): void {
+function tinyDb(file: string, featuresFrom?: string): void {
   const rng = new Rng(7);
   const db = MetaDatabase.open(file);
   db.addDataset({ name: 'noise', source: 'test', numClasses: 6, featureDim: 512 });
-  db.addFeatureSet('noise', {
-    name: 'noise',
-    dim: 512,
-    classes: Array.from({ length: 6 }, (_, c) => ({ label: `c${c}`, count: 20, data: rng.normalArray(20 * 512, c * 0.1, 1) })),
-  });
+  db.addFeatureSet(
+    'noise',
+    {
+      name: 'noise',
+      dim: 512,
+      classes: Array.from({ length: 6 }, (_, c) => ({ label: `c${c}`, count: 20, data: rng.normalArray(20 * 512, c * 0.1, 1) })),
+    },
+    featuresFrom !== undefined ? { from: featuresFrom } : {},
+  );
   const ids: number[] = [];
   for (let t = 0; t < 6; t++) {
     db.addTask({ name: `t${t}`, dataset: 'noise', classIds: rng.permutation(6).slice(0, 3) });
@@ -50,6 +54,9 @@ describe('metad2a meta-train', () => {
     const sc = await runCli(args(path.join(dir, 'straight')), straight.io);
     expect(straight.err()).not.toMatch(/error/);
     expect(sc).toBe(0);
+    // features of no named extractor: said, and model.json names none
+    expect(straight.err()).toMatch(/warning: the features of the training data sets name no extractor; model\.json records none, and a search will extract with random-conv/);
+    expect(JSON.parse(straight.out()).extractor).toBeNull();
 
     // SIGINT once the predictor has started (the test's own listeners are set aside, so only the command's runs)
     const others = process.listeners('SIGINT');
@@ -81,4 +88,33 @@ describe('metad2a meta-train', () => {
     expect(resumed.err()).toMatch(/predictor: resuming from its last checkpoint/);
     expect(weightsOf(path.join(dir, 'resumed'))).toEqual(weightsOf(path.join(dir, 'straight')));
   });
+});
+
+describe('metad2a meta-train → search: the feature extractor', () => {
+  it("model.json names the database's extractor; search refuses another --extractor and a model whose extractor id this installation does not make", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-mt-ex-'));
+    const db = path.join(dir, 'meta.sqlite');
+    const id = 'random-conv:v1:seed=0:f=16:k=5:g=4:t=0.5:in=32';
+    tinyDb(db, `${id}, first 20 images per class`);
+    const out = path.join(dir, 'model');
+    const mt = capture();
+    expect(await runCli(['meta-train', '--db', db, '--split', 's', '--out', out, '--epochs', '1', '--predictor-hs', '8', '--batch-size', '8'], mt.io)).toBe(0);
+    expect(mt.err()).not.toMatch(/warning/);
+    const extractor = { name: 'random-conv', id, perClass: 20 };
+    expect(JSON.parse(mt.out()).extractor).toEqual(extractor);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8'));
+    expect(manifest.extractor).toEqual(extractor);
+
+    const s = capture();
+    expect(await runCli(['search', '--model', out, '--dataset', 'builtin:digits', '--extractor', 'mobilenetv2'], s.io)).toBe(1);
+    expect(s.err()).toContain(
+      `${out}: --extractor: expected the model's extractor, random-conv (${id}, 20 images per class in meta-training): a model ranks only features like those it was meta-trained on (leave --extractor out to use it, or meta-train a model on mobilenetv2 features), got "mobilenetv2"`,
+    );
+    expect(s.err()).not.toMatch(/\n\s+at /); // no stack trace
+
+    fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify({ ...manifest, extractor: { ...extractor, id: 'random-conv:v2:other' } }));
+    const d = capture();
+    expect(await runCli(['search', '--model', out, '--dataset', 'builtin:digits'], d.io)).toBe(1);
+    expect(d.err()).toContain(`${out}: extractor.id: expected the id of extractor 'random-conv' as this installation creates it (${id})`);
+  }, 120_000);
 });

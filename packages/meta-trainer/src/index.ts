@@ -29,6 +29,9 @@ export { resolveDatabase, builtinDatabaseDir, BUILTIN_DATABASES, type ResolvedDa
 export { importRecordsCsv, readCsvRows, RECORDS_CSV_REQUIRED, type RecordsCsvImport } from './io/records-csv';
 export { accuracyNormalisation, splitNormalisation, splitPredictionTarget, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
 export { makeTaskSplit, type TaskSplitOptions, type TaskSplitSummary } from './data/task-split';
+export { formatFeatureOrigin, parseFeatureOrigin, splitFeatureOrigin, addDatabaseFeatures, type DatabaseFeaturesOptions } from './data/feature-origin';
+export { metaTrainSearchModel, type MetaTrainSearchModelOptions, type MetaTrainedSearchModel } from './training/search-model';
+export { trainArchitecturePriorFile, type ArchitecturePriorFileOptions } from './prior/prior-file';
 export {
   trainingItems,
   drawBatch,
@@ -36,6 +39,7 @@ export {
   selectGeneratorPairs,
   GraphResolver,
   DEFAULT_GENERATOR_PAIRS,
+  parseGeneratorPairs,
   type TrainingItem,
   type BatchGroup,
   type GeneratorPairs,
@@ -58,6 +62,7 @@ export {
   metaTrainGenerator,
   metaTrainPredictor,
   metaTrainModels,
+  meanGroupSpearman,
   loadTrainedParameters,
   type MetaTrainModelsOptions,
   type PhaseResult,

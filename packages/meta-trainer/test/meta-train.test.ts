@@ -11,6 +11,7 @@ import { MBV3_GRAPH_CONFIG, NB201_GRAPH_CONFIG, mbv3 } from '@metad2a/search-spa
 import {
   RUN_FILES,
   loadTrainedParameters,
+  meanGroupSpearman,
   metaTrainGenerator,
   metaTrainPredictor,
   runMetaTrainingEither,
@@ -80,6 +81,27 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     expect(meta.epoch).toBe(res.best!.epoch);
     if (res.best!.epoch === 8) expect(weights(again)).toEqual(weights(model));
     again.dispose();
+    model.dispose();
+  });
+
+  test('mean within-task Spearman: groups of < 3 are skipped, each group counts once', () => {
+    // group a: perfect order (1); group b: reversed (−1); group c: two items (skipped); group d: 1,3,2 vs 1,2,3 (0.5)
+    const pred = [1, 2, 3, 4, 3, 2, 1, 9, 8, 1, 3, 2];
+    const target = [1, 2, 3, 4, 1, 2, 3, 1, 2, 1, 2, 3];
+    const group = ['a', 'a', 'a', 'a', 'b', 'b', 'b', 'c', 'c', 'd', 'd', 'd'];
+    expect(meanGroupSpearman(pred, target, group)).toBeCloseTo((1 - 1 + 0.5) / 3, 12);
+    expect(meanGroupSpearman([1, 2], [2, 1], ['x', 'x'])).toBeNaN();
+  });
+
+  test('predictor: selectBy task-spearman keeps the epoch with the best mean within-task Spearman', async () => {
+    const model = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz: 8, inputDim: TOY.dim, rng: new Rng(1), normalisation: splitNormalisation(db, TOY.split) });
+    const dir = tmp();
+    const res = await metaTrainPredictor(db, model, { ...small, split: TOY.split, epochs: 4, lr: 2e-3, batchSize: 8, runDir: dir, selectBy: 'task-spearman' });
+    const taskRho = res.history.map((e) => e.valid!.taskSpearman!);
+    for (const r of taskRho) expect(Math.abs(r)).toBeLessThanOrEqual(1);
+    expect(res.best!.score).toBe(Math.max(...taskRho));
+    expect(res.best!.epoch).toBe(taskRho.indexOf(Math.max(...taskRho)) + 1);
+    expect(loadTrainedParameters(model, path.join(dir, RUN_FILES.maxCorr)).selectBy).toBe('task-spearman');
     model.dispose();
   });
 

@@ -4,16 +4,29 @@
  * is re-exported for the next step (your own model directory, your own feature set).
  */
 import { MetaD2AException, currentBackend, importBackendPackage, initBackend, validationError, type BackendChoice, type BackendName, type FeatureSet } from '@metad2a/core';
-import { loadFeatureSet, type DatasetRef } from '@metad2a/datasets';
+import type { DatasetRef } from '@metad2a/datasets';
 import { defaultModelDir } from '@metad2a/default-model';
-import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchModel, runSearch, type SearchOptions, type SearchResult } from '@metad2a/search';
+import {
+  SEARCH_IMAGES_PER_CLASS,
+  formatSearchReport,
+  loadSearchFeatures,
+  loadSearchModel,
+  runSearch,
+  searchExtractor,
+  type SearchOptions,
+  type SearchResult,
+} from '@metad2a/search';
 
 export interface QuickSearchOptions extends SearchOptions {
   /** Search space of the model: `nb201` (default; the embedded default model) or `mbv3`. */
   readonly space?: string;
   /** A model directory (model.json + generator and predictor checkpoints); default: the embedded model of `space`. */
   readonly model?: string;
-  /** Feature extractor for image datasets (default `random-conv`; `identity` for precomputed features). */
+  /**
+   * Feature extractor for image datasets: only the model's own is accepted (its model.json
+   * `extractor`; `random-conv` for models that name none), `identity` for precomputed features;
+   * default the model's. Any other is refused with a ValidationError naming both.
+   */
   readonly extractor?: string;
   /** Image datasets: features of at most this many images per class (default `SEARCH_IMAGES_PER_CLASS`, 200), or `'all'`. */
   readonly imagesPerClass?: number | 'all';
@@ -55,14 +68,19 @@ export async function search(dataset: DatasetRef | FeatureSet, opts: QuickSearch
     await importBackendPackage('@metad2a/tfjs-kernels', 'native');
     backendChoice = await initBackend({ prefer: opts.backend });
   }
-  const t0 = performance.now();
-  const features = isFeatureSet(dataset) ? dataset : await loadFeatureSet(dataset, { extractor: opts.extractor, maxPerClass: imagesPerClass(opts.imagesPerClass) });
-  const featuresSeconds = (performance.now() - t0) / 1000;
+  const maxPerClass = imagesPerClass(opts.imagesPerClass);
   const model = await loadSearchModel(modelDir);
   try {
     if (model.manifest.space !== space) {
       throw new MetaD2AException(validationError({ source: modelDir, field: 'space', expected: `a model for space '${space}'`, got: model.manifest.space }));
     }
+    const t0 = performance.now();
+    let features: FeatureSet;
+    if (isFeatureSet(dataset)) {
+      searchExtractor(model.manifest, { requested: opts.extractor, precomputed: true, flag: 'extractor', source: modelDir });
+      features = dataset;
+    } else features = await loadSearchFeatures(model, dataset, { extractor: opts.extractor, maxPerClass });
+    const featuresSeconds = (performance.now() - t0) / 1000;
     const result = await runSearch(model, features, opts);
     return { ...result, report: formatSearchReport(result, { featuresSeconds, backendLine: `model: ${modelDir}` }), model: modelDir, backendChoice, featuresSeconds };
   } finally {

@@ -1,5 +1,5 @@
 import { Rng, type FeatureSet } from '@metad2a/core';
-import { defaultModelDir, loadFeatureSet, search } from '../src';
+import { defaultModelDir, describeModelExtractor, loadFeatureSet, loadSearchModel, modelExtractorName, search } from '../src';
 
 describe('metad2a: one-call search with the embedded default model', () => {
   it('searches builtin:digits like the CLI: 100 unique candidates, the top 5 with NB201 facts, a report', async () => {
@@ -25,5 +25,19 @@ describe('metad2a: one-call search with the embedded default model', () => {
     const fsx: FeatureSet = { name: 'toy', dim: 512, classes: Array.from({ length: 3 }, (_, c) => ({ label: String(c), count: 30, data: rng.normalArray(30 * 512, 0, 1) })) };
     await expect(search(fsx, { space: 'mbv3' })).rejects.toThrow(/model: expected a model directory \(no embedded default model ships for space 'mbv3'/);
     await expect(search(fsx, { space: 'mbv3', model: defaultModelDir('nb201') })).rejects.toThrow(/space: expected a model for space 'mbv3', got nb201/);
+  });
+
+  it("takes the model's extractor and refuses another, naming the option, the model's extractor and the request", async () => {
+    const model = defaultModelDir('nb201')!;
+    // whichever extractor the shipped model names (random-conv when it names none), another one is refused
+    const loaded = await loadSearchModel(model);
+    const own = modelExtractorName(loaded.manifest);
+    const described = describeModelExtractor(loaded.manifest);
+    loaded.dispose();
+    const other = own === 'mobilenetv2' ? 'random-conv' : 'mobilenetv2';
+    await expect(search('builtin:digits', { extractor: other })).rejects.toThrow(`${model}: extractor: expected the model's extractor, ${described}`);
+    const rng = new Rng(0);
+    const fsx: FeatureSet = { name: 'toy', dim: 512, classes: Array.from({ length: 3 }, (_, c) => ({ label: String(c), count: 30, data: rng.normalArray(30 * 512, 0, 1) })) };
+    await expect(search(fsx, { extractor: 'random-conv' })).rejects.toThrow(`${model}: extractor: expected 'identity' or none: the data set holds precomputed features`);
   });
 });

@@ -20,6 +20,7 @@ export {
   parseModelManifest,
   predictionTarget,
   type ModelManifest,
+  type ModelExtractor,
   type SearchModel,
   type GeneratorConfig,
   type PredictorConfig,
@@ -43,3 +44,13 @@ export { runSearch, runSearchEither, describeCandidates, type SearchProgress, ty
 export { formatSearchReport, formatRankReport, searchReportJson, SEARCH_JSON_SCHEMA_VERSION } from './report';
 export { rerankCandidates, type RerankOptions, type RerankProgress, type Reranked } from './rerank';
 export { SEARCH_IMAGES_PER_CLASS } from './images-per-class';
+export {
+  LEGACY_MODEL_EXTRACTOR,
+  modelExtractorName,
+  describeModelExtractor,
+  searchExtractor,
+  createModelExtractor,
+  loadSearchFeatures,
+  type ExtractorRequest,
+  type SearchFeaturesOptions,
+} from './features';

@@ -30,7 +30,7 @@ import '@metad2a/search-spaces'; // registers nb201 and mbv3
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
- *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?}, provenance }
+ *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?}, extractor?, provenance }
  *   <dir>/generator.safetensors  generator parameters, official state_dict names (safetensors, the @metad2a/core checkpoint format)
  *   <dir>/predictor.safetensors  predictor parameters, official state_dict names
  */
@@ -38,6 +38,17 @@ export const MODEL_FORMAT = 'metad2a-model/1';
 
 export type GeneratorConfig = GeneratorSpec;
 export type PredictorConfig = PredictorSpec;
+
+/**
+ * The feature extractor whose class features a model was meta-trained on: `name` as
+ * `createExtractor` of `@metad2a/datasets` takes it, the `id` that extractor had (everything that
+ * determines its features), and how many images per class the meta-database's features used.
+ */
+export interface ModelExtractor {
+  readonly name: string;
+  readonly id: string;
+  readonly perClass: number;
+}
 
 export interface ModelManifest {
   readonly format: typeof MODEL_FORMAT;
@@ -51,6 +62,8 @@ export interface ModelManifest {
     /** What its accuracies are: the metric and training recipe of the records it was meta-trained on (absent in older manifests). */
     readonly predicts?: string;
   };
+  /** The extractor of the features it was meta-trained on; absent in older manifests, which mean `random-conv` (see `modelExtractorName`). */
+  readonly extractor?: ModelExtractor;
   /** Where the weights come from (official checkpoint, meta-training run, ...): free-form JSON. */
   readonly provenance: Readonly<Record<string, unknown>>;
 }
@@ -154,11 +167,21 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
         parseError({ source, field: 'predictor.predicts', expected: 'a non-empty string (the metric and recipe its accuracies are) or no field', got: JSON.stringify(predicts) }),
       );
     }
+    const ex = m.extractor;
+    if (ex !== undefined && (ex === null || typeof ex !== 'object' || Array.isArray(ex)))
+      throw new MetaD2AException(
+        parseError({ source, field: 'extractor', expected: '{name, id, perClass} (the extractor of the meta-training features) or no field', got: JSON.stringify(ex) }),
+      );
+    const extractor: ModelExtractor | undefined =
+      ex === undefined
+        ? undefined
+        : { name: str(source, 'extractor.name', ex.name), id: str(source, 'extractor.id', ex.id), perClass: intIn(source, 'extractor.perClass', ex.perClass, 1_000_000) };
     return E.right({
       format: MODEL_FORMAT,
       space,
       generator,
       predictor: { checkpoint: predictorCheckpoint, config: predictorConfig, normalisation: { mean: norm.mean, std: norm.std }, ...(predicts !== undefined ? { predicts } : {}) },
+      ...(extractor !== undefined ? { extractor } : {}),
       provenance: typeof m.provenance === 'object' && m.provenance !== null ? m.provenance : {},
     });
   } catch (err) {
@@ -252,6 +275,8 @@ export function saveSearchModel(
     predictorConfig: PredictorConfig;
     provenance?: Record<string, unknown>;
     predicts?: string;
+    /** The extractor of the meta-training features (`metaTrainSearchModel` of @metad2a/meta-trainer records the database's). */
+    extractor?: ModelExtractor;
   },
 ): ModelManifest {
   fs.mkdirSync(dir, { recursive: true });
@@ -265,6 +290,7 @@ export function saveSearchModel(
       normalisation: parts.predictor.normalisation,
       ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}),
     },
+    ...(parts.extractor !== undefined ? { extractor: { name: parts.extractor.name, id: parts.extractor.id, perClass: parts.extractor.perClass } } : {}),
     provenance: parts.provenance ?? {},
   };
   saveCheckpointSync(path.join(dir, 'generator.safetensors'), { meta: { role: 'generator', config: parts.generatorConfig }, tensors: namedArraysOf(parts.generator) });

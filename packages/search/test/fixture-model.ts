@@ -1,6 +1,6 @@
 import { Rng, type FeatureSet } from '@metad2a/core';
 import { GoldenFixture } from '@metad2a/fixtures';
-import { buildSearchModel, manifestFromSpec, type SearchModel } from '../src';
+import { buildSearchModel, manifestFromSpec, saveSearchModel, type ModelManifest, type SearchModel } from '../src';
 
 /** A search model made of the official-code fixture weights: gen-nb201 (official size) and pred-nb201 (hs 64). */
 export function fixtureNb201Model(): SearchModel {
@@ -23,4 +23,16 @@ export function syntheticFeatures(classes: number, rows: number, seed: number, d
       return { label: `class${c}`, count: rows, data };
     }),
   };
+}
+
+/** Write `model` as a model directory (its own configs), with the optional fields given. */
+export function saveModelDir(dir: string, model: SearchModel, extra: Pick<ModelManifest, 'extractor'> & { provenance?: Record<string, unknown> } = {}): ModelManifest {
+  return saveSearchModel(dir, {
+    space: model.manifest.space,
+    generator: model.generator,
+    generatorConfig: model.manifest.generator.config,
+    predictor: model.predictor,
+    predictorConfig: model.manifest.predictor.config,
+    ...extra,
+  });
 }

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { Rng, initBackend, modelSpecs } from '@metad2a/core';
 import { nb201, nb201Cost, nb201Table, parseNb201 } from '@metad2a/search-spaces';
-import { loadSearchModel, parseModelManifest, runSearch, scoreGraphs, saveSearchModel, formatSearchReport, searchReportJson } from '../src';
-import { fixtureNb201Model, syntheticFeatures } from './fixture-model';
+import { loadSearchModel, parseModelManifest, runSearch, scoreGraphs, formatSearchReport, searchReportJson } from '../src';
+import { fixtureNb201Model, saveModelDir, syntheticFeatures } from './fixture-model';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
@@ -104,14 +104,7 @@ describe('model directories', () => {
   it('save → load gives the same search', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
     const model = fixtureNb201Model();
-    saveSearchModel(dir, {
-      space: 'nb201',
-      generator: model.generator,
-      generatorConfig: model.manifest.generator.config,
-      predictor: model.predictor,
-      predictorConfig: model.manifest.predictor.config,
-      provenance: { test: true },
-    });
+    saveModelDir(dir, model, { provenance: { test: true } });
     expect(fs.readdirSync(dir).sort()).toEqual(['generator.safetensors', 'model.json', 'predictor.safetensors']);
     const loaded = await loadSearchModel(dir);
     const data = syntheticFeatures(3, 25, 2);

@@ -20,7 +20,7 @@ import {
   writeReport,
 } from '@metad2a/benchmarks';
 import { loadFeatureSet } from '@metad2a/datasets';
-import { SEARCH_IMAGES_PER_CLASS, loadSearchModel } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, loadSearchModel, searchExtractor } from '@metad2a/search';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { BACKEND_CHOICES, defaultModelDir } from '../shared';
@@ -105,6 +105,12 @@ async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
   const backend = await initBackend({ prefer: f.backend });
   io.stderr.write(`${describeBackend(backend)}\n`);
   const model = await loadSearchModel(modelDir);
+  try {
+    searchExtractor(model.manifest, { requested: f.extractor, precomputed: false, flag: '--extractor', source: modelDir });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   const stop = new AbortController();
   const onSignal = (): void => {
     stop.abort();
@@ -183,7 +189,10 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--rerank-top <k>', 'transfer, with --rerank: how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
     .option('--rerank-weight <w>', "transfer, with --rerank: weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
     .option('--bootstrap <n>', 'transfer: bootstrap resamples of the 95 % intervals over tasks', intInRange('--bootstrap', 1, 1_000_000), 10_000)
-    .option('--extractor <name>', 'transfer: feature extractor for tasks whose data set has no features in the database (default random-conv)')
+    .option(
+      '--extractor <name>',
+      "transfer: feature extractor of tasks without the model's features in the database: only the model's own is accepted (model.json `extractor`; random-conv for models that name none); default the model's",
+    )
     .option(
       '--images-per-class <n>',
       'transfer: images per class of a task whose features are extracted (the first n)',

@@ -5,6 +5,7 @@ import { describeBackend, initBackend } from '@metad2a/core';
 import { BUILD_PLANS, buildDatabase, buildPlanOptions, databaseStats, getRecipe, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
 import {
   MetaDatabase,
+  addDatabaseFeatures,
   exportCsv,
   exportDir,
   exportJson,
@@ -18,7 +19,7 @@ import {
 } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
-import { createExtractor, loadFeatureSet, taskSources, ttyProgressBar } from '@metad2a/datasets';
+import { taskSources, ttyProgressBar } from '@metad2a/datasets';
 import { MetaD2AException, makeError } from '@metad2a/core';
 import { planQueuedBuild, trainQueuedPair, dataSourceVersion } from './build-pairs';
 import { DEFAULT_RETRY, queueLocation, queueNameOption, registerQueueCommands, retryOptions, runQueuedBuild } from './queue';
@@ -290,22 +291,17 @@ export function registerDb(program: Command, io: CliIo): void {
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
       const d = MetaDatabase.open(f.db);
-      const extractor = await createExtractor(f.extractor);
       try {
-        const from = `${extractor.id}, first ${f.perClass} images per class`;
-        const datasets = d.datasets();
-        for (const [i, ds] of datasets.entries()) {
-          const t0 = Date.now();
-          const done = ds.featuresFrom === from && ds.classesWithFeatures === ds.numClasses;
-          if (!done) d.addFeatureSet(ds.name, await loadFeatureSet(ds.name, { extractor, maxPerClass: f.perClass, progress: false }), { from });
-          const after = d.dataset(ds.name);
-          io.stderr.write(
-            `[db features] ${i + 1}/${datasets.length} ${ds.name}: ${after.classesWithFeatures} classes × ${after.featureDim} ${done ? '(already there)' : `in ${((Date.now() - t0) / 1000).toFixed(1)} s`}\n`,
-          );
-        }
-        io.stdout.write(`${JSON.stringify({ datasets: datasets.length, from })}\n`);
+        const r = await addDatabaseFeatures(d, {
+          extractor: f.extractor,
+          perClass: f.perClass,
+          onDataset: (p) =>
+            io.stderr.write(
+              `[db features] ${p.index}/${p.total} ${p.dataset}: ${p.classes} classes × ${p.dim} ${p.already ? '(already there)' : `in ${p.seconds.toFixed(1)} s`}\n`,
+            ),
+        });
+        io.stdout.write(`${JSON.stringify(r)}\n`);
       } finally {
-        extractor.dispose();
         d.close();
       }
     });

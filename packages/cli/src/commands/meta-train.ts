@@ -1,12 +1,7 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Command } from 'commander';
-import { Rng, describeBackend, initBackend, modelSpecs, searchSpaces } from '@metad2a/core';
-import { GeneratorModel } from '@metad2a/graph-generator';
-import { MetaDatabase, metaTrainModels, splitNormalisation, splitPredictionTarget, type GeneratorPairs } from '@metad2a/meta-trainer';
-import { PredictorModel } from '@metad2a/perf-predictor';
-import { saveSearchModel } from '@metad2a/search';
-import '@metad2a/search-spaces';
+import { MetaD2AException, describeBackend, initBackend } from '@metad2a/core';
+import { MetaDatabase, metaTrainSearchModel, parseGeneratorPairs, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { officialSpaces } from '../shared';
 import { intInRange, oneOf } from '../options';
@@ -25,17 +20,17 @@ interface MetaTrainFlags {
   backend?: string;
   prior?: string;
   generatorPairs: GeneratorPairs;
+  selectBy: 'pearson' | 'task-spearman';
 }
 
-/** `best:<k>` | `top:<fraction>` | `min:<accuracy>` | `all` → the generator's pair rule. */
+/** The generator's pair rule of `--generator-pairs` (a usage error when malformed). */
 function generatorPairs(v: string): GeneratorPairs {
-  const [kind, arg] = v.split(':');
-  const x = Number(arg);
-  if (kind === 'all' && arg === undefined) return { kind: 'all' };
-  if (kind === 'best' && Number.isInteger(x) && x >= 1) return { kind: 'best-per-task', count: x };
-  if (kind === 'top' && x > 0 && x <= 1) return { kind: 'top-fraction-per-task', fraction: x };
-  if (kind === 'min' && Number.isFinite(x)) return { kind: 'min-accuracy', accuracy: x };
-  throw new CliUsageError(`--generator-pairs ${v}: expected best:<k ≥ 1>, top:<fraction in (0, 1]>, min:<accuracy %> or all`);
+  try {
+    return parseGeneratorPairs(v);
+  } catch (err) {
+    if (err instanceof MetaD2AException) throw new CliUsageError(err.message);
+    throw err;
+  }
 }
 
 export function registerMetaTrain(program: Command, io: CliIo): void {
@@ -57,74 +52,60 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
       kind: 'best-per-task',
       count: 1,
     } as GeneratorPairs)
+    .option(
+      '--select-by <score>',
+      "validation score that picks the predictor's kept weights: pearson (official, pooled over all records) or task-spearman (mean Spearman within each task)",
+      oneOf('--select-by', ['pearson', 'task-spearman'] as const),
+      'pearson',
+    )
     .action(async (f: MetaTrainFlags) => {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
       if (f.prior !== undefined && !fs.existsSync(f.prior)) throw new CliUsageError(`--prior ${f.prior}: no such file`);
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
-      const space = searchSpaces.get(f.space);
       const db = MetaDatabase.open(f.db);
+      // Ctrl-C or SIGTERM stops the run after its current optimizer step, saving last.ckpt first
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals): void => {
+        stop.abort(`${signal}: last.ckpt holds the last finished step; the same command with --resume continues`);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
-        const runs = path.join(f.out, 'runs');
-        // the official sizes of the space's setting (the generator's and the predictor's but its hidden size)
-        const spec = modelSpecs.get(`${f.space}-official`);
-        const predictorConfig = { ...spec.predictor, hs: f.predictorHs ?? spec.predictor.hs };
-        const predictor = new PredictorModel({ graphConfig: space.graphConfig, ...predictorConfig, rng: new Rng(f.seed), normalisation: splitNormalisation(db, f.split) });
-        const generator = new GeneratorModel({ graphConfig: space.graphConfig, ...spec.generator, seed: f.seed });
-        // Ctrl-C or SIGTERM stops the run after its current optimizer step, saving last.ckpt first
-        const stop = new AbortController();
-        const onSignal = (signal: NodeJS.Signals): void => {
-          stop.abort(`${signal}: last.ckpt holds the last finished step; the same command with --resume continues`);
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-        try {
-          // per phase: with --resume a finished phase is skipped, an interrupted one resumes, one not begun starts
-          const { predictor: pp, generator: gp } = await metaTrainModels(db, {
-            predictor,
-            generator,
-            runsDir: runs,
-            predictorEpochs: f.epochs,
-            generatorEpochs: f.generatorEpochs ?? f.epochs,
-            resume: f.resume,
-            options: {
-              split: f.split,
-              batchSize: f.batchSize,
-              seed: f.seed,
-              progress: 'auto',
-              pairs: f.generatorPairs,
-              signal: stop.signal,
-              ...(f.prior !== undefined ? { prior: f.prior } : {}),
-            },
-            onPhase: (model, phase) =>
-              io.stderr.write(`${model}: ${phase === 'started' ? 'starting' : phase === 'resumed' ? 'resuming from its last checkpoint' : 'already complete, skipped'}\n`),
-          });
-          const pr = pp.result;
-          const gr = gp.result;
-          saveSearchModel(f.out, {
-            space: f.space,
-            generator,
-            generatorConfig: spec.generator,
-            predictor,
-            predictorConfig,
-            predicts: splitPredictionTarget(db, f.split),
-            provenance: {
-              metaTrained: { db: path.resolve(f.db), split: f.split, epochs: f.epochs, seed: f.seed, prior: f.prior ?? null, generatorPairs: f.generatorPairs },
-              at: new Date().toISOString(),
-            },
-          });
-          io.stdout.write(
-            `${JSON.stringify({ out: f.out, predictor: { best: pr.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`,
+        // per phase: with --resume a finished phase is skipped, an interrupted one resumes, one not begun starts
+        const r = await metaTrainSearchModel(db, {
+          out: f.out,
+          space: f.space,
+          split: f.split,
+          predictorEpochs: f.epochs,
+          generatorEpochs: f.generatorEpochs ?? f.epochs,
+          predictorHs: f.predictorHs,
+          seed: f.seed,
+          resume: f.resume,
+          options: {
+            batchSize: f.batchSize,
+            progress: 'auto',
+            pairs: f.generatorPairs,
+            selectBy: f.selectBy,
+            signal: stop.signal,
+            ...(f.prior !== undefined ? { prior: f.prior } : {}),
+          },
+          onPhase: (model, phase) =>
+            io.stderr.write(`${model}: ${phase === 'started' ? 'starting' : phase === 'resumed' ? 'resuming from its last checkpoint' : 'already complete, skipped'}\n`),
+        });
+        if (!r.manifest.extractor)
+          io.stderr.write(
+            `warning: the features of the training data sets ${r.featuresFrom === undefined ? 'name no extractor' : `come from '${r.featuresFrom}', not an extractor 'db features' names`}; model.json records none, and a search will extract with random-conv\n`,
           );
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          generator.dispose();
-          predictor.dispose();
-        }
+        const gr = r.generator.result;
+        io.stdout.write(
+          `${JSON.stringify({ out: f.out, extractor: r.manifest.extractor ?? null, predictor: { best: r.predictor.result.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`,
+        );
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         db.close();
       }
     });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { Rng, describeBackend, initBackend, searchSpaces, type BackendName } from '@metad2a/core';
-import { PRIOR_SOURCES, architecturePriorSamples, pretrainArchitecturePrior, saveArchitecturePrior, splitPriorSamples, type PriorSource } from '@metad2a/meta-trainer';
-import { PredictorModel } from '@metad2a/perf-predictor';
+import { describeBackend, initBackend, type BackendName } from '@metad2a/core';
+import { PRIOR_SOURCES, trainArchitecturePriorFile, type PriorSource } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { BACKEND_CHOICES } from '../shared';
@@ -52,34 +51,27 @@ export function registerPrior(program: Command, io: CliIo): void {
       const sources = f.sources?.split(',').map((s) => s.trim()) as PriorSource[] | undefined;
       for (const s of sources ?? []) if (!PRIOR_SOURCES.includes(s)) throw new CliUsageError(`--sources: '${s}' is not one of ${PRIOR_SOURCES.join(', ')}`);
       io.stderr.write(`${describeBackend(await initBackend({ prefer: f.backend }))}\n`);
-      const all = architecturePriorSamples(sources ? { sources } : {});
-      const { train, heldOut } = splitPriorSamples(all, { heldOutFraction: f.heldOut, seed: f.seed });
-      // the model's own normalisation is unused: the prior normalises each source's accuracies itself
-      const predictor = new PredictorModel({ graphConfig: searchSpaces.get('nb201').graphConfig, hs: f.predictorHs, rng: new Rng(f.seed), normalisation: { mean: 0, std: 1 } });
-      try {
-        const prior = await pretrainArchitecturePrior(predictor, train, {
-          epochs: f.epochs,
-          batchSize: f.batchSize,
-          lr: f.lr,
-          seed: f.seed,
-          heldOut,
-          onEpoch: (e) =>
-            io.stderr.write(
-              `epoch ${e.epoch}/${f.epochs}  loss ${e.trainLoss.toPrecision(4)}  ${
-                e.heldOutSpearman
-                  ? Object.entries(e.heldOutSpearman)
-                      .map(([k, v]) => `${k} ${v.toFixed(3)}`)
-                      .join('  ')
-                  : ''
-              }  ${e.seconds.toFixed(1)} s\n`,
-            ),
-        });
-        saveArchitecturePrior(f.out, predictor, prior, { heldOutFraction: f.heldOut, seed: f.seed });
-        io.stdout.write(
-          `${JSON.stringify({ out: f.out, sources: prior.sources, trainCells: prior.trainCells, trainSamples: prior.trainSamples, heldOutSamples: heldOut.length, seconds: prior.seconds, last: prior.history[prior.history.length - 1] })}\n`,
-        );
-      } finally {
-        predictor.dispose();
-      }
+      const { prior, heldOutSamples } = await trainArchitecturePriorFile(f.out, {
+        predictorHs: f.predictorHs,
+        epochs: f.epochs,
+        batchSize: f.batchSize,
+        lr: f.lr,
+        heldOutFraction: f.heldOut,
+        sources,
+        seed: f.seed,
+        onEpoch: (e) =>
+          io.stderr.write(
+            `epoch ${e.epoch}/${f.epochs}  loss ${e.trainLoss.toPrecision(4)}  ${
+              e.heldOutSpearman
+                ? Object.entries(e.heldOutSpearman)
+                    .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+                    .join('  ')
+                : ''
+            }  ${e.seconds.toFixed(1)} s\n`,
+          ),
+      });
+      io.stdout.write(
+        `${JSON.stringify({ out: f.out, sources: prior.sources, trainCells: prior.trainCells, trainSamples: prior.trainSamples, heldOutSamples, seconds: prior.seconds, last: prior.history[prior.history.length - 1] })}\n`,
+      );
     });
 }

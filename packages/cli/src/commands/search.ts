@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { checkLatencyBudget, describeBackend, initBackend, searchSpaces, type BackendName, type Constraints } from '@metad2a/core';
-import { loadFeatureSet, ttyProgressBar } from '@metad2a/datasets';
+import { ttyProgressBar } from '@metad2a/datasets';
 import { NB201_PROXY_NETWORK, proxyBatch } from '@metad2a/proxies';
-import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchModel, rerankCandidates, runSearch, searchReportJson } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchFeatures, loadSearchModel, rerankCandidates, runSearch, searchReportJson } from '@metad2a/search';
 import { weightIn01 } from './rank';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf, positiveNumber } from '../options';
@@ -54,7 +54,10 @@ export function registerSearch(program: Command, io: CliIo): void {
       imagesPerClass,
       SEARCH_IMAGES_PER_CLASS,
     )
-    .option('--extractor <name>', 'feature extractor for image datasets (default random-conv; identity for precomputed features)')
+    .option(
+      '--extractor <name>',
+      "feature extractor for image datasets: only the model's own (model.json `extractor`; random-conv for models that name none) is accepted; identity for precomputed features; default the model's",
+    )
     .option('--backend <name>', 'tensor backend', oneOf('--backend', BACKEND_CHOICES))
     .option('--rerank <proxy>', 're-rank the best --rerank-top candidates with a zero-cost proxy on a minibatch of the dataset (naswot, synflow)')
     .option('--rerank-top <k>', 'how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
@@ -81,7 +84,11 @@ export function registerSearch(program: Command, io: CliIo): void {
           throw new CliUsageError(`--space ${flags.space} does not match the model in ${modelDir}, which is for space '${model.manifest.space}'`);
         }
         const tf0 = performance.now();
-        const features = await loadFeatureSet(flags.dataset, { extractor: flags.extractor, maxPerClass: flags.imagesPerClass === 'all' ? undefined : flags.imagesPerClass });
+        const features = await loadSearchFeatures(model, flags.dataset, {
+          extractor: flags.extractor,
+          flag: '--extractor',
+          maxPerClass: flags.imagesPerClass === 'all' ? undefined : flags.imagesPerClass,
+        });
         const featuresSeconds = (performance.now() - tf0) / 1000;
         const bar = ttyProgressBar('generating', io.stderr);
         const result = await runSearch(model, features, {

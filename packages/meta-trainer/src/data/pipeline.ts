@@ -47,6 +47,17 @@ export type GeneratorPairs =
 
 export const DEFAULT_GENERATOR_PAIRS: GeneratorPairs = { kind: 'best-per-task', count: 1 };
 
+/** `best:<k>` | `top:<fraction>` | `min:<accuracy>` | `all` (the CLI's `--generator-pairs`) → the rule; a ValidationError names `source` otherwise. */
+export function parseGeneratorPairs(v: string, source = '--generator-pairs'): GeneratorPairs {
+  const [kind, arg] = v.split(':');
+  const x = Number(arg);
+  if (kind === 'all' && arg === undefined) return { kind: 'all' };
+  if (kind === 'best' && Number.isInteger(x) && x >= 1) return { kind: 'best-per-task', count: x };
+  if (kind === 'top' && x > 0 && x <= 1) return { kind: 'top-fraction-per-task', fraction: x };
+  if (kind === 'min' && Number.isFinite(x)) return { kind: 'min-accuracy', accuracy: x };
+  throw new MetaD2AException(validationError({ source, expected: 'best:<k ≥ 1>, top:<fraction in (0, 1]>, min:<accuracy %> or all', got: JSON.stringify(v) }));
+}
+
 export function selectGeneratorPairs(records: readonly MetaRecord[], rule: GeneratorPairs): MetaRecord[] {
   return match(rule)
     .with({ kind: 'all' }, () => [...records])

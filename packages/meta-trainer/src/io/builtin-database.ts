@@ -11,9 +11,17 @@ import { MetaDatabase } from '../database/meta-database';
 import { importExportDir, readExportManifest, type ExportManifest } from './export-dir';
 import { shippedDataDir } from './nb201-official';
 
-/** The shipped databases: `builtin:nb201` is the measured NB201 database of issue #17. */
+/**
+ * The shipped databases: `builtin:nb201` is the measured NB201 database meta-training learns from
+ * (plan nb201-v1); `builtin:nb201-heldout` holds the held-out sources' tasks that the transfer
+ * evaluation scores picks on (plan nb201-heldout-v1; never used for meta-training).
+ */
 export const BUILTIN_DATABASES: Readonly<Record<string, { readonly folder: string; readonly description: string }>> = {
   nb201: { folder: 'nb201-measured', description: 'NB201 cells trained here (recipe nb201-db) on class-subset tasks of the training task sources' },
+  'nb201-heldout': {
+    folder: 'nb201-heldout-measured',
+    description: 'NB201 cells trained here (recipe nb201-db) on class-subset tasks of the held-out sources, for the transfer evaluation',
+  },
 };
 
 export function builtinDatabaseDir(name: string): string {

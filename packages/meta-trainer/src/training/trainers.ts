@@ -16,6 +16,7 @@ import {
   type SetLayout,
 } from '@metad2a/core';
 import type { ParameterStore } from '@metad2a/layers';
+import { match } from 'ts-pattern';
 import type { MetaDatabase } from '../database/meta-database';
 import { splitNormalisation } from '../data/normalisation';
 import {
@@ -62,6 +63,33 @@ export interface PredictorTrainOptions extends MetaTrainOptions {
    * checkpoint holds everything).
    */
   readonly prior?: string;
+  /**
+   * Which validation score picks `ckpt_max_corr.ckpt`: `pearson` (official: pooled over all
+   * validation records, so it also rewards telling easy tasks from hard ones) or `task-spearman`
+   * (the mean Spearman within each validation task of ≥ 3 records: what ranking a new data set's
+   * candidates needs). Default `pearson`.
+   */
+  readonly selectBy?: 'pearson' | 'task-spearman';
+}
+
+/** Mean Spearman correlation within each group of ≥ 3 items (NaN when there is no such group). */
+export function meanGroupSpearman(pred: ArrayLike<number>, target: ArrayLike<number>, group: readonly (string | number)[]): number {
+  const byGroup = new Map<string | number, number[]>();
+  group.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
+  let sum = 0;
+  let n = 0;
+  for (const idx of byGroup.values()) {
+    if (idx.length < 3) continue;
+    const rho = spearman(
+      idx.map((i) => pred[i]!),
+      idx.map((i) => target[i]!),
+    );
+    if (Number.isFinite(rho)) {
+      sum += rho;
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : Number.NaN;
 }
 
 function tensorOf(g: BatchGroup): tf.Tensor3D {
@@ -218,10 +246,19 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
       for (let i = 0; i < items.length; i++) sse += (pred[i]! - target[i]!) ** 2;
       const r = pearson(pred, target);
       const rho = spearman(pred, target);
-      return { metrics: { loss: sse / items.length, pearson: r, spearman: rho }, score: r };
+      const taskRho = meanGroupSpearman(
+        pred,
+        target,
+        items.map((it) => it.task.id),
+      );
+      const score = match(opts.selectBy ?? 'pearson')
+        .with('pearson', () => r)
+        .with('task-spearman', () => taskRho)
+        .exhaustive();
+      return { metrics: { loss: sse / items.length, pearson: r, spearman: rho, taskSpearman: taskRho }, score };
     },
     bestCheckpoint: RUN_FILES.maxCorr,
-    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig, ...(opts.prior !== undefined ? { prior: opts.prior } : {}) },
+    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig, selectBy: opts.selectBy ?? 'pearson', ...(opts.prior !== undefined ? { prior: opts.prior } : {}) },
   };
   return await runMetaTraining(spec, opts);
 }
@@ -279,7 +316,7 @@ export interface PhaseResult {
 
 /**
  * Meta-train the predictor, then the generator (the CLI's `meta-train`). The predictor ends
- * holding its best validation-Pearson weights (spec §3.5), not the last epoch's. Progress
+ * holding its best validation-score weights (Pearson by default, spec §3.5; `selectBy`), not the last epoch's. Progress
  * (`options.onProgress`, each report naming its model) and abort (`options.signal`) as in
  * {@link runMetaTraining}: an aborted call is continued by one with `resume: true`.
  */

@@ -1,0 +1,101 @@
+/**
+ * Meta-training end to end (the CLI's `meta-train`, the default model's build): a predictor and a
+ * generator of a space's official setting, trained on a split, written as a model directory that
+ * `metad2a search --model` loads — naming the extractor of the features it learnt from.
+ */
+import * as path from 'node:path';
+import { Rng, modelSpecs, searchSpaces, type ModelSpec } from '@metad2a/core';
+import { GeneratorModel } from '@metad2a/graph-generator';
+import { PredictorModel } from '@metad2a/perf-predictor';
+import { saveSearchModel, type ModelManifest } from '@metad2a/search';
+import '@metad2a/search-spaces';
+import { splitFeatureOrigin } from '../data/feature-origin';
+import { splitNormalisation, splitPredictionTarget } from '../data/normalisation';
+import type { MetaDatabase } from '../database/meta-database';
+import { metaTrainModels, type GeneratorTrainOptions, type MetaTrainModelsOptions, type PhaseResult, type PredictorTrainOptions } from './trainers';
+
+export interface MetaTrainSearchModelOptions {
+  /** Model directory to write; its `runs/` holds each phase's checkpoints and log. */
+  readonly out: string;
+  /** A search space with an official setting (`<space>-official` in core's `modelSpecs`). */
+  readonly space: string;
+  readonly split: string;
+  readonly predictorEpochs: number;
+  readonly generatorEpochs: number;
+  /** Predictor hidden size (default the official setting's). */
+  readonly predictorHs?: number;
+  readonly seed: number;
+  /** Continue the runs in `<out>/runs` per phase (see `metaTrainModels`). */
+  readonly resume?: boolean;
+  /** Options of both phases but split and seed (batch size, generator pairs, prior, progress, signal, ...). */
+  readonly options?: Omit<PredictorTrainOptions & GeneratorTrainOptions, 'epochs' | 'runDir' | 'resume' | 'split' | 'seed'>;
+  readonly onPhase?: MetaTrainModelsOptions['onPhase'];
+  /** Extra provenance of model.json (merged over `metaTrained`). */
+  readonly provenance?: Record<string, unknown>;
+}
+
+export interface MetaTrainedSearchModel {
+  readonly manifest: ModelManifest;
+  readonly predictor: PhaseResult;
+  readonly generator: PhaseResult;
+  /** The `featuresFrom` of the training data sets, when they name one. */
+  readonly featuresFrom?: string;
+}
+
+/**
+ * Meta-train on `split` of `db` and write the model directory `out`. Its model.json records the
+ * records' metric and recipe (`predictor.predicts`) and, where the training data sets' features
+ * name their origin (`db features` writes it), the extractor (`extractor`: name, id, images per
+ * class), so that a search extracts with the same one.
+ */
+export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchModelOptions): Promise<MetaTrainedSearchModel> {
+  const space = searchSpaces.get(o.space);
+  // fails before any training on mixed origins
+  const origin = splitFeatureOrigin(db, o.split);
+  // the official sizes of the space's setting (the generator's and the predictor's but its hidden size)
+  const spec: ModelSpec = modelSpecs.get(`${o.space}-official`);
+  const predictorConfig = { ...spec.predictor, hs: o.predictorHs ?? spec.predictor.hs };
+  const predictor = new PredictorModel({ graphConfig: space.graphConfig, ...predictorConfig, rng: new Rng(o.seed), normalisation: splitNormalisation(db, o.split) });
+  const generator = new GeneratorModel({ graphConfig: space.graphConfig, ...spec.generator, seed: o.seed });
+  try {
+    const phases = await metaTrainModels(db, {
+      predictor,
+      generator,
+      runsDir: path.join(o.out, 'runs'),
+      predictorEpochs: o.predictorEpochs,
+      generatorEpochs: o.generatorEpochs,
+      resume: o.resume,
+      options: { ...o.options, split: o.split, seed: o.seed },
+      onPhase: o.onPhase,
+    });
+    const manifest = saveSearchModel(o.out, {
+      space: o.space,
+      generator,
+      generatorConfig: spec.generator,
+      predictor,
+      predictorConfig,
+      predicts: splitPredictionTarget(db, o.split),
+      ...(origin.extractor ? { extractor: origin.extractor } : {}),
+      provenance: {
+        metaTrained: {
+          db: path.resolve(db.file),
+          split: o.split,
+          predictorEpochs: o.predictorEpochs,
+          generatorEpochs: o.generatorEpochs,
+          predictorHs: predictorConfig.hs,
+          seed: o.seed,
+          prior: o.options?.prior ?? null,
+          generatorPairs: o.options?.pairs ?? null,
+          selectBy: o.options?.selectBy ?? 'pearson',
+          featuresFrom: origin.from ?? null,
+        },
+        at: new Date().toISOString(),
+        ...o.provenance,
+      },
+    });
+    return { manifest, ...phases, ...(origin.from !== undefined ? { featuresFrom: origin.from } : {}) };
+  } finally {
+    generator.dispose();
+    predictor.dispose();
+  }
+}
