@@ -259,8 +259,9 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
 
   test('MobileNetV3 space: a predictor batch of tasks with different class counts (one group each) trains as the per-group loop does', async () => {
     // MBv3 episodes differ in way: a batch splits into groups by class count, and the predictor's
-    // lossOfGroups encodes the graphs of all groups in one pass; the weights after 3 steps match
-    // those of the same model trained through loss() group by group, up to float32 rounding
+    // valueAndGradsOfGroups runs one tape per group with the graphs of all groups encoded in one
+    // pass; the weights after 3 steps match those of the same model trained through loss() group
+    // by group in one tape, up to float32 rounding
     const mdb = (await import('../src')).MetaDatabase.inMemory();
     const features = loadToyFeatures();
     mdb.addDataset({ name: TOY.dataset, source: 'toy', numClasses: TOY.classes, featureDim: TOY.dim });
@@ -279,14 +280,14 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     const perGroup = make();
     const initial = weights(perGroup);
     const calls = { grouped: 0 };
-    const spy = grouped.lossOfGroups.bind(grouped);
-    grouped.lossOfGroups = (g, gr, y) => {
+    const spy = grouped.valueAndGradsOfGroups.bind(grouped);
+    grouped.valueAndGradsOfGroups = (g, gr, y, names) => {
       calls.grouped++;
       expect(g.length).toBeGreaterThan(1);
-      return spy(g, gr, y);
+      return spy(g, gr, y, names);
     };
-    // the same model without lossOfGroups: the trainer falls back to loss() per group
-    const plain = Object.assign(Object.create(perGroup) as PredictorModel, { lossOfGroups: undefined });
+    // the same model without valueAndGradsOfGroups: the trainer runs loss() per group in one tape
+    const plain = Object.assign(Object.create(perGroup) as PredictorModel, { valueAndGradsOfGroups: undefined });
     const opts = { ...small, split: 'ways', epochs: 1, batchSize: 8, lr: 1e-2, validate: false, seed: 3 };
     const a = await metaTrainPredictor(mdb, grouped, opts);
     const b = await metaTrainPredictor(mdb, plain, opts);

@@ -125,6 +125,26 @@ describe('PredictorModel graph encoding and checkpoints', () => {
       const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
       for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThan(1e-4 * scale);
     }
+    // the same loss and gradients group by group, in one tape per group (what meta-training uses)
+    const warm = model.valueAndGradsOfGroups(groups, graphs, targets, names); // fills the graph encoder's weight-layout cache
+    tf.dispose([warm.value, ...warm.grads.values()]);
+    const before = tf.memory().numTensors;
+    const lean = model.valueAndGradsOfGroups(groups, graphs, targets, names);
+    expect(Math.abs(lean.value.dataSync()[0]! - v0)).toBeLessThan(1e-6 * Math.max(1, v0));
+    expect([...lean.grads.keys()].sort()).toEqual([...perGroup.grads.keys()].sort());
+    for (const [k, g] of perGroup.grads) {
+      const a = g.dataSync();
+      const b = lean.grads.get(k)!.dataSync();
+      const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
+      for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThan(1e-4 * scale);
+    }
+    tf.dispose([lean.value, ...lean.grads.values()]);
+    expect(tf.memory().numTensors).toBe(before);
+    // a subset of the parameters: only those get gradients
+    const some = model.valueAndGradsOfGroups(groups, graphs, targets, ['pred_fc.0.weight', 'grue_forward.weight_hh', 'intra_setpool.enc.0.mab.fc_q.weight']);
+    expect([...some.grads.keys()].sort()).toEqual(['grue_forward.weight_hh', 'intra_setpool.enc.0.mab.fc_q.weight', 'pred_fc.0.weight']);
+    tf.dispose([some.value, ...some.grads.values()]);
+    expect(() => model.valueAndGradsOfGroups(groups, graphs.slice(1), targets)).toThrow(/one graph and one target per dataset row \(6\)/);
     // the predictions themselves, and the one-group case through predict
     const p = model.predictGroups(groups, graphs).dataSync();
     const p0 = model.predict(groups[1]!.x, groups[1]!.layout, graphs.slice(2, 5)).dataSync();

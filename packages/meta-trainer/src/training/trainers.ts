@@ -44,11 +44,17 @@ export type TrainableGenerator = GraphGenerator & TrainableModel;
 export type TrainablePredictor = PerfPredictor &
   TrainableModel & {
     /**
-     * The loss of a batch whose datasets differ in class count (one `{x, layout}` per group,
-     * graphs and targets `[N, 1]` in group order), with the graphs of all groups encoded in one
-     * batched pass (`PredictorModel.lossOfGroups`). Without it, `loss` runs once per group.
+     * The summed loss and the gradients of `names` for a batch whose datasets differ in class
+     * count (one `{x, layout}` per group, graphs and targets `[N, 1]` in group order), computed
+     * group by group rather than in one tape over the batch (`PredictorModel.valueAndGradsOfGroups`).
+     * Without it, `loss` runs once per group inside one tape.
      */
-    lossOfGroups?(groups: readonly { readonly x: tf.Tensor3D; readonly layout: SetLayout }[], graphs: readonly ArchGraph[], targets: tf.Tensor2D): tf.Scalar;
+    valueAndGradsOfGroups?(
+      groups: readonly { readonly x: tf.Tensor3D; readonly layout: SetLayout }[],
+      graphs: readonly ArchGraph[],
+      targets: tf.Tensor2D,
+      names: readonly string[],
+    ): { value: tf.Scalar; grads: Map<string, tf.Tensor> };
   };
 
 export interface GeneratorTrainOptions extends MetaTrainOptions {
@@ -213,21 +219,29 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
     train,
     valid,
     batchLoss: (groups) => {
-      if (groups.length > 1 && model.lossOfGroups) {
-        // MBv3: one group per class count; the graph encoder runs once for the whole batch
-        const targets = Float32Array.from(groups.flatMap((g) => [...g.targets]));
-        return model.lossOfGroups(
-          groups.map((g) => ({ x: tensorOf(g), layout: g.layout })),
-          groups.flatMap((g) => g.graphs),
-          tf.tensor2d(targets, [targets.length, 1]),
-        );
-      }
       let total: tf.Scalar | undefined;
       for (const g of groups) {
         const l = model.loss(tensorOf(g), g.layout, g.graphs, tf.tensor2d(g.targets, [g.targets.length, 1]));
         total = total ? (tf.add(total, l) as tf.Scalar) : l;
       }
       return total!;
+    },
+    batchValueAndGrads: (groups, trainable) => {
+      if (groups.length < 2 || !model.valueAndGradsOfGroups) return undefined;
+      // MBv3: one group per class count; one tape per group, the graphs encoded once for the batch
+      const xs = groups.map((g) => tensorOf(g));
+      const targets = Float32Array.from(groups.flatMap((g) => [...g.targets]));
+      const y = tf.tensor2d(targets, [targets.length, 1]);
+      try {
+        return model.valueAndGradsOfGroups(
+          groups.map((g, i) => ({ x: xs[i]!, layout: g.layout })),
+          groups.flatMap((g) => g.graphs),
+          y,
+          trainable,
+        );
+      } finally {
+        tf.dispose([...xs, y]);
+      }
     },
     validate: (items, rng) => {
       const pred = new Float64Array(items.length);
