@@ -106,6 +106,30 @@ export class ParameterStore {
     return { value, grads: out };
   }
 
+  /**
+   * {@link valueAndGrads} of `Σ terms[i]()` with one tape per term, the gradients added term by
+   * term: the same numbers up to float32 rounding, while only one term's activations are alive
+   * at a time (the terms of an MBv3 meta-training batch: one episode group of up to 990 classes
+   * each). The terms are evaluated in order.
+   */
+  valueAndGradsOfSum(terms: readonly (() => tf.Scalar)[], names?: readonly string[]): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    if (terms.length === 0) throw new RangeError('ParameterStore.valueAndGradsOfSum: no terms');
+    let value: tf.Scalar | undefined;
+    const grads = new Map<string, tf.Tensor>();
+    for (const term of terms) {
+      const r = this.valueAndGrads(term, names);
+      const prevValue = value;
+      value = prevValue ? (tf.add(prevValue, r.value) as tf.Scalar) : r.value;
+      if (prevValue) tf.dispose([prevValue, r.value]);
+      for (const [name, g] of r.grads) {
+        const prev = grads.get(name);
+        grads.set(name, prev ? tf.add(prev, g) : g);
+        if (prev) tf.dispose([prev, g]);
+      }
+    }
+    return { value: value!, grads };
+  }
+
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();

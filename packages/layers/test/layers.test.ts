@@ -83,6 +83,37 @@ describe('Linear and ParameterStore', () => {
     x.dispose();
     store.dispose();
   });
+
+  it('valueAndGradsOfSum: one tape per term gives the value and gradients of the summed loss, keeps nothing', () => {
+    const store = new ParameterStore();
+    const a = new Linear(store, 'a', 3, 2, new Rng(5));
+    const b = new Linear(store, 'b', 2, 1, new Rng(6));
+    const xs = [
+      tf.tensor2d([[1, 2, 3]]),
+      tf.tensor2d([
+        [0.5, -1, 2],
+        [3, 0, -2],
+      ]),
+      tf.tensor2d([[-1, 1, 1]]),
+    ];
+    const term = (x: tf.Tensor2D) => () => tf.sum(tf.square(b.apply(tf.tanh(a.apply(x))))) as tf.Scalar;
+    const whole = store.valueAndGrads(() => tf.addN(xs.map((x) => term(x)())) as tf.Scalar);
+    const n0 = tf.memory().numTensors;
+    const split = store.valueAndGradsOfSum(xs.map(term));
+    expect(tf.memory().numTensors).toBe(n0 + 1 + 4); // the value and the four gradients
+    expect(split.value.dataSync()[0]!).toBeCloseTo(whole.value.dataSync()[0]!, 6);
+    expect([...split.grads.keys()].sort()).toEqual(['a.bias', 'a.weight', 'b.bias', 'b.weight']);
+    for (const [k, g] of whole.grads) {
+      const want = Array.from(g.dataSync());
+      Array.from(split.grads.get(k)!.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 6));
+    }
+    // only the named parameters
+    const some = store.valueAndGradsOfSum(xs.map(term), ['b.weight']);
+    expect([...some.grads.keys()]).toEqual(['b.weight']);
+    expect(() => store.valueAndGradsOfSum([])).toThrow(/no terms/);
+    tf.dispose([whole.value, split.value, some.value, ...whole.grads.values(), ...split.grads.values(), ...some.grads.values(), ...xs]);
+    store.dispose();
+  });
 });
 
 describe('optimizers (torch.optim semantics)', () => {

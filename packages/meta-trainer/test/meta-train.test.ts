@@ -257,7 +257,7 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     straight.dispose();
   });
 
-  test('MobileNetV3 space: a predictor batch of tasks with different class counts (one group each) trains as the per-group loop does', async () => {
+  test('MobileNetV3 space: a batch of tasks with different class counts (one group each) trains as the one-tape per-group loop does (predictor and generator)', async () => {
     // MBv3 episodes differ in way: a batch splits into groups by class count, and the predictor's
     // valueAndGradsOfGroups runs one tape per group with the graphs of all groups encoded in one
     // pass; the weights after 3 steps match those of the same model trained through loss() group
@@ -309,6 +309,29 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     expect(moved).toBeGreaterThan(100);
     grouped.dispose();
     perGroup.dispose();
+    // the generator: one tape per group (store.valueAndGradsOfSum) against one tape over the sum
+    const g1 = gen(8, MBV3_GRAPH_CONFIG);
+    const g2 = gen(8, MBV3_GRAPH_CONFIG);
+    let terms = 0;
+    const sumOf = g1.store.valueAndGradsOfSum.bind(g1.store);
+    g1.store.valueAndGradsOfSum = (ts, names) => {
+      terms += ts.length;
+      return sumOf(ts, names);
+    };
+    g2.store.valueAndGradsOfSum = (ts, names) => g2.store.valueAndGrads(() => tf.addN(ts.map((t) => t())) as tf.Scalar, names);
+    const genOpts = { ...opts, pairs: { kind: 'all' as const } };
+    const r1 = await metaTrainGenerator(mdb, g1, genOpts);
+    const r2 = await metaTrainGenerator(mdb, g2, genOpts);
+    expect(r1.steps).toBe(3);
+    expect(terms).toBeGreaterThan(3); // batches of 8 episodes of 4 different ways: several groups per step
+    expect(r1.history[0]!.trainLoss).toBeCloseTo(r2.history[0]!.trainLoss, 3);
+    const w1 = weights(g1);
+    for (const [k, v] of Object.entries(weights(g2))) {
+      if (k.endsWith('fc_k.bias')) continue; // zero gradient but for rounding (see above)
+      for (let i = 0; i < v.length; i++) expect(Math.abs(w1[k]![i]! - v[i]!)).toBeLessThan(1e-5);
+    }
+    g1.dispose();
+    g2.dispose();
     mdb.close();
   });
 

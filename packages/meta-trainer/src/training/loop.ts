@@ -128,7 +128,7 @@ export interface LoopSpec {
    * one tape per group of an MBv3 batch, whose single tape would hold every group's activations);
    * undefined where {@link batchLoss} in one tape is the way.
    */
-  batchValueAndGrads?(groups: readonly BatchGroup[], trainable: readonly string[]): { value: tf.Scalar; grads: Map<string, tf.Tensor> } | undefined;
+  batchValueAndGrads?(groups: readonly BatchGroup[], trainable: readonly string[], rng: Rng): { value: tf.Scalar; grads: Map<string, tf.Tensor> } | undefined;
   /** Validation metrics; `score` (higher is better) selects the best checkpoint when present. */
   validate(items: readonly TrainingItem[], rng: Rng): { metrics: Record<string, number>; score?: number };
   /** Name of the best-score checkpoint (predictor: `ckpt_max_corr.ckpt`). */
@@ -315,7 +315,7 @@ function* metaTrainingSteps(spec: LoopSpec, opts: MetaTrainOptions): Steps<MetaT
         }
         const items = batches[b]!.map((i) => spec.train[i]!);
         const groups = drawBatch(items, perClass, rng);
-        const { value, grads } = spec.batchValueAndGrads?.(groups, spec.trainable) ?? spec.store.valueAndGrads(() => spec.batchLoss(groups, rng), spec.trainable);
+        const { value, grads } = spec.batchValueAndGrads?.(groups, spec.trainable, rng) ?? spec.store.valueAndGrads(() => spec.batchLoss(groups, rng), spec.trainable);
         const loss = value.dataSync()[0]!;
         value.dispose();
         adam.apply(grads);

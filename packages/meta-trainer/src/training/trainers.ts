@@ -141,6 +141,7 @@ export async function metaTrainGenerator(db: MetaDatabase, model: TrainableGener
   const train = trainingItems(db, selectGeneratorPairs(parts.train, rule), { resolver, perClass });
   const valid = trainingItems(db, selectGeneratorPairs(parts.valid, rule), { resolver, perClass });
   checkGraphConfig(model.graphConfig, train, resolver);
+  const generatorLoss = (g: BatchGroup, rng: Rng): tf.Scalar => model.loss(tensorOf(g), g.layout, g.graphs, { training: true, rng }).loss;
   const spec: LoopSpec = {
     kind: 'generator',
     store: model.store,
@@ -150,12 +151,19 @@ export async function metaTrainGenerator(db: MetaDatabase, model: TrainableGener
     batchLoss: (groups, rng) => {
       let total: tf.Scalar | undefined;
       for (const g of groups) {
-        const x = tensorOf(g);
-        const l = model.loss(x, g.layout, g.graphs, { training: true, rng }).loss;
+        const l = generatorLoss(g, rng);
         total = total ? (tf.add(total, l) as tf.Scalar) : l;
       }
       return total!;
     },
+    // several class counts (MBv3 batches of more than one episode): one tape per group
+    batchValueAndGrads: (groups, trainable, rng) =>
+      groups.length < 2
+        ? undefined
+        : model.store.valueAndGradsOfSum(
+            groups.map((g) => () => generatorLoss(g, rng)),
+            trainable,
+          ),
     validate: (items, rng) => {
       let loss = 0;
       let recon = 0;
