@@ -112,6 +112,13 @@ describe('metad2a meta-train → search: the feature extractor', () => {
     );
     expect(s.err()).not.toMatch(/\n\s+at /); // no stack trace
 
+    // rank reads features the same way
+    const archs = path.join(dir, 'archs.txt');
+    fs.writeFileSync(archs, '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|\n');
+    const r = capture();
+    expect(await runCli(['rank', '--model', out, '--dataset', 'builtin:digits', '--archs', archs, '--extractor', 'identity'], r.io)).toBe(1);
+    expect(r.err()).toContain(`${out}: --extractor: expected the model's extractor, random-conv (${id}, 20 images per class in meta-training)`);
+
     fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify({ ...manifest, extractor: { ...extractor, id: 'random-conv:v2:other' } }));
     const d = capture();
     expect(await runCli(['search', '--model', out, '--dataset', 'builtin:digits'], d.io)).toBe(1);
