@@ -322,15 +322,20 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
   if (manifest._tag === 'Left') throw new MetaD2AException(manifest.left);
   const m = manifest.right;
   const result = JSON.parse(fs.readFileSync(path.join(s.work, `${p.report}.json`), 'utf8')) as TransferResult;
-  const { work: _w, shipTo: _t, ...settings } = s;
+  // paths inside the repository are written relative to it (the shipped file holds no machine's layout)
+  const rel = (f: string | undefined): string | undefined => (f !== undefined && f.startsWith(`${ROOT}${path.sep}`) ? path.relative(ROOT, f) : f);
+  const { work: _w, shipTo: _t, ...rest } = s;
+  const settings = { ...rest, db: rel(s.db), heldoutDb: rel(s.heldoutDb), prior: rel(s.prior) };
+  const metaTrained = m.provenance.metaTrained as Record<string, unknown> | undefined;
   const shipped = {
     ...m,
     provenance: {
       ...m.provenance,
+      ...(metaTrained ? { metaTrained: { ...metaTrained, db: rel(metaTrained.db as string), prior: rel((metaTrained.prior as string | null) ?? undefined) ?? null } } : {}),
       builtBy: 'tools/default-model/build.ts',
-      db: { from: state.db?.from, counts: state.db ? withDb(state.db.file, (db) => db.counts()) : null },
+      db: { from: rel(state.db?.from), counts: state.db ? withDb(state.db.file, (db) => db.counts()) : null },
       // the plan's random cells and every pick the evaluation trained
-      heldout: { from: state.heldout?.from, counts: state.heldout ? withDb(state.heldout.file, (db) => db.counts()) : null, plan: result.plan.name },
+      heldout: { from: rel(state.heldout?.from), counts: state.heldout ? withDb(state.heldout.file, (db) => db.counts()) : null, plan: result.plan.name },
       extractor: m.extractor ?? null,
       featuresFrom: state.features?.from ?? null,
       split: { name: SPLIT, ...(state.split as object) },
