@@ -43,6 +43,17 @@ export interface PredictorOptions {
   readonly includeDeadParameters?: boolean;
 }
 
+/** Σ (prediction − target)², the official `MSELoss(reduction='sum')` (spec §2.5). */
+function summedSquaredError(pred: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => tf.sum(tf.square(tf.sub(pred, targets))) as tf.Scalar);
+}
+
+/** Datasets of one class count, `[B, C·n, d]` with their layout (see {@link PredictorModel.predictGroups}). */
+export interface DatasetGroup {
+  readonly x: tf.Tensor3D;
+  readonly layout: SetLayout;
+}
+
 /** What {@link PredictorModel.saveCheckpoint} records besides the tensors (enough to rebuild the model). */
 export interface PredictorConfig {
   readonly nvt: number;
@@ -160,17 +171,38 @@ export class PredictorModel implements PerfPredictor {
 
   /** `head(encodeDataset(x), encodeGraphs(graphs))`, one graph per dataset row → `[B, 1]`. */
   predict(x: tf.Tensor3D, layout: SetLayout, graphs: readonly ArchGraph[]): tf.Tensor2D {
-    if (graphs.length !== x.shape[0]) {
+    return this.predictGroups([{ x, layout }], graphs);
+  }
+
+  /**
+   * {@link predict} for items whose datasets differ in class count (MBv3 episodes): each group's
+   * dataset embeddings, then the graphs of all groups (in group order, one per dataset row) in
+   * ONE batched graph-encoder pass → `[ΣB, 1]`. Encoding the graphs group by group instead
+   * would run the 2·maxN-step recurrence (and, under a tape, its weight-gradient outer
+   * products) once per group; the values are the same up to float32 rounding.
+   */
+  predictGroups(groups: readonly DatasetGroup[], graphs: readonly ArchGraph[]): tf.Tensor2D {
+    const rows = groups.reduce((n, g) => n + g.x.shape[0], 0);
+    if (graphs.length !== rows) {
       throw new MetaD2AException(
-        validationError({ source: 'PredictorModel.predict', field: 'graphs', expected: `one graph per dataset row (${x.shape[0]})`, got: String(graphs.length) }),
+        validationError({ source: 'PredictorModel.predict', field: 'graphs', expected: `one graph per dataset row (${rows})`, got: String(graphs.length) }),
       );
     }
-    return tf.tidy(() => this.head(this.encodeDataset(x, layout), this.encodeGraphs(graphs)));
+    return tf.tidy(() => {
+      const parts = groups.map((g) => this.encodeDataset(g.x, g.layout));
+      const d = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as tf.Tensor2D);
+      return this.head(d, this.encodeGraphs(graphs));
+    });
   }
 
   /** Summed squared error against normalised targets `[B, 1]` (spec §2.5: `MSELoss(reduction='sum')`). */
   loss(x: tf.Tensor3D, layout: SetLayout, graphs: readonly ArchGraph[], targets: tf.Tensor2D): tf.Scalar {
-    return tf.tidy(() => tf.sum(tf.square(tf.sub(this.predict(x, layout, graphs), targets))) as tf.Scalar);
+    return summedSquaredError(this.predict(x, layout, graphs), targets);
+  }
+
+  /** {@link loss} of {@link predictGroups} (targets `[ΣB, 1]` in group order): the summed squared error of a whole MBv3 batch. */
+  lossOfGroups(groups: readonly DatasetGroup[], graphs: readonly ArchGraph[], targets: tf.Tensor2D): tf.Scalar {
+    return summedSquaredError(this.predictGroups(groups, graphs), targets);
   }
 
   /** acc (%) → normalised target, with this model's normalisation. */

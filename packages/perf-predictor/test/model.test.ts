@@ -85,4 +85,52 @@ describe('PredictorModel graph encoding and checkpoints', () => {
     back.dispose();
     fs.rmSync(dir, { recursive: true });
   });
+
+  it('lossOfGroups (datasets of several class counts, graphs encoded in one pass) equals the sum of per-group losses, with the same gradients', () => {
+    const model = smallModel();
+    const rng = new Rng(8);
+    const graphs = rankingTestGraphs().slice(0, 6);
+    // three groups: 2 datasets of 3 classes, 3 of 5 classes, 1 of 2 classes (4 rows per class, 16-d rows)
+    const shapes: [number, number][] = [
+      [2, 3],
+      [3, 5],
+      [1, 2],
+    ];
+    const groups = shapes.map(([b, c]) => ({ x: tf.tensor3d(rng.normalArray(b * c * 4 * 16), [b, c * 4, 16]), layout: { classes: c, perClass: 4 } }));
+    const targets = tf.tensor2d(
+      rng.normalArray(6).map((v) => 0.01 * v),
+      [6, 1],
+    );
+    const names = model.store.names();
+    const grouped = model.store.valueAndGrads(() => model.lossOfGroups(groups, graphs, targets), names);
+    let row = 0;
+    const perGroup = model.store.valueAndGrads(() => {
+      let total: tf.Scalar | undefined;
+      for (const g of groups) {
+        const b = g.x.shape[0];
+        const l = model.loss(g.x, g.layout, graphs.slice(row, row + b), tf.slice(targets, [row, 0], [b, 1]));
+        row += b;
+        total = total ? (tf.add(total, l) as tf.Scalar) : l;
+      }
+      return total!;
+    }, names);
+    const v1 = grouped.value.dataSync()[0]!;
+    const v0 = perGroup.value.dataSync()[0]!;
+    expect(v0).toBeGreaterThan(0);
+    expect(Math.abs(v1 - v0)).toBeLessThan(1e-6 * Math.max(1, v0));
+    expect([...grouped.grads.keys()].sort()).toEqual([...perGroup.grads.keys()].sort());
+    for (const [k, g] of perGroup.grads) {
+      const a = g.dataSync();
+      const b = grouped.grads.get(k)!.dataSync();
+      const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
+      for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThan(1e-4 * scale);
+    }
+    // the predictions themselves, and the one-group case through predict
+    const p = model.predictGroups(groups, graphs).dataSync();
+    const p0 = model.predict(groups[1]!.x, groups[1]!.layout, graphs.slice(2, 5)).dataSync();
+    for (let i = 0; i < 3; i++) expect(Math.abs(p[2 + i]! - p0[i]!)).toBeLessThan(1e-6);
+    expect(() => model.predictGroups(groups, graphs.slice(0, 5))).toThrow(/one graph per dataset row \(6\)/);
+    tf.dispose([grouped.value, perGroup.value, ...grouped.grads.values(), ...perGroup.grads.values(), targets, ...groups.map((g) => g.x)]);
+    model.dispose();
+  });
 });

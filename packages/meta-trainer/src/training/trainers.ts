@@ -9,9 +9,11 @@ import {
   unwrap,
   validationError,
   type AccuracyNormalisation,
+  type ArchGraph,
   type GraphGenerator,
   type PerfPredictor,
   type Rng,
+  type SetLayout,
 } from '@metad2a/core';
 import type { ParameterStore } from '@metad2a/layers';
 import { match } from 'ts-pattern';
@@ -39,7 +41,15 @@ export interface TrainableModel {
 }
 
 export type TrainableGenerator = GraphGenerator & TrainableModel;
-export type TrainablePredictor = PerfPredictor & TrainableModel;
+export type TrainablePredictor = PerfPredictor &
+  TrainableModel & {
+    /**
+     * The loss of a batch whose datasets differ in class count (one `{x, layout}` per group,
+     * graphs and targets `[N, 1]` in group order), with the graphs of all groups encoded in one
+     * batched pass (`PredictorModel.lossOfGroups`). Without it, `loss` runs once per group.
+     */
+    lossOfGroups?(groups: readonly { readonly x: tf.Tensor3D; readonly layout: SetLayout }[], graphs: readonly ArchGraph[], targets: tf.Tensor2D): tf.Scalar;
+  };
 
 export interface GeneratorTrainOptions extends MetaTrainOptions {
   /** Which (task, architecture) pairs the generator learns from (default: the best record of each task). */
@@ -203,6 +213,15 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
     train,
     valid,
     batchLoss: (groups) => {
+      if (groups.length > 1 && model.lossOfGroups) {
+        // MBv3: one group per class count; the graph encoder runs once for the whole batch
+        const targets = Float32Array.from(groups.flatMap((g) => [...g.targets]));
+        return model.lossOfGroups(
+          groups.map((g) => ({ x: tensorOf(g), layout: g.layout })),
+          groups.flatMap((g) => g.graphs),
+          tf.tensor2d(targets, [targets.length, 1]),
+        );
+      }
       let total: tf.Scalar | undefined;
       for (const g of groups) {
         const l = model.loss(tensorOf(g), g.layout, g.graphs, tf.tensor2d(g.targets, [g.targets.length, 1]));
