@@ -21,7 +21,8 @@
  *   train     meta-training: `--predictor-hs` 128, `--generator-pairs` top:0.2, `--predictor-epochs`
  *             120, `--generator-epochs` 400, `--select-by` pearson, seed; the model goes to <work>/model
  *             and names the extractor of its features
- *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2):
+ *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2,
+ *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate)):
  *             <work>/transfer-nb201-heldout-v1.{md,json,svg}; picks are trained into the held-out database
  *   ship      the model into packages/default-model/models/nb201 (`--ship-to`): its two checkpoints,
  *             model.json with the build's provenance, evaluation.json (the transfer result) and
@@ -91,6 +92,8 @@ export interface BuildSettings {
     readonly proxies?: readonly string[];
     readonly minRandomCells?: number;
     readonly proxyBatch?: number;
+    /** The proxies choose among the first n of each search's ranking (NASWOT costs ~0.25 s per cell at 32 images). */
+    readonly proxyPool?: number;
   };
   readonly shipTo: string;
 }
@@ -421,7 +424,11 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     selectBy,
     batchSize: int('--batch-size', d.batchSize),
     plan: take('--plan') ?? d.plan,
-    eval: { seeds: evalSeeds },
+    eval: {
+      seeds: evalSeeds,
+      ...(flags.has('--proxy-batch') ? { proxyBatch: int('--proxy-batch', 64, 2) } : {}),
+      ...(flags.has('--proxy-pool') ? { proxyPool: int('--proxy-pool', 1) } : {}),
+    },
     shipTo: abs(take('--ship-to')) ?? d.shipTo,
   };
   if (flags.size > 0)
