@@ -21,7 +21,8 @@
  *   train     meta-training: `--predictor-hs` 128, `--generator-pairs` top:0.2, `--predictor-epochs`
  *             120, `--generator-epochs` 400, `--select-by` pearson, seed; the model goes to <work>/model
  *             and names the extractor of its features
- *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2):
+ *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2,
+ *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate)):
  *             <work>/transfer-nb201-heldout-v1.{md,json,svg}; picks are trained into the held-out database
  *   ship      the model into packages/default-model/models/nb201 (`--ship-to`): its two checkpoints,
  *             model.json with the build's provenance, evaluation.json (the transfer result) and
@@ -91,6 +92,8 @@ export interface BuildSettings {
     readonly proxies?: readonly string[];
     readonly minRandomCells?: number;
     readonly proxyBatch?: number;
+    /** The proxies choose among the first n of each search's ranking (NASWOT costs ~0.25 s per cell at 32 images). */
+    readonly proxyPool?: number;
   };
   readonly shipTo: string;
 }
@@ -322,15 +325,20 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
   if (manifest._tag === 'Left') throw new MetaD2AException(manifest.left);
   const m = manifest.right;
   const result = JSON.parse(fs.readFileSync(path.join(s.work, `${p.report}.json`), 'utf8')) as TransferResult;
-  const { work: _w, shipTo: _t, ...settings } = s;
+  // paths inside the repository are written relative to it (the shipped file holds no machine's layout)
+  const rel = (f: string | undefined): string | undefined => (f !== undefined && f.startsWith(`${ROOT}${path.sep}`) ? path.relative(ROOT, f) : f);
+  const { work: _w, shipTo: _t, ...rest } = s;
+  const settings = { ...rest, db: rel(s.db), heldoutDb: rel(s.heldoutDb), prior: rel(s.prior) };
+  const metaTrained = m.provenance.metaTrained as Record<string, unknown> | undefined;
   const shipped = {
     ...m,
     provenance: {
       ...m.provenance,
+      ...(metaTrained ? { metaTrained: { ...metaTrained, db: rel(metaTrained.db as string), prior: rel((metaTrained.prior as string | null) ?? undefined) ?? null } } : {}),
       builtBy: 'tools/default-model/build.ts',
-      db: { from: state.db?.from, counts: state.db ? withDb(state.db.file, (db) => db.counts()) : null },
+      db: { from: rel(state.db?.from), counts: state.db ? withDb(state.db.file, (db) => db.counts()) : null },
       // the plan's random cells and every pick the evaluation trained
-      heldout: { from: state.heldout?.from, counts: state.heldout ? withDb(state.heldout.file, (db) => db.counts()) : null, plan: result.plan.name },
+      heldout: { from: rel(state.heldout?.from), counts: state.heldout ? withDb(state.heldout.file, (db) => db.counts()) : null, plan: result.plan.name },
       extractor: m.extractor ?? null,
       featuresFrom: state.features?.from ?? null,
       split: { name: SPLIT, ...(state.split as object) },
@@ -416,7 +424,11 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     selectBy,
     batchSize: int('--batch-size', d.batchSize),
     plan: take('--plan') ?? d.plan,
-    eval: { seeds: evalSeeds },
+    eval: {
+      seeds: evalSeeds,
+      ...(flags.has('--proxy-batch') ? { proxyBatch: int('--proxy-batch', 64, 2) } : {}),
+      ...(flags.has('--proxy-pool') ? { proxyPool: int('--proxy-pool', 1) } : {}),
+    },
     shipTo: abs(take('--ship-to')) ?? d.shipTo,
   };
   if (flags.size > 0)

@@ -1,44 +1,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Rng } from '@metad2a/core';
 import { MetaDatabase } from '@metad2a/meta-trainer';
-import { nb201, nb201Table } from '@metad2a/search-spaces';
 import { runCli } from '../src';
+import { fillNoiseDb } from '../../meta-trainer/test/helpers/noise-db';
 import { capture } from './capture';
 
-/** A tiny meta-database at the official feature width (512): 6 classes × 20 rows, 6 tasks × 4 NB201 records, seeded. */
+/** A tiny meta-database at the official feature width (512): 6 classes × 20 rows, 6 tasks × 4 NB201 records, seeded; split `s`. */
 function tinyDb(file: string, featuresFrom?: string): void {
-  const rng = new Rng(7);
   const db = MetaDatabase.open(file);
-  db.addDataset({ name: 'noise', source: 'test', numClasses: 6, featureDim: 512 });
-  db.addFeatureSet(
-    'noise',
-    {
-      name: 'noise',
-      dim: 512,
-      classes: Array.from({ length: 6 }, (_, c) => ({ label: `c${c}`, count: 20, data: rng.normalArray(20 * 512, c * 0.1, 1) })),
-    },
-    featuresFrom !== undefined ? { from: featuresFrom } : {},
-  );
-  const ids: number[] = [];
-  for (let t = 0; t < 6; t++) {
-    db.addTask({ name: `t${t}`, dataset: 'noise', classIds: rng.permutation(6).slice(0, 3) });
-    for (let i = 0; i < 4; i++) {
-      const cell = nb201.sample(rng);
-      ids.push(
-        db.addRecord({
-          task: `t${t}`,
-          space: 'nb201',
-          arch: nb201.format(cell),
-          accuracy: nb201Table().record(cell).datasets.cifar10.testAccuracy,
-          metric: 'top1-test',
-          how: 'imported:nb201-table',
-        }),
-      );
-    }
-  }
-  db.setSplit('s', { train: ids.slice(4), valid: ids.slice(0, 4) });
+  fillNoiseDb(db, [{ name: 'noise', from: featuresFrom }], 6);
   db.close();
 }
 
@@ -111,6 +82,13 @@ describe('metad2a meta-train → search: the feature extractor', () => {
       `${out}: --extractor: expected the model's extractor, random-conv (${id}, 20 images per class in meta-training): a model ranks only features like those it was meta-trained on (leave --extractor out to use it, or meta-train a model on mobilenetv2 features), got "mobilenetv2"`,
     );
     expect(s.err()).not.toMatch(/\n\s+at /); // no stack trace
+
+    // rank reads features the same way
+    const archs = path.join(dir, 'archs.txt');
+    fs.writeFileSync(archs, '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|\n');
+    const r = capture();
+    expect(await runCli(['rank', '--model', out, '--dataset', 'builtin:digits', '--archs', archs, '--extractor', 'identity'], r.io)).toBe(1);
+    expect(r.err()).toContain(`${out}: --extractor: expected the model's extractor, random-conv (${id}, 20 images per class in meta-training)`);
 
     fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify({ ...manifest, extractor: { ...extractor, id: 'random-conv:v2:other' } }));
     const d = capture();

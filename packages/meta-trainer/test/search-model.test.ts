@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Rng, initBackend } from '@metad2a/core';
+import { initBackend } from '@metad2a/core';
 import { createExtractor } from '@metad2a/datasets';
 import { loadSearchModel } from '@metad2a/search';
-import { nb201, nb201Table } from '@metad2a/search-spaces';
 import { MetaDatabase, formatFeatureOrigin, metaTrainSearchModel, parseFeatureOrigin, splitFeatureOrigin } from '../src';
+import { fillNoiseDb } from './helpers/noise-db';
 
 // the native backend of @metad2a/tfjs-kernels when it is built, else cpu
 beforeAll(async () => {
@@ -16,34 +16,17 @@ beforeAll(async () => {
   }
 });
 
-/** Two data sets of 6 classes × 20 rows of seeded noise at the official width (512), 3 tasks each with 4 NB201 records; split `s`. */
+/** Two data sets `a` and `b` (features from the given origins), 3 tasks each. */
 function tinyDb(from: { a?: string; b?: string }): MetaDatabase {
-  const rng = new Rng(7);
   const db = MetaDatabase.inMemory();
-  const ids: number[] = [];
-  for (const name of ['a', 'b'] as const) {
-    db.addDataset({ name, source: 'test', numClasses: 6, featureDim: 512 });
-    const fs0 = { name, dim: 512, classes: Array.from({ length: 6 }, (_, c) => ({ label: `c${c}`, count: 20, data: rng.normalArray(20 * 512, c * 0.1, 1) })) };
-    const origin = from[name];
-    db.addFeatureSet(name, fs0, origin !== undefined ? { from: origin } : {});
-    for (let t = 0; t < 3; t++) {
-      db.addTask({ name: `${name}/${t}`, dataset: name, classIds: rng.permutation(6).slice(0, 3) });
-      for (let i = 0; i < 4; i++) {
-        const cell = nb201.sample(rng);
-        ids.push(
-          db.addRecord({
-            task: `${name}/${t}`,
-            space: 'nb201',
-            arch: nb201.format(cell),
-            accuracy: nb201Table().record(cell).datasets.cifar10.testAccuracy,
-            metric: 'top1-test',
-            how: 'test',
-          }),
-        );
-      }
-    }
-  }
-  db.setSplit('s', { train: ids.slice(4), valid: ids.slice(0, 4) });
+  fillNoiseDb(
+    db,
+    [
+      { name: 'a', from: from.a },
+      { name: 'b', from: from.b },
+    ],
+    3,
+  );
   return db;
 }
 

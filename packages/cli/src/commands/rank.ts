@@ -2,9 +2,18 @@ import * as fs from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Command } from 'commander';
 import { describeBackend, initBackend, type AnySearchSpace, type BackendName } from '@metad2a/core';
-import { loadFeatureSet } from '@metad2a/datasets';
 import { NB201_PROXY_NETWORK, proxyBatch } from '@metad2a/proxies';
-import { candidatePool, describeCandidates, formatRankReport, loadSearchModel, predictionTarget, rankCandidates, rerankCandidates, type SearchCandidate } from '@metad2a/search';
+import {
+  candidatePool,
+  describeCandidates,
+  formatRankReport,
+  loadSearchFeatures,
+  loadSearchModel,
+  predictionTarget,
+  rankCandidates,
+  rerankCandidates,
+  type SearchCandidate,
+} from '@metad2a/search';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf } from '../options';
 import { BACKEND_CHOICES, defaultModelDir } from '../shared';
@@ -58,7 +67,10 @@ export function registerRank(program: Command, io: CliIo): void {
     .option('--model <dir>', 'model directory; default: the embedded default model')
     .option('--resamples <n>', 'resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
     .option('--seed <s>', 'seed of the resampling (and the proxy networks)', intInRange('--seed', 0), 0)
-    .option('--extractor <name>', 'feature extractor for image datasets (default random-conv)')
+    .option(
+      '--extractor <name>',
+      "feature extractor for image datasets: only the model's own (its default; random-conv for models that name none); identity for precomputed features",
+    )
     .option('--rerank <proxy>', 're-rank the best --rerank-top with a zero-cost proxy on a minibatch of the dataset (naswot, synflow)')
     .option('--rerank-top <k>', 'how many of the best are re-ranked', intInRange('--rerank-top', 1, 100000), 20)
     .option('--rerank-weight <w>', "weight of the proxy's rank in [0, 1]", weightIn01, 0.5)
@@ -75,7 +87,7 @@ export function registerRank(program: Command, io: CliIo): void {
         if (model.manifest.space !== f.space) throw new CliUsageError(`--space ${f.space} does not match the model in ${modelDir}, which is for space '${model.manifest.space}'`);
         if (f.rerank !== undefined && f.space !== 'nb201') throw new CliUsageError('--rerank: the proxies score NB201 cells only');
         const archs = readArchitectureList(f.archs, model.space);
-        const features = await loadFeatureSet(f.dataset, { extractor: f.extractor });
+        const features = await loadSearchFeatures(model, f.dataset, { extractor: f.extractor, flag: '--extractor' });
         const ranked = await rankCandidates(model.predictor, features, candidatePool(model.space, archs), { resamples: f.resamples, seed: `${f.seed}/rank` });
         let ranking: readonly (SearchCandidate & { readonly proxyScore?: number })[] = describeCandidates(model.space, ranked.ranking, features.classes.length);
         let rerank: { proxy: string; top: number; weight: number; seconds: number } | undefined;
