@@ -10,6 +10,17 @@ beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
 
+/** The same parameter names, and every gradient within 1e-4 of the reference's largest entry. */
+function expectSameGrads(got: Map<string, tf.Tensor>, want: Map<string, tf.Tensor>): void {
+  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [k, g] of want) {
+    const a = g.dataSync();
+    const b = got.get(k)!.dataSync();
+    const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
+    for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThan(1e-4 * scale);
+  }
+}
+
 const smallModel = (): PredictorModel =>
   new PredictorModel({ graphConfig: graphConfig(7, 8), hs: 24, nz: 8, inputDim: 16, heads: 2, rng: new Rng(21), normalisation: { mean: 70, std: 5 } });
 
@@ -118,26 +129,14 @@ describe('PredictorModel graph encoding and checkpoints', () => {
     const v0 = perGroup.value.dataSync()[0]!;
     expect(v0).toBeGreaterThan(0);
     expect(Math.abs(v1 - v0)).toBeLessThan(1e-6 * Math.max(1, v0));
-    expect([...grouped.grads.keys()].sort()).toEqual([...perGroup.grads.keys()].sort());
-    for (const [k, g] of perGroup.grads) {
-      const a = g.dataSync();
-      const b = grouped.grads.get(k)!.dataSync();
-      const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
-      for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThan(1e-4 * scale);
-    }
+    expectSameGrads(grouped.grads, perGroup.grads);
     // the same loss and gradients group by group, in one tape per group (what meta-training uses)
     const warm = model.valueAndGradsOfGroups(groups, graphs, targets, names); // fills the graph encoder's weight-layout cache
     tf.dispose([warm.value, ...warm.grads.values()]);
     const before = tf.memory().numTensors;
     const lean = model.valueAndGradsOfGroups(groups, graphs, targets, names);
     expect(Math.abs(lean.value.dataSync()[0]! - v0)).toBeLessThan(1e-6 * Math.max(1, v0));
-    expect([...lean.grads.keys()].sort()).toEqual([...perGroup.grads.keys()].sort());
-    for (const [k, g] of perGroup.grads) {
-      const a = g.dataSync();
-      const b = lean.grads.get(k)!.dataSync();
-      const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
-      for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThan(1e-4 * scale);
-    }
+    expectSameGrads(lean.grads, perGroup.grads);
     tf.dispose([lean.value, ...lean.grads.values()]);
     expect(tf.memory().numTensors).toBe(before);
     // a subset of the parameters: only those get gradients
