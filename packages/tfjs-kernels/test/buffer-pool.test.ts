@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { NATIVE_BACKEND_NAME, registerNativeBackend } from '../src';
-import { BufferPool, outputBuffers } from '../src/native/buffer-pool';
+import { BufferPool, outputBuffers, poolCapacity } from '../src/native/buffer-pool';
 
 beforeAll(async () => {
   const r = registerNativeBackend();
@@ -16,45 +16,75 @@ beforeAll(async () => {
 });
 
 describe('BufferPool', () => {
-  it('recycles a released buffer of the same length, zeroed on request, and leaves small ones to V8', () => {
+  it('recycles a released buffer for any request it holds up to twice over (views of exactly that length), zeroed on request, and leaves small ones to V8', () => {
     const pool = new BufferPool(1 << 20);
+    expect(poolCapacity(5000)).toBe(5120); // 2^12 ≤ 5000 < 2^13: steps of 2^9
+    expect(poolCapacity(5120)).toBe(5120);
+    expect(poolCapacity(5121)).toBe(5632);
+    expect(poolCapacity(4096)).toBe(4096);
     const a = pool.take(5000);
+    expect(a.length).toBe(5000);
     pool.written(a);
     a.fill(3);
     pool.released(a);
-    expect(pool.bytes).toBe(20000);
-    const b = pool.take(5000);
-    expect(b).toBe(a);
+    expect(pool.bytes).toBe(5120 * 4);
+    const b = pool.take(5001); // same class: the same memory, a new view of 5001 floats
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.length).toBe(5001);
     expect(b.every((x) => x === 0)).toBe(true);
-    expect(pool.take(5001)).not.toBe(a);
+    expect(pool.bytes).toBe(0);
+    pool.written(b);
+    pool.released(b);
+    const c = pool.take(6000, false); // another class: fresh memory
+    expect(c.buffer).not.toBe(a.buffer);
+    pool.written(c);
+    pool.released(c);
     const small = pool.take(100);
     pool.written(small);
     pool.released(small);
+    expect(pool.bytes).toBe((5120 + 6144) * 4);
+    expect(pool.reused).toBe(1);
+    expect(pool.allocated).toBe(2);
+    // the smallest free buffer that holds a request and is at most twice its size
+    expect(pool.take(4500).buffer).toBe(a.buffer);
+    expect(pool.take(4500).buffer).toBe(c.buffer);
+    expect(pool.take(4500).buffer).not.toBe(a.buffer); // the pool is empty
+    expect(pool.bytes).toBe(0);
+    pool.released(c); // released before: not pooled a second time
     expect(pool.bytes).toBe(0);
   });
 
-  it('keeps a buffer while another data id holds it, never recycles an escaped one, and respects the cap', () => {
-    const pool = new BufferPool(30000);
-    const a = pool.take(5000);
+  it('keeps a buffer while another data id holds it, never recycles an escaped one, and makes room by dropping the oldest', () => {
+    const pool = new BufferPool(48000);
+    const a = pool.take(5000); // 20,480 bytes
     pool.written(a);
     pool.written(a); // two data ids share the array
     pool.released(a);
     expect(pool.bytes).toBe(0);
     pool.released(a);
-    expect(pool.bytes).toBe(20000);
+    expect(pool.bytes).toBe(20480);
+    pool.released(a); // a view released twice is not pooled twice
+    expect(pool.bytes).toBe(20480);
     const e = pool.take(6000);
     pool.written(e);
     pool.escape(e);
     pool.released(e);
-    expect(pool.bytes).toBe(20000);
-    const c = pool.take(6000);
+    expect(pool.bytes).toBe(20480);
+    const c = pool.take(6000); // 24,576 bytes: 20,480 + 24,576 fits under 48,000
     pool.written(c);
-    pool.released(c); // 20000 + 24000 > 30000: dropped
-    expect(pool.bytes).toBe(20000);
+    pool.released(c);
+    expect(pool.bytes).toBe(20480 + 24576);
+    const d = pool.take(7000); // 28,672 bytes: the oldest (a's) goes, then c's
+    pool.written(d);
+    pool.released(d);
+    expect(pool.bytes).toBe(28672);
     const foreign = new Float32Array(8000); // not allocated by the pool
     pool.written(foreign);
     pool.released(foreign);
-    expect(pool.bytes).toBe(20000);
+    expect(pool.bytes).toBe(28672);
+    expect(pool.take(15000).buffer).not.toBe(d.buffer); // d's 7,168 floats cannot hold it
+    expect(pool.take(5000).buffer).toBe(d.buffer); // 7,168 ≤ 2 × 5,000: reused
+    expect(pool.bytes).toBe(0);
   });
 });
 
@@ -91,6 +121,30 @@ describe('native backend with pooled outputs', () => {
     for (const a of v) sum += a;
     expect(sum).toBe(50 * 90);
     tf.dispose([x, p]);
+  });
+
+  it('kernels read and write views into larger recycled buffers correctly (shapes that vary between calls)', () => {
+    const run = (rows: number): Float32Array => {
+      const a = tf.randomNormal([rows, 64], 0, 1, 'float32', rows);
+      const b = tf.randomNormal([64, 48], 0, 1, 'float32', 7);
+      const y = tf.tidy(() => tf.sum(tf.relu(tf.matMul(tf.add(a, 1), b)), 1)); // every output from a pooled view
+      const v = Float32Array.from(y.dataSync());
+      tf.dispose([a, b, y]);
+      return v;
+    };
+    const before = outputBuffers.reused;
+    const got = [200, 190, 210, 185].map(run); // 200·64 = 12,800 floats and its neighbours share a size class
+    expect(outputBuffers.reused).toBeGreaterThan(before);
+    tf.setBackend('cpu');
+    try {
+      const want = [200, 190, 210, 185].map(run);
+      got.forEach((g, i) => {
+        expect(g.length).toBe(want[i]!.length);
+        g.forEach((x, j) => expect(Math.abs(x - want[i]![j]!)).toBeLessThan(1e-3 * Math.max(1, Math.abs(want[i]![j]!))));
+      });
+    } finally {
+      tf.setBackend(NATIVE_BACKEND_NAME);
+    }
   });
 
   it('a training step gives the same gradients with and without recycled buffers', () => {
