@@ -13,5 +13,6 @@ case "$PLAN" in
   nb201-heldout-v1) NAME=nb201-heldout; ABOUT=tools/meta-database/nb201-heldout-about.json ;;
   *) echo "export.sh: no export folder for plan '$PLAN' (expected nb201-v1 or nb201-heldout-v1)" >&2; exit 2 ;;
 esac
-npx tsx packages/cli/src/bin.ts db export --db "$DB" --format dir --out "packages/meta-trainer/data/$NAME-measured" --about "$ABOUT"
+# the records alone: class features are re-made by `db features` (seconds) and would dwarf them
+npx tsx packages/cli/src/bin.ts db export --db "$DB" --format dir --out "packages/meta-trainer/data/$NAME-measured" --about "$ABOUT" --without-features
 npx tsx packages/cli/src/bin.ts db stats --db "builtin:$NAME" --json | head -c 400; echo

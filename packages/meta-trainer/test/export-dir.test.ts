@@ -95,6 +95,15 @@ describe('export folder', () => {
     exportDir(sample(), d2);
     expect(fs.existsSync(path.join(d2, 'features.jsonl.gz'))).toBe(false);
     expect(readExportManifest(d2).counts).toEqual({ datasets: 2, tasks: 2, records: 3 });
+    // withoutFeatures: the same records, datasets without a feature width, no features file
+    const d3 = tmp();
+    expect(exportDir(b, d3, undefined, { withoutFeatures: true }).counts).toEqual({ datasets: 2, tasks: 2, records: 3 });
+    expect(fs.existsSync(path.join(d3, 'features.jsonl.gz'))).toBe(false);
+    expect(fs.readFileSync(path.join(d3, 'records.jsonl.gz')).equals(fs.readFileSync(path.join(d1, 'records.jsonl.gz')))).toBe(true);
+    const c = MetaDatabase.inMemory();
+    importExportDir(d3, c);
+    expect(c.dataset('builtin:fashion-mnist')).toMatchObject({ classesWithFeatures: 0 });
+    expect(c.dataset('builtin:fashion-mnist').featureDim).toBeUndefined();
   });
 
   it('refuses a tampered or incomplete export with the file and field named', () => {

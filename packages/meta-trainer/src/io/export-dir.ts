@@ -50,8 +50,10 @@ const gzip = (lines: readonly string[]) => zlib.gzipSync(Buffer.from(lines.map((
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Write the whole database as an export folder (atomically per file, manifest last). */
-export function exportDir(db: MetaDatabase, dir: string, about?: unknown): ExportManifest {
+export function exportDir(db: MetaDatabase, dir: string, about?: unknown, opts: { readonly withoutFeatures?: boolean } = {}): ExportManifest {
   fs.mkdirSync(dir, { recursive: true });
+  // withoutFeatures: the records alone (class features are re-made by `db features` in seconds and would dwarf them)
+  const withFeatures = opts.withoutFeatures !== true;
   const datasets = db
     .datasets()
     .map(
@@ -59,7 +61,7 @@ export function exportDir(db: MetaDatabase, dir: string, about?: unknown): Expor
         name: d.name,
         source: d.source,
         numClasses: d.numClasses,
-        ...(d.featureDim !== undefined ? { featureDim: d.featureDim } : {}),
+        ...(withFeatures && d.featureDim !== undefined ? { featureDim: d.featureDim } : {}),
         ...(d.note !== undefined ? { note: d.note } : {}),
       }),
     )
@@ -84,7 +86,7 @@ export function exportDir(db: MetaDatabase, dir: string, about?: unknown): Expor
       }),
     )
     .sort((a, b) => cmp(a.task, b.task) || cmp(a.space, b.space) || cmp(a.arch, b.arch) || cmp(a.metric, b.metric) || cmp(a.createdAt!, b.createdAt!));
-  const features: FeatureLine[] = datasets.flatMap((d) => {
+  const features: FeatureLine[] = (withFeatures ? datasets : []).flatMap((d) => {
     const from = db.dataset(d.name).featuresFrom ?? null;
     return db.classesWithFeatures(d.name).map((ci): FeatureLine => {
       const c = db.classFeatures(d.name, ci);
