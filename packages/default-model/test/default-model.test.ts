@@ -33,14 +33,30 @@ describe('the embedded default model', () => {
     model.dispose();
   });
 
-  it('records an honest evaluation on held-out tasks', () => {
-    const ev = JSON.parse(fs.readFileSync(path.join(defaultModelDir('nb201')!, 'evaluation.json'), 'utf8'));
-    expect(ev.heldOutDataset).toBe('builtin:digits');
-    expect(ev.rows.length).toBe(ev.tasks);
-    for (const r of ev.rows) {
-      expect(r.metad2aBestOfTop5).toBeGreaterThanOrEqual(r.metad2aTop1);
-      expect(r.databaseBest).toBeGreaterThanOrEqual(r.databaseMean);
-      expect(Math.abs(r.predictorSpearman)).toBeLessThanOrEqual(1);
+  it('records its held-out transfer evaluation (metad2a bench transfer on plan nb201-heldout-v1) and its extractor', () => {
+    const dir = defaultModelDir('nb201')!;
+    const ev = JSON.parse(fs.readFileSync(path.join(dir, 'evaluation.json'), 'utf8'));
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    expect(manifest.extractor.name).toBe('random-conv');
+    expect(manifest.provenance.builtBy).toBe('tools/default-model/build.ts');
+    expect(ev.plan.name).toBe('nb201-heldout-v1');
+    expect(ev.settings.seeds).toEqual([0, 1, 2]);
+    // 20 tasks over the 5 held-out sources, none of them a meta-training source
+    expect(ev.tasks).toHaveLength(20);
+    expect(new Set(ev.tasks.map((t: { source: string }) => t.source)).size).toBe(5);
+    for (const t of ev.tasks) {
+      expect(t.random.count).toBeGreaterThanOrEqual(30);
+      expect(t.seeds).toHaveLength(3);
+      for (const m of ev.methods) {
+        expect(t.methods[m].accuracy).toBeLessThanOrEqual(t.bestKnown.accuracy);
+        expect(t.methods[m].percentile).toBeGreaterThanOrEqual(0);
+        expect(t.methods[m].percentile).toBeLessThanOrEqual(100);
+      }
+      expect(t.methods['metad2a-best-of-top'].accuracy).toBeGreaterThanOrEqual(t.methods['metad2a-top1'].accuracy);
     }
+    const all = ev.summary.find((g: { group: string }) => g.group === 'all');
+    expect(all.tasks).toBe(20);
+    expect(all.percentile['metad2a-top1'].lo).toBeLessThanOrEqual(all.percentile['metad2a-top1'].mean);
+    expect(all.percentile['metad2a-top1'].hi).toBeGreaterThanOrEqual(all.percentile['metad2a-top1'].mean);
   });
 });
