@@ -81,7 +81,11 @@ export interface PredictorTrainOptions extends MetaTrainOptions {
 /** Mean Spearman correlation within each group of ≥ 3 items (NaN when there is no such group). */
 export function meanGroupSpearman(pred: ArrayLike<number>, target: ArrayLike<number>, group: readonly (string | number)[]): number {
   const byGroup = new Map<string | number, number[]>();
-  group.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
+  group.forEach((g, i) => {
+    const idx = byGroup.get(g);
+    if (idx) idx.push(i);
+    else byGroup.set(g, [i]);
+  });
   let sum = 0;
   let n = 0;
   for (const idx of byGroup.values()) {
