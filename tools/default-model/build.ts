@@ -19,8 +19,9 @@
  *   prior     the architecture prior at the predictor's hidden size (`--prior-epochs` 20, seed);
  *             `--prior <file>` uses an existing one instead
  *   train     meta-training: `--predictor-hs` 128, `--generator-pairs` top:0.2, `--predictor-epochs`
- *             120, `--generator-epochs` 400, `--select-by` pearson, seed; the model goes to <work>/model
- *             and names the extractor of its features
+ *             120, `--generator-epochs` 400, `--select-by` pearson, `--anchor` off (on: the predictor
+ *             is anchored on NB201's table score, `meta-train --anchor`), seed; the model goes to
+ *             <work>/model and names the extractor of its features
  *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2,
  *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate)):
  *             <work>/transfer-nb201-heldout-v1.{md,json,svg}; picks are trained into the held-out database
@@ -81,6 +82,8 @@ export interface BuildSettings {
   readonly generatorEpochs: number;
   readonly generatorPairs: GeneratorPairs;
   readonly selectBy: 'pearson' | 'task-spearman';
+  /** Anchor the predictor on NB201's prior score (its table), the network learning the rest (`meta-train --anchor`). */
+  readonly anchor: boolean;
   readonly batchSize: number;
   /** The held-out plan: a name of `BUILD_PLANS`, or a plan with a name (tests). */
   readonly plan: string | { readonly name: string; readonly options: TransferPlanOptions };
@@ -113,6 +116,7 @@ export function defaultSettings(work = path.join(ROOT, '.tmp/default-model')): B
     generatorEpochs: 400,
     generatorPairs: parseGeneratorPairs('top:0.2'),
     selectBy: 'pearson',
+    anchor: false,
     batchSize: 32,
     plan: 'nb201-heldout-v1',
     eval: { seeds: [0, 1, 2] },
@@ -279,6 +283,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
         seed: s.seed,
         // a finished phase is skipped, an interrupted one resumes, one not begun starts
         resume: true,
+        ...(s.anchor ? { anchor: true } : {}),
         options: { batchSize: s.batchSize, progress: 'auto', pairs: s.generatorPairs, selectBy: s.selectBy, prior, ...(opts.signal ? { signal: opts.signal } : {}) },
         onPhase: (model, phase) => log(`train ${model}: ${phase}`),
       }),
@@ -397,6 +402,9 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
   const selectBy = take('--select-by') ?? d.selectBy;
   if (selectBy !== 'pearson' && selectBy !== 'task-spearman')
     throw new MetaD2AException(validationError({ source: 'build.ts', field: '--select-by', expected: 'pearson or task-spearman', got: JSON.stringify(selectBy) }));
+  const anchor = take('--anchor') ?? (d.anchor ? 'on' : 'off');
+  if (anchor !== 'on' && anchor !== 'off')
+    throw new MetaD2AException(validationError({ source: 'build.ts', field: '--anchor', expected: 'on or off', got: JSON.stringify(anchor) }));
   const priorSources = take('--prior-sources');
   for (const x of priorSources ? list(priorSources) : [])
     if (!(PRIOR_SOURCES as readonly string[]).includes(x))
@@ -422,6 +430,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     generatorEpochs: int('--generator-epochs', d.generatorEpochs),
     generatorPairs: flags.has('--generator-pairs') ? parseGeneratorPairs(take('--generator-pairs')!) : d.generatorPairs,
     selectBy,
+    anchor: anchor === 'on',
     batchSize: int('--batch-size', d.batchSize),
     plan: take('--plan') ?? d.plan,
     eval: {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MetaDatabase } from '@metad2a/meta-trainer';
+import { MetaDatabase, splitAnchor } from '@metad2a/meta-trainer';
 import { runCli } from '../src';
 import { fillNoiseDb } from '../../meta-trainer/test/helpers/noise-db';
 import { capture } from './capture';
@@ -58,6 +58,24 @@ describe('metad2a meta-train', () => {
     expect(await runCli([...args(path.join(dir, 'resumed')), '--resume'], resumed.io)).toBe(0);
     expect(resumed.err()).toMatch(/predictor: resuming from its last checkpoint/);
     expect(weightsOf(path.join(dir, 'resumed'))).toEqual(weightsOf(path.join(dir, 'straight')));
+  });
+});
+
+describe('metad2a meta-train --anchor', () => {
+  it("anchors the predictor on NB201's prior score with the weight fitted to the split's training records", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-mt-anchor-'));
+    const db = path.join(dir, 'meta.sqlite');
+    tinyDb(db);
+    const out = path.join(dir, 'model');
+    const c = capture();
+    expect(await runCli(['meta-train', '--db', db, '--split', 's', '--out', out, '--epochs', '1', '--predictor-hs', '8', '--batch-size', '8', '--anchor'], c.io)).toBe(0);
+    const opened = MetaDatabase.open(db);
+    const expected = splitAnchor(opened, 's', 'nb201:test-200ep-mean-z');
+    opened.close();
+    expect(JSON.parse(c.out()).predictor.anchor).toEqual(expected);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).predictor.anchor).toEqual(expected);
+    // the noise database's accuracies are NB201 CIFAR-10 accuracies: a clearly positive weight
+    expect(expected.weight).toBeGreaterThan(0.3);
   });
 });
 

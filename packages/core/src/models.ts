@@ -1,7 +1,9 @@
 import type { Scalar, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import type { ArchGraph, GraphConfig } from './graph';
 import type { SetLayout } from './features';
+import { fail } from './errors';
 import { Registry } from './registry';
+import type { SearchSpace } from './search-space';
 import type { Rng } from './rng';
 
 /** Named float32 values with a shape, in PyTorch layout for official parameter names. */
@@ -186,4 +188,36 @@ export interface PerfPredictor extends HasParameters, EncodesDatasets {
   normalise(accuracy: number): number;
   /** Normalised score → accuracy (%). */
   denormalise(score: number): number;
+  /** Present when the network predicts only what a data set adds to the space's prior score: see {@link PriorAnchor}. */
+  readonly anchor?: PriorAnchor;
+}
+
+/**
+ * A predictor anchored on its space's {@link ArchitecturePriorScore}: an architecture's normalised
+ * score is the network's output plus `weight · prior(arch) / 100` (the network was trained on the
+ * targets minus that term). `weight` is in standard deviations of accuracy per standard deviation
+ * of the prior, e.g. the within-task least-squares slope of the training records.
+ */
+export interface PriorAnchor {
+  /** The {@link ArchitecturePriorScore.id} it was trained with. */
+  readonly prior: string;
+  readonly weight: number;
+}
+
+/**
+ * The anchor's term of each architecture's normalised score (`weight · prior(arch) / 100`), or
+ * undefined without an anchor. Fails when the space has no prior score of the anchor's id (a model
+ * trained on another space's or another version's prior).
+ */
+export function anchorOffsets<A>(anchor: PriorAnchor | undefined, space: SearchSpace<A>, architectures: readonly A[]): Float64Array | undefined {
+  if (!anchor) return undefined;
+  if (space.prior?.id !== anchor.prior)
+    fail('ValidationError', {
+      source: `search space ${space.name}`,
+      field: 'prior',
+      expected: `the prior score '${anchor.prior}' the predictor is anchored on`,
+      got: space.prior ? `'${space.prior.id}'` : 'none',
+    });
+  const prior = space.prior;
+  return Float64Array.from(architectures, (a) => (anchor.weight * prior.score(a)) / 100);
 }

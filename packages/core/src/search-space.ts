@@ -76,6 +76,21 @@ export interface SearchSpace<A> {
   countFeasible?(constraints: Constraints, ctx: { readonly classes: number }): FeasibleCount;
   /** Inference latency on named devices (measured, or a model fitted to measurements). */
   readonly latency?: SpaceLatency<A>;
+  /** A dataset-independent score of every architecture from the space's own knowledge (a predictor may be anchored on it: {@link PriorAnchor}). */
+  readonly prior?: ArchitecturePriorScore<A>;
+}
+
+/**
+ * What a space knows about an architecture's quality before seeing any data set (NB201: its
+ * benchmark table's accuracies), standardised over the whole space (mean 0, standard deviation 1),
+ * so a predictor can learn only what a data set changes ({@link PriorAnchor}).
+ */
+export interface ArchitecturePriorScore<A> {
+  /** Names the score and its version, e.g. `nb201:test-200ep-mean-z` (a model records it). */
+  readonly id: string;
+  /** Where the score comes from, in words. */
+  readonly note: string;
+  score(arch: A): number;
 }
 
 /** A device setting (hardware × batch size) a space knows latencies for. */

@@ -10,6 +10,7 @@ import {
   unwrap,
   validationError,
   type AccuracyNormalisation,
+  type PriorAnchor,
   type ArchGraph,
   type GraphConfig,
   type NamedArrays,
@@ -39,6 +40,8 @@ export interface PredictorOptions {
   readonly rng: Rng;
   /** Target normalisation of the training split (e.g. `modelSpecs.get('nb201-official').normalisation`, or `normalisationFrom` of a database's split). */
   readonly normalisation: AccuracyNormalisation;
+  /** Anchored on the space's prior score (the network then predicts the rest). */
+  readonly anchor?: PriorAnchor;
   /** Also create the dead parameters (fc2, hv_unify, set_fc), so that exported state dicts are complete. */
   readonly includeDeadParameters?: boolean;
 }
@@ -78,6 +81,8 @@ export class PredictorModel implements PerfPredictor {
   readonly nz: number;
   readonly inputDim: number;
   normalisation: AccuracyNormalisation;
+  /** Set by meta-training with an anchor (`metaTrainPredictor`'s `anchor`), or from a model's manifest. */
+  anchor?: PriorAnchor;
   readonly setEncoder: SetEncoder;
   readonly graphEncoder: BidirectionalGraphEncoder;
   readonly fc1: Linear;
@@ -95,6 +100,7 @@ export class PredictorModel implements PerfPredictor {
     this.nz = opts.nz ?? official.nz;
     this.inputDim = opts.inputDim ?? official.inputDim;
     this.normalisation = opts.normalisation;
+    if (opts.anchor) this.anchor = opts.anchor;
     const rng = opts.rng;
     this.heads = opts.heads ?? official.heads;
     this.setEncoderName = opts.setEncoder ?? official.setEncoder;
@@ -333,7 +339,10 @@ export class PredictorModel implements PerfPredictor {
    * checkpoint file (atomically); `meta` adds anything JSON (epoch, metrics, ...).
    */
   saveCheckpoint(file: string, meta: Record<string, unknown> = {}): void {
-    saveCheckpointSync(file, { meta: { ...meta, kind: 'metad2a-predictor', config: this.config(), normalisation: this.normalisation }, tensors: this.store.toNamedArrays() });
+    saveCheckpointSync(file, {
+      meta: { ...meta, kind: 'metad2a-predictor', config: this.config(), normalisation: this.normalisation, ...(this.anchor ? { anchor: this.anchor } : {}) },
+      tensors: this.store.toNamedArrays(),
+    });
   }
 
   /** Rebuild a model from {@link saveCheckpoint}'s file (optimizer slots, named `<slot>/<param>`, are skipped). */
@@ -341,6 +350,7 @@ export class PredictorModel implements PerfPredictor {
     const ck = unwrap(loadCheckpointSync(file));
     const cfg = ck.meta.config as Partial<PredictorConfig> | undefined;
     const norm = ck.meta.normalisation as AccuracyNormalisation | undefined;
+    const anchor = ck.meta.anchor as PriorAnchor | undefined;
     const num = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
     if (ck.meta.kind !== 'metad2a-predictor' || !cfg || ![cfg.nvt, cfg.maxN, cfg.hs, cfg.nz, cfg.inputDim, cfg.heads].every(num) || typeof cfg.setEncoder !== 'string') {
       throw new MetaD2AException(
@@ -355,6 +365,11 @@ export class PredictorModel implements PerfPredictor {
     if (!norm || typeof norm.mean !== 'number' || !(norm.std > 0)) {
       throw new MetaD2AException(validationError({ source: file, field: 'meta.normalisation', expected: '{mean, std > 0}', got: JSON.stringify(norm ?? null) }));
     }
+    if (anchor !== undefined && (typeof anchor?.prior !== 'string' || !Number.isFinite(anchor.weight))) {
+      throw new MetaD2AException(
+        validationError({ source: file, field: 'meta.anchor', expected: '{prior: a prior score id, weight: a finite number} or no field', got: JSON.stringify(anchor) }),
+      );
+    }
     const model = new PredictorModel({
       graphConfig: makeGraphConfig(cfg.nvt!, cfg.maxN!),
       hs: cfg.hs,
@@ -364,6 +379,7 @@ export class PredictorModel implements PerfPredictor {
       setEncoder: cfg.setEncoder,
       rng: new Rng(0),
       normalisation: { mean: norm.mean, std: norm.std },
+      ...(anchor ? { anchor: { prior: anchor.prior, weight: anchor.weight } } : {}),
     });
     const tensors = Object.fromEntries(Object.entries(ck.tensors).filter(([k]) => !k.includes('/')));
     try {

@@ -13,6 +13,7 @@ import {
   searchSpaces,
   writeFileAtomicSync,
   type AccuracyNormalisation,
+  type PriorAnchor,
   modelSpecs,
   namedArraysOf,
   type AnySearchSpace,
@@ -30,7 +31,7 @@ import '@metad2a/search-spaces'; // registers nb201 and mbv3
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
- *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?}, extractor?, provenance }
+ *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?, anchor?}, extractor?, provenance }
  *   <dir>/generator.safetensors  generator parameters, official state_dict names (safetensors, the @metad2a/core checkpoint format)
  *   <dir>/predictor.safetensors  predictor parameters, official state_dict names
  */
@@ -61,6 +62,8 @@ export interface ModelManifest {
     readonly normalisation: AccuracyNormalisation;
     /** What its accuracies are: the metric and training recipe of the records it was meta-trained on (absent in older manifests). */
     readonly predicts?: string;
+    /** Anchored on the space's prior score (core `PriorAnchor`); absent: the network's score alone. */
+    readonly anchor?: PriorAnchor;
   };
   /** The extractor of the features it was meta-trained on; absent in older manifests, which mean `random-conv` (see `modelExtractorName`). */
   readonly extractor?: ModelExtractor;
@@ -167,6 +170,23 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
         parseError({ source, field: 'predictor.predicts', expected: 'a non-empty string (the metric and recipe its accuracies are) or no field', got: JSON.stringify(predicts) }),
       );
     }
+    const an = m.predictor?.anchor;
+    let anchor: PriorAnchor | undefined;
+    if (an !== undefined) {
+      const prior = searchSpaces.get(space).prior;
+      if (an === null || typeof an !== 'object' || an.prior !== prior?.id || typeof an.weight !== 'number' || !Number.isFinite(an.weight) || Math.abs(an.weight) > 1e3)
+        throw new MetaD2AException(
+          parseError({
+            source,
+            field: 'predictor.anchor',
+            expected: prior
+              ? `{prior: '${prior.id}' (space ${space}'s prior score), weight: a finite number, |weight| ≤ 1000} or no field`
+              : `no field (space ${space} has no prior score)`,
+            got: JSON.stringify(an),
+          }),
+        );
+      anchor = { prior: an.prior, weight: an.weight };
+    }
     const ex = m.extractor;
     if (ex !== undefined && (ex === null || typeof ex !== 'object' || Array.isArray(ex)))
       throw new MetaD2AException(
@@ -180,7 +200,13 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
       format: MODEL_FORMAT,
       space,
       generator,
-      predictor: { checkpoint: predictorCheckpoint, config: predictorConfig, normalisation: { mean: norm.mean, std: norm.std }, ...(predicts !== undefined ? { predicts } : {}) },
+      predictor: {
+        checkpoint: predictorCheckpoint,
+        config: predictorConfig,
+        normalisation: { mean: norm.mean, std: norm.std },
+        ...(predicts !== undefined ? { predicts } : {}),
+        ...(anchor !== undefined ? { anchor } : {}),
+      },
       ...(extractor !== undefined ? { extractor } : {}),
       provenance: typeof m.provenance === 'object' && m.provenance !== null ? m.provenance : {},
     });
@@ -208,6 +234,7 @@ export function buildSearchModel(manifest: ModelManifest, weights: { generator: 
       setEncoder: p.setEncoder,
       rng: new Rng(0),
       normalisation: manifest.predictor.normalisation,
+      ...(manifest.predictor.anchor ? { anchor: manifest.predictor.anchor } : {}),
     });
     predictor.loadParameters(weights.predictor);
   } catch (err) {
@@ -289,6 +316,7 @@ export function saveSearchModel(
       config: parts.predictorConfig,
       normalisation: parts.predictor.normalisation,
       ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}),
+      ...(parts.predictor.anchor !== undefined ? { anchor: parts.predictor.anchor } : {}),
     },
     ...(parts.extractor !== undefined ? { extractor: { name: parts.extractor.name, id: parts.extractor.id, perClass: parts.extractor.perClass } } : {}),
     provenance: parts.provenance ?? {},

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   Rng,
+  anchorOffsets,
   copyFeatureRow,
   driveSteps,
   drawDatasetBatch,
@@ -119,7 +120,7 @@ export interface RankedCandidate<A> {
   readonly arch: A;
   /** The architecture's string form. */
   readonly key: string;
-  /** Mean normalised predictor score over the resamples. */
+  /** Mean normalised predictor score over the resamples (plus the anchor's term where the predictor has one). */
   readonly score: number;
   /** The score turned back into an accuracy (%) with the predictor's normalisation. */
   readonly predictedAccuracy: number;
@@ -224,7 +225,8 @@ export function* scoreSteps(
 
 /**
  * The ranking stage of the search: {@link scoreGraphs} on the graph the space chooses for each
- * candidate ({@link graphToRank}: NB201 the canonical graph, MBv3 the decoded one), best first
+ * candidate ({@link graphToRank}: NB201 the canonical graph, MBv3 the decoded one), plus the
+ * space's prior term where the predictor is anchored on it (core `anchorOffsets`), best first
  * (ties keep the pool order).
  */
 export function rankCandidates<A>(
@@ -249,9 +251,11 @@ export function* rankSteps<A>(predictor: PerfPredictor, dataset: FeatureSet, poo
   }
   const t0 = performance.now();
   const graphs = architectures.map((a, i) => graphToRank(space, a, pool.graphs?.[i] ?? space.encode(a)));
+  // an anchor whose prior the space lacks fails here, before any encoding
+  const offsets = anchorOffsets(predictor.anchor, space, architectures);
   const chosen = (performance.now() - t0) / 1000;
   const r = yield* scoreSteps(predictor, dataset, graphs, { ...opts, keys: strings });
-  const { scores } = r;
+  const scores = offsets ? Float32Array.from(r.scores, (x, i) => x + offsets[i]!) : r.scores;
   const order = architectures.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]! || i - j);
   const ranking = order.map((i, k) => ({
     rank: k + 1,

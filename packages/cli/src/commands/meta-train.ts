@@ -21,6 +21,7 @@ interface MetaTrainFlags {
   prior?: string;
   generatorPairs: GeneratorPairs;
   selectBy: 'pearson' | 'task-spearman';
+  anchor?: boolean;
 }
 
 /** The generator's pair rule of `--generator-pairs` (a usage error when malformed). */
@@ -58,6 +59,10 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
       oneOf('--select-by', ['pearson', 'task-spearman'] as const),
       'pearson',
     )
+    .option(
+      '--anchor',
+      "anchor the predictor on the space's prior score (NB201: its benchmark table's accuracies), its weight fitted to the split's training records: the network learns what a data set changes",
+    )
     .action(async (f: MetaTrainFlags) => {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
       if (f.prior !== undefined && !fs.existsSync(f.prior)) throw new CliUsageError(`--prior ${f.prior}: no such file`);
@@ -84,6 +89,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
           predictorHs: f.predictorHs,
           seed: f.seed,
           resume: f.resume,
+          ...(f.anchor ? { anchor: true } : {}),
           options: {
             batchSize: f.batchSize,
             progress: 'auto',
@@ -101,7 +107,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
           );
         const gr = r.generator.result;
         io.stdout.write(
-          `${JSON.stringify({ out: f.out, extractor: r.manifest.extractor ?? null, predictor: { best: r.predictor.result.best }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`,
+          `${JSON.stringify({ out: f.out, extractor: r.manifest.extractor ?? null, predictor: { best: r.predictor.result.best, anchor: r.manifest.predictor.anchor ?? null }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`,
         );
       } finally {
         process.off('SIGINT', onSignal);

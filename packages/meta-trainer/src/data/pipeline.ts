@@ -10,11 +10,13 @@ import {
   type AnySearchSpace,
   type ArchGraph,
   type FeatureSet,
+  type PriorAnchor,
   type Rng,
   type SetLayout,
 } from '@metad2a/core';
 import '@metad2a/search-spaces'; // registers nb201 and mbv3
 import type { MetaDatabase, MetaRecord, TaskInfo } from '../database/meta-database';
+import { recordPriorScore } from './anchor';
 import { normaliseAccuracy } from './normalisation';
 
 /** One training item: a record with its task's features, its architecture graph and its normalised target. */
@@ -23,8 +25,10 @@ export interface TrainingItem {
   readonly task: TaskInfo;
   readonly features: FeatureSet;
   readonly graph: ArchGraph;
-  /** ((acc − mean)/std)/100, or NaN when no normalisation was given. */
+  /** ((acc − mean)/std)/100 minus {@link offset}, or NaN when no normalisation was given. */
   readonly target: number;
+  /** The anchor's term `weight · prior(arch)/100` (0 without an anchor): the predictor's full score is its output plus this. */
+  readonly offset: number;
 }
 
 /**
@@ -92,23 +96,31 @@ function bestOfEachTask(records: readonly MetaRecord[], count: (n: number) => nu
   return records.filter((x) => keep.has(x.id));
 }
 
-/** Architecture string → graph, through the record's search space (parsed once per string). */
+/** Architecture string → architecture and graph, through the record's search space (parsed once per string). */
 export class GraphResolver {
   private readonly cache = new Map<string, ArchGraph>();
+  private readonly archs = new Map<string, unknown>();
   constructor(private readonly spaces: Readonly<Record<string, AnySearchSpace>> = {}) {}
 
   space(name: string): AnySearchSpace {
     return this.spaces[name] ?? searchSpaces.get(name);
   }
 
+  /** The parsed architecture (of the space's own type). */
+  architecture(space: string, arch: string): unknown {
+    const key = `${space}\u0000${arch}`;
+    if (this.archs.has(key)) return this.archs.get(key);
+    const parsed = this.space(space).parse(arch);
+    if (E.isLeft(parsed)) throw new MetaD2AException(parsed.left);
+    this.archs.set(key, parsed.right);
+    return parsed.right;
+  }
+
   graph(space: string, arch: string): ArchGraph {
     const key = `${space}\u0000${arch}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const sp = this.space(space);
-    const parsed = sp.parse(arch);
-    if (E.isLeft(parsed)) throw new MetaD2AException(parsed.left);
-    const g = sp.encode(parsed.right);
+    const g = this.space(space).encode(this.architecture(space, arch));
     this.cache.set(key, g);
     return g;
   }
@@ -122,7 +134,7 @@ export class GraphResolver {
 export function trainingItems(
   db: MetaDatabase,
   records: readonly MetaRecord[],
-  opts: { normalisation?: AccuracyNormalisation; resolver?: GraphResolver; perClass?: number } = {},
+  opts: { normalisation?: AccuracyNormalisation; resolver?: GraphResolver; perClass?: number; anchor?: PriorAnchor } = {},
 ): TrainingItem[] {
   const resolver = opts.resolver ?? new GraphResolver();
   const perClass = opts.perClass ?? 20;
@@ -174,14 +186,17 @@ export function trainingItems(
       }
     }
   }
+  const anchor = opts.anchor;
   return records.map((r) => {
     const t = tasks.get(r.taskId)!;
+    const offset = anchor ? (anchor.weight * recordPriorScore(resolver, r, anchor.prior)) / 100 : 0;
     return {
       record: r,
       task: t.task,
       features: t.features!,
       graph: resolver.graph(r.space, r.arch),
-      target: opts.normalisation ? normaliseAccuracy(r.accuracy, opts.normalisation) : Number.NaN,
+      target: opts.normalisation ? normaliseAccuracy(r.accuracy, opts.normalisation) - offset : Number.NaN,
+      offset,
     };
   });
 }

@@ -4,11 +4,12 @@
  * `metad2a search --model` loads — naming the extractor of the features it learnt from.
  */
 import * as path from 'node:path';
-import { Rng, modelSpecs, searchSpaces, type ModelSpec } from '@metad2a/core';
+import { MetaD2AException, Rng, modelSpecs, searchSpaces, validationError, type ModelSpec } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { saveSearchModel, type ModelManifest } from '@metad2a/search';
 import '@metad2a/search-spaces';
+import { splitAnchor } from '../data/anchor';
 import { splitFeatureOrigin } from '../data/feature-origin';
 import { splitNormalisation, splitPredictionTarget } from '../data/normalisation';
 import type { MetaDatabase } from '../database/meta-database';
@@ -30,6 +31,12 @@ export interface MetaTrainSearchModelOptions {
   /** Options of both phases but split and seed (batch size, generator pairs, prior, progress, signal, ...). */
   readonly options?: Omit<PredictorTrainOptions & GeneratorTrainOptions, 'epochs' | 'runDir' | 'resume' | 'split' | 'seed'>;
   readonly onPhase?: MetaTrainModelsOptions['onPhase'];
+  /**
+   * Anchor the predictor on the space's prior score (`SearchSpace.prior`, e.g. NB201's table):
+   * its weight is fitted to the split's training records ({@link splitAnchor}) and the network
+   * learns the rest. Absent: the network's score alone (MetaD2A's).
+   */
+  readonly anchor?: boolean;
   /** Extra provenance of model.json (merged over `metaTrained`). */
   readonly provenance?: Record<string, unknown>;
 }
@@ -55,7 +62,18 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
   // the official sizes of the space's setting (the generator's and the predictor's but its hidden size)
   const spec: ModelSpec = modelSpecs.get(`${o.space}-official`);
   const predictorConfig = { ...spec.predictor, hs: o.predictorHs ?? spec.predictor.hs };
-  const predictor = new PredictorModel({ graphConfig: space.graphConfig, ...predictorConfig, rng: new Rng(o.seed), normalisation: splitNormalisation(db, o.split) });
+  if (o.anchor && !space.prior)
+    throw new MetaD2AException(
+      validationError({ source: 'meta-training', field: 'anchor', expected: 'a search space with a prior score (SearchSpace.prior)', got: `space ${o.space}, which has none` }),
+    );
+  const anchor = o.anchor && space.prior ? splitAnchor(db, o.split, space.prior.id) : undefined;
+  const predictor = new PredictorModel({
+    graphConfig: space.graphConfig,
+    ...predictorConfig,
+    rng: new Rng(o.seed),
+    normalisation: splitNormalisation(db, o.split),
+    ...(anchor ? { anchor } : {}),
+  });
   const generator = new GeneratorModel({ graphConfig: space.graphConfig, ...spec.generator, seed: o.seed });
   try {
     const phases = await metaTrainModels(db, {
@@ -87,6 +105,7 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
           prior: o.options?.prior ?? null,
           generatorPairs: o.options?.pairs ?? null,
           selectBy: o.options?.selectBy ?? 'pearson',
+          anchor: anchor ?? null,
           featuresFrom: origin.from ?? null,
         },
         at: new Date().toISOString(),

@@ -198,7 +198,9 @@ export async function metaTrainGenerator(db: MetaDatabase, model: TrainableGener
  * accuracy ((acc − μ)/σ)/100 (μ, σ of the split's training records; the model must have been
  * built with that normalisation), Adam, ReduceLROnPlateau on the training loss. After every
  * epoch the validation Pearson correlation is computed and `ckpt_max_corr.ckpt` is saved
- * whenever it improves (meta-test loads that one). Async like {@link runMetaTraining}.
+ * whenever it improves (meta-test loads that one). A predictor with an `anchor` (core
+ * `PriorAnchor`, e.g. from {@link splitAnchor}) learns the targets minus the anchor's term, and is
+ * validated on its output plus that term. Async like {@link runMetaTraining}.
  */
 export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredictor, opts: PredictorTrainOptions): Promise<MetaTrainResult> {
   const resolver = new GraphResolver(opts.spaces);
@@ -206,8 +208,10 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
   checkNormalisation(model, normalisation, opts.split);
   const parts = splitParts(db, opts.split);
   const perClass = opts.perClass ?? META_TRAIN_DEFAULTS.perClass;
-  const train = trainingItems(db, parts.train, { normalisation, resolver, perClass });
-  const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass });
+  // an anchored predictor learns the targets minus its anchor's term (its validation adds the term back)
+  const anchor = model.anchor;
+  const train = trainingItems(db, parts.train, { normalisation, resolver, perClass, anchor });
+  const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass, anchor });
   checkGraphConfig(model.graphConfig, train, resolver);
   const resuming = opts.resume === true || (opts.resume === 'if-present' && opts.runDir !== undefined && fs.existsSync(path.join(opts.runDir, RUN_FILES.last)));
   if (opts.prior !== undefined && !resuming) {
@@ -267,7 +271,9 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
         }
         pos += batch.length;
       }
-      const target = Float64Array.from(items, (it) => it.target);
+      // scores as a search sees them: the network's output plus the anchor's term
+      for (let i = 0; i < items.length; i++) pred[i] += items[i]!.offset;
+      const target = Float64Array.from(items, (it) => it.target + it.offset);
       let sse = 0;
       for (let i = 0; i < items.length; i++) sse += (pred[i]! - target[i]!) ** 2;
       const r = pearson(pred, target);
@@ -284,7 +290,14 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
       return { metrics: { loss: sse / items.length, pearson: r, spearman: rho, taskSpearman: taskRho }, score };
     },
     bestCheckpoint: RUN_FILES.maxCorr,
-    meta: { split: opts.split, normalisation, graphConfig: model.graphConfig, selectBy: opts.selectBy ?? 'pearson', ...(opts.prior !== undefined ? { prior: opts.prior } : {}) },
+    meta: {
+      split: opts.split,
+      normalisation,
+      graphConfig: model.graphConfig,
+      selectBy: opts.selectBy ?? 'pearson',
+      ...(opts.prior !== undefined ? { prior: opts.prior } : {}),
+      ...(anchor ? { anchor } : {}),
+    },
   };
   return await runMetaTraining(spec, opts);
 }

@@ -3,6 +3,7 @@ import { NB201_SIZE, enumerateNb201, formatNb201, parseNb201, type Nb201Cell, ty
 import { nb201Cost } from './cost';
 import { NB201_GRAPH_CONFIG, decodeNb201, encodeNb201, isValidNb201 } from './graph';
 import { nb201Latency } from './latency';
+import { nb201Prior } from './prior';
 import { nb201Table } from './table';
 import { nb201FeasibleCount } from '../feasible';
 
@@ -15,7 +16,7 @@ export function sampleNb201(rng: Rng): Nb201Cell {
  * The NAS-Bench-201 search space, registered as `nb201`. Cost: the exact TinyNetwork FLOPs and
  * parameters for the dataset's class count; facts: the 200-epoch benchmark table's test
  * accuracies; latency: HELP's measurements on 27 device settings; the predictor ranks the
- * canonical graph of a cell (spec §8 item 17).
+ * canonical graph of a cell (spec §8 item 17); prior: the table's accuracies on its three data sets.
  */
 export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
   name: 'nb201',
@@ -52,4 +53,5 @@ export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
   countFeasible: (c: Constraints, ctx: { readonly classes: number }) =>
     nb201FeasibleCount({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, classes: ctx.classes, maxLatencyMs: c.latencyMaxMs, device: c.device }),
   latency: nb201Latency,
+  prior: nb201Prior,
 });
