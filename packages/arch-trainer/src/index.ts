@@ -30,6 +30,7 @@ export {
   buildDatabase,
   planBuild,
   trainPairRecord,
+  TRAINING_NODE_FLAGS,
   dataSourceVersion,
   datasetEntry,
   sampleTaskCells,

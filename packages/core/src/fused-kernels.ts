@@ -26,6 +26,18 @@ export const ADAM_UPDATE_KERNEL = 'MetaD2AAdamUpdate';
 export const SGD_UPDATE_KERNEL = 'MetaD2ASgdUpdate';
 
 /**
+ * The same SGD step for many parameters at once, written over their own storage. Inputs
+ * `{ param0, buf0, grad0, param1, buf1, grad1, … }` (float32, same shape per index); attrs
+ * `{ lr, momentum, nesterov, weightDecay: number[] }` (one decay per parameter). All or nothing:
+ * when the backend can prove that every param and buf storage is held by that tensor alone (no
+ * other tensor shares it, no array of it was handed to user code), it updates them in place with
+ * the arithmetic of {@link SGD_UPDATE_KERNEL} and returns `[]`; otherwise it changes nothing and
+ * returns one scalar, and the caller updates out of place. One kernel call per step instead of one
+ * per parameter, with no new tensors (an `nb201-db` step has 129 parameters).
+ */
+export const SGD_UPDATE_IN_PLACE_KERNEL = 'MetaD2ASgdUpdateInPlace';
+
+/**
  * Training-mode batch normalisation over every axis but the last (channels-last).
  * Inputs `{ x, gamma, beta }` (float32; gamma, beta [C]); attr `{ epsilon }`; outputs
  * `[y, mean, variance]`: per-channel batch mean and biased variance [C],

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM_UPDATE_KERNEL, SGD_UPDATE_KERNEL, type NamedArray } from '@metad2a/core';
+import { ADAM_UPDATE_KERNEL, SGD_UPDATE_IN_PLACE_KERNEL, SGD_UPDATE_KERNEL, type NamedArray } from '@metad2a/core';
 
 /** Optimizer state as plain values, for checkpoints (`tensors` keys are `<slot>/<param name>`). */
 export interface OptimizerState {
@@ -145,6 +145,7 @@ export class SGD {
 
   apply(grads: ReadonlyMap<string, tf.Tensor>, opts: { noDecay?: ReadonlySet<string> } = {}): void {
     this.t += 1;
+    if (this.applyInPlace(grads, opts)) return;
     // a backend with the fused kernel (native) updates each parameter in one pass once its buffer exists
     const fused = this.momentum !== 0 && tf.getKernel(SGD_UPDATE_KERNEL, tf.getBackend()) !== undefined;
     for (const [name, g0] of grads) {
@@ -176,6 +177,32 @@ export class SGD {
         p.assign(tf.sub(p, tf.mul(g, this.lr)));
       });
     }
+  }
+
+  /**
+   * Every parameter in one `SGD_UPDATE_IN_PLACE_KERNEL` call (same arithmetic, over the storage of
+   * the parameters and momentum buffers) when the backend has it, every parameter has its buffer
+   * and the backend can prove the storage is theirs alone; false when the step is still to be done.
+   */
+  private applyInPlace(grads: ReadonlyMap<string, tf.Tensor>, opts: { noDecay?: ReadonlySet<string> }): boolean {
+    if (this.momentum === 0 || grads.size === 0 || tf.getKernel(SGD_UPDATE_IN_PLACE_KERNEL, tf.getBackend()) === undefined) return false;
+    const inputs: Record<string, tf.Tensor> = {};
+    const weightDecay: number[] = [];
+    for (const [name, g] of grads) {
+      const p = this.params.get(name);
+      const buf = this.buf.get(name);
+      if (!p || !buf || g.dtype !== 'float32') return false; // unknown names fail in the per-parameter loop
+      const i = weightDecay.length;
+      inputs[`param${i}`] = p;
+      inputs[`buf${i}`] = buf;
+      inputs[`grad${i}`] = g;
+      weightDecay.push(opts.noDecay?.has(name) ? 0 : this.weightDecay);
+    }
+    const attrs = { lr: this.lr, momentum: this.momentum, nesterov: this.nesterov, weightDecay } as unknown as tf.NamedAttrMap;
+    const out = tf.engine().runKernel(SGD_UPDATE_IN_PLACE_KERNEL, inputs, attrs) as tf.Tensor | tf.Tensor[];
+    if (Array.isArray(out) && out.length === 0) return true;
+    tf.dispose(out); // storage others may see: the per-parameter update
+    return false;
   }
 
   state(): OptimizerState {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { ADAM_UPDATE_KERNEL, Rng, SGD_UPDATE_KERNEL, initBackend, isMetaD2AException } from '@metad2a/core';
+import { ADAM_UPDATE_KERNEL, Rng, SGD_UPDATE_IN_PLACE_KERNEL, SGD_UPDATE_KERNEL, initBackend, isMetaD2AException } from '@metad2a/core';
 import { GoldenFixture, checkTensor } from '@metad2a/fixtures';
 import { Adam, GRUCell, Linear, ParameterStore, SGD } from '../src';
 
@@ -240,6 +240,61 @@ describe('optimizers (torch.optim semantics)', () => {
         }),
       );
     }
+    await tf.setBackend('cpu');
+  });
+
+  it('SGD: the in-place kernel (native) updates every parameter in one call with the same bytes, and never writes over storage others can see', async () => {
+    await initBackend({ prefer: 'native' });
+    expect(tf.getKernel(SGD_UPDATE_IN_PLACE_KERNEL, 'native')).toBeDefined();
+    const rng = new Rng(13);
+    const shapes: number[][] = [[8, 8, 3, 3], [8], [5000], [40000]];
+    const init = shapes.map((s) => Float32Array.from(rng.normalArray(s.reduce((a, b) => a * b, 1))));
+    const grads = [0, 1, 2, 3, 4].map(() => shapes.map((s) => Float32Array.from(rng.normalArray(s.reduce((a, b) => a * b, 1)))));
+    // readEveryStep: dataSync hands the storage to user code, so every step takes the per-parameter kernel
+    const run = async (readEveryStep: boolean): Promise<{ values: Float32Array[]; kernels: string[][] }> => {
+      const store = new ParameterStore();
+      shapes.forEach((s, i) => store.add(`p${i}`, s, Float32Array.from(init[i]!)));
+      const opt = new SGD(store.entries(), { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+      const kernels: string[][] = [];
+      for (const gs of grads) {
+        const gmap = new Map(gs.map((g, i) => [`p${i}`, tf.tensor(g, shapes[i]!)] as const));
+        const info = await tf.profile(() => opt.apply(gmap, { noDecay: new Set(['p1']) }));
+        kernels.push(info.kernels.map((k) => k.name).filter((n) => n.startsWith('MetaD2ASgd')));
+        gmap.forEach((t) => t.dispose());
+        if (readEveryStep) store.get('p0').dataSync();
+      }
+      const values = shapes.map((_, i) => Float32Array.from(store.get(`p${i}`).dataSync()));
+      opt.dispose();
+      store.dispose();
+      return { values, kernels };
+    };
+    const inPlace = await run(false);
+    const perParameter = await run(true);
+    // step 1 makes the buffers; step 2 still updates the initial (user-written) storage out of place
+    expect(inPlace.kernels.slice(2)).toEqual([[SGD_UPDATE_IN_PLACE_KERNEL], [SGD_UPDATE_IN_PLACE_KERNEL], [SGD_UPDATE_IN_PLACE_KERNEL]]);
+    expect(perParameter.kernels.slice(2).map((k) => k.filter((n) => n === SGD_UPDATE_KERNEL).length)).toEqual([4, 4, 4]);
+    inPlace.values.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(perParameter.values[i]!.buffer))).toBe(true));
+
+    // storage seen elsewhere is never overwritten: an array from dataSync, a clone sharing the data
+    const store = new ParameterStore();
+    store.add('w', [6000], Float32Array.from(init[3]!.subarray(0, 6000)));
+    const opt = new SGD(store.entries(), { lr: 0.05, momentum: 0.9 });
+    const g = tf.fill([6000], 0.5);
+    for (let s = 0; s < 3; s++) opt.apply(new Map([['w', g]])); // now in place
+    const clone = tf.clone(store.get('w')); // shares the storage (refCount 2)
+    opt.apply(new Map([['w', g]]));
+    const w1 = Float32Array.from(store.get('w').dataSync());
+    const c = clone.dataSync();
+    expect(c[0]).not.toBe(w1[0]); // the clone kept the values before the step
+    for (let s = 0; s < 2; s++) opt.apply(new Map([['w', g]])); // in place again
+    const snapshot = store.get('w').dataSync() as Float32Array; // handed to user code
+    const copy = Float32Array.from(snapshot);
+    opt.apply(new Map([['w', g]]));
+    expect(Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength).equals(Buffer.from(copy.buffer))).toBe(true);
+    expect(store.get('w').dataSync()[0]).not.toBe(copy[0]);
+    tf.dispose([g, clone]);
+    opt.dispose();
+    store.dispose();
     await tf.setBackend('cpu');
   });
 

@@ -4,7 +4,7 @@
  * PyTorch is optional (Debian: `apt-get install python3-torch`); without it the benchmarks read
  * the figure of `docs/official-cpu-anchors.md` and say so.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -67,6 +67,29 @@ export function runTorch(job: TorchImgsJob | TorchRecordsJob): TorchResult {
   const r = spawnSync(py, [SCRIPT, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`pytorch-tinynet.py failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
+}
+
+/** Run several jobs of the PyTorch script at once, one process each (e.g. one per core); throws when any fails. */
+export async function runTorchParallel(jobs: readonly (TorchImgsJob | TorchRecordsJob)[]): Promise<TorchResult[]> {
+  const py = torchPython();
+  if (!py) throw new Error('PyTorch is not installed (no python3 imports torch)');
+  return Promise.all(
+    jobs.map(
+      (job) =>
+        new Promise<TorchResult>((resolve, reject) => {
+          const child = spawn(py, [SCRIPT, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => {
+            if (code !== 0) reject(new Error(`pytorch-tinynet.py failed: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+            else resolve(JSON.parse(out.trim().split('\n').pop()!) as TorchResult);
+          });
+        }),
+    ),
+  );
 }
 
 /**

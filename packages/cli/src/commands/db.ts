@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { describeBackend, initBackend } from '@metad2a/core';
-import { BUILD_PLANS, buildDatabase, buildPlanOptions, databaseStats, getRecipe, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
+import { BUILD_PLANS, TRAINING_NODE_FLAGS, buildDatabase, buildPlanOptions, databaseStats, getRecipe, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
 import {
   MetaDatabase,
   addDatabaseFeatures,
@@ -66,7 +66,7 @@ export function formatDuration(ms: number): string {
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m`;
 }
 
-/** Re-run this command as `n` processes with `--shard k/n` (same plan, disjoint pairs, one database file). */
+/** Re-run this command as `n` processes with `--shard k/n` (same plan, disjoint pairs, one database file), with the training processes' Node options. */
 async function runWorkers(n: number, io: CliIo): Promise<void> {
   const args = process.argv.slice(2);
   const i = args.findIndex((a) => a === '--workers' || a.startsWith('--workers='));
@@ -76,7 +76,9 @@ async function runWorkers(n: number, io: CliIo): Promise<void> {
       { length: n },
       (_, k) =>
         new Promise<number>((resolve) => {
-          const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--shard', `${k}/${n}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+          const child = spawn(process.execPath, [...TRAINING_NODE_FLAGS, ...process.execArgv, process.argv[1]!, ...args, '--shard', `${k}/${n}`], {
+            stdio: ['ignore', 'inherit', 'inherit'],
+          });
           child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
         }),
     ),

@@ -16,6 +16,10 @@
  * never escaped to user code through `readSync`/`read` (`dataSync()`, `data()`, `array()` hand
  * out the backend's own array). Small buffers (< 4096 floats) are left to V8.
  * `METAD2A_BUFFER_POOL_MB` caps the bytes kept (default 512; 0 disables pooling).
+ *
+ * The pool also knows which arrays (of any size) the kernels made and whether such an array is
+ * held by exactly one tensor data id and never escaped: {@link BufferPool.exclusive}, what an
+ * in-place update (`SGD_UPDATE_IN_PLACE_KERNEL`) must prove before writing over a tensor's storage.
  */
 const MIN_LENGTH = 4096;
 
@@ -31,7 +35,10 @@ export class BufferPool {
   /** The capacities of {@link free}, ascending. */
   private readonly caps: number[] = [];
   private readonly owned = new WeakSet<Float32Array>();
+  /** Every array {@link take} handed out (pooled or not): storage only kernels and tfjs hold. */
+  private readonly made = new WeakSet<Float32Array>();
   private readonly escaped = new WeakSet<Float32Array>();
+  /** Data ids holding each made array. */
   private readonly live = new Map<Float32Array, number>();
   private pooledBytes = 0;
   /** Buffers handed out from the pool / newly allocated (for tests and benchmarks). */
@@ -46,6 +53,7 @@ export class BufferPool {
       const buf = this.bestFit(n);
       const a = new Float32Array(buf ?? new ArrayBuffer(poolCapacity(n) * 4), 0, n);
       this.owned.add(a);
+      this.made.add(a);
       if (buf) {
         this.pooledBytes -= buf.byteLength;
         this.reused++;
@@ -53,28 +61,37 @@ export class BufferPool {
       } else this.allocated++;
       return a;
     }
-    return new Float32Array(n);
+    const a = new Float32Array(n);
+    this.made.add(a);
+    return a;
   }
 
   /** A tensor data id now holds `values`. */
   written(values: unknown): void {
-    if (values instanceof Float32Array && this.owned.has(values)) this.live.set(values, (this.live.get(values) ?? 0) + 1);
+    if (values instanceof Float32Array && this.made.has(values)) this.live.set(values, (this.live.get(values) ?? 0) + 1);
   }
 
-  /** `values` was handed to code outside the kernels: never reuse it. */
+  /** `values` was handed to code outside the kernels: never reuse it, never write over it. */
   escape(values: unknown): void {
-    if (values instanceof Float32Array && this.owned.has(values)) this.escaped.add(values);
+    if (values instanceof Float32Array && this.made.has(values)) this.escaped.add(values);
+  }
+
+  /** True when a kernel made `values`, exactly one tensor data id holds it, and it never escaped. */
+  exclusive(values: Float32Array): boolean {
+    return this.made.has(values) && !this.escaped.has(values) && this.live.get(values) === 1;
   }
 
   /** A tensor data id holding `values` was deleted; recycle the buffer when nothing else holds it. */
   released(values: unknown): void {
-    if (!(values instanceof Float32Array) || !this.owned.has(values)) return;
+    if (!(values instanceof Float32Array) || !this.made.has(values)) return;
     const n = (this.live.get(values) ?? 1) - 1;
     if (n > 0) {
       this.live.set(values, n);
       return;
     }
     this.live.delete(values);
+    this.made.delete(values);
+    if (!this.owned.has(values)) return; // a small array: V8 frees it
     this.owned.delete(values); // this view is done; the buffer gets a new view when reused
     const buf = values.buffer as ArrayBuffer;
     if (this.escaped.has(values) || buf.byteLength > this.maxBytes) return;

@@ -31,7 +31,7 @@ import { outputBuffers } from './buffer-pool';
 import { copyKernelConfigs } from './copy-kernels';
 import { reluConvBnKernelConfigs } from './relu-conv-bn';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
-import { sgdKernelConfig } from './sgd-kernel';
+import { sgdInPlaceKernelConfig, sgdKernelConfig } from './sgd-kernel';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type Inputs = Record<string, TensorInfo | undefined>;
@@ -161,6 +161,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     ...copyKernelConfigs(addon, k),
     adamKernelConfig(addon, k),
     sgdKernelConfig(addon, k),
+    sgdInPlaceKernelConfig(addon, backendName),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     setPoolProjectedKernel(addon, backendName),
     k(_FusedMatMul, (inputs, attrs, backend) => {
