@@ -34,11 +34,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MetaD2AException, describeBackend, fail, initBackend, validationError, writeFileAtomicSync } from '@metad2a/core';
+import { MetaD2AException, fail, validationError, writeFileAtomicSync } from '@metad2a/core';
 import { buildPlanOptions, recipeMetric } from '@metad2a/arch-trainer';
 import { resultJson, runTransferBenchmark, transferMarkdown, transferSvg, writeReport, type TransferPlanOptions, type TransferResult } from '@metad2a/benchmarks';
 import {
-  MetaDatabase,
   PRIOR_SOURCES,
   addDatabaseFeatures,
   builtinDatabaseDir,
@@ -51,6 +50,7 @@ import {
   type PriorSource,
 } from '@metad2a/meta-trainer';
 import { loadSearchModel, parseModelManifest } from '@metad2a/search';
+import { openBuildState, readBuildArgs, replaceDirectory, runBuildMain, withDb, withDbAsync } from './work-folder';
 import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
 export const PHASES = ['db', 'heldout', 'features', 'split', 'prior', 'train', 'eval', 'ship'] as const;
@@ -145,47 +145,7 @@ const paths = (s: BuildSettings) => ({
   report: `transfer-${typeof s.plan === 'string' ? s.plan : s.plan.name}`,
 });
 
-/** The settings of the work folder's first run; other settings are refused, naming what differs. */
-function openState(s: BuildSettings): BuildState {
-  const file = paths(s).stateFile;
-  if (!fs.existsSync(file)) {
-    const state: BuildState = { settings: s };
-    fs.mkdirSync(s.work, { recursive: true });
-    writeFileAtomicSync(file, `${JSON.stringify(state, null, 2)}\n`);
-    return state;
-  }
-  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as BuildState;
-  const was = JSON.parse(JSON.stringify(state.settings)) as Record<string, unknown>;
-  const now = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
-  const differ = [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
-  if (differ.length > 0)
-    fail('ValidationError', {
-      source: file,
-      field: 'settings',
-      expected: `the settings of this work folder's first run (${differ.map((k) => `${k} ${JSON.stringify(was[k])}`).join(', ')}); pass them again, or use another --work`,
-      got: differ.map((k) => `${k} ${JSON.stringify(now[k])}`).join(', '),
-    });
-  return state;
-}
-
 const saveState = (state: BuildState): void => writeFileAtomicSync(paths(state.settings).stateFile, `${JSON.stringify(state, null, 2)}\n`);
-
-function withDb<T>(file: string, f: (db: MetaDatabase) => T): T {
-  const db = MetaDatabase.open(file);
-  try {
-    return f(db);
-  } finally {
-    db.close();
-  }
-}
-async function withDbAsync<T>(file: string, f: (db: MetaDatabase) => Promise<T>): Promise<T> {
-  const db = MetaDatabase.open(file);
-  try {
-    return await f(db);
-  } finally {
-    db.close();
-  }
-}
 
 /** `db import` of a committed export into `target` (resumable: present records are skipped), or an existing database as it is. */
 function database(given: string | undefined, flag: string, target: string, exportOf: string, log: (s: string) => void): { file: string; from: string; counts: unknown } {
@@ -218,7 +178,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
   const log = opts.log ?? ((line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`));
   const want = (p: Phase): boolean => phases.length === 0 || phases.includes(p);
   const p = paths(s);
-  const state = openState(s);
+  const state = openBuildState<typeof s, BuildState>(p.stateFile, s, s.work);
   const need = <K extends keyof BuildState>(k: K, phase: Phase): NonNullable<BuildState[K]> => {
     const v = state[k];
     if (v === undefined || v === null) fail('ValidationError', { source: p.stateFile, field: phase, expected: `phase '${phase}' done first`, got: 'not run yet' });
@@ -351,40 +311,20 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
       settings,
     },
   };
-  const tmp = `${s.shipTo}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  for (const f of [m.generator.checkpoint, m.predictor.checkpoint]) fs.copyFileSync(path.join(p.model, f), path.join(tmp, f));
-  writeFileAtomicSync(path.join(tmp, 'model.json'), `${JSON.stringify(shipped, null, 2)}\n`);
-  writeFileAtomicSync(path.join(tmp, 'evaluation.json'), resultJson(result));
-  writeFileAtomicSync(path.join(tmp, 'EVALUATION.md'), fs.readFileSync(path.join(s.work, `${p.report}.md`), 'utf8'));
-  const old = `${s.shipTo}.old-${process.pid}`;
-  if (fs.existsSync(s.shipTo)) fs.renameSync(s.shipTo, old);
-  fs.renameSync(tmp, s.shipTo);
-  fs.rmSync(old, { recursive: true, force: true });
-  log(`ship: ${s.shipTo} (${fs.readdirSync(s.shipTo).sort().join(', ')})`);
+  const names = replaceDirectory(s.shipTo, {
+    [m.generator.checkpoint]: { copy: path.join(p.model, m.generator.checkpoint) },
+    [m.predictor.checkpoint]: { copy: path.join(p.model, m.predictor.checkpoint) },
+    'model.json': { text: `${JSON.stringify(shipped, null, 2)}\n` },
+    'evaluation.json': { text: resultJson(result) },
+    'EVALUATION.md': { text: fs.readFileSync(path.join(s.work, `${p.report}.md`), 'utf8') },
+  });
+  log(`ship: ${s.shipTo} (${names.join(', ')})`);
 }
 
 /** Command-line flags → settings and phases; a usage error names the flag. */
 export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettings; phases: Phase[] } {
-  const flags = new Map<string, string>();
-  const phases: Phase[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new MetaD2AException(validationError({ source: 'build.ts', field: a, expected: 'a value', got: 'none' }));
-      flags.set(a, v);
-      i++;
-    } else if ((PHASES as readonly string[]).includes(a)) phases.push(a as Phase);
-    else throw new MetaD2AException(validationError({ source: 'build.ts', field: 'phase', expected: `one of ${PHASES.join(', ')}`, got: JSON.stringify(a) }));
-  }
+  const { phases, flags, take } = readBuildArgs(argv, PHASES, 'build.ts');
   const d = defaultSettings(flags.get('--work'));
-  const take = (f: string): string | undefined => {
-    const v = flags.get(f);
-    flags.delete(f);
-    return v;
-  };
   const int = (f: string, dflt: number, min = 1): number => {
     const v = take(f);
     if (v === undefined) return dflt;
@@ -445,24 +385,9 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
   return { settings, phases };
 }
 
-async function main(): Promise<void> {
-  const { settings, phases } = parseBuildArgs(process.argv.slice(2));
-  console.log(describeBackend(await initBackend()));
-  // the first Ctrl-C / SIGTERM stops after the current step (meta-training) or pick (evaluation); a rerun resumes
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    stop.abort('interrupted: run the same command again to resume');
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  await buildDefaultModel(settings, phases, { signal: stop.signal });
-}
-
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof MetaD2AException ? `error: ${err.message}` : err);
-    process.exit(1);
+  runBuildMain((signal) => {
+    const { settings, phases } = parseBuildArgs(process.argv.slice(2));
+    return buildDefaultModel(settings, phases, { signal });
   });
 }

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { unwrap } from '@metad2a/core';
 import { fixturesRoot } from '@metad2a/fixtures';
-import { nb201Table, parseNb201 } from '@metad2a/search-spaces';
+import { mbv3, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, nb201Table, parseNb201 } from '@metad2a/search-spaces';
 import { runCli } from '../src';
 import { capture } from './capture';
 
@@ -104,6 +104,27 @@ describe('metad2a CLI', () => {
     const c = capture();
     expect(await runCli(argv, c.io)).toBe(2);
     expect(c.err()).toMatch(msg);
+  });
+
+  it('search --space mbv3 with the embedded MBv3 model: 5 distinct valid subnets with MFLOPs, parameters and oracle top-1 (issue #23)', async () => {
+    const env = { METAD2A_DEFAULT_MODEL: undefined, METAD2A_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-mbv3-')) };
+    const c = capture(undefined, env);
+    expect(await runCli(['search', '--space', 'mbv3', '--dataset', 'builtin:fashion-mnist', '--top', '5', '--json', '--backend', 'wasm'], c.io)).toBe(0);
+    const doc = JSON.parse(c.out());
+    expect(doc.model).toMatch(/default-model[\\/]models[\\/]mbv3$/);
+    expect(doc.space).toBe('mbv3');
+    expect(doc.top).toHaveLength(5);
+    const configs = doc.top.map((x: { arch: string }) => unwrap(mbv3.parse(x.arch)));
+    expect(new Set(configs.map(mbv3ActiveKey)).size).toBe(5);
+    doc.top.forEach((x: { cost: { mflops: number; mparams: number }; facts: { kind: string; oracleTop1: number }; predictedAccuracy: number }, i: number) => {
+      const cost = mbv3Cost(configs[i]);
+      expect(mbv3.isValid(mbv3.encode(configs[i]))).toBe(true);
+      expect(x.cost.mflops).toBeCloseTo(cost.mflops, 6);
+      expect(x.cost.mparams).toBeCloseTo(cost.params / 1e6, 9);
+      expect(x.facts.kind).toBe('mbv3');
+      expect(x.facts.oracleTop1).toBeCloseTo(100 * mbv3AccuracyOracle().predict(configs[i]), 9);
+      expect(Number.isFinite(x.predictedAccuracy)).toBe(true);
+    });
   });
 
   it('a missing model directory or dataset fails with exit 1 and names it', async () => {

@@ -1,9 +1,11 @@
 /**
- * @metad2a/default-model — the embedded default search model: a MetaD2A generator and predictor
- * for NAS-Bench-201, meta-trained offline on a database built on this project's own machines
- * (class-subset tasks of MNIST and Fashion-MNIST, NB201 cells trained with a reduced recipe).
- * `defaultModelDir('nb201')` is the model directory `metad2a search` uses without `--model`.
- * See README.md for how it was built and how well it does on held-out tasks.
+ * @metad2a/default-model — the embedded default search models. NB201: a MetaD2A generator and
+ * predictor meta-trained offline on a database built on this project's own machines (class-subset
+ * tasks of MNIST, Fashion-MNIST and rendered glyph sources, NB201 cells trained with a reduced
+ * recipe). MBv3 (OFA): not meta-trained yet (no MBv3 meta-database exists) — a predictor
+ * pre-trained on OFA's ImageNet accuracy predictor and a generator trained on the subnets it rates
+ * best. `defaultModelDir(space)` is the model directory `metad2a search --space <space>` uses
+ * without `--model`. See README.md for how each was built and what was measured.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

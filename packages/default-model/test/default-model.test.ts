@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend, Rng } from '@metad2a/core';
-import { loadSearchModel, runSearch } from '@metad2a/search';
+import { initBackend, Rng, unwrap } from '@metad2a/core';
+import { generateCandidates, loadSearchFeatures, loadSearchModel, runSearch, type SearchModel } from '@metad2a/search';
+import { mbv3, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, type Mbv3Config } from '@metad2a/search-spaces';
 import { defaultModelDir, defaultModelSpaces } from '../src';
 
 beforeAll(async () => {
@@ -9,14 +10,16 @@ beforeAll(async () => {
 });
 
 describe('the embedded default model', () => {
-  it('ships for nb201 only, as a complete model directory within the size budget', () => {
-    expect(defaultModelSpaces()).toEqual(['nb201']);
-    expect(defaultModelDir('mbv3')).toBeUndefined();
-    const dir = defaultModelDir('nb201')!;
-    const files = fs.readdirSync(dir).sort();
-    expect(files).toEqual(expect.arrayContaining(['evaluation.json', 'generator.safetensors', 'model.json', 'predictor.safetensors']));
-    const bytes = files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
-    expect(bytes).toBeLessThan(25 * 1024 * 1024);
+  it('ships for nb201 and mbv3, each a complete model directory within the size budget', () => {
+    expect(defaultModelSpaces()).toEqual(['mbv3', 'nb201']);
+    expect(defaultModelDir('darts')).toBeUndefined();
+    for (const space of ['nb201', 'mbv3']) {
+      const dir = defaultModelDir(space)!;
+      const files = fs.readdirSync(dir).sort();
+      expect(files).toEqual(expect.arrayContaining(['EVALUATION.md', 'evaluation.json', 'generator.safetensors', 'model.json', 'predictor.safetensors']));
+      const bytes = files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+      expect(bytes).toBeLessThan(space === 'mbv3' ? 4 * 1024 * 1024 : 25 * 1024 * 1024);
+    }
   });
 
   it('loads and searches: N unique valid NB201 cells, deterministic for a seed', async () => {
@@ -58,5 +61,67 @@ describe('the embedded default model', () => {
     expect(all.tasks).toBe(20);
     expect(all.percentile['metad2a-top1'].lo).toBeLessThanOrEqual(all.percentile['metad2a-top1'].mean);
     expect(all.percentile['metad2a-top1'].hi).toBeGreaterThanOrEqual(all.percentile['metad2a-top1'].mean);
+  });
+});
+
+describe('the embedded MBv3 (OFA) default model', () => {
+  let model: SearchModel;
+  let fashion: Awaited<ReturnType<typeof loadSearchFeatures>>;
+  beforeAll(async () => {
+    model = await loadSearchModel(defaultModelDir('mbv3')!);
+    fashion = await loadSearchFeatures(model, 'builtin:fashion-mnist');
+  });
+  afterAll(() => model.dispose());
+
+  it('says what it is: an oracle prior and a generator of good subnets, not meta-trained', () => {
+    const m = model.manifest;
+    expect(m.space).toBe('mbv3');
+    expect(m.extractor?.name).toBe('random-conv');
+    expect(m.predictor.predicts).toMatch(/not meta-trained on any MBv3 meta-database/);
+    expect(m.provenance.metaTrained).toBeNull();
+    expect(m.provenance.builtBy).toBe('tools/default-model/build-mbv3.ts');
+    // the predictor reads in the oracle's percent: its normalisation is the oracle's over uniform subnets
+    expect(m.predictor.normalisation.mean).toBeGreaterThan(75);
+    expect(m.predictor.normalisation.mean).toBeLessThan(85);
+  });
+
+  it('decodes ≥ 90 % valid 22-vertex subnets (200 distinct subnets from seeded decodes of fashion-mnist)', async () => {
+    const r = await generateCandidates(model.generator, fashion, 200, { space: model.space, seed: 11 });
+    expect(r.unique).toBe(200);
+    expect(r.valid / r.attempts).toBeGreaterThanOrEqual(0.9);
+    for (const g of r.graphs) expect(g.types).toHaveLength(22);
+    // distinct networks, not only distinct encodings (inactive slots do not count)
+    expect(new Set((r.architectures as Mbv3Config[]).map(mbv3ActiveKey)).size).toBeGreaterThanOrEqual(190);
+  });
+
+  it('searches: 5 distinct valid subnets whose cost and oracle accuracy are mbv3Cost and the OFA oracle', async () => {
+    const r = await runSearch(model, fashion, { candidates: 100, top: 5, resamples: 3, seed: 0 });
+    expect(r.top).toHaveLength(5);
+    expect(new Set(r.top.map((c) => mbv3ActiveKey(unwrap(mbv3.parse(c.arch))))).size).toBe(5);
+    for (const c of r.top) {
+      const config = unwrap(mbv3.parse(c.arch));
+      expect(mbv3.isValid(mbv3.encode(config))).toBe(true);
+      const cost = mbv3Cost(config);
+      expect(c.cost!.mflops).toBeCloseTo(cost.mflops, 6);
+      expect(c.cost!.mparams).toBeCloseTo(cost.params / 1e6, 9);
+      expect(c.facts).toEqual({ kind: 'mbv3', oracleTop1: 100 * mbv3AccuracyOracle().predict(config) });
+      expect(c.outOfRange).toBe(false);
+    }
+    const again = await runSearch(model, fashion, { candidates: 100, top: 5, resamples: 3, seed: 0 });
+    expect(again.top.map((c) => c.arch)).toEqual(r.top.map((c) => c.arch));
+  });
+
+  it('records its check (build-mbv3.ts check): valid share, diversity, predictor Spearman with the oracle, top-5 overlap', () => {
+    const ev = JSON.parse(fs.readFileSync(path.join(defaultModelDir('mbv3')!, 'evaluation.json'), 'utf8'));
+    expect(ev.perDataset.map((d: { dataset: string }) => d.dataset)).toEqual(['builtin:fashion-mnist', 'builtin:digits']);
+    for (const d of ev.perDataset) {
+      expect(d.decodes.decodes).toBe(1000);
+      expect(d.decodes.valid / d.decodes.decodes).toBeGreaterThanOrEqual(0.9);
+      expect(d.decodes.distinctSubnets).toBeLessThanOrEqual(d.decodes.valid);
+      expect(d.top5).toHaveLength(5);
+      for (const x of d.top5) expect(x.oracleTop1).toBeCloseTo(100 * mbv3AccuracyOracle().predict(unwrap(mbv3.parse(x.arch))), 2);
+    }
+    expect(ev.top5Overlap).toBeGreaterThanOrEqual(0);
+    expect(ev.top5Overlap).toBeLessThanOrEqual(5);
   });
 });

@@ -75,7 +75,13 @@ export {
 } from './training/trainers';
 export {
   PRIOR_SOURCES,
+  PRIOR_SOURCES_BY_SPACE,
+  ALL_PRIOR_SOURCES,
+  DEFAULT_ORACLE_SAMPLES,
   PRIOR_CHECKPOINT_KIND,
+  priorSourceSpace,
+  priorSpace,
+  mbv3OracleSamples,
   architecturePriorSamples,
   splitPriorSamples,
   pretrainArchitecturePrior,
@@ -84,6 +90,7 @@ export {
   loadArchitecturePrior,
   type PriorSource,
   type PriorSample,
+  type PriorSampleOptions,
   type PriorTrainable,
   type PriorTrainOptions,
   type PriorProgress,

@@ -4,10 +4,12 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend, loadCheckpointSync, spearman, unwrap } from '@metad2a/core';
 import { PredictorModel } from '@metad2a/perf-predictor';
-import { NB201_GRAPH_CONFIG, canonicalKey, nb201, nb201Table } from '@metad2a/search-spaces';
+import { MBV3_GRAPH_CONFIG, NB201_GRAPH_CONFIG, canonicalKey, mbv3, mbv3AccuracyOracle, mbv3ActiveKey, nb201, nb201Table } from '@metad2a/search-spaces';
 import {
   PRIOR_SOURCES,
   RUN_FILES,
+  priorSpace,
+  trainArchitecturePriorFile,
   architecturePriorSamples,
   loadArchitecturePrior,
   metaTrainPredictor,
@@ -173,6 +175,57 @@ describe('architecture prior', () => {
     expect(seen).toEqual(['step 1/8', 'step 2/8', 'step 3/8', 'step 4/8', 'epoch 1/2', 'step 5/8', 'step 6/8']);
     expect(tf.memory().numTensors).toBe(before); // source embeddings and Adam slots released
     model.dispose();
+  });
+});
+
+describe('the MBv3 prior on the OFA accuracy oracle', () => {
+  beforeAll(async () => {
+    await initBackend({ prefer: 'wasm' });
+  });
+
+  test('samples: distinct seeded uniform subnets scored by the oracle; sources of one space only', () => {
+    const a = architecturePriorSamples({ sources: ['ofa:imagenet-oracle'], oracleSamples: 300, seed: 4 });
+    expect(a).toHaveLength(300);
+    expect(new Set(a.map((x) => mbv3ActiveKey(unwrap(mbv3.parse(x.arch))))).size).toBe(300);
+    for (const x of a.slice(0, 20)) expect(x.accuracy).toBe(100 * mbv3AccuracyOracle().predict(unwrap(mbv3.parse(x.arch))));
+    expect(architecturePriorSamples({ sources: ['ofa:imagenet-oracle'], oracleSamples: 300, seed: 4 }).map((x) => x.arch)).toEqual(a.map((x) => x.arch));
+    expect(architecturePriorSamples({ sources: ['ofa:imagenet-oracle'], oracleSamples: 300, seed: 5 })[0]!.arch).not.toBe(a[0]!.arch);
+    expect(priorSpace(['ofa:imagenet-oracle'])).toBe('mbv3');
+    expect(priorSpace(PRIOR_SOURCES)).toBe('nb201');
+    expect(() => architecturePriorSamples({ sources: ['nb201:cifar10', 'ofa:imagenet-oracle'] })).toThrow(/sources of one search space.*ofa:imagenet-oracle \(mbv3\)/);
+    // held-out split by active subnet
+    const { train, heldOut } = splitPriorSamples(a, { heldOutFraction: 0.2, seed: 1 });
+    expect(heldOut).toHaveLength(60);
+    expect(train).toHaveLength(240);
+  });
+
+  test('trainArchitecturePriorFile builds an MBv3 predictor for MBv3 sources; its file loads into MBv3 predictors only', async () => {
+    const file = path.join(tmp(), 'mbv3-prior.ckpt');
+    const r = await trainArchitecturePriorFile(file, {
+      predictorHs: 16,
+      epochs: 1,
+      batchSize: 50,
+      lr: 2e-3,
+      heldOutFraction: 0.25,
+      sources: ['ofa:imagenet-oracle'],
+      oracleSamples: 200,
+      seed: 3,
+    });
+    expect(r.prior.sources).toEqual(['ofa:imagenet-oracle']);
+    expect(r.prior.trainCells).toBe(150);
+    expect(r.heldOutSamples).toBe(50);
+    expect(Number.isFinite(r.prior.history[0]!.heldOutSpearman!['ofa:imagenet-oracle']!)).toBe(true);
+    expect(unwrap(loadCheckpointSync(file)).meta.space).toBe('mbv3');
+    const nz = r.prior.sourceEmbedding.shape[1]!;
+    const m = new PredictorModel({ graphConfig: MBV3_GRAPH_CONFIG, hs: 16, nz, rng: new Rng(1), normalisation: { mean: 80, std: 1 } });
+    const loaded = loadArchitecturePrior(m, file);
+    expect(loaded.normalisations['ofa:imagenet-oracle']!.mean).toBeGreaterThan(75);
+    const n = new PredictorModel({ graphConfig: NB201_GRAPH_CONFIG, hs: 16, nz, rng: new Rng(1), normalisation: { mean: 80, std: 1 } });
+    expect(() => loadArchitecturePrior(n, file)).toThrow(/meta\.nvt/);
+    const samples = architecturePriorSamples({ sources: ['ofa:imagenet-oracle'], oracleSamples: 10, seed: 1 });
+    await expect(pretrainArchitecturePrior(n, samples, { epochs: 1 })).rejects.toThrow(/a predictor of mbv3 graphs \(nvt 29, maxN 22\)/);
+    m.dispose();
+    n.dispose();
   });
 });
 

@@ -20,10 +20,13 @@ describe('metad2a: one-call search with the embedded default model', () => {
     expect(again.top.map((c) => c.arch)).toEqual(r.top.map((c) => c.arch));
   });
 
-  it('refuses a space without a model and a model of another space, naming the fix', async () => {
+  it('searches mbv3 with its embedded model (issue #23) and refuses a model of another space, naming the fix', async () => {
     const rng = new Rng(0);
     const fsx: FeatureSet = { name: 'toy', dim: 512, classes: Array.from({ length: 3 }, (_, c) => ({ label: String(c), count: 30, data: rng.normalArray(30 * 512, 0, 1) })) };
-    await expect(search(fsx, { space: 'mbv3' })).rejects.toThrow(/model: expected a model directory \(no embedded default model ships for space 'mbv3'/);
+    const r = await search(fsx, { space: 'mbv3', candidates: 20, top: 3, resamples: 2, seed: 0 });
+    expect(r.model).toBe(defaultModelDir('mbv3'));
+    expect(r.top).toHaveLength(3);
+    expect(r.top[0]!.facts.kind).toBe('mbv3');
     await expect(search(fsx, { space: 'mbv3', model: defaultModelDir('nb201') })).rejects.toThrow(/space: expected a model for space 'mbv3', got nb201/);
   });
 

@@ -11,70 +11,164 @@ import {
   validationError,
   type AccuracyNormalisation,
   type ArchGraph,
+  type MetaD2AError,
   type NamedArray,
   type PerfPredictor,
   type StepControl,
   type Steps,
 } from '@metad2a/core';
 import { Adam } from '@metad2a/layers';
-import { NB201_DATASETS, canonicalKey, nb201, nb201Table, type Nb201Dataset } from '@metad2a/search-spaces';
+import { match } from 'ts-pattern';
+import {
+  NB201_DATASETS,
+  canonicalKey,
+  formatMbv3,
+  mbv3,
+  mbv3AccuracyOracle,
+  mbv3ActiveKey,
+  nb201,
+  nb201Table,
+  sampleMbv3,
+  type Mbv3Config,
+  type Nb201Dataset,
+} from '@metad2a/search-spaces';
 import { MetaDatabase } from '../database/meta-database';
 import { OFFICIAL_NB201, importOfficialNb201PredictorDb } from '../io/nb201-official';
 import type { TrainableModel } from '../training/trainers';
 
 /**
- * Where architecture knowledge comes from without image features: the NB201 200-epoch table
+ * Where architecture knowledge comes from without image features. NB201: the 200-epoch table
  * (test accuracy of all 15,625 cells on one data set) or the official MetaD2A predictor records
  * (4,630 accuracies of 1,553 cells on 3,031 ImageNet-32 class subsets; their features are not
- * available, so all of them form one source).
+ * available, so all of them form one source). MBv3: OFA's accuracy predictor (`ofa:imagenet-oracle`,
+ * its ImageNet top-1 estimate at 224 px) over a seeded uniform sample of subnets — the ImageNet
+ * prior over the whole space. A prior is of one space: its sources must all be of that space.
  */
-export type PriorSource = `nb201:${Nb201Dataset}` | 'metad2a:imagenet32-subsets';
+export type PriorSource = `nb201:${Nb201Dataset}` | 'metad2a:imagenet32-subsets' | 'ofa:imagenet-oracle';
 
+/** The NB201 sources: the default of `trainArchitecturePriorFile` and of the CLI's `prior`. */
 export const PRIOR_SOURCES: readonly PriorSource[] = [...NB201_DATASETS.map((d) => `nb201:${d}` as const), 'metad2a:imagenet32-subsets'];
 
-/** One (source, NB201 cell, accuracy %) sample of the prior's training data. */
+/** The sources of each search space with a prior. */
+export const PRIOR_SOURCES_BY_SPACE: Readonly<Record<'nb201' | 'mbv3', readonly PriorSource[]>> = Object.freeze({
+  nb201: PRIOR_SOURCES,
+  mbv3: Object.freeze(['ofa:imagenet-oracle'] as const),
+});
+
+/** Every source, NB201's first (the order of a prior's source embeddings). */
+export const ALL_PRIOR_SOURCES: readonly PriorSource[] = [...PRIOR_SOURCES_BY_SPACE.nb201, ...PRIOR_SOURCES_BY_SPACE.mbv3];
+
+/** Subnets drawn for `ofa:imagenet-oracle` unless `oracleSamples` says otherwise. */
+export const DEFAULT_ORACLE_SAMPLES = 20000;
+
+/** The search space of a source's architecture strings. */
+export function priorSourceSpace(source: PriorSource): 'nb201' | 'mbv3' {
+  return source === 'ofa:imagenet-oracle' ? 'mbv3' : 'nb201';
+}
+
+function checkSource(source: string): PriorSource {
+  if (!(ALL_PRIOR_SOURCES as readonly string[]).includes(source))
+    throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'sources', expected: ALL_PRIOR_SOURCES.join(', '), got: String(source) }));
+  return source as PriorSource;
+}
+
+/** The one space of `sources`; a ValidationError when they mix spaces or are empty. */
+export function priorSpace(sources: readonly PriorSource[]): 'nb201' | 'mbv3' {
+  const spaces = [...new Set(sources.map((s) => priorSourceSpace(checkSource(s))))];
+  if (spaces.length !== 1)
+    throw new MetaD2AException(
+      validationError({
+        source: 'architecture prior',
+        field: 'sources',
+        expected: `sources of one search space (${Object.entries(PRIOR_SOURCES_BY_SPACE)
+          .map(([k, v]) => `${k}: ${v.join(', ')}`)
+          .join('; ')})`,
+        got: sources.length === 0 ? 'none' : sources.map((s) => `${s} (${priorSourceSpace(s)})`).join(', '),
+      }),
+    );
+  return spaces[0]!;
+}
+
+/** One (source, architecture, accuracy %) sample of the prior's training data. */
 export interface PriorSample {
   readonly source: PriorSource;
-  /** NB201 arch string. */
+  /** Architecture string of the source's space (NB201 arch string, `formatMbv3`). */
   readonly arch: string;
   readonly accuracy: number;
 }
 
-/** The samples of the chosen sources (default: all four, 51,505 samples). */
-export function architecturePriorSamples(opts: { sources?: readonly PriorSource[]; officialDir?: string } = {}): PriorSample[] {
+export interface PriorSampleOptions {
+  /** Default `PRIOR_SOURCES` (NB201's four, 51,505 samples). */
+  readonly sources?: readonly PriorSource[];
+  readonly officialDir?: string;
+  /** `ofa:imagenet-oracle`: how many uniform subnets (`sampleMbv3`) to score (default {@link DEFAULT_ORACLE_SAMPLES}); drawn without repeating an active subnet. */
+  readonly oracleSamples?: number;
+  /** `ofa:imagenet-oracle`: seed of the subnet sample (default 0). */
+  readonly seed?: number | string;
+}
+
+/**
+ * `n` distinct subnets (by `mbv3ActiveKey`: the network that runs) drawn uniformly with `seed`,
+ * each with OFA's ImageNet top-1 estimate in percent.
+ */
+export function mbv3OracleSamples(n: number, seed: number | string = 0): { config: Mbv3Config; arch: string; accuracy: number }[] {
+  if (!Number.isInteger(n) || n < 1)
+    throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'oracleSamples', expected: 'a positive integer', got: String(n) }));
+  const rng = new Rng(seed);
+  const oracle = mbv3AccuracyOracle();
+  const seen = new Set<string>();
+  const out: { config: Mbv3Config; arch: string; accuracy: number }[] = [];
+  while (out.length < n) {
+    const config = sampleMbv3(rng);
+    const key = mbv3ActiveKey(config);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ config, arch: formatMbv3(config), accuracy: 100 * oracle.predict(config) });
+  }
+  return out;
+}
+
+/** The samples of the chosen sources (one space; default NB201's four, 51,505 samples). */
+export function architecturePriorSamples(opts: PriorSampleOptions = {}): PriorSample[] {
   const sources = opts.sources ?? PRIOR_SOURCES;
+  priorSpace(sources);
   const out: PriorSample[] = [];
   for (const source of sources) {
-    if (!PRIOR_SOURCES.includes(source))
-      throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'sources', expected: PRIOR_SOURCES.join(', '), got: String(source) }));
-    if (source === 'metad2a:imagenet32-subsets') {
-      const db = MetaDatabase.inMemory();
-      try {
-        importOfficialNb201PredictorDb(db, opts.officialDir ? { dir: opts.officialDir } : {});
-        for (const r of db.records({ metric: OFFICIAL_NB201.metric })) out.push({ source, arch: r.arch, accuracy: r.accuracy });
-      } finally {
-        db.close();
-      }
-    } else {
-      const dataset = source.slice('nb201:'.length) as Nb201Dataset;
-      const table = nb201Table();
-      const acc = table.column(dataset, 'testAccuracy');
-      for (let i = 0; i < acc.length; i++) out.push({ source, arch: table.archAt(i), accuracy: acc[i]! });
-    }
+    match(source)
+      .with('metad2a:imagenet32-subsets', () => {
+        const db = MetaDatabase.inMemory();
+        try {
+          importOfficialNb201PredictorDb(db, opts.officialDir ? { dir: opts.officialDir } : {});
+          for (const r of db.records({ metric: OFFICIAL_NB201.metric })) out.push({ source, arch: r.arch, accuracy: r.accuracy });
+        } finally {
+          db.close();
+        }
+      })
+      .with('ofa:imagenet-oracle', () => {
+        for (const x of mbv3OracleSamples(opts.oracleSamples ?? DEFAULT_ORACLE_SAMPLES, opts.seed ?? 0)) out.push({ source, arch: x.arch, accuracy: x.accuracy });
+      })
+      .otherwise((s) => {
+        const dataset = s.slice('nb201:'.length) as Nb201Dataset;
+        const table = nb201Table();
+        const acc = table.column(dataset, 'testAccuracy');
+        for (let i = 0; i < acc.length; i++) out.push({ source, arch: table.archAt(i), accuracy: acc[i]! });
+      });
   }
   return out;
 }
 
 /**
- * Split samples by cell for a held-out measurement: whole isomorphism classes (`canonicalKey`:
- * cells computing the same function share accuracies up to noise) go to the held-out part, in
- * every source, so no held-out cell is seen in training under any source.
+ * Split samples by cell for a held-out measurement: whole classes of architectures that compute
+ * the same function (NB201: isomorphism classes, `canonicalKey`; MBv3: the same active subnet,
+ * `mbv3ActiveKey`) go to the held-out part, in every source, so no held-out cell is seen in
+ * training under any source.
  */
 export function splitPriorSamples(samples: readonly PriorSample[], opts: { heldOutFraction: number; seed: number | string }): { train: PriorSample[]; heldOut: PriorSample[] } {
   if (!(opts.heldOutFraction >= 0 && opts.heldOutFraction < 1))
     throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'heldOutFraction', expected: 'a number in [0, 1)', got: String(opts.heldOutFraction) }));
   const keyOf = new Map<string, string>();
-  for (const s of samples) if (!keyOf.has(s.arch)) keyOf.set(s.arch, canonicalKey(parseCell(s.arch)));
+  const space = priorSpace([...new Set(samples.map((s) => s.source))]);
+  for (const s of samples) if (!keyOf.has(s.arch)) keyOf.set(s.arch, architectureKey(space, s.arch));
   const classes = [...new Set(keyOf.values())].sort();
   const rng = new Rng(opts.seed);
   const held = new Set(rng.shuffle(classes).slice(0, Math.round(classes.length * opts.heldOutFraction)));
@@ -84,10 +178,26 @@ export function splitPriorSamples(samples: readonly PriorSample[], opts: { heldO
   return { train, heldOut };
 }
 
-function parseCell(arch: string) {
-  const c = nb201.parse(arch);
+function parsed<C>(space: { parse(text: string): E.Either<MetaD2AError, C> }, arch: string): C {
+  const c = space.parse(arch);
   if (E.isLeft(c)) throw new MetaD2AException(c.left);
   return c.right;
+}
+
+/** The key of what an architecture computes: equal keys, equal networks. */
+function architectureKey(space: 'nb201' | 'mbv3', arch: string): string {
+  return match(space)
+    .with('nb201', () => canonicalKey(parsed(nb201, arch)))
+    .with('mbv3', () => mbv3ActiveKey(parsed(mbv3, arch)))
+    .exhaustive();
+}
+
+/** An architecture string of a prior space → its graph. */
+function architectureGraph(space: 'nb201' | 'mbv3', arch: string): ArchGraph {
+  return match(space)
+    .with('nb201', () => nb201.encode(parsed(nb201, arch)))
+    .with('mbv3', () => mbv3.encode(parsed(mbv3, arch)))
+    .exhaustive();
 }
 
 /** A predictor the prior can pre-train: its graph side and head, fed a learned per-source embedding in place of the dataset embedding. */
@@ -142,6 +252,7 @@ export interface ArchitecturePrior {
 const EMBEDDING = 'prior.source_embedding';
 /** The official names of the predictor head's output layer. */
 const OUTPUT_LAYER = ['pred_fc.2.weight', 'pred_fc.2.bias'];
+const spaceGraphConfig = (space: 'nb201' | 'mbv3') => (space === 'nb201' ? nb201 : mbv3).graphConfig;
 let embeddingCounter = 0;
 
 /** `[rows.length, n]` one-hot rows: selecting by a matMul differentiates on every backend (wasm has no gather gradient). */
@@ -184,7 +295,18 @@ function* priorSteps(model: PriorTrainable, train: readonly PriorSample[], opts:
   }
   if (train.length === 0) throw new MetaD2AException(validationError({ source: 'architecture prior', field: 'train', expected: 'at least one sample', got: '0' }));
   const started = Date.now();
-  const sources = PRIOR_SOURCES.filter((s) => train.some((x) => x.source === s));
+  const sources = ALL_PRIOR_SOURCES.filter((s) => train.some((x) => x.source === s));
+  const space = priorSpace(sources);
+  const want = spaceGraphConfig(space);
+  if (model.graphConfig.nvt !== want.nvt || model.graphConfig.maxN !== want.maxN)
+    throw new MetaD2AException(
+      validationError({
+        source: 'architecture prior',
+        field: 'model.graphConfig',
+        expected: `a predictor of ${space} graphs (nvt ${want.nvt}, maxN ${want.maxN})`,
+        got: `nvt ${model.graphConfig.nvt}, maxN ${model.graphConfig.maxN}`,
+      }),
+    );
   const sourceIndex = new Map(sources.map((s, i) => [s, i]));
   const normalisations: Record<string, AccuracyNormalisation> = {};
   for (const s of sources) normalisations[s] = meanStd(train.filter((x) => x.source === s).map((x) => x.accuracy));
@@ -194,7 +316,7 @@ function* priorSteps(model: PriorTrainable, train: readonly PriorSample[], opts:
   const cells = new Map<string, { graph: ArchGraph; pairs: [number, number][] }>();
   for (const x of train) {
     let c = cells.get(x.arch);
-    if (!c) cells.set(x.arch, (c = { graph: nb201.encode(parseCell(x.arch)), pairs: [] }));
+    if (!c) cells.set(x.arch, (c = { graph: architectureGraph(space, x.arch), pairs: [] }));
     c.pairs.push([sourceIndex.get(x.source)!, z(x)]);
   }
   const cellList = [...cells.values()];
@@ -278,7 +400,7 @@ export function priorScores(model: PriorTrainable, prior: Pick<ArchitecturePrior
       model,
       e,
       0,
-      archs.map((a) => nb201.encode(parseCell(a))),
+      archs.map((a) => architectureGraph(priorSourceSpace(source), a)),
     );
   } finally {
     e.dispose();
@@ -308,7 +430,7 @@ function priorSpearman(model: PriorTrainable, emb: tf.Tensor2D, sources: readonl
       model,
       emb,
       row,
-      xs.map((x) => nb201.encode(parseCell(x.arch))),
+      xs.map((x) => architectureGraph(priorSourceSpace(s), x.arch)),
     );
     out[s] = spearman(
       y,
@@ -329,6 +451,7 @@ export function saveArchitecturePrior(file: string, model: PriorTrainable, prior
     meta: {
       ...meta,
       kind: PRIOR_CHECKPOINT_KIND,
+      space: priorSpace(prior.sources),
       nvt: model.graphConfig.nvt,
       maxN: model.graphConfig.maxN,
       hs: model.hs,
