@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { match } from 'ts-pattern';
 import {
   MetaD2AException,
+  anchorOffsets,
   drawClassSamples,
   makeError,
   searchSpaces,
@@ -16,7 +17,6 @@ import {
 } from '@metad2a/core';
 import '@metad2a/search-spaces'; // registers nb201 and mbv3
 import type { MetaDatabase, MetaRecord, TaskInfo } from '../database/meta-database';
-import { recordPriorScore } from './anchor';
 import { normaliseAccuracy } from './normalisation';
 
 /** One training item: a record with its task's features, its architecture graph and its normalised target. */
@@ -189,7 +189,8 @@ export function trainingItems(
   const anchor = opts.anchor;
   return records.map((r) => {
     const t = tasks.get(r.taskId)!;
-    const offset = anchor ? (anchor.weight * recordPriorScore(resolver, r, anchor.prior)) / 100 : 0;
+    // core's anchorOffsets: the one place the anchor term is computed (the search's ranking uses it too)
+    const offset = anchorOffsets(anchor, resolver.space(r.space), [resolver.architecture(r.space, r.arch)])?.[0] ?? 0;
     return {
       record: r,
       task: t.task,
