@@ -82,3 +82,42 @@ export function databaseStats(records: readonly AccuracyRecord[], group: (task: 
     pairsAcrossGroups: across.length,
   };
 }
+
+/** How well one prior score of architectures (e.g. a benchmark table's) orders each task's records. */
+export interface PriorAgreement {
+  /** Tasks with at least `minArchs` scored architectures whose ρ is defined. */
+  readonly tasks: number;
+  /** Mean over those tasks of Spearman ρ between accuracy and prior score. */
+  readonly meanSpearman: number;
+  /** Share of those tasks with ρ > 0. */
+  readonly positiveShare: number;
+}
+
+/**
+ * Within-task rank agreement of the records with a prior score: unlike the pairwise agreement of
+ * {@link databaseStats}, it needs no architecture shared between tasks, so it is defined for a
+ * database whose tasks each draw their own cells. `score` returns undefined for an architecture it
+ * cannot score (left out).
+ */
+export function priorAgreement(records: readonly AccuracyRecord[], score: (arch: string) => number | undefined, minArchs = 3): PriorAgreement {
+  const byTask = new Map<string, { acc: number[]; prior: number[] }>();
+  for (const r of records) {
+    const p = score(r.arch);
+    if (p === undefined) continue;
+    let t = byTask.get(r.task);
+    if (!t) byTask.set(r.task, (t = { acc: [], prior: [] }));
+    t.acc.push(r.accuracy);
+    t.prior.push(p);
+  }
+  const rhos: number[] = [];
+  for (const t of byTask.values()) {
+    if (t.acc.length < minArchs) continue;
+    const rho = spearman(t.acc, t.prior);
+    if (!Number.isNaN(rho)) rhos.push(rho);
+  }
+  return {
+    tasks: rhos.length,
+    meanSpearman: rhos.length ? rhos.reduce((s, v) => s + v, 0) / rhos.length : NaN,
+    positiveShare: rhos.length ? rhos.filter((v) => v > 0).length / rhos.length : NaN,
+  };
+}

@@ -50,5 +50,5 @@ export {
   type BuildPlan,
   type PlannedPair,
 } from './database-builder';
-export { databaseStats, type AccuracyRecord, type DatabaseStats } from './database-stats';
+export { databaseStats, priorAgreement, type AccuracyRecord, type DatabaseStats, type PriorAgreement } from './database-stats';
 export { BUILD_PLANS, buildPlanOptions, type NamedBuildPlan } from './database-plans';

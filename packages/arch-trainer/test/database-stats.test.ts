@@ -1,4 +1,4 @@
-import { databaseStats } from '../src';
+import { databaseStats, priorAgreement } from '../src';
 
 describe('database statistics', () => {
   it('reports spread per task and rank agreement within and across dataset groups', () => {
@@ -26,5 +26,32 @@ describe('database statistics', () => {
     expect([s.pairsWithinGroup, s.pairsAcrossGroups]).toEqual([1, 2]);
     expect(s.rankAgreementWithinGroup).toBeCloseTo(1, 12);
     expect(s.rankAgreementAcrossGroups).toBeCloseTo(-1, 12);
+  });
+
+  it('measures within-task agreement with a prior score without shared architectures', () => {
+    const rec = (task: string, arch: string, accuracy: number) => ({ task, arch, accuracy });
+    const prior: Record<string, number> = { p: 1, q: 2, r: 3, s: 4, t: 5, u: 6 };
+    const records = [
+      // t1 orders its cells as the prior does (ρ 1); t2 exactly against it (ρ −1); t3: ρ 0.5
+      rec('t1', 'p', 10),
+      rec('t1', 'q', 20),
+      rec('t1', 'r', 30),
+      rec('t2', 's', 30),
+      rec('t2', 't', 20),
+      rec('t2', 'u', 10),
+      rec('t3', 'p', 20),
+      rec('t3', 'q', 10),
+      rec('t3', 'r', 30),
+      // too few scored cells: two records and an unscored one
+      rec('t4', 'p', 1),
+      rec('t4', 'q', 2),
+      rec('t4', 'unknown', 3),
+    ];
+    const a = priorAgreement(records, (arch) => prior[arch]);
+    expect(a.tasks).toBe(3);
+    expect(a.meanSpearman).toBeCloseTo((1 - 1 + 0.5) / 3, 12);
+    expect(a.positiveShare).toBeCloseTo(2 / 3, 12);
+    expect(priorAgreement(records, (arch) => prior[arch], 2).tasks).toBe(4);
+    expect(Number.isNaN(priorAgreement([], () => 1).meanSpearman)).toBe(true);
   });
 });

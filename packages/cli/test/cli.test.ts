@@ -47,6 +47,12 @@ describe('metad2a CLI', () => {
     expect(stats.sources).toBeGreaterThanOrEqual(1);
     expect(stats.tasks).toBeLessThanOrEqual(manifest.counts.tasks);
     expect(stats).toHaveProperty('seedNoise');
+    // the tasks order their cells much like NB201's table does (0.70 over 309 tasks at 1,744 records), in every source
+    const agreement = stats.priorAgreement['nb201:test-200ep-mean-z'];
+    expect(agreement.tasks).toBeGreaterThan(0.95 * stats.tasks);
+    expect(agreement.meanSpearman).toBeGreaterThan(0.5);
+    for (const source of Object.values(stats.perSource) as { priorAgreement: Record<string, { meanSpearman: number }> }[])
+      expect(source.priorAgreement['nb201:test-200ep-mean-z']!.meanSpearman).toBeGreaterThan(0.3);
     const b = capture(undefined, env);
     expect(
       await runCli(

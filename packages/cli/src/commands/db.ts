@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { describeBackend, initBackend } from '@metad2a/core';
-import { BUILD_PLANS, TRAINING_NODE_FLAGS, buildDatabase, buildPlanOptions, databaseStats, getRecipe, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
+import * as E from 'fp-ts/lib/Either.js';
+import { describeBackend, initBackend, searchSpaces } from '@metad2a/core';
+import { BUILD_PLANS, TRAINING_NODE_FLAGS, buildDatabase, buildPlanOptions, databaseStats, getRecipe, priorAgreement, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
 import {
   MetaDatabase,
   addDatabaseFeatures,
@@ -15,6 +16,7 @@ import {
   importRecordsCsv,
   makeTaskSplit,
   resolveDatabase,
+  type MetaRecord,
   type ResolvedDatabase,
 } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
@@ -350,6 +352,7 @@ export function registerDb(program: Command, io: CliIo): void {
         const recipes = [...new Map(records.filter((r) => r.recipe !== undefined).map((r) => [JSON.stringify(r.recipe), r.recipe])).values()];
         const about = (resolved.manifest?.about ?? {}) as { seedNoise?: unknown };
         const trained = records.filter((r) => r.how.startsWith('trained:'));
+        const agreement = priorAgreements(trained);
         const summary = {
           records: records.length,
           tasks: new Set(records.map((r) => r.task)).size,
@@ -362,8 +365,12 @@ export function registerDb(program: Command, io: CliIo): void {
           ...(trained.length > 0
             ? {
                 trainedStats: databaseStats(trained, (t) => tasks.get(t) ?? t),
+                priorAgreement: agreement(() => true),
                 perSource: Object.fromEntries(
-                  [...new Set(trained.map((r) => tasks.get(r.task) ?? r.task))].sort().map((src) => [src, databaseStats(trained.filter((r) => tasks.get(r.task) === src))]),
+                  [...new Set(trained.map((r) => tasks.get(r.task) ?? r.task))].sort().map((src) => {
+                    const mine = (r: MetaRecord) => tasks.get(r.task) === src;
+                    return [src, { ...databaseStats(trained.filter(mine)), priorAgreement: agreement(mine) }];
+                  }),
                 ),
               }
             : {}),
@@ -374,6 +381,34 @@ export function registerDb(program: Command, io: CliIo): void {
         d.close();
       }
     });
+}
+
+/**
+ * Per prior score of the records' spaces (NB201: its table's), the within-task rank agreement of
+ * records `which` selects: how much the tasks order their cells like the benchmark does.
+ */
+function priorAgreements(records: readonly MetaRecord[]) {
+  const scorers = new Map<string, { id: string; score: (arch: string) => number | undefined }>();
+  for (const name of new Set(records.map((r) => r.space))) {
+    const space = searchSpaces.has(name) ? searchSpaces.get(name) : undefined;
+    const prior = space?.prior;
+    if (!space || !prior) continue;
+    const cache = new Map<string, number | undefined>();
+    scorers.set(name, {
+      id: prior.id,
+      score: (arch) => {
+        if (!cache.has(arch)) {
+          const parsed = space.parse(arch);
+          cache.set(arch, E.isRight(parsed) ? prior.score(parsed.right) : undefined);
+        }
+        return cache.get(arch);
+      },
+    });
+  }
+  return (which: (r: MetaRecord) => boolean) =>
+    Object.fromEntries(
+      [...scorers].map(([name, s]) => [s.id, priorAgreement(records.filter((r) => r.space === name && which(r)), s.score)]),
+    );
 }
 
 /** `builtin:<name>` → the rebuilt SQLite file; a path must exist. */
