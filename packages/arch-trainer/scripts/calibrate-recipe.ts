@@ -8,11 +8,14 @@
  *
  *   npx tsx packages/arch-trainer/scripts/calibrate-recipe.ts <out.jsonl> <recipe-spec> [cells] [classes]
  *   recipe-spec: `<name>` or `<name>:epochs=10,C=8,…`, per-class counts as `train=60,test=40`.
+ *   An MBv3 recipe (`mbv3-reduced:epochs=3,widthMult=0.25`) calibrates OFA-MBv3 subnets (a
+ *   size-stratified grid, `sampleMbv3Grid`); an NB201 one, NB201 cells (`sampleArchitectures`).
  */
 import * as fs from 'node:fs';
 import { initBackend, spearman } from '@metad2a/core';
 import { resolveDataset, type ImageDataset as RawImages } from '@metad2a/datasets';
-import { getRecipe, sampleArchitectures, taskData, trainArchitecture, type TaskPlan } from '../src/index';
+import '@metad2a/tfjs-kernels'; // the native backend (initBackend prefers it) and the training kernels
+import { MBV3_RECIPES, databaseSpace, getMbv3Recipe, getRecipe, taskData, type DatabaseRecipe, type TaskPlan } from '../src/index';
 
 const [out, spec = 'reduced', cellsArg = '20', classesArg = '10'] = process.argv.slice(2).filter((a) => a !== '--summary');
 if (!out) {
@@ -29,13 +32,15 @@ for (const pair of kv.split(',').filter(Boolean)) {
   else if (k === 'test') testPerClass = Number(v);
   else overrides[k!] = Number(v);
 }
-const recipe = getRecipe(base!, overrides);
+const spaceName = base! in MBV3_RECIPES ? 'mbv3' : 'nb201';
+const recipe: DatabaseRecipe = spaceName === 'mbv3' ? getMbv3Recipe(base!, overrides) : getRecipe(base!, overrides);
+const space = databaseSpace(spaceName, recipe);
 const classes = Number(classesArg);
 const SOURCES = (process.env.CALIB_SOURCES ?? 'source:glyphs-greek,source:textures,builtin:fashion-mnist').split(',');
 
 async function main(): Promise<void> {
   await initBackend();
-  const cells = sampleArchitectures(Number(cellsArg), recipe, 17);
+  const cells = space.grid(Number(cellsArg), 17);
   const done = new Set(
     fs.existsSync(out!)
       ? fs.readFileSync(out!, 'utf8').split('\n').filter(Boolean).map((l) => {
@@ -53,8 +58,7 @@ async function main(): Promise<void> {
       for (const seed of [1, 2]) {
         if (done.has(`${recipe.name}|${trainPerClass}|${task.name}|${arch}|${seed}`)) continue;
         const t0 = Date.now();
-        const r = await trainArchitecture({ arch, train, test, recipe, seed });
-        r.network.dispose();
+        const r = await space.train(arch, { train, test }, seed);
         const line = { recipe: recipe.name, train: trainPerClass, test: testPerClass, task: task.name, arch, seed, accuracy: 100 * r.accuracy, ms: Date.now() - t0 };
         fs.appendFileSync(out!, `${JSON.stringify(line)}\n`);
         console.log(JSON.stringify(line));

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, Rng, seedToU32, validationError } from '@metad2a/core';
+import { Rng, seedToU32 } from '@metad2a/core';
 import { indicesByClass, preprocessInto, preprocessingFor, resolveDataset, taskSources, type ImageDataset as RawImageDataset } from '@metad2a/datasets';
 import { MetaDatabase, type RecordInput } from '@metad2a/meta-trainer';
-import { canonicalKey, enumerateNb201, formatNb201, NB201_DATASETS, nb201Cost, nb201Table, parseNb201, type Nb201Cell } from '@metad2a/search-spaces';
 import type { ImageDataset } from './dataset';
-import type { TrainRecipe } from './recipe';
-import { trainArchitecture } from './trainer';
+import { databaseSpace, invalid, type DatabaseRecipe, type DatabaseSpaceName } from './database-spaces';
+import type { TrainingSchedule } from './recipe';
 
 /** A task of the database: some classes of one image dataset, with its own train/test images. */
 export interface TaskPlan {
@@ -26,10 +24,6 @@ export interface TaskSamplingOptions {
   readonly classesPerTask: number | readonly [number, number];
   readonly seed: number;
 }
-
-const invalid = (source: string, field: string, expected: string, got: string): never => {
-  throw new MetaD2AException(validationError({ source, field, expected, got }));
-};
 
 function openImages(ref: string): RawImageDataset {
   const src = resolveDataset(ref);
@@ -68,32 +62,6 @@ export function sampleTasks(opts: TaskSamplingOptions, classCount: (ref: string)
     tasks.push({ name, dataset: opts.datasets[di]!, classIds });
   }
   return tasks;
-}
-
-/**
- * Sample `n` NB201 cells stratified by network size so that accuracies spread: the 15,625 cells
- * are reduced to one per computation (the search space's `canonicalKey`, 6,466 classes), sorted
- * by their parameter count at the recipe's C and N, cut into n equal strata, and one cell is drawn
- * from each stratum. Returns canonical strings, deterministic for the seed.
- */
-export function sampleArchitectures(n: number, recipe: Pick<TrainRecipe, 'C' | 'N'>, seed: number): string[] {
-  if (!Number.isInteger(n) || n < 1) invalid('architecture sampling', 'archs', 'a positive integer', String(n));
-  const byKey = new Map<string, { arch: string; params: number }>();
-  for (const cell of enumerateNb201()) {
-    const key = canonicalKey(cell);
-    if (byKey.has(key)) continue;
-    byKey.set(key, { arch: formatNb201(cell), params: nb201Cost(cell, { channels: recipe.C, cellsPerStage: Math.max(1, recipe.N) }).params });
-  }
-  const all = [...byKey.values()].sort((a, b) => a.params - b.params || (a.arch < b.arch ? -1 : 1));
-  if (n > all.length) invalid('architecture sampling', 'archs', `at most ${all.length} (distinct NB201 computations)`, String(n));
-  const rng = new Rng(seed);
-  const out: string[] = [];
-  for (let s = 0; s < n; s++) {
-    const from = Math.floor((s * all.length) / n);
-    const to = Math.floor(((s + 1) * all.length) / n);
-    out.push(all[from + rng.int(to - from)]!.arch);
-  }
-  return rng.shuffle(out);
 }
 
 /** Train/test images of a task, preprocessed as the paper does (resize, grey → RGB, dataset normalisation), NHWC. */
@@ -174,16 +142,19 @@ export interface BuildDatabaseOptions {
   /** Images per class drawn for training and for testing (disjoint). */
   readonly trainPerClass: number;
   readonly testPerClass: number;
+  /** The search space whose architectures are trained (default `nb201`); `recipe` must be one of its recipes. */
+  readonly space?: DatabaseSpaceName;
   /**
-   * Grid mode: how many architectures (stratified sample, {@link sampleArchitectures}) or an
-   * explicit list of cell strings, each trained on every task. Leave out for per-task cells.
+   * Grid mode: how many architectures (stratified by size: `sampleArchitectures`, `sampleMbv3Grid`)
+   * or an explicit list of architecture strings, each trained on every task. Leave out for per-task ones.
    */
   readonly archs?: number | readonly string[];
-  /** Per-task mode (when `archs` is absent): cells per task, a number or [min, max] (see {@link sampleTaskCells}). */
+  /** Per-task mode (when `archs` is absent): architectures per task, a number or [min, max] (see `sampleTaskCells`, `sampleTaskSubnets`). */
   readonly cellsPerTask?: number | readonly [number, number];
-  /** Per-task mode: the share of a task's cells drawn from the NB201-good pool (default 0.4). */
+  /** Per-task mode: the share of a task's architectures drawn from the space's good pool (default 0.4). */
   readonly goodCellShare?: number;
-  readonly recipe: TrainRecipe;
+  /** An NB201 recipe (`RECIPES`) for space nb201, an MBv3 one (`MBV3_RECIPES`) for mbv3. */
+  readonly recipe: DatabaseRecipe;
   readonly seed: number;
   /** Train only the pairs whose plan index is `index` modulo `of` (one process per shard; all shards share the file). */
   readonly shard?: { readonly index: number; readonly of: number };
@@ -228,6 +199,7 @@ export interface PlannedPair {
 
 /** Everything a build will train, in order: a function of the options alone (so every process and rerun agrees). */
 export interface BuildPlan {
+  readonly space: DatabaseSpaceName;
   readonly tasks: readonly TaskPlan[];
   readonly pairs: readonly PlannedPair[];
   readonly metric: string;
@@ -237,101 +209,31 @@ export interface BuildPlan {
  * Records are keyed by metric name, so a recipe whose settings changed under the same name must not
  * resume onto records trained the old way: they would count as done and mix two recipes.
  */
-export function assertSameRecipe(db: MetaDatabase, metric: string, recipe: TrainRecipe, file: string): void {
+export function assertSameRecipe(db: MetaDatabase, metric: string, recipe: TrainingSchedule, file: string): void {
   const want = JSON.stringify(recipe);
   const other = db.records({ metric }).find((r) => r.recipe !== undefined && JSON.stringify(r.recipe) !== want);
   if (other)
-    throw new MetaD2AException(
-      validationError({
-        source: file,
-        field: `records of metric ${metric}`,
-        expected: `the recipe ${want}`,
-        got: `a record (task ${other.task}) trained with ${JSON.stringify(other.recipe)}; build into a new database file or delete those records`,
-      }),
+    invalid(
+      file,
+      `records of metric ${metric}`,
+      `the recipe ${want}`,
+      `a record (task ${other.task}) trained with ${JSON.stringify(other.recipe)}; build into a new database file or delete those records`,
     );
 }
 
 /** The metric name records of a recipe are stored under (records of different recipes coexist). */
-export function recipeMetric(recipe: TrainRecipe): string {
+export function recipeMetric(recipe: TrainingSchedule): string {
   return `top1-test@${recipe.name}`;
 }
 
-/** One NB201 cell per distinct computation (`canonicalKey`), as canonical strings, in enumeration order. */
-function distinctCells(): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const cell of enumerateNb201()) {
-    const key = canonicalKey(cell);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(formatNb201(cell));
-  }
-  return out;
-}
-
-let goodCache: string[] | undefined;
-/**
- * The `n` distinct computations that are best on NB201's 200-epoch table, by the mean z-score of
- * their test accuracy on CIFAR-10, CIFAR-100 and ImageNet16-120 (best first).
- */
-export function goodNb201Cells(n: number): string[] {
-  if (!goodCache) {
-    const table = nb201Table();
-    const cols = NB201_DATASETS.map((d) => table.column(d, 'testAccuracy'));
-    const z = cols.map((c) => {
-      const mu = c.reduce((s, v) => s + v, 0) / c.length;
-      const sd = Math.sqrt(c.reduce((s, v) => s + (v - mu) ** 2, 0) / c.length);
-      return (i: number) => (c[i]! - mu) / sd;
-    });
-    const score = new Map<string, number>();
-    for (let i = 0; i < table.size; i++) {
-      const key = canonicalKey(table.cellAt(i));
-      const s = z.reduce((a, f) => a + f(i), 0) / z.length;
-      if (!score.has(key) || s > score.get(key)!) score.set(key, s);
-    }
-    const byKey = new Map(distinctCells().map((a) => [canonicalKey((parseNb201(a) as E.Right<Nb201Cell>).right), a]));
-    goodCache = [...score.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k]) => byKey.get(k)!);
-  }
-  if (!Number.isInteger(n) || n < 1 || n > goodCache.length) invalid('architecture sampling', 'good cells', `an integer in 1..${goodCache.length}`, String(n));
-  return goodCache.slice(0, n);
-}
-
-/** Size of the pool of NB201-good cells that per-task cells are drawn from. */
-export const GOOD_CELL_POOL = 100;
-
-/**
- * The cells of one task: `k` distinct computations, `round(k · goodShare)` of them drawn from the
- * {@link GOOD_CELL_POOL} cells best on NB201's tables (so the generator sees good cells and
- * tasks share cells to compare on) and the rest uniformly over all 6,466 distinct computations.
- * Deterministic for (seed, task name).
- */
-export function sampleTaskCells(task: string, k: number, goodShare: number, seed: number): string[] {
-  if (!(goodShare >= 0 && goodShare <= 1)) invalid('architecture sampling', 'goodCellShare', 'a number in [0, 1]', String(goodShare));
-  const rng = new Rng(`${seed}|cells|${task}`);
-  const good = goodNb201Cells(GOOD_CELL_POOL);
-  const all = (uniformPool ??= distinctCells());
-  const out = new Set<string>();
-  const nGood = Math.round(k * goodShare);
-  for (const i of rng.permutation(good.length).slice(0, nGood)) out.add(good[i]!);
-  while (out.size < k) out.add(all[rng.int(all.length)]!);
-  return [...out];
-}
-let uniformPool: string[] | undefined;
-
 /** The plan of a build: tasks (round robin over the datasets), then the pairs, task by task. */
 export function planBuild(opts: BuildDatabaseOptions, classCount: (ref: string) => number = (r) => openImages(r).classNames.length): BuildPlan {
+  const space = databaseSpace(opts.space ?? 'nb201', opts.recipe);
   const tasks = sampleTasks(opts, classCount);
   const pairOf = (task: TaskPlan, arch: string): PlannedPair => ({ task, arch, seed: seedToU32(`${opts.seed}|${task.name}|${arch}`) });
   let pairs: PlannedPair[];
   if (opts.archs !== undefined) {
-    const archs =
-      typeof opts.archs === 'number'
-        ? sampleArchitectures(opts.archs, opts.recipe, opts.seed)
-        : opts.archs.map((a) => {
-            const p = parseNb201(a);
-            if (E.isLeft(p)) throw new MetaD2AException(p.left);
-            return formatNb201(p.right);
-          });
+    const archs = typeof opts.archs === 'number' ? space.grid(opts.archs, opts.seed) : opts.archs.map((a) => space.canonical(a));
     pairs = tasks.flatMap((t) => archs.map((a) => pairOf(t, a)));
   } else {
     const spec = opts.cellsPerTask ?? [3, 8];
@@ -339,14 +241,14 @@ export function planBuild(opts: BuildDatabaseOptions, classCount: (ref: string) 
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi < lo)
       invalid('database builder', 'cellsPerTask', 'an integer ≥ 1 or a range [min, max]', JSON.stringify(spec));
     const rng = new Rng(`${opts.seed}|cells-per-task`);
-    pairs = tasks.flatMap((t) => sampleTaskCells(t.name, lo + rng.int(hi - lo + 1), opts.goodCellShare ?? 0.4, opts.seed).map((a) => pairOf(t, a)));
+    pairs = tasks.flatMap((t) => space.taskArchitectures(t.name, lo + rng.int(hi - lo + 1), opts.goodCellShare ?? 0.4, opts.seed).map((a) => pairOf(t, a)));
   }
   if (opts.shard) {
     const { index, of } = opts.shard;
     if (!Number.isInteger(of) || of < 1 || !Number.isInteger(index) || index < 0 || index >= of)
       invalid('database builder', 'shard', 'index/of with 0 ≤ index < of', `${index}/${of}`);
   }
-  return { tasks, pairs, metric: recipeMetric(opts.recipe) };
+  return { space: space.name, tasks, pairs, metric: recipeMetric(opts.recipe) };
 }
 
 /** The dataset row of a task source or image data set, as the builder and queue collectors write it. */
@@ -399,13 +301,13 @@ export const TRAINING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64
 export async function trainPairRecord(
   pair: PlannedPair,
   data: { train: ImageDataset; test: ImageDataset },
-  opts: { recipe: TrainRecipe; metric: string; sourceVersion: string },
+  opts: { space?: DatabaseSpaceName; recipe: DatabaseRecipe; metric: string; sourceVersion: string },
 ): Promise<RecordInput> {
-  const r = await trainArchitecture({ arch: pair.arch, train: data.train, test: data.test, recipe: opts.recipe, seed: pair.seed });
-  r.network.dispose();
+  const space = databaseSpace(opts.space ?? 'nb201', opts.recipe);
+  const r = await space.train(pair.arch, data, pair.seed);
   return {
     task: pair.task.name,
-    space: 'nb201',
+    space: space.name,
     arch: pair.arch,
     accuracy: 100 * r.accuracy,
     metric: opts.metric,
@@ -424,10 +326,10 @@ export async function trainPairRecord(
 }
 
 /**
- * Build (or resume building) a meta-database of trained accuracies: plan the (task, cell) pairs
- * ({@link planBuild}; seeded, so a rerun or another shard makes the same plan), then for every
- * pair of this shard without a record train the cell with the recipe on the task's training
- * images, evaluate it on the task's test images and write one record (task, `nb201`, canonical
+ * Build (or resume building) a meta-database of trained accuracies: plan the (task, architecture)
+ * pairs ({@link planBuild}; seeded, so a rerun or another shard makes the same plan), then for every
+ * pair of this shard without a record train the architecture with the recipe on the task's training
+ * images, evaluate it on the task's test images and write one record (task, space, canonical
  * arch string, accuracy in percent, metric `top1-test@<recipe>`, the recipe, seed, source version
  * and timings) in its own transaction. A process killed at any point loses at most the pair it
  * was training; rerunning skips every recorded pair.
@@ -477,7 +379,7 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
         aborted = true;
         break;
       }
-      if (db.hasRecord({ task: task.name, space: 'nb201', arch, metric })) {
+      if (db.hasRecord({ task: task.name, space: plan.space, arch, metric })) {
         done++;
         skipped++;
         opts.onProgress?.({
@@ -494,6 +396,7 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
       }
       const p0 = Date.now();
       const record = await trainPairRecord({ task, arch, seed }, dataOf(task), {
+        space: plan.space,
         recipe: opts.recipe,
         metric,
         sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)),

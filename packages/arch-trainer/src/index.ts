@@ -33,11 +33,7 @@ export {
   TRAINING_NODE_FLAGS,
   dataSourceVersion,
   datasetEntry,
-  sampleTaskCells,
-  goodNb201Cells,
-  GOOD_CELL_POOL,
   sampleTasks,
-  sampleArchitectures,
   taskData,
   splitImages,
   recipeMetric,
@@ -50,5 +46,21 @@ export {
   type BuildPlan,
   type PlannedPair,
 } from './database-builder';
+export {
+  databaseSpace,
+  DATABASE_SPACES,
+  sampleTaskCells,
+  goodNb201Cells,
+  GOOD_CELL_POOL,
+  sampleArchitectures,
+  sampleTaskSubnets,
+  goodMbv3Subnets,
+  GOOD_SUBNET_POOL,
+  GOOD_SUBNET_SAMPLES,
+  sampleMbv3Grid,
+  type DatabaseSpace,
+  type DatabaseSpaceName,
+  type DatabaseRecipe,
+} from './database-spaces';
 export { databaseStats, priorAgreement, type AccuracyRecord, type DatabaseStats, type PriorAgreement } from './database-stats';
 export { BUILD_PLANS, buildPlanOptions, type NamedBuildPlan } from './database-plans';

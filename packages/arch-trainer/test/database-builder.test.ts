@@ -1,22 +1,28 @@
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as E from 'fp-ts/lib/Either.js';
-import { initBackend } from '@metad2a/core';
+import { Rng, initBackend } from '@metad2a/core';
 import { MetaDatabase } from '@metad2a/meta-trainer';
-import { canonicalKey, nb201Cost, parseNb201 } from '@metad2a/search-spaces';
+import { canonicalKey, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, nb201Cost, parseMbv3, parseNb201, sampleMbv3, type Mbv3Config } from '@metad2a/search-spaces';
 import {
   BUILD_PLANS,
   buildDatabase,
   buildPlanOptions,
+  getMbv3Recipe,
   getRecipe,
+  goodMbv3Subnets,
+  GOOD_SUBNET_POOL,
   goodNb201Cells,
   GOOD_CELL_POOL,
   planBuild,
   recipeMetric,
   sampleArchitectures,
+  sampleMbv3Grid,
   sampleTaskCells,
+  sampleTaskSubnets,
   sampleTasks,
   splitImages,
   taskData,
@@ -130,6 +136,69 @@ describe('per-task plans', () => {
   });
 });
 
+describe('MBv3 architectures of a database', () => {
+  const subnet = (s: string) => (parseMbv3(s) as E.Right<Mbv3Config>).right;
+
+  it("draws a task's subnets: distinct networks, the good share from the oracle's best, seeded per task", () => {
+    const good = goodMbv3Subnets(GOOD_SUBNET_POOL);
+    expect(good).toHaveLength(100);
+    const oracle = good.map((a) => mbv3AccuracyOracle().predict(subnet(a)));
+    // best first, and well above a uniform subnet (OFA's predictor: ~0.77 for uniform subnets at 224 px)
+    for (let i = 1; i < oracle.length; i++) expect(oracle[i]!).toBeLessThanOrEqual(oracle[i - 1]!);
+    expect(oracle[99]!).toBeGreaterThan(0.79);
+    const goodSet = new Set(good);
+    const a = sampleTaskSubnets('builtin:digits/1-2-3', 8, 0.5, 7);
+    expect(a).toHaveLength(8);
+    expect(new Set(a.map((x) => mbv3ActiveKey(subnet(x)))).size).toBe(8);
+    expect(a.filter((x) => goodSet.has(x))).toHaveLength(4);
+    expect(sampleTaskSubnets('builtin:digits/1-2-3', 8, 0.5, 7)).toEqual(a);
+    expect(sampleTaskSubnets('builtin:digits/1-2-4', 8, 0.5, 7)).not.toEqual(a);
+    expect(sampleTaskSubnets('builtin:digits/1-2-3', 5, 0, 7).filter((x) => goodSet.has(x))).toHaveLength(0);
+    expect(() => sampleTaskSubnets('t', 3, 1.5, 7)).toThrow(/goodCellShare: expected a number in \[0, 1\]/);
+  });
+
+  it('samples a size-stratified grid of distinct subnets', () => {
+    const g = sampleMbv3Grid(10, 3);
+    expect(g).toHaveLength(10);
+    expect(new Set(g.map((x) => mbv3ActiveKey(subnet(x)))).size).toBe(10);
+    expect(sampleMbv3Grid(10, 3)).toEqual(g);
+    const mflops = g.map((x) => mbv3Cost(subnet(x)).mflops).sort((p, q) => p - q);
+    // one subnet per tenth of 200 sorted by MFLOPs: the extremes come from the tails of the size distribution
+    const rng = new Rng(99);
+    const uniform = Array.from({ length: 2000 }, () => mbv3Cost(sampleMbv3(rng)).mflops).sort((p, q) => p - q);
+    expect(mflops[0]!).toBeLessThan(uniform[300]!);
+    expect(mflops[9]!).toBeGreaterThan(uniform[1700]!);
+  });
+
+  it('plans an MBv3 build with an MBv3 recipe, and refuses a recipe of the other space', () => {
+    const counts: Record<string, number> = { a: 10 };
+    const opts = {
+      db: ':memory:',
+      space: 'mbv3' as const,
+      datasets: ['a'],
+      numTasks: 3,
+      classesPerTask: 4,
+      trainPerClass: 5,
+      testPerClass: 5,
+      cellsPerTask: 4,
+      goodCellShare: 0.25,
+      seed: 5,
+    };
+    const plan = planBuild({ ...opts, recipe: getMbv3Recipe('mbv3-reduced') }, (r) => counts[r]!);
+    expect(plan.space).toBe('mbv3');
+    expect(plan.metric).toBe('top1-test@mbv3-reduced');
+    expect(plan.pairs).toHaveLength(12);
+    for (const p of plan.pairs) expect(parseMbv3(p.arch)._tag).toBe('Right');
+    expect(() => planBuild({ ...opts, recipe: getRecipe('tiny') }, (r) => counts[r]!)).toThrow(
+      'database builder: recipe: expected an MBv3 recipe (with a widthMult) for space mbv3, got tiny',
+    );
+    expect(() => planBuild({ ...opts, space: 'nb201', recipe: getMbv3Recipe('mbv3-reduced') }, (r) => counts[r]!)).toThrow(
+      /expected an NB201 recipe .* for space nb201, got mbv3-reduced/,
+    );
+    expect(() => planBuild({ ...opts, archs: ['d4:k3e3'], recipe: getMbv3Recipe('mbv3-reduced') }, (r) => counts[r]!)).toThrow(/MBv3 arch string/);
+  });
+});
+
 describe('task data', () => {
   it('splits real images per class, preprocessed to the recipe size with 3 channels', () => {
     const s = splitImages('builtin:digits', { inputSize: 8, testFraction: 0.2, maxPerClass: 20, seed: 1 });
@@ -198,6 +267,37 @@ describe('buildDatabase', () => {
     expect(db.records()).toHaveLength(0);
     db.close();
   });
+
+  it('trains MBv3 subnets into records of space mbv3, and resumes', async () => {
+    const file = path.join(tmp(), 'mbv3.sqlite');
+    const opts = {
+      db: file,
+      space: 'mbv3' as const,
+      datasets: ['builtin:digits'],
+      numTasks: 1,
+      classesPerTask: 3,
+      trainPerClass: 8,
+      testPerClass: 4,
+      cellsPerTask: 2,
+      goodCellShare: 0.5,
+      seed: 2,
+      recipe: getMbv3Recipe('mbv3-reduced', { epochs: 1, batchSize: 12 }),
+    };
+    const r = await buildDatabase(opts);
+    expect([r.trained, r.skipped, r.metric]).toEqual([2, 0, 'top1-test@mbv3-reduced+epochs=1,batchSize=12']);
+    const db = MetaDatabase.open(file);
+    const records = db.records();
+    db.close();
+    expect(records).toHaveLength(2);
+    expect(records.map((x) => x.arch).sort()).toEqual([...r.archs].sort());
+    for (const x of records) {
+      expect(x.space).toBe('mbv3');
+      // 3 classes × 4 test images: multiples of 100/12
+      expect(Math.abs((x.accuracy * 12) / 100 - Math.round((x.accuracy * 12) / 100))).toBeLessThan(1e-6);
+      expect((x.recipe as { widthMult: number }).widthMult).toBe(0.25);
+    }
+    expect([(await buildDatabase(opts)).trained, (await buildDatabase(opts)).skipped]).toEqual([0, 2]);
+  }, 120_000);
 
   it('refuses to resume onto records trained with other settings under the same recipe name', async () => {
     const file = path.join(tmp(), 'meta.sqlite');
@@ -288,5 +388,21 @@ describe('named build plans', () => {
       for (const t of plan.tasks) perSource.set(t.dataset, (perSource.get(t.dataset) ?? 0) + 1);
       expect([...perSource.values()]).toEqual([4, 4, 4, 4, 4]);
     }
+  });
+
+  // A named plan is a contract with the records already built (and committed) under it: any change
+  // to the sampling of tasks, cells or seeds would retrain them as new pairs. These hashes pin it.
+  it.each([
+    ['nb201-v1', 3560, 'dda56ddb174345fe65000d482ddc872f6119c197c653d2aad7efa56ed889333c'],
+    ['nb201-heldout-v1', 640, '43cbe73f13db042174955fe5804693c10992d55cd2fc35ab51bf22c76a801eea'],
+  ])('%s plans exactly the pairs it always planned', (name, count, sha) => {
+    const classes = new Map(taskSources().map((s) => [s.ref, s.numClasses]));
+    const plan = planBuild({ ...buildPlanOptions(name), db: ':memory:' }, (ref) => classes.get(ref)!);
+    expect(plan.pairs).toHaveLength(count);
+    expect(
+      createHash('sha256')
+        .update(plan.pairs.map((p) => `${p.task.name}|${p.arch}|${p.seed}`).join('\n'))
+        .digest('hex'),
+    ).toBe(sha);
   });
 });

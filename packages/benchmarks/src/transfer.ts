@@ -282,6 +282,14 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   for (const p of [...proxies, ...(rerank ? [rerank.proxy] : [])]) zeroCostProxies.get(p); // an unknown name fails before any work, naming the registered ones
   // the model's extractor (an `extractor` that differs fails here, before any work)
   const extractorName = searchExtractor(opts.model.manifest, { requested: opts.extractor, precomputed: false, flag: 'extractor', source: opts.modelName })!;
+  // the proxies and NB201's winners need the TinyNetwork's size: an NB201 plan
+  if ((plan.space ?? 'nb201') !== 'nb201' || !('C' in plan.recipe))
+    fail('ValidationError', {
+      source: `plan ${planName}`,
+      field: 'space',
+      expected: 'an NB201 plan (space nb201, an NB201 recipe)',
+      got: `space ${plan.space ?? 'nb201'}, recipe ${plan.recipe.name}`,
+    });
   const recipe = plan.recipe;
   if (recipe.inputSize === undefined) fail('ValidationError', { source: `plan ${planName}`, field: 'recipe.inputSize', expected: 'a size', got: 'undefined' });
 

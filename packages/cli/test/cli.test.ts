@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { unwrap } from '@metad2a/core';
 import { fixturesRoot } from '@metad2a/fixtures';
 import { mbv3, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, nb201Table, parseNb201 } from '@metad2a/search-spaces';
+import { MetaDatabase } from '@metad2a/meta-trainer';
 import { runCli } from '../src';
 import { capture } from './capture';
 
@@ -79,9 +80,26 @@ describe('metad2a CLI', () => {
     expect(JSON.parse(c.out())).toEqual({ datasets: manifest.counts.datasets, tasks: manifest.counts.tasks, records: manifest.counts.records, skipped: 0 });
   });
 
+  it('db build --space mbv3 trains OFA-MBv3 subnets with an MBv3 recipe (issue #23), and names the recipe a space lacks', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-mbv3-build-')), 'm.sqlite');
+    const wrong = capture();
+    expect(await runCli(['db', 'build', '--db', file, '--space', 'mbv3', '--recipe', 'nb201-db'], wrong.io)).toBe(1);
+    expect(wrong.err()).toMatch(/MBv3 recipe: expected one of mbv3-reduced, got "nb201-db"/);
+    const c = capture();
+    const argv = ['db', 'build', '--db', file, '--space', 'mbv3', '--datasets', 'builtin:digits', '--tasks', '1', '--classes', '3', '--cells-per-task', '1'];
+    expect(await runCli([...argv, '--epochs', '1', '--train-per-class', '6', '--test-per-class', '3'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/^trained 1 pairs, skipped 0 already recorded/);
+    const db = MetaDatabase.open(file, { readonly: true });
+    const [r] = db.records();
+    db.close();
+    expect(r).toMatchObject({ space: 'mbv3', metric: 'top1-test@mbv3-reduced+epochs=1', recipe: { widthMult: 0.25, epochs: 1, inputSize: 32 } });
+    expect(unwrap(mbv3.parse(r!.arch))).toBeDefined();
+  }, 60_000);
+
   it.each([
     [['db', 'stats', '--db', '/nonexistent.sqlite'], /--db \/nonexistent\.sqlite: no such file/],
     [['db', 'build', '--db', 'x.sqlite', '--classes', 'four'], /--classes must be N or MIN-MAX/],
+    [['db', 'build', '--db', 'x.sqlite', '--space', 'darts'], /--space must be one of nb201, mbv3, got 'darts'/],
     [['meta-train', '--db', '/nonexistent.sqlite', '--split', 'x', '--out', 'y'], /--db \/nonexistent\.sqlite: no such file/],
     [['train-arch', '--dataset', 'builtin:digits'], /required option '--arch <cell>'/],
     [['bench', 'cifar', '--dataset', 'builtin:digits'], /<name> must be one of nb201, nb201-baselines, mbv3/],

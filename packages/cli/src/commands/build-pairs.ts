@@ -5,8 +5,9 @@ import {
   taskData,
   trainPairRecord,
   type BuildDatabaseOptions,
+  type DatabaseRecipe,
+  type DatabaseSpaceName,
   type TaskPlan,
-  type TrainRecipe,
 } from '@metad2a/arch-trainer';
 import { resolveDataset, type ImageDataset } from '@metad2a/datasets';
 import type { MetaDatabase } from '@metad2a/meta-trainer';
@@ -20,7 +21,9 @@ interface PairSpec {
   /** The pair's training seed, and the build seed that draws the task's images. */
   readonly seed: number;
   readonly buildSeed: number;
-  readonly recipe: TrainRecipe;
+  /** Absent in jobs queued before MBv3 builds existed: nb201. */
+  readonly space?: DatabaseSpaceName;
+  readonly recipe: DatabaseRecipe;
   readonly trainPerClass: number;
   readonly testPerClass: number;
 }
@@ -44,10 +47,10 @@ export function planQueuedBuild(o: Omit<BuildDatabaseOptions, 'db' | 'shard' | '
   const plan = planBuild({ ...o, db: '' }, (r) => imagesOf(r).classNames.length);
   const tasks = plan.tasks;
   const jobs: PairJobData[] = plan.pairs.map(({ task, arch, seed }) => {
-    const pair: PairSpec = { task, arch, seed, buildSeed: o.seed, recipe: o.recipe, trainPerClass: o.trainPerClass, testPerClass: o.testPerClass };
+    const pair: PairSpec = { task, arch, seed, buildSeed: o.seed, space: plan.space, recipe: o.recipe, trainPerClass: o.trainPerClass, testPerClass: o.testPerClass };
     return {
       format: PAIR_JOB_FORMAT,
-      key: { task: task.name, space: 'nb201', arch, metric: plan.metric },
+      key: { task: task.name, space: plan.space, arch, metric: plan.metric },
       pair,
       dataset: task.dataset,
       sourceVersion: dataSourceVersion(task.dataset),
@@ -73,6 +76,11 @@ export async function trainQueuedPair(job: PairJobData): Promise<TrainedPair> {
   const dataKey = JSON.stringify([p.task, p.buildSeed, p.trainPerClass, p.testPerClass, p.recipe.inputSize]);
   if (lastTask?.key !== dataKey)
     lastTask = { key: dataKey, ...taskData(d, p.task, { trainPerClass: p.trainPerClass, testPerClass: p.testPerClass, inputSize: p.recipe.inputSize!, seed: p.buildSeed }) };
-  const record = await trainPairRecord({ task: p.task, arch: p.arch, seed: p.seed }, lastTask, { recipe: p.recipe, metric: job.key.metric, sourceVersion: job.sourceVersion });
+  const record = await trainPairRecord({ task: p.task, arch: p.arch, seed: p.seed }, lastTask, {
+    space: p.space ?? 'nb201',
+    recipe: p.recipe,
+    metric: job.key.metric,
+    sourceVersion: job.sourceVersion,
+  });
   return { dataset: datasetEntry(p.task.dataset, d), task: { name: p.task.name, dataset: p.task.dataset, classIds: p.task.classIds }, record };
 }

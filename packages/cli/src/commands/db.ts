@@ -3,7 +3,22 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeBackend, initBackend, searchSpaces } from '@metad2a/core';
-import { BUILD_PLANS, TRAINING_NODE_FLAGS, buildDatabase, buildPlanOptions, databaseStats, getRecipe, priorAgreement, RECIPES, recipeMetric } from '@metad2a/arch-trainer';
+import {
+  BUILD_PLANS,
+  DATABASE_SPACES,
+  MBV3_RECIPES,
+  TRAINING_NODE_FLAGS,
+  buildDatabase,
+  buildPlanOptions,
+  databaseStats,
+  getMbv3Recipe,
+  getRecipe,
+  priorAgreement,
+  RECIPES,
+  recipeMetric,
+  type DatabaseRecipe,
+  type DatabaseSpaceName,
+} from '@metad2a/arch-trainer';
 import {
   MetaDatabase,
   addDatabaseFeatures,
@@ -94,10 +109,10 @@ export function registerDb(program: Command, io: CliIo): void {
   const db = program.command('db').description('the meta-database (SQLite): build, import, export, inspect');
 
   db.command('build')
-    .description('train NB201 cells on class-subset tasks of image datasets and record their accuracies (resumable: rerun to continue)')
+    .description('train NB201 cells or MBv3 subnets on class-subset tasks of image datasets and record their accuracies (resumable: rerun to continue)')
     .requiredOption('--db <file>', 'meta-database file (created if missing)')
     .option('--plan <name>', `a named build (${Object.keys(BUILD_PLANS).join(', ')}): fixes every option below except --workers/--shard`)
-    .option('--space <name>', 'search space (only nb201 can be trained here)', oneOf('--space', ['nb201'] as const), 'nb201')
+    .option('--space <name>', `search space: ${DATABASE_SPACES.join(', ')}`, oneOf('--space', DATABASE_SPACES), 'nb201')
     .option(
       '--datasets <refs>',
       "comma-separated image dataset references, or 'train-sources' / 'heldout-sources' for the task sources of that split (`metad2a db sources`)",
@@ -105,10 +120,16 @@ export function registerDb(program: Command, io: CliIo): void {
     )
     .option('--tasks <n>', 'number of tasks', intInRange('--tasks', 1), 12)
     .option('--classes <n|min-max>', 'classes per task', '4')
-    .option('--archs <n>', 'grid mode: number of NB201 cells (size-stratified sample), each trained on every task', intInRange('--archs', 1, 15625))
-    .option('--cells-per-task <n|min-max>', 'per-task mode: cells drawn per task (a share from the NB201-good pool, the rest uniform); the default when --archs is absent: 3-8')
-    .option('--good-share <x>', 'per-task mode: share of cells from the NB201-good pool', '0.4')
-    .option('--recipe <name>', `training recipe: ${Object.keys(RECIPES).join(', ')}`, 'tiny')
+    .option('--archs <n>', 'grid mode: number of architectures (size-stratified sample), each trained on every task', intInRange('--archs', 1, 15625))
+    .option(
+      '--cells-per-task <n|min-max>',
+      "per-task mode: architectures drawn per task (a share from the space's good pool, the rest uniform); the default when --archs is absent: 3-8",
+    )
+    .option('--good-share <x>', "per-task mode: share of architectures from the space's good pool (NB201: best on its table; MBv3: best by OFA's accuracy predictor)", '0.4')
+    .option(
+      '--recipe <name>',
+      `training recipe: for nb201 ${Object.keys(RECIPES).join(', ')} (default tiny); for mbv3 ${Object.keys(MBV3_RECIPES).join(', ')} (default mbv3-reduced)`,
+    )
     .option('--epochs <n>', 'override the recipe epochs', intInRange('--epochs', 1))
     .option('--train-per-class <n>', 'training images per class', intInRange('--train-per-class', 1), 40)
     .option('--test-per-class <n>', 'test images per class', intInRange('--test-per-class', 1), 30)
@@ -124,13 +145,14 @@ export function registerDb(program: Command, io: CliIo): void {
       async (f: {
         db: string;
         plan?: string;
+        space: DatabaseSpaceName;
         datasets: string;
         tasks: number;
         classes: string;
         archs?: number;
         cellsPerTask?: string;
         goodShare: string;
-        recipe: string;
+        recipe?: string;
         epochs?: number;
         trainPerClass: number;
         testPerClass: number;
@@ -143,7 +165,8 @@ export function registerDb(program: Command, io: CliIo): void {
         backoffSeconds: number;
         collectLockSeconds: number;
       }) => {
-        const recipe = getRecipe(f.recipe, f.epochs !== undefined ? { epochs: f.epochs } : {});
+        const overrides = f.epochs !== undefined ? { epochs: f.epochs } : {};
+        const recipe: DatabaseRecipe = f.space === 'mbv3' ? getMbv3Recipe(f.recipe ?? 'mbv3-reduced', overrides) : getRecipe(f.recipe ?? 'tiny', overrides);
         const goodShare = Number(f.goodShare);
         if (!(goodShare >= 0 && goodShare <= 1)) throw new CliUsageError(`--good-share must be a number in [0, 1], got '${f.goodShare}'`);
         const shard = f.shard === undefined ? undefined : parseShard(f.shard);
@@ -155,6 +178,7 @@ export function registerDb(program: Command, io: CliIo): void {
           f.plan !== undefined
             ? buildPlanOptions(f.plan)
             : {
+                space: f.space,
                 datasets: datasetList(f.datasets),
                 numTasks: f.tasks,
                 classesPerTask: classRange(f.classes),
@@ -407,7 +431,13 @@ function priorAgreements(records: readonly MetaRecord[]) {
   }
   return (which: (r: MetaRecord) => boolean) =>
     Object.fromEntries(
-      [...scorers].map(([name, s]) => [s.id, priorAgreement(records.filter((r) => r.space === name && which(r)), s.score)]),
+      [...scorers].map(([name, s]) => [
+        s.id,
+        priorAgreement(
+          records.filter((r) => r.space === name && which(r)),
+          s.score,
+        ),
+      ]),
     );
 }
 
