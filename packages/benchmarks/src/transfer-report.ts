@@ -18,6 +18,8 @@ export function transferMethodLabel(m: TransferMethod, k: number): string {
       return 'NB201 CIFAR-10 winner';
     case 'nb201-imagenet16-120':
       return 'NB201 ImageNet16-120 winner';
+    case 'ofa-oracle-best':
+      return "OFA predictor's best";
     case 'best-known':
       return 'best known';
     default: {
@@ -26,6 +28,17 @@ export function transferMethodLabel(m: TransferMethod, k: number): string {
       return kind === 'rerank' ? `MetaD2A re-ranked by ${proxy}, top-1` : `${proxy} top-1`;
     }
   }
+}
+
+/** What the plan's reference picks are, in words (only those the result has). */
+function referenceNote(r: TransferResult): string {
+  const notes: string[] = [];
+  if (r.methods.includes('nb201-cifar10')) notes.push("NB201 winners: the best cells of NB201's 200-epoch table (test accuracy), trained here with the recipe. ");
+  if (r.methods.includes('ofa-oracle-best'))
+    notes.push(
+      "OFA predictor's best: the subnet OFA's ImageNet accuracy predictor rates best among 10,000 distinct uniform subnets (the database builder's good pool), trained here with the recipe. ",
+    );
+  return notes.join('');
 }
 
 const f1 = (v: number): string => v.toFixed(1);
@@ -44,13 +57,13 @@ export function transferMarkdown(r: TransferResult): string {
   lines.push(`### Transfer to held-out tasks: plan \`${r.plan.name}\`, recipe \`${r.plan.recipe.name}\``);
   lines.push('');
   lines.push(
-    `Model \`${r.model.name}\` (predicts ${r.model.predicts}). On each of the ${r.plan.tasks} tasks MetaD2A searched once per seed (${s.seeds.join(', ')}; ${s.candidates} candidates, ${s.resamples} resamples) with the stages of \`metad2a search\`; its top-1 and the best of its top-${k} were trained with the plan's recipe and seed rule (metric \`${r.plan.metric}\`). **Percentile** = mid-rank of a cell's accuracy among the task's uniformly random cells of the plan, trained the same way (100: better than every one; at least ${s.minRandomCells} per task). ${s.proxies.names.length > 0 ? `${s.proxies.names.map((p) => label(`proxy:${p}`)).join(' and ')}: the proxy's best cell over the same pool as MetaD2A — ${s.proxies.pool} — scored on ${s.proxies.batch} training images of the task with the recipe's network (C ${s.proxies.network.C}, N ${s.proxies.network.N}), seed ${s.proxies.seed}. ` : ''}${s.rerank ? `${label(`rerank:${s.rerank.proxy}`)}: the search's re-ranking stage (as \`metad2a search --rerank ${s.rerank.proxy}\`) on the first ${s.rerank.top} of each ranking, weight ${s.rerank.weight}. ` : ''}NB201 winners: the best cells of NB201's 200-epoch table (test accuracy), trained here with the recipe. Best known: the best record of the task (random cells and every pick). Seeded picks are averaged over the seeds; intervals are 95 % percentile-bootstrap intervals over tasks (${s.bootstrap.resamples} resamples, seed ${s.bootstrap.seed}).`,
+    `Model \`${r.model.name}\` (predicts ${r.model.predicts}). On each of the ${r.plan.tasks} tasks MetaD2A searched once per seed (${s.seeds.join(', ')}; ${s.candidates} candidates, ${s.resamples} resamples) with the stages of \`metad2a search\`; its top-1 and the best of its top-${k} were trained with the plan's recipe and seed rule (metric \`${r.plan.metric}\`). **Percentile** = mid-rank of a cell's accuracy among the task's uniformly random cells of the plan, trained the same way (100: better than every one; at least ${s.minRandomCells} per task). ${s.proxies.names.length > 0 ? `${s.proxies.names.map((p) => label(`proxy:${p}`)).join(' and ')}: the proxy's best cell over the same pool as MetaD2A — ${s.proxies.pool} — scored on ${s.proxies.batch} training images of the task with the recipe's network (C ${s.proxies.network?.C}, N ${s.proxies.network?.N}), seed ${s.proxies.seed}. ` : ''}${s.rerank ? `${label(`rerank:${s.rerank.proxy}`)}: the search's re-ranking stage (as \`metad2a search --rerank ${s.rerank.proxy}\`) on the first ${s.rerank.top} of each ranking, weight ${s.rerank.weight}. ` : ''}${referenceNote(r)}Best known: the best record of the task (random cells and every pick). Seeded picks are averaged over the seeds; intervals are 95 % percentile-bootstrap intervals over tasks (${s.bootstrap.resamples} resamples, seed ${s.bootstrap.seed}).`,
   );
   lines.push('');
-  const summaryTable = (title: string, of: (g: TransferResult['summary'][number]) => Readonly<Record<TransferMethod, BootstrapCI>>) => {
+  const summaryTable = (title: string, of: (g: TransferResult['summary'][number]) => Readonly<Partial<Record<TransferMethod, BootstrapCI>>>) => {
     lines.push(title, '', `| source | tasks | ${r.methods.map(label).join(' | ')} | predictor Spearman |`, `|---|---:|${r.methods.map(() => '---:').join('|')}|---:|`);
     for (const g of r.summary)
-      lines.push(`| ${g.group === 'all' ? '**all**' : short(g.group)} | ${g.tasks} | ${r.methods.map((m) => ci(of(g)[m])).join(' | ')} | ${ci(g.spearman, 2)} |`);
+      lines.push(`| ${g.group === 'all' ? '**all**' : short(g.group)} | ${g.tasks} | ${r.methods.map((m) => ci(of(g)[m] ?? null)).join(' | ')} | ${ci(g.spearman, 2)} |`);
     lines.push('');
   };
   summaryTable('**Mean percentile among the random cells** [95 % interval]', (g) => g.percentile);
@@ -83,7 +96,7 @@ export function transferMarkdown(r: TransferResult): string {
   lines.push(`|---|---|${r.methods.map(() => '---:').join('|')}|---:|`);
   for (const t of r.tasks)
     lines.push(
-      `| ${short(t.task)} | ${t.random.count}, ${f1(t.random.mean)}, ${f1(t.random.best)} | ${r.methods.map((m) => `${f1(t.methods[m].accuracy)} (${f1(t.methods[m].percentile)})`).join(' | ')} | ${rho(t.spearman)} |`,
+      `| ${short(t.task)} | ${t.random.count}, ${f1(t.random.mean)}, ${f1(t.random.best)} | ${r.methods.map((m) => `${f1(t.methods[m]!.accuracy)} (${f1(t.methods[m]!.percentile)})`).join(' | ')} | ${rho(t.spearman)} |`,
     );
   lines.push('');
   lines.push(
@@ -185,7 +198,7 @@ export function transferSvg(r: TransferResult): string {
     const color = PALETTE[j % PALETTE.length]!;
     const shape = MARKERS[j % MARKERS.length]!;
     r.tasks.forEach((t, i) => {
-      const v = t.methods[m].percentile;
+      const v = t.methods[m]!.percentile;
       parts.push(`<g><title>${esc(`${labels[i]} · ${transferMethodLabel(m, k)}: ${f1(v)}`)}</title>${marker(shape, px(i, j), py(v), color)}</g>`);
     });
     const row = legend.findIndex((rw) => rw.some((e) => e.index === j));

@@ -1,26 +1,30 @@
 /**
  * The transfer evaluation (`metad2a bench transfer`, issue #18 item 5): on every task of a
  * held-out build plan, what MetaD2A picks — searched with `@metad2a/search`'s stages, the code
- * `metad2a search` runs — against the task's uniformly random cells, NB201's winners and the
- * zero-cost proxies' picks, every accuracy measured with the plan's recipe. Picks the database
+ * `metad2a search` runs — against the task's uniformly random architectures, the space's reference
+ * picks (NB201's winners; MBv3: OFA's predictor's best) and, for NB201, the zero-cost proxies'
+ * picks, every accuracy measured with the plan's recipe. Picks the database
  * does not hold yet are trained (`trainPairRecord` of `@metad2a/arch-trainer`, the builder's own
  * per-pair step) and stored as records, so a killed run resumes where it stopped and the table
  * never shows a number that was not measured.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { MetaD2AException, fail, makeError, seedToU32, spearman, zeroCostProxies, type FeatureSet, type ImageBatch } from '@metad2a/core';
+import { match } from 'ts-pattern';
+import { MetaD2AException, fail, makeError, seedToU32, spearman, zeroCostProxies, type FeatureSet, type ImageBatch, type SearchSpace } from '@metad2a/core';
 import {
   BUILD_PLANS,
   assertSameRecipe,
   buildPlanOptions,
   dataSourceVersion,
+  goodMbv3Subnets,
   planBuild,
   taskData,
   trainPairRecord,
   type BuildDatabaseOptions,
+  type DatabaseRecipe,
+  type DatabaseSpaceName,
   type ImageDataset,
   type TaskPlan,
-  type TrainRecipe,
 } from '@metad2a/arch-trainer';
 import { indicesByClass, loadFeatureSet, resolveDataset, selectImages, type FeatureExtractor, type ImageDataset as SourceImages } from '@metad2a/datasets';
 import { MetaDatabase, parseFeatureOrigin, type MetaRecord } from '@metad2a/meta-trainer';
@@ -36,7 +40,7 @@ import {
   searchExtractor,
   type SearchModel,
 } from '@metad2a/search';
-import { canonicalKey, formatNb201, nb201Table, parseNb201, type Nb201Cell, type Nb201Dataset } from '@metad2a/search-spaces';
+import { formatNb201, nb201Table, type Nb201Dataset } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
 import { bootstrapMeanCI, groupOverlaps, percentileAmong, type BootstrapCI, type GroupOverlap } from './transfer-stats';
 
@@ -128,7 +132,10 @@ export interface TransferSeedResult {
 }
 
 /** Methods compared on every task (their accuracies and percentiles; seeded ones averaged over seeds). */
-export type TransferMethod = 'metad2a-top1' | 'metad2a-best-of-top' | `rerank:${string}` | 'nb201-cifar10' | 'nb201-imagenet16-120' | `proxy:${string}` | 'best-known';
+export type TransferMethod = 'metad2a-top1' | 'metad2a-best-of-top' | `rerank:${string}` | ReferenceMethod | `proxy:${string}` | 'best-known';
+
+/** A pick the space's own benchmark knowledge makes for any data set (see {@link referencePicks}). */
+export type ReferenceMethod = 'nb201-cifar10' | 'nb201-imagenet16-120' | 'ofa-oracle-best';
 
 export interface TransferTaskResult {
   readonly task: string;
@@ -144,12 +151,14 @@ export interface TransferTaskResult {
     readonly best: number;
     readonly cells: readonly { arch: string; accuracy: number }[];
   };
-  readonly nb201: Readonly<Record<'cifar10' | 'imagenet16-120', MeasuredCell>>;
+  /** The space's reference picks ({@link referencePicks}), measured. */
+  readonly references: Readonly<Partial<Record<ReferenceMethod, MeasuredCell>>>;
   /** The best record of the task (random cells and every pick). */
   readonly bestKnown: MeasuredCell;
   readonly seeds: readonly TransferSeedResult[];
   /** Per method: accuracy and percentile (mean over seeds for the searched ones). */
-  readonly methods: Readonly<Record<TransferMethod, { readonly accuracy: number; readonly percentile: number }>>;
+  /** Keys: exactly the result's `methods`. */
+  readonly methods: Readonly<Partial<Record<TransferMethod, { readonly accuracy: number; readonly percentile: number }>>>;
   /** Mean Spearman over the seeds where it is defined; NaN where it is nowhere (constant accuracies or scores). */
   readonly spearman: number;
 }
@@ -158,14 +167,15 @@ export interface TransferGroupSummary {
   /** A source (data set reference) or `all`. */
   readonly group: string;
   readonly tasks: number;
-  readonly percentile: Readonly<Record<TransferMethod, BootstrapCI>>;
-  readonly accuracy: Readonly<Record<TransferMethod, BootstrapCI>>;
+  /** Keys: exactly the result's `methods`. */
+  readonly percentile: Readonly<Partial<Record<TransferMethod, BootstrapCI>>>;
+  readonly accuracy: Readonly<Partial<Record<TransferMethod, BootstrapCI>>>;
   /** Over the tasks whose Spearman is defined (null when none is: constant scores or accuracies). */
   readonly spearman: BootstrapCI | null;
 }
 
 export interface TransferWins {
-  /** The method MetaD2A's top-1 (mean over seeds) is compared with; `nb201-both`: better than both winners. */
+  /** The method MetaD2A's top-1 (mean over seeds) is compared with; `nb201-both` (NB201 plans): better than both winners. */
   readonly against: string;
   /** Tasks where MetaD2A's top-1 is strictly more accurate. */
   readonly wins: number;
@@ -173,7 +183,15 @@ export interface TransferWins {
 }
 
 export interface TransferResult {
-  readonly plan: { readonly name: string; readonly description?: string; readonly recipe: TrainRecipe; readonly metric: string; readonly seed: number; readonly tasks: number };
+  readonly plan: {
+    readonly name: string;
+    readonly description?: string;
+    readonly space: DatabaseSpaceName;
+    readonly recipe: DatabaseRecipe;
+    readonly metric: string;
+    readonly seed: number;
+    readonly tasks: number;
+  };
   readonly model: { readonly name: string; readonly predicts: string };
   readonly settings: {
     readonly seeds: readonly number[];
@@ -186,7 +204,8 @@ export interface TransferResult {
       readonly pool: string;
       readonly batch: number;
       readonly seed: number;
-      readonly network: { readonly C: number; readonly N: number };
+      /** The network the proxies score (NB201's TinyNetwork at the recipe's size); null for a plan of another space. */
+      readonly network: { readonly C: number; readonly N: number } | null;
     };
     readonly bootstrap: { readonly resamples: number; readonly seed: number; readonly level: number };
     readonly rerank: { readonly proxy: string; readonly top: number; readonly weight: number } | null;
@@ -207,18 +226,38 @@ export interface TransferResult {
 /** What a run ends with: the result, or where it stopped (signal) — rerun to resume. */
 export type TransferRun = { readonly status: 'complete'; readonly result: TransferResult } | { readonly status: 'stopped'; readonly trained: number; readonly remaining: number };
 
-const cellOf = (arch: string, source: string): Nb201Cell => {
-  const p = parseNb201(arch);
-  if (E.isLeft(p)) throw new MetaD2AException(makeError('ParseError', { source, field: 'arch', expected: 'an NB201 cell string', got: arch }));
+/** An architecture string of `space`, parsed; a parse error names the source. */
+function archOf<A>(space: SearchSpace<A>, arch: string, source: string): A {
+  const p = space.parse(arch);
+  if (E.isLeft(p)) throw new MetaD2AException(makeError('ParseError', { source, field: 'arch', expected: `an ${space.name} architecture string`, got: arch }));
   return p.right;
-};
-const keyOf = (arch: string, source = 'transfer'): string => canonicalKey(cellOf(arch, source));
+}
+/** One key per computed function (`computationKey`: NB201's isomorphic cells, MBv3's active blocks): one record stands for all. */
+function keyOf<A>(space: SearchSpace<A>, arch: string, source = 'transfer'): string {
+  const a = archOf(space, arch, source);
+  return space.computationKey ? space.computationKey(a) : space.format(a);
+}
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** `f` of the finite values (a Spearman is NaN where one side is constant), null when there are none. */
 const definedMean = <T>(xs: readonly number[], f: (v: number[]) => T): T | null => {
   const ok = xs.filter(Number.isFinite);
   return ok.length > 0 ? f(ok) : null;
 };
+
+/**
+ * What a space's own benchmark knowledge picks for any data set, by method: NB201's table winners
+ * on CIFAR-10 and ImageNet16-120; MBv3: the subnet OFA's ImageNet accuracy predictor rates best of
+ * the database builder's 10,000-subnet good pool (`goodMbv3Subnets`).
+ */
+export function referencePicks(space: DatabaseSpaceName): Partial<Record<ReferenceMethod, string>> {
+  return match(space)
+    .with('nb201', () => {
+      const w = nb201Winners();
+      return { 'nb201-cifar10': w.cifar10, 'nb201-imagenet16-120': w['imagenet16-120'] };
+    })
+    .with('mbv3', () => ({ 'ofa-oracle-best': goodMbv3Subnets(1)[0]! }))
+    .exhaustive();
+}
 
 /** The winners of NB201's 200-epoch table (best test accuracy) on CIFAR-10 and ImageNet16-120. */
 export function nb201Winners(): Record<'cifar10' | 'imagenet16-120', string> {
@@ -232,7 +271,7 @@ interface TaskWork {
   readonly random: { arch: string; accuracy: number }[];
   readonly planned: number;
   readonly features: string;
-  readonly nb201: Record<'cifar10' | 'imagenet16-120', string>;
+  readonly references: Partial<Record<ReferenceMethod, string>>;
   readonly seeds: {
     seed: number;
     top: string[];
@@ -277,20 +316,28 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   if (seeds.length === 0 || new Set(seeds).size !== seeds.length || seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
     fail('ValidationError', { source: 'bench transfer', field: 'seeds', expected: 'distinct non-negative integers, at least one', got: JSON.stringify(seeds) });
   if (top > candidates) fail('ValidationError', { source: 'bench transfer', field: 'top', expected: `at most the candidates (${candidates})`, got: String(top) });
-  if (opts.model.space.name !== 'nb201')
-    fail('ValidationError', { source: opts.modelName, field: 'space', expected: 'an nb201 model (the held-out plans train NB201 cells)', got: opts.model.space.name });
+  const planSpace = plan.space ?? 'nb201';
+  if (opts.model.space.name !== planSpace)
+    fail('ValidationError', {
+      source: opts.modelName,
+      field: 'space',
+      expected: `an ${planSpace} model (plan ${planName} trains ${planSpace} architectures)`,
+      got: opts.model.space.name,
+    });
+  const space = opts.model.space;
   for (const p of [...proxies, ...(rerank ? [rerank.proxy] : [])]) zeroCostProxies.get(p); // an unknown name fails before any work, naming the registered ones
-  // the model's extractor (an `extractor` that differs fails here, before any work)
-  const extractorName = searchExtractor(opts.model.manifest, { requested: opts.extractor, precomputed: false, flag: 'extractor', source: opts.modelName })!;
-  // the proxies and NB201's winners need the TinyNetwork's size: an NB201 plan
-  if ((plan.space ?? 'nb201') !== 'nb201' || !('C' in plan.recipe))
+  // the zero-cost proxies score NB201's TinyNetwork at the recipe's size
+  const recipe = plan.recipe;
+  const proxyNetwork = 'C' in recipe ? { C: recipe.C, N: recipe.N } : null;
+  if ((proxies.length > 0 || rerank) && (planSpace !== 'nb201' || proxyNetwork === null))
     fail('ValidationError', {
       source: `plan ${planName}`,
-      field: 'space',
-      expected: 'an NB201 plan (space nb201, an NB201 recipe)',
-      got: `space ${plan.space ?? 'nb201'}, recipe ${plan.recipe.name}`,
+      field: 'proxies',
+      expected: "none for a plan of space mbv3 (the zero-cost proxies score NB201's TinyNetwork)",
+      got: [...proxies, ...(rerank ? [`rerank ${rerank.proxy}`] : [])].join(', '),
     });
-  const recipe = plan.recipe;
+  // the model's extractor (an `extractor` that differs fails here, before any work)
+  const extractorName = searchExtractor(opts.model.manifest, { requested: opts.extractor, precomputed: false, flag: 'extractor', source: opts.modelName })!;
   if (recipe.inputSize === undefined) fail('ValidationError', { source: `plan ${planName}`, field: 'recipe.inputSize', expected: 'a size', got: 'undefined' });
 
   const images = new Map<string, SourceImages>();
@@ -307,14 +354,14 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const built = planBuild({ ...plan, db: opts.db }, (r) => imagesOf(r).classNames.length);
   const metric = built.metric;
   const pairSeed = (task: TaskPlan, arch: string): number => seedToU32(`${plan.seed}|${task.name}|${arch}`);
-  const winners = nb201Winners();
+  const references = referencePicks(planSpace);
   const db = MetaDatabase.open(opts.db);
   let extractor: FeatureExtractor | undefined;
   try {
     extractor = await createModelExtractor(opts.model.manifest, opts.modelName);
     // every record of the metric (random cells and picks already trained) must come from this recipe
     assertSameRecipe(db, metric, recipe, opts.db);
-    const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: 'nb201', metric });
+    const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: planSpace, metric });
     // ---- phase 1: searches, proxies, Spearman (no training)
     const work: TaskWork[] = [];
     // every task's random cells first: a database short of records fails before any search, naming every short task
@@ -366,7 +413,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const proxyScores = new Map<string, Map<string, number>>(proxies.map((p) => [p, new Map()]));
       const randomPool = candidatePool(
         opts.model.space,
-        random.map((r) => cellOf(r.arch, opts.db)),
+        random.map((r) => archOf(space, r.arch, opts.db)),
       );
       const seedsOut: TaskWork['seeds'] = [];
       for (const seed of seeds) {
@@ -377,7 +424,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           const cache = proxyScores.get(name)!;
           const missing = pool.filter((a) => !cache.has(a));
           if (missing.length > 0) {
-            const { scores } = scoreWithProxy(name, missing, batch!, { numClasses: task.classIds.length, seed: proxySeed, C: recipe.C, N: recipe.N });
+            const { scores } = scoreWithProxy(name, missing, batch!, { numClasses: task.classIds.length, seed: proxySeed, ...proxyNetwork! });
             missing.forEach((a, i) => cache.set(a, Number.isNaN(scores[i]!) ? -Infinity : scores[i]!));
           }
           // the highest score; ties keep the predictor's order
@@ -388,7 +435,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           picked[name] = { arch: pool[best]!, score: cache.get(pool[best]!)! };
         }
         const reranked = rerank
-          ? (await rerankCandidates(res.ranking, { ...rerank, batch: batch!, numClasses: task.classIds.length, seed: proxySeed, C: recipe.C, N: recipe.N })).ranking[0]!.arch
+          ? (await rerankCandidates(res.ranking, { ...rerank, batch: batch!, numClasses: task.classIds.length, seed: proxySeed, ...proxyNetwork! })).ranking[0]!.arch
           : undefined;
         const ranked = await rankCandidates(opts.model.predictor, features, randomPool, { resamples, seed: `${seed}/rank` });
         const scores = new Float64Array(random.length);
@@ -406,7 +453,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           searchSeconds: res.timings.search,
         });
       }
-      work.push({ task, random, planned, features: featureSource, nb201: winners, seeds: seedsOut });
+      work.push({ task, random, planned, features: featureSource, references, seeds: seedsOut });
       opts.onProgress?.({ phase: 'select', task: task.name, index: ti + 1, tasks: built.tasks.length, elapsedMs: Date.now() - t0 });
     }
 
@@ -414,16 +461,16 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     const todo: { task: TaskPlan; arch: string }[] = [];
     let reused = 0;
     for (const w of work) {
-      const known = new Set(recordsOf(w.task.name).map((r) => keyOf(r.arch, opts.db)));
+      const known = new Set(recordsOf(w.task.name).map((r) => keyOf(space, r.arch, opts.db)));
       // a pick that computes what a planned, not yet measured random cell computes is trained as that pair (same string, same seed): the build then skips it
-      const plannedByKey = new Map(built.pairs.filter((p) => p.task.name === w.task.name).map((p) => [keyOf(p.arch), p.arch]));
+      const plannedByKey = new Map(built.pairs.filter((p) => p.task.name === w.task.name).map((p) => [keyOf(space, p.arch), p.arch]));
       const picks = [
-        ...Object.values(w.nb201),
+        ...Object.values(w.references),
         ...w.seeds.flatMap((s) => [...s.top, ...(s.rerankTop1 !== undefined ? [s.rerankTop1] : []), ...Object.values(s.proxies).map((p) => p.arch)]),
       ];
       const seen = new Set<string>();
       for (const arch of picks) {
-        const k = keyOf(arch);
+        const k = keyOf(space, arch);
         if (seen.has(k)) continue;
         seen.add(k);
         if (known.has(k)) reused++;
@@ -442,6 +489,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         };
       const p0 = Date.now();
       const record = await trainPairRecord({ task, arch, seed: pairSeed(task, arch) }, current, {
+        space: planSpace,
         recipe,
         metric,
         sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)),
@@ -466,8 +514,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       'metad2a-top1',
       'metad2a-best-of-top',
       ...(rerank ? [`rerank:${rerank.proxy}` as const] : []),
-      'nb201-cifar10',
-      'nb201-imagenet16-120',
+      ...(Object.keys(references) as ReferenceMethod[]),
       ...proxies.map((p) => `proxy:${p}` as const),
       'best-known',
     ];
@@ -475,12 +522,12 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const records = recordsOf(w.task.name);
       const accOfKey = new Map<string, number>();
       for (const r of records) {
-        const k = keyOf(r.arch, opts.db);
+        const k = keyOf(space, r.arch, opts.db);
         if (!accOfKey.has(k)) accOfKey.set(k, r.accuracy);
       }
       const randomAcc = w.random.map((r) => r.accuracy);
       const measured = (arch: string): MeasuredCell => {
-        const accuracy = accOfKey.get(keyOf(arch));
+        const accuracy = accOfKey.get(keyOf(space, arch));
         if (accuracy === undefined)
           fail('NotFound', { source: opts.db, field: `task ${w.task.name}`, expected: `a record of ${arch}`, got: 'none (was it deleted while the benchmark ran?)' });
         return { arch, accuracy, percentile: percentileAmong(accuracy, randomAcc) };
@@ -504,14 +551,13 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       let bestRecord = records[0]!;
       for (const r of records) if (r.accuracy > bestRecord.accuracy) bestRecord = r;
       const bestKnown = measured(bestRecord.arch);
-      const nb201 = { cifar10: measured(w.nb201.cifar10), 'imagenet16-120': measured(w.nb201['imagenet16-120']) };
+      const refs = Object.fromEntries(Object.entries(w.references).map(([m, arch]) => [m, measured(arch)])) as Partial<Record<ReferenceMethod, MeasuredCell>>;
       const avg = (f: (s: TransferSeedResult) => MeasuredCell) => ({ accuracy: mean(seedsRes.map((s) => f(s).accuracy)), percentile: mean(seedsRes.map((s) => f(s).percentile)) });
       const m: Record<string, { accuracy: number; percentile: number }> = {
         'metad2a-top1': avg((s) => s.top[0]!),
         'metad2a-best-of-top': avg((s) => s.bestOfTop),
         ...(rerank ? { [`rerank:${rerank.proxy}`]: avg((s) => s.rerankTop1!) } : {}),
-        'nb201-cifar10': nb201.cifar10,
-        'nb201-imagenet16-120': nb201['imagenet16-120'],
+        ...refs,
       };
       for (const p of proxies) m[`proxy:${p}`] = avg((s) => s.proxies[p]!);
       m['best-known'] = bestKnown;
@@ -521,10 +567,10 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         classes: w.task.classIds.length,
         features: w.features,
         random: { count: w.random.length, planned: w.planned, mean: mean(randomAcc), best: Math.max(...randomAcc), cells: w.random },
-        nb201,
+        references: refs,
         bestKnown,
         seeds: seedsRes,
-        methods: m as Record<TransferMethod, { accuracy: number; percentile: number }>,
+        methods: m as Partial<Record<TransferMethod, { accuracy: number; percentile: number }>>,
         spearman:
           definedMean(
             seedsRes.map((s) => s.spearman),
@@ -538,14 +584,14 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       const percentile: Record<string, BootstrapCI> = {};
       const accuracy: Record<string, BootstrapCI> = {};
       for (const k of methods) {
-        percentile[k] = ci(ts.map((t) => t.methods[k].percentile));
-        accuracy[k] = ci(ts.map((t) => t.methods[k].accuracy));
+        percentile[k] = ci(ts.map((t) => t.methods[k]!.percentile));
+        accuracy[k] = ci(ts.map((t) => t.methods[k]!.accuracy));
       }
       return {
         group,
         tasks: ts.length,
-        percentile: percentile as Record<TransferMethod, BootstrapCI>,
-        accuracy: accuracy as Record<TransferMethod, BootstrapCI>,
+        percentile: percentile as Partial<Record<TransferMethod, BootstrapCI>>,
+        accuracy: accuracy as Partial<Record<TransferMethod, BootstrapCI>>,
         spearman: definedMean(
           ts.map((t) => t.spearman),
           ci,
@@ -571,26 +617,26 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           mean,
         ) ?? Number.NaN,
     }));
-    const top1 = (t: TransferTaskResult) => t.methods['metad2a-top1'].accuracy;
+    const top1 = (t: TransferTaskResult) => t.methods['metad2a-top1']!.accuracy;
     const beats = (against: string, other: (t: TransferTaskResult) => number): TransferWins => ({
       against,
       wins: tasks.filter((t) => top1(t) > other(t)).length,
       tasks: tasks.length,
     });
+    const refMethods = Object.keys(references) as ReferenceMethod[];
     const wins = [
-      beats('nb201-cifar10', (t) => t.methods['nb201-cifar10'].accuracy),
-      beats('nb201-imagenet16-120', (t) => t.methods['nb201-imagenet16-120'].accuracy),
-      beats('nb201-both', (t) => Math.max(t.methods['nb201-cifar10'].accuracy, t.methods['nb201-imagenet16-120'].accuracy)),
-      ...proxies.map((p) => beats(`proxy:${p}`, (t) => t.methods[`proxy:${p}`].accuracy)),
+      ...refMethods.map((m) => beats(m, (t) => t.methods[m]!.accuracy)),
+      ...(planSpace === 'nb201' ? [beats('nb201-both', (t) => Math.max(t.methods['nb201-cifar10']!.accuracy, t.methods['nb201-imagenet16-120']!.accuracy))] : []),
+      ...proxies.map((p) => beats(`proxy:${p}`, (t) => t.methods[`proxy:${p}`]!.accuracy)),
     ];
     const overlap = groupOverlaps(
-      tasks.map((t) => ({ name: t.task, group: t.source, tops: new Map(t.seeds.map((s) => [s.seed, s.top.map((c) => keyOf(c.arch))])) })),
+      tasks.map((t) => ({ name: t.task, group: t.source, tops: new Map(t.seeds.map((s) => [s.seed, s.top.map((c) => keyOf(space, c.arch))])) })),
       sources,
     );
     return {
       status: 'complete',
       result: {
-        plan: { name: planName, ...(description ? { description } : {}), recipe, metric, seed: plan.seed, tasks: tasks.length },
+        plan: { name: planName, ...(description ? { description } : {}), space: planSpace, recipe, metric, seed: plan.seed, tasks: tasks.length },
         model: { name: opts.modelName, predicts: predictionTarget(opts.model.manifest) },
         settings: {
           seeds,
@@ -606,7 +652,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
                 : `the first ${proxyPool} of each MetaD2A search's ranking of ${candidates} generated cells`,
             batch: proxyBatchSize,
             seed: proxySeed,
-            network: { C: recipe.C, N: recipe.N },
+            network: proxyNetwork,
           },
           bootstrap: boot,
           rerank,

@@ -4,12 +4,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as E from 'fp-ts/lib/Either.js';
 import { Rng, initBackend } from '@metad2a/core';
-import { buildDatabase, getRecipe, planBuild, recipeMetric } from '@metad2a/arch-trainer';
+import { buildDatabase, getMbv3Recipe, getRecipe, goodMbv3Subnets, planBuild, recipeMetric } from '@metad2a/arch-trainer';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { loadFeatureSet } from '@metad2a/datasets';
 import { MetaDatabase, addDatabaseFeatures } from '@metad2a/meta-trainer';
-import { buildSearchModel, manifestFromSpec, type SearchModel } from '@metad2a/search';
-import { canonicalKey, parseNb201 } from '@metad2a/search-spaces';
+import { buildSearchModel, loadSearchModel, manifestFromSpec, type SearchModel } from '@metad2a/search';
+import { canonicalKey, mbv3ActiveKey, parseMbv3, parseNb201, type Mbv3Config } from '@metad2a/search-spaces';
 import {
   bootstrapMeanCI,
   groupOverlaps,
@@ -110,7 +110,7 @@ function syntheticResult(): TransferResult {
       classes: 3,
       features: 'extractor random-conv',
       random: { count: 30, planned: 32, mean: 60, best: 75, cells: [] },
-      nb201: { cifar10: cell('c10', 70, p[2]!), 'imagenet16-120': cell('in16', 71, p[3]!) },
+      references: { 'nb201-cifar10': cell('c10', 70, p[2]!), 'nb201-imagenet16-120': cell('in16', 71, p[3]!) },
       bestKnown: cell('best', 76, 100),
       seeds: [0, 1].map((seed) => ({
         seed,
@@ -134,7 +134,7 @@ function syntheticResult(): TransferResult {
   const methods = ['metad2a-top1', 'metad2a-best-of-top', 'nb201-cifar10', 'nb201-imagenet16-120', 'proxy:naswot', 'best-known'] as const;
   const byMethod = (v: number) => Object.fromEntries(methods.map((m) => [m, ci(v)])) as TransferResult['summary'][number]['percentile'];
   return {
-    plan: { name: 'tiny-test', recipe: getRecipe('tiny'), metric: 'top1-test@tiny', seed: 7, tasks: 3 },
+    plan: { name: 'tiny-test', space: 'nb201', recipe: getRecipe('tiny'), metric: 'top1-test@tiny', seed: 7, tasks: 3 },
     model: { name: 'fixture', predicts: 'test' },
     settings: {
       seeds: [0, 1],
@@ -353,8 +353,8 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
           }
         }
         expect(t.bestKnown.accuracy).toBe(Math.max(...recs.map((x) => x.accuracy)));
-        expect(t.nb201.cifar10.accuracy).toBe(accOf(winners.cifar10));
-        expect(t.methods['metad2a-top1'].percentile).toBeCloseTo((t.seeds[0]!.top[0]!.percentile + t.seeds[1]!.top[0]!.percentile) / 2, 12);
+        expect(t.references['nb201-cifar10']!.accuracy).toBe(accOf(winners.cifar10));
+        expect(t.methods['metad2a-top1']!.percentile).toBeCloseTo((t.seeds[0]!.top[0]!.percentile + t.seeds[1]!.top[0]!.percentile) / 2, 12);
         expect(t.features).toBe('extractor random-conv');
         expect(recs.filter((x) => x.how.includes('bench transfer')).length).toBeGreaterThan(0);
       }
@@ -365,9 +365,9 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     expect(r.summary.map((g) => g.group)).toEqual(['builtin:digits', 'source:shapes', 'all']);
     expect(transferMarkdown(r)).toContain('| **all** | 2 |');
     const all = r.summary[2]!;
-    expect(all.percentile['metad2a-top1'].mean).toBeCloseTo((r.tasks[0]!.methods['metad2a-top1'].percentile + r.tasks[1]!.methods['metad2a-top1'].percentile) / 2, 12);
+    expect(all.percentile['metad2a-top1']!.mean).toBeCloseTo((r.tasks[0]!.methods['metad2a-top1']!.percentile + r.tasks[1]!.methods['metad2a-top1']!.percentile) / 2, 12);
     const w = r.wins.find((x) => x.against === 'proxy:naswot')!;
-    expect(w.wins).toBe(r.tasks.filter((t) => t.methods['metad2a-top1'].accuracy > t.methods['proxy:naswot'].accuracy).length);
+    expect(w.wins).toBe(r.tasks.filter((t) => t.methods['metad2a-top1']!.accuracy > t.methods['proxy:naswot']!.accuracy).length);
     expect(r.overlap.map((o) => [o.a, o.b, o.pairs])).toEqual([
       ['builtin:digits', 'builtin:digits', 0],
       ['builtin:digits', 'source:shapes', 2],
@@ -396,7 +396,7 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     expect(rr.result.methods.slice(0, 3)).toEqual(['metad2a-top1', 'metad2a-best-of-top', 'rerank:synflow']);
     for (const t of rr.result.tasks) {
       for (const s of t.seeds) expect(s.rerankTop1!.arch).toBe(s.proxies.synflow!.arch);
-      expect(t.methods['rerank:synflow'].accuracy).toBeCloseTo(t.methods['proxy:synflow'].accuracy, 12);
+      expect(t.methods['rerank:synflow']!.accuracy).toBeCloseTo(t.methods['proxy:synflow']!.accuracy, 12);
     }
     expect(transferMarkdown(rr.result)).toContain("MetaD2A re-ranked by synflow, top-1: the search's re-ranking stage");
 
@@ -429,6 +429,82 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
       "extractor random-conv (the database's features come from random-conv, first 20 images per class)",
       "extractor random-conv (the database's features come from random-conv, first 20 images per class)",
     ]);
+  });
+});
+
+describe('runTransferBenchmark on an MBv3 plan (the embedded MBv3 model, issue #23)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transfer-mbv3-'));
+  const db = path.join(dir, 'heldout.sqlite');
+  const planOptions: TransferPlanOptions = {
+    space: 'mbv3',
+    datasets: ['builtin:digits'],
+    numTasks: 1,
+    classesPerTask: 3,
+    cellsPerTask: 3,
+    goodCellShare: 0,
+    recipe: getMbv3Recipe('mbv3-reduced', { epochs: 1, batchSize: 12 }),
+    trainPerClass: 8,
+    testPerClass: 4,
+    seed: 3,
+  };
+  const plan = { name: 'tiny-mbv3', options: planOptions };
+  let model: SearchModel;
+  const common = () => ({ model, modelName: 'embedded mbv3', db, plan, seeds: [0], top: 1, candidates: 4, resamples: 2, minRandomCells: 3, bootstrap: { resamples: 50, seed: 0 } });
+  beforeAll(async () => {
+    model = await loadSearchModel(path.join(__dirname, '../../default-model/models/mbv3'));
+    expect((await buildDatabase({ ...planOptions, db })).trained).toBe(3);
+  });
+  afterAll(() => {
+    model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses the NB201-only proxies and another space's model before any work", async () => {
+    await expect(runTransferBenchmark({ ...common(), proxies: ['naswot'] })).rejects.toThrow(
+      "plan tiny-mbv3: proxies: expected none for a plan of space mbv3 (the zero-cost proxies score NB201's TinyNetwork), got naswot",
+    );
+    const nb201Model = buildSearchModel(manifestFromSpec('nb201-official', { predictorHs: 64 }), {
+      generator: GoldenFixture.load('gen-nb201').params(),
+      predictor: GoldenFixture.load('pred-nb201').params(),
+    });
+    try {
+      await expect(runTransferBenchmark({ ...common(), model: nb201Model, proxies: [] })).rejects.toThrow(
+        /space: expected an mbv3 model \(plan tiny-mbv3 trains mbv3 architectures\), got nb201/,
+      );
+    } finally {
+      nb201Model.dispose();
+    }
+  });
+
+  it("trains MetaD2A's pick and OFA's predictor's best as MBv3 records, and measures them among the random subnets", async () => {
+    const run = await runTransferBenchmark({ ...common(), proxies: [] });
+    if (run.status !== 'complete') throw new Error('expected a result');
+    const r = run.result;
+    expect(r.plan.space).toBe('mbv3');
+    expect(r.methods).toEqual(['metad2a-top1', 'metad2a-best-of-top', 'ofa-oracle-best', 'best-known']);
+    expect(r.wins.map((w) => w.against)).toEqual(['ofa-oracle-best']);
+    expect(r.settings.proxies.network).toBeNull();
+    const [t] = r.tasks;
+    const best = goodMbv3Subnets(1)[0]!;
+    expect(t!.references['ofa-oracle-best']!.arch).toBe(best);
+    const d = MetaDatabase.open(db, { readonly: true });
+    const records = d.records({ task: t!.task, space: 'mbv3', metric: recipeMetric(planOptions.recipe) });
+    d.close();
+    const active = (a: string) => mbv3ActiveKey((parseMbv3(a) as E.Right<Mbv3Config>).right);
+    const accOf = (a: string) => records.find((x) => active(x.arch) === active(a))!.accuracy;
+    expect(t!.references['ofa-oracle-best']!.accuracy).toBe(accOf(best));
+    expect(t!.seeds[0]!.top[0]!.accuracy).toBe(accOf(t!.seeds[0]!.top[0]!.arch));
+    // 3 random subnets, then every pick the database lacked: at most the top-1 and the reference
+    expect(records.length).toBe(3 + r.trainings.trained);
+    expect(r.trainings.trained).toBeGreaterThanOrEqual(1);
+    expect(r.trainings.trained + r.trainings.reused).toBe(new Set([best, t!.seeds[0]!.top[0]!.arch].map(active)).size);
+    expect(t!.methods['ofa-oracle-best']!.percentile).toBe(
+      percentileAmong(
+        accOf(best),
+        t!.random.cells.map((c) => c.accuracy),
+      ),
+    );
+    expect(transferMarkdown(r)).toContain("OFA predictor's best: the subnet OFA's ImageNet accuracy predictor rates best");
   });
 });
 

@@ -52,6 +52,12 @@ export interface SearchSpace<A> {
   isValid(graph: ArchGraph): boolean;
   /** Canonical string form (de-duplication key of candidates). */
   format(arch: A): string;
+  /**
+   * Two architectures with the same key build networks that compute the same function (NB201:
+   * isomorphic cells; MBv3: the same active blocks, whatever the inactive slots hold), so one
+   * measured accuracy stands for both. Absent: {@link format} is the key.
+   */
+  computationKey?(arch: A): string;
   /** Strict parser of {@link format}'s output; a Left says where and what was expected. */
   parse(text: string): Either<MetaD2AError, A>;
   /** A uniformly random architecture (of a constrained view: uniform over its members). */

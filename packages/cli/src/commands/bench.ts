@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { BUILD_PLANS } from '@metad2a/arch-trainer';
+import { BUILD_PLANS, buildPlanOptions } from '@metad2a/arch-trainer';
 import { describeBackend, initBackend, type BackendName, type GraphGenerator, type PerfPredictor } from '@metad2a/core';
 import {
   loadByLabelFeatures,
@@ -47,7 +47,7 @@ interface BenchFlags {
   top: number;
   resamples: number;
   minRandom: number;
-  proxies: string[];
+  proxies?: string[];
   proxyBatch: number;
   proxyPool?: number;
   rerank?: string;
@@ -99,7 +99,10 @@ async function features(f: BenchFlags & { dataset: string }) {
 async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
   if (f.db === undefined) throw new CliUsageError("bench transfer: give --db <file>, the meta-database holding the plan's records (metad2a db build --plan <plan> --db <file>)");
   if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
-  const modelDir = f.model === undefined || f.model === 'builtin:default' ? defaultModelDir('nb201', io.env) : f.model;
+  // the plan's space decides the embedded model and whether the (NB201-only) proxies run by default
+  const space = buildPlanOptions(f.plan).space ?? 'nb201';
+  const proxies = f.proxies ?? (space === 'nb201' ? ['naswot', 'synflow'] : []);
+  const modelDir = f.model === undefined || f.model === 'builtin:default' ? defaultModelDir(space, io.env) : f.model;
   if (modelDir === undefined) throw new CliUsageError('bench transfer: no model given and no embedded default model: pass --model <dir>');
   const modelName = f.model ?? 'builtin:default';
   const backend = await initBackend({ prefer: f.backend });
@@ -132,7 +135,7 @@ async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
       candidates: f.candidates,
       resamples: f.resamples,
       minRandomCells: f.minRandom,
-      proxies: f.proxies,
+      proxies,
       proxyBatch: f.proxyBatch,
       proxyPool: f.proxyPool,
       ...(f.rerank !== undefined ? { rerank: { proxy: f.rerank, top: f.rerankTop, weight: f.rerankWeight } } : {}),
@@ -182,7 +185,11 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--top <k>', "transfer: MetaD2A's top-k trained on every task (best of top-k)", intInRange('--top', 1, 100), 5)
     .option('--resamples <n>', 'transfer: resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
     .option('--min-random <n>', 'transfer: measured random cells a task needs', intInRange('--min-random', 1), 30)
-    .option('--proxies <list>', "transfer: zero-cost proxies whose top-1 over MetaD2A's candidates is trained (or none)", proxyList, ['naswot', 'synflow'])
+    .option(
+      '--proxies <list>',
+      "transfer: zero-cost proxies whose top-1 over MetaD2A's candidates is trained, or none (default: naswot,synflow for an NB201 plan, none otherwise: they score NB201's TinyNetwork)",
+      proxyList,
+    )
     .option('--proxy-batch <n>', "transfer: images of the task's training set in the proxies' minibatch", intInRange('--proxy-batch', 2, 4096), 64)
     .option('--proxy-pool <n>', "transfer: the proxies choose among the first n of each search's ranking (default: every candidate)", intInRange('--proxy-pool', 1))
     .option('--rerank <proxy>', "transfer: also evaluate the search's re-ranking stage with this proxy (its top-1 is trained)")

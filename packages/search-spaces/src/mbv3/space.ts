@@ -1,7 +1,7 @@
 import type { ArchGraph, Constraints, SearchSpace } from '@metad2a/core';
 import { mbv3FeasibleBound } from '../feasible';
 import { mbv3AccuracyOracle } from './accuracy-oracle';
-import { formatMbv3, parseMbv3, sampleMbv3, type Mbv3Config } from './config';
+import { formatMbv3, mbv3ActiveKey, parseMbv3, sampleMbv3, type Mbv3Config } from './config';
 import { mbv3Cost } from './cost';
 import { mbv3Latency } from './latency';
 import { MBV3_GRAPH_CONFIG, decodeMbv3, encodeMbv3, isValidMbv3 } from './graph';
@@ -22,6 +22,7 @@ export const mbv3: SearchSpace<Mbv3Config> = Object.freeze({
   decode: decodeMbv3,
   isValid: isValidMbv3,
   format: formatMbv3,
+  computationKey: mbv3ActiveKey,
   parse: parseMbv3,
   sample: sampleMbv3,
   cost: (config: Mbv3Config) => {

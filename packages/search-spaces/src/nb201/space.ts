@@ -1,7 +1,7 @@
 import type { Constraints, SearchSpace, Rng } from '@metad2a/core';
 import { NB201_SIZE, enumerateNb201, formatNb201, parseNb201, type Nb201Cell, type Nb201OpId } from './cell';
 import { nb201Cost } from './cost';
-import { NB201_GRAPH_CONFIG, decodeNb201, encodeNb201, isValidNb201 } from './graph';
+import { NB201_GRAPH_CONFIG, canonicalKey, decodeNb201, encodeNb201, isValidNb201 } from './graph';
 import { nb201Latency } from './latency';
 import { nb201Prior } from './prior';
 import { nb201Table } from './table';
@@ -25,6 +25,7 @@ export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
   decode: decodeNb201,
   isValid: isValidNb201,
   format: formatNb201,
+  computationKey: canonicalKey,
   parse: parseNb201,
   sample: sampleNb201,
   size: NB201_SIZE,
