@@ -112,12 +112,16 @@ export function sampleArchitectures(n: number, recipe: Pick<TrainRecipe, 'C' | '
   }
   const all = [...byKey.values()].sort((a, b) => a.params - b.params || (a.arch < b.arch ? -1 : 1));
   if (n > all.length) invalid('architecture sampling', 'archs', `at most ${all.length} (distinct NB201 computations)`, String(n));
-  const rng = new Rng(seed);
+  return drawStratified(all, n, new Rng(seed));
+}
+
+/** One architecture from each of `n` equal strata of `sorted` (ascending size), in a seeded random order. */
+function drawStratified(sorted: readonly { readonly arch: string }[], n: number, rng: Rng): string[] {
   const out: string[] = [];
   for (let s = 0; s < n; s++) {
-    const from = Math.floor((s * all.length) / n);
-    const to = Math.floor(((s + 1) * all.length) / n);
-    out.push(all[from + rng.int(to - from)]!.arch);
+    const from = Math.floor((s * sorted.length) / n);
+    const to = Math.floor(((s + 1) * sorted.length) / n);
+    out.push(sorted[from + rng.int(to - from)]!.arch);
   }
   return rng.shuffle(out);
 }
@@ -245,11 +249,5 @@ export function sampleMbv3Grid(n: number, seed: number): string[] {
     pool.push({ arch: formatMbv3(c), mflops: mbv3Cost(c).mflops });
   }
   pool.sort((a, b) => a.mflops - b.mflops || (a.arch < b.arch ? -1 : 1));
-  const out: string[] = [];
-  for (let s = 0; s < n; s++) {
-    const from = Math.floor((s * pool.length) / n);
-    const to = Math.floor(((s + 1) * pool.length) / n);
-    out.push(pool[from + rng.int(to - from)]!.arch);
-  }
-  return rng.shuffle(out);
+  return drawStratified(pool, n, rng);
 }
