@@ -31,39 +31,22 @@ struct Vec {
   typedef float u __attribute__((vector_size(VW * sizeof(float)), aligned(4)));
 };
 
-// acc[r·V + v] += Σ_ci src[r][ci] · w[ci·Co + v·VW + (0..VW)] for R pixels (R ≤ DMR, compile-time for
-// the full tile) and V vectors of output channels (one broadcast of src[r][ci] serves all V)
-template <int VW, int R, int V>
-inline void taps(const float* const* src, const float* w, int C, int Co, typename Vec<VW>::v* acc) {
+// acc[r·V + v] += Σ_ci src(r, ci) · w[ci·Co + v·VW + (0..VW)] for R pixels (R ≤ DMR, compile-time for
+// the full tile) and V vectors of output channels (one broadcast of src(r, ci) serves all V); CC > 0:
+// that many input channels known at compile time (C is ignored), e.g. constant offsets from one pointer
+template <int VW, int R, int V, int CC, class Src>
+inline void taps(const Src& src, const float* w, int C, int Co, typename Vec<VW>::v* acc) {
   typedef typename Vec<VW>::v dvf;
   typedef typename Vec<VW>::u dvfu;
-  for (int ci = 0; ci < C; ++ci) {
-    dvf b[V];
-#pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) b[v] = *(const dvfu*)(w + (size_t)ci * Co + v * VW);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      const float s = src[r][ci];
-#pragma GCC unroll 4
-      for (int v = 0; v < V; ++v) acc[r * V + v] += s * b[v];
-    }
-  }
-}
-
-// taps<VW, R, V> for CC input channels known at compile time and R adjacent in-image pixels of a
-// stride-1 row starting at `src0` (one base pointer, constant offsets; the same sums in the same order)
-template <int VW, int R, int V, int CC>
-inline void taps_contiguous(const float* src0, const float* w, int Co, typename Vec<VW>::v* acc) {
-  typedef typename Vec<VW>::v dvf;
-  typedef typename Vec<VW>::u dvfu;
+  const int channels = CC > 0 ? CC : C;
 #pragma GCC unroll 8
-  for (int ci = 0; ci < CC; ++ci) {
+  for (int ci = 0; ci < channels; ++ci) {
     dvf b[V];
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) b[v] = *(const dvfu*)(w + (size_t)ci * Co + v * VW);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const float s = src0[r * CC + ci];
+      const float s = src(r, ci);
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) acc[r * V + v] += s * b[v];
     }
@@ -88,14 +71,16 @@ inline void tile(const ConvGeom& g, const float* x, const float* w, const float*
       const float* wt = w + ((size_t)fh * g.kw + fw) * g.C * g.Co + co;
       const int iw0 = ow0 * g.sw - g.padLeft + fw;
       if (g.C == 8 && g.sw == 1 && iw0 >= 0 && iw0 + R <= g.W) {
-        taps_contiguous<VW, R, V, 8>(xrow + (size_t)iw0 * 8, wt, g.Co, acc);
+        // 8 channels, R adjacent in-image pixels of a stride-1 row: one base pointer, constant offsets
+        const float* src0 = xrow + (size_t)iw0 * 8;
+        taps<VW, R, V, 8>([src0](int r, int ci) { return src0[r * 8 + ci]; }, wt, 8, g.Co, acc);
         continue;
       }
       for (int r = 0; r < R; ++r) {
         const int iw = (ow0 + r) * g.sw - g.padLeft + fw;
         src[r] = (iw < 0 || iw >= g.W) ? zeros : xrow + (size_t)iw * g.C;
       }
-      taps<VW, R, V>(src, wt, g.C, g.Co, acc);
+      taps<VW, R, V, 0>([&src](int r, int ci) { return src[r][ci]; }, wt, g.C, g.Co, acc);
     }
   }
   float* out = y + (((size_t)n * g.Ho + oh) * g.Wo + ow0) * g.Co + co;
