@@ -24,3 +24,4 @@ export {
   type BatchNormTrainResult,
 } from './batch-norm';
 export { reluConvBnTrain, reluConvBnTrainComposite, type ReluConvBnOptions } from './relu-conv-bn';
+export { withLeanSavedTensors } from './saved-tensors';

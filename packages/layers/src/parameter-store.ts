@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNamedShapes, MetaD2AException, type ExpectOptions, type NamedArray, type NamedArrays } from '@metad2a/core';
+import { withLeanSavedTensors } from './saved-tensors';
 
 let storeCounter = 0;
 
@@ -92,11 +93,12 @@ export class ParameterStore {
   /**
    * Value and gradient of a scalar loss with respect to the given parameters (default: all).
    * Gradients are keyed by official name; parameters the loss does not reach get no entry.
-   * The caller owns (and must dispose) the returned tensors.
+   * The caller owns (and must dispose) the returned tensors. Tensors saved for the gradient are
+   * aliased without tfjs's per-copy bookkeeping ({@link withLeanSavedTensors}; same values).
    */
   valueAndGrads(loss: () => tf.Scalar, names?: readonly string[]): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
     const list = (names ?? this.names()).map((n) => this.get(n));
-    const { value, grads } = tf.variableGrads(loss, list);
+    const { value, grads } = withLeanSavedTensors(() => tf.variableGrads(loss, list));
     const out = new Map<string, tf.Tensor>();
     for (const [tfName, g] of Object.entries(grads)) {
       const name = this.byTfName.get(tfName);

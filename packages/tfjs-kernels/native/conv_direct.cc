@@ -18,7 +18,7 @@ namespace {
 #if defined(__AVX512F__)
 constexpr int DVW = 16, DMR = 12, HMR = 14;  // 32 vector registers: half-width tiles can be taller
 #elif defined(__AVX2__) || defined(__AVX__)
-constexpr int DVW = 8, DMR = 6, HMR = 6;
+constexpr int DVW = 8, DMR = 8, HMR = 8;  // 16 registers: 8 accumulators, the filter vector, broadcasts
 #else
 constexpr int DVW = 4, DMR = 4, HMR = 4;
 #endif
@@ -31,66 +31,90 @@ struct Vec {
   typedef float u __attribute__((vector_size(VW * sizeof(float)), aligned(4)));
 };
 
-// acc[r] += Σ_ci src[r][ci] · w[ci·Co + (0..VW)] for R pixels (R ≤ DMR, compile-time for the full tile)
-template <int VW, int R>
-inline void taps(const float* const* src, const float* w, int C, int Co, typename Vec<VW>::v* acc) {
+// acc[r·V + v] += Σ_ci src(r, ci) · w[ci·Co + v·VW + (0..VW)] for R pixels (R ≤ DMR, compile-time for
+// the full tile) and V vectors of output channels (one broadcast of src(r, ci) serves all V); CC > 0:
+// that many input channels known at compile time (C is ignored), e.g. constant offsets from one pointer
+template <int VW, int R, int V, int CC, class Src>
+inline void taps(const Src& src, const float* w, int C, int Co, typename Vec<VW>::v* acc) {
   typedef typename Vec<VW>::v dvf;
   typedef typename Vec<VW>::u dvfu;
-  for (int ci = 0; ci < C; ++ci) {
-    const dvf b = *(const dvfu*)(w + (size_t)ci * Co);
+  const int channels = CC > 0 ? CC : C;
+#pragma GCC unroll 8
+  for (int ci = 0; ci < channels; ++ci) {
+    dvf b[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) b[v] = *(const dvfu*)(w + (size_t)ci * Co + v * VW);
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) acc[r] += src[r][ci] * b;
+    for (int r = 0; r < R; ++r) {
+      const float s = src(r, ci);
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[r * V + v] += s * b[v];
+    }
   }
 }
 
-// One output row segment [ow0, ow0 + R) of image n, output row oh, channels [co, co + VW).
-template <int VW, int R>
+// One output row segment [ow0, ow0 + R) of image n, output row oh, channels [co, co + V·VW).
+template <int VW, int R, int V>
 inline void tile(const ConvGeom& g, const float* x, const float* w, const float* zeros, int n, int oh, int ow0, int co,
                  float* y) {
   typedef typename Vec<VW>::v dvf;
   typedef typename Vec<VW>::u dvfu;
-  dvf acc[R > 0 ? R : 1];
+  dvf acc[R > 0 ? R * V : 1];
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) acc[r] = (dvf){};
+  for (int r = 0; r < R * V; ++r) acc[r] = (dvf){};
   const float* src[R > 0 ? R : 1];
   for (int fh = 0; fh < g.kh; ++fh) {
     const int ih = oh * g.sh - g.padTop + fh;
     if (ih < 0 || ih >= g.H) continue;
     const float* xrow = x + ((size_t)n * g.H + ih) * g.W * g.C;
     for (int fw = 0; fw < g.kw; ++fw) {
+      const float* wt = w + ((size_t)fh * g.kw + fw) * g.C * g.Co + co;
+      const int iw0 = ow0 * g.sw - g.padLeft + fw;
+      if (g.C == 8 && g.sw == 1 && iw0 >= 0 && iw0 + R <= g.W) {
+        // 8 channels, R adjacent in-image pixels of a stride-1 row: one base pointer, constant offsets
+        const float* src0 = xrow + (size_t)iw0 * 8;
+        taps<VW, R, V, 8>([src0](int r, int ci) { return src0[r * 8 + ci]; }, wt, 8, g.Co, acc);
+        continue;
+      }
       for (int r = 0; r < R; ++r) {
         const int iw = (ow0 + r) * g.sw - g.padLeft + fw;
         src[r] = (iw < 0 || iw >= g.W) ? zeros : xrow + (size_t)iw * g.C;
       }
-      taps<VW, R>(src, w + ((size_t)fh * g.kw + fw) * g.C * g.Co + co, g.C, g.Co, acc);
+      taps<VW, R, V, 0>([&src](int r, int ci) { return src[r][ci]; }, wt, g.C, g.Co, acc);
     }
   }
   float* out = y + (((size_t)n * g.Ho + oh) * g.Wo + ow0) * g.Co + co;
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) *(dvfu*)(out + (size_t)r * g.Co) = acc[r];
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) *(dvfu*)(out + (size_t)r * g.Co + v * VW) = acc[r * V + v];
 }
 
-template <int VW, int R>
+template <int VW, int R, int V>
 inline void tile_rest(int rest, const ConvGeom& g, const float* x, const float* w, const float* zeros, int n, int oh,
                       int ow0, int co, float* y) {
   if constexpr (R > 0) {
-    if (rest == R) return tile<VW, R>(g, x, w, zeros, n, oh, ow0, co, y);
-    tile_rest<VW, R - 1>(rest, g, x, w, zeros, n, oh, ow0, co, y);
+    if (rest == R) return tile<VW, R, V>(g, x, w, zeros, n, oh, ow0, co, y);
+    tile_rest<VW, R - 1, V>(rest, g, x, w, zeros, n, oh, ow0, co, y);
   }
 }
 
-template <int VW, int MR>
+// Tiles of up to MR pixels × V vectors of output channels (Co a multiple of V·VW).
+template <int VW, int MR, int V = 1>
 void conv2d_direct_vw(const ConvGeom& g, const float* x, const float* w, float* y) {
   const std::vector<float> zeros((size_t)g.C, 0.f);
   const int64_t rows = (int64_t)g.N * g.Ho;
+  // a row in equal tiles of at most MR pixels (16 = 8 + 8, not 12 + 4): a short tile has too few
+  // independent accumulators to hide the FMA latency. Each output's sum is the same either way.
+  const int tiles = (g.Wo + MR - 1) / MR;
   parallel_for(rows, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row) {
       const int n = (int)(row / g.Ho), oh = (int)(row % g.Ho);
-      for (int co = 0; co < g.Co; co += VW) {
-        int ow = 0;
-        for (; ow + MR <= g.Wo; ow += MR) tile<VW, MR>(g, x, w, zeros.data(), n, oh, ow, co, y);
-        if (ow < g.Wo) tile_rest<VW, MR - 1>(g.Wo - ow, g, x, w, zeros.data(), n, oh, ow, co, y);
-      }
+      for (int co = 0; co < g.Co; co += V * VW)
+        for (int t = 0; t < tiles; ++t) {
+          const int ow = g.Wo * t / tiles;
+          tile_rest<VW, MR, V>(g.Wo * (t + 1) / tiles - ow, g, x, w, zeros.data(), n, oh, ow, co, y);
+        }
     }
   }, 2);
 }
@@ -100,6 +124,11 @@ void conv2d_direct_vw(const ConvGeom& g, const float* x, const float* w, float* 
 bool conv2d_direct_applies(const ConvGeom& g) { return g.Co % HVW == 0 && HVW >= 4 && g.dh == 1 && g.dw == 1 && g.C > 0; }
 
 void conv2d_direct(const ConvGeom& g, const float* x, const float* w, float* y) {
+#if !defined(__AVX512F__) && (defined(__AVX2__) || defined(__AVX__))
+  // 16 registers: 4 pixels × 2 vectors of output channels keep 8 independent sums (16 or 32
+  // channels; 8 pixels × 1 vector for 8). Every output's sum runs over the same taps in the same order.
+  if (g.Co % (2 * DVW) == 0) return conv2d_direct_vw<DVW, DMR / 2, 2>(g, x, w, y);
+#endif
   if (g.Co % DVW == 0) return conv2d_direct_vw<DVW, DMR>(g, x, w, y);
   conv2d_direct_vw<HVW, HMR>(g, x, w, y);
 }
@@ -134,15 +163,17 @@ namespace {
 
 // dw[fh, fw, ci0..ci0+R, co..co+VW) += Σ over output pixels of rows [row0, row1) of
 // x[input pixel of tap (fh, fw), ci] · dy[pixel, co..co+VW)
-template <int VW, int R>
+template <int VW, int R, int V>
 inline void filter_tile(const ConvGeom& g, const float* x, const float* dy, int64_t row0, int64_t row1, int fh, int fw,
                         int owLo, int owHi, int ci0, int co, float* dw) {
   typedef typename Vec<VW>::v dvf;
   typedef typename Vec<VW>::u dvfu;
   float* out = dw + (((size_t)fh * g.kw + fw) * g.C + ci0) * g.Co + co;
-  dvf acc[R > 0 ? R : 1];
+  dvf acc[R > 0 ? R * V : 1];
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) acc[r] = *(const dvfu*)(out + (size_t)r * g.Co);
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) acc[r * V + v] = *(const dvfu*)(out + (size_t)r * g.Co + v * VW);
   for (int64_t row = row0; row < row1; ++row) {
     const int n = (int)(row / g.Ho), oh = (int)(row % g.Ho);
     const int ih = oh * g.sh - g.padTop + fh;
@@ -151,25 +182,34 @@ inline void filter_tile(const ConvGeom& g, const float* x, const float* dy, int6
     const float* d = dy + ((size_t)row * g.Wo + owLo) * g.Co + co;
     const size_t xStep = (size_t)g.sw * g.C;
     for (int ow = owLo; ow < owHi; ++ow, xs += xStep, d += g.Co) {
-      const dvf b = *(const dvfu*)d;
+      dvf b[V];
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) b[v] = *(const dvfu*)(d + v * VW);
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) acc[r] += xs[r] * b;
+      for (int r = 0; r < R; ++r) {
+        const float s = xs[r];
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[r * V + v] += s * b[v];
+      }
     }
   }
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) *(dvfu*)(out + (size_t)r * g.Co) = acc[r];
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) *(dvfu*)(out + (size_t)r * g.Co + v * VW) = acc[r * V + v];
 }
 
-template <int VW, int R>
+template <int VW, int R, int V>
 inline void filter_tile_rest(int rest, const ConvGeom& g, const float* x, const float* dy, int64_t row0, int64_t row1,
                              int fh, int fw, int owLo, int owHi, int ci0, int co, float* dw) {
   if constexpr (R > 0) {
-    if (rest == R) return filter_tile<VW, R>(g, x, dy, row0, row1, fh, fw, owLo, owHi, ci0, co, dw);
-    filter_tile_rest<VW, R - 1>(rest, g, x, dy, row0, row1, fh, fw, owLo, owHi, ci0, co, dw);
+    if (rest == R) return filter_tile<VW, R, V>(g, x, dy, row0, row1, fh, fw, owLo, owHi, ci0, co, dw);
+    filter_tile_rest<VW, R - 1, V>(rest, g, x, dy, row0, row1, fh, fw, owLo, owHi, ci0, co, dw);
   }
 }
 
-template <int VW, int MR>
+// Tiles of up to MR input channels × V vectors of output channels (Co a multiple of V·VW).
+template <int VW, int MR, int V = 1>
 void conv2d_backprop_filter_direct_vw(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const int64_t rows = (int64_t)g.N * g.Ho;
   const int64_t wsize = (int64_t)g.kh * g.kw * g.C * g.Co;
@@ -197,11 +237,11 @@ void conv2d_backprop_filter_direct_vw(const ConvGeom& g, const float* x, const f
           for (int fw = 0; fw < g.kw; ++fw) {
             if (owLo[fw] >= owHi[fw]) continue;
             for (int ci0 = 0; ci0 < g.C; ci0 += MR)
-              for (int co = 0; co < g.Co; co += VW) {
+              for (int co = 0; co < g.Co; co += V * VW) {
                 if (ci0 + MR <= g.C)
-                  filter_tile<VW, MR>(g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
+                  filter_tile<VW, MR, V>(g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
                 else
-                  filter_tile_rest<VW, MR - 1>(g.C - ci0, g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
+                  filter_tile_rest<VW, MR - 1, V>(g.C - ci0, g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
               }
           }
       }
@@ -218,6 +258,10 @@ void conv2d_backprop_filter_direct_vw(const ConvGeom& g, const float* x, const f
 bool conv2d_backprop_filter_direct_applies(const ConvGeom& g) { return g.Co % HVW == 0 && HVW >= 4 && g.dh == 1 && g.dw == 1; }
 
 void conv2d_backprop_filter_direct(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+#if !defined(__AVX512F__) && (defined(__AVX2__) || defined(__AVX__))
+  // as conv2d_direct: 4 input channels × 2 vectors of output channels (one broadcast serves both)
+  if (g.Co % (2 * DVW) == 0) return conv2d_backprop_filter_direct_vw<DVW, DMR / 2, 2>(g, x, dy, dw);
+#endif
   if (g.Co % DVW == 0) return conv2d_backprop_filter_direct_vw<DVW, DMR>(g, x, dy, dw);
   conv2d_backprop_filter_direct_vw<HVW, HMR>(g, x, dy, dw);
 }

@@ -127,7 +127,7 @@ describe('native backend', () => {
       { x: [1, 5, 25, 3], k: 1, co: 16, s: 2, pad: 'valid' },
       { x: [2, 6, 7, 16], k: 5, co: 48, s: 1, pad: 'same' },
       // half-width vectors (Co or C a multiple of 8 but not 16 on AVX-512: NB201's 8-channel stage,
-      // tiles of 14 pixels), mixed with full-width Co
+      // tiles of up to 14 pixels, a row split evenly), mixed with full-width Co
       { x: [2, 16, 16, 8], k: 3, co: 8, s: 1, pad: 'same' },
       { x: [3, 16, 17, 3], k: 3, co: 8, s: 1, pad: 'same' },
       { x: [2, 9, 31, 8], k: 1, co: 24, s: 1, pad: 'valid' },
@@ -143,6 +143,88 @@ describe('native backend', () => {
     for (const c of cases) {
       compare(`conv2d x=${c.x} k=${c.k} s=${c.s} ${c.pad}`, [c.x, [c.k, c.k, c.x[3]!, c.co]], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
     }
+  });
+
+  it('direct convolution: every sum is the same whatever the register tile (bit-identical; #24)', () => {
+    // The direct kernels tile pixels × vectors of output channels (× input channels for the filter
+    // gradient) by the channel counts and row widths; each output's sum must run over the same
+    // terms in the same order in every tile, or trained bytes would depend on the shapes around
+    // them. Here the same outputs come out of different tiles: channel slices (two vectors per
+    // tile vs one), a cropped row (8 + 8 + 8 vs 7 + 6 pixels), 8 input channels (compile-time
+    // count) vs the same plus a zero channel (run-time count).
+    const loaded = loadAddon();
+    if (!loaded.ok) throw new Error(loaded.reason);
+    const addon = loaded.addon;
+    const geom = (n: number, h: number, w: number, c: number, co: number, k: number): Int32Array =>
+      Int32Array.from([n, h, w, c, h, w, co, k, k, 1, 1, 1, 1, (k - 1) / 2, (k - 1) / 2]);
+    const conv = (x: Float32Array, w: Float32Array, g: Int32Array): Float32Array => {
+      const y = new Float32Array(g[0]! * g[4]! * g[5]! * g[6]!);
+      addon.conv2d(x, w, y, g);
+      return y;
+    };
+    const inputGrad = (dy: Float32Array, w: Float32Array, g: Int32Array): Float32Array => {
+      const dx = new Float32Array(g[0]! * g[1]! * g[2]! * g[3]!);
+      addon.conv2dBackpropInput(dy, w, dx, g);
+      return dx;
+    };
+    const filterGrad = (x: Float32Array, dy: Float32Array, g: Int32Array): Float32Array => {
+      const dw = new Float32Array(g[7]! * g[8]! * g[3]! * g[6]!);
+      addon.conv2dBackpropFilter(x, dy, dw, g);
+      return dw;
+    };
+    /** a[..., lo:hi) of an array whose last axis has `last` entries */
+    const lastSlice = (a: Float32Array, last: number, lo: number, hi: number): Float32Array => {
+      const out = new Float32Array((a.length / last) * (hi - lo));
+      for (let i = 0, o = 0; i < a.length; i += last) for (let j = lo; j < hi; j++) out[o++] = a[i + j]!;
+      return out;
+    };
+    /** x[:, :, 0:w1, :] of an NHWC array of width w */
+    const crop = (a: Float32Array, rows: number, w: number, c: number, w1: number): Float32Array => {
+      const out = new Float32Array(rows * w1 * c);
+      for (let r = 0; r < rows; r++) out.set(a.subarray(r * w * c, (r * w + w1) * c), r * w1 * c);
+      return out;
+    };
+    const same = (a: Float32Array, b: Float32Array, what: string): void => {
+      if (!Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) throw new Error(`${what}: bytes differ`);
+    };
+    const [N, H, W, k] = [2, 9, 16, 3];
+    for (const [c, co] of [
+      [8, 32],
+      [16, 16],
+      [8, 16],
+    ] as const) {
+      const x = randn(N * H * W * c);
+      const w = randn(k * k * c * co);
+      const dy = randn(N * H * W * co);
+      const g = geom(N, H, W, c, co, k);
+      const y = conv(x, w, g);
+      const dx = inputGrad(dy, w, g);
+      const dw = filterGrad(x, dy, g);
+      for (let lo = 0; lo < co; lo += 8) {
+        const g8 = geom(N, H, W, c, 8, k);
+        const w8 = lastSlice(w, co, lo, lo + 8);
+        const dy8 = lastSlice(dy, co, lo, lo + 8);
+        same(conv(x, w8, g8), lastSlice(y, co, lo, lo + 8), `forward C ${c} Co ${co}, channels ${lo}+8 alone`);
+        same(filterGrad(x, dy8, g8), lastSlice(dw, co, lo, lo + 8), `filter gradient C ${c} Co ${co}, channels ${lo}+8 alone`);
+      }
+      for (let lo = 0; lo < c; lo += 8) {
+        // input gradient: dx[..., lo:lo+8) from the filter's input channels lo..lo+8 alone
+        const wIn = new Float32Array(k * k * 8 * co);
+        for (let t = 0; t < k * k; t++) wIn.set(w.subarray((t * c + lo) * co, (t * c + lo + 8) * co), t * 8 * co);
+        same(inputGrad(dy, wIn, geom(N, H, W, 8, co, k)), lastSlice(dx, c, lo, lo + 8), `input gradient C ${c} Co ${co}, channels ${lo}+8 alone`);
+      }
+      // a cropped row: output columns 0..11 of width 13 (tiles 7 + 6) as of width 16 (8 + 8)
+      const x13 = crop(x, N * H, W, c, 13);
+      same(crop(conv(x13, w, geom(N, H, 13, c, co, k)), N * H, 13, co, 12), crop(y, N * H, W, co, 12), `forward C ${c} Co ${co}, cropped row`);
+    }
+    // 8 input channels (compile-time count, one base pointer) vs the same plus a zero 9th channel
+    const x8 = randn(N * H * W * 8);
+    const w8 = randn(k * k * 8 * 8);
+    const x9 = new Float32Array(N * H * W * 9);
+    for (let p = 0; p < N * H * W; p++) x9.set(x8.subarray(p * 8, p * 8 + 8), p * 9);
+    const w9 = new Float32Array(k * k * 9 * 8);
+    for (let t = 0; t < k * k; t++) w9.set(w8.subarray(t * 64, t * 64 + 64), t * 72);
+    same(conv(x9, w9, geom(N, H, W, 9, 8, k)), conv(x8, w8, geom(N, H, W, 8, 8, k)), 'forward with a zero 9th input channel');
   });
 
   it('conv2d with dilation and explicit padding (forward)', () => {
