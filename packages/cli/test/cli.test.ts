@@ -48,6 +48,11 @@ describe('metad2a CLI', () => {
     expect(stats.sources).toBeGreaterThanOrEqual(1);
     expect(stats.tasks).toBeLessThanOrEqual(manifest.counts.tasks);
     expect(stats).toHaveProperty('seedNoise');
+    // issue #17's scale: ≥ 3,000 records over ≥ 600 tasks from ≥ 8 sources, none of them held out (Latin letters, digits, MNIST, shapes)
+    expect(stats.records).toBeGreaterThanOrEqual(3000);
+    expect(stats.tasks).toBeGreaterThanOrEqual(600);
+    expect(stats.sources).toBeGreaterThanOrEqual(8);
+    expect(Object.keys(stats.perSource).filter((s) => /latin|digits|mnist|shapes/.test(s) && s !== 'builtin:fashion-mnist')).toEqual([]);
     // the tasks order their cells much like NB201's table does (0.70 over 309 tasks at 1,744 records), in every source
     const agreement = stats.priorAgreement['nb201:test-200ep-mean-z'];
     expect(agreement.tasks).toBeGreaterThan(0.95 * stats.tasks);
