@@ -5,7 +5,7 @@
  * plans and the queue go through {@link databaseSpace}; nothing else in them names a space.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { MetaD2AException, Rng, validationError, type MetaD2AError } from '@metad2a/core';
+import { MetaD2AException, Rng, unwrap, validationError } from '@metad2a/core';
 import { mbv3OracleSamples } from '@metad2a/meta-trainer';
 import {
   canonicalKey,
@@ -20,7 +20,6 @@ import {
   parseMbv3,
   parseNb201,
   sampleMbv3,
-  type Mbv3Config,
   type Nb201Cell,
 } from '@metad2a/search-spaces';
 import type { ImageDataset } from './dataset';
@@ -51,11 +50,6 @@ export interface DatabaseSpace {
   train(arch: string, data: { readonly train: ImageDataset; readonly test: ImageDataset }, seed: number): Promise<{ accuracy: number; finalTrainLoss: number; trainMs: number }>;
 }
 
-const canonicalOrThrow = <A>(parsed: E.Either<MetaD2AError, A>, format: (a: A) => string): string => {
-  if (E.isLeft(parsed)) throw new MetaD2AException(parsed.left);
-  return format(parsed.right);
-};
-
 /** The builder's view of `space` with `recipe`, which must be a recipe of that space. */
 export function databaseSpace(space: DatabaseSpaceName, recipe: DatabaseRecipe): DatabaseSpace {
   const make = DATABASE_SPACE_MAKERS[space];
@@ -68,7 +62,7 @@ const DATABASE_SPACE_MAKERS: Readonly<Record<DatabaseSpaceName, (recipe: Databas
     if (!('C' in recipe && 'N' in recipe)) return invalid('database builder', 'recipe', "an NB201 recipe (with the TinyNetwork's C and N) for space nb201", recipe.name);
     return {
       name: 'nb201',
-      canonical: (arch) => canonicalOrThrow(parseNb201(arch), formatNb201),
+      canonical: (arch) => formatNb201(unwrap(parseNb201(arch))),
       grid: (n, seed) => sampleArchitectures(n, recipe, seed),
       taskArchitectures: sampleTaskCells,
       train: async (arch, data, seed) => {
@@ -82,13 +76,11 @@ const DATABASE_SPACE_MAKERS: Readonly<Record<DatabaseSpaceName, (recipe: Databas
     if (!('widthMult' in recipe)) return invalid('database builder', 'recipe', 'an MBv3 recipe (with a widthMult) for space mbv3', recipe.name);
     return {
       name: 'mbv3',
-      canonical: (arch) => canonicalOrThrow(parseMbv3(arch), formatMbv3),
+      canonical: (arch) => formatMbv3(unwrap(parseMbv3(arch))),
       grid: sampleMbv3Grid,
       taskArchitectures: sampleTaskSubnets,
       train: async (arch, data, seed) => {
-        const config = parseMbv3(arch);
-        if (E.isLeft(config)) throw new MetaD2AException(config.left);
-        const r = await trainMbv3({ config: config.right, train: data.train, test: data.test, recipe, seed });
+        const r = await trainMbv3({ config: unwrap(parseMbv3(arch)), train: data.train, test: data.test, recipe, seed });
         r.network.dispose();
         return r;
       },
@@ -221,7 +213,7 @@ export function sampleTaskSubnets(task: string, k: number, goodShare: number, se
   const nGood = Math.round(k * goodShare);
   for (const i of rng.permutation(good.length).slice(0, nGood)) {
     const arch = good[i]!;
-    out.set(mbv3ActiveKey((parseMbv3(arch) as E.Right<Mbv3Config>).right), arch);
+    out.set(mbv3ActiveKey(unwrap(parseMbv3(arch))), arch);
   }
   while (out.size < k) {
     const c = sampleMbv3(rng);
