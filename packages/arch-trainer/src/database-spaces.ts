@@ -4,7 +4,7 @@
  * architecture string is made canonical, and how one architecture is trained. The builder, its
  * plans and the queue go through {@link databaseSpace}; nothing else in them names a space.
  */
-import * as E from 'fp-ts/lib/Either.js';
+import type * as E from 'fp-ts/lib/Either.js';
 import { MetaD2AException, Rng, unwrap, validationError } from '@metad2a/core';
 import { mbv3OracleSamples } from '@metad2a/meta-trainer';
 import {
