@@ -27,7 +27,8 @@
  *              `mbv3-official` sizes at `--predictor-hs` with the prior's graph side and head (its set
  *              encoder keeps its seeded initialisation), normalised by the prior's oracle normalisation
  *   check      <work>/check.json and check.md: per data set of `--check-datasets` (builtin:fashion-mnist,
- *              builtin:digits), `--decodes` (1000) seeded generator decodes (valid share, distinct subnets,
+ *              builtin:digits), `--decodes` (1000) seeded generator decodes made by the search's
+ *              `sampleCandidates` (valid share, distinct subnets,
  *              oracle top-1 of the valid ones against a uniform sample), the predictor's Spearman with the
  *              oracle on `--check-subnets` (1000) uniform subnets, and `metad2a search`'s top 5 (seed 0),
  *              with the overlap of the data sets' top 5
@@ -39,21 +40,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import {
-  MetaD2AException,
-  Rng,
-  drawDatasetBatch,
-  fail,
-  loadCheckpointSync,
-  memberOf,
-  modelSpecs,
-  spearman,
-  unwrap,
-  validationError,
-  writeFileAtomicSync,
-  type FeatureSet,
-} from '@metad2a/core';
+import { MetaD2AException, Rng, fail, loadCheckpointSync, modelSpecs, spearman, unwrap, validationError, writeFileAtomicSync, type FeatureSet } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import {
   RUN_FILES,
@@ -69,7 +56,17 @@ import {
   trainArchitecturePriorFile,
 } from '@metad2a/meta-trainer';
 import { PredictorModel } from '@metad2a/perf-predictor';
-import { SEARCH_IMAGES_PER_CLASS, loadSearchFeatures, loadSearchModel, parseModelManifest, runSearch, saveSearchModel, scoreGraphs, type SearchModel } from '@metad2a/search';
+import {
+  SEARCH_IMAGES_PER_CLASS,
+  loadSearchFeatures,
+  loadSearchModel,
+  parseModelManifest,
+  runSearch,
+  sampleCandidates,
+  saveSearchModel,
+  scoreGraphs,
+  type SearchModel,
+} from '@metad2a/search';
 import { MBV3_DEPTHS, MBV3_STAGES, mbv3, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, sampleMbv3, type Mbv3Config } from '@metad2a/search-spaces';
 import { openBuildState, readBuildArgs, replaceDirectory, runBuildMain, withDb, withDbAsync } from './work-folder';
 import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels
@@ -207,41 +204,25 @@ function assembleModel(s: Mbv3BuildSettings): { generator: GeneratorModel; predi
   }
 }
 
-/** `n` seeded stochastic decodes of `model`'s generator for `features` (the search's draw: z = mu of one resample per decode). */
-export function decodeStats(
+/**
+ * `n` seeded stochastic decodes of `model`'s generator for `features` in MBv3, made by the search's own
+ * generation stage (`sampleCandidates`: z = mu of one resample of 20 rows per class per decode,
+ * batches of 100, the projection cache), with the oracle's top-1 of every valid one.
+ */
+export async function decodeStats(
   model: SearchModel,
   features: FeatureSet,
   n: number,
   seed: number,
-): { decodes: number; valid: number; distinctFormats: number; distinctSubnets: number; oracleTop1: { mean: number; min: number; max: number } } {
-  const rng = new Rng(seed);
-  const decode = model.generator.preparedDecoder();
-  const formats = new Set<string>();
-  const subnets = new Set<string>();
+): Promise<{ decodes: number; valid: number; distinctFormats: number; distinctSubnets: number; oracleTop1: { mean: number; min: number; max: number } }> {
+  const r = await sampleCandidates(model.generator, features, n, { space: mbv3, seed });
   const oracle = mbv3AccuracyOracle();
-  const acc: number[] = [];
-  let valid = 0;
-  for (let done = 0; done < n; ) {
-    const bs = Math.min(100, n - done);
-    const draw = drawDatasetBatch(features, 20, bs, rng);
-    const mu = tf.tidy(() => model.generator.encodeDataset(tf.tensor3d(draw.data, draw.shape), draw.layout).mu);
-    const z = mu.dataSync() as Float32Array;
-    mu.dispose();
-    for (const g of decode(z, bs, { stochastic: true, rng })) {
-      const c = memberOf(model.space, g) as Mbv3Config | undefined;
-      if (c === undefined) continue;
-      valid++;
-      formats.add(model.space.format(c));
-      subnets.add(mbv3ActiveKey(c));
-      acc.push(100 * oracle.predict(c));
-    }
-    done += bs;
-  }
+  const acc = r.members.map((c) => 100 * oracle.predict(c));
   return {
-    decodes: n,
-    valid,
-    distinctFormats: formats.size,
-    distinctSubnets: subnets.size,
+    decodes: r.attempts,
+    valid: r.valid,
+    distinctFormats: r.unique,
+    distinctSubnets: new Set(r.members.map(mbv3ActiveKey)).size,
     oracleTop1: { mean: acc.reduce((a, b) => a + b, 0) / Math.max(1, acc.length), min: Math.min(...acc), max: Math.max(...acc) },
   };
 }
@@ -443,7 +424,7 @@ interface CheckResult {
   readonly uniform: { readonly subnets: number; readonly oracleTop1Mean: number };
   readonly perDataset: readonly {
     readonly dataset: string;
-    readonly decodes: ReturnType<typeof decodeStats>;
+    readonly decodes: Awaited<ReturnType<typeof decodeStats>>;
     readonly predictorSpearman: number;
     readonly top5: readonly { arch: string; predicted: number; oracleTop1: number; mflops: number; mparams: number }[];
     readonly searchSeconds: number;
@@ -459,7 +440,7 @@ async function checkModel(model: SearchModel, s: Mbv3BuildSettings, log: (s: str
   const perDataset: CheckResult['perDataset'][number][] = [];
   for (const dataset of s.checkDatasets) {
     const features = await loadSearchFeatures(model, dataset, { maxPerClass: SEARCH_IMAGES_PER_CLASS });
-    const decodes = decodeStats(model, features, s.decodes, s.seed);
+    const decodes = await decodeStats(model, features, s.decodes, s.seed);
     const scores = await scoreGraphs(
       model.predictor,
       features,

@@ -98,12 +98,160 @@ export function generateCandidates<A>(model: GraphGenerator, dataset: FeatureSet
 /** {@link generateCandidates} as steps: one batch per step (for a caller composing stages, e.g. `runSearch`). */
 export function* generateSteps<A>(model: GraphGenerator, dataset: FeatureSet, n: number, opts: GenerateOptions<A>): Steps<GenerateProgress, GenerateResult<A>> {
   const { space } = opts;
-  const batchSize = opts.batchSize ?? 100;
-  const perClass = opts.perClass ?? 20;
   const maxAttempts = opts.maxAttempts ?? 1000 * n;
   const maxStall = opts.maxStallAttempts ?? Math.max(10_000, 20 * n);
   const src = 'generate';
   if (!Number.isInteger(n) || n < 1) throw new MetaD2AException(validationError({ source: src, field: 'n', expected: 'a positive integer', got: String(n) }));
+  const decoder = batchDecoder(model, dataset, opts, src);
+  const out = new Candidates(space);
+  let lastNew = 0; // attempts when the latest new architecture came
+  let batches = 0;
+  let elapsedMs = 0;
+  let t0 = performance.now();
+  while (out.strings.length < n) {
+    if (out.attempts >= maxAttempts) {
+      throw new MetaD2AException(
+        validationError({
+          source: src,
+          field: 'maxAttempts',
+          expected: `${n} unique valid ${space.name} architectures within ${maxAttempts} decoded graphs`,
+          got: `${out.strings.length} unique of ${out.valid} valid after ${out.attempts} graphs (the model cannot produce enough distinct valid graphs; raise maxAttempts or ask for fewer)`,
+        }),
+      );
+    }
+    if (out.attempts - lastNew >= maxStall) {
+      throw new MetaD2AException(
+        validationError({
+          source: src,
+          field: 'maxStallAttempts',
+          expected: `${n} unique valid ${space.name} architectures`,
+          got: `${out.strings.length} unique after ${out.attempts} graphs and no new one in the last ${out.attempts - lastNew} (generation stopped finding new architectures: the model produces no more distinct valid ones under these settings; ask for at most ${out.strings.length}, or relax the constraints)`,
+        }),
+      );
+    }
+    const decoded = decoder.decode(Math.min(decoder.batchSize, maxAttempts - out.attempts));
+    batches++;
+    for (const g of decoded) {
+      if (out.add(g) !== 'new') continue;
+      lastNew = out.attempts;
+      if (out.strings.length === n) break;
+    }
+    elapsedMs += performance.now() - t0;
+    yield { stage: 'generate', done: out.strings.length, total: n, attempts: out.attempts, valid: out.valid, unique: out.strings.length, batches };
+    t0 = performance.now();
+  }
+  elapsedMs += performance.now() - t0;
+  return out.result(batches, elapsedMs, decoder.projection);
+}
+
+/** Progress of the sampling stage, after each batch: `done` of `total` graphs decoded. */
+export interface SampleProgress extends Omit<GenerateProgress, 'stage'> {
+  readonly stage: 'sample';
+}
+
+/** What `decodes` graphs decoded the search's way gave (`attempts` = decodes; `elapsedMs`: their wall time). */
+export interface SampleResult<A> extends GenerateResult<A> {
+  /** The architecture of every valid decoded graph, in decode order, repeats kept (`valid` of them); `architectures` are the distinct ones. */
+  readonly members: A[];
+}
+
+/**
+ * Decode exactly `decodes` graphs the way {@link generateCandidates} does (same resampling, set
+ * encoding, z = mu and stochastic decoding, same batches for a seed), without stopping at a count
+ * of unique ones: what a generator proposes for a data set — its valid share, its distinct
+ * architectures and every valid one with repeats (`members`), e.g. to evaluate a generator.
+ * They are the first `decodes` graphs generation with the same options decodes, in the same order
+ * (whole batches are decoded; the graphs past `decodes` in the last one are left out).
+ */
+export function sampleCandidates<A>(
+  model: GraphGenerator,
+  dataset: FeatureSet,
+  decodes: number,
+  opts: Omit<GenerateOptions<A>, 'maxAttempts' | 'maxStallAttempts'> & StepControl<SampleProgress>,
+): Promise<SampleResult<A>> {
+  return driveSteps(sampleSteps(model, dataset, decodes, opts), 'sample', opts);
+}
+
+/** {@link sampleCandidates} as steps: one batch per step. */
+export function* sampleSteps<A>(
+  model: GraphGenerator,
+  dataset: FeatureSet,
+  decodes: number,
+  opts: Omit<GenerateOptions<A>, 'maxAttempts' | 'maxStallAttempts'>,
+): Steps<SampleProgress, SampleResult<A>> {
+  const src = 'sample';
+  if (!Number.isInteger(decodes) || decodes < 1)
+    throw new MetaD2AException(validationError({ source: src, field: 'decodes', expected: 'a positive integer', got: String(decodes) }));
+  const decoder = batchDecoder(model, dataset, opts, src);
+  const out = new Candidates(opts.space);
+  const members: A[] = [];
+  let batches = 0;
+  let elapsedMs = 0;
+  let t0 = performance.now();
+  while (out.attempts < decodes) {
+    // whole batches, as generation draws them (a smaller batch would draw and decode other graphs); the excess is left
+    const decoded = decoder.decode(decoder.batchSize);
+    batches++;
+    for (const g of decoded) {
+      if (out.add(g) !== 'invalid') members.push(out.lastMember!);
+      if (out.attempts === decodes) break;
+    }
+    elapsedMs += performance.now() - t0;
+    yield { stage: 'sample', done: out.attempts, total: decodes, attempts: out.attempts, valid: out.valid, unique: out.strings.length, batches };
+    t0 = performance.now();
+  }
+  elapsedMs += performance.now() - t0;
+  return { ...out.result(batches, elapsedMs, decoder.projection), members };
+}
+
+/** Decoded graphs sorted into the space's members, de-duplicated by `space.format` in first-seen order. */
+class Candidates<A> {
+  readonly architectures: A[] = [];
+  readonly strings: string[] = [];
+  readonly graphs: ArchGraph[] = [];
+  private readonly seen = new Set<string>();
+  attempts = 0;
+  valid = 0;
+  /** The architecture of the graph last added, where it was a member. */
+  lastMember: A | undefined;
+  constructor(readonly space: SearchSpace<A>) {}
+
+  /** Count one decoded graph: not a member of the space, a repeat of a member, or a new one. */
+  add(g: ArchGraph): 'invalid' | 'repeat' | 'new' {
+    this.attempts++;
+    const arch = memberOf(this.space, g);
+    this.lastMember = arch;
+    if (arch === undefined) return 'invalid';
+    this.valid++;
+    const key = this.space.format(arch);
+    if (this.seen.has(key)) return 'repeat';
+    this.seen.add(key);
+    this.architectures.push(arch);
+    this.strings.push(key);
+    this.graphs.push(g);
+    return 'new';
+  }
+
+  result(batches: number, elapsedMs: number, projection: ProjectionUse): GenerateResult<A> {
+    const { space, architectures, strings, graphs, attempts, valid } = this;
+    return { space, architectures, strings, graphs, attempts, valid, unique: strings.length, batches, elapsedMs, projection };
+  }
+}
+
+/**
+ * The search's draw → set encoding → z = mu → stochastic decoding, one batch per call: checks the
+ * options, the space and the data set against the model, forks the seed into the resampling and
+ * the decoding streams, and holds the first-SAB projection cache of the data set's rows (spec §7.2).
+ */
+function batchDecoder<A>(
+  model: GraphGenerator,
+  dataset: FeatureSet,
+  opts: Omit<GenerateOptions<A>, 'maxAttempts' | 'maxStallAttempts'>,
+  src: string,
+): { readonly batchSize: number; readonly projection: ProjectionUse; decode(resamples: number): ArchGraph[] } {
+  const { space } = opts;
+  const batchSize = opts.batchSize ?? 100;
+  const perClass = opts.perClass ?? 20;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new MetaD2AException(validationError({ source: src, field: 'batchSize', expected: 'a positive integer', got: String(batchSize) }));
   const cfg = model.graphConfig;
@@ -125,93 +273,49 @@ export function* generateSteps<A>(model: GraphGenerator, dataset: FeatureSet, n:
   const dataRng = root.fork();
   const decodeRng = root.fork();
   const decode = model.preparedDecoder();
-  const seen = new Set<string>();
-  const architectures: A[] = [];
-  const strings: string[] = [];
-  const graphs: ArchGraph[] = [];
-  let attempts = 0;
-  let lastNew = 0; // attempts when the latest new architecture came
-  let valid = 0;
-  let batches = 0;
+  const pooled = opts.resampling === 'pooled';
   // first-block projections of the feature rows, cached across batches (spec §7.2); rows → cache slots
   const projected = opts.projectionCache === false ? ({ ok: false, reason: 'projectionCache: false' } as const) : rowProjectionsOf(model.setEncoder);
   const proj = projected.ok ? projected.cache : undefined;
   const slotOf = new Int32Array(dataset.classes.reduce((a, c) => a + c.count, 0)).fill(-1);
-  let elapsedMs = 0;
-  let t0 = performance.now();
-  while (strings.length < n) {
-    if (attempts >= maxAttempts) {
-      throw new MetaD2AException(
-        validationError({
-          source: src,
-          field: 'maxAttempts',
-          expected: `${n} unique valid ${space.name} architectures within ${maxAttempts} decoded graphs`,
-          got: `${strings.length} unique of ${valid} valid after ${attempts} graphs (the model cannot produce enough distinct valid graphs; raise maxAttempts or ask for fewer)`,
-        }),
-      );
-    }
-    if (attempts - lastNew >= maxStall) {
-      throw new MetaD2AException(
-        validationError({
-          source: src,
-          field: 'maxStallAttempts',
-          expected: `${n} unique valid ${space.name} architectures`,
-          got: `${strings.length} unique after ${attempts} graphs and no new one in the last ${attempts - lastNew} (generation stopped finding new architectures: the model produces no more distinct valid ones under these settings; ask for at most ${strings.length}, or relax the constraints)`,
-        }),
-      );
-    }
-    const pooled = opts.resampling === 'pooled';
-    const bs = pooled ? batchSize : Math.min(batchSize, maxAttempts - attempts);
-    let mu: tf.Tensor2D;
-    if (proj) {
-      // same draw as drawDatasetBatch; each distinct row's first-SAB projections computed once per search
-      const draw = drawDatasetRows(dataset, perClass, bs, dataRng);
-      let fresh = 0;
-      for (const r of draw.rows) if (slotOf[r] === -1) slotOf[r] = -2 - fresh++;
-      if (fresh > 0) {
-        const rows = new Float32Array(fresh * dataset.dim);
-        const first = proj.rows;
-        for (let r = 0; r < slotOf.length; r++) {
-          if (slotOf[r]! <= -2) {
-            const i = -2 - slotOf[r]!;
-            copyFeatureRow(dataset, r, rows, i * dataset.dim);
-            slotOf[r] = first + i;
+  return {
+    batchSize,
+    projection: projected.ok ? { used: true } : { used: false, reason: projected.reason },
+    /** `resamples` graphs from as many resampled datasets; pooled: one graph from `batchSize` pooled resamples. */
+    decode(resamples: number): ArchGraph[] {
+      const bs = pooled ? batchSize : resamples;
+      let mu: tf.Tensor2D;
+      if (proj) {
+        // same draw as drawDatasetBatch; each distinct row's first-SAB projections computed once per search
+        const draw = drawDatasetRows(dataset, perClass, bs, dataRng);
+        let fresh = 0;
+        for (const r of draw.rows) if (slotOf[r] === -1) slotOf[r] = -2 - fresh++;
+        if (fresh > 0) {
+          const rows = new Float32Array(fresh * dataset.dim);
+          const first = proj.rows;
+          for (let r = 0; r < slotOf.length; r++) {
+            if (slotOf[r]! <= -2) {
+              const i = -2 - slotOf[r]!;
+              copyFeatureRow(dataset, r, rows, i * dataset.dim);
+              slotOf[r] = first + i;
+            }
           }
+          proj.append(rows, fresh);
         }
-        proj.append(rows, fresh);
+        const slots = draw.rows.map((r) => slotOf[r]!);
+        const layout = pooled ? { classes: bs * draw.layout.classes, perClass } : draw.layout;
+        const enc = (projected as Extract<typeof projected, { ok: true }>).encoder;
+        mu = tf.tidy(() => model.fromSetEncoding(enc.encodeProjected(proj, slots, pooled ? 1 : bs, layout)));
+      } else {
+        const draw = drawDatasetBatch(dataset, perClass, bs, dataRng);
+        const [shape, layout] = pooled
+          ? ([[1, bs * draw.shape[1], draw.shape[2]], { classes: bs * draw.layout.classes, perClass }] as const)
+          : ([draw.shape, draw.layout] as const);
+        mu = tf.tidy(() => model.encodeDataset(tf.tensor3d(draw.data, [...shape] as [number, number, number]), layout).mu);
       }
-      const slots = draw.rows.map((r) => slotOf[r]!);
-      const layout = pooled ? { classes: bs * draw.layout.classes, perClass } : draw.layout;
-      const enc = (projected as Extract<typeof projected, { ok: true }>).encoder;
-      mu = tf.tidy(() => model.fromSetEncoding(enc.encodeProjected(proj, slots, pooled ? 1 : bs, layout)));
-    } else {
-      const draw = drawDatasetBatch(dataset, perClass, bs, dataRng);
-      const [shape, layout] = pooled ? ([[1, bs * draw.shape[1], draw.shape[2]], { classes: bs * draw.layout.classes, perClass }] as const) : ([draw.shape, draw.layout] as const);
-      mu = tf.tidy(() => model.encodeDataset(tf.tensor3d(draw.data, [...shape] as [number, number, number]), layout).mu);
-    }
-    const z = mu.dataSync() as Float32Array;
-    mu.dispose();
-    const decoded = decode(z, pooled ? 1 : bs, { stochastic: true, rng: decodeRng });
-    batches++;
-    for (const g of decoded) {
-      attempts++;
-      const arch = memberOf(space, g);
-      if (arch === undefined) continue;
-      valid++;
-      const key = space.format(arch);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      lastNew = attempts;
-      architectures.push(arch);
-      strings.push(key);
-      graphs.push(g);
-      if (strings.length === n) break;
-    }
-    elapsedMs += performance.now() - t0;
-    yield { stage: 'generate', done: strings.length, total: n, attempts, valid, unique: strings.length, batches };
-    t0 = performance.now();
-  }
-  elapsedMs += performance.now() - t0;
-  const projection: ProjectionUse = projected.ok ? { used: true } : { used: false, reason: projected.reason };
-  return { space, architectures, strings, graphs, attempts, valid, unique: strings.length, batches, elapsedMs, projection };
+      const z = mu.dataSync() as Float32Array;
+      mu.dispose();
+      return decode(z, pooled ? 1 : bs, { stochastic: true, rng: decodeRng });
+    },
+  };
 }

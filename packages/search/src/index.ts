@@ -1,7 +1,7 @@
 /**
  * @metad2a/search — the MetaD2A search (meta-test, spec §3.6) as stages: `generateCandidates`
  * (a dataset's feature set → the generator's N unique valid candidates in a space, or a
- * constrained view of it), `rankCandidates` / `scoreGraphs` (the predictor's mean score over
+ * constrained view of it; `sampleCandidates`: a fixed number of decodes the same way), `rankCandidates` / `scoreGraphs` (the predictor's mean score over
  * resampled datasets, on the graph the space chooses), and `runSearch` on top (a report with the
  * space's cost and benchmark facts). The CLI, the benchmarks and the tools all search through
  * these. Also the model directory format that holds a generator and a predictor.
@@ -25,7 +25,18 @@ export {
   type GeneratorConfig,
   type PredictorConfig,
 } from './model-dir';
-export { generateCandidates, generateSteps, type GenerateOptions, type GenerateResult, type GenerateProgress, type ProjectionUse } from './generate';
+export {
+  generateCandidates,
+  generateSteps,
+  sampleCandidates,
+  sampleSteps,
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerateProgress,
+  type SampleProgress,
+  type SampleResult,
+  type ProjectionUse,
+} from './generate';
 export {
   rankCandidates,
   rankSteps,

@@ -3,7 +3,7 @@ import { graphConfig, initBackend, isMetaD2AException, type FeatureSet } from '@
 import { GoldenFixture } from '@metad2a/fixtures';
 import { mbv3, nb201, type Nb201Cell } from '@metad2a/search-spaces';
 import { GeneratorModel } from '@metad2a/graph-generator';
-import { generateCandidates } from '../src';
+import { generateCandidates, sampleCandidates } from '../src';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm' }); // the set encoder of 16 batches × [100, 60, 512] is ~80× slower on the cpu backend
@@ -103,5 +103,32 @@ describe('generateCandidates (NB201, fixture weights)', () => {
     expect(r.attempts).toBe(r.batches); // one graph per iteration
     expect(seen).toEqual(Array.from({ length: r.batches }, (_, i) => i + 1));
     expect((await generateCandidates(model, dataset, 3, { space: nb201, seed: 9, batchSize: 10, resampling: 'pooled' })).strings).toEqual(r.strings);
+  });
+
+  it('sampleCandidates: exactly the requested decodes, drawn as generation draws them, every valid one kept with its repeats', async () => {
+    const before = tf.memory().numTensors;
+    const gen = await generateCandidates(model, dataset, 40, { space: nb201, seed: 11, batchSize: 20 });
+    const seen: number[] = [];
+    const s = await sampleCandidates(model, dataset, gen.attempts, { space: nb201, seed: 11, batchSize: 20, onProgress: (p) => seen.push(p.done) });
+    // the same decodes in the same order: generation stopped at its 40th new architecture, the sample at the same decode
+    expect(s.attempts).toBe(gen.attempts);
+    expect(s.strings).toEqual(gen.strings);
+    expect(s.valid).toBe(gen.valid);
+    expect(s.batches).toBe(gen.batches);
+    expect(seen).toEqual(Array.from({ length: s.batches }, (_, i) => Math.min(20 * (i + 1), gen.attempts)));
+    // members: every valid decode in order, repeats kept; the distinct ones are `strings` in first-seen order
+    expect(s.members).toHaveLength(s.valid);
+    const keys = s.members.map((c) => nb201.format(c as Nb201Cell));
+    expect([...new Set(keys)]).toEqual(s.strings);
+    expect(s.unique).toBe(s.strings.length);
+    // a count that is no multiple of the batch: the first `decodes` of the same decodes
+    const fewer = gen.attempts - 5;
+    const odd = await sampleCandidates(model, dataset, fewer, { space: nb201, seed: 11, batchSize: 20 });
+    expect([odd.attempts, odd.batches]).toEqual([fewer, Math.ceil(fewer / 20)]);
+    expect(odd.members.map((c) => nb201.format(c as Nb201Cell))).toEqual(keys.slice(0, odd.valid));
+    expect(odd.valid).toBeGreaterThanOrEqual(s.valid - 5);
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(sampleCandidates(model, dataset, 0, { space: nb201, seed: 1 })).rejects.toThrow(/sample: decodes: expected a positive integer, got 0/);
+    await expect(sampleCandidates(model, dataset, 5, { space: mbv3, seed: 1 })).rejects.toThrow(/nvt 7 and maxN 8/);
   });
 });
