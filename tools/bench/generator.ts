@@ -33,7 +33,7 @@ export async function run(args: string[]): Promise<void> {
     m.loadParameters(GoldenFixture.load(name).params());
     models[name] = m;
     const w = prepareDecoderWeights(m.decoderWeights(), m.graphConfig);
-    const z = new Rng(1).normalArray(100 * 56);
+    const z = new Rng(1).normalArray(100 * m.latentDim);
     const ts: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t = performance.now();
@@ -46,7 +46,7 @@ export async function run(args: string[]): Promise<void> {
   const fx = GoldenFixture.load('gen-nb201');
   const graphs = (fx.manifest.graphs as { types: number[]; edges: [number, number][] }[]).map((g) => ({ types: g.types, edges: g.edges }));
   const batch = Array.from({ length: 32 }, (_, i) => graphs[i % graphs.length]!);
-  const x = tf.randomNormal([32, 400, 512]) as tf.Tensor3D;
+  const x = tf.randomNormal([32, 400, gen.inputDim]) as tf.Tensor3D;
   const ts: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t = performance.now();
@@ -59,7 +59,8 @@ export async function run(args: string[]): Promise<void> {
   x.dispose();
   out.loss_grad_b32_nb201_ms = median(ts);
   const rng = new Rng(5);
-  const ds: FeatureSet = { name: 'random', dim: 512, classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: 200, data: rng.normalArray(200 * 512) })) };
+  const d = gen.inputDim;
+  const ds: FeatureSet = { name: 'random', dim: d, classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: 200, data: rng.normalArray(200 * d) })) };
   const t = performance.now();
   const res = await generateCandidates(gen, ds, n, { space: nb201, seed: 0 });
   out[`generate${n}_nb201_c${classes}_ms`] = performance.now() - t;

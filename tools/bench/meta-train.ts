@@ -27,8 +27,9 @@ function arg(args: string[], name: string): string | undefined {
 
 export function benchDb(rng: Rng): MetaDatabase {
   const db = MetaDatabase.inMemory();
-  db.addDataset({ name: 'random', source: 'random features (benchmark)', numClasses: 40, featureDim: 512 });
-  db.addFeatureSet('random', { name: 'random', dim: 512, classes: Array.from({ length: 40 }, (_, c) => ({ label: `c${c}`, count: 25, data: rng.normalArray(25 * 512) })) });
+  const dim = modelSpecs.get('nb201-official').generator.inputDim;
+  db.addDataset({ name: 'random', source: 'random features (benchmark)', numClasses: 40, featureDim: dim });
+  db.addFeatureSet('random', { name: 'random', dim, classes: Array.from({ length: 40 }, (_, c) => ({ label: `c${c}`, count: 25, data: rng.normalArray(25 * dim) })) });
   const ids: number[] = [];
   for (let t = 0; t < 64; t++) {
     const name = `task-${t}`;
@@ -42,11 +43,12 @@ export function benchDb(rng: Rng): MetaDatabase {
 /** 64 MBv3 episodes over 1,000 random classes (20 rows each), way = 10·(U+1) as the official database (spec §4.3). */
 export function benchMbv3Db(rng: Rng): MetaDatabase {
   const db = MetaDatabase.inMemory();
-  db.addDataset({ name: 'random-1000', source: 'random features (benchmark)', numClasses: 1000, featureDim: 512 });
+  const dim = modelSpecs.get('mbv3-official').generator.inputDim;
+  db.addDataset({ name: 'random-1000', source: 'random features (benchmark)', numClasses: 1000, featureDim: dim });
   db.addFeatureSet('random-1000', {
     name: 'random-1000',
-    dim: 512,
-    classes: Array.from({ length: 1000 }, (_, c) => ({ label: `c${c}`, count: 20, data: rng.normalArray(20 * 512) })),
+    dim,
+    classes: Array.from({ length: 1000 }, (_, c) => ({ label: `c${c}`, count: 20, data: rng.normalArray(20 * dim) })),
   });
   const ids: number[] = [];
   for (let t = 0; t < 64; t++) {

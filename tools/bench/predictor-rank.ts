@@ -24,7 +24,9 @@ export async function run(args: string[]): Promise<void> {
   const N = arg(args, 'candidates', 500);
   const K = arg(args, 'resamples', 10);
   const C = arg(args, 'classes', 10);
-  const hs = arg(args, 'hs', modelSpecs.get('nb201-official').predictor.hs);
+  const official = modelSpecs.get('nb201-official');
+  const hs = arg(args, 'hs', official.predictor.hs);
+  const dim = official.predictor.inputDim;
   const reps = arg(args, 'reps', 3);
   const bi = args.indexOf('--backend');
   const choice = await initBackend({ prefer: bi >= 0 ? (args[bi + 1] as BackendName) : undefined });
@@ -40,10 +42,10 @@ export async function run(args: string[]): Promise<void> {
   }
   const dataset: FeatureSet = {
     name: 'synthetic',
-    dim: 512,
-    classes: Array.from({ length: C }, (_, c) => ({ label: String(c), count: 50, data: rng.uniformArray(50 * 512, -1, 1) })),
+    dim,
+    classes: Array.from({ length: C }, (_, c) => ({ label: String(c), count: 50, data: rng.uniformArray(50 * dim, -1, 1) })),
   };
-  const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs, rng: new Rng(2), normalisation: modelSpecs.get('nb201-official').normalisation! });
+  const model = new PredictorModel({ graphConfig: graphConfig(7, 8), hs, rng: new Rng(2), normalisation: official.normalisation! });
   await scoreGraphs(model, dataset, cands, { resamples: K, seed: 0 }); // warm-up
   const total: number[] = [];
   const graphs: number[] = [];

@@ -63,16 +63,17 @@ function flags(args: string[]): Map<string, string> {
 
 const DATASET_CLASSES: Record<string, number> = { cifar10: 10, cifar100: 100, mnist: 10, svhn: 10, aircraft: 30, aircraft100: 100, pets: 37 };
 
-/** Seeded synthetic features with the dataset's class count (40 rows of 512 per class, a class-specific mean). */
+/** Seeded synthetic features with the dataset's class count (40 rows per class of the official models' width, 512; a class-specific mean). */
 function syntheticFeatures(name: string, classes: number, seed: number): FeatureSet {
   const rng = new Rng(`synthetic/${name}/${seed}`);
+  const dim = modelSpecs.get('nb201-official').generator.inputDim;
   return {
     name: `synthetic ${name}-shape`,
-    dim: 512,
+    dim,
     classes: Array.from({ length: classes }, (_, c) => {
-      const mean = rng.normalArray(512, 0, 1);
-      const data = new Float32Array(40 * 512);
-      for (let i = 0; i < data.length; i++) data[i] = mean[i % 512]! + rng.normal();
+      const mean = rng.normalArray(dim, 0, 1);
+      const data = new Float32Array(40 * dim);
+      for (let i = 0; i < data.length; i++) data[i] = mean[i % dim]! + rng.normal();
       return { label: `c${c}`, count: 40, data };
     }),
   };

@@ -11,15 +11,14 @@ import { mbv3, nb201 } from '@metad2a/search-spaces';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { generateCandidates } from '@metad2a/search';
 
-/** A stand-in dataset: C classes of 100 random 512-d "features" (use real ResNet-18 features in practice). */
-function randomDataset(classes: number, seed: number): FeatureSet {
+/** A stand-in dataset: C classes of 100 random `dim`-wide "features" (use real ResNet-18 features in practice). */
+function randomDataset(classes: number, seed: number, dim: number): FeatureSet {
   const rng = new Rng(seed);
-  return { name: `random-${classes}`, dim: 512, classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: 100, data: rng.normalArray(100 * 512) })) };
+  return { name: `random-${classes}`, dim, classes: Array.from({ length: classes }, (_, c) => ({ label: `c${c}`, count: 100, data: rng.normalArray(100 * dim) })) };
 }
 
 async function main(): Promise<void> {
   console.log(describeBackend(await initBackend({ prefer: 'wasm' })));
-  const dataset = randomDataset(5, 1);
   const runs: [string, AnySearchSpace, number][] = [
     ['gen-nb201', nb201, 100],
     ['gen-mbv3', mbv3, 2],
@@ -27,6 +26,7 @@ async function main(): Promise<void> {
   for (const [fixture, space, n] of runs) {
     const model = new GeneratorModel({ graphConfig: space.graphConfig, seed: 0 });
     model.loadParameters(GoldenFixture.load(fixture).params()); // official state_dict names
+    const dataset = randomDataset(5, 1, model.inputDim); // the official 512-d width
     const t0 = performance.now();
     const res = await generateCandidates(model, dataset, n, { space, seed: 7, maxAttempts: 20000 });
     const ms = performance.now() - t0;
