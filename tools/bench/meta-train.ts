@@ -91,23 +91,24 @@ export async function run(args: string[]): Promise<void> {
   console.log(describeBackend(choice));
   const rng = new Rng(1);
   const opts = { split: 'bench', epochs: 100, maxSteps: steps + 1, validate: false, progress: 'never' as const };
-  const out: Record<string, unknown> = { backend: choice.name, batch: 32, classes: 20, perClass: 20, dim: 512 };
+  const official = modelSpecs.get('nb201-official');
+  const out: Record<string, unknown> = { backend: choice.name, batch: 32, classes: 20, perClass: 20, dim: official.generator.inputDim };
   // one space: its database, the official sizes, the generator's batch (MBv3: one Adam step per record)
   const timeSpace = async (db: MetaDatabase, graphConfig: GraphConfig, label: string, generatorBatch: number): Promise<Record<string, unknown>> => {
     const r: Record<string, unknown> = {};
     if (which !== 'predictor') {
-      const m = new GeneratorModel({ graphConfig, ...modelSpecs.get('nb201-official').generator, seed: 1 });
+      const m = new GeneratorModel({ graphConfig, ...official.generator, seed: 1 });
       const ev: TrainingEvent[] = [];
       const maxSteps = generatorBatch === 1 ? 4 * steps + 1 : steps + 1;
       await metaTrainGenerator(db, m, { ...opts, batchSize: generatorBatch, maxSteps, pairs: { kind: 'all' }, onEvent: (e) => ev.push(e) });
-      r.generator = timing(ev, `${label} generator (hs 56), batch ${generatorBatch}`);
+      r.generator = timing(ev, `${label} generator (hs ${official.generator.hs}), batch ${generatorBatch}`);
       m.dispose();
     }
     if (which !== 'generator') {
-      const m = new PredictorModel({ graphConfig, ...modelSpecs.get('nb201-official').predictor, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
+      const m = new PredictorModel({ graphConfig, ...official.predictor, rng: new Rng(1), normalisation: splitNormalisation(db, 'bench') });
       const ev: TrainingEvent[] = [];
       await metaTrainPredictor(db, m, { ...opts, onEvent: (e) => ev.push(e) });
-      r.predictor = timing(ev, `${label} predictor (hs 512), one step of 32`);
+      r.predictor = timing(ev, `${label} predictor (hs ${official.predictor.hs}), one step of 32`);
       m.dispose();
     }
     db.close();
