@@ -3,9 +3,10 @@
 # shard of the plan, all writing one SQLite file), one progress line per record with an ETA in the
 # log. Pairs already recorded are skipped, so a killed build loses at most the pairs in training.
 #   tools/meta-database/build.sh [plan (nb201-v1)] [workers (2)]
-# The nb201-v1 and nb201-heldout-v1 databases start from their committed exports
-# (packages/meta-trainer/data/nb201-measured, nb201-heldout-measured), so a new machine or session
-# continues where the last export left off.
+# The nb201-v1, nb201-heldout-v1, mbv3-v1 and mbv3-heldout-v1 databases start from their committed
+# exports (packages/meta-trainer/data/nb201-measured, nb201-heldout-measured, mbv3-measured,
+# mbv3-heldout-measured) when there is one, so a new machine or session continues where the last
+# export left off.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PLAN=${1:-nb201-v1}
@@ -15,6 +16,8 @@ LOG=${DB%.sqlite}.log
 case "$PLAN" in
   nb201-v1) EXPORT=packages/meta-trainer/data/nb201-measured ;;
   nb201-heldout-v1) EXPORT=packages/meta-trainer/data/nb201-heldout-measured ;;
+  mbv3-v1) EXPORT=packages/meta-trainer/data/mbv3-measured ;;
+  mbv3-heldout-v1) EXPORT=packages/meta-trainer/data/mbv3-heldout-measured ;;
   *) EXPORT= ;;
 esac
 mkdir -p "$(dirname "$DB")"
@@ -22,7 +25,7 @@ if [ ! -f "$DB" ] && [ -n "$EXPORT" ] && [ -f "$EXPORT/manifest.json" ]; then
   npx tsx packages/cli/src/bin.ts db import --db "$DB" --from "$EXPORT"
 fi
 # The native kernels sum some gradients per thread, so a record's bytes depend on the thread count:
-# every nb201-v1 record is trained with 2 kernel threads per worker process (on any machine).
+# every nb201-v1 and mbv3-v1 record is trained with 2 kernel threads per worker process (on any machine).
 export METAD2A_THREADS=${METAD2A_THREADS:-2}
 nohup nice -n 10 npx tsx packages/cli/src/bin.ts db build --plan "$PLAN" --db "$DB" --workers "$WORKERS" >>"$LOG" 2>&1 &
 echo "building $PLAN into $DB (pid $!); progress: tail -f $LOG"

@@ -1,11 +1,11 @@
 /**
  * Named database builds: every option of a build, fixed, so that any machine, shard, queue worker
- * or later session that builds `nb201-v1` trains exactly the same (task, cell, seed) pairs.
+ * or later session that builds `nb201-v1` (or `mbv3-v1`) trains exactly the same (task, cell, seed) pairs.
  */
 import { MetaD2AException, notFound } from '@metad2a/core';
 import { taskSources } from '@metad2a/datasets';
 import type { BuildDatabaseOptions } from './database-builder';
-import { getRecipe } from './recipe';
+import { getMbv3Recipe, getRecipe } from './recipe';
 
 export interface NamedBuildPlan {
   readonly description: string;
@@ -17,37 +17,43 @@ const sourcesOf = (split: 'train' | 'heldout') =>
     .filter((s) => s.split === split)
     .map((s) => s.ref);
 
+type PlanOptions = ReturnType<NamedBuildPlan['options']>;
+/** A named plan's options: tasks from the task sources of one split, 100 training + 50 test images per class. */
+const fromSplit =
+  (split: 'train' | 'heldout', o: Omit<PlanOptions, 'datasets' | 'trainPerClass' | 'testPerClass'>): NamedBuildPlan['options'] =>
+  () => ({ datasets: sourcesOf(split), ...o, trainPerClass: 100, testPerClass: 50 });
+
 export const BUILD_PLANS: Readonly<Record<string, NamedBuildPlan>> = {
   'nb201-v1': {
     description:
       'the shipped NB201 meta-database: 640 tasks of 5–20 classes round robin over the 16 training sources, 3–8 cells per task (40 % from the 100 NB201-good cells), recipe nb201-db, 100 training + 50 test images per class (3,560 pairs)',
-    options: () => ({
-      datasets: sourcesOf('train'),
-      numTasks: 640,
-      classesPerTask: [5, 20],
-      cellsPerTask: [3, 8],
-      goodCellShare: 0.4,
-      recipe: getRecipe('nb201-db'),
-      trainPerClass: 100,
-      testPerClass: 50,
-      seed: 2026,
-    }),
+    options: fromSplit('train', { numTasks: 640, classesPerTask: [5, 20], cellsPerTask: [3, 8], goodCellShare: 0.4, recipe: getRecipe('nb201-db'), seed: 2026 }),
   },
   'nb201-heldout-v1': {
     description:
       'transfer evaluation: 4 tasks of 5–10 classes per held-out source (Latin letters sans/serif, MNIST, digits, shapes), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db, 100 training + 50 test images per class (640 pairs)',
-    options: () => ({
-      datasets: sourcesOf('heldout'),
+    options: fromSplit('heldout', {
       numTasks: 20,
       // a range: MNIST, digits and shapes have exactly 10 classes, so 10 classes per task would give each of them one distinct task, not 4
       classesPerTask: [5, 10],
       cellsPerTask: 32,
       goodCellShare: 0,
       recipe: getRecipe('nb201-db'),
-      trainPerClass: 100,
-      testPerClass: 50,
       seed: 4048,
     }),
+  },
+  // The MBv3 plans draw their tasks exactly as the NB201 ones (same sources, class ranges and
+  // seeds), so mbv3-v1's tasks are the first 220 of nb201-v1's and mbv3-heldout-v1's the first 10
+  // of nb201-heldout-v1's: the same class subsets are measured in both spaces.
+  'mbv3-v1': {
+    description:
+      "the MBv3 meta-database: 220 tasks of 5–20 classes round robin over the 16 training sources (the first 220 tasks of nb201-v1), 3–5 distinct OFA-MBv3 subnets per task (40 % from the 100 subnets best by OFA's accuracy predictor, the rest uniform), recipe mbv3-db, 100 training + 50 test images per class (880 pairs)",
+    options: fromSplit('train', { space: 'mbv3', numTasks: 220, classesPerTask: [5, 20], cellsPerTask: [3, 5], goodCellShare: 0.4, recipe: getMbv3Recipe('mbv3-db'), seed: 2026 }),
+  },
+  'mbv3-heldout-v1': {
+    description:
+      'MBv3 transfer evaluation: 2 tasks of 5–10 classes per held-out source (the first 10 tasks of nb201-heldout-v1), 24 distinct OFA-MBv3 subnets per task drawn uniformly, recipe mbv3-db, 100 training + 50 test images per class (240 pairs)',
+    options: fromSplit('heldout', { space: 'mbv3', numTasks: 10, classesPerTask: [5, 10], cellsPerTask: 24, goodCellShare: 0, recipe: getMbv3Recipe('mbv3-db'), seed: 4048 }),
   },
 };
 

@@ -390,11 +390,77 @@ describe('named build plans', () => {
     }
   });
 
+  it('mbv3-v1 and mbv3-heldout-v1 measure the first tasks of the NB201 plans with MBv3 subnets (sources, exclusions, sizes, good share)', () => {
+    const classes = new Map(taskSources().map((s) => [s.ref, s.numClasses]));
+    const plan = (name: string) => planBuild({ ...buildPlanOptions(name), db: ':memory:' }, (ref) => classes.get(ref)!);
+    const heldout = new Set(
+      taskSources()
+        .filter((s) => s.split === 'heldout')
+        .map((s) => s.ref),
+    );
+    const train = taskSources()
+      .filter((s) => s.split === 'train')
+      .map((s) => s.ref);
+    expect(heldout.size).toBe(5);
+    expect(train).toHaveLength(16);
+    const good = new Set(goodMbv3Subnets(GOOD_SUBNET_POOL));
+    const perTask = (p: ReturnType<typeof plan>) => {
+      const m = new Map<string, string[]>();
+      for (const x of p.pairs) m.set(x.task.name, [...(m.get(x.task.name) ?? []), x.arch]);
+      return m;
+    };
+
+    const db = plan('mbv3-v1');
+    expect(db.space).toBe('mbv3');
+    expect(db.metric).toBe('top1-test@mbv3-db');
+    expect(db.pairs).toHaveLength(880);
+    // the same class subsets as nb201-v1's first 220 tasks: one task list for both spaces
+    expect(db.tasks).toEqual(plan('nb201-v1').tasks.slice(0, 220));
+    const sources = new Map<string, number>();
+    for (const t of db.tasks) sources.set(t.dataset, (sources.get(t.dataset) ?? 0) + 1);
+    expect([...sources.keys()].sort()).toEqual([...train].sort());
+    // round robin: 220 = 13·16 + 12, so 13 or 14 tasks per source
+    expect([...sources.values()].every((n) => n === 13 || n === 14)).toBe(true);
+    for (const t of db.tasks) {
+      expect(heldout.has(t.dataset)).toBe(false);
+      expect(t.classIds.length).toBeGreaterThanOrEqual(5);
+      expect(t.classIds.length).toBeLessThanOrEqual(20);
+    }
+    let goodPairs = 0;
+    for (const archs of perTask(db).values()) {
+      expect(archs.length).toBeGreaterThanOrEqual(3);
+      expect(archs.length).toBeLessThanOrEqual(5);
+      // distinct networks, round(k · 0.4) of them from the good pool (1 of 3, 2 of 4 or 5)
+      expect(new Set(archs.map((a) => mbv3ActiveKey((parseMbv3(a) as E.Right<Mbv3Config>).right))).size).toBe(archs.length);
+      const g = archs.filter((a) => good.has(a)).length;
+      expect(g).toBe(Math.round(archs.length * 0.4));
+      goodPairs += g;
+    }
+    expect(goodPairs).toBe(367);
+
+    const ho = plan('mbv3-heldout-v1');
+    expect(ho.space).toBe('mbv3');
+    expect(ho.metric).toBe('top1-test@mbv3-db');
+    expect(ho.tasks).toEqual(plan('nb201-heldout-v1').tasks.slice(0, 10));
+    const hoSources = new Map<string, number>();
+    for (const t of ho.tasks) hoSources.set(t.dataset, (hoSources.get(t.dataset) ?? 0) + 1);
+    expect([...hoSources.keys()].sort()).toEqual([...heldout].sort());
+    expect([...hoSources.values()]).toEqual([2, 2, 2, 2, 2]);
+    for (const archs of perTask(ho).values()) {
+      expect(archs).toHaveLength(24);
+      expect(new Set(archs.map((a) => mbv3ActiveKey((parseMbv3(a) as E.Right<Mbv3Config>).right))).size).toBe(24);
+      // uniform draws only (goodCellShare 0): none of them is one of the good pool's
+      expect(archs.filter((a) => good.has(a))).toEqual([]);
+    }
+  });
+
   // A named plan is a contract with the records already built (and committed) under it: any change
   // to the sampling of tasks, cells or seeds would retrain them as new pairs. These hashes pin it.
   it.each([
     ['nb201-v1', 3560, 'dda56ddb174345fe65000d482ddc872f6119c197c653d2aad7efa56ed889333c'],
     ['nb201-heldout-v1', 640, '43cbe73f13db042174955fe5804693c10992d55cd2fc35ab51bf22c76a801eea'],
+    ['mbv3-v1', 880, '0c6b2325415fcecba62961004ed57603ea02abdcc244f15126add75f31917a10'],
+    ['mbv3-heldout-v1', 240, '868d14da17bdd0325c10121989e4ce40cda11584c2044e3f1720ab1d85bb6a7d'],
   ])('%s plans exactly the pairs it always planned', (name, count, sha) => {
     const classes = new Map(taskSources().map((s) => [s.ref, s.numClasses]));
     const plan = planBuild({ ...buildPlanOptions(name), db: ':memory:' }, (ref) => classes.get(ref)!);

@@ -46,6 +46,16 @@ describe('recipes', () => {
     expect(cosineLr(0.1, 199, 200)).toBeCloseTo(0.05 * (1 + Math.cos((Math.PI * 199) / 200)), 12);
     expect(() => getRecipe('nope')).toThrow(/one of official/);
   });
+
+  it('mbv3-db is mbv3-reduced with the calibrated learning rate 0.1 (the MBv3 plans train with it)', () => {
+    const db = getMbv3Recipe('mbv3-db');
+    const { name: _a, lr: lrDb, ...restDb } = db;
+    const { name: _b, lr: lrReduced, ...restReduced } = getMbv3Recipe('mbv3-reduced');
+    expect([db.name, lrDb, lrReduced]).toEqual(['mbv3-db', 0.1, 0.05]);
+    expect(restDb).toEqual(restReduced);
+    expect([db.widthMult, db.epochs, db.batchSize, db.inputSize, db.weightDecay, db.recalibrateBatchNorm]).toEqual([0.25, 5, 32, 32, 4e-5, true]);
+    expect(getMbv3Recipe('mbv3-db', { epochs: 3 }).name).toBe('mbv3-db+epochs=3');
+  });
 });
 
 describe('trainArchitecture', () => {
@@ -204,7 +214,7 @@ describe('trainMbv3 (OFA-MBv3 subnets through the same training loop)', () => {
   });
 
   it('names the recipe and the subnet problems', async () => {
-    expect(() => getMbv3Recipe('mbv3-huge')).toThrow(/MBv3 recipe: expected one of mbv3-reduced, got "mbv3-huge"/);
+    expect(() => getMbv3Recipe('mbv3-huge')).toThrow(/MBv3 recipe: expected one of mbv3-reduced, mbv3-db, got "mbv3-huge"/);
     await expect(trainMbv3({ config: subnet, train: mbTrain, test: barsDataset(12, 4, 16, 1), recipe: mbRecipe, seed: 1 })).rejects.toThrow(
       /trainMbv3: test.numClasses: expected 3 \(as train\), got 4/,
     );

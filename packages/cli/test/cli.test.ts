@@ -89,7 +89,7 @@ describe('metad2a CLI', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-mbv3-build-')), 'm.sqlite');
     const wrong = capture();
     expect(await runCli(['db', 'build', '--db', file, '--space', 'mbv3', '--recipe', 'nb201-db'], wrong.io)).toBe(1);
-    expect(wrong.err()).toMatch(/MBv3 recipe: expected one of mbv3-reduced, got "nb201-db"/);
+    expect(wrong.err()).toMatch(/MBv3 recipe: expected one of mbv3-reduced, mbv3-db, got "nb201-db"/);
     const c = capture();
     const argv = ['db', 'build', '--db', file, '--space', 'mbv3', '--datasets', 'builtin:digits', '--tasks', '1', '--classes', '3', '--cells-per-task', '1'];
     expect(await runCli([...argv, '--epochs', '1', '--train-per-class', '6', '--test-per-class', '3'], c.io)).toBe(0);

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MetaDatabase, builtinDatabaseDir, readExportManifest, resolveDatabase } from '../src';
+import { BUILTIN_DATABASES, MetaDatabase, builtinDatabaseDir, readExportManifest, resolveDatabase } from '../src';
+import { shippedDataDir } from '../src/io/nb201-official';
 
 describe('builtin:nb201', () => {
   it('is rebuilt from the committed export into the cache once, with the manifest counts', () => {
@@ -28,5 +29,34 @@ describe('builtin:nb201', () => {
     expect(fs.statSync(r.file).mtimeMs).toBe(mtime);
     expect(fs.readdirSync(path.join(cache, 'meta-db')).filter((f) => f.includes('.tmp'))).toEqual([]);
     expect(() => resolveDatabase('builtin:nope', env)).toThrow(/builtin:nope: expected one of builtin:nb201/);
+  });
+});
+
+describe('builtin:mbv3 and builtin:mbv3-heldout', () => {
+  // Their exports (plans mbv3-v1 / mbv3-heldout-v1 of @metad2a/arch-trainer) are committed once built;
+  // until then the reference is refused with the folder it needs, afterwards it opens MBv3 records.
+  it.each([
+    ['mbv3', 'mbv3-measured'],
+    ['mbv3-heldout', 'mbv3-heldout-measured'],
+  ])('builtin:%s opens data/%s, or says it is missing', (name, folder) => {
+    expect(BUILTIN_DATABASES[name]!.folder).toBe(folder);
+    const env = { METAD2A_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-builtin-')) };
+    if (!fs.existsSync(path.join(shippedDataDir(folder), 'manifest.json'))) {
+      expect(() => resolveDatabase(`builtin:${name}`, env)).toThrow(
+        new RegExp(`builtin:${name}: expected the export folder data/${folder} shipped with @metad2a/meta-trainer, got missing`),
+      );
+      return;
+    }
+    const db = MetaDatabase.open(resolveDatabase(`builtin:${name}`, env).file, { readonly: true });
+    expect(db.records().length).toBeGreaterThan(0);
+    for (const rec of db.records()) {
+      expect(rec.space).toBe('mbv3');
+      expect(rec.metric).toBe('top1-test@mbv3-db');
+    }
+    db.close();
+  });
+
+  it('is listed in the error for an unknown name', () => {
+    expect(() => resolveDatabase('builtin:nope', {})).toThrow(/one of builtin:nb201, builtin:nb201-heldout, builtin:mbv3, builtin:mbv3-heldout/);
   });
 });
