@@ -150,9 +150,18 @@ class ReluConvBn {
   }
 }
 
-/** Training-mode [ReLU →] Conv → BN as one fused op (one kernel each way on `native`), statistics queued. */
-function convBnTrain(conv: Conv, bn: BatchNorm, x: tf.Tensor4D, relu: boolean, mode: ForwardMode): tf.Tensor4D {
-  const r = reluConvBnTrain(x, conv.weight as tf.Tensor4D, bn.weight as tf.Tensor1D, bn.bias as tf.Tensor1D, { stride: conv.stride, pad: conv.pad, relu, epsilon: BN_EPS });
+/**
+ * Training-mode [ReLU →] Conv → BN as one fused op (one kernel each way on `native`), statistics
+ * queued. `inputGradient` false: x is data (the stem's input), its gradient is not computed.
+ */
+function convBnTrain(conv: Conv, bn: BatchNorm, x: tf.Tensor4D, relu: boolean, mode: ForwardMode, inputGradient = true): tf.Tensor4D {
+  const r = reluConvBnTrain(x, conv.weight as tf.Tensor4D, bn.weight as tf.Tensor1D, bn.bias as tf.Tensor1D, {
+    stride: conv.stride,
+    pad: conv.pad,
+    relu,
+    epsilon: BN_EPS,
+    inputGradient,
+  });
   return bn.recordStats(r, mode);
 }
 
@@ -318,7 +327,11 @@ export class TinyNetwork {
     this.classifier = new Linear(this.store, 'classifier', 4 * C, numClasses, rng);
   }
 
-  /** Pooled features [B, 4C] and logits [B, classes] of an NHWC batch. */
+  /**
+   * Pooled features [B, 4C] and logits [B, classes] of an NHWC batch. In training mode x is data:
+   * with the fused kernels (`native`) the stem computes no input gradient, and differentiating
+   * with respect to x throws (gradients with respect to the parameters are unaffected).
+   */
   forward(x: tf.Tensor4D, mode: ForwardMode = { training: false }): { features: tf.Tensor2D; logits: tf.Tensor2D } {
     if (x.rank !== 4 || x.shape[3] !== this.config.inChannels) {
       throw new MetaD2AException(validationError({ source: 'TinyNetwork input', expected: `NHWC [B, H, W, ${this.config.inChannels}]`, got: `[${x.shape.join(', ')}]` }));
@@ -333,7 +346,8 @@ export class TinyNetwork {
         }),
       );
     return tf.tidy(() => {
-      let h = mode.training ? convBnTrain(this.stemConv, this.stemBn, x, false, mode) : this.stemBn.apply(this.stemConv.apply(x), mode);
+      // the input is data: training never differentiates with respect to it (no stem input gradient)
+      let h = mode.training ? convBnTrain(this.stemConv, this.stemBn, x, false, mode, false) : this.stemBn.apply(this.stemConv.apply(x), mode);
       for (const b of this.blocks) h = b.apply(h, mode);
       h = this.lastBn.apply(h, mode);
       mode.onReluInput?.(h);

@@ -66,7 +66,8 @@ export const RELU_CONV_BN_TRAIN_KERNEL = 'MetaD2AReluConvBnTrain';
 /**
  * Gradient of `RELU_CONV_BN_TRAIN_KERNEL`. Inputs `{ dy, dmean?, dvariance?, activated, conv,
  * filter, gamma, mean, variance }`; attrs as the forward; outputs `[dx, dfilter, dgamma, dbeta]`
- * (dfilter in the `[out, in, k, k]` layout; dx masked by activated > 0 when `relu`).
+ * (dfilter in the `[out, in, k, k]` layout; dx masked by activated > 0 when `relu`), or
+ * `[dfilter, dgamma, dbeta]` when the attr `inputGradient` is false (dx not computed).
  */
 export const RELU_CONV_BN_TRAIN_GRAD_KERNEL = 'MetaD2AReluConvBnTrainGrad';
 
@@ -75,6 +76,8 @@ export interface ReluConvBnAttrs {
   readonly pad: number;
   readonly relu: boolean;
   readonly epsilon: number;
+  /** Gradient kernel only: false skips dx (an input that is data, e.g. a network's stem); default true. */
+  readonly inputGradient?: boolean;
 }
 
 /**

@@ -9,6 +9,12 @@ export interface ReluConvBnOptions {
   /** Apply ReLU to x first (NB201's `ReLUConvBN`); false gives Conv → BN (its stem). */
   readonly relu: boolean;
   readonly epsilon: number;
+  /**
+   * False when x is data that is never differentiated (a network's stem input): the fused
+   * gradient kernel then skips dx, and differentiating this op with respect to x throws. Other
+   * gradients are unchanged to the bit. Default true.
+   */
+  readonly inputGradient?: boolean;
 }
 
 /**
@@ -19,7 +25,7 @@ export interface ReluConvBnOptions {
  * transposed twice); elsewhere the composite graph of tfjs ops.
  */
 export function reluConvBnTrain(x: tf.Tensor4D, filter: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, opts: ReluConvBnOptions): BatchNormTrainResult<tf.Rank.R4> {
-  const attrs: ReluConvBnAttrs = { stride: opts.stride, pad: opts.pad, relu: opts.relu, epsilon: opts.epsilon };
+  const attrs: ReluConvBnAttrs = { stride: opts.stride, pad: opts.pad, relu: opts.relu, epsilon: opts.epsilon, inputGradient: opts.inputGradient ?? true };
   if (
     x.dtype === 'float32' &&
     tf.getKernel(RELU_CONV_BN_TRAIN_KERNEL, tf.getBackend()) !== undefined &&
@@ -77,14 +83,19 @@ function fusedReluConvBn(inputs: { x: tf.Tensor4D; filter: tf.Tensor4D; gamma: t
     backwardsFunc: (dys, saved) => {
       const [dy, dmean, dvariance] = dys;
       const [filter, gamma, mean, variance, activated, conv] = saved;
-      const [dx, dfilter, dgamma, dbeta] = tf
+      const grads = tf
         .engine()
         .runKernel(
           RELU_CONV_BN_TRAIN_GRAD_KERNEL,
           { dy: dy!, dmean: dmean!, dvariance: dvariance!, activated: activated!, conv: conv!, filter: filter!, gamma: gamma!, mean: mean!, variance: variance! },
           named,
         ) as tf.Tensor[];
-      return { x: () => dx!, filter: () => dfilter!, gamma: () => dgamma!, beta: () => dbeta! };
+      // without the input gradient the kernel gives [dfilter, dgamma, dbeta]
+      const [dx, dfilter, dgamma, dbeta] = attrs.inputGradient === false ? [undefined, ...grads] : grads;
+      const noInputGradient = (): tf.Tensor => {
+        throw new Error('reluConvBnTrain: called with inputGradient: false, so its input x has no gradient (pass inputGradient: true to differentiate with respect to x)');
+      };
+      return { x: dx ? () => dx : noInputGradient, filter: () => dfilter!, gamma: () => dgamma!, beta: () => dbeta! };
     },
   });
 }

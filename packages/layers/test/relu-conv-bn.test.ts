@@ -102,6 +102,44 @@ describe('reluConvBnTrain', () => {
     expect(names).not.toContain('Transpose');
   });
 
+  it('inputGradient: false gives the same filter / γ / β gradients without computing dx, and refuses a gradient w.r.t. x', async () => {
+    await initBackend({ prefer: 'native' });
+    // the stem case (relu false, 3 input channels) and an 8-channel ReLU case
+    for (const c of [CASES[1]!, CASES[0]!]) {
+      const rng = new Rng(21);
+      const randn = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => scale * rng.normal());
+      const [x, filter, gamma, beta, dy] = [
+        tf.tensor4d(randn(c.x.reduce((a, b) => a * b, 1)), c.x),
+        tf.tensor4d(randn(c.co * c.x[3] * c.k * c.k, 0.3), [c.co, c.x[3], c.k, c.k]),
+        tf.tensor1d(randn(c.co, 0.5)),
+        tf.tensor1d(randn(c.co)),
+        tf.tensor4d(randn(c.x[0] * c.x[1] * c.x[2] * c.co), [c.x[0], c.x[1], c.x[2], c.co]),
+      ];
+      const gradsOf = (inputGradient: boolean): Float32Array[] => {
+        const g = tf.grads((f: tf.Tensor, ga: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(reluConvBnTrain(x, f as tf.Tensor4D, ga as tf.Tensor1D, b as tf.Tensor1D, { ...c.opts, inputGradient }).y, dy)),
+        )([filter, gamma, beta]);
+        const vals = g.map((t) => t.dataSync().slice() as Float32Array);
+        tf.dispose(g);
+        return vals;
+      };
+      const before = tf.memory().numTensors;
+      const info = await tf.profile(() => {
+        gradsOf(false);
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      const grad = info.kernels.find((k) => k.name === RELU_CONV_BN_TRAIN_GRAD_KERNEL)!;
+      expect(grad.outputShapes).toEqual([[c.co, c.x[3], c.k, c.k], [c.co], [c.co]]); // no dx
+      const [without, withDx] = [gradsOf(false), gradsOf(true)];
+      without.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(withDx[i]!.buffer))).toBe(true));
+      expect(withDx[0]!.some((v) => v !== 0)).toBe(true);
+      expect(() => tf.grads((a: tf.Tensor) => tf.sum(reluConvBnTrain(a as tf.Tensor4D, filter, gamma, beta, { ...c.opts, inputGradient: false }).y))([x])).toThrow(
+        /inputGradient: false, so its input x has no gradient/,
+      );
+      tf.dispose([x, filter, gamma, beta, dy]);
+    }
+  });
+
   it("allocates no activation-sized zero gradients in the backward pass (the kernel's saved activations are not op outputs)", async () => {
     await initBackend({ prefer: 'native' });
     const c = CASES[0]!;

@@ -456,20 +456,22 @@ Napi::Value ReluConvBnTrain(const Napi::CallbackInfo& info) {
 }
 
 // reluConvBnTrainGrad(dy, dmean|null, dvariance|null, activated, conv, filterOihw, gamma, mean, variance,
-//                     dx, dfilter, dgamma, dbeta, geometry, relu, eps)
+//                     dx|null, dfilter, dgamma, dbeta, geometry, relu, eps) — dx null: no input gradient
 Napi::Value ReluConvBnTrainGrad(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   F32 dy = f32(info, 0, "dy");
   const bool hasDmean = !info[1].IsNull() && !info[1].IsUndefined();
   const bool hasDvar = !info[2].IsNull() && !info[2].IsUndefined();
+  const bool hasDx = !info[9].IsNull() && !info[9].IsUndefined();
   F32 dmean = hasDmean ? f32(info, 1, "dmean") : F32{nullptr, 0}, dvar = hasDvar ? f32(info, 2, "dvariance") : F32{nullptr, 0};
   F32 act = f32(info, 3, "activated"), conv = f32(info, 4, "conv"), w = f32(info, 5, "filter"),
-      gamma = f32(info, 6, "gamma"), mean = f32(info, 7, "mean"), var = f32(info, 8, "variance"), dx = f32(info, 9, "dx"),
-      dw = f32(info, 10, "dfilter"), dgamma = f32(info, 11, "dgamma"), dbeta = f32(info, 12, "dbeta");
+      gamma = f32(info, 6, "gamma"), mean = f32(info, 7, "mean"), var = f32(info, 8, "variance"),
+      dx = hasDx ? f32(info, 9, "dx") : F32{nullptr, 0}, dw = f32(info, 10, "dfilter"), dgamma = f32(info, 11, "dgamma"), dbeta = f32(info, 12, "dbeta");
   mk::ConvGeom g = geom(info, 13);
   const bool relu = info[14].ToBoolean();
   const double eps = info[15].As<Napi::Number>().DoubleValue();
-  for (const F32* a : {&act, &dx}) need(env, *a, in_size(g), "reluConvBnTrainGrad [N, H, W, C] array");
+  need(env, act, in_size(g), "reluConvBnTrainGrad [N, H, W, C] array");
+  if (hasDx) need(env, dx, in_size(g), "reluConvBnTrainGrad [N, H, W, C] array");
   for (const F32* a : {&dy, &conv}) need(env, *a, out_size(g), "reluConvBnTrainGrad [N, Ho, Wo, Co] array");
   for (const F32* a : {&w, &dw}) need(env, *a, FILTER_SIZE, "reluConvBnTrainGrad filter");
   for (const F32* a : {&gamma, &mean, &var, &dgamma, &dbeta}) need(env, *a, g.Co, "reluConvBnTrainGrad per-channel array");
@@ -557,6 +559,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
   exports.Set("reluConvBnTrain", Napi::Function::New(env, ReluConvBnTrain));
   exports.Set("reluConvBnTrainGrad", Napi::Function::New(env, ReluConvBnTrainGrad));
+  // this build's reluConvBnTrainGrad accepts a null dx (older builds require the array)
+  exports.Set("reluConvBnTrainGradOptionalDx", Napi::Boolean::New(env, true));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("info", Napi::Function::New(env, Info));

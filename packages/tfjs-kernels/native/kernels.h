@@ -154,7 +154,7 @@ void batchnorm_train_grad(const float* dy, const float* x, const float* gamma, c
  */
 void relu_conv_bn_train(const ConvGeom& g, bool relu, float eps, const float* x, const float* wOihw, const float* gamma,
                         const float* beta, float* y, float* mean, float* var, float* activated, float* conv);
-/** Its gradient: dx (ReLU-masked), dW in [Co, C, kh, kw], dγ, dβ (dmean / dvar may be null). */
+/** Its gradient: dx (ReLU-masked), dW in [Co, C, kh, kw], dγ, dβ (dmean / dvar may be null; dx null: not computed). */
 void relu_conv_bn_train_grad(const ConvGeom& g, bool relu, float eps, const float* dy, const float* dmean,
                              const float* dvar, const float* activated, const float* conv, const float* wOihw,
                              const float* gamma, const float* mean, const float* var, float* dx, float* dwOihw,

@@ -88,6 +88,8 @@ export interface NativeAddon {
     relu: boolean,
     epsilon: number,
   ): void;
+  /** True when reluConvBnTrainGrad takes a null dx (no input gradient); absent in older builds. */
+  readonly reluConvBnTrainGradOptionalDx?: boolean;
   reluConvBnTrainGrad(
     dy: Float32Array,
     dmean: Float32Array | null,
@@ -98,7 +100,7 @@ export interface NativeAddon {
     gamma: Float32Array,
     mean: Float32Array,
     variance: Float32Array,
-    dx: Float32Array,
+    dx: Float32Array | null,
     dfilter: Float32Array,
     dgamma: Float32Array,
     dbeta: Float32Array,

@@ -4,7 +4,8 @@
  * - `MetaD2AReluConvBnTrain` {x, filter [Co, C, k, k], gamma, beta}, attrs {stride, pad, relu,
  *   epsilon} → [y, mean, variance, activated, conv];
  * - `MetaD2AReluConvBnTrainGrad` {dy, dmean?, dvariance?, activated, conv, filter, gamma, mean,
- *   variance} → [dx, dfilter, dgamma, dbeta].
+ *   variance} → [dx, dfilter, dgamma, dbeta], or [dfilter, dgamma, dbeta] when the attr
+ *   `inputGradient` is false (dx is not computed: a stem's input is data).
  * One kernel each way instead of ~6 forward and ~9 backward tfjs ops (two filter transposes).
  */
 import { RELU_CONV_BN_TRAIN_GRAD_KERNEL, RELU_CONV_BN_TRAIN_KERNEL } from '@metad2a/core';
@@ -70,17 +71,15 @@ export function reluConvBnKernelConfigs(addon: NativeAddon, k: KernelMaker): Ker
       if (!p || !dyv || !av || !cv || !fv || !gv || !mv || !vv || (dmean && !dmv) || (dvariance && !dvv)) return null;
       if (!util.arraysEqual(dy.shape, p.outShape) || !util.arraysEqual(conv.shape, p.outShape)) return null;
       if ([gv, mv, vv, dmv, dvv].some((a) => a !== null && a.length !== p.co)) return null;
-      const dx = outputBuffers.take(util.sizeFromShape(p.inShape), false);
+      const withDx = attrs.inputGradient !== false;
+      // an addon built before dx became optional computes it into a scratch array
+      const dx = withDx || addon.reluConvBnTrainGradOptionalDx !== true ? outputBuffers.take(util.sizeFromShape(p.inShape), false) : null;
       const dfilter = outputBuffers.take(util.sizeFromShape(filter.shape), false);
       const dgamma = outputBuffers.take(p.co, false);
       const dbeta = outputBuffers.take(p.co, false);
       addon.reluConvBnTrainGrad(dyv, dmv, dvv, av, cv, fv, gv, mv, vv, dx, dfilter, dgamma, dbeta, p.geometry, Boolean(attrs.relu), Number(attrs.epsilon));
-      return [
-        backend.makeTensorInfo(p.inShape, 'float32', dx),
-        backend.makeTensorInfo(filter.shape, 'float32', dfilter),
-        backend.makeTensorInfo([p.co], 'float32', dgamma),
-        backend.makeTensorInfo([p.co], 'float32', dbeta),
-      ];
+      const rest = [backend.makeTensorInfo(filter.shape, 'float32', dfilter), backend.makeTensorInfo([p.co], 'float32', dgamma), backend.makeTensorInfo([p.co], 'float32', dbeta)];
+      return withDx ? [backend.makeTensorInfo(p.inShape, 'float32', dx!), ...rest] : rest;
     }),
   ];
 }
