@@ -17,7 +17,8 @@
  *   split     the training database's records by task: `--valid` (0.15) of each data set's tasks
  *             validate, seed `--seed` (2026); metric of plan nb201-v1 (`--metric`)
  *   prior     the architecture prior at the predictor's hidden size (`--prior-epochs` 20, seed);
- *             `--prior <file>` uses an existing one instead
+ *             `--prior <file>` uses an existing one instead, `--prior none` meta-trains the predictor
+ *             from its seeded initialisation (no prior)
  *   train     meta-training: `--predictor-hs` 128, `--generator-pairs` top:0.2, `--predictor-epochs`
  *             120, `--generator-epochs` 400, `--select-by` pearson, `--anchor` off (on: the predictor
  *             is anchored on NB201's table score, `meta-train --anchor`), seed; the model goes to
@@ -73,8 +74,8 @@ export interface BuildSettings {
   readonly metric: string;
   readonly validShare: number;
   readonly seed: number;
-  /** An existing architecture prior; default: trained into <work>/prior.ckpt. */
-  readonly prior?: string;
+  /** An existing architecture prior; default: trained into <work>/prior.ckpt; null: none (the predictor starts from its seeded initialisation). */
+  readonly prior?: string | null;
   readonly priorEpochs: number;
   readonly priorSources: readonly PriorSource[];
   readonly predictorHs: number;
@@ -131,7 +132,8 @@ interface BuildState {
   heldout?: { readonly file: string; readonly from: string; readonly counts: unknown };
   features?: { readonly from: string; readonly datasets: number; readonly heldoutDatasets: number };
   split?: unknown;
-  prior?: { readonly file: string; readonly trained: boolean };
+  /** `file` null: the build uses no prior (`--prior none`). */
+  prior?: { readonly file: string | null; readonly trained: boolean };
   train?: { readonly model: string; readonly extractor: unknown; readonly featuresFrom: string | null; readonly predictorBest: unknown };
   eval?: { readonly files: readonly string[] };
 }
@@ -139,7 +141,7 @@ interface BuildState {
 const paths = (s: BuildSettings) => ({
   db: s.db ?? path.join(s.work, 'db.sqlite'),
   heldout: s.heldoutDb ?? path.join(s.work, 'heldout.sqlite'),
-  prior: s.prior ?? path.join(s.work, 'prior.ckpt'),
+  prior: s.prior === null ? null : (s.prior ?? path.join(s.work, 'prior.ckpt')),
   model: path.join(s.work, 'model'),
   stateFile: path.join(s.work, 'build.json'),
   report: `transfer-${typeof s.plan === 'string' ? s.plan : s.plan.name}`,
@@ -209,11 +211,12 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
     log(`split: ${JSON.stringify(state.split)}`);
   }
   if (want('prior')) {
-    if (s.prior !== undefined) {
+    if (s.prior === null) state.prior = { file: null, trained: false };
+    else if (s.prior !== undefined) {
       if (!fs.existsSync(s.prior)) fail('NotFound', { source: 'default-model build', field: '--prior', expected: 'an architecture prior file', got: s.prior });
       state.prior = { file: s.prior, trained: false };
-    } else if (!fs.existsSync(p.prior)) {
-      const r = await trainArchitecturePriorFile(p.prior, {
+    } else if (!fs.existsSync(p.prior!)) {
+      const r = await trainArchitecturePriorFile(p.prior!, {
         predictorHs: s.predictorHs,
         epochs: s.priorEpochs,
         batchSize: 256,
@@ -224,8 +227,8 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
         onEpoch: (e) => log(`prior epoch ${e.epoch}/${s.priorEpochs} loss ${e.trainLoss.toPrecision(4)} ${e.seconds.toFixed(1)} s`),
       });
       log(`prior: ${r.prior.trainSamples} samples of ${r.prior.trainCells} cells in ${r.prior.seconds.toFixed(0)} s`);
-      state.prior = { file: p.prior, trained: true };
-    } else state.prior = { file: p.prior, trained: true };
+      state.prior = { file: p.prior!, trained: true };
+    } else state.prior = { file: p.prior!, trained: true };
     saveState(state);
   }
   if (want('train')) {
@@ -244,7 +247,14 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
         // a finished phase is skipped, an interrupted one resumes, one not begun starts
         resume: true,
         ...(s.anchor ? { anchor: true } : {}),
-        options: { batchSize: s.batchSize, progress: 'auto', pairs: s.generatorPairs, selectBy: s.selectBy, prior, ...(opts.signal ? { signal: opts.signal } : {}) },
+        options: {
+          batchSize: s.batchSize,
+          progress: 'auto',
+          pairs: s.generatorPairs,
+          selectBy: s.selectBy,
+          ...(prior !== null ? { prior } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
         onPhase: (model, phase) => log(`train ${model}: ${phase}`),
       }),
     );
@@ -293,7 +303,7 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
   // paths inside the repository are written relative to it (the shipped file holds no machine's layout)
   const rel = (f: string | undefined): string | undefined => (f !== undefined && f.startsWith(`${ROOT}${path.sep}`) ? path.relative(ROOT, f) : f);
   const { work: _w, shipTo: _t, ...rest } = s;
-  const settings = { ...rest, db: rel(s.db), heldoutDb: rel(s.heldoutDb), prior: rel(s.prior) };
+  const settings = { ...rest, db: rel(s.db), heldoutDb: rel(s.heldoutDb), prior: s.prior === null ? null : rel(s.prior) };
   const metaTrained = m.provenance.metaTrained as Record<string, unknown> | undefined;
   const shipped = {
     ...m,
@@ -307,7 +317,7 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
       extractor: m.extractor ?? null,
       featuresFrom: state.features?.from ?? null,
       split: { name: SPLIT, ...(state.split as object) },
-      prior: state.prior ? { file: path.basename(state.prior.file), trainedHere: state.prior.trained } : null,
+      prior: state.prior?.file ? { file: path.basename(state.prior.file), trainedHere: state.prior.trained } : null,
       settings,
     },
   };
@@ -357,7 +367,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     ...d,
     ...(flags.has('--db') ? { db: abs(take('--db')) } : {}),
     ...(flags.has('--heldout-db') ? { heldoutDb: abs(take('--heldout-db')) } : {}),
-    ...(flags.has('--prior') ? { prior: abs(take('--prior')) } : {}),
+    ...(flags.has('--prior') ? { prior: flags.get('--prior') === 'none' ? (take('--prior'), null) : abs(take('--prior')) } : {}),
     extractor: take('--extractor') ?? d.extractor,
     perClass: int('--per-class', d.perClass),
     metric: take('--metric') ?? d.metric,

@@ -49,6 +49,8 @@ describe('tools/default-model/build.ts', () => {
     const o = parseBuildArgs(['--work', '/tmp/w', '--extractor', 'mobilenetv2', '--generator-pairs', 'best:2', '--eval-seeds', '0,5', 'train', 'eval']);
     expect(o.phases).toEqual(['train', 'eval']);
     expect(o.settings).toMatchObject({ work: '/tmp/w', extractor: 'mobilenetv2', generatorPairs: { kind: 'best-per-task', count: 2 }, eval: { seeds: [0, 5] } });
+    expect(parseBuildArgs(['--prior', 'none']).settings.prior).toBeNull();
+    expect(parseBuildArgs(['--prior', 'p.ckpt']).settings.prior).toBe(path.resolve('p.ckpt'));
     expect(() => parseBuildArgs(['--epochs', '3'])).toThrow('build.ts: --epochs: expected a known flag (see the header of build.ts), got unknown');
     expect(() => parseBuildArgs(['trian'])).toThrow('build.ts: phase: expected one of db, heldout, features, split, prior, train, eval, ship, got "trian"');
     expect(() => parseBuildArgs(['--generator-pairs', 'top:2'])).toThrow(
@@ -146,9 +148,19 @@ describe('tools/default-model/build.ts', () => {
     expect(again).toContain('train generator: complete');
     expect(again.some((l) => l.startsWith('eval trained pick'))).toBe(false);
 
+    // --prior none: no prior is trained or loaded, the predictor meta-trains from its seeded initialisation
+    const none: string[] = [];
+    const noPrior: BuildSettings = { ...settings, work: path.join(dir, 'work-none'), prior: null, shipTo: path.join(dir, 'shipped-none') };
+    await buildDefaultModel(noPrior, ['db', 'heldout', 'features', 'split', 'prior', 'train'], { log: (l) => none.push(l) });
+    expect(lines.some((l) => l.startsWith('prior'))).toBe(true);
+    expect(none.some((l) => l.startsWith('prior'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'work-none', 'prior.ckpt'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'work-none', 'build.json'), 'utf8')).prior).toEqual({ file: null, trained: false });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'work-none', 'model', 'model.json'), 'utf8')).provenance.metaTrained.prior).toBeNull();
+
     // one work folder, one recipe
     await expect(buildDefaultModel({ ...settings, seed: 1 }, ['split'])).rejects.toThrow(
       `${path.join(dir, 'work', 'build.json')}: settings: expected the settings of this work folder's first run (seed 2026); pass them again, or use another --work, got seed 1`,
     );
-  }, 180_000);
+  }, 300_000);
 });
