@@ -355,6 +355,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
   const anchor = take('--anchor') ?? (d.anchor ? 'on' : 'off');
   if (anchor !== 'on' && anchor !== 'off')
     throw new MetaD2AException(validationError({ source: 'build.ts', field: '--anchor', expected: 'on or off', got: JSON.stringify(anchor) }));
+  const priorFlag = take('--prior'); // a file, or `none`
   const priorSources = take('--prior-sources');
   for (const x of priorSources ? list(priorSources) : [])
     if (!(PRIOR_SOURCES as readonly string[]).includes(x))
@@ -367,7 +368,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     ...d,
     ...(flags.has('--db') ? { db: abs(take('--db')) } : {}),
     ...(flags.has('--heldout-db') ? { heldoutDb: abs(take('--heldout-db')) } : {}),
-    ...(flags.has('--prior') ? { prior: flags.get('--prior') === 'none' ? (take('--prior'), null) : abs(take('--prior')) } : {}),
+    ...(priorFlag === undefined ? {} : { prior: priorFlag === 'none' ? null : path.resolve(priorFlag) }),
     extractor: take('--extractor') ?? d.extractor,
     perClass: int('--per-class', d.perClass),
     metric: take('--metric') ?? d.metric,
