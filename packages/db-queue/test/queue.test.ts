@@ -30,17 +30,34 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-/** A fresh queue and database for one test, and what closes them (after the given workers and collectors). */
+/**
+ * What a test opened (queues, database, workers, collectors, child processes), closed last-first
+ * after it — also when an assertion failed midway, so a failed test never leaves a Redis
+ * connection or a worker that keeps jest from exiting.
+ */
+const openInTest: (() => unknown)[] = [];
+function opened<T extends { close(): Promise<void> | void }>(thing: T): T {
+  openInTest.push(() => thing.close());
+  return thing;
+}
+async function closeAll(): Promise<void> {
+  const errors: unknown[] = [];
+  for (let close = openInTest.pop(); close; close = openInTest.pop()) {
+    try {
+      await close();
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
+}
+afterEach(closeAll);
+/** A fresh queue and database for one test; `tearDown` closes them and the workers the test started. */
 async function setUp() {
   const l = location();
-  const q = await openQueues(l);
-  const db = tmpDb();
-  const tearDown = async (...running: { close(): Promise<void> }[]) => {
-    for (const r of running) await r.close();
-    await q.close();
-    db.close();
-  };
-  return { l, q, db, tearDown };
+  const q = opened(await openQueues(l));
+  const db = opened(tmpDb());
+  return { l, q, db, tearDown: closeAll };
 }
 const isRecordedIn = (db: MetaDatabase) => (k: { task: string; space: string; arch: string; metric: string }) => db.hasRecord(k);
 
@@ -91,17 +108,19 @@ describe('a distributed build on a real redis-server', () => {
     expect(before.train).toEqual({ waiting: 12, active: 0, delayed: 0, completed: 0, failed: 0 });
     expect(before.pairsPerHour).toBeUndefined();
     const events: WorkerEvent[] = [];
-    const workers = await Promise.all(
-      ['w1', 'w2'].map((name) =>
-        startPairWorker(l, {
-          name,
-          sourceVersion: () => 'v1',
-          onEvent: (e) => events.push(e),
-          trainPair: async (job) => (await new Promise((r) => setTimeout(r, 20)), trainedPairOf(job)),
-        }),
+    await Promise.all(
+      ['w1', 'w2'].map(async (name) =>
+        opened(
+          await startPairWorker(l, {
+            name,
+            sourceVersion: () => 'v1',
+            onEvent: (e) => events.push(e),
+            trainPair: async (job) => (await new Promise((r) => setTimeout(r, 20)), trainedPairOf(job)),
+          }),
+        ),
       ),
     );
-    const collector = await startCollector(l, db);
+    const collector = opened(await startCollector(l, db));
     await until('12 records', () => db.counts().records === 12);
     await until('results completed', async () => (await q.results.getCompletedCount()) === 12);
     const recs = db.records();
@@ -126,7 +145,7 @@ describe('a distributed build on a real redis-server', () => {
     expect(s.etaMs).toBe(0);
     // everything is recorded now: a re-plan finds it in the database
     expect(await enqueuePairs(q, jobs, isRecordedIn(db))).toMatchObject({ recorded: 12, queued: 0 });
-    await tearDown(...workers, collector);
+    await tearDown();
   });
 
   it('a pair that keeps failing is retried with backoff, then dead-lettered with its error; a re-plan retries it', async () => {
@@ -135,15 +154,17 @@ describe('a distributed build on a real redis-server', () => {
     await enqueuePairs(q, jobs, isRecordedIn(db), { attempts: 3, backoffMs: 200 });
     const starts: number[] = [];
     let healed = false;
-    const worker = await startPairWorker(l, {
-      sourceVersion: () => 'v1',
-      onEvent: (e) => e.kind === 'started' && e.arch === 'arch-1' && starts.push(Date.now()),
-      trainPair: async (job) => {
-        if (job.key.arch === 'arch-1' && !healed) throw new Error('out of memory while training arch-1');
-        return trainedPairOf(job);
-      },
-    });
-    const collector = await startCollector(l, db);
+    opened(
+      await startPairWorker(l, {
+        sourceVersion: () => 'v1',
+        onEvent: (e) => e.kind === 'started' && e.arch === 'arch-1' && starts.push(Date.now()),
+        trainPair: async (job) => {
+          if (job.key.arch === 'arch-1' && !healed) throw new Error('out of memory while training arch-1');
+          return trainedPairOf(job);
+        },
+      }),
+    );
+    opened(await startCollector(l, db));
     await until('the dead letter', async () => (await q.train.getFailedCount()) === 1);
     await until('2 records', () => db.counts().records === 2);
     expect(starts).toHaveLength(3);
@@ -159,22 +180,22 @@ describe('a distributed build on a real redis-server', () => {
     expect(await enqueuePairs(q, jobs, isRecordedIn(db), { attempts: 3, backoffMs: 200 })).toEqual({ planned: 3, recorded: 2, queued: 0, alreadyQueued: 0, retried: 1 });
     await until('3 records', () => db.counts().records === 3);
     expect((await queueStatus(q)).deadLetters).toEqual([]);
-    await tearDown(worker, collector);
+    await tearDown();
   });
 
   it('a worker whose data source has another version puts the job back and stops; a matching worker trains it', async () => {
     const { l, q, db, tearDown } = await setUp();
     await enqueuePairs(q, pairJobs(1, 2, 'glyphs-3'), isRecordedIn(db));
     let trainedByStale = 0;
-    const stale = await startPairWorker(l, { sourceVersion: () => 'glyphs-2', trainPair: async (job) => (trainedByStale++, trainedPairOf(job)) });
+    const stale = opened(await startPairWorker(l, { sourceVersion: () => 'glyphs-2', trainPair: async (job) => (trainedByStale++, trainedPairOf(job)) }));
     await stale.stopped;
     expect(trainedByStale).toBe(0);
     expect(stale.refusal()).toMatchObject({ kind: 'refused', dataset: 'toy', jobVersion: 'glyphs-3', ownVersion: 'glyphs-2' });
     expect((await queueStatus(q)).train).toMatchObject({ waiting: 2, failed: 0, completed: 0 });
-    const good = await startPairWorker(l, { sourceVersion: () => 'glyphs-3', trainPair: async (job) => trainedPairOf(job) });
-    const collector = await startCollector(l, db);
+    opened(await startPairWorker(l, { sourceVersion: () => 'glyphs-3', trainPair: async (job) => trainedPairOf(job) }));
+    opened(await startCollector(l, db));
     await until('2 records', () => db.counts().records === 2);
-    await tearDown(good, collector);
+    await tearDown();
   });
 
   it('a worker killed with SIGKILL mid-pair: its job stalls and another worker trains it', async () => {
@@ -184,6 +205,7 @@ describe('a distributed build on a real redis-server', () => {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    opened({ close: () => void child.kill('SIGKILL') });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -193,19 +215,23 @@ describe('a distributed build on a real redis-server', () => {
     expect((await queueStatus(q)).train.active).toBe(1);
     child.kill('SIGKILL');
     const events: WorkerEvent[] = [];
-    const rescuer = await startPairWorker(l, {
-      sourceVersion: () => 'v1',
-      lockMs: 1500,
-      stalledIntervalMs: 500,
-      name: 'rescuer',
-      onEvent: (e) => events.push(e),
-      trainPair: async (job) => trainedPairOf(job),
-    });
-    const collector = await startCollector(l, db);
+    opened(
+      await startPairWorker(l, {
+        sourceVersion: () => 'v1',
+        lockMs: 1500,
+        stalledIntervalMs: 500,
+        name: 'rescuer',
+        onEvent: (e) => events.push(e),
+        trainPair: async (job) => trainedPairOf(job),
+      }),
+    );
+    opened(await startCollector(l, db));
     await until('the record', () => db.counts().records === 1);
+    // the collector inserts the record before its results job is marked completed
+    await until('the result completed', async () => (await q.results.getCompletedCount()) === 1);
     expect(events.filter((e) => e.kind === 'started')).toEqual([expect.objectContaining({ attempt: 1 })]);
     const done = (await q.results.getCompleted(0, -1)).map((j) => j.data.worker);
     expect(done).toEqual(['rescuer']);
-    await tearDown(rescuer, collector);
+    await tearDown();
   }, 30_000);
 });
