@@ -68,6 +68,12 @@ export function transferMarkdown(r: TransferResult): string {
   };
   summaryTable('**Mean percentile among the random cells** [95 % interval]', (g) => g.percentile);
   summaryTable('**Mean accuracy (%)** [95 % interval]', (g) => g.accuracy);
+  lines.push(
+    `**The printed accuracy against the measured one** on each task's random cells (printed − measured, points; mean over seeds, then over tasks [95 % interval]): ${r.summary
+      .map((g) => `${g.group === 'all' ? '**all**' : short(g.group)} mean absolute error ${ci(g.predictionMae)}, bias ${ci(g.predictionBias)}`)
+      .join('; ')}.`,
+  );
+  lines.push('');
   lines.push('**Per seed** (means over all tasks)');
   lines.push('');
   lines.push(`| seed | ${label('metad2a-top1')} percentile | ${label('metad2a-best-of-top')} percentile | predictor Spearman |`);

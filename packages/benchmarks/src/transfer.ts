@@ -127,8 +127,16 @@ export interface TransferSeedResult {
   readonly proxies: Readonly<Record<string, MeasuredCell & { readonly score: number }>>;
   /** The predictor's Spearman between its scores and the measured accuracies of the task's random cells (NaN where either side is constant). */
   readonly spearman: number;
+  /** The printed accuracy (`predictedAccuracy`: calibrated where the model is) against the measured one, over the task's random cells. */
+  readonly predictionError: PredictionError;
   readonly candidates: number;
   readonly searchSeconds: number;
+}
+
+/** Printed accuracy minus measured accuracy (points) over a set of cells: mean absolute value and mean. */
+export interface PredictionError {
+  readonly mae: number;
+  readonly bias: number;
 }
 
 /** Methods compared on every task (their accuracies and percentiles; seeded ones averaged over seeds). */
@@ -161,6 +169,8 @@ export interface TransferTaskResult {
   readonly methods: Readonly<Partial<Record<TransferMethod, { readonly accuracy: number; readonly percentile: number }>>>;
   /** Mean Spearman over the seeds where it is defined; NaN where it is nowhere (constant accuracies or scores). */
   readonly spearman: number;
+  /** Mean over the seeds. */
+  readonly predictionError: PredictionError;
 }
 
 export interface TransferGroupSummary {
@@ -172,6 +182,9 @@ export interface TransferGroupSummary {
   readonly accuracy: Readonly<Partial<Record<TransferMethod, BootstrapCI>>>;
   /** Over the tasks whose Spearman is defined (null when none is: constant scores or accuracies). */
   readonly spearman: BootstrapCI | null;
+  /** The printed accuracy's error on the tasks' random cells: mean absolute error and bias over tasks. */
+  readonly predictionMae: BootstrapCI;
+  readonly predictionBias: BootstrapCI;
 }
 
 export interface TransferWins {
@@ -226,6 +239,18 @@ export interface TransferResult {
 /** What a run ends with: the result, or where it stopped (signal) — rerun to resume. */
 export type TransferRun = { readonly status: 'complete'; readonly result: TransferResult } | { readonly status: 'stopped'; readonly trained: number; readonly remaining: number };
 
+/** Printed minus measured accuracy over the same cells. */
+function predictionErrorOf(printed: ArrayLike<number>, measured: readonly number[]): PredictionError {
+  let abs = 0;
+  let sum = 0;
+  for (let i = 0; i < measured.length; i++) {
+    const d = printed[i]! - measured[i]!;
+    abs += Math.abs(d);
+    sum += d;
+  }
+  return { mae: abs / measured.length, bias: sum / measured.length };
+}
+
 /** An architecture string of `space`, parsed; a parse error names the source. */
 function archOf<A>(space: SearchSpace<A>, arch: string, source: string): A {
   const p = space.parse(arch);
@@ -278,6 +303,7 @@ interface TaskWork {
     rerankTop1?: string;
     proxies: Record<string, { arch: string; score: number }>;
     spearman: number;
+    predictionError: PredictionError;
     candidates: number;
     searchSeconds: number;
   }[];
@@ -439,7 +465,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           : undefined;
         const ranked = await rankCandidates(opts.model.predictor, features, randomPool, { resamples, seed: `${seed}/rank` });
         const scores = new Float64Array(random.length);
-        for (const c of ranked.ranking) scores[c.index] = c.score;
+        const printed = new Float64Array(random.length);
+        for (const c of ranked.ranking) (scores[c.index] = c.score), (printed[c.index] = c.predictedAccuracy);
         seedsOut.push({
           seed,
           top: res.top.map((c) => c.arch),
@@ -447,6 +474,10 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           proxies: picked,
           spearman: spearman(
             scores,
+            random.map((r) => r.accuracy),
+          ),
+          predictionError: predictionErrorOf(
+            printed,
             random.map((r) => r.accuracy),
           ),
           candidates: res.ranking.length,
@@ -544,6 +575,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           ...(s.rerankTop1 !== undefined ? { rerankTop1: measured(s.rerankTop1) } : {}),
           proxies: px,
           spearman: s.spearman,
+          predictionError: s.predictionError,
           candidates: s.candidates,
           searchSeconds: s.searchSeconds,
         };
@@ -576,6 +608,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
             seedsRes.map((s) => s.spearman),
             mean,
           ) ?? Number.NaN,
+        predictionError: { mae: mean(seedsRes.map((s) => s.predictionError.mae)), bias: mean(seedsRes.map((s) => s.predictionError.bias)) },
       };
     });
     const sources = [...new Set(tasks.map((t) => t.source))];
@@ -596,6 +629,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           ts.map((t) => t.spearman),
           ci,
         ),
+        predictionMae: ci(ts.map((t) => t.predictionError.mae)),
+        predictionBias: ci(ts.map((t) => t.predictionError.bias)),
       };
     };
     const summary = [

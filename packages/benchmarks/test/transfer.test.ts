@@ -118,11 +118,13 @@ function syntheticResult(): TransferResult {
         bestOfTop: cell(`t${seed}`, 60 + seed, p[1]!),
         proxies: { naswot: { ...cell('n', 55, p[4]!), score: 1 } },
         spearman: 0.25,
+        predictionError: { mae: 3 + seed, bias: -1 },
         candidates: 8,
         searchSeconds: 1,
       })),
       methods: { 'metad2a-top1': m(0), 'metad2a-best-of-top': m(1), 'nb201-cifar10': m(2), 'nb201-imagenet16-120': m(3), 'proxy:naswot': m(4), 'best-known': m(5) },
       spearman: 0.25,
+      predictionError: { mae: 3.5, bias: -1 },
     };
   };
   const tasks = [
@@ -149,8 +151,8 @@ function syntheticResult(): TransferResult {
     methods: [...methods],
     tasks,
     summary: [
-      { group: 'builtin:digits', tasks: 2, percentile: byMethod(70), accuracy: byMethod(65), spearman: ci(0.25) },
-      { group: 'all', tasks: 3, percentile: byMethod(60), accuracy: byMethod(64), spearman: ci(0.25) },
+      { group: 'builtin:digits', tasks: 2, percentile: byMethod(70), accuracy: byMethod(65), spearman: ci(0.25), predictionMae: ci(3.5), predictionBias: ci(-1) },
+      { group: 'all', tasks: 3, percentile: byMethod(60), accuracy: byMethod(64), spearman: ci(0.25), predictionMae: ci(3.5), predictionBias: ci(-1) },
     ],
     perSeed: [
       { seed: 0, top1Percentile: 70, bestOfTopPercentile: 89.4, spearman: 0.25 },
@@ -191,6 +193,7 @@ describe('transfer report', () => {
     expect(md).toContain('| shapes | 0.25 | — |');
     expect(md).toContain('| digits/0-1-2 | 30, 60.0, 75.0 | 71.3 (85.0) | 74.2 (96.7) |');
     expect(md).toContain('NASWOT top-1');
+    expect(md).toContain('digits mean absolute error 3.5 [-1.5, 8.5], bias -1.0 [-6.0, 4.0]; **all** mean absolute error 3.5 [-1.5, 8.5]');
   });
 });
 
@@ -346,6 +349,9 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
           expect(s.top[0]!.percentile).toBe(percentileAmong(accOf(s.top[0]!.arch), randomAcc));
           expect(s.bestOfTop.accuracy).toBe(Math.max(...s.top.map((c) => accOf(c.arch))));
           expect(Object.keys(s.proxies)).toEqual(['naswot', 'synflow']);
+          // printed − measured over the random cells: |mean| ≤ mean of |·|
+          expect(Number.isFinite(s.predictionError.mae)).toBe(true);
+          expect(Math.abs(s.predictionError.bias)).toBeLessThanOrEqual(s.predictionError.mae + 1e-12);
           if (new Set(randomAcc).size === 1) expect(s.spearman).toBeNaN();
           else {
             expect(s.spearman).toBeGreaterThanOrEqual(-1);
@@ -366,6 +372,8 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     expect(transferMarkdown(r)).toContain('| **all** | 2 |');
     const all = r.summary[2]!;
     expect(all.percentile['metad2a-top1']!.mean).toBeCloseTo((r.tasks[0]!.methods['metad2a-top1']!.percentile + r.tasks[1]!.methods['metad2a-top1']!.percentile) / 2, 12);
+    expect(all.predictionMae.mean).toBeCloseTo((r.tasks[0]!.predictionError.mae + r.tasks[1]!.predictionError.mae) / 2, 12);
+    expect(r.tasks[0]!.predictionError.bias).toBeCloseTo((r.tasks[0]!.seeds[0]!.predictionError.bias + r.tasks[0]!.seeds[1]!.predictionError.bias) / 2, 12);
     const w = r.wins.find((x) => x.against === 'proxy:naswot')!;
     expect(w.wins).toBe(r.tasks.filter((t) => t.methods['metad2a-top1']!.accuracy > t.methods['proxy:naswot']!.accuracy).length);
     expect(r.overlap.map((o) => [o.a, o.b, o.pairs])).toEqual([

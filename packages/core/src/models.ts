@@ -190,6 +190,36 @@ export interface PerfPredictor extends HasParameters, EncodesDatasets {
   denormalise(score: number): number;
   /** Present when the network predicts only what a data set adds to the space's prior score: see {@link PriorAnchor}. */
   readonly anchor?: PriorAnchor;
+  /** Present when meta-training fitted its scores to accuracies on held-back tasks: see {@link ScoreCalibration}. */
+  readonly calibration?: ScoreCalibration;
+}
+
+/**
+ * A monotone map from a predictor's normalised score to a calibrated accuracy (%):
+ * `100 · σ(intercept + slope · 100 · score)` (`100 · score` is the score in standard deviations
+ * of the training accuracies, spec §8 item 18), fitted by least squares to the accuracies of
+ * records of tasks the predictor never trained on (meta-training's validation split). With
+ * `slope > 0` it keeps the ranking, and every value lies in (0, 100) — unlike the linear
+ * denormalisation, which extrapolates past 100 % on data sets easier than the training tasks.
+ */
+export interface ScoreCalibration {
+  readonly kind: 'logistic';
+  readonly intercept: number;
+  readonly slope: number;
+  /** What it was fitted on, e.g. `412 validation records (41 tasks) of split default-model`. */
+  readonly fittedOn: string;
+  /** Mean absolute error (accuracy points) on those records: calibrated, and the linear denormalisation's. */
+  readonly mae: { readonly calibrated: number; readonly linear: number };
+}
+
+/** {@link ScoreCalibration}'s accuracy (%) of a normalised score. */
+export function calibratedAccuracy(c: ScoreCalibration, score: number): number {
+  return 100 / (1 + Math.exp(-(c.intercept + c.slope * 100 * score)));
+}
+
+/** The accuracy (%) a search prints for a predictor's normalised score: calibrated where the predictor has a calibration, else the linear denormalisation. */
+export function predictedAccuracy(predictor: Pick<PerfPredictor, 'calibration' | 'denormalise'>, score: number): number {
+  return predictor.calibration ? calibratedAccuracy(predictor.calibration, score) : predictor.denormalise(score);
 }
 
 /**

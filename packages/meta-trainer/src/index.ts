@@ -32,6 +32,7 @@ export { fitAnchorWeight, splitAnchor } from './data/anchor';
 export { makeTaskSplit, type TaskSplitOptions, type TaskSplitSummary } from './data/task-split';
 export { formatFeatureOrigin, parseFeatureOrigin, splitFeatureOrigin, addDatabaseFeatures, type DatabaseFeaturesOptions } from './data/feature-origin';
 export { metaTrainSearchModel, type MetaTrainSearchModelOptions, type MetaTrainedSearchModel } from './training/search-model';
+export { fitScoreCalibration, fitSplitCalibration, MIN_CALIBRATION_RECORDS } from './training/calibration';
 export { trainArchitecturePriorFile, type ArchitecturePriorFileOptions } from './prior/prior-file';
 export {
   trainingItems,

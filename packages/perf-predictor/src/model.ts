@@ -11,6 +11,7 @@ import {
   validationError,
   type AccuracyNormalisation,
   type PriorAnchor,
+  type ScoreCalibration,
   type ArchGraph,
   type GraphConfig,
   type NamedArrays,
@@ -42,6 +43,8 @@ export interface PredictorOptions {
   readonly normalisation: AccuracyNormalisation;
   /** Anchored on the space's prior score (the network then predicts the rest). */
   readonly anchor?: PriorAnchor;
+  /** The accuracy calibration of its scores (a model's manifest, or fitted by meta-training). */
+  readonly calibration?: ScoreCalibration;
   /** Also create the dead parameters (fc2, hv_unify, set_fc), so that exported state dicts are complete. */
   readonly includeDeadParameters?: boolean;
 }
@@ -83,6 +86,8 @@ export class PredictorModel implements PerfPredictor {
   normalisation: AccuracyNormalisation;
   /** Set by meta-training with an anchor (`metaTrainPredictor`'s `anchor`), or from a model's manifest. */
   anchor?: PriorAnchor;
+  /** Set by meta-training after the predictor phase (`fitSplitCalibration`), or from a model's manifest. */
+  calibration?: ScoreCalibration;
   readonly setEncoder: SetEncoder;
   readonly graphEncoder: BidirectionalGraphEncoder;
   readonly fc1: Linear;
@@ -101,6 +106,7 @@ export class PredictorModel implements PerfPredictor {
     this.inputDim = opts.inputDim ?? official.inputDim;
     this.normalisation = opts.normalisation;
     if (opts.anchor) this.anchor = opts.anchor;
+    if (opts.calibration) this.calibration = opts.calibration;
     const rng = opts.rng;
     this.heads = opts.heads ?? official.heads;
     this.setEncoderName = opts.setEncoder ?? official.setEncoder;

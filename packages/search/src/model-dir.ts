@@ -14,6 +14,7 @@ import {
   writeFileAtomicSync,
   type AccuracyNormalisation,
   type PriorAnchor,
+  type ScoreCalibration,
   modelSpecs,
   namedArraysOf,
   type AnySearchSpace,
@@ -31,7 +32,7 @@ import '@metad2a/search-spaces'; // registers nb201 and mbv3
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
- *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?, anchor?}, extractor?, provenance }
+ *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?, anchor?, calibration?}, extractor?, provenance }
  *   <dir>/generator.safetensors  generator parameters, official state_dict names (safetensors, the @metad2a/core checkpoint format)
  *   <dir>/predictor.safetensors  predictor parameters, official state_dict names
  */
@@ -64,6 +65,8 @@ export interface ModelManifest {
     readonly predicts?: string;
     /** Anchored on the space's prior score (core `PriorAnchor`); absent: the network's score alone. */
     readonly anchor?: PriorAnchor;
+    /** Its scores' accuracy calibration (core `ScoreCalibration`); absent: the linear denormalisation. */
+    readonly calibration?: ScoreCalibration;
   };
   /** The extractor of the features it was meta-trained on; absent in older manifests, which mean `random-conv` (see `modelExtractorName`). */
   readonly extractor?: ModelExtractor;
@@ -82,9 +85,40 @@ export interface SearchModel {
   dispose(): void;
 }
 
-/** What a model's predicted accuracy is, for a report: its manifest's `predicts`, else a plain warning. */
+/** What a model's predicted accuracy is, for a report: its manifest's `predicts` (and its calibration), else a plain warning. */
 export function predictionTarget(manifest: ModelManifest): string {
-  return manifest.predictor.predicts ?? 'an accuracy on an unknown scale (the model does not say which metric and training recipe its records had)';
+  const target = manifest.predictor.predicts ?? 'an accuracy on an unknown scale (the model does not say which metric and training recipe its records had)';
+  const c = manifest.predictor.calibration;
+  return c ? `${target}, calibrated on ${c.fittedOn} (mean absolute error there ${c.mae.calibrated.toFixed(1)} points; uncalibrated ${c.mae.linear.toFixed(1)})` : target;
+}
+
+/** A manifest's `predictor.calibration`: absent, or a logistic map with a positive slope (so it keeps the ranking). */
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON; every field is checked
+function parseCalibration(source: string, c: any): ScoreCalibration | undefined {
+  if (c === undefined) return undefined;
+  const finite = (x: unknown, max: number): x is number => typeof x === 'number' && Number.isFinite(x) && Math.abs(x) <= max;
+  const ok =
+    c !== null &&
+    typeof c === 'object' &&
+    c.kind === 'logistic' &&
+    finite(c.intercept, 1e3) &&
+    finite(c.slope, 1e3) &&
+    c.slope > 0 &&
+    typeof c.fittedOn === 'string' &&
+    c.fittedOn.trim() !== '' &&
+    finite(c.mae?.calibrated, 100) &&
+    finite(c.mae?.linear, 1e6);
+  if (!ok)
+    throw new MetaD2AException(
+      parseError({
+        source,
+        field: 'predictor.calibration',
+        expected:
+          "{kind: 'logistic', intercept: a finite number, slope: a number > 0 (|both| ≤ 1000), fittedOn: a non-empty string, mae: {calibrated, linear}: finite numbers} or no field",
+        got: JSON.stringify(c),
+      }),
+    );
+  return { kind: 'logistic', intercept: c.intercept, slope: c.slope, fittedOn: c.fittedOn, mae: { calibrated: c.mae.calibrated, linear: c.mae.linear } };
 }
 
 /**
@@ -187,6 +221,7 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
         );
       anchor = { prior: an.prior, weight: an.weight };
     }
+    const calibration = parseCalibration(source, m.predictor?.calibration);
     const ex = m.extractor;
     if (ex !== undefined && (ex === null || typeof ex !== 'object' || Array.isArray(ex)))
       throw new MetaD2AException(
@@ -206,6 +241,7 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
         normalisation: { mean: norm.mean, std: norm.std },
         ...(predicts !== undefined ? { predicts } : {}),
         ...(anchor !== undefined ? { anchor } : {}),
+        ...(calibration !== undefined ? { calibration } : {}),
       },
       ...(extractor !== undefined ? { extractor } : {}),
       provenance: typeof m.provenance === 'object' && m.provenance !== null ? m.provenance : {},
@@ -235,6 +271,7 @@ export function buildSearchModel(manifest: ModelManifest, weights: { generator: 
       rng: new Rng(0),
       normalisation: manifest.predictor.normalisation,
       ...(manifest.predictor.anchor ? { anchor: manifest.predictor.anchor } : {}),
+      ...(manifest.predictor.calibration ? { calibration: manifest.predictor.calibration } : {}),
     });
     predictor.loadParameters(weights.predictor);
   } catch (err) {
@@ -317,6 +354,7 @@ export function saveSearchModel(
       normalisation: parts.predictor.normalisation,
       ...(parts.predicts !== undefined ? { predicts: parts.predicts } : {}),
       ...(parts.predictor.anchor !== undefined ? { anchor: parts.predictor.anchor } : {}),
+      ...(parts.predictor.calibration !== undefined ? { calibration: parts.predictor.calibration } : {}),
     },
     ...(parts.extractor !== undefined ? { extractor: { name: parts.extractor.name, id: parts.extractor.id, perClass: parts.extractor.perClass } } : {}),
     provenance: parts.provenance ?? {},

@@ -8,6 +8,7 @@ import {
   drawDatasetRows,
   fail,
   graphToRank,
+  predictedAccuracy,
   rowProjectionsOf,
   type ArchGraph,
   type FeatureSet,
@@ -122,7 +123,7 @@ export interface RankedCandidate<A> {
   readonly key: string;
   /** Mean normalised predictor score over the resamples (plus the anchor's term where the predictor has one). */
   readonly score: number;
-  /** The score turned back into an accuracy (%) with the predictor's normalisation. */
+  /** The score as an accuracy (%): the predictor's calibration where it has one, else its normalisation (core `predictedAccuracy`). */
   readonly predictedAccuracy: number;
 }
 
@@ -263,7 +264,7 @@ export function* rankSteps<A>(predictor: PerfPredictor, dataset: FeatureSet, poo
     arch: architectures[i]!,
     key: strings[i]!,
     score: scores[i]!,
-    predictedAccuracy: predictor.denormalise(scores[i]!),
+    predictedAccuracy: predictedAccuracy(predictor, scores[i]!),
   }));
   return { ranking, timings: { ...r.timings, setEncoding: chosen + r.timings.setEncoding }, projection: r.projection };
 }

@@ -51,7 +51,7 @@ export interface SearchCandidate {
   readonly arch: string;
   /** Mean normalised predictor score over the resamples. */
   readonly score: number;
-  /** The score turned back into an accuracy (%) with the predictor's normalisation. */
+  /** The score as an accuracy (%): calibrated where the model has a calibration (always within (0, 100)), else the linear denormalisation. */
   readonly predictedAccuracy: number;
   readonly cost?: CandidateCost;
   /** Latency in ms on the search's `constraints.device` (a measurement or the space's latency model; see `metad2a devices`). */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
+import * as E from 'fp-ts/lib/Either.js';
 import { MetaD2AException, describeBackend, initBackend } from '@metad2a/core';
 import { MetaDatabase, metaTrainSearchModel, parseGeneratorPairs, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
@@ -105,9 +106,11 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
           io.stderr.write(
             `warning: the features of the training data sets ${r.featuresFrom === undefined ? 'name no extractor' : `come from '${r.featuresFrom}', not an extractor 'db features' names`}; model.json records none, and a search will extract with random-conv\n`,
           );
+        if (E.isLeft(r.calibration))
+          io.stderr.write(`warning: no accuracy calibration (${r.calibration.left}); a search prints the linear denormalisation of the scores, which can leave [0, 100] %\n`);
         const gr = r.generator.result;
         io.stdout.write(
-          `${JSON.stringify({ out: f.out, extractor: r.manifest.extractor ?? null, predictor: { best: r.predictor.result.best, anchor: r.manifest.predictor.anchor ?? null }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`,
+          `${JSON.stringify({ out: f.out, extractor: r.manifest.extractor ?? null, predictor: { best: r.predictor.result.best, anchor: r.manifest.predictor.anchor ?? null, calibration: r.manifest.predictor.calibration ?? null }, generator: { epochs: gr.epochs, lastTrainLoss: gr.history[gr.history.length - 1]?.trainLoss } })}\n`,
         );
       } finally {
         process.off('SIGINT', onSignal);

@@ -4,15 +4,17 @@
  * `metad2a search --model` loads — naming the extractor of the features it learnt from.
  */
 import * as path from 'node:path';
-import { MetaD2AException, Rng, modelSpecs, searchSpaces, validationError, type ModelSpec } from '@metad2a/core';
+import { MetaD2AException, Rng, modelSpecs, searchSpaces, validationError, type ModelSpec, type ScoreCalibration } from '@metad2a/core';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { saveSearchModel, type ModelManifest } from '@metad2a/search';
 import '@metad2a/search-spaces';
 import { splitAnchor } from '../data/anchor';
 import { splitFeatureOrigin } from '../data/feature-origin';
+import * as E from 'fp-ts/lib/Either.js';
 import { splitNormalisation, splitPredictionTarget } from '../data/normalisation';
 import type { MetaDatabase } from '../database/meta-database';
+import { fitSplitCalibration } from './calibration';
 import { metaTrainModels, type GeneratorTrainOptions, type MetaTrainModelsOptions, type PhaseResult, type PredictorTrainOptions } from './trainers';
 
 export interface MetaTrainSearchModelOptions {
@@ -45,6 +47,8 @@ export interface MetaTrainedSearchModel {
   readonly manifest: ModelManifest;
   readonly predictor: PhaseResult;
   readonly generator: PhaseResult;
+  /** The predictor's accuracy calibration on the split's validation records (in the manifest), or why there is none. */
+  readonly calibration: E.Either<string, ScoreCalibration>;
   /** The `featuresFrom` of the training data sets, when they name one. */
   readonly featuresFrom?: string;
 }
@@ -53,7 +57,8 @@ export interface MetaTrainedSearchModel {
  * Meta-train on `split` of `db` and write the model directory `out`. Its model.json records the
  * records' metric and recipe (`predictor.predicts`) and, where the training data sets' features
  * name their origin (`db features` writes it), the extractor (`extractor`: name, id, images per
- * class), so that a search extracts with the same one.
+ * class), so that a search extracts with the same one, and the predictor's accuracy calibration
+ * on the split's validation records (`predictor.calibration`; see `fitSplitCalibration`).
  */
 export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchModelOptions): Promise<MetaTrainedSearchModel> {
   const space = searchSpaces.get(o.space);
@@ -86,6 +91,15 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
       options: { ...o.options, split: o.split, seed: o.seed },
       onPhase: o.onPhase,
     });
+    // the predictor holds its selected weights: fit its scores to the validation tasks' accuracies
+    const calibration = fitSplitCalibration(db, predictor, {
+      split: o.split,
+      seed: o.seed,
+      ...(o.options?.perClass !== undefined ? { perClass: o.options.perClass } : {}),
+      ...(o.options?.batchSize !== undefined ? { batchSize: o.options.batchSize } : {}),
+      ...(o.options?.spaces !== undefined ? { spaces: o.options.spaces } : {}),
+    });
+    if (E.isRight(calibration)) predictor.calibration = calibration.right;
     const manifest = saveSearchModel(o.out, {
       space: o.space,
       generator,
@@ -107,12 +121,13 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
           selectBy: o.options?.selectBy ?? 'pearson',
           anchor: anchor ?? null,
           featuresFrom: origin.from ?? null,
+          calibration: E.isRight(calibration) ? 'fitted on the validation split (predictor.calibration)' : `none: ${calibration.left}`,
         },
         at: new Date().toISOString(),
         ...o.provenance,
       },
     });
-    return { manifest, ...phases, ...(origin.from !== undefined ? { featuresFrom: origin.from } : {}) };
+    return { manifest, ...phases, calibration, ...(origin.from !== undefined ? { featuresFrom: origin.from } : {}) };
   } finally {
     generator.dispose();
     predictor.dispose();

@@ -106,11 +106,31 @@ function tensorOf(g: BatchGroup): tf.Tensor3D {
   return tf.tensor3d(g.x, [...g.shape]);
 }
 
+/**
+ * A predictor's normalised scores of `items` as a search sees them (the network's output plus the
+ * anchor's term), each task's images drawn from `rng` batch by batch (validation's draw).
+ */
+export function predictItems(model: PerfPredictor, items: readonly TrainingItem[], o: { perClass: number; batchSize: number; rng: Rng }): Float64Array {
+  const pred = new Float64Array(items.length);
+  let pos = 0;
+  for (const batch of batchesOf(items, o.batchSize)) {
+    for (const g of drawBatch(batch, o.perClass, o.rng)) {
+      const y = tf.tidy(() => model.predict(tensorOf(g), g.layout, g.graphs));
+      const v = y.dataSync();
+      y.dispose();
+      g.positions.forEach((p, j) => (pred[pos + p] = v[j]!));
+    }
+    pos += batch.length;
+  }
+  for (let i = 0; i < items.length; i++) pred[i] += items[i]!.offset;
+  return pred;
+}
+
 function trainableNames(m: TrainableModel): string[] {
   return m.usedParameterNames ? m.usedParameterNames() : m.store.names();
 }
 
-function splitParts(db: MetaDatabase, split: string): { train: ReturnType<MetaDatabase['recordsById']>; valid: ReturnType<MetaDatabase['recordsById']> } {
+export function splitParts(db: MetaDatabase, split: string): { train: ReturnType<MetaDatabase['recordsById']>; valid: ReturnType<MetaDatabase['recordsById']> } {
   const s = db.split(split);
   return { train: db.recordsById(s.train), valid: db.recordsById(s.valid) };
 }
@@ -260,19 +280,7 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
       }
     },
     validate: (items, rng) => {
-      const pred = new Float64Array(items.length);
-      let pos = 0;
-      for (const batch of batchesOf(items, opts.batchSize ?? META_TRAIN_DEFAULTS.batchSize)) {
-        for (const g of drawBatch(batch, perClass, rng)) {
-          const y = tf.tidy(() => model.predict(tensorOf(g), g.layout, g.graphs));
-          const v = y.dataSync();
-          y.dispose();
-          g.positions.forEach((p, j) => (pred[pos + p] = v[j]!));
-        }
-        pos += batch.length;
-      }
-      // scores as a search sees them: the network's output plus the anchor's term
-      for (let i = 0; i < items.length; i++) pred[i] += items[i]!.offset;
+      const pred = predictItems(model, items, { perClass, batchSize: opts.batchSize ?? META_TRAIN_DEFAULTS.batchSize, rng });
       const target = Float64Array.from(items, (it) => it.target + it.offset);
       let sse = 0;
       for (let i = 0; i < items.length; i++) sse += (pred[i]! - target[i]!) ** 2;

@@ -2,13 +2,13 @@
  * A tiny meta-database at the official feature width (512), seeded: data sets of 6 classes × 20
  * rows of noise (class c shifted by 0.1·c), `tasksPerDataset` tasks of 3 classes each with 4 NB201
  * cells (accuracy: the cell's NB201 CIFAR-10 test accuracy, metric `top1-test`); split `s`
- * validates the first 4 records. Enough to run meta-training end to end in seconds.
+ * validates the first `valid` records (default 4). Enough to run meta-training end to end in seconds.
  */
 import { Rng } from '@metad2a/core';
 import { nb201, nb201Table } from '@metad2a/search-spaces';
 import type { MetaDatabase } from '../../src';
 
-export function fillNoiseDb(db: MetaDatabase, datasets: readonly { readonly name: string; readonly from?: string }[], tasksPerDataset: number): void {
+export function fillNoiseDb(db: MetaDatabase, datasets: readonly { readonly name: string; readonly from?: string }[], tasksPerDataset: number, valid = 4): void {
   const rng = new Rng(7);
   const ids: number[] = [];
   for (const { name, from } of datasets) {
@@ -26,5 +26,5 @@ export function fillNoiseDb(db: MetaDatabase, datasets: readonly { readonly name
       }
     }
   }
-  db.setSplit('s', { train: ids.slice(4), valid: ids.slice(0, 4) });
+  db.setSplit('s', { train: ids.slice(valid), valid: ids.slice(0, valid) });
 }
