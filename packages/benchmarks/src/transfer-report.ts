@@ -76,9 +76,11 @@ export function transferMarkdown(r: TransferResult): string {
   lines.push('');
   lines.push('**Per seed** (means over all tasks)');
   lines.push('');
-  lines.push(`| seed | ${label('metad2a-top1')} percentile | ${label('metad2a-best-of-top')} percentile | predictor Spearman |`);
-  lines.push('|---:|---:|---:|---:|');
-  for (const p of r.perSeed) lines.push(`| ${p.seed} | ${f1(p.top1Percentile)} | ${f1(p.bestOfTopPercentile)} | ${rho(p.spearman)} |`);
+  lines.push(
+    `| seed | ${label('metad2a-top1')} percentile | its predicted percentile (the search's \`pred.pct\`) | ${label('metad2a-best-of-top')} percentile | predictor Spearman |`,
+  );
+  lines.push('|---:|---:|---:|---:|---:|');
+  for (const p of r.perSeed) lines.push(`| ${p.seed} | ${f1(p.top1Percentile)} | ${f1(p.top1PredictedPercentile)} | ${f1(p.bestOfTopPercentile)} | ${rho(p.spearman)} |`);
   lines.push('');
   const against = (a: string): string => (a === 'nb201-both' ? 'both NB201 winners' : label(a as TransferMethod));
   lines.push(`**${label('metad2a-top1')} (mean over seeds) is more accurate than** ${r.wins.map((w) => `${against(w.against)} on ${w.wins} of ${w.tasks} tasks`).join('; ')}.`);

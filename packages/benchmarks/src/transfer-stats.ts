@@ -5,22 +5,7 @@
  */
 import { Rng, fail } from '@metad2a/core';
 
-/**
- * Percentile of `value` among `population` (mid-rank): 100 · (#{p < value} + ½ · #{p = value}) / n.
- * A value above every random cell scores 100, below every one 0, equal to all of them 50.
- */
-export function percentileAmong(value: number, population: readonly number[]): number {
-  if (population.length === 0) fail('ValidationError', { source: 'percentileAmong', field: 'population', expected: 'at least one value', got: 'none' });
-  if (!Number.isFinite(value) || population.some((p) => !Number.isFinite(p)))
-    fail('ValidationError', { source: 'percentileAmong', field: 'values', expected: 'finite numbers', got: `${value} among ${population.join(', ')}` });
-  let below = 0;
-  let equal = 0;
-  for (const p of population) {
-    if (p < value) below++;
-    else if (p === value) equal++;
-  }
-  return (100 * (below + 0.5 * equal)) / population.length;
-}
+export { percentileAmong } from '@metad2a/core';
 
 /** Linear-interpolation quantile (R's type 7, numpy's default) of ascending `sorted`, p in [0, 1]. */
 export function quantileSorted(sorted: ArrayLike<number>, p: number): number {

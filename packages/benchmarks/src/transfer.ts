@@ -120,6 +120,8 @@ export interface TransferSeedResult {
   readonly seed: number;
   /** MetaD2A's top-k, in predicted order. */
   readonly top: readonly MeasuredCell[];
+  /** The search's predicted percentile of its top-1 (among its reference cells: the predictor's view of where the top-1 sits; compare with `top[0].percentile`). */
+  readonly top1PredictedPercentile: number;
   readonly bestOfTop: MeasuredCell;
   /** The top-1 after the re-ranking stage (with `rerank`). */
   readonly rerankTop1?: MeasuredCell;
@@ -227,7 +229,14 @@ export interface TransferResult {
   readonly tasks: readonly TransferTaskResult[];
   readonly summary: readonly TransferGroupSummary[];
   /** Overall mean percentile of MetaD2A's top-1 and best-of-top-k, and mean Spearman, per seed. */
-  readonly perSeed: readonly { readonly seed: number; readonly top1Percentile: number; readonly bestOfTopPercentile: number; readonly spearman: number }[];
+  readonly perSeed: readonly {
+    readonly seed: number;
+    readonly top1Percentile: number;
+    /** Mean over tasks of the search's predicted percentile of its top-1 (the predictor's own estimate of `top1Percentile`). */
+    readonly top1PredictedPercentile: number;
+    readonly bestOfTopPercentile: number;
+    readonly spearman: number;
+  }[];
   readonly wins: readonly TransferWins[];
   /** Mean overlap of MetaD2A's top-k between (and within) sources. */
   readonly overlap: readonly GroupOverlap[];
@@ -300,6 +309,7 @@ interface TaskWork {
   readonly seeds: {
     seed: number;
     top: string[];
+    top1PredictedPercentile: number;
     rerankTop1?: string;
     proxies: Record<string, { arch: string; score: number }>;
     spearman: number;
@@ -470,6 +480,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         seedsOut.push({
           seed,
           top: res.top.map((c) => c.arch),
+          top1PredictedPercentile: res.top[0]!.predictedPercentile ?? Number.NaN,
           ...(reranked !== undefined ? { rerankTop1: reranked } : {}),
           proxies: picked,
           spearman: spearman(
@@ -571,6 +582,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         return {
           seed: s.seed,
           top: topCells,
+          top1PredictedPercentile: s.top1PredictedPercentile,
           bestOfTop,
           ...(s.rerankTop1 !== undefined ? { rerankTop1: measured(s.rerankTop1) } : {}),
           proxies: px,
@@ -645,6 +657,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     const perSeed = seeds.map((seed, i) => ({
       seed,
       top1Percentile: mean(tasks.map((t) => t.seeds[i]!.top[0]!.percentile)),
+      top1PredictedPercentile: mean(tasks.map((t) => t.seeds[i]!.top1PredictedPercentile)),
       bestOfTopPercentile: mean(tasks.map((t) => t.seeds[i]!.bestOfTop.percentile)),
       spearman:
         definedMean(

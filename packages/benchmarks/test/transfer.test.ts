@@ -115,6 +115,7 @@ function syntheticResult(): TransferResult {
       seeds: [0, 1].map((seed) => ({
         seed,
         top: [cell(`t${seed}`, 60 + seed, p[0]! + 10 * seed)],
+        top1PredictedPercentile: 95 + seed,
         bestOfTop: cell(`t${seed}`, 60 + seed, p[1]!),
         proxies: { naswot: { ...cell('n', 55, p[4]!), score: 1 } },
         spearman: 0.25,
@@ -155,8 +156,8 @@ function syntheticResult(): TransferResult {
       { group: 'all', tasks: 3, percentile: byMethod(60), accuracy: byMethod(64), spearman: ci(0.25), predictionMae: ci(3.5), predictionBias: ci(-1) },
     ],
     perSeed: [
-      { seed: 0, top1Percentile: 70, bestOfTopPercentile: 89.4, spearman: 0.25 },
-      { seed: 1, top1Percentile: 80, bestOfTopPercentile: 89.4, spearman: 0.25 },
+      { seed: 0, top1Percentile: 70, top1PredictedPercentile: 95, bestOfTopPercentile: 89.4, spearman: 0.25 },
+      { seed: 1, top1Percentile: 80, top1PredictedPercentile: 96, bestOfTopPercentile: 89.4, spearman: 0.25 },
     ],
     wins: [{ against: 'nb201-both', wins: 2, tasks: 3 }],
     overlap: [
@@ -187,7 +188,7 @@ describe('transfer report', () => {
     const md = transferMarkdown(syntheticResult());
     expect(md).toContain('| digits | 2 | 70.0 [65.0, 75.0] |');
     expect(md).toContain('| **all** | 3 | 60.0 [55.0, 65.0] |');
-    expect(md).toContain('| 1 | 80.0 | 89.4 | 0.25 |');
+    expect(md).toContain('| 1 | 80.0 | 96.0 | 89.4 | 0.25 |');
     expect(md).toContain('both NB201 winners on 2 of 3 tasks');
     expect(md).toContain('| digits | 1.50 | 0.25 |');
     expect(md).toContain('| shapes | 0.25 | — |');
@@ -349,6 +350,8 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
           expect(s.top[0]!.percentile).toBe(percentileAmong(accOf(s.top[0]!.arch), randomAcc));
           expect(s.bestOfTop.accuracy).toBe(Math.max(...s.top.map((c) => accOf(c.arch))));
           expect(Object.keys(s.proxies)).toEqual(['naswot', 'synflow']);
+          expect(s.top1PredictedPercentile).toBeGreaterThanOrEqual(0);
+          expect(s.top1PredictedPercentile).toBeLessThanOrEqual(100);
           // printed − measured over the random cells: |mean| ≤ mean of |·|
           expect(Number.isFinite(s.predictionError.mae)).toBe(true);
           expect(Math.abs(s.predictionError.bias)).toBeLessThanOrEqual(s.predictionError.mae + 1e-12);

@@ -80,11 +80,11 @@ describe('a search space and a set encoder registered from outside the packages'
     expect(t.code).toBe(0);
     expect(t.out).toContain('space: toy-chain');
     expect(t.out).toContain('constraints: ≤ 4 MFLOPs');
-    expect(t.out).toMatch(/^#\s+pred\.acc\s+MFLOPs\s+Mparams\s+architecture$/m);
+    expect(t.out).toMatch(/^#\s+pred\.acc\s+pred\.pct\s+MFLOPs\s+Mparams\s+architecture$/m);
     expect(t.out).toContain(`slower path: generation: ${why}`);
     const rows = t.out.split('\n').filter((l) => /^[123] /.test(l));
     expect(rows).toHaveLength(3);
-    for (const row of rows) expect(Number(row.trim().split(/\s+/)[2])).toBeLessThanOrEqual(4);
+    for (const row of rows) expect(Number(row.trim().split(/\s+/)[3])).toBeLessThanOrEqual(4);
   });
 
   it('without the registration the space is not a choice; a missing registration module is a clear error', () => {

@@ -4,6 +4,7 @@
  * different lengths are an error; a correlation of fewer than two pairs or of a constant side is
  * undefined and returned as NaN.
  */
+import { fail } from './errors';
 
 function checkPair(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   if (a.length !== b.length) throw new RangeError(`${what}: arrays differ in length (${a.length} vs ${b.length})`);
@@ -78,4 +79,21 @@ export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   const denom = Math.sqrt((concordant + discordant + tiesA) * (concordant + discordant + tiesB));
   return denom === 0 ? Number.NaN : (concordant - discordant) / denom;
+}
+
+/**
+ * Percentile of `value` among `population` (mid-rank): 100 · (#{p < value} + ½ · #{p = value}) / n.
+ * A value above every random cell scores 100, below every one 0, equal to all of them 50.
+ */
+export function percentileAmong(value: number, population: readonly number[]): number {
+  if (population.length === 0) fail('ValidationError', { source: 'percentileAmong', field: 'population', expected: 'at least one value', got: 'none' });
+  if (!Number.isFinite(value) || population.some((p) => !Number.isFinite(p)))
+    fail('ValidationError', { source: 'percentileAmong', field: 'values', expected: 'finite numbers', got: `${value} among ${population.join(', ')}` });
+  let below = 0;
+  let equal = 0;
+  for (const p of population) {
+    if (p < value) below++;
+    else if (p === value) equal++;
+  }
+  return (100 * (below + 0.5 * equal)) / population.length;
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend, Rng, unwrap } from '@metad2a/core';
+import { calibratedAccuracy, initBackend, Rng, unwrap } from '@metad2a/core';
 import { generateCandidates, loadSearchFeatures, loadSearchModel, runSearch, type SearchModel } from '@metad2a/search';
 import { mbv3, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, type Mbv3Config } from '@metad2a/search-spaces';
 import { defaultModelDir, defaultModelSpaces } from '../src';
@@ -59,8 +59,31 @@ describe('the embedded default model', () => {
     }
     const all = ev.summary.find((g: { group: string }) => g.group === 'all');
     expect(all.tasks).toBe(20);
+    // the printed accuracy's error on the held-out random cells is measured (issue #18 item 6)
+    expect(all.predictionMae.mean).toBeGreaterThanOrEqual(Math.abs(all.predictionBias.mean));
     expect(all.percentile['metad2a-top1'].lo).toBeLessThanOrEqual(all.percentile['metad2a-top1'].mean);
     expect(all.percentile['metad2a-top1'].hi).toBeGreaterThanOrEqual(all.percentile['metad2a-top1'].mean);
+  });
+});
+
+describe("the NB201 default model's printed accuracies", () => {
+  it('are calibrated on its validation tasks: within (0, 100) % on the main job, in score order, with no warning', async () => {
+    const model = await loadSearchModel(defaultModelDir('nb201')!);
+    const c = model.manifest.predictor.calibration!;
+    expect(c.kind).toBe('logistic');
+    expect(c.slope).toBeGreaterThan(0);
+    expect(c.fittedOn).toBe('537 validation records (96 tasks) of split default-model');
+    expect(model.predictor.calibration).toEqual(c);
+    const r = await runSearch(model, await loadSearchFeatures(model, 'builtin:digits'), { candidates: 100, top: 5, resamples: 3, seed: 0 });
+    expect(r.warnings).toEqual([]);
+    expect(r.predicts).toContain('calibrated on 537 validation records (96 tasks) of split default-model');
+    for (const x of r.ranking) {
+      expect(x.predictedAccuracy).toBeCloseTo(calibratedAccuracy(c, x.score), 9);
+      expect(x.outOfRange).toBe(false);
+    }
+    const accs = r.ranking.map((x) => x.predictedAccuracy);
+    expect([...accs].sort((a, b) => b - a)).toEqual(accs);
+    model.dispose();
   });
 });
 

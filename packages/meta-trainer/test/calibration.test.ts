@@ -75,22 +75,14 @@ describe('fitScoreCalibration', () => {
 });
 
 describe('a meta-trained model carries its calibration', () => {
+  // one epoch of each phase at hidden size 8: enough to write a model
+  const oneEpoch = { space: 'nb201', split: 's', predictorEpochs: 1, generatorEpochs: 1, predictorHs: 8, seed: 1, options: { batchSize: 8 } } as const;
   it('metaTrainSearchModel fits it on the validation split, writes it to model.json, and a search prints calibrated accuracies', async () => {
     const db = MetaDatabase.inMemory();
     // 2 data sets × 4 tasks × 4 cells; the first 24 records validate
     fillNoiseDb(db, [{ name: 'a' }, { name: 'b' }], 4, 24);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-calibration-'));
-    const r = await metaTrainSearchModel(db, {
-      out,
-      space: 'nb201',
-      split: 's',
-      predictorEpochs: 1,
-      generatorEpochs: 1,
-      predictorHs: 8,
-      seed: 1,
-      anchor: true,
-      options: { batchSize: 8 },
-    });
+    const r = await metaTrainSearchModel(db, { out, ...oneEpoch, anchor: true });
     const c = right(r.calibration);
     expect(c.fittedOn).toBe('24 validation records (6 tasks) of split s');
     expect(c.slope).toBeGreaterThan(0);
@@ -132,7 +124,7 @@ describe('a meta-trained model carries its calibration', () => {
     const db = MetaDatabase.inMemory();
     fillNoiseDb(db, [{ name: 'a' }], 3);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-calibration-'));
-    const r = await metaTrainSearchModel(db, { out, space: 'nb201', split: 's', predictorEpochs: 1, generatorEpochs: 1, predictorHs: 8, seed: 1, options: { batchSize: 8 } });
+    const r = await metaTrainSearchModel(db, { out, ...oneEpoch });
     expect(r.calibration).toEqual(E.left(`4 records (at least ${MIN_CALIBRATION_RECORDS} are needed)`));
     expect(r.manifest.predictor.calibration).toBeUndefined();
     expect(JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).provenance.metaTrained.calibration).toBe(

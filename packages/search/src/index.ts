@@ -51,7 +51,17 @@ export {
   type GraphScores,
   type RankProgress,
 } from './rank';
-export { runSearch, runSearchEither, describeCandidates, type SearchProgress, type SearchOptions, type SearchResult, type SearchCandidate, type SearchTimings } from './search';
+export {
+  runSearch,
+  runSearchEither,
+  describeCandidates,
+  type ReferenceProgress,
+  type SearchProgress,
+  type SearchOptions,
+  type SearchResult,
+  type SearchCandidate,
+  type SearchTimings,
+} from './search';
 export { formatSearchReport, formatRankReport, searchReportJson, SEARCH_JSON_SCHEMA_VERSION } from './report';
 export { rerankCandidates, type RerankOptions, type RerankProgress, type Reranked } from './rerank';
 export { SEARCH_IMAGES_PER_CLASS } from './images-per-class';

@@ -20,14 +20,26 @@ function factCell(c: SearchCandidate, col: FactColumn): string {
   return typeof v === 'number' && col.digits !== undefined ? f(v, col.digits) : String(v);
 }
 
-function candidateRow(c: SearchCandidate, columns: readonly FactColumn[], latency: boolean): string[] {
+/** The `pred.pct` column is there when the candidates carry a predicted percentile (a search with reference cells). */
+const hasPercentile = (c: SearchCandidate | undefined): boolean => c?.predictedPercentile !== undefined;
+
+function candidateRow(c: SearchCandidate, columns: readonly FactColumn[], latency: boolean, percentile: boolean): string[] {
   const facts = c.facts.kind === 'none' ? [] : columns.map((col) => factCell(c, col));
-  return [String(c.rank), f(c.predictedAccuracy, 2), f(c.cost?.mflops, 2), f(c.cost?.mparams, 3), ...(latency ? [f(c.latencyMs, 3)] : []), ...facts, c.arch];
+  return [
+    String(c.rank),
+    f(c.predictedAccuracy, 2),
+    ...(percentile ? [f(c.predictedPercentile, 1)] : []),
+    f(c.cost?.mflops, 2),
+    f(c.cost?.mparams, 3),
+    ...(latency ? [f(c.latencyMs, 3)] : []),
+    ...facts,
+    c.arch,
+  ];
 }
 
 function candidateHeader(c: SearchCandidate | undefined, columns: readonly FactColumn[], device: string | undefined): string[] {
   const facts = !c || c.facts.kind === 'none' ? [] : columns.map((col) => col.header);
-  return ['#', 'pred.acc', 'MFLOPs', 'Mparams', ...(device !== undefined ? [`ms ${device}`] : []), ...facts, 'architecture'];
+  return ['#', 'pred.acc', ...(hasPercentile(c) ? ['pred.pct'] : []), 'MFLOPs', 'Mparams', ...(device !== undefined ? [`ms ${device}`] : []), ...facts, 'architecture'];
 }
 
 /** The fact columns of the registered space `name` (none for a space that is not registered). */
@@ -47,17 +59,20 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
     `candidates: ${r.generation.unique} unique valid of ${r.generation.attempts} decoded (${r.generation.valid} valid, ${r.generation.batches} batches); ${r.settings.resamples} resamples × ${r.settings.perClass} per class` +
       (hasConstraints(r.settings.constraints) ? `; constraints: ${describeConstraints(r.settings.constraints)}` : ''),
     `pred.acc = predicted ${r.predicts}`,
+    ...(hasPercentile(r.top[0])
+      ? [`pred.pct = where the predictor puts the cell among ${r.settings.referenceCells} uniformly random architectures of the space for this data set (percentile)`]
+      : []),
     '',
     table(
       candidateHeader(r.top[0], columns, device),
-      r.top.map((c) => candidateRow(c, columns, device !== undefined)),
+      r.top.map((c) => candidateRow(c, columns, device !== undefined, hasPercentile(r.top[0]))),
     ),
     '',
     ...(r.fastPath
       ? [`slower path: ${[r.fastPath.generation && `generation: ${r.fastPath.generation}`, r.fastPath.ranking && `ranking: ${r.fastPath.ranking}`].filter(Boolean).join('; ')}`]
       : []),
     ...r.warnings.map((w) => `warning: ${w}`),
-    `time: ${extra.featuresSeconds !== undefined ? `features ${extra.featuresSeconds.toFixed(2)} s, ` : ''}generation ${t.generation.toFixed(2)} s, set encoding ${t.setEncoding.toFixed(3)} s, graph encoding ${t.graphEncoding.toFixed(3)} s, scoring ${t.scoring.toFixed(3)} s; search (generation + ranking) ${t.search.toFixed(2)} s`,
+    `time: ${extra.featuresSeconds !== undefined ? `features ${extra.featuresSeconds.toFixed(2)} s, ` : ''}generation ${t.generation.toFixed(2)} s, set encoding ${t.setEncoding.toFixed(3)} s, graph encoding ${t.graphEncoding.toFixed(3)} s, scoring ${t.scoring.toFixed(3)} s; search (generation + ranking) ${t.search.toFixed(2)} s${t.reference > 0 ? `; reference cells ${t.reference.toFixed(2)} s` : ''}`,
   ];
   return lines.join('\n');
 }
@@ -80,7 +95,7 @@ export function formatRankReport(
   const header = [...candidateHeader(r.ranking[0], columns, undefined)];
   if (proxyCol) header.splice(2, 0, r.rerank!.proxy);
   const rows = r.ranking.map((c) => {
-    const row = candidateRow(c, columns, false);
+    const row = candidateRow(c, columns, false, hasPercentile(r.ranking[0]));
     if (proxyCol) row.splice(2, 0, c.proxyScore === undefined ? '-' : f(c.proxyScore, 3));
     return row;
   });
@@ -104,8 +119,8 @@ export const SEARCH_JSON_SCHEMA_VERSION = 1;
 /**
  * The machine-readable form (`--json`), schema version 1: `schemaVersion`, `space`, `dataset`,
  * `seed`, `backend`, `settings`, `generation`, `timings` (every field in seconds, the unit in its
- * name: `featuresSeconds`, `generationSeconds`, …), `top` (the first k candidates; accuracies in
- * percent, `cost.mflops` / `cost.mparams` in millions) and, only with `all`, `ranking` (every
+ * name: `featuresSeconds`, `generationSeconds`, …), `top` (the first k candidates; accuracies and
+ * `predictedPercentile` in percent, `cost.mflops` / `cost.mparams` in millions) and, only with `all`, `ranking` (every
  * candidate, best first).
  */
 export function searchReportJson(r: SearchResult, extra: { featuresSeconds?: number; all?: boolean } = {}): Record<string, unknown> {
@@ -121,6 +136,7 @@ export function searchReportJson(r: SearchResult, extra: { featuresSeconds?: num
       scoringSeconds: t.scoring,
       rankingSeconds: t.ranking,
       searchSeconds: t.search,
+      referenceSeconds: t.reference,
     },
     top,
     ...(extra.all ? { ranking } : {}),

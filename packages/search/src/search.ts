@@ -1,5 +1,6 @@
 import {
   NO_FACTS,
+  Rng,
   checkLatencyBudget,
   constrainSearchSpace,
   describeConstraints,
@@ -7,6 +8,7 @@ import {
   driveSteps,
   eitherOf,
   fail,
+  percentileAmong,
   type MetaD2AError,
   type StepControl,
   type Steps,
@@ -21,10 +23,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as E from 'fp-ts/lib/Either.js';
 import { generateSteps, type GenerateProgress, type ProjectionUse } from './generate';
 import { predictionTarget, type SearchModel } from './model-dir';
-import { rankSteps, type RankProgress, type RankedCandidate } from './rank';
+import { candidatePool, rankSteps, type RankProgress, type RankedCandidate } from './rank';
 
-/** Progress of a search: the stage (`generate`, then `rank`) and its `done` of `total`. */
-export type SearchProgress = GenerateProgress | RankProgress;
+/** Progress of scoring the reference cells of `predictedPercentile`: `done` of `total` graphs. */
+export interface ReferenceProgress {
+  readonly stage: 'reference';
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Progress of a search: the stage (`generate`, then `rank`, then `reference`) and its `done` of `total`. */
+export type SearchProgress = GenerateProgress | RankProgress | ReferenceProgress;
 
 export interface SearchOptions extends StepControl<SearchProgress> {
   /** Unique valid candidates to generate (official: 500; 50 for small datasets). */
@@ -42,6 +51,12 @@ export interface SearchOptions extends StepControl<SearchProgress> {
   /** Give up after decoding this many graphs (default 1,000 × candidates). */
   readonly maxAttempts?: number;
   readonly constraints?: Constraints;
+  /**
+   * Uniformly random architectures of the space (seeded draws, distinct ones kept), scored by the
+   * predictor for the same data set, that each candidate's score is placed among
+   * (`predictedPercentile`). Default 200; 0: none.
+   */
+  readonly referenceCells?: number;
 }
 
 export interface SearchCandidate {
@@ -60,6 +75,12 @@ export interface SearchCandidate {
   readonly facts: BenchmarkFacts;
   /** The predicted accuracy is outside [0, 100] % (a predictor whose normalisation does not fit the data). */
   readonly outOfRange: boolean;
+  /**
+   * Where the predictor puts it among uniformly random architectures of the space for this data
+   * set (mid-rank percentile of its score among the search's `referenceCells`): 97 = the predictor
+   * ranks it above 97 % of random cells. Absent without reference cells.
+   */
+  readonly predictedPercentile?: number;
 }
 
 /** Wall seconds of each phase. */
@@ -76,6 +97,8 @@ export interface SearchTimings {
   readonly ranking: number;
   /** generation + ranking: the paper's "search time". */
   readonly search: number;
+  /** Scoring the reference cells of `predictedPercentile` (not part of `search`; 0 without them). */
+  readonly reference: number;
 }
 
 export interface SearchResult {
@@ -85,7 +108,15 @@ export interface SearchResult {
   readonly dataset: { readonly name: string; readonly classes: number; readonly dim: number };
   readonly seed: number;
   readonly backend: string;
-  readonly settings: { readonly candidates: number; readonly resamples: number; readonly perClass: number; readonly batchSize: number; readonly constraints: Constraints };
+  readonly settings: {
+    readonly candidates: number;
+    readonly resamples: number;
+    readonly perClass: number;
+    readonly batchSize: number;
+    readonly constraints: Constraints;
+    /** Distinct random architectures scored for `predictedPercentile` (0: none). */
+    readonly referenceCells: number;
+  };
   readonly generation: { readonly attempts: number; readonly valid: number; readonly unique: number; readonly batches: number };
   readonly timings: SearchTimings;
   /** Every candidate, best first. */
@@ -98,8 +129,18 @@ export interface SearchResult {
   readonly warnings: readonly string[];
 }
 
-/** A ranking with each candidate's cost (for `classes` classes), its latency on `device` (where given) and the space's benchmark facts. */
-export function describeCandidates<A>(space: SearchSpace<A>, ranking: readonly RankedCandidate<A>[], classes: number, device?: string): SearchCandidate[] {
+/**
+ * A ranking with each candidate's cost (for `classes` classes), its latency on `device` (where
+ * given), the space's benchmark facts and, given the scores of reference cells for the same data
+ * set, its predicted percentile among them.
+ */
+export function describeCandidates<A>(
+  space: SearchSpace<A>,
+  ranking: readonly RankedCandidate<A>[],
+  classes: number,
+  device?: string,
+  referenceScores?: readonly number[],
+): SearchCandidate[] {
   return ranking.map((c) => ({
     rank: c.rank,
     arch: c.key,
@@ -109,6 +150,7 @@ export function describeCandidates<A>(space: SearchSpace<A>, ranking: readonly R
     ...(device !== undefined && space.latency ? { latencyMs: space.latency.latencyMs(c.arch, device) } : {}),
     facts: space.facts?.(c.arch) ?? NO_FACTS,
     outOfRange: !(c.predictedAccuracy >= 0 && c.predictedAccuracy <= 100),
+    ...(referenceScores !== undefined && referenceScores.length > 0 && Number.isFinite(c.score) ? { predictedPercentile: percentileAmong(c.score, referenceScores) } : {}),
   }));
 }
 
@@ -143,6 +185,9 @@ function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptio
   const resamples = posInt('resamples', opts.resamples ?? 10);
   const perClass = posInt('perClass', opts.perClass ?? 20);
   const batchSize = posInt('batchSize', opts.batchSize ?? 100);
+  const referenceCells = opts.referenceCells ?? 200;
+  if (!Number.isInteger(referenceCells) || referenceCells < 0)
+    fail('ValidationError', { source: 'search options', field: 'referenceCells', expected: 'an integer ≥ 0', got: String(referenceCells) });
   const seed = opts.seed ?? 0;
   if (!Number.isSafeInteger(seed)) fail('ValidationError', { source: 'search options', field: 'seed', expected: 'an integer', got: String(seed) });
   const constraints = opts.constraints ?? {};
@@ -157,16 +202,17 @@ function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptio
   const gen = yield* generateSteps(generator, dataset, candidates, { space: genSpace, seed, batchSize, perClass, maxAttempts: opts.maxAttempts });
   const generation = gen.elapsedMs / 1000;
   const ranked = yield* rankSteps(predictor, dataset, gen, { resamples, perClass, seed: `${seed}/rank` });
-  const ranking = describeCandidates(space, ranked.ranking, classes, constraints.device);
-  const nonFinite = ranking.filter((c) => !Number.isFinite(c.score)).length;
+  const nonFinite = ranked.ranking.filter((c) => !Number.isFinite(c.score)).length;
   if (nonFinite > 0) {
     fail('ValidationError', {
       source: 'search',
       field: 'predictor scores',
       expected: 'finite scores',
-      got: `${nonFinite} of ${ranking.length} candidates NaN or infinite (the predictor's weights or the features hold NaN/Inf)`,
+      got: `${nonFinite} of ${ranked.ranking.length} candidates NaN or infinite (the predictor's weights or the features hold NaN/Inf)`,
     });
   }
+  const reference = yield* referenceSteps(model, dataset, referenceCells, { resamples, perClass, seed });
+  const ranking = describeCandidates(space, ranked.ranking, classes, constraints.device, reference.scores);
   const outside = ranking.filter((c) => c.outOfRange).length;
   const norm = predictor.normalisation;
   const warnings =
@@ -185,14 +231,62 @@ function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptio
     dataset: { name: dataset.name, classes, dim: dataset.dim },
     seed,
     backend: currentBackend()?.name ?? tf.getBackend(),
-    settings: { candidates, resamples, perClass, batchSize, constraints },
+    settings: { candidates, resamples, perClass, batchSize, constraints, referenceCells: reference.scores.length },
     generation: { attempts: gen.attempts, valid: gen.valid, unique: gen.unique, batches: gen.batches },
-    timings: { generation, setEncoding: t.setEncoding, graphEncoding: t.graphEncoding, scoring: t.scoring, ranking: rankingS, search: generation + rankingS },
+    timings: {
+      generation,
+      setEncoding: t.setEncoding,
+      graphEncoding: t.graphEncoding,
+      scoring: t.scoring,
+      ranking: rankingS,
+      search: generation + rankingS,
+      reference: reference.seconds,
+    },
     ranking,
     top: ranking.slice(0, top),
     ...(fastPath ? { fastPath } : {}),
     warnings,
   };
+}
+
+/**
+ * The predictor's scores, for `dataset`, of `count` seeded uniform draws of the model's space
+ * (distinct ones kept), with the same resampled datasets as the candidates' ranking (its seed), so
+ * that a candidate's score can be placed among them.
+ */
+function* referenceSteps(
+  model: SearchModel,
+  dataset: FeatureSet,
+  count: number,
+  o: { resamples: number; perClass: number; seed: number },
+): Steps<SearchProgress, { scores: number[]; seconds: number }> {
+  if (count === 0) return { scores: [], seconds: 0 };
+  const t0 = performance.now();
+  const space = model.space as SearchSpace<unknown>;
+  const rng = new Rng(`${o.seed}/reference`);
+  const cells = new Map<string, unknown>();
+  for (let i = 0; i < count; i++) {
+    const a = space.sample(rng);
+    const key = space.format(a);
+    if (!cells.has(key)) cells.set(key, a);
+  }
+  const r = yield* asReference(
+    rankSteps(model.predictor, dataset, candidatePool(space, [...cells.values()]), { resamples: o.resamples, perClass: o.perClass, seed: `${o.seed}/rank` }),
+  );
+  return { scores: r.ranking.map((c) => c.score), seconds: (performance.now() - t0) / 1000 };
+}
+
+/** A ranking's steps reported as the reference stage (the inner steps are closed with the outer ones). */
+function* asReference<R>(inner: Steps<RankProgress, R>): Steps<ReferenceProgress, R> {
+  try {
+    for (;;) {
+      const n = inner.next();
+      if (n.done) return n.value;
+      yield { stage: 'reference', done: n.value.done, total: n.value.total };
+    }
+  } finally {
+    inner.return(undefined as never);
+  }
 }
 
 /** A data set a search can rank for: at least 2 classes (a 1-class "classification" means nothing to the predictor), finite values. */

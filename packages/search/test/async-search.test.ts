@@ -48,6 +48,12 @@ describe('runSearch, asynchronous', () => {
     expect(gen.at(-1)).toMatchObject({ done: 25, total: 25, attempts: golden.gen.attempts, valid: golden.gen.valid, batches: golden.gen.batches });
     expect(seen.indexOf(rank[0]!)).toBe(gen.length); // all of generation, then ranking
     expect(rank).toEqual([{ stage: 'rank', done: 0, total: 25 }]); // 25 graphs: one graph batch, encoded with the scoring
+    // then the reference cells of the predicted percentile: 200 draws, the distinct ones in one graph batch
+    const reference = seen.filter((p) => p.stage === 'reference');
+    expect(seen.slice(gen.length + rank.length)).toEqual(reference);
+    expect(reference).toHaveLength(1);
+    expect(reference[0]!.total).toBeGreaterThan(190);
+    expect(reference[0]!.total).toBeLessThanOrEqual(200);
     expect(ticks).toBeGreaterThan(0);
   });
 

@@ -42,7 +42,7 @@ describe('latency-constrained search (NB201: HELP measurements)', () => {
     expect(r.generation.attempts).toBeGreaterThan(r.generation.valid);
     const text = formatSearchReport(r);
     expect(text).toContain(`constraints: ≤ ${budget} ms on titan_rtx_1`);
-    expect(text).toMatch(/#\s+pred\.acc\s+MFLOPs\s+Mparams\s+ms titan_rtx_1\s+C10 test/);
+    expect(text).toMatch(/#\s+pred\.acc\s+pred\.pct\s+MFLOPs\s+Mparams\s+ms titan_rtx_1\s+C10 test/);
     const json = searchReportJson(r) as { top: { latencyMs: number }[]; settings: { constraints: unknown } };
     expect(json.settings.constraints).toEqual({ latencyMaxMs: budget, device: 'titan_rtx_1' });
     expect(json.top.every((c) => c.latencyMs <= budget)).toBe(true);

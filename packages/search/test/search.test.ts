@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
-import { Rng, initBackend, modelSpecs } from '@metad2a/core';
-import { nb201, nb201Cost, nb201Table, parseNb201 } from '@metad2a/search-spaces';
-import { loadSearchModel, parseModelManifest, runSearch, scoreGraphs, formatSearchReport, searchReportJson } from '../src';
+import { Rng, initBackend, modelSpecs, percentileAmong } from '@metad2a/core';
+import { nb201, nb201Cost, nb201Table, parseNb201, type Nb201Cell } from '@metad2a/search-spaces';
+import { candidatePool, loadSearchModel, parseModelManifest, rankCandidates, runSearch, scoreGraphs, formatSearchReport, searchReportJson } from '../src';
 import { fixtureNb201Model, saveModelDir, syntheticFeatures } from './fixture-model';
 
 beforeAll(async () => {
@@ -53,6 +53,33 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     expect(c.ranking.map((x) => x.arch)).not.toEqual(a.ranking.map((x) => x.arch));
   });
 
+  it('places each candidate among seeded random cells scored for the same data set (predicted percentile)', async () => {
+    const r = await runSearch(model, data, { candidates: 30, resamples: 3, seed: 4, batchSize: 30, referenceCells: 60 });
+    // the same 60 draws, scored by the predictor on the same resamples
+    const rng = new Rng('4/reference');
+    const cells = new Map<string, Nb201Cell>();
+    for (let i = 0; i < 60; i++) {
+      const a = nb201.sample(rng);
+      cells.set(nb201.format(a), a);
+    }
+    const ref = await rankCandidates(model.predictor, data, candidatePool(nb201, [...cells.values()]), { resamples: 3, seed: '4/rank' });
+    const refScores = ref.ranking.map((c) => c.score);
+    expect(r.settings.referenceCells).toBe(cells.size);
+    for (const c of r.ranking) expect(c.predictedPercentile).toBe(percentileAmong(c.score, refScores));
+    // best first, so the percentiles never rise down the ranking; all within [0, 100]
+    for (let i = 1; i < r.ranking.length; i++) expect(r.ranking[i - 1]!.predictedPercentile!).toBeGreaterThanOrEqual(r.ranking[i]!.predictedPercentile!);
+    expect(r.ranking.every((c) => c.predictedPercentile! >= 0 && c.predictedPercentile! <= 100)).toBe(true);
+    // the search's own ranking is untouched by the reference cells
+    const none = await runSearch(model, data, { candidates: 30, resamples: 3, seed: 4, batchSize: 30, referenceCells: 0 });
+    expect(none.ranking.map((c) => [c.arch, c.score])).toEqual(r.ranking.map((c) => [c.arch, c.score]));
+    expect(none.ranking.every((c) => c.predictedPercentile === undefined)).toBe(true);
+    expect(none.settings.referenceCells).toBe(0);
+    expect(none.timings.reference).toBe(0);
+    expect(formatSearchReport(r)).toContain(`pred.pct = where the predictor puts the cell among ${cells.size} uniformly random architectures`);
+    expect(formatSearchReport(none)).not.toContain('pred.pct');
+    await expect(runSearch(model, data, { candidates: 5, referenceCells: -1 })).rejects.toThrow(/search options: referenceCells: expected an integer ≥ 0, got -1/);
+  });
+
   it('ranks exactly as the predictor ranks the same resamples of the canonical graphs', async () => {
     const r = await runSearch(model, data, { candidates: 30, resamples: 3, seed: 3, batchSize: 30 });
     const archs = r.ranking.map((c) => c.arch);
@@ -88,6 +115,7 @@ describe('runSearch on the official fixture weights (NB201)', () => {
       scoringSeconds: r.timings.scoring,
       rankingSeconds: r.timings.ranking,
       searchSeconds: r.timings.search,
+      referenceSeconds: r.timings.reference,
     });
     expect(json.top).toEqual(r.top);
     expect(json.ranking).toBeUndefined();
