@@ -192,6 +192,7 @@ describe('metad2a CLI', () => {
       'generationSeconds',
       'graphEncodingSeconds',
       'rankingSeconds',
+      'referenceSeconds',
       'scoringSeconds',
       'searchSeconds',
       'setEncodingSeconds',
