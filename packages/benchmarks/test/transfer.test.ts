@@ -440,7 +440,7 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
       "extractor random-conv (the database's features come from random-conv, first 20 images per class)",
       "extractor random-conv (the database's features come from random-conv, first 20 images per class)",
     ]);
-  });
+  }, 300_000); // three runs of the tiny plan: ~50 s on an idle 2-core machine, over 120 s at load 10
 });
 
 describe('runTransferBenchmark on an MBv3 plan (the embedded MBv3 model, issue #23)', () => {
