@@ -1,9 +1,10 @@
 /**
- * The recipe of the embedded default model of `@metad2a/default-model`: every step is the library
- * function a `metad2a` command runs (`db import`, `db features`, `db split`, `prior`,
- * `meta-train`, `bench transfer`), over one work folder, offline.
+ * The recipe of the embedded default models of `@metad2a/default-model` (NB201, and with
+ * `--space mbv3` the meta-trained MobileNetV3 one): every step is the library function a `metad2a`
+ * command runs (`db import`, `db features`, `db split`, `prior`, `meta-train`, `bench transfer`),
+ * over one work folder, offline.
  *
- *   npx tsx tools/default-model/build.ts [--work .tmp/default-model] [options] [phase...]
+ *   npx tsx tools/default-model/build.ts [--space nb201|mbv3] [--work .tmp/default-model] [options] [phase...]
  *
  * Phases (with none given, all in order; each resumable — run it again after a stop):
  *   db        the training database: the committed export of plan nb201-v1
@@ -11,11 +12,12 @@
  *             or `--db <file>`, an existing database (e.g. a larger local build), used as it is
  *   heldout   the held-out database of plan nb201-heldout-v1: its committed export
  *             (packages/meta-trainer/data/nb201-heldout-measured, `builtin:nb201-heldout`) imported into
- *             <work>/heldout.sqlite, or `--heldout-db <file>`
+ *             <work>/heldout.sqlite, or `--heldout-db <file>`; a missing export is refused, naming its
+ *             folder and the tools/meta-database commands that build and export it
  *   features  the class features of every data set of both databases: `--extractor` (random-conv),
  *             the first `--per-class` (20) images of each class
- *   split     the training database's records by task: `--valid` (0.15) of each data set's tasks
- *             validate, seed `--seed` (2026); metric of plan nb201-v1 (`--metric`)
+ *   split     the training database's records of the space by task: `--valid` (0.15) of each data
+ *             set's tasks validate, seed `--seed` (2026); metric of plan nb201-v1 (`--metric`)
  *   prior     the architecture prior at the predictor's hidden size (`--prior-epochs` 20, seed);
  *             `--prior <file>` uses an existing one instead, `--prior none` meta-trains the predictor
  *             from its seeded initialisation (no prior)
@@ -30,6 +32,18 @@
  *             model.json with the build's provenance, evaluation.json (the transfer result) and
  *             EVALUATION.md (its table)
  *
+ * `--space mbv3` (issue #23; not run on the full database yet): the same phases with MBv3's plans —
+ * db: plan mbv3-v1's export (packages/meta-trainer/data/mbv3-measured, `builtin:mbv3`); heldout:
+ * plan mbv3-heldout-v1's (mbv3-heldout-measured, `builtin:mbv3-heldout`); split: metric of plan
+ * mbv3-v1 (top1-test@mbv3-db); prior: the OFA-oracle prior of build-mbv3.ts (`ofa:imagenet-oracle`,
+ * 20,000 subnets, 8 epochs, batch 64, lr 2e-3, 10 % held out), or `--prior <file>|none`; train:
+ * MBv3's official sizes; eval: plan mbv3-heldout-v1 against OFA's predictor's best (no zero-cost
+ * proxies: they score NB201's TinyNetwork, so `--proxy-batch`/`--proxy-pool` are refused, as is
+ * `--anchor on`, NB201's table), then the generator's validity (share of valid decodes of 1,000 by
+ * the search's `sampleCandidates`, on builtin:fashion-mnist and builtin:digits; goal ≥ 90 %); ship:
+ * packages/default-model/models/mbv3, the validity in model.json and EVALUATION.md. Default work
+ * folder: .tmp/default-model-mbv3-meta.
+ *
  * The settings are stored in <work>/build.json at the first run; a later run with other settings
  * is refused (use another --work), so every phase of one work folder has the same recipe.
  */
@@ -39,7 +53,9 @@ import { MetaD2AException, fail, validationError, writeFileAtomicSync } from '@m
 import { buildPlanOptions, recipeMetric } from '@metad2a/arch-trainer';
 import { resultJson, runTransferBenchmark, transferMarkdown, transferSvg, writeReport, type TransferPlanOptions, type TransferResult } from '@metad2a/benchmarks';
 import {
+  BUILTIN_DATABASES,
   PRIOR_SOURCES,
+  PRIOR_SOURCES_BY_SPACE,
   addDatabaseFeatures,
   builtinDatabaseDir,
   importExportDir,
@@ -50,7 +66,8 @@ import {
   type GeneratorPairs,
   type PriorSource,
 } from '@metad2a/meta-trainer';
-import { loadSearchModel, parseModelManifest } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, loadSearchFeatures, loadSearchModel, parseModelManifest, type SearchModel } from '@metad2a/search';
+import { MBV3_SHIP_DIR, decodeStats, defaultMbv3Settings } from './build-mbv3';
 import { openBuildState, readBuildArgs, replaceDirectory, runBuildMain, withDb, withDbAsync } from './work-folder';
 import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
@@ -62,8 +79,26 @@ export const SPLIT = 'default-model';
 const ROOT = path.resolve(__dirname, '../..');
 export const SHIP_DIR = path.join(ROOT, 'packages/default-model/models/nb201');
 
+export type BuildSpace = 'nb201' | 'mbv3';
+/** What the space decides: the training plan and the held-out plan (each with its committed export, `builtin:<name>`), the default work and ship folders. */
+export const BUILD_SPACES: Readonly<
+  Record<
+    BuildSpace,
+    { readonly trainPlan: string; readonly trainExport: string; readonly heldoutPlan: string; readonly heldoutExport: string; readonly work: string; readonly shipTo: string }
+  >
+> = {
+  nb201: { trainPlan: 'nb201-v1', trainExport: 'nb201', heldoutPlan: 'nb201-heldout-v1', heldoutExport: 'nb201-heldout', work: '.tmp/default-model', shipTo: SHIP_DIR },
+  mbv3: { trainPlan: 'mbv3-v1', trainExport: 'mbv3', heldoutPlan: 'mbv3-heldout-v1', heldoutExport: 'mbv3-heldout', work: '.tmp/default-model-mbv3-meta', shipTo: MBV3_SHIP_DIR },
+};
+/** The NB201 prior's training (batch, lr, nothing held out) where the settings name none. */
+const NB201_PRIOR_TRAINING: NonNullable<BuildSettings['priorTraining']> = { batchSize: 256, lr: 1e-3, heldOutFraction: 0 };
+/** The validity goal of issue #23: share of the generator's decodes that are valid subnets. */
+export const VALIDITY_GOAL = 0.9;
+
 export interface BuildSettings {
   readonly work: string;
+  /** The search space; absent: nb201 (so an NB201 work folder's build.json from before `--space` still matches). */
+  readonly space?: BuildSpace;
   /** An existing training database; default: the export of plan nb201-v1 imported into <work>/db.sqlite. */
   readonly db?: string;
   /** An existing held-out database; default: the export of plan nb201-heldout-v1 imported into <work>/heldout.sqlite. */
@@ -78,6 +113,8 @@ export interface BuildSettings {
   readonly prior?: string | null;
   readonly priorEpochs: number;
   readonly priorSources: readonly PriorSource[];
+  /** The prior's batch, lr, held-out share and (ofa:imagenet-oracle) subnets drawn; absent: NB201's (256, 1e-3, 0). */
+  readonly priorTraining?: { readonly batchSize: number; readonly lr: number; readonly heldOutFraction: number; readonly oracleSamples?: number };
   readonly predictorHs: number;
   readonly predictorEpochs: number;
   readonly generatorEpochs: number;
@@ -99,19 +136,29 @@ export interface BuildSettings {
     /** The proxies choose among the first n of each search's ranking (NASWOT costs ~0.25 s per cell at 32 images). */
     readonly proxyPool?: number;
   };
+  /**
+   * MBv3: after the evaluation, `decodes` seeded decodes of the generator per data set, made by the
+   * search's own generation stage (`sampleCandidates`), to report the share of valid subnets.
+   */
+  readonly validity?: { readonly datasets: readonly string[]; readonly decodes: number };
   readonly shipTo: string;
 }
 
-export function defaultSettings(work = path.join(ROOT, '.tmp/default-model')): BuildSettings {
-  return {
-    work: path.resolve(work),
+/**
+ * The default recipe of `space`. MBv3: the plans mbv3-v1 / mbv3-heldout-v1 and their exports, the
+ * OFA-oracle architecture prior with the settings of `build-mbv3.ts` (`ofa:imagenet-oracle`, 20,000
+ * subnets, 8 epochs, batch 64, lr 2e-3, 10 % held out), no zero-cost proxies (they score NB201's
+ * TinyNetwork), the generator's validity on `build-mbv3.ts`'s check data sets, shipped to models/mbv3.
+ */
+export function defaultSettings(work?: string, space: BuildSpace = 'nb201'): BuildSettings {
+  const sp = BUILD_SPACES[space];
+  const common: Omit<BuildSettings, 'priorEpochs' | 'priorSources' | 'eval'> = {
+    work: path.resolve(work ?? path.join(ROOT, sp.work)),
     extractor: 'random-conv',
     perClass: 20,
-    metric: recipeMetric(buildPlanOptions('nb201-v1').recipe),
+    metric: recipeMetric(buildPlanOptions(sp.trainPlan).recipe),
     validShare: 0.15,
     seed: 2026,
-    priorEpochs: 20,
-    priorSources: PRIOR_SOURCES,
     predictorHs: 128,
     predictorEpochs: 120,
     generatorEpochs: 400,
@@ -119,10 +166,42 @@ export function defaultSettings(work = path.join(ROOT, '.tmp/default-model')): B
     selectBy: 'pearson',
     anchor: false,
     batchSize: 32,
-    plan: 'nb201-heldout-v1',
-    eval: { seeds: [0, 1, 2] },
-    shipTo: SHIP_DIR,
+    plan: sp.heldoutPlan,
+    shipTo: sp.shipTo,
   };
+  if (space === 'nb201') return { ...common, priorEpochs: 20, priorSources: PRIOR_SOURCES, eval: { seeds: [0, 1, 2] } };
+  const m = defaultMbv3Settings();
+  return {
+    ...common,
+    space,
+    priorEpochs: m.priorEpochs,
+    priorSources: PRIOR_SOURCES_BY_SPACE.mbv3,
+    priorTraining: { batchSize: m.priorBatch, lr: m.priorLr, heldOutFraction: m.priorHeldOut, oracleSamples: m.oracleSamples },
+    eval: { seeds: [0, 1, 2], proxies: [] },
+    validity: { datasets: m.checkDatasets, decodes: m.decodes },
+  };
+}
+
+/** A ValidationError for what only NB201 has, asked of another space (the anchor on NB201's table, the zero-cost proxies, NB201's prior sources). */
+export function checkSpaceSettings(s: BuildSettings): void {
+  const space = s.space ?? 'nb201';
+  const refuse = (field: string, expected: string, got: string): never => fail('ValidationError', { source: 'default-model build', field, expected, got });
+  const allowed = PRIOR_SOURCES_BY_SPACE[space] as readonly string[];
+  const wrong = s.priorSources.filter((x) => !allowed.includes(x));
+  if (wrong.length > 0) refuse('--prior-sources', `sources of space ${space} (${allowed.join(', ')})`, wrong.join(', '));
+  if (space === 'nb201') return;
+  if (s.anchor) refuse('--anchor', `off for --space ${space} (the anchor is NB201's table score; ${space} has no table)`, 'on');
+  const proxies = [
+    ...(s.eval.proxies ?? ['naswot', 'synflow']),
+    ...(s.eval.proxyBatch !== undefined ? ['--proxy-batch'] : []),
+    ...(s.eval.proxyPool !== undefined ? ['--proxy-pool'] : []),
+  ];
+  if (proxies.length > 0)
+    refuse(
+      'proxies',
+      `none for --space ${space} (the zero-cost proxies score NB201's TinyNetwork; the ${space} evaluation compares with OFA's predictor's best instead)`,
+      proxies.join(', '),
+    );
 }
 
 /** What the phases found and made, kept in <work>/build.json for the provenance `ship` writes. */
@@ -135,8 +214,11 @@ interface BuildState {
   /** `file` null: the build uses no prior (`--prior none`). */
   prior?: { readonly file: string | null; readonly trained: boolean };
   train?: { readonly model: string; readonly extractor: unknown; readonly featuresFrom: string | null; readonly predictorBest: unknown };
-  eval?: { readonly files: readonly string[] };
+  eval?: { readonly files: readonly string[]; readonly validity?: GeneratorValidity };
 }
+
+/** The generator's decodes per data set (MBv3), by the search's `sampleCandidates`. */
+type GeneratorValidity = readonly { readonly dataset: string; readonly decodes: number; readonly valid: number; readonly validShare: number; readonly distinctSubnets: number }[];
 
 const paths = (s: BuildSettings) => ({
   db: s.db ?? path.join(s.work, 'db.sqlite'),
@@ -149,8 +231,15 @@ const paths = (s: BuildSettings) => ({
 
 const saveState = (state: BuildState): void => writeFileAtomicSync(paths(state.settings).stateFile, `${JSON.stringify(state, null, 2)}\n`);
 
-/** `db import` of a committed export into `target` (resumable: present records are skipped), or an existing database as it is. */
-function database(given: string | undefined, flag: string, target: string, exportOf: string, log: (s: string) => void): { file: string; from: string; counts: unknown } {
+/** `db import` of the committed export of `plan` into `target` (resumable: present records are skipped), or an existing database as it is. */
+function database(
+  given: string | undefined,
+  flag: string,
+  target: string,
+  exportOf: string,
+  plan: string,
+  log: (s: string) => void,
+): { file: string; from: string; counts: unknown } {
   if (given !== undefined) {
     if (!fs.existsSync(given)) fail('NotFound', { source: 'default-model build', field: flag, expected: 'an existing meta-database file', got: given });
     return { file: given, from: given, counts: withDb(given, (db) => db.counts()) };
@@ -160,16 +249,32 @@ function database(given: string | undefined, flag: string, target: string, expor
     dir = builtinDatabaseDir(exportOf);
   } catch (err) {
     if (!(err instanceof MetaD2AException)) throw err;
+    const folder = `packages/meta-trainer/data/${BUILTIN_DATABASES[exportOf]?.folder ?? `${exportOf}-measured`}`;
     fail('NotFound', {
       source: 'default-model build',
       field: flag,
-      expected: `the committed export of builtin:${exportOf} (packages/meta-trainer/data; tools/meta-database/export.sh writes it) or ${flag} <file>, a meta-database`,
-      got: 'neither',
+      expected: `the committed export of plan ${plan}, ${folder} (builtin:${exportOf}: build it with \`tools/meta-database/build.sh ${plan}\`, then export it with \`tools/meta-database/export.sh ${plan}\`), or ${flag} <file>, a meta-database`,
+      got: `no ${folder}/manifest.json`,
     });
   }
   const r = withDb(target, (db) => importExportDir(dir, db));
   log(`imported ${path.relative(ROOT, dir)}: ${JSON.stringify(r)}`);
   return { file: target, from: path.relative(ROOT, dir), counts: withDb(target, (db) => db.counts()) };
+}
+
+/** The generator's validity (MBv3): `decodes` seeded decodes per data set through the search's `sampleCandidates` (`decodeStats` of build-mbv3.ts). */
+async function generatorValidity(model: SearchModel, v: NonNullable<BuildSettings['validity']>, seed: number, log: (s: string) => void): Promise<GeneratorValidity> {
+  const out: GeneratorValidity[number][] = [];
+  for (const dataset of v.datasets) {
+    const features = await loadSearchFeatures(model, dataset, { maxPerClass: SEARCH_IMAGES_PER_CLASS });
+    const d = await decodeStats(model, features, v.decodes, seed);
+    const validShare = Number((d.valid / d.decodes).toFixed(4));
+    out.push({ dataset, decodes: d.decodes, valid: d.valid, validShare, distinctSubnets: d.distinctSubnets });
+    log(
+      `eval generator validity ${dataset}: ${d.valid}/${d.decodes} valid (${(100 * validShare).toFixed(1)} %, goal ≥ ${100 * VALIDITY_GOAL} %${validShare >= VALIDITY_GOAL ? '' : ': MISSED'}), ${d.distinctSubnets} distinct subnets`,
+    );
+  }
+  return out;
 }
 
 /**
@@ -179,6 +284,9 @@ function database(given: string | undefined, flag: string, target: string, expor
 export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase[] = [], opts: { log?: (s: string) => void; signal?: AbortSignal } = {}): Promise<void> {
   const log = opts.log ?? ((line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`));
   const want = (p: Phase): boolean => phases.length === 0 || phases.includes(p);
+  checkSpaceSettings(s);
+  const space = s.space ?? 'nb201';
+  const sp = BUILD_SPACES[space];
   const p = paths(s);
   const state = openBuildState<typeof s, BuildState>(p.stateFile, s, s.work);
   const need = <K extends keyof BuildState>(k: K, phase: Phase): NonNullable<BuildState[K]> => {
@@ -188,12 +296,12 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
   };
 
   if (want('db')) {
-    state.db = database(s.db, '--db', p.db, 'nb201', log);
+    state.db = database(s.db, '--db', p.db, sp.trainExport, sp.trainPlan, log);
     saveState(state);
     log(`db: ${state.db.file} ${JSON.stringify(state.db.counts)}`);
   }
   if (want('heldout')) {
-    state.heldout = database(s.heldoutDb, '--heldout-db', p.heldout, 'nb201-heldout', log);
+    state.heldout = database(s.heldoutDb, '--heldout-db', p.heldout, sp.heldoutExport, sp.heldoutPlan, log);
     saveState(state);
     log(`heldout: ${state.heldout.file} ${JSON.stringify(state.heldout.counts)}`);
   }
@@ -206,7 +314,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
     saveState(state);
   }
   if (want('split')) {
-    state.split = withDb(need('db', 'db').file, (db) => makeTaskSplit(db, { name: SPLIT, metric: s.metric, validShare: s.validShare, seed: s.seed }));
+    state.split = withDb(need('db', 'db').file, (db) => makeTaskSplit(db, { name: SPLIT, metric: s.metric, space, validShare: s.validShare, seed: s.seed }));
     saveState(state);
     log(`split: ${JSON.stringify(state.split)}`);
   }
@@ -216,15 +324,18 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
       if (!fs.existsSync(s.prior)) fail('NotFound', { source: 'default-model build', field: '--prior', expected: 'an architecture prior file', got: s.prior });
       state.prior = { file: s.prior, trained: false };
     } else if (!fs.existsSync(p.prior!)) {
+      const { oracleSamples, ...t } = s.priorTraining ?? NB201_PRIOR_TRAINING;
       const r = await trainArchitecturePriorFile(p.prior!, {
         predictorHs: s.predictorHs,
         epochs: s.priorEpochs,
-        batchSize: 256,
-        lr: 1e-3,
-        heldOutFraction: 0,
+        ...t,
         sources: s.priorSources,
+        ...(oracleSamples !== undefined ? { oracleSamples } : {}),
         seed: s.seed,
-        onEpoch: (e) => log(`prior epoch ${e.epoch}/${s.priorEpochs} loss ${e.trainLoss.toPrecision(4)} ${e.seconds.toFixed(1)} s`),
+        onEpoch: (e) => {
+          const held = Object.entries(e.heldOutSpearman ?? {}).map(([k, v]) => ` held-out Spearman ${k} ${v.toFixed(3)}`);
+          log(`prior epoch ${e.epoch}/${s.priorEpochs} loss ${e.trainLoss.toPrecision(4)}${held.join('')} ${e.seconds.toFixed(1)} s`);
+        },
       });
       log(`prior: ${r.prior.trainSamples} samples of ${r.prior.trainCells} cells in ${r.prior.seconds.toFixed(0)} s`);
       state.prior = { file: p.prior!, trained: true };
@@ -238,7 +349,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
     const r = await withDbAsync(need('db', 'db').file, (db) =>
       metaTrainSearchModel(db, {
         out: p.model,
-        space: 'nb201',
+        space,
         split: SPLIT,
         predictorEpochs: s.predictorEpochs,
         generatorEpochs: s.generatorEpochs,
@@ -266,6 +377,8 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
     const modelDir = need('train', 'train').model;
     const model = await loadSearchModel(modelDir);
     try {
+      // first (seconds): logged even when the searches below cannot find enough distinct valid subnets
+      const validity = s.validity ? await generatorValidity(model, s.validity, s.seed, log) : undefined;
       const run = await runTransferBenchmark({
         model,
         modelName: path.relative(ROOT, modelDir),
@@ -281,7 +394,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
         return;
       }
       const files = writeReport(s.work, p.report, { markdown: transferMarkdown(run.result), json: run.result, svg: transferSvg(run.result) });
-      state.eval = { files };
+      state.eval = { files, ...(validity ? { validity } : {}) };
       saveState(state);
       log(`eval: wrote ${files.join(', ')}`);
     } finally {
@@ -318,15 +431,29 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
       featuresFrom: state.features?.from ?? null,
       split: { name: SPLIT, ...(state.split as object) },
       prior: state.prior?.file ? { file: path.basename(state.prior.file), trainedHere: state.prior.trained } : null,
+      ...(state.eval.validity ? { generatorValidity: state.eval.validity } : {}),
       settings,
     },
   };
+  const validity = state.eval.validity
+    ? [
+        '',
+        `## Generator validity (goal ≥ ${100 * VALIDITY_GOAL} % valid decodes)`,
+        '',
+        "Seeded decodes of the generator through the search's generation stage (`sampleCandidates`), per data set:",
+        '',
+        '| data set | valid decodes | valid share | distinct subnets |',
+        '|---|---:|---:|---:|',
+        ...state.eval.validity.map((v) => `| ${v.dataset} | ${v.valid} / ${v.decodes} | ${(100 * v.validShare).toFixed(1)} % | ${v.distinctSubnets} |`),
+        '',
+      ].join('\n')
+    : '';
   const names = replaceDirectory(s.shipTo, {
     [m.generator.checkpoint]: { copy: path.join(p.model, m.generator.checkpoint) },
     [m.predictor.checkpoint]: { copy: path.join(p.model, m.predictor.checkpoint) },
     'model.json': { text: `${JSON.stringify(shipped, null, 2)}\n` },
     'evaluation.json': { text: resultJson(result) },
-    'EVALUATION.md': { text: fs.readFileSync(path.join(s.work, `${p.report}.md`), 'utf8') },
+    'EVALUATION.md': { text: fs.readFileSync(path.join(s.work, `${p.report}.md`), 'utf8') + validity },
   });
   log(`ship: ${s.shipTo} (${names.join(', ')})`);
 }
@@ -334,7 +461,10 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
 /** Command-line flags → settings and phases; a usage error names the flag. */
 export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettings; phases: Phase[] } {
   const { phases, flags, take } = readBuildArgs(argv, PHASES, 'build.ts');
-  const d = defaultSettings(flags.get('--work'));
+  const space = take('--space') ?? 'nb201';
+  if (space !== 'nb201' && space !== 'mbv3')
+    throw new MetaD2AException(validationError({ source: 'build.ts', field: '--space', expected: 'nb201 or mbv3', got: JSON.stringify(space) }));
+  const d = defaultSettings(flags.get('--work'), space);
   const int = (f: string, dflt: number, min = 1): number => {
     const v = take(f);
     if (v === undefined) return dflt;
@@ -358,8 +488,10 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
   const priorFlag = take('--prior'); // a file, or `none`
   const priorSources = take('--prior-sources');
   for (const x of priorSources ? list(priorSources) : [])
-    if (!(PRIOR_SOURCES as readonly string[]).includes(x))
-      throw new MetaD2AException(validationError({ source: 'build.ts', field: '--prior-sources', expected: `some of ${PRIOR_SOURCES.join(', ')}`, got: JSON.stringify(x) }));
+    if (!(PRIOR_SOURCES_BY_SPACE[space] as readonly string[]).includes(x))
+      throw new MetaD2AException(
+        validationError({ source: 'build.ts', field: '--prior-sources', expected: `some of ${PRIOR_SOURCES_BY_SPACE[space].join(', ')} (space ${space})`, got: JSON.stringify(x) }),
+      );
   const seeds = take('--eval-seeds');
   const evalSeeds = seeds === undefined ? d.eval.seeds : list(seeds).map(Number);
   if (evalSeeds.some((x) => !Number.isInteger(x) || x < 0))
@@ -385,6 +517,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     batchSize: int('--batch-size', d.batchSize),
     plan: take('--plan') ?? d.plan,
     eval: {
+      ...d.eval,
       seeds: evalSeeds,
       ...(flags.has('--proxy-batch') ? { proxyBatch: int('--proxy-batch', 64, 2) } : {}),
       ...(flags.has('--proxy-pool') ? { proxyPool: int('--proxy-pool', 1) } : {}),
@@ -393,6 +526,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
   };
   if (flags.size > 0)
     throw new MetaD2AException(validationError({ source: 'build.ts', field: [...flags.keys()].join(', '), expected: 'a known flag (see the header of build.ts)', got: 'unknown' }));
+  checkSpaceSettings(settings);
   return { settings, phases };
 }
 

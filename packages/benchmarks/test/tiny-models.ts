@@ -5,6 +5,24 @@ import { GoldenFixture } from '@metad2a/fixtures';
 import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { MBV3_GRAPH_CONFIG, NB201_GRAPH_CONFIG } from '@metad2a/search-spaces';
+import { getMbv3Recipe } from '@metad2a/arch-trainer';
+import type { TransferPlanOptions } from '../src';
+
+/** A held-out MBv3 plan that trains in seconds: one digits task of 3 classes, 3 random subnets, a one-epoch reduced recipe. */
+export function tinyMbv3Plan(): TransferPlanOptions {
+  return {
+    space: 'mbv3',
+    datasets: ['builtin:digits'],
+    numTasks: 1,
+    classesPerTask: 3,
+    cellsPerTask: 3,
+    goodCellShare: 0,
+    recipe: getMbv3Recipe('mbv3-reduced', { epochs: 1, batchSize: 12 }),
+    trainPerClass: 8,
+    testPerClass: 4,
+    seed: 3,
+  };
+}
 
 export function syntheticFeatures(classes: number, rows = 25, seed = 1): FeatureSet {
   const rng = new Rng(seed);

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as E from 'fp-ts/lib/Either.js';
 import { Rng, initBackend } from '@metad2a/core';
-import { buildDatabase, getMbv3Recipe, getRecipe, goodMbv3Subnets, planBuild, recipeMetric } from '@metad2a/arch-trainer';
+import { buildDatabase, getRecipe, goodMbv3Subnets, planBuild, recipeMetric } from '@metad2a/arch-trainer';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { loadFeatureSet } from '@metad2a/datasets';
 import { MetaDatabase, addDatabaseFeatures } from '@metad2a/meta-trainer';
@@ -24,6 +24,7 @@ import {
   type TransferResult,
   type TransferTaskResult,
 } from '../src';
+import { tinyMbv3Plan } from './tiny-models';
 
 // training runs on the native backend of @metad2a/tfjs-kernels when it is built, else on cpu (slow)
 beforeAll(async () => {
@@ -446,18 +447,7 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
 describe('runTransferBenchmark on an MBv3 plan (the embedded MBv3 model, issue #23)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transfer-mbv3-'));
   const db = path.join(dir, 'heldout.sqlite');
-  const planOptions: TransferPlanOptions = {
-    space: 'mbv3',
-    datasets: ['builtin:digits'],
-    numTasks: 1,
-    classesPerTask: 3,
-    cellsPerTask: 3,
-    goodCellShare: 0,
-    recipe: getMbv3Recipe('mbv3-reduced', { epochs: 1, batchSize: 12 }),
-    trainPerClass: 8,
-    testPerClass: 4,
-    seed: 3,
-  };
+  const planOptions = tinyMbv3Plan();
   const plan = { name: 'tiny-mbv3', options: planOptions };
   let model: SearchModel;
   const common = () => ({ model, modelName: 'embedded mbv3', db, plan, seeds: [0], top: 1, candidates: 4, resamples: 2, minRandomCells: 3, bootstrap: { resamples: 50, seed: 0 } });
