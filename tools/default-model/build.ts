@@ -36,8 +36,12 @@
  * db: plan mbv3-v1's export (packages/meta-trainer/data/mbv3-measured, `builtin:mbv3`); heldout:
  * plan mbv3-heldout-v1's (mbv3-heldout-measured, `builtin:mbv3-heldout`); split: metric of plan
  * mbv3-v1 (top1-test@mbv3-db); prior: the OFA-oracle prior of build-mbv3.ts (`ofa:imagenet-oracle`,
- * 20,000 subnets, 8 epochs, batch 64, lr 2e-3, 10 % held out), or `--prior <file>|none`; train:
- * MBv3's official sizes; eval: plan mbv3-heldout-v1 against OFA's predictor's best (no zero-cost
+ * 20,000 subnets, 8 epochs, batch 64, lr 2e-3, 10 % held out), or `--prior <file>|none`, then a
+ * generator prior: build-mbv3.ts's pairs and generator phases (the oracle's best 1,000 of 20,000
+ * subnets of any depths, `--generator-prior-epochs` at lr 1e-3) in <work>/generator-prior, so that
+ * the generator knows the space's grammar before it sees the few measured subnets
+ * (`--generator-prior none`: without); train: MBv3's official sizes, the generator started from its
+ * prior, at `--generator-lr` (1e-4); eval: plan mbv3-heldout-v1 against OFA's predictor's best (no zero-cost
  * proxies: they score NB201's TinyNetwork, so `--proxy-batch`/`--proxy-pool` are refused, as is
  * `--anchor on`, NB201's table), then the generator's validity (share of valid decodes of 1,000 by
  * the search's `sampleCandidates`, on builtin:fashion-mnist and builtin:digits; goal ≥ 90 %); ship:
@@ -59,6 +63,7 @@ import {
   addDatabaseFeatures,
   builtinDatabaseDir,
   importExportDir,
+  RUN_FILES,
   makeTaskSplit,
   metaTrainSearchModel,
   parseGeneratorPairs,
@@ -67,7 +72,7 @@ import {
   type PriorSource,
 } from '@metad2a/meta-trainer';
 import { SEARCH_IMAGES_PER_CLASS, loadSearchFeatures, loadSearchModel, parseModelManifest, type SearchModel } from '@metad2a/search';
-import { MBV3_SHIP_DIR, decodeStats, defaultMbv3Settings } from './build-mbv3';
+import { MBV3_SHIP_DIR, buildMbv3DefaultModel, decodeStats, defaultMbv3Settings, type Mbv3BuildSettings } from './build-mbv3';
 import { openBuildState, readBuildArgs, replaceDirectory, runBuildMain, withDb, withDbAsync } from './work-folder';
 import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
@@ -92,6 +97,14 @@ export const BUILD_SPACES: Readonly<
 };
 /** The NB201 prior's training (batch, lr, nothing held out) where the settings name none. */
 const NB201_PRIOR_TRAINING: NonNullable<BuildSettings['priorTraining']> = { batchSize: 256, lr: 1e-3, heldOutFraction: 0 };
+/**
+ * MBv3's generator prior and fine-tuning rate. Fine-tuned at lr 1e-3 for 30 epochs from the
+ * full-depth oracle generator on the database's best subnet per task (134 pairs), the generator
+ * decoded 0 valid subnets of 1,000 (session 10): a stage's 4 slots must share one depth, and the
+ * few measured subnets do not teach that.
+ */
+export const MBV3_GENERATOR_PRIOR = { poolDepth: 'any', good: 1000, epochs: 40, lr: 1e-3 } as const;
+export const MBV3_GENERATOR_LR = 1e-4;
 /** The validity goal of issue #23: share of the generator's decodes that are valid subnets. */
 export const VALIDITY_GOAL = 0.9;
 
@@ -119,6 +132,16 @@ export interface BuildSettings {
   readonly predictorEpochs: number;
   readonly generatorEpochs: number;
   readonly generatorPairs: GeneratorPairs;
+  /** The generator phase's Adam learning rate; absent: the predictor's (1e-4). */
+  readonly generatorLr?: number;
+  /**
+   * MBv3: a generator that first learns the space's grammar (22 vertices, one depth per stage) from
+   * the OFA oracle's `good` best of 20,000 subnets of `poolDepth` (build-mbv3.ts's pairs and
+   * generator phases, `epochs` at `lr`), trained in the prior phase into <work>/generator-prior;
+   * meta-training then starts the generator from it. Absent or null: the generator starts from its
+   * seeded initialisation (NB201, whose cells every decode of 8 vertices nearly always forms).
+   */
+  readonly generatorPrior?: { readonly poolDepth: 'full' | 'uniform' | 'any'; readonly good: number; readonly epochs: number; readonly lr: number } | null;
   readonly selectBy: 'pearson' | 'task-spearman';
   /** Anchor the predictor on NB201's prior score (its table), the network learning the rest (`meta-train --anchor`). */
   readonly anchor: boolean;
@@ -179,6 +202,8 @@ export function defaultSettings(work?: string, space: BuildSpace = 'nb201'): Bui
     priorTraining: { batchSize: m.priorBatch, lr: m.priorLr, heldOutFraction: m.priorHeldOut, oracleSamples: m.oracleSamples },
     eval: { seeds: [0, 1, 2], proxies: [] },
     validity: { datasets: m.checkDatasets, decodes: m.decodes },
+    generatorPrior: { ...MBV3_GENERATOR_PRIOR },
+    generatorLr: MBV3_GENERATOR_LR,
   };
 }
 
@@ -213,6 +238,8 @@ interface BuildState {
   split?: unknown;
   /** `file` null: the build uses no prior (`--prior none`). */
   prior?: { readonly file: string | null; readonly trained: boolean };
+  /** The generator prior's last checkpoint (MBv3; see `BuildSettings.generatorPrior`), or null: none. */
+  generatorPrior?: { readonly file: string | null; readonly epochs?: number; readonly last?: unknown };
   train?: { readonly model: string; readonly extractor: unknown; readonly featuresFrom: string | null; readonly predictorBest: unknown };
   eval?: { readonly files: readonly string[]; readonly validity?: GeneratorValidity };
 }
@@ -225,6 +252,7 @@ const paths = (s: BuildSettings) => ({
   heldout: s.heldoutDb ?? path.join(s.work, 'heldout.sqlite'),
   prior: s.prior === null ? null : (s.prior ?? path.join(s.work, 'prior.ckpt')),
   model: path.join(s.work, 'model'),
+  generatorPrior: path.join(s.work, 'generator-prior'),
   stateFile: path.join(s.work, 'build.json'),
   report: `transfer-${typeof s.plan === 'string' ? s.plan : s.plan.name}`,
 });
@@ -341,11 +369,39 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
       state.prior = { file: p.prior!, trained: true };
     } else state.prior = { file: p.prior!, trained: true };
     saveState(state);
+    if (!s.generatorPrior) state.generatorPrior = { file: null };
+    else {
+      // one implementation of the oracle's good subnets and of their generator: build-mbv3.ts's phases, in a folder of its own
+      const g = s.generatorPrior;
+      const sub: Mbv3BuildSettings = {
+        ...defaultMbv3Settings(p.generatorPrior),
+        extractor: s.extractor,
+        perClass: s.perClass,
+        seed: s.seed,
+        batchSize: s.batchSize,
+        poolDepth: g.poolDepth,
+        good: g.good,
+        generatorEpochs: g.epochs,
+        generatorLr: g.lr,
+      };
+      await buildMbv3DefaultModel(sub, ['tasks', 'features', 'pairs', 'generator'], {
+        log: (line) => log(`generator prior: ${line}`),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      const made = JSON.parse(fs.readFileSync(path.join(p.generatorPrior, 'build.json'), 'utf8')) as { generator?: { epochs: number; last: unknown } };
+      if (!made.generator || made.generator.epochs < g.epochs) {
+        log('generator prior stopped before its last epoch; run the prior phase again to resume');
+        return;
+      }
+      state.generatorPrior = { file: path.join(p.generatorPrior, 'generator', RUN_FILES.last), epochs: made.generator.epochs, last: made.generator.last };
+    }
+    saveState(state);
   }
   if (want('train')) {
     need('split', 'split');
     need('features', 'features');
     const prior = need('prior', 'prior').file;
+    const generatorInit = s.generatorPrior ? need('generatorPrior', 'prior').file : null;
     const r = await withDbAsync(need('db', 'db').file, (db) =>
       metaTrainSearchModel(db, {
         out: p.model,
@@ -358,6 +414,9 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
         // a finished phase is skipped, an interrupted one resumes, one not begun starts
         resume: true,
         ...(s.anchor ? { anchor: true } : {}),
+        ...(generatorInit !== null || s.generatorLr !== undefined
+          ? { generatorOptions: { ...(generatorInit !== null ? { init: generatorInit } : {}), ...(s.generatorLr !== undefined ? { lr: s.generatorLr } : {}) } }
+          : {}),
         options: {
           batchSize: s.batchSize,
           progress: 'auto',
@@ -431,6 +490,7 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
       featuresFrom: state.features?.from ?? null,
       split: { name: SPLIT, ...(state.split as object) },
       prior: state.prior?.file ? { file: path.basename(state.prior.file), trainedHere: state.prior.trained } : null,
+      ...(state.generatorPrior?.file ? { generatorPrior: { ...s.generatorPrior, epochs: state.generatorPrior.epochs, last: state.generatorPrior.last } } : {}),
       ...(state.eval.validity ? { generatorValidity: state.eval.validity } : {}),
       settings,
     },
@@ -456,6 +516,27 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
     'EVALUATION.md': { text: fs.readFileSync(path.join(s.work, `${p.report}.md`), 'utf8') + validity },
   });
   log(`ship: ${s.shipTo} (${names.join(', ')})`);
+}
+
+/** `--generator-lr <x>` and (MBv3) `--generator-prior none` | `--generator-prior-epochs <n>` → the settings that differ from `d`. */
+function generatorFlags(take: (f: string) => string | undefined, d: BuildSettings, space: BuildSpace): Pick<BuildSettings, 'generatorLr' | 'generatorPrior'> {
+  const bad = (field: string, expected: string, got: string | undefined): never => fail('ValidationError', { source: 'build.ts', field, expected, got: JSON.stringify(got) });
+  const lrFlag = take('--generator-lr');
+  const lr = lrFlag === undefined ? d.generatorLr : Number(lrFlag);
+  if (lr !== undefined && !(lr > 0)) bad('--generator-lr', 'a learning rate > 0', lrFlag);
+  const priorFlag = take('--generator-prior');
+  const epochsFlag = take('--generator-prior-epochs');
+  if ((priorFlag !== undefined || epochsFlag !== undefined) && space !== 'mbv3')
+    bad('--generator-prior', 'only with --space mbv3 (NB201 generators need no grammar prior)', priorFlag ?? epochsFlag);
+  if (priorFlag !== undefined && priorFlag !== 'none') bad('--generator-prior', "'none' (no generator prior) or the flag left out", priorFlag);
+  let generatorPrior = priorFlag === 'none' ? null : d.generatorPrior;
+  if (epochsFlag !== undefined) {
+    const e = Number(epochsFlag);
+    if (!Number.isInteger(e) || e < 1) bad('--generator-prior-epochs', 'an integer ≥ 1', epochsFlag);
+    if (!generatorPrior) bad('--generator-prior-epochs', 'no --generator-prior none', epochsFlag);
+    generatorPrior = { ...generatorPrior!, epochs: e };
+  }
+  return { ...(lr !== undefined ? { generatorLr: lr } : {}), ...(generatorPrior !== undefined ? { generatorPrior } : {}) };
 }
 
 /** Command-line flags → settings and phases; a usage error names the flag. */
@@ -512,6 +593,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     predictorEpochs: int('--predictor-epochs', d.predictorEpochs),
     generatorEpochs: int('--generator-epochs', d.generatorEpochs),
     generatorPairs: flags.has('--generator-pairs') ? parseGeneratorPairs(take('--generator-pairs')!) : d.generatorPairs,
+    ...generatorFlags(take, d, space),
     selectBy,
     anchor: anchor === 'on',
     batchSize: int('--batch-size', d.batchSize),

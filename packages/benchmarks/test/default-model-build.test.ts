@@ -187,7 +187,28 @@ describe('tools/default-model/build.ts --space mbv3 (issue #23)', () => {
       anchor: false,
       eval: { seeds: [0, 1, 2], proxies: [] },
       validity: { datasets: ['builtin:fashion-mnist', 'builtin:digits'], decodes: 1000 },
+      generatorPrior: { poolDepth: 'any', good: 1000, epochs: 40, lr: 1e-3 },
+      generatorLr: 1e-4,
     });
+    // the generator prior: epochs, none, and refusals that name the flag
+    expect(parseBuildArgs(['--space', 'mbv3', '--generator-prior-epochs', '120', '--generator-lr', '3e-4']).settings).toMatchObject({
+      generatorPrior: { poolDepth: 'any', good: 1000, epochs: 120, lr: 1e-3 },
+      generatorLr: 3e-4,
+    });
+    expect(parseBuildArgs(['--space', 'mbv3', '--generator-prior', 'none']).settings.generatorPrior).toBeNull();
+    expect(() => parseBuildArgs(['--space', 'mbv3', '--generator-prior', 'big'])).toThrow(
+      `build.ts: --generator-prior: expected 'none' (no generator prior) or the flag left out, got "big"`,
+    );
+    expect(() => parseBuildArgs(['--space', 'mbv3', '--generator-prior', 'none', '--generator-prior-epochs', '3'])).toThrow(
+      'build.ts: --generator-prior-epochs: expected no --generator-prior none, got "3"',
+    );
+    expect(() => parseBuildArgs(['--space', 'mbv3', '--generator-lr', '0'])).toThrow('build.ts: --generator-lr: expected a learning rate > 0, got "0"');
+    expect(() => parseBuildArgs(['--generator-prior-epochs', '3'])).toThrow(
+      'build.ts: --generator-prior: expected only with --space mbv3 (NB201 generators need no grammar prior), got "3"',
+    );
+    // NB201's recipe has neither (so a work folder from before them still matches its build.json)
+    expect(parseBuildArgs([]).settings).not.toHaveProperty('generatorPrior');
+    expect(parseBuildArgs([]).settings).not.toHaveProperty('generatorLr');
     expect(d.work.endsWith(path.join('.tmp', 'default-model-mbv3-meta'))).toBe(true);
     expect(d.shipTo.endsWith(path.join('packages', 'default-model', 'models', 'mbv3'))).toBe(true);
     expect(parseBuildArgs(['--space', 'mbv3', '--eval-seeds', '4']).settings.eval).toEqual({ seeds: [4], proxies: [] });
@@ -252,6 +273,8 @@ describe('tools/default-model/build.ts --space mbv3 (issue #23)', () => {
       priorTraining: { batchSize: 64, lr: 2e-3, heldOutFraction: 0.1, oracleSamples: 200 },
       plan: { name: 'tiny-mbv3-heldout', options: plan },
       validity: { datasets: ['builtin:digits'], decodes: 20 },
+      // the generator prior (the oracle's best of 20,000 subnets, 40 epochs) costs minutes: the real build runs it
+      generatorPrior: null,
       shipTo: path.join(dir, 'shipped'),
     };
     const lines: string[] = [];

@@ -150,6 +150,30 @@ describe('meta-training with the real models on MNIST/Fashion-MNIST tasks', () =
     b2.dispose();
   });
 
+  test("init: a run starts from another run's checkpoint (its parameters, not its optimizer), and a resumed run ignores it", async () => {
+    const opts = { ...small, split: TOY.split, epochs: 2, lr: 1e-3 };
+    const a = gen(5);
+    const dirA = tmp();
+    await metaTrainGenerator(db, a, { ...opts, runDir: dirA, maxSteps: 2 });
+    const ckpt = path.join(dirA, RUN_FILES.last);
+    // b: other initial weights, started from A's checkpoint by `init`
+    const b = gen(77);
+    const dirB = tmp();
+    await metaTrainGenerator(db, b, { ...opts, runDir: dirB, init: ckpt, maxSteps: 2 });
+    // c: the same checkpoint loaded by hand, then trained with the same options
+    const c = gen(9);
+    loadTrainedParameters(c, ckpt);
+    expect(weights(c)).toEqual(weights(a));
+    await metaTrainGenerator(db, c, { ...opts, runDir: tmp(), maxSteps: 2 });
+    expect(weights(b)).toEqual(weights(c));
+    expect(weights(b)).not.toEqual(weights(a));
+    // resuming b's run: its own last.ckpt holds everything, the (now missing) init file is not read
+    const b2 = gen(78);
+    const r = await metaTrainGenerator(db, b2, { ...opts, runDir: dirB, init: path.join(dirA, 'gone.ckpt'), resume: 'if-present', maxSteps: 3 });
+    expect(r.steps).toBe(3);
+    for (const m of [a, b, c, b2]) m.dispose();
+  });
+
   test('abort between steps: rejects with Aborted, saves last.ckpt, keeps no tensors; resume ends at the weights of a straight run', async () => {
     // 2 batches per epoch: the abort falls mid-epoch, the resumed run crosses epoch boundaries
     const opts = { ...small, split: TOY.split, epochs: 4, lr: 1e-3 };

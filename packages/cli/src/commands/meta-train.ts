@@ -5,7 +5,7 @@ import { MetaD2AException, describeBackend, initBackend } from '@metad2a/core';
 import { MetaDatabase, metaTrainSearchModel, parseGeneratorPairs, type GeneratorPairs } from '@metad2a/meta-trainer';
 import { CliUsageError, type CliIo } from '../io';
 import { officialSpaces } from '../shared';
-import { intInRange, oneOf } from '../options';
+import { intInRange, oneOf, positiveNumber } from '../options';
 
 interface MetaTrainFlags {
   db: string;
@@ -20,6 +20,8 @@ interface MetaTrainFlags {
   resume?: boolean;
   backend?: string;
   prior?: string;
+  generatorInit?: string;
+  generatorLr?: number;
   generatorPairs: GeneratorPairs;
   selectBy: 'pearson' | 'task-spearman';
   anchor?: boolean;
@@ -50,6 +52,11 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 333)
     .option('--resume', 'continue the runs in <out>/runs exactly where they stopped, per phase: a finished phase is skipped, an interrupted one resumes, one not begun starts')
     .option('--prior <file>', "start the predictor's graph side and head from an architecture prior ('metad2a prior' writes one)")
+    .option(
+      '--generator-init <file>',
+      "start the generator from another run's checkpoint (e.g. <dir>/runs/generator/last.ckpt of a generator trained on many subnets of the space)",
+    )
+    .option('--generator-lr <x>', "the generator's Adam learning rate (default: the predictor's, 1e-4)", positiveNumber('--generator-lr'))
     .option('--generator-pairs <rule>', 'which records the generator learns from: best:<k> per task, top:<fraction> of each task, min:<accuracy>, all', generatorPairs, {
       kind: 'best-per-task',
       count: 1,
@@ -67,6 +74,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
     .action(async (f: MetaTrainFlags) => {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
       if (f.prior !== undefined && !fs.existsSync(f.prior)) throw new CliUsageError(`--prior ${f.prior}: no such file`);
+      if (f.generatorInit !== undefined && !fs.existsSync(f.generatorInit)) throw new CliUsageError(`--generator-init ${f.generatorInit}: no such file`);
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
       const db = MetaDatabase.open(f.db);
@@ -91,6 +99,9 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
           seed: f.seed,
           resume: f.resume,
           ...(f.anchor ? { anchor: true } : {}),
+          ...(f.generatorInit !== undefined || f.generatorLr !== undefined
+            ? { generatorOptions: { ...(f.generatorInit !== undefined ? { init: f.generatorInit } : {}), ...(f.generatorLr !== undefined ? { lr: f.generatorLr } : {}) } }
+            : {}),
           options: {
             batchSize: f.batchSize,
             progress: 'auto',

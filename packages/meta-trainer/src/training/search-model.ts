@@ -31,7 +31,9 @@ export interface MetaTrainSearchModelOptions {
   /** Continue the runs in `<out>/runs` per phase (see `metaTrainModels`). */
   readonly resume?: boolean;
   /** Options of both phases but split and seed (batch size, generator pairs, prior, progress, signal, ...). */
-  readonly options?: Omit<PredictorTrainOptions & GeneratorTrainOptions, 'epochs' | 'runDir' | 'resume' | 'split' | 'seed'>;
+  readonly options?: Omit<PredictorTrainOptions & GeneratorTrainOptions, 'epochs' | 'runDir' | 'resume' | 'split' | 'seed' | 'init'>;
+  /** The generator phase's own learning rate and starting checkpoint (`metaTrainModels`' `generatorOptions`). */
+  readonly generatorOptions?: MetaTrainModelsOptions['generatorOptions'];
   readonly onPhase?: MetaTrainModelsOptions['onPhase'];
   /**
    * Anchor the predictor on the space's prior score (`SearchSpace.prior`, e.g. NB201's table):
@@ -89,6 +91,7 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
       generatorEpochs: o.generatorEpochs,
       resume: o.resume,
       options: { ...o.options, split: o.split, seed: o.seed },
+      ...(o.generatorOptions ? { generatorOptions: o.generatorOptions } : {}),
       onPhase: o.onPhase,
     });
     // the predictor holds its selected weights: fit its scores to the validation tasks' accuracies
@@ -118,6 +121,8 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
           seed: o.seed,
           prior: o.options?.prior ?? null,
           generatorPairs: o.options?.pairs ?? null,
+          ...(o.generatorOptions?.lr !== undefined ? { generatorLr: o.generatorOptions.lr } : {}),
+          ...(o.generatorOptions?.init !== undefined ? { generatorInit: o.generatorOptions.init } : {}),
           selectBy: o.options?.selectBy ?? 'pearson',
           anchor: anchor ?? null,
           featuresFrom: origin.from ?? null,

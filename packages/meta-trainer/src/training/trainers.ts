@@ -60,6 +60,12 @@ export type TrainablePredictor = PerfPredictor &
 export interface GeneratorTrainOptions extends MetaTrainOptions {
   /** Which (task, architecture) pairs the generator learns from (default: the best record of each task). */
   readonly pairs?: GeneratorPairs;
+  /**
+   * A generator checkpoint (e.g. another run's `last.ckpt`) whose parameters start the run, e.g. a
+   * generator that learnt the space's grammar from many subnets; ignored when resuming (the run's
+   * own checkpoint holds everything).
+   */
+  readonly init?: string;
 }
 
 export interface PredictorTrainOptions extends MetaTrainOptions {
@@ -150,6 +156,11 @@ function checkNormalisation(model: PerfPredictor, n: AccuracyNormalisation, spli
   }
 }
 
+/** Whether a run continues from its own `last.ckpt` (then a prior or an initial checkpoint is not loaded). */
+function isResuming(opts: MetaTrainOptions): boolean {
+  return opts.resume === true || (opts.resume === 'if-present' && opts.runDir !== undefined && fs.existsSync(path.join(opts.runDir, RUN_FILES.last)));
+}
+
 /**
  * Meta-train a generator (spec §3.4): teacher-forced loss (recon + 0.005·KL, summed over the
  * batch) of the chosen (task, architecture) pairs, Adam, ReduceLROnPlateau on the training
@@ -165,6 +176,7 @@ export async function metaTrainGenerator(db: MetaDatabase, model: TrainableGener
   const train = trainingItems(db, selectGeneratorPairs(parts.train, rule), { resolver, perClass });
   const valid = trainingItems(db, selectGeneratorPairs(parts.valid, rule), { resolver, perClass });
   checkGraphConfig(model.graphConfig, train, resolver);
+  if (opts.init !== undefined && !isResuming(opts)) loadTrainedParameters(model, opts.init);
   const generatorLoss = (g: BatchGroup, rng: Rng): tf.Scalar => model.loss(tensorOf(g), g.layout, g.graphs, { training: true, rng }).loss;
   const spec: LoopSpec = {
     kind: 'generator',
@@ -233,8 +245,7 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
   const train = trainingItems(db, parts.train, { normalisation, resolver, perClass, anchor });
   const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass, anchor });
   checkGraphConfig(model.graphConfig, train, resolver);
-  const resuming = opts.resume === true || (opts.resume === 'if-present' && opts.runDir !== undefined && fs.existsSync(path.join(opts.runDir, RUN_FILES.last)));
-  if (opts.prior !== undefined && !resuming) {
+  if (opts.prior !== undefined && !isResuming(opts)) {
     const m = model as Partial<PriorTrainable>;
     if (typeof m.graphSideParameterNames !== 'function' || typeof m.loadParameters !== 'function') {
       throw new MetaD2AException(
@@ -351,7 +362,9 @@ export interface MetaTrainModelsOptions {
    */
   readonly resume?: boolean;
   /** Options of both phases (split, batch size, seed, ...). */
-  readonly options: Omit<PredictorTrainOptions & GeneratorTrainOptions, 'epochs' | 'runDir' | 'resume'>;
+  readonly options: Omit<PredictorTrainOptions & GeneratorTrainOptions, 'epochs' | 'runDir' | 'resume' | 'init'>;
+  /** The generator phase's own learning rate (default: `options.lr`) and starting checkpoint ({@link GeneratorTrainOptions.init}). */
+  readonly generatorOptions?: { readonly lr?: number; readonly init?: string };
   /** Told when a phase begins, and how. */
   readonly onPhase?: (model: 'predictor' | 'generator', phase: MetaTrainResult['phase']) => void;
 }
@@ -375,6 +388,8 @@ export async function metaTrainModels(db: MetaDatabase, o: MetaTrainModelsOption
   if (fs.existsSync(best)) loadTrainedParameters(o.predictor, best);
   const gr = await metaTrainGenerator(db, o.generator, {
     ...o.options,
+    ...(o.generatorOptions?.lr !== undefined ? { lr: o.generatorOptions.lr } : {}),
+    ...(o.generatorOptions?.init !== undefined ? { init: o.generatorOptions.init } : {}),
     epochs: o.generatorEpochs,
     runDir: path.join(o.runsDir, 'generator'),
     resume,
