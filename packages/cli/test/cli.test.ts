@@ -106,6 +106,8 @@ describe('metad2a CLI', () => {
     [['db', 'build', '--db', 'x.sqlite', '--classes', 'four'], /--classes must be N or MIN-MAX/],
     [['db', 'build', '--db', 'x.sqlite', '--space', 'darts'], /--space must be one of nb201, mbv3, got 'darts'/],
     [['meta-train', '--db', '/nonexistent.sqlite', '--split', 'x', '--out', 'y'], /--db \/nonexistent\.sqlite: no such file/],
+    [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-init', '/gone/last.ckpt'], /--generator-init \/gone\/last\.ckpt: no such file/],
+    [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-lr', '0'], /--generator-lr must be a positive number, got '0'/],
     [['train-arch', '--dataset', 'builtin:digits'], /required option '--arch <cell>'/],
     [['bench', 'cifar', '--dataset', 'builtin:digits'], /<name> must be one of nb201, nb201-baselines, mbv3/],
     [['bench', 'nb201', '--dataset', 'builtin:digits'], /give --model <dir>, or --generator <ckpt\.pt> and --predictor <ckpt\.pt>/],
