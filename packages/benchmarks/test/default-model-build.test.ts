@@ -187,8 +187,8 @@ describe('tools/default-model/build.ts --space mbv3 (issue #23)', () => {
       anchor: false,
       eval: { seeds: [0, 1, 2], proxies: [] },
       validity: { datasets: ['builtin:fashion-mnist', 'builtin:digits'], decodes: 1000 },
-      generatorPrior: { poolDepth: 'any', good: 1000, epochs: 40, lr: 1e-3 },
-      generatorLr: 1e-4,
+      generatorPrior: { poolDepth: 'any', good: 1000, epochs: 80, lr: 1e-3 },
+      generatorLr: 1e-5,
     });
     // the generator prior: epochs, none, and refusals that name the flag
     expect(parseBuildArgs(['--space', 'mbv3', '--generator-prior-epochs', '120', '--generator-lr', '3e-4']).settings).toMatchObject({
@@ -273,7 +273,7 @@ describe('tools/default-model/build.ts --space mbv3 (issue #23)', () => {
       priorTraining: { batchSize: 64, lr: 2e-3, heldOutFraction: 0.1, oracleSamples: 200 },
       plan: { name: 'tiny-mbv3-heldout', options: plan },
       validity: { datasets: ['builtin:digits'], decodes: 20 },
-      // the generator prior (the oracle's best of 20,000 subnets, 40 epochs) costs minutes: the real build runs it
+      // the generator prior (the oracle's best of 20,000 subnets, 80 epochs) costs minutes: the real build runs it
       generatorPrior: null,
       shipTo: path.join(dir, 'shipped'),
     };
