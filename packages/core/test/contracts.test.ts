@@ -106,6 +106,21 @@ describe('feature sets', () => {
     expect(rngB.uniform()).toBe(rngA.uniform());
     expect(() => copyFeatureRow(fs, 7, copied, 0)).toThrow(/row 7 out of range/);
   });
+  it('drawDatasetRows takes the first perClass entries of rng.permutation per class and resample, with the same draws', () => {
+    const rngA = new Rng(11);
+    const rngB = new Rng(11);
+    const r = drawDatasetRows(fs, 2, 5, rngB);
+    const expected: number[] = [];
+    for (let b = 0; b < 5; b++) {
+      let offset = 0;
+      for (const c of fs.classes) {
+        for (const i of rngA.permutation(c.count).slice(0, 2)) expected.push(offset + i);
+        offset += c.count;
+      }
+    }
+    expect(Array.from(r.rows)).toEqual(expected);
+    expect(rngB.nextU32()).toBe(rngA.nextU32());
+  });
   it('a class with too few samples is a clear error', () => {
     expect(() => drawClassSamples(fs, 4, new Rng(1))).toThrow('toy: class 0 (a): expected at least 4 samples, got 3');
   });

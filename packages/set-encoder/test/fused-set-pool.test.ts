@@ -59,6 +59,35 @@ describe('fused SET_POOL_PROJECTED_KERNEL kernel (native backend)', () => {
     });
   }
 
+  it('gives each set the same bits wherever it sits in the batch (its lane, a part-filled last group, alone)', () => {
+    // the kernel vectorises across sets, a hardware vector's width of sets per group (4, 8 or 16 lanes
+    // by instruction set): a set's result must not depend on its group, lane or neighbours
+    const rng = new Rng(11);
+    const store = new ParameterStore();
+    const pool = onBackend('native', () => new SetPool(store, 'p', { dimInput: 24, dimHidden: 16, dimOutput: 8, heads: 4 }, rng));
+    const n = 6;
+    const sets = 37; // > 2 groups of 16, with a part-filled last group for 4, 8 and 16 lanes
+    const rows = Float32Array.from(rng.normalArray(50 * 24));
+    const slots = Int32Array.from({ length: sets * n }, () => rng.int(50));
+    onBackend('native', () => {
+      const proj = pool.rowProjections()!;
+      proj.append(rows, 50);
+      const run = (s: Int32Array, count: number): Float32Array => {
+        const y = pool.applyProjected(proj, s, count, n);
+        const v = y.dataSync().slice() as Float32Array;
+        y.dispose();
+        return v;
+      };
+      const all = run(slots, sets);
+      expect(all.every(Number.isFinite)).toBe(true);
+      // every set alone
+      for (let i = 0; i < sets; i++) expect(run(slots.subarray(i * n, (i + 1) * n), 1)).toEqual(all.subarray(i * 8, (i + 1) * 8));
+      // shifted by 3 sets: every set in another lane, 34 sets (another part-filled last group)
+      expect(run(slots.subarray(3 * n), sets - 3)).toEqual(all.subarray(3 * 8));
+    });
+    store.dispose();
+  });
+
   it('is used by SetTransformerEncoder.encodeProjected and encode (inference) and rejects slots outside the cache', () => {
     const rng = new Rng(5);
     const enc = onBackend('native', () => new SetTransformerEncoder({ inputDim: 12, hiddenDim: 8, outputDim: 8, heads: 4, rng }));
