@@ -143,13 +143,16 @@ export class Rng {
 
   /** Shuffle an array in place (Fisher–Yates) and return it. */
   shuffle<T>(a: T[]): T[] {
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      const tmp = a[i]!;
-      a[i] = a[j]!;
-      a[j] = tmp;
-    }
-    return a;
+    return fisherYates(this, a, a.length);
+  }
+
+  /**
+   * `out[0..n)` becomes a random permutation of 0..n-1 with the draws of `permutation(n)`, without
+   * allocating (hot loops reuse `out`, which must hold at least n entries).
+   */
+  permutationInto(out: Int32Array, n: number): Int32Array {
+    for (let i = 0; i < n; i++) out[i] = i;
+    return fisherYates(this, out, n);
   }
 
   /** One element chosen uniformly. */
@@ -194,4 +197,15 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** In-place Fisher–Yates of `a[0..n)`: the one implementation behind `shuffle`, `permutation` and `permutationInto`. */
+function fisherYates<A extends { [i: number]: unknown }>(rng: Rng, a: A, n: number): A {
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const tmp = a[i];
+    a[i] = a[j] as A[number];
+    a[j] = tmp as A[number];
+  }
+  return a;
 }
