@@ -180,6 +180,9 @@ export interface BuildSettings {
  * subnets, 8 epochs, batch 64, lr 2e-3, 10 % held out), no zero-cost proxies (they score NB201's
  * TinyNetwork), the generator's validity on `build-mbv3.ts`'s check data sets, shipped to models/mbv3.
  */
+/** mbv3-heldout-v1 measures 24 uniform subnets per task (an MBv3 training costs ~4× a cell's), not the 30 NB201's evaluation asks. */
+export const MBV3_HELDOUT_RANDOM_SUBNETS = 24;
+
 export function defaultSettings(work?: string, space: BuildSpace = 'nb201'): BuildSettings {
   const sp = BUILD_SPACES[space];
   const common: Omit<BuildSettings, 'priorEpochs' | 'priorSources' | 'eval'> = {
@@ -207,7 +210,7 @@ export function defaultSettings(work?: string, space: BuildSpace = 'nb201'): Bui
     priorEpochs: m.priorEpochs,
     priorSources: PRIOR_SOURCES_BY_SPACE.mbv3,
     priorTraining: { batchSize: m.priorBatch, lr: m.priorLr, heldOutFraction: m.priorHeldOut, oracleSamples: m.oracleSamples },
-    eval: { seeds: [0, 1, 2], proxies: [] },
+    eval: { seeds: [0, 1, 2], proxies: [], minRandomCells: MBV3_HELDOUT_RANDOM_SUBNETS },
     validity: { datasets: m.checkDatasets, decodes: m.decodes },
     generatorPrior: { ...MBV3_GENERATOR_PRIOR },
     generatorLr: MBV3_GENERATOR_LR,

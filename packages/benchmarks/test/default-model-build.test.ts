@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng, initBackend } from '@metad2a/core';
-import { buildDatabase, getRecipe } from '@metad2a/arch-trainer';
+import { buildDatabase, buildPlanOptions, getRecipe } from '@metad2a/arch-trainer';
 import { SHAPE_CLASSES } from '@metad2a/datasets';
 import { MetaDatabase, builtinDatabaseDir } from '@metad2a/meta-trainer';
 import { SEARCH_IMAGES_PER_CLASS, loadSearchFeatures, loadSearchModel } from '@metad2a/search';
@@ -185,7 +185,7 @@ describe('tools/default-model/build.ts --space mbv3 (issue #23)', () => {
       priorTraining: { batchSize: 64, lr: 0.002, heldOutFraction: 0.1, oracleSamples: 20000 },
       predictorHs: 128,
       anchor: false,
-      eval: { seeds: [0, 1, 2], proxies: [] },
+      eval: { seeds: [0, 1, 2], proxies: [], minRandomCells: 24 },
       validity: { datasets: ['builtin:fashion-mnist', 'builtin:digits'], decodes: 1000 },
       generatorPrior: { poolDepth: 'any', good: 1000, epochs: 80, lr: 1e-3 },
       generatorLr: 1e-5,
@@ -211,7 +211,9 @@ describe('tools/default-model/build.ts --space mbv3 (issue #23)', () => {
     expect(parseBuildArgs([]).settings).not.toHaveProperty('generatorLr');
     expect(d.work.endsWith(path.join('.tmp', 'default-model-mbv3-meta'))).toBe(true);
     expect(d.shipTo.endsWith(path.join('packages', 'default-model', 'models', 'mbv3'))).toBe(true);
-    expect(parseBuildArgs(['--space', 'mbv3', '--eval-seeds', '4']).settings.eval).toEqual({ seeds: [4], proxies: [] });
+    // the evaluation asks for every uniform subnet the held-out plan measures per task, no more
+    expect(buildPlanOptions('mbv3-heldout-v1').cellsPerTask).toBe(24);
+    expect(parseBuildArgs(['--space', 'mbv3', '--eval-seeds', '4']).settings.eval).toEqual({ seeds: [4], proxies: [], minRandomCells: 24 });
     expect(() => parseBuildArgs(['--space', 'darts'])).toThrow('build.ts: --space: expected nb201 or mbv3, got "darts"');
     expect(() => parseBuildArgs(['--space', 'mbv3', '--anchor', 'on'])).toThrow(
       "default-model build: --anchor: expected off for --space mbv3 (the anchor is NB201's table score; mbv3 has no table), got on",
