@@ -96,16 +96,25 @@ describe('the embedded MBv3 (OFA) default model', () => {
   });
   afterAll(() => model.dispose());
 
-  it('says what it is: an oracle prior and a generator of good subnets, not meta-trained', () => {
+  it('says what it is: meta-trained on builtin:mbv3 from an OFA-oracle prior, its generator from a grammar prior, calibrated', () => {
     const m = model.manifest;
     expect(m.space).toBe('mbv3');
     expect(m.extractor?.name).toBe('random-conv');
-    expect(m.predictor.predicts).toMatch(/not meta-trained on any MBv3 meta-database/);
-    expect(m.provenance.metaTrained).toBeNull();
-    expect(m.provenance.builtBy).toBe('tools/default-model/build-mbv3.ts');
-    // the predictor reads in the oracle's percent: its normalisation is the oracle's over uniform subnets
-    expect(m.predictor.normalisation.mean).toBeGreaterThan(75);
-    expect(m.predictor.normalisation.mean).toBeLessThan(85);
+    expect(m.provenance.builtBy).toBe('tools/default-model/build.ts');
+    expect(m.predictor.predicts).toMatch(/^top1-test@mbv3-db \(%\) after training with \{"name":"mbv3-db"/);
+    expect(m.predictor.predicts).toContain('the 755 training records of split default-model');
+    const p = m.provenance as Record<string, any>;
+    expect(p.db.from).toBe('packages/meta-trainer/data/mbv3-measured');
+    expect(p.db.counts.records).toBe(880);
+    expect(p.metaTrained.prior).not.toBeNull(); // the OFA-oracle architecture prior
+    expect(p.metaTrained.generatorInit).toMatch(/generator-prior/);
+    expect(p.metaTrained.generatorLr).toBe(1e-5);
+    expect(p.generatorPrior).toMatchObject({ poolDepth: 'any', good: 1000, epochs: 80 });
+    // the predictor reads in the measured accuracy's percent (the database's mean, not the oracle's ~81)
+    expect(m.predictor.normalisation.mean).toBeGreaterThan(30);
+    expect(m.predictor.normalisation.mean).toBeLessThan(45);
+    expect(m.predictor.calibration).toMatchObject({ kind: 'logistic', fittedOn: '125 validation records (32 tasks) of split default-model' });
+    for (const v of p.generatorValidity) expect(v.valid / v.decodes).toBeGreaterThanOrEqual(0.9);
   });
 
   it('decodes ≥ 90 % valid 22-vertex subnets (200 distinct subnets from seeded decodes of fashion-mnist)', async () => {
@@ -134,17 +143,27 @@ describe('the embedded MBv3 (OFA) default model', () => {
     expect(again.top.map((c) => c.arch)).toEqual(r.top.map((c) => c.arch));
   });
 
-  it('records its check (build-mbv3.ts check): valid share, diversity, predictor Spearman with the oracle, top-5 overlap', () => {
+  it('records its held-out transfer evaluation (plan mbv3-heldout-v1: 10 tasks, 24 random subnets each, 3 seeds)', () => {
     const ev = JSON.parse(fs.readFileSync(path.join(defaultModelDir('mbv3')!, 'evaluation.json'), 'utf8'));
-    expect(ev.perDataset.map((d: { dataset: string }) => d.dataset)).toEqual(['builtin:fashion-mnist', 'builtin:digits']);
-    for (const d of ev.perDataset) {
-      expect(d.decodes.decodes).toBe(1000);
-      expect(d.decodes.valid / d.decodes.decodes).toBeGreaterThanOrEqual(0.9);
-      expect(d.decodes.distinctSubnets).toBeLessThanOrEqual(d.decodes.valid);
-      expect(d.top5).toHaveLength(5);
-      for (const x of d.top5) expect(x.oracleTop1).toBeCloseTo(100 * mbv3AccuracyOracle().predict(unwrap(mbv3.parse(x.arch))), 2);
+    expect(ev.plan.name).toBe('mbv3-heldout-v1');
+    expect(ev.settings.seeds).toEqual([0, 1, 2]);
+    expect(ev.methods).toEqual(['metad2a-top1', 'metad2a-best-of-top', 'ofa-oracle-best', 'best-known']);
+    expect(ev.tasks).toHaveLength(10);
+    expect(new Set(ev.tasks.map((t: { source: string }) => t.source)).size).toBe(5);
+    for (const t of ev.tasks) {
+      expect(t.random.count).toBe(24);
+      expect(t.seeds).toHaveLength(3);
+      for (const m of ev.methods) {
+        expect(t.methods[m].accuracy).toBeLessThanOrEqual(t.bestKnown.accuracy);
+        expect(t.methods[m].percentile).toBeGreaterThanOrEqual(0);
+        expect(t.methods[m].percentile).toBeLessThanOrEqual(100);
+      }
+      expect(t.methods['metad2a-best-of-top'].accuracy).toBeGreaterThanOrEqual(t.methods['metad2a-top1'].accuracy);
     }
-    expect(ev.top5Overlap).toBeGreaterThanOrEqual(0);
-    expect(ev.top5Overlap).toBeLessThanOrEqual(5);
+    const all = ev.summary.find((g: { group: string }) => g.group === 'all');
+    expect(all.tasks).toBe(10);
+    expect(all.percentile['metad2a-top1'].lo).toBeLessThanOrEqual(all.percentile['metad2a-top1'].mean);
+    expect(all.percentile['metad2a-top1'].hi).toBeGreaterThanOrEqual(all.percentile['metad2a-top1'].mean);
+    expect(ev.trainings.trained + ev.trainings.reused).toBe(160);
   });
 });
