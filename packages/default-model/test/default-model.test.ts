@@ -103,7 +103,12 @@ describe('the embedded MBv3 (OFA) default model', () => {
     expect(m.provenance.builtBy).toBe('tools/default-model/build.ts');
     expect(m.predictor.predicts).toMatch(/^top1-test@mbv3-db \(%\) after training with \{"name":"mbv3-db"/);
     expect(m.predictor.predicts).toContain('the 755 training records of split default-model');
-    const p = m.provenance as Record<string, any>;
+    const p = m.provenance as unknown as {
+      db: { from: string; counts: { records: number } };
+      metaTrained: { prior: string | null; generatorInit: string; generatorLr: number };
+      generatorPrior: unknown;
+      generatorValidity: { valid: number; decodes: number }[];
+    };
     expect(p.db.from).toBe('packages/meta-trainer/data/mbv3-measured');
     expect(p.db.counts.records).toBe(880);
     expect(p.metaTrained.prior).not.toBeNull(); // the OFA-oracle architecture prior
