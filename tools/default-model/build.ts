@@ -32,7 +32,7 @@
  *             model.json with the build's provenance, evaluation.json (the transfer result) and
  *             EVALUATION.md (its table)
  *
- * `--space mbv3` (issue #23; not run on the full database yet): the same phases with MBv3's plans —
+ * `--space mbv3` (issue #23; the shipped models/mbv3 was built so): the same phases with MBv3's plans —
  * db: plan mbv3-v1's export (packages/meta-trainer/data/mbv3-measured, `builtin:mbv3`); heldout:
  * plan mbv3-heldout-v1's (mbv3-heldout-measured, `builtin:mbv3-heldout`); split: metric of plan
  * mbv3-v1 (top1-test@mbv3-db); prior: the OFA-oracle prior of build-mbv3.ts (`ofa:imagenet-oracle`,
