@@ -185,6 +185,15 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// clip(x, out, lo, hi)
+Napi::Value Clip(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 x = f32(info, 0, "x"), y = f32(info, 1, "out");
+  need(env, y, (int64_t)x.length, "clip out");
+  mk::clip_op(x.data, y.data, (int64_t)x.length, info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Number>().DoubleValue());
+  return env.Undefined();
+}
+
 // reduce(op, x, out, k1, r, k2)
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -436,6 +445,25 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// batchNormInfer(x, mean, variance, offset | null, scale | null, y, M, C, eps)
+Napi::Value BatchNormInfer(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  F32 x = f32(info, 0, "x"), mean = f32(info, 1, "mean"), var = f32(info, 2, "variance"), y = f32(info, 5, "y");
+  const bool hasOffset = !info[3].IsNull(), hasScale = !info[4].IsNull();
+  F32 offset = hasOffset ? f32(info, 3, "offset") : F32{}, scale = hasScale ? f32(info, 4, "scale") : F32{};
+  const int64_t M = num(info, 6, "M"), C = num(info, 7, "C");
+  if (M < 0 || C <= 0 || C > (int64_t)1 << 30) throw Napi::RangeError::New(env, "batchNormInfer: invalid size");
+  const double eps = info[8].As<Napi::Number>().DoubleValue();
+  need(env, x, M * C, "batchNormInfer x");
+  need(env, y, M * C, "batchNormInfer y");
+  need(env, mean, C, "batchNormInfer mean");
+  need(env, var, C, "batchNormInfer variance");
+  if (hasOffset) need(env, offset, C, "batchNormInfer offset");
+  if (hasScale) need(env, scale, C, "batchNormInfer scale");
+  mk::batchnorm_infer(x.data, mean.data, var.data, hasOffset ? offset.data : nullptr, hasScale ? scale.data : nullptr, eps, M, (int)C, y.data);
+  return env.Undefined();
+}
+
 // reluConvBnTrain(x, filterOihw, gamma, beta, y, mean, variance, activated, conv, geometry, relu, eps)
 Napi::Value ReluConvBnTrain(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -556,6 +584,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeGraphs", Napi::Function::New(env, DecodeGraphs));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
+  exports.Set("batchNormInfer", Napi::Function::New(env, BatchNormInfer));
+  exports.Set("clip", Napi::Function::New(env, Clip));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
   exports.Set("reluConvBnTrain", Napi::Function::New(env, ReluConvBnTrain));
   exports.Set("reluConvBnTrainGrad", Napi::Function::New(env, ReluConvBnTrainGrad));

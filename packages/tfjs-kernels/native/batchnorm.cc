@@ -171,4 +171,23 @@ void batchnorm_train_grad(const float* dy, const float* x, const float* gamma, c
   }, std::max<int64_t>(1, 32768 / std::max(1, C)));
 }
 
+void batchnorm_infer(const float* x, const float* mean, const float* var, const float* offset, const float* scale, double eps,
+                     int64_t M, int C, float* y) {
+  std::vector<double> m((size_t)C), s((size_t)C), off((size_t)C), r((size_t)C);
+  for (int c = 0; c < C; ++c) {
+    m[c] = mean[c];
+    s[c] = scale ? (double)scale[c] : 1.0;
+    off[c] = offset ? (double)offset[c] : 0.0;
+    r[c] = std::sqrt((double)var[c] + eps);
+  }
+  parallel_for(M, [&](int64_t i0, int64_t i1) {
+    const double *pm = m.data(), *ps = s.data(), *po = off.data(), *pr = r.data();
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* xi = x + i * C;
+      float* yi = y + i * C;
+      for (int c = 0; c < C; ++c) yi[c] = (float)(po[c] + ((double)xi[c] - pm[c]) * ps[c] / pr[c]);
+    }
+  }, std::max<int64_t>(1, 65536 / std::max(1, C)));
+}
+
 }  // namespace mk

@@ -89,6 +89,11 @@ void unary_op(int op, const float* x, float* y, int64_t n, float alpha) {
   }
 }
 
+void clip_op(const float* x, float* y, int64_t n, double lo, double hi) {
+  const float flo = (float)lo, fhi = (float)hi;
+  unary_impl(x, y, n, [lo, hi, flo, fhi](float v) { return (double)v > hi ? fhi : ((double)v < lo ? flo : v); });
+}
+
 void reduce_op(int op, const float* x, float* out, int64_t k1, int64_t r, int64_t k2) {
   // out[i][j] = reduce_t x[i][t][j]; accumulated in double (the cpu backend sums in JS doubles)
   parallel_for(k1, [&](int64_t i0, int64_t i1) {

@@ -88,6 +88,8 @@ enum UnaryOp { UN_RELU = 0, UN_STEP = 1, UN_NEG = 2, UN_SQUARE = 3, UN_SQRT = 4,
 enum ReduceOp { RED_SUM = 0, RED_MEAN = 1, RED_MAX = 2 };
 void binary_op(int op, const BroadcastGeom& g, const float* a, const float* b, float* out);
 void unary_op(int op, const float* x, float* y, int64_t n, float alpha);
+/** tfjs ClipByValue: y = x > hi ? hi : (x < lo ? lo : x), compared in double as the cpu kernel (NaN passes). */
+void clip_op(const float* x, float* y, int64_t n, double lo, double hi);
 /** out[i, j] = reduce over t of x[i, t, j] for x viewed as [k1, r, k2]. */
 void reduce_op(int op, const float* x, float* out, int64_t k1, int64_t r, int64_t k2);
 /** Row-wise softmax of x viewed as [rows, cols]. */
@@ -143,6 +145,13 @@ void decode_graphs(const DecoderWeights64& w, const DecodeGeom& g, const float* 
  */
 void batchnorm_train(const float* x, const float* gamma, const float* beta, float eps, int64_t M, int C, float* y,
                      float* mean, float* var);
+/**
+ * tfjs FusedBatchNorm (inference) over the last axis of x viewed as [M, C]: the cpu kernel's
+ * off + (x − mean)·scale / sqrt(var + eps) in double, rounded once (so bit-identical to it);
+ * offset / scale may be null (0 / 1).
+ */
+void batchnorm_infer(const float* x, const float* mean, const float* var, const float* offset, const float* scale, double eps,
+                     int64_t M, int C, float* y);
 /** Gradient of batchnorm_train w.r.t. x, γ, β given dy and the gradients of its mean / variance outputs (null = 0). */
 void batchnorm_train_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* var,
                           const float* dmean, const float* dvar, float eps, int64_t M, int C, float* dx, float* dgamma,

@@ -29,6 +29,8 @@ export interface NativeAddon {
   avgPoolGrad(dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** tfjs ClipByValue, bit-identical to the cpu kernel (bounds compared in double). */
+  clip(x: Float32Array, out: Float32Array, lo: number, hi: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, k1: number, r: number, k2: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
@@ -54,6 +56,18 @@ export interface NativeAddon {
     y: Float32Array,
     mean: Float32Array,
     variance: Float32Array,
+    m: number,
+    c: number,
+    epsilon: number,
+  ): void;
+  /** tfjs FusedBatchNorm (inference) over the last axis, bit-identical to the cpu kernel; null offset / scale: 0 / 1. */
+  batchNormInfer(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    y: Float32Array,
     m: number,
     c: number,
     epsilon: number,

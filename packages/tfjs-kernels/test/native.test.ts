@@ -373,6 +373,43 @@ describe('native backend', () => {
     for (const [name, op] of ops) compare(`${name}`, [[7, 33, 5]], op);
   });
 
+  it("tfjs' FusedBatchNorm (inference) and ClipByValue run natively, bit-identical to cpu (a loaded Keras MobileNetV2's BN and ReLU6)", () => {
+    const a = loadAddon();
+    if (!a.ok) throw new Error(a.reason);
+    const bn = jest.spyOn(a.addon, 'batchNormInfer');
+    const clip = jest.spyOn(a.addon, 'clip');
+    try {
+      const C = 13;
+      const x = randn(3 * 5 * 7 * C).map((v, i) => (i === 17 ? Number.NaN : v * 3));
+      const [mean, offset, scale] = [randn(C), randn(C), randn(C)];
+      const variance = randn(C).map((v) => v * v + 0.01);
+      const cases: [string, () => tf.Tensor][] = [
+        [
+          'batchNorm (offset, scale, eps 1e-3)',
+          () => tf.batchNorm(tf.tensor4d(x, [3, 5, 7, C]), tf.tensor1d(mean), tf.tensor1d(variance), tf.tensor1d(offset), tf.tensor1d(scale), 1e-3),
+        ],
+        ['batchNorm (no offset / scale, eps 0.1)', () => tf.batchNorm(tf.tensor2d(x, [105, C]), tf.tensor1d(mean), tf.tensor1d(variance), undefined, undefined, 0.1)],
+        ['clipByValue (0, 6)', () => tf.clipByValue(tf.tensor1d(x), 0, 6)],
+        ['clipByValue (-0.3, 0.7)', () => tf.clipByValue(tf.tensor2d(x, [105, C]), -0.3, 0.7)],
+      ];
+      for (const [what, f] of cases) {
+        const [native] = on(NATIVE_BACKEND_NAME, f);
+        const [cpu] = on('cpu', f);
+        expect(Buffer.from(native!.buffer).equals(Buffer.from(cpu!.buffer))).toBe(true); // bit-identical, NaN included
+        expect(Number.isNaN(native![17]!)).toBe(true);
+      }
+      expect(bn).toHaveBeenCalledTimes(2);
+      expect(clip).toHaveBeenCalledTimes(2);
+      // a per-element mean (not per channel) is left to the cpu kernel
+      const whole = () => tf.batchNorm(tf.tensor2d(x, [105, C]), tf.tile(tf.tensor2d(mean, [1, C]), [105, 1]), tf.tile(tf.tensor2d(variance, [1, C]), [105, 1]));
+      expect(on(NATIVE_BACKEND_NAME, whole)[0]).toEqual(on('cpu', whole)[0]);
+      expect(bn).toHaveBeenCalledTimes(2);
+    } finally {
+      bn.mockRestore();
+      clip.mockRestore();
+    }
+  });
+
   it('concat along every axis, several inputs, forward and gradient', () => {
     for (const axis of [0, 1, 2]) {
       const shapes = [

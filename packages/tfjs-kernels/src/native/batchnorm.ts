@@ -4,11 +4,13 @@
  * - `MetaD2ABatchNormTrain` {x, gamma, beta}, attr epsilon → [y, mean, variance] (channels = last
  *   axis, biased variance);
  * - `MetaD2ABatchNormTrainGrad` {dy, x, gamma, mean, variance, dmean?, dvariance?} → [dx, dgamma, dbeta].
+ * - tfjs' own `FusedBatchNorm` (inference, e.g. the BatchNorm layers of a loaded tfjs-layers model)
+ *   when mean, variance, offset and scale are per-channel: the cpu kernel's formula, bit-identical.
  * Names and contracts: `@metad2a/core`'s fused-kernels; the op, its registered gradient and the
  * composite fallback of other backends: `@metad2a/layers`' `batchNormTrain`.
  */
 import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL } from '@metad2a/core';
-import { util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { FusedBatchNorm, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
 import { outputBuffers } from './buffer-pool';
 import { f32, type KernelMaker } from './elementwise';
@@ -23,6 +25,19 @@ function rowsAndChannels(x: TensorInfo, ...perChannel: (Float32Array | null)[]):
 
 export function batchNormKernelConfigs(addon: NativeAddon, k: KernelMaker): KernelConfig[] {
   return [
+    k(FusedBatchNorm, (inputs, attrs, backend) => {
+      const { x, mean, variance, offset, scale } = inputs;
+      const [xv, mv, vv] = [x, mean, variance].map((t) => f32(backend, t));
+      const ov = offset ? f32(backend, offset) : null;
+      const sv = scale ? f32(backend, scale) : null;
+      if (!x || !xv || !mv || !vv || (offset && !ov) || (scale && !sv)) return null;
+      const mc = rowsAndChannels(x, mv, vv, ov, sv);
+      if (!mc || mv.length !== mc[1] || vv.length !== mc[1]) return null;
+      const [m, c] = mc;
+      const y = outputBuffers.take(m * c, false);
+      addon.batchNormInfer(xv, mv, vv, ov, sv, y, m, c, attrs.varianceEpsilon == null ? 0.001 : Number(attrs.varianceEpsilon));
+      return backend.makeTensorInfo(x.shape, 'float32', y);
+    }),
     k(BATCH_NORM_TRAIN_KERNEL, (inputs, attrs, backend) => {
       const { x, gamma, beta } = inputs;
       const xv = f32(backend, x);

@@ -5,6 +5,7 @@
  */
 import {
   Add,
+  ClipByValue,
   Concat,
   Sigmoid,
   Softmax,
@@ -156,6 +157,14 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
       return backend.makeTensorInfo(x.shape, 'float32', out);
     }),
   );
+  const clip = k(ClipByValue, (inputs, attrs, backend) => {
+    const { x } = inputs;
+    const xv = f32(backend, x);
+    if (!x || !xv) return null;
+    const out = outputBuffers.take(util.sizeFromShape(x.shape), false);
+    addon.clip(xv, out, Number(attrs.clipValueMin), Number(attrs.clipValueMax));
+    return backend.makeTensorInfo(x.shape, 'float32', out);
+  });
   const reductions = REDUCE.map(([name, op]) =>
     k(name, (inputs, attrs, backend) => {
       const { x } = inputs;
@@ -221,5 +230,5 @@ export function elementwiseKernelConfigs(addon: NativeAddon, k: KernelMaker): Ke
     });
     return backend.makeTensorInfo(outShape, 'float32', out);
   });
-  return [...binaries, ...unaries, ...reductions, softmax, transpose, concat];
+  return [...binaries, ...unaries, clip, ...reductions, softmax, transpose, concat];
 }
