@@ -9,6 +9,44 @@ beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
 });
 
+interface HeldOutEvaluation {
+  plan: { name: string };
+  settings: { seeds: number[] };
+  methods: string[];
+  tasks: { source: string; random: { count: number }; seeds: unknown[]; methods: Record<string, { accuracy: number; percentile: number }>; bestKnown: { accuracy: number } }[];
+  summary: {
+    group: string;
+    tasks: number;
+    percentile: Record<string, { lo: number; mean: number; hi: number }>;
+    predictionMae: { mean: number };
+    predictionBias: { mean: number };
+  }[];
+  trainings: { trained: number; reused: number };
+}
+
+/** What every shipped held-out evaluation (`bench transfer`'s result, 3 seeds over 5 held-out sources) holds; returns its overall summary. */
+function expectHeldOutEvaluation(ev: HeldOutEvaluation, want: { plan: string; tasks: number; randomCells: (n: number) => void }): HeldOutEvaluation['summary'][number] {
+  expect(ev.plan.name).toBe(want.plan);
+  expect(ev.settings.seeds).toEqual([0, 1, 2]);
+  expect(ev.tasks).toHaveLength(want.tasks);
+  expect(new Set(ev.tasks.map((t) => t.source)).size).toBe(5);
+  for (const t of ev.tasks) {
+    want.randomCells(t.random.count);
+    expect(t.seeds).toHaveLength(3);
+    for (const m of ev.methods) {
+      expect(t.methods[m]!.accuracy).toBeLessThanOrEqual(t.bestKnown.accuracy);
+      expect(t.methods[m]!.percentile).toBeGreaterThanOrEqual(0);
+      expect(t.methods[m]!.percentile).toBeLessThanOrEqual(100);
+    }
+    expect(t.methods['metad2a-best-of-top']!.accuracy).toBeGreaterThanOrEqual(t.methods['metad2a-top1']!.accuracy);
+  }
+  const all = ev.summary.find((g) => g.group === 'all')!;
+  expect(all.tasks).toBe(want.tasks);
+  expect(all.percentile['metad2a-top1']!.lo).toBeLessThanOrEqual(all.percentile['metad2a-top1']!.mean);
+  expect(all.percentile['metad2a-top1']!.hi).toBeGreaterThanOrEqual(all.percentile['metad2a-top1']!.mean);
+  return all;
+}
+
 describe('the embedded default model', () => {
   it('ships for nb201 and mbv3, each a complete model directory within the size budget', () => {
     expect(defaultModelSpaces()).toEqual(['mbv3', 'nb201']);
@@ -42,27 +80,10 @@ describe('the embedded default model', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
     expect(manifest.extractor.name).toBe('random-conv');
     expect(manifest.provenance.builtBy).toBe('tools/default-model/build.ts');
-    expect(ev.plan.name).toBe('nb201-heldout-v1');
-    expect(ev.settings.seeds).toEqual([0, 1, 2]);
     // 20 tasks over the 5 held-out sources, none of them a meta-training source
-    expect(ev.tasks).toHaveLength(20);
-    expect(new Set(ev.tasks.map((t: { source: string }) => t.source)).size).toBe(5);
-    for (const t of ev.tasks) {
-      expect(t.random.count).toBeGreaterThanOrEqual(30);
-      expect(t.seeds).toHaveLength(3);
-      for (const m of ev.methods) {
-        expect(t.methods[m].accuracy).toBeLessThanOrEqual(t.bestKnown.accuracy);
-        expect(t.methods[m].percentile).toBeGreaterThanOrEqual(0);
-        expect(t.methods[m].percentile).toBeLessThanOrEqual(100);
-      }
-      expect(t.methods['metad2a-best-of-top'].accuracy).toBeGreaterThanOrEqual(t.methods['metad2a-top1'].accuracy);
-    }
-    const all = ev.summary.find((g: { group: string }) => g.group === 'all');
-    expect(all.tasks).toBe(20);
+    const all = expectHeldOutEvaluation(ev, { plan: 'nb201-heldout-v1', tasks: 20, randomCells: (n) => expect(n).toBeGreaterThanOrEqual(30) });
     // the printed accuracy's error on the held-out random cells is measured (issue #18 item 6)
     expect(all.predictionMae.mean).toBeGreaterThanOrEqual(Math.abs(all.predictionBias.mean));
-    expect(all.percentile['metad2a-top1'].lo).toBeLessThanOrEqual(all.percentile['metad2a-top1'].mean);
-    expect(all.percentile['metad2a-top1'].hi).toBeGreaterThanOrEqual(all.percentile['metad2a-top1'].mean);
   });
 });
 
@@ -150,25 +171,8 @@ describe('the embedded MBv3 (OFA) default model', () => {
 
   it('records its held-out transfer evaluation (plan mbv3-heldout-v1: 10 tasks, 24 random subnets each, 3 seeds)', () => {
     const ev = JSON.parse(fs.readFileSync(path.join(defaultModelDir('mbv3')!, 'evaluation.json'), 'utf8'));
-    expect(ev.plan.name).toBe('mbv3-heldout-v1');
-    expect(ev.settings.seeds).toEqual([0, 1, 2]);
     expect(ev.methods).toEqual(['metad2a-top1', 'metad2a-best-of-top', 'ofa-oracle-best', 'best-known']);
-    expect(ev.tasks).toHaveLength(10);
-    expect(new Set(ev.tasks.map((t: { source: string }) => t.source)).size).toBe(5);
-    for (const t of ev.tasks) {
-      expect(t.random.count).toBe(24);
-      expect(t.seeds).toHaveLength(3);
-      for (const m of ev.methods) {
-        expect(t.methods[m].accuracy).toBeLessThanOrEqual(t.bestKnown.accuracy);
-        expect(t.methods[m].percentile).toBeGreaterThanOrEqual(0);
-        expect(t.methods[m].percentile).toBeLessThanOrEqual(100);
-      }
-      expect(t.methods['metad2a-best-of-top'].accuracy).toBeGreaterThanOrEqual(t.methods['metad2a-top1'].accuracy);
-    }
-    const all = ev.summary.find((g: { group: string }) => g.group === 'all');
-    expect(all.tasks).toBe(10);
-    expect(all.percentile['metad2a-top1'].lo).toBeLessThanOrEqual(all.percentile['metad2a-top1'].mean);
-    expect(all.percentile['metad2a-top1'].hi).toBeGreaterThanOrEqual(all.percentile['metad2a-top1'].mean);
+    expectHeldOutEvaluation(ev, { plan: 'mbv3-heldout-v1', tasks: 10, randomCells: (n) => expect(n).toBe(24) });
     expect(ev.trainings.trained + ev.trainings.reused).toBe(160);
   });
 });
