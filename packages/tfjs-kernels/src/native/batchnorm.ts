@@ -31,8 +31,8 @@ export function batchNormKernelConfigs(addon: NativeAddon, k: KernelMaker): Kern
       const ov = offset ? f32(backend, offset) : null;
       const sv = scale ? f32(backend, scale) : null;
       if (!x || !xv || !mv || !vv || (offset && !ov) || (scale && !sv)) return null;
-      const mc = rowsAndChannels(x, mv, vv, ov, sv);
-      if (!mc || mv.length !== mc[1] || vv.length !== mc[1]) return null;
+      const mc = rowsAndChannels(x, mv, vv, ov, sv); // null unless every per-channel array has C entries
+      if (!mc) return null;
       const [m, c] = mc;
       const y = outputBuffers.take(m * c, false);
       addon.batchNormInfer(xv, mv, vv, ov, sv, y, m, c, attrs.varianceEpsilon == null ? 0.001 : Number(attrs.varianceEpsilon));
