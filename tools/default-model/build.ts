@@ -424,9 +424,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
         // a finished phase is skipped, an interrupted one resumes, one not begun starts
         resume: true,
         ...(s.anchor ? { anchor: true } : {}),
-        ...(generatorInit !== null || s.generatorLr !== undefined
-          ? { generatorOptions: { ...(generatorInit !== null ? { init: generatorInit } : {}), ...(s.generatorLr !== undefined ? { lr: s.generatorLr } : {}) } }
-          : {}),
+        generatorOptions: { ...(generatorInit !== null ? { init: generatorInit } : {}), ...(s.generatorLr !== undefined ? { lr: s.generatorLr } : {}) },
         options: {
           batchSize: s.batchSize,
           progress: 'auto',

@@ -99,9 +99,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
           seed: f.seed,
           resume: f.resume,
           ...(f.anchor ? { anchor: true } : {}),
-          ...(f.generatorInit !== undefined || f.generatorLr !== undefined
-            ? { generatorOptions: { ...(f.generatorInit !== undefined ? { init: f.generatorInit } : {}), ...(f.generatorLr !== undefined ? { lr: f.generatorLr } : {}) } }
-            : {}),
+          generatorOptions: { ...(f.generatorInit !== undefined ? { init: f.generatorInit } : {}), ...(f.generatorLr !== undefined ? { lr: f.generatorLr } : {}) },
           options: {
             batchSize: f.batchSize,
             progress: 'auto',
