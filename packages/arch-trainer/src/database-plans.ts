@@ -42,6 +42,14 @@ export const BUILD_PLANS: Readonly<Record<string, NamedBuildPlan>> = {
       seed: 4048,
     }),
   },
+  // Tasks drawn like nb201-heldout-v1's from the same held-out sources with another seed (none of
+  // its 10 class subsets is one of v1's 20): where a search-time rule (e.g. how the top-5 is chosen)
+  // is tuned, so that nb201-heldout-v1 stays the untouched test of the shipped choice.
+  'nb201-heldout-dev-v1': {
+    description:
+      'rule tuning beside the transfer evaluation: 2 tasks of 5–10 classes per held-out source (other class subsets than nb201-heldout-v1), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db, 100 training + 50 test images per class (320 pairs)',
+    options: fromSplit('heldout', { numTasks: 10, classesPerTask: [5, 10], cellsPerTask: 32, goodCellShare: 0, recipe: getRecipe('nb201-db'), seed: 4050 }),
+  },
   // The MBv3 plans draw their tasks exactly as the NB201 ones (same sources, class ranges and
   // seeds), so mbv3-v1's tasks are the first 220 of nb201-v1's and mbv3-heldout-v1's the first 10
   // of nb201-heldout-v1's: the same class subsets are measured in both spaces.

@@ -388,6 +388,17 @@ describe('named build plans', () => {
       for (const t of plan.tasks) perSource.set(t.dataset, (perSource.get(t.dataset) ?? 0) + 1);
       expect([...perSource.values()]).toEqual([4, 4, 4, 4, 4]);
     }
+    if (name === 'nb201-heldout-dev-v1') {
+      expect(plan.pairs).toHaveLength(320);
+      // 2 tasks of every held-out source, none with a class subset of the test plan's
+      const test = planBuild({ ...buildPlanOptions('nb201-heldout-v1'), db: ':memory:' }, (ref) => classes.get(ref)!);
+      const testNames = new Set(test.tasks.map((t) => t.name));
+      expect(plan.tasks.filter((t) => testNames.has(t.name))).toEqual([]);
+      expect(new Set(plan.tasks.map((t) => t.dataset))).toEqual(new Set(test.tasks.map((t) => t.dataset)));
+      const perSource = new Map<string, number>();
+      for (const t of plan.tasks) perSource.set(t.dataset, (perSource.get(t.dataset) ?? 0) + 1);
+      expect([...perSource.values()]).toEqual([2, 2, 2, 2, 2]);
+    }
   });
 
   it('mbv3-v1 and mbv3-heldout-v1 measure the first tasks of the NB201 plans with MBv3 subnets (sources, exclusions, sizes, good share)', () => {
@@ -459,6 +470,7 @@ describe('named build plans', () => {
   it.each([
     ['nb201-v1', 3560, 'dda56ddb174345fe65000d482ddc872f6119c197c653d2aad7efa56ed889333c'],
     ['nb201-heldout-v1', 640, '43cbe73f13db042174955fe5804693c10992d55cd2fc35ab51bf22c76a801eea'],
+    ['nb201-heldout-dev-v1', 320, 'af8825e3fb54ccea35f5747ab853d2d333b9263e5f8de469e27225bc689236f0'],
     ['mbv3-v1', 880, '0c6b2325415fcecba62961004ed57603ea02abdcc244f15126add75f31917a10'],
     ['mbv3-heldout-v1', 240, '868d14da17bdd0325c10121989e4ce40cda11584c2044e3f1720ab1d85bb6a7d'],
   ])('%s plans exactly the pairs it always planned', (name, count, sha) => {

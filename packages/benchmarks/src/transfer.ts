@@ -60,6 +60,8 @@ export interface TransferOptions {
   readonly seeds?: readonly number[];
   /** How many of MetaD2A's ranking are trained (best-of-top-k; default 5). */
   readonly top?: number;
+  /** MetaD2A's top-k as `metad2a search --top-distance` chooses it: cells at least this far apart (default 0: the ranking's first k). */
+  readonly topDistance?: number;
   /** Candidates each search generates (default 500, as `metad2a search`); the proxies rank the same pool. */
   readonly candidates?: number;
   /** Resampled data sets the predictor averages over (default 10). */
@@ -211,6 +213,8 @@ export interface TransferResult {
   readonly settings: {
     readonly seeds: readonly number[];
     readonly top: number;
+    /** The top-k's minimum distance (`metad2a search --top-distance`); absent in reports made before it existed: 0. */
+    readonly topDistance?: number;
     readonly candidates: number;
     readonly resamples: number;
     readonly minRandomCells: number;
@@ -333,6 +337,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const description = typeof opts.plan === 'string' ? BUILD_PLANS[opts.plan]?.description : undefined;
   const seeds = opts.seeds ?? [0, 1, 2];
   const top = opts.top ?? 5;
+  const topDistance = opts.topDistance ?? 0;
   const candidates = opts.candidates ?? 500;
   const resamples = opts.resamples ?? 10;
   const minRandom = opts.minRandomCells ?? 30;
@@ -453,7 +458,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       );
       const seedsOut: TaskWork['seeds'] = [];
       for (const seed of seeds) {
-        const res = await runSearch(opts.model, features, { candidates, resamples, top, seed });
+        const res = await runSearch(opts.model, features, { candidates, resamples, top, topDistance, seed });
         const pool = res.ranking.slice(0, proxyPool).map((c) => c.arch);
         const picked: Record<string, { arch: string; score: number }> = {};
         for (const name of proxies) {
@@ -689,6 +694,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         settings: {
           seeds,
           top,
+          topDistance,
           candidates,
           resamples,
           minRandomCells: minRandom,

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { unwrap } from '@metad2a/core';
 import { fixturesRoot } from '@metad2a/fixtures';
-import { mbv3, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, nb201Table, parseNb201 } from '@metad2a/search-spaces';
+import { mbv3, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, nb201, nb201Table, parseNb201 } from '@metad2a/search-spaces';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { runCli } from '../src';
 import { capture } from './capture';
@@ -115,7 +115,7 @@ describe('metad2a CLI', () => {
     [['bench', 'transfer'], /bench transfer: give --db <file>/],
     [['bench', 'transfer', '--db', '/nonexistent.sqlite'], /--db \/nonexistent\.sqlite: no such file/],
     [['bench', 'transfer', '--db', 'x.sqlite', '--seeds', '0,0'], /--seeds 0,0: expected distinct non-negative integers/],
-    [['bench', 'transfer', '--db', 'x.sqlite', '--plan', 'nb201-v9'], /--plan must be one of nb201-v1, nb201-heldout-v1/],
+    [['bench', 'transfer', '--db', 'x.sqlite', '--plan', 'nb201-v9'], /--plan must be one of nb201-v1, nb201-heldout-v1, nb201-heldout-dev-v1/],
   ])('bad usage %j of the other commands exits 2', async (argv, msg) => {
     const c = capture();
     expect(await runCli(argv, c.io)).toBe(2);
@@ -205,6 +205,16 @@ describe('metad2a CLI', () => {
     const all = JSON.parse(b.out());
     expect(all.ranking).toHaveLength(20);
     expect(all.ranking.slice(0, 3).map((x: { arch: string }) => x.arch)).toEqual(doc.top.map((x: { arch: string }) => x.arch));
+    // --top-distance 3: the best cells 3 edges apart, each with its place in the unchanged ranking
+    const spread = capture();
+    expect(await runCli([...args, '--all', '--top-distance', '3'], spread.io)).toBe(0);
+    const sp = JSON.parse(spread.out());
+    expect(sp.ranking.map((x: { arch: string }) => x.arch)).toEqual(all.ranking.map((x: { arch: string }) => x.arch));
+    expect(sp.settings.topDistance).toBe(3);
+    expect(sp.top[0].arch).toBe(all.ranking[0].arch);
+    const cells = sp.top.map((x: { arch: string }) => unwrap(parseNb201(x.arch)));
+    for (const [i, a] of cells.entries()) for (const b of cells.slice(i + 1)) expect(nb201.distance!(a, b)).toBeGreaterThanOrEqual(3);
+    for (const x of sp.top) expect(all.ranking[x.rank - 1].arch).toBe(x.arch);
     // --device alone adds the measured latency; --latency-max keeps only cells within it
     const withDevice = JSON.parse(
       await (async () => {

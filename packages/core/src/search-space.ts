@@ -84,6 +84,12 @@ export interface SearchSpace<A> {
   readonly latency?: SpaceLatency<A>;
   /** A dataset-independent score of every architecture from the space's own knowledge (a predictor may be anchored on it: {@link PriorAnchor}). */
   readonly prior?: ArchitecturePriorScore<A>;
+  /**
+   * How many of the two architectures' choices differ (an edit distance: NB201, the edges whose
+   * operation differs; MBv3, the block slots that differ). A search can keep its reported top this
+   * far apart (`topDistance`).
+   */
+  distance?(a: A, b: A): number;
 }
 
 /**

@@ -116,6 +116,16 @@ describe('MBv3 configs and strings', () => {
     expect(msg({ ...good, r: 224 })).toMatch(/unknown key "r"/);
     expect(msg(null)).toMatch(/expected an object/);
   });
+  test('distance: block slots that differ, inactive slots ignored', () => {
+    const c = unwrap(parseMbv3('d4:k3e3,k7e6,k5e3,k5e4|d3:k3e4,k5e3,k5e4,(k5e4)|d4:k7e3,k7e4,k7e4,k5e3|d2:k3e3,k3e3,(k5e6),(k3e3)|d4:k3e3,k5e6,k3e3,k5e3'));
+    // another inactive slot: the same network, 0 apart
+    const inactive = unwrap(parseMbv3('d4:k3e3,k7e6,k5e3,k5e4|d3:k3e4,k5e3,k5e4,(k7e3)|d4:k7e3,k7e4,k7e4,k5e3|d2:k3e3,k3e3,(k3e3),(k3e3)|d4:k3e3,k5e6,k3e3,k5e3'));
+    // one kernel (stage 1 slot 0) and one expand ratio (stage 5 slot 3) changed, stage 4 one block deeper
+    const other = unwrap(parseMbv3('d4:k5e3,k7e6,k5e3,k5e4|d3:k3e4,k5e3,k5e4,(k5e4)|d4:k7e3,k7e4,k7e4,k5e3|d3:k3e3,k3e3,k5e6,(k3e3)|d4:k3e3,k5e6,k3e3,k5e6'));
+    expect(mbv3ActiveKey(inactive)).toBe(mbv3ActiveKey(c));
+    expect(mbv3.distance!(c, inactive)).toBe(0);
+    expect([mbv3.distance!(c, other), mbv3.distance!(other, c)]).toEqual([3, 3]);
+  });
   test('readable form round trips and marks inactive slots', () => {
     const c = unwrap(mbv3ConfigFrom(fx.valid[0]!.config));
     const s = formatMbv3(c);

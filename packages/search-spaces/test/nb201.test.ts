@@ -268,6 +268,15 @@ describe('NB201 TinyNetwork cost', () => {
 });
 
 describe('nb201 SearchSpace', () => {
+  test('distance: the edges whose operation differs', () => {
+    const cell = (s: string) => unwrap(nb201.parse(s));
+    const a = cell('|nor_conv_3x3~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
+    const b = cell('|nor_conv_1x1~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|');
+    const c = cell('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|');
+    expect(nb201.distance!(a, a)).toBe(0);
+    expect([nb201.distance!(a, b), nb201.distance!(b, a)]).toEqual([2, 2]);
+    expect(nb201.distance!(a, c)).toBe(6);
+  });
   test('is registered on import, idempotently', () => {
     expect(searchSpaces.get('nb201')).toBe(nb201);
     registerSearchSpaces();

@@ -55,6 +55,7 @@ export {
   runSearch,
   runSearchEither,
   describeCandidates,
+  selectTop,
   type ReferenceProgress,
   type SearchProgress,
   type SearchOptions,

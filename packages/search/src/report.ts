@@ -62,6 +62,9 @@ export function formatSearchReport(r: SearchResult, extra: { featuresSeconds?: n
     ...(hasPercentile(r.top[0])
       ? [`pred.pct = where the predictor puts the cell among ${r.settings.referenceCells} uniformly random architectures of the space for this data set (percentile)`]
       : []),
+    ...(r.settings.topDistance > 0
+      ? [`top: the best cells that differ from every better one shown in at least ${r.settings.topDistance} choices (rank: the place in the full ranking)`]
+      : []),
     '',
     table(
       candidateHeader(r.top[0], columns, device),

@@ -57,6 +57,12 @@ export interface SearchOptions extends StepControl<SearchProgress> {
    * (`predictedPercentile`). Default 200; 0: none.
    */
   readonly referenceCells?: number;
+  /**
+   * Keep the reported top this far apart: walking down the ranking, a candidate joins `top` only if
+   * it differs from every one already in it in at least this many choices (the space's
+   * `distance`). 0 (default): the ranking's first `top`, as the official search.
+   */
+  readonly topDistance?: number;
 }
 
 export interface SearchCandidate {
@@ -116,12 +122,14 @@ export interface SearchResult {
     readonly constraints: Constraints;
     /** Distinct random architectures scored for `predictedPercentile` (0: none). */
     readonly referenceCells: number;
+    /** The reported top's minimum distance (0: the ranking's first). */
+    readonly topDistance: number;
   };
   readonly generation: { readonly attempts: number; readonly valid: number; readonly unique: number; readonly batches: number };
   readonly timings: SearchTimings;
   /** Every candidate, best first. */
   readonly ranking: readonly SearchCandidate[];
-  /** The first `top` of the ranking. */
+  /** The first `top` of the ranking (with `topDistance`: the first ones that far apart; each keeps its `rank`). */
   readonly top: readonly SearchCandidate[];
   /** Present only where a stage could not use its set encoder's cached row projections: why (the search is slower, not different). */
   readonly fastPath?: { readonly generation?: string; readonly ranking?: string };
@@ -188,6 +196,10 @@ function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptio
   const referenceCells = opts.referenceCells ?? 200;
   if (!Number.isInteger(referenceCells) || referenceCells < 0)
     fail('ValidationError', { source: 'search options', field: 'referenceCells', expected: 'an integer ≥ 0', got: String(referenceCells) });
+  const topDistance = opts.topDistance ?? 0;
+  if (!Number.isInteger(topDistance) || topDistance < 0)
+    fail('ValidationError', { source: 'search options', field: 'topDistance', expected: 'an integer ≥ 0', got: String(topDistance) });
+  if (topDistance > 0) distanceOf(model.space, topDistance); // a space without one fails before any work
   const seed = opts.seed ?? 0;
   if (!Number.isSafeInteger(seed)) fail('ValidationError', { source: 'search options', field: 'seed', expected: 'an integer', got: String(seed) });
   const constraints = opts.constraints ?? {};
@@ -231,7 +243,7 @@ function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptio
     dataset: { name: dataset.name, classes, dim: dataset.dim },
     seed,
     backend: currentBackend()?.name ?? tf.getBackend(),
-    settings: { candidates, resamples, perClass, batchSize, constraints, referenceCells: reference.scores.length },
+    settings: { candidates, resamples, perClass, batchSize, constraints, referenceCells: reference.scores.length, topDistance },
     generation: { attempts: gen.attempts, valid: gen.valid, unique: gen.unique, batches: gen.batches },
     timings: {
       generation,
@@ -243,10 +255,45 @@ function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptio
       reference: reference.seconds,
     },
     ranking,
-    top: ranking.slice(0, top),
+    top: selectTop(space, ranking, top, topDistance),
     ...(fastPath ? { fastPath } : {}),
     warnings,
   };
+}
+
+/**
+ * The reported top of a ranking (best first): its first `top` candidates, or with `minDistance` > 0
+ * the first ones that differ from every better one kept in at least `minDistance` choices (the
+ * space's `distance`; greedy down the ranking), so that a shortlist does not bet everything on one
+ * pattern. Fewer than `top` only when the ranking holds no more such candidates.
+ */
+export function selectTop<C extends { readonly arch: string }>(space: AnySearchSpace, ranking: readonly C[], top: number, minDistance = 0): C[] {
+  if (minDistance === 0) return ranking.slice(0, top);
+  const s = space as SearchSpace<unknown>;
+  const distance = distanceOf(s, minDistance);
+  const archOf = (c: C): unknown => {
+    const a = s.parse(c.arch);
+    if (a._tag === 'Left') fail('ValidationError', { source: 'ranking', field: 'arch', expected: `a ${s.name} architecture`, got: c.arch });
+    return a.right;
+  };
+  const kept: { c: C; arch: unknown }[] = [];
+  for (const c of ranking) {
+    if (kept.length === top) break;
+    const arch = archOf(c);
+    if (kept.every((k) => distance(arch, k.arch) >= minDistance)) kept.push({ c, arch });
+  }
+  return kept.map((k) => k.c);
+}
+
+function distanceOf<A>(space: SearchSpace<A>, minDistance: number): (a: A, b: A) => number {
+  if (!space.distance)
+    fail('Unsupported', {
+      source: `search space ${space.name}`,
+      field: 'topDistance',
+      expected: 'a space with an architecture distance (SearchSpace.distance)',
+      got: String(minDistance),
+    });
+  return space.distance.bind(space);
 }
 
 /**

@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
-import { Rng, initBackend, modelSpecs, percentileAmong } from '@metad2a/core';
+import { Rng, initBackend, modelSpecs, percentileAmong, unwrap } from '@metad2a/core';
 import { nb201, nb201Cost, nb201Table, parseNb201, type Nb201Cell } from '@metad2a/search-spaces';
-import { candidatePool, loadSearchModel, parseModelManifest, rankCandidates, runSearch, scoreGraphs, formatSearchReport, searchReportJson } from '../src';
+import { candidatePool, loadSearchModel, parseModelManifest, rankCandidates, runSearch, scoreGraphs, formatSearchReport, searchReportJson, selectTop } from '../src';
 import { fixtureNb201Model, saveModelDir, syntheticFeatures } from './fixture-model';
 
 beforeAll(async () => {
@@ -78,6 +78,34 @@ describe('runSearch on the official fixture weights (NB201)', () => {
     expect(formatSearchReport(r)).toContain(`pred.pct = where the predictor puts the cell among ${cells.size} uniformly random architectures`);
     expect(formatSearchReport(none)).not.toContain('pred.pct');
     await expect(runSearch(model, data, { candidates: 5, referenceCells: -1 })).rejects.toThrow(/search options: referenceCells: expected an integer ≥ 0, got -1/);
+  });
+
+  it('with topDistance reports the best cells that far apart, greedily down the untouched ranking', async () => {
+    const plain = await runSearch(model, data, { candidates: 60, top: 5, resamples: 2, seed: 5, batchSize: 60, referenceCells: 0 });
+    const cellOf = (s: string) => unwrap(parseNb201(s));
+    for (const d of [2, 3]) {
+      const r = await runSearch(model, data, { candidates: 60, top: 5, resamples: 2, seed: 5, batchSize: 60, referenceCells: 0, topDistance: d });
+      expect(r.ranking.map((c) => [c.arch, c.score])).toEqual(plain.ranking.map((c) => [c.arch, c.score]));
+      expect(r.settings.topDistance).toBe(d);
+      expect(r.top).toHaveLength(5);
+      expect(r.top[0]).toEqual(r.ranking[0]);
+      const ranks = r.top.map((c) => c.rank);
+      expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+      // every pair at least d apart …
+      for (const [i, a] of r.top.entries()) for (const b of r.top.slice(i + 1)) expect(nb201.distance!(cellOf(a.arch), cellOf(b.arch))).toBeGreaterThanOrEqual(d);
+      // … and every skipped candidate above the last pick is closer than d to a better pick
+      for (const c of r.ranking.slice(0, ranks.at(-1)!)) {
+        if (ranks.includes(c.rank)) continue;
+        expect(r.top.some((t) => t.rank < c.rank && nb201.distance!(cellOf(t.arch), cellOf(c.arch)) < d)).toBe(true);
+      }
+      expect(formatSearchReport(r)).toContain(`top: the best cells that differ from every better one shown in at least ${d} choices`);
+      expect(selectTop(nb201, r.ranking, 5, d)).toEqual(r.top);
+    }
+    expect(plain.settings.topDistance).toBe(0);
+    expect(formatSearchReport(plain)).not.toContain('top: the best cells');
+    // 6 edges: no two cells are 7 apart, so only the best is left
+    expect(selectTop(nb201, plain.ranking, 5, 7)).toEqual([plain.ranking[0]]);
+    await expect(runSearch(model, data, { candidates: 5, topDistance: -1 })).rejects.toThrow(/search options: topDistance: expected an integer ≥ 0, got -1/);
   });
 
   it('ranks exactly as the predictor ranks the same resamples of the canonical graphs', async () => {

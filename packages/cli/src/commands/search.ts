@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkLatencyBudget, describeBackend, initBackend, searchSpaces, type BackendName, type Constraints } from '@metad2a/core';
 import { ttyProgressBar } from '@metad2a/datasets';
 import { NB201_PROXY_NETWORK, proxyBatch } from '@metad2a/proxies';
-import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchFeatures, loadSearchModel, rerankCandidates, runSearch, searchReportJson } from '@metad2a/search';
+import { SEARCH_IMAGES_PER_CLASS, formatSearchReport, loadSearchFeatures, loadSearchModel, rerankCandidates, runSearch, searchReportJson, selectTop } from '@metad2a/search';
 import { weightIn01 } from './rank';
 import { CliUsageError, type CliIo } from '../io';
 import { intInRange, oneOf, positiveNumber } from '../options';
@@ -14,6 +14,7 @@ interface SearchFlags {
   model?: string;
   candidates: number;
   top: number;
+  topDistance: number;
   resamples: number;
   seed: number;
   json?: boolean;
@@ -42,6 +43,12 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--model <dir>', 'model directory (model.json + generator.safetensors + predictor.safetensors); default: the embedded default model')
     .option('--candidates <n>', 'unique valid candidates to generate', intInRange('--candidates', 1, 100000), 500)
     .option('--top <k>', 'how many of the ranking to print', intInRange('--top', 1, 100000), 5)
+    .option(
+      '--top-distance <d>',
+      "print only cells that differ from every better printed one in at least d choices (NB201: edges; MBv3: block slots); 0: the ranking's first k",
+      intInRange('--top-distance', 0, 1000),
+      0,
+    )
     .option('--resamples <n>', 'resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
     .option('--seed <s>', 'seed of the whole search', intInRange('--seed', 0), 0)
     .option('--flops-max <M>', 'keep candidates with at most this many MFLOPs', positiveNumber('--flops-max'))
@@ -94,6 +101,7 @@ export function registerSearch(program: Command, io: CliIo): void {
         const result = await runSearch(model, features, {
           candidates: flags.candidates,
           top: flags.top,
+          topDistance: flags.topDistance,
           resamples: flags.resamples,
           seed: flags.seed,
           constraints,
@@ -113,7 +121,7 @@ export function registerSearch(program: Command, io: CliIo): void {
             seed: flags.seed,
             ...NB201_PROXY_NETWORK,
           });
-          reported = { ...result, ranking: r.ranking, top: r.ranking.slice(0, flags.top) };
+          reported = { ...result, ranking: r.ranking, top: selectTop(model.space, r.ranking, flags.top, flags.topDistance) };
           rerank = { proxy: flags.rerank, top: Math.min(flags.rerankTop, r.ranking.length), weight: flags.rerankWeight, seconds: r.proxySeconds };
         }
         if (flags.json)

@@ -146,6 +146,24 @@ export function mbv3Equal(a: Mbv3Config, b: Mbv3Config): boolean {
 }
 
 /**
+ * Block slots in which two subnets differ: a slot active in one and not the other (a different
+ * depth), or active in both with another kernel or expand ratio. Inactive slots do not count (they
+ * compute nothing), so two subnets with the same {@link mbv3ActiveKey} are 0 apart.
+ */
+export function mbv3Distance(a: Mbv3Config, b: Mbv3Config): number {
+  let n = 0;
+  for (let s = 0; s < MBV3_STAGES; s++) {
+    for (let j = 0; j < MBV3_SLOTS_PER_STAGE; j++) {
+      const inA = j < a.d[s]!;
+      const inB = j < b.d[s]!;
+      const k = s * MBV3_SLOTS_PER_STAGE + j;
+      if (inA !== inB || (inA && (a.ks[k] !== b.ks[k] || a.e[k] !== b.e[k]))) n++;
+    }
+  }
+  return n;
+}
+
+/**
  * A key of the subnet the network actually runs (active slots only): two configs with the same
  * active key build the same network, whatever their inactive slots hold.
  */

@@ -1,7 +1,7 @@
 import type { ArchGraph, Constraints, SearchSpace } from '@metad2a/core';
 import { mbv3FeasibleBound } from '../feasible';
 import { mbv3AccuracyOracle } from './accuracy-oracle';
-import { formatMbv3, mbv3ActiveKey, parseMbv3, sampleMbv3, type Mbv3Config } from './config';
+import { formatMbv3, mbv3ActiveKey, mbv3Distance, parseMbv3, sampleMbv3, type Mbv3Config } from './config';
 import { mbv3Cost } from './cost';
 import { mbv3Latency } from './latency';
 import { MBV3_GRAPH_CONFIG, decodeMbv3, encodeMbv3, isValidMbv3 } from './graph';
@@ -35,4 +35,5 @@ export const mbv3: SearchSpace<Mbv3Config> = Object.freeze({
   // the cost (and so the bound) is for OFA's ImageNet head, whatever the dataset's classes
   countFeasible: (c: Constraints) => mbv3FeasibleBound({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, maxLatencyMs: c.latencyMaxMs, device: c.device }),
   latency: mbv3Latency,
+  distance: mbv3Distance,
 });

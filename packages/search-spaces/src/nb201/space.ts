@@ -55,4 +55,5 @@ export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
     nb201FeasibleCount({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, classes: ctx.classes, maxLatencyMs: c.latencyMaxMs, device: c.device }),
   latency: nb201Latency,
   prior: nb201Prior,
+  distance: (a: Nb201Cell, b: Nb201Cell) => a.reduce<number>((n, op, i) => n + (op === b[i] ? 0 : 1), 0),
 });
