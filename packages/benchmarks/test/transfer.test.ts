@@ -3,13 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as E from 'fp-ts/lib/Either.js';
-import { Rng, initBackend } from '@metad2a/core';
+import { Rng, initBackend, unwrap } from '@metad2a/core';
 import { buildDatabase, getRecipe, goodMbv3Subnets, planBuild, recipeMetric } from '@metad2a/arch-trainer';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { loadFeatureSet } from '@metad2a/datasets';
 import { MetaDatabase, addDatabaseFeatures } from '@metad2a/meta-trainer';
 import { buildSearchModel, loadSearchModel, manifestFromSpec, type SearchModel } from '@metad2a/search';
-import { canonicalKey, mbv3ActiveKey, parseMbv3, parseNb201, type Mbv3Config } from '@metad2a/search-spaces';
+import { canonicalKey, mbv3ActiveKey, nb201, parseMbv3, parseNb201, type Mbv3Config } from '@metad2a/search-spaces';
 import {
   bootstrapMeanCI,
   groupOverlaps,
@@ -411,6 +411,19 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
       expect(t.methods['rerank:synflow']!.accuracy).toBeCloseTo(t.methods['proxy:synflow']!.accuracy, 12);
     }
     expect(transferMarkdown(rr.result)).toContain("MetaD2A re-ranked by synflow, top-1: the search's re-ranking stage");
+
+    // --top-distance 3: the trained top-3 is the one `metad2a search --top-distance 3` prints (each cell 3 edges from every better one)
+    const spread = await runTransferBenchmark({ ...common(), proxies: [], topDistance: 3 });
+    if (spread.status !== 'complete') throw new Error('expected a result');
+    expect(spread.result.settings.topDistance).toBe(3);
+    expect(transferMarkdown(spread.result)).toContain('(as `metad2a search --top-distance 3` chooses it');
+    for (const t of spread.result.tasks) {
+      for (const s of t.seeds) {
+        const cells = s.top.map((c) => unwrap(nb201.parse(c.arch)));
+        for (const [i, a] of cells.entries()) for (const b of cells.slice(i + 1)) expect(nb201.distance!(a, b)).toBeGreaterThanOrEqual(3);
+        expect(s.bestOfTop.accuracy).toBe(Math.max(...s.top.map((c) => c.accuracy)));
+      }
+    }
 
     // features stored in the database by the model's extractor (`metad2a db features`) are the ones searched with
     const copy = path.join(dir, 'heldout-with-features.sqlite');

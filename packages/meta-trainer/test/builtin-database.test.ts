@@ -32,6 +32,26 @@ describe('builtin:nb201', () => {
   });
 });
 
+describe('builtin:nb201-heldout-dev', () => {
+  it('holds every pair of plan nb201-heldout-dev-v1 (10 tasks × 32 cells) and the picks measured on it', () => {
+    const env = { METAD2A_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-builtin-')) };
+    const db = MetaDatabase.open(resolveDatabase('builtin:nb201-heldout-dev', env).file, { readonly: true });
+    const tasks = db.tasks();
+    expect(tasks).toHaveLength(10);
+    expect(db.integrityProblems()).toEqual([]);
+    const testDb = MetaDatabase.open(resolveDatabase('builtin:nb201-heldout', env).file, { readonly: true });
+    const test = new Set(testDb.tasks().map((t) => t.name));
+    testDb.close();
+    for (const t of tasks) {
+      expect(test.has(t.name)).toBe(false);
+      const recs = db.records({ task: t.name });
+      expect(recs.length).toBeGreaterThanOrEqual(32);
+      for (const r of recs) expect([r.space, r.metric]).toEqual(['nb201', 'top1-test@nb201-db']);
+    }
+    db.close();
+  });
+});
+
 describe('builtin:mbv3 and builtin:mbv3-heldout', () => {
   // Their exports (plans mbv3-v1 / mbv3-heldout-v1 of @metad2a/arch-trainer) are committed once built;
   // until then the reference is refused with the folder it needs, afterwards it opens MBv3 records.
@@ -57,6 +77,6 @@ describe('builtin:mbv3 and builtin:mbv3-heldout', () => {
   });
 
   it('is listed in the error for an unknown name', () => {
-    expect(() => resolveDatabase('builtin:nope', {})).toThrow(/one of builtin:nb201, builtin:nb201-heldout, builtin:mbv3, builtin:mbv3-heldout/);
+    expect(() => resolveDatabase('builtin:nope', {})).toThrow(/one of builtin:nb201, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:mbv3, builtin:mbv3-heldout/);
   });
 });
