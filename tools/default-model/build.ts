@@ -165,6 +165,8 @@ export interface BuildSettings {
     readonly proxyBatch?: number;
     /** The proxies choose among the first n of each search's ranking (NASWOT costs ~0.25 s per cell at 32 images). */
     readonly proxyPool?: number;
+    /** MetaD2A's top-k as `search --top-distance` chooses it; > 0 also ships as the model's search default (model.json `search`). */
+    readonly topDistance?: number;
   };
   /**
    * MBv3: after the evaluation, `decodes` seeded decodes of the generator per data set, made by the
@@ -485,8 +487,11 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
   const { work: _w, shipTo: _t, ...rest } = s;
   const settings = { ...rest, db: rel(s.db), heldoutDb: rel(s.heldoutDb), prior: s.prior === null ? null : rel(s.prior) };
   const metaTrained = m.provenance.metaTrained as Record<string, unknown> | undefined;
+  const { search: _search, ...withoutSearch } = m;
   const shipped = {
-    ...m,
+    ...withoutSearch,
+    // the top-k rule the evaluation measured is the one `metad2a search` then uses by default
+    ...(s.eval.topDistance ? { search: { topDistance: s.eval.topDistance } } : {}),
     provenance: {
       ...m.provenance,
       ...(metaTrained
@@ -620,6 +625,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
       seeds: evalSeeds,
       ...(flags.has('--proxy-batch') ? { proxyBatch: int('--proxy-batch', 64, 2) } : {}),
       ...(flags.has('--proxy-pool') ? { proxyPool: int('--proxy-pool', 1) } : {}),
+      ...(flags.has('--top-distance') ? { topDistance: int('--top-distance', 0, 0) } : {}),
     },
     shipTo: abs(take('--ship-to')) ?? d.shipTo,
   };

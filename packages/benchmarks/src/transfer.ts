@@ -60,7 +60,7 @@ export interface TransferOptions {
   readonly seeds?: readonly number[];
   /** How many of MetaD2A's ranking are trained (best-of-top-k; default 5). */
   readonly top?: number;
-  /** MetaD2A's top-k as `metad2a search --top-distance` chooses it: cells at least this far apart (default 0: the ranking's first k). */
+  /** MetaD2A's top-k as `metad2a search --top-distance` chooses it: cells at least this far apart (default: the model's search default, as `metad2a search`; else 0, the ranking's first k). */
   readonly topDistance?: number;
   /** Candidates each search generates (default 500, as `metad2a search`); the proxies rank the same pool. */
   readonly candidates?: number;
@@ -337,7 +337,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const description = typeof opts.plan === 'string' ? BUILD_PLANS[opts.plan]?.description : undefined;
   const seeds = opts.seeds ?? [0, 1, 2];
   const top = opts.top ?? 5;
-  const topDistance = opts.topDistance ?? 0;
+  const topDistance = opts.topDistance ?? opts.model.manifest.search?.topDistance ?? 0;
   const candidates = opts.candidates ?? 500;
   const resamples = opts.resamples ?? 10;
   const minRandom = opts.minRandomCells ?? 30;

@@ -36,7 +36,7 @@ const TINY = {
   predictorEpochs: 1,
   generatorEpochs: 1,
   batchSize: 8,
-  eval: { seeds: [0], top: 1, candidates: 4, resamples: 2, proxies: [], minRandomCells: 3 },
+  eval: { seeds: [0], top: 1, candidates: 4, resamples: 2, proxies: [], minRandomCells: 3, topDistance: 2 },
 } as const;
 
 /** A training database in `file`: 6 tasks of 3 shapes classes × 4 architectures of `space` drawn by `draw` (metric top1-test@synthetic). */
@@ -78,6 +78,8 @@ describe('tools/default-model/build.ts', () => {
     const o = parseBuildArgs(['--work', '/tmp/w', '--extractor', 'mobilenetv2', '--generator-pairs', 'best:2', '--eval-seeds', '0,5', 'train', 'eval']);
     expect(o.phases).toEqual(['train', 'eval']);
     expect(o.settings).toMatchObject({ work: '/tmp/w', extractor: 'mobilenetv2', generatorPairs: { kind: 'best-per-task', count: 2 }, eval: { seeds: [0, 5] } });
+    expect(parseBuildArgs(['--top-distance', '3']).settings.eval).toEqual({ seeds: [0, 1, 2], topDistance: 3 });
+    expect(() => parseBuildArgs(['--top-distance', '-1'])).toThrow('build.ts: --top-distance: expected an integer ≥ 0, got "-1"');
     expect(parseBuildArgs(['--prior', 'none']).settings.prior).toBeNull();
     expect(parseBuildArgs(['--prior', 'p.ckpt']).settings.prior).toBe(path.resolve('p.ckpt'));
     expect(() => parseBuildArgs(['--epochs', '3'])).toThrow('build.ts: --epochs: expected a known flag (see the header of build.ts), got unknown');
@@ -145,8 +147,12 @@ describe('tools/default-model/build.ts', () => {
     expect(evaluation.tasks).toHaveLength(1);
     expect(evaluation.tasks[0].features).toBe(`database (${RANDOM_CONV}, first 20 images per class)`);
     expect(fs.readFileSync(path.join(shipped, 'EVALUATION.md'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'work', 'transfer-tiny-heldout.md'), 'utf8'));
+    // the evaluated top-k rule ships as the model's search default
+    expect(evaluation.settings.topDistance).toBe(2);
+    expect(manifest.search).toEqual({ topDistance: 2 });
     const model = await loadSearchModel(shipped);
     expect(model.manifest.extractor?.id).toBe(RANDOM_CONV);
+    expect(model.manifest.search).toEqual({ topDistance: 2 });
     model.dispose();
 
     // a rerun resumes: meta-training is complete, every pick has its record

@@ -32,7 +32,7 @@ import '@metad2a/search-spaces'; // registers nb201 and mbv3
 /**
  * A search model directory (format `metad2a-model/1`): what `metad2a search --model <dir>` loads.
  *
- *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?, anchor?, calibration?}, extractor?, provenance }
+ *   <dir>/model.json      { format, space, generator: {checkpoint, config}, predictor: {checkpoint, config, normalisation, predicts?, anchor?, calibration?}, extractor?, search?: {topDistance}, provenance }
  *   <dir>/generator.safetensors  generator parameters, official state_dict names (safetensors, the @metad2a/core checkpoint format)
  *   <dir>/predictor.safetensors  predictor parameters, official state_dict names
  */
@@ -70,6 +70,11 @@ export interface ModelManifest {
   };
   /** The extractor of the features it was meta-trained on; absent in older manifests, which mean `random-conv` (see `modelExtractorName`). */
   readonly extractor?: ModelExtractor;
+  /**
+   * Search settings the model was evaluated with, which a search uses unless told otherwise:
+   * `topDistance` (see `SearchOptions.topDistance`). Absent: the official search (the ranking's first k).
+   */
+  readonly search?: { readonly topDistance: number };
   /** Where the weights come from (official checkpoint, meta-training run, ...): free-form JSON. */
   readonly provenance: Readonly<Record<string, unknown>>;
 }
@@ -231,6 +236,14 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
       ex === undefined
         ? undefined
         : { name: str(source, 'extractor.name', ex.name), id: str(source, 'extractor.id', ex.id), perClass: intIn(source, 'extractor.perClass', ex.perClass, 1_000_000) };
+    const se = m.search;
+    if (se !== undefined && (se === null || typeof se !== 'object' || Array.isArray(se) || Object.keys(se).some((k) => k !== 'topDistance')))
+      throw new MetaD2AException(parseError({ source, field: 'search', expected: '{topDistance: an integer ≥ 1} or no field', got: JSON.stringify(se) }));
+    const search = se === undefined ? undefined : { topDistance: intIn(source, 'search.topDistance', se.topDistance, 1000) };
+    if (search && !searchSpaces.get(space).distance)
+      throw new MetaD2AException(
+        parseError({ source, field: 'search.topDistance', expected: `no field (space ${space} has no architecture distance)`, got: String(search.topDistance) }),
+      );
     return E.right({
       format: MODEL_FORMAT,
       space,
@@ -244,6 +257,7 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
         ...(calibration !== undefined ? { calibration } : {}),
       },
       ...(extractor !== undefined ? { extractor } : {}),
+      ...(search !== undefined ? { search } : {}),
       provenance: typeof m.provenance === 'object' && m.provenance !== null ? m.provenance : {},
     });
   } catch (err) {

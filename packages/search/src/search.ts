@@ -60,7 +60,8 @@ export interface SearchOptions extends StepControl<SearchProgress> {
   /**
    * Keep the reported top this far apart: walking down the ranking, a candidate joins `top` only if
    * it differs from every one already in it in at least this many choices (the space's
-   * `distance`). 0 (default): the ranking's first `top`, as the official search.
+   * `distance`). 0: the ranking's first `top`, as the official search. Default: the model's
+   * (model.json `search.topDistance`, the rule its evaluation measured), else 0.
    */
   readonly topDistance?: number;
 }
@@ -196,7 +197,7 @@ function* searchSteps(model: SearchModel, dataset: FeatureSet, opts: SearchOptio
   const referenceCells = opts.referenceCells ?? 200;
   if (!Number.isInteger(referenceCells) || referenceCells < 0)
     fail('ValidationError', { source: 'search options', field: 'referenceCells', expected: 'an integer ≥ 0', got: String(referenceCells) });
-  const topDistance = opts.topDistance ?? 0;
+  const topDistance = opts.topDistance ?? model.manifest.search?.topDistance ?? 0;
   if (!Number.isInteger(topDistance) || topDistance < 0)
     fail('ValidationError', { source: 'search options', field: 'topDistance', expected: 'an integer ≥ 0', got: String(topDistance) });
   if (topDistance > 0) distanceOf(model.space, topDistance); // a space without one fails before any work

@@ -182,4 +182,37 @@ describe('model directories', () => {
     fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "metad2a-model/1", "space": "nb201"');
     await expect(loadSearchModel(dir)).rejects.toThrow(/model\.json: expected JSON/);
   });
+
+  it("model.json's search.topDistance is the search's default, checked when read", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-model-'));
+    const model = fixtureNb201Model();
+    saveModelDir(dir, model, { provenance: {} });
+    const file = path.join(dir, 'model.json');
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const data = syntheticFeatures(3, 25, 2);
+    const opts = { candidates: 30, resamples: 2, seed: 4, referenceCells: 0 };
+    const explicit = await runSearch(model, data, { ...opts, topDistance: 3 });
+    model.dispose();
+    fs.writeFileSync(file, JSON.stringify({ ...json, search: { topDistance: 3 } }));
+    const withDefault = await loadSearchModel(dir);
+    try {
+      expect(withDefault.manifest.search).toEqual({ topDistance: 3 });
+      const r = await runSearch(withDefault, data, opts);
+      expect(r.settings.topDistance).toBe(3);
+      expect(r.top.map((c) => c.arch)).toEqual(explicit.top.map((c) => c.arch));
+      // an explicit 0 is the official top-k
+      const official = await runSearch(withDefault, data, { ...opts, topDistance: 0 });
+      expect(official.top.map((c) => c.rank)).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      withDefault.dispose();
+    }
+    for (const [search, msg] of [
+      [{ topDistance: 0 }, 'search.topDistance: expected an integer in [1, 1000], got 0'],
+      [{ topDistance: 2, top: 5 }, 'search: expected {topDistance: an integer ≥ 1} or no field, got {"topDistance":2,"top":5}'],
+      [[2], 'search: expected {topDistance: an integer ≥ 1} or no field, got [2]'],
+    ] as const) {
+      const bad = parseModelManifest({ ...json, search }, 'x/model.json');
+      expect(E.isLeft(bad) && bad.left.message).toBe(`x/model.json: ${msg}`);
+    }
+  });
 });

@@ -45,7 +45,7 @@ interface BenchFlags {
   plan: string;
   seeds: number[];
   top: number;
-  topDistance: number;
+  topDistance?: number;
   resamples: number;
   minRandom: number;
   proxies?: string[];
@@ -185,7 +185,11 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--plan <name>', `transfer: the held-out build plan (${Object.keys(BUILD_PLANS).join(', ')})`, oneOf('--plan', Object.keys(BUILD_PLANS)), 'nb201-heldout-v1')
     .option('--seeds <list>', 'transfer: search seeds, comma-separated', seedList, [0, 1, 2])
     .option('--top <k>', "transfer: MetaD2A's top-k trained on every task (best of top-k)", intInRange('--top', 1, 100), 5)
-    .option('--top-distance <d>', "transfer: MetaD2A's top-k as `search --top-distance d` chooses it (cells at least d choices apart)", intInRange('--top-distance', 0, 1000), 0)
+    .option(
+      '--top-distance <d>',
+      "transfer: MetaD2A's top-k as `search --top-distance d` chooses it (cells at least d choices apart; default the model's, as search)",
+      intInRange('--top-distance', 0, 1000),
+    )
     .option('--resamples <n>', 'transfer: resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
     .option('--min-random <n>', 'transfer: measured random cells a task needs', intInRange('--min-random', 1), 30)
     .option(

@@ -14,7 +14,7 @@ interface SearchFlags {
   model?: string;
   candidates: number;
   top: number;
-  topDistance: number;
+  topDistance?: number;
   resamples: number;
   seed: number;
   json?: boolean;
@@ -45,9 +45,8 @@ export function registerSearch(program: Command, io: CliIo): void {
     .option('--top <k>', 'how many of the ranking to print', intInRange('--top', 1, 100000), 5)
     .option(
       '--top-distance <d>',
-      "print only cells that differ from every better printed one in at least d choices (NB201: edges; MBv3: block slots); 0: the ranking's first k",
+      "print only cells that differ from every better printed one in at least d choices (NB201: edges; MBv3: block slots); 0: the ranking's first k (default: the model's, model.json search.topDistance, else 0)",
       intInRange('--top-distance', 0, 1000),
-      0,
     )
     .option('--resamples <n>', 'resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
     .option('--seed <s>', 'seed of the whole search', intInRange('--seed', 0), 0)
@@ -121,7 +120,7 @@ export function registerSearch(program: Command, io: CliIo): void {
             seed: flags.seed,
             ...NB201_PROXY_NETWORK,
           });
-          reported = { ...result, ranking: r.ranking, top: selectTop(model.space, r.ranking, flags.top, flags.topDistance) };
+          reported = { ...result, ranking: r.ranking, top: selectTop(model.space, r.ranking, flags.top, result.settings.topDistance) };
           rerank = { proxy: flags.rerank, top: Math.min(flags.rerankTop, r.ranking.length), weight: flags.rerankWeight, seconds: r.proxySeconds };
         }
         if (flags.json)
