@@ -337,7 +337,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const description = typeof opts.plan === 'string' ? BUILD_PLANS[opts.plan]?.description : undefined;
   const seeds = opts.seeds ?? [0, 1, 2];
   const top = opts.top ?? 5;
-  const topDistance = opts.topDistance ?? opts.model.manifest.search?.topDistance ?? 0;
+  // what the searches used (runSearch resolves the default: the model's, else 0), for the report
+  let topDistance = opts.topDistance ?? 0;
   const candidates = opts.candidates ?? 500;
   const resamples = opts.resamples ?? 10;
   const minRandom = opts.minRandomCells ?? 30;
@@ -458,7 +459,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       );
       const seedsOut: TaskWork['seeds'] = [];
       for (const seed of seeds) {
-        const res = await runSearch(opts.model, features, { candidates, resamples, top, topDistance, seed });
+        const res = await runSearch(opts.model, features, { candidates, resamples, top, topDistance: opts.topDistance, seed });
+        topDistance = res.settings.topDistance;
         const pool = res.ranking.slice(0, proxyPool).map((c) => c.arch);
         const picked: Record<string, { arch: string; score: number }> = {};
         for (const name of proxies) {
