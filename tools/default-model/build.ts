@@ -23,7 +23,8 @@
  *             from its seeded initialisation (no prior)
  *   train     meta-training: `--predictor-hs` 128, `--generator-pairs` top:0.2, `--predictor-epochs`
  *             120, `--generator-epochs` 400, `--select-by` pearson, `--anchor` off (on: the predictor
- *             is anchored on NB201's table score, `meta-train --anchor`), seed; the model goes to
+ *             is anchored on NB201's table score, `meta-train --anchor`; prior+choices: and on a
+ *             learnt value of each edge's operation, `meta-train --anchor prior+choices`), seed; the model goes to
  *             <work>/model and names the extractor of its features
  *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2,
  *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate)):
@@ -150,8 +151,12 @@ export interface BuildSettings {
    */
   readonly generatorPrior?: { readonly poolDepth: 'full' | 'uniform' | 'any'; readonly good: number; readonly epochs: number; readonly lr: number } | null;
   readonly selectBy: 'pearson' | 'task-spearman';
-  /** Anchor the predictor on NB201's prior score (its table), the network learning the rest (`meta-train --anchor`). */
-  readonly anchor: boolean;
+  /**
+   * Anchor the predictor on NB201's prior score (its table), the network learning the rest
+   * (`meta-train --anchor`); `prior+choices`: and on a learnt value of each edge's operation
+   * (`meta-train --anchor prior+choices`).
+   */
+  readonly anchor: boolean | 'prior+choices';
   readonly batchSize: number;
   /** The held-out plan: a name of `BUILD_PLANS`, or a plan with a name (tests). */
   readonly plan: string | { readonly name: string; readonly options: TransferPlanOptions };
@@ -227,7 +232,7 @@ export function checkSpaceSettings(s: BuildSettings): void {
   const wrong = s.priorSources.filter((x) => !allowed.includes(x));
   if (wrong.length > 0) refuse('--prior-sources', `sources of space ${space} (${allowed.join(', ')})`, wrong.join(', '));
   if (space === 'nb201') return;
-  if (s.anchor) refuse('--anchor', `off for --space ${space} (the anchor is NB201's table score; ${space} has no table)`, 'on');
+  if (s.anchor) refuse('--anchor', `off for --space ${space} (the anchor is NB201's table score; ${space} has no table)`, s.anchor === true ? 'on' : s.anchor);
   const proxies = [
     ...(s.eval.proxies ?? ['naswot', 'synflow']),
     ...(s.eval.proxyBatch !== undefined ? ['--proxy-batch'] : []),
@@ -425,7 +430,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
         seed: s.seed,
         // a finished phase is skipped, an interrupted one resumes, one not begun starts
         resume: true,
-        ...(s.anchor ? { anchor: true } : {}),
+        ...(s.anchor ? { anchor: s.anchor } : {}),
         generatorOptions: { ...(generatorInit !== null ? { init: generatorInit } : {}), ...(s.generatorLr !== undefined ? { lr: s.generatorLr } : {}) },
         options: {
           batchSize: s.batchSize,
@@ -586,8 +591,8 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
   if (selectBy !== 'pearson' && selectBy !== 'task-spearman')
     throw new MetaD2AException(validationError({ source: 'build.ts', field: '--select-by', expected: 'pearson or task-spearman', got: JSON.stringify(selectBy) }));
   const anchor = take('--anchor') ?? (d.anchor ? 'on' : 'off');
-  if (anchor !== 'on' && anchor !== 'off')
-    throw new MetaD2AException(validationError({ source: 'build.ts', field: '--anchor', expected: 'on or off', got: JSON.stringify(anchor) }));
+  if (anchor !== 'on' && anchor !== 'off' && anchor !== 'prior+choices')
+    throw new MetaD2AException(validationError({ source: 'build.ts', field: '--anchor', expected: 'on, off or prior+choices', got: JSON.stringify(anchor) }));
   const priorFlag = take('--prior'); // a file, or `none`
   const priorSources = take('--prior-sources');
   for (const x of priorSources ? list(priorSources) : [])
@@ -617,7 +622,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     generatorPairs: flags.has('--generator-pairs') ? parseGeneratorPairs(take('--generator-pairs')!) : d.generatorPairs,
     ...generatorFlags(take, d, space),
     selectBy,
-    anchor: anchor === 'on',
+    anchor: anchor === 'prior+choices' ? anchor : anchor === 'on',
     batchSize: int('--batch-size', d.batchSize),
     plan: take('--plan') ?? d.plan,
     eval: {

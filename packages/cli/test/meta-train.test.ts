@@ -76,6 +76,20 @@ describe('metad2a meta-train --anchor', () => {
     expect(JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).predictor.anchor).toEqual(expected);
     // the noise database's accuracies are NB201 CIFAR-10 accuracies: a clearly positive weight
     expect(expected.weight).toBeGreaterThan(0.3);
+    // prior+choices: the choices' values too; an unknown kind is a usage error
+    const out2 = path.join(dir, 'model2');
+    const c2 = capture();
+    expect(
+      await runCli(['meta-train', '--db', db, '--split', 's', '--out', out2, '--epochs', '1', '--predictor-hs', '8', '--batch-size', '8', '--anchor', 'prior+choices'], c2.io),
+    ).toBe(0);
+    const opened2 = MetaDatabase.open(db);
+    const expected2 = splitAnchor(opened2, 's', 'nb201:test-200ep-mean-z', undefined, 'prior+choices');
+    opened2.close();
+    expect(expected2.choices?.weights).toHaveLength(30);
+    expect(JSON.parse(c2.out()).predictor.anchor).toEqual(expected2);
+    const c3 = capture();
+    expect(await runCli(['meta-train', '--db', db, '--split', 's', '--out', path.join(dir, 'model3'), '--anchor', 'choices'], c3.io)).toBe(2);
+    expect(c3.err()).toContain('--anchor');
   });
 });
 

@@ -232,12 +232,20 @@ export interface PriorAnchor {
   /** The {@link ArchitecturePriorScore.id} it was trained with. */
   readonly prior: string;
   readonly weight: number;
+  /**
+   * A learnt value of each of the space's choices (its {@link ArchitectureChoices}, same id), in
+   * the units of `weight` per indicator: what the records' training recipe makes of each choice
+   * beyond the prior score (e.g. an average pool on NB201's first edge loses more at 16 pixels
+   * than the 200-epoch table says). Absent: the prior score alone.
+   */
+  readonly choices?: { readonly id: string; readonly weights: readonly number[] };
 }
 
 /**
- * The anchor's term of each architecture's normalised score (`weight · prior(arch) / 100`), or
- * undefined without an anchor. Fails when the space has no prior score of the anchor's id (a model
- * trained on another space's or another version's prior).
+ * The anchor's term of each architecture's normalised score (`(weight · prior(arch) + Σ choice
+ * weights · indicators(arch)) / 100`), or undefined without an anchor. Fails when the space has no
+ * prior score (or choices) of the anchor's id (a model trained on another space's or another
+ * version's encoding).
  */
 export function anchorOffsets<A>(anchor: PriorAnchor | undefined, space: SearchSpace<A>, architectures: readonly A[]): Float64Array | undefined {
   if (!anchor) return undefined;
@@ -249,5 +257,20 @@ export function anchorOffsets<A>(anchor: PriorAnchor | undefined, space: SearchS
       got: space.prior ? `'${space.prior.id}'` : 'none',
     });
   const prior = space.prior;
-  return Float64Array.from(architectures, (a) => (anchor.weight * prior.score(a)) / 100);
+  const choices = anchor.choices;
+  if (choices === undefined) return Float64Array.from(architectures, (a) => (anchor.weight * prior.score(a)) / 100);
+  const encoding = space.choices;
+  if (encoding?.id !== choices.id || encoding.names.length !== choices.weights.length)
+    fail('ValidationError', {
+      source: `search space ${space.name}`,
+      field: 'choices',
+      expected: `the choice encoding '${choices.id}' of ${choices.weights.length} indicators the predictor is anchored on`,
+      got: encoding ? `'${encoding.id}' of ${encoding.names.length}` : 'none',
+    });
+  return Float64Array.from(architectures, (a) => {
+    const x = encoding.indicators(a);
+    let t = anchor.weight * prior.score(a);
+    for (let j = 0; j < x.length; j++) t += choices.weights[j]! * x[j]!;
+    return t / 100;
+  });
 }

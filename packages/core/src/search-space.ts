@@ -84,6 +84,8 @@ export interface SearchSpace<A> {
   readonly latency?: SpaceLatency<A>;
   /** A dataset-independent score of every architecture from the space's own knowledge (a predictor may be anchored on it: {@link PriorAnchor}). */
   readonly prior?: ArchitecturePriorScore<A>;
+  /** Indicators of an architecture's choices (NB201: which operation each edge carries), for an anchor that learns what each choice is worth ({@link PriorAnchor.choices}). */
+  readonly choices?: ArchitectureChoices<A>;
   /**
    * How many of the two architectures' choices differ (an edit distance: NB201, the edges whose
    * operation differs; MBv3, the block slots that differ). A search can keep its reported top this
@@ -103,6 +105,19 @@ export interface ArchitecturePriorScore<A> {
   /** Where the score comes from, in words. */
   readonly note: string;
   score(arch: A): number;
+}
+
+/**
+ * An architecture's choices as 0/1 indicators, one per (slot, option) pair (NB201: edge × operation,
+ * 30), so that a linear term over them can say what each choice is worth on the records' recipe.
+ */
+export interface ArchitectureChoices<A> {
+  /** Names the encoding and its version, e.g. `nb201:edge-op/1` (a model records it). */
+  readonly id: string;
+  /** One name per indicator, e.g. `e1=nor_conv_3x3`. */
+  readonly names: readonly string[];
+  /** The indicators of `arch` (length `names.length`). */
+  indicators(arch: A): Float64Array;
 }
 
 /** A device setting (hardware × batch size) a space knows latencies for. */

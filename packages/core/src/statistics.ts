@@ -97,3 +97,31 @@ export function percentileAmong(value: number, population: readonly number[]): n
   }
   return (100 * (below + 0.5 * equal)) / population.length;
 }
+
+/** Solve (A + λI) w = b for a symmetric positive definite A (`n × n`, row-major; Cholesky, float64): ridge regression's normal equations. */
+export function ridgeSolve(ata: Float64Array, atb: Float64Array, n: number, lambda: number): Float64Array {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = ata[i * n + j]! + (i === j ? lambda : 0);
+      for (let k = 0; k < j; k++) sum -= L[i * n + k]! * L[j * n + k]!;
+      if (i === j) {
+        if (!(sum > 0)) throw new Error('internal: ridge system not positive definite');
+        L[i * n + i] = Math.sqrt(sum);
+      } else L[i * n + j] = sum / L[j * n + j]!;
+    }
+  }
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = atb[i]!;
+    for (let k = 0; k < i; k++) sum -= L[i * n + k]! * y[k]!;
+    y[i] = sum / L[i * n + i]!;
+  }
+  const w = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let sum = y[i]!;
+    for (let k = i + 1; k < n; k++) sum -= L[k * n + i]! * w[k]!;
+    w[i] = sum / L[i * n + i]!;
+  }
+  return w;
+}

@@ -28,7 +28,7 @@ export { exportDir, importExportDir, readExportManifest, EXPORT_FORMAT, type Exp
 export { resolveDatabase, builtinDatabaseDir, BUILTIN_DATABASES, type ResolvedDatabase } from './io/builtin-database';
 export { importRecordsCsv, readCsvRows, RECORDS_CSV_REQUIRED, type RecordsCsvImport } from './io/records-csv';
 export { accuracyNormalisation, splitNormalisation, splitPredictionTarget, normaliseAccuracy, denormaliseAccuracy } from './data/normalisation';
-export { fitAnchorWeight, splitAnchor } from './data/anchor';
+export { CHOICE_ANCHOR_RIDGE, fitAnchorWeight, fitChoiceAnchor, splitAnchor, type AnchorKind } from './data/anchor';
 export { makeTaskSplit, type TaskSplitOptions, type TaskSplitSummary } from './data/task-split';
 export { formatFeatureOrigin, parseFeatureOrigin, splitFeatureOrigin, addDatabaseFeatures, type DatabaseFeaturesOptions } from './data/feature-origin';
 export { metaTrainSearchModel, type MetaTrainSearchModelOptions, type MetaTrainedSearchModel } from './training/search-model';

@@ -55,7 +55,7 @@ export {
 } from './nb201/table';
 export { nb201, sampleNb201 } from './nb201/space';
 export { nb201Latency } from './nb201/latency';
-export { nb201Prior } from './nb201/prior';
+export { nb201Choices, nb201Prior } from './nb201/prior';
 
 export {
   MBV3_KERNELS,

@@ -224,7 +224,32 @@ export function parseModelManifest(json: unknown, source: string): E.Either<Meta
             got: JSON.stringify(an),
           }),
         );
-      anchor = { prior: an.prior, weight: an.weight };
+      const ch = (an as { choices?: unknown }).choices;
+      if (ch !== undefined) {
+        const enc = searchSpaces.get(space).choices;
+        const c = ch as { id?: unknown; weights?: unknown };
+        const weights = c !== null && typeof c === 'object' && Array.isArray(c.weights) ? (c.weights as unknown[]) : undefined;
+        if (
+          !enc ||
+          c === null ||
+          typeof c !== 'object' ||
+          c.id !== enc.id ||
+          weights === undefined ||
+          weights.length !== enc.names.length ||
+          !weights.every((w) => typeof w === 'number' && Number.isFinite(w) && Math.abs(w) <= 1e3)
+        )
+          throw new MetaD2AException(
+            parseError({
+              source,
+              field: 'predictor.anchor.choices',
+              expected: enc
+                ? `{id: '${enc.id}' (space ${space}'s choice encoding), weights: ${enc.names.length} finite numbers, each |w| ≤ 1000} or no field`
+                : `no field (space ${space} has no choice encoding)`,
+              got: JSON.stringify(ch).slice(0, 200),
+            }),
+          );
+        anchor = { prior: an.prior, weight: an.weight, choices: { id: enc.id, weights: weights as number[] } };
+      } else anchor = { prior: an.prior, weight: an.weight };
     }
     const calibration = parseCalibration(source, m.predictor?.calibration);
     const ex = m.extractor;

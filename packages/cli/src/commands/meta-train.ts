@@ -24,7 +24,7 @@ interface MetaTrainFlags {
   generatorLr?: number;
   generatorPairs: GeneratorPairs;
   selectBy: 'pearson' | 'task-spearman';
-  anchor?: boolean;
+  anchor?: true | 'prior' | 'prior+choices';
 }
 
 /** The generator's pair rule of `--generator-pairs` (a usage error when malformed). */
@@ -68,8 +68,9 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
       'pearson',
     )
     .option(
-      '--anchor',
-      "anchor the predictor on the space's prior score (NB201: its benchmark table's accuracies), its weight fitted to the split's training records: the network learns what a data set changes",
+      '--anchor [kind]',
+      "anchor the predictor on the space's prior score (NB201: its benchmark table's accuracies), its weight fitted to the split's training records: the network learns what a data set changes; prior+choices: and on a learnt value of each of the space's choices (NB201: each edge's operation)",
+      oneOf('--anchor', ['prior', 'prior+choices'] as const),
     )
     .action(async (f: MetaTrainFlags) => {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
@@ -98,7 +99,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
           predictorHs: f.predictorHs,
           seed: f.seed,
           resume: f.resume,
-          ...(f.anchor ? { anchor: true } : {}),
+          ...(f.anchor ? { anchor: f.anchor === 'prior+choices' ? 'prior+choices' : 'prior' } : {}),
           generatorOptions: { ...(f.generatorInit !== undefined ? { init: f.generatorInit } : {}), ...(f.generatorLr !== undefined ? { lr: f.generatorLr } : {}) },
           options: {
             batchSize: f.batchSize,

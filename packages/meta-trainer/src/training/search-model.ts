@@ -9,7 +9,7 @@ import { GeneratorModel } from '@metad2a/graph-generator';
 import { PredictorModel } from '@metad2a/perf-predictor';
 import { saveSearchModel, type ModelManifest } from '@metad2a/search';
 import '@metad2a/search-spaces';
-import { splitAnchor } from '../data/anchor';
+import { splitAnchor, type AnchorKind } from '../data/anchor';
 import { splitFeatureOrigin } from '../data/feature-origin';
 import * as E from 'fp-ts/lib/Either.js';
 import { splitNormalisation, splitPredictionTarget } from '../data/normalisation';
@@ -38,9 +38,11 @@ export interface MetaTrainSearchModelOptions {
   /**
    * Anchor the predictor on the space's prior score (`SearchSpace.prior`, e.g. NB201's table):
    * its weight is fitted to the split's training records ({@link splitAnchor}) and the network
-   * learns the rest. Absent: the network's score alone (MetaD2A's).
+   * learns the rest. `prior+choices`: also a learnt value of each of the space's choices
+   * (`SearchSpace.choices`; see `fitChoiceAnchor`); `true` is `prior`. Absent: the network's score
+   * alone (MetaD2A's).
    */
-  readonly anchor?: boolean;
+  readonly anchor?: boolean | AnchorKind;
   /** Extra provenance of model.json (merged over `metaTrained`). */
   readonly provenance?: Record<string, unknown>;
 }
@@ -73,7 +75,17 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
     throw new MetaD2AException(
       validationError({ source: 'meta-training', field: 'anchor', expected: 'a search space with a prior score (SearchSpace.prior)', got: `space ${o.space}, which has none` }),
     );
-  const anchor = o.anchor && space.prior ? splitAnchor(db, o.split, space.prior.id) : undefined;
+  if (o.anchor === 'prior+choices' && !space.choices)
+    throw new MetaD2AException(
+      validationError({
+        source: 'meta-training',
+        field: 'anchor',
+        expected: 'a search space with choice indicators (SearchSpace.choices) for prior+choices',
+        got: `space ${o.space}, which has none`,
+      }),
+    );
+  const anchorKind: AnchorKind = o.anchor === 'prior+choices' ? 'prior+choices' : 'prior';
+  const anchor = o.anchor && space.prior ? splitAnchor(db, o.split, space.prior.id, undefined, anchorKind) : undefined;
   const predictor = new PredictorModel({
     graphConfig: space.graphConfig,
     ...predictorConfig,

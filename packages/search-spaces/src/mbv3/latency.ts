@@ -14,7 +14,7 @@
  * the held-out errors are those of the model the search uses. λ = 1 was chosen on a validation
  * carve of the training part (800 of the 4,000), not on the held-out 1,000.
  */
-import { Rng, fail, spearman, type LatencyDevice, type SpaceLatency } from '@metad2a/core';
+import { Rng, fail, ridgeSolve, spearman, type LatencyDevice, type SpaceLatency } from '@metad2a/core';
 import { PackedArrays, dataFile } from '../packed-arrays';
 import { MBV3_EXPANDS, MBV3_KERNELS, MBV3_SLOTS_PER_STAGE, MBV3_STAGES, type Mbv3Config } from './config';
 
@@ -58,34 +58,6 @@ function features(ks: ArrayLike<number>, e: ArrayLike<number>, d: ArrayLike<numb
       out[2 + BLOCK_TYPES + t]! += s;
     }
   }
-}
-
-/** Solve (A + λI) w = b for a symmetric positive definite A (Cholesky, float64). */
-function ridgeSolve(ata: Float64Array, atb: Float64Array, n: number, lambda: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let sum = ata[i * n + j]! + (i === j ? lambda : 0);
-      for (let k = 0; k < j; k++) sum -= L[i * n + k]! * L[j * n + k]!;
-      if (i === j) {
-        if (!(sum > 0)) throw new Error('internal: ridge system not positive definite');
-        L[i * n + i] = Math.sqrt(sum);
-      } else L[i * n + j] = sum / L[j * n + j]!;
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let sum = atb[i]!;
-    for (let k = 0; k < i; k++) sum -= L[i * n + k]! * y[k]!;
-    y[i] = sum / L[i * n + i]!;
-  }
-  const w = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let sum = y[i]!;
-    for (let k = i + 1; k < n; k++) sum -= L[k * n + i]! * w[k]!;
-    w[i] = sum / L[i * n + i]!;
-  }
-  return w;
 }
 
 /** Held-out error of one device's model. */

@@ -1,5 +1,5 @@
-import type { ArchitecturePriorScore } from '@metad2a/core';
-import type { Nb201Cell } from './cell';
+import type { ArchitectureChoices, ArchitecturePriorScore } from '@metad2a/core';
+import { NB201_OPS, type Nb201Cell } from './cell';
 import { NB201_DATASETS, nb201Table } from './table';
 
 let scores: Float64Array | undefined;
@@ -37,4 +37,18 @@ export const nb201Prior: ArchitecturePriorScore<Nb201Cell> = Object.freeze({
   id: 'nb201:test-200ep-mean-z',
   note: "mean over CIFAR-10, CIFAR-100 and ImageNet16-120 of the NB201 table's 200-epoch test-accuracy z-score, standardised over the 15,625 cells",
   score: (cell: Nb201Cell) => tableScores()[nb201Table().indexOf(cell)]!,
+});
+
+/**
+ * A cell's choices as 30 indicators, edge-major (`e1=none`, `e1=skip_connect`, …, `e6=avg_pool_3x3`):
+ * what an anchor learns each edge's operation is worth on the records' recipe.
+ */
+export const nb201Choices: ArchitectureChoices<Nb201Cell> = Object.freeze({
+  id: 'nb201:edge-op/1',
+  names: Object.freeze(Array.from({ length: 6 * NB201_OPS.length }, (_, j) => `e${Math.floor(j / NB201_OPS.length) + 1}=${NB201_OPS[j % NB201_OPS.length]}`)),
+  indicators: (cell: Nb201Cell) => {
+    const x = new Float64Array(6 * NB201_OPS.length);
+    cell.forEach((op, e) => (x[e * NB201_OPS.length + op] = 1));
+    return x;
+  },
 });

@@ -3,7 +3,7 @@ import { NB201_SIZE, enumerateNb201, formatNb201, parseNb201, type Nb201Cell, ty
 import { nb201Cost } from './cost';
 import { NB201_GRAPH_CONFIG, canonicalKey, decodeNb201, encodeNb201, isValidNb201 } from './graph';
 import { nb201Latency } from './latency';
-import { nb201Prior } from './prior';
+import { nb201Choices, nb201Prior } from './prior';
 import { nb201Table } from './table';
 import { nb201FeasibleCount } from '../feasible';
 
@@ -55,5 +55,6 @@ export const nb201: SearchSpace<Nb201Cell> = Object.freeze({
     nb201FeasibleCount({ maxMflops: c.flopsMaxM, maxMparams: c.paramsMaxM, classes: ctx.classes, maxLatencyMs: c.latencyMaxMs, device: c.device }),
   latency: nb201Latency,
   prior: nb201Prior,
+  choices: nb201Choices,
   distance: (a: Nb201Cell, b: Nb201Cell) => a.reduce<number>((n, op, i) => n + (op === b[i] ? 0 : 1), 0),
 });
