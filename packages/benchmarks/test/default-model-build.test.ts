@@ -81,6 +81,9 @@ describe('tools/default-model/build.ts', () => {
     expect(parseBuildArgs(['--top-distance', '3']).settings.eval).toEqual({ seeds: [0, 1, 2], topDistance: 3 });
     expect(() => parseBuildArgs(['--top-distance', '-1'])).toThrow('build.ts: --top-distance: expected an integer ≥ 0, got "-1"');
     expect(parseBuildArgs(['--prior', 'none']).settings.prior).toBeNull();
+    expect(parseBuildArgs(['--anchor', 'on']).settings.anchor).toBe(true);
+    expect(parseBuildArgs(['--anchor', 'prior+choices']).settings.anchor).toBe('prior+choices');
+    expect(() => parseBuildArgs(['--anchor', 'choices'])).toThrow('build.ts: --anchor: expected on, off or prior+choices, got "choices"');
     expect(parseBuildArgs(['--prior', 'p.ckpt']).settings.prior).toBe(path.resolve('p.ckpt'));
     expect(() => parseBuildArgs(['--epochs', '3'])).toThrow('build.ts: --epochs: expected a known flag (see the header of build.ts), got unknown');
     expect(() => parseBuildArgs(['trian'])).toThrow('build.ts: phase: expected one of db, heldout, features, split, prior, train, eval, ship, got "trian"');
@@ -223,6 +226,9 @@ describe('tools/default-model/build.ts --space mbv3 (issue #23)', () => {
     expect(() => parseBuildArgs(['--space', 'darts'])).toThrow('build.ts: --space: expected nb201 or mbv3, got "darts"');
     expect(() => parseBuildArgs(['--space', 'mbv3', '--anchor', 'on'])).toThrow(
       "default-model build: --anchor: expected off for --space mbv3 (the anchor is NB201's table score; mbv3 has no table), got on",
+    );
+    expect(() => parseBuildArgs(['--space', 'mbv3', '--anchor', 'prior+choices'])).toThrow(
+      "default-model build: --anchor: expected off for --space mbv3 (the anchor is NB201's table score; mbv3 has no table), got prior+choices",
     );
     expect(() => parseBuildArgs(['--space', 'mbv3', '--proxy-batch', '32'])).toThrow(
       "default-model build: proxies: expected none for --space mbv3 (the zero-cost proxies score NB201's TinyNetwork; the mbv3 evaluation compares with OFA's predictor's best instead), got --proxy-batch",
