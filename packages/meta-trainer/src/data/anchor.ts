@@ -18,6 +18,11 @@ export function recordPriorScore(resolver: GraphResolver, record: MetaRecord, pr
   return space.prior.score(resolver.architecture(record.space, record.arch));
 }
 
+/** Training records from which no anchor can be fitted. */
+function uninformative(expected: string, records: number, tasks: number): MetaD2AException {
+  return new MetaD2AException(validationError({ source: 'prior anchor', field: 'training records', expected, got: `${records} records over ${tasks} tasks` }));
+}
+
 /**
  * The anchor's weight fitted to training records: the within-task least-squares slope of the
  * standardised accuracy ((acc − μ)/σ) on the prior score (each task's means removed, so how hard a
@@ -42,15 +47,7 @@ export function fitAnchorWeight(records: readonly MetaRecord[], normalisation: A
       sxx += (x.p - mp) ** 2;
     }
   }
-  if (!(sxx > 0))
-    throw new MetaD2AException(
-      validationError({
-        source: 'prior anchor',
-        field: 'training records',
-        expected: 'tasks with at least two records whose prior scores differ (to fit the weight)',
-        got: `${records.length} records over ${byTask.size} tasks`,
-      }),
-    );
+  if (!(sxx > 0)) throw uninformative('tasks with at least two records whose prior scores differ (to fit the weight)', records.length, byTask.size);
   return { prior, weight: sxy / sxx };
 }
 
@@ -120,15 +117,7 @@ export function fitChoiceAnchor(records: readonly MetaRecord[], normalisation: A
         for (let j = 0; j < n; j++) ata[i * n + j]! += f[i]! * f[j]!;
       }
   }
-  if (centred.length === 0)
-    throw new MetaD2AException(
-      validationError({
-        source: 'prior anchor',
-        field: 'training records',
-        expected: 'tasks with at least two records whose accuracies differ (to fit the anchor)',
-        got: `${records.length} records over ${byTask.size} tasks`,
-      }),
-    );
+  if (centred.length === 0) throw uninformative('tasks with at least two records whose accuracies differ (to fit the anchor)', records.length, byTask.size);
   const w = ridgeSolve(ata, atb, n, CHOICE_ANCHOR_RIDGE);
   let sxy = 0;
   let sxx = 0;
