@@ -29,6 +29,15 @@ export const BUILD_PLANS: Readonly<Record<string, NamedBuildPlan>> = {
       'the shipped NB201 meta-database: 640 tasks of 5–20 classes round robin over the 16 training sources, 3–8 cells per task (40 % from the 100 NB201-good cells), recipe nb201-db, 100 training + 50 test images per class (3,560 pairs)',
     options: fromSplit('train', { numTasks: 640, classesPerTask: [5, 20], cellsPerTask: [3, 8], goodCellShare: 0.4, recipe: getRecipe('nb201-db'), seed: 2026 }),
   },
+  // Many cells per task (nb201-v1 has 3–8): what a predictor needs to learn the ranking *within* a
+  // data set, the part the default model's network adds least to (issue #18, session 13). Seed 2030:
+  // none of its (task, cell) pairs is one of nb201-v1's (6 class subsets are shared, other cells), so the
+  // two databases merge without a clash; same sources, recipe and images.
+  'nb201-dense-v1': {
+    description:
+      'dense NB201 tasks: 120 tasks of 5–20 classes round robin over the 16 training sources (seed 2030: no (task, cell) pair of nb201-v1), 20 cells per task (25 % from the 100 NB201-good cells, the rest uniform over the distinct computations), recipe nb201-db, 100 training + 50 test images per class (2,400 pairs)',
+    options: fromSplit('train', { numTasks: 120, classesPerTask: [5, 20], cellsPerTask: 20, goodCellShare: 0.25, recipe: getRecipe('nb201-db'), seed: 2030 }),
+  },
   'nb201-heldout-v1': {
     description:
       'transfer evaluation: 4 tasks of 5–10 classes per held-out source (Latin letters sans/serif, MNIST, digits, shapes), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db, 100 training + 50 test images per class (640 pairs)',

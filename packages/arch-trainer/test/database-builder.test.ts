@@ -469,6 +469,7 @@ describe('named build plans', () => {
   // to the sampling of tasks, cells or seeds would retrain them as new pairs. These hashes pin it.
   it.each([
     ['nb201-v1', 3560, 'dda56ddb174345fe65000d482ddc872f6119c197c653d2aad7efa56ed889333c'],
+    ['nb201-dense-v1', 2400, '2fbe6de487d40aa1ef1a4445182c95606fa35bd20a6aa595f76efed280a40979'],
     ['nb201-heldout-v1', 640, '43cbe73f13db042174955fe5804693c10992d55cd2fc35ab51bf22c76a801eea'],
     ['nb201-heldout-dev-v1', 320, 'af8825e3fb54ccea35f5747ab853d2d333b9263e5f8de469e27225bc689236f0'],
     ['mbv3-v1', 880, '0c6b2325415fcecba62961004ed57603ea02abdcc244f15126add75f31917a10'],

@@ -52,6 +52,30 @@ describe('builtin:nb201-heldout-dev', () => {
   });
 });
 
+describe('builtin:nb201-dense', () => {
+  // The pairs are plan nb201-dense-v1's (pinned in @metad2a/arch-trainer's database-builder test); the export grows across sessions.
+  it('holds records of plan nb201-dense-v1: at most 20 cells per task, none of them a (task, cell) pair of builtin:nb201', () => {
+    const env = { METAD2A_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-builtin-')) };
+    expect((readExportManifest(builtinDatabaseDir('nb201-dense')).about as { plan?: string }).plan).toBe('nb201-dense-v1');
+    const db = MetaDatabase.open(resolveDatabase('builtin:nb201-dense', env).file, { readonly: true });
+    expect(db.integrityProblems()).toEqual([]);
+    const v1 = MetaDatabase.open(resolveDatabase('builtin:nb201', env).file, { readonly: true });
+    const v1Pairs = new Set(v1.records().map((r) => `${v1.task(r.taskId).name}|${r.arch}`));
+    v1.close();
+    const records = db.records();
+    expect(records.length).toBeGreaterThan(0);
+    const perTask = new Map<string, number>();
+    for (const r of records) {
+      const task = db.task(r.taskId).name;
+      perTask.set(task, (perTask.get(task) ?? 0) + 1);
+      expect(v1Pairs.has(`${task}|${r.arch}`)).toBe(false);
+      expect([r.space, r.metric]).toEqual(['nb201', 'top1-test@nb201-db']);
+    }
+    expect(Math.max(...perTask.values())).toBeLessThanOrEqual(20);
+    db.close();
+  });
+});
+
 describe('builtin:mbv3 and builtin:mbv3-heldout', () => {
   // Their exports (plans mbv3-v1 / mbv3-heldout-v1 of @metad2a/arch-trainer) are committed once built;
   // until then the reference is refused with the folder it needs, afterwards it opens MBv3 records.
@@ -77,6 +101,6 @@ describe('builtin:mbv3 and builtin:mbv3-heldout', () => {
   });
 
   it('is listed in the error for an unknown name', () => {
-    expect(() => resolveDatabase('builtin:nope', {})).toThrow(/one of builtin:nb201, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:mbv3, builtin:mbv3-heldout/);
+    expect(() => resolveDatabase('builtin:nope', {})).toThrow(/one of builtin:nb201, builtin:nb201-dense, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:mbv3, builtin:mbv3-heldout/);
   });
 });

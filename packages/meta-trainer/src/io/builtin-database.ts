@@ -13,7 +13,8 @@ import { shippedDataDir } from './nb201-official';
 
 /**
  * The shipped databases: `builtin:nb201` is the measured NB201 database meta-training learns from
- * (plan nb201-v1); `builtin:nb201-heldout` holds the held-out sources' tasks that the transfer
+ * (plan nb201-v1), `builtin:nb201-dense` more of it with 20 cells per task (plan nb201-dense-v1,
+ * built across sessions: its export holds the pairs built so far); `builtin:nb201-heldout` holds the held-out sources' tasks that the transfer
  * evaluation scores picks on (plan nb201-heldout-v1; never used for meta-training);
  * `builtin:nb201-heldout-dev` other tasks of the same sources where search rules (e.g. the top-k's
  * distance) are chosen, so that nb201-heldout stays the test (plan nb201-heldout-dev-v1).
@@ -22,6 +23,10 @@ import { shippedDataDir } from './nb201-official';
  */
 export const BUILTIN_DATABASES: Readonly<Record<string, { readonly folder: string; readonly description: string }>> = {
   nb201: { folder: 'nb201-measured', description: 'NB201 cells trained here (recipe nb201-db) on class-subset tasks of the training task sources' },
+  'nb201-dense': {
+    folder: 'nb201-dense-measured',
+    description: 'NB201 cells trained here (recipe nb201-db), 20 per class-subset task of the training task sources (the pairs of plan nb201-dense-v1 built so far)',
+  },
   'nb201-heldout': {
     folder: 'nb201-heldout-measured',
     description: 'NB201 cells trained here (recipe nb201-db) on class-subset tasks of the held-out sources, for the transfer evaluation',
