@@ -101,6 +101,8 @@ describe('builtin:mbv3 and builtin:mbv3-heldout', () => {
   });
 
   it('is listed in the error for an unknown name', () => {
-    expect(() => resolveDatabase('builtin:nope', {})).toThrow(/one of builtin:nb201, builtin:nb201-dense, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:mbv3, builtin:mbv3-heldout/);
+    expect(() => resolveDatabase('builtin:nope', {})).toThrow(
+      /one of builtin:nb201, builtin:nb201-dense, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:mbv3, builtin:mbv3-heldout/,
+    );
   });
 });
