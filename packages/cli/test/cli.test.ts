@@ -115,7 +115,10 @@ describe('metad2a CLI', () => {
     [['bench', 'transfer'], /bench transfer: give --db <file>/],
     [['bench', 'transfer', '--db', '/nonexistent.sqlite'], /--db \/nonexistent\.sqlite: no such file/],
     [['bench', 'transfer', '--db', 'x.sqlite', '--seeds', '0,0'], /--seeds 0,0: expected distinct non-negative integers/],
-    [['bench', 'transfer', '--db', 'x.sqlite', '--plan', 'nb201-v9'], /--plan must be one of nb201-v1, nb201-heldout-v1, nb201-heldout-dev-v1/],
+    [
+      ['bench', 'transfer', '--db', 'x.sqlite', '--plan', 'nb201-v9'],
+      /--plan must be one of nb201-v1, nb201-dense-v1, nb201-heldout-v1, nb201-heldout-dev-v1, mbv3-v1, mbv3-heldout-v1, got 'nb201-v9'/,
+    ],
   ])('bad usage %j of the other commands exits 2', async (argv, msg) => {
     const c = capture();
     expect(await runCli(argv, c.io)).toBe(2);
