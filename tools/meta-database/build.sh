@@ -3,8 +3,9 @@
 # shard of the plan, all writing one SQLite file), one progress line per record with an ETA in the
 # log. Pairs already recorded are skipped, so a killed build loses at most the pairs in training.
 #   tools/meta-database/build.sh [plan (nb201-v1)] [workers (2)]
-# The nb201-v1, nb201-dense-v1, nb201-heldout-v1, mbv3-v1 and mbv3-heldout-v1 databases start from their committed
-# exports (packages/meta-trainer/data/nb201-measured, nb201-dense-measured, nb201-heldout-measured, mbv3-measured,
+# The nb201-v1, nb201-dense-v1, nb201-heldout-v1, nb201-heldout-dev-v2, mbv3-v1 and mbv3-heldout-v1 databases start from their committed
+# exports (packages/meta-trainer/data/nb201-measured, nb201-dense-measured, nb201-heldout-measured,
+# nb201-heldout-dev2-measured, mbv3-measured,
 # mbv3-heldout-measured) when there is one, so a new machine or session continues where the last
 # export left off.
 set -euo pipefail
@@ -16,6 +17,7 @@ LOG=${DB%.sqlite}.log
 case "$PLAN" in
   nb201-v1) EXPORT=packages/meta-trainer/data/nb201-measured ;;
   nb201-heldout-v1) EXPORT=packages/meta-trainer/data/nb201-heldout-measured ;;
+  nb201-heldout-dev-v2) EXPORT=packages/meta-trainer/data/nb201-heldout-dev2-measured ;;
   nb201-dense-v1) EXPORT=packages/meta-trainer/data/nb201-dense-measured ;;
   mbv3-v1) EXPORT=packages/meta-trainer/data/mbv3-measured ;;
   mbv3-heldout-v1) EXPORT=packages/meta-trainer/data/mbv3-heldout-measured ;;

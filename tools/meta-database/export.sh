@@ -5,6 +5,7 @@
 #   nb201-dense-v1    -> packages/meta-trainer/data/nb201-dense-measured    (builtin:nb201-dense)
 #   nb201-heldout-v1  -> packages/meta-trainer/data/nb201-heldout-measured  (builtin:nb201-heldout)
 #   nb201-heldout-dev-v1 -> packages/meta-trainer/data/nb201-heldout-dev-measured (builtin:nb201-heldout-dev)
+#   nb201-heldout-dev-v2 -> packages/meta-trainer/data/nb201-heldout-dev2-measured (builtin:nb201-heldout-dev2)
 #   mbv3-v1           -> packages/meta-trainer/data/mbv3-measured           (builtin:mbv3)
 #   mbv3-heldout-v1   -> packages/meta-trainer/data/mbv3-heldout-measured   (builtin:mbv3-heldout)
 #   tools/meta-database/export.sh [plan (nb201-v1)] [db (.tmp/meta-db/<plan>.sqlite)]
@@ -17,9 +18,10 @@ case "$PLAN" in
   nb201-dense-v1) NAME=nb201-dense; ABOUT=tools/meta-database/nb201-dense-about.json ;;
   nb201-heldout-v1) NAME=nb201-heldout; ABOUT=tools/meta-database/nb201-heldout-about.json ;;
   nb201-heldout-dev-v1) NAME=nb201-heldout-dev; ABOUT=tools/meta-database/nb201-heldout-dev-about.json ;;
+  nb201-heldout-dev-v2) NAME=nb201-heldout-dev2; ABOUT=tools/meta-database/nb201-heldout-dev2-about.json ;;
   mbv3-v1) NAME=mbv3; ABOUT=tools/meta-database/mbv3-about.json ;;
   mbv3-heldout-v1) NAME=mbv3-heldout; ABOUT=tools/meta-database/mbv3-heldout-about.json ;;
-  *) echo "export.sh: no export folder for plan '$PLAN' (expected nb201-v1, nb201-dense-v1, nb201-heldout-v1, nb201-heldout-dev-v1, mbv3-v1 or mbv3-heldout-v1)" >&2; exit 2 ;;
+  *) echo "export.sh: no export folder for plan '$PLAN' (expected nb201-v1, nb201-dense-v1, nb201-heldout-v1, nb201-heldout-dev-v1, nb201-heldout-dev-v2, mbv3-v1 or mbv3-heldout-v1)" >&2; exit 2 ;;
 esac
 # the records alone: class features are re-made by `db features` (seconds) and would dwarf them
 npx tsx packages/cli/src/bin.ts db export --db "$DB" --format dir --out "packages/meta-trainer/data/$NAME-measured" --about "$ABOUT" --without-features

@@ -59,6 +59,14 @@ export const BUILD_PLANS: Readonly<Record<string, NamedBuildPlan>> = {
       'rule tuning beside the transfer evaluation: 2 tasks of 5–10 classes per held-out source (other class subsets than nb201-heldout-v1), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db, 100 training + 50 test images per class (320 pairs)',
     options: fromSplit('heldout', { numTasks: 10, classesPerTask: [5, 10], cellsPerTask: 32, goodCellShare: 0, recipe: getRecipe('nb201-db'), seed: 4050 }),
   },
+  // Ten more tasks of the same kind (another seed; none of their class subsets is one of
+  // nb201-heldout-v1's or nb201-heldout-dev-v1's): with dev-v1, 20 tasks to choose rules and models
+  // on, because 10 tasks could not tell apart gains of 1–2 percentile points.
+  'nb201-heldout-dev-v2': {
+    description:
+      'rule tuning beside the transfer evaluation, 10 more tasks: 2 tasks of 5–10 classes per held-out source (class subsets of neither nb201-heldout-v1 nor nb201-heldout-dev-v1), 32 cells per task drawn uniformly over the distinct computations, recipe nb201-db, 100 training + 50 test images per class (320 pairs)',
+    options: fromSplit('heldout', { numTasks: 10, classesPerTask: [5, 10], cellsPerTask: 32, goodCellShare: 0, recipe: getRecipe('nb201-db'), seed: 4053 }),
+  },
   // The MBv3 plans draw their tasks exactly as the NB201 ones (same sources, class ranges and
   // seeds), so mbv3-v1's tasks are the first 220 of nb201-v1's and mbv3-heldout-v1's the first 10
   // of nb201-heldout-v1's: the same class subsets are measured in both spaces.

@@ -117,7 +117,7 @@ describe('metad2a CLI', () => {
     [['bench', 'transfer', '--db', 'x.sqlite', '--seeds', '0,0'], /--seeds 0,0: expected distinct non-negative integers/],
     [
       ['bench', 'transfer', '--db', 'x.sqlite', '--plan', 'nb201-v9'],
-      /--plan must be one of nb201-v1, nb201-dense-v1, nb201-heldout-v1, nb201-heldout-dev-v1, mbv3-v1, mbv3-heldout-v1, got 'nb201-v9'/,
+      /--plan must be one of nb201-v1, nb201-dense-v1, nb201-heldout-v1, nb201-heldout-dev-v1, nb201-heldout-dev-v2, mbv3-v1, mbv3-heldout-v1, got 'nb201-v9'/,
     ],
   ])('bad usage %j of the other commands exits 2', async (argv, msg) => {
     const c = capture();

@@ -32,16 +32,23 @@ describe('builtin:nb201', () => {
   });
 });
 
-describe('builtin:nb201-heldout-dev', () => {
-  it('holds every pair of plan nb201-heldout-dev-v1 (10 tasks × 32 cells) and the picks measured on it', () => {
+describe.each([
+  ['nb201-heldout-dev', 'nb201-heldout-dev-v1', [] as string[]],
+  ['nb201-heldout-dev2', 'nb201-heldout-dev-v2', ['nb201-heldout-dev']],
+])('builtin:%s', (name, plan, others) => {
+  it(`holds every pair of plan ${plan} (10 tasks × 32 cells) and the picks measured on it, on tasks of no other held-out database`, () => {
     const env = { METAD2A_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-builtin-')) };
-    const db = MetaDatabase.open(resolveDatabase('builtin:nb201-heldout-dev', env).file, { readonly: true });
+    expect((readExportManifest(builtinDatabaseDir(name)).about as { plan?: string }).plan).toBe(plan);
+    const db = MetaDatabase.open(resolveDatabase(`builtin:${name}`, env).file, { readonly: true });
     const tasks = db.tasks();
     expect(tasks).toHaveLength(10);
     expect(db.integrityProblems()).toEqual([]);
-    const testDb = MetaDatabase.open(resolveDatabase('builtin:nb201-heldout', env).file, { readonly: true });
-    const test = new Set(testDb.tasks().map((t) => t.name));
-    testDb.close();
+    const test = new Set<string>();
+    for (const other of ['nb201-heldout', ...others]) {
+      const otherDb = MetaDatabase.open(resolveDatabase(`builtin:${other}`, env).file, { readonly: true });
+      for (const t of otherDb.tasks()) test.add(t.name);
+      otherDb.close();
+    }
     for (const t of tasks) {
       expect(test.has(t.name)).toBe(false);
       const recs = db.records({ task: t.name });
@@ -102,7 +109,7 @@ describe('builtin:mbv3 and builtin:mbv3-heldout', () => {
 
   it('is listed in the error for an unknown name', () => {
     expect(() => resolveDatabase('builtin:nope', {})).toThrow(
-      /one of builtin:nb201, builtin:nb201-dense, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:mbv3, builtin:mbv3-heldout/,
+      /one of builtin:nb201, builtin:nb201-dense, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:nb201-heldout-dev2, builtin:mbv3, builtin:mbv3-heldout/,
     );
   });
 });

@@ -17,7 +17,8 @@ import { shippedDataDir } from './nb201-official';
  * built across sessions: its export holds the pairs built so far); `builtin:nb201-heldout` holds the held-out sources' tasks that the transfer
  * evaluation scores picks on (plan nb201-heldout-v1; never used for meta-training);
  * `builtin:nb201-heldout-dev` other tasks of the same sources where search rules (e.g. the top-k's
- * distance) are chosen, so that nb201-heldout stays the test (plan nb201-heldout-dev-v1).
+ * distance) are chosen, so that nb201-heldout stays the test (plan nb201-heldout-dev-v1), and
+ * `builtin:nb201-heldout-dev2` ten more such tasks (plan nb201-heldout-dev-v2).
  * `builtin:mbv3` and `builtin:mbv3-heldout` are their MBv3 counterparts (plans mbv3-v1 and
  * mbv3-heldout-v1); a name whose export folder is not shipped yet is refused with the folder named.
  */
@@ -34,6 +35,10 @@ export const BUILTIN_DATABASES: Readonly<Record<string, { readonly folder: strin
   'nb201-heldout-dev': {
     folder: 'nb201-heldout-dev-measured',
     description: 'NB201 cells trained here (recipe nb201-db) on other class-subset tasks of the held-out sources, where search rules are chosen',
+  },
+  'nb201-heldout-dev2': {
+    folder: 'nb201-heldout-dev2-measured',
+    description: 'NB201 cells trained here (recipe nb201-db) on ten more class-subset tasks of the held-out sources, where search rules and models are chosen',
   },
   mbv3: { folder: 'mbv3-measured', description: 'OFA-MBv3 subnets trained here (recipe mbv3-db) on class-subset tasks of the training task sources' },
   'mbv3-heldout': {
