@@ -25,7 +25,9 @@
  *             120, `--generator-epochs` 400, `--select-by` pearson, `--anchor` off (on: the predictor
  *             is anchored on NB201's table score, `meta-train --anchor`; prior+choices: and on a
  *             learnt value of each edge's operation, `meta-train --anchor prior+choices`), seed; the model goes to
- *             <work>/model and names the extractor of its features
+ *             <work>/model and names the extractor of its features; `--generator-from <file>` keeps that
+ *             generator checkpoint (e.g. the shipped one) and retrains the predictor only
+ *             (`meta-train --generator-epochs 0 --generator-init <file>`)
  *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2,
  *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate)):
  *             <work>/transfer-nb201-heldout-v1.{md,json,svg}; picks are trained into the held-out database
@@ -138,7 +140,14 @@ export interface BuildSettings {
   readonly priorTraining?: { readonly batchSize: number; readonly lr: number; readonly heldOutFraction: number; readonly oracleSamples?: number };
   readonly predictorHs: number;
   readonly predictorEpochs: number;
+  /** 0 with `generatorFrom`: the generator is kept, not trained. */
   readonly generatorEpochs: number;
+  /**
+   * A generator checkpoint to keep instead of training one (e.g. the shipped model's
+   * generator.safetensors), so that a build on a grown database retrains the predictor only
+   * (`--generator-from`; sets `generatorEpochs` 0, `meta-train --generator-epochs 0 --generator-init`).
+   */
+  readonly generatorFrom?: string;
   readonly generatorPairs: GeneratorPairs;
   /** The generator phase's Adam learning rate; absent: the predictor's (1e-4). */
   readonly generatorLr?: number;
@@ -418,7 +427,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
     need('split', 'split');
     need('features', 'features');
     const prior = need('prior', 'prior').file;
-    const generatorInit = s.generatorPrior ? need('generatorPrior', 'prior').file : null;
+    const generatorInit = s.generatorFrom ?? (s.generatorPrior ? need('generatorPrior', 'prior').file : null);
     const r = await withDbAsync(need('db', 'db').file, (db) =>
       metaTrainSearchModel(db, {
         out: p.model,
@@ -546,8 +555,21 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
 }
 
 /** `--generator-lr <x>` and (MBv3) `--generator-prior none` | `--generator-prior-epochs <n>` → the settings that differ from `d`. */
-function generatorFlags(take: (f: string) => string | undefined, d: BuildSettings, space: BuildSpace): Pick<BuildSettings, 'generatorLr' | 'generatorPrior'> {
+function generatorFlags(
+  take: (f: string) => string | undefined,
+  d: BuildSettings,
+  space: BuildSpace,
+): Pick<BuildSettings, 'generatorLr' | 'generatorPrior' | 'generatorFrom' | 'generatorEpochs'> {
   const bad = (field: string, expected: string, got: string | undefined): never => fail('ValidationError', { source: 'build.ts', field, expected, got: JSON.stringify(got) });
+  const fromFlag = take('--generator-from');
+  const epochsGiven = take('--generator-epochs');
+  if (fromFlag !== undefined) {
+    if (epochsGiven !== undefined) bad('--generator-from', 'no --generator-epochs (the generator it names is kept, not trained)', epochsGiven);
+    if (space !== 'nb201') bad('--generator-from', 'only with --space nb201 (MBv3 generators start from their grammar prior)', fromFlag);
+    if (!fs.existsSync(fromFlag)) bad('--generator-from', 'a generator checkpoint (e.g. packages/default-model/models/nb201/generator.safetensors)', fromFlag);
+  }
+  const generatorEpochs = epochsGiven === undefined ? d.generatorEpochs : Number(epochsGiven);
+  if (!Number.isInteger(generatorEpochs) || generatorEpochs < 1) bad('--generator-epochs', 'an integer ≥ 1', epochsGiven);
   const lrFlag = take('--generator-lr');
   const lr = lrFlag === undefined ? d.generatorLr : Number(lrFlag);
   if (lr !== undefined && !(lr > 0)) bad('--generator-lr', 'a learning rate > 0', lrFlag);
@@ -563,7 +585,11 @@ function generatorFlags(take: (f: string) => string | undefined, d: BuildSetting
     if (!generatorPrior) bad('--generator-prior-epochs', 'no --generator-prior none', epochsFlag);
     generatorPrior = { ...generatorPrior!, epochs: e };
   }
-  return { ...(lr !== undefined ? { generatorLr: lr } : {}), ...(generatorPrior !== undefined ? { generatorPrior } : {}) };
+  return {
+    ...(lr !== undefined ? { generatorLr: lr } : {}),
+    ...(generatorPrior !== undefined ? { generatorPrior } : {}),
+    ...(fromFlag !== undefined ? { generatorFrom: path.resolve(fromFlag), generatorEpochs: 0 } : { generatorEpochs }),
+  };
 }
 
 /** Command-line flags → settings and phases; a usage error names the flag. */
@@ -618,7 +644,6 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     priorSources: priorSources ? (list(priorSources) as PriorSource[]) : d.priorSources,
     predictorHs: int('--predictor-hs', d.predictorHs),
     predictorEpochs: int('--predictor-epochs', d.predictorEpochs),
-    generatorEpochs: int('--generator-epochs', d.generatorEpochs),
     generatorPairs: flags.has('--generator-pairs') ? parseGeneratorPairs(take('--generator-pairs')!) : d.generatorPairs,
     ...generatorFlags(take, d, space),
     selectBy,

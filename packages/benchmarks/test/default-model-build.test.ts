@@ -84,6 +84,16 @@ describe('tools/default-model/build.ts', () => {
     expect(parseBuildArgs(['--anchor', 'on']).settings.anchor).toBe(true);
     expect(parseBuildArgs(['--anchor', 'prior+choices']).settings.anchor).toBe('prior+choices');
     expect(() => parseBuildArgs(['--anchor', 'choices'])).toThrow('build.ts: --anchor: expected on, off or prior+choices, got "choices"');
+    // --generator-from keeps a generator (the predictor alone is retrained): 0 generator epochs
+    const shippedGenerator = path.resolve(__dirname, '../../default-model/models/nb201/generator.safetensors');
+    expect(parseBuildArgs(['--generator-from', shippedGenerator]).settings).toMatchObject({ generatorFrom: shippedGenerator, generatorEpochs: 0 });
+    expect(parseBuildArgs(['--generator-epochs', '7']).settings.generatorEpochs).toBe(7);
+    expect(() => parseBuildArgs(['--generator-epochs', '0'])).toThrow('build.ts: --generator-epochs: expected an integer ≥ 1, got "0"');
+    expect(() => parseBuildArgs(['--generator-from', shippedGenerator, '--generator-epochs', '5'])).toThrow(
+      'build.ts: --generator-from: expected no --generator-epochs (the generator it names is kept, not trained), got "5"',
+    );
+    expect(() => parseBuildArgs(['--generator-from', '/nope.safetensors'])).toThrow('build.ts: --generator-from: expected a generator checkpoint');
+    expect(() => parseBuildArgs(['--space', 'mbv3', '--generator-from', shippedGenerator])).toThrow('build.ts: --generator-from: expected only with --space nb201');
     expect(parseBuildArgs(['--prior', 'p.ckpt']).settings.prior).toBe(path.resolve('p.ckpt'));
     expect(() => parseBuildArgs(['--epochs', '3'])).toThrow('build.ts: --epochs: expected a known flag (see the header of build.ts), got unknown');
     expect(() => parseBuildArgs(['trian'])).toThrow('build.ts: phase: expected one of db, heldout, features, split, prior, train, eval, ship, got "trian"');

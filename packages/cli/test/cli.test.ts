@@ -108,6 +108,10 @@ describe('metad2a CLI', () => {
     [['meta-train', '--db', '/nonexistent.sqlite', '--split', 'x', '--out', 'y'], /--db \/nonexistent\.sqlite: no such file/],
     [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-init', '/gone/last.ckpt'], /--generator-init \/gone\/last\.ckpt: no such file/],
     [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-lr', '0'], /--generator-lr must be a positive number, got '0'/],
+    [
+      ['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-epochs', '0'],
+      /--generator-epochs 0 keeps a generator: give it with --generator-init <file>/,
+    ],
     [['train-arch', '--dataset', 'builtin:digits'], /required option '--arch <cell>'/],
     [['bench', 'cifar', '--dataset', 'builtin:digits'], /<name> must be one of nb201, nb201-baselines, mbv3/],
     [['bench', 'nb201', '--dataset', 'builtin:digits'], /give --model <dir>, or --generator <ckpt\.pt> and --predictor <ckpt\.pt>/],

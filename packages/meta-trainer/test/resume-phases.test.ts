@@ -62,6 +62,39 @@ describe('meta-training both models, resumable per phase', () => {
     }
   }, 300_000);
 
+  test('generatorEpochs 0 keeps the generatorOptions.init generator (predictor retrained only); without a checkpoint it is refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-phases-'));
+    const a = models(3);
+    await metaTrainModels(db, { ...a, runsDir: dir, predictorEpochs: 1, generatorEpochs: 1, options: small });
+    const init = path.join(dir, 'generator', RUN_FILES.last);
+    const b = models(4); // other initial weights: the kept generator's come from the checkpoint
+    expect(weights(b.generator)).not.toEqual(weights(a.generator));
+    const phases: string[] = [];
+    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-phases-'));
+    const r = await metaTrainModels(db, {
+      ...b,
+      runsDir: dir2,
+      predictorEpochs: 1,
+      generatorEpochs: 0,
+      generatorOptions: { init },
+      options: small,
+      onPhase: (m, p) => phases.push(`${m}:${p}`),
+    });
+    expect([r.predictor.phase, r.generator.phase]).toEqual(['started', 'kept']);
+    expect([r.generator.result.epochs, r.generator.result.steps]).toEqual([0, 0]);
+    expect(phases).toEqual(['predictor:started', 'generator:kept']);
+    expect(weights(b.generator)).toEqual(weights(a.generator));
+    expect(fs.existsSync(path.join(dir2, 'generator'))).toBe(false);
+    const c = models(5);
+    await expect(
+      metaTrainModels(db, { ...c, runsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-phases-')), predictorEpochs: 1, generatorEpochs: 0, options: small }),
+    ).rejects.toThrow(/generatorEpochs: expected at least 1, or 0 with a generator checkpoint to keep \(generatorOptions.init\), got 0 and no checkpoint/);
+    for (const m of [a, b, c]) {
+      m.predictor.dispose();
+      m.generator.dispose();
+    }
+  }, 300_000);
+
   test('resume: true on a single phase without its checkpoint is still a named error', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-phases-'));
     const m = models(2);

@@ -46,7 +46,11 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
     .requiredOption('--out <dir>', 'model directory to write (runs and resumable checkpoints go to <dir>/runs)')
     .option('--space <name>', `search space with an official model setting: ${officialSpaces().join(', ')}`, oneOf('--space', officialSpaces()), 'nb201')
     .option('--epochs <n>', 'predictor epochs', intInRange('--epochs', 1), 400)
-    .option('--generator-epochs <n>', 'generator epochs (default: same as --epochs)', intInRange('--generator-epochs', 1))
+    .option(
+      '--generator-epochs <n>',
+      'generator epochs (default: same as --epochs); 0 keeps the --generator-init generator as it is (retrain the predictor only)',
+      intInRange('--generator-epochs', 0),
+    )
     .option('--predictor-hs <n>', "predictor hidden size (default: the space's official setting, <space>-official)", intInRange('--predictor-hs', 1, 65536))
     .option('--batch-size <n>', 'items per optimizer step', intInRange('--batch-size', 1), 32)
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 333)
@@ -76,6 +80,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
       if (!fs.existsSync(f.db)) throw new CliUsageError(`--db ${f.db}: no such file`);
       if (f.prior !== undefined && !fs.existsSync(f.prior)) throw new CliUsageError(`--prior ${f.prior}: no such file`);
       if (f.generatorInit !== undefined && !fs.existsSync(f.generatorInit)) throw new CliUsageError(`--generator-init ${f.generatorInit}: no such file`);
+      if (f.generatorEpochs === 0 && f.generatorInit === undefined) throw new CliUsageError('--generator-epochs 0 keeps a generator: give it with --generator-init <file>');
       const backend = await initBackend();
       io.stderr.write(`${describeBackend(backend)}\n`);
       const db = MetaDatabase.open(f.db);

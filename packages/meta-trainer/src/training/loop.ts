@@ -100,7 +100,8 @@ export interface MetaTrainResult {
   /** Files written (checkpoints, log). */
   readonly files: readonly string[];
   /** `started` fresh, `resumed` from last.ckpt, or `complete`: last.ckpt was already at the last epoch, nothing was trained. */
-  readonly phase: 'started' | 'resumed' | 'complete';
+  /** `kept`: no training (a generator phase of 0 epochs keeps its starting checkpoint; see `metaTrainModels`). */
+  readonly phase: 'started' | 'resumed' | 'complete' | 'kept';
 }
 
 export const META_TRAIN_DEFAULTS = {

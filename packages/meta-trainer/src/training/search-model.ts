@@ -24,6 +24,7 @@ export interface MetaTrainSearchModelOptions {
   readonly space: string;
   readonly split: string;
   readonly predictorEpochs: number;
+  /** 0: the generator is not trained but keeps `generatorOptions.init` (e.g. a shipped model's generator). */
   readonly generatorEpochs: number;
   /** Predictor hidden size (default the official setting's). */
   readonly predictorHs?: number;

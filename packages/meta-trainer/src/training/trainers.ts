@@ -355,6 +355,7 @@ export interface MetaTrainModelsOptions {
   /** `<runsDir>/predictor` and `<runsDir>/generator` hold each phase's checkpoints and log. */
   readonly runsDir: string;
   readonly predictorEpochs: number;
+  /** 0: no generator training; the generator keeps `generatorOptions.init` as it is (required then). */
   readonly generatorEpochs: number;
   /**
    * Continue an earlier call per phase: a finished phase is skipped (its weights loaded), an
@@ -386,6 +387,23 @@ export async function metaTrainModels(db: MetaDatabase, o: MetaTrainModelsOption
   const pr = await metaTrainPredictor(db, o.predictor, { ...o.options, epochs: o.predictorEpochs, runDir: predictorDir, resume, onEvent: phaseEvents('predictor', o) });
   const best = path.join(predictorDir, RUN_FILES.maxCorr);
   if (fs.existsSync(best)) loadTrainedParameters(o.predictor, best);
+  if (o.generatorEpochs === 0) {
+    // retrain the predictor only (e.g. on a grown database) and keep a generator trained before
+    const init = o.generatorOptions?.init;
+    if (init === undefined)
+      throw new MetaD2AException(
+        validationError({
+          source: 'meta-training',
+          field: 'generatorEpochs',
+          expected: 'at least 1, or 0 with a generator checkpoint to keep (generatorOptions.init)',
+          got: '0 and no checkpoint',
+        }),
+      );
+    loadTrainedParameters(o.generator, init);
+    o.onPhase?.('generator', 'kept');
+    const kept: MetaTrainResult = { epochs: 0, steps: 0, history: [], stopped: false, files: [], phase: 'kept' };
+    return { predictor: { phase: pr.phase, result: pr }, generator: { phase: 'kept', result: kept } };
+  }
   const gr = await metaTrainGenerator(db, o.generator, {
     ...o.options,
     ...(o.generatorOptions?.lr !== undefined ? { lr: o.generatorOptions.lr } : {}),
