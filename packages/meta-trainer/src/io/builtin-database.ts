@@ -14,7 +14,7 @@ import { shippedDataDir } from './nb201-official';
 /**
  * The shipped databases: `builtin:nb201` is the measured NB201 database meta-training learns from
  * (plan nb201-v1), `builtin:nb201-dense` more of it with 20 cells per task (plan nb201-dense-v1,
- * built across sessions: its export holds the pairs built so far); `builtin:nb201-heldout` holds the held-out sources' tasks that the transfer
+ * built in sessions 13–14, complete: 2,400 records); `builtin:nb201-heldout` holds the held-out sources' tasks that the transfer
  * evaluation scores picks on (plan nb201-heldout-v1; never used for meta-training);
  * `builtin:nb201-heldout-dev` other tasks of the same sources where search rules (e.g. the top-k's
  * distance) are chosen, so that nb201-heldout stays the test (plan nb201-heldout-dev-v1), and
@@ -26,7 +26,7 @@ export const BUILTIN_DATABASES: Readonly<Record<string, { readonly folder: strin
   nb201: { folder: 'nb201-measured', description: 'NB201 cells trained here (recipe nb201-db) on class-subset tasks of the training task sources' },
   'nb201-dense': {
     folder: 'nb201-dense-measured',
-    description: 'NB201 cells trained here (recipe nb201-db), 20 per class-subset task of the training task sources (the pairs of plan nb201-dense-v1 built so far)',
+    description: 'NB201 cells trained here (recipe nb201-db), 20 per class-subset task of the training task sources (plan nb201-dense-v1, all 2,400 pairs)',
   },
   'nb201-heldout': {
     folder: 'nb201-heldout-measured',
