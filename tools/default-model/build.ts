@@ -554,7 +554,10 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
   log(`ship: ${s.shipTo} (${names.join(', ')})`);
 }
 
-/** `--generator-lr <x>` and (MBv3) `--generator-prior none` | `--generator-prior-epochs <n>` → the settings that differ from `d`. */
+/**
+ * `--generator-epochs <n>` or (NB201) `--generator-from <file>` (0 epochs: that generator kept),
+ * `--generator-lr <x>` and (MBv3) `--generator-prior none` | `--generator-prior-epochs <n>` → the generator's settings.
+ */
 function generatorFlags(
   take: (f: string) => string | undefined,
   d: BuildSettings,

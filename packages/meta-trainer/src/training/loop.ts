@@ -99,8 +99,11 @@ export interface MetaTrainResult {
   readonly best?: { readonly epoch: number; readonly score: number };
   /** Files written (checkpoints, log). */
   readonly files: readonly string[];
-  /** `started` fresh, `resumed` from last.ckpt, or `complete`: last.ckpt was already at the last epoch, nothing was trained. */
-  /** `kept`: no training (a generator phase of 0 epochs keeps its starting checkpoint; see `metaTrainModels`). */
+  /**
+   * `started` fresh, `resumed` from last.ckpt, `complete`: last.ckpt was already at the last epoch,
+   * nothing was trained; `kept`: no run at all (a generator phase of 0 epochs keeps its starting
+   * checkpoint, see `metaTrainModels`).
+   */
   readonly phase: 'started' | 'resumed' | 'complete' | 'kept';
 }
 
