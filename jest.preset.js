@@ -3,6 +3,12 @@
 // resolved to their sources so tests never need a prior build.
 const path = require('node:path');
 
+// The native kernels' threads poll for work between calls by default (fast training steps). Test
+// processes run two at a time on CI's two cores, where a polling thread takes the CPU from the
+// other process: off for tests (set here, in the real environment the test processes inherit;
+// jest's sandboxed process.env would not reach the addon).
+process.env.METAD2A_SPIN_US ??= '0';
+
 /**
  * @param {string} packageDir absolute path of the package
  * @param {{ registerKernels?: boolean }} [opts] registerKernels: false leaves out jest.backends.js

@@ -536,6 +536,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(env);
   o.Set("gemm", mk::gemm_impl());
   o.Set("threads", mk::num_threads());
+  o.Set("spinMicroseconds", mk::spin_microseconds());
   o.Set("mallocTuned", tune_malloc_state());
   return o;
 }

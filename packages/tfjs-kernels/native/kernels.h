@@ -10,6 +10,8 @@ namespace mk {
 int num_threads();
 void set_num_threads(int n);
 
+/** How long pool threads poll for work before they sleep (env METAD2A_SPIN_US, default 100; 0: never). */
+int spin_microseconds();
 /** Run fn(begin, end) over [0, n) split into at most num_threads() contiguous ranges. */
 void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_per_thread = 1);
 

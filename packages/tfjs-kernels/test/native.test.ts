@@ -6,8 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { spawnSync } from 'node:child_process';
 import { Rng, initBackend } from '@metad2a/core';
-import { NATIVE_BACKEND_NAME, loadAddon, nativeInfo, registerNativeBackend } from '../src';
+import { NATIVE_BACKEND_NAME, addonPath, loadAddon, nativeInfo, registerNativeBackend } from '../src';
 import { onBackend, randn as randnFrom } from './backend-comparison';
 
 const rng = new Rng(1234);
@@ -47,9 +48,36 @@ beforeAll(() => {
 });
 
 describe('native backend', () => {
+  it('kernel threads that poll between calls (METAD2A_SPIN_US) give every call complete, identical results', () => {
+    // A child process, so that the pool's threads and spin setting are its own. 400 back-to-back
+    // convolutions (the pattern of a training step) on 2 threads: each result must equal the
+    // 1-thread result bit for bit (each output is one thread's sum in a fixed order), so a chunk
+    // skipped or run twice by a racing worker would show.
+    const script = `
+      const addon = require(${JSON.stringify(addonPath())});
+      const geom = Int32Array.from([8, 16, 16, 8, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1]);
+      const x = new Float32Array(8 * 16 * 16 * 8).map((_, i) => Math.sin(i * 0.37));
+      const w = new Float32Array(3 * 3 * 8 * 8).map((_, i) => Math.cos(i * 0.11));
+      const run = () => { const y = new Float32Array(x.length); addon.conv2d(x, w, y, geom); return y; };
+      addon.setThreads(1);
+      const ref = Buffer.from(run().buffer);
+      addon.setThreads(2);
+      let differ = 0;
+      for (let i = 0; i < 400; i++) if (!Buffer.from(run().buffer).equals(ref)) differ++;
+      console.log(JSON.stringify({ differ, info: addon.info() }));`;
+    for (const spin of ['200', '0']) {
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, METAD2A_SPIN_US: spin } });
+      expect(r.status).toBe(0);
+      const out = JSON.parse(r.stdout.trim()) as { differ: number; info: { threads: number; spinMicroseconds: number } };
+      expect(out).toEqual({ differ: 0, info: expect.objectContaining({ threads: 2, spinMicroseconds: Number(spin) }) });
+    }
+  });
+
   it('is built and registered, and core initBackend picks it', async () => {
     expect(loadAddon().ok).toBe(true);
     expect(nativeInfo()!.threads).toBeGreaterThanOrEqual(1);
+    // jest.preset.js turns the kernel threads' polling off for the test runs (see there)
+    expect(nativeInfo()!.spinMicroseconds).toBe(Number(process.env.METAD2A_SPIN_US ?? 100));
     expect(nativeInfo()!.mallocTuned).toBe(process.platform === 'linux' && process.env.METAD2A_MALLOC_TUNE !== 'off');
     expect(nativeInfo()!.gemm).toMatch(/^(openblas|builtin-(avx512|avx2|generic))$/);
     const choice = await initBackend({ prefer: 'native' }); // importing the package registered it

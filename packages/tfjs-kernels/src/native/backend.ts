@@ -116,8 +116,12 @@ function nativeGraphDecode(addon: NativeAddon, req: GraphDecodeRequest): GraphDe
   return out;
 }
 
-/** What the loaded addon is built with (`gemm`: `openblas` or `builtin-<isa>`, `threads`, `mallocTuned`: glibc keeps big buffers in the heap, see METAD2A_MALLOC_TUNE), or null. */
-export function nativeInfo(): { gemm: string; threads: number; mallocTuned: boolean; path: string } | null {
+/**
+ * What the loaded addon is built with (`gemm`: `openblas` or `builtin-<isa>`, `threads`,
+ * `spinMicroseconds`: how long idle kernel threads poll before sleeping, env METAD2A_SPIN_US,
+ * `mallocTuned`: glibc keeps big buffers in the heap, see METAD2A_MALLOC_TUNE), or null.
+ */
+export function nativeInfo(): { gemm: string; threads: number; spinMicroseconds: number; mallocTuned: boolean; path: string } | null {
   const loaded = loadAddon();
   return loaded.ok ? { ...loaded.addon.info(), path: loaded.path } : null;
 }
