@@ -537,6 +537,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("gemm", mk::gemm_impl());
   o.Set("threads", mk::num_threads());
   o.Set("spinMicroseconds", mk::spin_microseconds());
+  o.Set("conv8x8", mk::conv2d_8x8_kernel());
   o.Set("mallocTuned", tune_malloc_state());
   return o;
 }

@@ -11,6 +11,10 @@
 
 #include "kernels.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace mk {
 
 namespace {
@@ -119,11 +123,145 @@ void conv2d_direct_vw(const ConvGeom& g, const float* x, const float* w, float* 
   }, 2);
 }
 
+#if defined(__AVX512F__)
+// 8 input and 8 output channels (NB201's first stage at C = 8) on 16-lane vectors: a half-width
+// tile would leave half of every FMA idle. A vector holds two adjacent pixels × 8 input channels
+// (one contiguous NHWC load, masked at the image border), multiplied by that tap's filter column
+// of one output channel (duplicated for both pixels); after all taps the 8 per-output-channel
+// vectors are summed over their input-channel lanes by a shuffle tree into [pixel a: co 0..7,
+// pixel b: co 0..7]. The sums run over taps per lane, then over input channels in a tree.
+namespace c8 {
+
+struct Perm {
+  __m512i l1e, l1o, l2a, l2b, l3a, l3b;
+  Perm() {
+    alignas(64) int32_t v[6][16];
+    for (int h = 0; h < 2; ++h)
+      for (int i = 0; i < 8; ++i) {
+        const int m = i >> 1, c = i & 1, q = i >> 2, d = i & 3;
+        v[0][8 * h + i] = (c ? 16 : 0) + 8 * h + 2 * m;  // level 1: ci 2m of co 2j + c
+        v[1][8 * h + i] = (c ? 16 : 0) + 8 * h + 2 * m + 1;
+        v[2][8 * h + i] = (d < 2 ? 0 : 16) + 8 * h + 4 * q + (d & 1);  // level 2: ci pairs 2q, 2q + 1
+        v[3][8 * h + i] = (d < 2 ? 0 : 16) + 8 * h + 4 * q + 2 + (d & 1);
+        v[4][8 * h + i] = (i < 4 ? 0 : 16) + 8 * h + (i & 3);  // level 3: ci quads 0, 1
+        v[5][8 * h + i] = (i < 4 ? 0 : 16) + 8 * h + 4 + (i & 3);
+      }
+    l1e = _mm512_load_si512(v[0]);
+    l1o = _mm512_load_si512(v[1]);
+    l2a = _mm512_load_si512(v[2]);
+    l2b = _mm512_load_si512(v[3]);
+    l3a = _mm512_load_si512(v[4]);
+    l3b = _mm512_load_si512(v[5]);
+  }
+};
+
+// acc[co] lanes [pixel a: ci 0..7 | pixel b: ci 0..7] → [pixel a: co 0..7 | pixel b: co 0..7]
+inline __m512 reduce(const Perm& p, const __m512* acc) {
+  __m512 s[4], t[2];
+  for (int j = 0; j < 4; ++j)
+    s[j] = _mm512_add_ps(_mm512_permutex2var_ps(acc[2 * j], p.l1e, acc[2 * j + 1]),
+                         _mm512_permutex2var_ps(acc[2 * j], p.l1o, acc[2 * j + 1]));
+  for (int k = 0; k < 2; ++k)
+    t[k] = _mm512_add_ps(_mm512_permutex2var_ps(s[2 * k], p.l2a, s[2 * k + 1]),
+                         _mm512_permutex2var_ps(s[2 * k], p.l2b, s[2 * k + 1]));
+  return _mm512_add_ps(_mm512_permutex2var_ps(t[0], p.l3a, t[1]), _mm512_permutex2var_ps(t[0], p.l3b, t[1]));
+}
+
+// Output pixels [ow0, ow0 + count) of row (n, oh), count ≤ 2R; wd: per tap and co, 16 floats.
+// K: the filter's height and width when known at compile time (3 or 1; 0: from g)
+template <int R, bool Interior, int K>
+inline void tile(const ConvGeom& g, const Perm& p, const float* x, const float* wd, int n, int oh, int ow0, int count,
+                 float* y) {
+  const int kh = K > 0 ? K : g.kh, kw = K > 0 ? K : g.kw;
+  __m512 acc[R * 8];
+#pragma GCC unroll 32
+  for (int i = 0; i < R * 8; ++i) acc[i] = _mm512_setzero_ps();
+#pragma GCC unroll 3
+  for (int fh = 0; fh < kh; ++fh) {
+    const int ih = oh * g.sh - g.padTop + fh;
+    if (ih < 0 || ih >= g.H) continue;
+    const float* xrow = x + ((size_t)n * g.H + ih) * g.W * 8;
+#pragma GCC unroll 3
+    for (int fw = 0; fw < kw; ++fw) {
+      const float* wt = wd + (size_t)(fh * kw + fw) * 8 * 16;
+      __m512 X[R];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const int a = ow0 + 2 * r - g.padLeft + fw;  // input column of the pair's first pixel
+        if (Interior) {  // every pixel of the tile and its taps inside the row
+          X[r] = _mm512_loadu_ps(xrow + (ptrdiff_t)a * 8);
+          continue;
+        }
+        const bool inA = 2 * r < count && a >= 0 && a < g.W, inB = 2 * r + 1 < count && a + 1 >= 0 && a + 1 < g.W;
+        // masked-off lanes are not read (AVX-512 fault suppression), so the address may be one pixel out
+        X[r] = _mm512_maskz_loadu_ps((__mmask16)((inA ? 0x00FF : 0) | (inB ? 0xFF00 : 0)), xrow + (ptrdiff_t)a * 8);
+      }
+#pragma GCC unroll 8
+      for (int co = 0; co < 8; ++co) {
+        const __m512 wv = _mm512_loadu_ps(wt + co * 16);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) acc[r * 8 + co] = _mm512_fmadd_ps(X[r], wv, acc[r * 8 + co]);
+      }
+    }
+  }
+  float* out = y + (((size_t)n * g.Ho + oh) * g.Wo + ow0) * 8;
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const int left = count - 2 * r;  // output pixels of this pair inside the tile: ≤ 0, 1 or ≥ 2
+    if (left > 0) _mm512_mask_storeu_ps(out + 16 * r, left >= 2 ? 0xFFFF : 0x00FF, reduce(p, acc + r * 8));
+  }
+}
+
+template <int K>
+void rows(const ConvGeom& g, const Perm& perm, const float* x, const float* wd, float* y) {
+  constexpr int R = 2;  // 2 pairs: 16 accumulators, the inputs and one filter vector in 32 registers
+  parallel_for((int64_t)g.N * g.Ho, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const int n = (int)(row / g.Ho), oh = (int)(row % g.Ho);
+      for (int ow = 0; ow < g.Wo; ow += 2 * R) {
+        const int count = std::min(2 * R, g.Wo - ow);
+        if (count == 2 * R && ow - g.padLeft >= 0 && ow + 2 * R - 1 - g.padLeft + g.kw - 1 < g.W)
+          tile<R, true, K>(g, perm, x, wd, n, oh, ow, count, y);
+        else
+          tile<R, false, K>(g, perm, x, wd, n, oh, ow, count, y);
+      }
+    }
+  }, 2);
+}
+
+void conv2d(const ConvGeom& g, const float* x, const float* w, float* y) {
+  static const Perm perm;
+  const int taps = g.kh * g.kw;
+  // wd[(tap·8 + co)·16 + h·8 + ci] = w[tap][ci][co] (HWIO), for both pixels h of a pair
+  std::vector<float> wd((size_t)taps * 8 * 16);
+  for (int t = 0; t < taps; ++t)
+    for (int co = 0; co < 8; ++co)
+      for (int ci = 0; ci < 8; ++ci)
+        wd[((size_t)t * 8 + co) * 16 + ci] = wd[((size_t)t * 8 + co) * 16 + 8 + ci] = w[((size_t)t * 8 + ci) * 8 + co];
+  if (g.kh == 3 && g.kw == 3) return rows<3>(g, perm, x, wd.data(), y);
+  if (g.kh == 1 && g.kw == 1) return rows<1>(g, perm, x, wd.data(), y);
+  rows<0>(g, perm, x, wd.data(), y);
+}
+
+}  // namespace c8
+#endif
+
 }  // namespace
+
+bool conv2d_8x8_kernel() {
+#if defined(__AVX512F__)
+  return true;
+#else
+  return false;
+#endif
+}
 
 bool conv2d_direct_applies(const ConvGeom& g) { return g.Co % HVW == 0 && HVW >= 4 && g.dh == 1 && g.dw == 1 && g.C > 0; }
 
 void conv2d_direct(const ConvGeom& g, const float* x, const float* w, float* y) {
+#if defined(__AVX512F__)
+  if (g.C == 8 && g.Co == 8 && g.sw == 1 && g.dh == 1 && g.dw == 1) return c8::conv2d(g, x, w, y);
+#endif
 #if !defined(__AVX512F__) && (defined(__AVX2__) || defined(__AVX__))
   // 16 registers: 4 pixels × 2 vectors of output channels keep 8 independent sums (16 or 32
   // channels; 8 pixels × 1 vector for 8). Every output's sum runs over the same taps in the same order.

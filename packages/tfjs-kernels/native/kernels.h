@@ -46,6 +46,8 @@ void conv2d_backprop_filter(const ConvGeom& g, const float* x, const float* dy, 
 
 /** Direct (no im2col) convolution when Co is a multiple of the vector width and dilation is 1 (conv_direct.cc). */
 bool conv2d_direct_applies(const ConvGeom& g);
+/** Whether 8 → 8 channel convolutions (stride 1) run their own kernel (AVX-512 builds). */
+bool conv2d_8x8_kernel();
 void conv2d_direct(const ConvGeom& g, const float* x, const float* w, float* y);
 /** Input gradient of a stride-1, dilation-1 convolution with C a multiple of the vector width, as a direct convolution. */
 bool conv2d_backprop_input_direct_applies(const ConvGeom& g);

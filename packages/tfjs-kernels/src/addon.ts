@@ -126,7 +126,8 @@ export interface NativeAddon {
   stridedCopy(src: Float32Array, dst: Float32Array, geometry: Int32Array): void;
   /** One fused Adam step into pOut/mOut/vOut; scalars `[β1, 1−β1, β2, 1−β2, √bc2, ε, stepSize]` (float32). */
   adamUpdate(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, scalars: Float32Array): void;
-  info(): { gemm: string; threads: number; spinMicroseconds: number; mallocTuned: boolean };
+  /** `conv8x8`: 8 → 8 channel convolutions run their own AVX-512 kernel (conv_direct.cc). */
+  info(): { gemm: string; threads: number; spinMicroseconds: number; conv8x8: boolean; mallocTuned: boolean };
   setThreads(n: number): number;
 }
 

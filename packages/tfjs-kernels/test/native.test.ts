@@ -165,6 +165,14 @@ describe('native backend', () => {
       // convolutions); 40 channels the GEMM
       { x: [2, 16, 16, 8], k: 1, co: 8, s: 1, pad: 'same' },
       { x: [2, 8, 8, 8], k: 1, co: 16, s: 1, pad: 'valid' },
+      // 8 → 8 channels, stride 1 (AVX-512: its own kernel, the input gradient too): odd widths (a
+      // lone last pixel), valid padding, 5×5 (filter size at run time), a 1-pixel row
+      { x: [2, 5, 13, 8], k: 3, co: 8, s: 1, pad: 'same' },
+      { x: [1, 6, 9, 8], k: 3, co: 8, s: 1, pad: 'valid' },
+      { x: [2, 7, 11, 8], k: 5, co: 8, s: 1, pad: 'same' },
+      { x: [3, 4, 1, 8], k: 3, co: 8, s: 1, pad: 'same' },
+      { x: [1, 3, 7, 8], k: 1, co: 8, s: 1, pad: 'valid' },
+      { x: [2, 9, 12, 8], k: 3, co: 8, s: [2, 1] as [number, number], pad: 'same' },
       { x: [3, 5, 7, 32], k: 1, co: 32, s: 1, pad: 'same' },
       { x: [2, 5, 7, 40], k: 1, co: 16, s: 1, pad: 'same' },
     ];
@@ -179,10 +187,14 @@ describe('native backend', () => {
     // terms in the same order in every tile, or trained bytes would depend on the shapes around
     // them. Here the same outputs come out of different tiles: channel slices (two vectors per
     // tile vs one), a cropped row (8 + 8 + 8 vs 7 + 6 pixels), 8 input channels (compile-time
-    // count) vs the same plus a zero channel (run-time count).
+    // count) vs the same plus a zero channel (run-time count). One exception: with AVX-512, 8 → 8
+    // channels have their own kernel (pixel pairs × input-channel lanes, summed over the input
+    // channels in a tree): its sums are the same in every tile and in both halves of a pair
+    // (tested below), and equal the other kernels' to rounding only.
     const loaded = loadAddon();
     if (!loaded.ok) throw new Error(loaded.reason);
     const addon = loaded.addon;
+    const own8x8 = addon.info().conv8x8;
     const geom = (n: number, h: number, w: number, c: number, co: number, k: number): Int32Array =>
       Int32Array.from([n, h, w, c, h, w, co, k, k, 1, 1, 1, 1, (k - 1) / 2, (k - 1) / 2]);
     const conv = (x: Float32Array, w: Float32Array, g: Int32Array): Float32Array => {
@@ -215,6 +227,12 @@ describe('native backend', () => {
     const same = (a: Float32Array, b: Float32Array, what: string): void => {
       if (!Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) throw new Error(`${what}: bytes differ`);
     };
+    /** `same`, or equal to float rounding where one side ran the 8 → 8 kernel and the other did not */
+    const sameUnless8x8 = (a: Float32Array, b: Float32Array, what: string, oneIs8x8: boolean): void => {
+      if (!(own8x8 && oneIs8x8)) return same(a, b, what);
+      expectClose([a], [b], what);
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(false); // the other kernel really ran
+    };
     const [N, H, W, k] = [2, 9, 16, 3];
     for (const [c, co] of [
       [8, 32],
@@ -232,7 +250,7 @@ describe('native backend', () => {
         const g8 = geom(N, H, W, c, 8, k);
         const w8 = lastSlice(w, co, lo, lo + 8);
         const dy8 = lastSlice(dy, co, lo, lo + 8);
-        same(conv(x, w8, g8), lastSlice(y, co, lo, lo + 8), `forward C ${c} Co ${co}, channels ${lo}+8 alone`);
+        sameUnless8x8(conv(x, w8, g8), lastSlice(y, co, lo, lo + 8), `forward C ${c} Co ${co}, channels ${lo}+8 alone`, c === 8);
         same(filterGrad(x, dy8, g8), lastSlice(dw, co, lo, lo + 8), `filter gradient C ${c} Co ${co}, channels ${lo}+8 alone`);
       }
       for (let lo = 0; lo < c; lo += 8) {
@@ -252,7 +270,20 @@ describe('native backend', () => {
     for (let p = 0; p < N * H * W; p++) x9.set(x8.subarray(p * 8, p * 8 + 8), p * 9);
     const w9 = new Float32Array(k * k * 9 * 8);
     for (let t = 0; t < k * k; t++) w9.set(w8.subarray(t * 64, t * 64 + 64), t * 72);
-    same(conv(x9, w9, geom(N, H, W, 9, 8, k)), conv(x8, w8, geom(N, H, W, 8, 8, k)), 'forward with a zero 9th input channel');
+    sameUnless8x8(conv(x9, w9, geom(N, H, W, 9, 8, k)), conv(x8, w8, geom(N, H, W, 8, 8, k)), 'forward with a zero 9th input channel', true);
+    // the 8 → 8 kernel: a cropped row (pairs 2+2+2+2 per tile vs 2+2+2 and a lone pixel) and every
+    // pixel in the other half of its pair (the row shifted right by one column of zeros)
+    const y8 = conv(x8, w8, geom(N, H, W, 8, 8, k));
+    const x13 = crop(x8, N * H, W, 8, 13);
+    same(crop(conv(x13, w8, geom(N, H, 13, 8, 8, k)), N * H, 13, 8, 12), crop(y8, N * H, W, 8, 12), 'forward 8 → 8, cropped row');
+    const xShift = new Float32Array(N * H * (W + 1) * 8);
+    for (let r = 0; r < N * H; r++) xShift.set(x8.subarray(r * W * 8, (r + 1) * W * 8), (r * (W + 1) + 1) * 8);
+    const yShift = conv(xShift, w8, geom(N, H, W + 1, 8, 8, k));
+    // output column j + 1 of the shifted row sums the taps of column j (its zero column adds 0 · w,
+    // as the masked-off border pixel does), but in the other half of a pair
+    const yBack = new Float32Array(y8.length);
+    for (let r = 0; r < N * H; r++) yBack.set(yShift.subarray((r * (W + 1) + 1) * 8, (r + 1) * (W + 1) * 8), r * W * 8);
+    same(yBack, y8, 'forward 8 → 8, every pixel in the other half of its pair');
   });
 
   it('conv2d with dilation and explicit padding (forward)', () => {

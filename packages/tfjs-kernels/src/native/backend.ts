@@ -121,7 +121,7 @@ function nativeGraphDecode(addon: NativeAddon, req: GraphDecodeRequest): GraphDe
  * `spinMicroseconds`: how long idle kernel threads poll before sleeping, env METAD2A_SPIN_US,
  * `mallocTuned`: glibc keeps big buffers in the heap, see METAD2A_MALLOC_TUNE), or null.
  */
-export function nativeInfo(): { gemm: string; threads: number; spinMicroseconds: number; mallocTuned: boolean; path: string } | null {
+export function nativeInfo(): { gemm: string; threads: number; spinMicroseconds: number; conv8x8: boolean; mallocTuned: boolean; path: string } | null {
   const loaded = loadAddon();
   return loaded.ok ? { ...loaded.addon.info(), path: loaded.path } : null;
 }
