@@ -243,6 +243,89 @@ void conv2d(const ConvGeom& g, const float* x, const float* w, float* y) {
   rows<0>(g, perm, x, wd.data(), y);
 }
 
+// Filter gradient: dw[fh][fw][ci][co] = Σ over output pixels of x[tap's input pixel][ci] · dy[pixel][co].
+// A vector holds a pair of output pixels' inputs (ci lanes) times [dy(a, co) × 8 | dy(b, co) × 8]
+// (one permute of the pair's dy per co, shared by the kw taps of a filter row); the two halves are
+// added at the end. K (3 or 1) is the filter size; rows [row0, row1) of N·Ho add into out.
+template <int K>
+void filter_rows(const ConvGeom& g, const float* x, const float* dy, int64_t row0, int64_t row1, float* out) {
+  __m512i pick[8];  // pick[co]: lanes 0..7 ← dy(a, co), lanes 8..15 ← dy(b, co)
+  for (int co = 0; co < 8; ++co) pick[co] = _mm512_setr_epi32(co, co, co, co, co, co, co, co, 8 + co, 8 + co, 8 + co, 8 + co, 8 + co, 8 + co, 8 + co, 8 + co);
+  for (int fh = 0; fh < K; ++fh)
+    for (int half = 0; half < 2; ++half) {  // output channels 4·half .. 4·half + 3: 12 accumulators
+      __m512 acc[K][4];
+#pragma GCC unroll 3
+      for (int fw = 0; fw < K; ++fw)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) acc[fw][j] = _mm512_setzero_ps();
+      for (int64_t row = row0; row < row1; ++row) {
+        const int n = (int)(row / g.Ho), oh = (int)(row % g.Ho);
+        const int ih = oh * g.sh - g.padTop + fh;
+        if (ih < 0 || ih >= g.H) continue;
+        const float* xrow = x + ((size_t)n * g.H + ih) * g.W * 8;
+        const float* drow = dy + (size_t)row * g.Wo * 8;
+        for (int ow = 0; ow < g.Wo; ow += 2) {
+          const bool two = ow + 1 < g.Wo;
+          const __m512 d = _mm512_maskz_loadu_ps(two ? 0xFFFF : 0x00FF, drow + (size_t)ow * 8);
+          __m512 D[4];
+#pragma GCC unroll 4
+          for (int j = 0; j < 4; ++j) D[j] = _mm512_permutexvar_ps(pick[4 * half + j], d);
+          const bool interior = two && ow - g.padLeft >= 0 && ow + 1 - g.padLeft + K - 1 < g.W;
+#pragma GCC unroll 3
+          for (int fw = 0; fw < K; ++fw) {
+            const int a = ow - g.padLeft + fw;
+            const float* src = xrow + (ptrdiff_t)a * 8;
+            __m512 X;
+            if (interior) {
+              X = _mm512_loadu_ps(src);
+            } else {  // masked-off lanes are not read (AVX-512 fault suppression)
+              const bool inA = a >= 0 && a < g.W, inB = two && a + 1 >= 0 && a + 1 < g.W;
+              X = _mm512_maskz_loadu_ps((__mmask16)((inA ? 0x00FF : 0) | (inB ? 0xFF00 : 0)), src);
+            }
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) acc[fw][j] = _mm512_fmadd_ps(X, D[j], acc[fw][j]);
+          }
+        }
+      }
+#pragma GCC unroll 3
+      for (int fw = 0; fw < K; ++fw)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+          alignas(64) float t[16];
+          _mm512_store_ps(t, acc[fw][j]);
+          float* o = out + ((size_t)(fh * K + fw) * 8) * 8 + 4 * half + j;
+          for (int ci = 0; ci < 8; ++ci) o[ci * 8] += t[ci] + t[8 + ci];
+        }
+    }
+}
+
+bool filter_applies(const ConvGeom& g) {
+  return g.C == 8 && g.Co == 8 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.kh == g.kw && (g.kh == 3 || g.kh == 1);
+}
+
+void backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  const int64_t rows = (int64_t)g.N * g.Ho;
+  const int64_t wsize = (int64_t)g.kh * g.kw * 64;
+  // one partial dW per part (part 0 is dw itself), summed at the end, as the other filter kernels
+  const int64_t parts = std::min<int64_t>(num_threads(), std::max<int64_t>(1, rows / 4));
+  std::vector<float> partial((size_t)(parts - 1) * wsize, 0.f);
+  std::memset(dw, 0, sizeof(float) * (size_t)wsize);
+  parallel_for(parts, [&](int64_t pb, int64_t pe) {
+    for (int64_t p = pb; p < pe; ++p) {
+      float* out = p == 0 ? dw : partial.data() + (size_t)(p - 1) * wsize;
+      const int64_t b = rows * p / parts, e = rows * (p + 1) / parts;
+      if (g.kh == 3)
+        filter_rows<3>(g, x, dy, b, e, out);
+      else
+        filter_rows<1>(g, x, dy, b, e, out);
+    }
+  });
+  for (int64_t p = 1; p < parts; ++p) {
+    const float* src = partial.data() + (size_t)(p - 1) * wsize;
+    for (int64_t i = 0; i < wsize; ++i) dw[i] += src[i];
+  }
+}
+
 }  // namespace c8
 #endif
 
@@ -396,6 +479,9 @@ void conv2d_backprop_filter_direct_vw(const ConvGeom& g, const float* x, const f
 bool conv2d_backprop_filter_direct_applies(const ConvGeom& g) { return g.Co % HVW == 0 && HVW >= 4 && g.dh == 1 && g.dw == 1; }
 
 void conv2d_backprop_filter_direct(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+#if defined(__AVX512F__)
+  if (c8::filter_applies(g)) return c8::backprop_filter(g, x, dy, dw);
+#endif
 #if !defined(__AVX512F__) && (defined(__AVX2__) || defined(__AVX__))
   // as conv2d_direct: 4 input channels × 2 vectors of output channels (one broadcast serves both)
   if (g.Co % (2 * DVW) == 0) return conv2d_backprop_filter_direct_vw<DVW, DMR / 2, 2>(g, x, dy, dw);
