@@ -52,19 +52,27 @@ export interface StatUpdate {
 export class BatchNorm {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
-  readonly runningMean: tf.Variable;
-  readonly runningVar: tf.Variable;
 
   constructor(
     store: ParameterStore,
-    buffers: BufferStore,
+    private readonly buffers: BufferStore,
     readonly prefix: string,
     readonly channels: number,
   ) {
     this.weight = store.add(joinName(prefix, 'weight'), [channels], new Float32Array(channels).fill(1));
     this.bias = store.add(joinName(prefix, 'bias'), [channels], new Float32Array(channels));
-    this.runningMean = buffers.add(joinName(prefix, 'running_mean'), [channels], new Float32Array(channels));
-    this.runningVar = buffers.add(joinName(prefix, 'running_var'), [channels], new Float32Array(channels).fill(1));
+    buffers.add(joinName(prefix, 'running_mean'), [channels], new Float32Array(channels));
+    buffers.add(joinName(prefix, 'running_var'), [channels], new Float32Array(channels).fill(1));
+  }
+
+  /** The running mean, with the updates of the training steps so far. */
+  get runningMean(): tf.Variable {
+    return this.buffers.get(joinName(this.prefix, 'running_mean'));
+  }
+
+  /** The running (unbiased) variance, with the updates of the training steps so far. */
+  get runningVar(): tf.Variable {
+    return this.buffers.get(joinName(this.prefix, 'running_var'));
   }
 
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
@@ -252,20 +260,20 @@ class ReductionBlock {
  * Apply queued running-stat updates (PyTorch: r ← (1−m)·r + m·batch, unbiased variance) and
  * dispose them. Computed on the host in float32 (each product and sum rounded as the tfjs ops
  * r·(1−m) + batch·m would round it): a few channels per layer, where tensor ops cost ~12 kernel
- * launches per layer and step.
+ * launches per layer and step. The new values wait in the store until the variables are read.
  */
 export function applyRunningStatUpdates(buffers: BufferStore, updates: StatUpdate[]): void {
   const f = Math.fround;
   const keep = f(1 - BN_MOMENTUM);
   const mom = f(BN_MOMENTUM);
   for (const u of updates) {
-    const rm = buffers.get(joinName(u.prefix, 'running_mean'));
-    const rv = buffers.get(joinName(u.prefix, 'running_var'));
+    const rm = joinName(u.prefix, 'running_mean');
+    const rv = joinName(u.prefix, 'running_var');
     const mean = u.mean.dataSync();
     const variance = u.variance.dataSync();
     const unbias = f(u.count / (u.count - 1));
-    const oldMean = rm.dataSync();
-    const oldVar = rv.dataSync();
+    const oldMean = buffers.value(rm);
+    const oldVar = buffers.value(rv);
     const newMean = new Float32Array(mean.length);
     const newVar = new Float32Array(mean.length);
     for (let c = 0; c < mean.length; c++) {
@@ -273,10 +281,8 @@ export function applyRunningStatUpdates(buffers: BufferStore, updates: StatUpdat
       newMean[c] = f(oldMean[c]! * keep) + f(mean[c]! * mom);
       newVar[c] = f(oldVar[c]! * keep) + f(v * mom);
     }
-    tf.tidy(() => {
-      rm.assign(tf.tensor1d(newMean));
-      rv.assign(tf.tensor1d(newVar));
-    });
+    buffers.setPending(rm, newMean);
+    buffers.setPending(rv, newVar);
     u.mean.dispose();
     u.variance.dispose();
   }
