@@ -173,6 +173,10 @@ describe('native backend', () => {
       { x: [3, 4, 1, 8], k: 3, co: 8, s: 1, pad: 'same' },
       { x: [1, 3, 7, 8], k: 1, co: 8, s: 1, pad: 'valid' },
       { x: [2, 9, 12, 8], k: 3, co: 8, s: [2, 1] as [number, number], pad: 'same' },
+      // rows of ≤ 8 pixels with 32 / 64 output channels (AVX-512: 2 vectors per tile)
+      { x: [2, 4, 4, 32], k: 3, co: 32, s: 1, pad: 'same' },
+      { x: [1, 6, 5, 16], k: 3, co: 64, s: 2, pad: 'same' },
+      { x: [2, 3, 7, 32], k: 1, co: 32, s: 1, pad: 'valid' },
       { x: [3, 5, 7, 32], k: 1, co: 32, s: 1, pad: 'same' },
       { x: [2, 5, 7, 40], k: 1, co: 16, s: 1, pad: 'same' },
     ];
@@ -263,6 +267,25 @@ describe('native backend', () => {
       // a cropped row: output columns 0..11 of width 13 (tiles 7 + 6) as of width 16 (8 + 8)
       const x13 = crop(x, N * H, W, c, 13);
       same(crop(conv(x13, w, geom(N, H, 13, c, co, k)), N * H, 13, co, 12), crop(y, N * H, W, co, 12), `forward C ${c} Co ${co}, cropped row`);
+    }
+    // rows of ≤ 8 pixels (AVX-512: 2 vectors of output channels per tile when Co is a multiple of
+    // 32) vs 16-channel slices (one vector per tile), forward and input gradient
+    for (const co of [32, 64]) {
+      const [n4, h4, w4, c4] = [3, 5, 4, 16];
+      const x = randn(n4 * h4 * w4 * c4);
+      const w = randn(k * k * c4 * co);
+      const dy = randn(n4 * h4 * w4 * co);
+      const y = conv(x, w, geom(n4, h4, w4, c4, co, k));
+      for (let lo = 0; lo < co; lo += 16)
+        same(conv(x, lastSlice(w, co, lo, lo + 16), geom(n4, h4, w4, c4, 16, k)), lastSlice(y, co, lo, lo + 16), `forward 4-pixel rows, Co ${co}, channels ${lo}+16 alone`);
+      // input gradient with 32 input channels (its convolution has 32 outputs) vs 16 at a time
+      const wIn = randn(k * k * 32 * co);
+      const dx = inputGrad(dy, wIn, geom(n4, h4, w4, 32, co, k));
+      for (let lo = 0; lo < 32; lo += 16) {
+        const part = new Float32Array(k * k * 16 * co);
+        for (let t = 0; t < k * k; t++) part.set(wIn.subarray((t * 32 + lo) * co, (t * 32 + lo + 16) * co), t * 16 * co);
+        same(inputGrad(dy, part, geom(n4, h4, w4, 16, co, k)), lastSlice(dx, 32, lo, lo + 16), `input gradient 4-pixel rows, Co ${co}, channels ${lo}+16 alone`);
+      }
     }
     // 8 input channels (compile-time count, one base pointer) vs the same plus a zero 9th channel
     const x8 = randn(N * H * W * 8);
