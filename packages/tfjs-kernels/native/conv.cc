@@ -312,22 +312,13 @@ typedef float v8u __attribute__((vector_size(8 * sizeof(float)), aligned(4)));
 inline v8 ld8(const float* p) { return *(const v8u*)p; }
 inline void st8(float* p, v8 v) { *(v8u*)p = v; }
 
+// the channel loops of the pooling kernels when C is not a multiple of 8 (else: registers, below)
 inline void add_into(float* out, const float* in, int C) {
-  if (C % 8 == 0) {
-    for (int c = 0; c < C; c += 8)
-      for (int j = 0; j < 8; ++j) out[c + j] += in[c + j];
-  } else {
-    for (int c = 0; c < C; ++c) out[c] += in[c];
-  }
+  for (int c = 0; c < C; ++c) out[c] += in[c];
 }
 
 inline void add_scaled_into(float* out, const float* d, float inv, int C) {
-  if (C % 8 == 0) {
-    for (int c = 0; c < C; c += 8)
-      for (int j = 0; j < 8; ++j) out[c + j] += d[c + j] * inv;
-  } else {
-    for (int c = 0; c < C; ++c) out[c] += d[c] * inv;
-  }
+  for (int c = 0; c < C; ++c) out[c] += d[c] * inv;
 }
 
 }  // namespace

@@ -29,6 +29,25 @@ constexpr int DVW = 4, DMR = 4, HMR = 4;
 // full and half vector width: a kernel instance is chosen per call by the channel counts
 constexpr int HVW = DVW / 2;
 
+// dw = Σ over parts of the N·Ho output rows of part(b, e, out), which adds rows [b, e) into out:
+// one partial dW per part (part 0 is dw itself), the parts summed in order at the end, so the
+// result depends on the thread count but not on the scheduling.
+template <class Part>
+void filter_gradient_by_parts(const ConvGeom& g, int64_t wsize, float* dw, const Part& part) {
+  const int64_t rows = (int64_t)g.N * g.Ho;
+  const int64_t parts = std::min<int64_t>(num_threads(), std::max<int64_t>(1, rows / 4));
+  std::vector<float> partial((size_t)(parts - 1) * wsize, 0.f);
+  std::memset(dw, 0, sizeof(float) * (size_t)wsize);
+  parallel_for(parts, [&](int64_t pb, int64_t pe) {
+    for (int64_t p = pb; p < pe; ++p)
+      part(rows * p / parts, rows * (p + 1) / parts, p == 0 ? dw : partial.data() + (size_t)(p - 1) * wsize);
+  });
+  for (int64_t p = 1; p < parts; ++p) {
+    const float* src = partial.data() + (size_t)(p - 1) * wsize;
+    for (int64_t i = 0; i < wsize; ++i) dw[i] += src[i];
+  }
+}
+
 template <int VW>
 struct Vec {
   typedef float v __attribute__((vector_size(VW * sizeof(float))));
@@ -304,26 +323,12 @@ bool filter_applies(const ConvGeom& g) {
 }
 
 void backprop_filter(const ConvGeom& g, const float* x, const float* dy, float* dw) {
-  const int64_t rows = (int64_t)g.N * g.Ho;
-  const int64_t wsize = (int64_t)g.kh * g.kw * 64;
-  // one partial dW per part (part 0 is dw itself), summed at the end, as the other filter kernels
-  const int64_t parts = std::min<int64_t>(num_threads(), std::max<int64_t>(1, rows / 4));
-  std::vector<float> partial((size_t)(parts - 1) * wsize, 0.f);
-  std::memset(dw, 0, sizeof(float) * (size_t)wsize);
-  parallel_for(parts, [&](int64_t pb, int64_t pe) {
-    for (int64_t p = pb; p < pe; ++p) {
-      float* out = p == 0 ? dw : partial.data() + (size_t)(p - 1) * wsize;
-      const int64_t b = rows * p / parts, e = rows * (p + 1) / parts;
-      if (g.kh == 3)
-        filter_rows<3>(g, x, dy, b, e, out);
-      else
-        filter_rows<1>(g, x, dy, b, e, out);
-    }
+  filter_gradient_by_parts(g, (int64_t)g.kh * g.kw * 64, dw, [&](int64_t b, int64_t e, float* out) {
+    if (g.kh == 3)
+      filter_rows<3>(g, x, dy, b, e, out);
+    else
+      filter_rows<1>(g, x, dy, b, e, out);
   });
-  for (int64_t p = 1; p < parts; ++p) {
-    const float* src = partial.data() + (size_t)(p - 1) * wsize;
-    for (int64_t i = 0; i < wsize; ++i) dw[i] += src[i];
-  }
 }
 
 }  // namespace c8
@@ -438,12 +443,6 @@ inline void filter_tile_rest(int rest, const ConvGeom& g, const float* x, const 
 // Tiles of up to MR input channels × V vectors of output channels (Co a multiple of V·VW).
 template <int VW, int MR, int V = 1>
 void conv2d_backprop_filter_direct_vw(const ConvGeom& g, const float* x, const float* dy, float* dw) {
-  const int64_t rows = (int64_t)g.N * g.Ho;
-  const int64_t wsize = (int64_t)g.kh * g.kw * g.C * g.Co;
-  // one partial dW per part (part 0 is dw itself), summed at the end
-  const int64_t parts = std::min<int64_t>(num_threads(), std::max<int64_t>(1, rows / 4));
-  std::vector<float> partial((size_t)(parts - 1) * wsize, 0.f);
-  std::memset(dw, 0, sizeof(float) * (size_t)wsize);
   // output columns whose tap fw lands inside the image: [owLo[fw], owHi[fw])
   std::vector<int> owLo((size_t)g.kw), owHi((size_t)g.kw);
   for (int fw = 0; fw < g.kw; ++fw) {
@@ -454,30 +453,22 @@ void conv2d_backprop_filter_direct_vw(const ConvGeom& g, const float* x, const f
     owHi[fw] = hi;
   }
   const int64_t rowBlock = std::max<int64_t>(1, 256 / std::max(1, g.Wo));
-  parallel_for(parts, [&](int64_t pb, int64_t pe) {
-    for (int64_t p = pb; p < pe; ++p) {
-      float* out = p == 0 ? dw : partial.data() + (size_t)(p - 1) * wsize;
-      const int64_t b = rows * p / parts, e = rows * (p + 1) / parts;
-      for (int64_t r0 = b; r0 < e; r0 += rowBlock) {
-        const int64_t r1 = std::min(e, r0 + rowBlock);
-        for (int fh = 0; fh < g.kh; ++fh)
-          for (int fw = 0; fw < g.kw; ++fw) {
-            if (owLo[fw] >= owHi[fw]) continue;
-            for (int ci0 = 0; ci0 < g.C; ci0 += MR)
-              for (int co = 0; co < g.Co; co += V * VW) {
-                if (ci0 + MR <= g.C)
-                  filter_tile<VW, MR, V>(g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
-                else
-                  filter_tile_rest<VW, MR - 1, V>(g.C - ci0, g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
-              }
-          }
-      }
+  filter_gradient_by_parts(g, (int64_t)g.kh * g.kw * g.C * g.Co, dw, [&](int64_t b, int64_t e, float* out) {
+    for (int64_t r0 = b; r0 < e; r0 += rowBlock) {
+      const int64_t r1 = std::min(e, r0 + rowBlock);
+      for (int fh = 0; fh < g.kh; ++fh)
+        for (int fw = 0; fw < g.kw; ++fw) {
+          if (owLo[fw] >= owHi[fw]) continue;
+          for (int ci0 = 0; ci0 < g.C; ci0 += MR)
+            for (int co = 0; co < g.Co; co += V * VW) {
+              if (ci0 + MR <= g.C)
+                filter_tile<VW, MR, V>(g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
+              else
+                filter_tile_rest<VW, MR - 1, V>(g.C - ci0, g, x, dy, r0, r1, fh, fw, owLo[fw], owHi[fw], ci0, co, out);
+            }
+        }
     }
   });
-  for (int64_t p = 1; p < parts; ++p) {
-    const float* src = partial.data() + (size_t)(p - 1) * wsize;
-    for (int64_t i = 0; i < wsize; ++i) dw[i] += src[i];
-  }
 }
 
 }  // namespace
