@@ -4,7 +4,7 @@
  */
 export { NB201_OPS, NB201_EDGE_SOURCES, NB201_EDGE_TARGETS, parseCell, cellToString, type Nb201Op, type Nb201Cell } from './cell';
 export { BufferStore } from './buffers';
-export { TinyNetwork, BN_EPS, BN_MOMENTUM, type TinyNetworkConfig, type ForwardMode, type StatUpdate } from './network';
+export { TinyNetwork, BN_EPS, BN_MOMENTUM, type TinyNetworkConfig, type ForwardMode, type StatUpdate, type NetworkTrainProgram } from './network';
 export { validateDataset, selectRows, type ImageDataset } from './dataset';
 export { RECIPES, MBV3_RECIPES, getRecipe, getMbv3Recipe, cosineLr, type TrainRecipe, type Mbv3TrainRecipe, type TrainingSchedule } from './recipe';
 export { Mbv3Network, MBV3_NETWORK, type Mbv3NetworkConfig, type Mbv3ForwardMode } from './mbv3-network';
@@ -17,6 +17,7 @@ export {
   evaluate,
   recalibrateBatchNorm,
   crossEntropy,
+  fusedTrainStep,
   prepareBatch,
   networkChannels,
   type TrainArchitectureOptions,

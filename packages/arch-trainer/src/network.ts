@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, Rng, checkNamedShapes, validationError, type NamedArray, type NamedArrays } from '@metad2a/core';
+import { MetaD2AException, Rng, checkNamedShapes, validationError, type NamedArray, type NamedArrays, type TrainProgram, type TrainProgramOp } from '@metad2a/core';
 import { Linear, ParameterStore, batchNormTrain, joinName, reluConvBnTrain, uniformInit, type BatchNormTrainResult } from '@metad2a/layers';
+import { match } from 'ts-pattern';
 import { BufferStore } from './buffers';
 import { NB201_EDGE_SOURCES, NB201_EDGE_TARGETS, cellToString, parseCell, type Nb201Cell, type Nb201Op } from './cell';
 
@@ -101,6 +102,8 @@ type Padding = 'same' | 'valid' | [[number, number], [number, number], [number, 
 /** `nn.Conv2d(in, out, k, stride, pad, bias=False)`; weight stored in PyTorch layout [out, in, kh, kw]. */
 export class Conv {
   readonly weight: tf.Variable;
+  /** The weight's name in the parameter store. */
+  readonly weightName: string;
   constructor(
     store: ParameterStore,
     name: string,
@@ -112,7 +115,8 @@ export class Conv {
   ) {
     // PyTorch default init (kaiming_uniform with a = √5): U(−1/√fan_in, 1/√fan_in).
     const fanIn = inC * k * k;
-    this.weight = store.add(joinName(name, 'weight'), [outC, inC, k, k], uniformInit(rng, outC * fanIn, 1 / Math.sqrt(fanIn)));
+    this.weightName = joinName(name, 'weight');
+    this.weight = store.add(this.weightName, [outC, inC, k, k], uniformInit(rng, outC * fanIn, 1 / Math.sqrt(fanIn)));
   }
 
   /** PyTorch's padding (k−1)/2 on every side. */
@@ -151,6 +155,10 @@ class ReluConvBn {
     mode.onReluInput?.(x);
     if (mode.training) return convBnTrain(this.conv, this.bn, x, true, mode);
     return this.applyToActivated(tf.relu(x), mode);
+  }
+  /** Its training op in a {@link TrainProgram}: the slot of its output. */
+  toProgram(b: ProgramBuilder, x: number): number {
+    return b.reluConvBn(this.conv, this.bn, x, true);
   }
   /** Inference on an input that is already ReLU'd (cells share one ReLU per node among its conv edges). */
   applyToActivated(relu: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
@@ -194,6 +202,27 @@ class InferCell {
           return { kind: 'conv', m: new ReluConvBn(store, buffers, p, C, C, 3, 1, rng) };
       }
     });
+  }
+
+  /** The training-mode forward pass of {@link apply} as program ops (same edges, same order of sums). */
+  toProgram(b: ProgramBuilder, x: number): number {
+    const nodes = [x];
+    for (let j = 1; j <= 3; j++) {
+      let sum: number | undefined;
+      this.edges.forEach((e, k) => {
+        if (NB201_EDGE_TARGETS[k] !== j) return;
+        const src = nodes[NB201_EDGE_SOURCES[k]!]!;
+        const y = match(e)
+          .with({ kind: 'none' }, () => undefined)
+          .with({ kind: 'skip' }, () => src)
+          .with({ kind: 'pool' }, () => b.avgPool(src, 3, 1, 'same'))
+          .with({ kind: 'conv' }, (c) => c.m.toProgram(b, src))
+          .exhaustive();
+        if (y !== undefined) sum = sum === undefined ? y : b.add(sum, y);
+      });
+      nodes.push(sum ?? b.zeros(x));
+    }
+    return nodes[3]!;
   }
 
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
@@ -249,6 +278,10 @@ class ReductionBlock {
     this.convB = new ReluConvBn(store, buffers, joinName(prefix, 'conv_b'), outC, outC, 3, 1, rng);
     this.down = new Conv(store, joinName(prefix, 'downsample.1'), inC, outC, 1, 1, rng);
   }
+  toProgram(b: ProgramBuilder, x: number): number {
+    const y = this.convB.toProgram(b, this.convA.toProgram(b, x));
+    return b.add(y, b.conv(this.down, b.avgPool(x, 2, 2, 'valid')));
+  }
   apply(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
     const y = this.convB.apply(this.convA.apply(x, mode), mode);
     const r = this.down.apply(tf.avgPool(x, 2, 2, 'valid'));
@@ -257,36 +290,94 @@ class ReductionBlock {
 }
 
 /**
- * Apply queued running-stat updates (PyTorch: r ← (1−m)·r + m·batch, unbiased variance) and
- * dispose them. Computed on the host in float32 (each product and sum rounded as the tfjs ops
- * r·(1−m) + batch·m would round it): a few channels per layer, where tensor ops cost ~12 kernel
- * launches per layer and step. The new values wait in the store until the variables are read.
+ * PyTorch's running-statistics update of one BatchNorm (r ← (1−m)·r + m·batch, the variance
+ * unbiased by count/(count−1)), computed on the host in float32 (each product and sum rounded as
+ * the tfjs ops r·(1−m) + batch·m would round it): a few channels per layer, where tensor ops cost
+ * ~12 kernel launches per layer and step. The new values wait in the store until the variables are read.
  */
-export function applyRunningStatUpdates(buffers: BufferStore, updates: StatUpdate[]): void {
+export function updateRunningStats(buffers: BufferStore, prefix: string, mean: ArrayLike<number>, variance: ArrayLike<number>, count: number): void {
   const f = Math.fround;
   const keep = f(1 - BN_MOMENTUM);
   const mom = f(BN_MOMENTUM);
+  const rm = joinName(prefix, 'running_mean');
+  const rv = joinName(prefix, 'running_var');
+  const unbias = f(count / (count - 1));
+  const oldMean = buffers.value(rm);
+  const oldVar = buffers.value(rv);
+  const newMean = new Float32Array(mean.length);
+  const newVar = new Float32Array(mean.length);
+  for (let c = 0; c < mean.length; c++) {
+    const v = count > 1 ? f(variance[c]! * unbias) : variance[c]!;
+    newMean[c] = f(oldMean[c]! * keep) + f(mean[c]! * mom);
+    newVar[c] = f(oldVar[c]! * keep) + f(v * mom);
+  }
+  buffers.setPending(rm, newMean);
+  buffers.setPending(rv, newVar);
+}
+
+/** Apply queued running-stat updates ({@link updateRunningStats}) and dispose them. */
+export function applyRunningStatUpdates(buffers: BufferStore, updates: StatUpdate[]): void {
   for (const u of updates) {
-    const rm = joinName(u.prefix, 'running_mean');
-    const rv = joinName(u.prefix, 'running_var');
-    const mean = u.mean.dataSync();
-    const variance = u.variance.dataSync();
-    const unbias = f(u.count / (u.count - 1));
-    const oldMean = buffers.value(rm);
-    const oldVar = buffers.value(rv);
-    const newMean = new Float32Array(mean.length);
-    const newVar = new Float32Array(mean.length);
-    for (let c = 0; c < mean.length; c++) {
-      const v = u.count > 1 ? f(variance[c]! * unbias) : variance[c]!;
-      newMean[c] = f(oldMean[c]! * keep) + f(mean[c]! * mom);
-      newVar[c] = f(oldVar[c]! * keep) + f(v * mom);
-    }
-    buffers.setPending(rm, newMean);
-    buffers.setPending(rv, newVar);
+    updateRunningStats(buffers, u.prefix, u.mean.dataSync(), u.variance.dataSync(), u.count);
     u.mean.dispose();
     u.variance.dispose();
   }
   updates.length = 0;
+}
+
+/** A network's training step as a {@link TrainProgram}, with the parameters it names and its BatchNorms in op order. */
+export interface NetworkTrainProgram {
+  readonly program: TrainProgram;
+  /** Every trainable parameter, in the store's order (the step's `params`). */
+  readonly params: readonly string[];
+  /** The prefix and channels of each BatchNorm (the layout of the step's statistics). */
+  readonly batchNorms: readonly { readonly prefix: string; readonly channels: number }[];
+}
+
+/** Writes program ops over fresh slots (slot 0: the input batch). */
+class ProgramBuilder {
+  readonly ops: TrainProgramOp[] = [];
+  readonly batchNorms: { prefix: string; channels: number }[] = [];
+  private next = 1;
+
+  private emit(op: (y: number) => TrainProgramOp): number {
+    const y = this.next++;
+    this.ops.push(op(y));
+    return y;
+  }
+  reluConvBn(conv: Conv, bn: BatchNorm, x: number, relu: boolean, inputGradient = true): number {
+    this.batchNorms.push({ prefix: bn.prefix, channels: bn.channels });
+    const { weightName: filter, stride, pad } = conv;
+    return this.emit((y) => ({ op: 'reluConvBn', x, y, filter, gamma: joinName(bn.prefix, 'weight'), beta: joinName(bn.prefix, 'bias'), stride, pad, relu, inputGradient }));
+  }
+  conv(conv: Conv, x: number): number {
+    return this.emit((y) => ({ op: 'conv', x, y, filter: conv.weightName, stride: conv.stride, pad: conv.pad }));
+  }
+  avgPool(x: number, size: number, stride: number, padding: 'same' | 'valid'): number {
+    return this.emit((y) => ({ op: 'avgPool', x, y, size, stride, padding }));
+  }
+  add(a: number, b: number): number {
+    return this.emit((y) => ({ op: 'add', a, b, y }));
+  }
+  zeros(like: number): number {
+    return this.emit((y) => ({ op: 'zeros', like, y }));
+  }
+  batchNorm(bn: BatchNorm, x: number): number {
+    this.batchNorms.push({ prefix: bn.prefix, channels: bn.channels });
+    return this.emit((y) => ({ op: 'batchNorm', x, y, gamma: joinName(bn.prefix, 'weight'), beta: joinName(bn.prefix, 'bias') }));
+  }
+  relu(x: number): number {
+    return this.emit((y) => ({ op: 'relu', x, y }));
+  }
+  spatialMean(x: number): number {
+    return this.emit((y) => ({ op: 'spatialMean', x, y }));
+  }
+  linear(l: Linear, x: number): number {
+    return this.emit((y) => ({ op: 'linear', x, y, weight: joinName(l.name, 'weight'), ...(l.bias ? { bias: joinName(l.name, 'bias') } : {}) }));
+  }
+  get slots(): number {
+    return this.next;
+  }
 }
 
 const isRunningStat = (name: string): boolean => name.endsWith('.running_mean') || name.endsWith('.running_var');
@@ -309,6 +400,7 @@ export class TinyNetwork {
   private readonly blocks: Array<InferCell | ReductionBlock> = [];
   private readonly lastBn: BatchNorm;
   private readonly classifier: Linear;
+  private program?: NetworkTrainProgram;
 
   constructor(config: TinyNetworkConfig, rng: Rng = new Rng(0)) {
     const cfg = { inChannels: 3, ...config };
@@ -362,6 +454,20 @@ export class TinyNetwork {
       const logits = this.classifier.apply(features);
       return { features, logits };
     });
+  }
+
+  /**
+   * The training step of {@link forward} (training mode) as a {@link TrainProgram}: the same ops
+   * in the same order, for backends that run a whole step as one kernel (`TRAIN_STEP_KERNEL`).
+   */
+  trainProgram(): NetworkTrainProgram {
+    if (this.program) return this.program;
+    const b = new ProgramBuilder();
+    let h = b.reluConvBn(this.stemConv, this.stemBn, 0, false, false);
+    for (const block of this.blocks) h = block.toProgram(b, h);
+    const logits = b.linear(this.classifier, b.spatialMean(b.relu(b.batchNorm(this.lastBn, h))));
+    this.program = { program: { ops: b.ops, slots: b.slots, logits, epsilon: BN_EPS }, params: this.store.names(), batchNorms: b.batchNorms };
+    return this.program;
   }
 
   /** Apply queued running-stat updates ({@link applyRunningStatUpdates}). */

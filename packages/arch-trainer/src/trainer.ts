@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MetaD2AException, Rng, makeError, validationError } from '@metad2a/core';
+import { MetaD2AException, Rng, TRAIN_STEP_KERNEL, makeError, validationError } from '@metad2a/core';
 import { SGD, type ParameterStore } from '@metad2a/layers';
 import type { Mbv3Config } from '@metad2a/search-spaces';
 import type { BufferStore } from './buffers';
 import { validateDataset, type ImageDataset } from './dataset';
 import { Mbv3Network } from './mbv3-network';
-import { TinyNetwork, type StatUpdate } from './network';
+import { TinyNetwork, updateRunningStats, type NetworkTrainProgram, type StatUpdate } from './network';
 import { cosineLr, type Mbv3TrainRecipe, type TrainRecipe, type TrainingSchedule } from './recipe';
 
 /** What the training loop needs of a network (the NB201 `TinyNetwork`, the OFA `Mbv3Network`). */
@@ -15,6 +15,8 @@ export interface TrainableNetwork {
   readonly buffers: BufferStore;
   forward(x: tf.Tensor4D, mode?: { readonly training: boolean; readonly statUpdates?: StatUpdate[] }): { features: tf.Tensor2D; logits: tf.Tensor2D };
   applyStatUpdates(updates: StatUpdate[]): void;
+  /** Its training step as one program, for backends with `TRAIN_STEP_KERNEL` (the NB201 TinyNetwork). */
+  trainProgram?(): NetworkTrainProgram;
   dispose(): void;
 }
 
@@ -96,6 +98,27 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
     const onehot = tf.oneHot(labels, logits.shape[1]);
     return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), 1))) as tf.Scalar;
   });
+}
+
+/**
+ * One training step (forward, cross-entropy, backward, SGD, running statistics) as a single
+ * `TRAIN_STEP_KERNEL` call when the network describes itself as a program and the backend has the
+ * kernel; the loss, or null when the step is still to be done through the tape (no program or
+ * kernel, SGD's first step, which creates its momentum buffers, or storage the kernel may not write).
+ */
+export function fusedTrainStep(net: TrainableNetwork, sgd: SGD, x: tf.Tensor4D, labels: tf.Tensor1D): number | null {
+  if (!net.trainProgram || tf.getKernel(TRAIN_STEP_KERNEL, tf.getBackend()) === undefined) return null;
+  const p = net.trainProgram();
+  const out = sgd.fusedStep(TRAIN_STEP_KERNEL, { x, labels }, { program: p.program }, p.params);
+  if (!out) return null;
+  const [loss, stats, counts] = out.map((t) => t.dataSync());
+  tf.dispose(out);
+  let at = 0;
+  p.batchNorms.forEach((bn, i) => {
+    updateRunningStats(net.buffers, bn.prefix, stats!.subarray(at, at + bn.channels), stats!.subarray(at + bn.channels, at + 2 * bn.channels), counts![i]!);
+    at += 2 * bn.channels;
+  });
+  return loss![0]!;
 }
 
 /**
@@ -270,12 +293,17 @@ async function trainNetwork<N extends TrainableNetwork>(
       for (let b = 0; b < stepsPerEpoch; b++) {
         const rows = order.slice(b * recipe.batchSize, (b + 1) * recipe.batchSize);
         const { x, y } = batchTensors(train, rows, recipe);
-        const updates: StatUpdate[] = [];
-        const { value, grads } = net.store.valueAndGrads(() => crossEntropy(net.forward(x, { training: true, statUpdates: updates }).logits, y));
-        sgd.apply(grads);
-        net.applyStatUpdates(updates);
-        const loss = value.dataSync()[0]!;
-        tf.dispose([x, y, value, ...grads.values()]);
+        let loss = fusedTrainStep(net, sgd, x, y);
+        if (loss === null) {
+          // through the tape: no fused kernel here, or not for this step
+          const updates: StatUpdate[] = [];
+          const { value, grads } = net.store.valueAndGrads(() => crossEntropy(net.forward(x, { training: true, statUpdates: updates }).logits, y));
+          sgd.apply(grads);
+          net.applyStatUpdates(updates);
+          loss = value.dataSync()[0]!;
+          tf.dispose([value, ...grads.values()]);
+        }
+        tf.dispose([x, y]);
         if (!Number.isFinite(loss)) {
           throw new MetaD2AException(validationError({ source: `training ${opts.label}`, field: `epoch ${epoch} step ${b}`, expected: 'a finite loss', got: String(loss) }));
         }

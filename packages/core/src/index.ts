@@ -18,6 +18,7 @@ export * from './model-specs';
 export * from './backend';
 export * from './backend-traits';
 export * from './fused-kernels';
+export * from './train-program';
 export * from './checkpoint';
 export * from './atomic-file';
 export * from './statistics';

@@ -205,6 +205,40 @@ export class SGD {
     return false;
   }
 
+  /**
+   * One step of a kernel that ends with this optimiser's update in place (`TRAIN_STEP_KERNEL` of
+   * `@metad2a/core`): runs `kernelName` with `inputs` plus `param<i>` / `buf<i>` of `names` (a
+   * buffer only where it exists) and the attrs `params`, `lr`, `momentum`, `nesterov` and
+   * `weightDecay` (one per name). Returns the kernel's outputs and counts the step, or null when
+   * the kernel declined (it returned no outputs and changed nothing), this SGD has no momentum or
+   * no buffers yet (before its first step), or the backend has no such kernel: then the caller
+   * runs the step itself.
+   */
+  fusedStep(
+    kernelName: string,
+    inputs: Record<string, tf.Tensor>,
+    attrs: Record<string, unknown>,
+    names: readonly string[],
+    opts: { noDecay?: ReadonlySet<string> } = {},
+  ): tf.Tensor[] | null {
+    if (this.momentum === 0 || this.buf.size === 0 || tf.getKernel(kernelName, tf.getBackend()) === undefined) return null;
+    const all: Record<string, tf.Tensor> = { ...inputs };
+    const weightDecay = names.map((name, i) => {
+      const p = this.params.get(name);
+      if (!p) throw new Error(`SGD: fused step over unknown parameter '${name}'`);
+      all[`param${i}`] = p;
+      const buf = this.buf.get(name);
+      if (buf) all[`buf${i}`] = buf;
+      return opts.noDecay?.has(name) ? 0 : this.weightDecay;
+    });
+    const stepAttrs = { ...attrs, params: names, lr: this.lr, momentum: this.momentum, nesterov: this.nesterov, weightDecay } as unknown as tf.NamedAttrMap;
+    const out = tf.engine().runKernel(kernelName, all, stepAttrs) as tf.Tensor | tf.Tensor[];
+    const outputs = Array.isArray(out) ? out : [out];
+    if (outputs.length === 0) return null;
+    this.t += 1;
+    return outputs;
+  }
+
   state(): OptimizerState {
     const tensors: Record<string, NamedArray> = {};
     readSlots(this.buf, 'sgd.momentum', tensors);

@@ -28,10 +28,12 @@ import type { NativeAddon } from '../addon';
 import { adamKernelConfig } from './adam-kernel';
 import { batchNormKernelConfigs } from './batchnorm';
 import { outputBuffers } from './buffer-pool';
+import { convGeometry } from './conv-geometry';
 import { copyKernelConfigs } from './copy-kernels';
 import { reluConvBnKernelConfigs } from './relu-conv-bn';
 import { elementwiseKernelConfigs, f32 } from './elementwise';
 import { sgdInPlaceKernelConfig, sgdKernelConfig } from './sgd-kernel';
+import { trainStepKernelConfig } from './train-step';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type Inputs = Record<string, TensorInfo | undefined>;
@@ -47,27 +49,6 @@ let storageBackend: MathBackendCPU | undefined;
 /** Every given tensor is float32 stored in a Float32Array (checked on the backend of the current call). */
 function allFloat32(...ts: (TensorInfo | undefined)[]): boolean {
   return ts.every((t) => t === undefined || (storageBackend !== undefined && f32(storageBackend, t) !== null));
-}
-
-/** Geometry array of `ConvGeom` (native/kernels.h) from a tfjs conv / pool info. */
-export function geometry(info: Conv2DInfo): Int32Array {
-  return Int32Array.from([
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.dilationHeight,
-    info.dilationWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  ]);
 }
 
 type Impl = (inputs: Inputs, attrs: NamedAttrMap, backend: MathBackendCPU) => TensorInfo | TensorInfo[] | null;
@@ -162,6 +143,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     adamKernelConfig(addon, k),
     sgdKernelConfig(addon, k),
     sgdInPlaceKernelConfig(addon, backendName),
+    trainStepKernelConfig(addon, backendName),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     setPoolProjectedKernel(addon, backendName),
     k(_FusedMatMul, (inputs, attrs, backend) => {
@@ -183,7 +165,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const info = convInfo(x, filter.shape, attrs, false, attrs.dilations);
       if (!info) return null;
       const out = outputBuffers.take(util.sizeFromShape(info.outShape));
-      addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info));
+      addon.conv2d(values(backend, x), values(backend, filter), out, convGeometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
     k(FusedConv2D, (inputs, attrs, backend) => {
@@ -195,7 +177,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const biasValues = epilogueBias(backend, bias, info.outChannels);
       if (biasValues === undefined) return null;
       const out = outputBuffers.take(util.sizeFromShape(info.outShape));
-      addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info));
+      addon.conv2d(values(backend, x), values(backend, filter), out, convGeometry(info));
       addon.biasActivation(out, out.length / info.outChannels, info.outChannels, biasValues, ACTIVATIONS[activation]!, Number(attrs.leakyreluAlpha ?? 0.2));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
@@ -206,7 +188,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const info = convInfo({ ...dy, shape: inputShape }, filter.shape, attrs, false);
       if (!info) return null;
       const out = outputBuffers.take(util.sizeFromShape(inputShape));
-      addon.conv2dBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
+      addon.conv2dBackpropInput(values(backend, dy), values(backend, filter), out, convGeometry(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     }),
     k(Conv2DBackpropFilter, (inputs, attrs, backend) => {
@@ -216,7 +198,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const info = convInfo(x, filterShape, attrs, false);
       if (!info) return null;
       const out = outputBuffers.take(util.sizeFromShape(filterShape));
-      addon.conv2dBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
+      addon.conv2dBackpropFilter(values(backend, x), values(backend, dy), out, convGeometry(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     }),
     k(DepthwiseConv2dNative, (inputs, attrs, backend) => {
@@ -225,7 +207,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const info = convInfo(x, filter.shape, attrs, true, attrs.dilations);
       if (!info) return null;
       const out = outputBuffers.take(util.sizeFromShape(info.outShape));
-      addon.depthwiseConv2d(values(backend, x), values(backend, filter), out, geometry(info));
+      addon.depthwiseConv2d(values(backend, x), values(backend, filter), out, convGeometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
     k(DepthwiseConv2dNativeBackpropInput, (inputs, attrs, backend) => {
@@ -235,7 +217,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const info = convInfo({ ...dy, shape: inputShape }, filter.shape, attrs, true, attrs.dilations);
       if (!info) return null;
       const out = outputBuffers.take(util.sizeFromShape(inputShape));
-      addon.depthwiseBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
+      addon.depthwiseBackpropInput(values(backend, dy), values(backend, filter), out, convGeometry(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     }),
     k(DepthwiseConv2dNativeBackpropFilter, (inputs, attrs, backend) => {
@@ -245,7 +227,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
       const info = convInfo(x, filterShape, attrs, true, attrs.dilations);
       if (!info) return null;
       const out = outputBuffers.take(util.sizeFromShape(filterShape));
-      addon.depthwiseBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
+      addon.depthwiseBackpropFilter(values(backend, x), values(backend, dy), out, convGeometry(info));
       return backend.makeTensorInfo(filterShape, 'float32', out);
     }),
     k(AvgPool, (inputs, attrs, backend) => {
@@ -260,7 +242,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
         attrs.dimRoundingMode as 'floor' | undefined,
       );
       const out = outputBuffers.take(util.sizeFromShape(info.outShape));
-      addon.avgPool(values(backend, x), out, geometry(info));
+      addon.avgPool(values(backend, x), out, convGeometry(info));
       return backend.makeTensorInfo(info.outShape, 'float32', out);
     }),
     k(AvgPoolGrad, (inputs, attrs, backend) => {
@@ -274,7 +256,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
         attrs.pad as 'same',
       );
       const out = outputBuffers.take(util.sizeFromShape(input.shape));
-      addon.avgPoolGrad(values(backend, dy), out, geometry(info));
+      addon.avgPoolGrad(values(backend, dy), out, convGeometry(info));
       return backend.makeTensorInfo(input.shape, 'float32', out);
     }),
   ];

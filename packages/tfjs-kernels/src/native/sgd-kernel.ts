@@ -32,7 +32,7 @@ export function sgdKernelConfig(addon: NativeAddon, k: KernelMaker): KernelConfi
 }
 
 /** The storage of t when only t's data id holds it (refCount 1) and the pool proves no one else sees the array, else null. */
-function exclusiveStorage(backend: MathBackendCPU, t: TensorInfo | undefined): Float32Array | null {
+export function exclusiveStorage(backend: MathBackendCPU, t: TensorInfo | undefined): Float32Array | null {
   const v = f32(backend, t);
   if (!t || !v) return null;
   const entry = backend.data.get(t.dataId) as { refCount?: number } | undefined;

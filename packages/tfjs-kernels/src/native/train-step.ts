@@ -1,0 +1,489 @@
+/**
+ * `TRAIN_STEP_KERNEL` of `@metad2a/core` on the native backend: a {@link TrainProgram}'s forward
+ * pass, mean softmax cross-entropy, backward pass and in-place SGD as addon calls over arrays that
+ * a plan keeps from step to step (one per program and input shape), with no tfjs tensor, tape or
+ * engine call per layer. The layer kernels are the ones the tape path runs (fused ReLU-conv-BN,
+ * BatchNorm, convolution, pooling, matmul, SGD), so the two agree to float rounding; the gradients
+ * of a slot read by several ops are summed in reverse op order.
+ */
+import { TRAIN_STEP_KERNEL, type TrainProgram, type TrainStepAttrs } from '@metad2a/core';
+import { backend_util, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { match } from 'ts-pattern';
+import type { NativeAddon } from '../addon';
+import { convGeometry } from './conv-geometry';
+import { f32 } from './elementwise';
+import { exclusiveStorage } from './sgd-kernel';
+
+const RELU = 0; // native/elementwise.cc unary and binary op codes
+const ADD = 0;
+
+interface Slot {
+  readonly shape: number[];
+  readonly value: Float32Array;
+  /** Its gradient, or null when no gradient reaches it (the input batch, what feeds nothing). */
+  readonly grad: Float32Array | null;
+  /** Whether grad holds this step's gradient yet (the first writer overwrites, later ones add). */
+  written: boolean;
+}
+
+/** What a step needs from the caller: the parameter storages in the order of `params`. */
+interface StepArrays {
+  readonly params: Float32Array[];
+  readonly x: Float32Array;
+  readonly labels: Int32Array;
+}
+
+interface Plan {
+  readonly slots: Slot[];
+  readonly forward: ((s: StepArrays) => void)[];
+  /** In reverse op order. */
+  readonly backward: ((s: StepArrays) => void)[];
+  /** Each parameter's gradient, and whether the program's backward pass reaches it (static). */
+  readonly grads: Float32Array[];
+  readonly reached: boolean[];
+  /** Batch statistics of every BatchNorm in op order (mean, variance), and the values per channel of each. */
+  readonly stats: Float32Array[];
+  readonly counts: Int32Array;
+  readonly statsSize: number;
+}
+
+/** A reader of a program's fields that throws naming the op and field. */
+function programError(i: number, what: string): Error {
+  return new Error(`${TRAIN_STEP_KERNEL}: program op ${i} ${what}`);
+}
+
+/** Which slots a gradient reaches: those that something trainable downstream reads (walked back from the logits). */
+function gradientSlots(program: TrainProgram): boolean[] {
+  const needs = new Array<boolean>(program.slots).fill(false);
+  needs[program.logits] = true;
+  for (let i = program.ops.length - 1; i >= 0; i--) {
+    const o = program.ops[i]!;
+    if (!needs[o.y]) continue;
+    if (o.op === 'zeros')
+      needs[o.like] = true; // a zero gradient, as the tape's zerosLike gives
+    else if (o.op === 'add') {
+      needs[o.a] = true;
+      needs[o.b] = true;
+    } else if (!(o.op === 'reluConvBn' && !o.inputGradient)) needs[o.x] = true;
+  }
+  needs[0] = false; // the input batch is data
+  return needs;
+}
+
+function compile(addon: NativeAddon, program: TrainProgram, params: readonly string[], paramShapes: number[][], xShape: number[]): Plan {
+  const index = new Map(params.map((n, i) => [n, i]));
+  const needs = gradientSlots(program);
+  const shapes: (number[] | undefined)[] = new Array(program.slots);
+  shapes[0] = xShape;
+  const eps = program.epsilon;
+  const param = (i: number, name: string | undefined, field: string, shape?: number[]): number => {
+    const k = name === undefined ? undefined : index.get(name);
+    if (k === undefined) throw programError(i, `${field}: parameter '${name}' is not among the step's params`);
+    if (shape && !util.arraysEqual(paramShapes[k]!, shape)) throw programError(i, `${field}: '${name}' has shape [${paramShapes[k]}], expected [${shape}]`);
+    return k;
+  };
+  const input = (i: number, slot: number, field: string): number[] => {
+    const s = Number.isInteger(slot) && slot >= 0 && slot < program.slots ? shapes[slot] : undefined;
+    if (!s) throw programError(i, `${field}: slot ${slot} is not written before it`);
+    return s;
+  };
+  const nhwc = (i: number, s: number[], field: string): [number, number, number, number] => {
+    if (s.length !== 4) throw programError(i, `${field}: expected an NHWC slot, got shape [${s}]`);
+    return s as [number, number, number, number];
+  };
+  // first pass: shapes (so buffers can be made) and the checks
+  const geometries: (Int32Array | null)[] = program.ops.map((o, i) => {
+    let y: number[];
+    let geom: Int32Array | null = null;
+    match(o)
+      .with({ op: 'reluConvBn' }, { op: 'conv' }, (c) => {
+        const [n, h, w, ci] = nhwc(i, input(i, c.x, 'x'), 'x');
+        const fi = param(i, c.filter, 'filter');
+        const [co, fci, kh, kw] = paramShapes[fi] as [number, number, number, number];
+        if (paramShapes[fi]!.length !== 4 || fci !== ci || kh !== kw) throw programError(i, `filter: [${paramShapes[fi]}] does not fit an input of ${ci} channels`);
+        const ho = Math.floor((h + 2 * c.pad - kh) / c.stride) + 1;
+        const wo = Math.floor((w + 2 * c.pad - kw) / c.stride) + 1;
+        if (!(ho >= 1 && wo >= 1)) throw programError(i, `: a ${kh}×${kw} filter, stride ${c.stride}, pad ${c.pad} leaves no output of ${h}×${w}`);
+        if (c.op === 'reluConvBn') {
+          param(i, c.gamma, 'gamma', [co]);
+          param(i, c.beta, 'beta', [co]);
+        }
+        geom = Int32Array.from([n, h, w, ci, ho, wo, co, kh, kw, c.stride, c.stride, 1, 1, c.pad, c.pad]);
+        y = [n, ho, wo, co];
+      })
+      .with({ op: 'avgPool' }, (p) => {
+        const s = nhwc(i, input(i, p.x, 'x'), 'x');
+        const info = backend_util.computePool2DInfo(s, [p.size, p.size], [p.stride, p.stride], 1, p.padding);
+        geom = convGeometry(info);
+        y = info.outShape;
+      })
+      .with({ op: 'add' }, (a) => {
+        const sa = input(i, a.a, 'a');
+        const sb = input(i, a.b, 'b');
+        if (!util.arraysEqual(sa, sb)) throw programError(i, `: slots ${a.a} [${sa}] and ${a.b} [${sb}] differ in shape`);
+        y = sa;
+      })
+      .with({ op: 'zeros' }, (z) => {
+        y = input(i, z.like, 'like');
+      })
+      .with({ op: 'batchNorm' }, (b) => {
+        const s = input(i, b.x, 'x');
+        param(i, b.gamma, 'gamma', [s[s.length - 1]!]);
+        param(i, b.beta, 'beta', [s[s.length - 1]!]);
+        y = s;
+      })
+      .with({ op: 'relu' }, (r) => {
+        y = input(i, r.x, 'x');
+      })
+      .with({ op: 'spatialMean' }, (m) => {
+        const [n, , , c] = nhwc(i, input(i, m.x, 'x'), 'x');
+        y = [n, c];
+      })
+      .with({ op: 'linear' }, (l) => {
+        const s = input(i, l.x, 'x');
+        if (s.length !== 2) throw programError(i, `x: expected [B, features], got [${s}]`);
+        const wi = param(i, l.weight, 'weight');
+        const [out, inF] = paramShapes[wi]!;
+        if (paramShapes[wi]!.length !== 2 || inF !== s[1]) throw programError(i, `weight: [${paramShapes[wi]}] does not fit ${s[1]} features`);
+        if (l.bias !== undefined) param(i, l.bias, 'bias', [out!]);
+        y = [s[0]!, out!];
+      })
+      .exhaustive();
+    const yi = o.y;
+    if (!Number.isInteger(yi) || yi <= 0 || yi >= program.slots || shapes[yi]) throw programError(i, `y: slot ${yi} is not a new slot in 1 … ${program.slots - 1}`);
+    shapes[yi] = y!;
+    return geom;
+  });
+  const logitsShape = shapes[program.logits];
+  if (!logitsShape || logitsShape.length !== 2 || logitsShape[0] !== xShape[0])
+    throw new Error(`${TRAIN_STEP_KERNEL}: program logits slot ${program.logits} is not a [B, classes] slot`);
+
+  // slot 0 is the caller's batch (read from the step's x); slots no op writes stay empty
+  const slots: Slot[] = shapes.map((s, i) => {
+    const shape = s ?? [0];
+    const size = i === 0 ? 0 : util.sizeFromShape(shape);
+    return { shape, value: new Float32Array(size), grad: needs[i] && s ? new Float32Array(size) : null, written: false };
+  });
+  const grads = paramShapes.map((s) => new Float32Array(util.sizeFromShape(s)));
+  const reached = params.map(() => false);
+  const stats: Float32Array[] = [];
+  const counts: number[] = [];
+  const forward: ((s: StepArrays) => void)[] = [];
+  const backward: ((s: StepArrays) => void)[] = [];
+  const scratch = new Float32Array(Math.max(...slots.map((s) => s.value.length)));
+
+  /** Where an op writes slot i's gradient: the gradient itself when it is the first writer, else scratch to be added. */
+  const target = (i: number): Float32Array => {
+    const s = slots[i]!;
+    return s.written ? scratch.subarray(0, s.value.length) : s.grad!;
+  };
+  const flat = (n: number): Int32Array => Int32Array.from([1, n, 1, 1]); // an element-wise binary op's geometry
+  const sameShape = slots.map((s) => flat(s.value.length));
+  const commit = (i: number): void => {
+    const s = slots[i]!;
+    if (s.written) addon.binary(ADD, s.grad!, scratch, s.grad!, sameShape[i]!);
+    s.written = true;
+  };
+  const addGrad = (i: number, dy: Float32Array): void => {
+    const s = slots[i]!;
+    if (!s.grad) return;
+    if (s.written) addon.binary(ADD, s.grad, dy, s.grad, sameShape[i]!);
+    else s.grad.set(dy);
+    s.written = true;
+  };
+
+  program.ops.forEach((o, i) => {
+    const Y = slots[o.y]!;
+    const geom = geometries[i]!;
+    match(o)
+      .with({ op: 'reluConvBn' }, (c) => {
+        const X = slots[c.x]!;
+        const [f, g, b] = [param(i, c.filter, ''), param(i, c.gamma, ''), param(i, c.beta, '')];
+        const co = Y.shape[3]!;
+        const mean = new Float32Array(co);
+        const variance = new Float32Array(co);
+        const activated = new Float32Array(util.sizeFromShape(X.shape));
+        const conv = new Float32Array(Y.value.length);
+        stats.push(mean, variance);
+        counts.push(Y.value.length / co);
+        forward.push((s) =>
+          addon.reluConvBnTrain(c.x === 0 ? s.x : X.value, s.params[f]!, s.params[g]!, s.params[b]!, Y.value, mean, variance, activated, conv, geom, c.relu, eps),
+        );
+        if (!Y.grad) return;
+        reached[f] = reached[g] = reached[b] = true;
+        const withDx = c.inputGradient && X.grad !== null;
+        backward.push((s) => {
+          addon.reluConvBnTrainGrad(
+            Y.grad!,
+            null,
+            null,
+            activated,
+            conv,
+            s.params[f]!,
+            s.params[g]!,
+            mean,
+            variance,
+            withDx ? target(c.x) : null,
+            grads[f]!,
+            grads[g]!,
+            grads[b]!,
+            geom,
+            c.relu,
+            eps,
+          );
+          if (withDx) commit(c.x);
+        });
+      })
+      .with({ op: 'conv' }, (c) => {
+        const X = slots[c.x]!;
+        const f = param(i, c.filter, '');
+        const [co, ci, kh, kw] = paramShapes[f] as [number, number, number, number];
+        const hwio = new Float32Array(grads[f]!.length);
+        const dHwio = new Float32Array(grads[f]!.length);
+        // [out, in, kh, kw] ↔ [kh, kw, in, out], as the tape's transposes
+        const transpose = (src: Float32Array, dst: Float32Array, toOihw: boolean): void => {
+          for (let o2 = 0; o2 < co; o2++)
+            for (let c2 = 0; c2 < ci; c2++)
+              for (let p = 0; p < kh * kw; p++) {
+                const oihw = (o2 * ci + c2) * kh * kw + p;
+                const hw = (p * ci + c2) * co + o2;
+                if (toOihw) dst[oihw] = src[hw]!;
+                else dst[hw] = src[oihw]!;
+              }
+        };
+        forward.push((s) => {
+          transpose(s.params[f]!, hwio, false);
+          addon.conv2d(c.x === 0 ? s.x : X.value, hwio, Y.value, geom);
+        });
+        if (!Y.grad) return;
+        reached[f] = true;
+        backward.push((s) => {
+          if (X.grad) {
+            addon.conv2dBackpropInput(Y.grad!, hwio, target(c.x), geom);
+            commit(c.x);
+          }
+          addon.conv2dBackpropFilter(c.x === 0 ? s.x : X.value, Y.grad!, dHwio, geom);
+          transpose(dHwio, grads[f]!, true);
+        });
+      })
+      .with({ op: 'avgPool' }, (p) => {
+        const X = slots[p.x]!;
+        forward.push((s) => addon.avgPool(p.x === 0 ? s.x : X.value, Y.value, geom));
+        if (!Y.grad || !X.grad) return;
+        backward.push(() => {
+          addon.avgPoolGrad(Y.grad!, target(p.x), geom);
+          commit(p.x);
+        });
+      })
+      .with({ op: 'add' }, (a) => {
+        const A = slots[a.a]!;
+        const B = slots[a.b]!;
+        const geometry = flat(Y.value.length);
+        forward.push((s) => addon.binary(ADD, a.a === 0 ? s.x : A.value, a.b === 0 ? s.x : B.value, Y.value, geometry));
+        if (!Y.grad) return;
+        backward.push(() => {
+          addGrad(a.a, Y.grad!);
+          addGrad(a.b, Y.grad!);
+        });
+      })
+      .with({ op: 'zeros' }, (z) => {
+        forward.push(() => Y.value.fill(0));
+        const L = slots[z.like]!;
+        if (!Y.grad || !L.grad) return;
+        backward.push(() => {
+          if (L.written) return; // adding zeros changes nothing
+          L.grad!.fill(0);
+          L.written = true;
+        });
+      })
+      .with({ op: 'batchNorm' }, (bn) => {
+        const X = slots[bn.x]!;
+        const [g, b] = [param(i, bn.gamma, ''), param(i, bn.beta, '')];
+        const c = Y.shape[Y.shape.length - 1]!;
+        const m = Y.value.length / c;
+        const mean = new Float32Array(c);
+        const variance = new Float32Array(c);
+        stats.push(mean, variance);
+        counts.push(m);
+        forward.push((s) => addon.batchNormTrain(bn.x === 0 ? s.x : X.value, s.params[g]!, s.params[b]!, Y.value, mean, variance, m, c, eps));
+        if (!Y.grad) return;
+        reached[g] = reached[b] = true;
+        const dx = X.grad ? X.grad : new Float32Array(util.sizeFromShape(X.shape)); // dγ, dβ still need the kernel
+        backward.push((s) => {
+          addon.batchNormTrainGrad(Y.grad!, bn.x === 0 ? s.x : X.value, s.params[g]!, mean, variance, null, null, X.grad ? target(bn.x) : dx, grads[g]!, grads[b]!, m, c, eps);
+          if (X.grad) commit(bn.x);
+        });
+      })
+      .with({ op: 'relu' }, (r) => {
+        const X = slots[r.x]!;
+        forward.push((s) => addon.unary(RELU, r.x === 0 ? s.x : X.value, Y.value, 0));
+        if (!Y.grad || !X.grad) return;
+        backward.push(() => {
+          // tfjs' ReLU gradient dy · step(x); y > 0 exactly when x > 0
+          const dx = target(r.x);
+          const dy = Y.grad!;
+          const y = Y.value;
+          for (let k = 0; k < dx.length; k++) dx[k] = y[k]! > 0 ? dy[k]! : 0;
+          commit(r.x);
+        });
+      })
+      .with({ op: 'spatialMean' }, (m) => {
+        const X = slots[m.x]!;
+        const [n, h, w, c] = X.shape as [number, number, number, number];
+        const hw = h * w;
+        forward.push((s) => {
+          const x = m.x === 0 ? s.x : X.value;
+          const y = Y.value;
+          for (let b = 0; b < n; b++)
+            for (let ch = 0; ch < c; ch++) {
+              let sum = 0;
+              for (let p = 0; p < hw; p++) sum = Math.fround(sum + x[(b * hw + p) * c + ch]!);
+              y[b * c + ch] = Math.fround(sum / hw);
+            }
+        });
+        if (!Y.grad || !X.grad) return;
+        backward.push(() => {
+          const dx = target(m.x);
+          const dy = Y.grad!;
+          for (let b = 0; b < n; b++) for (let p = 0; p < hw; p++) for (let ch = 0; ch < c; ch++) dx[(b * hw + p) * c + ch] = Math.fround(dy[b * c + ch]! / hw);
+          commit(m.x);
+        });
+      })
+      .with({ op: 'linear' }, (l) => {
+        const X = slots[l.x]!;
+        const w = param(i, l.weight, '');
+        const bi = l.bias === undefined ? -1 : param(i, l.bias, '');
+        const [n, inF] = X.shape as [number, number];
+        const out = Y.shape[1]!;
+        forward.push((s) => {
+          addon.matmul(l.x === 0 ? s.x : X.value, s.params[w]!, Y.value, 1, 0, 0, n, out, inF, false, true);
+          if (bi < 0) return;
+          const bias = s.params[bi]!;
+          for (let r = 0; r < n; r++) for (let o2 = 0; o2 < out; o2++) Y.value[r * out + o2] = Math.fround(Y.value[r * out + o2]! + bias[o2]!);
+        });
+        if (!Y.grad) return;
+        reached[w] = true;
+        if (bi >= 0) reached[bi] = true;
+        backward.push((s) => {
+          const dy = Y.grad!;
+          addon.matmul(dy, l.x === 0 ? s.x : X.value, grads[w]!, 1, 0, 0, out, inF, n, true, false);
+          if (bi >= 0) {
+            const db = grads[bi]!;
+            db.fill(0);
+            for (let r = 0; r < n; r++) for (let o2 = 0; o2 < out; o2++) db[o2] = Math.fround(db[o2]! + dy[r * out + o2]!);
+          }
+          if (X.grad) {
+            addon.matmul(dy, s.params[w]!, target(l.x), 1, 0, 0, n, inF, out, false, false);
+            commit(l.x);
+          }
+        });
+      })
+      .exhaustive();
+  });
+  backward.reverse();
+  return { slots, forward, backward, grads, reached, stats, counts: Int32Array.from(counts), statsSize: stats.reduce((a, s) => a + s.length, 0) };
+}
+
+/** Mean softmax cross-entropy of logits [B, K] against labels; writes its gradient ((softmax − onehot) / B) into dlogits. */
+function crossEntropyAndGradient(logits: Float32Array, labels: Int32Array, k: number, dlogits: Float32Array): number {
+  const n = labels.length;
+  let loss = 0;
+  for (let r = 0; r < n; r++) {
+    const label = labels[r]!;
+    if (!(label >= 0 && label < k)) throw new RangeError(`${TRAIN_STEP_KERNEL}: label ${label} of row ${r} is outside 0 … ${k - 1}`);
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) max = Math.max(max, logits[r * k + j]!);
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += Math.exp(logits[r * k + j]! - max);
+    const logSum = Math.log(sum) + max;
+    loss -= logits[r * k + label]! - logSum;
+    for (let j = 0; j < k; j++) dlogits[r * k + j] = Math.fround((Math.exp(logits[r * k + j]! - logSum) - (j === label ? 1 : 0)) / n);
+  }
+  return loss / n;
+}
+
+/** Plans by program object, then input and parameter shapes (the last batch of an epoch is smaller). */
+const plans = new WeakMap<TrainProgram, Map<string, Plan>>();
+
+export function trainStepKernelConfig(addon: NativeAddon, backendName: string): KernelConfig {
+  return {
+    kernelName: TRAIN_STEP_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, attrs: maybeAttrs, backend }) => {
+      const b = backend as MathBackendCPU;
+      const ins = inputs as Record<string, TensorInfo | undefined>;
+      const attrs = maybeAttrs as unknown as TrainStepAttrs;
+      const { program, params } = attrs;
+      if (!program || !Array.isArray(program.ops) || !Array.isArray(params) || !Array.isArray(attrs.weightDecay) || attrs.weightDecay.length !== params.length)
+        throw new TypeError(`${TRAIN_STEP_KERNEL}: attrs program, params and weightDecay (one per parameter) expected`);
+      const x = ins.x;
+      const labels = ins.labels;
+      const xv = f32(b, x);
+      if (!x || !xv || x.shape.length !== 4) throw new TypeError(`${TRAIN_STEP_KERNEL}: input x must be a float32 NHWC tensor`);
+      if (!labels || labels.dtype !== 'int32' || labels.shape.length !== 1 || labels.shape[0] !== x.shape[0])
+        throw new TypeError(`${TRAIN_STEP_KERNEL}: input labels must be int32 [${x.shape[0]}]`);
+      const paramInfos = params.map((name, i) => {
+        const p = ins[`param${i}`];
+        if (!p || !f32(b, p)) throw new TypeError(`${TRAIN_STEP_KERNEL}: input param${i} ('${name}') must be a float32 tensor`);
+        return p;
+      });
+      const key = `${x.shape.join(',')};${paramInfos.map((p) => p.shape.join(',')).join(';')}`;
+      let byShape = plans.get(program);
+      if (!byShape) plans.set(program, (byShape = new Map()));
+      let plan = byShape.get(key);
+      if (!plan) {
+        plan = compile(
+          addon,
+          program,
+          params,
+          paramInfos.map((p) => p.shape),
+          x.shape,
+        );
+        byShape.set(key, plan);
+      }
+      // all or nothing: every updated parameter and its buffer must be storage no one else sees
+      const arrays: Float32Array[] = [];
+      const buffers: (Float32Array | null)[] = [];
+      for (let i = 0; i < params.length; i++) {
+        if (!plan.reached[i]) {
+          arrays.push(f32(b, paramInfos[i])!);
+          buffers.push(null);
+          continue;
+        }
+        const buf = ins[`buf${i}`];
+        if (buf && !util.arraysEqual(buf.shape, paramInfos[i]!.shape))
+          throw new TypeError(`${TRAIN_STEP_KERNEL}: buf${i} [${buf.shape}] and param${i} [${paramInfos[i]!.shape}] differ`);
+        const pv = exclusiveStorage(b, paramInfos[i]);
+        const bv = buf ? exclusiveStorage(b, buf) : null;
+        if (!pv || !bv || pv === bv) return [];
+        arrays.push(pv);
+        buffers.push(bv);
+      }
+      const step: StepArrays = { params: arrays, x: xv, labels: b.data.get(labels.dataId).values as Int32Array };
+      for (const s of plan.slots) s.written = false;
+      for (const f of plan.forward) f(step);
+      const logits = plan.slots[program.logits]!;
+      const loss = crossEntropyAndGradient(logits.value, step.labels, logits.shape[1]!, logits.grad!);
+      logits.written = true;
+      for (const f of plan.backward) f(step);
+      const scalars = Float32Array.from([attrs.lr, attrs.momentum, 0]);
+      for (let i = 0; i < params.length; i++) {
+        if (!plan.reached[i]) continue;
+        scalars[2] = attrs.weightDecay[i]!;
+        addon.sgdUpdate(arrays[i]!, buffers[i]!, plan.grads[i]!, arrays[i]!, buffers[i]!, scalars, attrs.nesterov);
+      }
+      const stats = new Float32Array(plan.statsSize);
+      let at = 0;
+      for (const s of plan.stats) {
+        stats.set(s, at);
+        at += s.length;
+      }
+      return [
+        b.makeTensorInfo([], 'float32', Float32Array.of(loss)),
+        b.makeTensorInfo([plan.statsSize], 'float32', stats),
+        b.makeTensorInfo([plan.counts.length], 'int32', plan.counts.slice()),
+      ];
+    },
+  };
+}
