@@ -7,7 +7,8 @@
  * - reduced: C=8, N=1, 16×16, batch 64, every edge nor_conv_3x3
  * - nb201-db: the meta-database recipe's network (C=8, N=2, 16×16, batch 32, one input channel),
  *   every edge nor_conv_3x3 (the costliest cell of its space)
- * per backend, one warm-up step then timed steps. Then, when PyTorch is installed, the official
+ * per backend, two warm-up steps then timed steps (the database builder's `trainStep`: one
+ * fused kernel per step on native). Then, when PyTorch is installed, the official
  * TinyNetwork (`reference/pytorch-tinynet.py`, its default threading unless `--torch-threads`)
  * and our default backend alternately `--repeats` times on both configs, in this run: medians,
  * ratios and the load average. Without PyTorch the `docs/official-cpu-anchors.md` figures are
@@ -20,7 +21,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { Rng, initBackend } from '@metad2a/core';
 import { SGD } from '@metad2a/layers';
-import { TinyNetwork, type StatUpdate } from '@metad2a/arch-trainer';
+import { TinyNetwork, trainStep } from '@metad2a/arch-trainer';
 import { anchorImgPerSec, machineLoad, median, runTorch, torchPython } from './reference/pytorch';
 import '@metad2a/tfjs-kernels'; // registers the native backend and the wasm/cpu training kernels (the tfjs way)
 
@@ -41,7 +42,7 @@ function arg(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** Images per second of `steps` timed SGD steps after one warm-up step. */
+/** Images per second of `steps` timed SGD steps after two warm-up steps. */
 function trainImgPerSec(cfg: Config): number {
   const rng = new Rng(0);
   const net = new TinyNetwork({ arch: ALL_CONV, C: cfg.C, N: cfg.N, numClasses: 10, inChannels: cfg.inChannels }, rng);
@@ -50,16 +51,12 @@ function trainImgPerSec(cfg: Config): number {
   for (let i = 0; i < xData.length; i++) xData[i] = rng.normal();
   const labels = Int32Array.from({ length: cfg.batch }, () => rng.int(10));
   const x = tf.tensor4d(xData, [cfg.batch, cfg.hw, cfg.hw, cfg.inChannels]);
-  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
-  const step = (): void => {
-    const updates: StatUpdate[] = [];
-    const { value, grads } = net.store.valueAndGrads(() => tf.losses.softmaxCrossEntropy(y, net.forward(x, { training: true, statUpdates: updates }).logits) as tf.Scalar);
-    sgd.apply(grads);
-    net.applyStatUpdates(updates);
-    value.dataSync();
-    tf.dispose([value, ...grads.values()]);
-  };
-  step(); // warm-up
+  const y = tf.tensor1d(labels, 'int32');
+  // the database builder's step (one fused kernel on native after SGD's first step)
+  const step = (): number => trainStep(net, sgd, x, y);
+  // warm-up: the first step creates SGD's momentum buffers (through the tape), the second makes the fused step's plan
+  step();
+  step();
   const t0 = performance.now();
   for (let s = 0; s < cfg.steps; s++) step();
   const secs = (performance.now() - t0) / 1000;

@@ -18,6 +18,7 @@ export {
   recalibrateBatchNorm,
   crossEntropy,
   fusedTrainStep,
+  trainStep,
   prepareBatch,
   networkChannels,
   type TrainArchitectureOptions,

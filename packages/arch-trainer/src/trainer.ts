@@ -122,6 +122,23 @@ export function fusedTrainStep(net: TrainableNetwork, sgd: SGD, x: tf.Tensor4D, 
 }
 
 /**
+ * One SGD step of the training loop on a batch (cross-entropy against integer labels, BatchNorm
+ * running statistics updated): {@link fusedTrainStep} where it runs, else through the tape. The loss
+ * before the update.
+ */
+export function trainStep(net: TrainableNetwork, sgd: SGD, x: tf.Tensor4D, labels: tf.Tensor1D): number {
+  const fused = fusedTrainStep(net, sgd, x, labels);
+  if (fused !== null) return fused;
+  const updates: StatUpdate[] = [];
+  const { value, grads } = net.store.valueAndGrads(() => crossEntropy(net.forward(x, { training: true, statUpdates: updates }).logits, labels));
+  sgd.apply(grads);
+  net.applyStatUpdates(updates);
+  const loss = value.dataSync()[0]!;
+  tf.dispose([value, ...grads.values()]);
+  return loss;
+}
+
+/**
  * OFA's `set_running_statistics`: run the training set in batches (in order) with batch
  * statistics and set each BatchNorm's running mean / variance to the batch-size-weighted mean of
  * its batch means / biased batch variances (no momentum). Weights are not changed.
@@ -293,16 +310,7 @@ async function trainNetwork<N extends TrainableNetwork>(
       for (let b = 0; b < stepsPerEpoch; b++) {
         const rows = order.slice(b * recipe.batchSize, (b + 1) * recipe.batchSize);
         const { x, y } = batchTensors(train, rows, recipe);
-        let loss = fusedTrainStep(net, sgd, x, y);
-        if (loss === null) {
-          // through the tape: no fused kernel here, or not for this step
-          const updates: StatUpdate[] = [];
-          const { value, grads } = net.store.valueAndGrads(() => crossEntropy(net.forward(x, { training: true, statUpdates: updates }).logits, y));
-          sgd.apply(grads);
-          net.applyStatUpdates(updates);
-          loss = value.dataSync()[0]!;
-          tf.dispose([value, ...grads.values()]);
-        }
+        const loss = trainStep(net, sgd, x, y);
         tf.dispose([x, y]);
         if (!Number.isFinite(loss)) {
           throw new MetaD2AException(validationError({ source: `training ${opts.label}`, field: `epoch ${epoch} step ${b}`, expected: 'a finite loss', got: String(loss) }));
