@@ -82,8 +82,8 @@ function reference(): { loss: number; stats: Float32Array; params: Float64Array[
       const x = tf.tensor4d(X, [2, 6, 6, 3]);
       const h3 = tf.relu(bn(conv(x, p.c1!, 1), p.g1!, p.b1!));
       // 'same' average pooling over the pixels inside the image, written with a 'valid' pool of the
-      // zero-padded input so that its gradient is that of the forward (the cpu backend's AvgPoolGrad
-      // for 'same' divides by 9 at the border too; the native one, like PyTorch's, does not)
+      // zero-padded input so that its gradient is that of the forward (tfjs-cpu's own AvgPoolGrad
+      // divides by 9 at the border too; this package's exact one is not set up on cpu here)
       const padded = (t: tf.Tensor4D): tf.Tensor4D =>
         tf.pad(t, [
           [0, 0],
