@@ -19,6 +19,7 @@ export {
   crossEntropy,
   fusedTrainStep,
   trainStep,
+  tapeTrainStep,
   prepareBatch,
   networkChannels,
   type TrainArchitectureOptions,

@@ -127,8 +127,11 @@ export function fusedTrainStep(net: TrainableNetwork, sgd: SGD, x: tf.Tensor4D, 
  * before the update.
  */
 export function trainStep(net: TrainableNetwork, sgd: SGD, x: tf.Tensor4D, labels: tf.Tensor1D): number {
-  const fused = fusedTrainStep(net, sgd, x, labels);
-  if (fused !== null) return fused;
+  return fusedTrainStep(net, sgd, x, labels) ?? tapeTrainStep(net, sgd, x, labels);
+}
+
+/** The training step through a gradient tape (any backend, any network): the reference of {@link fusedTrainStep}. */
+export function tapeTrainStep(net: TrainableNetwork, sgd: SGD, x: tf.Tensor4D, labels: tf.Tensor1D): number {
   const updates: StatUpdate[] = [];
   const { value, grads } = net.store.valueAndGrads(() => crossEntropy(net.forward(x, { training: true, statUpdates: updates }).logits, labels));
   sgd.apply(grads);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, TRAIN_STEP_KERNEL, initBackend } from '@metad2a/core';
 import { SGD } from '@metad2a/layers';
-import { TinyNetwork, crossEntropy, fusedTrainStep, type StatUpdate } from '../src';
+import { TinyNetwork, fusedTrainStep, tapeTrainStep } from '../src';
 
 // The native backend runs a TinyNetwork's whole training step as one TRAIN_STEP_KERNEL call; the
 // tape step (forward under tf.variableGrads, SGD, running statistics) is its reference.
@@ -22,16 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
-
-function tapeStep(net: TinyNetwork, sgd: SGD, x: tf.Tensor4D, labels: tf.Tensor1D): number {
-  const updates: StatUpdate[] = [];
-  const { value, grads } = net.store.valueAndGrads(() => crossEntropy(net.forward(x, { training: true, statUpdates: updates }).logits, labels));
-  sgd.apply(grads);
-  net.applyStatUpdates(updates);
-  const loss = value.dataSync()[0]!;
-  tf.dispose([value, ...grads.values()]);
-  return loss;
-}
 
 function batch(rng: Rng, n: number): { x: tf.Tensor4D; labels: tf.Tensor1D } {
   return {
@@ -107,12 +97,12 @@ describe('TinyNetwork training program', () => {
       const fusedLoss = fusedTrainStep(fused.net, fused.sgd, x, labels);
       if (i === 0) {
         expect(fusedLoss).toBeNull(); // no momentum buffers before the first step
-        tapeStep(fused.net, fused.sgd, x, labels);
+        tapeTrainStep(fused.net, fused.sgd, x, labels);
       } else {
         expect(fusedLoss).not.toBeNull();
         expect(tf.memory().numTensors).toBe(before);
       }
-      const tapeLoss = tapeStep(tape.net, tape.sgd, x, labels);
+      const tapeLoss = tapeTrainStep(tape.net, tape.sgd, x, labels);
       if (fusedLoss !== null) expect(Math.abs(fusedLoss - tapeLoss)).toBeLessThan(1e-5);
       tf.dispose([x, labels]);
     }
@@ -135,7 +125,7 @@ describe('TinyNetwork training program', () => {
     const sgd = new SGD(net.store.entries(), { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
     const rng = new Rng(4);
     const first = batch(rng, 6);
-    tapeStep(net, sgd, first.x, first.labels);
+    tapeTrainStep(net, sgd, first.x, first.labels);
     const { x, labels } = batch(rng, 6);
     const handedOut = net.store.get('classifier.weight').dataSync(); // user code now holds this storage
     const before = Object.fromEntries(Object.entries(net.stateDict()).map(([k, v]) => [k, Float32Array.from(v.data)]));
@@ -144,7 +134,7 @@ describe('TinyNetwork training program', () => {
     expect(worstRelative(Object.fromEntries(Object.entries(net.stateDict()).map(([k, v]) => [k, v.data])), before).error).toBe(0);
     expect(handedOut).toEqual(before['classifier.weight']);
     // the tape step writes new storage; the step after it runs fused again
-    tapeStep(net, sgd, x, labels);
+    tapeTrainStep(net, sgd, x, labels);
     expect(fusedTrainStep(net, sgd, x, labels)).not.toBeNull();
     expect(sgd.step).toBe(3);
     tf.dispose([first.x, first.labels, x, labels]);
