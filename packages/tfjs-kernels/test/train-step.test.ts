@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { Rng, TRAIN_STEP_KERNEL, initBackend, type TrainProgram } from '@metad2a/core';
 import { registerNativeBackend } from '../src';
+import { shareGradientBuffers } from '../src/native/train-step';
 import { randn } from './backend-comparison';
 
 const EPS = 1e-5;
@@ -200,5 +201,41 @@ describe('TRAIN_STEP_KERNEL (native)', () => {
     expect(bad([ops[0]!, { op: 'batchNorm', x: 1, y: 2, gamma: 'g2', beta: 'w' }, ...ops.slice(2)])).toThrow(/op 1 beta: 'w' has shape \[3,4\], expected \[4\]/);
     expect(bad([ops[0]!, { op: 'batchNorm', x: 1, y: 1, gamma: 'g1', beta: 'b1' }, ...ops.slice(2)])).toThrow(/op 1 y: slot 1 is not a new slot/);
     expect(bad(ops, { logits: 6 })).toThrow(/logits slot 6 is not a \[B, classes\] slot/);
+  });
+
+  it("shares gradient arrays between slots whose gradients are never alive at once, never between an op's output and input", () => {
+    // x → relu ×6 (same shape) → spatialMean → linear: slot k's gradient is written by op k's backward step and read by op k−1's
+    const chain: TrainProgram = {
+      ops: [...Array.from({ length: 6 }, (_, i) => ({ op: 'relu' as const, x: i, y: i + 1 })), { op: 'spatialMean', x: 6, y: 7 }, { op: 'linear', x: 7, y: 8, weight: 'w' }],
+      slots: 9,
+      logits: 8,
+      epsilon: EPS,
+    };
+    const needs = [false, true, true, true, true, true, true, true, true];
+    const sizes = [0, 48, 48, 48, 48, 48, 48, 8, 6];
+    const grads = shareGradientBuffers(chain, needs, sizes);
+    expect(grads[0]).toBeNull();
+    const relus = grads.slice(1, 7) as Float32Array[];
+    expect(new Set(relus).size).toBe(2); // alternating: each op reads one and writes the other
+    for (let k = 1; k < relus.length; k++) expect(relus[k]).not.toBe(relus[k - 1]);
+    expect(relus.every((g) => g.length === 48)).toBe(true);
+    expect([grads[7]!.length, grads[8]!.length]).toEqual([8, 6]);
+    // a slot read twice (by an add of itself and a later op) stays alive until its producer's backward step
+    const fork: TrainProgram = {
+      ops: [
+        { op: 'relu', x: 0, y: 1 },
+        { op: 'relu', x: 1, y: 2 },
+        { op: 'relu', x: 2, y: 3 },
+        { op: 'add', a: 1, b: 3, y: 4 },
+        { op: 'spatialMean', x: 4, y: 5 },
+        { op: 'linear', x: 5, y: 6, weight: 'w' },
+      ],
+      slots: 7,
+      logits: 6,
+      epsilon: EPS,
+    };
+    const g = shareGradientBuffers(fork, [false, true, true, true, true, true, true], [0, 48, 48, 48, 48, 8, 6]);
+    // slot 1 is alive from the add's backward step to the first relu's: it overlaps slots 2, 3 and 4
+    for (const other of [2, 3, 4]) expect(g[1]).not.toBe(g[other]);
   });
 });

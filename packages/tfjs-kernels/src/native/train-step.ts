@@ -71,6 +71,50 @@ function gradientSlots(program: TrainProgram): boolean[] {
   return needs;
 }
 
+/**
+ * A gradient array for each slot a gradient reaches, shared between slots whose gradients are
+ * never alive at once (same length): a slot's gradient is first written by the backward step of
+ * the last op that reads it and last read by the backward step of the op that wrote the slot, so
+ * arrays are handed out in backward order and come back after their last read (never to an op that
+ * reads one slot's gradient while it writes another's). A full NB201 network keeps a handful per
+ * size instead of one per slot.
+ */
+export function shareGradientBuffers(program: TrainProgram, needs: readonly boolean[], sizes: readonly number[]): (Float32Array | null)[] {
+  const n = program.ops.length;
+  const producer = new Array<number>(program.slots).fill(-1);
+  const lastReader = new Array<number>(program.slots).fill(-1);
+  program.ops.forEach((o, i) => {
+    producer[o.y] = i;
+    const reads = o.op === 'add' ? [o.a, o.b] : o.op === 'zeros' ? [o.like] : [o.x];
+    for (const r of reads) lastReader[r] = Math.max(lastReader[r]!, i);
+  });
+  // live in backward steps (step t runs op n − 1 − t): from the first write to the last read
+  const live = needs.flatMap((need, slot) => {
+    if (!need || producer[slot]! < 0) return [];
+    const start = slot === program.logits || lastReader[slot]! < 0 ? -1 : n - 1 - lastReader[slot]!;
+    return [{ slot, start, end: n - 1 - producer[slot]! }];
+  });
+  live.sort((a, b) => a.start - b.start || a.slot - b.slot);
+  const out: (Float32Array | null)[] = new Array(program.slots).fill(null);
+  const free = new Map<number, Float32Array[]>();
+  const active: { end: number; size: number; buf: Float32Array }[] = [];
+  for (const { slot, start, end } of live) {
+    // arrays whose last read came strictly before this slot's first write are free again
+    for (let k = active.length - 1; k >= 0; k--) {
+      const a = active[k]!;
+      if (a.end < start) {
+        free.get(a.size)?.push(a.buf) ?? free.set(a.size, [a.buf]);
+        active.splice(k, 1);
+      }
+    }
+    const size = sizes[slot]!;
+    const buf = free.get(size)?.pop() ?? new Float32Array(size);
+    active.push({ end, size, buf });
+    out[slot] = buf;
+  }
+  return out;
+}
+
 function compile(addon: NativeAddon, program: TrainProgram, params: readonly string[], paramShapes: number[][], xShape: number[]): Plan {
   const index = new Map(params.map((n, i) => [n, i]));
   const needs = gradientSlots(program);
@@ -160,11 +204,9 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
     throw new Error(`${TRAIN_STEP_KERNEL}: program logits slot ${program.logits} is not a [B, classes] slot`);
 
   // slot 0 is the caller's batch (read from the step's x); slots no op writes stay empty
-  const slots: Slot[] = shapes.map((s, i) => {
-    const shape = s ?? [0];
-    const size = i === 0 ? 0 : util.sizeFromShape(shape);
-    return { shape, value: new Float32Array(size), grad: needs[i] && s ? new Float32Array(size) : null, written: false };
-  });
+  const sizes = shapes.map((s, i) => (i === 0 || !s ? 0 : util.sizeFromShape(s)));
+  const gradBuffers = shareGradientBuffers(program, needs, sizes);
+  const slots: Slot[] = shapes.map((s, i) => ({ shape: s ?? [0], value: new Float32Array(sizes[i]!), grad: gradBuffers[i]!, written: false }));
   const grads = paramShapes.map((s) => new Float32Array(util.sizeFromShape(s)));
   const reached = params.map(() => false);
   const stats: Float32Array[] = [];
