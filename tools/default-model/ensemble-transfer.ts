@@ -5,7 +5,7 @@
  * to compare with `compare-transfer.ts` on the dev plans before any test measurement.
  *
  *   npx tsx tools/default-model/ensemble-transfer.ts --members dirA[,dirB,…] --plan nb201-heldout-dev-v1 \
- *     --db dev.sqlite --out dir [--anchor-scale 1] [--seeds 0,1,2]
+ *     --db dev.sqlite --out dir [--anchor-scale 1] [--seeds 0,1,2] [--name 'what the report calls the model']
  *
  * Members are model directories (`tools/default-model/build.ts` output, or
  * `packages/default-model/models/nb201`) with the same graph encoding, normalisation and a
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   try {
     const run = await runTransferBenchmark({
       model,
-      modelName: `ensemble of ${dirs.join(', ')} (anchor weight × ${anchorScale})`,
+      modelName: arg('name') ?? `ensemble of ${dirs.join(', ')} (anchor weight × ${anchorScale})`,
       db,
       plan,
       seeds,

@@ -60,10 +60,19 @@ export class BatchNorm {
     readonly prefix: string,
     readonly channels: number,
   ) {
-    this.weight = store.add(joinName(prefix, 'weight'), [channels], new Float32Array(channels).fill(1));
-    this.bias = store.add(joinName(prefix, 'bias'), [channels], new Float32Array(channels));
+    this.weight = store.add(this.weightName, [channels], new Float32Array(channels).fill(1));
+    this.bias = store.add(this.biasName, [channels], new Float32Array(channels));
     buffers.add(joinName(prefix, 'running_mean'), [channels], new Float32Array(channels));
     buffers.add(joinName(prefix, 'running_var'), [channels], new Float32Array(channels).fill(1));
+  }
+
+  /** The names of γ and β in the parameter store. */
+  get weightName(): string {
+    return joinName(this.prefix, 'weight');
+  }
+
+  get biasName(): string {
+    return joinName(this.prefix, 'bias');
   }
 
   /** The running mean, with the updates of the training steps so far. */
@@ -348,7 +357,7 @@ class ProgramBuilder {
   reluConvBn(conv: Conv, bn: BatchNorm, x: number, relu: boolean, inputGradient = true): number {
     this.batchNorms.push({ prefix: bn.prefix, channels: bn.channels });
     const { weightName: filter, stride, pad } = conv;
-    return this.emit((y) => ({ op: 'reluConvBn', x, y, filter, gamma: joinName(bn.prefix, 'weight'), beta: joinName(bn.prefix, 'bias'), stride, pad, relu, inputGradient }));
+    return this.emit((y) => ({ op: 'reluConvBn', x, y, filter, gamma: bn.weightName, beta: bn.biasName, stride, pad, relu, inputGradient }));
   }
   conv(conv: Conv, x: number): number {
     return this.emit((y) => ({ op: 'conv', x, y, filter: conv.weightName, stride: conv.stride, pad: conv.pad }));
@@ -364,7 +373,7 @@ class ProgramBuilder {
   }
   batchNorm(bn: BatchNorm, x: number): number {
     this.batchNorms.push({ prefix: bn.prefix, channels: bn.channels });
-    return this.emit((y) => ({ op: 'batchNorm', x, y, gamma: joinName(bn.prefix, 'weight'), beta: joinName(bn.prefix, 'bias') }));
+    return this.emit((y) => ({ op: 'batchNorm', x, y, gamma: bn.weightName, beta: bn.biasName }));
   }
   relu(x: number): number {
     return this.emit((y) => ({ op: 'relu', x, y }));
@@ -400,7 +409,7 @@ export class TinyNetwork {
   private readonly blocks: Array<InferCell | ReductionBlock> = [];
   private readonly lastBn: BatchNorm;
   private readonly classifier: Linear;
-  private program?: NetworkTrainProgram;
+  private trainProgramCache?: NetworkTrainProgram;
 
   constructor(config: TinyNetworkConfig, rng: Rng = new Rng(0)) {
     const cfg = { inChannels: 3, ...config };
@@ -461,13 +470,22 @@ export class TinyNetwork {
    * in the same order, for backends that run a whole step as one kernel (`TRAIN_STEP_KERNEL`).
    */
   trainProgram(): NetworkTrainProgram {
-    if (this.program) return this.program;
+    if (this.trainProgramCache) return this.trainProgramCache;
     const b = new ProgramBuilder();
     let h = b.reluConvBn(this.stemConv, this.stemBn, 0, false, false);
     for (const block of this.blocks) h = block.toProgram(b, h);
     const logits = b.linear(this.classifier, b.spatialMean(b.relu(b.batchNorm(this.lastBn, h))));
-    this.program = { program: { ops: b.ops, slots: b.slots, logits, epsilon: BN_EPS }, params: this.store.names(), batchNorms: b.batchNorms };
-    return this.program;
+    this.trainProgramCache = { program: { ops: b.ops, slots: b.slots, logits, epsilon: BN_EPS }, params: this.store.names(), batchNorms: b.batchNorms };
+    return this.trainProgramCache;
+  }
+
+  /**
+   * Forget the training program once training is done: a backend's plans for it (their
+   * activation and gradient arrays, GBs for the full network) go with it. A later
+   * {@link trainProgram} builds it again.
+   */
+  releaseTrainProgram(): void {
+    this.trainProgramCache = undefined;
   }
 
   /** Apply queued running-stat updates ({@link applyRunningStatUpdates}). */
@@ -508,6 +526,7 @@ export class TinyNetwork {
   }
 
   dispose(): void {
+    this.releaseTrainProgram();
     this.store.dispose();
     this.buffers.dispose();
   }

@@ -17,6 +17,8 @@ export interface TrainableNetwork {
   applyStatUpdates(updates: StatUpdate[]): void;
   /** Its training step as one program, for backends with `TRAIN_STEP_KERNEL` (the NB201 TinyNetwork). */
   trainProgram?(): NetworkTrainProgram;
+  /** Forget that program (and the backend's arrays for it) after training. */
+  releaseTrainProgram?(): void;
   dispose(): void;
 }
 
@@ -107,7 +109,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
  * kernel, SGD's first step, which creates its momentum buffers, or storage the kernel may not write).
  */
 export function fusedTrainStep(net: TrainableNetwork, sgd: SGD, x: tf.Tensor4D, labels: tf.Tensor1D): number | null {
-  if (!net.trainProgram || tf.getKernel(TRAIN_STEP_KERNEL, tf.getBackend()) === undefined) return null;
+  if (!net.trainProgram) return null;
   const p = net.trainProgram();
   const out = sgd.fusedStep(TRAIN_STEP_KERNEL, { x, labels }, { program: p.program }, p.params);
   if (!out) return null;
@@ -345,6 +347,7 @@ async function trainNetwork<N extends TrainableNetwork>(
     throw err;
   }
   sgd.dispose();
+  net.releaseTrainProgram?.(); // the fused step's arrays are not needed for evaluation
   const trainMs = Date.now() - t0;
   if (recipe.recalibrateBatchNorm) recalibrateBatchNorm(net, train, recipe);
   const { accuracy } = evaluate(net, test, recipe);

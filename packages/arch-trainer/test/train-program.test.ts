@@ -10,6 +10,8 @@ const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3
 const MIXED = '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|';
 /** Nodes 1 and 2 receive no edge (zeros); only node 2's conv leads to the output. */
 const ZERO_NODES = '|none~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|';
+/** Node 2 adds node 0 to itself (node 1 is node 0 through a skip): one slot on both sides of an add. */
+const SELF_ADD = '|skip_connect~0|+|skip_connect~0|skip_connect~1|+|nor_conv_3x3~0|none~1|nor_conv_1x1~2|';
 /** Node 1's conv feeds nothing: its parameters get no gradient and are not updated by either path. */
 const DEAD_EDGE = '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|';
 const ALL_NONE = '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|';
@@ -81,6 +83,7 @@ describe('TinyNetwork training program', () => {
     ['pool, 1×1, skip, none', MIXED],
     ['nodes no edge reaches', ZERO_NODES],
     ['an edge that feeds nothing', DEAD_EDGE],
+    ['a node added to itself', SELF_ADD],
     ['every edge none', ALL_NONE],
   ])('one kernel call per step gives the tape step: loss, parameters, momentum, running statistics (%s)', (_, arch) => {
     const make = (): { net: TinyNetwork; sgd: SGD } => {

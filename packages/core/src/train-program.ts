@@ -3,7 +3,8 @@
  * {@link TrainProgram} (a list of layer ops over numbered activation slots, parameters by name),
  * and a backend that registers {@link TRAIN_STEP_KERNEL} runs forward, mean softmax cross-entropy,
  * backward and the SGD update of every parameter over its own arrays, with no tfjs op, tensor or
- * tape per layer (an NB201 step is ~180 kernel invocations through the tfjs engine otherwise).
+ * tape per layer (a reduced NB201 step through the tape makes ~190 addon calls, each through the
+ * tfjs engine).
  * The network's tfjs forward pass under a gradient tape stays the reference: the same ops, equal
  * to float rounding (gradients are summed in another order).
  */
@@ -33,7 +34,7 @@ export type TrainProgramOp =
     }
   /** Conv2d(bias = False, symmetric padding `pad`). */
   | { readonly op: 'conv'; readonly x: number; readonly y: number; readonly filter: string; readonly stride: number; readonly pad: number }
-  /** Average pooling; 'same' pads (size − 1)/2 and averages over the pixels inside the image (PyTorch's count_include_pad = False). */
+  /** Average pooling with tfjs' 'same' / 'valid' padding, averaging over the pixels inside the image (PyTorch's count_include_pad = False). */
   | { readonly op: 'avgPool'; readonly x: number; readonly y: number; readonly size: number; readonly stride: number; readonly padding: 'same' | 'valid' }
   | { readonly op: 'add'; readonly a: number; readonly b: number; readonly y: number }
   /** Zeros of the shape of slot `like` (a cell node no edge reaches); `like` receives a zero gradient (as tfjs' zerosLike gives it). */
@@ -65,10 +66,12 @@ export interface TrainProgram {
  * others); each of them needs its buf. Outputs `[loss, statistics, counts]`: the mean
  * cross-entropy before the update (scalar); the batch mean and biased variance of every BatchNorm
  * in op order (mean then variance, [Σ 2·C]); and the values per channel each BatchNorm's
- * statistics were taken over (N·H·W; int32, one per BatchNorm). All or nothing, as
- * `SGD_UPDATE_IN_PLACE_KERNEL`: when a reached parameter has no buf or the backend cannot prove
- * that every param and buf storage it would update is held by that tensor alone, it changes
- * nothing and returns `[]`; the caller then runs the step through the tape.
+ * statistics were taken over (N·H·W; int32, one per BatchNorm). All or nothing, under the proof
+ * of `SGD_UPDATE_IN_PLACE_KERNEL` (but with the opposite sentinel: `[]` means declined here): when
+ * a reached parameter has no buf or the backend cannot prove that every param and buf storage it
+ * would update is held by that tensor alone, it changes nothing and returns `[]`; the caller then
+ * runs the step through the tape. Labels must lie in 0 … classes − 1 (checked before any work);
+ * each parameter belongs to one op, and `params` names each once.
  */
 export interface TrainStepAttrs {
   readonly program: TrainProgram;

@@ -147,12 +147,7 @@ function expectNear(actual: ArrayLike<number>, expected: ArrayLike<number>, what
   let scale = 1e-3;
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
   for (let i = 0; i < expected.length; i++) {
-    if (process.env.DBG && i === 0) {
-      let w = 0;
-      for (let j = 0; j < expected.length; j++) w = Math.max(w, Math.abs(actual[j]! - expected[j]!) / scale);
-      console.log(what, w);
-    }
-    if (!process.env.DBG && !(Math.abs(actual[i]! - expected[i]!) <= 2e-5 * scale)) throw new Error(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (scale ${scale})`);
+    if (!(Math.abs(actual[i]! - expected[i]!) <= 2e-5 * scale)) throw new Error(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (scale ${scale})`);
   }
 }
 
@@ -183,6 +178,20 @@ describe('TRAIN_STEP_KERNEL (native)', () => {
     tf.dispose([...params, ...bufs.filter((b): b is tf.Tensor => b !== undefined)]);
   });
 
+  it('refuses a label outside the classes before any work', () => {
+    const params = NAMES.map((n, i) => kernelMade(PARAMS[i]!, SHAPES[n]!));
+    const bufs = NAMES.map((n, i) => kernelMade(BUFS[i]!, SHAPES[n]!));
+    const inputs: Record<string, tf.Tensor> = { x: tf.tensor4d(X, [2, 6, 6, 3]), labels: tf.tensor1d([2, 3], 'int32') };
+    NAMES.forEach((_, i) => {
+      inputs[`param${i}`] = params[i]!;
+      inputs[`buf${i}`] = bufs[i]!;
+    });
+    const attrs = { program: PROGRAM, params: NAMES, ...SGD, weightDecay: DECAY } as unknown as tf.NamedAttrMap;
+    expect(() => tf.engine().runKernel(TRAIN_STEP_KERNEL, inputs, attrs)).toThrow(/label 3 of row 1 is outside 0 … 2/);
+    PARAMS.forEach((p, i) => expect(Array.from(params[i]!.dataSync())).toEqual(Array.from(p)));
+    tf.dispose([...params, ...bufs, inputs.x!, inputs.labels!]);
+  });
+
   it('names the op and field of a program it cannot run', () => {
     const bad =
       (ops: TrainProgram['ops'], extra: Partial<TrainProgram> = {}): (() => void) =>
@@ -201,6 +210,10 @@ describe('TRAIN_STEP_KERNEL (native)', () => {
     expect(bad([ops[0]!, { op: 'batchNorm', x: 1, y: 2, gamma: 'g2', beta: 'w' }, ...ops.slice(2)])).toThrow(/op 1 beta: 'w' has shape \[3,4\], expected \[4\]/);
     expect(bad([ops[0]!, { op: 'batchNorm', x: 1, y: 1, gamma: 'g1', beta: 'b1' }, ...ops.slice(2)])).toThrow(/op 1 y: slot 1 is not a new slot/);
     expect(bad(ops, { logits: 6 })).toThrow(/logits slot 6 is not a \[B, classes\] slot/);
+    expect(bad([ops[0]!, ops[1]!, ops[2]!, ops[3]!, ops[4]!, { ...(ops[5] as object), gamma: 'g1' } as TrainProgram['ops'][number], ...ops.slice(6)])).toThrow(
+      /op 5 gamma: parameter 'g1' is op 1's too \(one op per parameter\)/,
+    );
+    expect(bad([{ ...ops[0]!, stride: 0 } as TrainProgram['ops'][number], ...ops.slice(1)])).toThrow(/op 0 stride: expected an integer ≥ 1, got 0/);
   });
 
   it("shares gradient arrays between slots whose gradients are never alive at once, never between an op's output and input", () => {
@@ -220,7 +233,7 @@ describe('TRAIN_STEP_KERNEL (native)', () => {
     for (let k = 1; k < relus.length; k++) expect(relus[k]).not.toBe(relus[k - 1]);
     expect(relus.every((g) => g.length === 48)).toBe(true);
     expect([grads[7]!.length, grads[8]!.length]).toEqual([8, 6]);
-    // a slot read twice (by an add of itself and a later op) stays alive until its producer's backward step
+    // slot 1, read by the second relu and again by the add, stays alive from the add's backward step to the first relu's
     const fork: TrainProgram = {
       ops: [
         { op: 'relu', x: 0, y: 1 },
@@ -235,7 +248,7 @@ describe('TRAIN_STEP_KERNEL (native)', () => {
       epsilon: EPS,
     };
     const g = shareGradientBuffers(fork, [false, true, true, true, true, true, true], [0, 48, 48, 48, 48, 8, 6]);
-    // slot 1 is alive from the add's backward step to the first relu's: it overlaps slots 2, 3 and 4
+    // so it overlaps slots 2, 3 and 4
     for (const other of [2, 3, 4]) expect(g[1]).not.toBe(g[other]);
   });
 });

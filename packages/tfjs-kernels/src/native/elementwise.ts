@@ -72,6 +72,19 @@ const REDUCE: [string, number][] = [
   [Max, 2],
 ];
 
+/** The addon's code of a binary / unary op (a tfjs kernel name of the tables above). */
+export function binaryOpCode(kernelName: string): number {
+  const code = BINARY.find(([k]) => k === kernelName)?.[1];
+  if (code === undefined) throw new Error(`native binary op: no code for ${kernelName}`);
+  return code;
+}
+
+export function unaryOpCode(kernelName: string): number {
+  const code = UNARY.find(([k]) => k === kernelName)?.[1];
+  if (code === undefined) throw new Error(`native unary op: no code for ${kernelName}`);
+  return code;
+}
+
 /** The tensor's storage when it is float32 in a Float32Array (the cpu Cast of bool keeps a Uint8Array), else null. */
 export function f32(backend: MathBackendCPU, t: TensorInfo | undefined): Float32Array | null {
   if (!t || t.dtype !== 'float32') return null;

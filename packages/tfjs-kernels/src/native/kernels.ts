@@ -143,7 +143,8 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     adamKernelConfig(addon, k),
     sgdKernelConfig(addon, k),
     sgdInPlaceKernelConfig(addon, backendName),
-    trainStepKernelConfig(addon, backendName),
+    // a stale addon without the fused ReLU-conv-BN kernels (or their optional dx) leaves training to the tape
+    ...(typeof addon.reluConvBnTrain === 'function' && addon.reluConvBnTrainGradOptionalDx === true ? [trainStepKernelConfig(addon, backendName)] : []),
     k(BatchMatMul, (inputs, attrs, backend) => matMulImpl(addon, inputs, attrs, backend)),
     setPoolProjectedKernel(addon, backendName),
     k(_FusedMatMul, (inputs, attrs, backend) => {

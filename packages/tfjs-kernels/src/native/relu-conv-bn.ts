@@ -12,6 +12,7 @@ import { RELU_CONV_BN_TRAIN_GRAD_KERNEL, RELU_CONV_BN_TRAIN_KERNEL } from '@meta
 import { util, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
 import { outputBuffers } from './buffer-pool';
+import { symmetricConvGeometry } from './conv-geometry';
 import { f32, type KernelMaker } from './elementwise';
 
 interface Plan {
@@ -23,16 +24,8 @@ interface Plan {
 
 /** ConvGeom of an NHWC x and a [Co, C, k, k] filter with PyTorch's symmetric padding; null when they do not fit. */
 function plan(x: TensorInfo, filter: TensorInfo, attrs: NamedAttrMap): Plan | null {
-  const stride = Number(attrs.stride);
-  const pad = Number(attrs.pad);
-  if (x.shape.length !== 4 || filter.shape.length !== 4 || !Number.isInteger(stride) || stride < 1 || !Number.isInteger(pad) || pad < 0) return null;
-  const [n, h, w, c] = x.shape as [number, number, number, number];
-  const [co, ci, kh, kw] = filter.shape as [number, number, number, number];
-  if (ci !== c || co < 1 || c < 1) return null;
-  const ho = Math.floor((h + 2 * pad - kh) / stride) + 1;
-  const wo = Math.floor((w + 2 * pad - kw) / stride) + 1;
-  if (ho < 1 || wo < 1) return null;
-  return { geometry: Int32Array.from([n, h, w, c, ho, wo, co, kh, kw, stride, stride, 1, 1, pad, pad]), inShape: x.shape, outShape: [n, ho, wo, co], co };
+  const conv = symmetricConvGeometry(x.shape, filter.shape, Number(attrs.stride), Number(attrs.pad));
+  return conv && { geometry: conv.geometry, inShape: x.shape, outShape: conv.outShape, co: conv.outShape[3]! };
 }
 
 export function reluConvBnKernelConfigs(addon: NativeAddon, k: KernelMaker): KernelConfig[] {

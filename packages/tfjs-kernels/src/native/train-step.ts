@@ -6,17 +6,17 @@
  * BatchNorm, convolution, pooling, matmul, SGD), so the two agree to float rounding; the gradients
  * of a slot read by several ops are summed in reverse op order.
  */
-import { TRAIN_STEP_KERNEL, type TrainProgram, type TrainStepAttrs } from '@metad2a/core';
-import { backend_util, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { TRAIN_STEP_KERNEL, type TrainProgram, type TrainProgramOp, type TrainStepAttrs } from '@metad2a/core';
+import { Add, Relu, backend_util, util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { match } from 'ts-pattern';
+import { P, match } from 'ts-pattern';
 import type { NativeAddon } from '../addon';
-import { convGeometry } from './conv-geometry';
-import { f32 } from './elementwise';
+import { convGeometry, symmetricConvGeometry } from './conv-geometry';
+import { binaryOpCode, f32, unaryOpCode } from './elementwise';
 import { exclusiveStorage } from './sgd-kernel';
 
-const RELU = 0; // native/elementwise.cc unary and binary op codes
-const ADD = 0;
+const ADD = binaryOpCode(Add);
+const RELU = unaryOpCode(Relu);
 
 interface Slot {
   readonly shape: number[];
@@ -48,24 +48,28 @@ interface Plan {
   readonly statsSize: number;
 }
 
-/** A reader of a program's fields that throws naming the op and field. */
-function programError(i: number, what: string): Error {
-  return new Error(`${TRAIN_STEP_KERNEL}: program op ${i} ${what}`);
+/** The error of a program op that cannot run, naming the op and field. */
+function programError(i: number, field: string, what: string): Error {
+  return new Error(`${TRAIN_STEP_KERNEL}: program op ${i} ${field}: ${what}`);
 }
 
-/** Which slots a gradient reaches: those that something trainable downstream reads (walked back from the logits). */
+/** The slots an op reads. */
+function opInputs(o: TrainProgramOp): number[] {
+  return match(o)
+    .with({ op: 'add' }, (a) => [a.a, a.b])
+    .with({ op: 'zeros' }, (z) => [z.like])
+    .with({ op: P.union('reluConvBn', 'conv', 'avgPool', 'batchNorm', 'relu', 'spatialMean', 'linear') }, (r) => [r.x])
+    .exhaustive();
+}
+
+/** Which slots a gradient reaches: those the logits depend on through ops that pass a gradient back (walked back from the logits). */
 function gradientSlots(program: TrainProgram): boolean[] {
   const needs = new Array<boolean>(program.slots).fill(false);
   needs[program.logits] = true;
   for (let i = program.ops.length - 1; i >= 0; i--) {
     const o = program.ops[i]!;
-    if (!needs[o.y]) continue;
-    if (o.op === 'zeros')
-      needs[o.like] = true; // a zero gradient, as the tape's zerosLike gives
-    else if (o.op === 'add') {
-      needs[o.a] = true;
-      needs[o.b] = true;
-    } else if (!(o.op === 'reluConvBn' && !o.inputGradient)) needs[o.x] = true;
+    // the stem's input is data; a zeros op passes a zero gradient on, as the tape's zerosLike does
+    if (needs[o.y] && !(o.op === 'reluConvBn' && !o.inputGradient)) for (const r of opInputs(o)) needs[r] = true;
   }
   needs[0] = false; // the input batch is data
   return needs;
@@ -85,8 +89,7 @@ export function shareGradientBuffers(program: TrainProgram, needs: readonly bool
   const lastReader = new Array<number>(program.slots).fill(-1);
   program.ops.forEach((o, i) => {
     producer[o.y] = i;
-    const reads = o.op === 'add' ? [o.a, o.b] : o.op === 'zeros' ? [o.like] : [o.x];
-    for (const r of reads) lastReader[r] = Math.max(lastReader[r]!, i);
+    for (const r of opInputs(o)) lastReader[r] = Math.max(lastReader[r]!, i);
   });
   // live in backward steps (step t runs op n − 1 − t): from the first write to the last read
   const live = needs.flatMap((need, slot) => {
@@ -103,7 +106,9 @@ export function shareGradientBuffers(program: TrainProgram, needs: readonly bool
     for (let k = active.length - 1; k >= 0; k--) {
       const a = active[k]!;
       if (a.end < start) {
-        free.get(a.size)?.push(a.buf) ?? free.set(a.size, [a.buf]);
+        const same = free.get(a.size);
+        if (same) same.push(a.buf);
+        else free.set(a.size, [a.buf]);
         active.splice(k, 1);
       }
     }
@@ -117,87 +122,84 @@ export function shareGradientBuffers(program: TrainProgram, needs: readonly bool
 
 function compile(addon: NativeAddon, program: TrainProgram, params: readonly string[], paramShapes: number[][], xShape: number[]): Plan {
   const index = new Map(params.map((n, i) => [n, i]));
+  if (index.size !== params.length) throw new TypeError(`${TRAIN_STEP_KERNEL}: attr params names '${params.find((n, i) => params.indexOf(n) !== i)}' twice`);
   const needs = gradientSlots(program);
   const shapes: (number[] | undefined)[] = new Array(program.slots);
   shapes[0] = xShape;
   const eps = program.epsilon;
+  // each parameter belongs to one op (its gradient is that op's, written once per step)
+  const owner = new Map<number, number>();
   const param = (i: number, name: string | undefined, field: string, shape?: number[]): number => {
     const k = name === undefined ? undefined : index.get(name);
-    if (k === undefined) throw programError(i, `${field}: parameter '${name}' is not among the step's params`);
-    if (shape && !util.arraysEqual(paramShapes[k]!, shape)) throw programError(i, `${field}: '${name}' has shape [${paramShapes[k]}], expected [${shape}]`);
+    if (k === undefined) throw programError(i, field, `parameter '${name}' is not among the step's params`);
+    if (shape && !util.arraysEqual(paramShapes[k]!, shape)) throw programError(i, field, `'${name}' has shape [${paramShapes[k]}], expected [${shape}]`);
+    const other = owner.get(k);
+    if (other !== undefined && other !== i) throw programError(i, field, `parameter '${name}' is op ${other}'s too (one op per parameter)`);
+    owner.set(k, i);
     return k;
   };
   const input = (i: number, slot: number, field: string): number[] => {
     const s = Number.isInteger(slot) && slot >= 0 && slot < program.slots ? shapes[slot] : undefined;
-    if (!s) throw programError(i, `${field}: slot ${slot} is not written before it`);
+    if (!s) throw programError(i, field, `slot ${slot} is not written before it`);
     return s;
   };
   const nhwc = (i: number, s: number[], field: string): [number, number, number, number] => {
-    if (s.length !== 4) throw programError(i, `${field}: expected an NHWC slot, got shape [${s}]`);
+    if (s.length !== 4) throw programError(i, field, `expected an NHWC slot, got shape [${s}]`);
     return s as [number, number, number, number];
   };
-  // first pass: shapes (so buffers can be made) and the checks
-  const geometries: (Int32Array | null)[] = program.ops.map((o, i) => {
-    let y: number[];
-    let geom: Int32Array | null = null;
-    match(o)
-      .with({ op: 'reluConvBn' }, { op: 'conv' }, (c) => {
-        const [n, h, w, ci] = nhwc(i, input(i, c.x, 'x'), 'x');
-        const fi = param(i, c.filter, 'filter');
-        const [co, fci, kh, kw] = paramShapes[fi] as [number, number, number, number];
-        if (paramShapes[fi]!.length !== 4 || fci !== ci || kh !== kw) throw programError(i, `filter: [${paramShapes[fi]}] does not fit an input of ${ci} channels`);
-        const ho = Math.floor((h + 2 * c.pad - kh) / c.stride) + 1;
-        const wo = Math.floor((w + 2 * c.pad - kw) / c.stride) + 1;
-        if (!(ho >= 1 && wo >= 1)) throw programError(i, `: a ${kh}×${kw} filter, stride ${c.stride}, pad ${c.pad} leaves no output of ${h}×${w}`);
-        if (c.op === 'reluConvBn') {
-          param(i, c.gamma, 'gamma', [co]);
-          param(i, c.beta, 'beta', [co]);
-        }
-        geom = Int32Array.from([n, h, w, ci, ho, wo, co, kh, kw, c.stride, c.stride, 1, 1, c.pad, c.pad]);
-        y = [n, ho, wo, co];
+  const positive = (i: number, field: string, v: number, min: number): void => {
+    if (!Number.isInteger(v) || v < min) throw programError(i, field, `expected an integer ≥ ${min}, got ${v}`);
+  };
+  // first pass: every op's output shape (so arrays can be made), geometry and parameter indices, checked
+  const checked = program.ops.map((o, i): { y: number[]; geom: Int32Array | null; p: number[] } => {
+    const r = match(o)
+      .with({ op: P.union('reluConvBn', 'conv') }, (c) => {
+        positive(i, 'stride', c.stride, 1);
+        positive(i, 'pad', c.pad, 0);
+        const x = nhwc(i, input(i, c.x, 'x'), 'x');
+        const f = param(i, c.filter, 'filter');
+        const conv = symmetricConvGeometry(x, paramShapes[f]!, c.stride, c.pad);
+        if (!conv) throw programError(i, 'filter', `[${paramShapes[f]}] (stride ${c.stride}, pad ${c.pad}) does not fit an input of [${x}]`);
+        const co = conv.outShape[3]!;
+        const p = c.op === 'reluConvBn' ? [f, param(i, c.gamma, 'gamma', [co]), param(i, c.beta, 'beta', [co])] : [f];
+        return { y: conv.outShape, geom: conv.geometry, p };
       })
-      .with({ op: 'avgPool' }, (p) => {
-        const s = nhwc(i, input(i, p.x, 'x'), 'x');
-        const info = backend_util.computePool2DInfo(s, [p.size, p.size], [p.stride, p.stride], 1, p.padding);
-        geom = convGeometry(info);
-        y = info.outShape;
+      .with({ op: 'avgPool' }, (a) => {
+        positive(i, 'size', a.size, 1);
+        positive(i, 'stride', a.stride, 1);
+        const info = backend_util.computePool2DInfo(nhwc(i, input(i, a.x, 'x'), 'x'), [a.size, a.size], [a.stride, a.stride], 1, a.padding);
+        return { y: info.outShape, geom: convGeometry(info), p: [] };
       })
       .with({ op: 'add' }, (a) => {
         const sa = input(i, a.a, 'a');
         const sb = input(i, a.b, 'b');
-        if (!util.arraysEqual(sa, sb)) throw programError(i, `: slots ${a.a} [${sa}] and ${a.b} [${sb}] differ in shape`);
-        y = sa;
+        if (!util.arraysEqual(sa, sb)) throw programError(i, 'b', `slot ${a.b} [${sb}] differs in shape from slot ${a.a} [${sa}]`);
+        return { y: sa, geom: null, p: [] };
       })
-      .with({ op: 'zeros' }, (z) => {
-        y = input(i, z.like, 'like');
-      })
+      .with({ op: 'zeros' }, (z) => ({ y: input(i, z.like, 'like'), geom: null, p: [] }))
       .with({ op: 'batchNorm' }, (b) => {
-        const s = input(i, b.x, 'x');
-        param(i, b.gamma, 'gamma', [s[s.length - 1]!]);
-        param(i, b.beta, 'beta', [s[s.length - 1]!]);
-        y = s;
+        const x = input(i, b.x, 'x');
+        const c = x[x.length - 1]!;
+        return { y: x, geom: null, p: [param(i, b.gamma, 'gamma', [c]), param(i, b.beta, 'beta', [c])] };
       })
-      .with({ op: 'relu' }, (r) => {
-        y = input(i, r.x, 'x');
-      })
+      .with({ op: 'relu' }, (r) => ({ y: input(i, r.x, 'x'), geom: null, p: [] }))
       .with({ op: 'spatialMean' }, (m) => {
         const [n, , , c] = nhwc(i, input(i, m.x, 'x'), 'x');
-        y = [n, c];
+        return { y: [n, c], geom: null, p: [] };
       })
       .with({ op: 'linear' }, (l) => {
-        const s = input(i, l.x, 'x');
-        if (s.length !== 2) throw programError(i, `x: expected [B, features], got [${s}]`);
-        const wi = param(i, l.weight, 'weight');
-        const [out, inF] = paramShapes[wi]!;
-        if (paramShapes[wi]!.length !== 2 || inF !== s[1]) throw programError(i, `weight: [${paramShapes[wi]}] does not fit ${s[1]} features`);
-        if (l.bias !== undefined) param(i, l.bias, 'bias', [out!]);
-        y = [s[0]!, out!];
+        const x = input(i, l.x, 'x');
+        if (x.length !== 2) throw programError(i, 'x', `expected [B, features], got [${x}]`);
+        const w = param(i, l.weight, 'weight');
+        const [out, features] = paramShapes[w]!;
+        if (paramShapes[w]!.length !== 2 || features !== x[1]) throw programError(i, 'weight', `[${paramShapes[w]}] does not fit ${x[1]} features`);
+        return { y: [x[0]!, out!], geom: null, p: l.bias === undefined ? [w] : [w, param(i, l.bias, 'bias', [out!])] };
       })
       .exhaustive();
     const yi = o.y;
-    if (!Number.isInteger(yi) || yi <= 0 || yi >= program.slots || shapes[yi]) throw programError(i, `y: slot ${yi} is not a new slot in 1 … ${program.slots - 1}`);
-    shapes[yi] = y!;
-    return geom;
+    if (!Number.isInteger(yi) || yi <= 0 || yi >= program.slots || shapes[yi]) throw programError(i, 'y', `slot ${yi} is not a new slot in 1 … ${program.slots - 1}`);
+    shapes[yi] = r.y;
+    return r;
   });
   const logitsShape = shapes[program.logits];
   if (!logitsShape || logitsShape.length !== 2 || logitsShape[0] !== xShape[0])
@@ -221,27 +223,28 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
     return s.written ? scratch.subarray(0, s.value.length) : s.grad!;
   };
   const flat = (n: number): Int32Array => Int32Array.from([1, n, 1, 1]); // an element-wise binary op's geometry
-  const sameShape = slots.map((s) => flat(s.value.length));
+  const flatGeometry = slots.map((s) => flat(s.value.length));
   const commit = (i: number): void => {
     const s = slots[i]!;
-    if (s.written) addon.binary(ADD, s.grad!, scratch, s.grad!, sameShape[i]!);
+    if (s.written) addon.binary(ADD, s.grad!, scratch, s.grad!, flatGeometry[i]!);
     s.written = true;
   };
   const addGrad = (i: number, dy: Float32Array): void => {
     const s = slots[i]!;
     if (!s.grad) return;
-    if (s.written) addon.binary(ADD, s.grad, dy, s.grad, sameShape[i]!);
+    if (s.written) addon.binary(ADD, s.grad, dy, s.grad, flatGeometry[i]!);
     else s.grad.set(dy);
     s.written = true;
   };
 
   program.ops.forEach((o, i) => {
     const Y = slots[o.y]!;
-    const geom = geometries[i]!;
+    const { geom: maybeGeom, p: ps } = checked[i]!;
+    const geom = maybeGeom!;
     match(o)
       .with({ op: 'reluConvBn' }, (c) => {
         const X = slots[c.x]!;
-        const [f, g, b] = [param(i, c.filter, ''), param(i, c.gamma, ''), param(i, c.beta, '')];
+        const [f, g, b] = ps as [number, number, number];
         const co = Y.shape[3]!;
         const mean = new Float32Array(co);
         const variance = new Float32Array(co);
@@ -279,23 +282,15 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
       })
       .with({ op: 'conv' }, (c) => {
         const X = slots[c.x]!;
-        const f = param(i, c.filter, '');
-        const [co, ci, kh, kw] = paramShapes[f] as [number, number, number, number];
+        const f = ps[0]!;
+        const oihw = Int32Array.from(paramShapes[f]!);
+        const hwioShape = Int32Array.from([oihw[2]!, oihw[3]!, oihw[1]!, oihw[0]!]);
+        const toHwio = Int32Array.from([2, 3, 1, 0]); // [out, in, kh, kw] → [kh, kw, in, out], as the tape's transposes
+        const toOihw = Int32Array.from([3, 2, 0, 1]);
         const hwio = new Float32Array(grads[f]!.length);
         const dHwio = new Float32Array(grads[f]!.length);
-        // [out, in, kh, kw] ↔ [kh, kw, in, out], as the tape's transposes
-        const transpose = (src: Float32Array, dst: Float32Array, toOihw: boolean): void => {
-          for (let o2 = 0; o2 < co; o2++)
-            for (let c2 = 0; c2 < ci; c2++)
-              for (let p = 0; p < kh * kw; p++) {
-                const oihw = (o2 * ci + c2) * kh * kw + p;
-                const hw = (p * ci + c2) * co + o2;
-                if (toOihw) dst[oihw] = src[hw]!;
-                else dst[hw] = src[oihw]!;
-              }
-        };
         forward.push((s) => {
-          transpose(s.params[f]!, hwio, false);
+          addon.transpose(s.params[f]!, hwio, oihw, toHwio);
           addon.conv2d(c.x === 0 ? s.x : X.value, hwio, Y.value, geom);
         });
         if (!Y.grad) return;
@@ -306,7 +301,7 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
             commit(c.x);
           }
           addon.conv2dBackpropFilter(c.x === 0 ? s.x : X.value, Y.grad!, dHwio, geom);
-          transpose(dHwio, grads[f]!, true);
+          addon.transpose(dHwio, grads[f]!, hwioShape, toOihw);
         });
       })
       .with({ op: 'avgPool' }, (p) => {
@@ -341,7 +336,7 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
       })
       .with({ op: 'batchNorm' }, (bn) => {
         const X = slots[bn.x]!;
-        const [g, b] = [param(i, bn.gamma, ''), param(i, bn.beta, '')];
+        const [g, b] = ps as [number, number];
         const c = Y.shape[Y.shape.length - 1]!;
         const m = Y.value.length / c;
         const mean = new Float32Array(c);
@@ -394,8 +389,8 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
       })
       .with({ op: 'linear' }, (l) => {
         const X = slots[l.x]!;
-        const w = param(i, l.weight, '');
-        const bi = l.bias === undefined ? -1 : param(i, l.bias, '');
+        const w = ps[0]!;
+        const bi = ps[1] ?? -1;
         const [n, inF] = X.shape as [number, number];
         const out = Y.shape[1]!;
         forward.push((s) => {
@@ -433,7 +428,6 @@ function crossEntropyAndGradient(logits: Float32Array, labels: Int32Array, k: nu
   let loss = 0;
   for (let r = 0; r < n; r++) {
     const label = labels[r]!;
-    if (!(label >= 0 && label < k)) throw new RangeError(`${TRAIN_STEP_KERNEL}: label ${label} of row ${r} is outside 0 … ${k - 1}`);
     let max = -Infinity;
     for (let j = 0; j < k; j++) max = Math.max(max, logits[r * k + j]!);
     let sum = 0;
@@ -470,7 +464,7 @@ export function trainStepKernelConfig(addon: NativeAddon, backendName: string): 
         if (!p || !f32(b, p)) throw new TypeError(`${TRAIN_STEP_KERNEL}: input param${i} ('${name}') must be a float32 tensor`);
         return p;
       });
-      const key = `${x.shape.join(',')};${paramInfos.map((p) => p.shape.join(',')).join(';')}`;
+      const key = `${x.shape.join(',')};${params.map((name, i) => `${name}:${paramInfos[i]!.shape.join(',')}`).join(';')}`;
       let byShape = plans.get(program);
       if (!byShape) plans.set(program, (byShape = new Map()));
       let plan = byShape.get(key);
@@ -503,6 +497,9 @@ export function trainStepKernelConfig(addon: NativeAddon, backendName: string): 
         buffers.push(bv);
       }
       const step: StepArrays = { params: arrays, x: xv, labels: b.data.get(labels.dataId).values as Int32Array };
+      const classes = plan.slots[program.logits]!.shape[1]!;
+      const bad = step.labels.findIndex((l) => !(l >= 0 && l < classes));
+      if (bad >= 0) throw new RangeError(`${TRAIN_STEP_KERNEL}: label ${step.labels[bad]} of row ${bad} is outside 0 … ${classes - 1}`);
       for (const s of plan.slots) s.written = false;
       for (const f of plan.forward) f(step);
       const logits = plan.slots[program.logits]!;
