@@ -20,7 +20,8 @@ const RELU = unaryOpCode(Relu);
 
 interface Slot {
   readonly shape: number[];
-  readonly value: Float32Array;
+  /** Its activation; slot 0's is the step's input batch, set at the start of each step. */
+  value: Float32Array;
   /** Its gradient, or null when no gradient reaches it (the input batch, what feeds nothing). */
   readonly grad: Float32Array | null;
   /** Whether grad holds this step's gradient yet (the first writer overwrites, later ones add). */
@@ -30,7 +31,6 @@ interface Slot {
 /** What a step needs from the caller: the parameter storages in the order of `params`. */
 interface StepArrays {
   readonly params: Float32Array[];
-  readonly x: Float32Array;
   readonly labels: Int32Array;
 }
 
@@ -205,7 +205,7 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
   if (!logitsShape || logitsShape.length !== 2 || logitsShape[0] !== xShape[0])
     throw new Error(`${TRAIN_STEP_KERNEL}: program logits slot ${program.logits} is not a [B, classes] slot`);
 
-  // slot 0 is the caller's batch (read from the step's x); slots no op writes stay empty
+  // slot 0 holds the caller's batch during a step; slots no op writes stay empty
   const sizes = shapes.map((s, i) => (i === 0 || !s ? 0 : util.sizeFromShape(s)));
   const gradBuffers = shareGradientBuffers(program, needs, sizes);
   const slots: Slot[] = shapes.map((s, i) => ({ shape: s ?? [0], value: new Float32Array(sizes[i]!), grad: gradBuffers[i]!, written: false }));
@@ -252,9 +252,7 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
         const conv = new Float32Array(Y.value.length);
         stats.push(mean, variance);
         counts.push(Y.value.length / co);
-        forward.push((s) =>
-          addon.reluConvBnTrain(c.x === 0 ? s.x : X.value, s.params[f]!, s.params[g]!, s.params[b]!, Y.value, mean, variance, activated, conv, geom, c.relu, eps),
-        );
+        forward.push((s) => addon.reluConvBnTrain(X.value, s.params[f]!, s.params[g]!, s.params[b]!, Y.value, mean, variance, activated, conv, geom, c.relu, eps));
         if (!Y.grad) return;
         reached[f] = reached[g] = reached[b] = true;
         const withDx = c.inputGradient && X.grad !== null;
@@ -291,22 +289,22 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
         const dHwio = new Float32Array(grads[f]!.length);
         forward.push((s) => {
           addon.transpose(s.params[f]!, hwio, oihw, toHwio);
-          addon.conv2d(c.x === 0 ? s.x : X.value, hwio, Y.value, geom);
+          addon.conv2d(X.value, hwio, Y.value, geom);
         });
         if (!Y.grad) return;
         reached[f] = true;
-        backward.push((s) => {
+        backward.push(() => {
           if (X.grad) {
             addon.conv2dBackpropInput(Y.grad!, hwio, target(c.x), geom);
             commit(c.x);
           }
-          addon.conv2dBackpropFilter(c.x === 0 ? s.x : X.value, Y.grad!, dHwio, geom);
+          addon.conv2dBackpropFilter(X.value, Y.grad!, dHwio, geom);
           addon.transpose(dHwio, grads[f]!, hwioShape, toOihw);
         });
       })
       .with({ op: 'avgPool' }, (p) => {
         const X = slots[p.x]!;
-        forward.push((s) => addon.avgPool(p.x === 0 ? s.x : X.value, Y.value, geom));
+        forward.push(() => addon.avgPool(X.value, Y.value, geom));
         if (!Y.grad || !X.grad) return;
         backward.push(() => {
           addon.avgPoolGrad(Y.grad!, target(p.x), geom);
@@ -317,7 +315,7 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
         const A = slots[a.a]!;
         const B = slots[a.b]!;
         const geometry = flat(Y.value.length);
-        forward.push((s) => addon.binary(ADD, a.a === 0 ? s.x : A.value, a.b === 0 ? s.x : B.value, Y.value, geometry));
+        forward.push(() => addon.binary(ADD, A.value, B.value, Y.value, geometry));
         if (!Y.grad) return;
         backward.push(() => {
           addGrad(a.a, Y.grad!);
@@ -325,7 +323,7 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
         });
       })
       .with({ op: 'zeros' }, (z) => {
-        forward.push(() => Y.value.fill(0));
+        // Y.value is a fresh zero array that nothing else writes: no forward work
         const L = slots[z.like]!;
         if (!Y.grad || !L.grad) return;
         backward.push(() => {
@@ -343,18 +341,18 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
         const variance = new Float32Array(c);
         stats.push(mean, variance);
         counts.push(m);
-        forward.push((s) => addon.batchNormTrain(bn.x === 0 ? s.x : X.value, s.params[g]!, s.params[b]!, Y.value, mean, variance, m, c, eps));
+        forward.push((s) => addon.batchNormTrain(X.value, s.params[g]!, s.params[b]!, Y.value, mean, variance, m, c, eps));
         if (!Y.grad) return;
         reached[g] = reached[b] = true;
         const dx = X.grad ? X.grad : new Float32Array(util.sizeFromShape(X.shape)); // dγ, dβ still need the kernel
         backward.push((s) => {
-          addon.batchNormTrainGrad(Y.grad!, bn.x === 0 ? s.x : X.value, s.params[g]!, mean, variance, null, null, X.grad ? target(bn.x) : dx, grads[g]!, grads[b]!, m, c, eps);
+          addon.batchNormTrainGrad(Y.grad!, X.value, s.params[g]!, mean, variance, null, null, X.grad ? target(bn.x) : dx, grads[g]!, grads[b]!, m, c, eps);
           if (X.grad) commit(bn.x);
         });
       })
       .with({ op: 'relu' }, (r) => {
         const X = slots[r.x]!;
-        forward.push((s) => addon.unary(RELU, r.x === 0 ? s.x : X.value, Y.value, 0));
+        forward.push(() => addon.unary(RELU, X.value, Y.value, 0));
         if (!Y.grad || !X.grad) return;
         backward.push(() => {
           // tfjs' ReLU gradient dy · step(x); y > 0 exactly when x > 0
@@ -369,8 +367,8 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
         const X = slots[m.x]!;
         const [n, h, w, c] = X.shape as [number, number, number, number];
         const hw = h * w;
-        forward.push((s) => {
-          const x = m.x === 0 ? s.x : X.value;
+        forward.push(() => {
+          const x = X.value;
           const y = Y.value;
           for (let b = 0; b < n; b++)
             for (let ch = 0; ch < c; ch++) {
@@ -394,7 +392,7 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
         const [n, inF] = X.shape as [number, number];
         const out = Y.shape[1]!;
         forward.push((s) => {
-          addon.matmul(l.x === 0 ? s.x : X.value, s.params[w]!, Y.value, 1, 0, 0, n, out, inF, false, true);
+          addon.matmul(X.value, s.params[w]!, Y.value, 1, 0, 0, n, out, inF, false, true);
           if (bi < 0) return;
           const bias = s.params[bi]!;
           for (let r = 0; r < n; r++) for (let o2 = 0; o2 < out; o2++) Y.value[r * out + o2] = Math.fround(Y.value[r * out + o2]! + bias[o2]!);
@@ -404,7 +402,7 @@ function compile(addon: NativeAddon, program: TrainProgram, params: readonly str
         if (bi >= 0) reached[bi] = true;
         backward.push((s) => {
           const dy = Y.grad!;
-          addon.matmul(dy, l.x === 0 ? s.x : X.value, grads[w]!, 1, 0, 0, out, inF, n, true, false);
+          addon.matmul(dy, X.value, grads[w]!, 1, 0, 0, out, inF, n, true, false);
           if (bi >= 0) {
             const db = grads[bi]!;
             db.fill(0);
@@ -496,16 +494,18 @@ export function trainStepKernelConfig(addon: NativeAddon, backendName: string): 
         arrays.push(pv);
         buffers.push(bv);
       }
-      const step: StepArrays = { params: arrays, x: xv, labels: b.data.get(labels.dataId).values as Int32Array };
+      const step: StepArrays = { params: arrays, labels: b.data.get(labels.dataId).values as Int32Array };
       const classes = plan.slots[program.logits]!.shape[1]!;
       const bad = step.labels.findIndex((l) => !(l >= 0 && l < classes));
       if (bad >= 0) throw new RangeError(`${TRAIN_STEP_KERNEL}: label ${step.labels[bad]} of row ${bad} is outside 0 … ${classes - 1}`);
       for (const s of plan.slots) s.written = false;
+      plan.slots[0]!.value = xv;
       for (const f of plan.forward) f(step);
       const logits = plan.slots[program.logits]!;
       const loss = crossEntropyAndGradient(logits.value, step.labels, logits.shape[1]!, logits.grad!);
       logits.written = true;
       for (const f of plan.backward) f(step);
+      plan.slots[0]!.value = new Float32Array(0); // the plan keeps no reference to the caller's batch
       const scalars = Float32Array.from([attrs.lr, attrs.momentum, 0]);
       for (let i = 0; i < params.length; i++) {
         if (!plan.reached[i]) continue;
