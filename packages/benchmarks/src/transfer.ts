@@ -81,6 +81,13 @@ export interface TransferOptions {
   readonly proxyBatch?: number;
   /** Seed of the proxies' minibatch and network initialisation (default 0). */
   readonly proxySeed?: number;
+  /**
+   * Trainings per (task, cell) whose mean is the cell's accuracy (default 1: the plan's record).
+   * Replicate 0 is the plan's pair (its seed rule); replicate r ≥ 1 is trained with the seed of
+   * `${plan.seed}|${task}|${arch}|replicate ${r}` and stored with `replicate: r`. More than one
+   * averages out the recipe's seed noise, where a task's cells lie within a few test images.
+   */
+  readonly replicates?: number;
   /** Bootstrap over tasks: resamples (default 10,000) and seed (default 0). */
   readonly bootstrap?: { readonly resamples?: number; readonly seed?: number };
   /**
@@ -105,6 +112,8 @@ export type TransferProgress =
       readonly total: number;
       readonly task: string;
       readonly arch: string;
+      /** Which training of the cell (0: the plan's pair; see `replicates`). */
+      readonly replicate: number;
       readonly accuracy: number;
       readonly elapsedMs: number;
       /** Mean time per trained pick × picks left. */
@@ -218,6 +227,8 @@ export interface TransferResult {
     readonly candidates: number;
     readonly resamples: number;
     readonly minRandomCells: number;
+    /** Trainings averaged per cell (`replicates`); absent in reports made before it existed: 1. */
+    readonly replicates?: number;
     readonly proxies: {
       readonly names: readonly string[];
       readonly pool: string;
@@ -355,6 +366,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   positive('candidates', candidates);
   positive('minRandomCells', minRandom);
   positive('proxyPool', proxyPool);
+  const replicates = opts.replicates ?? 1;
+  positive('replicates', replicates);
   if (seeds.length === 0 || new Set(seeds).size !== seeds.length || seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
     fail('ValidationError', { source: 'bench transfer', field: 'seeds', expected: 'distinct non-negative integers, at least one', got: JSON.stringify(seeds) });
   if (top > candidates) fail('ValidationError', { source: 'bench transfer', field: 'top', expected: `at most the candidates (${candidates})`, got: String(top) });
@@ -396,6 +409,8 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   const built = planBuild({ ...plan, db: opts.db }, (r) => imagesOf(r).classNames.length);
   const metric = built.metric;
   const pairSeed = (task: TaskPlan, arch: string): number => seedToU32(`${plan.seed}|${task.name}|${arch}`);
+  const replicateSeed = (task: TaskPlan, arch: string, replicate: number): number =>
+    replicate === 0 ? pairSeed(task, arch) : seedToU32(`${plan.seed}|${task.name}|${arch}|replicate ${replicate}`);
   const references = referencePicks(planSpace);
   const db = MetaDatabase.open(opts.db);
   let extractor: FeatureExtractor | undefined;
@@ -403,13 +418,67 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     extractor = await createModelExtractor(opts.model.manifest, opts.modelName);
     // every record of the metric (random cells and picks already trained) must come from this recipe
     assertSameRecipe(db, metric, recipe, opts.db);
-    const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: planSpace, metric });
+    const recordsOf = (task: string): MetaRecord[] => db.records({ task, space: planSpace, metric }).filter((r) => r.replicate < replicates);
+    /** Per computation of the task: the arch string of its first record and its accuracy by replicate. */
+    const measurementsOf = (task: string): Map<string, { arch: string; accuracies: Map<number, number> }> => {
+      const byKey = new Map<string, { arch: string; accuracies: Map<number, number> }>();
+      for (const r of recordsOf(task)) {
+        const k = keyOf(space, r.arch, opts.db);
+        let m = byKey.get(k);
+        if (!m) byKey.set(k, (m = { arch: r.arch, accuracies: new Map() }));
+        if (!m.accuracies.has(r.replicate)) m.accuracies.set(r.replicate, r.accuracy);
+      }
+      return byKey;
+    };
+    /** The mean over the replicates of a cell's key; undefined until every replicate is measured. */
+    const meanAccuracy = (m: { accuracies: Map<number, number> } | undefined): number | undefined =>
+      m !== undefined && m.accuracies.size === replicates ? mean([...m.accuracies.values()]) : undefined;
+    let trained = 0;
+    let trainMs = 0;
+    let current: { name: string; train: ImageDataset; test: ImageDataset } | undefined;
+    /** Train and store the trainings of `todo` (grouped by task); false when the signal stopped it. */
+    const trainAll = async (todo: readonly { task: TaskPlan; arch: string; replicate: number }[]): Promise<boolean> => {
+      let done = 0;
+      let ms = 0;
+      for (const { task, arch, replicate } of todo) {
+        if (opts.signal?.aborted) return false;
+        if (current?.name !== task.name)
+          current = {
+            name: task.name,
+            ...taskData(imagesOf(task.dataset), task, { trainPerClass: plan.trainPerClass, testPerClass: plan.testPerClass, inputSize: recipe.inputSize!, seed: plan.seed }),
+          };
+        const p0 = Date.now();
+        const record = await trainPairRecord({ task, arch, seed: replicateSeed(task, arch, replicate) }, current, {
+          space: planSpace,
+          recipe,
+          metric,
+          sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)),
+        });
+        db.addRecord({ ...record, replicate, how: `${record.how} (${replicate === 0 ? 'a pick' : `replicate ${replicate}`} of metad2a bench transfer)` });
+        done++;
+        trained++;
+        ms += Date.now() - p0;
+        trainMs += Date.now() - p0;
+        opts.onProgress?.({
+          phase: 'train',
+          done,
+          total: todo.length,
+          task: task.name,
+          arch,
+          replicate,
+          accuracy: record.accuracy,
+          elapsedMs: Date.now() - t0,
+          etaMs: (ms / done) * (todo.length - done),
+        });
+      }
+      return true;
+    };
     // ---- phase 1: searches, proxies, Spearman (no training)
     const work: TaskWork[] = [];
     // every task's random cells first: a database short of records fails before any search, naming every short task
     const randomOf = built.tasks.map((task) => {
       const version = dataSourceVersion(task.dataset, imagesOf(task.dataset));
-      const byArch = new Map(recordsOf(task.name).map((r) => [r.arch, r]));
+      const byArch = new Map(recordsOf(task.name).filter((r) => r.replicate === 0).map((r) => [r.arch, r]));
       const plannedArchs = built.pairs.filter((p) => p.task.name === task.name).map((p) => p.arch);
       const random = plannedArchs.flatMap((arch) => {
         const r = byArch.get(arch);
@@ -432,6 +501,21 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
             .join(', ')}${short.length > 3 ? ', …' : ''} (build them: metad2a db build --plan ${planName} --db ${opts.db})`,
         }),
       );
+    }
+    // ---- phase 0 (replicates > 1): the random cells' other trainings, so that the Spearman below sees their means
+    if (replicates > 1) {
+      const todo = randomOf.flatMap(({ task, random }) => {
+        const byKey = measurementsOf(task.name);
+        return random.flatMap(({ arch }) => {
+          const m = byKey.get(keyOf(space, arch));
+          return Array.from({ length: replicates }, (_, r) => r).flatMap((r) => (m?.accuracies.has(r) ? [] : [{ task, arch, replicate: r }]));
+        });
+      });
+      if (!(await trainAll(todo))) return { status: 'stopped', trained, remaining: todo.length - trained };
+      for (const x of randomOf) {
+        const byKey = measurementsOf(x.task.name);
+        x.random = x.random.map(({ arch }) => ({ arch, accuracy: meanAccuracy(byKey.get(keyOf(space, arch)))! }));
+      }
     }
     for (const [ti, { task, random, planned }] of randomOf.entries()) {
       let features: FeatureSet;
@@ -506,11 +590,12 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       opts.onProgress?.({ phase: 'select', task: task.name, index: ti + 1, tasks: built.tasks.length, elapsedMs: Date.now() - t0 });
     }
 
-    // ---- phase 2: train the picks the database lacks (one record per computation and task)
-    const todo: { task: TaskPlan; arch: string }[] = [];
+    // ---- phase 2: train the picks the database lacks (per computation and task: every replicate)
+    const trainedBefore = trained;
+    const todo: { task: TaskPlan; arch: string; replicate: number }[] = [];
     let reused = 0;
     for (const w of work) {
-      const known = new Set(recordsOf(w.task.name).map((r) => keyOf(space, r.arch, opts.db)));
+      const known = measurementsOf(w.task.name);
       // a pick that computes what a planned, not yet measured random cell computes is trained as that pair (same string, same seed): the build then skips it
       const plannedByKey = new Map(built.pairs.filter((p) => p.task.name === w.task.name).map((p) => [keyOf(space, p.arch), p.arch]));
       const picks = [
@@ -522,41 +607,14 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         const k = keyOf(space, arch);
         if (seen.has(k)) continue;
         seen.add(k);
-        if (known.has(k)) reused++;
-        else todo.push({ task: w.task, arch: plannedByKey.get(k) ?? arch });
+        const m = known.get(k);
+        if (m?.accuracies.size === replicates) reused++;
+        // the other replicates of a measured computation train its recorded string (the seed rule follows the string)
+        const trainAs = m?.arch ?? plannedByKey.get(k) ?? arch;
+        for (let r = 0; r < replicates; r++) if (!m?.accuracies.has(r)) todo.push({ task: w.task, arch: trainAs, replicate: r });
       }
     }
-    let trained = 0;
-    let trainMs = 0;
-    let current: { name: string; train: ImageDataset; test: ImageDataset } | undefined;
-    for (const { task, arch } of todo) {
-      if (opts.signal?.aborted) return { status: 'stopped', trained, remaining: todo.length - trained };
-      if (current?.name !== task.name)
-        current = {
-          name: task.name,
-          ...taskData(imagesOf(task.dataset), task, { trainPerClass: plan.trainPerClass, testPerClass: plan.testPerClass, inputSize: recipe.inputSize!, seed: plan.seed }),
-        };
-      const p0 = Date.now();
-      const record = await trainPairRecord({ task, arch, seed: pairSeed(task, arch) }, current, {
-        space: planSpace,
-        recipe,
-        metric,
-        sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)),
-      });
-      db.addRecord({ ...record, how: `${record.how} (a pick of metad2a bench transfer)` });
-      trained++;
-      trainMs += Date.now() - p0;
-      opts.onProgress?.({
-        phase: 'train',
-        done: trained,
-        total: todo.length,
-        task: task.name,
-        arch,
-        accuracy: record.accuracy,
-        elapsedMs: Date.now() - t0,
-        etaMs: (trainMs / trained) * (todo.length - trained),
-      });
-    }
+    if (!(await trainAll(todo))) return { status: 'stopped', trained, remaining: todo.length - (trained - trainedBefore) };
 
     // ---- phase 3: the numbers, all from records
     const methods: TransferMethod[] = [
@@ -568,15 +626,10 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       'best-known',
     ];
     const tasks: TransferTaskResult[] = work.map((w) => {
-      const records = recordsOf(w.task.name);
-      const accOfKey = new Map<string, number>();
-      for (const r of records) {
-        const k = keyOf(space, r.arch, opts.db);
-        if (!accOfKey.has(k)) accOfKey.set(k, r.accuracy);
-      }
+      const byKey = measurementsOf(w.task.name);
       const randomAcc = w.random.map((r) => r.accuracy);
       const measured = (arch: string): MeasuredCell => {
-        const accuracy = accOfKey.get(keyOf(space, arch));
+        const accuracy = meanAccuracy(byKey.get(keyOf(space, arch)));
         if (accuracy === undefined)
           fail('NotFound', { source: opts.db, field: `task ${w.task.name}`, expected: `a record of ${arch}`, got: 'none (was it deleted while the benchmark ran?)' });
         return { arch, accuracy, percentile: percentileAmong(accuracy, randomAcc) };
@@ -599,9 +652,13 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           searchSeconds: s.searchSeconds,
         };
       });
-      let bestRecord = records[0]!;
-      for (const r of records) if (r.accuracy > bestRecord.accuracy) bestRecord = r;
-      const bestKnown = measured(bestRecord.arch);
+      // the best computation measured on the task (random cells and every pick; its replicates' mean)
+      let bestKnown: MeasuredCell | undefined;
+      for (const m of byKey.values()) {
+        const c = meanAccuracy(m) !== undefined ? measured(m.arch) : undefined;
+        if (c && (bestKnown === undefined || c.accuracy > bestKnown.accuracy)) bestKnown = c;
+      }
+      if (bestKnown === undefined) fail('NotFound', { source: opts.db, field: `task ${w.task.name}`, expected: 'a measured cell', got: 'none' });
       const refs = Object.fromEntries(Object.entries(w.references).map(([m, arch]) => [m, measured(arch)])) as Partial<Record<ReferenceMethod, MeasuredCell>>;
       const avg = (f: (s: TransferSeedResult) => MeasuredCell) => ({ accuracy: mean(seedsRes.map((s) => f(s).accuracy)), percentile: mean(seedsRes.map((s) => f(s).percentile)) });
       const m: Record<string, { accuracy: number; percentile: number }> = {
@@ -700,6 +757,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           candidates,
           resamples,
           minRandomCells: minRandom,
+          replicates,
           proxies: {
             names: proxies,
             pool:

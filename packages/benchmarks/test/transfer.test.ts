@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as E from 'fp-ts/lib/Either.js';
-import { Rng, initBackend, unwrap } from '@metad2a/core';
+import { Rng, initBackend, seedToU32, unwrap } from '@metad2a/core';
 import { buildDatabase, getRecipe, goodMbv3Subnets, planBuild, recipeMetric } from '@metad2a/arch-trainer';
 import { GoldenFixture } from '@metad2a/fixtures';
 import { loadFeatureSet } from '@metad2a/datasets';
@@ -455,6 +455,80 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
       "extractor random-conv (the database's features come from random-conv, first 20 images per class)",
     ]);
   }, 300_000); // three runs of the tiny plan: ~50 s on an idle 2-core machine, over 120 s at load 10
+
+  it("replicates: every random cell and pick is trained R times with seeds of its own, its accuracy is their mean; a stop resumes; replicates 1 reads replicate 0 only", async () => {
+    const copy = path.join(dir, 'replicates.sqlite');
+    fs.copyFileSync(db, copy);
+    const opts = { ...common(), db: copy, proxies: [], seeds: [0], top: 2, replicates: 3 };
+    await expect(runTransferBenchmark({ ...opts, replicates: 0 })).rejects.toThrow('bench transfer: replicates: expected a positive integer, got 0');
+    // a stop inside the random cells' replicates (phase 0) keeps what was trained
+    const stopper = new AbortController();
+    const first = await runTransferBenchmark({
+      ...opts,
+      signal: stopper.signal,
+      onProgress: (p) => {
+        if (p.phase === 'train' && p.done === 3) stopper.abort();
+      },
+    });
+    if (first.status !== 'stopped') throw new Error('expected a stop');
+    expect(first.trained).toBe(3);
+    // the plan's 12 random cells need replicates 1 and 2: 24 trainings in phase 0, three of them done
+    expect(first.remaining).toBe(21);
+    const replicatesSeen: number[] = [];
+    const run = await runTransferBenchmark({ ...opts, onProgress: (p) => void (p.phase === 'train' && replicatesSeen.push(p.replicate)) });
+    if (run.status !== 'complete') throw new Error('expected a result');
+    const r = run.result;
+    expect(r.settings.replicates).toBe(3);
+    // the 21 random-cell trainings left (replicates 1 and 2), then every pick not measured yet three times
+    expect(replicatesSeen.slice(0, 21).every((x) => x > 0)).toBe(true);
+    expect(r.trainings.trained).toBe(replicatesSeen.length);
+    expect(transferMarkdown(r)).toContain("every cell's accuracy (random cells and picks) is the mean of 3 trainings with different seeds (replicate 0 the plan's record)");
+    const d = MetaDatabase.open(copy, { readonly: true });
+    try {
+      const metric = recipeMetric(planOptions.recipe);
+      const built = planBuild({ ...planOptions, db: copy });
+      for (const t of r.tasks) {
+        const recs = d.records({ task: t.task, metric });
+        const trainings = (arch: string) => recs.filter((x) => key(x.arch) === key(arch)).sort((a, b) => a.replicate - b.replicate);
+        const meanOf = (arch: string) => {
+          const rs = trainings(arch);
+          expect(rs.map((x) => x.replicate)).toEqual([0, 1, 2]);
+          return (rs[0]!.accuracy + rs[1]!.accuracy + rs[2]!.accuracy) / 3;
+        };
+        for (const p of built.pairs.filter((q) => q.task.name === t.task)) {
+          const rs = trainings(p.arch);
+          // replicate 0 is the plan's pair; the others have seeds of their own
+          expect(rs.map((x) => (x.extra as { seed: number }).seed)).toEqual([p.seed, seedToU32(`7|${t.task}|${p.arch}|replicate 1`), seedToU32(`7|${t.task}|${p.arch}|replicate 2`)]);
+          expect(rs.every((x) => x.arch === p.arch)).toBe(true);
+        }
+        const randomAcc = built.pairs.filter((q) => q.task.name === t.task).map((q) => meanOf(q.arch));
+        expect(t.random.cells.map((c) => c.accuracy)).toEqual(randomAcc);
+        for (const c of t.seeds[0]!.top) {
+          expect(c.accuracy).toBeCloseTo(meanOf(c.arch), 12);
+          expect(c.percentile).toBe(percentileAmong(c.accuracy, randomAcc));
+        }
+        expect(t.references['nb201-cifar10']!.accuracy).toBeCloseTo(meanOf(nb201Winners().cifar10), 12);
+        // the best known: the best mean over the computations measured three times
+        const keys = [...new Set(recs.map((x) => key(x.arch)))].filter((k) => recs.filter((x) => key(x.arch) === k).length === 3);
+        expect(t.bestKnown.accuracy).toBeCloseTo(Math.max(...keys.map((k) => meanOf(recs.find((x) => key(x.arch) === k)!.arch))), 12);
+      }
+      // a rerun trains nothing and gives the same table
+      const again = await runTransferBenchmark(opts);
+      if (again.status !== 'complete') throw new Error('expected a result');
+      expect(again.result.trainings.trained).toBe(0);
+      expect(again.result.summary).toEqual(r.summary);
+      // replicates 1 on the same database reads replicate 0 only: the plan's records
+      const one = await runTransferBenchmark({ ...opts, replicates: 1 });
+      if (one.status !== 'complete') throw new Error('expected a result');
+      expect(one.result.trainings.trained).toBe(0);
+      for (const t of one.result.tasks) {
+        const recs = d.records({ task: t.task, metric }).filter((x) => x.replicate === 0);
+        for (const c of [...t.random.cells, ...t.seeds[0]!.top]) expect(c.accuracy).toBe(recs.find((x) => key(x.arch) === key(c.arch))!.accuracy);
+      }
+    } finally {
+      d.close();
+    }
+  }, 300_000);
 });
 
 describe('runTransferBenchmark on an MBv3 plan (the embedded MBv3 model, issue #23)', () => {

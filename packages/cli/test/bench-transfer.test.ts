@@ -80,4 +80,19 @@ describe('metad2a bench transfer (embedded default model, tiny plan)', () => {
     expect(b.out()).toContain(`Trainings: 0 picks trained by this run`);
     expect(fs.readFileSync(path.join(dir, 'b', 'transfer-cli-test-tiny.svg'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'a', 'transfer-cli-test-tiny.svg'), 'utf8'));
   });
+
+  it('--replicates 2: every cell trained twice (a progress line per replicate), its accuracy the mean; --replicates 0 is refused', async () => {
+    const bad = capture(undefined, { METAD2A_DEFAULT_MODEL: undefined });
+    expect(await runCli([...argv(path.join(dir, 'r0')), '--replicates', '0'], bad.io)).not.toBe(0);
+    expect(bad.err()).toContain('--replicates');
+    const r2 = capture(undefined, { METAD2A_DEFAULT_MODEL: undefined });
+    expect(await runCli([...argv(path.join(dir, 'r2')), '--replicates', '2', '--proxies', 'none', '--json'], r2.io)).toBe(0);
+    const r = JSON.parse(r2.out());
+    expect(r.settings.replicates).toBe(2);
+    // the 12 random cells' second trainings come first
+    const lines = r2.err().split('\n').filter((l) => / trained (pick|replicate \d) \d+\/\d+ /.test(l));
+    expect(lines.slice(0, 12).every((l) => / trained replicate 1 \d+\/12 /.test(l))).toBe(true);
+    expect(lines).toHaveLength(r.trainings.trained);
+    expect(fs.readFileSync(path.join(dir, 'r2', 'transfer-cli-test-tiny.md'), 'utf8')).toContain('is the mean of 2 trainings with different seeds');
+  });
 });

@@ -48,6 +48,7 @@ interface BenchFlags {
   topDistance?: number;
   resamples: number;
   minRandom: number;
+  replicates: number;
   proxies?: string[];
   proxyBatch: number;
   proxyPool?: number;
@@ -137,6 +138,7 @@ async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
       candidates: f.candidates,
       resamples: f.resamples,
       minRandomCells: f.minRandom,
+      replicates: f.replicates,
       proxies,
       proxyBatch: f.proxyBatch,
       proxyPool: f.proxyPool,
@@ -149,7 +151,10 @@ async function benchTransfer(f: BenchFlags, io: CliIo): Promise<void> {
       onProgress: (p) => {
         const now = new Date().toISOString();
         if (p.phase === 'select') io.stderr.write(`${tag} ${now} searched ${p.index}/${p.tasks} ${p.task} (${formatDuration(p.elapsedMs)} elapsed)\n`);
-        else io.stderr.write(`${tag} ${now} trained pick ${p.done}/${p.total} ${p.accuracy.toFixed(2)}% ${p.task} ${p.arch} eta ${formatDuration(p.etaMs)}\n`);
+        else
+          io.stderr.write(
+            `${tag} ${now} trained ${p.replicate === 0 ? 'pick' : `replicate ${p.replicate}`} ${p.done}/${p.total} ${p.accuracy.toFixed(2)}% ${p.task} ${p.arch} eta ${formatDuration(p.etaMs)}\n`,
+          );
       },
     });
     if (run.status === 'stopped') {
@@ -192,6 +197,12 @@ export function registerBench(program: Command, io: CliIo): void {
     )
     .option('--resamples <n>', 'transfer: resampled datasets the predictor averages over', intInRange('--resamples', 1, 10000), 10)
     .option('--min-random <n>', 'transfer: measured random cells a task needs', intInRange('--min-random', 1), 30)
+    .option(
+      '--replicates <n>',
+      "transfer: trainings per cell (random cells and picks) whose mean is its accuracy: 1 is the plan's record; more are trained with further seeds and stored as replicates",
+      intInRange('--replicates', 1, 20),
+      1,
+    )
     .option(
       '--proxies <list>',
       "transfer: zero-cost proxies whose top-1 over MetaD2A's candidates is trained, or none (default: naswot,synflow for an NB201 plan, none otherwise: they score NB201's TinyNetwork)",
