@@ -478,7 +478,11 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     // every task's random cells first: a database short of records fails before any search, naming every short task
     const randomOf = built.tasks.map((task) => {
       const version = dataSourceVersion(task.dataset, imagesOf(task.dataset));
-      const byArch = new Map(recordsOf(task.name).filter((r) => r.replicate === 0).map((r) => [r.arch, r]));
+      const byArch = new Map(
+        recordsOf(task.name)
+          .filter((r) => r.replicate === 0)
+          .map((r) => [r.arch, r]),
+      );
       const plannedArchs = built.pairs.filter((p) => p.task.name === task.name).map((p) => p.arch);
       const random = plannedArchs.flatMap((arch) => {
         const r = byArch.get(arch);

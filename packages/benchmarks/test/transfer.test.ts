@@ -456,7 +456,7 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     ]);
   }, 300_000); // three runs of the tiny plan: ~50 s on an idle 2-core machine, over 120 s at load 10
 
-  it("replicates: every random cell and pick is trained R times with seeds of its own, its accuracy is their mean; a stop resumes; replicates 1 reads replicate 0 only", async () => {
+  it('replicates: every random cell and pick is trained R times with seeds of its own, its accuracy is their mean; a stop resumes; replicates 1 reads replicate 0 only', async () => {
     const copy = path.join(dir, 'replicates.sqlite');
     fs.copyFileSync(db, copy);
     const opts = { ...common(), db: copy, proxies: [], seeds: [0], top: 2, replicates: 3 };
@@ -498,7 +498,11 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
         for (const p of built.pairs.filter((q) => q.task.name === t.task)) {
           const rs = trainings(p.arch);
           // replicate 0 is the plan's pair; the others have seeds of their own
-          expect(rs.map((x) => (x.extra as { seed: number }).seed)).toEqual([p.seed, seedToU32(`7|${t.task}|${p.arch}|replicate 1`), seedToU32(`7|${t.task}|${p.arch}|replicate 2`)]);
+          expect(rs.map((x) => (x.extra as { seed: number }).seed)).toEqual([
+            p.seed,
+            seedToU32(`7|${t.task}|${p.arch}|replicate 1`),
+            seedToU32(`7|${t.task}|${p.arch}|replicate 2`),
+          ]);
           expect(rs.every((x) => x.arch === p.arch)).toBe(true);
         }
         const randomAcc = built.pairs.filter((q) => q.task.name === t.task).map((q) => meanOf(q.arch));

@@ -90,7 +90,10 @@ describe('metad2a bench transfer (embedded default model, tiny plan)', () => {
     const r = JSON.parse(r2.out());
     expect(r.settings.replicates).toBe(2);
     // the 12 random cells' second trainings come first
-    const lines = r2.err().split('\n').filter((l) => / trained (pick|replicate \d) \d+\/\d+ /.test(l));
+    const lines = r2
+      .err()
+      .split('\n')
+      .filter((l) => / trained (pick|replicate \d) \d+\/\d+ /.test(l));
     expect(lines.slice(0, 12).every((l) => / trained replicate 1 \d+\/12 /.test(l))).toBe(true);
     expect(lines).toHaveLength(r.trainings.trained);
     expect(fs.readFileSync(path.join(dir, 'r2', 'transfer-cli-test-tiny.md'), 'utf8')).toContain('is the mean of 2 trainings with different seeds');
