@@ -29,7 +29,8 @@
  *             generator checkpoint (e.g. the shipped one) and retrains the predictor only
  *             (`meta-train --generator-epochs 0 --generator-init <file>`)
  *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2,
- *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate)):
+ *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate), `--eval-replicates`
+ *             trainings per cell averaged (1)):
  *             <work>/transfer-nb201-heldout-v1.{md,json,svg}; picks are trained into the held-out database
  *   ship      the model into packages/default-model/models/nb201 (`--ship-to`): its two checkpoints,
  *             model.json with the build's provenance, evaluation.json (the transfer result) and
@@ -181,6 +182,8 @@ export interface BuildSettings {
     readonly proxyPool?: number;
     /** MetaD2A's top-k as `search --top-distance` chooses it; > 0 also ships as the model's search default (model.json `search`). */
     readonly topDistance?: number;
+    /** Trainings per cell whose mean is its accuracy (`bench transfer --replicates`; default 1). */
+    readonly replicates?: number;
   };
   /**
    * MBv3: after the evaluation, `decodes` seeded decodes of the generator per data set, made by the
@@ -470,7 +473,11 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
         ...s.eval,
         ...(opts.signal ? { signal: opts.signal } : {}),
         onProgress: (e) =>
-          log(e.phase === 'select' ? `eval searched ${e.index}/${e.tasks} ${e.task}` : `eval trained pick ${e.done}/${e.total} ${e.accuracy.toFixed(2)}% ${e.task} ${e.arch}`),
+          log(
+            e.phase === 'select'
+              ? `eval searched ${e.index}/${e.tasks} ${e.task}`
+              : `eval trained ${e.replicate === 0 ? 'pick' : `replicate ${e.replicate}`} ${e.done}/${e.total} ${e.accuracy.toFixed(2)}% ${e.task} ${e.arch}`,
+          ),
       });
       if (run.status === 'stopped') {
         log(`eval stopped: ${run.trained} picks trained and recorded, ${run.remaining} left; run the eval phase again to resume`);
@@ -659,6 +666,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
       ...(flags.has('--proxy-batch') ? { proxyBatch: int('--proxy-batch', 64, 2) } : {}),
       ...(flags.has('--proxy-pool') ? { proxyPool: int('--proxy-pool', 1) } : {}),
       ...(flags.has('--top-distance') ? { topDistance: int('--top-distance', 0, 0) } : {}),
+      ...(flags.has('--eval-replicates') ? { replicates: int('--eval-replicates', 1, 1) } : {}),
     },
     shipTo: abs(take('--ship-to')) ?? d.shipTo,
   };

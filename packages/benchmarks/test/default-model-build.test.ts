@@ -80,6 +80,8 @@ describe('tools/default-model/build.ts', () => {
     expect(o.settings).toMatchObject({ work: '/tmp/w', extractor: 'mobilenetv2', generatorPairs: { kind: 'best-per-task', count: 2 }, eval: { seeds: [0, 5] } });
     expect(parseBuildArgs(['--top-distance', '3']).settings.eval).toEqual({ seeds: [0, 1, 2], topDistance: 3 });
     expect(() => parseBuildArgs(['--top-distance', '-1'])).toThrow('build.ts: --top-distance: expected an integer ≥ 0, got "-1"');
+    expect(parseBuildArgs(['--eval-replicates', '3']).settings.eval).toEqual({ seeds: [0, 1, 2], replicates: 3 });
+    expect(() => parseBuildArgs(['--eval-replicates', '0'])).toThrow('build.ts: --eval-replicates: expected an integer ≥ 1, got "0"');
     expect(parseBuildArgs(['--prior', 'none']).settings.prior).toBeNull();
     expect(parseBuildArgs(['--anchor', 'on']).settings.anchor).toBe(true);
     expect(parseBuildArgs(['--anchor', 'prior+choices']).settings.anchor).toBe('prior+choices');
