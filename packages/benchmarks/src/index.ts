@@ -49,5 +49,5 @@ export {
   type TransferMethod,
   type MeasuredCell,
 } from './transfer';
-export { percentileAmong, quantileSorted, bootstrapMeanCI, overlapCount, groupOverlaps, type BootstrapCI, type GroupOverlap } from './transfer-stats';
+export { percentileAmong, quantileSorted, bootstrapMeanCI, overlapCount, groupOverlaps, winsTiesLosses, type BootstrapCI, type GroupOverlap } from './transfer-stats';
 export { transferMarkdown, transferSvg, transferMethodLabel } from './transfer-report';

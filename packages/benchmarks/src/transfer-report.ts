@@ -83,7 +83,9 @@ export function transferMarkdown(r: TransferResult): string {
   for (const p of r.perSeed) lines.push(`| ${p.seed} | ${f1(p.top1Percentile)} | ${f1(p.top1PredictedPercentile)} | ${f1(p.bestOfTopPercentile)} | ${rho(p.spearman)} |`);
   lines.push('');
   const against = (a: string): string => (a === 'nb201-both' ? 'both NB201 winners' : label(a as TransferMethod));
-  lines.push(`**${label('metad2a-top1')} (mean over seeds) is more accurate than** ${r.wins.map((w) => `${against(w.against)} on ${w.wins} of ${w.tasks} tasks`).join('; ')}.`);
+  lines.push(
+    `**${label('metad2a-top1')} (mean over seeds) is more accurate than** ${r.wins.map((w) => `${against(w.against)} on ${w.wins} of ${w.tasks} tasks${w.ties !== undefined ? ` (as accurate on ${w.ties})` : ''}`).join('; ')}.`,
+  );
   lines.push('');
   const sources = [...new Set(r.tasks.map((t) => t.source))];
   lines.push(`**Overlap of MetaD2A's top-${k} between sources**: mean number of cells (of ${k}, same computation) two tasks' top-${k}s share, over task pairs and seeds.`);

@@ -105,3 +105,20 @@ export function groupOverlaps(
   });
   return out;
 }
+
+/**
+ * Task by task, how often `a[i]` is more accurate than `b[i]`, as accurate, or less. A mean over
+ * seeds of one and the same accuracy can differ from it in the last bit (`(45.33 · 3) / 3 >
+ * 45.33`), so differences within `tolerance` are ties, not wins or losses.
+ */
+export function winsTiesLosses(a: readonly number[], b: readonly number[], tolerance = 1e-9): { wins: number; ties: number; losses: number } {
+  if (a.length !== b.length) throw new RangeError(`winsTiesLosses: ${a.length} against ${b.length} values`);
+  let wins = 0;
+  let ties = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    if (d > tolerance) wins++;
+    else if (d >= -tolerance) ties++;
+  }
+  return { wins, ties, losses: a.length - wins - ties };
+}

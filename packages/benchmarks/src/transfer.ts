@@ -42,7 +42,7 @@ import {
 } from '@metad2a/search';
 import { formatNb201, nb201Table, type Nb201Dataset } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
-import { bootstrapMeanCI, groupOverlaps, percentileAmong, type BootstrapCI, type GroupOverlap } from './transfer-stats';
+import { bootstrapMeanCI, groupOverlaps, percentileAmong, winsTiesLosses, type BootstrapCI, type GroupOverlap } from './transfer-stats';
 
 /** A build plan's options without the per-run fields (what `BUILD_PLANS` holds). */
 export type TransferPlanOptions = Omit<BuildDatabaseOptions, 'db' | 'shard' | 'onProgress' | 'signal'>;
@@ -203,8 +203,10 @@ export interface TransferGroupSummary {
 export interface TransferWins {
   /** The method MetaD2A's top-1 (mean over seeds) is compared with; `nb201-both` (NB201 plans): better than both winners. */
   readonly against: string;
-  /** Tasks where MetaD2A's top-1 is strictly more accurate. */
+  /** Tasks where MetaD2A's top-1 is more accurate (by more than float rounding). */
   readonly wins: number;
+  /** Tasks where both are equally accurate (e.g. the same cell); absent in reports made before it existed. */
+  readonly ties?: number;
   readonly tasks: number;
 }
 
@@ -734,11 +736,10 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         ) ?? Number.NaN,
     }));
     const top1 = (t: TransferTaskResult) => t.methods['metad2a-top1']!.accuracy;
-    const beats = (against: string, other: (t: TransferTaskResult) => number): TransferWins => ({
-      against,
-      wins: tasks.filter((t) => top1(t) > other(t)).length,
-      tasks: tasks.length,
-    });
+    const beats = (against: string, other: (t: TransferTaskResult) => number): TransferWins => {
+      const { wins, ties } = winsTiesLosses(tasks.map(top1), tasks.map(other));
+      return { against, wins, ties, tasks: tasks.length };
+    };
     const refMethods = Object.keys(references) as ReferenceMethod[];
     const wins = [
       ...refMethods.map((m) => beats(m, (t) => t.methods[m]!.accuracy)),

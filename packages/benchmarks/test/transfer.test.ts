@@ -20,6 +20,7 @@ import {
   runTransferBenchmark,
   transferMarkdown,
   transferSvg,
+  winsTiesLosses,
   type TransferPlanOptions,
   type TransferResult,
   type TransferTaskResult,
@@ -48,6 +49,13 @@ describe('transfer statistics', () => {
     expect(percentileAmong(5, [5, 5, 5, 5])).toBe(50);
     expect(() => percentileAmong(1, [])).toThrow(/at least one value/);
     expect(() => percentileAmong(Number.NaN, [1])).toThrow(/finite/);
+  });
+
+  it('wins, ties and losses: a mean of one accuracy over seeds that differs from it in the last bit is a tie', () => {
+    const a = 45.33;
+    expect((a + a + a) / 3).toBeGreaterThan(a); // the float rounding a strict comparison counted as a win
+    expect(winsTiesLosses([(a + a + a) / 3, (96.6 * 3) / 3, 90, 80.5], [a, 96.6, 89.9, 80.6])).toEqual({ wins: 1, ties: 2, losses: 1 });
+    expect(() => winsTiesLosses([1], [])).toThrow('winsTiesLosses: 1 against 0 values');
   });
 
   it('type-7 quantile', () => {
@@ -379,7 +387,9 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     expect(all.predictionMae.mean).toBeCloseTo((r.tasks[0]!.predictionError.mae + r.tasks[1]!.predictionError.mae) / 2, 12);
     expect(r.tasks[0]!.predictionError.bias).toBeCloseTo((r.tasks[0]!.seeds[0]!.predictionError.bias + r.tasks[0]!.seeds[1]!.predictionError.bias) / 2, 12);
     const w = r.wins.find((x) => x.against === 'proxy:naswot')!;
-    expect(w.wins).toBe(r.tasks.filter((t) => t.methods['metad2a-top1']!.accuracy > t.methods['proxy:naswot']!.accuracy).length);
+    const diffs = r.tasks.map((t) => t.methods['metad2a-top1']!.accuracy - t.methods['proxy:naswot']!.accuracy);
+    expect(w.wins).toBe(diffs.filter((d) => d > 1e-9).length);
+    expect(w.ties).toBe(diffs.filter((d) => Math.abs(d) <= 1e-9).length);
     expect(r.overlap.map((o) => [o.a, o.b, o.pairs])).toEqual([
       ['builtin:digits', 'builtin:digits', 0],
       ['builtin:digits', 'source:shapes', 2],
