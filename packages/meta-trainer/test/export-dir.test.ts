@@ -5,7 +5,7 @@ import { MetaDatabase, exportDir, importExportDir, readExportManifest } from '..
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-export-'));
 
-function sample(): MetaDatabase {
+function sample(opts: { replicate: boolean } = { replicate: true }): MetaDatabase {
   const db = MetaDatabase.inMemory();
   db.addDataset({ name: 'source:glyphs-greek', source: 'source:glyphs-greek', numClasses: 33, note: 'images; source version g2' });
   db.addDataset({ name: 'builtin:fashion-mnist', source: 'builtin:fashion-mnist', numClasses: 10 });
@@ -45,6 +45,22 @@ function sample(): MetaDatabase {
       how: 'trained:x',
       createdAt: '2026-12-05T19:00:02.000Z',
     },
+    // a second measurement of the first record's key (`bench transfer --replicates`), older than it
+    ...(opts.replicate
+      ? [
+          {
+            task: 'source:glyphs-greek/1-4-9',
+            space: 'nb201',
+            arch: '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|',
+            accuracy: 35.5,
+            metric: 'top1-test@nb201-db',
+            replicate: 1,
+            how: 'trained:x (replicate 1)',
+            createdAt: '2026-12-05T18:59:00.000Z',
+            extra: { seed: 6 },
+          },
+        ]
+      : []),
   ]);
   return db;
 }
@@ -54,9 +70,15 @@ describe('export folder', () => {
     const a = sample();
     const d1 = tmp();
     const m = exportDir(a, d1, { recipe: 'nb201-db', seedNoise: 1.5 });
-    expect(m.counts).toEqual({ datasets: 2, tasks: 2, records: 3 });
+    expect(m.counts).toEqual({ datasets: 2, tasks: 2, records: 4 });
     const b = MetaDatabase.inMemory();
-    expect(importExportDir(d1, b)).toEqual({ datasets: 2, tasks: 2, records: 3, skipped: 0 });
+    expect(importExportDir(d1, b)).toEqual({ datasets: 2, tasks: 2, records: 4, skipped: 0 });
+    expect(b.records({ task: 'source:glyphs-greek/1-4-9' }).map((r) => [r.accuracy, r.replicate])).toEqual(
+      expect.arrayContaining([
+        [33.3333333, 0],
+        [35.5, 1],
+      ]),
+    );
     const d2 = tmp();
     exportDir(b, d2, { recipe: 'nb201-db', seedNoise: 1.5 });
     for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz'])
@@ -69,7 +91,9 @@ describe('export folder', () => {
     expect(strip(b)).toEqual(strip(a));
     expect(b.tasks().map((t) => [t.name, t.classIds])).toEqual(expect.arrayContaining(a.tasks().map((t) => [t.name, t.classIds])));
     // importing again adds nothing
-    expect(importExportDir(d1, b)).toEqual({ datasets: 0, tasks: 0, records: 0, skipped: 3 });
+    expect(importExportDir(d1, b)).toEqual({ datasets: 0, tasks: 0, records: 0, skipped: 4 });
+    // a database holding the first measurement of a key gains the second (the key includes the replicate)
+    expect(importExportDir(d1, sample({ replicate: false }))).toEqual({ datasets: 0, tasks: 0, records: 1, skipped: 3 });
     expect(readExportManifest(d1).about).toEqual({ recipe: 'nb201-db', seedNoise: 1.5 });
   });
 
@@ -83,10 +107,10 @@ describe('export folder', () => {
     );
     const d1 = tmp();
     const m = exportDir(a, d1);
-    expect(m.counts).toEqual({ datasets: 2, tasks: 2, records: 3, classFeatures: 10 });
+    expect(m.counts).toEqual({ datasets: 2, tasks: 2, records: 4, classFeatures: 10 });
     expect(Object.keys(m.files).sort()).toEqual(['datasets.jsonl.gz', 'features.jsonl.gz', 'records.jsonl.gz', 'tasks.jsonl.gz']);
     const b = MetaDatabase.inMemory();
-    expect(importExportDir(d1, b)).toEqual({ datasets: 2, tasks: 2, records: 3, skipped: 0, classFeatures: 10 });
+    expect(importExportDir(d1, b)).toEqual({ datasets: 2, tasks: 2, records: 4, skipped: 0, classFeatures: 10 });
     expect(b.dataset('builtin:fashion-mnist')).toMatchObject({ featureDim: 2, classesWithFeatures: 10, featuresFrom: 'random-conv:abc, first 2 images per class' });
     expect(Buffer.from(b.classFeatures('builtin:fashion-mnist', 7).data.buffer).equals(Buffer.from(rows(7).buffer))).toBe(true);
     const d2 = tmp();
@@ -94,10 +118,10 @@ describe('export folder', () => {
     for (const f of ['manifest.json', 'datasets.jsonl.gz', 'features.jsonl.gz']) expect(fs.readFileSync(path.join(d2, f)).equals(fs.readFileSync(path.join(d1, f)))).toBe(true);
     exportDir(sample(), d2);
     expect(fs.existsSync(path.join(d2, 'features.jsonl.gz'))).toBe(false);
-    expect(readExportManifest(d2).counts).toEqual({ datasets: 2, tasks: 2, records: 3 });
+    expect(readExportManifest(d2).counts).toEqual({ datasets: 2, tasks: 2, records: 4 });
     // withoutFeatures: the same records, datasets without a feature width, no features file
     const d3 = tmp();
-    expect(exportDir(b, d3, undefined, { withoutFeatures: true }).counts).toEqual({ datasets: 2, tasks: 2, records: 3 });
+    expect(exportDir(b, d3, undefined, { withoutFeatures: true }).counts).toEqual({ datasets: 2, tasks: 2, records: 4 });
     expect(fs.existsSync(path.join(d3, 'features.jsonl.gz'))).toBe(false);
     expect(fs.readFileSync(path.join(d3, 'records.jsonl.gz')).equals(fs.readFileSync(path.join(d1, 'records.jsonl.gz')))).toBe(true);
     const c = MetaDatabase.inMemory();

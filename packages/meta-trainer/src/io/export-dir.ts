@@ -7,7 +7,7 @@
  *   manifest.json      format, counts, per-file sha256, free-form `about` (recipe, calibration…)
  *   datasets.jsonl.gz  one dataset per line (name, source, numClasses, featureDim?, note?)
  *   tasks.jsonl.gz     one task per line (name, dataset, classIds)
- *   records.jsonl.gz   one record per line (task, space, arch, accuracy, metric, how, createdAt, recipe?, extra?)
+ *   records.jsonl.gz   one record per line (task, space, arch, accuracy, metric, replicate? (when > 0), how, createdAt, recipe?, extra?)
  *   features.jsonl.gz  only when the database holds class features: one class per line (dataset,
  *                      classIndex, label, count, dim, from = the extractor, f32 = the rows as
  *                      base64 little-endian float32, so they come back bit for bit)
@@ -79,13 +79,23 @@ export function exportDir(db: MetaDatabase, dir: string, about?: unknown, opts: 
         arch: r.arch,
         accuracy: r.accuracy,
         metric: r.metric,
+        // repeated measurements of one key (e.g. `bench transfer --replicates`); absent for the first, so exports without them are unchanged
+        ...(r.replicate > 0 ? { replicate: r.replicate } : {}),
         how: r.how,
         createdAt: r.createdAt,
         ...(r.recipe !== undefined ? { recipe: r.recipe } : {}),
         ...(r.extra !== undefined ? { extra: r.extra } : {}),
       }),
     )
-    .sort((a, b) => cmp(a.task, b.task) || cmp(a.space, b.space) || cmp(a.arch, b.arch) || cmp(a.metric, b.metric) || cmp(a.createdAt!, b.createdAt!));
+    .sort(
+      (a, b) =>
+        cmp(a.task, b.task) ||
+        cmp(a.space, b.space) ||
+        cmp(a.arch, b.arch) ||
+        cmp(a.metric, b.metric) ||
+        (a.replicate ?? 0) - (b.replicate ?? 0) ||
+        cmp(a.createdAt!, b.createdAt!),
+    );
   const features: FeatureLine[] = (withFeatures ? datasets : []).flatMap((d) => {
     const from = db.dataset(d.name).featuresFrom ?? null;
     return db.classesWithFeatures(d.name).map((ci): FeatureLine => {
@@ -170,8 +180,8 @@ export function importExportDir(dir: string, db: MetaDatabase): { datasets: numb
   const knownTasks = new Set(db.tasks().map((t) => t.name));
   const newTasks = tasks.filter((t) => !knownTasks.has(t.name));
   db.addTasks(newTasks);
-  const fresh = records.filter((r) => !db.hasRecord({ task: r.task, space: r.space, arch: r.arch, metric: r.metric }));
-  db.addRecords(fresh);
+  // a record whose key (task, architecture, metric, replicate) is stored already is skipped
+  const added = db.putRecords(records).filter((w) => w.inserted).length;
   let classFeatures = 0;
   if (m.files?.[FEATURES] !== undefined) {
     const lines = readLines<FeatureLine>(dir, FEATURES, m);
@@ -201,5 +211,5 @@ export function importExportDir(dir: string, db: MetaDatabase): { datasets: numb
       classFeatures += mine.length;
     }
   }
-  return { datasets: newDatasets.length, tasks: newTasks.length, records: fresh.length, skipped: records.length - fresh.length, ...(classFeatures > 0 ? { classFeatures } : {}) };
+  return { datasets: newDatasets.length, tasks: newTasks.length, records: added, skipped: records.length - added, ...(classFeatures > 0 ? { classFeatures } : {}) };
 }
