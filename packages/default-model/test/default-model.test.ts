@@ -88,6 +88,11 @@ describe('the embedded default model', () => {
     // (--top-distance 3) measured no better here (packages/default-model/README.md), so it did not ship
     expect(manifest.search).toBeUndefined();
     expect(ev.settings.topDistance ?? 0).toBe(0);
+    // each cell's accuracy is the mean of 3 trainings (session 17), and the README reports these numbers
+    expect(ev.settings.replicates).toBe(3);
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const ci = (x: { mean: number; lo: number; hi: number }) => `${x.mean.toFixed(1)}** [${x.lo.toFixed(1)}, ${x.hi.toFixed(1)}]`;
+    expect(readme).toContain(`| **mean of 3 trainings per cell** | **${ci(all.percentile['metad2a-top1']!)} | **${ci(all.percentile['metad2a-best-of-top']!)} |`);
   });
 });
 
