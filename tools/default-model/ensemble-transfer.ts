@@ -5,7 +5,7 @@
  * to compare with `compare-transfer.ts` on the dev plans before any test measurement.
  *
  *   npx tsx tools/default-model/ensemble-transfer.ts --members dirA[,dirB,…] --plan nb201-heldout-dev-v1 \
- *     --db dev.sqlite --out dir [--anchor-scale 1] [--seeds 0,1,2] [--replicates 1] [--name 'what the report calls the model']
+ *     --db dev.sqlite --out dir [--anchor-scale 1] [--seeds 0,1,2] [--replicates 1] [--proxies none|naswot,synflow --proxy-batch 64 --proxy-pool all] [--name 'what the report calls the model']
  *
  * Members are model directories (`tools/default-model/build.ts` output, or
  * `packages/default-model/models/nb201`) with the same graph encoding, normalisation and a
@@ -102,6 +102,10 @@ async function main(): Promise<void> {
   if (!(anchorScale >= 0)) fail('ValidationError', { source: 'ensemble-transfer', field: '--anchor-scale', expected: 'a number ≥ 0', got: String(arg('anchor-scale')) });
   const seeds = (arg('seeds') ?? '0,1,2').split(',').map(Number);
   const replicates = Number(arg('replicates') ?? 1);
+  const proxyList = arg('proxies') ?? 'none';
+  const proxies = proxyList === 'none' ? [] : proxyList.split(',');
+  const proxyBatch = arg('proxy-batch') === undefined ? undefined : Number(arg('proxy-batch'));
+  const proxyPool = arg('proxy-pool') === undefined ? undefined : Number(arg('proxy-pool'));
   const plan = required('plan');
   const db = required('db');
   const out = required('out');
@@ -122,7 +126,9 @@ async function main(): Promise<void> {
       plan,
       seeds,
       replicates,
-      proxies: [],
+      proxies,
+      ...(proxyBatch !== undefined ? { proxyBatch } : {}),
+      ...(proxyPool !== undefined ? { proxyPool } : {}),
       onProgress: (p) => process.stderr.write(p.phase === 'select' ? `searched ${p.index}/${p.tasks} ${p.task}\n` : `trained pick ${p.done}/${p.total}\n`),
     });
     if (run.status !== 'complete') fail('Aborted', { source: 'ensemble-transfer', field: 'run', expected: 'complete', got: run.status });
