@@ -18,18 +18,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { runTransferBenchmark, transferMarkdown, transferSvg, writeReport } from '@metad2a/benchmarks';
 import { fail, initBackend, type PerfPredictor } from '@metad2a/core';
 import { loadSearchModel } from '@metad2a/search';
+import { toolFlags } from './tool-flags';
 import '@metad2a/tfjs-kernels';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function required(name: string): string {
-  const v = arg(name);
-  if (v === undefined) fail('ValidationError', { source: 'ensemble-transfer', field: `--${name}`, expected: 'a value', got: 'nothing' });
-  return v;
-}
+const { arg, required } = toolFlags('ensemble-transfer');
 
 /** A predictor whose score is the mean of its members' (embeddings side by side), anchored on their mean anchor weight × scale. */
 function ensemblePredictor(members: readonly PerfPredictor[], anchorScale: number): PerfPredictor {

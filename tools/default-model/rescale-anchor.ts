@@ -18,22 +18,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import { fail, initBackend, writeFileAtomicSync, type ScoreCalibration } from '@metad2a/core';
 import { MetaDatabase, fitSplitCalibration } from '@metad2a/meta-trainer';
 import { loadSearchModel } from '@metad2a/search';
+import { toolFlags } from './tool-flags';
 import '@metad2a/tfjs-kernels'; // registers the native backend
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-function required(name: string): string {
-  const v = arg(name);
-  if (v === undefined) fail('ValidationError', { source: 'rescale-anchor', field: `--${name}`, expected: 'a value', got: 'nothing' });
-  return v;
-}
-function integer(name: string, dflt: number): number {
-  const v = Number(arg(name) ?? dflt);
-  if (!Number.isSafeInteger(v) || v < 0) fail('ValidationError', { source: 'rescale-anchor', field: `--${name}`, expected: 'an integer ≥ 0', got: String(arg(name)) });
-  return v;
-}
+const { arg, required, integer } = toolFlags('rescale-anchor');
 
 export interface RescaleAnchorOptions {
   /** The model directory to re-anchor (read only, unless `out` is the same directory). */
