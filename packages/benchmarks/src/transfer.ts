@@ -435,15 +435,18 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     /** The mean over the replicates of a cell's key; undefined until every replicate is measured. */
     const meanAccuracy = (m: { accuracies: Map<number, number> } | undefined): number | undefined =>
       m !== undefined && m.accuracies.size === replicates ? mean([...m.accuracies.values()]) : undefined;
+    /** The replicates of a key not measured yet (all of them for a key without records). */
+    const missingReplicates = (m: { accuracies: Map<number, number> } | undefined): number[] =>
+      Array.from({ length: replicates }, (_, r) => r).filter((r) => !m?.accuracies.has(r));
     let trained = 0;
     let trainMs = 0;
     let current: { name: string; train: ImageDataset; test: ImageDataset } | undefined;
-    /** Train and store the trainings of `todo` (grouped by task); false when the signal stopped it. */
-    const trainAll = async (todo: readonly { task: TaskPlan; arch: string; replicate: number }[]): Promise<boolean> => {
+    /** Train and store the trainings of `todo` (grouped by task); returns how many the signal left undone (0: all done). */
+    const trainAll = async (todo: readonly { task: TaskPlan; arch: string; replicate: number }[]): Promise<number> => {
       let done = 0;
       let ms = 0;
       for (const { task, arch, replicate } of todo) {
-        if (opts.signal?.aborted) return false;
+        if (opts.signal?.aborted) return todo.length - done;
         if (current?.name !== task.name)
           current = {
             name: task.name,
@@ -473,7 +476,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           etaMs: (ms / done) * (todo.length - done),
         });
       }
-      return true;
+      return 0;
     };
     // ---- phase 1: searches, proxies, Spearman (no training)
     const work: TaskWork[] = [];
@@ -512,12 +515,10 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     if (replicates > 1) {
       const todo = randomOf.flatMap(({ task, random }) => {
         const byKey = measurementsOf(task.name);
-        return random.flatMap(({ arch }) => {
-          const m = byKey.get(keyOf(space, arch));
-          return Array.from({ length: replicates }, (_, r) => r).flatMap((r) => (m?.accuracies.has(r) ? [] : [{ task, arch, replicate: r }]));
-        });
+        return random.flatMap(({ arch }) => missingReplicates(byKey.get(keyOf(space, arch))).map((replicate) => ({ task, arch, replicate })));
       });
-      if (!(await trainAll(todo))) return { status: 'stopped', trained, remaining: todo.length - trained };
+      const left = await trainAll(todo);
+      if (left > 0) return { status: 'stopped', trained, remaining: left };
       for (const x of randomOf) {
         const byKey = measurementsOf(x.task.name);
         x.random = x.random.map(({ arch }) => ({ arch, accuracy: meanAccuracy(byKey.get(keyOf(space, arch)))! }));
@@ -597,7 +598,6 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
     }
 
     // ---- phase 2: train the picks the database lacks (per computation and task: every replicate)
-    const trainedBefore = trained;
     const todo: { task: TaskPlan; arch: string; replicate: number }[] = [];
     let reused = 0;
     for (const w of work) {
@@ -617,10 +617,11 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         if (m?.accuracies.size === replicates) reused++;
         // the other replicates of a measured computation train its recorded string (the seed rule follows the string)
         const trainAs = m?.arch ?? plannedByKey.get(k) ?? arch;
-        for (let r = 0; r < replicates; r++) if (!m?.accuracies.has(r)) todo.push({ task: w.task, arch: trainAs, replicate: r });
+        for (const replicate of missingReplicates(m)) todo.push({ task: w.task, arch: trainAs, replicate });
       }
     }
-    if (!(await trainAll(todo))) return { status: 'stopped', trained, remaining: todo.length - (trained - trainedBefore) };
+    const left = await trainAll(todo);
+    if (left > 0) return { status: 'stopped', trained, remaining: left };
 
     // ---- phase 3: the numbers, all from records
     const methods: TransferMethod[] = [
