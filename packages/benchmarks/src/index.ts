@@ -49,5 +49,16 @@ export {
   type TransferMethod,
   type MeasuredCell,
 } from './transfer';
-export { percentileAmong, quantileSorted, bootstrapMeanCI, overlapCount, groupOverlaps, winsTiesLosses, type BootstrapCI, type GroupOverlap } from './transfer-stats';
+export {
+  percentileAmong,
+  quantileSorted,
+  bootstrapMeanCI,
+  overlapCount,
+  groupOverlaps,
+  winsTiesLosses,
+  agreementOf,
+  type BootstrapCI,
+  type GroupOverlap,
+  type RankingAgreement,
+} from './transfer-stats';
 export { transferMarkdown, transferSvg, transferMethodLabel } from './transfer-report';

@@ -42,7 +42,12 @@ function referenceNote(r: TransferResult): string {
 }
 
 const f1 = (v: number): string => v.toFixed(1);
-const rho = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'undefined');
+const rho = (v: number, digits = 2): string => (Number.isFinite(v) ? v.toFixed(digits) : 'undefined');
+/** A difference with its sign (one decimal). */
+const signed = (v: number): string => {
+  const r = Math.abs(v).toFixed(1);
+  return `${v < 0 && r !== '0.0' ? '−' : '+'}${r}`;
+};
 const ci = (c: BootstrapCI | null, digits = 1): string =>
   c === null ? 'undefined' : c.n === 1 ? `${c.mean.toFixed(digits)} (1 task)` : `${c.mean.toFixed(digits)} [${c.lo.toFixed(digits)}, ${c.hi.toFixed(digits)}]`;
 /** `builtin:digits/0-3-7` → `digits/0-3-7`, `source:latin-sans/…` → `latin-sans/…` */
@@ -87,6 +92,25 @@ export function transferMarkdown(r: TransferResult): string {
     `**${label('metad2a-top1')} (mean over seeds) is more accurate than** ${r.wins.map((w) => `${against(w.against)} on ${w.wins} of ${w.tasks} tasks${w.ties !== undefined ? ` (as accurate on ${w.ties})` : ''}`).join('; ')}.`,
   );
   lines.push('');
+  if (r.wins.some((w) => w.percentileDifference)) {
+    lines.push(
+      `**Its percentile minus theirs** (mean over tasks [95 % interval]): ${r.wins
+        .flatMap((w) =>
+          w.percentileDifference
+            ? [`${against(w.against)} ${signed(w.percentileDifference.mean)} [${signed(w.percentileDifference.lo)}, ${signed(w.percentileDifference.hi)}]`]
+            : [],
+        )
+        .join('; ')}.`,
+    );
+    lines.push('');
+  }
+  const ag = r.rankingAgreement;
+  if (ag) {
+    lines.push(
+      `**The predictor's ranking between tasks**: Spearman between two tasks' scores of the same ${ag.cells} cells (every task's random cells), mean ${rho(ag.mean, 3)} over ${ag.pairs} task pairs (lowest ${rho(ag.min, 3)}${ag.betweenSources !== null ? `; tasks of different sources ${rho(ag.betweenSources, 3)}` : ''}). 1 would be one ranking for every data set: the data set would then move only the level of the scores, and what differs between the tasks' picks would come from the generator's candidates.`,
+    );
+    lines.push('');
+  }
   const sources = [...new Set(r.tasks.map((t) => t.source))];
   lines.push(`**Overlap of MetaD2A's top-${k} between sources**: mean number of cells (of ${k}, same computation) two tasks' top-${k}s share, over task pairs and seeds.`);
   lines.push('');

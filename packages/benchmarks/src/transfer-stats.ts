@@ -1,9 +1,9 @@
 /**
  * The statistics of the transfer evaluation: where a cell's accuracy sits among a task's random
- * cells (percentile), a seeded bootstrap interval of a mean over tasks, and how much the top-k
- * picks of different sources overlap.
+ * cells (percentile), a seeded bootstrap interval of a mean over tasks, how much the top-k
+ * picks of different sources overlap, and how much the predictor's ranking agrees between tasks.
  */
-import { Rng, fail } from '@metad2a/core';
+import { Rng, fail, spearman } from '@metad2a/core';
 
 export { percentileAmong } from '@metad2a/core';
 
@@ -121,4 +121,46 @@ export function winsTiesLosses(a: readonly number[], b: readonly number[], toler
     else if (d >= -tolerance) ties++;
   }
   return { wins, ties, losses: a.length - wins - ties };
+}
+
+/**
+ * How much the predictor's ranking depends on the data set: the Spearman between two tasks' scores
+ * of the same cells (every task's random cells, pooled), over every pair of tasks. 1: the same
+ * ranking whatever the data set (the data set then moves only the level of the scores, and which
+ * cells are searched comes from the generator alone).
+ */
+export interface RankingAgreement {
+  /** The cells every task scored (the tasks' random cells, one per computation). */
+  readonly cells: number;
+  /** Task pairs. */
+  readonly pairs: number;
+  readonly mean: number;
+  readonly min: number;
+  /** Over the pairs of tasks from different sources (null with one source). */
+  readonly betweenSources: number | null;
+}
+
+/** The {@link RankingAgreement} of the tasks' scores of the same cells, in the same order (`sources[i]`: task i's source). */
+export function agreementOf(scores: readonly ArrayLike<number>[], sources: readonly string[]): RankingAgreement {
+  if (scores.length !== sources.length) throw new RangeError(`agreementOf: ${scores.length} tasks' scores against ${sources.length} sources`);
+  let sum = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let pairs = 0;
+  let between = 0;
+  let betweenPairs = 0;
+  for (let i = 0; i < scores.length; i++)
+    for (let j = i + 1; j < scores.length; j++) {
+      const rho = spearman(scores[i]!, scores[j]!);
+      sum += rho;
+      min = Math.min(min, rho);
+      pairs++;
+      if (sources[i] !== sources[j]) (between += rho), betweenPairs++;
+    }
+  return {
+    cells: scores[0]?.length ?? 0,
+    pairs,
+    mean: pairs > 0 ? sum / pairs : Number.NaN,
+    min: pairs > 0 ? min : Number.NaN,
+    betweenSources: betweenPairs > 0 ? between / betweenPairs : null,
+  };
 }

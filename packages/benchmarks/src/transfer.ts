@@ -42,7 +42,7 @@ import {
 } from '@metad2a/search';
 import { formatNb201, nb201Table, type Nb201Dataset } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
-import { bootstrapMeanCI, groupOverlaps, percentileAmong, winsTiesLosses, type BootstrapCI, type GroupOverlap } from './transfer-stats';
+import { agreementOf, bootstrapMeanCI, groupOverlaps, percentileAmong, winsTiesLosses, type BootstrapCI, type GroupOverlap, type RankingAgreement } from './transfer-stats';
 
 /** A build plan's options without the per-run fields (what `BUILD_PLANS` holds). */
 export type TransferPlanOptions = Omit<BuildDatabaseOptions, 'db' | 'shard' | 'onProgress' | 'signal'>;
@@ -208,6 +208,12 @@ export interface TransferWins {
   /** Tasks where both are equally accurate (e.g. the same cell); absent in reports made before it existed. */
   readonly ties?: number;
   readonly tasks: number;
+  /**
+   * MetaD2A's top-1 percentile minus the other's, mean over tasks with its bootstrap interval (the
+   * same resampled tasks as the summaries): how far apart they are, which a count of wins between
+   * two near-equal cells does not say. Absent in reports made before it existed.
+   */
+  readonly percentileDifference?: BootstrapCI;
 }
 
 export interface TransferResult {
@@ -257,6 +263,8 @@ export interface TransferResult {
   readonly wins: readonly TransferWins[];
   /** Mean overlap of MetaD2A's top-k between (and within) sources. */
   readonly overlap: readonly GroupOverlap[];
+  /** The predictor's between-task ranking agreement (the first seed's resampling); absent in reports made before it existed. */
+  readonly rankingAgreement?: RankingAgreement;
   /** Picks trained by this run, and picks whose record was already there. */
   readonly trainings: { readonly trained: number; readonly reused: number; readonly trainSeconds: number };
   readonly machine: MachineInfo;
@@ -524,6 +532,13 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         x.random = x.random.map(({ arch }) => ({ arch, accuracy: meanAccuracy(byKey.get(keyOf(space, arch)))! }));
       }
     }
+    // every task's random cells, pooled (one per computation): each task scores them all, for the ranking agreement
+    const commonArchs = [...new Map(randomOf.flatMap((x) => x.random.map((r) => [keyOf(space, r.arch), r.arch] as const))).values()];
+    const commonPool = candidatePool(
+      opts.model.space,
+      commonArchs.map((a) => archOf(space, a, opts.db)),
+    );
+    const commonScores: Float64Array[] = [];
     for (const [ti, { task, random, planned }] of randomOf.entries()) {
       let features: FeatureSet;
       let featureSource: string;
@@ -548,6 +563,10 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         opts.model.space,
         random.map((r) => archOf(space, r.arch, opts.db)),
       );
+      const common = await rankCandidates(opts.model.predictor, features, commonPool, { resamples, seed: `${seeds[0]}/rank` });
+      const commonScore = new Float64Array(commonArchs.length);
+      for (const c of common.ranking) commonScore[c.index] = c.score;
+      commonScores.push(commonScore);
       const seedsOut: TaskWork['seeds'] = [];
       for (const seed of seeds) {
         const res = await runSearch(opts.model, features, { candidates, resamples, top, topDistance: opts.topDistance, seed });
@@ -736,17 +755,34 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
           mean,
         ) ?? Number.NaN,
     }));
-    const top1 = (t: TransferTaskResult) => t.methods['metad2a-top1']!.accuracy;
-    const beats = (against: string, other: (t: TransferTaskResult) => number): TransferWins => {
-      const { wins, ties } = winsTiesLosses(tasks.map(top1), tasks.map(other));
-      return { against, wins, ties, tasks: tasks.length };
+    const top1 = (t: TransferTaskResult) => t.methods['metad2a-top1']!;
+    /** `other`: the compared cell's accuracy and percentile on a task. */
+    const beats = (against: string, other: (t: TransferTaskResult) => { accuracy: number; percentile: number }): TransferWins => {
+      const { wins, ties } = winsTiesLosses(
+        tasks.map((t) => top1(t).accuracy),
+        tasks.map((t) => other(t).accuracy),
+      );
+      const percentileDifference = bootstrapMeanCI(
+        tasks.map((t) => top1(t).percentile - other(t).percentile),
+        { resamples: boot.resamples, seed: `${boot.seed}|all`, level: boot.level },
+      );
+      return { against, wins, ties, tasks: tasks.length, percentileDifference };
     };
     const refMethods = Object.keys(references) as ReferenceMethod[];
+    // the better NB201 winner of a task (percentile is monotone in accuracy within a task)
+    const betterWinner = (t: TransferTaskResult) => {
+      const [a, b] = [t.methods['nb201-cifar10']!, t.methods['nb201-imagenet16-120']!];
+      return a.accuracy >= b.accuracy ? a : b;
+    };
     const wins = [
-      ...refMethods.map((m) => beats(m, (t) => t.methods[m]!.accuracy)),
-      ...(planSpace === 'nb201' ? [beats('nb201-both', (t) => Math.max(t.methods['nb201-cifar10']!.accuracy, t.methods['nb201-imagenet16-120']!.accuracy))] : []),
-      ...proxies.map((p) => beats(`proxy:${p}`, (t) => t.methods[`proxy:${p}`]!.accuracy)),
+      ...refMethods.map((m) => beats(m, (t) => t.methods[m]!)),
+      ...(planSpace === 'nb201' ? [beats('nb201-both', betterWinner)] : []),
+      ...proxies.map((p) => beats(`proxy:${p}`, (t) => t.methods[`proxy:${p}`]!)),
     ];
+    const rankingAgreement = agreementOf(
+      commonScores,
+      tasks.map((t) => t.source),
+    );
     const overlap = groupOverlaps(
       tasks.map((t) => ({ name: t.task, group: t.source, tops: new Map(t.seeds.map((s) => [s.seed, s.top.map((c) => keyOf(space, c.arch))])) })),
       sources,
@@ -783,6 +819,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         perSeed,
         wins,
         overlap,
+        rankingAgreement,
         trainings: { trained, reused, trainSeconds: trainMs / 1000 },
         machine: machineInfo(),
       },

@@ -21,6 +21,7 @@ import {
   transferMarkdown,
   transferSvg,
   winsTiesLosses,
+  agreementOf,
   type TransferPlanOptions,
   type TransferResult,
   type TransferTaskResult,
@@ -56,6 +57,17 @@ describe('transfer statistics', () => {
     expect((a + a + a) / 3).toBeGreaterThan(a); // the float rounding a strict comparison counted as a win
     expect(winsTiesLosses([(a + a + a) / 3, (96.6 * 3) / 3, 90, 80.5], [a, 96.6, 89.9, 80.6])).toEqual({ wins: 1, ties: 2, losses: 1 });
     expect(() => winsTiesLosses([1], [])).toThrow('winsTiesLosses: 1 against 0 values');
+  });
+
+  it("ranking agreement: the Spearman between tasks' scores of the same cells, over every pair; a shift of one task's level leaves it 1", () => {
+    const a = [0.1, 0.5, 0.3, 0.9];
+    const shifted = a.map((x) => x + 7); // another data set's level, the same ranking
+    const reversed = a.map((x) => -x);
+    const ag = agreementOf([a, shifted, reversed], ['s1', 's1', 's2']);
+    // pairs: (a, shifted) 1, (a, reversed) −1, (shifted, reversed) −1
+    expect(ag).toEqual({ cells: 4, pairs: 3, mean: -1 / 3, min: -1, betweenSources: -1 });
+    expect(agreementOf([a, shifted], ['s', 's']).betweenSources).toBeNull();
+    expect(() => agreementOf([a, a], ['s'])).toThrow("agreementOf: 2 tasks' scores against 1 sources");
   });
 
   it('type-7 quantile', () => {
@@ -168,7 +180,8 @@ function syntheticResult(): TransferResult {
       { seed: 0, top1Percentile: 70, top1PredictedPercentile: 95, bestOfTopPercentile: 89.4, spearman: 0.25 },
       { seed: 1, top1Percentile: 80, top1PredictedPercentile: 96, bestOfTopPercentile: 89.4, spearman: 0.25 },
     ],
-    wins: [{ against: 'nb201-both', wins: 2, tasks: 3 }],
+    wins: [{ against: 'nb201-both', wins: 2, tasks: 3, percentileDifference: { ...ci(-0.04), lo: -12.25, hi: 9.96 } }],
+    rankingAgreement: { cells: 90, pairs: 3, mean: 0.9996, min: 0.9989, betweenSources: 0.9991 },
     overlap: [
       { a: 'builtin:digits', b: 'builtin:digits', mean: 1.5, pairs: 2 },
       { a: 'builtin:digits', b: 'source:shapes', mean: 0.25, pairs: 4 },
@@ -199,6 +212,8 @@ describe('transfer report', () => {
     expect(md).toContain('| **all** | 3 | 60.0 [55.0, 65.0] |');
     expect(md).toContain('| 1 | 80.0 | 96.0 | 89.4 | 0.25 |');
     expect(md).toContain('both NB201 winners on 2 of 3 tasks');
+    expect(md).toContain('**Its percentile minus theirs** (mean over tasks [95 % interval]): both NB201 winners +0.0 [−12.3, +10.0].');
+    expect(md).toContain("same 90 cells (every task's random cells), mean 1.000 over 3 task pairs (lowest 0.999; tasks of different sources 0.999)");
     expect(md).toContain('| digits | 1.50 | 0.25 |');
     expect(md).toContain('| shapes | 0.25 | — |');
     expect(md).toContain('| digits/0-1-2 | 30, 60.0, 75.0 | 71.3 (85.0) | 74.2 (96.7) |');
@@ -390,6 +405,16 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
     const diffs = r.tasks.map((t) => t.methods['metad2a-top1']!.accuracy - t.methods['proxy:naswot']!.accuracy);
     expect(w.wins).toBe(diffs.filter((d) => d > 1e-9).length);
     expect(w.ties).toBe(diffs.filter((d) => Math.abs(d) <= 1e-9).length);
+    const pd = r.tasks.map((t) => t.methods['metad2a-top1']!.percentile - t.methods['proxy:naswot']!.percentile);
+    expect(w.percentileDifference!.mean).toBeCloseTo((pd[0]! + pd[1]!) / 2, 12);
+    expect(w.percentileDifference!.seed).toBe(all.percentile['metad2a-top1']!.seed); // paired with the summaries' resampled tasks
+    // the ranking agreement: both tasks scored every task's random cells (one per computation); one pair, of two sources
+    const ag = r.rankingAgreement!;
+    expect(ag.cells).toBe(new Set(built.pairs.map((p) => key(p.arch))).size);
+    expect(ag.pairs).toBe(1);
+    expect(ag.min).toBe(ag.mean);
+    expect(ag.betweenSources).toBe(ag.mean);
+    expect(Math.abs(ag.mean)).toBeLessThanOrEqual(1);
     expect(r.overlap.map((o) => [o.a, o.b, o.pairs])).toEqual([
       ['builtin:digits', 'builtin:digits', 0],
       ['builtin:digits', 'source:shapes', 2],
