@@ -27,7 +27,8 @@
  *             learnt value of each edge's operation, `meta-train --anchor prior+choices`), seed; the model goes to
  *             <work>/model and names the extractor of its features; `--generator-from <file>` keeps that
  *             generator checkpoint (e.g. the shipped one) and retrains the predictor only
- *             (`meta-train --generator-epochs 0 --generator-init <file>`)
+ *             (`meta-train --generator-epochs 0 --generator-init <file>`); `--predictor-lr` (1e-4) and
+ *             `--target-scale` (1; 100: the z scale, `meta-train --target-scale`)
  *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2,
  *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate), `--eval-replicates`
  *             trainings per cell averaged (1)):
@@ -152,6 +153,10 @@ export interface BuildSettings {
   readonly generatorPairs: GeneratorPairs;
   /** The generator phase's Adam learning rate; absent: the predictor's (1e-4). */
   readonly generatorLr?: number;
+  /** The predictor's learning rate (`meta-train --predictor-lr`; absent: 1e-4, official; the generator follows it unless `generatorLr`). */
+  readonly predictorLr?: number;
+  /** The predictor's target scale (`meta-train --target-scale`; absent: 1, official). */
+  readonly targetScale?: number;
   /**
    * MBv3: a generator that first learns the space's grammar (22 vertices, one depth per stage) from
    * the OFA oracle's `good` best of 20,000 subnets of `poolDepth` (build-mbv3.ts's pairs and
@@ -449,6 +454,8 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
           progress: 'auto',
           pairs: s.generatorPairs,
           selectBy: s.selectBy,
+          ...(s.predictorLr !== undefined ? { lr: s.predictorLr } : {}),
+          ...(s.targetScale !== undefined ? { targetScale: s.targetScale } : {}),
           ...(prior !== null ? { prior } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
         },
@@ -561,6 +568,15 @@ function ship(s: BuildSettings, state: BuildState, log: (s: string) => void): vo
   log(`ship: ${s.shipTo} (${names.join(', ')})`);
 }
 
+/** An optional flag holding a number > 0, as the setting `key`; absent: no setting (the library's default). */
+function positiveFlag<K extends 'predictorLr' | 'targetScale'>(take: (flag: string) => string | undefined, flag: string, key: K): Partial<Record<K, number>> {
+  const v = take(flag);
+  if (v === undefined) return {};
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n > 0)) throw new MetaD2AException(validationError({ source: 'build.ts', field: flag, expected: 'a number > 0', got: JSON.stringify(v) }));
+  return { [key]: n } as Partial<Record<K, number>>;
+}
+
 /**
  * `--generator-epochs <n>` or (NB201) `--generator-from <file>` (0 epochs: that generator kept),
  * `--generator-lr <x>` and (MBv3) `--generator-prior none` | `--generator-prior-epochs <n>` → the generator's settings.
@@ -654,6 +670,8 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     priorSources: priorSources ? (list(priorSources) as PriorSource[]) : d.priorSources,
     predictorHs: int('--predictor-hs', d.predictorHs),
     predictorEpochs: int('--predictor-epochs', d.predictorEpochs),
+    ...positiveFlag(take, '--predictor-lr', 'predictorLr'),
+    ...positiveFlag(take, '--target-scale', 'targetScale'),
     generatorPairs: flags.has('--generator-pairs') ? parseGeneratorPairs(take('--generator-pairs')!) : d.generatorPairs,
     ...generatorFlags(take, d, space),
     selectBy,

@@ -108,6 +108,8 @@ describe('metad2a CLI', () => {
     [['meta-train', '--db', '/nonexistent.sqlite', '--split', 'x', '--out', 'y'], /--db \/nonexistent\.sqlite: no such file/],
     [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-init', '/gone/last.ckpt'], /--generator-init \/gone\/last\.ckpt: no such file/],
     [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-lr', '0'], /--generator-lr must be a positive number, got '0'/],
+    [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--target-scale', '0'], /--target-scale must be a positive number, got '0'/],
+    [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--predictor-lr', 'fast'], /--predictor-lr must be a positive number, got 'fast'/],
     [
       ['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-epochs', '0'],
       /--generator-epochs 0 keeps a generator: give it with --generator-init <file>/,

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadCheckpointSync, unwrap } from '@metad2a/core';
 import { MetaDatabase, splitAnchor } from '@metad2a/meta-trainer';
 import { runCli } from '../src';
 import { fillNoiseDb } from '../../meta-trainer/test/helpers/noise-db';
@@ -58,6 +59,29 @@ describe('metad2a meta-train', () => {
     expect(await runCli([...args(path.join(dir, 'resumed')), '--resume'], resumed.io)).toBe(0);
     expect(resumed.err()).toMatch(/predictor: resuming from its last checkpoint/);
     expect(weightsOf(path.join(dir, 'resumed'))).toEqual(weightsOf(path.join(dir, 'straight')));
+  });
+});
+
+describe('metad2a meta-train --target-scale', () => {
+  it('trains the predictor on scaled targets at --predictor-lr and records both in model.json', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-mt-scale-'));
+    const db = path.join(dir, 'meta.sqlite');
+    tinyDb(db);
+    const out = path.join(dir, 'model');
+    const c = capture();
+    expect(
+      await runCli(
+        ['meta-train', '--db', db, '--split', 's', '--out', out, '--epochs', '1', '--predictor-hs', '8', '--batch-size', '8', '--target-scale', '100', '--predictor-lr', '0.001'],
+        c.io,
+      ),
+    ).toBe(0);
+    const trained = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).provenance.metaTrained;
+    expect(trained.targetScale).toBe(100);
+    expect(trained.lr).toBe(0.001);
+    // the run trained at that rate (its log's first event), and its kept checkpoint is on the scaled targets
+    const start = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'predictor', 'log.jsonl'), 'utf8').split('\n')[0]!);
+    expect(start).toMatchObject({ event: 'start', kind: 'predictor', lr: 0.001 });
+    expect(unwrap(loadCheckpointSync(path.join(out, 'runs', 'predictor', 'ckpt_max_corr.ckpt'))).meta.targetScale).toBe(100);
   });
 });
 

@@ -150,6 +150,20 @@ export class PredictorModel implements PerfPredictor {
     return tf.tidy(() => tf.add(tf.matMul(hg, tf.transpose(this.fc1.weight) as tf.Tensor2D), this.fc1.bias!) as tf.Tensor2D);
   }
 
+  /**
+   * Multiply every score of the network by `factor` (the last layer's weight and bias; the anchor's
+   * term is outside the network and unchanged). Meta-training on targets scaled by s
+   * (`PredictorTrainOptions.targetScale`) ends with `scaleScores(1 / s)`: the official scale again.
+   */
+  scaleScores(factor: number): void {
+    if (!(Number.isFinite(factor) && factor > 0))
+      throw new MetaD2AException(validationError({ source: 'PredictorModel.scaleScores', field: 'factor', expected: 'a finite number > 0', got: String(factor) }));
+    tf.tidy(() => {
+      this.predFc2.weight.assign(tf.mul(this.predFc2.weight, factor));
+      this.predFc2.bias!.assign(tf.mul(this.predFc2.bias!, factor));
+    });
+  }
+
   /** `pred_fc([D; G])`: D `[B, nz]`, G `[B, nz]` → `[B, 1]`. */
   head(datasetEmbedding: tf.Tensor2D, graphEmbedding: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {

@@ -22,6 +22,8 @@ interface MetaTrainFlags {
   prior?: string;
   generatorInit?: string;
   generatorLr?: number;
+  predictorLr?: number;
+  targetScale?: number;
   generatorPairs: GeneratorPairs;
   selectBy: 'pearson' | 'task-spearman';
   anchor?: true | 'prior' | 'prior+choices';
@@ -61,6 +63,12 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
       "start the generator from another run's checkpoint (e.g. <dir>/runs/generator/last.ckpt of a generator trained on many subnets of the space)",
     )
     .option('--generator-lr <x>', "the generator's Adam learning rate (default: the predictor's, 1e-4)", positiveNumber('--generator-lr'))
+    .option('--predictor-lr <x>', "the predictor's Adam learning rate (default 1e-4, official)", positiveNumber('--predictor-lr'))
+    .option(
+      '--target-scale <x>',
+      'train the predictor on targets × x (default 1: official ((acc − μ)/σ)/100, which keeps its head linear, one ranking for every data set; 100: the z scale); the saved model is on the official scale',
+      positiveNumber('--target-scale'),
+    )
     .option('--generator-pairs <rule>', 'which records the generator learns from: best:<k> per task, top:<fraction> of each task, min:<accuracy>, all', generatorPairs, {
       kind: 'best-per-task',
       count: 1,
@@ -112,6 +120,8 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             pairs: f.generatorPairs,
             selectBy: f.selectBy,
             signal: stop.signal,
+            ...(f.predictorLr !== undefined ? { lr: f.predictorLr } : {}),
+            ...(f.targetScale !== undefined ? { targetScale: f.targetScale } : {}),
             ...(f.prior !== undefined ? { prior: f.prior } : {}),
           },
           onPhase: (model, phase) =>

@@ -129,12 +129,13 @@ export class GraphResolver {
 /**
  * Training items of records: each record's task must have features for every class. Tasks
  * without features (e.g. the official NB201 import, which ships no ImageNet32 features) are
- * refused with one error that says how many and which.
+ * refused with one error that says how many and which. `targetScale` multiplies each target and
+ * its anchor offset (default 1: the official normalised scale).
  */
 export function trainingItems(
   db: MetaDatabase,
   records: readonly MetaRecord[],
-  opts: { normalisation?: AccuracyNormalisation; resolver?: GraphResolver; perClass?: number; anchor?: PriorAnchor } = {},
+  opts: { normalisation?: AccuracyNormalisation; resolver?: GraphResolver; perClass?: number; anchor?: PriorAnchor; targetScale?: number } = {},
 ): TrainingItem[] {
   const resolver = opts.resolver ?? new GraphResolver();
   const perClass = opts.perClass ?? 20;
@@ -187,6 +188,8 @@ export function trainingItems(
     }
   }
   const anchor = opts.anchor;
+  // targets (and the anchor's term with them) on a scale of the caller's (PredictorTrainOptions.targetScale)
+  const scale = opts.targetScale ?? 1;
   return records.map((r) => {
     const t = tasks.get(r.taskId)!;
     // core's anchorOffsets: the one place the anchor term is computed (the search's ranking uses it too)
@@ -196,8 +199,8 @@ export function trainingItems(
       task: t.task,
       features: t.features!,
       graph: resolver.graph(r.space, r.arch),
-      target: opts.normalisation ? normaliseAccuracy(r.accuracy, opts.normalisation) - offset : Number.NaN,
-      offset,
+      target: opts.normalisation ? (normaliseAccuracy(r.accuracy, opts.normalisation) - offset) * scale : Number.NaN,
+      offset: offset * scale,
     };
   });
 }

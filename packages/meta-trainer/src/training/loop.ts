@@ -195,6 +195,17 @@ function restoreRun(file: string, spec: LoopSpec, adam: Adam, plateau: ReduceLRO
       }),
     );
   }
+  // a predictor run's network is on its target scale: resuming it on another would mix two scales
+  const scaleOf = (m: Record<string, unknown>): number => (typeof m.targetScale === 'number' ? m.targetScale : 1);
+  if (scaleOf(meta) !== scaleOf(spec.meta))
+    throw new MetaD2AException(
+      makeError('ValidationError', {
+        source: file,
+        field: 'meta.targetScale',
+        expected: `${scaleOf(spec.meta)} (the target scale asked for)`,
+        got: `${scaleOf(meta)} (the run was trained on it: resume with it, or start a new run)`,
+      }),
+    );
   const params: Record<string, NamedArray> = {};
   const slots: Record<string, NamedArray> = {};
   for (const [k, v] of Object.entries(tensors)) (k.startsWith('adam.') ? slots : params)[k] = v;

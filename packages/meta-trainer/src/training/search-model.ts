@@ -107,7 +107,10 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
       ...(o.generatorOptions ? { generatorOptions: o.generatorOptions } : {}),
       onPhase: o.onPhase,
     });
-    // the predictor holds its selected weights: fit its scores to the validation tasks' accuracies
+    // the predictor holds its selected weights, on its training's target scale: back to the official scale
+    const targetScale = o.options?.targetScale ?? 1;
+    if (targetScale !== 1) predictor.scaleScores(1 / targetScale);
+    // then fit its scores to the validation tasks' accuracies
     const calibration = fitSplitCalibration(db, predictor, {
       split: o.split,
       seed: o.seed,
@@ -137,6 +140,8 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
           ...(o.generatorOptions?.lr !== undefined ? { generatorLr: o.generatorOptions.lr } : {}),
           ...(o.generatorOptions?.init !== undefined ? { generatorInit: o.generatorOptions.init } : {}),
           selectBy: o.options?.selectBy ?? 'pearson',
+          ...(targetScale !== 1 ? { targetScale } : {}),
+          ...(o.options?.lr !== undefined ? { lr: o.options.lr } : {}),
           anchor: anchor ?? null,
           featuresFrom: origin.from ?? null,
           calibration: E.isRight(calibration) ? 'fitted on the validation split (predictor.calibration)' : `none: ${calibration.left}`,

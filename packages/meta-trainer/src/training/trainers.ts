@@ -82,6 +82,15 @@ export interface PredictorTrainOptions extends MetaTrainOptions {
    * candidates needs). Default `pearson`.
    */
   readonly selectBy?: 'pearson' | 'task-spearman';
+  /**
+   * Train on targets multiplied by this factor (default 1: the official ((acc − μ)/σ)/100, spec
+   * §3.5). The official targets are ~0.01 in size, which keeps the head where its tanh is linear, so
+   * its score is a data-set term plus a cell term: one ranking for every data set (measured on the
+   * NB201 default model, `@metad2a/default-model`'s README). 100 trains on the z scale. The run's
+   * checkpoints hold the scaled network; `metaTrainSearchModel` divides its scores by the factor
+   * before it calibrates and saves the model, so a model directory is on the official scale.
+   */
+  readonly targetScale?: number;
 }
 
 /** Mean Spearman correlation within each group of ≥ 3 items (NaN when there is no such group). */
@@ -242,8 +251,11 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
   const perClass = opts.perClass ?? META_TRAIN_DEFAULTS.perClass;
   // an anchored predictor learns the targets minus its anchor's term (its validation adds the term back)
   const anchor = model.anchor;
-  const train = trainingItems(db, parts.train, { normalisation, resolver, perClass, anchor });
-  const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass, anchor });
+  const targetScale = opts.targetScale ?? 1;
+  if (!(Number.isFinite(targetScale) && targetScale > 0))
+    throw new MetaD2AException(validationError({ source: 'metaTrainPredictor', field: 'targetScale', expected: 'a finite number > 0', got: String(opts.targetScale) }));
+  const train = trainingItems(db, parts.train, { normalisation, resolver, perClass, anchor, targetScale });
+  const valid = trainingItems(db, parts.valid, { normalisation, resolver, perClass, anchor, targetScale });
   checkGraphConfig(model.graphConfig, train, resolver);
   if (opts.prior !== undefined && !isResuming(opts)) {
     const m = model as Partial<PriorTrainable>;
@@ -314,6 +326,7 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
       normalisation,
       graphConfig: model.graphConfig,
       selectBy: opts.selectBy ?? 'pearson',
+      ...(targetScale !== 1 ? { targetScale } : {}),
       ...(opts.prior !== undefined ? { prior: opts.prior } : {}),
       ...(anchor ? { anchor } : {}),
     },
