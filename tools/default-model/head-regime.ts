@@ -21,11 +21,11 @@ import '@metad2a/tfjs-kernels';
 
 const { arg, integer } = toolFlags('head-regime');
 
-const sd = (v: readonly number[]): number => {
-  const m = v.reduce((s, x) => s + x, 0) / v.length;
-  return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length);
-};
 const meanOf = (v: readonly number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
+const sd = (v: readonly number[]): number => {
+  const m = meanOf(v);
+  return Math.sqrt(meanOf(v.map((x) => (x - m) ** 2)));
+};
 /** Mean over the columns of `rows` of each column's sd over the rows. */
 const meanColumnSd = (rows: readonly (readonly number[])[]): number => meanOf(rows[0]!.map((_, j) => sd(rows.map((r) => r[j]!))));
 
@@ -42,12 +42,9 @@ async function main(): Promise<void> {
   const graphs = cells.map((c) => nb201.encode(c));
   const anchor = anchorOffsets(p.anchor, nb201, cells);
   const { nz, hs } = p;
-  const out = tf.tidy(() => {
-    const G = p.encodeGraphs(graphs); // [N, nz]
-    const w0 = p.predFc0.weight; // [hs, 2nz]
-    const graphHalf = tf.matMul(G, tf.slice(w0, [0, nz], [hs, nz]), false, true); // [N, hs]
-    return { G: G.arraySync() as number[][], graphHalf: graphHalf.arraySync() as number[][] };
-  });
+  // every cell's graph embedding once (kept for the data sets' scores), and its half of the first layer's pre-activation
+  const G = p.encodeGraphs(graphs); // [N, nz]
+  const graphHalf = tf.tidy(() => tf.matMul(G, tf.slice(p.predFc0.weight, [0, nz], [hs, nz]), false, true).arraySync() as number[][]); // [N, hs]
   const D: number[][] = [];
   const dataHalf: number[][] = [];
   const scores: Float64Array[] = [];
@@ -61,15 +58,16 @@ async function main(): Promise<void> {
     const r = tf.tidy(() => {
       const d = p.encodeDataset(tf.tensor3d(x, [1, f.classes.length * perClass, f.dim]), { classes: f.classes.length, perClass });
       const a = tf.add(tf.matMul(d, tf.slice(p.predFc0.weight, [0, 0], [hs, nz]), false, true), p.predFc0.bias!);
-      const s = p.scorePairs(d, tf.tensor2d(out.G));
+      const s = p.scorePairs(d, G);
       return { d: (d.arraySync() as number[][])[0]!, a: (a.arraySync() as number[][])[0]!, s: (s.arraySync() as number[][])[0]! };
     });
     D.push(r.d);
     dataHalf.push(r.a);
     scores.push(Float64Array.from(r.s, (v, i) => v + (anchor?.[i] ?? 0)));
   }
+  G.dispose();
   const pre: number[] = [];
-  for (const a of dataHalf) for (let n = 0; n < out.graphHalf.length; n += 25) for (let j = 0; j < hs; j++) pre.push(Math.abs(a[j]! + out.graphHalf[n]![j]!));
+  for (const a of dataHalf) for (let n = 0; n < graphHalf.length; n += 25) for (let j = 0; j < hs; j++) pre.push(Math.abs(a[j]! + graphHalf[n]![j]!));
   pre.sort((u, v) => u - v);
   const q = (f: number) => pre[Math.min(pre.length - 1, Math.floor(f * pre.length))]!;
   const agreement = datasets.flatMap((a, i) => datasets.slice(i + 1).map((b, k) => ({ a, b, spearman: spearman(scores[i]!, scores[i + 1 + k]!) })));
@@ -83,7 +81,7 @@ async function main(): Promise<void> {
         datasetEmbedding: { meanAbs: meanOf(D.flat().map(Math.abs)), sdAcrossDatasets: meanColumnSd(D) },
         preActivation: {
           datasetHalfSdAcrossDatasets: meanColumnSd(dataHalf),
-          cellHalfSdAcrossCells: meanColumnSd(out.graphHalf),
+          cellHalfSdAcrossCells: meanColumnSd(graphHalf),
           absMedian: q(0.5),
           absP95: q(0.95),
           shareAbove2: pre.filter((v) => v > 2).length / pre.length,

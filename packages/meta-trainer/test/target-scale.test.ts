@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, loadCheckpointSync, unwrap } from '@metad2a/core';
-import { nb201Prior } from '@metad2a/search-spaces';
+import { Rng, initBackend, loadCheckpointSync, modelSpecs, unwrap } from '@metad2a/core';
+import { GeneratorModel } from '@metad2a/graph-generator';
+import { PredictorModel } from '@metad2a/perf-predictor';
+import { nb201, nb201Prior } from '@metad2a/search-spaces';
 import * as E from 'fp-ts/lib/Either.js';
 import { loadSearchModel } from '@metad2a/search';
-import { MetaDatabase, fitSplitCalibration, metaTrainSearchModel, splitAnchor, splitNormalisation, trainingItems } from '../src';
+import { MetaDatabase, fitSplitCalibration, metaTrainModels, metaTrainSearchModel, splitAnchor, splitNormalisation, trainingItems } from '../src';
 import { fillNoiseDb } from './helpers/noise-db';
 
 beforeAll(async () => {
@@ -70,6 +72,24 @@ describe('a predictor meta-trained on scaled targets (targetScale)', () => {
     await expect(metaTrainSearchModel(db, { out: out2, ...oneEpoch, options: { batchSize: 8, targetScale: 0 } })).rejects.toThrow(
       'metaTrainPredictor: targetScale: expected a finite number > 0, got 0',
     );
+    // a predictor that cannot scale its scores is refused before any training
+    const plain = new PredictorModel({ graphConfig: nb201.graphConfig, hs: 8, rng: new Rng(1), normalisation: splitNormalisation(db, 's') });
+    const noScale = Object.assign(Object.create(plain) as PredictorModel, { scaleScores: undefined });
+    const generator = new GeneratorModel({ graphConfig: nb201.graphConfig, ...modelSpecs.get('nb201-official').generator, seed: 1 });
+    const out3 = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-target-scale-'));
+    await expect(
+      metaTrainModels(db, {
+        predictor: noScale,
+        generator,
+        runsDir: path.join(out3, 'runs'),
+        predictorEpochs: 1,
+        generatorEpochs: 1,
+        options: { split: 's', seed: 1, targetScale: 100 },
+      }),
+    ).rejects.toThrow('meta-training: options.targetScale: expected a predictor that can scale its scores (scaleScores), got 100 for one that cannot');
+    expect(fs.readdirSync(out3)).toEqual([]);
+    plain.dispose();
+    generator.dispose();
     db.close();
   });
 });

@@ -63,7 +63,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
       "start the generator from another run's checkpoint (e.g. <dir>/runs/generator/last.ckpt of a generator trained on many subnets of the space)",
     )
     .option('--generator-lr <x>', "the generator's Adam learning rate (default: the predictor's, 1e-4)", positiveNumber('--generator-lr'))
-    .option('--predictor-lr <x>', "the predictor's Adam learning rate (default 1e-4, official)", positiveNumber('--predictor-lr'))
+    .option('--predictor-lr <x>', "the predictor's Adam learning rate (default 1e-4, official; the generator's too, unless --generator-lr)", positiveNumber('--predictor-lr'))
     .option(
       '--target-scale <x>',
       'train the predictor on targets × x (default 1: official ((acc − μ)/σ)/100, which keeps its head linear, one ranking for every data set; 100: the z scale); the saved model is on the official scale',

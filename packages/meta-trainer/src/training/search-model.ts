@@ -107,10 +107,8 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
       ...(o.generatorOptions ? { generatorOptions: o.generatorOptions } : {}),
       onPhase: o.onPhase,
     });
-    // the predictor holds its selected weights, on its training's target scale: back to the official scale
+    // the predictor holds its selected weights (on the official scale, whatever its targetScale): fit its scores to the validation tasks' accuracies
     const targetScale = o.options?.targetScale ?? 1;
-    if (targetScale !== 1) predictor.scaleScores(1 / targetScale);
-    // then fit its scores to the validation tasks' accuracies
     const calibration = fitSplitCalibration(db, predictor, {
       split: o.split,
       seed: o.seed,

@@ -43,6 +43,8 @@ export interface TrainableModel {
 export type TrainableGenerator = GraphGenerator & TrainableModel;
 export type TrainablePredictor = PerfPredictor &
   TrainableModel & {
+    /** Multiply every score of the network by `factor` (`PredictorModel.scaleScores`): needed to train on `targetScale` ≠ 1 with {@link metaTrainModels}. */
+    scaleScores?(factor: number): void;
     /**
      * The summed loss and the gradients of `names` for a batch whose datasets differ in class
      * count (one `{x, layout}` per group, graphs and targets `[N, 1]` in group order), computed
@@ -87,8 +89,9 @@ export interface PredictorTrainOptions extends MetaTrainOptions {
    * §3.5). The official targets are ~0.01 in size, which keeps the head where its tanh is linear, so
    * its score is a data-set term plus a cell term: one ranking for every data set (measured on the
    * NB201 default model, `@metad2a/default-model`'s README). 100 trains on the z scale. The run's
-   * checkpoints hold the scaled network; `metaTrainSearchModel` divides its scores by the factor
-   * before it calibrates and saves the model, so a model directory is on the official scale.
+   * checkpoints hold the scaled network; {@link metaTrainModels} (and so `metaTrainSearchModel`, the
+   * CLI's `meta-train`) divides the kept weights' scores by the factor, so the predictor it hands
+   * back, its calibration and a model directory are on the official scale.
    */
   readonly targetScale?: number;
 }
@@ -396,10 +399,22 @@ export interface PhaseResult {
  */
 export async function metaTrainModels(db: MetaDatabase, o: MetaTrainModelsOptions): Promise<{ predictor: PhaseResult; generator: PhaseResult }> {
   const resume = o.resume ? ('if-present' as const) : false;
+  const targetScale = o.options.targetScale ?? 1;
+  if (targetScale !== 1 && typeof o.predictor.scaleScores !== 'function')
+    throw new MetaD2AException(
+      validationError({
+        source: 'meta-training',
+        field: 'options.targetScale',
+        expected: 'a predictor that can scale its scores (scaleScores)',
+        got: `${targetScale} for one that cannot`,
+      }),
+    );
   const predictorDir = path.join(o.runsDir, 'predictor');
   const pr = await metaTrainPredictor(db, o.predictor, { ...o.options, epochs: o.predictorEpochs, runDir: predictorDir, resume, onEvent: phaseEvents('predictor', o) });
   const best = path.join(predictorDir, RUN_FILES.maxCorr);
   if (fs.existsSync(best)) loadTrainedParameters(o.predictor, best);
+  // the kept weights are on the training's target scale: back to the official scale
+  if (targetScale !== 1) o.predictor.scaleScores!(1 / targetScale);
   if (o.generatorEpochs === 0) {
     // retrain the predictor only (e.g. on a grown database) and keep a generator trained before
     const init = o.generatorOptions?.init;
