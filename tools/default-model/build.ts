@@ -28,7 +28,8 @@
  *             <work>/model and names the extractor of its features; `--generator-from <file>` keeps that
  *             generator checkpoint (e.g. the shipped one) and retrains the predictor only
  *             (`meta-train --generator-epochs 0 --generator-init <file>`); `--predictor-lr` (1e-4) and
- *             `--target-scale` (1; 100: the z scale, `meta-train --target-scale`)
+ *             `--target-scale` (1; 100: the z scale, `meta-train --target-scale`); `--replicates mean`
+ *             (each; `meta-train --replicates`: one item per (task, cell), the mean of its trainings)
  *   eval      `bench transfer` on the held-out database (plan nb201-heldout-v1, `--eval-seeds` 0,1,2,
  *             the proxies' `--proxy-batch` images (64) and `--proxy-pool` (every candidate), `--eval-replicates`
  *             trainings per cell averaged (1)):
@@ -157,6 +158,8 @@ export interface BuildSettings {
   readonly predictorLr?: number;
   /** The predictor's target scale (`meta-train --target-scale`; absent: 1, official). */
   readonly targetScale?: number;
+  /** How a (task, cell)'s several trainings are used (`meta-train --replicates`; absent: each, official). */
+  readonly replicates?: 'each' | 'mean';
   /**
    * MBv3: a generator that first learns the space's grammar (22 vertices, one depth per stage) from
    * the OFA oracle's `good` best of 20,000 subnets of `poolDepth` (build-mbv3.ts's pairs and
@@ -456,6 +459,7 @@ export async function buildDefaultModel(s: BuildSettings, phases: readonly Phase
           selectBy: s.selectBy,
           ...(s.predictorLr !== undefined ? { lr: s.predictorLr } : {}),
           ...(s.targetScale !== undefined ? { targetScale: s.targetScale } : {}),
+          ...(s.replicates !== undefined ? { replicates: s.replicates } : {}),
           ...(prior !== null ? { prior } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
         },
@@ -645,6 +649,9 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
   const anchor = take('--anchor') ?? (d.anchor ? 'on' : 'off');
   if (anchor !== 'on' && anchor !== 'off' && anchor !== 'prior+choices')
     throw new MetaD2AException(validationError({ source: 'build.ts', field: '--anchor', expected: 'on, off or prior+choices', got: JSON.stringify(anchor) }));
+  const replicates = take('--replicates');
+  if (replicates !== undefined && replicates !== 'each' && replicates !== 'mean')
+    throw new MetaD2AException(validationError({ source: 'build.ts', field: '--replicates', expected: 'each or mean', got: JSON.stringify(replicates) }));
   const priorFlag = take('--prior'); // a file, or `none`
   const priorSources = take('--prior-sources');
   for (const x of priorSources ? list(priorSources) : [])
@@ -672,6 +679,7 @@ export function parseBuildArgs(argv: readonly string[]): { settings: BuildSettin
     predictorEpochs: int('--predictor-epochs', d.predictorEpochs),
     ...positiveFlag(take, '--predictor-lr', 'predictorLr'),
     ...positiveFlag(take, '--target-scale', 'targetScale'),
+    ...(replicates !== undefined ? { replicates } : {}),
     generatorPairs: flags.has('--generator-pairs') ? parseGeneratorPairs(take('--generator-pairs')!) : d.generatorPairs,
     ...generatorFlags(take, d, space),
     selectBy,

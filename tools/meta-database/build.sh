@@ -2,7 +2,9 @@
 # Start or resume a named meta-database build in the background: nice'd worker processes (one per
 # shard of the plan, all writing one SQLite file), one progress line per record with an ETA in the
 # log. Pairs already recorded are skipped, so a killed build loses at most the pairs in training.
-#   tools/meta-database/build.sh [plan (nb201-v1)] [workers (2)]
+#   tools/meta-database/build.sh [plan (nb201-v1)] [workers (2)] [replicates (1)]
+# replicates > 1 adds further trainings of every planned pair (`db build --replicates`): every
+# pair's second training before any third, each with a seed of its own.
 # The nb201-v1, nb201-dense-v1, nb201-heldout-v1, nb201-heldout-dev-v2, mbv3-v1 and mbv3-heldout-v1 databases start from their committed
 # exports (packages/meta-trainer/data/nb201-measured, nb201-dense-measured, nb201-heldout-measured,
 # nb201-heldout-dev2-measured, mbv3-measured,
@@ -12,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PLAN=${1:-nb201-v1}
 WORKERS=${2:-2}
+REPLICATES=${3:-1}
 DB=${METAD2A_BUILD_DB:-.tmp/meta-db/$PLAN.sqlite}
 LOG=${DB%.sqlite}.log
 case "$PLAN" in
@@ -30,5 +33,5 @@ fi
 # The native kernels sum some gradients per thread, so a record's bytes depend on the thread count:
 # every nb201-v1 and mbv3-v1 record is trained with 2 kernel threads per worker process (on any machine).
 export METAD2A_THREADS=${METAD2A_THREADS:-2}
-nohup nice -n 10 npx tsx packages/cli/src/bin.ts db build --plan "$PLAN" --db "$DB" --workers "$WORKERS" >>"$LOG" 2>&1 &
+nohup nice -n 10 npx tsx packages/cli/src/bin.ts db build --plan "$PLAN" --db "$DB" --workers "$WORKERS" --replicates "$REPLICATES" >>"$LOG" 2>&1 &
 echo "building $PLAN into $DB (pid $!); progress: tail -f $LOG"

@@ -156,6 +156,13 @@ export interface BuildDatabaseOptions {
   /** An NB201 recipe (`RECIPES`) for space nb201, an MBv3 one (`MBV3_RECIPES`) for mbv3. */
   readonly recipe: DatabaseRecipe;
   readonly seed: number;
+  /**
+   * Trainings per (task, architecture) (default 1): replicate 0 is the pair's record, replicate
+   * r ≥ 1 is trained with {@link replicateSeed} and stored with `replicate: r`. The plan lists every
+   * pair's replicate 0, then every pair's replicate 1, and so on, so a build stopped part-way has
+   * one more training of the first pairs (and a later, larger `replicates` adds to what is there).
+   */
+  readonly replicates?: number;
   /** Train only the pairs whose plan index is `index` modulo `of` (one process per shard; all shards share the file). */
   readonly shard?: { readonly index: number; readonly of: number };
   readonly onProgress?: (p: BuildProgress) => void;
@@ -195,6 +202,17 @@ export interface PlannedPair {
   readonly task: TaskPlan;
   readonly arch: string;
   readonly seed: number;
+  /** Which training of the pair this is (see `BuildDatabaseOptions.replicates`); absent: 0. */
+  readonly replicate?: number;
+}
+
+/**
+ * The training seed of a (task, architecture) pair's replicate under a build or plan seed: replicate
+ * 0 is the pair's record, replicate r ≥ 1 one more training with a seed of its own. The one rule of
+ * `db build --replicates` and `bench transfer --replicates` (the same pair gets the same trainings).
+ */
+export function replicateSeed(seed: number, task: string, arch: string, replicate: number): number {
+  return seedToU32(replicate === 0 ? `${seed}|${task}|${arch}` : `${seed}|${task}|${arch}|replicate ${replicate}`);
 }
 
 /** Everything a build will train, in order: a function of the options alone (so every process and rerun agrees). */
@@ -230,7 +248,9 @@ export function recipeMetric(recipe: TrainingSchedule): string {
 export function planBuild(opts: BuildDatabaseOptions, classCount: (ref: string) => number = (r) => openImages(r).classNames.length): BuildPlan {
   const space = databaseSpace(opts.space ?? 'nb201', opts.recipe);
   const tasks = sampleTasks(opts, classCount);
-  const pairOf = (task: TaskPlan, arch: string): PlannedPair => ({ task, arch, seed: seedToU32(`${opts.seed}|${task.name}|${arch}`) });
+  const pairOf = (task: TaskPlan, arch: string): PlannedPair => ({ task, arch, seed: replicateSeed(opts.seed, task.name, arch, 0) });
+  const replicates = opts.replicates ?? 1;
+  if (!Number.isInteger(replicates) || replicates < 1) invalid('database builder', 'replicates', 'an integer ≥ 1', String(opts.replicates));
   let pairs: PlannedPair[];
   if (opts.archs !== undefined) {
     const archs = typeof opts.archs === 'number' ? space.grid(opts.archs, opts.seed) : opts.archs.map((a) => space.canonical(a));
@@ -248,7 +268,10 @@ export function planBuild(opts: BuildDatabaseOptions, classCount: (ref: string) 
     if (!Number.isInteger(of) || of < 1 || !Number.isInteger(index) || index < 0 || index >= of)
       invalid('database builder', 'shard', 'index/of with 0 ≤ index < of', `${index}/${of}`);
   }
-  return { space: space.name, tasks, pairs, metric: recipeMetric(opts.recipe) };
+  const trainings = Array.from({ length: replicates }, (_, r) =>
+    r === 0 ? pairs : pairs.map((p) => ({ ...p, seed: replicateSeed(opts.seed, p.task.name, p.arch, r), replicate: r })),
+  ).flat();
+  return { space: space.name, tasks, pairs: trainings, metric: recipeMetric(opts.recipe) };
 }
 
 /** The dataset row of a task source or image data set, as the builder and queue collectors write it. */
@@ -374,12 +397,12 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
     };
     const total = mine.length;
     let done = 0;
-    for (const { task, arch, seed } of mine) {
+    for (const { task, arch, seed, replicate = 0 } of mine) {
       if (opts.signal?.aborted) {
         aborted = true;
         break;
       }
-      if (db.hasRecord({ task: task.name, space: plan.space, arch, metric })) {
+      if (db.hasRecord({ task: task.name, space: plan.space, arch, metric, replicate })) {
         done++;
         skipped++;
         opts.onProgress?.({
@@ -402,7 +425,7 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
         sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)),
       });
       const ms = Date.now() - p0;
-      db.addRecord(record);
+      db.addRecord(replicate === 0 ? record : { ...record, replicate, how: `${record.how} (replicate ${replicate} of metad2a db build)` });
       trained++;
       done++;
       trainMsTotal += ms;

@@ -32,6 +32,7 @@ export { saveNetwork, loadNetwork, SAVED_NETWORK_FORMAT, type SavedNetworkMeta }
 export {
   buildDatabase,
   planBuild,
+  replicateSeed,
   trainPairRecord,
   TRAINING_NODE_FLAGS,
   dataSourceVersion,

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as E from 'fp-ts/lib/Either.js';
-import { Rng, initBackend } from '@metad2a/core';
+import { Rng, initBackend, seedToU32 } from '@metad2a/core';
 import { MetaDatabase } from '@metad2a/meta-trainer';
 import { canonicalKey, mbv3AccuracyOracle, mbv3ActiveKey, mbv3Cost, nb201Cost, parseMbv3, parseNb201, sampleMbv3, type Mbv3Config } from '@metad2a/search-spaces';
 import {
@@ -19,6 +19,7 @@ import {
   GOOD_CELL_POOL,
   planBuild,
   recipeMetric,
+  replicateSeed,
   sampleArchitectures,
   sampleMbv3Grid,
   sampleTaskCells,
@@ -249,6 +250,44 @@ describe('buildDatabase', () => {
     };
     expect(read('sharded.sqlite')).toHaveLength(4);
     expect(read('sharded.sqlite')).toEqual(read('single.sqlite'));
+  }, 240_000);
+
+  it('replicates: every pair trained again with its own seed, second trainings before third, resumable in steps', async () => {
+    const file = path.join(tmp(), 'replicates.sqlite');
+    const opts = { ...base, recipe };
+    const one = planBuild({ ...opts, db: file }, () => 10);
+    const three = planBuild({ ...opts, db: file, replicates: 3 }, () => 10);
+    const n = one.pairs.length;
+    expect(n).toBe(4);
+    expect(three.pairs).toHaveLength(3 * n);
+    // replicate-major: the plan's pairs unchanged, then all second trainings, then all third ones
+    expect(three.pairs.slice(0, n)).toEqual(one.pairs);
+    three.pairs.forEach((p, i) => {
+      const r = Math.floor(i / n);
+      const q = one.pairs[i % n]!;
+      expect([p.task.name, p.arch, p.replicate ?? 0]).toEqual([q.task.name, q.arch, r]);
+      expect(p.seed).toBe(replicateSeed(opts.seed, q.task.name, q.arch, r));
+    });
+    // the rule of bench transfer's replicates: the seed of the string `<seed>|<task>|<arch>|replicate <r>`
+    expect(three.pairs[n]!.seed).toBe(seedToU32(`${opts.seed}|${one.pairs[0]!.task.name}|${one.pairs[0]!.arch}|replicate 1`));
+    expect(new Set(three.pairs.map((p) => p.seed)).size).toBe(3 * n);
+    expect(() => planBuild({ ...opts, db: file, replicates: 0 }, () => 10)).toThrow(/replicates.*an integer ≥ 1/);
+
+    const first = await buildDatabase({ ...opts, db: file });
+    const second = await buildDatabase({ ...opts, db: file, replicates: 2 });
+    expect([first.trained, second.trained, second.skipped]).toEqual([n, n, n]);
+    const again = await buildDatabase({ ...opts, db: file, replicates: 2 });
+    expect([again.trained, again.skipped]).toEqual([0, 2 * n]);
+    const db = MetaDatabase.open(file);
+    const recs = db.records();
+    db.close();
+    expect(recs).toHaveLength(2 * n);
+    for (const p of one.pairs) {
+      const mine = recs.filter((r) => r.task === p.task.name && r.arch === p.arch).sort((a, b) => a.replicate - b.replicate);
+      expect(mine.map((r) => r.replicate)).toEqual([0, 1]);
+      expect(mine.map((r) => (r.extra as { seed: number }).seed)).toEqual([p.seed, replicateSeed(opts.seed, p.task.name, p.arch, 1)]);
+      expect(mine[1]!.how).toBe('trained:@metad2a/arch-trainer (replicate 1 of metad2a db build)');
+    }
   }, 240_000);
 
   it('stops cleanly on an aborted signal, with the plan (datasets, tasks) already stored', async () => {

@@ -10,7 +10,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { match } from 'ts-pattern';
-import { MetaD2AException, fail, makeError, seedToU32, spearman, zeroCostProxies, type FeatureSet, type ImageBatch, type SearchSpace } from '@metad2a/core';
+import { MetaD2AException, fail, makeError, spearman, zeroCostProxies, type FeatureSet, type ImageBatch, type SearchSpace } from '@metad2a/core';
 import {
   BUILD_PLANS,
   assertSameRecipe,
@@ -19,6 +19,7 @@ import {
   goodMbv3Subnets,
   planBuild,
   taskData,
+  replicateSeed,
   trainPairRecord,
   type BuildDatabaseOptions,
   type DatabaseRecipe,
@@ -418,9 +419,6 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
   };
   const built = planBuild({ ...plan, db: opts.db }, (r) => imagesOf(r).classNames.length);
   const metric = built.metric;
-  const pairSeed = (task: TaskPlan, arch: string): number => seedToU32(`${plan.seed}|${task.name}|${arch}`);
-  const replicateSeed = (task: TaskPlan, arch: string, replicate: number): number =>
-    replicate === 0 ? pairSeed(task, arch) : seedToU32(`${plan.seed}|${task.name}|${arch}|replicate ${replicate}`);
   const references = referencePicks(planSpace);
   const db = MetaDatabase.open(opts.db);
   let extractor: FeatureExtractor | undefined;
@@ -461,7 +459,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
             ...taskData(imagesOf(task.dataset), task, { trainPerClass: plan.trainPerClass, testPerClass: plan.testPerClass, inputSize: recipe.inputSize!, seed: plan.seed }),
           };
         const p0 = Date.now();
-        const record = await trainPairRecord({ task, arch, seed: replicateSeed(task, arch, replicate) }, current, {
+        const record = await trainPairRecord({ task, arch, seed: replicateSeed(plan.seed, task.name, arch, replicate) }, current, {
           space: planSpace,
           recipe,
           metric,

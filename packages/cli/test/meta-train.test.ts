@@ -62,8 +62,8 @@ describe('metad2a meta-train', () => {
   });
 });
 
-describe('metad2a meta-train --target-scale', () => {
-  it('trains the predictor on scaled targets at --predictor-lr and records both in model.json', async () => {
+describe('metad2a meta-train --target-scale, --replicates', () => {
+  it("trains the predictor on scaled targets at --predictor-lr, on each pair's mean training, and records all three in model.json", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-mt-scale-'));
     const db = path.join(dir, 'meta.sqlite');
     tinyDb(db);
@@ -71,13 +71,35 @@ describe('metad2a meta-train --target-scale', () => {
     const c = capture();
     expect(
       await runCli(
-        ['meta-train', '--db', db, '--split', 's', '--out', out, '--epochs', '1', '--predictor-hs', '8', '--batch-size', '8', '--target-scale', '100', '--predictor-lr', '0.001'],
+        [
+          'meta-train',
+          '--db',
+          db,
+          '--split',
+          's',
+          '--out',
+          out,
+          '--epochs',
+          '1',
+          '--predictor-hs',
+          '8',
+          '--batch-size',
+          '8',
+          '--target-scale',
+          '100',
+          '--predictor-lr',
+          '0.001',
+          '--replicates',
+          'mean',
+        ],
         c.io,
       ),
     ).toBe(0);
     const trained = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).provenance.metaTrained;
     expect(trained.targetScale).toBe(100);
     expect(trained.lr).toBe(0.001);
+    expect(trained.replicates).toBe('mean');
+    for (const run of ['predictor', 'generator']) expect(unwrap(loadCheckpointSync(path.join(out, 'runs', run, 'last.ckpt'))).meta.replicates).toBe('mean');
     // the run trained at that rate (its log's first event), and its kept checkpoint is on the scaled targets
     const start = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'predictor', 'log.jsonl'), 'utf8').split('\n')[0]!);
     expect(start).toMatchObject({ event: 'start', kind: 'predictor', lr: 0.001 });

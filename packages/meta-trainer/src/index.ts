@@ -42,9 +42,11 @@ export {
   GraphResolver,
   DEFAULT_GENERATOR_PAIRS,
   parseGeneratorPairs,
+  meanOfReplicates,
   type TrainingItem,
   type BatchGroup,
   type GeneratorPairs,
+  type ReplicateUse,
 } from './data/pipeline';
 export { ReduceLROnPlateau, type PlateauOptions, type PlateauState } from './training/plateau';
 export { JsonLinesLog, ProgressBar, type TrainingEvent } from './training/progress';
@@ -65,6 +67,7 @@ export {
   metaTrainPredictor,
   metaTrainModels,
   meanGroupSpearman,
+  splitParts,
   loadTrainedParameters,
   type MetaTrainModelsOptions,
   type PhaseResult,

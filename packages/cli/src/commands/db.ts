@@ -134,6 +134,12 @@ export function registerDb(program: Command, io: CliIo): void {
     .option('--train-per-class <n>', 'training images per class', intInRange('--train-per-class', 1), 40)
     .option('--test-per-class <n>', 'test images per class', intInRange('--test-per-class', 1), 30)
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 0)
+    .option(
+      '--replicates <n>',
+      "trainings per pair: the plan's record and n-1 more with seeds of their own, stored as replicates (every pair's second training comes before any third); allowed with --plan",
+      intInRange('--replicates', 1, 20),
+      1,
+    )
     .option('--workers <n>', 'train in this many processes (each takes every n-th pair of the plan; all write the same file)', intInRange('--workers', 1, 64), 1)
     .option('--shard <k/n>', 'train only the pairs k, k+n, k+2n… of the plan (what each --workers process runs)')
     .option('--queue <url>', 'distribute the training: queue the pairs on redis://HOST:PORT/DB for `metad2a worker` processes and collect their results here')
@@ -157,6 +163,7 @@ export function registerDb(program: Command, io: CliIo): void {
         trainPerClass: number;
         testPerClass: number;
         seed: number;
+        replicates: number;
         workers: number;
         shard?: string;
         queue?: string;
@@ -174,7 +181,7 @@ export function registerDb(program: Command, io: CliIo): void {
           if (shard) throw new CliUsageError('--workers and --shard exclude each other (--workers starts one --shard process per worker)');
           return runWorkers(f.workers, io);
         }
-        const planned =
+        const planOptions =
           f.plan !== undefined
             ? buildPlanOptions(f.plan)
             : {
@@ -190,8 +197,11 @@ export function registerDb(program: Command, io: CliIo): void {
                 recipe,
                 seed: f.seed,
               };
+        const planned = { ...planOptions, replicates: f.replicates };
         if (f.queue !== undefined) {
           if (shard) throw new CliUsageError('--queue and --shard exclude each other (queue workers take the pairs)');
+          if (f.replicates > 1)
+            throw new CliUsageError('--replicates with --queue is not supported yet (queued jobs carry one training per pair): build the replicates locally with --workers');
           const loc = queueLocation(f.queue, f.queueName);
           const build = planQueuedBuild(planned);
           const r = await runQueuedBuild(io, f.db, loc, build, { retry: retryOptions(f.attempts, f.backoffSeconds), collectLockMs: f.collectLockSeconds * 1000 });

@@ -24,6 +24,7 @@ interface MetaTrainFlags {
   generatorLr?: number;
   predictorLr?: number;
   targetScale?: number;
+  replicates: 'each' | 'mean';
   generatorPairs: GeneratorPairs;
   selectBy: 'pearson' | 'task-spearman';
   anchor?: true | 'prior' | 'prior+choices';
@@ -68,6 +69,12 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
       '--target-scale <x>',
       'train the predictor on targets × x (default 1: official ((acc − μ)/σ)/100, which keeps its head linear, one ranking for every data set; 100: the z scale); the saved model is on the official scale',
       positiveNumber('--target-scale'),
+    )
+    .option(
+      '--replicates <use>',
+      "a (task, cell)'s several trainings (db build --replicates): each, an item per training (official), or mean, one item with their mean accuracy (also for the generator's pairs and the calibration)",
+      oneOf('--replicates', ['each', 'mean'] as const),
+      'each',
     )
     .option('--generator-pairs <rule>', 'which records the generator learns from: best:<k> per task, top:<fraction> of each task, min:<accuracy>, all', generatorPairs, {
       kind: 'best-per-task',
@@ -122,6 +129,7 @@ export function registerMetaTrain(program: Command, io: CliIo): void {
             signal: stop.signal,
             ...(f.predictorLr !== undefined ? { lr: f.predictorLr } : {}),
             ...(f.targetScale !== undefined ? { targetScale: f.targetScale } : {}),
+            ...(f.replicates === 'mean' ? { replicates: 'mean' as const } : {}),
             ...(f.prior !== undefined ? { prior: f.prior } : {}),
           },
           onPhase: (model, phase) =>

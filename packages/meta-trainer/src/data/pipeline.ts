@@ -43,6 +43,28 @@ export interface TrainingItem {
  * - `all`: every record.
  * The rule is applied inside each part of the split separately.
  */
+/**
+ * How meta-training uses a (task, architecture)'s several trainings (records that differ only in
+ * `replicate`, e.g. from `db build --replicates`): `each` (default, official) makes one item of
+ * every record; `mean` one item per (task, architecture, metric) whose accuracy is their mean.
+ */
+export type ReplicateUse = 'each' | 'mean';
+
+/**
+ * One record per (task, architecture, metric): the first one's fields (order of first appearance)
+ * with the mean accuracy of all of them. A record with no other training is returned as it is.
+ */
+export function meanOfReplicates(records: readonly MetaRecord[]): MetaRecord[] {
+  const groups = new Map<string, MetaRecord[]>();
+  for (const r of records) {
+    const key = `${r.taskId}\u0000${r.archId}\u0000${r.metric}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].map((g) => (g.length === 1 ? g[0]! : { ...g[0]!, accuracy: g.reduce((a, r) => a + r.accuracy, 0) / g.length }));
+}
+
 export type GeneratorPairs =
   | { readonly kind: 'best-per-task'; readonly count?: number }
   | { readonly kind: 'top-fraction-per-task'; readonly fraction: number }

@@ -596,14 +596,16 @@ export class MetaDatabase {
     });
   }
 
-  /** Whether a record for (task, architecture[, metric]) exists: a database builder skips those on resume. */
-  hasRecord(q: { task: string; space: string; arch: string; metric?: string }): boolean {
+  /** Whether a record for (task, architecture[, metric][, replicate]) exists: a database builder skips those on resume. */
+  hasRecord(q: { task: string; space: string; arch: string; metric?: string; replicate?: number }): boolean {
     const sql =
       'SELECT 1 FROM records r JOIN tasks t ON t.id = r.task_id JOIN architectures a ON a.id = r.arch_id WHERE t.name = ? AND a.space = ? AND a.arch = ?' +
       (q.metric !== undefined ? ' AND r.metric = ?' : '') +
+      (q.replicate !== undefined ? ' AND r.replicate = ?' : '') +
       ' LIMIT 1';
     const args: unknown[] = [q.task, q.space, q.arch];
     if (q.metric !== undefined) args.push(q.metric);
+    if (q.replicate !== undefined) args.push(q.replicate);
     return this.db.prepare(sql).get(...args) !== undefined;
   }
 

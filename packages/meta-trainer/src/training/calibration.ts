@@ -8,7 +8,7 @@ import { Rng, calibratedAccuracy, type PerfPredictor, type ScoreCalibration, typ
 import * as E from 'fp-ts/lib/Either.js';
 import type { MetaDatabase } from '../database/meta-database';
 import { splitNormalisation } from '../data/normalisation';
-import { GraphResolver, trainingItems } from '../data/pipeline';
+import { GraphResolver, trainingItems, type ReplicateUse } from '../data/pipeline';
 import { META_TRAIN_DEFAULTS } from './loop';
 import { predictItems, splitParts } from './trainers';
 
@@ -109,9 +109,10 @@ export function fitScoreCalibration(
 export function fitSplitCalibration(
   db: MetaDatabase,
   predictor: PerfPredictor,
-  o: { split: string; seed: number; perClass?: number; batchSize?: number; spaces?: Readonly<Record<string, AnySearchSpace>> },
+  o: { split: string; seed: number; perClass?: number; batchSize?: number; spaces?: Readonly<Record<string, AnySearchSpace>>; replicates?: ReplicateUse },
 ): E.Either<string, ScoreCalibration> {
-  const parts = splitParts(db, o.split);
+  // the validation items as meta-training saw them (one per record, or one per pair with `mean`)
+  const parts = splitParts(db, o.split, o.replicates);
   const perClass = o.perClass ?? META_TRAIN_DEFAULTS.perClass;
   const items = trainingItems(db, parts.valid, {
     normalisation: splitNormalisation(db, o.split),

@@ -19,7 +19,7 @@ import {
   type Steps,
 } from '@metad2a/core';
 import { Adam, type OptimizerState, type ParameterStore } from '@metad2a/layers';
-import { batchesOf, drawBatch, type BatchGroup, type TrainingItem } from '../data/pipeline';
+import { batchesOf, drawBatch, type BatchGroup, type ReplicateUse, type TrainingItem } from '../data/pipeline';
 import { ReduceLROnPlateau, type PlateauOptions, type PlateauState } from './plateau';
 import { JsonLinesLog, ProgressBar, type TrainingEvent } from './progress';
 
@@ -76,6 +76,12 @@ export interface MetaTrainOptions extends StepControl<MetaTrainProgress> {
   readonly onEvent?: (e: TrainingEvent) => void;
   /** Search spaces by name, overriding the `searchSpaces` registry. */
   readonly spaces?: Readonly<Record<string, AnySearchSpace>>;
+  /**
+   * How a (task, architecture)'s several trainings are used (`ReplicateUse`): `each` record an
+   * item (default, official), or `mean`: one item with their mean accuracy (less seed noise per
+   * target, the same number of items per epoch as one training per pair).
+   */
+  readonly replicates?: ReplicateUse;
 }
 
 export interface EpochSummary {

@@ -115,6 +115,7 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
       ...(o.options?.perClass !== undefined ? { perClass: o.options.perClass } : {}),
       ...(o.options?.batchSize !== undefined ? { batchSize: o.options.batchSize } : {}),
       ...(o.options?.spaces !== undefined ? { spaces: o.options.spaces } : {}),
+      ...(o.options?.replicates !== undefined ? { replicates: o.options.replicates } : {}),
     });
     if (E.isRight(calibration)) predictor.calibration = calibration.right;
     const manifest = saveSearchModel(o.out, {
@@ -139,6 +140,7 @@ export async function metaTrainSearchModel(db: MetaDatabase, o: MetaTrainSearchM
           ...(o.generatorOptions?.init !== undefined ? { generatorInit: o.generatorOptions.init } : {}),
           selectBy: o.options?.selectBy ?? 'pearson',
           ...(targetScale !== 1 ? { targetScale } : {}),
+          ...(o.options?.replicates === 'mean' ? { replicates: 'mean' } : {}),
           ...(o.options?.lr !== undefined ? { lr: o.options.lr } : {}),
           anchor: anchor ?? null,
           featuresFrom: origin.from ?? null,

@@ -17,7 +17,7 @@ import {
 } from '@metad2a/core';
 import type { ParameterStore } from '@metad2a/layers';
 import { match } from 'ts-pattern';
-import type { MetaDatabase } from '../database/meta-database';
+import type { MetaDatabase, MetaRecord } from '../database/meta-database';
 import { splitNormalisation } from '../data/normalisation';
 import {
   DEFAULT_GENERATOR_PAIRS,
@@ -25,8 +25,10 @@ import {
   batchesOf,
   drawBatch,
   selectGeneratorPairs,
+  meanOfReplicates,
   trainingItems,
   type BatchGroup,
+  type ReplicateUse,
   type GeneratorPairs,
   type TrainingItem,
 } from '../data/pipeline';
@@ -148,9 +150,11 @@ function trainableNames(m: TrainableModel): string[] {
   return m.usedParameterNames ? m.usedParameterNames() : m.store.names();
 }
 
-export function splitParts(db: MetaDatabase, split: string): { train: ReturnType<MetaDatabase['recordsById']>; valid: ReturnType<MetaDatabase['recordsById']> } {
+/** The training and validation records of a split; with `replicates: 'mean'` one per (task, architecture, metric), its trainings' mean. */
+export function splitParts(db: MetaDatabase, split: string, replicates: ReplicateUse = 'each'): { train: MetaRecord[]; valid: MetaRecord[] } {
   const s = db.split(split);
-  return { train: db.recordsById(s.train), valid: db.recordsById(s.valid) };
+  const use = (records: MetaRecord[]): MetaRecord[] => (replicates === 'mean' ? meanOfReplicates(records) : records);
+  return { train: use(db.recordsById(s.train)), valid: use(db.recordsById(s.valid)) };
 }
 
 /** Check a predictor's normalisation against the split's (they must agree, or targets and scores disagree). */
@@ -183,7 +187,7 @@ function isResuming(opts: MetaTrainOptions): boolean {
 export async function metaTrainGenerator(db: MetaDatabase, model: TrainableGenerator, opts: GeneratorTrainOptions): Promise<MetaTrainResult> {
   const resolver = new GraphResolver(opts.spaces);
   const rule = opts.pairs ?? DEFAULT_GENERATOR_PAIRS;
-  const parts = splitParts(db, opts.split);
+  const parts = splitParts(db, opts.split, opts.replicates);
   const perClass = opts.perClass ?? META_TRAIN_DEFAULTS.perClass;
   const train = trainingItems(db, selectGeneratorPairs(parts.train, rule), { resolver, perClass });
   const valid = trainingItems(db, selectGeneratorPairs(parts.valid, rule), { resolver, perClass });
@@ -232,7 +236,7 @@ export async function metaTrainGenerator(db: MetaDatabase, model: TrainableGener
       const n = items.length;
       return { metrics: { loss: loss / n, recon: recon / n, kld: kld / n } };
     },
-    meta: { pairs: rule, split: opts.split, graphConfig: model.graphConfig, latentDim: model.latentDim },
+    meta: { pairs: rule, split: opts.split, graphConfig: model.graphConfig, latentDim: model.latentDim, ...(opts.replicates === 'mean' ? { replicates: 'mean' } : {}) },
   };
   return await runMetaTraining(spec, opts);
 }
@@ -250,7 +254,7 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
   const resolver = new GraphResolver(opts.spaces);
   const normalisation = splitNormalisation(db, opts.split);
   checkNormalisation(model, normalisation, opts.split);
-  const parts = splitParts(db, opts.split);
+  const parts = splitParts(db, opts.split, opts.replicates);
   const perClass = opts.perClass ?? META_TRAIN_DEFAULTS.perClass;
   // an anchored predictor learns the targets minus its anchor's term (its validation adds the term back)
   const anchor = model.anchor;
@@ -330,6 +334,7 @@ export async function metaTrainPredictor(db: MetaDatabase, model: TrainablePredi
       graphConfig: model.graphConfig,
       selectBy: opts.selectBy ?? 'pearson',
       ...(targetScale !== 1 ? { targetScale } : {}),
+      ...(opts.replicates === 'mean' ? { replicates: 'mean' } : {}),
       ...(opts.prior !== undefined ? { prior: opts.prior } : {}),
       ...(anchor ? { anchor } : {}),
     },
