@@ -348,6 +348,11 @@ export async function trainPairRecord(
   };
 }
 
+/** A pair's record as the training `replicate` of it (0: the record itself), as a local build and a queue worker store it. */
+export function asReplicate(record: RecordInput, replicate: number): RecordInput {
+  return replicate === 0 ? record : { ...record, replicate, how: `${record.how} (replicate ${replicate} of metad2a db build)` };
+}
+
 /**
  * Build (or resume building) a meta-database of trained accuracies: plan the (task, architecture)
  * pairs ({@link planBuild}; seeded, so a rerun or another shard makes the same plan), then for every
@@ -425,7 +430,7 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
         sourceVersion: dataSourceVersion(task.dataset, imagesOf(task.dataset)),
       });
       const ms = Date.now() - p0;
-      db.addRecord(replicate === 0 ? record : { ...record, replicate, how: `${record.how} (replicate ${replicate} of metad2a db build)` });
+      db.addRecord(asReplicate(record, replicate));
       trained++;
       done++;
       trainMsTotal += ms;

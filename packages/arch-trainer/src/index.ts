@@ -33,6 +33,7 @@ export {
   buildDatabase,
   planBuild,
   replicateSeed,
+  asReplicate,
   trainPairRecord,
   TRAINING_NODE_FLAGS,
   dataSourceVersion,

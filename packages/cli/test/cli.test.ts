@@ -106,10 +106,6 @@ describe('metad2a CLI', () => {
     [['db', 'build', '--db', 'x.sqlite', '--classes', 'four'], /--classes must be N or MIN-MAX/],
     [['db', 'build', '--db', 'x.sqlite', '--space', 'darts'], /--space must be one of nb201, mbv3, got 'darts'/],
     [['db', 'build', '--db', 'x.sqlite', '--replicates', '0'], /--replicates must be between 1 and 20, got 0/],
-    [
-      ['db', 'build', '--db', 'x.sqlite', '--replicates', '2', '--queue', 'redis://127.0.0.1:1/0'],
-      /--replicates with --queue is not supported yet \(queued jobs carry one training per pair\): build the replicates locally with --workers/,
-    ],
     [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--replicates', 'both'], /--replicates must be one of each, mean, got 'both'/],
     [['meta-train', '--db', '/nonexistent.sqlite', '--split', 'x', '--out', 'y'], /--db \/nonexistent\.sqlite: no such file/],
     [['meta-train', '--db', 'package.json', '--split', 'x', '--out', 'y', '--generator-init', '/gone/last.ckpt'], /--generator-init \/gone\/last\.ckpt: no such file/],

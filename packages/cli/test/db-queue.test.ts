@@ -178,3 +178,50 @@ describe('metad2a db build --queue with two workers', () => {
     b.close();
   }, 240_000);
 });
+
+describe('metad2a db build --queue --replicates', () => {
+  it("queues every pair's further trainings: a worker records exactly the local build's replicates", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-queue-rep-'));
+    const plan = [
+      '--datasets',
+      'builtin:digits',
+      '--tasks',
+      '1',
+      '--classes',
+      '3',
+      '--archs',
+      '2',
+      '--epochs',
+      '1',
+      '--train-per-class',
+      '12',
+      '--test-per-class',
+      '6',
+      '--seed',
+      '5',
+    ];
+    const local = metad2a(['db', 'build', '--db', 'local.sqlite', ...plan, '--replicates', '2'], dir);
+    const q = ['--queue', redis.url, '--queue-name', 'cli-test-replicates'];
+    // the plan's records first, then their second trainings queued by the same command with --replicates 2
+    const first = metad2a(['db', 'build', '--db', 'queued.sqlite', ...plan, ...q], dir);
+    const worker = metad2a(['worker', ...q, '--lock-seconds', '10']);
+    expect(await first.exited).toBe(0);
+    const second = metad2a(['db', 'build', '--db', 'queued.sqlite', ...plan, ...q, '--replicates', '2'], dir);
+    expect(await second.exited).toBe(0);
+    expect(second.err).toMatch(/4 pairs planned, 2 already recorded, 2 queued now/);
+    expect(second.out).toMatch(/recorded 4 of 4 planned pairs/);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(await local.exited).toBe(0);
+    const read = (f: string) => {
+      const db = MetaDatabase.open(path.join(dir, f), { readonly: true });
+      const r = db.records().map((x) => [...fingerprint(x), x.replicate, x.how, (x.extra as { seed: number }).seed]);
+      db.close();
+      return r.sort();
+    };
+    const queued = read('queued.sqlite');
+    expect(queued).toHaveLength(4);
+    expect(queued.map((r) => r[3]).sort()).toEqual([0, 0, 1, 1]);
+    expect(queued).toEqual(read('local.sqlite'));
+  }, 240_000);
+});

@@ -7,6 +7,8 @@ export interface PairKey {
   readonly space: string;
   readonly arch: string;
   readonly metric: string;
+  /** Which training of the pair (`db build --replicates`); absent: 0, the pair's record. */
+  readonly replicate?: number;
 }
 
 /**
@@ -46,7 +48,8 @@ export interface PairResult {
  */
 export function pairJobId(key: PairKey): string {
   return `pair-${createHash('sha256')
-    .update(JSON.stringify([key.task, key.space, key.arch, key.metric]))
+    // replicate 0 keeps the id it had before replicates existed (queues planned then stay valid)
+    .update(JSON.stringify(key.replicate ? [key.task, key.space, key.arch, key.metric, key.replicate] : [key.task, key.space, key.arch, key.metric]))
     .digest('hex')
     .slice(0, 40)}`;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -88,6 +89,16 @@ describe('queue URLs', () => {
     expect(pairJobId(a!.key)).toBe(pairJobId({ ...a!.key }));
     expect(pairJobId(a!.key)).not.toBe(pairJobId(b!.key));
     expect(pairJobId(a!.key)).toMatch(/^pair-[0-9a-f]{40}$/);
+    // a pair's record keeps the id it had before replicates existed; its further trainings get ids of their own
+    expect(pairJobId({ ...a!.key, replicate: 0 })).toBe(pairJobId(a!.key));
+    expect(pairJobId(a!.key)).toBe(
+      `pair-${createHash('sha256')
+        .update(JSON.stringify([a!.key.task, a!.key.space, a!.key.arch, a!.key.metric]))
+        .digest('hex')
+        .slice(0, 40)}`,
+    );
+    const again = [1, 2].map((replicate) => pairJobId({ ...a!.key, replicate }));
+    expect(new Set([pairJobId(a!.key), ...again]).size).toBe(3);
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  asReplicate,
   dataSourceVersion as sourceVersionOf,
   datasetEntry,
   planBuild,
@@ -21,6 +22,8 @@ interface PairSpec {
   /** The pair's training seed, and the build seed that draws the task's images. */
   readonly seed: number;
   readonly buildSeed: number;
+  /** Which training of the pair (`db build --replicates`); absent: 0. */
+  readonly replicate?: number;
   /** Absent in jobs queued before MBv3 builds existed: nb201. */
   readonly space?: DatabaseSpaceName;
   readonly recipe: DatabaseRecipe;
@@ -46,11 +49,12 @@ export const dataSourceVersion = (ref: string): string => sourceVersionOf(ref, i
 export function planQueuedBuild(o: Omit<BuildDatabaseOptions, 'db' | 'shard' | 'onProgress' | 'signal'>): QueuedBuild {
   const plan = planBuild({ ...o, db: '' }, (r) => imagesOf(r).classNames.length);
   const tasks = plan.tasks;
-  const jobs: PairJobData[] = plan.pairs.map(({ task, arch, seed }) => {
-    const pair: PairSpec = { task, arch, seed, buildSeed: o.seed, space: plan.space, recipe: o.recipe, trainPerClass: o.trainPerClass, testPerClass: o.testPerClass };
+  const jobs: PairJobData[] = plan.pairs.map(({ task, arch, seed, replicate = 0 }) => {
+    const again = replicate > 0 ? { replicate } : {};
+    const pair: PairSpec = { task, arch, seed, buildSeed: o.seed, ...again, space: plan.space, recipe: o.recipe, trainPerClass: o.trainPerClass, testPerClass: o.testPerClass };
     return {
       format: PAIR_JOB_FORMAT,
-      key: { task: task.name, space: plan.space, arch, metric: plan.metric },
+      key: { task: task.name, space: plan.space, arch, metric: plan.metric, ...again },
       pair,
       dataset: task.dataset,
       sourceVersion: dataSourceVersion(task.dataset),
@@ -82,5 +86,9 @@ export async function trainQueuedPair(job: PairJobData): Promise<TrainedPair> {
     metric: job.key.metric,
     sourceVersion: job.sourceVersion,
   });
-  return { dataset: datasetEntry(p.task.dataset, d), task: { name: p.task.name, dataset: p.task.dataset, classIds: p.task.classIds }, record };
+  return {
+    dataset: datasetEntry(p.task.dataset, d),
+    task: { name: p.task.name, dataset: p.task.dataset, classIds: p.task.classIds },
+    record: asReplicate(record, p.replicate ?? 0),
+  };
 }

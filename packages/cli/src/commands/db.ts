@@ -136,7 +136,7 @@ export function registerDb(program: Command, io: CliIo): void {
     .option('--seed <s>', 'seed', intInRange('--seed', 0), 0)
     .option(
       '--replicates <n>',
-      "trainings per pair: the plan's record and n-1 more with seeds of their own, stored as replicates (every pair's second training comes before any third); allowed with --plan",
+      "trainings per pair: the plan's record and n-1 more with seeds of their own, stored as replicates (every pair's second training comes before any third); allowed with --plan and --queue",
       intInRange('--replicates', 1, 20),
       1,
     )
@@ -200,8 +200,6 @@ export function registerDb(program: Command, io: CliIo): void {
         const planned = { ...planOptions, replicates: f.replicates };
         if (f.queue !== undefined) {
           if (shard) throw new CliUsageError('--queue and --shard exclude each other (queue workers take the pairs)');
-          if (f.replicates > 1)
-            throw new CliUsageError('--replicates with --queue is not supported yet (queued jobs carry one training per pair): build the replicates locally with --workers');
           const loc = queueLocation(f.queue, f.queueName);
           const build = planQueuedBuild(planned);
           const r = await runQueuedBuild(io, f.db, loc, build, { retry: retryOptions(f.attempts, f.backoffSeconds), collectLockMs: f.collectLockSeconds * 1000 });
