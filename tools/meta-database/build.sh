@@ -5,6 +5,7 @@
 #   tools/meta-database/build.sh [plan (nb201-v1)] [workers (2)] [replicates (1)]
 # replicates > 1 adds further trainings of every planned pair (`db build --replicates`): every
 # pair's second training before any third, each with a seed of its own.
+# (nb201-v1 with replicates > 1: from nb201-replicated-measured, which holds the further trainings.)
 # The nb201-v1, nb201-dense-v1, nb201-heldout-v1, nb201-heldout-dev-v2, mbv3-v1 and mbv3-heldout-v1 databases start from their committed
 # exports (packages/meta-trainer/data/nb201-measured, nb201-dense-measured, nb201-heldout-measured,
 # nb201-heldout-dev2-measured, mbv3-measured,
@@ -18,7 +19,10 @@ REPLICATES=${3:-1}
 DB=${METAD2A_BUILD_DB:-.tmp/meta-db/$PLAN.sqlite}
 LOG=${DB%.sqlite}.log
 case "$PLAN" in
-  nb201-v1) EXPORT=packages/meta-trainer/data/nb201-measured ;;
+  # with further trainings (replicates > 1) the build resumes from the export that holds them
+  nb201-v1) if [ "$REPLICATES" -gt 1 ] && [ -f packages/meta-trainer/data/nb201-replicated-measured/manifest.json ]; then
+      EXPORT=packages/meta-trainer/data/nb201-replicated-measured
+    else EXPORT=packages/meta-trainer/data/nb201-measured; fi ;;
   nb201-heldout-v1) EXPORT=packages/meta-trainer/data/nb201-heldout-measured ;;
   nb201-heldout-dev-v2) EXPORT=packages/meta-trainer/data/nb201-heldout-dev2-measured ;;
   nb201-dense-v1) EXPORT=packages/meta-trainer/data/nb201-dense-measured ;;

@@ -80,6 +80,14 @@ describe('metad2a CLI', () => {
     for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz']) {
       expect(fs.readFileSync(path.join(dir, 'out', f)).equals(fs.readFileSync(path.join(__dirname, '../../meta-trainer/data/nb201-measured', f)))).toBe(true);
     }
+    // the database with further trainings, exported without them, is builtin:nb201 byte for byte (what export.sh nb201-v1 writes)
+    const about = path.join(__dirname, '../../../tools/meta-database/nb201-about.json');
+    const firsts = path.join(dir, 'firsts');
+    expect(
+      await runCli(['db', 'export', '--db', 'builtin:nb201-replicated', '--format', 'dir', '--out', firsts, '--about', about, '--without-replicates'], capture(undefined, env).io),
+    ).toBe(0);
+    for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz'])
+      expect(fs.readFileSync(path.join(firsts, f)).equals(fs.readFileSync(path.join(dir, 'out', f)))).toBe(true);
     const c = capture(undefined, env);
     expect(await runCli(['db', 'import', '--db', path.join(dir, 'copy.sqlite'), '--from', path.join(dir, 'out')], c.io)).toBe(0);
     expect(JSON.parse(c.out())).toEqual({ datasets: manifest.counts.datasets, tasks: manifest.counts.tasks, records: manifest.counts.records, skipped: 0 });

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BUILTIN_DATABASES, MetaDatabase, builtinDatabaseDir, readExportManifest, resolveDatabase } from '../src';
+import { seedToU32 } from '@metad2a/core';
+import { BUILTIN_DATABASES, MetaDatabase, builtinDatabaseDir, readExportManifest, resolveDatabase, type MetaRecord } from '../src';
 import { shippedDataDir } from '../src/io/nb201-official';
 
 describe('builtin:nb201', () => {
@@ -59,6 +60,37 @@ describe.each([
   });
 });
 
+describe('builtin:nb201-replicated', () => {
+  // builtin:nb201's records and further trainings of its pairs (plan nb201-v1, `db build --replicates 3`), built session by session
+  it("holds builtin:nb201's records as they are, and further trainings of its pairs with the replicate seed rule", () => {
+    const env = { METAD2A_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-builtin-')) };
+    const about = readExportManifest(builtinDatabaseDir('nb201-replicated')).about as { plan?: string; replicates?: { planned?: number } };
+    expect([about.plan, about.replicates?.planned]).toEqual(['nb201-v1', 3]);
+    const db = MetaDatabase.open(resolveDatabase('builtin:nb201-replicated', env).file, { readonly: true });
+    expect(db.integrityProblems()).toEqual([]);
+    const v1 = MetaDatabase.open(resolveDatabase('builtin:nb201', env).file, { readonly: true });
+    const key = (r: MetaRecord) => `${r.task}|${r.arch}|${r.metric}`;
+    const fields = (r: MetaRecord) => [key(r), r.accuracy, r.how, r.createdAt, (r.extra as { seed: number }).seed];
+    const plan = v1.records();
+    v1.close();
+    const records = db.records();
+    db.close();
+    expect(records.filter((r) => r.replicate === 0).map(fields)).toEqual(plan.map(fields));
+    const pairs = new Set(plan.map(key));
+    const further = records.filter((r) => r.replicate > 0);
+    expect(further.length).toBeGreaterThan(0);
+    const seconds = further.filter((r) => r.replicate === 1).length;
+    for (const r of further) {
+      expect(pairs.has(key(r))).toBe(true);
+      expect(r.replicate).toBeLessThan(3);
+      expect((r.extra as { seed: number }).seed).toBe(seedToU32(`2026|${r.task}|${r.arch}|replicate ${r.replicate}`));
+      expect(r.how).toBe(`trained:@metad2a/arch-trainer (replicate ${r.replicate} of metad2a db build)`);
+      // every pair's second training comes before any third
+      if (r.replicate === 2) expect(seconds).toBe(plan.length);
+    }
+  });
+});
+
 describe('builtin:nb201-dense', () => {
   // The pairs are plan nb201-dense-v1's (pinned in @metad2a/arch-trainer's database-builder test), all of them built.
   it('holds every pair of plan nb201-dense-v1: 20 cells on each of 120 tasks, none of them a (task, cell) pair of builtin:nb201', () => {
@@ -111,7 +143,7 @@ describe('builtin:mbv3 and builtin:mbv3-heldout', () => {
 
   it('is listed in the error for an unknown name', () => {
     expect(() => resolveDatabase('builtin:nope', {})).toThrow(
-      /one of builtin:nb201, builtin:nb201-dense, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:nb201-heldout-dev2, builtin:mbv3, builtin:mbv3-heldout/,
+      /one of builtin:nb201, builtin:nb201-replicated, builtin:nb201-dense, builtin:nb201-heldout, builtin:nb201-heldout-dev, builtin:nb201-heldout-dev2, builtin:mbv3, builtin:mbv3-heldout/,
     );
   });
 });

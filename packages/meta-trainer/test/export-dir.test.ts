@@ -97,6 +97,16 @@ describe('export folder', () => {
     expect(readExportManifest(d1).about).toEqual({ recipe: 'nb201-db', seedNoise: 1.5 });
   });
 
+  it("withoutReplicates: each key's first training alone, the same bytes as a database that never had the others", () => {
+    const d1 = tmp();
+    const m = exportDir(sample(), d1, undefined, { withoutReplicates: true });
+    expect(m.counts).toEqual({ datasets: 2, tasks: 2, records: 3 });
+    const d2 = tmp();
+    exportDir(sample({ replicate: false }), d2);
+    for (const f of ['manifest.json', 'datasets.jsonl.gz', 'tasks.jsonl.gz', 'records.jsonl.gz'])
+      expect(fs.readFileSync(path.join(d1, f)).equals(fs.readFileSync(path.join(d2, f)))).toBe(true);
+  });
+
   it('carries class features bit for bit with the extractor they came from; an export without features drops a stale features file', () => {
     const a = sample();
     const rows = (c: number) => new Float32Array([c + 0.1, -c / 3, Math.PI * c, 1e-7 * c]);

@@ -272,14 +272,15 @@ export function registerDb(program: Command, io: CliIo): void {
     .option('--format <f>', 'json, csv or dir', oneOf('--format', ['json', 'csv', 'dir'] as const), 'json')
     .option('--about <file>', 'with --format dir: a JSON file carried into the manifest as `about` (recipe, calibration…)')
     .option('--without-features', 'with --format dir: leave the class features out (the records alone; `db features` re-makes them)')
-    .action((f: { db: string; out: string; format: 'json' | 'csv' | 'dir'; about?: string; withoutFeatures?: boolean }) => {
+    .option('--without-replicates', "with --format dir: each (task, architecture, metric)'s first training alone (replicate 0), without further trainings")
+    .action((f: { db: string; out: string; format: 'json' | 'csv' | 'dir'; about?: string; withoutFeatures?: boolean; withoutReplicates?: boolean }) => {
       const d = openExisting(f.db, io.env);
       try {
         if (f.format === 'json') exportJson(d, f.out);
         else if (f.format === 'csv') exportCsv(d, f.out);
         else {
           const about = f.about === undefined ? undefined : readJsonFile(f.about, '--about');
-          const m = exportDir(d, f.out, about, { withoutFeatures: f.withoutFeatures === true });
+          const m = exportDir(d, f.out, about, { withoutFeatures: f.withoutFeatures === true, withoutReplicates: f.withoutReplicates === true });
           io.stdout.write(`${JSON.stringify(m.counts)}\n`);
         }
       } finally {

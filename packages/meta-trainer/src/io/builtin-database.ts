@@ -13,7 +13,8 @@ import { shippedDataDir } from './nb201-official';
 
 /**
  * The shipped databases: `builtin:nb201` is the measured NB201 database meta-training learns from
- * (plan nb201-v1), `builtin:nb201-dense` more of it with 20 cells per task (plan nb201-dense-v1,
+ * (plan nb201-v1), `builtin:nb201-replicated` the same records and further trainings of its pairs
+ * (`db build --replicates`, growing session by session), `builtin:nb201-dense` more of it with 20 cells per task (plan nb201-dense-v1,
  * built in sessions 13–14, complete: 2,400 records); `builtin:nb201-heldout` holds the held-out sources' tasks that the transfer
  * evaluation scores picks on (plan nb201-heldout-v1; never used for meta-training);
  * `builtin:nb201-heldout-dev` other tasks of the same sources where search rules (e.g. the top-k's
@@ -24,6 +25,11 @@ import { shippedDataDir } from './nb201-official';
  */
 export const BUILTIN_DATABASES: Readonly<Record<string, { readonly folder: string; readonly description: string }>> = {
   nb201: { folder: 'nb201-measured', description: 'NB201 cells trained here (recipe nb201-db) on class-subset tasks of the training task sources' },
+  'nb201-replicated': {
+    folder: 'nb201-replicated-measured',
+    description:
+      'builtin:nb201 and further trainings of its pairs with seeds of their own (plan nb201-v1, db build --replicates 3; replicates 1 and 2, built over several sessions): for meta-train --replicates mean',
+  },
   'nb201-dense': {
     folder: 'nb201-dense-measured',
     description: 'NB201 cells trained here (recipe nb201-db), 20 per class-subset task of the training task sources (plan nb201-dense-v1, all 2,400 pairs)',

@@ -50,7 +50,7 @@ const gzip = (lines: readonly string[]) => zlib.gzipSync(Buffer.from(lines.map((
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Write the whole database as an export folder (atomically per file, manifest last). */
-export function exportDir(db: MetaDatabase, dir: string, about?: unknown, opts: { readonly withoutFeatures?: boolean } = {}): ExportManifest {
+export function exportDir(db: MetaDatabase, dir: string, about?: unknown, opts: { readonly withoutFeatures?: boolean; readonly withoutReplicates?: boolean } = {}): ExportManifest {
   fs.mkdirSync(dir, { recursive: true });
   // withoutFeatures: the records alone (class features are re-made by `db features` in seconds and would dwarf them)
   const withFeatures = opts.withoutFeatures !== true;
@@ -72,6 +72,8 @@ export function exportDir(db: MetaDatabase, dir: string, about?: unknown, opts: 
     .sort((a, b) => cmp(a.name, b.name));
   const records = db
     .records()
+    // withoutReplicates: each key's first training alone (a plan's records, without `db build --replicates`' further ones)
+    .filter((r) => opts.withoutReplicates !== true || r.replicate === 0)
     .map(
       (r): RecordInput => ({
         task: r.task,
