@@ -30,7 +30,9 @@ export interface DatabaseStats {
  * Spread and cross-task rank agreement of a database: how much accuracies differ between
  * architectures on a task, and whether two tasks order the same architectures alike. `group`
  * names a task's family (default: the part of its name before the last '/', the dataset for
- * tasks made by the database builder).
+ * tasks made by the database builder). One record per (task, architecture): a pair trained several
+ * times is given as one (e.g. its mean, `meanOfReplicates` of `@metad2a/meta-trainer`); of two
+ * records of a pair the later one counts.
  */
 export function databaseStats(records: readonly AccuracyRecord[], group: (task: string) => string = (t) => t.slice(0, Math.max(0, t.lastIndexOf('/')))): DatabaseStats {
   const byTask = new Map<string, Map<string, number>>();
@@ -80,6 +82,67 @@ export function databaseStats(records: readonly AccuracyRecord[], group: (task: 
     pairsWithinGroup: within.length,
     rankAgreementAcrossGroups: avg(across),
     pairsAcrossGroups: across.length,
+  };
+}
+
+/** A record with the training it is (`replicate`, 0: the pair's record), as {@link replicateNoise} needs it. */
+export interface ReplicatedRecord extends AccuracyRecord {
+  readonly replicate: number;
+}
+
+/** Seed noise measured from pairs trained more than once (`db build --replicates`). */
+export interface ReplicateNoise {
+  /** (task, architecture) pairs with at least two trainings, and their trainings. */
+  readonly pairs: number;
+  readonly trainings: number;
+  /** Standard deviation of one training around its pair's mean, pooled over those pairs (sample variance each), percent points. */
+  readonly sd: number;
+  /** Mean over tasks of Spearman ρ between the first and the second training of the task's pairs (tasks with ≥ 3 such pairs whose ρ is defined), and how many tasks. */
+  readonly seedSpearman: number;
+  readonly tasks: number;
+}
+
+/**
+ * How much one training of a pair says about the pair: the pooled seed noise of pairs trained
+ * more than once, and how alike two trainings order a task's cells (the reliability a
+ * predictor's within-task targets have; their mean of k trainings has k·ρ/(1 + (k−1)·ρ)).
+ */
+export function replicateNoise(records: readonly ReplicatedRecord[]): ReplicateNoise {
+  const byPair = new Map<string, { task: string; acc: Map<number, number> }>();
+  for (const r of records) {
+    const k = `${r.task}\u0000${r.arch}`;
+    let p = byPair.get(k);
+    if (!p) byPair.set(k, (p = { task: r.task, acc: new Map() }));
+    p.acc.set(r.replicate, r.accuracy);
+  }
+  let pairs = 0;
+  let trainings = 0;
+  let varSum = 0;
+  const byTask = new Map<string, { first: number[]; second: number[] }>();
+  for (const p of byPair.values()) {
+    const v = [...p.acc.values()];
+    if (v.length < 2) continue;
+    pairs++;
+    trainings += v.length;
+    const mean = v.reduce((s, x) => s + x, 0) / v.length;
+    varSum += v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1);
+    if (p.acc.has(0) && p.acc.has(1)) {
+      let t = byTask.get(p.task);
+      if (!t) byTask.set(p.task, (t = { first: [], second: [] }));
+      t.first.push(p.acc.get(0)!);
+      t.second.push(p.acc.get(1)!);
+    }
+  }
+  const rhos = [...byTask.values()]
+    .filter((t) => t.first.length >= 3)
+    .map((t) => spearman(t.first, t.second))
+    .filter((x) => !Number.isNaN(x));
+  return {
+    pairs,
+    trainings,
+    sd: pairs > 0 ? Math.sqrt(varSum / pairs) : NaN,
+    seedSpearman: rhos.length ? rhos.reduce((s, x) => s + x, 0) / rhos.length : NaN,
+    tasks: rhos.length,
   };
 }
 

@@ -67,5 +67,14 @@ export {
   type DatabaseSpaceName,
   type DatabaseRecipe,
 } from './database-spaces';
-export { databaseStats, priorAgreement, type AccuracyRecord, type DatabaseStats, type PriorAgreement } from './database-stats';
+export {
+  databaseStats,
+  priorAgreement,
+  replicateNoise,
+  type AccuracyRecord,
+  type DatabaseStats,
+  type PriorAgreement,
+  type ReplicatedRecord,
+  type ReplicateNoise,
+} from './database-stats';
 export { BUILD_PLANS, buildPlanOptions, type NamedBuildPlan } from './database-plans';

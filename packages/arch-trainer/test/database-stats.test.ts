@@ -1,6 +1,39 @@
-import { databaseStats, priorAgreement } from '../src';
+import { databaseStats, priorAgreement, replicateNoise } from '../src';
 
 describe('database statistics', () => {
+  it('replicateNoise: the pooled sd of one training around its pair, and the seed-to-seed Spearman within tasks', () => {
+    const rec = (task: string, arch: string, accuracy: number, replicate: number) => ({ task, arch, accuracy, replicate });
+    const n = replicateNoise([
+      // task a: three pairs trained twice, the second training orders them the same way
+      rec('a', 'x', 50, 0),
+      rec('a', 'x', 52, 1),
+      rec('a', 'y', 60, 0),
+      rec('a', 'y', 66, 1),
+      rec('a', 'z', 70, 0),
+      rec('a', 'z', 71, 1),
+      // task b: three pairs, reversed by the second training; one of them trained three times
+      rec('b', 'x', 10, 0),
+      rec('b', 'x', 30, 1),
+      rec('b', 'x', 26, 2),
+      rec('b', 'y', 20, 0),
+      rec('b', 'y', 20, 1),
+      rec('b', 'z', 30, 0),
+      rec('b', 'z', 10, 1),
+      // a pair trained once, and a task with two pairs trained twice (too few for a Spearman)
+      rec('c', 'x', 40, 0),
+      rec('d', 'x', 40, 0),
+      rec('d', 'x', 44, 1),
+      rec('d', 'y', 41, 0),
+      rec('d', 'y', 41, 1),
+    ]);
+    expect([n.pairs, n.trainings, n.tasks]).toEqual([8, 17, 2]);
+    // sample variances: (2²+6²+1²)/2 each, b/x: mean 22 → (144+64+16)/2, b/y 0, b/z 200, d/x 8, d/y 0
+    const variances = [2, 18, 0.5, 112, 0, 200, 8, 0];
+    expect(n.sd).toBeCloseTo(Math.sqrt(variances.reduce((a, b) => a + b, 0) / 8), 12);
+    expect(n.seedSpearman).toBeCloseTo((1 + -1) / 2, 12);
+    expect(replicateNoise([rec('a', 'x', 50, 0)])).toEqual({ pairs: 0, trainings: 0, sd: NaN, seedSpearman: NaN, tasks: 0 });
+  });
+
   it('reports spread per task and rank agreement within and across dataset groups', () => {
     const rec = (task: string, arch: string, accuracy: number) => ({ task, arch, accuracy });
     const s = databaseStats([

@@ -36,6 +36,28 @@ describe('metad2a CLI', () => {
     expect(fs.readFileSync(path.join(dir, 'r.csv'), 'utf8').trim().split('\n')).toHaveLength(4631);
   });
 
+  it('db stats of a database with further trainings: each pair counted once (its mean), and the seed noise the replicates measure', async () => {
+    const env = { METAD2A_CACHE_DIR: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-replicated-')), 'cache') };
+    const stat = async (ref: string) => {
+      const c = capture(undefined, env);
+      expect(await runCli(['db', 'stats', '--db', ref, '--json'], c.io)).toBe(0);
+      return JSON.parse(c.out());
+    };
+    const [plan, replicated] = [await stat('builtin:nb201'), await stat('builtin:nb201-replicated')];
+    const further = replicated.records - plan.records;
+    expect(further).toBeGreaterThan(0);
+    expect(replicated.trainedStats.records).toBe(plan.records);
+    expect(plan).not.toHaveProperty('replicateNoise');
+    const n = replicated.replicateNoise;
+    // every pair's second training comes before any third: the pairs trained again are the first `further` (at most all of them)
+    expect([n.pairs, n.trainings]).toEqual([Math.min(further, plan.records), Math.min(further, plan.records) + further]);
+    expect(n.sd).toBeGreaterThan(0);
+    expect(n.seedSpearman).toBeGreaterThan(0);
+    expect(n.seedSpearman).toBeLessThan(1);
+    const perSource = Object.values(replicated.perSource) as { replicateNoise?: { pairs: number } }[];
+    expect(perSource.reduce((a, s) => a + (s.replicateNoise?.pairs ?? 0), 0)).toBe(n.pairs);
+  });
+
   it('db stats --db builtin:nb201 --json describes the shipped measured database; export --format dir / import round-trip it exactly', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-cli-builtin-'));
     const env = { METAD2A_CACHE_DIR: path.join(dir, 'cache') };

@@ -14,6 +14,7 @@ import {
   getMbv3Recipe,
   getRecipe,
   priorAgreement,
+  replicateNoise,
   RECIPES,
   recipeMetric,
   type DatabaseRecipe,
@@ -30,6 +31,7 @@ import {
   importOfficialNb201PredictorPt,
   importRecordsCsv,
   makeTaskSplit,
+  meanOfReplicates,
   resolveDatabase,
   type MetaRecord,
   type ResolvedDatabase,
@@ -384,8 +386,14 @@ export function registerDb(program: Command, io: CliIo): void {
         const tasks = new Map(d.tasks().map((t) => [t.name, t.dataset]));
         const recipes = [...new Map(records.filter((r) => r.recipe !== undefined).map((r) => [JSON.stringify(r.recipe), r.recipe])).values()];
         const about = (resolved.manifest?.about ?? {}) as { seedNoise?: unknown };
-        const trained = records.filter((r) => r.how.startsWith('trained:'));
+        const trainings = records.filter((r) => r.how.startsWith('trained:'));
+        // a pair trained several times (--replicates) counts once, with its mean
+        const trained = meanOfReplicates(trainings);
         const agreement = priorAgreements(trained);
+        const noise = (which: (r: MetaRecord) => boolean) => {
+          const n = replicateNoise(trainings.filter(which));
+          return n.pairs > 0 ? { replicateNoise: n } : {};
+        };
         const summary = {
           records: records.length,
           tasks: new Set(records.map((r) => r.task)).size,
@@ -399,10 +407,11 @@ export function registerDb(program: Command, io: CliIo): void {
             ? {
                 trainedStats: databaseStats(trained, (t) => tasks.get(t) ?? t),
                 priorAgreement: agreement(() => true),
+                ...noise(() => true),
                 perSource: Object.fromEntries(
                   [...new Set(trained.map((r) => tasks.get(r.task) ?? r.task))].sort().map((src) => {
                     const mine = (r: MetaRecord) => tasks.get(r.task) === src;
-                    return [src, { ...databaseStats(trained.filter(mine)), priorAgreement: agreement(mine) }];
+                    return [src, { ...databaseStats(trained.filter(mine)), priorAgreement: agreement(mine), ...noise(mine) }];
                   }),
                 ),
               }
