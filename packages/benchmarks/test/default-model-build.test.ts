@@ -82,6 +82,9 @@ describe('tools/default-model/build.ts', () => {
     expect(() => parseBuildArgs(['--top-distance', '-1'])).toThrow('build.ts: --top-distance: expected an integer ≥ 0, got "-1"');
     expect(parseBuildArgs(['--eval-replicates', '3']).settings.eval).toEqual({ seeds: [0, 1, 2], replicates: 3 });
     expect(() => parseBuildArgs(['--eval-replicates', '0'])).toThrow('build.ts: --eval-replicates: expected an integer ≥ 1, got "0"');
+    expect(parseBuildArgs(['--replicates', 'mean']).settings.replicates).toBe('mean');
+    expect(d.settings).not.toHaveProperty('replicates');
+    expect(() => parseBuildArgs(['--replicates', 'median'])).toThrow('build.ts: --replicates: expected each or mean, got "median"');
     expect(parseBuildArgs(['--prior', 'none']).settings.prior).toBeNull();
     expect(parseBuildArgs(['--anchor', 'on']).settings.anchor).toBe(true);
     expect(parseBuildArgs(['--anchor', 'prior+choices']).settings.anchor).toBe('prior+choices');
