@@ -46,6 +46,7 @@ export {
   type TransferSeedResult,
   type TransferGroupSummary,
   type TransferWins,
+  type OneTrainingSearchCounts,
   type TransferMethod,
   type MeasuredCell,
 } from './transfer';
@@ -57,6 +58,8 @@ export {
   groupOverlaps,
   winsTiesLosses,
   agreementOf,
+  oneTrainingSearchOutcomes,
+  type Outcome,
   type BootstrapCI,
   type GroupOverlap,
   type RankingAgreement,

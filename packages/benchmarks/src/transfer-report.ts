@@ -104,6 +104,20 @@ export function transferMarkdown(r: TransferResult): string {
     );
     lines.push('');
   }
+  const ots = r.oneTrainingSearch;
+  if (ots && ots.length > 0) {
+    const n = r.settings.replicates ?? 1;
+    const mine = (a: string) => r.wins.find((w) => w.against === a);
+    lines.push(
+      `**Random search that trains each random cell once** (a yardstick for the wins above; MetaD2A trains nothing): the best of a task's random cells by one training, judged by the mean of its other ${n - 1} trainings against the reference's same trainings, each of the ${n} trainings in turn. More accurate than ${ots
+        .map((o) => {
+          const w = mine(o.against);
+          return `${against(o.against)} in ${o.above} of ${o.comparisons} (as accurate in ${o.equal}; ${f1((100 * o.above) / o.comparisons)} %${w ? `, against MetaD2A's ${w.wins} of ${w.tasks} tasks, ${f1((100 * w.wins) / w.tasks)} %` : ''})`;
+        })
+        .join('; ')}.`,
+    );
+    lines.push('');
+  }
   const ag = r.rankingAgreement;
   if (ag) {
     lines.push(

@@ -123,6 +123,28 @@ export function winsTiesLosses(a: readonly number[], b: readonly number[], toler
   return { wins, ties, losses: a.length - wins - ties };
 }
 
+/** One comparison's outcome: more accurate, as accurate (within float rounding), less accurate. */
+export type Outcome = 'above' | 'equal' | 'below';
+
+/**
+ * Random search that trains every candidate once, judged without the winner's curse: for each
+ * training k in turn, the cell best by its training k, judged by the mean of its other trainings
+ * against the reference's mean of the same other trainings (its own training k would flatter the
+ * pick). `cells[i][k]` is cell i's training k; every cell and the reference have the same n ≥ 2
+ * trainings. One outcome per training.
+ */
+export function oneTrainingSearchOutcomes(cells: readonly (readonly number[])[], reference: readonly number[], tolerance = 1e-9): Outcome[] {
+  const n = reference.length;
+  if (n < 2 || cells.length === 0 || cells.some((c) => c.length !== n))
+    throw new RangeError(`oneTrainingSearchOutcomes: expected cells and a reference of the same ≥ 2 trainings, got ${cells.length} cells, ${n} trainings`);
+  const others = (v: readonly number[], k: number) => v.reduce((s, x, j) => (j === k ? s : s + x), 0) / (n - 1);
+  return Array.from({ length: n }, (_, k) => {
+    const pick = cells.reduce((best, c) => (c[k]! > best[k]! ? c : best));
+    const d = others(pick, k) - others(reference, k);
+    return d > tolerance ? 'above' : d >= -tolerance ? 'equal' : 'below';
+  });
+}
+
 /**
  * How much the predictor's ranking depends on the data set: the Spearman between two tasks' scores
  * of the same cells (every task's random cells, pooled), over every pair of tasks. 1: the same

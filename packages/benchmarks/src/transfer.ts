@@ -43,7 +43,18 @@ import {
 } from '@metad2a/search';
 import { formatNb201, nb201Table, type Nb201Dataset } from '@metad2a/search-spaces';
 import { machineInfo, type MachineInfo } from './environment';
-import { agreementOf, bootstrapMeanCI, groupOverlaps, percentileAmong, winsTiesLosses, type BootstrapCI, type GroupOverlap, type RankingAgreement } from './transfer-stats';
+import {
+  agreementOf,
+  bootstrapMeanCI,
+  groupOverlaps,
+  oneTrainingSearchOutcomes,
+  percentileAmong,
+  winsTiesLosses,
+  type BootstrapCI,
+  type GroupOverlap,
+  type Outcome,
+  type RankingAgreement,
+} from './transfer-stats';
 
 /** A build plan's options without the per-run fields (what `BUILD_PLANS` holds). */
 export type TransferPlanOptions = Omit<BuildDatabaseOptions, 'db' | 'shard' | 'onProgress' | 'signal'>;
@@ -185,6 +196,22 @@ export interface TransferTaskResult {
   readonly spearman: number;
   /** Mean over the seeds. */
   readonly predictionError: PredictionError;
+  /**
+   * With `replicates` ≥ 2, per reference: the outcomes of random search with one training per
+   * random cell against it, one per training ({@link oneTrainingSearchOutcomes}). Absent otherwise,
+   * and in reports made before it existed.
+   */
+  readonly oneTrainingSearch?: Readonly<Partial<Record<ReferenceMethod, readonly Outcome[]>>>;
+}
+
+/** Random search with one training per random cell against a reference, over all tasks and trainings. */
+export interface OneTrainingSearchCounts {
+  readonly against: ReferenceMethod;
+  readonly above: number;
+  readonly equal: number;
+  readonly below: number;
+  /** Tasks × trainings. */
+  readonly comparisons: number;
 }
 
 export interface TransferGroupSummary {
@@ -266,6 +293,11 @@ export interface TransferResult {
   readonly overlap: readonly GroupOverlap[];
   /** The predictor's between-task ranking agreement (the first seed's resampling); absent in reports made before it existed. */
   readonly rankingAgreement?: RankingAgreement;
+  /**
+   * With `replicates` ≥ 2: how often random search that trains each of a task's random cells once
+   * beats each reference (the yardstick for MetaD2A's `wins`, which trains nothing).
+   */
+  readonly oneTrainingSearch?: readonly OneTrainingSearchCounts[];
   /** Picks trained by this run, and picks whose record was already there. */
   readonly trainings: { readonly trained: number; readonly reused: number; readonly trainSeconds: number };
   readonly machine: MachineInfo;
@@ -684,6 +716,23 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       }
       if (bestKnown === undefined) fail('NotFound', { source: opts.db, field: `task ${w.task.name}`, expected: 'a measured cell', got: 'none' });
       const refs = Object.fromEntries(Object.entries(w.references).map(([m, arch]) => [m, measured(arch)])) as Partial<Record<ReferenceMethod, MeasuredCell>>;
+      /** A measured cell's trainings, in replicate order. */
+      const trainingsOf = (arch: string): number[] => {
+        const acc = byKey.get(keyOf(space, arch))!.accuracies;
+        return Array.from({ length: replicates }, (_, r) => acc.get(r)!);
+      };
+      const oneTrainingSearch =
+        replicates > 1
+          ? Object.fromEntries(
+              Object.entries(w.references).map(([m, arch]) => [
+                m,
+                oneTrainingSearchOutcomes(
+                  w.random.map((c) => trainingsOf(c.arch)),
+                  trainingsOf(arch),
+                ),
+              ]),
+            )
+          : undefined;
       const avg = (f: (s: TransferSeedResult) => MeasuredCell) => ({ accuracy: mean(seedsRes.map((s) => f(s).accuracy)), percentile: mean(seedsRes.map((s) => f(s).percentile)) });
       const m: Record<string, { accuracy: number; percentile: number }> = {
         'metad2a-top1': avg((s) => s.top[0]!),
@@ -709,6 +758,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
             mean,
           ) ?? Number.NaN,
         predictionError: { mae: mean(seedsRes.map((s) => s.predictionError.mae)), bias: mean(seedsRes.map((s) => s.predictionError.bias)) },
+        ...(oneTrainingSearch ? { oneTrainingSearch } : {}),
       };
     });
     const sources = [...new Set(tasks.map((t) => t.source))];
@@ -777,6 +827,14 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
       ...(planSpace === 'nb201' ? [beats('nb201-both', betterWinner)] : []),
       ...proxies.map((p) => beats(`proxy:${p}`, (t) => t.methods[`proxy:${p}`]!)),
     ];
+    const oneTrainingSearch =
+      replicates > 1
+        ? refMethods.map((against): OneTrainingSearchCounts => {
+            const all = tasks.flatMap((t) => t.oneTrainingSearch?.[against] ?? []);
+            const n = (o: Outcome) => all.filter((x) => x === o).length;
+            return { against, above: n('above'), equal: n('equal'), below: n('below'), comparisons: all.length };
+          })
+        : undefined;
     const rankingAgreement = agreementOf(
       commonScores,
       tasks.map((t) => t.source),
@@ -818,6 +876,7 @@ export async function runTransferBenchmark(opts: TransferOptions): Promise<Trans
         wins,
         overlap,
         rankingAgreement,
+        ...(oneTrainingSearch ? { oneTrainingSearch } : {}),
         trainings: { trained, reused, trainSeconds: trainMs / 1000 },
         machine: machineInfo(),
       },

@@ -14,6 +14,7 @@ import {
   bootstrapMeanCI,
   groupOverlaps,
   nb201Winners,
+  oneTrainingSearchOutcomes,
   overlapCount,
   percentileAmong,
   quantileSorted,
@@ -57,6 +58,32 @@ describe('transfer statistics', () => {
     expect((a + a + a) / 3).toBeGreaterThan(a); // the float rounding a strict comparison counted as a win
     expect(winsTiesLosses([(a + a + a) / 3, (96.6 * 3) / 3, 90, 80.5], [a, 96.6, 89.9, 80.6])).toEqual({ wins: 1, ties: 2, losses: 1 });
     expect(() => winsTiesLosses([1], [])).toThrow('winsTiesLosses: 1 against 0 values');
+  });
+
+  it('random search with one training per cell: the best by each training in turn, judged by its other trainings', () => {
+    // by training 0: A (its other trainings 80 against the reference's 88: below); by training 1 or 2: B (90: above)
+    expect(
+      oneTrainingSearchOutcomes(
+        [
+          [90, 80, 80],
+          [85, 95, 95],
+          [70, 70, 70],
+        ],
+        [88, 88, 88],
+      ),
+    ).toEqual(['below', 'above', 'above']);
+    // by training 0 or 2: A (50 against 50: equal); by training 1: B (its others 40: below)
+    expect(
+      oneTrainingSearchOutcomes(
+        [
+          [50, 50, 50],
+          [40, 60, 40],
+        ],
+        [50, 50, 50],
+      ),
+    ).toEqual(['equal', 'below', 'equal']);
+    expect(() => oneTrainingSearchOutcomes([[1, 2]], [1])).toThrow('expected cells and a reference of the same ≥ 2 trainings, got 1 cells, 1 trainings');
+    expect(() => oneTrainingSearchOutcomes([[1, 2, 3]], [1, 2])).toThrow(RangeError);
   });
 
   it("ranking agreement: the Spearman between tasks' scores of the same cells, over every pair; a shift of one task's level leaves it 1", () => {
@@ -547,10 +574,34 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
           expect(c.percentile).toBe(percentileAmong(c.accuracy, randomAcc));
         }
         expect(t.references['nb201-cifar10']!.accuracy).toBeCloseTo(meanOf(nb201Winners().cifar10), 12);
+        // random search with one training per random cell, against each winner: recomputed from the records
+        for (const [ref, arch] of [
+          ['nb201-cifar10', nb201Winners().cifar10],
+          ['nb201-imagenet16-120', nb201Winners()['imagenet16-120']],
+        ] as const) {
+          const acc = (a: string) => trainings(a).map((x) => x.accuracy);
+          const expected = [0, 1, 2].map((k) => {
+            const pick = built.pairs.filter((q) => q.task.name === t.task).reduce((b, q) => (acc(q.arch)[k]! > acc(b.arch)[k]! ? q : b));
+            const others = (v: number[]) => (v.reduce((x, y) => x + y, 0) - v[k]!) / 2;
+            const d = others(acc(pick.arch)) - others(acc(arch));
+            return d > 1e-9 ? 'above' : d >= -1e-9 ? 'equal' : 'below';
+          });
+          expect(t.oneTrainingSearch?.[ref]).toEqual(expected);
+        }
         // the best known: the best mean over the computations measured three times
         const keys = [...new Set(recs.map((x) => key(x.arch)))].filter((k) => recs.filter((x) => key(x.arch) === k).length === 3);
         expect(t.bestKnown.accuracy).toBeCloseTo(Math.max(...keys.map((k) => meanOf(recs.find((x) => key(x.arch) === k)!.arch))), 12);
       }
+      const outcomes = r.tasks.flatMap((t) => t.oneTrainingSearch!['nb201-cifar10']!);
+      const c10 = r.oneTrainingSearch!.find((o) => o.against === 'nb201-cifar10')!;
+      expect(c10).toEqual({
+        against: 'nb201-cifar10',
+        above: outcomes.filter((o) => o === 'above').length,
+        equal: outcomes.filter((o) => o === 'equal').length,
+        below: outcomes.filter((o) => o === 'below').length,
+        comparisons: 3 * r.tasks.length,
+      });
+      expect(transferMarkdown(r)).toContain(`More accurate than NB201 CIFAR-10 winner in ${c10.above} of ${c10.comparisons} (as accurate in ${c10.equal}; `);
       // a rerun trains nothing and gives the same table
       const again = await runTransferBenchmark(opts);
       if (again.status !== 'complete') throw new Error('expected a result');
@@ -560,7 +611,10 @@ describe('runTransferBenchmark on a tiny plan (tiny recipe, fixture weights)', (
       const one = await runTransferBenchmark({ ...opts, replicates: 1 });
       if (one.status !== 'complete') throw new Error('expected a result');
       expect(one.result.trainings.trained).toBe(0);
+      expect(one.result).not.toHaveProperty('oneTrainingSearch');
+      expect(transferMarkdown(one.result)).not.toContain('Random search that trains each random cell once');
       for (const t of one.result.tasks) {
+        expect(t).not.toHaveProperty('oneTrainingSearch');
         const recs = d.records({ task: t.task, metric }).filter((x) => x.replicate === 0);
         for (const c of [...t.random.cells, ...t.seeds[0]!.top]) expect(c.accuracy).toBe(recs.find((x) => key(x.arch) === key(c.arch))!.accuracy);
       }

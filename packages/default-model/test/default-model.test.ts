@@ -93,6 +93,11 @@ describe('the embedded default model', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
     const ci = (x: { mean: number; lo: number; hi: number }) => `${x.mean.toFixed(1)}** [${x.lo.toFixed(1)}, ${x.hi.toFixed(1)}]`;
     expect(readme).toContain(`| **mean of 3 trainings per cell** | **${ci(all.percentile['metad2a-top1']!)} | **${ci(all.percentile['metad2a-best-of-top']!)} |`);
+    // the yardstick of the wins (random search that trains each random cell once), as the README reports it
+    const yard = (ref: string) => ev.oneTrainingSearch.find((o: { against: string }) => o.against === ref);
+    expect([yard('nb201-cifar10').comparisons, yard('nb201-imagenet16-120').comparisons]).toEqual([60, 60]);
+    expect(readme).toContain(`more accurate than the CIFAR-10 winner in **${yard('nb201-cifar10').above} of 60** comparisons`);
+    expect(readme).toContain(`than the ImageNet16-120 winner in **${yard('nb201-imagenet16-120').above} of 60**`);
   });
 });
 
