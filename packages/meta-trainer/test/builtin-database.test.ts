@@ -79,14 +79,14 @@ describe('builtin:nb201-replicated', () => {
     const pairs = new Set(plan.map(key));
     const further = records.filter((r) => r.replicate > 0);
     expect(further.length).toBeGreaterThan(0);
-    const seconds = further.filter((r) => r.replicate === 1).length;
+    const seconds = new Set(further.filter((r) => r.replicate === 1).map(key));
     for (const r of further) {
       expect(pairs.has(key(r))).toBe(true);
       expect(r.replicate).toBeLessThan(3);
       expect((r.extra as { seed: number }).seed).toBe(seedToU32(`2026|${r.task}|${r.arch}|replicate ${r.replicate}`));
       expect(r.how).toBe(`trained:@metad2a/arch-trainer (replicate ${r.replicate} of metad2a db build)`);
-      // every pair's second training comes before any third
-      if (r.replicate === 2) expect(seconds).toBe(plan.length);
+      // a pair's second training comes before its third (with the build's two workers both are one worker's: 3,560 is even)
+      if (r.replicate === 2) expect(seconds.has(key(r))).toBe(true);
     }
   });
 });
