@@ -179,6 +179,8 @@ export interface BuildProgress {
   readonly skipped: number;
   readonly task: string;
   readonly arch: string;
+  /** Which training of the pair (`replicates`; 0: its record). */
+  readonly replicate: number;
   /** Accuracy (percent) of the pair just trained; undefined when it was skipped. */
   readonly accuracy?: number;
   readonly elapsedMs: number;
@@ -417,6 +419,7 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
           skipped,
           task: task.name,
           arch,
+          replicate,
           elapsedMs: Date.now() - t0,
           etaMs: trained > 0 ? (trainMsTotal / trained) * (total - done) : NaN,
         });
@@ -441,6 +444,7 @@ export async function buildDatabase(opts: BuildDatabaseOptions): Promise<BuildSu
         skipped,
         task: task.name,
         arch,
+        replicate,
         accuracy: record.accuracy,
         elapsedMs: Date.now() - t0,
         etaMs: (trainMsTotal / trained) * (total - done),

@@ -274,8 +274,11 @@ describe('buildDatabase', () => {
     expect(() => planBuild({ ...opts, db: file, replicates: 0 }, () => 10)).toThrow(/replicates.*an integer ≥ 1/);
 
     const first = await buildDatabase({ ...opts, db: file });
-    const second = await buildDatabase({ ...opts, db: file, replicates: 2 });
+    const seen: [number, boolean][] = [];
+    const second = await buildDatabase({ ...opts, db: file, replicates: 2, onProgress: (p) => seen.push([p.replicate, p.accuracy !== undefined]) });
     expect([first.trained, second.trained, second.skipped]).toEqual([n, n, n]);
+    // the records found (replicate 0), then the second trainings made
+    expect(seen).toEqual([...new Array(n).fill([0, false]), ...new Array(n).fill([1, true])]);
     const again = await buildDatabase({ ...opts, db: file, replicates: 2 });
     expect([again.trained, again.skipped]).toEqual([0, 2 * n]);
     const db = MetaDatabase.open(file);

@@ -228,7 +228,7 @@ export function registerDb(program: Command, io: CliIo): void {
             if (bar) bar(p.done, p.total, p.accuracy !== undefined ? `${p.accuracy.toFixed(1)}% ${p.task}` : 'skipped');
             else if (p.accuracy !== undefined)
               io.stderr.write(
-                `${tag} ${new Date().toISOString()} ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} ${p.accuracy.toFixed(2)}% ${p.task} ${p.arch} eta ${formatDuration(p.etaMs)}\n`,
+                `${tag} ${new Date().toISOString()} ${p.done}/${p.total} trained ${p.trained} skipped ${p.skipped} ${p.accuracy.toFixed(2)}% ${p.task} ${p.arch}${p.replicate > 0 ? ` replicate ${p.replicate}` : ''} eta ${formatDuration(p.etaMs)}\n`,
               );
           },
         });
