@@ -114,6 +114,21 @@ describe("meta-training on a (task, cell)'s several trainings (replicates)", () 
     expect([mean, each].map((c) => (E.isLeft(c) ? c.left : 'fitted'))).toEqual(['fitted', 'fitted']);
     expect(r.manifest.predictor.calibration).toEqual(E.isRight(mean) ? mean.right : undefined);
     expect(r.manifest.predictor.calibration).not.toEqual(E.isRight(each) ? each.right : undefined);
+    // resuming the run with each training an item would change its targets under it: refused, naming both
+    await expect(
+      metaTrainSearchModel(db, {
+        out,
+        space: 'nb201',
+        split: 's',
+        predictorEpochs: 1,
+        generatorEpochs: 1,
+        predictorHs: 8,
+        seed: 1,
+        anchor: true,
+        resume: true,
+        options: { batchSize: 8 },
+      }),
+    ).rejects.toThrow('meta.replicates: expected each (the replicate use asked for), got mean (the run was trained with it: resume with it, or start a new run)');
     db.close();
   }, 120_000);
 });

@@ -32,18 +32,6 @@ export interface TrainingItem {
 }
 
 /**
- * Which (task, architecture) pairs feed the generator. The official generator database
- * (`meta_train_tasks_generator.pt`) is not public and the repository does not say how its "good"
- * architectures were chosen (spec §3.3, §11); these rules make the choice explicit:
- * - `best-per-task`: the `count` most accurate records of each task (default 1: the best one);
- * - `top-fraction-per-task`: the most accurate `fraction` of each task's records (rounded up, at
- *   least one), so tasks with more measured cells give more good cells; the generator then learns
- *   a task's good region rather than one cell, which keeps its decodes diverse;
- * - `min-accuracy`: every record with accuracy ≥ `accuracy` (%);
- * - `all`: every record.
- * The rule is applied inside each part of the split separately.
- */
-/**
  * How meta-training uses a (task, architecture)'s several trainings (records that differ only in
  * `replicate`, e.g. from `db build --replicates`): `each` (default, official) makes one item of
  * every record; `mean` one item per (task, architecture, metric) whose accuracy is their mean.
@@ -65,6 +53,18 @@ export function meanOfReplicates(records: readonly MetaRecord[]): MetaRecord[] {
   return [...groups.values()].map((g) => (g.length === 1 ? g[0]! : { ...g[0]!, accuracy: g.reduce((a, r) => a + r.accuracy, 0) / g.length }));
 }
 
+/**
+ * Which (task, architecture) pairs feed the generator. The official generator database
+ * (`meta_train_tasks_generator.pt`) is not public and the repository does not say how its "good"
+ * architectures were chosen (spec §3.3, §11); these rules make the choice explicit:
+ * - `best-per-task`: the `count` most accurate records of each task (default 1: the best one);
+ * - `top-fraction-per-task`: the most accurate `fraction` of each task's records (rounded up, at
+ *   least one), so tasks with more measured cells give more good cells; the generator then learns
+ *   a task's good region rather than one cell, which keeps its decodes diverse;
+ * - `min-accuracy`: every record with accuracy ≥ `accuracy` (%);
+ * - `all`: every record.
+ * The rule is applied inside each part of the split separately.
+ */
 export type GeneratorPairs =
   | { readonly kind: 'best-per-task'; readonly count?: number }
   | { readonly kind: 'top-fraction-per-task'; readonly fraction: number }

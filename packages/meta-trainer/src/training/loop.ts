@@ -212,6 +212,17 @@ function restoreRun(file: string, spec: LoopSpec, adam: Adam, plateau: ReduceLRO
         got: `${scaleOf(meta)} (the run was trained on it: resume with it, or start a new run)`,
       }),
     );
+  // nor on another use of a pair's several trainings: the targets would change under the run
+  const useOf = (m: Record<string, unknown>): string => (m.replicates === 'mean' ? 'mean' : 'each');
+  if (useOf(meta) !== useOf(spec.meta))
+    throw new MetaD2AException(
+      makeError('ValidationError', {
+        source: file,
+        field: 'meta.replicates',
+        expected: `${useOf(spec.meta)} (the replicate use asked for)`,
+        got: `${useOf(meta)} (the run was trained with it: resume with it, or start a new run)`,
+      }),
+    );
   const params: Record<string, NamedArray> = {};
   const slots: Record<string, NamedArray> = {};
   for (const [k, v] of Object.entries(tensors)) (k.startsWith('adam.') ? slots : params)[k] = v;
