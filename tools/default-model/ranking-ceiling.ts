@@ -140,7 +140,8 @@ interface TaskScores {
 /** Per source and overall: each model's mean Spearman and the tasks; paired differences against the first model with a bootstrap interval. */
 function summarise(tasks: readonly TaskScores[], models: readonly string[], seed: number) {
   const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
-  const block = (ts: readonly TaskScores[]) => ({
+  // the task count and each model's mean Spearman, by model name
+  const block = (ts: readonly TaskScores[]): Record<string, number> => ({
     tasks: ts.length,
     ...Object.fromEntries(models.map((m) => [m, round(mean(ts.map((t) => t.rho[m]!)))])),
   });
