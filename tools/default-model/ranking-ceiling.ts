@@ -137,24 +137,23 @@ interface TaskScores {
   readonly rho: Record<string, number>;
 }
 
-/** Per source and overall: each model's mean Spearman and the tasks; paired differences against the first model with a bootstrap interval. */
-function summarise(tasks: readonly TaskScores[], models: readonly string[], seed: number) {
+/** Per source and overall: each model's mean Spearman and the tasks; the paired differences `[a, b]` (a − b over tasks) with a bootstrap interval. */
+function summarise(tasks: readonly TaskScores[], models: readonly string[], pairs: readonly (readonly [string, string])[], seed: number) {
   const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
   // the task count and each model's mean Spearman, by model name
   const block = (ts: readonly TaskScores[]): Record<string, number> => ({
     tasks: ts.length,
     ...Object.fromEntries(models.map((m) => [m, round(mean(ts.map((t) => t.rho[m]!)))])),
   });
-  const base = models[0]!;
   return {
     all: block(tasks),
     differences: Object.fromEntries(
-      models.slice(1).map((m) => {
+      pairs.map(([a, b]) => {
         const ci = bootstrapMeanCI(
-          tasks.map((t) => t.rho[m]! - t.rho[base]!),
-          { seed: `${seed}|${m} − ${base}` },
+          tasks.map((t) => t.rho[a]! - t.rho[b]!),
+          { seed: `${seed}|${a} − ${b}` },
         );
-        return [`${m} − ${base}`, { mean: round(ci.mean), ci95: [round(ci.lo), round(ci.hi)] }];
+        return [`${a} − ${b}`, { mean: round(ci.mean), ci95: [round(ci.lo), round(ci.hi)] }];
       }),
     ),
     perSource: Object.fromEntries([...groupBy(tasks, (t) => t.source)].sort(([a], [b]) => a.localeCompare(b)).map(([s, ts]) => [s, block(ts)])),
@@ -265,7 +264,15 @@ export function rankingCeiling(train: CeilingDatabase, heldoutDbs: readonly Ceil
     return {
       database: ref,
       randomCellsPerTask: [Math.min(...[...cells.values()].map((c) => c.length)), Math.max(...[...cells.values()].map((c) => c.length))],
-      ...summarise(tasks, ['one ranking', '+ sibling tasks', 'first trainings', 'means'], seed),
+      ...summarise(
+        tasks,
+        ['one ranking', '+ sibling tasks', 'first trainings', 'means'],
+        [
+          ['+ sibling tasks', 'one ranking'],
+          ['means', 'first trainings'],
+        ],
+        seed,
+      ),
     };
   });
 
@@ -276,7 +283,20 @@ export function rankingCeiling(train: CeilingDatabase, heldoutDbs: readonly Ceil
       records: train.records.length,
       pairsTrainedTwice: twice.size,
       seedNoise: { sd: round(noise.sd), seedSpearman: round(noise.seedSpearman), tasks: noise.tasks },
-      crossValidated: { folds, seed, against: 'the held-out folds’ second trainings', ...summarise(cv, ['one ranking', 'per-source', 'another training'], seed) },
+      crossValidated: {
+        folds,
+        seed,
+        against: 'the held-out folds’ second trainings',
+        ...summarise(
+          cv,
+          ['one ranking', 'per-source', 'another training'],
+          [
+            ['per-source', 'one ranking'],
+            ['another training', 'one ranking'],
+          ],
+          seed,
+        ),
+      },
     },
     heldout,
   };
