@@ -91,17 +91,9 @@ describe("meta-training on a (task, cell)'s several trainings (replicates)", () 
   it("a model meta-trained with replicates 'mean' says so in its run and model.json, and is calibrated on the validation pairs' means", async () => {
     const db = replicatedDb(4, 24);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'md2a-replicates-'));
-    const r = await metaTrainSearchModel(db, {
-      out,
-      space: 'nb201',
-      split: 's',
-      predictorEpochs: 1,
-      generatorEpochs: 1,
-      predictorHs: 8,
-      seed: 1,
-      anchor: true, // scores that rise with accuracy after one epoch: a calibration to compare
-      options: { batchSize: 8, replicates: 'mean' },
-    });
+    // anchor: scores that rise with accuracy after one epoch, a calibration to compare
+    const run = { out, space: 'nb201', split: 's', predictorEpochs: 1, generatorEpochs: 1, predictorHs: 8, seed: 1, anchor: true } as const;
+    const r = await metaTrainSearchModel(db, { ...run, options: { batchSize: 8, replicates: 'mean' } });
     for (const run of ['predictor', 'generator']) expect(unwrap(loadCheckpointSync(path.join(out, 'runs', run, 'last.ckpt'))).meta.replicates).toBe('mean');
     const log = fs.readFileSync(path.join(out, 'runs', 'predictor', 'log.jsonl'), 'utf8');
     // 2 data sets × 4 tasks × 4 cells, the first 24 validating: 8 training pairs (24 trainings) and 24 validation pairs
@@ -115,20 +107,9 @@ describe("meta-training on a (task, cell)'s several trainings (replicates)", () 
     expect(r.manifest.predictor.calibration).toEqual(E.isRight(mean) ? mean.right : undefined);
     expect(r.manifest.predictor.calibration).not.toEqual(E.isRight(each) ? each.right : undefined);
     // resuming the run with each training an item would change its targets under it: refused, naming both
-    await expect(
-      metaTrainSearchModel(db, {
-        out,
-        space: 'nb201',
-        split: 's',
-        predictorEpochs: 1,
-        generatorEpochs: 1,
-        predictorHs: 8,
-        seed: 1,
-        anchor: true,
-        resume: true,
-        options: { batchSize: 8 },
-      }),
-    ).rejects.toThrow('meta.replicates: expected each (the replicate use asked for), got mean (the run was trained with it: resume with it, or start a new run)');
+    await expect(metaTrainSearchModel(db, { ...run, resume: true, options: { batchSize: 8 } })).rejects.toThrow(
+      'meta.replicates: expected each (the replicate use asked for), got mean (the run was trained with it: resume with it, or start a new run)',
+    );
     db.close();
   }, 120_000);
 });

@@ -201,28 +201,22 @@ function restoreRun(file: string, spec: LoopSpec, adam: Adam, plateau: ReduceLRO
       }),
     );
   }
-  // a predictor run's network is on its target scale: resuming it on another would mix two scales
-  const scaleOf = (m: Record<string, unknown>): number => (typeof m.targetScale === 'number' ? m.targetScale : 1);
-  if (scaleOf(meta) !== scaleOf(spec.meta))
-    throw new MetaD2AException(
-      makeError('ValidationError', {
-        source: file,
-        field: 'meta.targetScale',
-        expected: `${scaleOf(spec.meta)} (the target scale asked for)`,
-        got: `${scaleOf(meta)} (the run was trained on it: resume with it, or start a new run)`,
-      }),
-    );
-  // nor on another use of a pair's several trainings: the targets would change under the run
-  const useOf = (m: Record<string, unknown>): string => (m.replicates === 'mean' ? 'mean' : 'each');
-  if (useOf(meta) !== useOf(spec.meta))
-    throw new MetaD2AException(
-      makeError('ValidationError', {
-        source: file,
-        field: 'meta.replicates',
-        expected: `${useOf(spec.meta)} (the replicate use asked for)`,
-        got: `${useOf(meta)} (the run was trained with it: resume with it, or start a new run)`,
-      }),
-    );
+  // a run's targets are fixed by its target scale and by its use of a pair's several trainings:
+  // resuming it with another would change them under the network
+  const settings: readonly { field: string; of: (m: Record<string, unknown>) => number | string; asked: string; trained: string }[] = [
+    { field: 'targetScale', of: (m) => (typeof m.targetScale === 'number' ? m.targetScale : 1), asked: 'the target scale asked for', trained: 'the run was trained on it' },
+    { field: 'replicates', of: (m) => (m.replicates === 'mean' ? 'mean' : 'each'), asked: 'the replicate use asked for', trained: 'the run was trained with it' },
+  ];
+  for (const s of settings)
+    if (s.of(meta) !== s.of(spec.meta))
+      throw new MetaD2AException(
+        makeError('ValidationError', {
+          source: file,
+          field: `meta.${s.field}`,
+          expected: `${s.of(spec.meta)} (${s.asked})`,
+          got: `${s.of(meta)} (${s.trained}: resume with it, or start a new run)`,
+        }),
+      );
   const params: Record<string, NamedArray> = {};
   const slots: Record<string, NamedArray> = {};
   for (const [k, v] of Object.entries(tensors)) (k.startsWith('adam.') ? slots : params)[k] = v;
