@@ -27,10 +27,11 @@
 import { MetaD2AException, Rng, fail, ridgeSolve, spearman } from '@metad2a/core';
 import { bootstrapMeanCI } from '@metad2a/benchmarks';
 import { replicateNoise } from '@metad2a/arch-trainer';
-import { MetaDatabase, meanOfReplicates, resolveDatabase, type MetaRecord } from '@metad2a/meta-trainer';
+import { meanOfReplicates, type MetaRecord } from '@metad2a/meta-trainer';
 import { nb201, nb201Choices } from '@metad2a/search-spaces';
 import * as E from 'fp-ts/Either';
 import { toolFlags } from './tool-flags';
+import { readTrainedDatabase, type TrainedDatabase } from './trained-records';
 
 const FEATURES = nb201Choices.names.length;
 
@@ -55,11 +56,7 @@ function indicators(arch: string): Float64Array {
 }
 
 /** A database's trained NB201 records and each task's source (its data set). */
-export interface CeilingDatabase {
-  readonly name: string;
-  readonly records: readonly MetaRecord[];
-  readonly sourceOf: ReadonlyMap<string, string>;
-}
+export type CeilingDatabase = TrainedDatabase;
 
 export interface CeilingOptions {
   /** Ridge penalty (default 100). */
@@ -67,17 +64,6 @@ export interface CeilingOptions {
   /** Task folds of the training records' cross-validation (default 5). */
   readonly folds?: number;
   readonly seed?: number;
-}
-
-function readDatabase(ref: string): CeilingDatabase {
-  const d = MetaDatabase.open(resolveDatabase(ref, process.env).file, { readonly: true });
-  try {
-    const records = d.records().filter((r) => r.space === 'nb201' && r.how.startsWith('trained:'));
-    if (records.length === 0) fail('ValidationError', { source: 'ranking-ceiling', field: ref, expected: 'trained NB201 records', got: 'none' });
-    return { name: ref, records, sourceOf: new Map(d.tasks().map((t) => [t.name, t.dataset])) };
-  } finally {
-    d.close();
-  }
 }
 
 const rowsOf = (records: readonly MetaRecord[], sourceOf: ReadonlyMap<string, string>): Row[] =>
@@ -304,6 +290,7 @@ export function rankingCeiling(train: CeilingDatabase, heldoutDbs: readonly Ceil
 
 function main(): void {
   const { arg, integer } = toolFlags('ranking-ceiling');
+  const readDatabase = (ref: string) => readTrainedDatabase('ranking-ceiling', ref);
   const train = readDatabase(arg('train') ?? 'builtin:nb201-replicated');
   const heldout = (arg('heldout') ?? 'builtin:nb201-heldout,builtin:nb201-heldout-dev,builtin:nb201-heldout-dev2').split(',').map(readDatabase);
   const lambda = Number(arg('ridge') ?? 100);
