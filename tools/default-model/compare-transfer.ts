@@ -14,7 +14,8 @@
  */
 import * as fs from 'node:fs';
 import { bootstrapMeanCI, type BootstrapCI } from '@metad2a/benchmarks';
-import { MetaD2AException, fail } from '@metad2a/core';
+import { fail } from '@metad2a/core';
+import { runTool } from './tool-flags';
 
 interface TaskRow {
   readonly task: string;
@@ -109,12 +110,4 @@ function main(argv: readonly string[]): void {
   console.log(compareTransfer(a!.split(','), b!.split(','), [names[0]!, names[1]!]));
 }
 
-if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
-    if (!(e instanceof MetaD2AException)) throw e;
-    console.error(`error: ${e.message}`);
-    process.exitCode = 2;
-  }
-}
+runTool(module, () => main(process.argv.slice(2)));

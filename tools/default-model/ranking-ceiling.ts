@@ -24,13 +24,13 @@
  * Prints JSON: per database and source the mean within-task Spearman of each model, and the paired
  * differences with 95 % bootstrap intervals over tasks.
  */
-import { MetaD2AException, Rng, fail, ridgeSolve, spearman } from '@metad2a/core';
+import { Rng, fail, ridgeSolve, spearman } from '@metad2a/core';
 import { bootstrapMeanCI } from '@metad2a/benchmarks';
 import { replicateNoise } from '@metad2a/arch-trainer';
 import { meanOfReplicates, type MetaRecord } from '@metad2a/meta-trainer';
 import { nb201, nb201Choices } from '@metad2a/search-spaces';
 import * as E from 'fp-ts/Either';
-import { toolFlags } from './tool-flags';
+import { runTool, toolFlags } from './tool-flags';
 import { readTrainedDatabase, type TrainedDatabase } from './trained-records';
 
 const FEATURES = nb201Choices.names.length;
@@ -297,12 +297,4 @@ function main(): void {
   console.log(JSON.stringify(rankingCeiling(train, heldout, { lambda, folds: integer('folds', 5), seed: integer('seed', 0) }), null, 2));
 }
 
-if (require.main === module) {
-  try {
-    main();
-  } catch (e) {
-    if (!(e instanceof MetaD2AException)) throw e;
-    console.error(`error: ${e.message}`);
-    process.exitCode = 2;
-  }
-}
+runTool(module, main);

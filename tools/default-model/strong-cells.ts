@@ -23,12 +23,12 @@
  *     [--dev builtin:nb201-heldout-dev,builtin:nb201-heldout-dev2] [--replicates 3]
  * Prints JSON. Cells are compared by computation (`nb201.computationKey`), as `bench transfer` does.
  */
-import { MetaD2AException, fail } from '@metad2a/core';
+import { fail } from '@metad2a/core';
 import { nb201Winners, percentileAmong, winsTiesLosses } from '@metad2a/benchmarks';
 import type { MetaRecord } from '@metad2a/meta-trainer';
 import { nb201 } from '@metad2a/search-spaces';
 import * as E from 'fp-ts/Either';
-import { toolFlags } from './tool-flags';
+import { runTool, toolFlags } from './tool-flags';
 import { readTrainedDatabase, type TrainedDatabase } from './trained-records';
 
 /** A held-out database's trained NB201 records and each task's source (its data set). */
@@ -213,12 +213,4 @@ function main(): void {
   console.log(JSON.stringify(strongCellWins(test, dev, { replicates: integer('replicates', 3) }), null, 2));
 }
 
-if (require.main === module) {
-  try {
-    main();
-  } catch (e) {
-    if (!(e instanceof MetaD2AException)) throw e;
-    console.error(`error: ${e.message}`);
-    process.exitCode = 2;
-  }
-}
+runTool(module, main);

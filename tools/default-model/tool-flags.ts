@@ -1,5 +1,5 @@
-/** `--name value` flags of the research tools beside the default-model build (ensemble-transfer, rescale-anchor). */
-import { fail } from '@metad2a/core';
+/** `--name value` flags and the entry point of the research tools beside the default-model build. */
+import { MetaD2AException, fail } from '@metad2a/core';
 
 /** The command-line flags of one tool; errors name the tool and the flag. */
 export function toolFlags(tool: string, argv: readonly string[] = process.argv) {
@@ -18,4 +18,19 @@ export function toolFlags(tool: string, argv: readonly string[] = process.argv) 
     return v;
   };
   return { arg, required, integer };
+}
+
+/**
+ * Runs `main` when `mod` is the file node was started with (not when a test imports it); a user
+ * error (`MetaD2AException`) prints its message and exits with 2, anything else is thrown.
+ */
+export function runTool(mod: NodeModule, main: () => void): void {
+  if (require.main !== mod) return;
+  try {
+    main();
+  } catch (e) {
+    if (!(e instanceof MetaD2AException)) throw e;
+    console.error(`error: ${e.message}`);
+    process.exitCode = 2;
+  }
 }
