@@ -179,6 +179,14 @@ export function strongCellWins(test: readonly HeldoutDatabase[], dev: readonly H
     },
   });
   const fixed = best(devTasks);
+  for (const s of sources)
+    if (ofSource(devTasks, s).length === 0 || ofSource(testTasks, s).length === 0)
+      fail('ValidationError', {
+        source: TOOL,
+        field: `source ${s}`,
+        expected: 'tasks in both --test and --dev (the per-source rules choose on one and score on the other)',
+        got: ofSource(devTasks, s).length === 0 ? 'no dev task' : 'no test task',
+      });
   const perSourceDev = new Map(sources.map((s) => [s, best(ofSource(devTasks, s))]));
   const perSourceTest = new Map(sources.map((s) => [s, best(ofSource(testTasks, s))]));
   const named = (m: ReadonlyMap<string, string>) => Object.fromEntries([...m].map(([s, k]) => [s, nameOf(k)]));

@@ -127,7 +127,7 @@ describe('strong-cells', () => {
     expect(chanceOfMost(20)).toBeCloseTo(431910 / 1048576, 12);
   });
 
-  it('refuses one training per cell, a reference missing from a task, and no dev tasks', () => {
+  it('refuses one training per cell, a reference missing from a task, no dev tasks, and a source with no dev task', () => {
     const truth = () => ({ [REF]: 70, [Y]: 71 });
     const test = database('test', ['a'], truth, { replicates: 3, noise: 1, tasks: 2, seed: 't' });
     const dev = database('dev', ['a'], truth, { replicates: 3, noise: 1, tasks: 2, seed: 'd' });
@@ -137,5 +137,7 @@ describe('strong-cells', () => {
       /reference reference: expected 3 trainings on each of the 4 tasks \(bench transfer --replicates 3\), got 3 tasks/,
     );
     expect(() => strongCellWins([test], [], { references: REFERENCES })).toThrow(/--dev: expected held-out tasks, got none/);
+    const devOtherSource = database('dev', ['b'], truth, { replicates: 3, noise: 1, tasks: 2, seed: 'd' });
+    expect(() => strongCellWins([test], [devOtherSource], { references: REFERENCES })).toThrow(/source a: expected tasks in both --test and --dev .*, got no dev task/);
   });
 });
