@@ -55,9 +55,6 @@ function indicators(arch: string): Float64Array {
   return x;
 }
 
-/** A database's trained NB201 records and each task's source (its data set). */
-export type CeilingDatabase = TrainedDatabase;
-
 export interface CeilingOptions {
   /** Ridge penalty (default 100). */
   readonly lambda?: number;
@@ -149,7 +146,7 @@ function summarise(tasks: readonly TaskScores[], models: readonly string[], pair
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /** The measurements described at the top of this file, on a training database and held-out databases. */
-export function rankingCeiling(train: CeilingDatabase, heldoutDbs: readonly CeilingDatabase[], opts: CeilingOptions = {}) {
+export function rankingCeiling(train: TrainedDatabase, heldoutDbs: readonly TrainedDatabase[], opts: CeilingOptions = {}) {
   const lambda = opts.lambda ?? 100;
   const folds = opts.folds ?? 5;
   const seed = opts.seed ?? 0;

@@ -31,9 +31,6 @@ import * as E from 'fp-ts/Either';
 import { runTool, toolFlags } from './tool-flags';
 import { readTrainedDatabase, type TrainedDatabase } from './trained-records';
 
-/** A held-out database's trained NB201 records and each task's source (its data set). */
-export type HeldoutDatabase = TrainedDatabase;
-
 export interface StrongCellOptions {
   /** Trainings averaged per cell (replicates 0 … R−1; default 3); every strong and random cell needs all of them. */
   readonly replicates?: number;
@@ -62,7 +59,7 @@ interface Task {
   readonly random: readonly number[];
 }
 
-function tasksOf(db: HeldoutDatabase, replicates: number): Task[] {
+function tasksOf(db: TrainedDatabase, replicates: number): Task[] {
   const byTask = new Map<string, MetaRecord[]>();
   for (const r of db.records) if (r.replicate < replicates) (byTask.get(r.task) ?? byTask.set(r.task, []).get(r.task)!).push(r);
   return [...byTask].map(([name, records]) => {
@@ -101,11 +98,12 @@ export function chanceOfMost(n: number): number {
 }
 
 /** The measurements described at the top of this file. */
-export function strongCellWins(test: readonly HeldoutDatabase[], dev: readonly HeldoutDatabase[], opts: StrongCellOptions = {}) {
+export function strongCellWins(test: readonly TrainedDatabase[], dev: readonly TrainedDatabase[], opts: StrongCellOptions = {}) {
   const replicates = opts.replicates ?? 3;
   if (!Number.isInteger(replicates) || replicates < 2)
     fail('ValidationError', { source: TOOL, field: 'replicates', expected: 'an integer ≥ 2 (the noise needs two trainings of a cell)', got: String(replicates) });
-  const refsByName = opts.references ?? { 'NB201 CIFAR-10 winner': nb201Winners().cifar10, 'NB201 ImageNet16-120 winner': nb201Winners()['imagenet16-120'] };
+  const winners = opts.references ? undefined : nb201Winners();
+  const refsByName = opts.references ?? { 'NB201 CIFAR-10 winner': winners!.cifar10, 'NB201 ImageNet16-120 winner': winners!['imagenet16-120'] };
   const refs = Object.entries(refsByName).map(([name, arch]) => ({ name, arch, key: computation(arch) }));
   const testTasks = test.flatMap((d) => tasksOf(d, replicates));
   const devTasks = dev.flatMap((d) => tasksOf(d, replicates));
@@ -129,13 +127,25 @@ export function strongCellWins(test: readonly HeldoutDatabase[], dev: readonly H
     .map(([k]) => k)
     .sort();
   const archOf = new Map<string, string>();
-  for (const d of [...test, ...dev]) for (const r of d.records) if (!archOf.has(computation(r.arch))) archOf.set(computation(r.arch), r.arch);
+  for (const d of [...test, ...dev])
+    for (const r of d.records) {
+      const k = computation(r.arch);
+      if (!archOf.has(k)) archOf.set(k, r.arch);
+    }
   const nameOf = (k: string): string => refs.find((r) => r.key === k)?.name ?? archOf.get(k)!;
 
   const cellMean = (t: Task, k: string): number => mean(t.trainings.get(k)!);
   const percentile = (t: Task, k: string): number => percentileAmong(cellMean(t, k), t.random);
   const sources = [...new Set(all.map((t) => t.source))].sort();
   const ofSource = (ts: readonly Task[], s: string) => ts.filter((t) => t.source === s);
+  for (const s of sources)
+    if (ofSource(devTasks, s).length === 0 || ofSource(testTasks, s).length === 0)
+      fail('ValidationError', {
+        source: TOOL,
+        field: `source ${s}`,
+        expected: 'tasks in both --test and --dev (the per-source rules choose on one and score on the other)',
+        got: ofSource(devTasks, s).length === 0 ? 'no dev task' : 'no test task',
+      });
   const meanPercentile = (ts: readonly Task[], k: string) => mean(ts.map((t) => percentile(t, k)));
   const winsOf = (ts: readonly Task[], choice: (t: Task) => string, ref: string) =>
     winsTiesLosses(
@@ -179,14 +189,6 @@ export function strongCellWins(test: readonly HeldoutDatabase[], dev: readonly H
     },
   });
   const fixed = best(devTasks);
-  for (const s of sources)
-    if (ofSource(devTasks, s).length === 0 || ofSource(testTasks, s).length === 0)
-      fail('ValidationError', {
-        source: TOOL,
-        field: `source ${s}`,
-        expected: 'tasks in both --test and --dev (the per-source rules choose on one and score on the other)',
-        got: ofSource(devTasks, s).length === 0 ? 'no dev task' : 'no test task',
-      });
   const perSourceDev = new Map(sources.map((s) => [s, best(ofSource(devTasks, s))]));
   const perSourceTest = new Map(sources.map((s) => [s, best(ofSource(testTasks, s))]));
   const named = (m: ReadonlyMap<string, string>) => Object.fromEntries([...m].map(([s, k]) => [s, nameOf(k)]));

@@ -7,7 +7,8 @@
 import { Rng, spearman } from '@metad2a/core';
 import type { MetaRecord } from '@metad2a/meta-trainer';
 import { enumerateNb201, formatNb201 } from '@metad2a/search-spaces';
-import { type CeilingDatabase, rankingCeiling } from '../../../tools/default-model/ranking-ceiling';
+import { rankingCeiling } from '../../../tools/default-model/ranking-ceiling';
+import type { TrainedDatabase } from '../../../tools/default-model/trained-records';
 
 const ALL = [...enumerateNb201()];
 const CONV3 = 3; // NB201_OPS index of nor_conv_3x3
@@ -20,7 +21,7 @@ function database(
   name: string,
   sources: Record<string, number>,
   opts: { tasks: number; cells: number; replicates: number; noise: number; seed: string; picks?: boolean },
-): CeilingDatabase {
+): TrainedDatabase {
   const rng = new Rng(opts.seed);
   const records: MetaRecord[] = [];
   const sourceOf = new Map<string, string>();

@@ -8,7 +8,8 @@ import { Rng } from '@metad2a/core';
 import { percentileAmong } from '@metad2a/benchmarks';
 import type { MetaRecord } from '@metad2a/meta-trainer';
 import { enumerateNb201, formatNb201, nb201 } from '@metad2a/search-spaces';
-import { chanceOfMost, type HeldoutDatabase, strongCellWins } from '../../../tools/default-model/strong-cells';
+import { chanceOfMost, strongCellWins } from '../../../tools/default-model/strong-cells';
+import type { TrainedDatabase } from '../../../tools/default-model/trained-records';
 
 /** Cells of distinct computations (the tool compares cells by computation). */
 const CELLS: string[] = (() => {
@@ -38,7 +39,7 @@ function database(
   sources: readonly string[],
   strong: (source: string) => Record<string, number>,
   opts: { tasks: number; replicates: number; noise: number; seed: string },
-): HeldoutDatabase {
+): TrainedDatabase {
   const rng = new Rng(opts.seed);
   const records: MetaRecord[] = [];
   const sourceOf = new Map<string, string>();
